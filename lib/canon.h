@@ -1,0 +1,43 @@
+/* canon.h: DKIM canonicalization (RFC 6376 3.4), one implementation for
+ * signing and verifying. Headers: one field at a time into a buffer. Body:
+ * a streaming state machine that takes any chunking and pushes canonical
+ * bytes to a sink; O(1) memory (runs of empty lines are counted, not kept). */
+#ifndef SIGNET_CANON_H
+#define SIGNET_CANON_H
+
+#include "buf.h"
+
+/* Appends the canonical form of one header field, with its final CRLF
+ * (3.4.1, 3.4.2). name as written (may end in WSP); value = bytes after the
+ * colon, folding with CRLF or bare LF (bare LF is taken as CRLF, DKIM-CANON-05). */
+SIGNET_MUST_USE enum signet_status canon_header(enum signet_canon c, struct signet_span name,
+						struct signet_span value, struct signet_buf *out);
+
+/* Receives canonical body bytes; returns non-OK to stop. */
+typedef enum signet_status (*canon_sink)(void *ctx, const uint8_t *p, size_t len);
+
+struct canon_body {
+	enum signet_canon c;
+	uint64_t limit;      /* l=: stop emitting after this many octets; UINT64_MAX = none */
+	uint64_t emitted;    /* octets given to the sink (<= limit) */
+	uint64_t total;      /* canonical length of the whole body (ignores limit) */
+	canon_sink sink;
+	void *ctx;
+	/* streaming state (private to canon.c) */
+	uint64_t empty_lines; /* pending empty lines at the current end of body */
+	uint64_t pending_wsp; /* relaxed: WSP seen in the current line, not yet emitted */
+	bool cr_pending;      /* a CR was the last byte of the previous chunk */
+	bool line_has_data;   /* the current line has emitted (or pending) content */
+	uint8_t out[4096];    /* batches output to the sink */
+	size_t outlen;
+};
+
+void canon_body_init(struct canon_body *cb, enum signet_canon c, uint64_t limit, canon_sink sink,
+		     void *ctx);
+/* Bytes as the MTA gives them: CRLF or bare LF line ends (bare LF → CRLF;
+ * a CR not followed by LF is data, DKIM-CANON-05). */
+SIGNET_MUST_USE enum signet_status canon_body_update(struct canon_body *cb, const uint8_t *p, size_t len);
+/* End of body: applies the final-CRLF rules (3.4.3, 3.4.4) and flushes. */
+SIGNET_MUST_USE enum signet_status canon_body_final(struct canon_body *cb);
+
+#endif
