@@ -1,0 +1,540 @@
+/* verifier.c: the streaming DKIM verifier (verifier.h, RFC 6376 6). At end
+ * of headers every DKIM-Signature is parsed and its key query prepared;
+ * the body streams through the shared body hashes; finish checks, for each
+ * signature in the order of RFC 6376 6.1 (DKIM-VER-09): tags, key, body
+ * hash, header signature. The first failure decides the reason. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <signet/verifier.h>
+
+#include "base64.h"
+#include "bodyhash.h"
+#include "canon.h"
+#include "crypto.h"
+#include "error.h"
+#include "headers.h"
+#include "keyrec.h"
+#include "sig.h"
+
+#define QNAME_MAX 600 /* "<s>._domainkey.<d>": two domain names and the label */
+
+enum verifier_state { V_HEADERS, V_BODY, V_DONE };
+
+struct vquery {
+	char name[QNAME_MAX];
+	bool handed_out, answered;
+	enum signet_dns_status st;
+	size_t nrecords;
+	struct keyrec *rec;  /* the record in use, NULL if none usable */
+	struct pubkey *pk;
+	char problem[192];   /* why no record is usable */
+};
+
+struct vsig {
+	size_t field;             /* index in the header store */
+	struct dkim_sig sig;      /* spans into the header store */
+	bool decided;             /* result final before the key is needed */
+	size_t query;
+	size_t bodyhash;
+	struct signet_buf input;  /* explain: header hash input */
+	struct signet_sig_result r;
+};
+
+struct signet_verifier {
+	struct signet_verify_options opts;
+	enum verifier_state state;
+	struct header_store hs;
+	struct vsig *sigs[SIGNET_MAX_SIGNATURES];
+	size_t nsigs, unchecked;
+	struct vquery queries[SIGNET_MAX_SIGNATURES];
+	size_t nqueries;
+	struct bodyhash_set bodies;
+};
+
+enum signet_status signet_verifier_new(const struct signet_verify_options *opts,
+				       struct signet_verifier **out, struct signet_error *err)
+{
+	struct signet_verifier *v = calloc(1, sizeof *v);
+	if (v == NULL)
+		return error_set(err, SIGNET_ERR_NOMEM, NULL, "out of memory");
+	if (opts != NULL)
+		v->opts = *opts;
+	header_store_init(&v->hs);
+	bodyhash_set_init(&v->bodies);
+	*out = v;
+	return SIGNET_OK;
+}
+
+void signet_verifier_free(struct signet_verifier *v)
+{
+	if (v == NULL)
+		return;
+	for (size_t k = 0; k < v->nsigs; k++) {
+		buf_free(&v->sigs[k]->input);
+		free(v->sigs[k]);
+	}
+	for (size_t k = 0; k < v->nqueries; k++) {
+		free(v->queries[k].rec);
+		pubkey_free(v->queries[k].pk);
+	}
+	header_store_free(&v->hs);
+	bodyhash_set_free(&v->bodies);
+	free(v);
+}
+
+enum signet_status signet_verifier_header(struct signet_verifier *v, const uint8_t *name, size_t nlen,
+					  const uint8_t *value, size_t vlen, struct signet_error *err)
+{
+	if (v->state != V_HEADERS)
+		return error_set(err, SIGNET_ERR_STATE, NULL, "header after end of headers");
+	enum signet_status st = header_store_add(&v->hs, name, nlen, value, vlen, err);
+	/* Over a limit the field is dropped and every signature will say so. */
+	return st == SIGNET_ERR_LIMIT ? SIGNET_OK : st;
+}
+
+/* Copies a span into a fixed string for reporting (display only). */
+static void copy_span(char *dst, size_t cap, struct signet_span s)
+{
+	size_t n = s.len < cap - 1 ? s.len : cap - 1;
+	if (n > 0)
+		memcpy(dst, s.p, n);
+	dst[n] = '\0';
+}
+
+static void step(struct vsig *vs, const char *name, bool ok, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void step(struct vsig *vs, const char *name, bool ok, const char *fmt, ...)
+{
+	struct signet_sig_result *r = &vs->r;
+	if (r->nsteps == SIGNET_MAX_STEPS)
+		return;
+	struct signet_step *s = &r->steps[r->nsteps++];
+	s->name = name;
+	s->ok = ok;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(s->detail, sizeof s->detail, fmt, ap);
+	va_end(ap);
+}
+
+static void decide(struct vsig *vs, enum signet_result res, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void decide(struct vsig *vs, enum signet_result res, const char *fmt, ...)
+{
+	va_list ap;
+	vs->r.result = res;
+	va_start(ap, fmt);
+	vsnprintf(vs->r.reason, sizeof vs->r.reason, fmt, ap);
+	va_end(ap);
+	vs->decided = true;
+}
+
+static void add_note(struct signet_sig_result *r, const char *note)
+{
+	size_t len = strlen(r->notes);
+	snprintf(r->notes + len, sizeof r->notes - len, "%s%s", len ? "; " : "", note);
+}
+
+static void fill_report(struct vsig *vs)
+{
+	struct signet_sig_result *r = &vs->r;
+	const struct dkim_sig *s = &vs->sig;
+	copy_span(r->d, sizeof r->d, s->d);
+	copy_span(r->s, sizeof r->s, s->s);
+	copy_span(r->i, sizeof r->i, s->i);
+	copy_span(r->a, sizeof r->a, s->a);
+	/* b= with all whitespace removed, for header.b (RFC 6008). */
+	size_t n = 0;
+	for (size_t k = 0; k < s->b_raw.len && n < sizeof r->b - 1; k++)
+		if (!is_wsp(s->b_raw.p[k]) && s->b_raw.p[k] != '\r' && s->b_raw.p[k] != '\n')
+			r->b[n++] = (char)s->b_raw.p[k];
+	r->b[n] = '\0';
+	const struct tag *bh = tag_list_find(&s->tags, "bh");
+	if (bh != NULL)
+		copy_span(r->bh, sizeof r->bh, bh->value);
+	else
+		r->bh[0] = '\0';
+	r->alg = s->alg;
+	r->hdr_canon = s->hdr_canon;
+	r->body_canon = s->body_canon;
+	r->has_l = s->has_l;
+	r->l = s->l;
+}
+
+static void format_time(uint64_t t, char *out, size_t cap)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (t > (uint64_t)253402300799ULL || gmtime_r(&tt, &tm) == NULL ||
+	    strftime(out, cap, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+		snprintf(out, cap, "%llu", (unsigned long long)t);
+}
+
+/* RFC 6376 6.1.1 checks that need no key: algorithm and times. */
+static void check_without_key(struct signet_verifier *v, struct vsig *vs)
+{
+	const struct dkim_sig *s = &vs->sig;
+	char when[64];
+	if (s->alg == SIGNET_ALG_RSA_SHA1) {
+		decide(vs, SIGNET_RESULT_PERMERROR, "rsa-sha1 is not acceptable (RFC 8301)");
+		return;
+	}
+	if (v->opts.now == 0)
+		return;
+	if (s->has_x && v->opts.now > s->x) {
+		format_time(s->x, when, sizeof when);
+		decide(vs, SIGNET_RESULT_PERMERROR, "signature expired at %s", when);
+		return;
+	}
+	/* DKIM-VER-07: t= more than SIGNET_FUTURE_SKEW seconds ahead. */
+	if (s->has_t && s->t > v->opts.now && s->t - v->opts.now > SIGNET_FUTURE_SKEW) {
+		format_time(s->t, when, sizeof when);
+		decide(vs, SIGNET_RESULT_PERMERROR, "timestamp in the future (t= %s)", when);
+	}
+}
+
+static enum signet_status add_query(struct signet_verifier *v, struct vsig *vs,
+				    struct signet_error *err)
+{
+	char name[QNAME_MAX];
+	const struct dkim_sig *s = &vs->sig;
+	if (s->s.len + s->d.len + 13 > sizeof name) {
+		decide(vs, SIGNET_RESULT_PERMERROR, "s= and d= make a DNS name that is too long");
+		return SIGNET_OK;
+	}
+	/* RFC 6376 3.6.2.1: <selector>._domainkey.<domain> */
+	snprintf(name, sizeof name, "%.*s._domainkey.%.*s", (int)s->s.len, (const char *)s->s.p,
+		 (int)s->d.len, (const char *)s->d.p);
+	for (size_t k = 0; k < v->nqueries; k++) {
+		if (strcasecmp(v->queries[k].name, name) == 0) {
+			vs->query = k; /* DKIM-VER-12: one lookup per distinct key */
+			return SIGNET_OK;
+		}
+	}
+	if (v->nqueries == SIGNET_MAX_SIGNATURES)
+		return error_set(err, SIGNET_ERR_LIMIT, NULL, "too many key queries");
+	struct vquery *q = &v->queries[v->nqueries];
+	memcpy(q->name, name, strlen(name) + 1);
+	vs->query = v->nqueries++;
+	return SIGNET_OK;
+}
+
+static enum signet_status prepare_sig(struct signet_verifier *v, size_t field,
+				      struct signet_error *err)
+{
+	struct vsig *vs = calloc(1, sizeof *vs);
+	if (vs == NULL)
+		return error_set(err, SIGNET_ERR_NOMEM, NULL, "out of memory");
+	v->sigs[v->nsigs++] = vs;
+	vs->field = field;
+	buf_init(&vs->input, SIGNET_MAX_HEADER_BYTES * 2);
+	struct signet_span value = header_value(&v->hs, field);
+	struct signet_error perr = {0};
+	enum signet_status st = sig_parse(value.p, value.len, &vs->sig, &perr);
+	fill_report(vs);
+	if (st == SIGNET_ERR_NOMEM)
+		return error_set(err, st, NULL, "out of memory");
+	if (st != SIGNET_OK) {
+		/* DKIM-VER-09: tag syntax and required tags come first. */
+		decide(vs, SIGNET_RESULT_PERMERROR, "%s", perr.msg);
+		step(vs, "tags", false, "%s", perr.msg);
+		return SIGNET_OK;
+	}
+	step(vs, "tags", true, "v=1 a=%s c=%s/%s d=%s s=%s, %zu header names in h=", vs->r.a,
+	     signet_canon_name(vs->sig.hdr_canon), signet_canon_name(vs->sig.body_canon), vs->r.d,
+	     vs->r.s, vs->sig.nh);
+	if (v->hs.over_limit) {
+		decide(vs, SIGNET_RESULT_PERMERROR, "message exceeds a header limit: %s",
+		       v->hs.over_limit_reason);
+		return SIGNET_OK;
+	}
+	check_without_key(v, vs);
+	if (vs->decided)
+		return SIGNET_OK;
+	SIGNET_TRY(add_query(v, vs, err));
+	if (vs->decided)
+		return SIGNET_OK;
+	return bodyhash_set_add(&v->bodies, vs->sig.body_canon, vs->sig.has_l ? vs->sig.l : UINT64_MAX,
+				&vs->bodyhash, err);
+}
+
+enum signet_status signet_verifier_end_of_headers(struct signet_verifier *v, struct signet_error *err)
+{
+	if (v->state != V_HEADERS)
+		return error_set(err, SIGNET_ERR_STATE, NULL, "end of headers given twice");
+	struct signet_span dkim = span_from_str("DKIM-Signature");
+	/* DKIM-VER-01: top to bottom, each signature on its own. */
+	for (size_t k = 0; k < v->hs.count; k++) {
+		if (!v->hs.fields[k].has_colon || !span_eq_nocase_span(header_name(&v->hs, k), dkim))
+			continue;
+		if (v->nsigs == SIGNET_MAX_SIGNATURES) {
+			v->unchecked++; /* DKIM-VER-04: reported, not verified */
+			continue;
+		}
+		SIGNET_TRY(prepare_sig(v, k, err));
+	}
+	v->state = V_BODY;
+	return SIGNET_OK;
+}
+
+bool signet_verifier_next_query(struct signet_verifier *v, struct signet_query *q)
+{
+	for (size_t k = 0; k < v->nqueries; k++) {
+		if (!v->queries[k].handed_out) {
+			v->queries[k].handed_out = true;
+			q->id = (unsigned)k;
+			q->name = v->queries[k].name;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* DKIM-KEY-02: the first record that decodes to a usable key wins. */
+static enum signet_status use_records(struct vquery *q, const struct signet_txt *records, size_t n,
+				      struct signet_error *err)
+{
+	struct keyrec *rec = malloc(sizeof *rec);
+	if (rec == NULL)
+		return error_set(err, SIGNET_ERR_NOMEM, NULL, "out of memory");
+	for (size_t k = 0; k < n; k++) {
+		struct signet_error kerr = {0};
+		unsigned bits = 0;
+		enum signet_status st = keyrec_decode(records[k].p, records[k].len, rec, &kerr);
+		if (st == SIGNET_OK)
+			st = pubkey_parse(rec->info.type, rec->key, rec->keylen, &q->pk, &bits, &kerr);
+		if (st == SIGNET_ERR_NOMEM) {
+			free(rec);
+			return error_set(err, st, NULL, "out of memory");
+		}
+		rec->info.bits = bits;
+		if (st == SIGNET_OK) {
+			q->rec = rec;
+			return SIGNET_OK;
+		}
+		if (q->problem[0] == '\0') /* keep the first record's problem */
+			snprintf(q->problem, sizeof q->problem, "%s", kerr.msg);
+	}
+	free(rec);
+	if (n == 0)
+		snprintf(q->problem, sizeof q->problem, "no key record");
+	return SIGNET_OK;
+}
+
+enum signet_status signet_verifier_answer(struct signet_verifier *v, unsigned id,
+					  enum signet_dns_status st, const struct signet_txt *records,
+					  size_t n, struct signet_error *err)
+{
+	if (id >= v->nqueries)
+		return error_set(err, SIGNET_ERR_INVAL, NULL, "no query with id %u", id);
+	struct vquery *q = &v->queries[id];
+	if (q->answered)
+		return error_set(err, SIGNET_ERR_STATE, NULL, "query %u answered twice", id);
+	q->answered = true;
+	q->st = st;
+	if (st != SIGNET_DNS_OK)
+		return SIGNET_OK;
+	q->nrecords = n;
+	return use_records(q, records, n, err);
+}
+
+enum signet_status signet_verifier_body(struct signet_verifier *v, const uint8_t *p, size_t len,
+					struct signet_error *err)
+{
+	if (v->state != V_BODY)
+		return error_set(err, SIGNET_ERR_STATE, NULL, "body before end of headers");
+	return bodyhash_set_update(&v->bodies, p, len, err);
+}
+
+/* RFC 6376 6.1.2: the key record against the signature. */
+static bool check_key(struct vsig *vs, const struct vquery *q)
+{
+	const struct dkim_sig *s = &vs->sig;
+	if (!q->answered) {
+		decide(vs, SIGNET_RESULT_TEMPERROR, "key lookup not answered (%s)", q->name);
+	} else if (q->st == SIGNET_DNS_TEMPFAIL) {
+		decide(vs, SIGNET_RESULT_TEMPERROR, "key unavailable: DNS lookup of %s failed temporarily",
+		       q->name);
+	} else if (q->st == SIGNET_DNS_NXDOMAIN || q->nrecords == 0) {
+		decide(vs, SIGNET_RESULT_PERMERROR, "no key for signature (no TXT record at %s)", q->name);
+	} else if (q->rec == NULL) {
+		decide(vs, SIGNET_RESULT_PERMERROR, "key record at %s unusable: %s", q->name, q->problem);
+	}
+	if (vs->decided) {
+		step(vs, "key", false, "%s", vs->r.reason);
+		return false;
+	}
+	const struct signet_keyrec_info *k = &q->rec->info;
+	vs->r.key_bits = k->bits;
+	vs->r.testing = k->testing;
+	step(vs, "key", true, "TXT at %s: k=%s, %u bits%s", q->name, k->k[0] ? k->k : "rsa", k->bits,
+	     q->nrecords > 1 ? " (several records; the first usable one taken)" : "");
+	bool rsa_alg = s->alg == SIGNET_ALG_RSA_SHA256;
+	if ((k->type == SIGNET_KEY_RSA) != rsa_alg)
+		decide(vs, SIGNET_RESULT_PERMERROR, "key type k=%s does not match a=%s",
+		       k->k[0] ? k->k : "rsa", vs->r.a);
+	else if (!k->sha256_allowed)
+		decide(vs, SIGNET_RESULT_PERMERROR, "key h= does not allow sha256");
+	else if (!k->email_allowed)
+		decide(vs, SIGNET_RESULT_PERMERROR, "key s= does not allow email");
+	else if (k->strict && !span_eq_nocase_span(s->auid_domain, s->d))
+		decide(vs, SIGNET_RESULT_PERMERROR, "key t=s requires i= in d= exactly, not a subdomain");
+	if (vs->decided) {
+		step(vs, "key check", false, "%s", vs->r.reason);
+		return false;
+	}
+	step(vs, "key check", true, "k=, h=, s= and t= flags accept this signature%s",
+	     k->testing ? " (t=y: the domain is testing DKIM)" : "");
+	if (q->nrecords > 1)
+		add_note(&vs->r, "multiple key records");
+	if (k->testing)
+		add_note(&vs->r, "test mode");
+	return true;
+}
+
+static bool check_body(struct signet_verifier *v, struct vsig *vs)
+{
+	const struct bodyhash *bh = v->bodies.items[vs->bodyhash];
+	const struct dkim_sig *s = &vs->sig;
+	vs->r.body_length = bh->cb.total;
+	if (base64_encode_str(bh->digest, sizeof bh->digest, vs->r.bh_computed,
+			      sizeof vs->r.bh_computed) != SIGNET_OK)
+		vs->r.bh_computed[0] = '\0';
+	if (s->has_l && s->l > bh->cb.total) {
+		decide(vs, SIGNET_RESULT_FAIL, "body is shorter than l=%llu (%llu octets)",
+		       (unsigned long long)s->l, (unsigned long long)bh->cb.total);
+	} else if (s->bh_len != sizeof bh->digest || memcmp(s->bh, bh->digest, s->bh_len) != 0) {
+		decide(vs, SIGNET_RESULT_FAIL, "body hash did not verify");
+	}
+	step(vs, "body hash", !vs->decided, "bh=%s, computed %s over %llu canonical octets%s: %s",
+	     vs->r.bh, vs->r.bh_computed,
+	     (unsigned long long)(s->has_l && s->l < bh->cb.total ? s->l : bh->cb.total),
+	     s->has_l ? " (l= limited)" : "", vs->decided ? "MISMATCH" : "match");
+	return !vs->decided;
+}
+
+/* RFC 6376 3.7: selected fields, then this field with b= emptied, no CRLF. */
+static enum signet_status header_input(struct signet_verifier *v, struct vsig *vs,
+				       struct signet_buf *out)
+{
+	const struct dkim_sig *s = &vs->sig;
+	SIGNET_TRY(header_select(&v->hs, s->hnames, s->nh, s->hdr_canon, vs->field, out));
+	struct signet_span value = header_value(&v->hs, vs->field);
+	size_t pre = (size_t)(s->b_raw.p - value.p);
+	size_t post = pre + s->b_raw.len;
+	struct signet_buf stripped;
+	buf_init(&stripped, SIGNET_MAX_HEADER_FIELD);
+	enum signet_status st = buf_append(&stripped, value.p, pre);
+	if (st == SIGNET_OK)
+		st = buf_append(&stripped, value.p + post, value.len - post);
+	if (st == SIGNET_OK) {
+		struct signet_span sv = {stripped.data, stripped.len};
+		st = canon_header(s->hdr_canon, header_raw_name(&v->hs, vs->field), sv, out);
+	}
+	buf_free(&stripped);
+	if (st == SIGNET_OK)
+		out->len -= 2; /* DKIM-SIG-13: no CRLF after the signature field */
+	return st;
+}
+
+static enum signet_status check_signature(struct signet_verifier *v, struct vsig *vs,
+					  const struct vquery *q, struct signet_error *err)
+{
+	uint8_t digest[SIGNET_SHA256_LEN];
+	struct hash *h = NULL;
+	struct signet_buf *in = &vs->input;
+	enum signet_status st = header_input(v, vs, in);
+	if (st == SIGNET_OK)
+		st = hash_new(&h);
+	if (st == SIGNET_OK)
+		st = hash_update(h, in->data, in->len);
+	if (st == SIGNET_OK)
+		st = hash_final(h, digest);
+	hash_free(h);
+	if (st != SIGNET_OK)
+		return error_set(err, st, NULL, "header hashing failed");
+	step(vs, "header hash", true, "%zu octets of canonical header input (%zu names in h=)",
+	     in->len, vs->sig.nh);
+	if (v->opts.explain) {
+		vs->r.hash_input = in->data;
+		vs->r.hash_input_len = in->len;
+	} else {
+		buf_free(in);
+	}
+	bool ok = false;
+	SIGNET_TRY(pubkey_verify(q->pk, digest, vs->sig.b, vs->sig.b_len, &ok, err));
+	if (!ok)
+		decide(vs, SIGNET_RESULT_FAIL, "signature did not verify");
+	step(vs, "signature", ok, ok ? "b= verified with the public key" : "b= does not verify with the public key");
+	return SIGNET_OK;
+}
+
+/* RFC 6376 8.2: what the content after l= means, by policy. */
+static void apply_l_policy(struct signet_verifier *v, struct vsig *vs)
+{
+	const struct bodyhash *bh = v->bodies.items[vs->bodyhash];
+	if (!vs->sig.has_l || bh->cb.total <= vs->sig.l)
+		return;
+	unsigned long long extra = (unsigned long long)(bh->cb.total - vs->sig.l);
+	if (v->opts.l_policy == SIGNET_L_POLICY_UNSIGNED) {
+		decide(vs, SIGNET_RESULT_POLICY, "content after l= is unsigned (%llu octets)", extra);
+	} else {
+		char note[96];
+		snprintf(note, sizeof note, "%llu octets after l= are unsigned", extra);
+		add_note(&vs->r, note);
+	}
+}
+
+static enum signet_status finish_sig(struct signet_verifier *v, struct vsig *vs,
+				     struct signet_error *err)
+{
+	if (vs->decided)
+		return SIGNET_OK;
+	const struct vquery *q = &v->queries[vs->query];
+	if (!check_key(vs, q) || !check_body(v, vs))
+		return SIGNET_OK;
+	SIGNET_TRY(check_signature(v, vs, q, err));
+	if (vs->decided)
+		return SIGNET_OK;
+	vs->r.result = SIGNET_RESULT_PASS;
+	apply_l_policy(v, vs);
+	/* DKIM-VER-14: a second From is an attack unless From was oversigned. */
+	if (header_count(&v->hs, span_from_str("from")) > 1)
+		add_note(&vs->r, "multiple From fields");
+	return SIGNET_OK;
+}
+
+enum signet_status signet_verifier_finish(struct signet_verifier *v, struct signet_error *err)
+{
+	if (v->state != V_BODY)
+		return error_set(err, SIGNET_ERR_STATE, NULL, "finish before end of headers, or twice");
+	SIGNET_TRY(bodyhash_set_final(&v->bodies, err));
+	for (size_t k = 0; k < v->nsigs; k++)
+		SIGNET_TRY(finish_sig(v, v->sigs[k], err));
+	v->state = V_DONE;
+	return SIGNET_OK;
+}
+
+size_t signet_verifier_count(const struct signet_verifier *v)
+{
+	return v->state == V_DONE ? v->nsigs : 0;
+}
+
+const struct signet_sig_result *signet_verifier_result(const struct signet_verifier *v, size_t idx)
+{
+	if (v->state != V_DONE || idx >= v->nsigs)
+		return NULL;
+	return &v->sigs[idx]->r;
+}
+
+size_t signet_verifier_unchecked(const struct signet_verifier *v)
+{
+	return v->unchecked;
+}

@@ -1,0 +1,587 @@
+/* test_verifier.c: the verifier (lib/verifier.c) against RFC 8463 A.3,
+ * RFC 6376 Appendix A, and messages signed here, one test per requirement
+ * of spec/dkim.md section 7 and the key checks of section 3. */
+#include "testutil.h"
+
+static char results[256];
+
+static char *keys_text(const char *rel)
+{
+	size_t len;
+	return (char *)read_testdata(rel, &len);
+}
+
+static void expect(const char *msg_rel, const char *keys_rel, const char *want)
+{
+	size_t len;
+	uint8_t *msg = read_testdata(msg_rel, &len);
+	char *keys = keys_text(keys_rel);
+	struct signet_verifier *v = tu_verify(msg, len, keys);
+	assert_string_equal(tu_results(v, results, sizeof results), want);
+	signet_verifier_free(v);
+	free(keys);
+	free(msg);
+}
+
+/* A message signed here with the RFC 8463 keys (rsa + ed25519), t = 1000. */
+static char *sign_rfc8463(const char *msg, const struct signet_sign_params *extra)
+{
+	struct signet_key *rsa = load_key("rfc8463/rsa.key");
+	struct signet_key *ed = load_key("rfc8463/ed25519.key");
+	struct signet_sign_params p = {
+		.domain = "football.example.com", .selector = "test", .key = rsa,
+		.hdr_canon = SIGNET_CANON_RELAXED, .body_canon = SIGNET_CANON_RELAXED,
+		.timestamp = 1000,
+	};
+	if (extra != NULL) {
+		p = *extra;
+		p.key = extra->key == NULL ? rsa : ed;
+	}
+	struct signet_error err = {0};
+	char *out = tu_sign(&p, 1, (const uint8_t *)msg, strlen(msg), &err);
+	if (out == NULL)
+		fail_msg("sign: %s", err.msg);
+	signet_key_free(rsa);
+	signet_key_free(ed);
+	return out;
+}
+
+static const char *plain_msg = "From: Joe <joe@football.example.com>\r\n"
+			       "To: Suzie <suzie@shopping.example.net>\r\n"
+			       "Subject: dinner\r\n"
+			       "\r\n"
+			       "Hi.\r\n";
+
+static struct signet_verifier *verify_str(const char *msg, const char *keys)
+{
+	return tu_verify((const uint8_t *)msg, strlen(msg), keys);
+}
+
+static void DKIM_VER_01_each_signature_independent(void **state)
+{
+	/* DKIM-VER-01: evaluate each DKIM-Signature independently; pass + fail → "pass,fail". */
+	(void)state;
+	REQUIRE_TESTDATA();
+	expect("rfc8463/signed.eml", "rfc8463/keys.txt", "pass,pass");
+	expect("rfc8463/signed.eml", "rfc8463/keys-testmode-sha1only.txt", "permerror,pass");
+}
+
+static void DKIM_VER_02_body_hash_mismatch(void **state)
+{
+	/* DKIM-VER-02: body hash mismatch → fail "body hash did not verify". */
+	(void)state;
+	REQUIRE_TESTDATA();
+	size_t len;
+	uint8_t *msg = read_testdata("rfc8463/tampered-body.eml", &len);
+	char *keys = keys_text("rfc8463/keys.txt");
+	struct signet_verifier *v = tu_verify(msg, len, keys);
+	assert_int_equal(signet_verifier_count(v), 2);
+	for (size_t k = 0; k < 2; k++) {
+		assert_int_equal(signet_verifier_result(v, k)->result, SIGNET_RESULT_FAIL);
+		assert_string_equal(signet_verifier_result(v, k)->reason, "body hash did not verify");
+	}
+	signet_verifier_free(v);
+	free(keys);
+	free(msg);
+}
+
+static void DKIM_VER_03_signature_mismatch(void **state)
+{
+	/* DKIM-VER-03: signature mismatch → fail "signature did not verify". */
+	(void)state;
+	REQUIRE_TESTDATA();
+	size_t len;
+	uint8_t *msg = read_testdata("rfc8463/tampered-subject.eml", &len);
+	char *keys = keys_text("rfc8463/keys.txt");
+	struct signet_verifier *v = tu_verify(msg, len, keys);
+	assert_int_equal(signet_verifier_result(v, 0)->result, SIGNET_RESULT_FAIL);
+	assert_string_equal(signet_verifier_result(v, 0)->reason, "signature did not verify");
+	signet_verifier_free(v);
+	free(keys);
+	free(msg);
+}
+
+static void DKIM_HDR_03_oversigned_from_added(void **state)
+{
+	/* DKIM-HDR-03: an instance added above an oversigned field breaks the signature. */
+	(void)state;
+	REQUIRE_TESTDATA();
+	expect("rfc8463/added-from.eml", "rfc8463/keys.txt", "fail,fail");
+}
+
+static void DKIM_VER_04_at_most_16_signatures(void **state)
+{
+	/* DKIM-VER-04: at most 16 signatures verified, the rest reported "not checked". */
+	(void)state;
+	REQUIRE_TESTDATA();
+	char *signed_msg = sign_rfc8463(plain_msg, NULL);
+	const char *sig_end = strstr(signed_msg, "\r\nFrom:");
+	assert_non_null(sig_end);
+	size_t siglen = (size_t)(sig_end - signed_msg) + 2;
+	size_t cap = siglen * 20 + strlen(plain_msg) + 1;
+	char *many = malloc(cap);
+	many[0] = '\0';
+	for (int k = 0; k < 20; k++)
+		strncat(many, signed_msg, siglen);
+	strcat(many, plain_msg);
+	char *keys = keys_text("rfc8463/keys.txt");
+	struct signet_verifier *v = verify_str(many, keys);
+	assert_int_equal(signet_verifier_count(v), SIGNET_MAX_SIGNATURES);
+	assert_int_equal(signet_verifier_unchecked(v), 4);
+	for (size_t k = 0; k < signet_verifier_count(v); k++)
+		assert_int_equal(signet_verifier_result(v, k)->result, SIGNET_RESULT_PASS);
+	signet_verifier_free(v);
+	free(keys);
+	free(many);
+	free(signed_msg);
+}
+
+static void DKIM_VER_05_rsa_sha1_never_passes(void **state)
+{
+	/* DKIM-VER-05: rsa-sha1 → permerror "rsa-sha1 not acceptable (RFC 8301)". */
+	(void)state;
+	const char *msg = "DKIM-Signature: v=1; a=rsa-sha1; d=example.com; s=s; h=from;\r\n"
+			  "  bh=2jmj7l5rSw0yVb/vlWAYkK/YBwk=; b=AAAA\r\n"
+			  "From: a@example.com\r\n\r\n";
+	struct signet_verifier *v = verify_str(msg, "");
+	const struct signet_sig_result *r = signet_verifier_result(v, 0);
+	assert_int_equal(r->result, SIGNET_RESULT_PERMERROR);
+	assert_non_null(strstr(r->reason, "rsa-sha1"));
+	assert_non_null(strstr(r->reason, "RFC 8301"));
+	signet_verifier_free(v);
+}
+
+static void DKIM_VER_07_timestamp_in_future(void **state)
+{
+	/* DKIM-VER-07: t= more than 300 s in the future → permerror. */
+	(void)state;
+	REQUIRE_TESTDATA();
+	char *msg = sign_rfc8463(plain_msg, NULL); /* t=1000 */
+	char *keys = keys_text("rfc8463/keys.txt");
+	struct signet_verify_options o = {.now = 1000 - 301};
+	struct signet_verifier *v = tu_verify_opts((uint8_t *)msg, strlen(msg), keys, &o, 0);
+	assert_int_equal(signet_verifier_result(v, 0)->result, SIGNET_RESULT_PERMERROR);
+	assert_non_null(strstr(signet_verifier_result(v, 0)->reason, "future"));
+	signet_verifier_free(v);
+	o.now = 1000 - 300;
+	v = tu_verify_opts((uint8_t *)msg, strlen(msg), keys, &o, 0);
+	assert_int_equal(signet_verifier_result(v, 0)->result, SIGNET_RESULT_PASS);
+	signet_verifier_free(v);
+	free(keys);
+	free(msg);
+}
+
+static void DKIM_SIG_11_expired(void **state)
+{
+	/* DKIM-SIG-11: now > x → permerror "signature expired". */
+	(void)state;
+	REQUIRE_TESTDATA();
+	struct signet_sign_params p = {.domain = "football.example.com", .selector = "test",
+				       .hdr_canon = SIGNET_CANON_RELAXED, .timestamp = 1000, .expire = 2000};
+	char *msg = sign_rfc8463(plain_msg, &p);
+	char *keys = keys_text("rfc8463/keys.txt");
+	struct signet_verify_options o = {.now = 2001};
+	struct signet_verifier *v = tu_verify_opts((uint8_t *)msg, strlen(msg), keys, &o, 0);
+	assert_int_equal(signet_verifier_result(v, 0)->result, SIGNET_RESULT_PERMERROR);
+	assert_non_null(strstr(signet_verifier_result(v, 0)->reason, "signature expired"));
+	signet_verifier_free(v);
+	o.now = 2000;
+	v = tu_verify_opts((uint8_t *)msg, strlen(msg), keys, &o, 0);
+	assert_int_equal(signet_verifier_result(v, 0)->result, SIGNET_RESULT_PASS);
+	signet_verifier_free(v);
+	free(keys);
+	free(msg);
+}
+
+static void DKIM_VER_09_key_problem_reported_first(void **state)
+{
+	/* DKIM-VER-09: a signature with both a bad key and a bad body hash reports the key problem. */
+	(void)state;
+	REQUIRE_TESTDATA();
+	expect("rfc8463/tampered-body.eml", "rfc8463/keys-revoked.txt", "permerror,permerror");
+	size_t len;
+	uint8_t *msg = read_testdata("rfc8463/tampered-body.eml", &len);
+	char *keys = keys_text("rfc8463/keys-revoked.txt");
+	struct signet_verifier *v = tu_verify(msg, len, keys);
+	assert_non_null(strstr(signet_verifier_result(v, 0)->reason, "revoked"));
+	signet_verifier_free(v);
+	free(keys);
+	free(msg);
+}
+
+static void DKIM_VER_11_third_party_signature(void **state)
+{
+	/* DKIM-VER-11: a signature whose d= is unrelated to From still gets a result. */
+	(void)state;
+	REQUIRE_TESTDATA();
+	const char *msg = "From: someone@elsewhere.example\r\nSubject: x\r\n\r\nbody\r\n";
+	char *signed_msg = sign_rfc8463(msg, NULL);
+	char *keys = keys_text("rfc8463/keys.txt");
+	struct signet_verifier *v = verify_str(signed_msg, keys);
+	assert_string_equal(tu_results(v, results, sizeof results), "pass");
+	assert_string_equal(signet_verifier_result(v, 0)->d, "football.example.com");
+	signet_verifier_free(v);
+	free(keys);
+	free(signed_msg);
+}
+
+static void DKIM_VER_12_one_query_per_key(void **state)
+{
+	/* DKIM-VER-12: two signatures with the same selector → one lookup. */
+	(void)state;
+	REQUIRE_TESTDATA();
+	char *once = sign_rfc8463(plain_msg, NULL);
+	char *twice = sign_rfc8463(once, NULL);
+	struct signet_verifier *v = NULL;
+	struct signet_error err = {0};
+	static const struct signet_message_handler h = {tu_ver_header, tu_ver_eoh, tu_ver_body};
+	assert_int_equal(signet_verifier_new(NULL, &v, &err), SIGNET_OK);
+	assert_int_equal(tu_feed(&h, v, (uint8_t *)twice, strlen(twice), 0, &err), SIGNET_OK);
+	struct signet_query q;
+	assert_true(signet_verifier_next_query(v, &q));
+	assert_string_equal(q.name, "test._domainkey.football.example.com");
+	assert_false(signet_verifier_next_query(v, &q));
+	signet_verifier_free(v);
+	free(once);
+	free(twice);
+}
+
+static void DKIM_VER_13_bad_keys_distinct_reasons(void **state)
+{
+	/* DKIM-VER-13: key parse failure, wrong key type, key too small: permerror, distinct reasons. */
+	(void)state;
+	REQUIRE_TESTDATA();
+	char *msg = sign_rfc8463(plain_msg, NULL);
+	const char *cases[] = {
+		"test._domainkey.football.example.com v=DKIM1; k=rsa; p=AAAAAAAA",
+		"test._domainkey.football.example.com v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+		"test._domainkey.football.example.com v=DKIM1; k=rsa; p=",
+		"test._domainkey.football.example.com v=DKIM1; k=rsa; p=MFwwDQYJKoZIhvcNAQEBBQADSwAwSAJBAL6cAqbTJDWAMnICn0HP2JpR2aUK1YtmbEYLZFf8HJYZFS8EO7zvAWUpHDiFctji2rM0TN/bVtc+mp9ikqbE+z0CAwEAAQ==",
+	};
+	char reasons[4][192];
+	for (size_t k = 0; k < 4; k++) {
+		struct signet_verifier *v = verify_str(msg, cases[k]);
+		assert_int_equal(signet_verifier_result(v, 0)->result, SIGNET_RESULT_PERMERROR);
+		snprintf(reasons[k], sizeof reasons[k], "%s", signet_verifier_result(v, 0)->reason);
+		signet_verifier_free(v);
+	}
+	assert_non_null(strstr(reasons[1], "does not match"));
+	assert_non_null(strstr(reasons[2], "revoked"));
+	assert_non_null(strstr(reasons[3], "small"));
+	for (size_t a = 0; a < 4; a++)
+		for (size_t b = a + 1; b < 4; b++)
+			assert_string_not_equal(reasons[a], reasons[b]);
+	free(msg);
+}
+
+static void DKIM_VER_14_multiple_from_noted(void **state)
+{
+	/* DKIM-VER-14: a second From above a non-oversigned signed one: pass + note "multiple From fields". */
+	(void)state;
+	REQUIRE_TESTDATA();
+	struct signet_sign_params p = {.domain = "football.example.com", .selector = "test",
+				       .hdr_canon = SIGNET_CANON_RELAXED, .timestamp = 1000,
+				       .headers = "from:to:subject"};
+	char *msg = sign_rfc8463(plain_msg, &p);
+	char *keys = keys_text("rfc8463/keys.txt");
+	/* Put a forged From right after the signature. */
+	char *at = strstr(msg, "From: Joe");
+	size_t head = (size_t)(at - msg);
+	char *forged = malloc(strlen(msg) + 64);
+	memcpy(forged, msg, head);
+	strcpy(forged + head, "From: evil@attacker.example\r\n");
+	strcat(forged, at);
+	struct signet_verifier *v = verify_str(forged, keys);
+	assert_int_equal(signet_verifier_result(v, 0)->result, SIGNET_RESULT_PASS);
+	assert_non_null(strstr(signet_verifier_result(v, 0)->notes, "multiple From fields"));
+	signet_verifier_free(v);
+	free(forged);
+	free(keys);
+	free(msg);
+}
+
+static void DKIM_VER_15_one_pass_is_enough(void **state)
+{
+	/* DKIM-VER-15: fail,pass message: the pass stands, with its d=. */
+	(void)state;
+	REQUIRE_TESTDATA();
+	char *msg = sign_rfc8463(plain_msg, NULL);
+	char *keys = keys_text("rfc8463/keys.txt");
+	/* A second, broken signature on top. */
+	char *both = malloc(strlen(msg) + 256);
+	strcpy(both, "DKIM-Signature: v=1; a=rsa-sha256; d=football.example.com; s=test; h=from;\r\n"
+		     " bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=; b=AAAA\r\n");
+	strcat(both, msg);
+	struct signet_verifier *v = verify_str(both, keys);
+	assert_string_equal(tu_results(v, results, sizeof results), "fail,pass");
+	assert_string_equal(signet_verifier_result(v, 1)->d, "football.example.com");
+	signet_verifier_free(v);
+	free(both);
+	free(keys);
+	free(msg);
+}
+
+static void DKIM_KEY_02_several_records(void **state)
+{
+	/* DKIM-KEY-02: several TXT RRs: first usable one, with "multiple key records" noted. */
+	(void)state;
+	REQUIRE_TESTDATA();
+	char *msg = sign_rfc8463(plain_msg, NULL);
+	char *good = keys_text("rfc8463/keys.txt");
+	char *line = strstr(good, "test._domainkey");
+	char *keys = malloc(strlen(line) + 128);
+	strcpy(keys, "test._domainkey.football.example.com garbage record\n");
+	strcat(keys, line);
+	struct signet_verifier *v = verify_str(msg, keys);
+	assert_int_equal(signet_verifier_result(v, 0)->result, SIGNET_RESULT_PASS);
+	assert_non_null(strstr(signet_verifier_result(v, 0)->notes, "multiple key records"));
+	signet_verifier_free(v);
+	free(keys);
+	free(good);
+	free(msg);
+}
+
+static void DKIM_KEY_11_nxdomain_and_tempfail(void **state)
+{
+	/* DKIM-KEY-11: NXDOMAIN → permerror "no key for signature"; timeout/SERVFAIL → temperror. */
+	(void)state;
+	REQUIRE_TESTDATA();
+	char *msg = sign_rfc8463(plain_msg, NULL);
+	struct signet_verifier *v = verify_str(msg, "");
+	assert_int_equal(signet_verifier_result(v, 0)->result, SIGNET_RESULT_PERMERROR);
+	assert_non_null(strstr(signet_verifier_result(v, 0)->reason, "no key for signature"));
+	signet_verifier_free(v);
+	v = verify_str(msg, "#!temperror test._domainkey.football.example.com\n");
+	assert_int_equal(signet_verifier_result(v, 0)->result, SIGNET_RESULT_TEMPERROR);
+	signet_verifier_free(v);
+	free(msg);
+}
+
+static void DKIM_KEY_08_testing_and_strict(void **state)
+{
+	/* DKIM-KEY-08: t=y reported as test mode; t=s with i= in a subdomain → permerror. */
+	(void)state;
+	REQUIRE_TESTDATA();
+	expect("rfc8463/signed.eml", "rfc8463/keys-testmode-sha1only.txt", "permerror,pass");
+	size_t len;
+	uint8_t *m = read_testdata("rfc8463/signed.eml", &len);
+	char *keys = keys_text("rfc8463/keys-testmode-sha1only.txt");
+	struct signet_verifier *v = tu_verify(m, len, keys);
+	assert_true(signet_verifier_result(v, 1)->testing);
+	assert_non_null(strstr(signet_verifier_result(v, 1)->notes, "test mode"));
+	signet_verifier_free(v);
+	free(keys);
+	free(m);
+	struct signet_sign_params p = {.domain = "football.example.com", .selector = "test",
+				       .hdr_canon = SIGNET_CANON_RELAXED, .timestamp = 1000,
+				       .auid = "joe@mail.football.example.com"};
+	char *msg = sign_rfc8463(plain_msg, &p);
+	char *good = keys_text("rfc8463/keys.txt");
+	char *rsa = strstr(good, "test._domainkey");
+	char strict[1024];
+	snprintf(strict, sizeof strict, "test._domainkey.football.example.com v=DKIM1; t=s; %s",
+		 strstr(rsa, "k=rsa"));
+	v = verify_str(msg, strict);
+	assert_int_equal(signet_verifier_result(v, 0)->result, SIGNET_RESULT_PERMERROR);
+	assert_non_null(strstr(signet_verifier_result(v, 0)->reason, "t=s"));
+	signet_verifier_free(v);
+	free(good);
+	free(msg);
+}
+
+static void DKIM_SIG_09_l_tag(void **state)
+{
+	/* DKIM-SIG-09: l= covers the first octets; extra content is noted (honour) or policy. */
+	(void)state;
+	REQUIRE_TESTDATA();
+	expect("opendkim/t-test28.eml", "opendkim/keys.txt", "pass");
+	size_t len;
+	uint8_t *msg = read_testdata("opendkim/t-test28.eml", &len);
+	char *keys = keys_text("opendkim/keys.txt");
+	struct signet_verifier *v = tu_verify(msg, len, keys);
+	const struct signet_sig_result *r = signet_verifier_result(v, 0);
+	assert_true(r->has_l);
+	assert_non_null(strstr(r->notes, "after l= are unsigned"));
+	signet_verifier_free(v);
+	struct signet_verify_options o = {.l_policy = SIGNET_L_POLICY_UNSIGNED};
+	v = tu_verify_opts(msg, len, keys, &o, 0);
+	assert_int_equal(signet_verifier_result(v, 0)->result, SIGNET_RESULT_POLICY);
+	assert_non_null(strstr(signet_verifier_result(v, 0)->reason, "content after l= is unsigned"));
+	signet_verifier_free(v);
+	free(keys);
+	free(msg);
+}
+
+static void DKIM_SIG_13_simple_folded_b(void **state)
+{
+	/* DKIM-SIG-13: simple/simple with b= folded over lines verifies; b= value and its FWS are emptied. */
+	(void)state;
+	REQUIRE_TESTDATA();
+	struct signet_sign_params p = {.domain = "football.example.com", .selector = "test",
+				       .timestamp = 1000};
+	char *msg = sign_rfc8463(plain_msg, &p);
+	char *keys = keys_text("rfc8463/keys.txt");
+	assert_non_null(strstr(msg, "c=simple/simple"));
+	struct signet_verifier *v = verify_str(msg, keys);
+	assert_string_equal(tu_results(v, results, sizeof results), "pass");
+	signet_verifier_free(v);
+	free(keys);
+	free(msg);
+}
+
+static void DKIM_HDR_08_absent_names_legal(void **state)
+{
+	/* DKIM-HDR-08: names in h= absent from the message are legal: h=from:x-absent verifies. */
+	(void)state;
+	REQUIRE_TESTDATA();
+	struct signet_sign_params p = {.domain = "football.example.com", .selector = "test",
+				       .hdr_canon = SIGNET_CANON_RELAXED, .timestamp = 1000,
+				       .headers = "from:x-absent:x-absent"};
+	char *msg = sign_rfc8463(plain_msg, &p);
+	assert_non_null(strstr(msg, "x-absent"));
+	char *keys = keys_text("rfc8463/keys.txt");
+	struct signet_verifier *v = verify_str(msg, keys);
+	assert_string_equal(tu_results(v, results, sizeof results), "pass");
+	signet_verifier_free(v);
+	free(keys);
+	free(msg);
+}
+
+static void DKIM_CANON_15_rfc6376_appendix_a(void **state)
+{
+	/* DKIM-CANON-15: RFC 6376 Appendix A verifies only with errata 3192 and 4926 applied. */
+	(void)state;
+	REQUIRE_TESTDATA();
+	expect("rfc6376/signed-errata-corrected.eml", "rfc6376/keys.txt", "pass");
+	expect("rfc6376/signed-double-space-body.eml", "rfc6376/keys.txt", "fail");
+}
+
+static void DKIM_CANON_06_any_chunking(void **state)
+{
+	/* DKIM-CANON-06: same results whatever the chunking (1-byte and odd chunks). */
+	(void)state;
+	REQUIRE_TESTDATA();
+	size_t len;
+	uint8_t *msg = read_testdata("rfc8463/signed.eml", &len);
+	char *keys = keys_text("rfc8463/keys.txt");
+	size_t chunks[] = {1, 2, 3, 7, 64, 1000};
+	for (size_t k = 0; k < sizeof chunks / sizeof chunks[0]; k++) {
+		struct signet_verifier *v = tu_verify_opts(msg, len, keys, NULL, chunks[k]);
+		assert_string_equal(tu_results(v, results, sizeof results), "pass,pass");
+		signet_verifier_free(v);
+	}
+	free(keys);
+	free(msg);
+}
+
+static void DKIM_ERR_05_pass_carries_d(void **state)
+{
+	/* DKIM-ERR-05: the result of a pass always carries d= (SDID) for later stages. */
+	(void)state;
+	REQUIRE_TESTDATA();
+	size_t len;
+	uint8_t *msg = read_testdata("rfc8463/signed.eml", &len);
+	char *keys = keys_text("rfc8463/keys.txt");
+	struct signet_verifier *v = tu_verify(msg, len, keys);
+	for (size_t k = 0; k < 2; k++) {
+		assert_int_equal(signet_verifier_result(v, k)->result, SIGNET_RESULT_PASS);
+		assert_string_equal(signet_verifier_result(v, k)->d, "football.example.com");
+	}
+	assert_string_equal(signet_verifier_result(v, 0)->a, "ed25519-sha256");
+	assert_string_equal(signet_verifier_result(v, 1)->s, "test");
+	signet_verifier_free(v);
+	free(keys);
+	free(msg);
+}
+
+static void explain_keeps_steps_and_input(void **state)
+{
+	/* verify --explain relies on the steps and the header hash input. */
+	(void)state;
+	REQUIRE_TESTDATA();
+	size_t len;
+	uint8_t *msg = read_testdata("rfc8463/signed.eml", &len);
+	char *keys = keys_text("rfc8463/keys.txt");
+	struct signet_verify_options o = {.explain = true};
+	struct signet_verifier *v = tu_verify_opts(msg, len, keys, &o, 0);
+	const struct signet_sig_result *r = signet_verifier_result(v, 0);
+	assert_int_equal(r->nsteps, 6);
+	assert_string_equal(r->steps[0].name, "tags");
+	assert_string_equal(r->steps[5].name, "signature");
+	assert_string_equal(r->bh_computed, "2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=");
+	assert_non_null(r->hash_input);
+	assert_memory_equal(r->hash_input, "from:Joe SixPack <joe@football.example.com>\r\n", 45);
+	signet_verifier_free(v);
+	free(keys);
+	free(msg);
+}
+
+static void header_limit_gives_result(void **state)
+{
+	/* Bounds: a field over SIGNET_MAX_HEADER_FIELD → permerror naming the limit, no error. */
+	(void)state;
+	size_t big = SIGNET_MAX_HEADER_FIELD + 10;
+	char *msg = malloc(big + 512);
+	strcpy(msg, "DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=s; h=from;\r\n"
+		    " bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=; b=AAAA\r\n"
+		    "From: a@example.com\r\nX-Big: ");
+	size_t off = strlen(msg);
+	memset(msg + off, 'a', big);
+	strcpy(msg + off + big, "\r\n\r\nbody\r\n");
+	struct signet_verifier *v = verify_str(msg, "");
+	assert_int_equal(signet_verifier_result(v, 0)->result, SIGNET_RESULT_PERMERROR);
+	assert_non_null(strstr(signet_verifier_result(v, 0)->reason, "limit"));
+	signet_verifier_free(v);
+	free(msg);
+}
+
+static void api_misuse_is_an_error(void **state)
+{
+	/* STYLE 4: calls out of order return SIGNET_ERR_STATE, never crash. */
+	(void)state;
+	struct signet_verifier *v = NULL;
+	struct signet_error err = {0};
+	assert_int_equal(signet_verifier_new(NULL, &v, &err), SIGNET_OK);
+	assert_int_equal(signet_verifier_body(v, (const uint8_t *)"x", 1, &err), SIGNET_ERR_STATE);
+	assert_int_equal(signet_verifier_finish(v, &err), SIGNET_ERR_STATE);
+	assert_int_equal(signet_verifier_end_of_headers(v, &err), SIGNET_OK);
+	assert_int_equal(signet_verifier_answer(v, 7, SIGNET_DNS_OK, NULL, 0, &err), SIGNET_ERR_INVAL);
+	assert_int_equal(signet_verifier_finish(v, &err), SIGNET_OK);
+	assert_int_equal(signet_verifier_count(v), 0);
+	assert_null(signet_verifier_result(v, 0));
+	signet_verifier_free(v);
+	signet_verifier_free(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(DKIM_VER_01_each_signature_independent),
+		cmocka_unit_test(DKIM_VER_02_body_hash_mismatch),
+		cmocka_unit_test(DKIM_VER_03_signature_mismatch),
+		cmocka_unit_test(DKIM_HDR_03_oversigned_from_added),
+		cmocka_unit_test(DKIM_VER_04_at_most_16_signatures),
+		cmocka_unit_test(DKIM_VER_05_rsa_sha1_never_passes),
+		cmocka_unit_test(DKIM_VER_07_timestamp_in_future),
+		cmocka_unit_test(DKIM_SIG_11_expired),
+		cmocka_unit_test(DKIM_VER_09_key_problem_reported_first),
+		cmocka_unit_test(DKIM_VER_11_third_party_signature),
+		cmocka_unit_test(DKIM_VER_12_one_query_per_key),
+		cmocka_unit_test(DKIM_VER_13_bad_keys_distinct_reasons),
+		cmocka_unit_test(DKIM_VER_14_multiple_from_noted),
+		cmocka_unit_test(DKIM_VER_15_one_pass_is_enough),
+		cmocka_unit_test(DKIM_KEY_02_several_records),
+		cmocka_unit_test(DKIM_KEY_11_nxdomain_and_tempfail),
+		cmocka_unit_test(DKIM_KEY_08_testing_and_strict),
+		cmocka_unit_test(DKIM_SIG_09_l_tag),
+		cmocka_unit_test(DKIM_SIG_13_simple_folded_b),
+		cmocka_unit_test(DKIM_HDR_08_absent_names_legal),
+		cmocka_unit_test(DKIM_CANON_15_rfc6376_appendix_a),
+		cmocka_unit_test(DKIM_CANON_06_any_chunking),
+		cmocka_unit_test(DKIM_ERR_05_pass_carries_d),
+		cmocka_unit_test(explain_keeps_steps_and_input),
+		cmocka_unit_test(header_limit_gives_result),
+		cmocka_unit_test(api_misuse_is_an_error),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
