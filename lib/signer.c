@@ -204,12 +204,12 @@ enum signet_status signet_signer_add(struct signet_signer *s, const struct signe
 enum signet_status signet_signer_header(struct signet_signer *s, const uint8_t *name, size_t nlen,
 					const uint8_t *value, size_t vlen, struct signet_error *err)
 {
+	if (s->njobs == 0)
+		return error_set(err, SIGNET_ERR_STATE, NULL, "no signature added");
 	if (s->state == SIGNER_ADDING)
 		s->state = SIGNER_HEADERS;
 	if (s->state != SIGNER_HEADERS)
 		return error_set(err, SIGNET_ERR_STATE, NULL, "header after end of headers");
-	if (s->njobs == 0)
-		return error_set(err, SIGNET_ERR_STATE, NULL, "no signature added");
 	return header_store_add(&s->hs, name, nlen, value, vlen, err);
 }
 

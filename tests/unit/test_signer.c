@@ -32,7 +32,7 @@ static char *sign_with(const struct signet_sign_params *p, const char *msg)
 	struct signet_error err = {0};
 	char *out = tu_sign(p, 1, (const uint8_t *)msg, strlen(msg), &err);
 	if (out == NULL)
-		fail_msg("sign: %s", err.msg);
+		fail_msg("sign: %s (%s)", err.msg, signet_status_name(err.code));
 	return out;
 }
 
@@ -50,8 +50,11 @@ static void keys_line(const struct signet_key *key, const char *name, char *out,
 static void tag_value(const char *msg, const char *tag, char *out, size_t cap)
 {
 	char pat[16];
-	snprintf(pat, sizeof pat, " %s=", tag);
-	const char *p = strstr(msg, pat);
+	snprintf(pat, sizeof pat, "%s=", tag);
+	const char *p = msg;
+	/* the tag name preceded by WSP (folds end in a TAB) */
+	while ((p = strstr(p, pat)) != NULL && p > msg && p[-1] != ' ' && p[-1] != '\t')
+		p++;
 	assert_non_null(p);
 	p += strlen(pat);
 	size_t n = 0;
@@ -177,7 +180,18 @@ static void DKIM_SIGN_01_known_answers(void **state)
 		p.selector = f[3];
 		assert_int_equal(signet_canon_parse(f[5], strlen(f[5]), &p.hdr_canon, &p.body_canon, NULL),
 				 SIGNET_OK);
-		p.headers = f[6];
+		/* bh= does not depend on h=; drop the names our signer refuses
+		 * (DKIM-HDR-05: some vectors sign Received). */
+		char hl[1024] = "";
+		char *s3 = NULL;
+		for (char *nm = strtok_r(f[6], ":", &s3); nm; nm = strtok_r(NULL, ":", &s3)) {
+			if (strcasecmp(nm, "received") == 0 || strcasecmp(nm, "return-path") == 0)
+				continue;
+			if (hl[0] != '\0')
+				strcat(hl, ":");
+			strncat(hl, nm, sizeof hl - strlen(hl) - 2);
+		}
+		p.headers = hl;
 		p.timestamp = strtoull(f[7], NULL, 10);
 		size_t mlen;
 		char *msg = (char *)read_testdata(f[0], &mlen);
