@@ -26,8 +26,9 @@ static enum signet_status buf_reserve(struct signet_buf *b, size_t need)
 		}
 		ncap *= 2;
 	}
-	/* One byte more than max, so buf_terminate never fails at the cap. */
-	if (ncap > b->max + 1)
+	/* One byte more than max, so buf_terminate never fails at the cap
+	 * (max + 1 would wrap to 0 for max == SIZE_MAX). */
+	if (b->max < SIZE_MAX && ncap > b->max + 1)
 		ncap = b->max + 1;
 	uint8_t *p = realloc(b->data, ncap);
 	if (p == NULL)

@@ -24,11 +24,13 @@ struct canon_body {
 	canon_sink sink;
 	void *ctx;
 	/* streaming state (private to canon.c) */
-	uint64_t empty_lines; /* pending empty lines at the current end of body */
-	uint64_t pending_wsp; /* relaxed: WSP seen in the current line, not yet emitted */
-	bool cr_pending;      /* a CR was the last byte of the previous chunk */
-	bool line_has_data;   /* the current line has emitted (or pending) content */
-	uint8_t out[4096];    /* batches output to the sink */
+	uint64_t empty_lines;    /* empty lines held back: emitted only if content follows */
+	bool pending_wsp;        /* relaxed: a WSP run on the current line, one SP if content follows */
+	bool cr_pending;         /* a CR was the last byte of the previous chunk */
+	bool line_has_data;      /* the current line has emitted content */
+	bool finished;           /* canon_body_final was called */
+	enum signet_status failed; /* first sink error; sticky, returned by later calls */
+	uint8_t out[4096];       /* batches short runs for the sink */
 	size_t outlen;
 };
 
@@ -37,7 +39,12 @@ void canon_body_init(struct canon_body *cb, enum signet_canon c, uint64_t limit,
 /* Bytes as the MTA gives them: CRLF or bare LF line ends (bare LF → CRLF;
  * a CR not followed by LF is data, DKIM-CANON-05). */
 SIGNET_MUST_USE enum signet_status canon_body_update(struct canon_body *cb, const uint8_t *p, size_t len);
-/* End of body: applies the final-CRLF rules (3.4.3, 3.4.4) and flushes. */
+/* End of body: applies the final-CRLF rules (3.4.3, 3.4.4) and flushes.
+ * A sink error is returned and then returned again by every later call;
+ * update or final after final is SIGNET_ERR_STATE. Runs of 256+ bytes are
+ * passed to the sink straight from the caller's chunk (valid only during
+ * the sink call); shorter output is batched in out[]. emitted counts bytes
+ * batched but not yet flushed; after final it is what the sink received. */
 SIGNET_MUST_USE enum signet_status canon_body_final(struct canon_body *cb);
 
 #endif

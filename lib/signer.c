@@ -258,39 +258,41 @@ static enum signet_status build_default_hlist(struct signet_signer *s, struct si
 	return SIGNET_OK;
 }
 
-/* A custom list: each distinct name as often as present (+1 with
- * oversign), or as often as the list repeats it ("from:from"). */
+/* How often `name` appears in the custom list. */
+static size_t times_listed(const char *list, struct signet_span name)
+{
+	size_t listed = 0;
+	for (const char *q = list; *q != '\0';) {
+		size_t m = strcspn(q, ":");
+		struct signet_span other = {(const uint8_t *)q, m};
+		listed += span_eq_nocase_span(other, name);
+		q += m + (q[m] == ':');
+	}
+	return listed;
+}
+
+/* A custom list: as written (rspamd style "from:to:from"); with oversign,
+ * each distinct name once more than present, or as often as listed. From
+ * is always signed (RFC 6376 5.4). */
 static enum signet_status build_custom_hlist(struct signet_signer *s, struct sign_job *j,
 					     struct signet_error *err)
 {
 	struct signet_buf *h = &j->hlist;
-	const char *list = j->headers;
-	/* From is always signed (RFC 6376 5.4). */
 	struct signet_span from = span_from_str("from");
-	const char *p = list;
-	bool from_listed = false;
-	while (*p != '\0') {
+	for (const char *p = j->headers; *p != '\0';) {
 		size_t n = strcspn(p, ":");
 		struct signet_span name = {(const uint8_t *)p, n};
-		if (span_eq_nocase_span(name, from))
-			from_listed = true;
-		if (!hlist_has(h, name)) {
-			size_t listed = 0;
-			for (const char *q = list; *q != '\0';) {
-				size_t m = strcspn(q, ":");
-				struct signet_span other = {(const uint8_t *)q, m};
-				listed += span_eq_nocase_span(other, name);
-				q += m + (q[m] == ':');
-			}
-			size_t count = header_count(&s->hs, name) + (j->p.oversign ? 1 : 0);
-			if (listed > 1 && listed > count)
-				count = listed;
-			SIGNET_TRY(hlist_add(h, name, count, err));
+		if (!j->p.oversign) {
+			SIGNET_TRY(hlist_add(h, name, 1, err));
+		} else if (!hlist_has(h, name)) {
+			size_t count = header_count(&s->hs, name) + 1;
+			size_t listed = times_listed(j->headers, name);
+			SIGNET_TRY(hlist_add(h, name, listed > count ? listed : count, err));
 		}
 		p += n + (p[n] == ':');
 	}
-	if (!from_listed)
-		SIGNET_TRY(hlist_add(h, from, 1 + (j->p.oversign ? 1 : 0), err));
+	if (times_listed(j->headers, from) == 0)
+		SIGNET_TRY(hlist_add(h, from, j->p.oversign ? 2 : 1, err));
 	return SIGNET_OK;
 }
 

@@ -25,5 +25,9 @@ SIGNET_MUST_USE enum signet_status tag_list_parse(const uint8_t *p, size_t len, 
 						  struct signet_error *err);
 /* Case-sensitive lookup (DKIM-TAG-02); NULL when absent. */
 const struct tag *tag_list_find(const struct tag_list *l, const char *name);
+/* Colon-separated lists inside a value (sig h=, q=; key h=, s=, t=): the
+ * next element, trimmed of FWS, into *item; *pos starts at 0 and moves past
+ * the ':'. An empty list yields one empty element. False when used up. */
+bool tag_value_list_next(struct signet_span list, size_t *pos, struct signet_span *item);
 
 #endif

@@ -182,10 +182,6 @@ static void check_without_key(struct signet_verifier *v, struct vsig *vs)
 {
 	const struct dkim_sig *s = &vs->sig;
 	char when[64];
-	if (s->alg == SIGNET_ALG_RSA_SHA1) {
-		decide(vs, SIGNET_RESULT_PERMERROR, "rsa-sha1 is not acceptable (RFC 8301)");
-		return;
-	}
 	if (v->opts.now == 0)
 		return;
 	if (s->has_x && v->opts.now > s->x) {
@@ -373,6 +369,14 @@ static bool check_key(struct vsig *vs, const struct vquery *q)
 	}
 	const struct signet_keyrec_info *k = &q->rec->info;
 	vs->r.key_bits = k->bits;
+	/* RFC 8301 3.1, judged once the key is in hand (the order of RFC 6376
+	 * 6.1.2 as dkimpy and Mail::DKIM apply it): a DNS failure for an
+	 * rsa-sha1 signature stays temperror. */
+	if (s->alg == SIGNET_ALG_RSA_SHA1) {
+		decide(vs, SIGNET_RESULT_PERMERROR, "rsa-sha1 is not acceptable (RFC 8301)");
+		step(vs, "key check", false, "%s", vs->r.reason);
+		return false;
+	}
 	vs->r.testing = k->testing;
 	step(vs, "key", true, "TXT at %s: k=%s, %u bits%s", q->name, k->k[0] ? k->k : "rsa", k->bits,
 	     q->nrecords > 1 ? " (several records; the first usable one taken)" : "");

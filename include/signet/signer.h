@@ -18,10 +18,11 @@ struct signet_sign_params {
 	enum signet_canon body_canon; /* c= body part */
 	/* Colon-separated field names to sign, or NULL for the default set
 	 * (DKIM-HDR-04) with From, Subject, Date, To, Cc, Reply-To, Message-ID,
-	 * MIME-Version and Content-Type oversigned. A name given twice in a
-	 * custom list is listed as written (rspamd style "from:from"). */
+	 * MIME-Version and Content-Type oversigned. A custom list goes into h=
+	 * as written (rspamd style "from:to:from"), From added if missing. */
 	const char *headers;
-	bool oversign;               /* custom list: each name once more than present */
+	bool oversign;               /* custom list: each name once more than present
+				      * (or as often as listed, if more) */
 	uint64_t timestamp;          /* t= (always written) */
 	uint64_t expire;             /* x=; 0 = none; must be > timestamp */
 	const char *auid;            /* i=; NULL = none; must be within d= */

@@ -362,6 +362,12 @@ static void DKIM_HDR_04_default_list_oversigned(void **state)
 	tag_value(out, "h", h, sizeof h);
 	assert_string_equal(h, "from:from:subject:subject:x-custom");
 	free(out);
+	p.headers = "to:subject:To";
+	p.oversign = false;
+	out = sign_with(&p, msg_crlf);
+	tag_value(out, "h", h, sizeof h);
+	assert_string_equal(h, "to:subject:to:from"); /* as written, From added */
+	free(out);
 	signet_key_free(key);
 }
 

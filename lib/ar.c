@@ -1,0 +1,364 @@
+/* ar.c: Authentication-Results (RFC 8601) for the dkim method: formats our
+ * field value (folded, values quoted where the grammar needs it) and tells
+ * whether an existing field claims our authserv-id. It does not parse the
+ * results of other fields: removal only needs the authserv-id. */
+#include <stdio.h>
+#include <string.h>
+
+#include <signet/ar.h>
+
+#include "buf.h"
+#include "error.h"
+
+#define SPEC_AR "RFC 8601 2.2"
+#define AR_PREFIX_LEN 23 /* "Authentication-Results:" starts the first line */
+#define AR_LINE_MAX 78   /* RFC 5322 2.1.1 SHOULD, without the CRLF */
+#define AR_B_MIN 8       /* RFC 6008 2: header.b is at least 8 characters */
+#define AR_WORD_MAX 4096 /* one unfoldable word: a quoted reason or header.b, with escapes */
+
+/* ---- reading: the authserv-id (RFC 8601 2.2, RFC 5322 3.2.2) --------- */
+
+/* RFC 2045 5.1 token: any US-ASCII CHAR except SPACE, CTLs and tspecials. */
+static bool is_token_char(uint8_t c)
+{
+	return c > 0x20 && c < 0x7f && strchr("()<>@,;:\\\"/[]?=", c) == NULL;
+}
+
+/* comment = "(" *([FWS] ccontent) [FWS] ")", ccontent may nest; p[*pos] is
+ * '('. False when it never closes. */
+static bool comment(const uint8_t *p, size_t len, size_t *pos)
+{
+	size_t depth = 0;
+	while (*pos < len) {
+		uint8_t c = p[(*pos)++];
+		if (c == '\\') { /* quoted-pair */
+			if (*pos < len)
+				(*pos)++;
+		} else if (c == '(') {
+			depth++;
+		} else if (c == ')' && --depth == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* CFWS: white space, line folding and comments. False on an unterminated comment. */
+static bool cfws(const uint8_t *p, size_t len, size_t *pos)
+{
+	while (*pos < len) {
+		uint8_t c = p[*pos];
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+			(*pos)++;
+		else if (c != '(')
+			return true;
+		else if (!comment(p, len, pos))
+			return false;
+	}
+	return true;
+}
+
+/* quoted-string equal to id (ASCII case-insensitive); p[pos] is '"'.
+ * Quoted-pairs are unescaped and folding CRLFs dropped. An unterminated
+ * string holding exactly id counts (AR-PARSE-02). */
+static bool quoted_string_is(const uint8_t *p, size_t len, size_t pos, const char *id, size_t idlen)
+{
+	size_t k = 0;
+	for (pos++; pos < len; pos++) {
+		uint8_t c = p[pos];
+		if (c == '"')
+			return k == idlen;
+		if (c == '\r' || c == '\n')
+			continue;
+		if (c == '\\') {
+			if (++pos == len)
+				break;
+			c = p[pos];
+		}
+		if (k == idlen || ascii_lower(c) != ascii_lower((uint8_t)id[k]))
+			return false;
+		k++;
+	}
+	return k == idlen;
+}
+
+bool signet_ar_is_ours(const uint8_t *value, size_t len, const char *authserv_id)
+{
+	if (value == NULL || authserv_id == NULL || authserv_id[0] == '\0')
+		return false;
+	/* AR-DEL-03 (RFC 8601 2.2): [CFWS] authserv-id, where authserv-id is a
+	 * value (token / quoted-string). The whole token is compared, so a
+	 * look-alike with our id as prefix is not ours. */
+	size_t pos = 0;
+	if (!cfws(value, len, &pos) || pos == len)
+		return false;
+	if (value[pos] == '"')
+		return quoted_string_is(value, len, pos, authserv_id, strlen(authserv_id));
+	size_t start = pos;
+	while (pos < len && is_token_char(value[pos]))
+		pos++;
+	/* What follows does not change the answer: a well-formed field goes on
+	 * with CFWS, an optional version and ';' (AR-SYN-04), and a malformed one
+	 * whose first token is our id is removed as ours (AR-PARSE-02). */
+	struct signet_span tok = {value + start, pos - start};
+	return span_eq_nocase(tok, authserv_id);
+}
+
+bool signet_ar_authserv_id_valid(const char *authserv_id)
+{
+	/* AR-SYN-03: we emit a hostname-like token only. */
+	if (authserv_id == NULL || authserv_id[0] == '\0')
+		return false;
+	for (const char *c = authserv_id; *c != '\0'; c++) {
+		bool alnum = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+			     (*c >= '0' && *c <= '9');
+		if (!alnum && *c != '.' && *c != '-')
+			return false;
+	}
+	return true;
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+/* Length of a NUL-terminated result field, never reading past its array. */
+static size_t field_len(const char *s, size_t cap)
+{
+	const char *nul = memchr(s, '\0', cap);
+	return nul != NULL ? (size_t)(nul - s) : cap;
+}
+
+#define FIELD(r, f) (r)->f, field_len((r)->f, sizeof(r)->f)
+
+/* RFC 5322 3.2.3 atext, with UTF-8 bytes as RFC 6532 3.2 allows (AR-SYN-10). */
+static bool is_atext(uint8_t c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c >= 0x80 || (c != 0 && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+}
+
+static bool is_label_char(uint8_t c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '_' || c >= 0x80;
+}
+
+/* dot-atom-text (accept(c) decides the atom characters): no empty atoms. */
+static bool dot_atom(const char *s, size_t n, bool (*accept)(uint8_t))
+{
+	if (n == 0 || s[0] == '.' || s[n - 1] == '.')
+		return false;
+	for (size_t k = 0; k < n; k++) {
+		uint8_t c = (uint8_t)s[k];
+		if (c == '.' ? s[k - 1] == '.' : !accept(c))
+			return false;
+	}
+	return true;
+}
+
+/* AR-SYN-07 (RFC 8601 2.2 pvalue): value / [ [ local-part ] "@" ] domain-name,
+ * with a dot-atom local-part (a quoted local part is quoted whole instead). */
+static bool plain_pvalue(const char *s, size_t n)
+{
+	bool token = n > 0;
+	for (size_t k = 0; k < n && token; k++)
+		token = is_token_char((uint8_t)s[k]);
+	if (token)
+		return true;
+	const char *at = memchr(s, '@', n);
+	if (at == NULL)
+		return dot_atom(s, n, is_label_char);
+	size_t local = (size_t)(at - s);
+	return (local == 0 || dot_atom(s, local, is_atext)) &&
+	       dot_atom(at + 1, n - local - 1, is_label_char);
+}
+
+/* quoted-string: '"' and '\' escaped; CR and LF dropped (unfolding), other
+ * controls made '?', so a value from a message can never end the field.
+ * In human text (reason=) '"' becomes '\'': Mail::AuthenticationResults
+ * does not read quoted-pairs and would drop the whole field (AR-INTEROP-01). */
+static enum signet_status quoted_string(struct signet_buf *w, const char *s, size_t n, bool human)
+{
+	SIGNET_TRY(buf_append_byte(w, '"'));
+	for (size_t k = 0; k < n; k++) {
+		uint8_t c = (uint8_t)s[k];
+		if (c == '\r' || c == '\n')
+			continue;
+		if (c == '"' && human)
+			c = '\'';
+		else if (c == '"' || c == '\\')
+			SIGNET_TRY(buf_append_byte(w, '\\'));
+		else if ((c < 0x20 && c != '\t') || c == 0x7f)
+			c = '?';
+		SIGNET_TRY(buf_append_byte(w, c));
+	}
+	return buf_append_byte(w, '"');
+}
+
+/* Builds the field word by word, so a fold never lands inside one (AR-SYN-09). */
+struct ar_writer {
+	struct signet_buf out;  /* the field value */
+	struct signet_buf word; /* the word being built */
+	size_t col;             /* octets on the current line so far */
+};
+
+static enum signet_status flush_word(struct ar_writer *w)
+{
+	if (w->word.len == 0)
+		return SIGNET_OK;
+	bool fold = w->out.len > 0 && w->col + 1 + w->word.len > AR_LINE_MAX;
+	SIGNET_TRY(fold ? buf_append(&w->out, "\r\n\t", 3) : buf_append_byte(&w->out, ' '));
+	w->col = fold ? 1 : w->col + 1; /* after a fold the TAB is the line's first octet */
+	SIGNET_TRY(buf_append(&w->out, w->word.data, w->word.len));
+	w->col += w->word.len;
+	buf_reset(&w->word);
+	return SIGNET_OK;
+}
+
+/* Starts a new word: the previous one is written out first. */
+static enum signet_status word(struct ar_writer *w, const char *s)
+{
+	SIGNET_TRY(flush_word(w));
+	return buf_append_str(&w->word, s);
+}
+
+/* One "header.x=value" (AR-DKIM-06: nothing when the value is empty). */
+static enum signet_status property(struct ar_writer *w, const char *name, const char *v, size_t n)
+{
+	if (n == 0)
+		return SIGNET_OK;
+	SIGNET_TRY(word(w, "header."));
+	SIGNET_TRY(buf_append_str(&w->word, name));
+	SIGNET_TRY(buf_append_byte(&w->word, '='));
+	if (plain_pvalue(v, n))
+		return buf_append(&w->word, v, n);
+	return quoted_string(&w->word, v, n, false);
+}
+
+static size_t common_prefix(const char *a, size_t an, const char *b, size_t bn)
+{
+	size_t k = 0;
+	while (k < an && k < bn && a[k] == b[k])
+		k++;
+	return k;
+}
+
+/* AR-DKIM-04 (RFC 6008 2): the first 8 characters of b=, more while another
+ * signature's b= starts the same way. Identical b= values cannot differ. */
+static size_t b_prefix(const struct signet_sig_result *const *rs, size_t n, size_t j)
+{
+	const char *b = rs[j]->b;
+	size_t blen = field_len(b, sizeof rs[j]->b), need = AR_B_MIN;
+	for (size_t k = 0; k < n; k++) {
+		size_t olen = field_len(rs[k]->b, sizeof rs[k]->b);
+		if (k == j || (olen == blen && memcmp(b, rs[k]->b, blen) == 0))
+			continue;
+		size_t c = common_prefix(b, blen, rs[k]->b, olen);
+		if (c + 1 > need)
+			need = c + 1;
+	}
+	return need < blen ? need : blen;
+}
+
+/* AR-DKIM-07, -08, AR-INTEROP-03: human facts go in one comment after the
+ * result word (SpamAssassin's AuthRes skips only one comment there). */
+static enum signet_status comments(struct ar_writer *w, const struct signet_sig_result *r)
+{
+	bool rsa = r->alg == SIGNET_ALG_RSA_SHA256 || r->alg == SIGNET_ALG_RSA_SHA1;
+	bool bits = rsa && r->key_bits > 0;
+	if (!bits && !r->testing)
+		return SIGNET_OK;
+	char c[64];
+	size_t n = 0;
+	c[n++] = '(';
+	if (bits)
+		n += (size_t)snprintf(c + n, sizeof c - n, "%u-bit key", r->key_bits);
+	if (bits && r->testing)
+		n += (size_t)snprintf(c + n, sizeof c - n, "; ");
+	if (r->testing)
+		n += (size_t)snprintf(c + n, sizeof c - n, "test mode");
+	snprintf(c + n, sizeof c - n, ")");
+	return word(w, c);
+}
+
+/* One resinfo: dkim=<result> [comment] [reason] header.d i s a b (AR-DKIM-05). */
+static enum signet_status resinfo(struct ar_writer *w, const struct signet_sig_result *const *rs,
+				  size_t n, size_t j)
+{
+	const struct signet_sig_result *r = rs[j];
+	SIGNET_TRY(word(w, "dkim="));
+	SIGNET_TRY(buf_append_str(&w->word, signet_result_name(r->result)));
+	SIGNET_TRY(comments(w, r));
+	size_t rlen = field_len(r->reason, sizeof r->reason);
+	/* AR-SYN-06: reason right after the result, always a quoted-string
+	 * (AR-INTEROP-03); a pass needs none. */
+	if (r->result != SIGNET_RESULT_PASS && rlen > 0) {
+		SIGNET_TRY(word(w, "reason="));
+		SIGNET_TRY(quoted_string(&w->word, r->reason, rlen, true));
+	}
+	SIGNET_TRY(property(w, "d", FIELD(r, d)));
+	/* AR-DKIM-04: no i= means the AUID is "@" + d= (RFC 6376 3.5 i= default) */
+	size_t ilen = field_len(r->i, sizeof r->i), dlen = field_len(r->d, sizeof r->d);
+	if (ilen > 0) {
+		SIGNET_TRY(property(w, "i", r->i, ilen));
+	} else if (dlen > 0) {
+		char auid[sizeof r->d + 1];
+		auid[0] = '@';
+		memcpy(auid + 1, r->d, dlen);
+		SIGNET_TRY(property(w, "i", auid, dlen + 1));
+	}
+	SIGNET_TRY(property(w, "s", FIELD(r, s)));
+	SIGNET_TRY(property(w, "a", FIELD(r, a)));
+	return property(w, "b", r->b, b_prefix(rs, n, j));
+}
+
+static enum signet_status format(struct ar_writer *w, const char *id,
+				 const struct signet_sig_result *const *rs, size_t n)
+{
+	SIGNET_TRY(word(w, id));
+	SIGNET_TRY(buf_append_byte(&w->word, ';'));
+	if (n == 0) /* AR-SYN-02: "dkim=none", never the bare "none" */
+		return word(w, "dkim=none");
+	for (size_t j = 0; j < n; j++) {
+		if (j > 0)
+			SIGNET_TRY(buf_append_byte(&w->word, ';'));
+		SIGNET_TRY(resinfo(w, rs, n, j));
+	}
+	return SIGNET_OK;
+}
+
+enum signet_status signet_ar_format(const char *authserv_id,
+				    const struct signet_sig_result *const *results, size_t n,
+				    char *out, size_t cap, size_t *len, struct signet_error *err)
+{
+	if (out == NULL || len == NULL || (results == NULL && n > 0))
+		return error_set(err, SIGNET_ERR_INVAL, NULL, "signet_ar_format: NULL argument");
+	if (!signet_ar_authserv_id_valid(authserv_id))
+		return error_set(err, SIGNET_ERR_INVAL, SPEC_AR,
+				 "authserv-id must be a host name (letters, digits, '.', '-')");
+	for (size_t j = 0; j < n; j++)
+		if (results[j] == NULL)
+			return error_set(err, SIGNET_ERR_INVAL, NULL,
+					 "signet_ar_format: NULL result");
+	struct ar_writer w;
+	buf_init(&w.out, cap > 0 ? cap - 1 : 0);
+	buf_init(&w.word, AR_WORD_MAX);
+	w.col = AR_PREFIX_LEN;
+	enum signet_status st = format(&w, authserv_id, results, n);
+	if (st == SIGNET_OK)
+		st = flush_word(&w);
+	if (st == SIGNET_OK && cap > 0) {
+		if (w.out.len > 0)
+			memcpy(out, w.out.data, w.out.len);
+		out[w.out.len] = '\0';
+		*len = w.out.len;
+	}
+	buf_free(&w.out);
+	buf_free(&w.word);
+	if (st == SIGNET_ERR_LIMIT || (st == SIGNET_OK && cap == 0))
+		return error_set(err, SIGNET_ERR_LIMIT, SPEC_AR,
+				 "Authentication-Results does not fit in %zu bytes", cap);
+	if (st != SIGNET_OK)
+		return error_set(err, st, NULL, "formatting Authentication-Results: %s",
+				 signet_status_name(st));
+	return SIGNET_OK;
+}
