@@ -1,0 +1,121 @@
+/* cli.h: the signet command-line tool's subcommands and the small modules
+ * they share (reading files, private keys, the KEYSFILE format, DNS TXT
+ * lookups). Everything here prints its own errors to stderr; libsignet
+ * never prints. */
+#ifndef SIGNET_CLI_H
+#define SIGNET_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <signet/key.h>
+#include <signet/verifier.h>
+
+/* Exit codes shared by every subcommand (verify and dnscheck add their own
+ * result codes; see doc/signet.1, EXIT STATUS). */
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_FAIL 1
+#define CLI_EXIT_USAGE 64 /* EX_USAGE (sysexits.h) */
+
+/* The CLI reproduces the message it signs, so it keeps it in memory;
+ * beyond this bound it says so instead of exhausting memory. */
+#define CLI_MAX_MESSAGE (64u * 1024 * 1024)
+#define CLI_MAX_KEYFILE (64u * 1024)	     /* a PEM private key is < 4 KiB */
+#define CLI_MAX_KEYSFILE (16u * 1024 * 1024) /* KEYSFILE of test records */
+
+int cmd_keygen(int argc, char **argv);
+int cmd_sign(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_dnscheck(int argc, char **argv);
+
+/* util.c: messages, option parsing helpers. */
+void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints "signet CMD: <why>", the usage text and a --help hint to stderr;
+ * returns CLI_EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Turns getopt_long's '?' or ':' into a usage error naming the option. */
+int cli_bad_option(const char *cmd, const char *usage, int c, char **argv);
+/* Decimal unsigned 64-bit integer, the whole string; false otherwise. */
+bool cli_parse_u64(const char *s, uint64_t *out);
+/* Writes all bytes; false (with a message naming what) on error. */
+bool cli_write(FILE *f, const void *p, size_t len);
+/* A domain or selector (what = "domain" / "selector"); prints why not. */
+bool cli_valid_dns_name(const char *what, const char *name);
+/* fflush + ferror check of stdout at the end of a command. */
+bool cli_flush_stdout(void);
+
+/* io.c: files. path NULL or "-" means stdin. On failure prints why
+ * (naming the file, its mode and owner and our uid when it is a permission
+ * problem) and returns false. *out is malloc'd, NUL-terminated (not
+ * counted in *len); the caller frees it. */
+bool io_read_file(const char *path, const char *what, size_t max, uint8_t **out, size_t *len);
+/* Opens path (or stdin) for reading; -1 after printing why. */
+int io_open(const char *path, const char *what);
+/* Prints "cannot read PATH: <errno text> (<ownership facts>)". */
+void io_open_error(const char *path, const char *what, int errnum);
+
+/* keyfile.c: load a private key file, warning when group/others can read
+ * it. NULL after printing why. */
+struct signet_key *keyfile_load(const char *path);
+/* "RSA 2048-bit" / "ed25519" for messages. */
+const char *keyfile_describe(const struct signet_key *key, char *buf, size_t cap);
+
+/* keysfile.c: the KEYSFILE format of `signet verify --keys`. */
+struct keysfile;
+struct keysfile *keysfile_load(const char *path);
+/* The records at name (DNS names compare case-insensitively, a final dot
+ * ignored). Fills up to cap records borrowed from kf; *n is the number
+ * found (may exceed cap: the caller passes the first cap). */
+enum signet_dns_status keysfile_lookup(const struct keysfile *kf, const char *name,
+				       struct signet_txt *out, size_t cap, size_t *n);
+void keysfile_free(struct keysfile *kf);
+
+/* dns.c: TXT lookups through the system resolver (libresolv). */
+struct dns_resolver;
+struct dns_rr {
+	uint8_t *data; /* the character-strings joined (RFC 6376 3.6.2.2), NUL-terminated */
+	size_t len;
+	size_t nstrings;
+	size_t *lens; /* length of each character-string, in order */
+};
+struct dns_answer {
+	enum signet_dns_status status;
+	char why[160]; /* for messages: "NXDOMAIN", "timeout or SERVFAIL", ... */
+	struct dns_rr *rr;
+	size_t n;
+};
+/* server: NULL for /etc/resolv.conf, or "IPv4[@PORT]". NULL after printing why. */
+struct dns_resolver *dns_open(const char *server);
+/* Looks up the TXT records at name. Returns false only on a local error
+ * (no memory), after printing why; DNS outcomes are in a->status. */
+bool dns_txt(struct dns_resolver *r, const char *name, struct dns_answer *a);
+void dns_answer_free(struct dns_answer *a);
+void dns_close(struct dns_resolver *r);
+
+/* record.c: the public key record to publish. record_for_key fills out
+ * (cap bytes; 2048 is enough for RSA-4096) or prints why not. */
+#define CLI_RECORD_MAX 2048
+bool record_for_key(const struct signet_key *key, char *out, size_t cap);
+/* "SELECTOR._domainkey.DOMAIN. IN TXT ( "..." "..." )" and a newline. */
+void record_print_zone(FILE *f, const char *selector, const char *domain, const char *rec);
+
+/* recordcheck.c: dnscheck's checks of one TXT record. Findings go to
+ * stdout as "problem: ... / fix: ..." or "warning: ..." and are counted. */
+struct check_report {
+	unsigned problems, warnings;
+};
+void check_problem(struct check_report *rep, const char *fix, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* key and keyfile may be NULL (no -k). */
+void recordcheck_run(const struct dns_rr *rr, const struct signet_key *key, const char *keyfile,
+		     struct check_report *rep);
+
+/* json.c: a JSON string literal for arbitrary bytes (valid UTF-8 passes
+ * through, control bytes as \u00XX, invalid UTF-8 as \ufffd). */
+void json_string(FILE *f, const char *s);
+
+#endif

@@ -1,0 +1,126 @@
+/* io.c: opening and reading input files for the CLI, with errors that say
+ * which file, why, and (for permission problems) who owns it and who we
+ * are. Reads are bounded; nothing is parsed here. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static bool is_stdin(const char *path)
+{
+	return path == NULL || strcmp(path, "-") == 0;
+}
+
+void io_open_error(const char *path, const char *what, int errnum)
+{
+	struct stat st;
+
+	if (errnum == EACCES || errnum == EPERM) {
+		if (stat(path, &st) == 0)
+			cli_err("cannot read %s %s: %s (file is mode %04o owned by uid %u gid %u; "
+				"signet runs as uid %u gid %u)",
+				what, path, strerror(errnum), (unsigned)(st.st_mode & 07777),
+				(unsigned)st.st_uid, (unsigned)st.st_gid, (unsigned)geteuid(),
+				(unsigned)getegid());
+		else
+			cli_err("cannot read %s %s: %s (a directory on its path is not searchable "
+				"by uid %u)",
+				what, path, strerror(errnum), (unsigned)geteuid());
+		return;
+	}
+	cli_err("cannot read %s %s: %s", what, path, strerror(errnum));
+}
+
+int io_open(const char *path, const char *what)
+{
+	struct stat st;
+	int fd;
+
+	if (is_stdin(path))
+		return STDIN_FILENO;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		io_open_error(path, what, errno);
+		return -1;
+	}
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		cli_err("cannot read %s %s: it is a directory; give a file", what, path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Grows *buf to hold at least need bytes plus a NUL, up to max. */
+static bool grow(uint8_t **buf, size_t *cap, size_t need)
+{
+	size_t ncap = *cap ? *cap : 65536;
+	uint8_t *n;
+
+	while (ncap < need + 1)
+		ncap *= 2;
+	if (ncap == *cap)
+		return true;
+	n = realloc(*buf, ncap);
+	if (n == NULL)
+		return false;
+	*buf = n;
+	*cap = ncap;
+	return true;
+}
+
+static bool read_fd(int fd, const char *name, const char *what, size_t max, uint8_t **out,
+		    size_t *len)
+{
+	uint8_t *buf = NULL;
+	size_t cap = 0, n = 0;
+
+	for (;;) {
+		ssize_t r;
+
+		if (!grow(&buf, &cap, n + 65536 < max + 1 ? n + 65536 : max + 1)) {
+			cli_err("cannot read %s %s: out of memory", what, name);
+			free(buf);
+			return false;
+		}
+		r = read(fd, buf + n, cap - 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			cli_err("cannot read %s %s: %s", what, name, strerror(errno));
+			free(buf);
+			return false;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+		if (n > max) {
+			cli_err("%s %s is larger than %zu KiB, the most this command reads "
+				"into memory",
+				what, name, max / 1024);
+			free(buf);
+			return false;
+		}
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return true;
+}
+
+bool io_read_file(const char *path, const char *what, size_t max, uint8_t **out, size_t *len)
+{
+	int fd = io_open(path, what);
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	ok = read_fd(fd, is_stdin(path) ? "(standard input)" : path, what, max, out, len);
+	if (!is_stdin(path))
+		close(fd);
+	return ok;
+}

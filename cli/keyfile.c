@@ -1,0 +1,58 @@
+/* keyfile.c: loading a private key file for sign and dnscheck: read it,
+ * warn when others can read it, parse it with libsignet and explain a
+ * failure with the fix. Writing keys is keygen.c's job. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static void check_mode(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0)
+		return;
+	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+		cli_warn("private key %s is accessible by group or others (mode %04o); "
+			 "run: chmod 600 %s",
+			 path, (unsigned)(st.st_mode & 07777), path);
+}
+
+struct signet_key *keyfile_load(const char *path)
+{
+	struct signet_key *key = NULL;
+	struct signet_error err = { 0 };
+	uint8_t *data = NULL;
+	size_t len = 0;
+
+	if (path == NULL || strcmp(path, "-") == 0) {
+		cli_err("give the private key as a file name (-k FILE), not standard input");
+		return NULL;
+	}
+	if (!io_read_file(path, "private key", CLI_MAX_KEYFILE, &data, &len))
+		return NULL;
+	if (signet_key_parse(data, len, &key, &err) != SIGNET_OK) {
+		cli_err("private key %s is not usable: %s%s%s%s; give a PEM private key (PKCS#8, "
+			"or "
+			"PKCS#1 RSA of 1024..4096 bits, or ed25519) such as 'signet keygen' writes",
+			path, err.msg, err.spec ? " (" : "", err.spec ? err.spec : "",
+			err.spec ? ")" : "");
+		key = NULL;
+	} else {
+		check_mode(path);
+	}
+	explicit_bzero(data, len); /* key material (glibc >= 2.25) */
+	free(data);
+	return key;
+}
+
+const char *keyfile_describe(const struct signet_key *key, char *buf, size_t cap)
+{
+	if (signet_key_type(key) == SIGNET_KEY_ED25519)
+		snprintf(buf, cap, "an ed25519 key");
+	else
+		snprintf(buf, cap, "an RSA %u-bit key", signet_key_bits(key));
+	return buf;
+}

@@ -1,0 +1,361 @@
+/* verify.c: `signet verify`: streams a message through a libsignet
+ * verifier, answers its key queries from a KEYSFILE or DNS, and prints one
+ * result per DKIM-Signature (text, JSON lines, or step by step with
+ * --explain). The exit code sums the results up. */
+#include <errno.h>
+#include <getopt.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <signet/message.h>
+#include <signet/verifier.h>
+
+#include "cli.h"
+
+static const char usage[] =
+	"usage: signet verify [--keys KEYSFILE | --dns [--server IP[@PORT]]] [--time UNIX]\n"
+	"                     [--json] [--explain] [--l-policy honour|unsigned] [FILE]\n";
+
+static const char help_text[] =
+	"Verify every DKIM-Signature of a message (FILE or standard input).\n\n"
+	"  -K, --keys KEYSFILE      take key records from KEYSFILE instead of DNS\n"
+	"      --dns                look keys up in DNS (the default)\n"
+	"      --server IP[@PORT]   ask this DNS server instead of /etc/resolv.conf's\n"
+	"      --time UNIX          verification time for t= and x= (default: now)\n"
+	"      --json               one JSON object per signature per line\n"
+	"      --explain            show each step, the header hash input and the body hash\n"
+	"      --l-policy POLICY    honour (default): verify the first l= octets;\n"
+	"                           unsigned: content after l= makes the result policy\n\n"
+	"Exit status: 0 a signature passes, 1 none passes, 2 no signature,\n"
+	"3 none passes and one had a temporary DNS error, 4 error, 64 usage error.\n";
+
+#define VERIFY_EXIT_NOSIG 2
+#define VERIFY_EXIT_TEMPERROR 3
+#define VERIFY_EXIT_ERROR 4
+#define VERIFY_MAX_RECORDS 16 /* TXT records handed to the verifier per name */
+
+struct verify_opts {
+	const char *keys, *server, *file;
+	bool dns, json, explain;
+	struct signet_verify_options vo;
+};
+
+struct verify_run {
+	struct signet_verifier *v;
+	struct keysfile *kf;
+	struct dns_resolver *r;
+};
+
+static int parse_opt(int c, struct verify_opts *o, char **argv)
+{
+	switch (c) {
+	case 'K': o->keys = optarg; break;
+	case 'D': o->dns = true; break;
+	case 'S':
+		o->server = optarg;
+		o->dns = true;
+		break;
+	case 'J': o->json = true; break;
+	case 'E': o->explain = true; break;
+	case 'T':
+		if (!cli_parse_u64(optarg, &o->vo.now))
+			return cli_usage_error("verify", usage, "--time %s: give unix seconds",
+					       optarg);
+		break;
+	case 'L':
+		if (strcmp(optarg, "honour") == 0 || strcmp(optarg, "honor") == 0)
+			o->vo.l_policy = SIGNET_L_HONOUR;
+		else if (strcmp(optarg, "unsigned") == 0)
+			o->vo.l_policy = SIGNET_L_POLICY_UNSIGNED;
+		else
+			return cli_usage_error("verify", usage,
+					       "--l-policy %s: give honour or unsigned", optarg);
+		break;
+	case 'h': printf("%s\n%s", usage, help_text); return CLI_EXIT_OK;
+	default: return cli_bad_option("verify", usage, c, argv);
+	}
+	return -1;
+}
+
+static int parse_opts(int argc, char **argv, struct verify_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "keys", required_argument, NULL, 'K' },
+		{ "dns", no_argument, NULL, 'D' },
+		{ "server", required_argument, NULL, 'S' },
+		{ "time", required_argument, NULL, 'T' },
+		{ "json", no_argument, NULL, 'J' },
+		{ "explain", no_argument, NULL, 'E' },
+		{ "l-policy", required_argument, NULL, 'L' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, rc;
+
+	memset(o, 0, sizeof(*o));
+	o->vo.now = (uint64_t)time(NULL);
+	optind = 0;
+	while ((c = getopt_long(argc, argv, ":K:h", longopts, NULL)) != -1)
+		if ((rc = parse_opt(c, o, argv)) >= 0)
+			return rc;
+	if (optind < argc)
+		o->file = argv[optind++];
+	if (optind < argc)
+		return cli_usage_error("verify", usage, "unexpected argument '%s'", argv[optind]);
+	if (o->keys != NULL && o->dns)
+		return cli_usage_error("verify", usage, "give either --keys or --dns, not both");
+	if (o->json && o->explain)
+		return cli_usage_error("verify", usage,
+				       "--json and --explain do not mix; pick one");
+	o->vo.explain = o->explain;
+	return -1;
+}
+
+static enum signet_status answer_dns(struct verify_run *run, const struct signet_query *q,
+				     struct signet_error *err)
+{
+	struct signet_txt txt[VERIFY_MAX_RECORDS];
+	struct dns_answer a;
+	enum signet_status st;
+	size_t i, n;
+
+	if (!dns_txt(run->r, q->name, &a))
+		return SIGNET_ERR_NOMEM;
+	n = a.n < VERIFY_MAX_RECORDS ? a.n : VERIFY_MAX_RECORDS;
+	for (i = 0; i < n; i++) {
+		txt[i].p = a.rr[i].data;
+		txt[i].len = a.rr[i].len;
+	}
+	st = signet_verifier_answer(run->v, q->id, a.status, txt, n, err);
+	dns_answer_free(&a);
+	return st;
+}
+
+static enum signet_status answer_queries(struct verify_run *run, struct signet_error *err)
+{
+	struct signet_txt txt[VERIFY_MAX_RECORDS];
+	struct signet_query q;
+	enum signet_dns_status st;
+	size_t n;
+
+	while (signet_verifier_next_query(run->v, &q)) {
+		if (run->kf == NULL) {
+			if (answer_dns(run, &q, err) != SIGNET_OK)
+				return err->code ? err->code : SIGNET_ERR_NOMEM;
+			continue;
+		}
+		st = keysfile_lookup(run->kf, q.name, txt, VERIFY_MAX_RECORDS, &n);
+		if (n > VERIFY_MAX_RECORDS)
+			n = VERIFY_MAX_RECORDS;
+		if (signet_verifier_answer(run->v, q.id, st, txt, n, err) != SIGNET_OK)
+			return err->code;
+	}
+	return SIGNET_OK;
+}
+
+static enum signet_status on_header(void *ctx, const uint8_t *name, size_t nlen,
+				    const uint8_t *value, size_t vlen, struct signet_error *err)
+{
+	struct verify_run *run = ctx;
+
+	return signet_verifier_header(run->v, name, nlen, value, vlen, err);
+}
+
+/* Keys are fetched as soon as the header is complete (DESIGN: lookups
+ * overlap the body in the daemon; here they simply come first). */
+static enum signet_status on_eoh(void *ctx, struct signet_error *err)
+{
+	struct verify_run *run = ctx;
+	enum signet_status st = signet_verifier_end_of_headers(run->v, err);
+
+	return st != SIGNET_OK ? st : answer_queries(run, err);
+}
+
+static enum signet_status on_body(void *ctx, const uint8_t *p, size_t len, struct signet_error *err)
+{
+	struct verify_run *run = ctx;
+
+	return signet_verifier_body(run->v, p, len, err);
+}
+
+/* Reads the message in chunks: memory does not grow with its size. */
+static bool feed_file(struct signet_message *m, const char *file, struct signet_error *err)
+{
+	uint8_t chunk[65536];
+	int fd = io_open(file, "message");
+	bool ok = fd >= 0;
+
+	while (ok) {
+		ssize_t r = read(fd, chunk, sizeof(chunk));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			cli_err("cannot read message %s: %s", file ? file : "(standard input)",
+				strerror(errno));
+			ok = false;
+		} else if (r == 0) {
+			break;
+		} else if (signet_message_feed(m, chunk, (size_t)r, err) != SIGNET_OK) {
+			cli_err("cannot verify: %s", err->msg);
+			ok = false;
+		}
+	}
+	if (fd > STDIN_FILENO)
+		close(fd);
+	return ok;
+}
+
+static bool run_verifier(struct verify_run *run, const struct verify_opts *o)
+{
+	static const struct signet_message_handler h = { on_header, on_eoh, on_body };
+	struct signet_error err = { 0 };
+	struct signet_message *m = NULL;
+	bool ok;
+
+	if (signet_verifier_new(&o->vo, &run->v, &err) != SIGNET_OK ||
+	    signet_message_new(&h, run, &m, &err) != SIGNET_OK) {
+		cli_err("cannot verify: %s", err.msg);
+		return false;
+	}
+	ok = feed_file(m, o->file, &err);
+	if (ok && (signet_message_finish(m, &err) != SIGNET_OK ||
+		   signet_verifier_finish(run->v, &err) != SIGNET_OK)) {
+		cli_err("cannot verify: %s", err.msg);
+		ok = false;
+	}
+	signet_message_free(m);
+	return ok;
+}
+
+/* --explain: the header hash input with line ends and control bytes shown,
+ * one output line per input line. */
+static void print_hash_input(const uint8_t *p, size_t len)
+{
+	size_t i;
+	bool bol = true;
+
+	printf("  header hash input (%zu bytes; CR LF shown as \\r\\n):\n", len);
+	for (i = 0; i < len; i++) {
+		if (bol)
+			fputs("    ", stdout);
+		bol = false;
+		if (p[i] == '\r' && i + 1 < len && p[i + 1] == '\n') {
+			fputs("\\r\\n\n", stdout);
+			i++;
+			bol = true;
+		} else if (p[i] == '\t') {
+			fputs("\\t", stdout);
+		} else if (p[i] == '\\') {
+			fputs("\\\\", stdout);
+		} else if (p[i] < 0x20 || p[i] == 0x7f) {
+			printf("\\x%02x", p[i]);
+		} else {
+			putchar(p[i]);
+		}
+	}
+	if (!bol)
+		fputs("\n    (no final CRLF: the DKIM-Signature field is hashed without it)\n",
+		      stdout);
+}
+
+static void print_explain(const struct signet_sig_result *r)
+{
+	bool bh_shown = false;
+	size_t i;
+
+	printf("  c=%s/%s", signet_canon_name(r->hdr_canon), signet_canon_name(r->body_canon));
+	if (r->key_bits)
+		printf(" key=%u bits", r->key_bits);
+	if (r->has_l)
+		printf(" l=%llu", (unsigned long long)r->l);
+	printf(" body=%llu canonical octets%s\n", (unsigned long long)r->body_length,
+	       r->testing ? " (key in test mode t=y)" : "");
+	for (i = 0; i < r->nsteps && i < SIGNET_MAX_STEPS; i++) {
+		printf("  %-11s %-6s %s\n", r->steps[i].name ? r->steps[i].name : "?",
+		       r->steps[i].ok ? "ok" : "FAILED", r->steps[i].detail);
+		if (r->steps[i].name != NULL && strcmp(r->steps[i].name, "body hash") == 0)
+			bh_shown = true;
+	}
+	if (r->bh_computed[0] != '\0' && !bh_shown)
+		printf("  body hash: bh= %s\n             computed %s: %s\n", r->bh, r->bh_computed,
+		       strcmp(r->bh, r->bh_computed) == 0 ? "match" : "MISMATCH");
+	if (r->hash_input != NULL)
+		print_hash_input(r->hash_input, r->hash_input_len);
+}
+
+static void print_result(size_t idx, const struct signet_sig_result *r, bool json)
+{
+	if (json) {
+		fputs("{\"d\":", stdout);
+		json_string(stdout, r->d);
+		fputs(",\"s\":", stdout);
+		json_string(stdout, r->s);
+		fputs(",\"a\":", stdout);
+		json_string(stdout, r->a);
+		printf(",\"result\":\"%s\",\"reason\":", signet_result_name(r->result));
+		json_string(stdout, r->reason);
+		fputs("}\n", stdout);
+		return;
+	}
+	printf("signature %zu: d=%s s=%s a=%s: %s", idx + 1, r->d, r->s, r->a,
+	       signet_result_name(r->result));
+	if (r->reason[0] != '\0')
+		printf(" (%s)", r->reason);
+	if (r->notes[0] != '\0')
+		printf(" [%s]", r->notes);
+	putchar('\n');
+}
+
+static int report(const struct signet_verifier *v, const struct verify_opts *o)
+{
+	size_t n = signet_verifier_count(v), i, unchecked = signet_verifier_unchecked(v);
+	bool pass = false, temp = false;
+
+	for (i = 0; i < n; i++) {
+		const struct signet_sig_result *r = signet_verifier_result(v, i);
+
+		print_result(i, r, o->json);
+		if (o->explain)
+			print_explain(r);
+		pass |= r->result == SIGNET_RESULT_PASS;
+		temp |= r->result == SIGNET_RESULT_TEMPERROR;
+	}
+	/* DKIM-VER-04: never drop the signatures over the limit silently; in
+	 * JSON mode stdout holds results only, so the note goes to stderr. */
+	if (unchecked > 0)
+		fprintf(o->json ? stderr : stdout,
+			"%s%zu more DKIM-Signature fields not checked (limit %d)\n",
+			o->json ? "signet: note: " : "", unchecked, SIGNET_MAX_SIGNATURES);
+	if (n == 0 && unchecked == 0 && !o->json)
+		printf("no DKIM-Signature\n");
+	if (!cli_flush_stdout())
+		return VERIFY_EXIT_ERROR;
+	if (pass)
+		return CLI_EXIT_OK;
+	if (n == 0)
+		return VERIFY_EXIT_NOSIG;
+	return temp ? VERIFY_EXIT_TEMPERROR : CLI_EXIT_FAIL;
+}
+
+int cmd_verify(int argc, char **argv)
+{
+	struct verify_opts o;
+	struct verify_run run = { 0 };
+	int rc = parse_opts(argc, argv, &o);
+
+	if (rc >= 0)
+		return rc;
+	if (o.keys != NULL)
+		run.kf = keysfile_load(o.keys);
+	else
+		run.r = dns_open(o.server);
+	if (run.kf == NULL && run.r == NULL)
+		return VERIFY_EXIT_ERROR;
+	rc = run_verifier(&run, &o) ? report(run.v, &o) : VERIFY_EXIT_ERROR;
+	signet_verifier_free(run.v);
+	keysfile_free(run.kf);
+	dns_close(run.r);
+	return rc;
+}
