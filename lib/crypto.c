@@ -202,14 +202,15 @@ static enum signet_status pem_refuse(struct signet_span in, struct signet_error 
 		return error_set(err, SIGNET_ERR_KEY, NULL,
 				 "OpenSSH private keys are not supported (expected -----BEGIN "
 				 "PRIVATE KEY-----)");
+	/* a private key next to a certificate or public key is fine */
+	if (span_contains(in, "PRIVATE KEY-----"))
+		return SIGNET_OK;
 	if (span_contains(in, "PUBLIC KEY-----") || span_contains(in, "CERTIFICATE-----"))
 		return error_set(err, SIGNET_ERR_KEY, NULL,
 				 "this is a public key or certificate, not a private key "
 				 "(expected -----BEGIN PRIVATE KEY-----)");
-	if (!span_contains(in, "PRIVATE KEY-----"))
-		return error_set(err, SIGNET_ERR_KEY, NULL,
-				 "not a PEM private key (expected -----BEGIN PRIVATE KEY-----)");
-	return SIGNET_OK;
+	return error_set(err, SIGNET_ERR_KEY, NULL,
+			 "not a PEM private key (expected -----BEGIN PRIVATE KEY-----)");
 }
 
 static enum signet_status key_parse_pem(struct signet_span in, struct signet_key **out,
