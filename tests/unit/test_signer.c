@@ -39,7 +39,7 @@ static char *sign_with(const struct signet_sign_params *p, const char *msg)
 /* "name value" line for the key's public record. */
 static void keys_line(const struct signet_key *key, const char *name, char *out, size_t cap)
 {
-	char rec[2048];
+	char rec[1800];
 	size_t len;
 	struct signet_error err = {0};
 	assert_int_equal(signet_key_dns_record(key, rec, sizeof rec, &len, &err), SIGNET_OK);

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages signet needs to build, test and run the demo.
+# Idempotent: packages already installed are not asked for again, and apt-get
+# update runs only when something is missing. Needs root (or sudo).
+set -euo pipefail
+
+PACKAGES=(
+	build-essential meson ninja-build pkg-config clang
+	libssl-dev libcmocka-dev libevent-dev libunbound-dev libucl-dev libhiredis-dev
+	python3 python3-pytest python3-dkim python3-nacl
+	libmail-dkim-perl libcryptx-perl opendkim-tools
+	postfix unbound ca-certificates
+	sasl2-bin libsasl2-modules
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+	[ "$st" = installed ] || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "deps: all ${#PACKAGES[@]} packages already installed"
+	exit 0
+fi
+
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+	if command -v sudo >/dev/null 2>&1; then
+		SUDO=(sudo)
+	else
+		echo "deps: missing packages: ${missing[*]}" >&2
+		echo "deps: run as root:  apt-get update && apt-get install -y --no-install-recommends ${missing[*]}" >&2
+		exit 1
+	fi
+fi
+
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# postfix asks which mail setup to use: none (the tests write their own config).
+echo "postfix postfix/main_mailer_type select No configuration" | "${SUDO[@]}" debconf-set-selections
+# Installing postfix/unbound must not start system daemons (port 25/53); tests
+# start their own instances on high ports. policy-rc.d exit 101 = "not allowed".
+policy=/usr/sbin/policy-rc.d
+made_policy=0
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\nexit 101\n' | "${SUDO[@]}" tee "$policy" >/dev/null
+	"${SUDO[@]}" chmod 755 "$policy"
+	made_policy=1
+fi
+cleanup() { if [ "$made_policy" = 1 ]; then "${SUDO[@]}" rm -f "$policy"; fi; }
+trap cleanup EXIT
+
+"${SUDO[@]}" apt-get update -qq
+"${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "deps: done"
