@@ -1,0 +1,154 @@
+/* config.h: signetd.conf (UCL, read with ucl.c) turned into a validated
+ * struct signetd_config with every default filled in, every problem
+ * reported with file:line:col, and rspamd's dkim_signing key names. Also
+ * the CIDR matcher for local_addrs and the effective-config dump. It does
+ * not load keys (keys.c) or decide anything about a message (policy.c). */
+#ifndef SIGNETD_CONFIG_H
+#define SIGNETD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#include <signet/signet.h>
+
+#include "diag.h"
+
+#define CONFIG_DEFAULT_FILE "/etc/signet/signetd.conf"
+#define CONFIG_DEFAULT_SOCKET "inet:8891@127.0.0.1"
+#define CONFIG_DEFAULT_SOCKET_MODE 0660
+#define CONFIG_DEFAULT_SELECTOR "dkim" /* rspamd's default selector */
+#define CONFIG_DEFAULT_DNS_TIMEOUT 5.0 /* seconds */
+#define CONFIG_MAX_DNS_TIMEOUT 300.0   /* longer than Postfix's milter_content_timeout is useless */
+#define CONFIG_MAX_WORKERS 256
+#define CONFIG_MAX_LIST 1024           /* entries of one list (local_addrs, forwarders, ...) */
+#define CONFIG_MAX_DOMAINS 100000      /* domain { } entries */
+
+enum config_sock_family { CONFIG_SOCK_INET = 1, CONFIG_SOCK_INET6, CONFIG_SOCK_UNIX };
+
+/* Where signetd listens: Postfix/libmilter syntax "inet:PORT@HOST",
+ * "inet:PORT@[IPV6]", "inet6:PORT@HOST", "inet:PORT" (any address),
+ * "unix:/path" or "local:/path". */
+struct config_socket {
+	enum config_sock_family family;
+	char *spec;    /* owned: as written */
+	char *address; /* owned: host or numeric address without brackets; NULL = any */
+	unsigned port; /* inet/inet6: 1..65535 */
+	char *path;    /* owned: unix */
+};
+
+struct cidr {
+	int family; /* AF_INET or AF_INET6 */
+	uint8_t addr[16];
+	unsigned prefix;
+};
+
+struct cidr_list {
+	struct cidr *v; /* owned */
+	size_t n;
+};
+
+enum config_on_error { CONFIG_TEMPFAIL = 1, CONFIG_ACCEPT };
+enum config_log_target { CONFIG_LOG_SYSLOG = 1, CONFIG_LOG_STDERR };
+
+/* rspamd's use_domain: which address gives the signing domain. 0 = unset
+ * (only for the _sign_networks/_sign_local variants). */
+enum config_use_domain { USE_DOMAIN_HEADER = 1, USE_DOMAIN_ENVELOPE, USE_DOMAIN_AUTH };
+
+/* One key to sign with: domain { NAME { selector; path; } } or one element
+ * of selectors = [ ... ]. path is absolute, $domain/$selector replaced. */
+struct config_key {
+	char *selector;        /* owned */
+	char *path;            /* owned */
+	enum signet_alg alg;   /* signet's `algorithm` key; SIGNET_ALG_UNKNOWN = any */
+	const char *file;      /* where it was configured (owned by the config) */
+	unsigned line, col;
+};
+
+struct config_domain {
+	char *name;            /* owned: lower case, no trailing dot */
+	struct config_key *keys; /* owned; 1..SIGNET_MAX_SIGNERS */
+	size_t nkeys;
+};
+
+/* The dkim_signing section (rspamd key names and defaults). */
+struct config_signing {
+	bool enabled;                   /* signet: false turns signing off (default true) */
+	bool sign_authenticated;        /* default true (rspamd: also auth_only) */
+	bool sign_local;                /* default true */
+	enum config_use_domain use_domain; /* default header */
+	enum config_use_domain use_domain_sign_networks; /* 0 = use_domain */
+	enum config_use_domain use_domain_sign_local;    /* 0 = use_domain */
+	bool allow_hdrfrom_mismatch;    /* default false */
+	bool allow_hdrfrom_mismatch_local; /* default false */
+	bool allow_hdrfrom_mismatch_sign_networks; /* default false */
+	bool allow_username_mismatch;   /* default false */
+	bool allow_envfrom_empty;       /* default true */
+	bool use_esld;                  /* default true */
+	bool try_fallback;              /* default true */
+	char *selector;                 /* owned: top-level selector, default "dkim" */
+	char *path;                     /* owned: top-level path template or NULL */
+	char *sign_headers;             /* owned: colon list or NULL = library default */
+	struct cidr_list sign_networks; /* rspamd sign_networks, inline CIDR list only */
+	struct config_domain *domains;  /* owned, sorted by name */
+	size_t ndomains;
+};
+
+struct signetd_config {
+	char *file;                     /* owned: the main config file name */
+	struct config_socket socket;
+	unsigned socket_mode;           /* unix socket permissions, default 0660 */
+	char *user;                     /* owned or NULL: keep the starting user */
+	char *group;                    /* owned or NULL: the user's group */
+	char *pidfile;                  /* owned or NULL: none */
+	char *authserv_id;              /* owned or NULL: use the MTA's macro j */
+	struct cidr_list local_addrs;   /* default 127.0.0.0/8, ::1 */
+	enum config_on_error on_error_sign;   /* default tempfail */
+	enum config_on_error on_error_verify; /* default accept */
+	char **dns_forwarders;          /* owned: "IP" or "IP@PORT"; none = system resolver */
+	size_t n_dns_forwarders;
+	double dns_timeout;             /* seconds, default 5 */
+	char *dns_trust_anchor_file;    /* owned or NULL: no DNSSEC validation */
+	enum config_log_target log_target; /* default syslog */
+	char *log_facility;             /* owned: default "mail" */
+	unsigned workers;               /* default: online CPUs */
+	struct config_signing signing;
+	char **files;                   /* owned: every file read (for the nodes' file names) */
+	size_t nfiles;
+};
+
+/* Reads path (NULL: CONFIG_DEFAULT_FILE) and its includes. On success
+ * (warnings may have been added to d) *out is the caller's: config_free.
+ * Any error in d makes the result SIGNET_ERR_SYNTAX (or the parser's code)
+ * and *out NULL. */
+SIGNET_MUST_USE enum signet_status config_load(const char *path, struct signetd_config **out,
+					       struct diags *d);
+
+/* The same from text in memory named name; .include still reads files
+ * (relative to name's directory). For tests and `signet policy`. */
+SIGNET_MUST_USE enum signet_status config_parse(const char *name, const uint8_t *text, size_t len,
+						struct signetd_config **out, struct diags *d);
+
+void config_free(struct signetd_config *cfg);
+
+/* Writes the effective config as UCL that config_parse reads back to the
+ * same config (signetd --dump-config). */
+void config_dump(const struct signetd_config *cfg, FILE *f);
+
+/* Is the client in local_addrs? sa: AF_INET or AF_INET6 (v4-mapped v6
+ * addresses match IPv4 entries); addr: a numeric address, optionally
+ * "IPv6:"-prefixed or in brackets. Anything else is not local. */
+bool config_addr_is_local(const struct signetd_config *cfg, const struct sockaddr *sa);
+bool config_addr_str_is_local(const struct signetd_config *cfg, const char *addr);
+
+/* The matcher itself (also for sign_networks). */
+bool cidr_list_match_sa(const struct cidr_list *l, const struct sockaddr *sa);
+bool cidr_list_match_str(const struct cidr_list *l, const char *addr);
+/* Parses "192.0.2.0/24", "2001:db8::/32", "::1" (a host). false on bad syntax. */
+bool cidr_parse(const char *s, struct cidr *out);
+
+const char *config_use_domain_name(enum config_use_domain u);
+
+#endif

@@ -1,0 +1,310 @@
+/* dns.c: libunbound TXT lookups on a libevent loop (dns.h). libunbound
+ * resolves in a thread of its own and signals ub_fd(); the loop calls
+ * ub_process() and our callback runs on the loop thread. Our own timer per
+ * lookup bounds the wait (libunbound has no per-query timeout). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <unbound.h>
+
+#include "dns.h"
+
+#define DNS_MAX_RECORDS 16     /* TXT RRs looked at per name */
+#define DNS_MAX_TXT 65536      /* joined bytes kept per RR (the verifier caps at 4 KiB) */
+#define DNS_TYPE_TXT 16
+#define DNS_CLASS_IN 1
+
+struct dns_query {
+	struct dns_resolver *r;
+	struct dns_query *prev, *next;
+	struct event *timer;
+	int async_id;
+	bool started;
+	dns_txt_cb cb;
+	void *arg;
+	struct timespec t0;
+	char name[600];
+};
+
+struct dns_resolver {
+	struct ub_ctx *ctx;
+	struct event *ev;
+	struct dns_query *pending;
+	unsigned timeout_ms;
+};
+
+static unsigned elapsed_ms(const struct timespec *t0)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	long long ms = (now.tv_sec - t0->tv_sec) * 1000LL + (now.tv_nsec - t0->tv_nsec) / 1000000;
+	return ms < 0 ? 0 : (unsigned)ms;
+}
+
+static void unlink_query(struct dns_query *q)
+{
+	struct dns_resolver *r = q->r;
+	if (q->prev)
+		q->prev->next = q->next;
+	else
+		r->pending = q->next;
+	if (q->next)
+		q->next->prev = q->prev;
+	q->prev = q->next = NULL;
+}
+
+static void free_query(struct dns_query *q)
+{
+	if (q->timer)
+		event_free(q->timer);
+	free(q);
+}
+
+bool dns_txt_rdata_join(const unsigned char *rdata, size_t rdlen, unsigned char *out, size_t cap,
+			size_t *len)
+{
+	size_t off = 0, n = 0;
+	while (off < rdlen) {
+		size_t sl = rdata[off++];
+		if (sl > rdlen - off)
+			return false;
+		if (sl > cap - n)
+			return false;
+		memcpy(out + n, rdata + off, sl);
+		n += sl;
+		off += sl;
+	}
+	*len = n;
+	return true;
+}
+
+static void deliver(struct dns_query *q, const struct dns_answer *a)
+{
+	unlink_query(q);
+	dns_txt_cb cb = q->cb;
+	void *arg = q->arg;
+	free_query(q);
+	cb(arg, a);
+}
+
+static void deliver_status(struct dns_query *q, enum signet_dns_status st, const char *why)
+{
+	struct dns_answer a = {.status = st, .why = why, .elapsed_ms = elapsed_ms(&q->t0)};
+	deliver(q, &a);
+}
+
+/* RFC 6376 6.1.2: NXDOMAIN and "no TXT" are permanent; SERVFAIL, timeout,
+ * DNSSEC bogus are temporary. */
+static void deliver_result(struct dns_query *q, struct ub_result *res)
+{
+	char why[160];
+	if (res->bogus) {
+		snprintf(why, sizeof why, "DNSSEC validation failed: %s",
+			 res->why_bogus ? res->why_bogus : "bogus");
+		deliver_status(q, SIGNET_DNS_TEMPFAIL, why);
+		return;
+	}
+	if (res->nxdomain) {
+		deliver_status(q, SIGNET_DNS_NXDOMAIN, "NXDOMAIN");
+		return;
+	}
+	if (res->rcode != 0) {
+		snprintf(why, sizeof why, "DNS rcode %d%s", res->rcode, res->rcode == 2 ? " (SERVFAIL)" : "");
+		deliver_status(q, SIGNET_DNS_TEMPFAIL, why);
+		return;
+	}
+	if (!res->havedata) {
+		deliver_status(q, SIGNET_DNS_NXDOMAIN, "no TXT record (NODATA)");
+		return;
+	}
+	struct signet_txt recs[DNS_MAX_RECORDS];
+	unsigned char *bufs[DNS_MAX_RECORDS] = {0};
+	size_t n = 0;
+	for (size_t k = 0; res->data[k] != NULL && n < DNS_MAX_RECORDS; k++) {
+		size_t rdlen = (size_t)res->len[k], len = 0;
+		bufs[n] = malloc(rdlen + 1);
+		if (bufs[n] == NULL)
+			break;
+		if (!dns_txt_rdata_join((const unsigned char *)res->data[k], rdlen, bufs[n], rdlen, &len)) {
+			/* Malformed RDATA: give the verifier an unusable record so it says why. */
+			memcpy(bufs[n], "malformed TXT RDATA", 19);
+			len = 19;
+		}
+		recs[n].p = bufs[n];
+		recs[n].len = len;
+		n++;
+	}
+	struct dns_answer a = {.status = SIGNET_DNS_OK, .records = recs, .nrecords = n,
+			       .secure = res->secure != 0, .elapsed_ms = elapsed_ms(&q->t0)};
+	deliver(q, &a);
+	for (size_t k = 0; k < n; k++)
+		free(bufs[k]);
+}
+
+static void ub_callback(void *arg, int err, struct ub_result *res)
+{
+	struct dns_query *q = arg;
+	if (err != 0) {
+		char why[160];
+		snprintf(why, sizeof why, "resolver error: %s", ub_strerror(err));
+		deliver_status(q, SIGNET_DNS_TEMPFAIL, why);
+	} else {
+		deliver_result(q, res);
+	}
+	ub_resolve_free(res);
+}
+
+static void on_ub_fd(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct dns_resolver *r = arg;
+	(void)ub_process(r->ctx);
+}
+
+static void on_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct dns_query *q = arg;
+	char why[64];
+	(void)ub_cancel(q->r->ctx, q->async_id);
+	snprintf(why, sizeof why, "timeout after %u ms", q->r->timeout_ms);
+	deliver_status(q, SIGNET_DNS_TEMPFAIL, why);
+}
+
+/* Starting from a zero-delay timer keeps the "never called back from inside
+ * dns_lookup_txt" promise even when ub_resolve_async fails at once. */
+static void on_start(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct dns_query *q = arg;
+	struct dns_resolver *r = q->r;
+	q->started = true;
+	int rc = ub_resolve_async(r->ctx, q->name, DNS_TYPE_TXT, DNS_CLASS_IN, q, ub_callback,
+				  &q->async_id);
+	if (rc != 0) {
+		char why[160];
+		snprintf(why, sizeof why, "resolver error: %s", ub_strerror(rc));
+		deliver_status(q, SIGNET_DNS_TEMPFAIL, why);
+		return;
+	}
+	event_free(q->timer);
+	q->timer = evtimer_new(event_get_base(r->ev), on_timeout, q);
+	struct timeval tv = {r->timeout_ms / 1000, (r->timeout_ms % 1000) * 1000};
+	if (q->timer == NULL || evtimer_add(q->timer, &tv) != 0) {
+		(void)ub_cancel(r->ctx, q->async_id);
+		deliver_status(q, SIGNET_DNS_TEMPFAIL, "cannot arm lookup timer");
+	}
+}
+
+struct dns_query *dns_lookup_txt(struct dns_resolver *r, const char *name, dns_txt_cb cb, void *arg)
+{
+	struct dns_query *q = calloc(1, sizeof *q);
+	if (q == NULL)
+		return NULL;
+	size_t n = strlen(name);
+	if (n >= sizeof q->name) {
+		free(q);
+		return NULL;
+	}
+	memcpy(q->name, name, n + 1);
+	q->r = r;
+	q->cb = cb;
+	q->arg = arg;
+	clock_gettime(CLOCK_MONOTONIC, &q->t0);
+	q->timer = evtimer_new(event_get_base(r->ev), on_start, q);
+	struct timeval zero = {0, 0};
+	if (q->timer == NULL || evtimer_add(q->timer, &zero) != 0) {
+		free_query(q);
+		return NULL;
+	}
+	q->next = r->pending;
+	if (r->pending)
+		r->pending->prev = q;
+	r->pending = q;
+	return q;
+}
+
+void dns_cancel(struct dns_query *q)
+{
+	if (q == NULL)
+		return;
+	if (q->started)
+		(void)ub_cancel(q->r->ctx, q->async_id);
+	unlink_query(q);
+	free_query(q);
+}
+
+static bool configure(struct ub_ctx *ctx, const struct dns_options *o, char *err, size_t errlen)
+{
+	int rc = 0;
+	const char *what = "";
+	if (o->nforwarders == 0) {
+		what = "/etc/resolv.conf";
+		rc = ub_ctx_resolvconf(ctx, NULL);
+	}
+	for (size_t k = 0; rc == 0 && k < o->nforwarders; k++) {
+		what = o->forwarders[k];
+		rc = ub_ctx_set_fwd(ctx, o->forwarders[k]);
+	}
+	if (rc == 0 && o->trust_anchor_file != NULL) {
+		what = o->trust_anchor_file;
+		rc = ub_ctx_add_ta_file(ctx, o->trust_anchor_file);
+	}
+	if (rc == 0) {
+		what = "threads";
+		rc = ub_ctx_async(ctx, 1);
+	}
+	if (rc != 0)
+		snprintf(err, errlen, "DNS resolver setup (%s): %s", what, ub_strerror(rc));
+	return rc == 0;
+}
+
+struct dns_resolver *dns_resolver_new(struct event_base *base, const struct dns_options *opts,
+				      char *err, size_t errlen)
+{
+	struct dns_resolver *r = calloc(1, sizeof *r);
+	if (r == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	r->timeout_ms = opts->timeout_ms ? opts->timeout_ms : 5000;
+	r->ctx = ub_ctx_create();
+	if (r->ctx == NULL) {
+		snprintf(err, errlen, "cannot create the libunbound context");
+		free(r);
+		return NULL;
+	}
+	if (!configure(r->ctx, opts, err, errlen)) {
+		ub_ctx_delete(r->ctx);
+		free(r);
+		return NULL;
+	}
+	r->ev = event_new(base, ub_fd(r->ctx), EV_READ | EV_PERSIST, on_ub_fd, r);
+	if (r->ev == NULL || event_add(r->ev, NULL) != 0) {
+		snprintf(err, errlen, "cannot watch the resolver's descriptor: %s", strerror(errno));
+		if (r->ev)
+			event_free(r->ev);
+		ub_ctx_delete(r->ctx);
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+void dns_resolver_free(struct dns_resolver *r)
+{
+	if (r == NULL)
+		return;
+	while (r->pending != NULL)
+		dns_cancel(r->pending);
+	event_free(r->ev);
+	ub_ctx_delete(r->ctx);
+	free(r);
+}

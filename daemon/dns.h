@@ -1,0 +1,55 @@
+/* dns.h: asynchronous TXT lookups for key records (RFC 6376 3.6.2) with
+ * libunbound, driven by one libevent loop. One resolver per loop (each with
+ * its own cache); a per-lookup timeout turns a silent server into
+ * SIGNET_DNS_TEMPFAIL. Callbacks run on the loop's thread. */
+#ifndef SIGNETD_DNS_H
+#define SIGNETD_DNS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <signet/verifier.h>
+
+struct event_base;
+struct dns_resolver;
+struct dns_query;
+
+struct dns_options {
+	const char *const *forwarders; /* "127.0.0.1@5353"; NULL/0 = /etc/resolv.conf */
+	size_t nforwarders;
+	unsigned timeout_ms;           /* per lookup; 0 = 5000 */
+	const char *trust_anchor_file; /* DNSSEC validation when set */
+};
+
+/* What a lookup found. records[] are the TXT RRs, each RR's strings joined
+ * with nothing between them (RFC 6376 3.6.2.2); borrowed for the callback. */
+struct dns_answer {
+	enum signet_dns_status status;
+	const struct signet_txt *records;
+	size_t nrecords;
+	bool secure;       /* DNSSEC-validated */
+	const char *why;   /* for TEMPFAIL/NXDOMAIN: "timeout after 5000 ms", "SERVFAIL", ... */
+	unsigned elapsed_ms;
+};
+
+typedef void (*dns_txt_cb)(void *arg, const struct dns_answer *answer);
+
+/* NULL on failure with err filled. */
+struct dns_resolver *dns_resolver_new(struct event_base *base, const struct dns_options *opts,
+				      char *err, size_t errlen);
+/* Starts a lookup; cb is called exactly once, later (never from inside this
+ * call), unless dns_cancel is called first. NULL on failure (out of memory). */
+struct dns_query *dns_lookup_txt(struct dns_resolver *r, const char *name, dns_txt_cb cb, void *arg);
+/* Cancels a lookup whose callback has not run; the callback will not run. */
+void dns_cancel(struct dns_query *q);
+/* Cancels every pending lookup (callbacks not called) and frees. */
+void dns_resolver_free(struct dns_resolver *r);
+
+/* Splits TXT RDATA (a sequence of <length><bytes> character-strings) into
+ * one joined string. Returns false on malformed RDATA (a length running past
+ * the end). out gets at most cap bytes; *len the joined length. Exposed for
+ * tests and fuzzing: DNS answers are hostile input. */
+bool dns_txt_rdata_join(const unsigned char *rdata, size_t rdlen, unsigned char *out, size_t cap,
+			size_t *len);
+
+#endif

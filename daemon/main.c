@@ -1,0 +1,311 @@
+/* main.c: signetd's command line, start-up and shut-down: read and check
+ * the config and keys, open the socket, daemonize, drop privileges, run
+ * the server; SIGHUP reloads (server.c). */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <netdb.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <signet/signet.h>
+
+#include "config.h"
+#include "diag.h"
+#include "keys.h"
+#include "log.h"
+#include "runtime.h"
+#include "server.h"
+
+#define EXIT_CONFIG 78 /* EX_CONFIG */
+#define EXIT_USAGE 64  /* EX_USAGE */
+
+struct options {
+	const char *config;
+	bool foreground, check, dump, debug;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: signetd [-c FILE] [-f] [-t] [--dump-config] [-d]\n"
+		   "  -c, --config FILE   configuration file (default %s)\n"
+		   "  -f, --foreground    do not daemonize (for systemd); logs follow log.target\n"
+		   "  -t, --test          check the configuration and the keys, then exit\n"
+		   "      --dump-config   print the effective configuration (defaults filled in)\n"
+		   "  -d, --debug         log debug lines too\n"
+		   "  -V, --version       print the version\n"
+		   "See signetd(8) and signetd.conf(5).\n",
+		   CONFIG_DEFAULT_FILE);
+}
+
+static int parse_args(int argc, char **argv, struct options *o)
+{
+	static const struct option longs[] = {
+		{"config", required_argument, NULL, 'c'}, {"foreground", no_argument, NULL, 'f'},
+		{"test", no_argument, NULL, 't'},         {"dump-config", no_argument, NULL, 'D'},
+		{"debug", no_argument, NULL, 'd'},        {"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+	};
+	int c;
+	o->config = CONFIG_DEFAULT_FILE;
+	while ((c = getopt_long(argc, argv, "c:ftdVh", longs, NULL)) != -1) {
+		switch (c) {
+		case 'c': o->config = optarg; break;
+		case 'f': o->foreground = true; break;
+		case 't': o->check = true; break;
+		case 'D': o->dump = true; break;
+		case 'd': o->debug = true; break;
+		case 'V': printf("signetd %s\n", signet_version()); exit(0);
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "signetd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* Config and keys, every problem printed; NULL if any is an error. */
+static struct runtime *load_runtime(const char *path, FILE *report, bool to_log)
+{
+	struct diags d;
+	diags_init(&d);
+	struct signetd_config *cfg = NULL;
+	struct keystore *ks = NULL;
+	struct runtime *rt = NULL;
+	if (config_load(path, &cfg, &d) == SIGNET_OK && keystore_load(cfg, &ks, &d) == SIGNET_OK)
+		rt = runtime_new(cfg, ks);
+	if (to_log) {
+		for (size_t k = 0; k < d.n; k++)
+			log_msg(d.v[k].level == DIAG_ERROR ? LOG_LVL_ERR : LOG_LVL_WARN, "%s", d.v[k].msg);
+	} else {
+		diags_print(&d, report, "signetd: ");
+	}
+	if (rt == NULL) {
+		keystore_free(ks);
+		config_free(cfg);
+	}
+	diags_free(&d);
+	return rt;
+}
+
+static struct runtime *reload(void *arg)
+{
+	return load_runtime(arg, stderr, true);
+}
+
+static int listen_inet(const struct config_socket *sk, char *err, size_t errlen)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+	hints.ai_family = sk->family == CONFIG_SOCK_INET6 ? AF_INET6 : AF_UNSPEC;
+	char port[16];
+	snprintf(port, sizeof port, "%u", sk->port);
+	struct addrinfo *ai = NULL;
+	int rc = getaddrinfo(sk->address, port, &hints, &ai);
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot resolve %s: %s", sk->spec, gai_strerror(rc));
+		return -1;
+	}
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 256) != 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s%s", sk->spec, strerror(errno),
+			 errno == EADDRINUSE ? " (another signetd or milter is running there?)" : "");
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(ai);
+	return fd;
+}
+
+static int listen_unix(const struct signetd_config *cfg, char *err, size_t errlen)
+{
+	const struct config_socket *sk = &cfg->socket;
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	if (strlen(sk->path) >= sizeof sun.sun_path) {
+		snprintf(err, errlen, "socket path too long: %s", sk->path);
+		return -1;
+	}
+	memcpy(sun.sun_path, sk->path, strlen(sk->path) + 1);
+	struct stat st;
+	/* A stale socket from an earlier run; never remove anything else. */
+	if (lstat(sk->path, &st) == 0 && S_ISSOCK(st.st_mode))
+		(void)unlink(sk->path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof sun) != 0 || listen(fd, 256) != 0 ||
+	    chmod(sk->path, cfg->socket_mode) != 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s", sk->spec, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (cfg->user != NULL) {
+		struct passwd *pw = getpwnam(cfg->user);
+		struct group *gr = cfg->group ? getgrnam(cfg->group) : NULL;
+		if (pw != NULL && chown(sk->path, pw->pw_uid, gr ? gr->gr_gid : pw->pw_gid) != 0)
+			fprintf(stderr, "signetd: warning: cannot chown %s: %s\n", sk->path, strerror(errno));
+	}
+	return fd;
+}
+
+/* After the socket is open and the keys are read (STYLE.md 9: least privilege). */
+static int drop_privileges(const struct signetd_config *cfg, char *err, size_t errlen)
+{
+	if (cfg->user == NULL)
+		return 0;
+	struct passwd *pw = getpwnam(cfg->user);
+	if (pw == NULL) {
+		snprintf(err, errlen, "user %s does not exist (create it, or change `user`)", cfg->user);
+		return -1;
+	}
+	gid_t gid = pw->pw_gid;
+	if (cfg->group != NULL) {
+		struct group *gr = getgrnam(cfg->group);
+		if (gr == NULL) {
+			snprintf(err, errlen, "group %s does not exist", cfg->group);
+			return -1;
+		}
+		gid = gr->gr_gid;
+	}
+	if (getuid() == pw->pw_uid && geteuid() == pw->pw_uid)
+		return 0;
+	if (initgroups(pw->pw_name, gid) != 0 || setgid(gid) != 0 || setuid(pw->pw_uid) != 0) {
+		snprintf(err, errlen, "cannot switch to user %s: %s (start signetd as root)", cfg->user,
+			 strerror(errno));
+		return -1;
+	}
+	if (pw->pw_uid != 0 && setuid(0) == 0) {
+		snprintf(err, errlen, "privileges could be regained after dropping them");
+		return -1;
+	}
+	return 0;
+}
+
+static int daemonize(char *err, size_t errlen)
+{
+	pid_t pid = fork();
+	if (pid < 0) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0 || chdir("/") != 0) {
+		snprintf(err, errlen, "setsid: %s", strerror(errno));
+		return -1;
+	}
+	int fd = open("/dev/null", O_RDWR);
+	if (fd >= 0) {
+		(void)dup2(fd, 0);
+		(void)dup2(fd, 1);
+		(void)dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	return 0;
+}
+
+static int write_pidfile(const char *pidfile, char *err, size_t errlen)
+{
+	if (pidfile == NULL)
+		return 0;
+	FILE *f = fopen(pidfile, "w");
+	if (f == NULL || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0) {
+		snprintf(err, errlen, "cannot write pid file %s: %s", pidfile, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int serve(struct runtime *rt, const struct options *o)
+{
+	const struct signetd_config *cfg = rt->cfg;
+	char err[512] = "";
+	log_open(cfg->log_target == CONFIG_LOG_STDERR, cfg->log_facility, o->debug);
+	int fd = cfg->socket.family == CONFIG_SOCK_UNIX ? listen_unix(cfg, err, sizeof err)
+							: listen_inet(&cfg->socket, err, sizeof err);
+	if (fd < 0 || (!o->foreground && daemonize(err, sizeof err) != 0) ||
+	    write_pidfile(cfg->pidfile, err, sizeof err) != 0 ||
+	    drop_privileges(cfg, err, sizeof err) != 0) {
+		log_msg(LOG_LVL_ERR, "%s", err);
+		if (o->foreground && cfg->log_target != CONFIG_LOG_STDERR)
+			fprintf(stderr, "signetd: %s\n", err);
+		runtime_unref(rt);
+		return 1;
+	}
+	struct server_params p = {
+		.listen_fd = fd,
+		.workers = cfg->workers,
+		.dns = {.forwarders = (const char *const *)cfg->dns_forwarders,
+			.nforwarders = cfg->n_dns_forwarders,
+			.timeout_ms = (unsigned)(cfg->dns_timeout * 1000.0),
+			.trust_anchor_file = cfg->dns_trust_anchor_file},
+		.reload = reload,
+		.reload_arg = (void *)o->config,
+	};
+	char *socket_spec = strdup(cfg->socket.spec);
+	char *unix_path = cfg->socket.family == CONFIG_SOCK_UNIX ? strdup(cfg->socket.path) : NULL;
+	char *pidfile = cfg->pidfile ? strdup(cfg->pidfile) : NULL;
+	unsigned workers = cfg->workers ? cfg->workers : 1;
+	size_t nkeys = keystore_count(rt->keys);
+	struct server *srv = server_new(&p, rt, err, sizeof err);
+	int rc = 1;
+	if (srv == NULL) {
+		log_msg(LOG_LVL_ERR, "%s", err);
+		runtime_unref(rt);
+	} else {
+		log_msg(LOG_LVL_INFO, "signetd %s listening on %s with %zu keys, %u workers",
+			signet_version(), socket_spec ? socket_spec : "?", nkeys, workers);
+		rc = server_run(srv) == 0 ? 0 : 1;
+		server_free(srv);
+	}
+	close(fd);
+	if (unix_path != NULL)
+		(void)unlink(unix_path);
+	if (pidfile != NULL)
+		(void)unlink(pidfile);
+	free(socket_spec);
+	free(unix_path);
+	free(pidfile);
+	log_msg(LOG_LVL_INFO, "signetd stopped");
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = {0};
+	int rc = parse_args(argc, argv, &o);
+	if (rc != 0)
+		return rc;
+	/* A write to a closed MTA connection must be an error, not a signal. */
+	signal(SIGPIPE, SIG_IGN);
+	struct runtime *rt = load_runtime(o.config, stderr, false);
+	if (rt == NULL) {
+		fprintf(stderr, "signetd: %s: configuration not usable (see above)\n", o.config);
+		return EXIT_CONFIG;
+	}
+	if (o.dump) {
+		config_dump(rt->cfg, stdout);
+		runtime_unref(rt);
+		return 0;
+	}
+	if (o.check) {
+		printf("signetd: %s: configuration OK, %zu keys loaded\n", o.config, keystore_count(rt->keys));
+		runtime_unref(rt);
+		return 0;
+	}
+	return serve(rt, &o);
+}

@@ -1,0 +1,672 @@
+/* session.c: one milter connection (session.h). Packets from the codec
+ * drive one message at a time: headers are kept until end of headers, when
+ * the policy decides between signing and verifying; the body streams into
+ * libsignet; at end of message the replies (header edits, then the final
+ * verdict) go out in one buffer. Key lookups start at end of headers, so
+ * DNS overlaps the body (DESIGN.md). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <signet/ar.h>
+#include <signet/signer.h>
+#include <signet/verifier.h>
+
+#include "buf.h"
+#include "config.h"
+#include "headers.h"
+#include "log.h"
+#include "milter.h"
+#include "policy.h"
+#include "runtime.h"
+#include "session.h"
+
+#define SESSION_MAX_HELD (2 * MILTER_DEFAULT_MAX_DATA) /* input held while waiting for DNS */
+#define SESSION_MAX_LOOKUPS SIGNET_MAX_SIGNATURES
+#define SESSION_MAX_OURS_AR 32 /* forged Authentication-Results we remove per message */
+
+enum msg_mode { MODE_NONE, MODE_SIGN, MODE_VERIFY, MODE_PASS };
+
+struct lookup {
+	unsigned query_id; /* the verifier's */
+	char name[600];
+	bool handed_out, answered, secure;
+};
+
+struct message {
+	enum msg_mode mode;
+	struct header_store hs;
+	bool headers_over_limit;
+	char sender[512];
+	char auth[256];
+	uint32_t ar_count;                       /* Authentication-Results seen */
+	uint32_t ours[SESSION_MAX_OURS_AR];      /* 1-based indices of ours (AR-DEL-01) */
+	size_t nours;
+	struct signet_signer *signer;
+	struct signet_verifier *verifier;
+	struct lookup lookups[SESSION_MAX_LOOKUPS];
+	size_t nlookups;
+	bool waiting_eom;                        /* EOM seen, lookups outstanding */
+	char note[700];                          /* why not signed, or a failure */
+	struct timespec t0;
+};
+
+struct session {
+	struct runtime *rt;
+	char peer[64];
+	struct milter_decoder dec;
+	struct milter_macros macros;
+	uint32_t protocol;         /* negotiated SMFIP_* */
+	bool negotiated;
+	char client_addr[64];      /* from CONNECT; "" for unix/unknown */
+	bool non_smtp;             /* MILTER-PFX-01: Postfix's emulated CONNECT (port 0) */
+	struct message msg;
+	struct signet_buf held;    /* input received while waiting */
+};
+
+static unsigned ms_since(const struct timespec *t0)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	long long ms = (now.tv_sec - t0->tv_sec) * 1000LL + (now.tv_nsec - t0->tv_nsec) / 1000000;
+	return ms < 0 ? 0 : (unsigned)ms;
+}
+
+static void copy_span(char *dst, size_t cap, struct signet_span s)
+{
+	size_t n = s.len < cap - 1 ? s.len : cap - 1;
+	memcpy(dst, s.p, n);
+	dst[n] = '\0';
+}
+
+static void message_reset(struct session *s)
+{
+	struct message *m = &s->msg;
+	header_store_free(&m->hs);
+	signet_signer_free(m->signer);
+	signet_verifier_free(m->verifier);
+	memset(m, 0, sizeof *m);
+	header_store_init(&m->hs);
+	clock_gettime(CLOCK_MONOTONIC, &m->t0);
+}
+
+struct session *session_new(struct runtime *rt, const char *peer)
+{
+	struct session *s = calloc(1, sizeof *s);
+	if (s == NULL)
+		return NULL;
+	s->rt = runtime_ref(rt);
+	snprintf(s->peer, sizeof s->peer, "%s", peer ? peer : "mta");
+	milter_decoder_init(&s->dec, 0);
+	milter_macros_init(&s->macros);
+	buf_init(&s->held, SESSION_MAX_HELD);
+	header_store_init(&s->msg.hs);
+	return s;
+}
+
+void session_free(struct session *s)
+{
+	if (s == NULL)
+		return;
+	message_reset(s);
+	header_store_free(&s->msg.hs);
+	milter_decoder_free(&s->dec);
+	buf_free(&s->held);
+	runtime_unref(s->rt);
+	free(s);
+}
+
+/* Our authserv-id: the configured one, else the MTA's host name (macro j). */
+static const char *authserv_id(const struct session *s)
+{
+	const char *j = milter_macros_get(&s->macros, "j");
+	if (s->rt->cfg->authserv_id != NULL)
+		return s->rt->cfg->authserv_id;
+	return j != NULL && signet_ar_authserv_id_valid(j) ? j : "localhost";
+}
+
+static const char *queue_id(const struct session *s)
+{
+	const char *i = milter_macros_get(&s->macros, "i");
+	return i && *i ? i : "NOQUEUE";
+}
+
+/* A reply to cmd, unless an NR_ flag says the MTA expects none (MILTER-CONV-04). */
+static bool reply(struct session *s, uint8_t cmd, uint8_t what, struct signet_buf *out)
+{
+	if (!milter_reply_expected(s->protocol, cmd))
+		return true;
+	struct signet_error err = {0};
+	if (milter_put_reply(out, what, &err) != SIGNET_OK) {
+		log_msg(LOG_LVL_ERR, "%s: cannot encode a reply: %s", s->peer, err.msg);
+		return false;
+	}
+	return true;
+}
+
+static bool on_optneg(struct session *s, const struct milter_command *c, struct signet_buf *out)
+{
+	struct milter_optneg ours;
+	struct signet_error err = {0};
+	/* MILTER-NEG-04: only the macros we read, per stage. */
+	static const struct milter_symlist lists[] = {
+		{SMFIM_CONNECT, "j {daemon_name}"},
+		{SMFIM_ENVFROM, "i {auth_authen} {auth_type}"},
+		{SMFIM_EOH, "i"},
+		{SMFIM_EOM, "i"},
+	};
+	if (milter_negotiate(&c->u.optneg, true, &ours, &err) != SIGNET_OK) {
+		log_msg(LOG_LVL_ERR, "%s: milter negotiation failed: %s", s->peer, err.msg);
+		return false;
+	}
+	bool symlist = (ours.actions & SMFIF_SETSYMLIST) != 0;
+	if (milter_put_optneg(out, &ours, symlist ? lists : NULL,
+			      symlist ? sizeof lists / sizeof lists[0] : 0, &err) != SIGNET_OK) {
+		log_msg(LOG_LVL_ERR, "%s: cannot encode the negotiation reply: %s", s->peer, err.msg);
+		return false;
+	}
+	s->protocol = ours.protocol;
+	s->negotiated = true;
+	return true;
+}
+
+static void on_connect(struct session *s, const struct milter_command *c)
+{
+	const struct milter_connect *k = &c->u.connect;
+	/* MILTER-PFX-01: for sendmail(1)/pickup mail Postfix's cleanup
+	 * emulates a connection from localhost with port 0; a real SMTP client
+	 * always has a port. Local sockets count as local too. */
+	s->non_smtp = k->family == SMFIA_UNIX || k->family == SMFIA_UNKNOWN || k->port == 0;
+	if (k->family == SMFIA_INET || k->family == SMFIA_INET6)
+		copy_span(s->client_addr, sizeof s->client_addr, k->address);
+	else
+		s->client_addr[0] = '\0';
+}
+
+static void on_mail(struct session *s, const struct milter_command *c)
+{
+	message_reset(s);
+	copy_span(s->msg.sender, sizeof s->msg.sender, c->u.env.addr);
+	const char *auth = milter_macros_get(&s->macros, "auth_authen");
+	snprintf(s->msg.auth, sizeof s->msg.auth, "%s", auth ? auth : "");
+}
+
+/* Keeps the field; notes Authentication-Results that claim our id. */
+static void on_header(struct session *s, const struct milter_command *c)
+{
+	struct message *m = &s->msg;
+	struct signet_span name = c->u.header.name, value = c->u.header.value;
+	static const uint8_t empty[1] = {0};
+	enum signet_status st;
+	if (s->protocol & SMFIP_HDR_LEADSPC) {
+		st = header_store_add(&m->hs, name.p, name.len, value.len ? value.p : empty, value.len, NULL);
+	} else {
+		/* MILTER-NEG-03: without HDR_LEADSPC the MTA removed one SP after
+		 * the colon; put it back (relaxed canonicalization cannot tell). */
+		struct signet_buf v;
+		buf_init(&v, SIGNET_MAX_HEADER_FIELD + 1);
+		st = buf_append(&v, " ", 1);
+		if (st == SIGNET_OK)
+			st = buf_append(&v, value.p, value.len);
+		if (st == SIGNET_OK)
+			st = header_store_add(&m->hs, name.p, name.len, v.data, v.len, NULL);
+		buf_free(&v);
+	}
+	if (st != SIGNET_OK)
+		m->headers_over_limit = true;
+	if (span_eq_nocase(name, "Authentication-Results")) {
+		m->ar_count++;
+		if (signet_ar_is_ours(value.p, value.len, authserv_id(s)) && m->nours < SESSION_MAX_OURS_AR)
+			m->ours[m->nours++] = m->ar_count;
+	}
+}
+
+/* Hands the kept fields to the signer or verifier. */
+static enum signet_status replay_headers(struct session *s, bool to_signer, struct signet_error *err)
+{
+	const struct header_store *hs = &s->msg.hs;
+	for (size_t k = 0; k < hs->count; k++) {
+		struct signet_span n = header_raw_name(hs, k), v = header_value(hs, k);
+		enum signet_status st =
+			to_signer ? signet_signer_header(s->msg.signer, n.p, n.len, v.p, v.len, err)
+				  : signet_verifier_header(s->msg.verifier, n.p, n.len, v.p, v.len, err);
+		if (st != SIGNET_OK)
+			return st;
+	}
+	return to_signer ? signet_signer_end_of_headers(s->msg.signer, err)
+			 : signet_verifier_end_of_headers(s->msg.verifier, err);
+}
+
+static void start_signing(struct session *s, const struct policy_decision *d)
+{
+	struct message *m = &s->msg;
+	struct signet_error err = {0};
+	enum signet_status st = signet_signer_new(&m->signer, &err);
+	for (size_t k = 0; st == SIGNET_OK && k < d->nsigs; k++) {
+		struct signet_sign_params p = {
+			.domain = d->domain,
+			.selector = d->sigs[k].selector,
+			.key = d->sigs[k].key,
+			.hdr_canon = SIGNET_CANON_RELAXED, /* MILTER-CONV-07: simple cannot be rebuilt */
+			.body_canon = SIGNET_CANON_RELAXED,
+			.headers = s->rt->cfg->signing.sign_headers,
+			.timestamp = (uint64_t)time(NULL),
+		};
+		st = signet_signer_add(m->signer, &p, &err);
+	}
+	if (st == SIGNET_OK)
+		st = replay_headers(s, true, &err);
+	if (st != SIGNET_OK) {
+		snprintf(m->note, sizeof m->note, "signing failed: %s", err.msg);
+		signet_signer_free(m->signer);
+		m->signer = NULL;
+	}
+}
+
+static void start_verifying(struct session *s)
+{
+	struct message *m = &s->msg;
+	struct signet_error err = {0};
+	struct signet_verify_options o = {.now = (uint64_t)time(NULL)};
+	enum signet_status st = signet_verifier_new(&o, &m->verifier, &err);
+	if (st == SIGNET_OK)
+		st = replay_headers(s, false, &err);
+	if (st != SIGNET_OK) {
+		snprintf(m->note, sizeof m->note, "verification failed: %s", err.msg);
+		signet_verifier_free(m->verifier);
+		m->verifier = NULL;
+		return;
+	}
+	struct signet_query q;
+	while (m->nlookups < SESSION_MAX_LOOKUPS && signet_verifier_next_query(m->verifier, &q)) {
+		struct lookup *l = &m->lookups[m->nlookups++];
+		l->query_id = q.id;
+		snprintf(l->name, sizeof l->name, "%s", q.name);
+	}
+}
+
+/* End of headers: sign or verify (DESIGN.md "Who is signed"). */
+static void on_eoh(struct session *s)
+{
+	struct message *m = &s->msg;
+	if (m->headers_over_limit) {
+		/* MILTER-ERR-04: accept as is and say why. */
+		m->mode = MODE_PASS;
+		snprintf(m->note, sizeof m->note, "not processed: %s",
+			 m->hs.over_limit_reason[0] ? m->hs.over_limit_reason : "header limit");
+		return;
+	}
+	const char *froms[8];
+	size_t from_len[8], nfrom = 0;
+	for (size_t k = 0; k < m->hs.count; k++) {
+		if (!span_eq_nocase(header_name(&m->hs, k), "from"))
+			continue;
+		struct signet_span v = header_value(&m->hs, k);
+		if (nfrom < 8) {
+			froms[nfrom] = (const char *)v.p;
+			from_len[nfrom] = v.len;
+		}
+		nfrom++; /* policy counts them all; it reads the first */
+	}
+	struct policy_facts f = {
+		.non_smtp = s->non_smtp,
+		.client_addr = s->client_addr[0] ? s->client_addr : NULL,
+		.auth_user = m->auth[0] ? m->auth : NULL,
+		.env_from = m->sender,
+		.from = froms,
+		.from_len = from_len,
+		.n_from = nfrom,
+	};
+	struct policy_decision d;
+	if (policy_decide(s->rt->cfg, s->rt->keys, &f, &d) != SIGNET_OK) {
+		d.sign = false;
+		snprintf(d.reason, sizeof d.reason, "no signing decision possible");
+	}
+	if (d.sign) {
+		m->mode = MODE_SIGN;
+		start_signing(s, &d);
+	} else {
+		m->mode = MODE_VERIFY;
+		snprintf(m->note, sizeof m->note, "not signed: %s", d.reason);
+		start_verifying(s);
+	}
+}
+
+static void feed_body(struct session *s, struct signet_span body)
+{
+	struct message *m = &s->msg;
+	struct signet_error err = {0};
+	if (body.len == 0)
+		return;
+	if (m->signer && signet_signer_body(m->signer, body.p, body.len, &err) != SIGNET_OK) {
+		snprintf(m->note, sizeof m->note, "signing failed: %s", err.msg);
+		signet_signer_free(m->signer);
+		m->signer = NULL;
+	}
+	if (m->verifier && signet_verifier_body(m->verifier, body.p, body.len, &err) != SIGNET_OK) {
+		snprintf(m->note, sizeof m->note, "verification failed: %s", err.msg);
+		signet_verifier_free(m->verifier);
+		m->verifier = NULL;
+	}
+}
+
+/* Appends a header edit in wire form (MILTER-PFX-07, MILTER-NEG-03). */
+static bool put_header(struct session *s, bool insert, uint32_t idx, const char *name,
+		       const char *value, struct signet_buf *out)
+{
+	struct signet_buf wire;
+	struct signet_error err = {0};
+	buf_init(&wire, 65536);
+	bool lead = (s->protocol & SMFIP_HDR_LEADSPC) != 0;
+	enum signet_status st = SIGNET_OK;
+	if (value[0] != '\0')
+		st = milter_header_value_wire((const uint8_t *)value, strlen(value), lead, &wire, &err);
+	if (st == SIGNET_OK)
+		st = insert ? milter_put_insheader(out, idx, name, wire.data, wire.len, &err)
+			    : milter_put_chgheader(out, idx, name, wire.data, wire.len, &err);
+	buf_free(&wire);
+	if (st != SIGNET_OK)
+		log_msg(LOG_LVL_ERR, "%s: %s: cannot encode %s: %s", s->peer, queue_id(s), name, err.msg);
+	return st == SIGNET_OK;
+}
+
+/* AR-DEL-01, AR-DEL-05, MILTER-EOM-02: forged ones out, highest index first. */
+static bool remove_forged_ar(struct session *s, struct signet_buf *out)
+{
+	for (size_t k = s->msg.nours; k-- > 0;)
+		if (!put_header(s, false, s->msg.ours[k], "Authentication-Results", "", out))
+			return false;
+	return true;
+}
+
+/* "d=example.com s=sel a=rsa-sha256" for each signature, into line. */
+static void describe_signatures(const struct signet_signer *sg, char *line, size_t cap)
+{
+	line[0] = '\0';
+	for (size_t k = 0; k < signet_signer_count(sg); k++) {
+		const char *v = signet_signer_signature(sg, k);
+		const char *d = strstr(v, " d="), *sel = strstr(v, " s="), *a = strstr(v, " a=");
+		size_t len = strlen(line);
+		snprintf(line + len, cap - len, "%sd=%.*s s=%.*s a=%.*s", k ? ", " : "",
+			 d ? (int)strcspn(d + 3, ";") : 0, d ? d + 3 : "",
+			 sel ? (int)strcspn(sel + 3, ";") : 0, sel ? sel + 3 : "",
+			 a ? (int)strcspn(a + 3, ";") : 0, a ? a + 3 : "");
+	}
+}
+
+static bool finish_sign(struct session *s, struct signet_buf *out)
+{
+	struct message *m = &s->msg;
+	struct signet_error err = {0};
+	if (m->signer && signet_signer_finish(m->signer, &err) != SIGNET_OK) {
+		snprintf(m->note, sizeof m->note, "signing failed: %s", err.msg);
+		signet_signer_free(m->signer);
+		m->signer = NULL;
+	}
+	if (m->signer == NULL) {
+		/* MILTER-ERR-01: never let mail out unsigned silently (on_error.sign). */
+		bool tempfail = s->rt->cfg->on_error_sign == CONFIG_TEMPFAIL;
+		log_msg(LOG_LVL_ERR, "%s: %s; %s", queue_id(s), m->note,
+			tempfail ? "message deferred (on_error.sign = tempfail)"
+				 : "message accepted unsigned (on_error.sign = accept)");
+		if (tempfail)
+			return milter_put_replycode(out, "451", "4.7.0",
+						    "DKIM signing failed, try again later", &err) == SIGNET_OK;
+		return reply(s, SMFIC_BODYEOB, SMFIR_CONTINUE, out);
+	}
+	if (!remove_forged_ar(s, out))
+		return false;
+	/* MILTER-EOM-01, DKIM-SIGN-06: at the very top; the first key ends up first. */
+	for (size_t k = signet_signer_count(m->signer); k-- > 0;)
+		if (!put_header(s, true, 0, "DKIM-Signature", signet_signer_signature(m->signer, k), out))
+			return false;
+	char line[512];
+	describe_signatures(m->signer, line, sizeof line);
+	log_msg(LOG_LVL_INFO, "%s: signed (%s) in %u ms", queue_id(s), line, ms_since(&m->t0));
+	return reply(s, SMFIC_BODYEOB, SMFIR_CONTINUE, out);
+}
+
+static void describe_results(const struct session *s, char *line, size_t cap)
+{
+	const struct signet_verifier *v = s->msg.verifier;
+	size_t n = signet_verifier_count(v);
+	snprintf(line, cap, "%s", n ? "" : "dkim=none");
+	for (size_t k = 0; k < n; k++) {
+		const struct signet_sig_result *r = signet_verifier_result(v, k);
+		size_t len = strlen(line);
+		bool secure = false;
+		for (size_t j = 0; j < s->msg.nlookups; j++)
+			if (s->msg.lookups[j].secure && strstr(s->msg.lookups[j].name, r->d) != NULL)
+				secure = true;
+		snprintf(line + len, cap - len, "%sdkim=%s d=%s s=%s a=%s%s%s%s%s", k ? ", " : "",
+			 signet_result_name(r->result), r->d[0] ? r->d : "-", r->s[0] ? r->s : "-",
+			 r->a[0] ? r->a : "-", secure ? " (dnssec)" : "", r->reason[0] ? " (" : "",
+			 r->reason, r->reason[0] ? ")" : "");
+	}
+}
+
+static bool finish_verify(struct session *s, struct signet_buf *out)
+{
+	struct message *m = &s->msg;
+	struct signet_error err = {0};
+	if (m->verifier && signet_verifier_finish(m->verifier, &err) != SIGNET_OK) {
+		snprintf(m->note, sizeof m->note, "verification failed: %s", err.msg);
+		signet_verifier_free(m->verifier);
+		m->verifier = NULL;
+	}
+	if (!remove_forged_ar(s, out))
+		return false;
+	if (m->verifier == NULL) {
+		bool tempfail = s->rt->cfg->on_error_verify == CONFIG_TEMPFAIL;
+		log_msg(LOG_LVL_ERR, "%s: %s; %s", queue_id(s), m->note,
+			tempfail ? "message deferred (on_error.verify = tempfail)"
+				 : "message accepted without Authentication-Results");
+		if (tempfail)
+			return milter_put_replycode(out, "451", "4.7.0",
+						    "DKIM verification failed, try again later", &err) == SIGNET_OK;
+		return reply(s, SMFIC_BODYEOB, SMFIR_CONTINUE, out);
+	}
+	const char *id = authserv_id(s);
+	size_t n = signet_verifier_count(m->verifier);
+	const struct signet_sig_result *res[SIGNET_MAX_SIGNATURES];
+	for (size_t k = 0; k < n; k++)
+		res[k] = signet_verifier_result(m->verifier, k);
+	char ar[8192];
+	size_t arlen;
+	if (signet_ar_format(id, res, n, ar, sizeof ar, &arlen, &err) != SIGNET_OK) {
+		log_msg(LOG_LVL_ERR, "%s: cannot format Authentication-Results: %s", queue_id(s), err.msg);
+		return reply(s, SMFIC_BODYEOB, SMFIR_CONTINUE, out);
+	}
+	/* AR-POS-01: on top, above the MTA's own Received. */
+	if (!put_header(s, true, 0, "Authentication-Results", ar, out))
+		return false;
+	char line[1024];
+	describe_results(s, line, sizeof line);
+	log_msg(LOG_LVL_INFO, "%s: %s; verified: %s%s in %u ms", queue_id(s), m->note, line,
+		m->nours ? "; removed a forged Authentication-Results" : "", ms_since(&m->t0));
+	return reply(s, SMFIC_BODYEOB, SMFIR_CONTINUE, out);
+}
+
+static bool finish_eom(struct session *s, struct signet_buf *out)
+{
+	struct message *m = &s->msg;
+	bool ok;
+	if (m->mode == MODE_SIGN) {
+		ok = finish_sign(s, out);
+	} else if (m->mode == MODE_VERIFY) {
+		ok = finish_verify(s, out);
+	} else {
+		log_msg(LOG_LVL_WARN, "%s: %s", queue_id(s), m->note);
+		ok = remove_forged_ar(s, out) && reply(s, SMFIC_BODYEOB, SMFIR_CONTINUE, out);
+	}
+	message_reset(s);
+	milter_macros_reset_message(&s->macros);
+	return ok;
+}
+
+static bool lookups_done(const struct message *m)
+{
+	for (size_t k = 0; k < m->nlookups; k++)
+		if (!m->lookups[k].answered)
+			return false;
+	return true;
+}
+
+static void on_body_start(struct session *s)
+{
+	/* An MTA that sent no EOH (or NOEOH): decide at the first body packet. */
+	if (s->msg.mode == MODE_NONE)
+		on_eoh(s);
+}
+
+/* One packet; false = close the connection. */
+static bool handle(struct session *s, const struct milter_packet *pkt, struct signet_buf *out)
+{
+	struct milter_command c;
+	struct signet_error err = {0};
+	if (milter_command_parse(pkt, &c, &err) != SIGNET_OK) {
+		log_msg(LOG_LVL_ERR, "%s: protocol error in '%c' packet: %s", s->peer, pkt->cmd, err.msg);
+		return false;
+	}
+	switch (c.cmd) {
+	case SMFIC_OPTNEG:
+		return on_optneg(s, &c, out);
+	case SMFIC_MACRO:
+		if (milter_macros_store(&s->macros, &c.u.macro, &err) != SIGNET_OK)
+			log_msg(LOG_LVL_WARN, "%s: macros dropped: %s", s->peer, err.msg);
+		return true;
+	case SMFIC_CONNECT:
+		on_connect(s, &c);
+		return reply(s, c.cmd, SMFIR_CONTINUE, out);
+	case SMFIC_MAIL:
+		on_mail(s, &c);
+		return reply(s, c.cmd, SMFIR_CONTINUE, out);
+	case SMFIC_HEADER:
+		on_header(s, &c);
+		return reply(s, c.cmd, SMFIR_CONTINUE, out);
+	case SMFIC_EOH:
+		on_eoh(s);
+		return reply(s, c.cmd, SMFIR_CONTINUE, out);
+	case SMFIC_BODY:
+		on_body_start(s);
+		feed_body(s, c.u.body);
+		return reply(s, c.cmd, SMFIR_CONTINUE, out);
+	case SMFIC_BODYEOB:
+		on_body_start(s);
+		feed_body(s, c.u.body);
+		if (s->msg.mode == MODE_VERIFY && s->msg.verifier && !lookups_done(&s->msg)) {
+			s->msg.waiting_eom = true; /* the answer finishes it */
+			return true;
+		}
+		return finish_eom(s, out);
+	case SMFIC_ABORT:
+		message_reset(s);
+		milter_macros_reset_message(&s->macros);
+		return true;
+	case SMFIC_QUIT:
+		return false;
+	case SMFIC_QUIT_NC:
+		message_reset(s);
+		milter_macros_reset(&s->macros);
+		s->client_addr[0] = '\0';
+		s->non_smtp = false;
+		return true;
+	default: /* HELO, RCPT, DATA, UNKNOWN */
+		return reply(s, c.cmd, SMFIR_CONTINUE, out);
+	}
+}
+
+static enum session_status process(struct session *s, const uint8_t *p, size_t len,
+				   struct signet_buf *out)
+{
+	while (len > 0) {
+		size_t used = 0;
+		bool got = false;
+		struct milter_packet pkt;
+		struct signet_error err = {0};
+		if (milter_decoder_feed(&s->dec, p, len, &used, &pkt, &got, &err) != SIGNET_OK) {
+			/* MILTER-ERR-03 */
+			log_msg(LOG_LVL_ERR, "%s: milter protocol error: %s", s->peer, err.msg);
+			return SESSION_CLOSE;
+		}
+		p += used;
+		len -= used;
+		if (got && !handle(s, &pkt, out))
+			return SESSION_CLOSE;
+		if (s->msg.waiting_eom && len > 0) {
+			if (buf_append(&s->held, p, len) != SIGNET_OK) {
+				log_msg(LOG_LVL_ERR, "%s: MTA sent too much while we waited", s->peer);
+				return SESSION_CLOSE;
+			}
+			return SESSION_OK;
+		}
+	}
+	return SESSION_OK;
+}
+
+enum session_status session_feed(struct session *s, const uint8_t *p, size_t len,
+				 struct signet_buf *out)
+{
+	if (s->msg.waiting_eom) {
+		if (buf_append(&s->held, p, len) != SIGNET_OK) {
+			log_msg(LOG_LVL_ERR, "%s: MTA sent too much while we waited", s->peer);
+			return SESSION_CLOSE;
+		}
+		return SESSION_OK;
+	}
+	return process(s, p, len, out);
+}
+
+bool session_next_lookup(struct session *s, unsigned *id, const char **name)
+{
+	for (size_t k = 0; k < s->msg.nlookups; k++) {
+		struct lookup *l = &s->msg.lookups[k];
+		if (!l->handed_out) {
+			l->handed_out = true;
+			*id = (unsigned)k;
+			*name = l->name;
+			return true;
+		}
+	}
+	return false;
+}
+
+enum session_status session_answer(struct session *s, unsigned id, const struct dns_answer *a,
+				   struct signet_buf *out)
+{
+	struct message *m = &s->msg;
+	if (id >= m->nlookups || m->lookups[id].answered || m->verifier == NULL)
+		return SESSION_OK;
+	struct lookup *l = &m->lookups[id];
+	struct signet_error err = {0};
+	l->answered = true;
+	l->secure = a->secure;
+	if (a->status != SIGNET_DNS_OK)
+		log_msg(LOG_LVL_DEBUG, "%s: key lookup %s: %s", queue_id(s), l->name, a->why ? a->why : "");
+	if (signet_verifier_answer(m->verifier, l->query_id, a->status, a->records, a->nrecords, &err) !=
+	    SIGNET_OK)
+		log_msg(LOG_LVL_WARN, "%s: key answer for %s not taken: %s", queue_id(s), l->name, err.msg);
+	if (!m->waiting_eom || !lookups_done(m))
+		return SESSION_OK;
+	m->waiting_eom = false;
+	if (!finish_eom(s, out))
+		return SESSION_CLOSE;
+	/* Go on with what arrived meanwhile. */
+	struct signet_buf rest = s->held;
+	buf_init(&s->held, SESSION_MAX_HELD);
+	enum session_status st = SESSION_OK;
+	if (rest.len > 0)
+		st = process(s, rest.data, rest.len, out);
+	buf_free(&rest);
+	return st;
+}
+
+void session_abort(struct session *s)
+{
+	if (s->msg.mode != MODE_NONE || s->msg.sender[0] != '\0')
+		log_msg(LOG_LVL_INFO, "%s: %s: the MTA closed the connection mid-message", s->peer,
+			queue_id(s));
+	message_reset(s);
+}

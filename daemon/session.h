@@ -1,0 +1,43 @@
+/* session.h: one milter connection, sans-I/O. Bytes from the MTA go in;
+ * replies come out in one buffer per step (so each step is one write); key
+ * lookups the verifier needs are handed out, and their answers come back
+ * in. The network and DNS are the caller's (server.c). */
+#ifndef SIGNETD_SESSION_H
+#define SIGNETD_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dns.h"
+
+struct session;
+struct runtime;
+struct signet_buf;
+
+/* A new session for one MTA connection; rt is referenced for its lifetime. */
+struct session *session_new(struct runtime *rt, const char *peer);
+void session_free(struct session *s);
+
+enum session_status {
+	SESSION_OK,    /* keep going */
+	SESSION_CLOSE, /* QUIT, or a protocol error (logged): close the connection */
+};
+
+/* Feeds bytes; processes every complete packet until the session has to
+ * wait for key lookups. Replies are appended to out. */
+enum session_status session_feed(struct session *s, const uint8_t *p, size_t len,
+				 struct signet_buf *out);
+
+/* The next key lookup to start (name borrowed until the answer), or false. */
+bool session_next_lookup(struct session *s, unsigned *id, const char **name);
+
+/* The answer to lookup id; may finish the message (replies into out) and
+ * go on with packets already received. */
+enum session_status session_answer(struct session *s, unsigned id, const struct dns_answer *a,
+				   struct signet_buf *out);
+
+/* The MTA went away: end the message without replying (logged). */
+void session_abort(struct session *s);
+
+#endif

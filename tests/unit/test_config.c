@@ -1,0 +1,749 @@
+/* test_config.c: signetd.conf loading (daemon/config.c): DESIGN.md's
+ * example, every default, each key's bad values with the exact message,
+ * rspamd dkim_signing compatibility (supported, unsupported-and-warned,
+ * unknown-with-suggestion), includes of real files, the local_addrs
+ * matcher and the --dump-config round trip. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/stat.h>
+#include <cmocka.h>
+
+#include "config.h"
+
+static struct diags g_d;
+
+static struct signetd_config *load_ok(const char *text)
+{
+	struct signetd_config *cfg = NULL;
+	diags_free(&g_d);
+	diags_init(&g_d);
+	enum signet_status st =
+		config_parse("/etc/signet/signetd.conf", (const uint8_t *)text, strlen(text), &cfg, &g_d);
+	if (st != SIGNET_OK) {
+		diags_print(&g_d, stderr, "  ");
+		fail_msg("config did not load");
+	}
+	return cfg;
+}
+
+/* Loads text expecting failure; returns the first error message. */
+static const char *load_err(const char *text)
+{
+	struct signetd_config *cfg = NULL;
+	diags_free(&g_d);
+	diags_init(&g_d);
+	enum signet_status st =
+		config_parse("/etc/signet/signetd.conf", (const uint8_t *)text, strlen(text), &cfg, &g_d);
+	assert_int_not_equal(st, SIGNET_OK);
+	assert_null(cfg);
+	assert_true(g_d.nerrors >= 1);
+	for (size_t k = 0; k < g_d.n; k++)
+		if (g_d.v[k].level == DIAG_ERROR)
+			return g_d.v[k].msg;
+	fail_msg("no error message");
+	return NULL;
+}
+
+static void assert_err(const char *text, const char *want)
+{
+	assert_string_equal(load_err(text), want);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	diags_free(&g_d);
+	return 0;
+}
+
+static const char design_example[] =
+	"# /etc/signet/signetd.conf (UCL)\n"
+	"socket = \"inet:8891@127.0.0.1\";        # or \"unix:/run/signetd/signetd.sock\"\n"
+	"user = \"signet\";                        # drop privileges to this user after start\n"
+	"authserv_id = \"mx.example.com\";         # default: the MTA's macro j\n"
+	"local_addrs = [\"127.0.0.0/8\", \"::1\"];  # these clients' mail is signed\n"
+	"on_error { sign = \"tempfail\"; verify = \"accept\"; }\n"
+	"dns {\n"
+	"  forwarders = [\"127.0.0.1@5353\"];      # default: the system resolver\n"
+	"  timeout = 5s;\n"
+	"  # trust_anchor_file = \"/usr/share/dns/root.key\";\n"
+	"}\n"
+	"log { target = \"syslog\"; }              # or \"stderr\"\n"
+	"dkim_signing {                          # rspamd dkim_signing key names\n"
+	"  sign_authenticated = true;\n"
+	"  sign_local = true;\n"
+	"  use_domain = \"header\";                # header | envelope | auth\n"
+	"  domain {\n"
+	"    example.com {\n"
+	"      selectors = [\n"
+	"        { selector = \"rsa2024\"; path = \"/etc/signet/keys/example.com.rsa2024.key\"; },\n"
+	"        { selector = \"ed2024\";  path = \"/etc/signet/keys/example.com.ed2024.key\"; }\n"
+	"      ];\n"
+	"    }\n"
+	"    example.org { selector = \"s1\"; path = \"/etc/signet/keys/example.org.s1.key\"; }\n"
+	"  }\n"
+	"}\n";
+
+static void config_design_example(void **state)
+{
+	(void)state;
+	struct signetd_config *cfg = load_ok(design_example);
+	assert_int_equal(g_d.n, 0);
+	assert_string_equal(cfg->file, "/etc/signet/signetd.conf");
+	assert_int_equal(cfg->socket.family, CONFIG_SOCK_INET);
+	assert_string_equal(cfg->socket.address, "127.0.0.1");
+	assert_int_equal(cfg->socket.port, 8891);
+	assert_string_equal(cfg->user, "signet");
+	assert_string_equal(cfg->authserv_id, "mx.example.com");
+	assert_int_equal(cfg->local_addrs.n, 2);
+	assert_int_equal(cfg->on_error_sign, CONFIG_TEMPFAIL);
+	assert_int_equal(cfg->on_error_verify, CONFIG_ACCEPT);
+	assert_int_equal(cfg->n_dns_forwarders, 1);
+	assert_string_equal(cfg->dns_forwarders[0], "127.0.0.1@5353");
+	assert_true(cfg->dns_timeout == 5.0);
+	assert_null(cfg->dns_trust_anchor_file);
+	assert_int_equal(cfg->log_target, CONFIG_LOG_SYSLOG);
+	const struct config_signing *sg = &cfg->signing;
+	assert_true(sg->sign_authenticated && sg->sign_local);
+	assert_int_equal(sg->use_domain, USE_DOMAIN_HEADER);
+	assert_int_equal(sg->ndomains, 2);
+	assert_string_equal(sg->domains[0].name, "example.com");
+	assert_int_equal(sg->domains[0].nkeys, 2);
+	assert_string_equal(sg->domains[0].keys[0].selector, "rsa2024");
+	assert_string_equal(sg->domains[0].keys[0].path, "/etc/signet/keys/example.com.rsa2024.key");
+	assert_string_equal(sg->domains[0].keys[1].selector, "ed2024");
+	assert_string_equal(sg->domains[0].keys[1].path, "/etc/signet/keys/example.com.ed2024.key");
+	assert_int_equal(sg->domains[0].keys[1].line, 21);
+	assert_string_equal(sg->domains[1].name, "example.org");
+	assert_int_equal(sg->domains[1].nkeys, 1);
+	assert_string_equal(sg->domains[1].keys[0].selector, "s1");
+	assert_string_equal(sg->domains[1].keys[0].path, "/etc/signet/keys/example.org.s1.key");
+	config_free(cfg);
+}
+
+static void config_defaults(void **state)
+{
+	(void)state;
+	struct signetd_config *cfg = load_ok("");
+	assert_string_equal(cfg->socket.spec, CONFIG_DEFAULT_SOCKET);
+	assert_int_equal(cfg->socket.family, CONFIG_SOCK_INET);
+	assert_int_equal(cfg->socket.port, 8891);
+	assert_int_equal(cfg->socket_mode, 0660);
+	assert_null(cfg->user);
+	assert_null(cfg->group);
+	assert_null(cfg->pidfile);
+	assert_null(cfg->authserv_id);
+	assert_true(config_addr_str_is_local(cfg, "127.0.0.1"));
+	assert_true(config_addr_str_is_local(cfg, "127.255.0.9"));
+	assert_true(config_addr_str_is_local(cfg, "::1"));
+	assert_false(config_addr_str_is_local(cfg, "192.0.2.7"));
+	assert_int_equal(cfg->on_error_sign, CONFIG_TEMPFAIL);
+	assert_int_equal(cfg->on_error_verify, CONFIG_ACCEPT);
+	assert_int_equal(cfg->n_dns_forwarders, 0);
+	assert_true(cfg->dns_timeout == 5.0);
+	assert_int_equal(cfg->log_target, CONFIG_LOG_SYSLOG);
+	assert_string_equal(cfg->log_facility, "mail");
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	assert_int_equal(cfg->workers, cpus < 1 ? 1 : cpus);
+	const struct config_signing *sg = &cfg->signing;
+	assert_true(sg->enabled);
+	assert_true(sg->sign_authenticated);
+	assert_true(sg->sign_local);
+	assert_int_equal(sg->use_domain, USE_DOMAIN_HEADER);
+	assert_int_equal(sg->use_domain_sign_local, 0);
+	assert_int_equal(sg->use_domain_sign_networks, 0);
+	assert_false(sg->allow_hdrfrom_mismatch);
+	assert_false(sg->allow_hdrfrom_mismatch_local);
+	assert_false(sg->allow_hdrfrom_mismatch_sign_networks);
+	assert_false(sg->allow_username_mismatch);
+	assert_true(sg->allow_envfrom_empty);
+	assert_true(sg->use_esld);
+	assert_true(sg->try_fallback);
+	assert_string_equal(sg->selector, "dkim");
+	assert_null(sg->path);
+	assert_null(sg->sign_headers);
+	assert_int_equal(sg->sign_networks.n, 0);
+	assert_int_equal(sg->ndomains, 0);
+	config_free(cfg);
+}
+
+static void config_socket_forms(void **state)
+{
+	(void)state;
+	struct signetd_config *cfg = load_ok("socket = \"inet:8891@[::1]\"");
+	assert_int_equal(cfg->socket.family, CONFIG_SOCK_INET6);
+	assert_string_equal(cfg->socket.address, "::1");
+	assert_int_equal(cfg->socket.port, 8891);
+	config_free(cfg);
+	cfg = load_ok("socket = \"inet6:12345@::1\"");
+	assert_int_equal(cfg->socket.family, CONFIG_SOCK_INET6);
+	assert_string_equal(cfg->socket.address, "::1");
+	assert_int_equal(cfg->socket.port, 12345);
+	config_free(cfg);
+	cfg = load_ok("socket = \"inet:8891\"");
+	assert_int_equal(cfg->socket.family, CONFIG_SOCK_INET);
+	assert_null(cfg->socket.address);
+	config_free(cfg);
+	cfg = load_ok("socket = \"inet:25@localhost\"");
+	assert_string_equal(cfg->socket.address, "localhost");
+	config_free(cfg);
+	cfg = load_ok("socket = \"unix:/run/signetd/signetd.sock\"; socket_mode = 0600");
+	assert_int_equal(cfg->socket.family, CONFIG_SOCK_UNIX);
+	assert_string_equal(cfg->socket.path, "/run/signetd/signetd.sock");
+	assert_int_equal(cfg->socket_mode, 0600);
+	config_free(cfg);
+	cfg = load_ok("socket = \"local:/s\"; socket_mode = \"0640\"");
+	assert_int_equal(cfg->socket.family, CONFIG_SOCK_UNIX);
+	assert_int_equal(cfg->socket_mode, 0640);
+	config_free(cfg);
+	const char *want = "/etc/signet/signetd.conf:1:1: socket '%s' is not inet:PORT@ADDRESS, "
+			   "inet6:PORT@ADDRESS, inet:PORT@[IPV6] or unix:/PATH (e.g. "
+			   "\"inet:8891@127.0.0.1\")";
+	const char *bad[] = {"inet:0@127.0.0.1", "inet:65536@x", "inet:@x", "tcp:25@x",
+			     "unix:relative", "inet:25@", "inet:25@[::1", "inet6:1@[zz::]"};
+	for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+		char text[128], msg[512];
+		snprintf(text, sizeof text, "socket = \"%s\"", bad[k]);
+		snprintf(msg, sizeof msg, want, bad[k]);
+		assert_err(text, msg);
+	}
+	assert_err("socket_mode = 0999", "/etc/signet/signetd.conf:1:1: socket_mode must be an "
+					 "octal file mode like 0660");
+	assert_err("socket = [1]", "/etc/signet/signetd.conf:1:1: socket must be a string, not an "
+				   "array");
+}
+
+/* AR-SYN-03 "we only emit a hostname-like token (letters, digits, ., -);
+ * config with anything else is refused at load time" */
+static void AR_SYN_03_authserv_id_refused(void **state)
+{
+	(void)state;
+	assert_err("authserv_id = \"my host\"",
+		   "/etc/signet/signetd.conf:1:1: authserv_id 'my host' is not a host-name-like "
+		   "token (letters, digits, '.', '-'; RFC 8601 2.5), e.g. \"mx.example.com\"");
+	assert_err("authserv_id = \"mx;example\"",
+		   "/etc/signet/signetd.conf:1:1: authserv_id 'mx;example' is not a host-name-like "
+		   "token (letters, digits, '.', '-'; RFC 8601 2.5), e.g. \"mx.example.com\"");
+	struct signetd_config *cfg = load_ok("authserv_id = \"mx-1.example.com\"");
+	assert_string_equal(cfg->authserv_id, "mx-1.example.com");
+	config_free(cfg);
+	cfg = load_ok("authserv_id = \"\""); /* empty: the MTA's macro j */
+	assert_null(cfg->authserv_id);
+	config_free(cfg);
+}
+
+static void config_local_addrs_matcher(void **state)
+{
+	(void)state;
+	struct signetd_config *cfg;
+	assert_err("local_addrs = [\"10.0.0.0/8\"]\nlocal_addrs = \"::1\"",
+		   "/etc/signet/signetd.conf:2:1: 'local_addrs' is set 2 times (first at "
+		   "/etc/signet/signetd.conf:1:1); keep one");
+	cfg = load_ok("local_addrs = [\"192.0.2.0/24\", \"10.1.2.3\", \"2001:db8::/32\", \"::1\", "
+		      "\"198.51.100.0/23\"]");
+	assert_true(config_addr_str_is_local(cfg, "192.0.2.0"));
+	assert_true(config_addr_str_is_local(cfg, "192.0.2.255"));
+	assert_false(config_addr_str_is_local(cfg, "192.0.3.0"));
+	assert_true(config_addr_str_is_local(cfg, "10.1.2.3"));
+	assert_false(config_addr_str_is_local(cfg, "10.1.2.4"));
+	assert_true(config_addr_str_is_local(cfg, "198.51.101.200"));
+	assert_false(config_addr_str_is_local(cfg, "198.51.102.1"));
+	assert_true(config_addr_str_is_local(cfg, "2001:db8:ffff::1"));
+	assert_true(config_addr_str_is_local(cfg, "IPv6:2001:db8::5"));
+	assert_true(config_addr_str_is_local(cfg, "[::1]"));
+	assert_false(config_addr_str_is_local(cfg, "2001:db9::1"));
+	assert_true(config_addr_str_is_local(cfg, "::ffff:192.0.2.9")); /* v4-mapped */
+	assert_false(config_addr_str_is_local(cfg, "127.0.0.1"));        /* not default now */
+	assert_false(config_addr_str_is_local(cfg, "localhost"));
+	assert_false(config_addr_str_is_local(cfg, ""));
+	assert_false(config_addr_str_is_local(cfg, NULL));
+	struct sockaddr_in in = {.sin_family = AF_INET};
+	inet_pton(AF_INET, "192.0.2.77", &in.sin_addr);
+	assert_true(config_addr_is_local(cfg, (struct sockaddr *)&in));
+	inet_pton(AF_INET, "192.0.4.77", &in.sin_addr);
+	assert_false(config_addr_is_local(cfg, (struct sockaddr *)&in));
+	struct sockaddr_in6 in6 = {.sin6_family = AF_INET6};
+	inet_pton(AF_INET6, "::ffff:10.1.2.3", &in6.sin6_addr);
+	assert_true(config_addr_is_local(cfg, (struct sockaddr *)&in6));
+	inet_pton(AF_INET6, "2001:db8::1", &in6.sin6_addr);
+	assert_true(config_addr_is_local(cfg, (struct sockaddr *)&in6));
+	struct sockaddr un = {.sa_family = AF_UNIX};
+	assert_false(config_addr_is_local(cfg, &un));
+	config_free(cfg);
+	cfg = load_ok("local_addrs = []");
+	assert_false(config_addr_str_is_local(cfg, "127.0.0.1"));
+	config_free(cfg);
+	const char *bad[] = {"10.0.0.0/33", "::/129", "10.0.0.0/", "10.0.0.0/8x", "10.0.0",
+			     "example.com", "/8"};
+	for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+		char text[128], msg[512];
+		snprintf(text, sizeof text, "local_addrs = [\"127.0.0.1\", \"%s\"]", bad[k]);
+		snprintf(msg, sizeof msg, "/etc/signet/signetd.conf:1:29: '%s' is not an address or "
+					  "CIDR network (e.g. \"192.0.2.0/24\", \"2001:db8::/32\", "
+					  "\"::1\")",
+			 bad[k]);
+		assert_err(text, msg);
+	}
+	struct cidr c;
+	assert_true(cidr_parse("0.0.0.0/0", &c));
+	assert_int_equal(c.prefix, 0);
+}
+
+static void config_on_error_dns_log_workers(void **state)
+{
+	(void)state;
+	struct signetd_config *cfg = load_ok(
+		"on_error { sign = accept; verify = tempfail }\n"
+		"dns { forwarders = \"::1\"; timeout = 1500ms; trust_anchor_file = "
+		"\"/usr/share/dns/root.key\" }\n"
+		"log { target = stderr; facility = local3 }\nworkers = 3\npidfile = /run/s.pid\n"
+		"user = signet; group = mail");
+	assert_int_equal(cfg->on_error_sign, CONFIG_ACCEPT);
+	assert_int_equal(cfg->on_error_verify, CONFIG_TEMPFAIL);
+	assert_int_equal(cfg->n_dns_forwarders, 1);
+	assert_string_equal(cfg->dns_forwarders[0], "::1");
+	assert_true(cfg->dns_timeout == 1.5);
+	assert_string_equal(cfg->dns_trust_anchor_file, "/usr/share/dns/root.key");
+	assert_int_equal(cfg->log_target, CONFIG_LOG_STDERR);
+	assert_string_equal(cfg->log_facility, "local3");
+	assert_int_equal(cfg->workers, 3);
+	assert_string_equal(cfg->pidfile, "/run/s.pid");
+	assert_string_equal(cfg->group, "mail");
+	config_free(cfg);
+	const char *P = "/etc/signet/signetd.conf:1:";
+	char msg[512];
+#define ERR(text, col, tail)                                                                       \
+	do {                                                                                       \
+		snprintf(msg, sizeof msg, "%s%s: %s", P, col, tail);                               \
+		assert_err(text, msg);                                                             \
+	} while (0)
+	ERR("on_error { sign = reject }", "12", "on_error.sign must be \"tempfail\" or \"accept\", "
+						"not 'reject'");
+	ERR("dns { forwarders = [\"8.8.8.8@53x\"] }", "21",
+	    "dns.forwarders: '8.8.8.8@53x' is not ADDRESS or ADDRESS@PORT (numeric, e.g. "
+	    "\"127.0.0.1@5353\")");
+	ERR("dns { forwarders = [\"dns.example\"] }", "21",
+	    "dns.forwarders: 'dns.example' is not ADDRESS or ADDRESS@PORT (numeric, e.g. "
+	    "\"127.0.0.1@5353\")");
+	ERR("dns { timeout = 0 }", "7", "dns.timeout must be more than 0 and at most 300s");
+	ERR("dns { timeout = 301s }", "7", "dns.timeout must be more than 0 and at most 300s");
+	ERR("dns { timeout = soon }", "7", "dns.timeout must be a time (e.g. 5s, 500ms), not a "
+					   "string");
+	ERR("dns { trust_anchor_file = root.key }", "7",
+	    "dns.trust_anchor_file must be an absolute path (starting with '/')");
+	ERR("log { target = file }", "7", "log.target must be \"syslog\" or \"stderr\", not 'file'");
+	ERR("log { facility = kern }", "7",
+	    "log.facility must be mail, daemon, user or local0..local7, not 'kern'");
+	ERR("workers = 0", "1", "workers must be a whole number from 1 to 256");
+	ERR("workers = 257", "1", "workers must be a whole number from 1 to 256");
+	ERR("workers = 2.5", "1", "workers must be a whole number from 1 to 256");
+	ERR("user = \"a:b\"", "1", "user 'a:b' is not a user name");
+	ERR("on_error = tempfail", "1", "'on_error' must be a section ({ ... }), not a string");
+#undef ERR
+	cfg = load_ok("workers = 256");
+	assert_int_equal(cfg->workers, 256);
+	config_free(cfg);
+	cfg = load_ok("workers = 1; dns { timeout = 300s }");
+	assert_int_equal(cfg->workers, 1);
+	config_free(cfg);
+}
+
+/* Unknown keys are errors with a suggestion when one is close. */
+static void config_unknown_keys_suggest(void **state)
+{
+	(void)state;
+	assert_err("dkim_signing {\n  selecter = \"x\";\n}",
+		   "/etc/signet/signetd.conf:2:3: unknown key 'selecter' in dkim_signing (did you "
+		   "mean 'selector'?)");
+	assert_err("sockett = \"inet:1@x\"", "/etc/signet/signetd.conf:1:1: unknown key 'sockett' "
+					     "in the top level (did you mean 'socket'?)");
+	assert_err("frobnicate = 1", "/etc/signet/signetd.conf:1:1: unknown key 'frobnicate' in "
+				     "the top level");
+	assert_err("dns { forwarder = \"::1\" }", "/etc/signet/signetd.conf:1:7: unknown key "
+						  "'forwarder' in dns (did you mean "
+						  "'forwarders'?)");
+	assert_err("dkim_signing { domain { a.example { selectr = s; path = /k } } }",
+		   "/etc/signet/signetd.conf:1:37: unknown key 'selectr' in domain a.example (did "
+		   "you mean 'selector'?)");
+	assert_err("dkim_signing { domain { a.example { selectors = [ { pth = /k } ] } } }",
+		   "/etc/signet/signetd.conf:1:53: unknown key 'pth' in selectors of domain "
+		   "a.example (did you mean 'path'?)");
+	/* all problems are reported, not only the first */
+	load_err("a1 = 1\nb1 = 2\nworkers = 0\n");
+	assert_int_equal(g_d.nerrors, 3);
+}
+
+/* rspamd keys signet does not implement are warnings naming the key. */
+static void config_unsupported_rspamd_keys_warned(void **state)
+{
+	(void)state;
+	struct signetd_config *cfg = load_ok("dkim_signing {\n"
+					     "  use_redis = true;\n"
+					     "  key_prefix = \"DKIM_KEYS\";\n"
+					     "  sign_inbound = true;\n"
+					     "  check_pubkey = true;\n"
+					     "  use_http_headers = false;\n"
+					     "  symbol = \"DKIM_SIGNED\";\n"
+					     "  allow_hdrfrom_multiple = false;\n"
+					     "}\n");
+	assert_int_equal(g_d.nerrors, 0);
+	assert_int_equal(g_d.nwarnings, 7);
+	assert_string_equal(g_d.v[0].msg,
+			    "/etc/signet/signetd.conf:2:3: 'dkim_signing.use_redis' (an rspamd key) "
+			    "is not supported by signet and is ignored: keys come from files; Redis "
+			    "key storage is not implemented yet");
+	assert_string_equal(g_d.v[2].msg,
+			    "/etc/signet/signetd.conf:4:3: 'dkim_signing.sign_inbound' (an rspamd "
+			    "key) is not supported by signet and is ignored: signet signs only "
+			    "authenticated, local and sign_networks mail");
+	assert_string_equal(g_d.v[3].msg,
+			    "/etc/signet/signetd.conf:5:3: 'dkim_signing.check_pubkey' (an rspamd "
+			    "key) is not supported by signet and is ignored: check the published key "
+			    "with: signet dnscheck -d DOMAIN -s SELECTOR -k KEYFILE");
+	assert_non_null(diags_find(&g_d, "'dkim_signing.allow_hdrfrom_multiple' (an rspamd key) "
+					 "is not supported by signet and is ignored: signet never "
+					 "signs a message with several From fields"));
+	config_free(cfg);
+}
+
+static void config_type_errors(void **state)
+{
+	(void)state;
+	assert_err("dkim_signing { sign_local = \"true\" }",
+		   "/etc/signet/signetd.conf:1:16: dkim_signing.sign_local must be a boolean: write "
+		   "true without quotes");
+	assert_err("dkim_signing { sign_local = 1 }",
+		   "/etc/signet/signetd.conf:1:16: dkim_signing.sign_local must be a boolean (true "
+		   "or false), not an integer");
+	assert_err("dkim_signing { use_domain = recipient }",
+		   "/etc/signet/signetd.conf:1:16: dkim_signing.use_domain = \"recipient\" (an rspamd "
+		   "value for inbound signing) is not supported; use header, envelope or auth");
+	assert_err("dkim_signing { use_domain = from }",
+		   "/etc/signet/signetd.conf:1:16: dkim_signing.use_domain must be \"header\", "
+		   "\"envelope\" or \"auth\", not 'from'");
+	assert_err("dkim_signing { selector = a; selector = b; }",
+		   "/etc/signet/signetd.conf:1:30: 'dkim_signing.selector' is set 2 times (first at "
+		   "/etc/signet/signetd.conf:1:16); keep one");
+}
+
+static void config_dkim_signing_flags(void **state)
+{
+	(void)state;
+	struct signetd_config *cfg = load_ok(
+		"dkim_signing { enabled = false; auth_only = false; sign_local = no;\n"
+		"use_domain = envelope; use_domain_sign_networks = auth; use_domain_sign_local = "
+		"header;\n allow_hdrfrom_mismatch = yes; allow_hdrfrom_mismatch_local = on;\n"
+		"allow_hdrfrom_mismatch_sign_networks = true; allow_username_mismatch = true;\n"
+		"allow_envfrom_empty = false; use_esld = false; try_fallback = false;\n"
+		"sign_networks = [\"192.0.2.0/24\", \"2001:db8::/32\"] }");
+	const struct config_signing *sg = &cfg->signing;
+	assert_false(sg->enabled);
+	assert_false(sg->sign_authenticated);
+	assert_false(sg->sign_local);
+	assert_int_equal(sg->use_domain, USE_DOMAIN_ENVELOPE);
+	assert_int_equal(sg->use_domain_sign_networks, USE_DOMAIN_AUTH);
+	assert_int_equal(sg->use_domain_sign_local, USE_DOMAIN_HEADER);
+	assert_true(sg->allow_hdrfrom_mismatch && sg->allow_hdrfrom_mismatch_local &&
+		    sg->allow_hdrfrom_mismatch_sign_networks && sg->allow_username_mismatch);
+	assert_false(sg->allow_envfrom_empty || sg->use_esld || sg->try_fallback);
+	assert_int_equal(sg->sign_networks.n, 2);
+	assert_true(cidr_list_match_str(&sg->sign_networks, "192.0.2.1"));
+	config_free(cfg);
+	assert_err("dkim_signing { sign_networks = \"/etc/rspamd/sign_networks.map\" }",
+		   "/etc/signet/signetd.conf:1:16: dkim_signing.sign_networks: maps (files and URLs "
+		   "such as '/etc/rspamd/sign_networks.map') are not supported; list the networks "
+		   "inline: sign_networks = [\"192.0.2.0/24\", \"2001:db8::/32\"]");
+}
+
+static void config_sign_headers(void **state)
+{
+	(void)state;
+	struct signetd_config *cfg =
+		load_ok("dkim_signing { sign_headers = \"(o)from:(x)sender:(o)subject: to :date\" }");
+	assert_string_equal(cfg->signing.sign_headers, "from:from:sender:subject:subject:to:date");
+	config_free(cfg);
+	assert_err("dkim_signing { sign_headers = \"to:subject\" }",
+		   "/etc/signet/signetd.conf:1:16: dkim_signing.sign_headers must include from (RFC "
+		   "6376 5.4: the From field is always signed)");
+	assert_err("dkim_signing { sign_headers = \"from::to\" }",
+		   "/etc/signet/signetd.conf:1:16: dkim_signing.sign_headers must be header field "
+		   "names separated by ':' (e.g. \"from:to:subject:date\")");
+}
+
+/* rspamd's per-domain forms, top-level selector/path with $domain and
+ * $selector, and the fallbacks between them. */
+static void config_domains_rspamd_forms(void **state)
+{
+	(void)state;
+	struct signetd_config *cfg = load_ok(
+		"dkim_signing {\n"
+		"  path = \"/var/lib/rspamd/dkim/$domain.$selector.key\";\n"
+		"  selector = 2019;\n"
+		"  domain {\n"
+		"    Example.NET. { selector = \"mail\"; }\n"
+		"    b.example { path = \"/k/${domain}-${selector}.pem\"; }\n"
+		"    c.example { selector = s1; path = /k/c.key; selectors [ { selector = ed; "
+		"algorithm = ed25519-sha256; } ] }\n"
+		"  }\n"
+		"}\n");
+	const struct config_signing *sg = &cfg->signing;
+	assert_string_equal(sg->selector, "2019");
+	assert_string_equal(sg->path, "/var/lib/rspamd/dkim/$domain.$selector.key");
+	assert_int_equal(sg->ndomains, 3);
+	assert_string_equal(sg->domains[0].name, "b.example");
+	assert_string_equal(sg->domains[0].keys[0].selector, "2019");
+	assert_string_equal(sg->domains[0].keys[0].path, "/k/b.example-2019.pem");
+	assert_string_equal(sg->domains[1].name, "c.example");
+	assert_int_equal(sg->domains[1].nkeys, 2);
+	assert_string_equal(sg->domains[1].keys[0].selector, "ed");
+	assert_string_equal(sg->domains[1].keys[0].path, "/var/lib/rspamd/dkim/c.example.ed.key");
+	assert_int_equal(sg->domains[1].keys[0].alg, SIGNET_ALG_ED25519_SHA256);
+	assert_string_equal(sg->domains[1].keys[1].selector, "s1");
+	assert_string_equal(sg->domains[1].keys[1].path, "/k/c.key");
+	assert_int_equal(sg->domains[1].keys[1].alg, SIGNET_ALG_UNKNOWN);
+	assert_string_equal(sg->domains[2].name, "example.net");
+	assert_string_equal(sg->domains[2].keys[0].path, "/var/lib/rspamd/dkim/example.net.mail.key");
+	config_free(cfg);
+	/* relative paths are relative to the file that names them */
+	cfg = load_ok("dkim_signing { domain { a.example { selector = s; path = keys/a.key } } }");
+	assert_string_equal(cfg->signing.domains[0].keys[0].path, "/etc/signet/keys/a.key");
+	config_free(cfg);
+}
+
+static void config_domain_errors(void **state)
+{
+	(void)state;
+	const char *P = "/etc/signet/signetd.conf:1:";
+	char msg[600];
+#define ERR(text, col, tail)                                                                       \
+	do {                                                                                       \
+		snprintf(msg, sizeof msg, "%s%s: %s", P, col, tail);                               \
+		assert_err(text, msg);                                                             \
+	} while (0)
+	ERR("dkim_signing { domain { a.example { selector = s } } }", "25",
+	    "domain a.example, selector s: no path (set path here, or a top-level "
+	    "dkim_signing.path such as \"/etc/signet/keys/$domain.$selector.key\")");
+	ERR("dkim_signing { domain { a.example { path = \"${DBDIR}/dkim/a.key\" } } }", "25",
+	    "domain a.example, selector dkim: key path '${DBDIR}/dkim/a.key' contains '${DBDIR}', "
+	    "which signet does not expand (only $domain and $selector; write rspamd's ${DBDIR} as "
+	    "/var/lib/rspamd)");
+	ERR("dkim_signing { domain { \"*.example\" { path = /k } } }", "25",
+	    "'*.example' under dkim_signing.domain is not a domain name (wildcards are not "
+	    "supported; use the top-level path with $domain, or use_esld)");
+	ERR("dkim_signing { domain { a..b { path = /k } } }", "25",
+	    "'a..b' under dkim_signing.domain is not a domain name");
+	ERR("dkim_signing { domain { a.example { } } }", "25",
+	    "domain a.example has no key: add selector = \"...\"; path = \"...\"; or selectors = "
+	    "[ ... ]");
+	ERR("dkim_signing { domain { a.example = \"x\" } }", "25",
+	    "domain a.example must be { selector = ...; path = ...; }, not a string");
+	ERR("dkim_signing { domain { a.example { selectors = [ \"s1\" ] } } }", "51",
+	    "domain a.example: each element of selectors must be { selector = ...; path = ...; }, "
+	    "not a string");
+	ERR("dkim_signing { domain { a.example { selector = \"s 1\"; path = /k } } }", "25",
+	    "domain a.example: selector 's 1' is not a valid selector (letters, digits, '-', '_', "
+	    "dot-separated; RFC 6376 3.1)");
+	ERR("dkim_signing { domain { a.example { algorithm = rsa-sha1; path = /k } } }", "37",
+	    "algorithm must be \"rsa-sha256\" or \"ed25519-sha256\", not 'rsa-sha1'");
+	ERR("dkim_signing { domain { a.example { selectors = [ {selector = x; path = /1}, "
+	    "{selector = X; path = /2} ] } } }",
+	    "78", "domain a.example: selector X is configured twice (also at "
+		  "/etc/signet/signetd.conf:1:51)");
+	ERR("dkim_signing { path = \"$DBDIR/$domain.key\" }", "16",
+	    "dkim_signing.path '$DBDIR/$domain.key' contains '$DBDIR', which signet does not "
+	    "expand (only $domain and $selector; write rspamd's ${DBDIR} as /var/lib/rspamd)");
+#undef ERR
+	/* SIGNET_MAX_SIGNERS keys per domain: 8 fine, 9 refused */
+	char text[2048] = "dkim_signing { domain { a.example { selectors = [";
+	for (int k = 0; k < SIGNET_MAX_SIGNERS; k++)
+		snprintf(text + strlen(text), sizeof text - strlen(text),
+			 "{selector = s%d; path = /k%d},", k, k);
+	char nine[2200];
+	snprintf(nine, sizeof nine, "%s{selector = s9; path = /k9}] } } }", text);
+	strcat(text, "] } } }");
+	struct signetd_config *cfg = load_ok(text);
+	assert_int_equal(cfg->signing.domains[0].nkeys, SIGNET_MAX_SIGNERS);
+	config_free(cfg);
+	assert_err(nine, "/etc/signet/signetd.conf:1:25: domain a.example has 9 keys; at most "
+			 "SIGNET_MAX_SIGNERS (8) signatures are made per message");
+}
+
+/* A temp dir with files, for includes and config_load. */
+static char g_dir[64];
+
+static void write_file(const char *name, const char *text)
+{
+	char path[256];
+	snprintf(path, sizeof path, "%s/%s", g_dir, name);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void make_dir(void)
+{
+	strcpy(g_dir, "/tmp/signet-config-XXXXXX");
+	assert_non_null(mkdtemp(g_dir));
+}
+
+static void remove_dir(void)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* An rspamd user includes their local.d/dkim_signing.conf as it is. */
+static void config_include_rspamd_file(void **state)
+{
+	(void)state;
+	make_dir();
+	assert_int_equal(mkdir(strcat(strcpy((char[128]){0}, g_dir), "/local.d"), 0755), 0);
+	write_file("local.d/dkim_signing.conf",
+		   "allow_username_mismatch = true;\n"
+		   "domain {\n"
+		   "  example.com {\n"
+		   "    selectors [\n"
+		   "      { path: \"/var/lib/rspamd/dkim/example.com.2019.key\"; selector: \"2019\"; }\n"
+		   "    ]\n"
+		   "  }\n"
+		   "}\n"
+		   "use_redis = false;\n");
+	write_file("signetd.conf", "socket = \"unix:/run/signetd.sock\"\n"
+				   "dkim_signing {\n"
+				   "  .include \"local.d/dkim_signing.conf\"\n"
+				   "  .include(try=true) \"local.d/missing.conf\"\n"
+				   "}\n");
+	char path[256];
+	snprintf(path, sizeof path, "%s/signetd.conf", g_dir);
+	struct signetd_config *cfg = NULL;
+	diags_free(&g_d);
+	diags_init(&g_d);
+	assert_int_equal(config_load(path, &cfg, &g_d), SIGNET_OK);
+	assert_true(cfg->signing.allow_username_mismatch);
+	assert_int_equal(cfg->signing.ndomains, 1);
+	assert_string_equal(cfg->signing.domains[0].keys[0].selector, "2019");
+	assert_int_equal(g_d.nwarnings, 1);
+	char want[512];
+	snprintf(want, sizeof want, "%s/local.d/dkim_signing.conf:9:1: 'dkim_signing.use_redis'",
+		 g_dir);
+	assert_non_null(strstr(g_d.v[0].msg, want));
+	config_free(cfg);
+	/* an include error names both files */
+	write_file("local.d/dkim_signing.conf", "domain {\n");
+	assert_int_equal(config_load(path, &cfg, &g_d), SIGNET_ERR_SYNTAX);
+	snprintf(want, sizeof want, "%s/local.d/dkim_signing.conf:2:1: expected '}' to close "
+				    "'domain' opened at 1:8 (included from %s:3:3)",
+		 g_dir, path);
+	assert_non_null(diags_find(&g_d, want));
+	/* a missing main file */
+	snprintf(path, sizeof path, "%s/nope.conf", g_dir);
+	assert_int_equal(config_load(path, &cfg, &g_d), SIGNET_ERR_INVAL);
+	snprintf(want, sizeof want, "cannot read config file %s: No such file or directory", path);
+	assert_non_null(diags_find(&g_d, want));
+	remove_dir();
+}
+
+static char *dump_to_string(const struct signetd_config *cfg)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	config_dump(cfg, f);
+	fclose(f);
+	return buf;
+}
+
+/* --dump-config prints every default; the parser reads it back to the same config. */
+static void config_dump_round_trip(void **state)
+{
+	(void)state;
+	const char *inputs[] = {
+		"",
+		design_example,
+		"socket = \"unix:/run/s.sock\"; socket_mode = 0600; user = u; group = g; pidfile = "
+		"\"/run/p\\\"q\"; local_addrs = [\"10.0.0.0/8\", \"2001:db8::/32\"]; on_error { sign = accept "
+		"}\ndns { timeout = 0.25s; trust_anchor_file = /k }\nlog { target = stderr }\n"
+		"dkim_signing { path = \"/k/$domain.$selector.key\"; selector = \"q-x_1.y\"; "
+		"sign_headers = \"(o)from:to\"; use_domain_sign_local = auth; sign_networks = "
+		"\"192.0.2.0/24\"; domain { a.example { algorithm = ed25519-sha256 } } }",
+	};
+	for (size_t k = 0; k < sizeof inputs / sizeof inputs[0]; k++) {
+		struct signetd_config *cfg = load_ok(inputs[k]);
+		char *d1 = dump_to_string(cfg);
+		struct signetd_config *cfg2 = load_ok(d1);
+		assert_int_equal(g_d.n, 0);
+		char *d2 = dump_to_string(cfg2);
+		assert_string_equal(d1, d2);
+		free(d1), free(d2);
+		config_free(cfg), config_free(cfg2);
+	}
+	struct signetd_config *cfg = load_ok(design_example);
+	char *d = dump_to_string(cfg);
+	assert_non_null(strstr(d, "socket = \"inet:8891@127.0.0.1\";\n"));
+	assert_non_null(strstr(d, "  sign_local = true;\n"));
+	assert_non_null(strstr(d, "  use_esld = true;\n"));
+	assert_non_null(strstr(d, "    \"example.org\" {\n      selectors = [\n        { selector = "
+				  "\"s1\"; path = \"/etc/signet/keys/example.org.s1.key\"; },\n"));
+	assert_non_null(strstr(d, "local_addrs = [\"127.0.0.0/8\", \"::1\"];\n"));
+	assert_non_null(strstr(d, "  timeout = 5s;\n"));
+	free(d);
+	config_free(cfg);
+}
+
+/* diag.c: the list keeps every message and counts levels. */
+static void config_diags_list(void **state)
+{
+	(void)state;
+	struct diags d;
+	diags_init(&d);
+	for (int k = 0; k < DIAG_MAX_COUNT + 2; k++)
+		diags_add(&d, k % 2 ? DIAG_WARNING : DIAG_ERROR, "m%d", k);
+	assert_int_equal(d.n, DIAG_MAX_COUNT);
+	assert_int_equal(d.dropped, 2);
+	assert_int_equal(d.nerrors + d.nwarnings, DIAG_MAX_COUNT + 2);
+	assert_string_equal(diags_find(&d, "m99"), "m99");
+	assert_null(diags_find(&d, "m1000"));
+	char big[DIAG_MAX_MSG + 100];
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	diags_free(&d);
+	diags_init(&d);
+	diags_add(&d, DIAG_ERROR, "%s", big);
+	assert_int_equal(strlen(d.v[0].msg), DIAG_MAX_MSG);
+	assert_string_equal(d.v[0].msg + DIAG_MAX_MSG - 3, "..."); /* cut visibly */
+	diags_free(&d);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(config_design_example, teardown),
+		cmocka_unit_test_teardown(config_defaults, teardown),
+		cmocka_unit_test_teardown(config_socket_forms, teardown),
+		cmocka_unit_test_teardown(AR_SYN_03_authserv_id_refused, teardown),
+		cmocka_unit_test_teardown(config_local_addrs_matcher, teardown),
+		cmocka_unit_test_teardown(config_on_error_dns_log_workers, teardown),
+		cmocka_unit_test_teardown(config_unknown_keys_suggest, teardown),
+		cmocka_unit_test_teardown(config_unsupported_rspamd_keys_warned, teardown),
+		cmocka_unit_test_teardown(config_type_errors, teardown),
+		cmocka_unit_test_teardown(config_dkim_signing_flags, teardown),
+		cmocka_unit_test_teardown(config_sign_headers, teardown),
+		cmocka_unit_test_teardown(config_domains_rspamd_forms, teardown),
+		cmocka_unit_test_teardown(config_domain_errors, teardown),
+		cmocka_unit_test_teardown(config_include_rspamd_file, teardown),
+		cmocka_unit_test_teardown(config_dump_round_trip, teardown),
+		cmocka_unit_test_teardown(config_diags_list, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
