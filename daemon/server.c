@@ -55,6 +55,7 @@ struct lookup {
 struct conn {
 	struct worker *w;
 	struct conn *prev, *next;
+	bool tcp;
 	struct bufferevent *bev;
 	struct session *s;
 	struct lookup lookups[CONN_MAX_LOOKUPS];
@@ -156,9 +157,26 @@ static void on_answer(void *arg, const struct dns_answer *a)
 	conn_step_done(c, st);
 }
 
+/* The MTA writes packets we do not answer (NR_HDR, NR_BODY, ...); with
+ * Nagle on its side each one waits for our ACK, and a delayed ACK costs
+ * up to 40 ms (DESIGN.md). Linux clears TCP_QUICKACK after use, so it is
+ * set again after every read. */
+static void ack_now(struct conn *c)
+{
+#ifdef TCP_QUICKACK
+	if (c->tcp) {
+		int one = 1;
+		(void)setsockopt(bufferevent_getfd(c->bev), IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+	}
+#else
+	(void)c;
+#endif
+}
+
 static void on_read(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
+	ack_now(c);
 	struct evbuffer *in = bufferevent_get_input(bev);
 	enum session_status st = SESSION_OK;
 	while (st == SESSION_OK && evbuffer_get_length(in) > 0) {
@@ -199,6 +217,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		return;
 	}
 	c->w = w;
+	c->tcp = sa->sa_family == AF_INET || sa->sa_family == AF_INET6;
 	c->next = w->conns;
 	if (w->conns)
 		w->conns->prev = c;

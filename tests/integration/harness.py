@@ -6,7 +6,9 @@
 # fixtures from them. It does not touch the system Postfix, unbound or
 # /etc: everything lives under one temp dir and is stopped by pid.
 import atexit
+import grp
 import os
+import pwd
 import random
 import re
 import shutil
@@ -394,7 +396,14 @@ class Postfix:
     decides by the client's source address (see `submit(source=...)`): the
     signetd config under test treats only 127.0.0.1 as local, so a client
     bound to 127.0.0.3 is an outside sender while Postfix's mynetworks
-    (127.0.0.0/8) still lets it in.
+    (127.0.0.0/8) still lets it in. (One port instead of a second smtpd
+    port: Postfix hands the milter the client address either way, and the
+    non-SMTP path's emulated client 127.0.0.1 stays local.)
+
+    Delivered files carry virtual(8)'s Return-Path, X-Original-To and
+    Delivered-To on top; `Delivered` takes them off. Header rewriting for
+    local clients is off (local_header_rewrite_clients empty), so what a
+    client sends is what arrives below Postfix's Received.
     """
 
     DOMAIN = "dest.test"
@@ -413,7 +422,6 @@ class Postfix:
         self.started = False
 
     def main_cf(self):
-        import pwd
         pw = pwd.getpwnam("postfix")
         p = {
             "compatibility_level": "3.6",
@@ -496,12 +504,10 @@ class Postfix:
                            input=SASL_PASSWORD.encode(), capture_output=True, timeout=20)
         if r.returncode != 0:
             raise RuntimeError(f"saslpasswd2 failed: {r.stderr.decode(errors='replace')}")
-        import grp
         os.chown(db, 0, grp.getgrnam("postfix").gr_gid)
         db.chmod(0o640)
 
     def start(self, timeout=20):
-        import pwd
         pw = pwd.getpwnam("postfix")
         self.etc.mkdir()
         self.spool.mkdir()
@@ -603,13 +609,38 @@ class Postfix:
         m = re.search(rb"queued as ([0-9A-Za-z]+)", resp)
         return m.group(1).decode() if m else None
 
+    def session(self, source="127.0.0.1", auth=None, timeout=30):
+        """An open smtplib.SMTP session (after EHLO and AUTH) for several
+        transactions on one connection; use send_on() with it."""
+        s = smtplib.SMTP("127.0.0.1", self.smtp_port, source_address=(source, 0),
+                         timeout=timeout)
+        s.ehlo("client.signet.test")
+        if auth:
+            s.login(*auth)
+        return s
+
+    @staticmethod
+    def send_on(s, msg, sender="sender@example.com", rcpts=("user@dest.test",)):
+        """One transaction on an open session; returns the queue id."""
+        code, resp = s.mail(sender)
+        assert code == 250, (code, resp)
+        for r in rcpts:
+            code, resp = s.rcpt(r)
+            assert code in (250, 251), (code, resp)
+        code, resp = s.data(crlf(msg))
+        if code != 250:
+            raise smtplib.SMTPDataError(code, resp)
+        m = re.search(rb"queued as ([0-9A-Za-z]+)", resp)
+        return m.group(1).decode() if m else None
+
     def sendmail(self, msg, sender="sender@example.com", rcpts=("user@dest.test",), timeout=30):
         """Submits msg through this instance's sendmail(1) (the non-SMTP
         path: pickup + cleanup, non_smtpd_milters)."""
         r = subprocess.run([SENDMAIL, "-C", str(self.etc), "-f", sender, "-i", *rcpts],
                            input=lf(msg), capture_output=True, timeout=timeout)
         if r.returncode != 0:
-            raise RuntimeError(f"sendmail failed ({r.returncode}): {r.stderr.decode(errors='replace')}")
+            raise RuntimeError(f"sendmail failed ({r.returncode}): "
+                               f"{r.stderr.decode(errors='replace')}")
 
     def delivered(self):
         """Paths of the delivered messages (Maildir new/)."""

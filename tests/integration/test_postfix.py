@@ -405,6 +405,62 @@ def test_MILTER_CONV_10_one_log_line_per_verified_message(w):
     assert re.search(r"\d+(\.\d+)?\s*ms\b", line), line
 
 
+def test_MILTER_PFX_06_one_mib_body_signed_across_chunks(w):
+    """MILTER-PFX-06, MILTER-CONV-08, MILTER-WIRE-02: a 1 MiB body reaches
+    signetd in 65535-byte BODY chunks with CRLF line ends (chunk borders
+    mid-line); the signatures over it verify and the body is delivered
+    unchanged."""
+    mid = unique_id("big")
+    line = b"0123456789abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ 0123456789 .,;\n"
+    body = line * (1024 * 1024 // len(line) + 1)
+    msg = make_message(mid, body=body)
+    _, d, _ = w.deliver(msg, source=LOCAL)
+    assert d.added_names() == ["dkim-signature", "dkim-signature"], d.added_names()
+    assert d.rest == msg
+    dkimpy_verify_all(w, d.message, 2)
+
+
+def test_MILTER_NEG_03_header_spacing_variants_signed_and_kept(w):
+    """MILTER-NEG-03, MILTER-CONV-06, MILTER-CONV-07: fields written as
+    `Subject:x`, `X-A:  two spaces`, `X-B:\ttab`, an empty value and a
+    folded value are signed, verify downstream, and are delivered byte for
+    byte (signetd never rewrites them)."""
+    mid = unique_id("spacing")
+    msg = make_message(mid, subject="ignored", extra_headers=[
+        "X-A:  two spaces", "X-B:\ttab", "X-Empty:", "X-Fold: a", " \tb", "Subject:x"])
+    msg = msg.replace(b"Subject: ignored\n", b"")
+    _, d, _ = w.deliver(msg, source=LOCAL)
+    assert d.added_names() == ["dkim-signature", "dkim-signature"], d.added_names()
+    assert d.rest == msg
+    dkimpy_verify_all(w, d.message, 2)
+
+
+def test_MILTER_CONV_01_several_messages_and_rset_on_one_connection(w):
+    """MILTER-CONV-01, MILTER-PFX-09: on one SMTP connection (one milter
+    connection): a local message, a transaction abandoned with RSET after
+    RCPT (milter ABORT), then two more messages; each delivered message is
+    signed exactly once and verifies (no state leaks between messages)."""
+    mids = [unique_id(f"conn-{i}") for i in range(3)]
+    s = w.postfix.session(source=LOCAL)
+    try:
+        w.postfix.send_on(s, make_message(mids[0]))
+        code, _ = s.mail("sender@example.com")
+        assert code == 250
+        code, _ = s.rcpt("user@dest.test")
+        assert code == 250
+        code, _ = s.rset()
+        assert code == 250
+        w.postfix.send_on(s, make_message(mids[1], subject="second"))
+        w.postfix.send_on(s, make_message(mids[2], subject="third", body=b""))
+        s.quit()
+    finally:
+        s.close()
+    for mid in mids:
+        d = Delivered(w.postfix.wait_delivery(mid))
+        assert d.added_names() == ["dkim-signature", "dkim-signature"], (mid, d.added_names())
+        dkimpy_verify_all(w, d.message, 2)
+
+
 # --------------------------------------------------------------------------
 # Verification
 
@@ -458,11 +514,12 @@ def test_DKIM_VER_02_MILTER_EOM_07_tampered_mail_fails_and_is_delivered(w):
 
 
 def test_AR_DEL_01_02_03_forged_ar_removed_foreign_kept(w):
-    """AR-DEL-01, AR-DEL-02, AR-DEL-03, AR-POS-01, MILTER-EOM-02: incoming
+    """AR-DEL-01, AR-DEL-02, AR-DEL-03, AR-DEL-04, AR-POS-01, MILTER-EOM-02: incoming
     Authentication-Results claiming our authserv-id (any case, with leading
     CFWS, followed by a comment, a version or `;` directly, or as a
     quoted-string) are removed; ones with another id, or a look-alike id,
-    are kept byte for byte; ours is the first field."""
+    and an ARC-Authentication-Results with our id are kept byte for byte;
+    ours is the first field."""
     forged = [
         "Authentication-Results: mx.signet.test; dkim=pass header.d=example.com",
         "Authentication-Results: MX.Signet.TEST (x) 1; dkim=pass",
@@ -479,6 +536,9 @@ def test_AR_DEL_01_02_03_forged_ar_removed_foreign_kept(w):
     # interleave so removal has to pick indices in the middle
     extra = [forged[0], kept[0], forged[1], forged[2], kept[1], forged[3], forged[4],
              kept[2], forged[5]]
+    # AR-DEL-04: an ARC-Authentication-Results with our id is ARC-signed: kept
+    aar = "ARC-Authentication-Results: i=1; mx.signet.test; dkim=pass header.d=example.com"
+    extra.insert(3, aar)
     mid = unique_id("forged-ar")
     msg = make_message(mid, extra_headers=extra)
     _, d, _ = w.deliver(msg, source=OUTSIDE)
@@ -489,7 +549,8 @@ def test_AR_DEL_01_02_03_forged_ar_removed_foreign_kept(w):
     assert not left_forged, f"AR-DEL-01/03: forged AR not removed: {left_forged}"
     assert below == kept, f"AR-DEL-02: foreign/look-alike AR changed or lost: {below}"
     # nothing else changed below Received
-    expect = make_message(mid, extra_headers=[x for x in extra if x in kept])
+    assert aar.encode() + b"\n" in d.rest, "AR-DEL-04: ARC-Authentication-Results removed"
+    expect = make_message(mid, extra_headers=[x for x in extra if x in kept or x == aar])
     assert d.rest == expect
 
 
