@@ -6,6 +6,7 @@
 
 #include "base64.h"
 #include "error.h"
+#include "idna.h"
 #include "sig.h"
 
 #define SPEC_SIG "RFC 6376 3.5"
@@ -148,9 +149,21 @@ static enum signet_status sig_base64(struct signet_span v, const char *tag, uint
 	return SIGNET_OK;
 }
 
+/* sub equals parent or is below it on a label boundary, ignoring case. */
+static bool domain_within(struct signet_span sub, struct signet_span parent)
+{
+	if (sub.len == parent.len)
+		return span_eq_nocase_span(sub, parent);
+	if (sub.len < parent.len + 1 || sub.p[sub.len - parent.len - 1] != '.')
+		return false;
+	struct signet_span tail = {sub.p + sub.len - parent.len, parent.len};
+	return span_eq_nocase_span(tail, parent);
+}
+
 /* DKIM-SIG-08 (RFC 6376 3.5 i=): the domain after the last '@' equals d=
  * or is a subdomain of it, on a label boundary, ignoring case. The local
- * part (dkim-quoted-printable, UTF-8 under RFC 8616) is not decoded. */
+ * part (dkim-quoted-printable, UTF-8 under RFC 8616) is not decoded.
+ * DKIM-EAI-02: with U-labels on either side the A-label forms are compared. */
 static enum signet_status sig_i(struct dkim_sig *out, struct signet_error *err)
 {
 	size_t at = out->i.len;
@@ -161,13 +174,18 @@ static enum signet_status sig_i(struct dkim_sig *out, struct signet_error *err)
 	struct signet_span dom = {out->i.p + at, out->i.len - at};
 	if (!domain_ok(dom))
 		return error_set(err, SIGNET_ERR_SYNTAX, SPEC_SIG, "i= has an invalid domain");
-	if (dom.len > out->d.len) {
-		struct signet_span tail = {dom.p + dom.len - out->d.len, out->d.len};
-		if (dom.p[dom.len - out->d.len - 1] != '.' || !span_eq_nocase_span(tail, out->d))
-			return error_set(err, SIGNET_ERR_SYNTAX, SPEC_SIG, "i= is not within d=");
-	} else if (!span_eq_nocase_span(dom, out->d)) {
-		return error_set(err, SIGNET_ERR_SYNTAX, SPEC_SIG, "i= is not within d=");
+	bool within;
+	if (idna_is_unicode(dom) || idna_is_unicode(out->d)) {
+		char a[IDNA_MAX_NAME], b[IDNA_MAX_NAME];
+		if (idna_to_ascii(dom, a, sizeof a, err) != SIGNET_OK ||
+		    idna_to_ascii(out->d, b, sizeof b, err) != SIGNET_OK)
+			return error_set(err, SIGNET_ERR_SYNTAX, "RFC 8616 5", "%s", err->msg);
+		within = domain_within(span_from_str(a), span_from_str(b));
+	} else {
+		within = domain_within(dom, out->d);
 	}
+	if (!within)
+		return error_set(err, SIGNET_ERR_SYNTAX, SPEC_SIG, "i= is not within d=");
 	out->auid_domain = dom;
 	return SIGNET_OK;
 }

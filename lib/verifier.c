@@ -18,6 +18,7 @@
 #include "crypto.h"
 #include "error.h"
 #include "headers.h"
+#include "idna.h"
 #include "keyrec.h"
 #include "sig.h"
 
@@ -199,15 +200,25 @@ static void check_without_key(struct signet_verifier *v, struct vsig *vs)
 static enum signet_status add_query(struct signet_verifier *v, struct vsig *vs,
 				    struct signet_error *err)
 {
-	char name[QNAME_MAX];
+	char name[QNAME_MAX], sel[IDNA_MAX_NAME], dom[IDNA_MAX_NAME];
 	const struct dkim_sig *s = &vs->sig;
-	if (s->s.len + s->d.len + 13 > sizeof name) {
+	struct signet_error ierr = {0};
+	/* DKIM-EAI-02 (RFC 8616 5): the query uses A-labels. */
+	if (idna_to_ascii(s->s, sel, sizeof sel, &ierr) != SIGNET_OK ||
+	    idna_to_ascii(s->d, dom, sizeof dom, &ierr) != SIGNET_OK) {
+		decide(vs, SIGNET_RESULT_PERMERROR, "bad s= or d=: %s", ierr.msg);
+		return SIGNET_OK;
+	}
+	size_t sl = strlen(sel), dl = strlen(dom);
+	static const char mid[] = "._domainkey.";
+	if (sl + sizeof mid - 1 + dl + 1 > sizeof name) {
 		decide(vs, SIGNET_RESULT_PERMERROR, "s= and d= make a DNS name that is too long");
 		return SIGNET_OK;
 	}
 	/* RFC 6376 3.6.2.1: <selector>._domainkey.<domain> */
-	snprintf(name, sizeof name, "%.*s._domainkey.%.*s", (int)s->s.len, (const char *)s->s.p,
-		 (int)s->d.len, (const char *)s->d.p);
+	memcpy(name, sel, sl);
+	memcpy(name + sl, mid, sizeof mid - 1);
+	memcpy(name + sl + sizeof mid - 1, dom, dl + 1);
 	for (size_t k = 0; k < v->nqueries; k++) {
 		if (strcasecmp(v->queries[k].name, name) == 0) {
 			vs->query = k; /* DKIM-VER-12: one lookup per distinct key */
