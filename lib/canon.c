@@ -13,12 +13,14 @@
 /* Runs at least this long go to the sink straight from the caller's chunk
  * (after flushing out[]); shorter ones are batched in out[]. */
 #define CANON_DIRECT_MIN 256
+_Static_assert(CANON_DIRECT_MIN <= sizeof((struct canon_body *)0)->out, "short runs fit in out[]");
 
 /* 64 CRLF pairs: pending empty lines are emitted from here, 64 at a time. */
-static const uint8_t crlf_block[] = "\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n"
-				    "\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n"
-				    "\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n"
-				    "\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n";
+static const uint8_t crlf_block[] =
+	"\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n"
+	"\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n"
+	"\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n"
+	"\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n";
 #define CRLF_BLOCK_PAIRS ((sizeof crlf_block - 1) / 2)
 
 /* ---- Header fields (3.4.1, 3.4.2) ---- */
@@ -42,22 +44,26 @@ static enum signet_status header_simple(struct signet_span name, struct signet_s
 	return buf_append(out, "\r\n", 2);
 }
 
-/* Length of a line break (CRLF or bare LF) followed by WSP at k, or 0:
- * exactly what RFC 5322 unfolding deletes (3.4.2, DKIM-CANON-05). */
+/* Length of the line break (CRLF or bare LF) at k, or 0. */
+static size_t line_break_at(struct signet_span v, size_t k)
+{
+	if (v.p[k] == LF)
+		return 1;
+	return (v.p[k] == CR && k + 1 < v.len && v.p[k + 1] == LF) ? 2 : 0;
+}
+
+/* Length of a line break followed by WSP at k, or 0: exactly what RFC 5322
+ * unfolding deletes (3.4.2; a bare LF counts, DKIM-CANON-05). */
 static size_t fold_at(struct signet_span v, size_t k)
 {
-	size_t n = 0;
-	if (v.p[k] == CR && k + 1 < v.len && v.p[k + 1] == LF)
-		n = 2;
-	else if (v.p[k] == LF)
-		n = 1;
+	size_t n = line_break_at(v, k);
 	if (n == 0 || k + n >= v.len || !is_wsp(v.p[k + n]))
 		return 0;
 	return n;
 }
 
 /* Appends the relaxed value: unfolded, WSP runs as one SP, no WSP at either
- * end. Bytes other than WSP and folds are copied in runs. */
+ * end. Other bytes (8-bit, NUL, a lone CR) are copied in runs. */
 static enum signet_status value_relaxed(struct signet_span v, struct signet_buf *out)
 {
 	bool started = false, space = false;
@@ -73,16 +79,15 @@ static enum signet_status value_relaxed(struct signet_span v, struct signet_buf 
 			SIGNET_TRY(buf_append_byte(out, ' '));
 		space = false;
 		started = true;
-		size_t from = k;
-		/* A line break not followed by WSP is not a fold: not valid inside
-		 * a field, kept as CRLF (a bare LF becomes CRLF, DKIM-CANON-05). */
-		size_t brk = v.p[k] == LF ? 1 : (v.p[k] == CR && k + 1 < v.len && v.p[k + 1] == LF) ? 2 : 0;
+		/* A line break without WSP after it is no fold: not valid inside
+		 * a field; kept as CRLF rather than silently dropped. */
+		size_t brk = line_break_at(v, k);
 		if (brk > 0) {
 			SIGNET_TRY(buf_append(out, "\r\n", 2));
 			k += brk;
 			continue;
 		}
-		k++;
+		size_t from = k++;
 		while (k < v.len && !is_wsp(v.p[k]) && v.p[k] != CR && v.p[k] != LF)
 			k++;
 		SIGNET_TRY(buf_append(out, v.p + from, k - from));
@@ -91,7 +96,7 @@ static enum signet_status value_relaxed(struct signet_span v, struct signet_buf 
 }
 
 /* DKIM-CANON-02, -12, -13 (RFC 6376 3.4.2): name lowercased (ASCII only)
- * and trimmed of the WSP before the colon; value relaxed; then CRLF. */
+ * and trimmed of the WSP (or fold) before the colon; value relaxed; CRLF. */
 static enum signet_status header_relaxed(struct signet_span name, struct signet_span value,
 					 struct signet_buf *out)
 {
@@ -137,7 +142,7 @@ static enum signet_status flush(struct canon_body *cb)
 
 /* Every canonical byte passes here. total counts it; at most limit bytes
  * reach the sink (DKIM-CANON-08, RFC 6376 3.5 l=), cut exactly there. */
-static enum signet_status emit(struct canon_body *cb, const uint8_t *p, size_t n)
+static enum signet_status emit_slow(struct canon_body *cb, const uint8_t *p, size_t n)
 {
 	cb->total += n;
 	if (cb->emitted >= cb->limit)
@@ -159,21 +164,43 @@ static enum signet_status emit(struct canon_body *cb, const uint8_t *p, size_t n
 	return SIGNET_OK;
 }
 
+/* The common case inline: a short piece that fits in out[] and under l=. */
+static inline enum signet_status emit(struct canon_body *cb, const uint8_t *p, size_t n)
+{
+	if (n >= CANON_DIRECT_MIN || n > sizeof cb->out - cb->outlen ||
+	    (uint64_t)n > cb->limit - cb->emitted)
+		return emit_slow(cb, p, n);
+	cb->total += n;
+	cb->emitted += n;
+	memcpy(cb->out + cb->outlen, p, n);
+	cb->outlen += n;
+	return SIGNET_OK;
+}
+
 /* Content is about to follow on the current line: the empty lines held back
  * were not trailing after all (DKIM-CANON-10), and in relaxed mode the WSP
  * run before this content becomes one SP (3.4.4). */
-static enum signet_status open_line(struct canon_body *cb)
+static enum signet_status open_line_slow(struct canon_body *cb)
 {
 	while (cb->empty_lines > 0) {
-		uint64_t n = cb->empty_lines < CRLF_BLOCK_PAIRS ? cb->empty_lines : CRLF_BLOCK_PAIRS;
+		size_t n = CRLF_BLOCK_PAIRS;
+		if (cb->empty_lines < n)
+			n = (size_t)cb->empty_lines;
 		cb->empty_lines -= n;
-		SIGNET_TRY(emit(cb, crlf_block, (size_t)n * 2));
+		SIGNET_TRY(emit(cb, crlf_block, n * 2));
 	}
 	if (cb->pending_wsp) {
 		cb->pending_wsp = false;
 		SIGNET_TRY(emit(cb, (const uint8_t *)" ", 1));
 	}
 	return SIGNET_OK;
+}
+
+static inline enum signet_status open_line(struct canon_body *cb)
+{
+	if (cb->empty_lines == 0 && !cb->pending_wsp)
+		return SIGNET_OK;
+	return open_line_slow(cb);
 }
 
 /* A line ends (CRLF or bare LF). Trailing WSP is dropped (relaxed, 3.4.4);
@@ -203,7 +230,7 @@ static enum signet_status content_byte(struct canon_body *cb, const uint8_t *p)
  * A run starts at a byte that is not CR or LF (nor WSP, in relaxed mode) and
  * continues while the canonical output equals the input, so it can be passed
  * on as is. It stops before the first "special" byte:
- *   both:    a bare LF; the CR of an empty line ("\n" before "\r\n");
+ *   both:    a bare LF; the CR of an empty line (between LF and LF);
  *            a CR that is the last byte of the chunk (its LF may follow);
  *   relaxed: any TAB; a SP followed by WSP, CR or LF, or last in the chunk;
  *            a CR not followed by LF (data, handled one byte at a time).
@@ -211,39 +238,28 @@ static enum signet_status content_byte(struct canon_body *cb, const uint8_t *p)
  * typical text body is one run per chunk. */
 
 /* Is q special? prev = q[-1] (always inside the run); next = q[1] or -1 when
- * q is the last byte of the chunk. Returns how many bytes before q the run
- * ends (0 = at q, 1 = at q-1), or -1 if q is not special. */
-static int special_relaxed(int prev, uint8_t c, int next)
+ * q is the last byte of the chunk. */
+static bool special_relaxed(uint8_t prev, uint8_t c, int next)
 {
 	switch (c) {
-	case '\t':
-		return 0;
-	case ' ':
-		return (next < 0 || next == ' ' || next == '\t' || next == CR || next == LF) ? 0 : -1;
-	case CR:
-		return (next != LF || prev == LF) ? 0 : -1;
-	case LF:
-		return prev != CR ? 0 : -1;
-	default:
-		return -1;
+	case '\t': return true;
+	case ' ': return next < 0 || next == ' ' || next == '\t' || next == CR || next == LF;
+	case CR: return next != LF || prev == LF;
+	case LF: return prev != CR;
+	default: return false;
 	}
 }
 
-/* Simple: only line ends matter. q[-2] is read only when q[-1] is a CR,
- * which cannot be the run's first byte, so q - 2 >= run start. */
-static int special_simple(const uint8_t *q, int next)
+static bool special_simple(uint8_t prev, uint8_t c, int next)
 {
-	if (*q == CR)
-		return next < 0 ? 0 : -1;
-	if (*q != LF)
-		return -1;
-	if (q[-1] != CR)
-		return 0;
-	return q[-2] == LF ? 1 : -1;
+	if (c == CR)
+		return next < 0 || (next == LF && prev == LF);
+	return c == LF && prev != CR;
 }
 
 typedef uint8_t v16u __attribute__((vector_size(16)));
 typedef int8_t v16m __attribute__((vector_size(16)));
+typedef uint64_t v2w __attribute__((vector_size(16)));
 
 static inline v16u load16(const uint8_t *p)
 {
@@ -252,63 +268,126 @@ static inline v16u load16(const uint8_t *p)
 	return v;
 }
 
-/* Lane masks (0xFF/0x00 per byte) as two words, lane 0 in the low byte. */
-static inline void mask_words(v16m m, uint64_t w[2])
-{
-	memcpy(w, &m, 16);
-	if (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__) {
-		w[0] = __builtin_bswap64(w[0]);
-		w[1] = __builtin_bswap64(w[1]);
-	}
-}
-
-/* Candidate lanes of a 16-byte block at p: a superset of the special bytes,
- * cheap to compute (GCC vector extensions: SSE2 on x86-64, NEON on arm64).
- * Relaxed: a control byte other than SP, or SP before a byte <= SP.
- * Simple: LF. */
+/* Candidate lanes of a 16-byte block at p (0xFF per lane), computed with GCC
+ * vector extensions (SSE2 on x86-64, NEON on arm64) from the block and its
+ * copies shifted by one byte each way. A lane is set if the byte there or
+ * the one after it may be special (special_pair() decides), so that a CR
+ * and an LF are matched as a pair in one XOR: a lone CR, or a byte before a
+ * bare LF. Plus the CR of an empty line, and in relaxed mode any TAB and a
+ * SP before a byte <= SP. Reads p[-1..16]. */
 static inline v16m candidates(bool relaxed, const uint8_t *p)
 {
-	v16u x = load16(p);
+	v16u x = load16(p), xn = load16(p + 1), xp = load16(p - 1);
+	v16u cr = (v16u)(x == CR);
+	v16u m = (cr ^ (v16u)(xn == LF)) | (cr & (v16u)(xp == LF));
 	if (!relaxed)
-		return (v16m)(x == LF);
-	v16u xn = load16(p + 1);
-	v16u ctl = (v16u)(x <= ' ');
+		return (v16m)m;
 	v16u sp = (v16u)(x == ' ');
-	return (v16m)((ctl & ~sp) | (sp & (v16u)(xn <= ' ')));
+	return (v16m)(m | (v16u)(x == '\t') | (sp & (v16u)(xn <= ' ')));
 }
 
-static int special_at(bool relaxed, const uint8_t *q, const uint8_t *end)
+/* Nonzero if any lane of m is set (element access keeps it in registers). */
+static inline uint64_t any_lane(v16m m)
+{
+	v2w v = (v2w)m;
+	return v[0] | v[1];
+}
+
+/* The 16 lanes of m as bits, lane 0 in bit 0 (a portable movemask: the
+ * multiply gathers the top bit of each byte into the top byte). */
+static inline unsigned lane_bits(v16m m)
+{
+	v2w v = (v2w)m;
+	uint64_t lo = v[0], hi = v[1];
+	if (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__) {
+		lo = __builtin_bswap64(lo);
+		hi = __builtin_bswap64(hi);
+	}
+	const uint64_t top = 0x8080808080808080ULL, gather = 0x0002040810204081ULL;
+	unsigned bits_lo = (unsigned)(((lo & top) * gather) >> 56);
+	unsigned bits_hi = (unsigned)(((hi & top) * gather) >> 56);
+	return bits_lo | bits_hi << 8;
+}
+
+static inline bool special_at(bool relaxed, const uint8_t *q, const uint8_t *end)
 {
 	int next = q + 1 < end ? q[1] : -1;
-	return relaxed ? special_relaxed(q[-1], *q, next) : special_simple(q, next);
+	return relaxed ? special_relaxed(q[-1], *q, next) : special_simple(q[-1], *q, next);
+}
+
+/* For a candidate lane at q: q or q + 1 if special (in that order), else
+ * NULL. q + 1 < end holds for every lane of a block. */
+static inline const uint8_t *special_pair(bool relaxed, const uint8_t *q, const uint8_t *end)
+{
+	if (special_at(relaxed, q, end))
+		return q;
+	if (special_at(relaxed, q + 1, end))
+		return q + 1;
+	return NULL;
+}
+
+/* The first special byte flagged by the lanes of m (block at p), or NULL. */
+static inline const uint8_t *first_special(bool relaxed, v16m m, const uint8_t *p,
+					   const uint8_t *end)
+{
+	const uint8_t *q;
+	for (unsigned bits = lane_bits(m); bits != 0; bits &= bits - 1)
+		if ((q = special_pair(relaxed, p + __builtin_ctz(bits), end)) != NULL)
+			return q;
+	return NULL;
+}
+
+/* Scanning state within one chunk: the last 64-byte window that held
+ * candidates, and their bits, so that the runs between close specials
+ * (short lines, double spaces) do not recompute it. */
+struct scan {
+	bool relaxed;
+	const uint8_t *end;
+	const uint8_t *win; /* NULL: none yet */
+	uint64_t bits;      /* candidate lanes of win[0..64), lane 0 = bit 0 */
+};
+
+static inline const uint8_t *first_special64(const struct scan *sc, const uint8_t *p, uint64_t bits)
+{
+	const uint8_t *q;
+	for (; bits != 0; bits &= bits - 1)
+		if ((q = special_pair(sc->relaxed, p + __builtin_ctzll(bits), sc->end)) != NULL)
+			return q;
+	return NULL;
 }
 
 /* First special byte after the run start s (s itself is ordinary), or end. */
-static const uint8_t *run_end(bool relaxed, const uint8_t *s, const uint8_t *end)
+static const uint8_t *run_end(struct scan *sc, const uint8_t *s)
 {
-	const uint8_t *p = s + 1;
-	/* Blocks read p[0..16]: p[16] is the next byte of lane 15. */
-	while (end - p > 16) {
-		uint64_t w[2];
-		mask_words(candidates(relaxed, p), w);
-		for (int h = 0; h < 2; h++) {
-			while (w[h] != 0) {
-				int lane = __builtin_ctzll(w[h]) / 8;
-				const uint8_t *q = p + h * 8 + lane;
-				int back = special_at(relaxed, q, end);
-				if (back >= 0)
-					return q - back;
-				w[h] &= ~((uint64_t)0xFF << (lane * 8));
-			}
-		}
-		p += 16;
+	const uint8_t *p = s + 1, *q, *end = sc->end;
+	bool relaxed = sc->relaxed;
+	/* A lane covers its byte and the next, so the first byte after s,
+	 * which no lane scanned here covers, is checked on its own. */
+	if (p == end || special_at(relaxed, p, end))
+		return p;
+	if (sc->win != NULL && p > sc->win && p < sc->win + 64) {
+		if ((q = first_special64(sc, p, sc->bits >> (p - sc->win))) != NULL)
+			return q;
+		p = sc->win + 64;
 	}
-	for (; p < end; p++) {
-		int back = special_at(relaxed, p, end);
-		if (back >= 0)
-			return p - back;
+	/* Blocks read p[-1..16]: p[16] is the next byte of lane 15. */
+	for (; end - p > 64; p += 64) {
+		v16m m0 = candidates(relaxed, p), m1 = candidates(relaxed, p + 16);
+		v16m m2 = candidates(relaxed, p + 32), m3 = candidates(relaxed, p + 48);
+		if (any_lane(m0 | m1 | m2 | m3) == 0)
+			continue;
+		sc->win = p;
+		sc->bits = lane_bits(m0) | (uint64_t)lane_bits(m1) << 16 |
+			   (uint64_t)lane_bits(m2) << 32 | (uint64_t)lane_bits(m3) << 48;
+		if ((q = first_special64(sc, p, sc->bits)) != NULL)
+			return q;
 	}
-	return end;
+	for (; end - p > 16; p += 16)
+		if ((q = first_special(relaxed, candidates(relaxed, p), p, end)) != NULL)
+			return q;
+	for (; p < end && !special_at(relaxed, p, end); p++)
+		;
+	return p;
 }
 
 /* ---- Body state machine ---- */
@@ -346,10 +425,10 @@ static enum signet_status resolve_cr(struct canon_body *cb, const uint8_t *p, si
 }
 
 /* One step at p (< end) outside a run; returns bytes consumed. */
-static enum signet_status step(struct canon_body *cb, const uint8_t *p, const uint8_t *end,
+static enum signet_status step(struct canon_body *cb, struct scan *sc, const uint8_t *p,
 			       size_t *used)
 {
-	bool relaxed = cb->c == SIGNET_CANON_RELAXED;
+	const uint8_t *end = sc->end;
 	*used = 1;
 	if (*p == CR) {
 		if (p + 1 == end) {
@@ -363,11 +442,14 @@ static enum signet_status step(struct canon_body *cb, const uint8_t *p, const ui
 	}
 	if (*p == LF)
 		return line_end(cb); /* DKIM-CANON-05: bare LF ends a line as CRLF */
-	if (relaxed && is_wsp(*p)) {
-		cb->pending_wsp = true; /* DKIM-CANON-04: emitted as one SP if content follows */
+	if (sc->relaxed && is_wsp(*p)) {
+		/* DKIM-CANON-04: the whole run is one SP, if content follows. */
+		while (p + *used < end && is_wsp(p[*used]))
+			(*used)++;
+		cb->pending_wsp = true;
 		return SIGNET_OK;
 	}
-	const uint8_t *q = run_end(relaxed, p, end);
+	const uint8_t *q = run_end(sc, p);
 	SIGNET_TRY(open_line(cb));
 	SIGNET_TRY(emit(cb, p, (size_t)(q - p)));
 	cb->line_has_data = q[-1] != LF;
@@ -383,14 +465,14 @@ enum signet_status canon_body_update(struct canon_body *cb, const uint8_t *p, si
 		return SIGNET_ERR_STATE;
 	if (len == 0)
 		return SIGNET_OK;
-	const uint8_t *end = p + len;
+	struct scan sc = {cb->c == SIGNET_CANON_RELAXED, p + len, NULL, 0};
 	size_t used;
 	if (cb->cr_pending) {
 		SIGNET_TRY(resolve_cr(cb, p, &used));
 		p += used;
 	}
-	while (p < end) {
-		SIGNET_TRY(step(cb, p, end, &used));
+	while (p < sc.end) {
+		SIGNET_TRY(step(cb, &sc, p, &used));
 		p += used;
 	}
 	return SIGNET_OK;

@@ -24,13 +24,13 @@ struct canon_body {
 	canon_sink sink;
 	void *ctx;
 	/* streaming state (private to canon.c) */
-	uint64_t empty_lines;    /* empty lines held back: emitted only if content follows */
-	bool pending_wsp;        /* relaxed: a WSP run on the current line, one SP if content follows */
-	bool cr_pending;         /* a CR was the last byte of the previous chunk */
-	bool line_has_data;      /* the current line has emitted content */
-	bool finished;           /* canon_body_final was called */
+	uint64_t empty_lines;      /* held back: emitted only if content follows */
+	bool pending_wsp;          /* relaxed: WSP run on this line; one SP if content follows */
+	bool cr_pending;           /* a CR was the last byte of the previous chunk */
+	bool line_has_data;        /* the current line has emitted content */
+	bool finished;             /* canon_body_final was called */
 	enum signet_status failed; /* first sink error; sticky, returned by later calls */
-	uint8_t out[4096];       /* batches short runs for the sink */
+	uint8_t out[4096];         /* batches short runs for the sink */
 	size_t outlen;
 };
 
