@@ -1,5 +1,6 @@
 /* headers.c: header field store and h= selection (RFC 6376 5.4.2). Fields
  * are copied into one capped buffer; selection canonicalizes on the fly. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,11 +25,12 @@ void header_store_free(struct header_store *hs)
 static enum signet_status over_limit(struct header_store *hs, struct signet_error *err,
 				     const char *fmt, size_t a, size_t b)
 {
+	/* The first reason is kept for every signature's result even when the
+	 * caller passes no err (the milter does). */
+	if (!hs->over_limit)
+		snprintf(hs->over_limit_reason, sizeof hs->over_limit_reason, fmt, a, b);
 	hs->over_limit = true;
-	error_set(err, SIGNET_ERR_LIMIT, NULL, fmt, a, b);
-	if (hs->over_limit_reason[0] == '\0' && err != NULL)
-		memcpy(hs->over_limit_reason, err->msg, sizeof hs->over_limit_reason - 1);
-	return SIGNET_ERR_LIMIT;
+	return error_set(err, SIGNET_ERR_LIMIT, NULL, fmt, a, b);
 }
 
 enum signet_status header_store_add(struct header_store *hs, const uint8_t *name, size_t nlen,

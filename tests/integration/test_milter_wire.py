@@ -369,3 +369,25 @@ def test_unix_socket_mode_and_ipv6_inet_socket(world, unix_daemon):
         m.s.close()
     finally:
         stop(proc, log)
+
+
+@pytest.mark.parametrize("count", [1100, 10000])
+def test_MILTER_ERR_04_too_many_headers_passed_on_unchanged(unix_daemon, count):
+    """MILTER-ERR-04: a message over the header limits (here more than
+    SIGNET_MAX_HEADER_FIELDS = 1000 fields) is accepted without signing or
+    verifying, with no header edits, and the log line says why; memory stays
+    bounded (the fields past the limit are not kept)."""
+    m = unix_daemon["connect"]()
+    m.negotiate()
+    headers = HEADERS + [(f"X-Filler-{k}", "x" * 20) for k in range(count)]
+    mods, verdict, _ = m.message(headers, BODY, client=("localhost", "127.0.0.1"))
+    assert verdict == b"c"
+    assert header_mods(mods) == [], header_mods(mods)
+    m.s.close()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        log = Path(unix_daemon["log"]).read_text()
+        if "not processed" in log and "header fields" in log:
+            break
+        time.sleep(0.05)
+    assert "Q1234: not processed: more than 1000 header fields" in log, log[-2000:]
