@@ -721,8 +721,22 @@ static void k_trust_anchor(struct ctx *c, const struct ucl_node *n, void *base)
 	k_path_str(c, n, "dns.trust_anchor_file", &c->cfg->dns_trust_anchor_file);
 }
 
+/* dns.health_interval: 0 turns the periodic key record check off. */
+static void k_health_interval(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	(void)base;
+	if ((n->type == UCL_INT && n->v.i == 0) ||
+	    ((n->type == UCL_FLOAT || n->type == UCL_TIME) && n->v.d == 0)) {
+		c->cfg->dns_health_interval = 0;
+		return;
+	}
+	(void)want_duration(c, n, "dns.health_interval", CONFIG_MAX_HEALTH_INTERVAL,
+			    &c->cfg->dns_health_interval);
+}
+
 static const struct keydef dns_keys[] = {
 	{"forwarders", K_FN, 0, k_forwarders, NULL},
+	{"health_interval", K_FN, 0, k_health_interval, NULL},
 	{"timeout", K_FN, 0, k_dns_timeout, NULL},
 	{"trust_anchor_file", K_FN, 0, k_trust_anchor, NULL},
 };
@@ -776,6 +790,34 @@ static void s_log(struct ctx *c, const struct ucl_node *n, void *base)
 	walk(c, n, "log", log_keys, NKEYS(log_keys), base);
 }
 
+/* verify { l_policy = "unsigned-content-is-policy" | "honour"; } (RFC 6376 8.2) */
+static void k_l_policy(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	(void)base;
+	char buf[32];
+	const char *s;
+	if (!want_str(c, n, "verify.l_policy", buf, sizeof buf, &s))
+		return;
+	if (strcmp(s, "unsigned-content-is-policy") == 0)
+		c->cfg->l_policy = SIGNET_L_POLICY_UNSIGNED;
+	else if (strcmp(s, "honour") == 0 || strcmp(s, "honor") == 0)
+		c->cfg->l_policy = SIGNET_L_HONOUR;
+	else
+		node_error(c, n,
+			   "verify.l_policy must be \"unsigned-content-is-policy\" or \"honour\", "
+			   "not '%s'",
+			   s);
+}
+
+static const struct keydef verify_keys[] = {
+	{"l_policy", K_FN, 0, k_l_policy, NULL},
+};
+
+static void s_verify(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	walk(c, n, "verify", verify_keys, NKEYS(verify_keys), base);
+}
+
 static void s_dkim_signing(struct ctx *c, const struct ucl_node *n, void *base);
 
 static const struct keydef top_keys[] = {
@@ -790,6 +832,7 @@ static const struct keydef top_keys[] = {
 	{"on_error", K_SECTION, 0, s_on_error, NULL},
 	{"dns", K_SECTION, 0, s_dns, NULL},
 	{"log", K_SECTION, 0, s_log, NULL},
+	{"verify", K_SECTION, 0, s_verify, NULL},
 	{"dkim_signing", K_SECTION, 0, s_dkim_signing, NULL},
 };
 
@@ -1404,6 +1447,8 @@ static bool config_defaults(struct signetd_config *cfg, struct ctx *c)
 	cfg->on_error_sign = CONFIG_TEMPFAIL;
 	cfg->on_error_verify = CONFIG_ACCEPT;
 	cfg->dns_timeout = CONFIG_DEFAULT_DNS_TIMEOUT;
+	cfg->dns_health_interval = CONFIG_DEFAULT_HEALTH_INTERVAL;
+	cfg->l_policy = SIGNET_L_POLICY_UNSIGNED; /* the l= attack (RFC 6376 8.2) */
 	cfg->log_target = CONFIG_LOG_SYSLOG;
 	cfg->workers = online_cpus();
 	cfg->log_facility = xstrdup(c, "mail");
@@ -1705,7 +1750,8 @@ void config_dump(const struct signetd_config *cfg, FILE *f)
 		fputs(k ? ", " : "", f);
 		put_str(f, cfg->dns_forwarders[k]);
 	}
-	fprintf(f, "];\n  timeout = %gs;\n", cfg->dns_timeout);
+	fprintf(f, "];\n  timeout = %gs;\n  health_interval = %gs;\n", cfg->dns_timeout,
+		cfg->dns_health_interval);
 	if (cfg->dns_trust_anchor_file)
 		put_kv(f, "  ", "trust_anchor_file", cfg->dns_trust_anchor_file);
 	else
@@ -1714,5 +1760,7 @@ void config_dump(const struct signetd_config *cfg, FILE *f)
 		cfg->log_target == CONFIG_LOG_STDERR ? "stderr" : "syslog");
 	put_str(f, cfg->log_facility);
 	fprintf(f, "; }\nworkers = %u;\n", cfg->workers);
+	fprintf(f, "verify { l_policy = \"%s\"; }\n",
+		cfg->l_policy == SIGNET_L_HONOUR ? "honour" : "unsigned-content-is-policy");
 	dump_signing(&cfg->signing, f);
 }

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include <signet/signet.h>
+#include <signet/verifier.h>
 
 #include "diag.h"
 
@@ -22,6 +23,8 @@
 #define CONFIG_DEFAULT_SELECTOR "dkim" /* rspamd's default selector */
 #define CONFIG_DEFAULT_DNS_TIMEOUT 5.0 /* seconds */
 #define CONFIG_MAX_DNS_TIMEOUT 300.0   /* longer than Postfix's milter_content_timeout is useless */
+#define CONFIG_DEFAULT_HEALTH_INTERVAL 3600.0 /* seconds between key record checks (dns.health_interval) */
+#define CONFIG_MAX_HEALTH_INTERVAL (7 * 86400.0)
 #define CONFIG_MAX_WORKERS 256
 #define CONFIG_MAX_LIST 1024           /* entries of one list (local_addrs, forwarders, ...) */
 #define CONFIG_MAX_DOMAINS 100000      /* domain { } entries */
@@ -111,6 +114,9 @@ struct signetd_config {
 	size_t n_dns_forwarders;
 	double dns_timeout;             /* seconds, default 5 */
 	char *dns_trust_anchor_file;    /* owned or NULL: no DNSSEC validation */
+	double dns_health_interval;     /* seconds between checks of the published key records
+					   against the keys; 0 = off; default 1 h */
+	enum signet_l_policy l_policy;  /* verify.l_policy: default SIGNET_L_POLICY_UNSIGNED */
 	enum config_log_target log_target; /* default syslog */
 	char *log_facility;             /* owned: default "mail" */
 	unsigned workers;               /* default: online CPUs */

@@ -9,16 +9,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
-/* Propagates a non-OK enum signet_status (the same macro as lib/error.h,
- * which the daemon does not include). */
-#ifndef SIGNET_TRY
-#define SIGNET_TRY(expr)                                                                           \
-	do {                                                                                       \
-		enum signet_status try_st_ = (expr);                                               \
-		if (try_st_ != SIGNET_OK)                                                          \
-			return try_st_;                                                            \
-	} while (0)
-#endif
+/* SIGNET_TRY: the daemon shares lib/error.h with libsignet. */
+#include "error.h"
 
 #define DIAG_MAX_MSG 4096 /* one message; longer ones end in "..." (a path is at most 4096) */
 #define DIAG_MAX_COUNT 1000 /* messages kept; later ones are counted, not stored */

@@ -436,7 +436,7 @@ static bool from_domain(struct facts *x, const struct policy_facts *f,
 	if (f->n_from == 0 || f->from == NULL)
 		return no(out, "From header missing");
 	if (f->n_from > 1)
-		return no(out, "%zu From fields", f->n_from);
+		return no(out, "From header repeated (%zu From fields)", f->n_from);
 	const char *v = f->from[0] ? f->from[0] : "";
 	size_t len = f->from_len ? f->from_len[0] : strlen(v);
 	struct policy_addrs a;

@@ -58,8 +58,7 @@ struct conn {
 	bool tcp;
 	struct bufferevent *bev;
 	struct session *s;
-	struct lookup lookups[CONN_MAX_LOOKUPS];
-	size_t nlookups;
+	struct lookup lookups[CONN_MAX_LOOKUPS]; /* q == NULL: free */
 	struct signet_buf out;
 };
 
@@ -79,7 +78,7 @@ static void conn_free(struct conn *c)
 		c->w->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	for (size_t k = 0; k < c->nlookups; k++)
+	for (size_t k = 0; k < CONN_MAX_LOOKUPS; k++)
 		dns_cancel(c->lookups[k].q);
 	session_free(c->s);
 	if (c->bev)
@@ -107,19 +106,32 @@ static void conn_drained(struct bufferevent *bev, void *arg)
 	conn_free(arg);
 }
 
+/* A free lookup slot; lookups of messages that are over are cancelled to
+ * make room (an MTA may abort message after message). */
+static struct lookup *free_slot(struct conn *c)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t k = 0; k < CONN_MAX_LOOKUPS; k++) {
+			struct lookup *l = &c->lookups[k];
+			if (pass == 1 && l->q != NULL && !session_lookup_wanted(c->s, l->id)) {
+				dns_cancel(l->q);
+				l->q = NULL;
+			}
+			if (l->q == NULL)
+				return l;
+		}
+	}
+	return NULL;
+}
+
 static bool start_lookups(struct conn *c)
 {
 	unsigned id;
 	const char *name;
 	while (session_next_lookup(c->s, &id, &name)) {
-		struct lookup *l = NULL;
-		for (size_t k = 0; k < CONN_MAX_LOOKUPS && l == NULL; k++)
-			if (k >= c->nlookups || c->lookups[k].q == NULL)
-				l = &c->lookups[k];
+		struct lookup *l = free_slot(c);
 		if (l == NULL)
 			return false;
-		if ((size_t)(l - c->lookups) >= c->nlookups)
-			c->nlookups = (size_t)(l - c->lookups) + 1;
 		l->c = c;
 		l->id = id;
 		l->q = dns_lookup_txt(c->w->dns, name, on_answer, l);

@@ -63,8 +63,15 @@ struct session {
 	char client_addr[64];      /* from CONNECT; "" for unix/unknown */
 	bool non_smtp;             /* MILTER-PFX-01: Postfix's emulated CONNECT (port 0) */
 	struct message msg;
+	unsigned generation;       /* bumped per message: stale DNS answers are ignored */
 	struct signet_buf held;    /* input received while waiting */
 };
+
+/* Lookup ids carry the message generation, so an answer that arrives after
+ * an ABORT (or a failed message) cannot land on the next message's query. */
+#define LOOKUP_ID(gen, k) ((((gen) & 0xffffffu) << 8) | (unsigned)(k))
+#define LOOKUP_GEN(id) ((id) >> 8)
+#define LOOKUP_INDEX(id) ((id) & 0xffu)
 
 static unsigned ms_since(const struct timespec *t0)
 {
@@ -84,6 +91,7 @@ static void copy_span(char *dst, size_t cap, struct signet_span s)
 static void message_reset(struct session *s)
 {
 	struct message *m = &s->msg;
+	s->generation = (s->generation + 1) & 0xffffffu;
 	header_store_free(&m->hs);
 	signet_signer_free(m->signer);
 	signet_verifier_free(m->verifier);
@@ -269,7 +277,9 @@ static void start_verifying(struct session *s)
 {
 	struct message *m = &s->msg;
 	struct signet_error err = {0};
-	struct signet_verify_options o = {.now = (uint64_t)time(NULL)};
+	/* verify.l_policy (RFC 6376 8.2): default, content after l= is policy. */
+	struct signet_verify_options o = {.now = (uint64_t)time(NULL),
+					  .l_policy = s->rt->cfg->l_policy};
 	enum signet_status st = signet_verifier_new(&o, &m->verifier, &err);
 	if (st == SIGNET_OK)
 		st = replay_headers(s, false, &err);
@@ -625,7 +635,7 @@ bool session_next_lookup(struct session *s, unsigned *id, const char **name)
 		struct lookup *l = &s->msg.lookups[k];
 		if (!l->handed_out) {
 			l->handed_out = true;
-			*id = (unsigned)k;
+			*id = LOOKUP_ID(s->generation, k);
 			*name = l->name;
 			return true;
 		}
@@ -633,13 +643,21 @@ bool session_next_lookup(struct session *s, unsigned *id, const char **name)
 	return false;
 }
 
+bool session_lookup_wanted(const struct session *s, unsigned id)
+{
+	size_t k = LOOKUP_INDEX(id);
+	return LOOKUP_GEN(id) == s->generation && k < s->msg.nlookups && !s->msg.lookups[k].answered;
+}
+
 enum session_status session_answer(struct session *s, unsigned id, const struct dns_answer *a,
 				   struct signet_buf *out)
 {
 	struct message *m = &s->msg;
-	if (id >= m->nlookups || m->lookups[id].answered || m->verifier == NULL)
-		return SESSION_OK;
-	struct lookup *l = &m->lookups[id];
+	size_t k = LOOKUP_INDEX(id);
+	if (LOOKUP_GEN(id) != s->generation || k >= m->nlookups || m->lookups[k].answered ||
+	    m->verifier == NULL)
+		return SESSION_OK; /* a stale answer for an earlier message */
+	struct lookup *l = &m->lookups[k];
 	struct signet_error err = {0};
 	l->answered = true;
 	l->secure = a->secure;

@@ -32,6 +32,10 @@ enum session_status session_feed(struct session *s, const uint8_t *p, size_t len
 /* The next key lookup to start (name borrowed until the answer), or false. */
 bool session_next_lookup(struct session *s, unsigned *id, const char **name);
 
+/* False when lookup id belongs to a message that is over (aborted or
+ * finished): its answer would be ignored, so it may be cancelled. */
+bool session_lookup_wanted(const struct session *s, unsigned id);
+
 /* The answer to lookup id; may finish the message (replies into out) and
  * go on with packets already received. */
 enum session_status session_answer(struct session *s, unsigned id, const struct dns_answer *a,

@@ -391,3 +391,29 @@ def test_MILTER_ERR_04_too_many_headers_passed_on_unchanged(unix_daemon, count):
             break
         time.sleep(0.05)
     assert "Q1234: not processed: more than 1000 header fields" in log, log[-2000:]
+
+
+def test_MILTER_CONV_01_abort_while_key_lookup_pending(unix_daemon, world):
+    """MILTER-CONV-01/02: a message whose key lookup is still running (the
+    forwarder never answers; dns.timeout = 1s) is aborted; the next messages
+    on the same connection are handled normally, and the late answer (the
+    timeout) lands nowhere: no crash, no reply out of turn."""
+    m = unix_daemon["connect"]()
+    m.negotiate()
+    sig = ("v=1; a=rsa-sha256; d=example.com; s=wire; h=from; "
+           "bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=; b=AAAA")
+    m.send(b"D", b"C" + nul("j", AUTHSERV))
+    m.send(b"C", nul("mx.outside.example") + b"4" + struct.pack(">H", 25000) + nul("192.0.2.8"))
+    m.send(b"M", nul("<a@example.com>"))
+    m.send(b"L", nul("DKIM-Signature", " " + sig))
+    m.send(b"L", nul("From", " a@example.com"))
+    m.send(b"N")
+    m.send(b"A")
+    # same connection, now as a local client: signed while the lookup runs
+    mods, verdict, _ = m.message(HEADERS, BODY, client=("localhost", "127.0.0.1"))
+    assert verdict == b"c" and verify(world, assemble(mods))[0] == 0
+    time.sleep(1.5)  # the aborted message's lookup times out now
+    mods, verdict, _ = m.message(HEADERS, BODY)
+    assert verdict == b"c" and verify(world, assemble(mods))[0] == 0
+    m.s.close()
+    assert unix_daemon["proc"].poll() is None
