@@ -22,6 +22,7 @@
 #include "policy.h"
 #include "runtime.h"
 #include "session.h"
+#include "tags.h"
 
 #define SESSION_MAX_HELD (2 * MILTER_DEFAULT_MAX_DATA) /* input held while waiting for DNS */
 #define SESSION_MAX_LOOKUPS SIGNET_MAX_SIGNATURES
@@ -391,18 +392,25 @@ static bool remove_forged_ar(struct session *s, struct signet_buf *out)
 	return true;
 }
 
-/* "d=example.com s=sel a=rsa-sha256" for each signature, into line. */
+/* "d=example.com s=sel a=rsa-sha256" for each signature, into line: the
+ * values come from the tag list (RFC 6376 3.2), whatever the folding. */
 static void describe_signatures(const struct signet_signer *sg, char *line, size_t cap)
 {
+	static const char *const want[] = {"d", "s", "a"};
 	line[0] = '\0';
 	for (size_t k = 0; k < signet_signer_count(sg); k++) {
 		const char *v = signet_signer_signature(sg, k);
-		const char *d = strstr(v, " d="), *sel = strstr(v, " s="), *a = strstr(v, " a=");
+		struct tag_list tl; /* ~3 KiB on the stack */
 		size_t len = strlen(line);
-		snprintf(line + len, cap - len, "%sd=%.*s s=%.*s a=%.*s", k ? ", " : "",
-			 d ? (int)strcspn(d + 3, ";") : 0, d ? d + 3 : "",
-			 sel ? (int)strcspn(sel + 3, ";") : 0, sel ? sel + 3 : "",
-			 a ? (int)strcspn(a + 3, ";") : 0, a ? a + 3 : "");
+		snprintf(line + len, cap - len, "%s", k ? ", " : "");
+		if (tag_list_parse((const uint8_t *)v, strlen(v), &tl, NULL) != SIGNET_OK)
+			continue;
+		for (size_t t = 0; t < 3; t++) {
+			const struct tag *tag = tag_list_find(&tl, want[t]);
+			len = strlen(line);
+			snprintf(line + len, cap - len, "%s%s=%.*s", t ? " " : "", want[t],
+				 tag ? (int)tag->value.len : 0, tag ? (const char *)tag->value.p : "");
+		}
 	}
 }
 

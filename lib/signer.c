@@ -16,7 +16,12 @@
 #include "sig.h"
 
 #define SIGNER_MAX_NAME 256
-#define SIGNER_MAX_HLIST 4096 /* bytes of the h= value we write */
+#define SIGNER_MAX_HLIST 16384 /* bytes of the h= value we write */
+/* Instances of one field name signed (bottom-up, RFC 6376 5.4.2). Fields
+ * that may repeat (References, List-*, Resent-*) rarely do more than this;
+ * instances above are left unsigned, as the RFC allows, so that no message
+ * can push h= past SIGNET_MAX_H_NAMES and make signing fail. */
+#define SIGNER_MAX_INSTANCES 4
 
 enum signer_state { SIGNER_ADDING, SIGNER_HEADERS, SIGNER_BODY, SIGNER_DONE };
 
@@ -148,7 +153,11 @@ static enum signet_status check_params(const struct signet_sign_params *p, struc
 static enum signet_status check_header_list(const char *list, struct signet_error *err)
 {
 	const char *p = list;
+	size_t names = 0;
 	while (*p != '\0') {
+		if (++names >= SIGNET_MAX_H_NAMES)
+			return error_set(err, SIGNET_ERR_INVAL, NULL,
+					 "header list has more than %d names", SIGNET_MAX_H_NAMES - 1);
 		const char *end = strchr(p, ':');
 		size_t n = end ? (size_t)(end - p) : strlen(p);
 		struct signet_span name = {(const uint8_t *)p, n};
@@ -244,13 +253,20 @@ static bool hlist_has(const struct signet_buf *h, struct signet_span name)
 	return false;
 }
 
+/* Instances of name to sign: as present, at most SIGNER_MAX_INSTANCES. */
+static size_t present(const struct signet_signer *s, struct signet_span name)
+{
+	size_t n = header_count(&s->hs, name);
+	return n < SIGNER_MAX_INSTANCES ? n : SIGNER_MAX_INSTANCES;
+}
+
 /* DKIM-HDR-04: the default set, oversigning the singletons. */
 static enum signet_status build_default_hlist(struct signet_signer *s, struct sign_job *j,
 					      struct signet_error *err)
 {
 	for (size_t k = 0; k < COUNT(default_headers); k++) {
 		struct signet_span name = span_from_str(default_headers[k]);
-		size_t n = header_count(&s->hs, name);
+		size_t n = present(s, name);
 		if (in_list(default_oversigned, COUNT(default_oversigned), name))
 			n++;
 		SIGNET_TRY(hlist_add(&j->hlist, name, n, err));
@@ -285,7 +301,7 @@ static enum signet_status build_custom_hlist(struct signet_signer *s, struct sig
 		if (!j->p.oversign) {
 			SIGNET_TRY(hlist_add(h, name, 1, err));
 		} else if (!hlist_has(h, name)) {
-			size_t count = header_count(&s->hs, name) + 1;
+			size_t count = present(s, name) + 1;
 			size_t listed = times_listed(j->headers, name);
 			SIGNET_TRY(hlist_add(h, name, listed > count ? listed : count, err));
 		}
@@ -316,6 +332,14 @@ enum signet_status signet_signer_end_of_headers(struct signet_signer *s, struct 
 	for (size_t k = 0; k < s->njobs; k++) {
 		struct sign_job *j = &s->jobs[k];
 		SIGNET_TRY(j->headers ? build_custom_hlist(s, j, err) : build_default_hlist(s, j, err));
+		size_t names = 1;
+		for (size_t c = 0; c < j->hlist.len; c++)
+			names += j->hlist.data[c] == ':';
+		/* Verifiers bound h= (ours at SIGNET_MAX_H_NAMES): stay inside. */
+		if (names > SIGNET_MAX_H_NAMES)
+			return error_set(err, SIGNET_ERR_LIMIT, NULL,
+					 "h= would list %zu field names (limit %d)", names,
+					 SIGNET_MAX_H_NAMES);
 		if (buf_terminate(&j->hlist) != SIGNET_OK)
 			return error_set(err, SIGNET_ERR_NOMEM, NULL, "out of memory");
 	}

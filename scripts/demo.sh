@@ -1,13 +1,26 @@
 #!/usr/bin/env bash
-# A five-minute tour of signet: installs the dependencies, builds, then in a
-# scratch directory makes an RSA and an ed25519 key, shows the DNS records to
-# publish and checks them, signs a message with both keys, verifies it step
-# by step, changes one byte of the body and shows the failure.
-# Idempotent: every run works in a new temporary directory (removed at the
-# end; KEEP=1 keeps it). SIGNET_BIN=path skips deps and build and uses that binary.
+# A short tour of signet: installs the dependencies, builds, then in a scratch
+# directory makes an RSA and an ed25519 key, shows the DNS records to publish
+# and checks them, signs a message with both keys, verifies it step by step,
+# changes one byte of the body and shows the failure. Then the real job
+# (scripts/demo_postfix.py, with the servers of tests/integration/harness.py):
+# a real unbound on 127.0.0.1 serves the two records, signetd signs for a
+# private Postfix on loopback (over SMTP and through sendmail(1)), the
+# delivered message is verified through DNS, and mail from outside gets
+# signetd's Authentication-Results. Needs root for that part (Postfix).
+# Idempotent and self-cleaning: every run works in new temporary directories,
+# and the servers are stopped and the directories removed at the end, on error
+# and on Ctrl-C (KEEP=1 keeps the files). SIGNET_BIN=path skips deps and build
+# and uses that binary (signetd: $SIGNETD_BIN, else SIGNET_BIN's build dir).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+# absolute, before any cd
+abspath() { printf '%s/%s' "$(cd "$(dirname "$1")" && pwd)" "$(basename "$1")"; }
+if [ -n "${SIGNET_BIN:-}" ]; then
+	SIGNET_BIN=$(abspath "$SIGNET_BIN")
+	SIGNETD_BIN=$(abspath "${SIGNETD_BIN:-$(dirname "$SIGNET_BIN")/../daemon/signetd}")
+fi
 cd "$root"
 
 if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
@@ -32,13 +45,26 @@ else
 	bash scripts/build.sh build
 	signet=$root/build/cli/signet
 fi
+signetd=${SIGNETD_BIN:-$root/build/daemon/signetd}
 
 demo=$(mktemp -d "${TMPDIR:-/tmp}/signet-demo.XXXXXX")
+driver_pid=
+# The Postfix part runs in the background so that a signal to this script
+# can be passed on: the driver then stops its servers and removes its files.
+stop_driver() {
+	if [ -n "$driver_pid" ] && kill -0 "$driver_pid" 2>/dev/null; then
+		kill -TERM "$driver_pid" 2>/dev/null || true
+		wait "$driver_pid" 2>/dev/null || true
+	fi
+}
 if [ "${KEEP:-0}" = 1 ]; then
-	trap 'say ""; say "demo files kept in $demo"' EXIT
+	export SIGNET_KEEP_TMP=1 # harness.py keeps its dirs too, and names them
+	trap 'stop_driver; say ""; say "demo files kept in $demo"' EXIT
 else
-	trap 'rm -rf "$demo"' EXIT
+	trap 'stop_driver; rm -rf "$demo"' EXIT
 fi
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
 cd "$demo"
 mkdir -m 700 keys
 domain=example.com
@@ -101,7 +127,31 @@ show "$signet" verify --keys keys.txt --explain tampered.eml || rc=$?
 say "exit status: $rc (1: signatures present, none passes)"
 [ "$rc" -eq 1 ] || { say "demo: expected a failure" >&2; exit 1; }
 
+say ""
+say "So far the CLI alone. Now the real job: signetd, the milter, signing and verifying"
+say "the mail of a real Postfix, with keys published in a real DNS server."
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+	if command -v sudo >/dev/null 2>&1; then
+		SUDO=(sudo)
+		say "(a private Postfix instance needs root: running the rest with sudo)"
+	else
+		say "demo: the Postfix part needs root (a private Postfix instance); run as root" >&2
+		exit 1
+	fi
+fi
+"${SUDO[@]}" /usr/bin/python3 -u "$root/scripts/demo_postfix.py" --signet "$signet" \
+	--signetd "$signetd" --keys "$demo/keys" --records "$demo/keys.txt" &
+driver_pid=$!
+rc=0
+wait "$driver_pid" || rc=$?
+driver_pid=
+[ "$rc" -eq 0 ] || { say "demo: the Postfix part failed (exit status $rc)" >&2; exit "$rc"; }
+
 heading "Done"
-say "Next: publish the records at rsa2024._domainkey.$domain and ed2024._domainkey.$domain,"
-say "check them with '$signet dnscheck -d $domain -s rsa2024 -k KEYFILE', and see"
-say "doc/signet.1 for every option."
+say "To run signetd for real: write /etc/signet/signetd.conf (signetd.conf(5); the"
+say "config above is a start), check it with 'signetd -t', point Postfix's smtpd_milters"
+say "and non_smtpd_milters at its socket, and publish the records at"
+say "rsa2024._domainkey.$domain and ed2024._domainkey.$domain (check them with"
+say "'signet dnscheck -d $domain -s rsa2024 -k KEYFILE'). Manual pages: doc/signet.1,"
+say "doc/signetd.8, doc/signetd.conf.5."

@@ -449,6 +449,52 @@ static void all_canonicalizations_round_trip(void **state)
 	signet_key_free(key);
 }
 
+static void repeated_fields_signed_at_most_four_times(void **state)
+{
+	/* Bounds: 400 References fields do not make signing fail: the bottom
+	 * four are signed (RFC 6376 5.4.2 lets a signer leave instances out),
+	 * h= stays under SIGNET_MAX_H_NAMES, and the signature verifies. */
+	(void)state;
+	REQUIRE_TESTDATA();
+	size_t cap = strlen(msg_crlf) + 400 * 40;
+	char *msg = malloc(cap);
+	assert_non_null(msg);
+	msg[0] = '\0';
+	for (int k = 0; k < 400; k++) {
+		char line[64];
+		snprintf(line, sizeof line, "References: <r%d@example.com>\r\n", k);
+		strcat(msg, line);
+	}
+	strcat(msg, msg_crlf);
+	struct signet_key *key = load_key("rfc8463/rsa.key");
+	struct signet_sign_params p = params(key);
+	char *out = sign_with(&p, msg);
+	char h[1024];
+	tag_value(out, "h", h, sizeof h);
+	assert_non_null(strstr(h, "references:references:references:references:"));
+	assert_null(strstr(h, "references:references:references:references:references"));
+	char keys[2048];
+	keys_line(key, "sel._domainkey.example.com", keys, sizeof keys);
+	struct signet_verifier *v = tu_verify((uint8_t *)out, strlen(out), keys);
+	assert_string_equal(tu_results(v, results, sizeof results), "pass");
+	signet_verifier_free(v);
+	/* A custom list longer than h= may be is refused when added. */
+	char list[SIGNET_MAX_H_NAMES * 8];
+	list[0] = '\0';
+	for (int k = 0; k < SIGNET_MAX_H_NAMES; k++)
+		strcat(list, k ? ":x-a" : "x-a");
+	p.headers = list;
+	struct signet_signer *s = NULL;
+	struct signet_error err = {0};
+	assert_int_equal(signet_signer_new(&s, &err), SIGNET_OK);
+	assert_int_equal(signet_signer_add(s, &p, &err), SIGNET_ERR_INVAL);
+	assert_non_null(strstr(err.msg, "more than 127 names"));
+	signet_signer_free(s);
+	free(out);
+	free(msg);
+	signet_key_free(key);
+}
+
 static void signer_misuse_is_an_error(void **state)
 {
 	(void)state;
@@ -481,6 +527,7 @@ int main(void)
 		cmocka_unit_test(DKIM_HDR_05_relay_fields_never_signed),
 		cmocka_unit_test(DKIM_CANON_05_lf_and_crlf_same_signature),
 		cmocka_unit_test(all_canonicalizations_round_trip),
+		cmocka_unit_test(repeated_fields_signed_at_most_four_times),
 		cmocka_unit_test(signer_misuse_is_an_error),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
