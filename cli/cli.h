@@ -29,6 +29,7 @@ int cmd_keygen(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_dnscheck(int argc, char **argv);
+int cmd_policy(int argc, char **argv); /* policy.c: links signetd_core */
 
 /* util.c: messages, option parsing helpers. */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -117,5 +118,7 @@ void recordcheck_run(const struct dns_rr *rr, const struct signet_key *key, cons
 /* json.c: a JSON string literal for arbitrary bytes (valid UTF-8 passes
  * through, control bytes as \u00XX, invalid UTF-8 as \ufffd). */
 void json_string(FILE *f, const char *s);
+/* The same for len bytes that may contain NUL (as \u0000). */
+void json_bytes(FILE *f, const uint8_t *p, size_t len);
 
 #endif

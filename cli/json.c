@@ -2,13 +2,19 @@
  * from a message: valid UTF-8 passes through, quotes, backslashes and
  * control bytes are escaped, and bytes that are not UTF-8 become U+FFFD
  * so the output is always valid JSON. */
+#include <string.h>
+
 #include "cli.h"
 
-/* Length of the valid UTF-8 sequence at s (RFC 3629 4), 0 if invalid. */
-static size_t utf8_len(const unsigned char *s)
+/* Length of the valid UTF-8 sequence at s (RFC 3629 4), 0 if invalid or
+ * if it would run past avail bytes. */
+static size_t utf8_len(const unsigned char *s, size_t avail)
 {
 	unsigned char c = s[0];
+	size_t need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
 
+	if (avail < need)
+		return 0;
 	if (c >= 0xc2 && c <= 0xdf)
 		return (s[1] & 0xc0) == 0x80 ? 2 : 0;
 	if (c >= 0xe0 && c <= 0xef) {
@@ -26,12 +32,12 @@ static size_t utf8_len(const unsigned char *s)
 	return 0;
 }
 
-void json_string(FILE *f, const char *str)
+void json_bytes(FILE *f, const uint8_t *p, size_t len)
 {
-	const unsigned char *s = (const unsigned char *)str;
+	const unsigned char *s = p, *end = p + len;
 
 	fputc('"', f);
-	while (*s != '\0') {
+	while (s < end) {
 		size_t n;
 
 		if (*s == '"' || *s == '\\') {
@@ -40,8 +46,7 @@ void json_string(FILE *f, const char *str)
 			fprintf(f, "\\u%04x", *s++);
 		} else if (*s < 0x80) {
 			fputc(*s++, f);
-		} else if ((n = utf8_len(s)) > 0) {
-			/* the checks stop at the NUL terminator: it is never a continuation byte */
+		} else if ((n = utf8_len(s, (size_t)(end - s))) > 0) {
 			fwrite(s, 1, n, f);
 			s += n;
 		} else {
@@ -50,4 +55,9 @@ void json_string(FILE *f, const char *str)
 		}
 	}
 	fputc('"', f);
+}
+
+void json_string(FILE *f, const char *str)
+{
+	json_bytes(f, (const uint8_t *)str, strlen(str));
 }

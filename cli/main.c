@@ -12,9 +12,11 @@ static const char usage[] =
 	"                   [-c HDR/BODY] [--headers h1:h2:...] [--oversign] [--time UNIX]\n"
 	"                   [--expire SECONDS] [-i AUID] [FILE]\n"
 	"       signet verify [--keys KEYSFILE | --dns [--server IP[@PORT]]] [--time UNIX]\n"
-	"                     [--json] [--explain] [--l-policy honour|unsigned] [FILE]\n"
+	"                     [--json] [--explain] [--l-policy unsigned|honour] [FILE]\n"
 	"       signet dnscheck -d DOMAIN -s SELECTOR [-k KEYFILE] [--record TEXT]...\n"
 	"                       [--server IP[@PORT]]\n"
+	"       signet policy [-c CONF] --from ADDR [--auth USER] [--client IP]\n"
+	"                     [--envelope ADDR] [--non-smtp]\n"
 	"       signet --version | --help | help COMMAND\n";
 
 struct command {
@@ -27,6 +29,7 @@ static const struct command commands[] = {
 	{ "sign", cmd_sign },
 	{ "verify", cmd_verify },
 	{ "dnscheck", cmd_dnscheck },
+	{ "policy", cmd_policy },
 };
 
 static const struct command *find(const char *name)

@@ -15,7 +15,7 @@
 
 static const char usage[] =
 	"usage: signet verify [--keys KEYSFILE | --dns [--server IP[@PORT]]] [--time UNIX]\n"
-	"                     [--json] [--explain] [--l-policy honour|unsigned] [FILE]\n";
+	"                     [--json] [--explain] [--l-policy unsigned|honour] [FILE]\n";
 
 static const char help_text[] =
 	"Verify every DKIM-Signature of a message (FILE or standard input).\n\n"
@@ -24,9 +24,11 @@ static const char help_text[] =
 	"      --server IP[@PORT]   ask this DNS server instead of /etc/resolv.conf's\n"
 	"      --time UNIX          verification time for t= and x= (default: now)\n"
 	"      --json               one JSON object per signature per line\n"
-	"      --explain            show each step, the header hash input and the body hash\n"
-	"      --l-policy POLICY    honour (default): verify the first l= octets;\n"
-	"                           unsigned: content after l= makes the result policy\n\n"
+	"      --explain            show each step, the header hash input and the body hash;\n"
+	"                           on a body hash mismatch, where the body changed; with\n"
+	"                           --json, the same as an \"explain\" object\n"
+	"      --l-policy POLICY    unsigned (default, as signetd): content after l= makes\n"
+	"                           the result policy; honour: verify the first l= octets\n\n"
 	"Exit status: 0 a signature passes, 1 none passes, 2 no signature,\n"
 	"3 none passes and one had a temporary DNS error, 4 error, 64 usage error.\n";
 
@@ -66,7 +68,8 @@ static int parse_opt(int c, struct verify_opts *o, char **argv)
 	case 'L':
 		if (strcmp(optarg, "honour") == 0 || strcmp(optarg, "honor") == 0)
 			o->vo.l_policy = SIGNET_L_HONOUR;
-		else if (strcmp(optarg, "unsigned") == 0)
+		else if (strcmp(optarg, "unsigned") == 0 ||
+			 strcmp(optarg, "unsigned-content-is-policy") == 0)
 			o->vo.l_policy = SIGNET_L_POLICY_UNSIGNED;
 		else
 			return cli_usage_error("verify", usage,
@@ -95,6 +98,9 @@ static int parse_opts(int argc, char **argv, struct verify_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->vo.now = (uint64_t)time(NULL);
+	/* The daemon's default (verify.l_policy): unsigned content after l= is
+	 * the l= attack (RFC 6376 8.2). */
+	o->vo.l_policy = SIGNET_L_POLICY_UNSIGNED;
 	optind = 0;
 	while ((c = getopt_long(argc, argv, ":K:h", longopts, NULL)) != -1)
 		if ((rc = parse_opt(c, o, argv)) >= 0)
@@ -105,9 +111,6 @@ static int parse_opts(int argc, char **argv, struct verify_opts *o)
 		return cli_usage_error("verify", usage, "unexpected argument '%s'", argv[optind]);
 	if (o->keys != NULL && o->dns)
 		return cli_usage_error("verify", usage, "give either --keys or --dns, not both");
-	if (o->json && o->explain)
-		return cli_usage_error("verify", usage,
-				       "--json and --explain do not mix; pick one");
 	o->vo.explain = o->explain;
 	return -1;
 }
@@ -260,6 +263,78 @@ static void print_hash_input(const uint8_t *p, size_t len)
 		      stdout);
 }
 
+/* One canonical line for humans: control bytes as \xNN. */
+static void print_line(const char *prefix, const struct signet_explain_line *l)
+{
+	size_t i;
+
+	fputs(prefix, stdout);
+	for (i = 0; i < l->len; i++) {
+		if (l->p[i] == '\t')
+			fputs("\\t", stdout);
+		else if (l->p[i] < 0x20 || l->p[i] == 0x7f)
+			printf("\\x%02x", l->p[i]);
+		else
+			putchar(l->p[i]);
+	}
+	puts(l->cut ? " [...]" : "");
+}
+
+static unsigned long long ull(uint64_t v)
+{
+	return (unsigned long long)v;
+}
+
+/* Where the body changed (struct signet_body_explain). */
+static void print_body_change(const struct signet_body_explain *b)
+{
+	size_t i;
+
+	if (b->prefix_found && b->prefix_lines == b->total_lines) {
+		printf("  body change: all %llu lines match bh= but the body hash differs\n",
+		       ull(b->total_lines));
+	} else if (b->prefix_found) {
+		printf("  body change: the first %llu lines (%llu bytes) match the signature; "
+		       "%llu lines were added after signing\n",
+		       ull(b->prefix_lines), ull(b->prefix_bytes),
+		       ull(b->total_lines - b->prefix_lines));
+		if (b->nadded > 0)
+			printf("  first added lines:\n");
+	} else {
+		printf("  body change: no prefix of the %llu canonical lines matches bh=: the body "
+		       "was changed, not only added to\n", ull(b->total_lines));
+		if (b->nadded > 0)
+			printf("  first lines received:\n");
+	}
+	for (i = 0; i < b->nadded && i < SIGNET_EXPLAIN_LINES; i++)
+		print_line("    | ", &b->added[i]);
+	if (b->transform != NULL)
+		printf("  relay change: the body hash matches after this change: %s\n",
+		       b->transform);
+	else
+		printf("  relay change: none of the changes tried (trailing whitespace, tabs, bare "
+		       "CRs, dot-stuffing) restores bh=\n");
+}
+
+static void print_zdiff(const struct signet_sig_result *r)
+{
+	size_t i;
+
+	printf("  z= copied %zu header fields; %zu differ from the received ones%s\n",
+	       r->nz_fields, r->nzdiff + r->zdiff_more, r->nzdiff ? ":" : "");
+	for (i = 0; i < r->nzdiff && i < SIGNET_EXPLAIN_ZDIFFS; i++) {
+		const struct signet_zdiff *z = &r->zdiff[i];
+
+		printf("    %s: signed:   %s\n", z->name, z->signed_value);
+		if (z->missing)
+			printf("    %s: received: (no such field)\n", z->name);
+		else
+			printf("    %s: received: %s\n", z->name, z->received);
+	}
+	if (r->zdiff_more > 0)
+		printf("    (%zu more)\n", r->zdiff_more);
+}
+
 static void print_explain(const struct signet_sig_result *r)
 {
 	bool bh_shown = false;
@@ -281,11 +356,84 @@ static void print_explain(const struct signet_sig_result *r)
 	if (r->bh_computed[0] != '\0' && !bh_shown)
 		printf("  body hash: bh= %s\n             computed %s: %s\n", r->bh, r->bh_computed,
 		       strcmp(r->bh, r->bh_computed) == 0 ? "match" : "MISMATCH");
+	if (r->body.searched)
+		print_body_change(&r->body);
 	if (r->hash_input != NULL)
 		print_hash_input(r->hash_input, r->hash_input_len);
+	if (r->has_z)
+		print_zdiff(r);
 }
 
-static void print_result(size_t idx, const struct signet_sig_result *r, bool json)
+static void json_body_change(const struct signet_body_explain *b)
+{
+	size_t i;
+
+	printf(",\"body\":{\"prefix_found\":%s,\"prefix_lines\":%llu,\"prefix_bytes\":%llu,"
+	       "\"total_lines\":%llu,\"total_bytes\":%llu,\"added_lines\":%llu,\"lines\":[",
+	       b->prefix_found ? "true" : "false", ull(b->prefix_lines), ull(b->prefix_bytes),
+	       ull(b->total_lines), ull(b->total_bytes),
+	       ull(b->prefix_found ? b->total_lines - b->prefix_lines : 0));
+	for (i = 0; i < b->nadded && i < SIGNET_EXPLAIN_LINES; i++) {
+		fputs(i ? "," : "", stdout);
+		json_bytes(stdout, b->added[i].p, b->added[i].len);
+	}
+	fputs("],\"transform\":", stdout);
+	if (b->transform != NULL)
+		json_string(stdout, b->transform);
+	else
+		fputs("null", stdout);
+	putchar('}');
+}
+
+static void json_zdiff(const struct signet_sig_result *r)
+{
+	size_t i;
+
+	printf(",\"z\":{\"fields\":%zu,\"more\":%zu,\"differ\":[", r->nz_fields, r->zdiff_more);
+	for (i = 0; i < r->nzdiff && i < SIGNET_EXPLAIN_ZDIFFS; i++) {
+		fputs(i ? ",{\"name\":" : "{\"name\":", stdout);
+		json_string(stdout, r->zdiff[i].name);
+		fputs(",\"signed\":", stdout);
+		json_string(stdout, r->zdiff[i].signed_value);
+		fputs(",\"received\":", stdout);
+		if (r->zdiff[i].missing)
+			fputs("null", stdout);
+		else
+			json_string(stdout, r->zdiff[i].received);
+		putchar('}');
+	}
+	fputs("]}", stdout);
+}
+
+/* --json --explain: the steps, the body change, the header hash input, z=. */
+static void json_explain(const struct signet_sig_result *r)
+{
+	size_t i;
+
+	fputs(",\"explain\":{\"steps\":[", stdout);
+	for (i = 0; i < r->nsteps && i < SIGNET_MAX_STEPS; i++) {
+		fputs(i ? ",{\"name\":" : "{\"name\":", stdout);
+		json_string(stdout, r->steps[i].name ? r->steps[i].name : "?");
+		printf(",\"ok\":%s,\"detail\":", r->steps[i].ok ? "true" : "false");
+		json_string(stdout, r->steps[i].detail);
+		putchar('}');
+	}
+	fputs("],\"bh\":", stdout);
+	json_string(stdout, r->bh);
+	fputs(",\"bh_computed\":", stdout);
+	json_string(stdout, r->bh_computed);
+	if (r->body.searched)
+		json_body_change(&r->body);
+	if (r->hash_input != NULL) {
+		fputs(",\"header_hash_input\":", stdout);
+		json_bytes(stdout, r->hash_input, r->hash_input_len);
+	}
+	if (r->has_z)
+		json_zdiff(r);
+	putchar('}');
+}
+
+static void print_result(size_t idx, const struct signet_sig_result *r, bool json, bool explain)
 {
 	if (json) {
 		fputs("{\"d\":", stdout);
@@ -296,6 +444,8 @@ static void print_result(size_t idx, const struct signet_sig_result *r, bool jso
 		json_string(stdout, r->a);
 		printf(",\"result\":\"%s\",\"reason\":", signet_result_name(r->result));
 		json_string(stdout, r->reason);
+		if (explain)
+			json_explain(r);
 		fputs("}\n", stdout);
 		return;
 	}
@@ -316,8 +466,8 @@ static int report(const struct signet_verifier *v, const struct verify_opts *o)
 	for (i = 0; i < n; i++) {
 		const struct signet_sig_result *r = signet_verifier_result(v, i);
 
-		print_result(i, r, o->json);
-		if (o->explain)
+		print_result(i, r, o->json, o->explain);
+		if (o->explain && !o->json)
 			print_explain(r);
 		pass |= r->result == SIGNET_RESULT_PASS;
 		temp |= r->result == SIGNET_RESULT_TEMPERROR;

@@ -20,6 +20,7 @@
 
 #include "config.h"
 #include "diag.h"
+#include "health.h"
 #include "keys.h"
 #include "log.h"
 #include "runtime.h"
@@ -30,15 +31,17 @@
 
 struct options {
 	const char *config;
-	bool foreground, check, dump, debug;
+	bool foreground, check, check_dns, dump, debug;
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: signetd [-c FILE] [-f] [-t] [--dump-config] [-d]\n"
+	fprintf(f, "usage: signetd [-c FILE] [-f] [-t [--check-dns]] [--dump-config] [-d]\n"
 		   "  -c, --config FILE   configuration file (default %s)\n"
 		   "  -f, --foreground    do not daemonize (for systemd); logs follow log.target\n"
 		   "  -t, --test          check the configuration and the keys, then exit\n"
+		   "      --check-dns     with -t: also check each selector's published key record\n"
+		   "                      (exit 1 if one is missing, revoked or does not match)\n"
 		   "      --dump-config   print the effective configuration (defaults filled in)\n"
 		   "  -d, --debug         log debug lines too\n"
 		   "  -V, --version       print the version\n"
@@ -52,6 +55,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{"config", required_argument, NULL, 'c'}, {"foreground", no_argument, NULL, 'f'},
 		{"test", no_argument, NULL, 't'},         {"dump-config", no_argument, NULL, 'D'},
 		{"debug", no_argument, NULL, 'd'},        {"version", no_argument, NULL, 'V'},
+		{"check-dns", no_argument, NULL, 'K'},
 		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -62,6 +66,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case 'f': o->foreground = true; break;
 		case 't': o->check = true; break;
 		case 'D': o->dump = true; break;
+		case 'K': o->check_dns = o->check = true; break;
 		case 'd': o->debug = true; break;
 		case 'V': printf("signetd %s\n", signet_version()); exit(0);
 		case 'h': usage(stdout); exit(0);
@@ -284,6 +289,27 @@ static int serve(struct runtime *rt, const struct options *o)
 	return rc;
 }
 
+/* -t --check-dns: every selector's record once; 1 when one is missing,
+ * revoked, unusable or does not match its key. */
+static int check_dns(const struct runtime *rt)
+{
+	struct diags d;
+	char err[256] = "";
+	size_t n = 0;
+	diags_init(&d);
+	bool ok = health_check_once(rt->cfg, rt->keys, &d, &n, err, sizeof err);
+	diags_print(&d, stdout, "signetd: ");
+	if (!ok)
+		printf("signetd: DNS check not possible: %s\n", err);
+	else
+		printf("signetd: DNS check: %zu selectors, %zu errors, %zu warnings\n", n, d.nerrors,
+		       d.nwarnings);
+	int rc = ok && d.nerrors == 0 ? 0 : 1;
+	diags_free(&d);
+	fflush(stdout);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = {0};
@@ -304,8 +330,9 @@ int main(int argc, char **argv)
 	}
 	if (o.check) {
 		printf("signetd: %s: configuration OK, %zu keys loaded\n", o.config, keystore_count(rt->keys));
+		rc = o.check_dns ? check_dns(rt) : 0;
 		runtime_unref(rt);
-		return 0;
+		return rc;
 	}
 	return serve(rt, &o);
 }

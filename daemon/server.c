@@ -20,6 +20,7 @@
 
 #include "buf.h"
 #include "log.h"
+#include "health.h"
 #include "runtime.h"
 #include "server.h"
 #include "session.h"
@@ -44,6 +45,7 @@ struct server {
 	struct worker *workers;
 	unsigned nworkers;
 	struct event_base *main_base;
+	struct health *health; /* key records vs keys, on main_base (dns.health_interval) */
 };
 
 struct lookup {
@@ -337,8 +339,19 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 	log_msg(LOG_LVL_INFO, "reload done");
 }
 
+static struct runtime *health_runtime(void *arg)
+{
+	return current_runtime(arg);
+}
+
 int server_run(struct server *srv)
 {
+	char herr[256] = "";
+	/* The main loop only waits for signals, so the DNS check of the key
+	 * records runs there without delaying mail. */
+	srv->health = health_new(srv->main_base, &srv->p.dns, health_runtime, srv, herr, sizeof herr);
+	if (srv->health == NULL)
+		log_msg(LOG_LVL_WARN, "DNS check of the key records not started: %s", herr);
 	struct event *ev_term = evsignal_new(srv->main_base, SIGTERM, on_stop, srv);
 	struct event *ev_int = evsignal_new(srv->main_base, SIGINT, on_stop, srv);
 	struct event *ev_hup = evsignal_new(srv->main_base, SIGHUP, on_hup, srv);
@@ -391,6 +404,7 @@ void server_free(struct server *srv)
 			event_base_free(w->base);
 	}
 	free(srv->workers);
+	health_free(srv->health);
 	if (srv->main_base)
 		event_base_free(srv->main_base);
 	if (srv->current)

@@ -74,24 +74,32 @@ enum signet_status header_store_add(struct header_store *hs, const uint8_t *name
 	return SIGNET_OK;
 }
 
+/* data + off; the buffer is still NULL when every field so far was empty,
+ * and NULL + 0 is undefined behaviour. */
+static const uint8_t *at(const struct header_store *hs, size_t off)
+{
+	static const uint8_t empty[1];
+	return hs->data.data != NULL ? hs->data.data + off : empty;
+}
+
 struct signet_span header_name(const struct header_store *hs, size_t idx)
 {
 	const struct header_field *f = &hs->fields[idx];
-	struct signet_span s = {hs->data.data + f->name_off, f->name_len};
+	struct signet_span s = {at(hs, f->name_off), f->name_len};
 	return s;
 }
 
 struct signet_span header_raw_name(const struct header_store *hs, size_t idx)
 {
 	const struct header_field *f = &hs->fields[idx];
-	struct signet_span s = {hs->data.data + f->name_off, f->raw_name_len};
+	struct signet_span s = {at(hs, f->name_off), f->raw_name_len};
 	return s;
 }
 
 struct signet_span header_value(const struct header_store *hs, size_t idx)
 {
 	const struct header_field *f = &hs->fields[idx];
-	struct signet_span s = {hs->data.data + f->value_off, f->value_len};
+	struct signet_span s = {at(hs, f->value_off), f->value_len};
 	return s;
 }
 

@@ -177,9 +177,10 @@ static enum signet_status sig_i(struct dkim_sig *out, struct signet_error *err)
 	bool within;
 	if (idna_is_unicode(dom) || idna_is_unicode(out->d)) {
 		char a[IDNA_MAX_NAME], b[IDNA_MAX_NAME];
-		if (idna_to_ascii(dom, a, sizeof a, err) != SIGNET_OK ||
-		    idna_to_ascii(out->d, b, sizeof b, err) != SIGNET_OK)
-			return error_set(err, SIGNET_ERR_SYNTAX, "RFC 8616 5", "%s", err->msg);
+		struct signet_error ierr = {0};
+		if (idna_to_ascii(dom, a, sizeof a, &ierr) != SIGNET_OK ||
+		    idna_to_ascii(out->d, b, sizeof b, &ierr) != SIGNET_OK)
+			return error_set(err, SIGNET_ERR_SYNTAX, "RFC 8616 5", "%s", ierr.msg);
 		within = domain_within(span_from_str(a), span_from_str(b));
 	} else {
 		within = domain_within(dom, out->d);

@@ -17,6 +17,7 @@
 #include "canon.h"
 #include "crypto.h"
 #include "error.h"
+#include "explain.h"
 #include "headers.h"
 #include "idna.h"
 #include "keyrec.h"
@@ -43,6 +44,7 @@ struct vsig {
 	size_t query;
 	size_t bodyhash;
 	struct signet_buf input;  /* explain: header hash input */
+	struct body_explain *ex;  /* explain: where the body changed; NULL when off */
 	struct signet_sig_result r;
 };
 
@@ -77,6 +79,7 @@ void signet_verifier_free(struct signet_verifier *v)
 		return;
 	for (size_t k = 0; k < v->nsigs; k++) {
 		buf_free(&v->sigs[k]->input);
+		explain_free(v->sigs[k]->ex);
 		free(v->sigs[k]);
 	}
 	for (size_t k = 0; k < v->nqueries; k++) {
@@ -268,8 +271,11 @@ static enum signet_status prepare_sig(struct signet_verifier *v, size_t field,
 	SIGNET_TRY(add_query(v, vs, err));
 	if (vs->decided)
 		return SIGNET_OK;
-	return bodyhash_set_add(&v->bodies, vs->sig.body_canon, vs->sig.has_l ? vs->sig.l : UINT64_MAX,
-				&vs->bodyhash, err);
+	uint64_t limit = vs->sig.has_l ? vs->sig.l : UINT64_MAX;
+	SIGNET_TRY(bodyhash_set_add(&v->bodies, vs->sig.body_canon, limit, &vs->bodyhash, err));
+	if (!v->opts.explain || vs->sig.bh_len != SIGNET_SHA256_LEN)
+		return SIGNET_OK;
+	return explain_new(vs->sig.body_canon, limit, vs->sig.bh, &vs->ex, err);
 }
 
 enum signet_status signet_verifier_end_of_headers(struct signet_verifier *v, struct signet_error *err)
@@ -357,7 +363,11 @@ enum signet_status signet_verifier_body(struct signet_verifier *v, const uint8_t
 {
 	if (v->state != V_BODY)
 		return error_set(err, SIGNET_ERR_STATE, NULL, "body before end of headers");
-	return bodyhash_set_update(&v->bodies, p, len, err);
+	SIGNET_TRY(bodyhash_set_update(&v->bodies, p, len, err));
+	for (size_t k = 0; k < v->nsigs; k++)
+		if (v->sigs[k]->ex != NULL)
+			SIGNET_TRY(explain_update(v->sigs[k]->ex, p, len, err));
+	return SIGNET_OK;
 }
 
 /* RFC 6376 6.1.2: the key record against the signature. */
@@ -427,6 +437,8 @@ static bool check_body(struct signet_verifier *v, struct vsig *vs)
 		       (unsigned long long)s->l, (unsigned long long)bh->cb.total);
 	} else if (s->bh_len != sizeof bh->digest || memcmp(s->bh, bh->digest, s->bh_len) != 0) {
 		decide(vs, SIGNET_RESULT_FAIL, "body hash did not verify");
+		if (vs->ex != NULL)
+			vs->r.body = vs->ex->r; /* explain: where the body changed */
 	}
 	step(vs, "body hash", !vs->decided, "bh=%s, computed %s over %llu canonical octets%s: %s",
 	     vs->r.bh, vs->r.bh_computed,
@@ -507,9 +519,37 @@ static void apply_l_policy(struct signet_verifier *v, struct vsig *vs)
 	}
 }
 
+struct zctx {
+	const struct header_store *hs;
+	size_t skip; /* the DKIM-Signature itself */
+};
+
+/* The idx-th received field named name, top down (explain_z's callback). */
+static bool received_field(void *ctx, const uint8_t *name, size_t nlen, size_t idx,
+			   struct signet_span *value)
+{
+	const struct zctx *z = ctx;
+	struct signet_span want = { name, nlen };
+	for (size_t k = 0; k < z->hs->count; k++) {
+		if (k == z->skip || !z->hs->fields[k].has_colon ||
+		    !span_eq_nocase_span(header_name(z->hs, k), want))
+			continue;
+		if (idx-- == 0) {
+			*value = header_value(z->hs, k);
+			return true;
+		}
+	}
+	return false;
+}
+
 static enum signet_status finish_sig(struct signet_verifier *v, struct vsig *vs,
 				     struct signet_error *err)
 {
+	/* explain, z= (RFC 6376 3.5): which copied fields differ now. */
+	if (v->opts.explain && vs->sig.z.len > 0) {
+		struct zctx z = { &v->hs, vs->field };
+		explain_z(vs->sig.z, received_field, &z, &vs->r);
+	}
 	if (vs->decided)
 		return SIGNET_OK;
 	const struct vquery *q = &v->queries[vs->query];
@@ -531,6 +571,9 @@ enum signet_status signet_verifier_finish(struct signet_verifier *v, struct sign
 	if (v->state != V_BODY)
 		return error_set(err, SIGNET_ERR_STATE, NULL, "finish before end of headers, or twice");
 	SIGNET_TRY(bodyhash_set_final(&v->bodies, err));
+	for (size_t k = 0; k < v->nsigs; k++)
+		if (v->sigs[k]->ex != NULL)
+			SIGNET_TRY(explain_final(v->sigs[k]->ex, err));
 	for (size_t k = 0; k < v->nsigs; k++)
 		SIGNET_TRY(finish_sig(v, v->sigs[k], err));
 	v->state = V_DONE;

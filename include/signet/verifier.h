@@ -48,6 +48,50 @@ struct signet_step {
 
 #define SIGNET_MAX_STEPS 8
 
+/* Explain mode, body hash mismatch: where the body changed. The search
+ * runs on the canonical body while it streams (the SHA-256 state is cloned
+ * at each canonical line end and compared with bh=), so it costs time
+ * linear in the body and no memory that grows with it. */
+#define SIGNET_EXPLAIN_LINES 3       /* lines kept after the matching prefix */
+#define SIGNET_EXPLAIN_LINE_MAX 200  /* bytes kept of each (the rest is cut) */
+
+struct signet_explain_line {
+	uint8_t p[SIGNET_EXPLAIN_LINE_MAX]; /* canonical bytes without the CRLF; any byte */
+	size_t len;
+	bool cut;                           /* the line was longer than SIGNET_EXPLAIN_LINE_MAX */
+};
+
+struct signet_body_explain {
+	bool searched;          /* explain was on and bh= did not match the body */
+	bool prefix_found;      /* the first prefix_lines canonical lines hash to bh= */
+	uint64_t prefix_lines;  /* lines (and octets) of that prefix; with a simple body */
+	uint64_t prefix_bytes;  /*   canonicalization an empty signed body counts as 0 lines */
+	uint64_t total_lines;   /* canonical lines (and octets) received, up to l= */
+	uint64_t total_bytes;
+	/* The lines right after the prefix (those added after signing), or the
+	 * first lines of the body when no prefix matched. */
+	struct signet_explain_line added[SIGNET_EXPLAIN_LINES];
+	size_t nadded;
+	/* A relay change that, undone on the received body, gives bh=: a
+	 * static string, e.g. "trailing whitespace stripped from each line";
+	 * NULL if none of those tried does. Tried: trailing whitespace
+	 * stripped and leading spaces turned back into tabs (simple body
+	 * only: relaxed already ignores both), bare CRs removed, and a doubled
+	 * leading dot undone (dot-stuffing left in). */
+	const char *transform;
+};
+
+/* Explain mode, z= present (RFC 6376 3.5): the copied header fields
+ * (dkim-quoted-printable decoded) that differ from the received ones. */
+#define SIGNET_EXPLAIN_ZDIFFS 4
+
+struct signet_zdiff {
+	char name[64];          /* field name as copied */
+	char signed_value[240]; /* decoded z= copy, cut to fit ("" if cut at 0) */
+	char received[240];     /* the received field's value, unfolded; "" if absent */
+	bool missing;           /* no received field of that name */
+};
+
 struct signet_sig_result {
 	enum signet_result result;
 	char reason[192];      /* one human line; "" for pass */
@@ -69,6 +113,16 @@ struct signet_sig_result {
 	size_t hash_input_len;
 	struct signet_step steps[SIGNET_MAX_STEPS];
 	size_t nsteps;
+	/* explain only: see struct signet_body_explain (body.searched false
+	 * when the body hash matched or explain is off). */
+	struct signet_body_explain body;
+	/* explain only, when z= is present: has_z, how many copied fields
+	 * there were (nz_fields), and those that differ (nzdiff, at most
+	 * SIGNET_EXPLAIN_ZDIFFS; zdiff_more counts the rest). */
+	bool has_z;
+	size_t nz_fields;
+	struct signet_zdiff zdiff[SIGNET_EXPLAIN_ZDIFFS];
+	size_t nzdiff, zdiff_more;
 };
 
 /* opts may be NULL (now = 0: x=/t= not checked). */

@@ -589,11 +589,14 @@ def test_DKIM_KEY_11_servfail_is_temperror(w):
 def test_DKIM_KEY_11_MILTER_CONV_03_dns_timeout_is_temperror_within_timeout(w):
     """DKIM-KEY-11, MILTER-CONV-03, MILTER-ERR-01: a key lookup nobody
     answers (unbound drops timeout.example.net queries) → dkim=temperror, and the
-    SMTP transaction ends within dns.timeout (2 s) plus a margin."""
+    SMTP transaction ends within dns.timeout (2 s) plus a margin. The margin
+    is wide (8 s) because the machine may be loaded (ASan, parallel work):
+    what it must catch is a lookup without a timeout, which would hold the
+    message until Postfix's milter_content_timeout (300 s)."""
     _, d, took = w.deliver(signed_for(w, "timeout.example.net", "sel", "timeout"), source=OUTSIDE)
     res = dkim_results(d)
     assert [r["result"] for r in res] == ["temperror"], res
-    assert took < DNS_TIMEOUT_S + 3.0, f"took {took:.2f}s with dns.timeout={DNS_TIMEOUT_S}s"
+    assert took < DNS_TIMEOUT_S + 8.0, f"took {took:.2f}s with dns.timeout={DNS_TIMEOUT_S}s"
 
 
 def test_DKIM_KEY_11_garbage_txt_is_permerror(w):

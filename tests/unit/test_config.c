@@ -665,6 +665,40 @@ static char *dump_to_string(const struct signetd_config *cfg)
 }
 
 /* --dump-config prints every default; the parser reads it back to the same config. */
+/* verify { l_policy } (RFC 6376 8.2: the l= attack) and dns.health_interval
+ * (the periodic key record check): defaults, each value, bad values. */
+static void config_verify_l_policy_and_health_interval(void **state)
+{
+	(void)state;
+	struct signetd_config *cfg = load_ok("");
+	assert_int_equal(cfg->l_policy, SIGNET_L_POLICY_UNSIGNED);
+	assert_true(cfg->dns_health_interval == 3600.0);
+	config_free(cfg);
+	cfg = load_ok("verify { l_policy = honour }\ndns { health_interval = 10min }");
+	assert_int_equal(cfg->l_policy, SIGNET_L_HONOUR);
+	assert_true(cfg->dns_health_interval == 600.0);
+	config_free(cfg);
+	cfg = load_ok("verify { l_policy = \"unsigned-content-is-policy\" }\n"
+		      "dns { health_interval = 0 }");
+	assert_int_equal(cfg->l_policy, SIGNET_L_POLICY_UNSIGNED);
+	assert_true(cfg->dns_health_interval == 0);
+	config_free(cfg);
+	cfg = load_ok("dns { health_interval = 7d }");
+	assert_true(cfg->dns_health_interval == 7 * 86400.0);
+	config_free(cfg);
+	assert_err("verify { l_policy = ignore }",
+		   "/etc/signet/signetd.conf:1:10: verify.l_policy must be "
+		   "\"unsigned-content-is-policy\" or \"honour\", not 'ignore'");
+	assert_err("dns { health_interval = 8d }",
+		   "/etc/signet/signetd.conf:1:7: dns.health_interval must be more than 0 and at "
+		   "most 604800s");
+	assert_err("dns { health_interval = -1 }",
+		   "/etc/signet/signetd.conf:1:7: dns.health_interval must be more than 0 and at "
+		   "most 604800s");
+	assert_err("verify { l_policy = honour; bogus = 1 }",
+		   "/etc/signet/signetd.conf:1:29: unknown key 'bogus' in verify");
+}
+
 static void config_dump_round_trip(void **state)
 {
 	(void)state;
@@ -677,6 +711,8 @@ static void config_dump_round_trip(void **state)
 		"dkim_signing { path = \"/k/$domain.$selector.key\"; selector = \"q-x_1.y\"; "
 		"sign_headers = \"(o)from:to\"; use_domain_sign_local = auth; sign_networks = "
 		"\"192.0.2.0/24\"; domain { a.example { algorithm = ed25519-sha256 } } }",
+		"verify { l_policy = honour }\ndns { health_interval = 0 }",
+		"dns { health_interval = 90s }",
 	};
 	for (size_t k = 0; k < sizeof inputs / sizeof inputs[0]; k++) {
 		struct signetd_config *cfg = load_ok(inputs[k]);
@@ -697,6 +733,8 @@ static void config_dump_round_trip(void **state)
 				  "\"s1\"; path = \"/etc/signet/keys/example.org.s1.key\"; },\n"));
 	assert_non_null(strstr(d, "local_addrs = [\"127.0.0.0/8\", \"::1\"];\n"));
 	assert_non_null(strstr(d, "  timeout = 5s;\n"));
+	assert_non_null(strstr(d, "  health_interval = 3600s;\n"));
+	assert_non_null(strstr(d, "verify { l_policy = \"unsigned-content-is-policy\"; }\n"));
 	free(d);
 	config_free(cfg);
 }
@@ -742,6 +780,7 @@ int main(void)
 		cmocka_unit_test_teardown(config_domains_rspamd_forms, teardown),
 		cmocka_unit_test_teardown(config_domain_errors, teardown),
 		cmocka_unit_test_teardown(config_include_rspamd_file, teardown),
+		cmocka_unit_test_teardown(config_verify_l_policy_and_health_interval, teardown),
 		cmocka_unit_test_teardown(config_dump_round_trip, teardown),
 		cmocka_unit_test_teardown(config_diags_list, teardown),
 	};

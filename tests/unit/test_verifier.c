@@ -519,6 +519,278 @@ static void explain_keeps_steps_and_input(void **state)
 	free(msg);
 }
 
+/* ---- explain: where a body changed (signet verify --explain) ---- */
+
+/* Signs a message with body (body canonicalization bc), replaces the
+ * signed body with tail, verifies with explain in chunks of `chunk` bytes. */
+static struct signet_verifier *explain_run(enum signet_canon bc, const char *body, const char *tail,
+					   size_t chunk, char **signed_out)
+{
+	struct signet_sign_params p = {.domain = "football.example.com", .selector = "test",
+				       .hdr_canon = SIGNET_CANON_RELAXED, .body_canon = bc,
+				       .timestamp = 1000};
+	char msg[1024];
+	snprintf(msg, sizeof msg, "From: Joe <joe@football.example.com>\r\nSubject: x\r\n\r\n%s",
+		 body);
+	char *sig = sign_rfc8463(msg, &p);
+	char *hdr_end = strstr(sig, "\r\n\r\n");
+	assert_non_null(hdr_end);
+	size_t hl = (size_t)(hdr_end - sig) + 4;
+	size_t tl = strlen(tail);
+	char *rx = malloc(hl + tl + 1);
+	memcpy(rx, sig, hl);
+	memcpy(rx + hl, tail, tl + 1);
+	char *keys = keys_text("rfc8463/keys.txt");
+	struct signet_verify_options o = {.explain = true};
+	struct signet_verifier *v = tu_verify_opts((uint8_t *)rx, hl + tl, keys, &o, chunk);
+	free(keys);
+	free(rx);
+	if (signed_out != NULL)
+		*signed_out = sig;
+	else
+		free(sig);
+	return v;
+}
+
+static void assert_line(const struct signet_explain_line *l, const char *want)
+{
+	assert_int_equal(l->len, strlen(want));
+	assert_memory_equal(l->p, want, l->len);
+	assert_false(l->cut);
+}
+
+static void DKIM_VER_02_explain_footer_added(void **state)
+{
+	/* DKIM-VER-02: body hash mismatch → fail; with explain, the longest signed
+	 * prefix (2 lines, 23 octets) and the lines added after it, at any chunking. */
+	(void)state;
+	REQUIRE_TESTDATA();
+	static const size_t chunks[] = {0, 1, 2, 3, 7};
+	for (size_t c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+		for (int bc = SIGNET_CANON_SIMPLE; bc <= SIGNET_CANON_RELAXED; bc++) {
+			struct signet_verifier *v = explain_run(
+				(enum signet_canon)bc, "Hi all,\r\ndinner at 8.\r\n",
+				"Hi all,\r\ndinner at 8.\r\n\r\n-- \r\nList footer\r\nunsubscribe\r\n",
+				chunks[c], NULL);
+			const struct signet_sig_result *r = signet_verifier_result(v, 0);
+			assert_int_equal(r->result, SIGNET_RESULT_FAIL);
+			assert_string_equal(r->reason, "body hash did not verify");
+			assert_true(r->body.searched);
+			assert_true(r->body.prefix_found);
+			assert_int_equal(r->body.prefix_lines, 2);
+			assert_int_equal(r->body.prefix_bytes, 23);
+			assert_int_equal(r->body.total_lines, 6);
+			assert_int_equal(r->body.nadded, 3);
+			assert_line(&r->body.added[0], "");
+			assert_line(&r->body.added[1], bc == SIGNET_CANON_SIMPLE ? "-- " : "--");
+			assert_line(&r->body.added[2], "List footer");
+			assert_null(r->body.transform);
+			signet_verifier_free(v);
+		}
+	}
+}
+
+static void DKIM_VER_02_explain_empty_signed_body(void **state)
+{
+	/* DKIM-VER-02: a footer added to an empty signed body: the prefix is 0 lines
+	 * (simple's empty body is one CRLF, relaxed's is nothing, RFC 6376 3.4.3/3.4.4). */
+	(void)state;
+	REQUIRE_TESTDATA();
+	for (int bc = SIGNET_CANON_SIMPLE; bc <= SIGNET_CANON_RELAXED; bc++) {
+		struct signet_verifier *v =
+			explain_run((enum signet_canon)bc, "", "footer\r\n", 0, NULL);
+		const struct signet_sig_result *r = signet_verifier_result(v, 0);
+		assert_true(r->body.prefix_found);
+		assert_int_equal(r->body.prefix_lines, 0);
+		assert_int_equal(r->body.total_lines, 1);
+		assert_int_equal(r->body.nadded, 1);
+		assert_line(&r->body.added[0], "footer");
+		signet_verifier_free(v);
+	}
+}
+
+static void DKIM_VER_02_explain_changed_inside(void **state)
+{
+	/* DKIM-VER-02: a changed first line: no prefix matches; the first received
+	 * lines are shown; a NUL inside a line is kept as a byte. */
+	(void)state;
+	REQUIRE_TESTDATA();
+	struct signet_verifier *v = explain_run(SIGNET_CANON_RELAXED, "a\r\nb\r\n",
+						"A\r\nb\r\n", 0, NULL);
+	const struct signet_sig_result *r = signet_verifier_result(v, 0);
+	assert_true(r->body.searched);
+	assert_false(r->body.prefix_found);
+	assert_int_equal(r->body.total_lines, 2);
+	assert_int_equal(r->body.nadded, 2);
+	assert_line(&r->body.added[0], "A");
+	signet_verifier_free(v);
+	/* A NUL in the middle (the message parser passes body bytes through). */
+	static const char tail[] = "a\0z\r\n";
+	struct signet_sign_params p = {.domain = "football.example.com", .selector = "test",
+				       .hdr_canon = SIGNET_CANON_RELAXED,
+				       .body_canon = SIGNET_CANON_RELAXED, .timestamp = 1000};
+	char *sig = sign_rfc8463("From: a@football.example.com\r\n\r\nq\r\n", &p);
+	size_t hl = (size_t)(strstr(sig, "\r\n\r\n") - sig) + 4;
+	char *rx = malloc(hl + sizeof tail);
+	memcpy(rx, sig, hl);
+	memcpy(rx + hl, tail, sizeof tail - 1);
+	char *keys = keys_text("rfc8463/keys.txt");
+	struct signet_verify_options o = {.explain = true};
+	v = tu_verify_opts((uint8_t *)rx, hl + sizeof tail - 1, keys, &o, 0);
+	r = signet_verifier_result(v, 0);
+	assert_int_equal(r->body.added[0].len, 3);
+	assert_memory_equal(r->body.added[0].p, "a\0z", 3);
+	signet_verifier_free(v);
+	free(keys);
+	free(rx);
+	free(sig);
+}
+
+static void DKIM_VER_02_explain_line_cut_at_limit(void **state)
+{
+	/* Bounds: an added line of SIGNET_EXPLAIN_LINE_MAX - 1, MAX, MAX + 1 bytes:
+	 * kept whole, kept whole, cut to MAX with cut set; at most
+	 * SIGNET_EXPLAIN_LINES lines are kept. */
+	(void)state;
+	REQUIRE_TESTDATA();
+	static const size_t lens[] = {SIGNET_EXPLAIN_LINE_MAX - 1, SIGNET_EXPLAIN_LINE_MAX,
+				      SIGNET_EXPLAIN_LINE_MAX + 1};
+	for (size_t k = 0; k < 3; k++) {
+		char tail[600];
+		size_t n = 0;
+		memcpy(tail, "x\r\n", 3), n = 3;
+		memset(tail + n, 'f', lens[k]), n += lens[k];
+		memcpy(tail + n, "\r\n1\r\n2\r\n3\r\n", 12);
+		struct signet_verifier *v = explain_run(SIGNET_CANON_SIMPLE, "x\r\n", tail, 0, NULL);
+		const struct signet_sig_result *r = signet_verifier_result(v, 0);
+		assert_int_equal(r->body.prefix_lines, 1);
+		assert_int_equal(r->body.total_lines, 5);
+		assert_int_equal(r->body.nadded, SIGNET_EXPLAIN_LINES);
+		assert_int_equal(r->body.added[0].len, k < 2 ? lens[k] : SIGNET_EXPLAIN_LINE_MAX);
+		assert_int_equal(r->body.added[0].cut, k == 2);
+		assert_line(&r->body.added[2], "2");
+		signet_verifier_free(v);
+	}
+}
+
+static void DKIM_VER_02_explain_relay_changes(void **state)
+{
+	/* DKIM-VER-02: the relay change that, undone, restores bh= is named; with
+	 * relaxed, whitespace changes are not even a mismatch. */
+	(void)state;
+	REQUIRE_TESTDATA();
+	static const struct {
+		enum signet_canon bc;
+		const char *body, *rx, *want;
+	} rows[] = {
+		{SIGNET_CANON_SIMPLE, "Hi all,\r\n\tJoe\r\n", "Hi all,  \r\n\tJoe\t\r\n",
+		 "trailing whitespace stripped"},
+		{SIGNET_CANON_SIMPLE, "Hi all,\r\n\tJoe\r\n", "Hi all,\r\n        Joe\r\n",
+		 "leading spaces turned back into tabs"},
+		{SIGNET_CANON_SIMPLE, "Hi all,\r\n\tJoe\r\n", "Hi all,\r\r\n\tJoe\r\r\n", "bare CRs"},
+		{SIGNET_CANON_RELAXED, "Hi all,\r\n\tJoe\r\n", "Hi all,\r\r\n\tJoe\r\r\n",
+		 "bare CRs"},
+		{SIGNET_CANON_RELAXED, "Hi all,\r\n.Joe\r\n", "Hi all,\r\n..Joe\r\n",
+		 "dot-stuffing"},
+		{SIGNET_CANON_SIMPLE, "Hi all,\r\nJoe\r\n", "Hi all,\r\nJoe!\r\n", NULL},
+		/* relaxed ignores trailing WSP: tabs expanded are one SP either way */
+		{SIGNET_CANON_RELAXED, "Hi all,\r\n", "Hi all,\r\nX\r\n", NULL},
+	};
+	for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++) {
+		struct signet_verifier *v = explain_run(rows[k].bc, rows[k].body, rows[k].rx, 1, NULL);
+		const struct signet_sig_result *r = signet_verifier_result(v, 0);
+		assert_int_equal(r->result, SIGNET_RESULT_FAIL);
+		if (rows[k].want == NULL) {
+			assert_null(r->body.transform);
+		} else {
+			assert_non_null(r->body.transform);
+			if (strstr(r->body.transform, rows[k].want) == NULL)
+				fail_msg("row %zu: %s", k, r->body.transform);
+		}
+		signet_verifier_free(v);
+	}
+}
+
+static void DKIM_VER_02_explain_only_on_request(void **state)
+{
+	/* Explain costs nothing unless asked: without it, or when bh= matches,
+	 * body.searched stays false. */
+	(void)state;
+	REQUIRE_TESTDATA();
+	struct signet_verifier *v = explain_run(SIGNET_CANON_RELAXED, "a\r\n", "a\r\n", 0, NULL);
+	assert_int_equal(signet_verifier_result(v, 0)->result, SIGNET_RESULT_PASS);
+	assert_false(signet_verifier_result(v, 0)->body.searched);
+	signet_verifier_free(v);
+	char *sig = NULL;
+	v = explain_run(SIGNET_CANON_RELAXED, "a\r\n", "b\r\n", 0, &sig);
+	signet_verifier_free(v);
+	size_t hl = (size_t)(strstr(sig, "\r\n\r\n") - sig) + 4;
+	memcpy(sig + hl, "b", 1);
+	char *keys = keys_text("rfc8463/keys.txt");
+	v = tu_verify((uint8_t *)sig, strlen(sig), keys);
+	assert_int_equal(signet_verifier_result(v, 0)->result, SIGNET_RESULT_FAIL);
+	assert_false(signet_verifier_result(v, 0)->body.searched);
+	signet_verifier_free(v);
+	free(keys);
+	free(sig);
+}
+
+static void DKIM_SIG_12_z_diff_explained(void **state)
+{
+	/* DKIM-SIG-12: "z= copied header fields ... are diagnostic only ...
+	 * `signet verify --explain` prints a diff with z= when present." */
+	(void)state;
+	static const char msg[] =
+		"DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=s; h=from:subject;\r\n"
+		" z=From:a@example.com|Subject:hello=20=7C=20world|To:b@x\r\n"
+		"  .example|X-Gone:1|Date:Mon;\r\n"
+		" bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=; b=AAAA\r\n"
+		"From: a@example.com\r\n"
+		"Subject: hello |\r\n world\r\n"
+		"To: c@x.example\r\n"
+		"Date: Tue\r\n"
+		"Date: Mon\r\n"
+		"\r\n";
+	struct signet_verify_options o = {.explain = true};
+	struct signet_verifier *v = tu_verify_opts((const uint8_t *)msg, sizeof msg - 1, "", &o, 0);
+	const struct signet_sig_result *r = signet_verifier_result(v, 0);
+	assert_int_equal(r->result, SIGNET_RESULT_PERMERROR); /* no key: z= decides nothing */
+	assert_true(r->has_z);
+	assert_int_equal(r->nz_fields, 5);
+	assert_int_equal(r->nzdiff, 2);
+	assert_string_equal(r->zdiff[0].name, "To");
+	assert_string_equal(r->zdiff[0].signed_value, "b@x.example");
+	assert_string_equal(r->zdiff[0].received, "c@x.example");
+	assert_false(r->zdiff[0].missing);
+	assert_string_equal(r->zdiff[1].name, "X-Gone");
+	assert_true(r->zdiff[1].missing);
+	signet_verifier_free(v);
+	/* Without explain, z= is not looked at; garbage z= changes nothing. */
+	v = tu_verify_opts((const uint8_t *)msg, sizeof msg - 1, "", NULL, 0);
+	assert_false(signet_verifier_result(v, 0)->has_z);
+	signet_verifier_free(v);
+}
+
+static void DKIM_SIG_12_z_diff_bounded(void **state)
+{
+	/* Bounds: at most SIGNET_EXPLAIN_ZDIFFS differences kept, the rest counted;
+	 * a truncated "=4" escape and a field without ':' do not crash. */
+	(void)state;
+	static const char msg[] =
+		"DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=s; h=from;\r\n"
+		" z=A:1|B:2|C:3|D:4|E:5|F:6|nocolon|G:=4;\r\n"
+		" bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=; b=AAAA\r\n"
+		"From: a@example.com\r\n"
+		"\r\n";
+	struct signet_verify_options o = {.explain = true};
+	struct signet_verifier *v = tu_verify_opts((const uint8_t *)msg, sizeof msg - 1, "", &o, 1);
+	const struct signet_sig_result *r = signet_verifier_result(v, 0);
+	assert_int_equal(r->nz_fields, 7);
+	assert_int_equal(r->nzdiff, SIGNET_EXPLAIN_ZDIFFS);
+	assert_int_equal(r->zdiff_more, 3);
+	signet_verifier_free(v);
+}
+
 static void header_limit_gives_result(void **state)
 {
 	/* Bounds: a field over SIGNET_MAX_HEADER_FIELD → permerror naming the limit, no error. */
@@ -583,6 +855,14 @@ int main(void)
 		cmocka_unit_test(DKIM_CANON_06_any_chunking),
 		cmocka_unit_test(DKIM_ERR_05_pass_carries_d),
 		cmocka_unit_test(explain_keeps_steps_and_input),
+		cmocka_unit_test(DKIM_VER_02_explain_footer_added),
+		cmocka_unit_test(DKIM_VER_02_explain_empty_signed_body),
+		cmocka_unit_test(DKIM_VER_02_explain_changed_inside),
+		cmocka_unit_test(DKIM_VER_02_explain_line_cut_at_limit),
+		cmocka_unit_test(DKIM_VER_02_explain_relay_changes),
+		cmocka_unit_test(DKIM_VER_02_explain_only_on_request),
+		cmocka_unit_test(DKIM_SIG_12_z_diff_explained),
+		cmocka_unit_test(DKIM_SIG_12_z_diff_bounded),
 		cmocka_unit_test(header_limit_gives_result),
 		cmocka_unit_test(api_misuse_is_an_error),
 	};

@@ -1,0 +1,308 @@
+/* health.c: the published key records against the private keys (health.h).
+ * A round starts one TXT lookup per selector on a libevent loop and judges
+ * each answer as it comes with libsignet's record parser and matcher. The
+ * periodic check runs on the server's main loop (it only waits on DNS). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include <signet/key.h>
+#include <signet/keyrec.h>
+
+#include "health.h"
+#include "log.h"
+#include "runtime.h"
+
+#define HEALTH_RECORD_MAX 2048 /* the record to publish (RSA-4096 fits) */
+#define HEALTH_RETRY_OFF 60    /* seconds: with health_interval = 0, look again after a reload */
+#define HEALTH_MIN_RSA_BITS 2048
+
+struct item {
+	struct round *rd;
+	const struct keystore_key *k;
+	struct dns_query *q;
+	char name[600];
+};
+
+struct round {
+	struct item *items;
+	size_t n, pending;
+	struct diags d;
+	void (*done)(struct round *rd);
+	void *owner;
+};
+
+void health_dns_options(const struct signetd_config *cfg, struct dns_options *out)
+{
+	*out = (struct dns_options){
+		.forwarders = (const char *const *)cfg->dns_forwarders,
+		.nforwarders = cfg->n_dns_forwarders,
+		.timeout_ms = (unsigned)(cfg->dns_timeout * 1000.0),
+		.trust_anchor_file = cfg->dns_trust_anchor_file,
+	};
+}
+
+/* "publish NAME IN TXT "v=DKIM1; ..."" for messages. */
+static void publish_fix(const struct keystore_key *k, const char *name, char *out, size_t cap)
+{
+	char rec[HEALTH_RECORD_MAX];
+	size_t len;
+	struct signet_error err = {0};
+	if (signet_key_dns_record(k->key, rec, sizeof rec, &len, &err) != SIGNET_OK)
+		snprintf(out, cap, "publish the public key of %s at %s (signet keygen prints it)",
+			 k->path, name);
+	else
+		snprintf(out, cap, "publish %s. IN TXT \"%s\"", name, rec);
+}
+
+#define FINDING(d, lvl, k, name, what, ...)                                                        \
+	diags_add(d, lvl, "DNS check: %s (domain %s, selector %s, key %s) " what, name, (k)->domain, \
+		  (k)->selector, (k)->path, __VA_ARGS__)
+
+/* One TXT record of a key that is looked at: revoked, unusable, t=y,
+ * small; *match when it holds the key's public half. */
+static void judge_record(struct diags *d, const struct keystore_key *k, const char *name,
+			 const struct signet_txt *t, const char *fix, bool *match)
+{
+	struct signet_keyrec_info info = {0};
+	struct signet_error err = {0};
+	*match = false;
+	if (signet_keyrec_parse(t->p, t->len, &info, &err) != SIGNET_OK || info.revoked) {
+		if (info.revoked)
+			FINDING(d, DIAG_ERROR, k, name, "is revoked (empty p=); fix: %s, or remove the "
+				"selector from dkim_signing",
+				fix);
+		else
+			FINDING(d, DIAG_ERROR, k, name, "is not a usable key record: %s; fix: %s",
+				err.msg, fix);
+		*match = true; /* reported; no mismatch on top */
+		return;
+	}
+	if (signet_keyrec_matches(t->p, t->len, k->key, match, &err) != SIGNET_OK)
+		*match = false;
+	if (!*match)
+		return;
+	if (info.testing)
+		FINDING(d, DIAG_WARNING, k, name, "has t=y (testing): receivers may treat signed mail "
+			"as unsigned; fix: %s",
+			"remove t=y from the record once testing is done");
+	if (signet_key_type(k->key) == SIGNET_KEY_RSA &&
+	    signet_key_bits(k->key) < HEALTH_MIN_RSA_BITS)
+		FINDING(d, DIAG_WARNING, k, name, "holds a %u-bit RSA key; fix: make a 2048-bit key "
+			"(signet keygen -b 2048) and publish it under a new selector",
+			signet_key_bits(k->key));
+}
+
+/* One answer: missing, several records, none matching. */
+static void judge(struct diags *d, const struct keystore_key *k, const char *name,
+		  const struct dns_answer *a)
+{
+	char fix[HEALTH_RECORD_MAX + 700];
+	publish_fix(k, name, fix, sizeof fix);
+	if (a->status == SIGNET_DNS_TEMPFAIL) {
+		FINDING(d, DIAG_WARNING, k, name, "could not be checked: %s; fix: %s",
+			a->why ? a->why : "temporary DNS failure", "check dns.forwarders and retry");
+		return;
+	}
+	if (a->status == SIGNET_DNS_NXDOMAIN || a->nrecords == 0) {
+		FINDING(d, DIAG_ERROR, k, name, "has no key record (%s); fix: %s",
+			a->why ? a->why : "no TXT record", fix);
+		return;
+	}
+	if (a->nrecords > 1)
+		FINDING(d, DIAG_WARNING, k, name, "has %zu TXT records; verifiers may use any of "
+			"them; fix: keep only %s",
+			a->nrecords, "the one that matches the key");
+	bool any = false;
+	for (size_t i = 0; i < a->nrecords; i++) {
+		bool match;
+		judge_record(d, k, name, &a->records[i], fix, &match);
+		any |= match;
+	}
+	if (!any)
+		FINDING(d, DIAG_ERROR, k, name, "does not match the private key; fix: %s (or "
+			"configure the key file that record was made from)",
+			fix);
+}
+
+static void on_answer(void *arg, const struct dns_answer *a)
+{
+	struct item *it = arg;
+	struct round *rd = it->rd;
+	it->q = NULL;
+	judge(&rd->d, it->k, it->name, a);
+	if (--rd->pending == 0)
+		rd->done(rd);
+}
+
+static void round_free(struct round *rd)
+{
+	if (rd == NULL)
+		return;
+	for (size_t k = 0; k < rd->n; k++)
+		dns_cancel(rd->items[k].q);
+	free(rd->items);
+	diags_free(&rd->d);
+	free(rd);
+}
+
+/* Starts the lookups; rd->done runs when every answer is in (at once,
+ * later, when there is nothing to look up). NULL on out of memory. */
+static struct round *round_start(struct dns_resolver *r, const struct keystore *ks,
+				 void (*done)(struct round *), void *owner)
+{
+	struct round *rd = calloc(1, sizeof *rd);
+	size_t n = keystore_count(ks);
+	if (rd == NULL || (n > 0 && (rd->items = calloc(n, sizeof *rd->items)) == NULL)) {
+		free(rd);
+		return NULL;
+	}
+	diags_init(&rd->d);
+	rd->done = done;
+	rd->owner = owner;
+	for (size_t k = 0; k < n; k++) {
+		const struct keystore_key *key = keystore_at(ks, k);
+		if (strcmp(key->domain, "*") == 0)
+			continue; /* a fallback key for any domain: no one name to check */
+		struct item *it = &rd->items[rd->n++];
+		it->rd = rd;
+		it->k = key;
+		snprintf(it->name, sizeof it->name, "%s._domainkey.%s", key->selector, key->domain);
+		rd->pending++;
+		it->q = dns_lookup_txt(r, it->name, on_answer, it);
+		if (it->q == NULL) {
+			diags_add(&rd->d, DIAG_WARNING, "DNS check: %s could not be looked up (out of "
+				  "memory)", it->name);
+			rd->pending--;
+		}
+	}
+	return rd;
+}
+
+/* ---- once (signetd -t --check-dns) -------------------------------------- */
+
+static void once_done(struct round *rd)
+{
+	event_base_loopexit(rd->owner, NULL);
+}
+
+bool health_check_once(const struct signetd_config *cfg, const struct keystore *ks,
+		       struct diags *d, size_t *nchecked, char *err, size_t errlen)
+{
+	struct dns_options o;
+	health_dns_options(cfg, &o);
+	struct event_base *base = event_base_new();
+	struct dns_resolver *r = base ? dns_resolver_new(base, &o, err, errlen) : NULL;
+	struct round *rd = r ? round_start(r, ks, once_done, base) : NULL;
+	bool ok = rd != NULL;
+	if (base == NULL || (r != NULL && rd == NULL))
+		snprintf(err, errlen, "out of memory");
+	if (ok && rd->pending > 0)
+		event_base_dispatch(base);
+	if (ok) {
+		*nchecked = rd->n;
+		for (size_t k = 0; k < rd->d.n; k++)
+			diags_add(d, rd->d.v[k].level, "%s", rd->d.v[k].msg);
+	}
+	round_free(rd);
+	dns_resolver_free(r);
+	if (base)
+		event_base_free(base);
+	return ok;
+}
+
+/* ---- periodic (the running daemon) -------------------------------------- */
+
+struct health {
+	struct event_base *base;
+	struct dns_resolver *dns;
+	struct event *timer;
+	health_runtime_fn get;
+	void *arg;
+	struct runtime *rt; /* held while a round runs: the keys it looks at */
+	struct round *rd;
+};
+
+static void arm(struct health *h, double seconds)
+{
+	struct timeval tv = {(time_t)seconds, (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6)};
+	if (evtimer_add(h->timer, &tv) != 0)
+		log_msg(LOG_LVL_ERR, "DNS check: cannot arm the timer; periodic checks stop");
+}
+
+static void periodic_done(struct round *rd)
+{
+	struct health *h = rd->owner;
+	for (size_t k = 0; k < rd->d.n; k++)
+		log_msg(LOG_LVL_WARN, "%s", rd->d.v[k].msg);
+	if (rd->d.n == 0)
+		log_msg(LOG_LVL_INFO, "DNS check: the key records of %zu selectors match their keys",
+			rd->n);
+	double next = h->rt->cfg->dns_health_interval;
+	runtime_unref(h->rt);
+	h->rt = NULL;
+	h->rd = NULL;
+	round_free(rd);
+	arm(h, next > 0 ? next : HEALTH_RETRY_OFF);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct health *h = arg;
+	h->rt = h->get(h->arg);
+	if (h->rt == NULL || h->rt->cfg->dns_health_interval <= 0) {
+		runtime_unref(h->rt);
+		h->rt = NULL;
+		arm(h, HEALTH_RETRY_OFF);
+		return;
+	}
+	h->rd = round_start(h->dns, h->rt->keys, periodic_done, h);
+	if (h->rd == NULL) {
+		log_msg(LOG_LVL_ERR, "DNS check: out of memory");
+		double next = h->rt->cfg->dns_health_interval;
+		runtime_unref(h->rt);
+		h->rt = NULL;
+		arm(h, next);
+	} else if (h->rd->pending == 0) {
+		periodic_done(h->rd);
+	}
+}
+
+struct health *health_new(struct event_base *base, const struct dns_options *dns,
+			  health_runtime_fn get, void *arg, char *err, size_t errlen)
+{
+	struct health *h = calloc(1, sizeof *h);
+	if (h == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	h->base = base;
+	h->get = get;
+	h->arg = arg;
+	h->dns = dns_resolver_new(base, dns, err, errlen);
+	h->timer = h->dns ? evtimer_new(base, on_timer, h) : NULL;
+	if (h->timer == NULL) {
+		if (h->dns != NULL)
+			snprintf(err, errlen, "out of memory");
+		health_free(h);
+		return NULL;
+	}
+	arm(h, 0);
+	return h;
+}
+
+void health_free(struct health *h)
+{
+	if (h == NULL)
+		return;
+	round_free(h->rd);
+	runtime_unref(h->rt);
+	if (h->timer)
+		event_free(h->timer);
+	dns_resolver_free(h->dns);
+	free(h);
+}
