@@ -1,0 +1,1182 @@
+/* miltload: a milter load generator that talks to a milter the way Postfix's
+ * smtpd does (shared/spec/milter.md section 8, MILTER-GEN-*): negotiation,
+ * per-stage macros, CONNECT/HELO/MAIL/RCPT/DATA, header by header, EOH,
+ * body in chunks of at most 65535 bytes, EOM, then the milter's actions.
+ * One thread per milter connection with blocking sockets, as Postfix (one
+ * process per SMTP session, no TCP_NODELAY, no TCP_QUICKACK); it waits for
+ * each reply unless the NR_ flag for that event was negotiated. It checks
+ * each result (DKIM-Signature inserted when signing, Authentication-Results
+ * when verifying) and, with -k, verifies the signatures of the reconstructed
+ * message with libsignet. It prints throughput, latency percentiles and
+ * errors, the last line machine-readable. It does not speak SMTP. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <signet/verifier.h>
+
+/* ---- Protocol constants (libmilter mfdef.h / mfapi.h) ---- */
+#define PROT_VERSION 6
+#define OFFER_ACTIONS 0x1FFu	 /* MILTER-GEN-01: everything Postfix offers */
+#define OFFER_PROTOCOL 0x1FFFFFu /* MILTER8_V6_PROTO_MASK */
+#define P_NOCONNECT 0x1u
+#define P_NOHELO 0x2u
+#define P_NOMAIL 0x4u
+#define P_NORCPT 0x8u
+#define P_NOBODY 0x10u
+#define P_NOHDRS 0x20u
+#define P_NOEOH 0x40u
+#define P_NR_HDR 0x80u
+#define P_NODATA 0x200u
+#define P_NR_CONN 0x1000u
+#define P_NR_HELO 0x2000u
+#define P_NR_MAIL 0x4000u
+#define P_NR_RCPT 0x8000u
+#define P_NR_DATA 0x10000u
+#define P_NR_EOH 0x40000u
+#define P_NR_BODY 0x80000u
+#define P_HDR_LEADSPC 0x100000u
+#define STAGES 7	    /* SMFIM_CONNECT .. SMFIM_EOH */
+#define CHUNK 65535	    /* MILTER-WIRE-02 */
+#define MAX_REPLY (1u << 20) /* longest reply packet we accept */
+#define MAX_INSERTS 32	    /* header edits kept per message */
+#define MAX_HEADERS 1000
+
+/* MILTER-PFX-02: Postfix's default macro list per stage (SMFIM_* order). */
+static const char *const default_macros[STAGES] = {
+	"j {daemon_name} {daemon_addr} v _",
+	"{tls_version} {cipher} {cipher_bits} {cert_subject} {cert_issuer}",
+	"i {auth_type} {auth_authen} {auth_author} {mail_addr} {mail_host} {mail_mailer}",
+	"i {rcpt_addr} {rcpt_host} {rcpt_mailer}",
+	"i",
+	"i",
+	"i",
+};
+enum { ST_CONNECT, ST_HELO, ST_MAIL, ST_RCPT, ST_DATA, ST_EOM, ST_EOH };
+
+/* ---- Options and the message ---- */
+struct field {
+	char *name;
+	char *value; /* after the colon as in the file, folds CRLF, no final CRLF */
+};
+struct message {
+	struct field *f;
+	size_t nf;
+	uint8_t *body; /* CRLF line ends (MILTER-CONV-08) */
+	size_t blen;
+};
+struct keyent {
+	char *name, *value;
+};
+struct opts {
+	const char *socket, *client, *sender, *rcpt, *auth, *expect, *write_path;
+	unsigned conns, per_conn, check_every;
+	uint64_t n;
+	double duration, cmd_timeout, content_timeout;
+	bool verify_mode, quiet;
+	struct message msg;
+	struct keyent *keys;
+	size_t nkeys;
+};
+
+/* ---- Shared run state ---- */
+struct run {
+	const struct opts *o;
+	atomic_uint_fast64_t next; /* message numbers handed out */
+	atomic_uint_fast64_t ok, errors, checked, verified;
+	atomic_bool written; /* -w: the first delivered message was written */
+	double deadline; /* monotonic seconds; 0 = none */
+	pthread_mutex_t lock;
+	unsigned printed; /* error lines printed */
+};
+
+struct worker {
+	struct run *r;
+	unsigned id;
+	pthread_t tid;
+	double *lat; /* ms per completed message */
+	size_t nlat, cap;
+};
+
+/* One milter connection. */
+struct conn {
+	struct worker *w;
+	int fd;
+	uint32_t protocol;
+	char *symlist[STAGES]; /* from the OPTNEG reply, NULL = default list */
+	uint8_t *out;	       /* one event's packets, written at once */
+	size_t olen, ocap;
+	uint8_t *in; /* the last reply packet's data */
+	size_t ilen, icap;
+	uint8_t cmd;
+	char qid[32];
+};
+
+/* A header edit received at EOM. */
+struct edit {
+	uint8_t kind; /* 'i', 'h', 'm' */
+	uint32_t index;
+	char *name, *value;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void *xalloc(size_t n)
+{
+	void *p = calloc(1, n ? n : 1);
+	if (p == NULL) {
+		fprintf(stderr, "miltload: out of memory\n");
+		exit(2);
+	}
+	return p;
+}
+
+static char *xstrndup(const char *s, size_t n)
+{
+	char *p = xalloc(n + 1);
+	memcpy(p, s, n);
+	return p;
+}
+
+static void fail(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Counts an error; prints the first few. */
+static void fail(struct conn *c, const char *fmt, ...)
+{
+	struct run *r = c->w->r;
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	atomic_fetch_add(&r->errors, 1);
+	pthread_mutex_lock(&r->lock);
+	if (r->printed++ < 10)
+		fprintf(stderr, "miltload: connection %u: %s\n", c->w->id, msg);
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* ---- Packets out (MILTER-WIRE-01) ---- */
+static void out_bytes(struct conn *c, const void *p, size_t n)
+{
+	if (n == 0)
+		return;
+	if (c->olen + n > c->ocap) {
+		size_t cap = (c->olen + n) * 2;
+		uint8_t *q = realloc(c->out, cap);
+		if (q == NULL) {
+			fprintf(stderr, "miltload: out of memory\n");
+			exit(2);
+		}
+		c->out = q, c->ocap = cap;
+	}
+	memcpy(c->out + c->olen, p, n);
+	c->olen += n;
+}
+
+static void out_u32(struct conn *c, uint32_t v)
+{
+	uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+	out_bytes(c, b, 4);
+}
+
+/* Starts a packet whose data is len bytes long. */
+static void out_pkt(struct conn *c, uint8_t cmd, size_t len)
+{
+	out_u32(c, (uint32_t)(len + 1));
+	out_bytes(c, &cmd, 1);
+}
+
+static bool write_all(struct conn *c, const struct iovec *iov, int n)
+{
+	struct iovec v[4];
+	memcpy(v, iov, sizeof *iov * (size_t)n);
+	int i = 0;
+	while (i < n) {
+		ssize_t w = writev(c->fd, v + i, n - i);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			fail(c, "write: %s", w < 0 ? strerror(errno) : "closed");
+			return false;
+		}
+		size_t left = (size_t)w;
+		while (i < n && left >= v[i].iov_len)
+			left -= v[i++].iov_len;
+		if (i < n)
+			v[i].iov_base = (uint8_t *)v[i].iov_base + left, v[i].iov_len -= left;
+	}
+	return true;
+}
+
+/* Writes the packets of one event at once (Postfix flushes its stream per event). */
+static bool flush(struct conn *c, const uint8_t *extra, size_t elen)
+{
+	struct iovec v[2] = {{c->out, c->olen}, {(void *)extra, elen}};
+	bool ok = write_all(c, v, extra ? 2 : 1);
+	c->olen = 0;
+	return ok;
+}
+
+/* ---- Replies in ---- */
+static bool read_all(struct conn *c, uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t r = read(c->fd, p, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			bool to = r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+			fail(c, "read: %s", to ? "timeout" : r < 0 ? strerror(errno) : "milter closed");
+			return false;
+		}
+		p += r, n -= (size_t)r;
+	}
+	return true;
+}
+
+static bool read_pkt(struct conn *c)
+{
+	uint8_t h[5];
+	if (!read_all(c, h, 5))
+		return false;
+	uint32_t len = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
+	if (len == 0 || len > MAX_REPLY) {
+		fail(c, "bad reply length %" PRIu32, len);
+		return false;
+	}
+	c->cmd = h[4];
+	c->ilen = len - 1;
+	if (c->ilen + 1 > c->icap) {
+		c->icap = c->ilen + 1;
+		free(c->in);
+		c->in = xalloc(c->icap);
+	}
+	if (!read_all(c, c->in, c->ilen))
+		return false;
+	c->in[c->ilen] = 0;
+	return true;
+}
+
+static void set_timeout(struct conn *c, double s)
+{
+	struct timeval tv = {(time_t)s, (suseconds_t)((s - (double)(time_t)s) * 1e6)};
+	(void)setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	(void)setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+/* Result of one non-EOM step. */
+enum step { STEP_CONT, STEP_DONE, STEP_SKIP, STEP_FAIL };
+
+/* Reads the reply to a non-EOM event: progress is skipped (MILTER-GEN-10). */
+static enum step read_reply(struct conn *c, const char *event)
+{
+	for (;;) {
+		if (!read_pkt(c))
+			return STEP_FAIL;
+		switch (c->cmd) {
+		case 'p':
+			continue;
+		case 'c':
+			return STEP_CONT;
+		case 's':
+			return STEP_SKIP;
+		case 'a':
+			return STEP_DONE;
+		default:
+			fail(c, "reply '%c' to %s", c->cmd, event);
+			return STEP_FAIL;
+		}
+	}
+}
+
+/* ---- Macros (MILTER-GEN-02..10) ---- */
+static const char *macro_value(struct conn *c, const char *name)
+{
+	const struct opts *o = c->w->r->o;
+	static const char *const fixed[][2] = {
+		{"j", "mx.miltload.test"},     {"{daemon_name}", "mx.miltload.test"},
+		{"{daemon_addr}", "127.0.0.1"}, {"v", "Postfix 3.7.11"},
+		{"{rcpt_host}", "dest.test"},  {"{rcpt_mailer}", "smtp"},
+	};
+	for (size_t k = 0; k < sizeof fixed / sizeof fixed[0]; k++)
+		if (strcmp(name, fixed[k][0]) == 0)
+			return fixed[k][1];
+	if (strcmp(name, "i") == 0)
+		return c->qid;
+	if (strcmp(name, "_") == 0)
+		return "unknown [client]";
+	if (strcmp(name, "{auth_type}") == 0)
+		return o->auth ? "PLAIN" : NULL;
+	if (strcmp(name, "{auth_authen}") == 0)
+		return o->auth;
+	if (strcmp(name, "{mail_addr}") == 0)
+		return o->sender;
+	if (strcmp(name, "{rcpt_addr}") == 0)
+		return o->rcpt;
+	if (strcmp(name, "{mail_mailer}") == 0)
+		return "smtp";
+	return NULL;
+}
+
+/* Appends a 'D' packet for the event cmd with the stage's list (the
+ * milter's setsymlist, else Postfix's default), values only where known;
+ * sent even with zero pairs and for events disabled by NO* flags. */
+static void out_macros(struct conn *c, uint8_t cmd, int stage)
+{
+	const char *list = c->symlist[stage] ? c->symlist[stage] : default_macros[stage];
+	char pairs[1024];
+	size_t len = 0;
+	const char *p = list;
+	while (*p) {
+		size_t n = strcspn(p, " ");
+		char name[64];
+		if (n > 0 && n < sizeof name) {
+			memcpy(name, p, n);
+			name[n] = 0;
+			const char *v = macro_value(c, name);
+			if (v && *v && len + n + strlen(v) + 2 < sizeof pairs) {
+				memcpy(pairs + len, name, n + 1);
+				len += n + 1;
+				memcpy(pairs + len, v, strlen(v) + 1);
+				len += strlen(v) + 1;
+			}
+		}
+		p += n;
+		p += strspn(p, " ");
+	}
+	out_pkt(c, 'D', len + 1);
+	out_bytes(c, &cmd, 1);
+	out_bytes(c, pairs, len);
+}
+
+/* ---- Negotiation (MILTER-GEN-01) ---- */
+static uint32_t get_u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static bool negotiate(struct conn *c)
+{
+	out_pkt(c, 'O', 12);
+	out_u32(c, PROT_VERSION);
+	out_u32(c, OFFER_ACTIONS);
+	out_u32(c, OFFER_PROTOCOL);
+	if (!flush(c, NULL, 0) || !read_pkt(c))
+		return false;
+	if (c->cmd != 'O' || c->ilen < 12) {
+		fail(c, "bad OPTNEG reply '%c' (%zu bytes)", c->cmd, c->ilen);
+		return false;
+	}
+	uint32_t ver = get_u32(c->in), act = get_u32(c->in + 4);
+	c->protocol = get_u32(c->in + 8);
+	if (ver < 2 || ver > PROT_VERSION || (act & ~OFFER_ACTIONS) || (c->protocol & ~OFFER_PROTOCOL)) {
+		fail(c, "OPTNEG reply asks for more than offered (version %u actions %#x protocol %#x)",
+		     ver, act, c->protocol);
+		return false;
+	}
+	/* Macro lists: uint32 stage, names\0 (libmilter milter_addsymlist). */
+	size_t off = 12;
+	while (off + 5 <= c->ilen) {
+		uint32_t stage = get_u32(c->in + off);
+		const char *names = (const char *)c->in + off + 4;
+		size_t n = strnlen(names, c->ilen - off - 4);
+		if (stage >= STAGES || off + 4 + n >= c->ilen + 1) {
+			fail(c, "bad macro list in OPTNEG reply");
+			return false;
+		}
+		free(c->symlist[stage]);
+		c->symlist[stage] = xstrndup(names, n);
+		off += 4 + n + 1;
+	}
+	return true;
+}
+
+/* One event: 'D' macros, then the command unless a NO flag skips it; waits
+ * for the reply unless the NR flag was negotiated (MILTER-GEN-12). */
+static enum step event(struct conn *c, uint8_t cmd, int stage, uint32_t no, uint32_t nr,
+		       const void *data, size_t len, const char *what)
+{
+	out_macros(c, cmd, stage);
+	bool send = !(c->protocol & no);
+	if (send) {
+		out_pkt(c, cmd, len);
+		out_bytes(c, data, len);
+	}
+	if (!flush(c, NULL, 0))
+		return STEP_FAIL;
+	if (!send || (c->protocol & nr))
+		return STEP_CONT;
+	return read_reply(c, what);
+}
+
+static enum step do_connect(struct conn *c)
+{
+	const char *addr = c->w->r->o->client;
+	uint8_t data[256];
+	size_t len = 0;
+	int n = snprintf((char *)data, 64, "[%s]", addr);
+	len = (size_t)n + 1;
+	data[len++] = strchr(addr, ':') ? '6' : '4';
+	data[len++] = (uint8_t)(48123 >> 8); /* a client port: never 0 (0 = non-SMTP) */
+	data[len++] = (uint8_t)(48123 & 0xFF);
+	memcpy(data + len, addr, strlen(addr) + 1);
+	len += strlen(addr) + 1;
+	enum step s = event(c, 'C', ST_CONNECT, P_NOCONNECT, P_NR_CONN, data, len, "CONNECT");
+	if (s != STEP_CONT)
+		return s;
+	static const char helo[] = "client.miltload.test";
+	return event(c, 'H', ST_HELO, P_NOHELO, P_NR_HELO, helo, sizeof helo, "HELO");
+}
+
+/* ---- Message file / generated message ---- */
+static void add_field(struct message *m, const char *name, size_t nlen, const char *value,
+		      size_t vlen)
+{
+	if (m->nf >= MAX_HEADERS) {
+		fprintf(stderr, "miltload: more than %d header fields\n", MAX_HEADERS);
+		exit(2);
+	}
+	if (m->f == NULL)
+		m->f = xalloc(sizeof *m->f * MAX_HEADERS);
+	m->f[m->nf].name = xstrndup(name, nlen);
+	m->f[m->nf].value = xstrndup(value, vlen);
+	m->nf++;
+}
+
+/* Copies p[0..n) with every bare LF made CRLF. */
+static uint8_t *to_crlf(const uint8_t *p, size_t n, size_t *outlen)
+{
+	uint8_t *q = xalloc(n * 2 + 2);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r'))
+			q[k++] = '\r';
+		q[k++] = p[i];
+	}
+	*outlen = k;
+	return q;
+}
+
+/* Splits a message (LF or CRLF) into fields and a CRLF body. */
+static void parse_message(const uint8_t *raw, size_t rlen, struct message *m)
+{
+	size_t len;
+	uint8_t *p = to_crlf(raw, rlen, &len);
+	size_t i = 0;
+	while (i < len && !(p[i] == '\r' && i + 1 < len && p[i + 1] == '\n')) {
+		size_t start = i;
+		/* a field ends at a CRLF not followed by WSP */
+		while (i + 1 < len && !(p[i] == '\r' && p[i + 1] == '\n' &&
+					(i + 2 >= len || (p[i + 2] != ' ' && p[i + 2] != '\t'))))
+			i++;
+		const char *f = (const char *)p + start;
+		size_t flen = i - start;
+		const char *colon = memchr(f, ':', flen);
+		if (colon == NULL) {
+			fprintf(stderr, "miltload: header line without a colon\n");
+			exit(2);
+		}
+		size_t nlen = (size_t)(colon - f);
+		while (nlen > 0 && (f[nlen - 1] == ' ' || f[nlen - 1] == '\t'))
+			nlen--; /* MILTER-CONV-07: Postfix drops WSP before the colon */
+		add_field(m, f, nlen, colon + 1, flen - (size_t)(colon + 1 - f));
+		i += 2;
+	}
+	i += 2;
+	m->blen = i < len ? len - i : 0;
+	m->body = xalloc(m->blen + 1);
+	if (m->blen)
+		memcpy(m->body, p + i, m->blen);
+	free(p);
+}
+
+static void load_message(const char *path, struct message *m)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL) {
+		fprintf(stderr, "miltload: %s: %s\n", path, strerror(errno));
+		exit(2);
+	}
+	size_t cap = 1 << 16, len = 0;
+	uint8_t *buf = xalloc(cap);
+	size_t r;
+	while ((r = fread(buf + len, 1, cap - len, f)) > 0) {
+		len += r;
+		if (len == cap) {
+			cap *= 2;
+			uint8_t *q = realloc(buf, cap);
+			if (q == NULL) {
+				fprintf(stderr, "miltload: out of memory\n");
+				exit(2);
+			}
+			buf = q;
+		}
+	}
+	fclose(f);
+	parse_message(buf, len, m);
+	free(buf);
+}
+
+/* A plain-text message with a body of exactly bytes octets (72-character lines). */
+static void make_message(const struct opts *o, size_t bytes, struct message *m)
+{
+	char hdr[1024];
+	time_t t = time(NULL);
+	struct tm tm;
+	char date[64];
+	gmtime_r(&t, &tm);
+	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	const char *at = strchr(o->sender, '@');
+	snprintf(hdr, sizeof hdr,
+		 "From: Load Test <%s>\r\nTo: <%s>\r\nSubject: miltload test message\r\n"
+		 "Date: %s\r\nMessage-ID: <miltload.%ld@%s>\r\nMIME-Version: 1.0\r\n"
+		 "Content-Type: text/plain; charset=us-ascii\r\n\r\n",
+		 o->sender, o->rcpt, date, (long)t, at ? at + 1 : "miltload.test");
+	parse_message((const uint8_t *)hdr, strlen(hdr), m);
+	free(m->body);
+	m->body = xalloc(bytes + 1);
+	m->blen = bytes;
+	uint32_t x = 12345;
+	for (size_t i = 0; i < bytes; i++) {
+		size_t col = i % 74;
+		if (col == 72 || i + 2 == bytes)
+			m->body[i] = '\r';
+		else if (col == 73 || i + 1 == bytes)
+			m->body[i] = '\n';
+		else {
+			x = x * 1103515245u + 12345u;
+			m->body[i] = (uint8_t)("abcdefghijklmnopqrstuvwxyz     .,ABCDEFGHIJ0123456789"[(x >> 16) % 53]);
+		}
+	}
+	if (bytes == 1)
+		m->body[0] = '\n';
+}
+
+/* ---- One message (MILTER-GEN-04..10) ---- */
+
+/* The header value as Postfix sends it: folds as "\n" (MILTER-CONV-06),
+ * the first SP dropped unless HDR_LEADSPC (MILTER-NEG-03). */
+static size_t wire_value(const struct conn *c, const char *v, char *out)
+{
+	size_t k = 0;
+	if (!(c->protocol & P_HDR_LEADSPC) && *v == ' ')
+		v++;
+	for (; *v; v++)
+		if (!(v[0] == '\r' && v[1] == '\n'))
+			out[k++] = *v;
+	out[k] = 0;
+	return k;
+}
+
+static enum step send_envelope(struct conn *c)
+{
+	const struct opts *o = c->w->r->o;
+	char a[600];
+	int n = snprintf(a, sizeof a, "<%s>%cBODY=8BITMIME%c", o->sender, 0, 0);
+	enum step s = event(c, 'M', ST_MAIL, P_NOMAIL, P_NR_MAIL, a, (size_t)n, "MAIL");
+	if (s != STEP_CONT)
+		return s;
+	n = snprintf(a, sizeof a, "<%s>", o->rcpt);
+	s = event(c, 'R', ST_RCPT, P_NORCPT, P_NR_RCPT, a, (size_t)n + 1, "RCPT");
+	if (s != STEP_CONT)
+		return s;
+	return event(c, 'T', ST_DATA, P_NODATA, P_NR_DATA, NULL, 0, "DATA");
+}
+
+static enum step send_headers(struct conn *c)
+{
+	const struct message *m = &c->w->r->o->msg;
+	for (size_t k = 0; k < m->nf; k++) {
+		size_t nlen = strlen(m->f[k].name);
+		char *d = xalloc(nlen + 1 + strlen(m->f[k].value) + 1);
+		memcpy(d, m->f[k].name, nlen + 1);
+		size_t vlen = wire_value(c, m->f[k].value, d + nlen + 1);
+		/* MILTER-GEN-07: each header event carries the EOH macro list */
+		enum step s = event(c, 'L', ST_EOH, P_NOHDRS, P_NR_HDR, d, nlen + vlen + 2, "HEADER");
+		free(d);
+		if (s != STEP_CONT)
+			return s;
+	}
+	return event(c, 'N', ST_EOH, P_NOEOH, P_NR_EOH, NULL, 0, "EOH");
+}
+
+static enum step send_body(struct conn *c)
+{
+	const struct message *m = &c->w->r->o->msg;
+	for (size_t off = 0; off < m->blen && !(c->protocol & P_NOBODY);) {
+		size_t n = m->blen - off < CHUNK ? m->blen - off : CHUNK;
+		out_macros(c, 'B', ST_EOM); /* MILTER-GEN-09 */
+		out_pkt(c, 'B', n);
+		if (!flush(c, m->body + off, n))
+			return STEP_FAIL;
+		off += n;
+		if (c->protocol & P_NR_BODY)
+			continue;
+		enum step s = read_reply(c, "BODY");
+		if (s == STEP_SKIP)
+			break;
+		if (s != STEP_CONT)
+			return s;
+	}
+	return STEP_CONT;
+}
+
+/* Reads the EOM actions up to the final reply (MILTER-GEN-10). */
+static bool read_eom(struct conn *c, struct edit *ed, size_t *ned)
+{
+	*ned = 0;
+	for (;;) {
+		if (!read_pkt(c))
+			return false;
+		switch (c->cmd) {
+		case 'p':
+		case 'q':
+			continue;
+		case 'c':
+		case 'a':
+			return true;
+		case 'i':
+		case 'm':
+		case 'h': {
+			size_t off = c->cmd == 'h' ? 0 : 4;
+			if (c->ilen < off + 2 || *ned >= MAX_INSERTS) {
+				fail(c, "bad or too many '%c' packets", c->cmd);
+				return false;
+			}
+			struct edit *e = &ed[(*ned)++];
+			e->kind = c->cmd;
+			e->index = off ? get_u32(c->in) : 0;
+			const char *name = (const char *)c->in + off;
+			size_t nl = strnlen(name, c->ilen - off);
+			e->name = xstrndup(name, nl);
+			size_t voff = off + nl + 1;
+			e->value = voff < c->ilen ? xstrndup((const char *)c->in + voff,
+							     strnlen((const char *)c->in + voff,
+								     c->ilen - voff))
+						  : xstrndup("", 0);
+			continue;
+		}
+		case 'e':
+		case '+':
+		case '2':
+		case '-':
+		case 'b':
+			continue;
+		default:
+			fail(c, "EOM reply '%c'", c->cmd);
+			return false;
+		}
+	}
+}
+
+/* ---- Checking the result ---- */
+struct hdr {
+	const char *name, *value; /* value: bytes after the colon, leading SP present */
+	bool added;
+};
+
+static const char *key_lookup(const struct opts *o, const char *name)
+{
+	size_t len = strlen(name);
+	if (len && name[len - 1] == '.')
+		len--;
+	for (size_t k = 0; k < o->nkeys; k++)
+		if (strlen(o->keys[k].name) == len && strncasecmp(o->keys[k].name, name, len) == 0)
+			return o->keys[k].value;
+	return NULL;
+}
+
+/* The delivered header: our edits applied to the received fields
+ * (MILTER-PFX-05: insert index 0 = top; 'm' index 1-based per name, empty
+ * value deletes; 'h' appends). Returns the count in out. */
+static size_t apply_edits(const struct conn *c, const struct edit *ed, size_t ned, struct hdr *out,
+			  char **owned)
+{
+	const struct message *m = &c->w->r->o->msg;
+	size_t n = 0;
+	for (size_t k = 0; k < m->nf; k++)
+		out[n++] = (struct hdr){m->f[k].name, m->f[k].value, false};
+	for (size_t k = 0; k < ned; k++) {
+		const struct edit *e = &ed[k];
+		char *v = xalloc(strlen(e->value) + 2);
+		/* MILTER-PFX-07: "name:" + SP unless LEADSPC + value */
+		sprintf(v, "%s%s", (c->protocol & P_HDR_LEADSPC) ? "" : " ", e->value);
+		owned[k] = v;
+		if (e->kind == 'm') {
+			uint32_t seen = 0, want = e->index ? e->index : 1;
+			for (size_t j = 0; j < n; j++)
+				if (!out[j].added && strcasecmp(out[j].name, e->name) == 0 && ++seen == want) {
+					if (*e->value == 0)
+						memmove(out + j, out + j + 1, sizeof *out * (n-- - j - 1));
+					else
+						out[j].value = v;
+					break;
+				}
+			continue;
+		}
+		size_t at = e->kind == 'h' ? n : (e->index < n ? e->index : n);
+		if (n >= MAX_HEADERS + MAX_INSERTS)
+			continue;
+		memmove(out + at + 1, out + at, sizeof *out * (n - at));
+		out[at] = (struct hdr){e->name, v, true};
+		n++;
+	}
+	return n;
+}
+
+/* Verifies the delivered message with libsignet: true if every signature passes. */
+static bool verify_message(struct conn *c, const struct hdr *h, size_t n, unsigned *nsig)
+{
+	const struct opts *o = c->w->r->o;
+	struct signet_verify_options vo = {.now = (uint64_t)time(NULL)};
+	struct signet_verifier *v = NULL;
+	struct signet_error err = {0};
+	bool ok = signet_verifier_new(&vo, &v, &err) == SIGNET_OK;
+	for (size_t k = 0; ok && k < n; k++)
+		ok = signet_verifier_header(v, (const uint8_t *)h[k].name, strlen(h[k].name),
+					    (const uint8_t *)h[k].value, strlen(h[k].value),
+					    &err) == SIGNET_OK;
+	ok = ok && signet_verifier_end_of_headers(v, &err) == SIGNET_OK;
+	struct signet_query q;
+	while (ok && signet_verifier_next_query(v, &q)) {
+		const char *rec = key_lookup(o, q.name);
+		struct signet_txt t = {(const uint8_t *)rec, rec ? strlen(rec) : 0};
+		ok = signet_verifier_answer(v, q.id, rec ? SIGNET_DNS_OK : SIGNET_DNS_NXDOMAIN, &t,
+					    rec ? 1 : 0, &err) == SIGNET_OK;
+	}
+	const struct message *m = &o->msg;
+	for (size_t off = 0; ok && off < m->blen; off += CHUNK)
+		ok = signet_verifier_body(v, m->body + off, m->blen - off < CHUNK ? m->blen - off : CHUNK,
+					  &err) == SIGNET_OK;
+	ok = ok && signet_verifier_finish(v, &err) == SIGNET_OK;
+	if (!ok)
+		fail(c, "verifier: %s", err.msg);
+	*nsig = ok ? (unsigned)signet_verifier_count(v) : 0;
+	for (size_t k = 0; ok && k < *nsig; k++) {
+		const struct signet_sig_result *r = signet_verifier_result(v, k);
+		if (r->result != SIGNET_RESULT_PASS) {
+			fail(c, "signature d=%s s=%s: %s (%s)", r->d, r->s, signet_result_name(r->result),
+			     r->reason);
+			ok = false;
+		}
+	}
+	signet_verifier_free(v);
+	return ok && *nsig > 0;
+}
+
+/* -w: the message as it would be delivered (CRLF), for `signet verify`. */
+static void write_delivered(struct conn *c, const struct edit *ed, size_t ned)
+{
+	const struct opts *o = c->w->r->o;
+	if (atomic_exchange(&c->w->r->written, true))
+		return;
+	struct hdr *h = xalloc(sizeof *h * (MAX_HEADERS + MAX_INSERTS));
+	char *owned[MAX_INSERTS] = {0};
+	size_t n = apply_edits(c, ed, ned, h, owned);
+	FILE *f = fopen(o->write_path, "wb");
+	if (f == NULL) {
+		fail(c, "%s: %s", o->write_path, strerror(errno));
+	} else {
+		for (size_t k = 0; k < n; k++) {
+			fprintf(f, "%s:", h[k].name);
+			for (const char *v = h[k].value; *v; v++) /* folds: LF -> CRLF */
+				fputs(*v == '\n' && (v == h[k].value || v[-1] != '\r') ? "\r\n" : (char[2]){*v, 0}, f);
+			fputs("\r\n", f);
+		}
+		fputs("\r\n", f);
+		fwrite(o->msg.body, 1, o->msg.blen, f);
+		if (fclose(f) != 0)
+			fail(c, "%s: %s", o->write_path, strerror(errno));
+	}
+	for (size_t k = 0; k < ned; k++)
+		free(owned[k]);
+	free(h);
+}
+
+/* Checks the actions of one message; counts it ok or failed. */
+static void check_result(struct conn *c, struct edit *ed, size_t ned, uint64_t msgno)
+{
+	struct run *r = c->w->r;
+	const struct opts *o = r->o;
+	const char *want = o->verify_mode ? "Authentication-Results" : "DKIM-Signature";
+	const struct edit *found = NULL;
+	for (size_t k = 0; k < ned; k++)
+		if (ed[k].kind != 'm' && strcasecmp(ed[k].name, want) == 0)
+			found = &ed[k];
+	bool ok = found != NULL;
+	if (!ok)
+		fail(c, "message %" PRIu64 ": no %s added (%zu edits)", msgno, want, ned);
+	else if (!o->verify_mode && (!strstr(found->value, "b=") || !strstr(found->value, "bh=")))
+		ok = false, fail(c, "message %" PRIu64 ": DKIM-Signature without b=/bh=", msgno);
+	else if (o->verify_mode && o->expect && !strstr(found->value, o->expect))
+		ok = false, fail(c, "message %" PRIu64 ": Authentication-Results without \"%s\": %s",
+				 msgno, o->expect, found->value);
+	if (ok && o->nkeys && !o->verify_mode && msgno % o->check_every == 0) {
+		struct hdr *h = xalloc(sizeof *h * (MAX_HEADERS + MAX_INSERTS));
+		char *owned[MAX_INSERTS] = {0};
+		size_t n = apply_edits(c, ed, ned, h, owned);
+		unsigned nsig;
+		atomic_fetch_add(&r->checked, 1);
+		ok = verify_message(c, h, n, &nsig);
+		if (ok)
+			atomic_fetch_add(&r->verified, 1);
+		for (size_t k = 0; k < ned; k++)
+			free(owned[k]);
+		free(h);
+	}
+	if (ok && o->write_path)
+		write_delivered(c, ed, ned);
+	if (ok)
+		atomic_fetch_add(&r->ok, 1);
+}
+
+static void record_latency(struct worker *w, double ms)
+{
+	if (w->nlat == w->cap) {
+		w->cap = w->cap ? w->cap * 2 : 1024;
+		double *p = realloc(w->lat, sizeof *p * w->cap);
+		if (p == NULL) {
+			fprintf(stderr, "miltload: out of memory\n");
+			exit(2);
+		}
+		w->lat = p;
+	}
+	w->lat[w->nlat++] = ms;
+}
+
+/* One message from MAIL to the final EOM reply; false if the connection is unusable. */
+static bool one_message(struct conn *c, uint64_t msgno)
+{
+	const struct opts *o = c->w->r->o;
+	snprintf(c->qid, sizeof c->qid, "%010" PRIX64 "%X", msgno, c->w->id & 0xF);
+	double t0 = now_s();
+	enum step s = send_envelope(c);
+	if (s == STEP_CONT) {
+		set_timeout(c, o->content_timeout);
+		s = send_headers(c);
+	}
+	if (s == STEP_CONT)
+		s = send_body(c);
+	if (s == STEP_DONE) { /* accepted early: nothing can be added */
+		fail(c, "message %" PRIu64 ": accepted before EOM, nothing added", msgno);
+		set_timeout(c, o->cmd_timeout);
+		return true;
+	}
+	if (s == STEP_FAIL)
+		return false;
+	struct edit ed[MAX_INSERTS];
+	size_t ned = 0;
+	out_macros(c, 'E', ST_EOM);
+	out_pkt(c, 'E', 0);
+	bool ok = flush(c, NULL, 0) && read_eom(c, ed, &ned);
+	set_timeout(c, o->cmd_timeout);
+	if (ok) {
+		record_latency(c->w, (now_s() - t0) * 1000.0);
+		check_result(c, ed, ned, msgno);
+	}
+	for (size_t k = 0; k < ned; k++)
+		free(ed[k].name), free(ed[k].value);
+	return ok;
+}
+
+/* ---- Connections ---- */
+static int dial(const char *spec, char *why, size_t wlen)
+{
+	if (strncmp(spec, "unix:", 5) == 0 || strncmp(spec, "local:", 6) == 0) {
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+		const char *path = strchr(spec, ':') + 1;
+		if (strlen(path) >= sizeof sa.sun_path)
+			return snprintf(why, wlen, "socket path too long"), -1;
+		strcpy(sa.sun_path, path);
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0)
+			return fd;
+		snprintf(why, wlen, "%s: %s", spec, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	/* inet:PORT@HOST (Sendmail/OpenDKIM/signetd) or inet:HOST:PORT (Postfix) */
+	char host[256] = "127.0.0.1", port[16];
+	const char *s = spec + (strncmp(spec, "inet:", 5) == 0 ? 5 : strncmp(spec, "inet6:", 6) == 0 ? 6 : 0);
+	const char *at = strchr(s, '@'), *colon = strrchr(s, ':');
+	if (at)
+		snprintf(port, sizeof port, "%.*s", (int)(at - s), s), snprintf(host, sizeof host, "%s", at + 1);
+	else if (colon)
+		snprintf(host, sizeof host, "%.*s", (int)(colon - s), s), snprintf(port, sizeof port, "%s", colon + 1);
+	else
+		snprintf(port, sizeof port, "%s", s);
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+	int rc = getaddrinfo(host, port, &hints, &ai);
+	if (rc != 0)
+		return snprintf(why, wlen, "%s: %s", spec, gai_strerror(rc)), -1;
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* No TCP_NODELAY and no TCP_QUICKACK: Postfix sets neither. */
+	if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+		freeaddrinfo(ai);
+		return fd;
+	}
+	snprintf(why, wlen, "%s: %s", spec, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(ai);
+	return -1;
+}
+
+static bool take_message(struct run *r, uint64_t *msgno)
+{
+	if (r->deadline > 0 && now_s() >= r->deadline)
+		return false;
+	*msgno = atomic_fetch_add(&r->next, 1);
+	return *msgno < r->o->n;
+}
+
+/* One milter connection: negotiate, connect, up to per_conn messages, QUIT.
+ * Returns false when no message is left. */
+static bool session(struct worker *w)
+{
+	const struct opts *o = w->r->o;
+	struct conn c = {.w = w, .fd = -1};
+	char why[300];
+	uint64_t msgno;
+	if (!take_message(w->r, &msgno))
+		return false;
+	c.fd = dial(o->socket, why, sizeof why);
+	bool more = true;
+	if (c.fd < 0) {
+		fail(&c, "connect %s", why);
+		usleep(100000);
+	} else {
+		set_timeout(&c, o->cmd_timeout);
+		bool ok = negotiate(&c) && do_connect(&c) == STEP_CONT;
+		for (unsigned k = 0; ok; k++) {
+			ok = one_message(&c, msgno);
+			if (!ok || (o->per_conn && k + 1 >= o->per_conn))
+				break;
+			if (!take_message(w->r, &msgno)) {
+				more = false;
+				break;
+			}
+		}
+		out_pkt(&c, 'Q', 0); /* MILTER-GEN-11 */
+		if (ok)
+			(void)flush(&c, NULL, 0);
+		close(c.fd);
+	}
+	for (int k = 0; k < STAGES; k++)
+		free(c.symlist[k]);
+	free(c.out);
+	free(c.in);
+	return more;
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	while (session(w))
+		;
+	return NULL;
+}
+
+/* ---- Options, keys, report ---- */
+static void load_keys(const char *path, struct opts *o)
+{
+	FILE *f = fopen(path, "r");
+	char line[8192];
+	if (f == NULL) {
+		fprintf(stderr, "miltload: %s: %s\n", path, strerror(errno));
+		exit(2);
+	}
+	o->keys = xalloc(sizeof *o->keys * 256);
+	while (fgets(line, sizeof line, f) && o->nkeys < 256) {
+		char *p = line + strspn(line, " \t");
+		p[strcspn(p, "\r\n")] = 0;
+		if (*p == 0 || *p == '#')
+			continue;
+		size_t nl = strcspn(p, " \t");
+		char *v = p + nl + strspn(p + nl, " \t");
+		o->keys[o->nkeys].name = xstrndup(p, nl);
+		o->keys[o->nkeys].value = xstrndup(v, strlen(v));
+		o->nkeys++;
+	}
+	fclose(f);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double pct(const double *v, size_t n, double p)
+{
+	if (n == 0)
+		return 0;
+	size_t k = (size_t)(p / 100.0 * (double)n);
+	return v[k >= n ? n - 1 : k];
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: miltload -s SOCKET [-c CONNS] [-n MESSAGES] [-d SECONDS] [-b BYTES | -m FILE]\n"
+		"                [-a [USER]] [-C CLIENT_ADDR] [-f SENDER] [-r RCPT] [--verify-mode]\n"
+		"                [-e EXPECT] [-k KEYSFILE] [--check-every N] [-p PER_CONN] [-T SECONDS]\n"
+		"                [-w FILE] [-q]\n"
+		"  SOCKET: inet:PORT@HOST, inet:HOST:PORT or unix:PATH\n"
+		"  -a: send {auth_authen} (signing path; default user: the sender); -C: client address in CONNECT (default 192.0.2.1)\n"
+		"  --verify-mode: expect Authentication-Results (containing EXPECT if -e)\n"
+		"  -k: verify the DKIM signatures of every Nth reconstructed message with these keys\n"
+		"  -d: stop starting messages after SECONDS; -n then caps the count\n"
+		"  -p: messages per milter connection (default: all); -T: every reply timeout\n"
+		"  -w: write the first message as delivered (with the milter's edits) to FILE\n");
+	exit(64);
+}
+
+static void parse_opts(int argc, char **argv, struct opts *o)
+{
+	static const struct option lo[] = {{"verify-mode", no_argument, NULL, 'V'},
+					   {"check-every", required_argument, NULL, 'K'},
+					   {NULL, 0, NULL, 0}};
+	const char *mfile = NULL;
+	long long body = -1;
+	int ch;
+	*o = (struct opts){.client = "192.0.2.1", .sender = "user@example.com",
+			   .rcpt = "rcpt@dest.test", .conns = 1, .n = UINT64_MAX, .check_every = 1,
+			   .cmd_timeout = 30, .content_timeout = 300};
+	while ((ch = getopt_long(argc, argv, "s:c:n:d:b:m:a::C:f:r:e:k:p:T:w:qh", lo, NULL)) != -1) {
+		switch (ch) {
+		case 's': o->socket = optarg; break;
+		case 'c': o->conns = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'n': o->n = strtoull(optarg, NULL, 10); break;
+		case 'd': o->duration = strtod(optarg, NULL); break;
+		case 'b': body = strtoll(optarg, NULL, 10); break;
+		case 'm': mfile = optarg; break;
+		case 'a': o->auth = optarg ? optarg : ""; break;
+		case 'C': o->client = optarg; break;
+		case 'f': o->sender = optarg; break;
+		case 'r': o->rcpt = optarg; break;
+		case 'e': o->expect = optarg; break;
+		case 'k': load_keys(optarg, o); break;
+		case 'K': o->check_every = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'p': o->per_conn = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'T': o->cmd_timeout = o->content_timeout = strtod(optarg, NULL); break;
+		case 'V': o->verify_mode = true; break;
+		case 'q': o->quiet = true; break;
+		case 'w': o->write_path = optarg; break;
+		default: usage();
+		}
+	}
+	if (!o->socket || optind != argc || o->conns == 0 || o->check_every == 0 ||
+	    (o->n == UINT64_MAX && o->duration <= 0) || (mfile && body >= 0) || o->cmd_timeout <= 0)
+		usage();
+	if (o->auth && *o->auth == 0)
+		o->auth = o->sender; /* -a without a name: the sender authenticated */
+	if (mfile)
+		load_message(mfile, &o->msg);
+	else
+		make_message(o, body >= 0 ? (size_t)body : 4096, &o->msg);
+}
+
+static double cpu_seconds(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static void report(struct run *r, struct worker *w, unsigned nw, double secs)
+{
+	size_t n = 0;
+	for (unsigned k = 0; k < nw; k++)
+		n += w[k].nlat;
+	double *all = xalloc(sizeof *all * (n + 1));
+	size_t at = 0;
+	for (unsigned k = 0; k < nw; k++) {
+		if (w[k].nlat)
+			memcpy(all + at, w[k].lat, sizeof *all * w[k].nlat);
+		at += w[k].nlat;
+	}
+	qsort(all, n, sizeof *all, cmp_double);
+	uint64_t ok = atomic_load(&r->ok), errors = atomic_load(&r->errors);
+	double rate = secs > 0 ? (double)n / secs : 0;
+	const struct opts *o = r->o;
+	if (!o->quiet) {
+		printf("miltload: %s, %u connection(s), %zu-byte body, %s\n", o->socket, o->conns,
+		       o->msg.blen, o->verify_mode ? "verify" : o->auth ? "sign (auth)" : "sign");
+		printf("messages: %zu in %.2f s = %.1f messages/s\n", n, secs, rate);
+		printf("latency ms: p50 %.3f  p90 %.3f  p99 %.3f  max %.3f\n", pct(all, n, 50),
+		       pct(all, n, 90), pct(all, n, 99), n ? all[n - 1] : 0.0);
+		printf("errors: %" PRIu64 "; signatures verified: %" PRIu64 " of %" PRIu64 " checked\n",
+		       errors, atomic_load(&r->verified), atomic_load(&r->checked));
+	}
+	printf("MILTLOAD ok=%" PRIu64 " errors=%" PRIu64 " msgs_per_s=%.1f p50_ms=%.3f p90_ms=%.3f "
+	       "p99_ms=%.3f max_ms=%.3f checked=%" PRIu64 " verified=%" PRIu64 " seconds=%.3f "
+	       "client_cpu_s=%.3f\n",
+	       ok, errors, rate, pct(all, n, 50), pct(all, n, 90), pct(all, n, 99),
+	       n ? all[n - 1] : 0.0, atomic_load(&r->checked), atomic_load(&r->verified), secs,
+	       cpu_seconds());
+	free(all);
+}
+
+static void free_opts(struct opts *o)
+{
+	for (size_t k = 0; k < o->msg.nf; k++)
+		free(o->msg.f[k].name), free(o->msg.f[k].value);
+	free(o->msg.f);
+	free(o->msg.body);
+	for (size_t k = 0; k < o->nkeys; k++)
+		free(o->keys[k].name), free(o->keys[k].value);
+	free(o->keys);
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o;
+	parse_opts(argc, argv, &o);
+	struct run r = {.o = &o};
+	pthread_mutex_init(&r.lock, NULL);
+	struct worker *w = xalloc(sizeof *w * o.conns);
+	double t0 = now_s();
+	if (o.duration > 0)
+		r.deadline = t0 + o.duration;
+	for (unsigned k = 0; k < o.conns; k++) {
+		w[k] = (struct worker){.r = &r, .id = k};
+		if (pthread_create(&w[k].tid, NULL, worker_main, &w[k]) != 0) {
+			fprintf(stderr, "miltload: cannot start thread %u\n", k);
+			return 2;
+		}
+	}
+	for (unsigned k = 0; k < o.conns; k++)
+		pthread_join(w[k].tid, NULL);
+	report(&r, w, o.conns, now_s() - t0);
+	bool bad = atomic_load(&r.errors) > 0 || atomic_load(&r.ok) == 0;
+	for (unsigned k = 0; k < o.conns; k++)
+		free(w[k].lat);
+	free(w);
+	free_opts(&o);
+	pthread_mutex_destroy(&r.lock);
+	return bad ? 1 : 0;
+}
