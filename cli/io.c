@@ -55,7 +55,17 @@ int io_open(const char *path, const char *what)
 	return fd;
 }
 
-/* Grows *buf to hold at least need bytes plus a NUL, up to max. */
+/* Frees a buffer that may hold key material, wiping it first. */
+static void wipe_free(uint8_t *buf, size_t cap)
+{
+	if (buf != NULL) {
+		explicit_bzero(buf, cap);
+		free(buf);
+	}
+}
+
+/* Grows *buf to hold at least need bytes plus a NUL, up to max. Not with
+ * realloc: the old block is wiped before it is freed (key files pass here). */
 static bool grow(uint8_t **buf, size_t *cap, size_t need)
 {
 	size_t ncap = *cap ? *cap : 65536;
@@ -65,9 +75,12 @@ static bool grow(uint8_t **buf, size_t *cap, size_t need)
 		ncap *= 2;
 	if (ncap == *cap)
 		return true;
-	n = realloc(*buf, ncap);
+	n = malloc(ncap);
 	if (n == NULL)
 		return false;
+	if (*buf != NULL)
+		memcpy(n, *buf, *cap);
+	wipe_free(*buf, *cap);
 	*buf = n;
 	*cap = ncap;
 	return true;
@@ -84,7 +97,7 @@ static bool read_fd(int fd, const char *name, const char *what, size_t max, uint
 
 		if (!grow(&buf, &cap, n + 65536 < max + 1 ? n + 65536 : max + 1)) {
 			cli_err("cannot read %s %s: out of memory", what, name);
-			free(buf);
+			wipe_free(buf, cap);
 			return false;
 		}
 		r = read(fd, buf + n, cap - 1 - n);
@@ -92,7 +105,7 @@ static bool read_fd(int fd, const char *name, const char *what, size_t max, uint
 			continue;
 		if (r < 0) {
 			cli_err("cannot read %s %s: %s", what, name, strerror(errno));
-			free(buf);
+			wipe_free(buf, cap);
 			return false;
 		}
 		if (r == 0)
@@ -102,7 +115,7 @@ static bool read_fd(int fd, const char *name, const char *what, size_t max, uint
 			cli_err("%s %s is larger than %zu KiB, the most this command reads "
 				"into memory",
 				what, name, max / 1024);
-			free(buf);
+			wipe_free(buf, cap);
 			return false;
 		}
 	}

@@ -14,7 +14,6 @@
 #include "dns.h"
 
 #define DNS_MAX_RECORDS 16     /* TXT RRs looked at per name */
-#define DNS_MAX_TXT 65536      /* joined bytes kept per RR (the verifier caps at 4 KiB) */
 #define DNS_TYPE_TXT 16
 #define DNS_CLASS_IN 1
 

@@ -32,17 +32,32 @@ void log_open(bool to_stderr, const char *facility, bool debug)
 		openlog("signetd", LOG_PID | LOG_NDELAY, facility_code(facility));
 }
 
+/* Log lines carry attacker text (tag values, addresses, reasons): control
+ * bytes are written as \xNN so a CR or LF cannot forge a line. */
+static void escape(const char *in, char *out, size_t cap)
+{
+	size_t o = 0;
+	for (const unsigned char *p = (const unsigned char *)in; *p != '\0' && o + 5 < cap; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			o += (size_t)snprintf(out + o, cap - o, "\\x%02x", *p);
+		else
+			out[o++] = (char)*p;
+	}
+	out[o] = '\0';
+}
+
 void log_msg(enum log_level lvl, const char *fmt, ...)
 {
 	static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
 	static const char *const word[] = {"error", "warning", "info", "debug"};
 	if (lvl == LOG_LVL_DEBUG && !debug_on)
 		return;
-	char line[2048];
+	char raw[2048], line[2048 * 4];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
+	vsnprintf(raw, sizeof raw, fmt, ap);
 	va_end(ap);
+	escape(raw, line, sizeof line);
 	if (!use_stderr) {
 		syslog(prio[lvl], "%s", line);
 		return;

@@ -26,7 +26,9 @@
 
 #define SESSION_MAX_HELD (2 * MILTER_DEFAULT_MAX_DATA) /* input held while waiting for DNS */
 #define SESSION_MAX_LOOKUPS SIGNET_MAX_SIGNATURES
-#define SESSION_MAX_OURS_AR 32 /* forged Authentication-Results we remove per message */
+/* Forged Authentication-Results we remove per message: every one there can
+ * be (a message has at most SIGNET_MAX_HEADER_FIELDS fields). */
+#define SESSION_MAX_OURS_AR SIGNET_MAX_HEADER_FIELDS
 
 enum msg_mode { MODE_NONE, MODE_SIGN, MODE_VERIFY, MODE_PASS };
 

@@ -1062,7 +1062,11 @@ static enum signet_status include_arg(struct parser *ps, struct src *s, struct i
 	struct pos at = here(s);
 	char *k = NULL;
 	SIGNET_TRY(key(ps, s, &k));
-	SIGNET_TRY(skip(ps, s, true, NULL));
+	enum signet_status sk = skip(ps, s, true, NULL);
+	if (sk != SIGNET_OK) {
+		free(k); /* fuzz_ucl: an unclosed comment after the name leaked it */
+		return sk;
+	}
 	struct ucl_node *v = NULL;
 	enum signet_status st = SIGNET_OK;
 	if (cur(s) != '=')

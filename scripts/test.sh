@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Runs every signet test suite: installs the dependencies, builds `build`
 # (normal) and `build-asan` (ASan+UBSan), then runs the cmocka unit tests and
-# the pytest integration suites in both. Prints one line per suite and, as the
-# very last line, "N passed, N failed, N skipped" over everything.
+# the pytest integration suites in both, then the libFuzzer targets (fuzz/run,
+# clang, build-fuzz) for FUZZ_SECONDS each: default 60 when CI=true (two at a
+# time on two cores: about 4.5 min for the nine), 10 otherwise, 0 skips them.
+# Prints one line per suite and, as the very last line,
+# "N passed, N failed, N skipped" over everything.
 # Exit status: 0 only if nothing failed (a build or a suite that could not
 # run counts as failed).
 set -euo pipefail
@@ -15,6 +18,7 @@ PY=${PYTHON:-/usr/bin/python3}
 [ -x "$PY" ] || PY=python3
 TIMEOUT_UNIT=${TIMEOUT_UNIT:-300}
 TIMEOUT_PYTEST=${TIMEOUT_PYTEST:-1200}
+if [ "${CI:-}" = true ]; then FUZZ_SECONDS=${FUZZ_SECONDS:-60}; else FUZZ_SECONDS=${FUZZ_SECONDS:-10}; fi
 
 total_p=0 total_f=0 total_s=0
 summary=()
@@ -132,6 +136,28 @@ PYEOF
 	esac
 }
 
+# fuzz/run SECONDS: one passed per target that ran its time without a crash,
+# one failed per crash (input saved under fuzz/crashes/) or failed run, and
+# one failed if the fuzz build failed.
+run_fuzz() { # SECONDS
+	local secs=$1 log="$root/build/test-logs/fuzz.log" rc=0 p f note=""
+	if [ "$secs" -eq 0 ]; then
+		record "[build-fuzz] fuzz" 0 0 1 "FUZZ_SECONDS=0"
+		return
+	fi
+	mkdir -p "$(dirname "$log")"
+	set +e
+	bash fuzz/run "$secs" </dev/null 2>&1 | tee "$log" | grep -E '^fuzz(_[a-z]+)?: |^    '
+	rc=${PIPESTATUS[0]}
+	set -e
+	p=$(grep -cE '^fuzz_[a-z]+: ok:' "$log" || true)
+	f=$(grep -cE '^fuzz_[a-z]+: (CRASH|FAILED):|^fuzz: FAILED:' "$log" || true)
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1 note="fuzz/run exit status $rc"
+	fi
+	record "[build-fuzz] fuzz" "$p" "$f" 0 "$note"
+}
+
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
@@ -165,6 +191,9 @@ for b in build build-asan; do
 		run_pytest "$b" integration tests/integration --ignore=tests/integration/test_interop.py
 	fi
 done
+
+echo "== fuzz (build-fuzz, ${FUZZ_SECONDS}s per target)"
+run_fuzz "$FUZZ_SECONDS"
 
 echo
 echo "== summary"

@@ -20,7 +20,6 @@
  * SIGNET_ERR_LIMIT (an error) or a permerror/policy result (about a
  * signature), never a silent truncation. */
 #define SIGNET_MAX_SIGNATURES 16        /* verified per message (RFC 6376 4.2, 6.1 allow a bound) */
-#define SIGNET_MAX_SIGNATURE_FIELDS 64  /* DKIM-Signature fields even looked at */
 #define SIGNET_MAX_HEADER_FIELD 65536   /* one header field, name + value (OpenSMTPD uses 64 KiB) */
 #define SIGNET_MAX_HEADER_FIELDS 1000   /* fields kept per message; more → SIGNET_ERR_LIMIT */
 #define SIGNET_MAX_HEADER_BYTES (1024 * 1024) /* all header fields together */

@@ -417,3 +417,44 @@ def test_MILTER_CONV_01_abort_while_key_lookup_pending(unix_daemon, world):
     assert verdict == b"c" and verify(world, assemble(mods))[0] == 0
     m.s.close()
     assert unix_daemon["proc"].poll() is None
+
+
+def test_AR_DEL_01_every_forged_ar_removed_even_forty(unix_daemon):
+    """AR-DEL-01, AR-DEL-05: forty forged Authentication-Results claiming our
+    authserv-id are all deleted (highest index first); none survives because
+    of a per-message cap (there was one at 32)."""
+    m = unix_daemon["connect"]()
+    m.negotiate()
+    headers = [("Authentication-Results", f"{AUTHSERV}; dkim=pass")] * 40 + HEADERS
+    mods, verdict, _ = m.message(headers, BODY, client=("mx.outside.example", "192.0.2.7"))
+    assert verdict == b"c"
+    deleted = [i for c, i, n, v in header_mods(mods) if c == b"m"]
+    assert deleted == list(range(40, 0, -1)), deleted
+    m.s.close()
+
+
+def test_log_lines_escape_control_bytes(unix_daemon):
+    """Log lines carry text from the MTA and the message; a CR or LF in it is
+    written as \\x0d / \\x0a, so it cannot start a forged log line."""
+    m = unix_daemon["connect"]()
+    m.negotiate()
+    m.send(b"D", b"C" + nul("j", AUTHSERV))
+    m.event(b"C", nul("localhost") + b"4" + struct.pack(">H", 25000) + nul("127.0.0.1"), "NR_CONN")
+    m.send(b"D", b"M" + nul("i", "QX\r\nsignetd[info]: forged"))
+    m.event(b"M", nul("<joe@example.com>"), "NR_MAIL")
+    for name, value in HEADERS:
+        m.event(b"L", nul(name, " " + value), "NR_HDR")
+    m.event(b"N", b"", "NR_EOH")
+    m.event(b"B", BODY, "NR_BODY")
+    m.send(b"E")
+    while m.read()[0] not in (b"c", b"a", b"t", b"r", b"y"):
+        pass
+    m.s.close()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        log = Path(unix_daemon["log"]).read_text()
+        if "QX" in log:
+            break
+        time.sleep(0.05)
+    assert "QX\\x0d\\x0asignetd[info]: forged: signed" in log, log[-1500:]
+    assert not any(line.startswith("signetd[info]: forged") for line in log.splitlines())

@@ -1,0 +1,152 @@
+/* fuzz_canon.c: body canonicalization (lib/canon.c, RFC 6376 3.4.3/3.4.4),
+ * differential: the streaming canonicalizer fed in one piece, byte by byte
+ * and in random pieces must equal a literal whole-body reference (the one
+ * of tests/unit/test_canon.c); abort on any difference. Also runs
+ * canon_header on the input split at its first colon.
+ * Input: [mode][limit hi][limit lo][rng seed] then the body. mode bit 0:
+ * relaxed; bit 1: an l= limit of (hi << 8 | lo) octets. */
+#include "canon.h"
+#include "fuzz.h"
+
+struct out {
+	uint8_t *p;
+	size_t len, cap;
+};
+
+static void put(struct out *o, const uint8_t *p, size_t n)
+{
+	if (o->len + n > o->cap) {
+		size_t c = (o->cap ? o->cap * 2 : 256) + n;
+		uint8_t *nb = realloc(o->p, c);
+		FUZZ_CHECK(nb != NULL);
+		o->p = nb;
+		o->cap = c;
+	}
+	if (n > 0)
+		memcpy(o->p + o->len, p, n);
+	o->len += n;
+}
+
+static enum signet_status sink(void *ctx, const uint8_t *p, size_t len)
+{
+	put(ctx, p, len);
+	return SIGNET_OK;
+}
+
+/* RFC 6376 3.4.3/3.4.4 read literally over the whole body. */
+static void ref_line(enum signet_canon c, const uint8_t *p, size_t n, struct out *o)
+{
+	for (size_t k = 0; k < n; k++) {
+		bool wsp = p[k] == ' ' || p[k] == '\t';
+		if (c == SIGNET_CANON_RELAXED && wsp) {
+			size_t e = k;
+			while (e < n && (p[e] == ' ' || p[e] == '\t'))
+				e++;
+			if (e < n)
+				put(o, (const uint8_t *)" ", 1);
+			k = e - 1;
+			continue;
+		}
+		put(o, p + k, 1);
+	}
+}
+
+static void ref_body(enum signet_canon c, const uint8_t *in, size_t len, uint64_t limit,
+		     struct out *o, uint64_t *total)
+{
+	struct out line = {0};
+	size_t keep = 0, start = 0;
+	for (size_t k = 0; k <= len; k++) {
+		bool eol = k < len && in[k] == '\n';
+		if (!eol && k < len)
+			continue;
+		size_t end = k;
+		if (eol && end > start && in[end - 1] == '\r')
+			end--;
+		line.len = 0;
+		ref_line(c, in + start, end - start, &line);
+		if (!eol && line.len == 0)
+			break;
+		put(o, line.p, line.len);
+		put(o, (const uint8_t *)"\r\n", 2);
+		if (line.len > 0)
+			keep = o->len;
+		start = k + 1;
+	}
+	o->len = keep;
+	if (c == SIGNET_CANON_SIMPLE && o->len == 0)
+		put(o, (const uint8_t *)"\r\n", 2);
+	*total = o->len;
+	if (o->len > limit)
+		o->len = (size_t)limit;
+	free(line.p);
+}
+
+/* how: 0 one piece, 1 byte by byte, 2 random pieces. */
+static void stream(enum signet_canon c, uint64_t limit, const uint8_t *in, size_t len, int how,
+		   struct fuzz_rng *rng, struct out *o, uint64_t *total)
+{
+	struct canon_body cb;
+	canon_body_init(&cb, c, limit, sink, o);
+	for (size_t off = 0; off < len;) {
+		size_t n = how == 0 ? len - off : how == 1 ? 1 : fuzz_chunk(rng, len - off);
+		FUZZ_CHECK(canon_body_update(&cb, in + off, n) == SIGNET_OK);
+		off += n;
+	}
+	FUZZ_CHECK(canon_body_final(&cb) == SIGNET_OK);
+	/* After final, more input is a state error, never a crash. */
+	FUZZ_CHECK(canon_body_update(&cb, in, len) == SIGNET_ERR_STATE);
+	FUZZ_CHECK(cb.emitted == o->len);
+	*total = cb.total;
+}
+
+static void headers(const uint8_t *p, size_t n)
+{
+	const uint8_t *colon = memchr(p, ':', n);
+	size_t nl = colon ? (size_t)(colon - p) : n;
+	struct signet_span name = {p, nl},
+			   value = {colon ? colon + 1 : p + n, colon ? n - nl - 1 : 0};
+	for (int c = SIGNET_CANON_SIMPLE; c <= SIGNET_CANON_RELAXED; c++) {
+		struct signet_buf out;
+		buf_init(&out, 4 * n + 16);
+		enum signet_status st = canon_header((enum signet_canon)c, name, value, &out);
+		FUZZ_CHECK(st == SIGNET_OK || st == SIGNET_ERR_LIMIT);
+		if (st == SIGNET_OK)
+			FUZZ_CHECK(out.len >= 3 && memcmp(out.data + out.len - 2, "\r\n", 2) == 0);
+		buf_free(&out);
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size < 4)
+		return 0;
+	enum signet_canon c = (data[0] & 1) ? SIGNET_CANON_RELAXED : SIGNET_CANON_SIMPLE;
+	uint64_t limit = (data[0] & 2) ? ((uint64_t)data[1] << 8 | data[2]) : UINT64_MAX;
+	struct fuzz_rng rng;
+	fuzz_rng_init(&rng, data, 4);
+	const uint8_t *in = data + 4;
+	size_t len = size - 4;
+
+	struct out want = {0};
+	uint64_t want_total;
+	ref_body(c, in, len, limit, &want, &want_total);
+	for (int how = 0; how < 3; how++) {
+		if (how == 1 && len > 20000)
+			continue;
+		struct out got = {0};
+		uint64_t total;
+		stream(c, limit, in, len, how, &rng, &got, &total);
+		if (got.len != want.len || (got.len > 0 && memcmp(got.p, want.p, got.len) != 0)) {
+			fprintf(stderr, "canon %s feed %d limit %llu: got %zu bytes, want %zu\n",
+				signet_canon_name(c), how, (unsigned long long)limit, got.len,
+				want.len);
+			abort();
+		}
+		FUZZ_CHECK(total == want_total);
+		free(got.p);
+	}
+	free(want.p);
+	headers(in, len);
+	return 0;
+}

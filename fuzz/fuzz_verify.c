@@ -1,0 +1,205 @@
+/* fuzz_verify.c: a whole verify run (lib/message.c → lib/verifier.c, then
+ * lib/ar.c formatting the results), as the CLI and signetd drive it.
+ * Input: [flags][chunk seed] message bytes, then optionally "\0KEYS\0" and
+ * key lines "<query name> <record>" (the format of testdata keys.txt; a line
+ * "<query name>" alone is a record-less answer).
+ * flags bits 0-1: 0 keys from the input (a name with no line: NXDOMAIN),
+ * 1 the fixed valid RFC 8463 A.2 records (so signed seeds reach the
+ * signature check), 2 TEMPFAIL, 3 no answer at all; bit 2: answer after the
+ * body instead of at end of headers; bit 3: l= policy "unsigned"; bit 4: explain;
+ * bit 5: now = 0 (no time checks) instead of a fixed clock. It checks the
+ * run never fails on message content and every result is well-formed. */
+#include <signet/ar.h>
+#include <signet/message.h>
+#include <signet/verifier.h>
+
+#include <strings.h>
+
+#include "fuzz.h"
+
+#define KEYS_SEP "\0KEYS\0"
+#define KEYS_SEP_LEN 6
+
+/* RFC 8463 A.2, the keys of ../shared/testdata/rfc8463/signed.eml. */
+static const char *const fixed_keys[][2] = {
+	{"brisbane._domainkey.football.example.com",
+	 "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="},
+	{"test._domainkey.football.example.com",
+	 "v=DKIM1; k=rsa; "
+	 "p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDkHlOQoBTzWRiGs5V6NpP3idY6Wk08a5qh"
+	 "dR6wy5bdOKb2jLQiY/J16JYi0Qvx/byYzCNb3W91y3FutACDfzwQ/BC/e/"
+	 "8uBsCR+yz1Lxj+PL6lHvqMKrM3rG4hst"
+	 "T5QjvHO9PzoxZyVYLzBfO2EeC3Ip3G+2kryOTIKT+l/K4w3QIDAQAB"},
+};
+
+struct run {
+	struct signet_verifier *v;
+	int mode;  /* flags bits 0-1 */
+	bool late; /* answer after the body */
+	const uint8_t *keys;
+	size_t klen;
+};
+
+static void answer_all(struct signet_verifier *v, int mode, const uint8_t *keys, size_t klen);
+
+static enum signet_status on_header(void *ctx, const uint8_t *n, size_t nl, const uint8_t *v,
+				    size_t vl, struct signet_error *e)
+{
+	return signet_verifier_header(((struct run *)ctx)->v, n, nl, v, vl, e);
+}
+static enum signet_status on_eoh(void *ctx, struct signet_error *e)
+{
+	struct run *r = ctx;
+	enum signet_status st = signet_verifier_end_of_headers(r->v, e);
+	/* As signetd does: answers may come before the body. */
+	if (st == SIGNET_OK && !r->late)
+		answer_all(r->v, r->mode, r->keys, r->klen);
+	return st;
+}
+static enum signet_status on_body(void *ctx, const uint8_t *p, size_t l, struct signet_error *e)
+{
+	return signet_verifier_body(((struct run *)ctx)->v, p, l, e);
+}
+
+static bool name_is(const uint8_t *p, size_t n, const char *name)
+{
+	size_t nl = strlen(name);
+	if (n < nl || (n > nl && p[nl] != ' ' && p[nl] != '\t'))
+		return false;
+	for (size_t k = 0; k < nl; k++)
+		if ((p[k] | 0x20) != (name[k] | 0x20))
+			return false;
+	return true;
+}
+
+/* Answers query q from the key lines keys[0..klen). */
+static void answer_from_input(struct signet_verifier *v, const struct signet_query *q,
+			      const uint8_t *keys, size_t klen)
+{
+	struct signet_txt recs[8];
+	size_t n = 0;
+	bool named = false;
+	for (size_t off = 0; off < klen;) {
+		const uint8_t *nlp = memchr(keys + off, '\n', klen - off);
+		size_t ll = nlp ? (size_t)(nlp - keys - off) : klen - off;
+		const uint8_t *line = keys + off;
+		if (name_is(line, ll, q->name)) {
+			named = true;
+			size_t k = strlen(q->name);
+			while (k < ll && (line[k] == ' ' || line[k] == '\t'))
+				k++;
+			if (k < ll && n < 8)
+				recs[n++] = (struct signet_txt){line + k, ll - k};
+		}
+		off += ll + 1;
+	}
+	struct signet_error err = {0};
+	enum signet_dns_status st = named ? SIGNET_DNS_OK : SIGNET_DNS_NXDOMAIN;
+	FUZZ_CHECK(signet_verifier_answer(v, q->id, st, recs, n, &err) == SIGNET_OK);
+}
+
+static void answer_all(struct signet_verifier *v, int mode, const uint8_t *keys, size_t klen)
+{
+	struct signet_query q;
+	while (signet_verifier_next_query(v, &q)) {
+		FUZZ_CHECK(q.name != NULL && strlen(q.name) < 600);
+		struct signet_error err = {0};
+		if (mode == 0) {
+			answer_from_input(v, &q, keys, klen);
+		} else if (mode == 1) {
+			struct signet_txt rec = {(const uint8_t *)fixed_keys[1][1],
+						 strlen(fixed_keys[1][1])};
+			for (size_t k = 0; k < 2; k++)
+				if (strcasecmp(q.name, fixed_keys[k][0]) == 0)
+					rec = (struct signet_txt){(const uint8_t *)fixed_keys[k][1],
+								  strlen(fixed_keys[k][1])};
+			FUZZ_CHECK(signet_verifier_answer(v, q.id, SIGNET_DNS_OK, &rec, 1, &err) ==
+				   SIGNET_OK);
+		} else if (mode == 2) {
+			FUZZ_CHECK(signet_verifier_answer(v, q.id, SIGNET_DNS_TEMPFAIL, NULL, 0,
+							  &err) == SIGNET_OK);
+		}
+	}
+}
+
+static void check_results(const struct signet_verifier *v)
+{
+	size_t n = signet_verifier_count(v);
+	FUZZ_CHECK(n <= SIGNET_MAX_SIGNATURES);
+	const struct signet_sig_result *rs[SIGNET_MAX_SIGNATURES];
+	for (size_t k = 0; k < n; k++) {
+		const struct signet_sig_result *r = signet_verifier_result(v, k);
+		FUZZ_CHECK(r != NULL);
+		FUZZ_CHECK(r->result >= SIGNET_RESULT_PASS && r->result <= SIGNET_RESULT_TEMPERROR);
+		FUZZ_CHECK(memchr(r->reason, 0, sizeof r->reason) != NULL);
+		FUZZ_CHECK(memchr(r->d, 0, sizeof r->d) != NULL &&
+			   memchr(r->b, 0, sizeof r->b) != NULL);
+		/* A pass has no reason; anything else says why (DKIM-ERR-*). */
+		if ((r->result == SIGNET_RESULT_PASS) != (r->reason[0] == '\0')) {
+			fprintf(stderr, "result %s with reason \"%s\"\n",
+				signet_result_name(r->result), r->reason);
+			abort();
+		}
+		FUZZ_CHECK(r->nsteps <= SIGNET_MAX_STEPS);
+		rs[k] = r;
+	}
+	FUZZ_CHECK(signet_verifier_result(v, n) == NULL);
+	static char ar[65536];
+	size_t len = 0;
+	struct signet_error err = {0};
+	enum signet_status st =
+		signet_ar_format("mx.example.org", rs, n, ar, sizeof ar, &len, &err);
+	FUZZ_CHECK(st == SIGNET_OK || st == SIGNET_ERR_LIMIT);
+	if (st == SIGNET_OK) {
+		FUZZ_CHECK(len < sizeof ar && ar[len] == '\0');
+		/* What we write must be recognized as ours when we strip forgeries. */
+		FUZZ_CHECK(signet_ar_is_ours((const uint8_t *)ar, len, "mx.example.org"));
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size < 2)
+		return 0;
+	uint8_t flags = data[0];
+	struct fuzz_rng rng;
+	fuzz_rng_init(&rng, data, 2);
+	const uint8_t *msg = data + 2;
+	size_t mlen = size - 2;
+	const uint8_t *keys = NULL;
+	size_t klen = 0;
+	for (size_t k = 0; k + KEYS_SEP_LEN <= mlen; k++) {
+		if (memcmp(msg + k, KEYS_SEP, KEYS_SEP_LEN) == 0) {
+			keys = msg + k + KEYS_SEP_LEN;
+			klen = mlen - k - KEYS_SEP_LEN;
+			mlen = k;
+			break;
+		}
+	}
+	struct signet_verify_options opts = {
+		.now = (flags & 32) ? 0 : 1700000000,
+		.l_policy = (flags & 8) ? SIGNET_L_POLICY_UNSIGNED : SIGNET_L_HONOUR,
+		.explain = (flags & 16) != 0,
+	};
+	struct run r = {.mode = flags & 3, .late = (flags & 4) != 0, .keys = keys, .klen = klen};
+	struct signet_message *m = NULL;
+	struct signet_error err = {0};
+	static const struct signet_message_handler h = {on_header, on_eoh, on_body};
+	FUZZ_CHECK(signet_verifier_new(&opts, &r.v, &err) == SIGNET_OK);
+	FUZZ_CHECK(signet_message_new(&h, &r, &m, &err) == SIGNET_OK);
+	for (size_t off = 0; off < mlen;) {
+		size_t n = fuzz_chunk(&rng, mlen - off);
+		/* Message content is never an error: limits become results. */
+		FUZZ_CHECK(signet_message_feed(m, msg + off, n, &err) == SIGNET_OK);
+		off += n;
+	}
+	FUZZ_CHECK(signet_message_finish(m, &err) == SIGNET_OK);
+	signet_message_free(m);
+	if (r.late)
+		answer_all(r.v, r.mode, keys, klen);
+	FUZZ_CHECK(signet_verifier_finish(r.v, &err) == SIGNET_OK);
+	struct signet_verifier *v = r.v;
+	check_results(v);
+	signet_verifier_free(v);
+	return 0;
+}
