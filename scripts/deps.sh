@@ -5,8 +5,8 @@
 set -euo pipefail
 
 PACKAGES=(
-	build-essential meson ninja-build pkg-config clang
-	libssl-dev libcmocka-dev libevent-dev libunbound-dev libucl-dev libhiredis-dev
+	build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
+	libssl-dev libcmocka-dev libevent-dev libunbound-dev libhiredis-dev
 	python3 python3-pytest python3-dkim python3-nacl
 	libmail-dkim-perl libcryptx-perl opendkim-tools
 	postfix unbound ca-certificates
