@@ -17,6 +17,7 @@
 #include <signet/ar.h>
 
 #include "config.h"
+#include "metrics.h"
 #include "ucl.h"
 
 struct raw_key;
@@ -818,6 +819,40 @@ static void s_verify(struct ctx *c, const struct ucl_node *n, void *base)
 	walk(c, n, "verify", verify_keys, NKEYS(verify_keys), base);
 }
 
+/* metrics { listen = "127.0.0.1:9187"; } ("" = off, the default) */
+static void k_metrics_listen(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	(void)base;
+	char buf[32];
+	const char *s;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	if (!want_str(c, n, "metrics.listen", buf, sizeof buf, &s))
+		return;
+	if (s[0] == '\0') {
+		free(c->cfg->metrics_listen);
+		c->cfg->metrics_listen = NULL;
+		return;
+	}
+	if (!metrics_parse_listen(s, &ss, &len)) {
+		node_error(c, n,
+			   "metrics.listen '%s' is not a numeric ADDRESS:PORT or [IPV6]:PORT "
+			   "(e.g. \"127.0.0.1:9187\")",
+			   s);
+		return;
+	}
+	set_str(c, &c->cfg->metrics_listen, s);
+}
+
+static const struct keydef metrics_keys[] = {
+	{"listen", K_FN, 0, k_metrics_listen, NULL},
+};
+
+static void s_metrics(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	walk(c, n, "metrics", metrics_keys, NKEYS(metrics_keys), base);
+}
+
 static void s_dkim_signing(struct ctx *c, const struct ucl_node *n, void *base);
 
 static const struct keydef top_keys[] = {
@@ -833,6 +868,7 @@ static const struct keydef top_keys[] = {
 	{"dns", K_SECTION, 0, s_dns, NULL},
 	{"log", K_SECTION, 0, s_log, NULL},
 	{"verify", K_SECTION, 0, s_verify, NULL},
+	{"metrics", K_SECTION, 0, s_metrics, NULL},
 	{"dkim_signing", K_SECTION, 0, s_dkim_signing, NULL},
 };
 
@@ -1595,6 +1631,7 @@ void config_free(struct signetd_config *cfg)
 	free(cfg->dns_forwarders);
 	free(cfg->dns_trust_anchor_file);
 	free(cfg->log_facility);
+	free(cfg->metrics_listen);
 	struct config_signing *sg = &cfg->signing;
 	free(sg->selector), free(sg->path), free(sg->sign_headers);
 	cidr_list_free(&sg->sign_networks);
@@ -1762,5 +1799,10 @@ void config_dump(const struct signetd_config *cfg, FILE *f)
 	fprintf(f, "; }\nworkers = %u;\n", cfg->workers);
 	fprintf(f, "verify { l_policy = \"%s\"; }\n",
 		cfg->l_policy == SIGNET_L_HONOUR ? "honour" : "unsigned-content-is-policy");
+	fputs("metrics { listen = ", f);
+	put_str(f, cfg->metrics_listen ? cfg->metrics_listen : "");
+	fputs("; }\n", f);
+	if (!cfg->metrics_listen)
+		fputs("# metrics.listen \"\": no metrics listener\n", f);
 	dump_signing(&cfg->signing, f);
 }

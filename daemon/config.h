@@ -120,6 +120,8 @@ struct signetd_config {
 	enum config_log_target log_target; /* default syslog */
 	char *log_facility;             /* owned: default "mail" */
 	unsigned workers;               /* default: online CPUs */
+	char *metrics_listen;           /* owned or NULL: metrics.listen, "127.0.0.1:9187" or
+					   "[::1]:9187"; NULL = no metrics listener (default) */
 	struct config_signing signing;
 	char **files;                   /* owned: every file read (for the nodes' file names) */
 	size_t nfiles;

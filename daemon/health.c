@@ -13,6 +13,7 @@
 
 #include "health.h"
 #include "log.h"
+#include "metrics.h"
 #include "runtime.h"
 
 #define HEALTH_RECORD_MAX 2048 /* the record to publish (RSA-4096 fits) */
@@ -24,6 +25,7 @@ struct item {
 	const struct keystore_key *k;
 	struct dns_query *q;
 	char name[600];
+	unsigned states; /* enum metrics_key_state bits judge() found */
 };
 
 struct round {
@@ -64,12 +66,13 @@ static void publish_fix(const struct keystore_key *k, const char *name, char *ou
 /* One TXT record of a key that is looked at: revoked, unusable, t=y,
  * small; *match when it holds the key's public half. */
 static void judge_record(struct diags *d, const struct keystore_key *k, const char *name,
-			 const struct signet_txt *t, const char *fix, bool *match)
+			 const struct signet_txt *t, const char *fix, bool *match, unsigned *states)
 {
 	struct signet_keyrec_info info = {0};
 	struct signet_error err = {0};
 	*match = false;
 	if (signet_keyrec_parse(t->p, t->len, &info, &err) != SIGNET_OK || info.revoked) {
+		*states |= info.revoked ? METRICS_KEY_REVOKED : METRICS_KEY_MISMATCH;
 		if (info.revoked)
 			FINDING(d, DIAG_ERROR, k, name, "is revoked (empty p=); fix: %s, or remove the "
 				"selector from dkim_signing",
@@ -85,32 +88,40 @@ static void judge_record(struct diags *d, const struct keystore_key *k, const ch
 	if (!*match)
 		return;
 	if (info.testing)
+		*states |= METRICS_KEY_TESTING;
+	if (info.testing)
 		FINDING(d, DIAG_WARNING, k, name, "has t=y (testing): receivers may treat signed mail "
 			"as unsigned; fix: %s",
 			"remove t=y from the record once testing is done");
 	if (signet_key_type(k->key) == SIGNET_KEY_RSA &&
-	    signet_key_bits(k->key) < HEALTH_MIN_RSA_BITS)
+	    signet_key_bits(k->key) < HEALTH_MIN_RSA_BITS) {
+		*states |= METRICS_KEY_WEAK;
 		FINDING(d, DIAG_WARNING, k, name, "holds a %u-bit RSA key; fix: make a 2048-bit key "
 			"(signet keygen -b 2048) and publish it under a new selector",
 			signet_key_bits(k->key));
+	}
 }
 
 /* One answer: missing, several records, none matching. */
 static void judge(struct diags *d, const struct keystore_key *k, const char *name,
-		  const struct dns_answer *a)
+		  const struct dns_answer *a, unsigned *states)
 {
 	char fix[HEALTH_RECORD_MAX + 700];
 	publish_fix(k, name, fix, sizeof fix);
 	if (a->status == SIGNET_DNS_TEMPFAIL) {
+		*states |= METRICS_KEY_LOOKUP_FAILED;
 		FINDING(d, DIAG_WARNING, k, name, "could not be checked: %s; fix: %s",
 			a->why ? a->why : "temporary DNS failure", "check dns.forwarders and retry");
 		return;
 	}
 	if (a->status == SIGNET_DNS_NXDOMAIN || a->nrecords == 0) {
+		*states |= METRICS_KEY_MISSING;
 		FINDING(d, DIAG_ERROR, k, name, "has no key record (%s); fix: %s",
 			a->why ? a->why : "no TXT record", fix);
 		return;
 	}
+	if (a->nrecords > 1)
+		*states |= METRICS_KEY_MULTIPLE;
 	if (a->nrecords > 1)
 		FINDING(d, DIAG_WARNING, k, name, "has %zu TXT records; verifiers may use any of "
 			"them; fix: keep only %s",
@@ -118,9 +129,11 @@ static void judge(struct diags *d, const struct keystore_key *k, const char *nam
 	bool any = false;
 	for (size_t i = 0; i < a->nrecords; i++) {
 		bool match;
-		judge_record(d, k, name, &a->records[i], fix, &match);
+		judge_record(d, k, name, &a->records[i], fix, &match, states);
 		any |= match;
 	}
+	if (!any)
+		*states |= METRICS_KEY_MISMATCH;
 	if (!any)
 		FINDING(d, DIAG_ERROR, k, name, "does not match the private key; fix: %s (or "
 			"configure the key file that record was made from)",
@@ -132,7 +145,10 @@ static void on_answer(void *arg, const struct dns_answer *a)
 	struct item *it = arg;
 	struct round *rd = it->rd;
 	it->q = NULL;
-	judge(&rd->d, it->k, it->name, a);
+	judge(&rd->d, it->k, it->name, a, &it->states);
+	if ((it->states & (METRICS_KEY_MISSING | METRICS_KEY_MISMATCH | METRICS_KEY_REVOKED |
+			   METRICS_KEY_LOOKUP_FAILED)) == 0)
+		it->states |= METRICS_KEY_OK;
 	if (--rd->pending == 0)
 		rd->done(rd);
 }
@@ -232,9 +248,25 @@ static void arm(struct health *h, double seconds)
 		log_msg(LOG_LVL_ERR, "DNS check: cannot arm the timer; periodic checks stop");
 }
 
+/* signetd_key_health: this round's states replace the last round's. */
+static void publish_states(const struct round *rd)
+{
+	struct metrics_key_health *v = rd->n ? calloc(rd->n, sizeof *v) : NULL;
+	enum signet_status st = rd->n > 0 && v == NULL ? SIGNET_ERR_NOMEM : SIGNET_OK;
+	for (size_t k = 0; v != NULL && k < rd->n; k++)
+		v[k] = (struct metrics_key_health){rd->items[k].k->domain, rd->items[k].k->selector,
+						   rd->items[k].states};
+	if (st == SIGNET_OK)
+		st = metrics_key_health_set(metrics_process(), v, rd->n);
+	if (st != SIGNET_OK)
+		log_msg(LOG_LVL_WARN, "DNS check: out of memory; key health metrics not updated");
+	free(v);
+}
+
 static void periodic_done(struct round *rd)
 {
 	struct health *h = rd->owner;
+	publish_states(rd);
 	for (size_t k = 0; k < rd->d.n; k++)
 		log_msg(LOG_LVL_WARN, "%s", rd->d.v[k].msg);
 	if (rd->d.n == 0)

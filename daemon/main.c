@@ -23,6 +23,7 @@
 #include "health.h"
 #include "keys.h"
 #include "log.h"
+#include "metrics.h"
 #include "runtime.h"
 #include "server.h"
 
@@ -242,15 +243,33 @@ static int serve(struct runtime *rt, const struct options *o)
 	log_open(cfg->log_target == CONFIG_LOG_STDERR, cfg->log_facility, o->debug);
 	int fd = cfg->socket.family == CONFIG_SOCK_UNIX ? listen_unix(cfg, err, sizeof err)
 							: listen_inet(&cfg->socket, err, sizeof err);
-	if (fd < 0 || (!o->foreground && daemonize(err, sizeof err) != 0) ||
-	    write_pidfile(cfg->pidfile, err, sizeof err) != 0 ||
-	    drop_privileges(cfg, err, sizeof err) != 0) {
+	/* Both sockets are bound before privileges go; the metrics thread
+	 * starts after daemonize (a fork keeps no threads). */
+	int mfd = -2; /* -2: no metrics listener */
+	if (fd >= 0 && cfg->metrics_listen != NULL)
+		mfd = metrics_listen(cfg->metrics_listen, err, sizeof err);
+	bool ok = fd >= 0 && mfd != -1 && (o->foreground || daemonize(err, sizeof err) == 0) &&
+		  write_pidfile(cfg->pidfile, err, sizeof err) == 0 &&
+		  drop_privileges(cfg, err, sizeof err) == 0;
+	struct metrics_http *mh = NULL;
+	if (ok && mfd >= 0) {
+		mh = metrics_http_start(metrics_process(), mfd, err, sizeof err); /* takes mfd */
+		mfd = -2;
+		ok = mh != NULL;
+	}
+	if (!ok) {
 		log_msg(LOG_LVL_ERR, "%s", err);
 		if (o->foreground && cfg->log_target != CONFIG_LOG_STDERR)
 			fprintf(stderr, "signetd: %s\n", err);
+		if (mfd >= 0)
+			close(mfd);
+		if (fd >= 0)
+			close(fd);
 		runtime_unref(rt);
 		return 1;
 	}
+	if (mh != NULL)
+		log_msg(LOG_LVL_INFO, "metrics on http://%s/metrics", cfg->metrics_listen);
 	struct server_params p = {
 		.listen_fd = fd,
 		.workers = cfg->workers,
@@ -277,6 +296,7 @@ static int serve(struct runtime *rt, const struct options *o)
 		rc = server_run(srv) == 0 ? 0 : 1;
 		server_free(srv);
 	}
+	metrics_http_stop(mh);
 	close(fd);
 	if (unix_path != NULL)
 		(void)unlink(unix_path);

@@ -343,7 +343,22 @@ static bool no(struct policy_decision *out, const char *fmt, ...)
 	vsnprintf(out->reason, sizeof out->reason, fmt, ap);
 	va_end(ap);
 	out->sign = false;
+	out->code = POLICY_OTHER; /* callers with a more precise code set it after */
 	return false;
+}
+
+const char *policy_reason_label(enum policy_reason r)
+{
+	static const char *const names[POLICY_NREASONS] = {
+		[POLICY_SIGNED] = "signed",
+		[POLICY_NOT_LOCAL_NOT_AUTH] = "not_local_not_authenticated",
+		[POLICY_NO_KEY] = "no_key",
+		[POLICY_FROM_MISSING] = "from_missing",
+		[POLICY_FROM_REPEATED] = "from_repeated",
+		[POLICY_MISMATCH] = "mismatch",
+		[POLICY_OTHER] = "other",
+	};
+	return (unsigned)r < POLICY_NREASONS ? names[r] : "other";
 }
 
 static void copy_lower(char *out, size_t cap, const char *s, size_t len)
@@ -425,7 +440,9 @@ static bool eligible(struct facts *x, const struct policy_facts *f, struct polic
 		return no(out, f->non_smtp ? "%s is local but sign_local is off"
 					   : "client %s is in local_addrs but sign_local is off",
 			  where);
-	return no(out, "sender not authenticated and client %s not in local_addrs", x->client);
+	no(out, "sender not authenticated and client %s not in local_addrs", x->client);
+	out->code = POLICY_NOT_LOCAL_NOT_AUTH;
+	return false;
 }
 
 /* DKIM-SIGN-07 (RFC 6376 5.4, RFC 5322 3.6): exactly one From with one
@@ -433,10 +450,16 @@ static bool eligible(struct facts *x, const struct policy_facts *f, struct polic
 static bool from_domain(struct facts *x, const struct policy_facts *f,
 			struct policy_decision *out)
 {
-	if (f->n_from == 0 || f->from == NULL)
-		return no(out, "From header missing");
-	if (f->n_from > 1)
-		return no(out, "From header repeated (%zu From fields)", f->n_from);
+	if (f->n_from == 0 || f->from == NULL) {
+		no(out, "From header missing");
+		out->code = POLICY_FROM_MISSING;
+		return false;
+	}
+	if (f->n_from > 1) {
+		no(out, "From header repeated (%zu From fields)", f->n_from);
+		out->code = POLICY_FROM_REPEATED;
+		return false;
+	}
 	const char *v = f->from[0] ? f->from[0] : "";
 	size_t len = f->from_len ? f->from_len[0] : strlen(v);
 	struct policy_addrs a;
@@ -607,6 +630,7 @@ enum signet_status policy_decide(const struct signetd_config *cfg, const struct 
 	memset(out, 0, sizeof *out);
 	if (cfg == NULL || f == NULL) {
 		snprintf(out->reason, sizeof out->reason, "internal error: no config or facts");
+		out->code = POLICY_OTHER;
 		return SIGNET_ERR_INVAL;
 	}
 	struct facts x = {.cfg = cfg, .sg = &cfg->signing, .ks = ks};
@@ -630,11 +654,15 @@ enum signet_status policy_decide(const struct signetd_config *cfg, const struct 
 	addr_domain(x.auth, x.udom, sizeof x.udom);
 	enum config_use_domain mode;
 	char dom[256];
-	if (!signing_domain(&x, &mode, dom, sizeof dom, out) ||
-	    !mismatch_checks(&x, mode, dom, out))
+	if (!signing_domain(&x, &mode, dom, sizeof dom, out))
 		return SIGNET_OK;
+	if (!mismatch_checks(&x, mode, dom, out)) {
+		out->code = POLICY_MISMATCH;
+		return SIGNET_OK;
+	}
 	if (!find_keys(&x, dom, out)) {
 		no(out, "no key for domain %s (from %s)", dom, source_name(mode));
+		out->code = POLICY_NO_KEY;
 		return SIGNET_OK;
 	}
 	sign_reason(&x, mode, out);

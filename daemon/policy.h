@@ -38,8 +38,22 @@ struct policy_sig {
 	const char *path;             /* borrowed: the key file, for logs */
 };
 
+/* Why a message is not signed, as a small fixed set (the metrics'
+ * labels); reason[] keeps the full sentence. */
+enum policy_reason {
+	POLICY_SIGNED = 0,         /* sign is true */
+	POLICY_NOT_LOCAL_NOT_AUTH, /* not authenticated and not a local client */
+	POLICY_NO_KEY,             /* no key for the signing domain */
+	POLICY_FROM_MISSING,       /* no From field */
+	POLICY_FROM_REPEATED,      /* more than one From field */
+	POLICY_MISMATCH,           /* envelope or auth user domain differs (allow_*_mismatch) */
+	POLICY_OTHER,              /* signing off, sign_local off, unparseable From, ... */
+	POLICY_NREASONS
+};
+
 struct policy_decision {
 	bool sign;                                /* false: verify only */
+	enum policy_reason code;                  /* POLICY_SIGNED when sign, else why not */
 	char domain[256];                         /* d= when signing */
 	struct policy_sig sigs[SIGNET_MAX_SIGNERS]; /* every configured selector of the domain */
 	size_t nsigs;
@@ -53,6 +67,10 @@ SIGNET_MUST_USE enum signet_status policy_decide(const struct signetd_config *cf
 						 const struct keystore *ks,
 						 const struct policy_facts *facts,
 						 struct policy_decision *out);
+
+/* The metrics label of a reason: "no_key", "from_missing", ...; "other"
+ * for anything out of range. */
+const char *policy_reason_label(enum policy_reason r);
 
 /* The mailboxes of a From field value (RFC 5322 3.6.2 mailbox-list, 3.4:
  * "Name <user@dom>", bare user@dom, comments, quoted local parts and

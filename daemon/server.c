@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -21,6 +22,7 @@
 #include "buf.h"
 #include "log.h"
 #include "health.h"
+#include "metrics.h"
 #include "runtime.h"
 #include "server.h"
 #include "session.h"
@@ -52,6 +54,7 @@ struct lookup {
 	struct conn *c;
 	unsigned id;
 	struct dns_query *q;
+	struct timespec t0; /* started: signetd_dns_lookup_seconds */
 };
 
 struct conn {
@@ -136,6 +139,7 @@ static bool start_lookups(struct conn *c)
 			return false;
 		l->c = c;
 		l->id = id;
+		clock_gettime(CLOCK_MONOTONIC, &l->t0);
 		l->q = dns_lookup_txt(c->w->dns, name, on_answer, l);
 		if (l->q == NULL)
 			return false;
@@ -167,6 +171,11 @@ static void on_answer(void *arg, const struct dns_answer *a)
 	struct lookup *l = arg;
 	struct conn *c = l->c;
 	l->q = NULL;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	long long us = (now.tv_sec - l->t0.tv_sec) * 1000000LL +
+		       (now.tv_nsec - l->t0.tv_nsec) / 1000;
+	metrics_dns(metrics_process(), a->status, a->secure, us > 0 ? (uint64_t)us : 0);
 	enum session_status st = session_answer(c->s, l->id, a, &c->out);
 	conn_step_done(c, st);
 }

@@ -18,6 +18,7 @@
 #include "config.h"
 #include "headers.h"
 #include "log.h"
+#include "metrics.h"
 #include "milter.h"
 #include "policy.h"
 #include "runtime.h"
@@ -54,6 +55,13 @@ struct message {
 	bool waiting_eom;                        /* EOM seen, lookups outstanding */
 	char note[700];                          /* why not signed, or a failure */
 	struct timespec t0;
+	/* metrics (metrics.h) */
+	enum policy_reason why;                  /* MODE_VERIFY: why not signed */
+	enum metrics_action action;              /* set by finish_eom and below */
+	enum metrics_alg algs[SIGNET_MAX_SIGNERS];
+	size_t nalgs;
+	uint64_t work_us;                        /* time spent on it (not the MTA's) */
+	uint64_t eom_wait_us;                    /* when EOM started waiting for key lookups */
 };
 
 struct session {
@@ -82,6 +90,13 @@ static unsigned ms_since(const struct timespec *t0)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	long long ms = (now.tv_sec - t0->tv_sec) * 1000LL + (now.tv_nsec - t0->tv_nsec) / 1000000;
 	return ms < 0 ? 0 : (unsigned)ms;
+}
+
+static uint64_t now_us(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
 }
 
 static void copy_span(char *dst, size_t cap, struct signet_span s)
@@ -266,6 +281,10 @@ static void start_signing(struct session *s, const struct policy_decision *d)
 			.timestamp = (uint64_t)time(NULL),
 		};
 		st = signet_signer_add(m->signer, &p, &err);
+		if (st == SIGNET_OK && m->nalgs < SIGNET_MAX_SIGNERS)
+			m->algs[m->nalgs++] = signet_key_type(p.key) == SIGNET_KEY_ED25519
+						      ? METRICS_ED25519_SHA256
+						      : METRICS_RSA_SHA256;
 	}
 	if (st == SIGNET_OK)
 		st = replay_headers(s, true, &err);
@@ -333,8 +352,10 @@ static void on_eoh(struct session *s)
 		.n_from = nfrom,
 	};
 	struct policy_decision d;
+	uint64_t t = now_us();
 	if (policy_decide(s->rt->cfg, s->rt->keys, &f, &d) != SIGNET_OK) {
 		d.sign = false;
+		d.code = POLICY_OTHER;
 		snprintf(d.reason, sizeof d.reason, "no signing decision possible");
 	}
 	if (d.sign) {
@@ -342,9 +363,11 @@ static void on_eoh(struct session *s)
 		start_signing(s, &d);
 	} else {
 		m->mode = MODE_VERIFY;
+		m->why = d.code;
 		snprintf(m->note, sizeof m->note, "not signed: %s", d.reason);
 		start_verifying(s);
 	}
+	m->work_us += now_us() - t;
 }
 
 static void feed_body(struct session *s, struct signet_span body)
@@ -353,6 +376,7 @@ static void feed_body(struct session *s, struct signet_span body)
 	struct signet_error err = {0};
 	if (body.len == 0)
 		return;
+	uint64_t t = now_us();
 	if (m->signer && signet_signer_body(m->signer, body.p, body.len, &err) != SIGNET_OK) {
 		snprintf(m->note, sizeof m->note, "signing failed: %s", err.msg);
 		signet_signer_free(m->signer);
@@ -363,6 +387,7 @@ static void feed_body(struct session *s, struct signet_span body)
 		signet_verifier_free(m->verifier);
 		m->verifier = NULL;
 	}
+	m->work_us += now_us() - t;
 }
 
 /* Appends a header edit in wire form (MILTER-PFX-07, MILTER-NEG-03). */
@@ -428,6 +453,7 @@ static bool finish_sign(struct session *s, struct signet_buf *out)
 	if (m->signer == NULL) {
 		/* MILTER-ERR-01: never let mail out unsigned silently (on_error.sign). */
 		bool tempfail = s->rt->cfg->on_error_sign == CONFIG_TEMPFAIL;
+		m->action = tempfail ? METRICS_DEFERRED : METRICS_PASSED;
 		log_msg(LOG_LVL_ERR, "%s: %s; %s", queue_id(s), m->note,
 			tempfail ? "message deferred (on_error.sign = tempfail)"
 				 : "message accepted unsigned (on_error.sign = accept)");
@@ -442,6 +468,7 @@ static bool finish_sign(struct session *s, struct signet_buf *out)
 	for (size_t k = signet_signer_count(m->signer); k-- > 0;)
 		if (!put_header(s, true, 0, "DKIM-Signature", signet_signer_signature(m->signer, k), out))
 			return false;
+	m->action = METRICS_SIGNED;
 	char line[512];
 	describe_signatures(m->signer, line, sizeof line);
 	log_msg(LOG_LVL_INFO, "%s: signed (%s) in %u ms", queue_id(s), line, ms_since(&m->t0));
@@ -480,6 +507,7 @@ static bool finish_verify(struct session *s, struct signet_buf *out)
 		return false;
 	if (m->verifier == NULL) {
 		bool tempfail = s->rt->cfg->on_error_verify == CONFIG_TEMPFAIL;
+		m->action = tempfail ? METRICS_DEFERRED : METRICS_PASSED;
 		log_msg(LOG_LVL_ERR, "%s: %s; %s", queue_id(s), m->note,
 			tempfail ? "message deferred (on_error.verify = tempfail)"
 				 : "message accepted without Authentication-Results");
@@ -502,6 +530,7 @@ static bool finish_verify(struct session *s, struct signet_buf *out)
 	/* AR-POS-01: on top, above the MTA's own Received. */
 	if (!put_header(s, true, 0, "Authentication-Results", ar, out))
 		return false;
+	m->action = METRICS_VERIFIED;
 	char line[1024];
 	describe_results(s, line, sizeof line);
 	log_msg(LOG_LVL_INFO, "%s: %s; verified: %s%s in %u ms", queue_id(s), m->note, line,
@@ -509,10 +538,33 @@ static bool finish_verify(struct session *s, struct signet_buf *out)
 	return reply(s, SMFIC_BODYEOB, SMFIR_CONTINUE, out);
 }
 
+/* The message's counters and time (metrics.h): relaxed atomics only. */
+static void count_message(const struct message *m)
+{
+	struct metrics *mx = metrics_process();
+	metrics_message(mx, m->action);
+	if (m->mode == MODE_VERIFY)
+		metrics_not_signed(mx, m->why);
+	if (m->action == METRICS_SIGNED) {
+		for (size_t k = 0; k < m->nalgs; k++)
+			metrics_signature(mx, m->algs[k]);
+		metrics_observe(mx, METRICS_SIGN_SECONDS, m->work_us);
+	} else if (m->action == METRICS_VERIFIED) {
+		size_t n = signet_verifier_count(m->verifier);
+		for (size_t k = 0; k < n; k++)
+			metrics_verify_result(mx, signet_verifier_result(m->verifier, k)->result);
+		if (n == 0)
+			metrics_verify_result(mx, SIGNET_RESULT_NONE);
+		metrics_observe(mx, METRICS_VERIFY_SECONDS, m->work_us);
+	}
+}
+
 static bool finish_eom(struct session *s, struct signet_buf *out)
 {
 	struct message *m = &s->msg;
 	bool ok;
+	uint64_t t = now_us();
+	m->action = METRICS_PASSED; /* unless finish_sign/finish_verify say otherwise */
 	if (m->mode == MODE_SIGN) {
 		ok = finish_sign(s, out);
 	} else if (m->mode == MODE_VERIFY) {
@@ -521,6 +573,9 @@ static bool finish_eom(struct session *s, struct signet_buf *out)
 		log_msg(LOG_LVL_WARN, "%s: %s", queue_id(s), m->note);
 		ok = remove_forged_ar(s, out) && reply(s, SMFIC_BODYEOB, SMFIR_CONTINUE, out);
 	}
+	m->work_us += now_us() - t;
+	if (ok)
+		count_message(m);
 	message_reset(s);
 	milter_macros_reset_message(&s->macros);
 	return ok;
@@ -578,6 +633,7 @@ static bool handle(struct session *s, const struct milter_packet *pkt, struct si
 		feed_body(s, c.u.body);
 		if (s->msg.mode == MODE_VERIFY && s->msg.verifier && !lookups_done(&s->msg)) {
 			s->msg.waiting_eom = true; /* the answer finishes it */
+			s->msg.eom_wait_us = now_us();
 			return true;
 		}
 		return finish_eom(s, out);
@@ -679,6 +735,7 @@ enum session_status session_answer(struct session *s, unsigned id, const struct 
 	if (!m->waiting_eom || !lookups_done(m))
 		return SESSION_OK;
 	m->waiting_eom = false;
+	m->work_us += now_us() - m->eom_wait_us; /* the MTA waited for the lookups */
 	if (!finish_eom(s, out))
 		return SESSION_CLOSE;
 	/* Go on with what arrived meanwhile. */

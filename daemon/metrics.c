@@ -1,0 +1,480 @@
+/* metrics.c: counters, histograms and key health gauges, their text
+ * exposition, and the HTTP listener (metrics.h). Counters are relaxed
+ * atomics: a scrape may see one message's counters half updated, which
+ * Prometheus tolerates; nothing on the mail path locks or allocates. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "buf.h"
+#include "metrics.h"
+
+#define METRICS_MAX_TEXT (64u * 1024 * 1024) /* exposition cap (100k selectors fit) */
+#define METRICS_HTTP_CONNECTIONS 16
+#define METRICS_HTTP_TIMEOUT 10 /* seconds */
+#define METRICS_NRESULTS (SIGNET_RESULT_TEMPERROR + 1)
+#define METRICS_NDNS (SIGNET_DNS_TEMPFAIL + 1)
+
+/* Upper bounds in microseconds: 0.5 ms .. 10 s. */
+static const uint64_t bucket_us[METRICS_NBUCKETS] = {
+	500, 1000, 2500, 5000, 10000, 25000, 50000,
+	100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000,
+};
+
+struct hist {
+	atomic_ullong bucket[METRICS_NBUCKETS + 1]; /* not cumulative; the last is +Inf */
+	atomic_ullong sum_us;
+};
+
+struct key_entry {
+	char *domain, *selector; /* owned */
+	unsigned states;
+};
+
+struct metrics {
+	atomic_ullong messages[METRICS_NACTIONS];
+	atomic_ullong signatures[METRICS_NALGS];
+	atomic_ullong results[METRICS_NRESULTS];
+	atomic_ullong not_signed[POLICY_NREASONS];
+	atomic_ullong dns[METRICS_NDNS];
+	atomic_ullong dns_secure, dns_fast;
+	struct hist hist[METRICS_NHISTS];
+	pthread_mutex_t lock; /* guards keys: the health check writes, a scrape reads */
+	struct key_entry *keys;
+	size_t nkeys;
+	bool dynamic; /* from metrics_new */
+};
+
+static struct metrics process_metrics = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+struct metrics *metrics_process(void)
+{
+	return &process_metrics;
+}
+
+struct metrics *metrics_new(void)
+{
+	struct metrics *m = calloc(1, sizeof *m);
+	if (m == NULL)
+		return NULL;
+	pthread_mutex_init(&m->lock, NULL);
+	m->dynamic = true;
+	return m;
+}
+
+static void keys_free(struct key_entry *v, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		free(v[k].domain);
+		free(v[k].selector);
+	}
+	free(v);
+}
+
+void metrics_free(struct metrics *m)
+{
+	if (m == NULL || !m->dynamic)
+		return;
+	keys_free(m->keys, m->nkeys);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}
+
+/* ---- the mail path ------------------------------------------------------ */
+
+static void inc(atomic_ullong *c)
+{
+	atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
+
+void metrics_message(struct metrics *m, enum metrics_action a)
+{
+	if ((unsigned)a < METRICS_NACTIONS)
+		inc(&m->messages[a]);
+}
+
+void metrics_signature(struct metrics *m, enum metrics_alg alg)
+{
+	if ((unsigned)alg < METRICS_NALGS)
+		inc(&m->signatures[alg]);
+}
+
+void metrics_verify_result(struct metrics *m, enum signet_result r)
+{
+	if ((unsigned)r < METRICS_NRESULTS)
+		inc(&m->results[r]);
+}
+
+void metrics_not_signed(struct metrics *m, enum policy_reason why)
+{
+	if (why == POLICY_SIGNED)
+		return;
+	inc(&m->not_signed[(unsigned)why < POLICY_NREASONS ? why : POLICY_OTHER]);
+}
+
+void metrics_observe(struct metrics *m, enum metrics_hist h, uint64_t usec)
+{
+	if ((unsigned)h >= METRICS_NHISTS)
+		return;
+	size_t b = 0;
+	while (b < METRICS_NBUCKETS && usec > bucket_us[b]) /* le: upper bound inclusive */
+		b++;
+	inc(&m->hist[h].bucket[b]);
+	atomic_fetch_add_explicit(&m->hist[h].sum_us, usec, memory_order_relaxed);
+}
+
+void metrics_dns(struct metrics *m, enum signet_dns_status st, bool secure, uint64_t usec)
+{
+	if ((unsigned)st < METRICS_NDNS)
+		inc(&m->dns[st]);
+	if (secure)
+		inc(&m->dns_secure);
+	if (usec < METRICS_FAST_ANSWER_US)
+		inc(&m->dns_fast);
+	metrics_observe(m, METRICS_DNS_SECONDS, usec);
+}
+
+/* ---- key health --------------------------------------------------------- */
+
+enum signet_status metrics_key_health_set(struct metrics *m, const struct metrics_key_health *v,
+					  size_t n)
+{
+	struct key_entry *nv = n ? calloc(n, sizeof *nv) : NULL;
+	if (n > 0 && nv == NULL)
+		return SIGNET_ERR_NOMEM;
+	for (size_t k = 0; k < n; k++) {
+		nv[k].domain = strdup(v[k].domain);
+		nv[k].selector = strdup(v[k].selector);
+		nv[k].states = v[k].states;
+		if (nv[k].domain == NULL || nv[k].selector == NULL) {
+			keys_free(nv, n);
+			return SIGNET_ERR_NOMEM;
+		}
+	}
+	pthread_mutex_lock(&m->lock);
+	struct key_entry *old = m->keys;
+	size_t nold = m->nkeys;
+	m->keys = nv;
+	m->nkeys = n;
+	pthread_mutex_unlock(&m->lock);
+	keys_free(old, nold);
+	return SIGNET_OK;
+}
+
+/* ---- exposition (text format 0.0.4) ------------------------------------- */
+
+struct out {
+	struct signet_buf *b;
+	enum signet_status st; /* the first error; later writes are skipped */
+};
+
+static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct out *o, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	if (o->st != SIGNET_OK)
+		return;
+	if (n < 0 || (size_t)n >= sizeof line)
+		o->st = SIGNET_ERR_LIMIT; /* only our own fixed text goes through here */
+	else
+		o->st = buf_append(o->b, line, (size_t)n);
+}
+
+/* A label value: backslash, double quote and line feed escaped (0.0.4). */
+static void put_label(struct out *o, const char *s)
+{
+	for (; *s != '\0' && o->st == SIGNET_OK; s++) {
+		const char *e = *s == '\\' ? "\\\\" : *s == '"' ? "\\\"" : *s == '\n' ? "\\n" : NULL;
+		o->st = e ? buf_append_str(o->b, e) : buf_append(o->b, s, 1);
+	}
+}
+
+static void head(struct out *o, const char *name, const char *type, const char *help)
+{
+	put(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static unsigned long long get(atomic_ullong *c)
+{
+	return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+static void counter_set(struct out *o, const char *name, const char *label,
+			const char *const *values, atomic_ullong *c, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		if (values[k] != NULL)
+			put(o, "%s{%s=\"%s\"} %llu\n", name, label, values[k], get(&c[k]));
+}
+
+static void histogram(struct out *o, const char *name, const char *help, struct hist *h)
+{
+	head(o, name, "histogram", help);
+	unsigned long long cum = 0;
+	for (size_t b = 0; b < METRICS_NBUCKETS; b++) {
+		cum += get(&h->bucket[b]);
+		put(o, "%s_bucket{le=\"%g\"} %llu\n", name, (double)bucket_us[b] / 1e6, cum);
+	}
+	cum += get(&h->bucket[METRICS_NBUCKETS]);
+	/* _count is the +Inf bucket by construction (each bucket read once). */
+	put(o, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n", name, cum, name,
+	    (double)get(&h->sum_us) / 1e6, name, cum);
+}
+
+static void key_health(struct out *o, struct metrics *m)
+{
+	static const char *const states[METRICS_KEY_NSTATES] = {
+		"ok", "missing", "mismatch", "revoked", "testing", "weak", "multiple", "lookup_failed",
+	};
+	head(o, "signetd_key_health", "gauge",
+	     "Published key record state per configured selector (1 = in that state), from the "
+	     "last DNS check");
+	pthread_mutex_lock(&m->lock);
+	for (size_t k = 0; k < m->nkeys; k++) {
+		for (unsigned s = 0; s < METRICS_KEY_NSTATES; s++) {
+			put(o, "signetd_key_health{domain=\"");
+			put_label(o, m->keys[k].domain);
+			put(o, "\",selector=\"");
+			put_label(o, m->keys[k].selector);
+			put(o, "\",state=\"%s\"} %u\n", states[s], (m->keys[k].states >> s) & 1u);
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+static void counters(struct out *o, struct metrics *m)
+{
+	static const char *const actions[METRICS_NACTIONS] = {"signed", "verified", "passed",
+							      "deferred"};
+	static const char *const algs[METRICS_NALGS] = {"rsa-sha256", "ed25519-sha256"};
+	static const char *const results[METRICS_NRESULTS] = {
+		[SIGNET_RESULT_NONE] = "none",
+		[SIGNET_RESULT_PASS] = "pass",
+		[SIGNET_RESULT_FAIL] = "fail",
+		[SIGNET_RESULT_NEUTRAL] = "neutral",
+		[SIGNET_RESULT_POLICY] = "policy",
+		[SIGNET_RESULT_PERMERROR] = "permerror",
+		[SIGNET_RESULT_TEMPERROR] = "temperror",
+	};
+	static const char *const dns[METRICS_NDNS] = {
+		[SIGNET_DNS_OK] = "ok",
+		[SIGNET_DNS_NXDOMAIN] = "nxdomain",
+		[SIGNET_DNS_TEMPFAIL] = "tempfail",
+	};
+	const char *reasons[POLICY_NREASONS] = {NULL}; /* POLICY_SIGNED is not a reason */
+	for (unsigned k = POLICY_SIGNED + 1; k < POLICY_NREASONS; k++)
+		reasons[k] = policy_reason_label((enum policy_reason)k);
+	head(o, "signetd_messages_total", "counter", "Messages by what signetd did at their end");
+	counter_set(o, "signetd_messages_total", "action", actions, m->messages, METRICS_NACTIONS);
+	head(o, "signetd_signatures_signed_total", "counter", "DKIM-Signature fields added");
+	counter_set(o, "signetd_signatures_signed_total", "alg", algs, m->signatures,
+		    METRICS_NALGS);
+	head(o, "signetd_verify_results_total", "counter",
+	     "Verified signatures by result; none = a message without any signature");
+	counter_set(o, "signetd_verify_results_total", "result", results, m->results,
+		    METRICS_NRESULTS);
+	head(o, "signetd_not_signed_total", "counter",
+	     "Messages verified instead of signed, by reason");
+	counter_set(o, "signetd_not_signed_total", "reason", reasons, m->not_signed,
+		    POLICY_NREASONS);
+	head(o, "signetd_dns_lookups_total", "counter", "Key record lookups by answer");
+	counter_set(o, "signetd_dns_lookups_total", "status", dns, m->dns, METRICS_NDNS);
+	head(o, "signetd_dns_secure_total", "counter", "Key record answers validated by DNSSEC");
+	put(o, "signetd_dns_secure_total %llu\n", get(&m->dns_secure));
+	head(o, "signetd_dns_fast_answers_total", "counter",
+	     "Key record lookups answered in under 1 ms (approximates resolver cache hits)");
+	put(o, "signetd_dns_fast_answers_total %llu\n", get(&m->dns_fast));
+}
+
+enum signet_status metrics_render(struct metrics *m, struct signet_buf *b)
+{
+	struct out o = {b, SIGNET_OK};
+	head(&o, "signetd_build_info", "gauge", "signetd version");
+	put(&o, "signetd_build_info{version=\"");
+	put_label(&o, signet_version());
+	put(&o, "\"} 1\n");
+	counters(&o, m);
+	histogram(&o, "signetd_sign_seconds",
+		  "Time spent signing a message (headers, body hash, signatures)",
+		  &m->hist[METRICS_SIGN_SECONDS]);
+	histogram(&o, "signetd_verify_seconds",
+		  "Time spent verifying a message, with end-of-message waits for key lookups",
+		  &m->hist[METRICS_VERIFY_SECONDS]);
+	histogram(&o, "signetd_dns_lookup_seconds", "Key record lookup time",
+		  &m->hist[METRICS_DNS_SECONDS]);
+	key_health(&o, m);
+	return o.st;
+}
+
+/* ---- the listener ------------------------------------------------------- */
+
+static bool port_parse(const char *p, unsigned *port)
+{
+	unsigned v = 0;
+	size_t len = strlen(p);
+	if (len == 0 || len > 5)
+		return false;
+	for (; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return false;
+		v = v * 10 + (unsigned)(*p - '0');
+	}
+	*port = v;
+	return v >= 1 && v <= 65535;
+}
+
+bool metrics_parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t *len)
+{
+	char host[64];
+	unsigned port;
+	const char *colon = strrchr(spec, ':');
+	if (colon == NULL || colon == spec || !port_parse(colon + 1, &port))
+		return false;
+	size_t hlen = (size_t)(colon - spec);
+	const char *h = spec;
+	bool six = spec[0] == '[';
+	if (six) {
+		if (hlen < 3 || spec[hlen - 1] != ']')
+			return false;
+		h++;
+		hlen -= 2;
+	}
+	if (hlen >= sizeof host)
+		return false;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	memset(ss, 0, sizeof *ss);
+	if (six) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		*len = sizeof *s6;
+		return inet_pton(AF_INET6, host, &s6->sin6_addr) == 1;
+	}
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	s4->sin_family = AF_INET;
+	s4->sin_port = htons((uint16_t)port);
+	*len = sizeof *s4;
+	return inet_pton(AF_INET, host, &s4->sin_addr) == 1;
+}
+
+int metrics_listen(const char *spec, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	if (!metrics_parse_listen(spec, &ss, &len)) {
+		snprintf(err, errlen, "metrics.listen '%s' is not ADDRESS:PORT or [IPV6]:PORT", spec);
+		return -1;
+	}
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+	    bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 16) != 0) {
+		snprintf(err, errlen, "cannot listen for metrics on %s: %s%s", spec, strerror(errno),
+			 errno == EADDRINUSE ? " (port in use: change metrics.listen)" : "");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+struct metrics_http {
+	struct MHD_Daemon *d;
+	struct metrics *m;
+};
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned code, const char *type,
+			     const void *body, size_t len)
+{
+	struct MHD_Response *r =
+		MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+	if (r == NULL)
+		return MHD_NO;
+	enum MHD_Result ret = MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	if (ret == MHD_YES)
+		ret = MHD_queue_response(c, code, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* Only GET (and HEAD) /metrics; anything else is 404. */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version, const char *upload,
+				  size_t *upload_len, void **state)
+{
+	(void)version;
+	(void)upload;
+	struct metrics_http *h = cls;
+	if (*state == NULL) { /* first call: headers only; answer on the next */
+		*state = h;
+		return MHD_YES;
+	}
+	if (*upload_len != 0) {
+		*upload_len = 0; /* a request body is not wanted: drop it */
+		return MHD_YES;
+	}
+	bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
+		   strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+	if (!get || strcmp(url, "/metrics") != 0) {
+		static const char nf[] = "not found: signetd serves GET /metrics only\n";
+		return reply(c, MHD_HTTP_NOT_FOUND, "text/plain; charset=utf-8", nf, sizeof nf - 1);
+	}
+	struct signet_buf b;
+	buf_init(&b, METRICS_MAX_TEXT);
+	enum MHD_Result ret;
+	if (metrics_render(h->m, &b) != SIGNET_OK) {
+		static const char ie[] = "metrics could not be rendered (out of memory)\n";
+		ret = reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain; charset=utf-8", ie,
+			    sizeof ie - 1);
+	} else {
+		ret = reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
+			    b.data ? (const void *)b.data : "", b.len);
+	}
+	buf_free(&b);
+	return ret;
+}
+
+struct metrics_http *metrics_http_start(struct metrics *m, int fd, char *err, size_t errlen)
+{
+	struct metrics_http *h = calloc(1, sizeof *h);
+	if (h == NULL) {
+		snprintf(err, errlen, "out of memory");
+		close(fd);
+		return NULL;
+	}
+	h->m = m;
+	h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, 0, NULL, NULL,
+				on_request, h, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned)METRICS_HTTP_CONNECTIONS,
+				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)METRICS_HTTP_TIMEOUT,
+				MHD_OPTION_END);
+	if (h->d == NULL) {
+		snprintf(err, errlen, "cannot start the metrics HTTP server (libmicrohttpd)");
+		close(fd);
+		free(h);
+		return NULL;
+	}
+	return h;
+}
+
+void metrics_http_stop(struct metrics_http *h)
+{
+	if (h == NULL)
+		return;
+	MHD_stop_daemon(h->d); /* closes the listening socket */
+	free(h);
+}

@@ -1,0 +1,101 @@
+/* metrics.h: signetd's Prometheus metrics: a fixed set of counters and
+ * histograms that worker threads bump with relaxed C11 atomics (no lock,
+ * no allocation on the mail path), key record health gauges the periodic
+ * DNS check replaces after each round, the text exposition format 0.0.4,
+ * and the optional HTTP listener (libmicrohttpd, its own thread) that
+ * serves GET /metrics. It does not decide anything about mail. */
+#ifndef SIGNETD_METRICS_H
+#define SIGNETD_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <signet/signet.h>
+#include <signet/verifier.h>
+
+#include "policy.h"
+
+struct metrics;
+struct metrics_http;
+struct signet_buf;
+
+/* What happened to a message at its end (signetd_messages_total{action}). */
+enum metrics_action {
+	METRICS_SIGNED,   /* DKIM-Signature(s) added */
+	METRICS_VERIFIED, /* Authentication-Results added */
+	METRICS_PASSED,   /* accepted without either (limits, on_error = accept) */
+	METRICS_DEFERRED, /* 451 (on_error = tempfail) */
+	METRICS_NACTIONS
+};
+
+enum metrics_alg { METRICS_RSA_SHA256, METRICS_ED25519_SHA256, METRICS_NALGS };
+
+enum metrics_hist {
+	METRICS_SIGN_SECONDS,
+	METRICS_VERIFY_SECONDS,
+	METRICS_DNS_SECONDS,
+	METRICS_NHISTS
+};
+
+/* Histogram buckets: 0.5 ms .. 10 s (metrics.c), then +Inf. */
+#define METRICS_NBUCKETS 14
+#define METRICS_FAST_ANSWER_US 1000 /* signetd_dns_fast_answers_total: answered under 1 ms */
+
+/* Key record states of one selector (signetd_key_health{state}), a bit set. */
+enum metrics_key_state {
+	METRICS_KEY_OK = 1u << 0,            /* the record holds the key; no error */
+	METRICS_KEY_MISSING = 1u << 1,       /* NXDOMAIN or no TXT record */
+	METRICS_KEY_MISMATCH = 1u << 2,      /* no record matches the key (or one is unusable) */
+	METRICS_KEY_REVOKED = 1u << 3,       /* empty p= */
+	METRICS_KEY_TESTING = 1u << 4,       /* t=y */
+	METRICS_KEY_WEAK = 1u << 5,          /* RSA under 2048 bits */
+	METRICS_KEY_MULTIPLE = 1u << 6,      /* more than one TXT record */
+	METRICS_KEY_LOOKUP_FAILED = 1u << 7, /* temporary DNS failure: state unknown */
+	METRICS_KEY_NSTATES = 8
+};
+
+struct metrics_key_health {
+	const char *domain;   /* borrowed for the call */
+	const char *selector; /* borrowed for the call */
+	unsigned states;      /* enum metrics_key_state bits */
+};
+
+/* The daemon's one set of metrics (static: counts survive reloads). */
+struct metrics *metrics_process(void);
+
+/* A separate zeroed set (tests); NULL on out of memory. metrics_free(NULL)
+ * and metrics_free(metrics_process()) are no-ops. */
+struct metrics *metrics_new(void);
+void metrics_free(struct metrics *m);
+
+/* The mail path: relaxed atomics only. Out-of-range enums are ignored. */
+void metrics_message(struct metrics *m, enum metrics_action a);
+void metrics_signature(struct metrics *m, enum metrics_alg alg);
+/* One signature's result; SIGNET_RESULT_NONE counts a message without any. */
+void metrics_verify_result(struct metrics *m, enum signet_result r);
+/* POLICY_SIGNED is not counted; an out-of-range code counts as other. */
+void metrics_not_signed(struct metrics *m, enum policy_reason why);
+void metrics_observe(struct metrics *m, enum metrics_hist h, uint64_t usec);
+/* One key lookup's answer: lookups by status, secure, time, fast answers. */
+void metrics_dns(struct metrics *m, enum signet_dns_status st, bool secure, uint64_t usec);
+
+/* Replaces the key health table (copied). SIGNET_ERR_NOMEM keeps the old one. */
+SIGNET_MUST_USE enum signet_status metrics_key_health_set(struct metrics *m,
+							  const struct metrics_key_health *v,
+							  size_t n);
+
+/* Appends the exposition text (format 0.0.4) to out. */
+SIGNET_MUST_USE enum signet_status metrics_render(struct metrics *m, struct signet_buf *out);
+
+/* "127.0.0.1:9187" or "[::1]:9187" (numeric address, port 1..65535). */
+bool metrics_parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t *len);
+/* A bound, listening socket for spec (before privileges are dropped); -1 with err. */
+int metrics_listen(const char *spec, char *err, size_t errlen);
+/* Serves GET /metrics of m on fd (taken over, closed on failure too) from
+ * libmicrohttpd's own thread; NULL with err. metrics_http_stop(NULL) is a no-op. */
+struct metrics_http *metrics_http_start(struct metrics *m, int fd, char *err, size_t errlen);
+void metrics_http_stop(struct metrics_http *h);
+
+#endif
