@@ -127,6 +127,13 @@ show "$signet" verify --keys keys.txt --explain tampered.eml || rc=$?
 say "exit status: $rc (1: signatures present, none passes)"
 [ "$rc" -eq 1 ] || { say "demo: expected a failure" >&2; exit 1; }
 
+heading "5b. A mailing list appends a footer: --explain says what was added"
+{ cat signed.eml; printf '%s\n' '--' 'You received this because you are subscribed to dinner@lists.example.net.' \
+	'To unsubscribe, send a message to dinner-leave@lists.example.net.'; } >footer.eml
+rc=0
+show "$signet" verify --keys keys.txt --explain footer.eml || rc=$?
+[ "$rc" -eq 1 ] || { say "demo: expected a failure" >&2; exit 1; }
+
 say ""
 say "So far the CLI alone. Now the real job: signetd, the milter, signing and verifying"
 say "the mail of a real Postfix, with keys published in a real DNS server."
