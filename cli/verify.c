@@ -11,11 +11,13 @@
 #include <signet/message.h>
 #include <signet/verifier.h>
 
+#include <signet/ar.h>
+
 #include "cli.h"
 
 static const char usage[] =
 	"usage: signet verify [--keys KEYSFILE | --dns [--server IP[@PORT]]] [--time UNIX]\n"
-	"                     [--json] [--explain] [--l-policy unsigned|honour] [FILE]\n";
+	"                     [--json] [--explain] [--l-policy unsigned|honour] [--ar ID] [FILE]\n";
 
 static const char help_text[] =
 	"Verify every DKIM-Signature of a message (FILE or standard input).\n\n"
@@ -28,7 +30,9 @@ static const char help_text[] =
 	"                           on a body hash mismatch, where the body changed; with\n"
 	"                           --json, the same as an \"explain\" object\n"
 	"      --l-policy POLICY    unsigned (default, as signetd): content after l= makes\n"
-	"                           the result policy; honour: verify the first l= octets\n\n"
+	"                           the result policy; honour: verify the first l= octets\n"
+	"      --ar ID              also print the Authentication-Results field signetd\n"
+	"                           would add, with authserv-id ID (RFC 8601)\n\n"
 	"Exit status: 0 a signature passes, 1 none passes, 2 no signature,\n"
 	"3 none passes and one had a temporary DNS error, 4 error, 64 usage error.\n";
 
@@ -38,7 +42,7 @@ static const char help_text[] =
 #define VERIFY_MAX_RECORDS 16 /* TXT records handed to the verifier per name */
 
 struct verify_opts {
-	const char *keys, *server, *file;
+	const char *keys, *server, *file, *ar_id;
 	bool dns, json, explain;
 	struct signet_verify_options vo;
 };
@@ -75,6 +79,13 @@ static int parse_opt(int c, struct verify_opts *o, char **argv)
 			return cli_usage_error("verify", usage,
 					       "--l-policy %s: give honour or unsigned", optarg);
 		break;
+	case 'A':
+		if (!signet_ar_authserv_id_valid(optarg))
+			return cli_usage_error("verify", usage,
+					       "--ar %s: an authserv-id is a host name (letters, "
+					       "digits, '.', '-')", optarg);
+		o->ar_id = optarg;
+		break;
 	case 'h': printf("%s\n%s", usage, help_text); return CLI_EXIT_OK;
 	default: return cli_bad_option("verify", usage, c, argv);
 	}
@@ -91,6 +102,7 @@ static int parse_opts(int argc, char **argv, struct verify_opts *o)
 		{ "json", no_argument, NULL, 'J' },
 		{ "explain", no_argument, NULL, 'E' },
 		{ "l-policy", required_argument, NULL, 'L' },
+		{ "ar", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -458,6 +470,28 @@ static void print_result(size_t idx, const struct signet_sig_result *r, bool jso
 	putchar('\n');
 }
 
+/* --ar: the field signetd would add (one line per fold, LF line ends). */
+static bool print_ar(const struct signet_verifier *v, const char *id)
+{
+	const struct signet_sig_result *res[SIGNET_MAX_SIGNATURES];
+	size_t n = signet_verifier_count(v), len;
+	char ar[8192];
+	struct signet_error err = { 0 };
+
+	for (size_t i = 0; i < n; i++)
+		res[i] = signet_verifier_result(v, i);
+	if (signet_ar_format(id, res, n, ar, sizeof(ar), &len, &err) != SIGNET_OK) {
+		cli_err("cannot format Authentication-Results: %s", err.msg);
+		return false;
+	}
+	fputs("Authentication-Results:", stdout);
+	for (const char *p = ar; *p != '\0'; p++)
+		if (*p != '\r')
+			putchar(*p);
+	putchar('\n');
+	return true;
+}
+
 static int report(const struct signet_verifier *v, const struct verify_opts *o)
 {
 	size_t n = signet_verifier_count(v), i, unchecked = signet_verifier_unchecked(v);
@@ -480,6 +514,8 @@ static int report(const struct signet_verifier *v, const struct verify_opts *o)
 			o->json ? "signet: note: " : "", unchecked, SIGNET_MAX_SIGNATURES);
 	if (n == 0 && unchecked == 0 && !o->json)
 		printf("no DKIM-Signature\n");
+	if (o->ar_id != NULL && !print_ar(v, o->ar_id))
+		return VERIFY_EXIT_ERROR;
 	if (!cli_flush_stdout())
 		return VERIFY_EXIT_ERROR;
 	if (pass)

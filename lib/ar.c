@@ -208,8 +208,27 @@ static enum signet_status flush_word(struct ar_writer *w)
 	bool fold = w->out.len > 0 && w->col + 1 + w->word.len > AR_LINE_MAX;
 	SIGNET_TRY(fold ? buf_append(&w->out, "\r\n\t", 3) : buf_append_byte(&w->out, ' '));
 	w->col = fold ? 1 : w->col + 1; /* after a fold the TAB is the line's first octet */
-	SIGNET_TRY(buf_append(&w->out, w->word.data, w->word.len));
-	w->col += w->word.len;
+	/* A word longer than a line (a long reason="..." or comment) is folded
+	 * before one of its own spaces: every SP in our words stands where the
+	 * grammar allows FWS (inside a quoted-string or comment, or before a
+	 * comment), and unfolding gives the same text back (RFC 5322 2.2.3). */
+	const uint8_t *p = w->word.data;
+	size_t left = w->word.len;
+	while (w->col + left > AR_LINE_MAX) {
+		size_t room = AR_LINE_MAX - w->col, cut = 0;
+		for (size_t k = 1; k <= room && k < left; k++)
+			if (p[k] == ' ')
+				cut = k;
+		if (cut == 0)
+			break; /* no space to fold at: the line stays long */
+		SIGNET_TRY(buf_append(&w->out, p, cut));
+		SIGNET_TRY(buf_append(&w->out, "\r\n", 2));
+		p += cut;
+		left -= cut;
+		w->col = 0;
+	}
+	SIGNET_TRY(buf_append(&w->out, p, left));
+	w->col += left;
 	buf_reset(&w->word);
 	return SIGNET_OK;
 }

@@ -7,8 +7,8 @@ set -euo pipefail
 PACKAGES=(
 	build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
 	libssl-dev libcmocka-dev libevent-dev libunbound-dev libhiredis-dev libmicrohttpd-dev
-	python3 python3-pytest python3-dkim python3-nacl
-	libmail-dkim-perl libcryptx-perl opendkim-tools
+	python3 python3-pytest python3-dkim python3-nacl python3-authres
+	libmail-dkim-perl libcryptx-perl libmail-authenticationresults-perl opendkim-tools
 	postfix unbound ca-certificates curl
 	sasl2-bin libsasl2-modules
 )
