@@ -12,10 +12,12 @@
 #include <unbound.h>
 
 #include "dns.h"
+#include "dnscache.h"
 
 #define DNS_MAX_RECORDS 16     /* TXT RRs looked at per name */
 #define DNS_TYPE_TXT 16
 #define DNS_CLASS_IN 1
+#define MALFORMED_RDATA "malformed TXT RDATA" /* what the verifier gets instead */
 
 struct dns_query {
 	struct dns_resolver *r;
@@ -31,10 +33,24 @@ struct dns_query {
 
 struct dns_resolver {
 	struct ub_ctx *ctx;
+	struct dnscache *cache; /* NULL: none */
 	struct event *ev;
 	struct dns_query *pending;
 	unsigned timeout_ms;
 };
+
+static uint64_t now_ms(void)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+}
+
+/* The TTL libunbound gives the answer (seconds it may still be kept). */
+static uint32_t answer_ttl(const struct ub_result *res)
+{
+	return res->ttl > 0 ? (uint32_t)res->ttl : 0;
+}
 
 static unsigned elapsed_ms(const struct timespec *t0)
 {
@@ -96,6 +112,15 @@ static void deliver_status(struct dns_query *q, enum signet_dns_status st, const
 	deliver(q, &a);
 }
 
+/* NXDOMAIN and NODATA are kept for their (negative) TTL, at most
+ * DNS_CACHE_NEG_TTL; a temporary failure is never kept. */
+static void cache_negative(struct dns_query *q, const struct ub_result *res, const char *why)
+{
+	if (q->r->cache != NULL)
+		(void)dnscache_put(q->r->cache, q->name, SIGNET_DNS_NXDOMAIN, why, NULL, 0,
+				   res->secure != 0, answer_ttl(res), now_ms());
+}
+
 /* RFC 6376 6.1.2: NXDOMAIN and "no TXT" are permanent; SERVFAIL, timeout,
  * DNSSEC bogus are temporary. */
 static void deliver_result(struct dns_query *q, struct ub_result *res)
@@ -108,6 +133,7 @@ static void deliver_result(struct dns_query *q, struct ub_result *res)
 		return;
 	}
 	if (res->nxdomain) {
+		cache_negative(q, res, "NXDOMAIN");
 		deliver_status(q, SIGNET_DNS_NXDOMAIN, "NXDOMAIN");
 		return;
 	}
@@ -117,26 +143,35 @@ static void deliver_result(struct dns_query *q, struct ub_result *res)
 		return;
 	}
 	if (!res->havedata) {
+		cache_negative(q, res, "no TXT record (NODATA)");
 		deliver_status(q, SIGNET_DNS_NXDOMAIN, "no TXT record (NODATA)");
 		return;
 	}
 	struct signet_txt recs[DNS_MAX_RECORDS];
 	unsigned char *bufs[DNS_MAX_RECORDS] = {0};
 	size_t n = 0;
+	bool complete = true; /* false: out of memory, do not cache what we have */
 	for (size_t k = 0; res->data[k] != NULL && n < DNS_MAX_RECORDS; k++) {
 		size_t rdlen = (size_t)res->len[k], len = 0;
-		bufs[n] = malloc(rdlen + 1);
-		if (bufs[n] == NULL)
+		/* Room for the RR's bytes or the malformed-RDATA text, whichever
+		 * is longer (a 1-byte RDATA can be malformed). */
+		bufs[n] = malloc(rdlen + sizeof MALFORMED_RDATA);
+		if (bufs[n] == NULL) {
+			complete = false;
 			break;
+		}
 		if (!dns_txt_rdata_join((const unsigned char *)res->data[k], rdlen, bufs[n], rdlen, &len)) {
 			/* Malformed RDATA: give the verifier an unusable record so it says why. */
-			memcpy(bufs[n], "malformed TXT RDATA", 19);
-			len = 19;
+			memcpy(bufs[n], MALFORMED_RDATA, sizeof MALFORMED_RDATA - 1);
+			len = sizeof MALFORMED_RDATA - 1;
 		}
 		recs[n].p = bufs[n];
 		recs[n].len = len;
 		n++;
 	}
+	if (q->r->cache != NULL && n > 0 && complete)
+		(void)dnscache_put(q->r->cache, q->name, SIGNET_DNS_OK, NULL, recs, n,
+				   res->secure != 0, answer_ttl(res), now_ms());
 	struct dns_answer a = {.status = SIGNET_DNS_OK, .records = recs, .nrecords = n,
 			       .secure = res->secure != 0, .elapsed_ms = elapsed_ms(&q->t0)};
 	deliver(q, &a);
@@ -176,14 +211,31 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
 	deliver_status(q, SIGNET_DNS_TEMPFAIL, why);
 }
 
+/* A cached answer, if there is one: delivered (from the start timer, so
+ * still not from inside dns_lookup_txt). */
+static bool deliver_cached(struct dns_query *q)
+{
+	struct dnscache_answer c; /* about 8.5 KiB: loop threads have default stacks */
+	if (q->r->cache == NULL || !dnscache_get(q->r->cache, q->name, now_ms(), &c))
+		return false;
+	struct dns_answer a = {.status = c.status, .records = c.records, .nrecords = c.nrecords,
+			       .secure = c.secure, .why = c.why[0] ? c.why : NULL,
+			       .elapsed_ms = elapsed_ms(&q->t0)};
+	deliver(q, &a);
+	return true;
+}
+
 /* Starting from a zero-delay timer keeps the "never called back from inside
- * dns_lookup_txt" promise even when ub_resolve_async fails at once. */
+ * dns_lookup_txt" promise even when ub_resolve_async fails at once, or the
+ * answer is in the cache. */
 static void on_start(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
 	struct dns_query *q = arg;
 	struct dns_resolver *r = q->r;
+	if (deliver_cached(q))
+		return;
 	q->started = true;
 	int rc = ub_resolve_async(r->ctx, q->name, DNS_TYPE_TXT, DNS_CLASS_IN, q, ub_callback,
 				  &q->async_id);
@@ -274,14 +326,29 @@ struct dns_resolver *dns_resolver_new(struct event_base *base, const struct dns_
 		return NULL;
 	}
 	r->timeout_ms = opts->timeout_ms ? opts->timeout_ms : 5000;
+	if (opts->cache_entries > 0) {
+		struct dnscache_limits lim = {
+			.entries = opts->cache_entries,
+			.bytes = DNS_CACHE_BYTES,
+			.max_ttl = opts->cache_max_ttl ? opts->cache_max_ttl : DNS_CACHE_MAX_TTL,
+			.neg_ttl = DNS_CACHE_NEG_TTL};
+		r->cache = dnscache_new(&lim);
+		if (r->cache == NULL) {
+			snprintf(err, errlen, "out of memory (DNS answer cache)");
+			free(r);
+			return NULL;
+		}
+	}
 	r->ctx = ub_ctx_create();
 	if (r->ctx == NULL) {
 		snprintf(err, errlen, "cannot create the libunbound context");
+		dnscache_free(r->cache);
 		free(r);
 		return NULL;
 	}
 	if (!configure(r->ctx, opts, err, errlen)) {
 		ub_ctx_delete(r->ctx);
+		dnscache_free(r->cache);
 		free(r);
 		return NULL;
 	}
@@ -291,6 +358,7 @@ struct dns_resolver *dns_resolver_new(struct event_base *base, const struct dns_
 		if (r->ev)
 			event_free(r->ev);
 		ub_ctx_delete(r->ctx);
+		dnscache_free(r->cache);
 		free(r);
 		return NULL;
 	}
@@ -305,5 +373,6 @@ void dns_resolver_free(struct dns_resolver *r)
 		dns_cancel(r->pending);
 	event_free(r->ev);
 	ub_ctx_delete(r->ctx);
+	dnscache_free(r->cache);
 	free(r);
 }

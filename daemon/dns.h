@@ -1,7 +1,9 @@
 /* dns.h: asynchronous TXT lookups for key records (RFC 6376 3.6.2) with
  * libunbound, driven by one libevent loop. One resolver per loop (each with
  * its own cache); a per-lookup timeout turns a silent server into
- * SIGNET_DNS_TEMPFAIL. Callbacks run on the loop's thread. */
+ * SIGNET_DNS_TEMPFAIL. Callbacks run on the loop's thread. Optionally an
+ * answer cache in front of libunbound (TTL-bounded; temporary failures are
+ * never cached). */
 #ifndef SIGNETD_DNS_H
 #define SIGNETD_DNS_H
 
@@ -19,7 +21,18 @@ struct dns_options {
 	size_t nforwarders;
 	unsigned timeout_ms;           /* per lookup; 0 = 5000 */
 	const char *trust_anchor_file; /* DNSSEC validation when set */
+	/* Answer cache of this resolver (dnscache.h), which spares a repeated
+	 * lookup libunbound's resolver-thread round trip: names held (0 = no
+	 * cache), and the most seconds an answer with records is kept (the
+	 * answer's TTL rules when shorter; 0 = DNS_CACHE_MAX_TTL). */
+	unsigned cache_entries;
+	unsigned cache_max_ttl;
 };
+
+#define DNS_CACHE_ENTRIES 1024     /* per loop */
+#define DNS_CACHE_MAX_TTL 300      /* seconds */
+#define DNS_CACHE_NEG_TTL 60       /* seconds: NXDOMAIN / NODATA, or their TTL if shorter */
+#define DNS_CACHE_BYTES (1u << 20) /* names + records held per loop */
 
 /* What a lookup found. records[] are the TXT RRs, each RR's strings joined
  * with nothing between them (RFC 6376 3.6.2.2); borrowed for the callback. */

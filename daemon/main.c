@@ -276,7 +276,8 @@ static int serve(struct runtime *rt, const struct options *o)
 		.dns = {.forwarders = (const char *const *)cfg->dns_forwarders,
 			.nforwarders = cfg->n_dns_forwarders,
 			.timeout_ms = (unsigned)(cfg->dns_timeout * 1000.0),
-			.trust_anchor_file = cfg->dns_trust_anchor_file},
+			.trust_anchor_file = cfg->dns_trust_anchor_file,
+			.cache_entries = DNS_CACHE_ENTRIES},
 		.reload = reload,
 		.reload_arg = (void *)o->config,
 	};

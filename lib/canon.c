@@ -230,30 +230,42 @@ static enum signet_status content_byte(struct canon_body *cb, const uint8_t *p)
  * A run starts at a byte that is not CR or LF (nor WSP, in relaxed mode) and
  * continues while the canonical output equals the input, so it can be passed
  * on as is. It stops before the first "special" byte:
- *   both:    a bare LF; the CR of an empty line (between LF and LF);
- *            a CR that is the last byte of the chunk (its LF may follow);
+ *   both:    a bare LF; a CR that is the last byte of the chunk (its LF may
+ *            follow); the CR of an empty line (LF CR LF) unless a content
+ *            byte follows it in this chunk (see below);
  *   relaxed: any TAB; a SP followed by WSP, CR or LF, or last in the chunk;
  *            a CR not followed by LF (data, handled one byte at a time).
  * Single SPs between words and CRLF after content stay inside the run, so a
- * typical text body is one run per chunk. */
+ * typical text body is one run per chunk. An empty line only needs holding
+ * back when it may be trailing (DKIM-CANON-03, -04, -10); one followed by a
+ * byte that starts a non-empty line (not CR or LF; in relaxed mode not WSP
+ * either, since a WSP-only line is empty there, DKIM-CANON-09) is not, so
+ * paragraph breaks stay inside the run too. */
 
-/* Is q special? prev = q[-1] (always inside the run); next = q[1] or -1 when
- * q is the last byte of the chunk. */
-static bool special_relaxed(uint8_t prev, uint8_t c, int next)
+/* Does next2 (-1: past the chunk) start a line that is not empty whatever
+ * follows? Then the empty line before it is not trailing (DKIM-CANON-10). */
+static inline bool content_follows(bool relaxed, int next2)
+{
+	return next2 >= 0 && next2 != CR && next2 != LF && !(relaxed && is_wsp((uint8_t)next2));
+}
+
+/* Is q special? prev = q[-1] (always inside the run); next = q[1] and
+ * next2 = q[2], or -1 past the end of the chunk. */
+static bool special_relaxed(uint8_t prev, uint8_t c, int next, int next2)
 {
 	switch (c) {
 	case '\t': return true;
 	case ' ': return next < 0 || next == ' ' || next == '\t' || next == CR || next == LF;
-	case CR: return next != LF || prev == LF;
+	case CR: return next != LF || (prev == LF && !content_follows(true, next2));
 	case LF: return prev != CR;
 	default: return false;
 	}
 }
 
-static bool special_simple(uint8_t prev, uint8_t c, int next)
+static bool special_simple(uint8_t prev, uint8_t c, int next, int next2)
 {
 	if (c == CR)
-		return next < 0 || (next == LF && prev == LF);
+		return next < 0 || (next == LF && prev == LF && !content_follows(false, next2));
 	return c == LF && prev != CR;
 }
 
@@ -311,8 +323,9 @@ static inline unsigned lane_bits(v16m m)
 
 static inline bool special_at(bool relaxed, const uint8_t *q, const uint8_t *end)
 {
-	int next = q + 1 < end ? q[1] : -1;
-	return relaxed ? special_relaxed(q[-1], *q, next) : special_simple(q[-1], *q, next);
+	int next = q + 1 < end ? q[1] : -1, next2 = q + 2 < end ? q[2] : -1;
+	return relaxed ? special_relaxed(q[-1], *q, next, next2)
+		       : special_simple(q[-1], *q, next, next2);
 }
 
 /* For a candidate lane at q: q or q + 1 if special (in that order), else

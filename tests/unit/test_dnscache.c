@@ -1,0 +1,278 @@
+/* test_dnscache.c: signetd's key-record answer cache (daemon/dnscache.c):
+ * hits copy records, DNSSEC flag and reason exactly; expiry at min(TTL,
+ * limit) to the millisecond; negative answers for a shorter time; temporary
+ * failures never kept; the entry and byte bounds at limit-1, limit, limit+1
+ * with least-recently-used eviction. The clock is the test's own. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "dnscache.h"
+
+static struct signet_txt txt(const char *s, size_t n)
+{
+	return (struct signet_txt){(const uint8_t *)s, n};
+}
+
+static struct dnscache *mk(size_t entries, size_t bytes, uint32_t max_ttl, uint32_t neg_ttl)
+{
+	struct dnscache_limits lim = {entries, bytes, max_ttl, neg_ttl};
+	struct dnscache *c = dnscache_new(&lim);
+	assert_non_null(c);
+	return c;
+}
+
+static bool put_ok(struct dnscache *c, const char *name, const char *rec, uint32_t ttl,
+		   uint64_t now)
+{
+	struct signet_txt r = txt(rec, strlen(rec));
+	return dnscache_put(c, name, SIGNET_DNS_OK, NULL, &r, 1, false, ttl, now);
+}
+
+static bool has(struct dnscache *c, const char *name, uint64_t now)
+{
+	static struct dnscache_answer a;
+	return dnscache_get(c, name, now, &a);
+}
+
+/* Records (with a NUL inside and an empty one), secure flag and status come
+ * back byte for byte, in a copy that outlives the entry. */
+static void dnscache_hit_copies_answer(void **state)
+{
+	(void)state;
+	struct dnscache *c = mk(4, 4096, 300, 60);
+	struct signet_txt recs[3] = {txt("v=DKIM1; p=AB\0CD", 16), txt("", 0), txt("x", 1)};
+	assert_false(has(c, "s._domainkey.example.com", 0));
+	assert_true(dnscache_put(c, "s._domainkey.example.com", SIGNET_DNS_OK, "ignored", recs, 3,
+				 true, 100, 1000));
+	static struct dnscache_answer a;
+	assert_true(dnscache_get(c, "s._domainkey.example.com", 1000, &a));
+	dnscache_free(c); /* the copy stays valid */
+	assert_int_equal(a.status, SIGNET_DNS_OK);
+	assert_true(a.secure);
+	assert_int_equal(a.nrecords, 3);
+	assert_int_equal(a.records[0].len, 16);
+	assert_memory_equal(a.records[0].p, "v=DKIM1; p=AB\0CD", 16);
+	assert_int_equal(a.records[1].len, 0);
+	assert_int_equal(a.records[2].len, 1);
+	assert_memory_equal(a.records[2].p, "x", 1);
+	assert_string_equal(a.why, "");
+}
+
+/* Names match as exact bytes; other names miss. */
+static void dnscache_names_exact(void **state)
+{
+	(void)state;
+	struct dnscache *c = mk(8, 4096, 300, 60);
+	assert_true(put_ok(c, "a._domainkey.example.com", "v=DKIM1; p=A", 60, 0));
+	assert_true(has(c, "a._domainkey.example.com", 0));
+	assert_false(has(c, "a._domainkey.example.co", 0));
+	assert_false(has(c, "a._domainkey.example.com.", 0));
+	assert_false(has(c, "b._domainkey.example.com", 0));
+	dnscache_free(c);
+}
+
+/* Kept for the answer's TTL when under the limit: a hit at TTL - 1 ms, a
+ * miss (and the entry gone) at TTL. */
+static void dnscache_ttl_from_answer(void **state)
+{
+	(void)state;
+	struct dnscache *c = mk(8, 4096, 300, 60);
+	assert_true(put_ok(c, "n", "r", 10, 5000));
+	assert_true(has(c, "n", 5000 + 9999));
+	assert_false(has(c, "n", 5000 + 10000));
+	assert_int_equal(dnscache_count(c), 0);
+	assert_int_equal(dnscache_bytes(c), 0);
+	assert_false(has(c, "n", 5000 + 9999)); /* dropped for good */
+	dnscache_free(c);
+}
+
+/* A TTL over max_ttl is cut to max_ttl (limit - 1, limit, limit + 1). */
+static void dnscache_ttl_capped(void **state)
+{
+	(void)state;
+	struct dnscache *c = mk(8, 4096, 300, 60);
+	static const uint32_t ttls[] = {299, 300, 301, 86400};
+	static const uint64_t kept_ms[] = {299000, 300000, 300000, 300000};
+	for (size_t k = 0; k < 4; k++) {
+		assert_true(put_ok(c, "n", "r", ttls[k], 0));
+		assert_true(has(c, "n", kept_ms[k] - 1));
+		assert_false(has(c, "n", kept_ms[k]));
+	}
+	dnscache_free(c);
+}
+
+/* NXDOMAIN (and NODATA, reported as NXDOMAIN) is kept at most neg_ttl, with
+ * its reason; TEMPFAIL and a TTL of 0 are never kept. */
+static void dnscache_negative_and_tempfail(void **state)
+{
+	(void)state;
+	struct dnscache *c = mk(8, 4096, 300, 60);
+	assert_true(dnscache_put(c, "nx", SIGNET_DNS_NXDOMAIN, "NXDOMAIN", NULL, 0, false, 3600, 0));
+	static struct dnscache_answer a;
+	assert_true(dnscache_get(c, "nx", 59999, &a));
+	assert_int_equal(a.status, SIGNET_DNS_NXDOMAIN);
+	assert_int_equal(a.nrecords, 0);
+	assert_string_equal(a.why, "NXDOMAIN");
+	assert_false(has(c, "nx", 60000));
+	assert_true(dnscache_put(c, "nd", SIGNET_DNS_NXDOMAIN, "no TXT record (NODATA)", NULL, 0,
+				 false, 5, 0));
+	assert_true(dnscache_get(c, "nd", 4999, &a));
+	assert_string_equal(a.why, "no TXT record (NODATA)");
+	assert_false(has(c, "nd", 5000));
+	assert_false(dnscache_put(c, "tf", SIGNET_DNS_TEMPFAIL, "SERVFAIL", NULL, 0, false, 300, 0));
+	assert_false(has(c, "tf", 0));
+	assert_false(put_ok(c, "z", "r", 0, 0));
+	assert_false(has(c, "z", 0));
+	struct signet_txt r = txt("r", 1);
+	assert_false(dnscache_put(c, "none", SIGNET_DNS_OK, NULL, &r, 0, false, 300, 0));
+	assert_int_equal(dnscache_count(c), 0);
+	dnscache_free(c);
+}
+
+/* A new answer replaces the old one; one that is not kept (TEMPFAIL) drops
+ * it, so a stale key is not served after the name changed. */
+static void dnscache_replace(void **state)
+{
+	(void)state;
+	struct dnscache *c = mk(8, 4096, 300, 60);
+	assert_true(put_ok(c, "n", "old", 300, 0));
+	assert_true(put_ok(c, "n", "new!", 300, 10));
+	assert_int_equal(dnscache_count(c), 1);
+	assert_int_equal(dnscache_bytes(c), 2 + 4);
+	static struct dnscache_answer a;
+	assert_true(dnscache_get(c, "n", 20, &a));
+	assert_memory_equal(a.records[0].p, "new!", 4);
+	assert_false(dnscache_put(c, "n", SIGNET_DNS_TEMPFAIL, "timeout", NULL, 0, false, 300, 30));
+	assert_false(has(c, "n", 30));
+	assert_int_equal(dnscache_count(c), 0);
+	dnscache_free(c);
+}
+
+/* Entry bound 3: a fourth name evicts the least recently used one (a get
+ * counts as a use). */
+static void dnscache_entry_limit_lru(void **state)
+{
+	(void)state;
+	struct dnscache *c = mk(3, 4096, 300, 60);
+	assert_true(put_ok(c, "a", "1", 300, 0));
+	assert_true(put_ok(c, "b", "2", 300, 0));
+	assert_true(put_ok(c, "c", "3", 300, 0)); /* limit - 1 -> limit */
+	assert_int_equal(dnscache_count(c), 3);
+	assert_true(has(c, "a", 1)); /* b is now the least recently used */
+	assert_true(put_ok(c, "d", "4", 300, 2)); /* limit + 1 */
+	assert_int_equal(dnscache_count(c), 3);
+	assert_false(has(c, "b", 3));
+	assert_true(has(c, "a", 3));
+	assert_true(has(c, "c", 3));
+	assert_true(has(c, "d", 3));
+	dnscache_free(c);
+}
+
+/* Byte bound 20 (name + NUL + records): an entry of 19, 20 and 21 bytes
+ * alone; a second entry evicts the first when both do not fit. */
+static void dnscache_byte_limit(void **state)
+{
+	(void)state;
+	struct dnscache *c = mk(8, 20, 300, 60);
+	assert_true(put_ok(c, "n", "12345678901234567", 300, 0)); /* 2 + 17 = 19 */
+	assert_int_equal(dnscache_bytes(c), 19);
+	assert_true(put_ok(c, "n", "123456789012345678", 300, 0)); /* 20 */
+	assert_int_equal(dnscache_bytes(c), 20);
+	assert_false(put_ok(c, "n", "1234567890123456789", 300, 0)); /* 21 */
+	assert_int_equal(dnscache_bytes(c), 0);
+	assert_true(put_ok(c, "a", "123456789", 300, 0));  /* 11 */
+	assert_true(put_ok(c, "b", "1234567", 300, 0));    /* 9: 20 in all */
+	assert_int_equal(dnscache_count(c), 2);
+	assert_true(put_ok(c, "c", "1", 300, 0)); /* 3 more: a goes */
+	assert_false(has(c, "a", 0));
+	assert_true(has(c, "b", 0));
+	assert_true(has(c, "c", 0));
+	assert_int_equal(dnscache_bytes(c), 12);
+	assert_false(put_ok(c, "a-name-as-long-as-the-limit", "", 300, 0));
+	dnscache_free(c);
+}
+
+/* Per answer: DNSCACHE_MAX_RECORDS records and DNSCACHE_MAX_DATA bytes at
+ * most (limit, limit + 1). */
+static void dnscache_answer_limits(void **state)
+{
+	(void)state;
+	struct dnscache *c = mk(8, 1u << 20, 300, 60);
+	static char big[DNSCACHE_MAX_DATA + 1];
+	memset(big, 'k', sizeof big);
+	struct signet_txt r = txt(big, DNSCACHE_MAX_DATA);
+	assert_true(dnscache_put(c, "max", SIGNET_DNS_OK, NULL, &r, 1, false, 300, 0));
+	static struct dnscache_answer a;
+	assert_true(dnscache_get(c, "max", 0, &a));
+	assert_int_equal(a.records[0].len, DNSCACHE_MAX_DATA);
+	assert_memory_equal(a.records[0].p, big, DNSCACHE_MAX_DATA);
+	r.len = DNSCACHE_MAX_DATA + 1;
+	assert_false(dnscache_put(c, "over", SIGNET_DNS_OK, NULL, &r, 1, false, 300, 0));
+	struct signet_txt many[DNSCACHE_MAX_RECORDS + 1];
+	for (size_t k = 0; k < DNSCACHE_MAX_RECORDS + 1; k++)
+		many[k] = txt(big, k);
+	assert_true(dnscache_put(c, "16", SIGNET_DNS_OK, NULL, many, DNSCACHE_MAX_RECORDS, false,
+				 300, 0));
+	assert_true(dnscache_get(c, "16", 0, &a));
+	assert_int_equal(a.nrecords, DNSCACHE_MAX_RECORDS);
+	for (size_t k = 0; k < DNSCACHE_MAX_RECORDS; k++)
+		assert_int_equal(a.records[k].len, k);
+	assert_false(dnscache_put(c, "17", SIGNET_DNS_OK, NULL, many, DNSCACHE_MAX_RECORDS + 1,
+				  false, 300, 0));
+	dnscache_free(c);
+}
+
+/* Many names through a small cache: the bounds hold and every entry still
+ * present answers with its own record. */
+static void dnscache_churn(void **state)
+{
+	(void)state;
+	struct dnscache *c = mk(16, 300, 300, 60);
+	char name[32], rec[32];
+	for (unsigned k = 0; k < 5000; k++) {
+		snprintf(name, sizeof name, "s%u._domainkey.d%u", k % 97, k % 13);
+		snprintf(rec, sizeof rec, "v=DKIM1; p=%u", k % 97 * 13 + k % 13);
+		(void)put_ok(c, name, rec, 1 + k % 50, k);
+		assert_true(dnscache_count(c) <= 16);
+		assert_true(dnscache_bytes(c) <= 300);
+		static struct dnscache_answer a;
+		if (dnscache_get(c, name, k, &a)) {
+			assert_int_equal(a.records[0].len, strlen(rec));
+			assert_memory_equal(a.records[0].p, rec, strlen(rec));
+		}
+	}
+	dnscache_free(c);
+}
+
+static void dnscache_new_rejects_zero(void **state)
+{
+	(void)state;
+	struct dnscache_limits zero_entries = {0, 100, 300, 60}, zero_bytes = {1, 0, 300, 60};
+	assert_null(dnscache_new(&zero_entries));
+	assert_null(dnscache_new(&zero_bytes));
+	dnscache_free(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(dnscache_hit_copies_answer),
+		cmocka_unit_test(dnscache_names_exact),
+		cmocka_unit_test(dnscache_ttl_from_answer),
+		cmocka_unit_test(dnscache_ttl_capped),
+		cmocka_unit_test(dnscache_negative_and_tempfail),
+		cmocka_unit_test(dnscache_replace),
+		cmocka_unit_test(dnscache_entry_limit_lru),
+		cmocka_unit_test(dnscache_byte_limit),
+		cmocka_unit_test(dnscache_answer_limits),
+		cmocka_unit_test(dnscache_churn),
+		cmocka_unit_test(dnscache_new_rejects_zero),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
