@@ -62,12 +62,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (st == SIGNET_OK) {
 			FUZZ_CHECK(len < sizeof out && out[len] == '\0' && strlen(out) == len);
 			FUZZ_CHECK(signet_ar_is_ours((const uint8_t *)out, len, id));
-			/* Folded lines only: no bare CR or LF, no line over 78 + room for one word.
-			 */
+			/* Folded lines only (RFC 5322 2.2.3: CRLF then WSP; a long
+			 * reason folds before one of its own spaces): no bare CR or LF. */
 			for (size_t k = 0; k < len; k++)
 				if (out[k] == '\n')
 					FUZZ_CHECK(k > 0 && out[k - 1] == '\r' && k + 1 < len &&
-						   out[k + 1] == '\t');
+						   (out[k + 1] == '\t' || out[k + 1] == ' '));
 				else if (out[k] == '\r')
 					FUZZ_CHECK(k + 1 < len && out[k + 1] == '\n');
 		}
