@@ -13,8 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <event2/thread.h>
@@ -28,7 +26,20 @@
 #include "session.h"
 
 #define CONN_MAX_OUT (1024 * 1024) /* replies of one step (headers we add are small) */
+/* Replies the MTA has not read yet: a few steps' worth. Reading stops
+ * while any are pending, so only DNS answers can add to them. */
+#define CONN_MAX_PENDING (4 * CONN_MAX_OUT)
 #define CONN_MAX_LOOKUPS 32
+/* One read per readiness into the worker's buffer: 256 KiB lets a large
+ * body arrive in a few reads instead of one per socket-buffer refill. */
+#define WORKER_READ_SIZE (256 * 1024)
+/* A closing connection's last replies get this long to leave. */
+#define CONN_DRAIN_SECONDS 30
+/* While the MTA waits for our EOM reply on slow key lookups, a progress
+ * reply this often keeps its milter_content_timeout from running out
+ * (MILTER-EOM-06 asks for at least every timeout/2; Postfix's may be set
+ * low, and a 5-byte packet per second costs nothing). */
+#define CONN_PROGRESS_SECONDS 1
 
 struct worker {
 	struct server *srv;
@@ -37,6 +48,7 @@ struct worker {
 	struct evconnlistener *listener;
 	struct dns_resolver *dns;
 	struct conn *conns; /* open connections, freed at shutdown */
+	uint8_t *rbuf;      /* WORKER_READ_SIZE; sessions consume all of it per feed */
 	bool started;
 };
 
@@ -57,14 +69,26 @@ struct lookup {
 	struct timespec t0; /* started: signetd_dns_lookup_seconds */
 };
 
+/* Our own socket handling instead of a bufferevent: one read() per
+ * readiness into the worker's buffer, and replies written with one send()
+ * straight away; EV_WRITE is armed only when the socket buffer is full.
+ * A bufferevent enabled and disabled its write event for every reply (two
+ * epoll_ctl per message) and asked FIONREAD before every read
+ * (bench/analysis.md). */
 struct conn {
 	struct worker *w;
 	struct conn *prev, *next;
+	int fd;
 	bool tcp;
-	struct bufferevent *bev;
+	bool closing; /* no more reads: send what is pending, then free */
+	struct event *ev_read;	/* persistent while the MTA may send */
+	struct event *ev_write; /* armed only while pending holds bytes */
+	struct event *ev_progress; /* armed while the session waits at EOM */
 	struct session *s;
 	struct lookup lookups[CONN_MAX_LOOKUPS]; /* q == NULL: free */
-	struct signet_buf out;
+	struct signet_buf out;	   /* replies of the current step */
+	struct signet_buf pending; /* replies the socket did not take yet */
+	size_t pending_off;	   /* bytes of pending already sent */
 };
 
 static struct runtime *current_runtime(struct server *srv)
@@ -86,30 +110,65 @@ static void conn_free(struct conn *c)
 	for (size_t k = 0; k < CONN_MAX_LOOKUPS; k++)
 		dns_cancel(c->lookups[k].q);
 	session_free(c->s);
-	if (c->bev)
-		bufferevent_free(c->bev);
+	if (c->ev_read)
+		event_free(c->ev_read);
+	if (c->ev_write)
+		event_free(c->ev_write);
+	if (c->ev_progress)
+		event_free(c->ev_progress);
+	if (c->fd >= 0)
+		close(c->fd);
 	buf_free(&c->out);
+	buf_free(&c->pending);
 	free(c);
 }
 
-/* Writes what the step produced, in one go (DESIGN.md: no small writes). */
+/* Sends pending bytes until done or the socket is full. False: the
+ * connection is broken. MSG_NOSIGNAL: a peer gone mid-write is an error
+ * here, not a SIGPIPE. */
+static bool send_pending(struct conn *c)
+{
+	while (c->pending_off < c->pending.len) {
+		ssize_t n = send(c->fd, c->pending.data + c->pending_off,
+				 c->pending.len - c->pending_off, MSG_NOSIGNAL);
+		if (n > 0) {
+			c->pending_off += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+	}
+	buf_reset(&c->pending);
+	c->pending_off = 0;
+	return true;
+}
+
+/* Writes what the step produced, in one go (DESIGN.md: no small writes).
+ * What the socket does not take waits for EV_WRITE, and reading pauses
+ * until it is gone: an MTA that does not read its replies cannot make us
+ * buffer without bound. */
 static bool conn_flush(struct conn *c)
 {
 	if (c->out.len == 0)
 		return true;
-	int rc = bufferevent_write(c->bev, c->out.data, c->out.len);
+	if (buf_append(&c->pending, c->out.data, c->out.len) != SIGNET_OK) {
+		log_msg(LOG_LVL_ERR, "the MTA does not read our replies (over %d bytes waiting): closing",
+			CONN_MAX_PENDING);
+		buf_reset(&c->out);
+		return false;
+	}
 	buf_reset(&c->out);
-	return rc == 0;
+	if (!send_pending(c))
+		return false;
+	if (c->pending.len == 0)
+		return true;
+	event_del(c->ev_read);
+	struct timeval tv = {CONN_DRAIN_SECONDS, 0};
+	return event_add(c->ev_write, c->closing ? &tv : NULL) == 0;
 }
 
 static void on_answer(void *arg, const struct dns_answer *a);
-static void on_event(struct bufferevent *bev, short what, void *arg);
-
-static void conn_drained(struct bufferevent *bev, void *arg)
-{
-	(void)bev;
-	conn_free(arg);
-}
 
 /* A free lookup slot; lookups of messages that are over are cancelled to
  * make room (an MTA may abort message after message). */
@@ -147,23 +206,48 @@ static bool start_lookups(struct conn *c)
 	return true;
 }
 
-/* After each step: write, start lookups, or close. */
-static void conn_step_done(struct conn *c, enum session_status st)
+/* After each step: write, start lookups, or close. Returns false when the
+ * connection was freed. */
+static bool conn_step_done(struct conn *c, enum session_status st)
 {
-	if (!conn_flush(c) || st == SESSION_CLOSE || !start_lookups(c)) {
+	if (st == SESSION_CLOSE || !start_lookups(c)) {
 		if (st != SESSION_CLOSE)
 			session_abort(c->s);
-		/* Let libevent send what is queued, then close. */
-		struct evbuffer *out = bufferevent_get_output(c->bev);
-		if (evbuffer_get_length(out) == 0) {
-			conn_free(c);
-			return;
-		}
-		/* The write callback frees the connection once the output is sent. */
-		bufferevent_disable(c->bev, EV_READ);
-		bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-		bufferevent_setcb(c->bev, NULL, conn_drained, on_event, c);
+		/* Send what is queued (a QUIT needs nothing, an error reply
+		 * may be there), then close. */
+		c->closing = true;
+		event_del(c->ev_read);
+		event_del(c->ev_progress);
+		if (conn_flush(c) && c->pending.len > 0)
+			return true; /* on_write frees it once sent */
+		conn_free(c);
+		return false;
 	}
+	if (!conn_flush(c)) {
+		session_abort(c->s);
+		conn_free(c);
+		return false;
+	}
+	bool armed = event_pending(c->ev_progress, EV_TIMEOUT, NULL);
+	if (session_waiting(c->s) && !armed) {
+		struct timeval tv = {CONN_PROGRESS_SECONDS, 0};
+		(void)event_add(c->ev_progress, &tv); /* best effort: only a keep-alive */
+	} else if (!session_waiting(c->s) && armed) {
+		event_del(c->ev_progress);
+	}
+	return true;
+}
+
+static void on_progress(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct conn *c = arg;
+	if (!session_progress(c->s, &c->out)) {
+		conn_step_done(c, SESSION_CLOSE);
+		return;
+	}
+	conn_step_done(c, SESSION_OK);
 }
 
 static void on_answer(void *arg, const struct dns_answer *a)
@@ -182,41 +266,60 @@ static void on_answer(void *arg, const struct dns_answer *a)
 
 /* The MTA writes packets we do not answer (NR_HDR, NR_BODY, ...); with
  * Nagle on its side each one waits for our ACK, and a delayed ACK costs
- * up to 40 ms (DESIGN.md). Linux clears TCP_QUICKACK after use, so it is
- * set again after every read. */
+ * up to 40 ms (DESIGN.md). Setting TCP_QUICKACK sends the pending ACK now
+ * (Linux clears the flag after use). Only needed when the step wrote
+ * nothing: a reply carries the ACK itself. */
 static void ack_now(struct conn *c)
 {
 #ifdef TCP_QUICKACK
-	if (c->tcp) {
-		int one = 1;
-		(void)setsockopt(bufferevent_getfd(c->bev), IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
-	}
+	int one = 1;
+	(void)setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
 #else
 	(void)c;
 #endif
 }
 
-static void on_read(struct bufferevent *bev, void *arg)
+static void on_read(evutil_socket_t fd, short what, void *arg)
 {
+	(void)what;
 	struct conn *c = arg;
-	ack_now(c);
-	struct evbuffer *in = bufferevent_get_input(bev);
-	enum session_status st = SESSION_OK;
-	while (st == SESSION_OK && evbuffer_get_length(in) > 0) {
-		struct evbuffer_iovec v;
-		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
-			break;
-		st = session_feed(c->s, v.iov_base, v.iov_len, &c->out);
-		evbuffer_drain(in, v.iov_len);
+	uint8_t *buf = c->w->rbuf;
+	ssize_t n;
+	do
+		n = recv(fd, buf, WORKER_READ_SIZE, 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return;
+	if (n <= 0) {
+		/* EOF or a reset: the session logs a message cut short. */
+		session_abort(c->s);
+		conn_free(c);
+		return;
 	}
-	conn_step_done(c, st);
+	enum session_status st = session_feed(c->s, buf, (size_t)n, &c->out);
+	bool replied = c->out.len > 0;
+	if (conn_step_done(c, st) && c->tcp && !replied)
+		ack_now(c);
 }
 
-static void on_event(struct bufferevent *bev, short what, void *arg)
+static void on_write(evutil_socket_t fd, short what, void *arg)
 {
-	(void)bev;
+	(void)fd;
 	struct conn *c = arg;
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+	if ((what & EV_TIMEOUT) || !send_pending(c)) {
+		if (!c->closing)
+			session_abort(c->s);
+		conn_free(c);
+		return;
+	}
+	if (c->pending.len > 0)
+		return; /* still full: EV_WRITE stays armed (persistent) */
+	event_del(c->ev_write);
+	if (c->closing) {
+		conn_free(c);
+		return;
+	}
+	if (event_add(c->ev_read, NULL) != 0) {
 		session_abort(c->s);
 		conn_free(c);
 	}
@@ -228,7 +331,8 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	(void)l;
 	(void)salen;
 	struct worker *w = arg;
-	if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6) {
+	bool tcp = sa->sa_family == AF_INET || sa->sa_family == AF_INET6;
+	if (tcp) {
 		int one = 1;
 		/* DESIGN.md: Nagle meets delayed ACK and costs ~40 ms per message. */
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -240,25 +344,25 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		return;
 	}
 	c->w = w;
-	c->tcp = sa->sa_family == AF_INET || sa->sa_family == AF_INET6;
+	c->fd = fd;
+	c->tcp = tcp;
 	c->next = w->conns;
 	if (w->conns)
 		w->conns->prev = c;
 	w->conns = c;
 	buf_init(&c->out, CONN_MAX_OUT);
+	buf_init(&c->pending, CONN_MAX_PENDING);
 	struct runtime *rt = current_runtime(w->srv);
 	c->s = session_new(rt, NULL);
 	runtime_unref(rt);
-	c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->s == NULL || c->bev == NULL) {
+	c->ev_read = event_new(w->base, fd, EV_READ | EV_PERSIST, on_read, c);
+	c->ev_write = event_new(w->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
+	c->ev_progress = event_new(w->base, -1, EV_PERSIST, on_progress, c);
+	if (c->s == NULL || c->ev_read == NULL || c->ev_write == NULL || c->ev_progress == NULL ||
+	    event_add(c->ev_read, NULL) != 0) {
 		log_msg(LOG_LVL_ERR, "out of memory accepting a connection");
-		if (c->bev == NULL)
-			evutil_closesocket(fd);
 		conn_free(c);
-		return;
 	}
-	bufferevent_setcb(c->bev, on_read, NULL, on_event, c);
-	bufferevent_enable(c->bev, EV_READ);
 }
 
 static void *worker_main(void *arg)
@@ -272,7 +376,8 @@ static bool worker_init(struct server *srv, struct worker *w, char *err, size_t 
 {
 	w->srv = srv;
 	w->base = event_base_new();
-	if (w->base == NULL) {
+	w->rbuf = malloc(WORKER_READ_SIZE);
+	if (w->base == NULL || w->rbuf == NULL) {
 		snprintf(err, errlen, "cannot create an event loop");
 		return false;
 	}
@@ -409,6 +514,7 @@ void server_free(struct server *srv)
 		if (w->listener)
 			evconnlistener_free(w->listener);
 		dns_resolver_free(w->dns);
+		free(w->rbuf);
 		if (w->base)
 			event_base_free(w->base);
 	}

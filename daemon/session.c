@@ -755,3 +755,24 @@ void session_abort(struct session *s)
 			queue_id(s));
 	message_reset(s);
 }
+
+bool session_waiting(const struct session *s)
+{
+	return s->msg.waiting_eom;
+}
+
+/* MILTER-EOM-06, MILTER-PFX-04: a progress packet makes Postfix read again
+ * with a fresh milter_content_timeout, so a slow key lookup does not turn
+ * into the MTA's default_action. Only valid while the MTA waits for the
+ * EOM reply. */
+bool session_progress(struct session *s, struct signet_buf *out)
+{
+	if (!s->msg.waiting_eom)
+		return true;
+	struct signet_error err = {0};
+	if (milter_put_reply(out, SMFIR_PROGRESS, &err) != SIGNET_OK) {
+		log_msg(LOG_LVL_ERR, "%s: cannot encode a progress reply: %s", s->peer, err.msg);
+		return false;
+	}
+	return true;
+}

@@ -41,6 +41,13 @@ bool session_lookup_wanted(const struct session *s, unsigned id);
 enum session_status session_answer(struct session *s, unsigned id, const struct dns_answer *a,
 				   struct signet_buf *out);
 
+/* True while the MTA waits for our EOM reply and we wait for key lookups. */
+bool session_waiting(const struct session *s);
+
+/* While waiting: appends a progress reply (SMFIR_PROGRESS), which resets
+ * the MTA's timeout; nothing otherwise. False if it cannot be encoded. */
+bool session_progress(struct session *s, struct signet_buf *out);
+
 /* The MTA went away: end the message without replying (logged). */
 void session_abort(struct session *s);
 
