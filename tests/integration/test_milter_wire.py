@@ -458,3 +458,50 @@ def test_log_lines_escape_control_bytes(unix_daemon):
         time.sleep(0.05)
     assert "QX\\x0d\\x0asignetd[info]: forged: signed" in log, log[-1500:]
     assert not any(line.startswith("signetd[info]: forged") for line in log.splitlines())
+
+
+def vm_rss_kib(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_MILTER_ERR_03_mta_that_does_not_read_replies_gets_backpressure(unix_daemon):
+    """An MTA that writes commands but never reads the replies: signetd stops
+    reading once its replies cannot be sent (bounded memory, nothing lost), the
+    MTA's writes block, and when it reads again every reply arrives in order.
+    An old MTA offer without NR_ flags makes every MAIL need a reply."""
+    import threading
+    pid = unix_daemon["proc"].pid
+    m = unix_daemon["connect"]()
+    m.negotiate((6, SMFIF_ADDHDRS | SMFIF_CHGHDRS, 0x3F))
+    rss0 = vm_rss_kib(pid)
+    one = packet(b"M", nul("<a@example.com>"))
+    total = 400000  # 4.8 MB of commands, 2 MB of replies: far past the socket buffers
+    sent = [0]
+
+    def writer():
+        batch = one * 1000
+        for _ in range(total // 1000):
+            m.s.sendall(batch)
+            sent[0] += 1000
+
+    m.s.settimeout(60)
+    t = threading.Thread(target=writer, daemon=True)
+    t.start()
+    last, still = -1, 0
+    while still < 10 and t.is_alive():  # wait until the writer has been stuck for 1 s
+        time.sleep(0.1)
+        still = still + 1 if sent[0] == last else 0
+        last = sent[0]
+    assert t.is_alive() and sent[0] < total, "the writer never blocked: signetd read without bound"
+    grown = vm_rss_kib(pid) - rss0
+    assert grown < 8 * 1024, f"signetd grew {grown} KiB while its replies were not read"
+    for k in range(total):
+        cmd, _ = m.read()
+        assert cmd == b"c", (k, cmd)
+    t.join(timeout=30)
+    assert not t.is_alive()
+    m.s.close()
+    assert unix_daemon["proc"].poll() is None
