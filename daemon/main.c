@@ -298,6 +298,7 @@ static int serve(struct runtime *rt, const struct options *o)
 		server_free(srv);
 	}
 	metrics_http_stop(mh);
+	metrics_free(metrics_process());
 	close(fd);
 	if (unix_path != NULL)
 		(void)unlink(unix_path);

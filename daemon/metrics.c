@@ -82,8 +82,17 @@ static void keys_free(struct key_entry *v, size_t n)
 
 void metrics_free(struct metrics *m)
 {
-	if (m == NULL || !m->dynamic)
+	if (m == NULL)
 		return;
+	if (!m->dynamic) {
+		/* The process's set is static; at exit only its key table goes. */
+		pthread_mutex_lock(&m->lock);
+		keys_free(m->keys, m->nkeys);
+		m->keys = NULL;
+		m->nkeys = 0;
+		pthread_mutex_unlock(&m->lock);
+		return;
+	}
 	keys_free(m->keys, m->nkeys);
 	pthread_mutex_destroy(&m->lock);
 	free(m);

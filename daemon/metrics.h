@@ -66,7 +66,8 @@ struct metrics_key_health {
 struct metrics *metrics_process(void);
 
 /* A separate zeroed set (tests); NULL on out of memory. metrics_free(NULL)
- * and metrics_free(metrics_process()) are no-ops. */
+ * is a no-op; metrics_free(metrics_process()) only empties its key health
+ * table (at exit: the counters are static). */
 struct metrics *metrics_new(void);
 void metrics_free(struct metrics *m);
 
