@@ -43,14 +43,21 @@ void milter_decoder_free(struct milter_decoder *d)
 	buf_free(&d->data);
 }
 
+void milter_decoder_body_fragments(struct milter_decoder *d, bool on)
+{
+	d->fragments = on;
+}
+
 size_t milter_decoder_pending(const struct milter_decoder *d)
 {
 	if (d->delivered)
 		return 0;
-	return d->hdr_len + d->data.len;
+	return d->hdr_len + d->have;
 }
 
-/* Called when the 4 length bytes are in: MILTER-WIRE-01/02. */
+/* Called when the 4 length bytes are in: MILTER-WIRE-01/02. The bound
+ * holds for BODY fragments too: an MTA may not send more than max_data in
+ * one packet, whether we copy it or not. */
 static enum signet_status check_length(struct milter_decoder *d, struct signet_error *err)
 {
 	uint32_t wire = get_u32(d->hdr);
@@ -68,15 +75,45 @@ static enum signet_status check_length(struct milter_decoder *d, struct signet_e
 static enum signet_status read_header(struct milter_decoder *d, const uint8_t *p, size_t len,
 				      size_t *off, struct signet_error *err)
 {
+	if (d->hdr_len == sizeof d->hdr)
+		return SIGNET_OK; /* mid-data: checked when it was read */
 	while (d->hdr_len < sizeof d->hdr && *off < len) {
 		d->hdr[d->hdr_len++] = p[(*off)++];
 		if (d->hdr_len == MILTER_LEN_BYTES)
 			SIGNET_TRY(check_length(d, err));
 	}
-	if (d->hdr_len == sizeof d->hdr && !command_known(d->hdr[MILTER_LEN_BYTES]))
+	if (d->hdr_len < sizeof d->hdr)
+		return SIGNET_OK;
+	uint8_t cmd = d->hdr[MILTER_LEN_BYTES];
+	if (!command_known(cmd))
 		return error_set(err, SIGNET_ERR_SYNTAX, "MILTER-WIRE-03",
-				 "unknown milter command byte 0x%02x", d->hdr[MILTER_LEN_BYTES]);
+				 "unknown milter command byte 0x%02x", cmd);
+	/* Only BODY: its data is opaque, any split of it means the same
+	 * (MILTER-CONV-08); every other command is parsed whole. */
+	d->streaming = d->fragments && cmd == SMFIC_BODY;
 	return SIGNET_OK;
+}
+
+/* Fragment mode, header read: hands out what p holds of the BODY's data,
+ * borrowed from p. Nothing when p has none of it, unless the packet has
+ * no data at all (then it is handed out once, empty, as in copy mode). */
+static void feed_fragment(struct milter_decoder *d, const uint8_t *p, size_t len, size_t off,
+			  size_t *used, struct milter_packet *pkt, bool *got)
+{
+	size_t take = d->need - d->have;
+	if (take > len - off)
+		take = len - off;
+	*used = off + take;
+	if (take == 0 && d->need > 0)
+		return;
+	pkt->cmd = SMFIC_BODY;
+	pkt->data = take ? p + off : NULL;
+	pkt->len = take;
+	pkt->offset = d->have;
+	d->have += take;
+	pkt->partial = d->have < d->need;
+	d->delivered = !pkt->partial;
+	*got = true;
 }
 
 static enum signet_status decoder_feed(struct milter_decoder *d, const uint8_t *p, size_t len,
@@ -88,17 +125,24 @@ static enum signet_status decoder_feed(struct milter_decoder *d, const uint8_t *
 	*used = off;
 	if (d->hdr_len < sizeof d->hdr)
 		return SIGNET_OK;
-	size_t take = d->need - d->data.len;
+	if (d->streaming) {
+		feed_fragment(d, p, len, off, used, pkt, got);
+		return SIGNET_OK;
+	}
+	size_t take = d->need - d->have;
 	if (take > len - off)
 		take = len - off;
 	if (buf_append(&d->data, p + off, take) != SIGNET_OK)
 		return error_set(err, SIGNET_ERR_NOMEM, NULL, "out of memory for a milter packet");
+	d->have += take;
 	*used = off + take;
-	if (d->data.len < d->need)
+	if (d->have < d->need)
 		return SIGNET_OK;
 	pkt->cmd = d->hdr[MILTER_LEN_BYTES];
 	pkt->data = d->data.len ? d->data.data : NULL;
 	pkt->len = d->data.len;
+	pkt->offset = 0;
+	pkt->partial = false;
 	d->delivered = true;
 	*got = true;
 	return SIGNET_OK;
@@ -115,8 +159,10 @@ enum signet_status milter_decoder_feed(struct milter_decoder *d, const uint8_t *
 				 "milter decoder stopped after a protocol error");
 	if (d->delivered) {
 		d->delivered = false;
+		d->streaming = false;
 		d->hdr_len = 0;
 		d->need = 0;
+		d->have = 0;
 		buf_reset(&d->data);
 	}
 	enum signet_status st = decoder_feed(d, p, len, used, pkt, got, err);

@@ -136,55 +136,84 @@
 
 /* ---- Decoder (MILTER-WIRE-01/02/03) ---- */
 
-/* One packet. data is borrowed from the decoder: valid until the next
- * milter_decoder_feed or milter_decoder_free on it; NULL when len == 0. */
+/* One packet, or one fragment of a BODY packet. Whole packets: data is
+ * borrowed from the decoder, valid until the next milter_decoder_feed or
+ * milter_decoder_free on it; NULL when len == 0. Fragments (only with
+ * milter_decoder_body_fragments on, only for SMFIC_BODY): data points into
+ * the p given to that milter_decoder_feed call, so it is valid only as long
+ * as the caller keeps p; never NULL, never empty, except for a BODY whose
+ * length field says 0 data bytes (handed out once: len 0, data NULL,
+ * partial false). */
 struct milter_packet {
 	uint8_t cmd;	     /* an SMFIC_* byte (the decoder refuses others) */
-	const uint8_t *data; /* packet data after the command byte */
+	const uint8_t *data; /* packet data after the command byte, or this fragment of it */
 	size_t len;
+	size_t offset;	     /* where data starts in the packet's data: 0 for a whole packet */
+	bool partial;	     /* a fragment and more of this packet follows; the last
+			      * fragment (which holds the packet's last byte) has false */
 };
 
 /* Fields are private; embed it in the session (no allocation until the
- * first packet with data, and never more than max_data + 1 bytes). */
+ * first buffered packet with data, and never more than max_data + 1 bytes). */
 struct milter_decoder {
 	uint8_t hdr[MILTER_LEN_BYTES + 1]; /* length + command being read */
 	size_t hdr_len;
 	size_t need;		/* data bytes of the current packet */
+	size_t have;		/* data bytes of it taken so far (buffered or handed out) */
 	struct signet_buf data; /* capped at max_data */
-	bool delivered;		/* last feed returned a packet: reset on next feed */
+	bool fragments;		/* milter_decoder_body_fragments: BODY data is not copied */
+	bool streaming;		/* the current packet is a BODY handed out in fragments */
+	bool delivered;		/* last feed ended a packet: reset on next feed */
 	bool failed;		/* sticky: a protocol error was reported */
 };
 
-/* max_data: the bound on one packet's data; 0 means MILTER_DEFAULT_MAX_DATA. */
+/* max_data: the bound on one packet's data; 0 means MILTER_DEFAULT_MAX_DATA.
+ * Fragment mode starts off. */
 void milter_decoder_init(struct milter_decoder *d, size_t max_data);
 /* Frees the buffer; d may be re-initialised. NULL is a no-op. */
 void milter_decoder_free(struct milter_decoder *d);
 
+/* Opt-in: with on, the data of each BODY packet is not copied but handed
+ * out as it arrives, as fragments borrowed from the caller's input (see
+ * struct milter_packet), so the body goes from the caller's read buffer to
+ * the canonicalizer without a copy. Every other command is still buffered
+ * and handed out whole. The length bound (max_data), the errors and
+ * milter_decoder_pending are the same in both modes; fragments of one
+ * packet arrive in order, their offsets adding up, and the fragment with
+ * partial false ends the packet (MILTER-CONV-04: a reply to a BODY, if one
+ * is due, goes after that one). Takes effect from the next packet whose
+ * header is read, so it may be switched at any time. */
+void milter_decoder_body_fragments(struct milter_decoder *d, bool on);
+
 /* Consumes bytes from p[0..len) up to the end of at most one packet:
  * *used is how many were taken (always all of them unless a packet
- * completed), *got tells whether *pkt now holds a packet. Call again with
- * the rest (p + *used) until it is all used; len 0 is allowed.
- * The decoder copies what it needs, so p may be reused once the call returns.
+ * completed), *got tells whether *pkt now holds a packet (or, in fragment
+ * mode, a BODY fragment: then if pkt->partial, *used is all of len). Call
+ * again with the rest (p + *used) until it is all used; len 0 is allowed.
+ * Whole packets are copied, so p may be reused once the call returns; a
+ * fragment is valid only while p is.
  * Errors (the MTA broke the protocol; the decoder then refuses every further
  * call with SIGNET_ERR_STATE): a length field of 0 (SIGNET_ERR_SYNTAX), data
- * longer than max_data (SIGNET_ERR_LIMIT), an unknown command byte
- * (SIGNET_ERR_SYNTAX); SIGNET_ERR_NOMEM if the buffer cannot grow. After an
- * error *used and *pkt mean nothing: log err.msg and close.
+ * longer than max_data (SIGNET_ERR_LIMIT, in both modes, as soon as the
+ * length is read), an unknown command byte (SIGNET_ERR_SYNTAX);
+ * SIGNET_ERR_NOMEM if the buffer cannot grow. After an error *used and *pkt
+ * mean nothing: log err.msg and close.
  *
  *	while (len > 0) {
  *		if (milter_decoder_feed(&d, p, len, &used, &pkt, &got, &err) != SIGNET_OK)
  *			return drop_connection(err.msg);
  *		p += used, len -= used;
  *		if (got && milter_command_parse(&pkt, &cmd, &err) == SIGNET_OK)
- *			handle(&cmd); // appends replies; one write per step
+ *			handle(&cmd, pkt.partial); // appends replies; one write per step
  *	}
  */
 SIGNET_MUST_USE enum signet_status milter_decoder_feed(struct milter_decoder *d, const uint8_t *p,
 						       size_t len, size_t *used,
 						       struct milter_packet *pkt, bool *got,
 						       struct signet_error *err);
-/* Bytes of an unfinished packet held: 0 at a packet boundary, so an EOF
- * with a non-zero value means the MTA hung up mid-packet (MILTER-ERR-03). */
+/* Bytes of an unfinished packet taken so far (header and data, buffered or
+ * handed out as fragments): 0 at a packet boundary, so an EOF with a
+ * non-zero value means the MTA hung up mid-packet (MILTER-ERR-03). */
 size_t milter_decoder_pending(const struct milter_decoder *d);
 
 /* ---- Command parsers ----
@@ -272,7 +301,8 @@ SIGNET_MUST_USE enum signet_status milter_parse_envelope(const uint8_t *p, size_
 SIGNET_MUST_USE enum signet_status milter_parse_header(const uint8_t *p, size_t len,
 						       struct milter_header *out,
 						       struct signet_error *err);
-/* Dispatches on pkt->cmd to the parsers above. */
+/* Dispatches on pkt->cmd to the parsers above; a BODY fragment gives the
+ * fragment's bytes as u.body (pkt->partial tells whether more follows). */
 SIGNET_MUST_USE enum signet_status milter_command_parse(const struct milter_packet *pkt,
 							struct milter_command *out,
 							struct signet_error *err);

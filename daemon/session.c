@@ -126,6 +126,9 @@ struct session *session_new(struct runtime *rt, const char *peer)
 	s->rt = runtime_ref(rt);
 	snprintf(s->peer, sizeof s->peer, "%s", peer ? peer : "mta");
 	milter_decoder_init(&s->dec, 0);
+	/* BODY data goes from the caller's buffer to libsignet without a copy
+	 * (feed_body hashes each fragment before session_feed returns). */
+	milter_decoder_body_fragments(&s->dec, true);
 	milter_macros_init(&s->macros);
 	buf_init(&s->held, SESSION_MAX_HELD);
 	header_store_init(&s->msg.hs);
@@ -625,8 +628,12 @@ static bool handle(struct session *s, const struct milter_packet *pkt, struct si
 		on_eoh(s);
 		return reply(s, c.cmd, SMFIR_CONTINUE, out);
 	case SMFIC_BODY:
+		/* A fragment of the packet (milter.h): the reply, if one is due
+		 * (MILTER-CONV-04), goes once per packet, after its last byte. */
 		on_body_start(s);
 		feed_body(s, c.u.body);
+		if (pkt->partial)
+			return true;
 		return reply(s, c.cmd, SMFIR_CONTINUE, out);
 	case SMFIC_BODYEOB:
 		on_body_start(s);

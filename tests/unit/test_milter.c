@@ -46,6 +46,7 @@ struct got {
 	uint8_t cmd[32];
 	size_t len[32];
 	uint8_t *data[32];
+	size_t fragments; /* BODY data pieces handed out without a copy (fragment mode) */
 };
 
 static void got_free(struct got *g)
@@ -55,16 +56,73 @@ static void got_free(struct got *g)
 	g->n = 0;
 }
 
+/* One packet or fragment out of the decoder into g. Whole packets are
+ * copied as they are. In fragment mode the fragments of a BODY are joined
+ * back into one packet, checking what milter.h promises: only BODY comes in
+ * fragments, each one borrowed from the piece just fed (from, to) and not
+ * empty, offsets follow each other, partial is false exactly on the one
+ * holding the packet's last byte, and pending counts what was taken. */
+static void collect(struct got *g, const struct milter_packet *pkt, const struct milter_decoder *d,
+		    bool frag, const uint8_t *from, const uint8_t *to, bool *open)
+{
+	if (!frag || pkt->cmd != SMFIC_BODY) {
+		assert_false(pkt->partial);
+		assert_int_equal(pkt->offset, 0);
+		assert_false(*open);
+		assert_true(g->n < 32);
+		g->cmd[g->n] = pkt->cmd;
+		g->len[g->n] = pkt->len;
+		g->data[g->n] = exact(pkt->data, pkt->len);
+		g->n++;
+		return;
+	}
+	if (pkt->len == 0) {
+		/* Only a BODY without data: handed out once, whole. */
+		assert_null(pkt->data);
+		assert_false(pkt->partial);
+		assert_int_equal(pkt->offset, 0);
+		assert_false(*open);
+	} else {
+		assert_true(pkt->data >= from && pkt->len <= (size_t)(to - pkt->data));
+		g->fragments++;
+	}
+	if (pkt->offset == 0) {
+		assert_false(*open);
+		assert_true(g->n < 32);
+		g->cmd[g->n] = pkt->cmd;
+		g->len[g->n] = 0;
+		g->data[g->n] = NULL;
+		g->n++;
+		*open = true;
+	}
+	assert_true(*open);
+	size_t k = g->n - 1;
+	assert_int_equal(pkt->offset, g->len[k]);
+	uint8_t *nb = realloc(g->data[k], g->len[k] + pkt->len + 1);
+	assert_non_null(nb);
+	if (pkt->len)
+		memcpy(nb + g->len[k], pkt->data, pkt->len);
+	g->data[k] = nb;
+	g->len[k] += pkt->len;
+	*open = pkt->partial;
+	/* Mid-packet: the 5 header bytes and the data so far (MILTER-ERR-03). */
+	assert_int_equal(milter_decoder_pending(d), pkt->partial ? 5 + g->len[k] : 0);
+}
+
 /* Feeds stream in pieces whose sizes come from next_cut (0 = all the rest);
- * collects copies of the packets. Returns the last status. */
-static enum signet_status decode(const uint8_t *stream, size_t len, size_t max,
-				 size_t (*cut)(size_t), struct got *g, struct signet_error *err)
+ * collects copies of the packets, in fragment mode (frag) or not. Returns
+ * the last status. */
+static enum signet_status decode_mode(const uint8_t *stream, size_t len, size_t max,
+				      size_t (*cut)(size_t), bool frag, struct got *g,
+				      struct signet_error *err)
 {
 	struct milter_decoder d;
 	milter_decoder_init(&d, max);
+	milter_decoder_body_fragments(&d, frag);
 	memset(g, 0, sizeof *g);
 	enum signet_status st = SIGNET_OK;
 	size_t off = 0, step = 0;
+	bool open = false;
 	while (off < len && st == SIGNET_OK) {
 		size_t n = cut(step++);
 		if (n == 0 || n > len - off)
@@ -77,25 +135,28 @@ static enum signet_status decode(const uint8_t *stream, size_t len, size_t max,
 			struct milter_packet pkt;
 			st = milter_decoder_feed(&d, piece + pos, n - pos, &used, &pkt, &have, err);
 			assert_true(used <= n - pos);
-			if (st == SIGNET_OK && !have)
+			if (st == SIGNET_OK && (!have || pkt.partial))
 				assert_int_equal(used, n - pos);
+			if (have)
+				collect(g, &pkt, &d, frag, piece + pos, piece + pos + used, &open);
 			pos += used;
-			if (have) {
-				assert_true(g->n < 32);
-				g->cmd[g->n] = pkt.cmd;
-				g->len[g->n] = pkt.len;
-				g->data[g->n] = exact(pkt.data, pkt.len);
-				g->n++;
-			}
 		}
 		free(piece);
 		off += n;
 	}
-	if (st == SIGNET_OK)
+	if (st == SIGNET_OK) {
+		assert_false(open);
 		assert_int_equal(milter_decoder_pending(&d), 0);
+	}
 	assert_true(d.data.cap <= d.data.max + 1);
 	milter_decoder_free(&d);
 	return st;
+}
+
+static enum signet_status decode(const uint8_t *stream, size_t len, size_t max,
+				 size_t (*cut)(size_t), struct got *g, struct signet_error *err)
+{
+	return decode_mode(stream, len, max, cut, false, g, err);
 }
 
 static size_t cut_all(size_t step)
@@ -193,7 +254,7 @@ static void MILTER_WIRE_01_roundtrip_every_command(void **state)
 	assert_every_command(&g);
 	/* Each one parses. */
 	for (size_t k = 0; k < g.n; k++) {
-		struct milter_packet pkt = {g.cmd[k], g.data[k], g.len[k]};
+		struct milter_packet pkt = {.cmd = g.cmd[k], .data = g.data[k], .len = g.len[k]};
 		struct milter_command c;
 		assert_int_equal(milter_command_parse(&pkt, &c, &err), SIGNET_OK);
 		assert_int_equal(c.cmd, g.cmd[k]);
@@ -439,8 +500,9 @@ static void MILTER_WIRE_03_decoder_table(void **state)
 }
 
 /* MILTER-ERR-03 "packets that are malformed (wrong length, missing NUL)":
- * random garbage through the decoder and the parsers never crashes, and
- * every outcome is a packet or an error. */
+ * random garbage through the decoder (copying, and handing out BODY
+ * fragments) and the parsers never crashes, and every outcome is a packet
+ * or an error. */
 static void MILTER_ERR_03_garbage_stream(void **state)
 {
 	(void)state;
@@ -458,6 +520,7 @@ static void MILTER_ERR_03_garbage_stream(void **state)
 		}
 		struct milter_decoder d;
 		milter_decoder_init(&d, 4096);
+		milter_decoder_body_fragments(&d, round % 4 >= 2);
 		size_t off = 0;
 		enum signet_status st = SIGNET_OK;
 		while (off < len && st == SIGNET_OK) {
@@ -469,7 +532,8 @@ static void MILTER_ERR_03_garbage_stream(void **state)
 			off += used;
 			if (have) {
 				uint8_t *copy = exact(pkt.data, pkt.len);
-				struct milter_packet p2 = {pkt.cmd, copy, pkt.len};
+				struct milter_packet p2 = {
+					.cmd = pkt.cmd, .data = copy, .len = pkt.len};
 				struct milter_command c;
 				enum signet_status ps = milter_command_parse(&p2, &c, &err);
 				assert_true(ps == SIGNET_OK || ps == SIGNET_ERR_SYNTAX);
@@ -478,6 +542,262 @@ static void MILTER_ERR_03_garbage_stream(void **state)
 		}
 		milter_decoder_free(&d);
 	}
+}
+
+/* ---- BODY fragments (milter_decoder_body_fragments) ---- */
+
+/* Body-heavy traffic: BODY chunks of several sizes (one without data), the
+ * packets around them, and BODYEOB with a last chunk. */
+static size_t body_stream(uint8_t *s)
+{
+	size_t off = 0;
+	MK(s, &off, SMFIC_EOH, "");
+	MK(s, &off, SMFIC_MACRO, "Bi\0Q1\0");
+	MK(s, &off, SMFIC_BODY, "The first chunk ends mid-li");
+	MK(s, &off, SMFIC_BODY, "ne\r\n\r\n");
+	MK(s, &off, SMFIC_BODY, "");
+	MK(s, &off, SMFIC_BODY, "x");
+	MK(s, &off, SMFIC_BODY, "end of the body, CR then\r");
+	MK(s, &off, SMFIC_BODYEOB, "\n");
+	return off;
+}
+
+static void assert_same(const struct got *a, const struct got *b)
+{
+	assert_int_equal(a->n, b->n);
+	for (size_t k = 0; k < a->n; k++) {
+		assert_int_equal(a->cmd[k], b->cmd[k]);
+		assert_int_equal(a->len[k], b->len[k]);
+		if (a->len[k])
+			assert_memory_equal(a->data[k], b->data[k], a->len[k]);
+	}
+}
+
+static size_t cut_two_a, cut_two_b;
+static size_t cut_two(size_t step)
+{
+	return step == 0 ? cut_two_a : step == 1 ? cut_two_b - cut_two_a : 0;
+}
+
+/* MILTER-WIRE-01, MILTER-CONV-08 "chunk borders are arbitrary": with BODY
+ * fragments on, every split of the stream (byte by byte, at every single
+ * cut point, at every pair of cut points, random pieces) yields the same
+ * packets as the whole stream without fragments, and every other command
+ * still comes whole. */
+static void MILTER_WIRE_01_body_fragments_every_split(void **state)
+{
+	(void)state;
+	uint8_t s[1024];
+	size_t len = body_stream(s);
+	struct got want, g;
+	struct signet_error err = {0};
+	assert_int_equal(decode(s, len, 0, cut_all, &want, &err), SIGNET_OK);
+	assert_int_equal(want.n, 8);
+	assert_int_equal(want.cmd[2], SMFIC_BODY);
+	assert_int_equal(want.len[2], 27);
+	assert_int_equal(want.len[4], 0);
+	/* In one piece: one fragment per BODY with data, nothing buffered. */
+	assert_int_equal(decode_mode(s, len, 0, cut_all, true, &g, &err), SIGNET_OK);
+	assert_same(&want, &g);
+	assert_int_equal(g.fragments, 4);
+	got_free(&g);
+	/* Byte by byte: every body byte is handed out as it arrives. */
+	assert_int_equal(decode_mode(s, len, 0, cut_one, true, &g, &err), SIGNET_OK);
+	assert_same(&want, &g);
+	assert_int_equal(g.fragments, 27 + 6 + 1 + 25);
+	got_free(&g);
+	for (cut_at_value = 1; cut_at_value < len; cut_at_value++) {
+		assert_int_equal(decode_mode(s, len, 0, cut_at, true, &g, &err), SIGNET_OK);
+		assert_same(&want, &g);
+		got_free(&g);
+	}
+	for (cut_two_a = 1; cut_two_a < len; cut_two_a++)
+		for (cut_two_b = cut_two_a + 1; cut_two_b < len; cut_two_b++) {
+			assert_int_equal(decode_mode(s, len, 0, cut_two, true, &g, &err),
+					 SIGNET_OK);
+			assert_same(&want, &g);
+			got_free(&g);
+		}
+	srand(6376);
+	for (int round = 0; round < 200; round++) {
+		assert_int_equal(decode_mode(s, len, 0, cut_random, true, &g, &err), SIGNET_OK);
+		assert_same(&want, &g);
+		got_free(&g);
+	}
+	got_free(&want);
+	/* The conversation with every command: the same under every split. */
+	len = every_command(s);
+	assert_int_equal(decode_mode(s, len, 0, cut_one, true, &g, &err), SIGNET_OK);
+	assert_every_command(&g);
+	got_free(&g);
+	for (cut_at_value = 1; cut_at_value < len; cut_at_value++) {
+		assert_int_equal(decode_mode(s, len, 0, cut_at, true, &g, &err), SIGNET_OK);
+		assert_every_command(&g);
+		got_free(&g);
+	}
+}
+
+/* MILTER-WIRE-02: the bound holds for a BODY handed out in fragments:
+ * max_data - 1 / max_data / max_data + 1 exact, the oversize one refused as
+ * soon as its length is read (no fragment of it handed out), and the
+ * decoder stopped after it; at the default bound a full-size BODY goes
+ * through without the decoder allocating anything (no copy). */
+static void MILTER_WIRE_02_body_fragments_bound(void **state)
+{
+	(void)state;
+	uint8_t small[200] = {0};
+	struct got g;
+	struct signet_error err = {0};
+	for (size_t n = 99; n <= 101; n++) {
+		size_t len = 0;
+		mk(small, &len, SMFIC_BODY, small + 5, n);
+		enum signet_status st = decode_mode(small, len, 100, cut_one, true, &g, &err);
+		if (n <= 100) {
+			assert_int_equal(st, SIGNET_OK);
+			assert_int_equal(g.n, 1);
+			assert_int_equal(g.len[0], n);
+			assert_int_equal(g.fragments, n);
+		} else {
+			assert_int_equal(st, SIGNET_ERR_LIMIT);
+			assert_non_null(strstr(err.msg, "101 data bytes exceeds the limit of 100"));
+			assert_int_equal(g.n, 0);
+		}
+		got_free(&g);
+	}
+	/* After an EOH, in one piece: the EOH, then the error; then stopped. */
+	size_t len = 0;
+	MK(small, &len, SMFIC_EOH, "");
+	mk(small, &len, SMFIC_BODY, small + len + 5, 101);
+	struct milter_decoder d;
+	milter_decoder_init(&d, 100);
+	milter_decoder_body_fragments(&d, true);
+	struct milter_packet pkt;
+	bool have;
+	size_t used;
+	assert_int_equal(milter_decoder_feed(&d, small, len, &used, &pkt, &have, &err), SIGNET_OK);
+	assert_true(have);
+	assert_int_equal(pkt.cmd, SMFIC_EOH);
+	size_t rest = len - used;
+	assert_int_equal(milter_decoder_feed(&d, small + used, rest, &used, &pkt, &have, &err),
+			 SIGNET_ERR_LIMIT);
+	assert_false(have);
+	assert_int_equal(milter_decoder_feed(&d, small, len, &used, &pkt, &have, &err),
+			 SIGNET_ERR_STATE);
+	assert_false(have);
+	milter_decoder_free(&d);
+
+	/* The default bound: one more refused, exactly the bound accepted. */
+	size_t n = MILTER_DEFAULT_MAX_DATA;
+	uint8_t *s = calloc(1, n + 6);
+	assert_non_null(s);
+	len = 0;
+	mk(s, &len, SMFIC_BODY, s + 5, n + 1);
+	assert_int_equal(decode_mode(s, len, 0, cut_random, true, &g, &err), SIGNET_ERR_LIMIT);
+	assert_int_equal(g.n, 0);
+	got_free(&g);
+	len = 0;
+	mk(s, &len, SMFIC_BODY, s + 5, n);
+	milter_decoder_init(&d, 0);
+	milter_decoder_body_fragments(&d, true);
+	size_t off = 0, total = 0;
+	bool done = false;
+	while (off < len) {
+		size_t piece = len - off < 4096 ? len - off : 4096;
+		assert_int_equal(milter_decoder_feed(&d, s + off, piece, &used, &pkt, &have, &err),
+				 SIGNET_OK);
+		assert_int_equal(used, piece);
+		if (have) {
+			assert_ptr_equal(pkt.data, s + off + (off == 0 ? 5 : 0));
+			assert_int_equal(pkt.offset, total);
+			total += pkt.len;
+			done = !pkt.partial;
+		}
+		off += used;
+	}
+	assert_true(done);
+	assert_int_equal(total, n);
+	assert_int_equal(d.data.cap, 0);
+	assert_null(d.data.data);
+	milter_decoder_free(&d);
+	free(s);
+}
+
+/* MILTER-ERR-03 "mid-packet and mid-body": an MTA that hangs up inside a
+ * BODY handed out in fragments is still seen (pending counts every byte
+ * taken, fragments included), at every cut; the rest of the packet then
+ * completes it, and pending is 0 again. */
+static void MILTER_ERR_03_pending_mid_fragmented_body(void **state)
+{
+	(void)state;
+	uint8_t s[64];
+	size_t len = 0;
+	MK(s, &len, SMFIC_BODY, "hello body\r\n");
+	struct signet_error err = {0};
+	for (size_t cut = 1; cut < len; cut++) {
+		struct milter_decoder d;
+		milter_decoder_init(&d, 0);
+		milter_decoder_body_fragments(&d, true);
+		struct milter_packet pkt;
+		bool have;
+		size_t used;
+		assert_int_equal(milter_decoder_feed(&d, s, cut, &used, &pkt, &have, &err),
+				 SIGNET_OK);
+		assert_int_equal(used, cut);
+		assert_int_equal(milter_decoder_pending(&d), cut);
+		/* Data bytes in the first piece come out at once, as a partial fragment. */
+		assert_int_equal(have, cut > 5);
+		if (have) {
+			assert_true(pkt.partial);
+			assert_int_equal(pkt.offset, 0);
+			assert_int_equal(pkt.len, cut - 5);
+			assert_ptr_equal(pkt.data, s + 5);
+		}
+		assert_int_equal(
+			milter_decoder_feed(&d, s + cut, len - cut, &used, &pkt, &have, &err),
+			SIGNET_OK);
+		assert_int_equal(used, len - cut);
+		assert_true(have);
+		assert_false(pkt.partial);
+		assert_int_equal(pkt.offset + pkt.len, 12);
+		assert_memory_equal(pkt.data, "hello body\r\n" + pkt.offset, pkt.len);
+		assert_int_equal(milter_decoder_pending(&d), 0);
+		milter_decoder_free(&d);
+	}
+}
+
+/* Fragment mode is opt-in, off by default, and a switch applies from the
+ * next packet: a BODY already started stays buffered (one whole packet, in
+ * the decoder's buffer), the following one comes as fragments. */
+static void MILTER_WIRE_01_body_fragments_opt_in(void **state)
+{
+	(void)state;
+	uint8_t s[64];
+	size_t len = 0;
+	MK(s, &len, SMFIC_BODY, "abcd");
+	MK(s, &len, SMFIC_BODY, "efgh");
+	struct milter_decoder d;
+	milter_decoder_init(&d, 0);
+	struct milter_packet pkt;
+	bool have;
+	size_t used;
+	struct signet_error err = {0};
+	assert_int_equal(milter_decoder_feed(&d, s, 7, &used, &pkt, &have, &err), SIGNET_OK);
+	assert_false(have); /* off by default: buffered */
+	milter_decoder_body_fragments(&d, true);
+	assert_int_equal(milter_decoder_feed(&d, s + 7, len - 7, &used, &pkt, &have, &err),
+			 SIGNET_OK);
+	assert_true(have);
+	assert_int_equal(used, 2);
+	assert_false(pkt.partial);
+	assert_int_equal(pkt.len, 4);
+	assert_memory_equal(pkt.data, "abcd", 4);
+	assert_ptr_equal(pkt.data, d.data.data); /* the decoder's copy */
+	assert_int_equal(milter_decoder_feed(&d, s + 9, 7, &used, &pkt, &have, &err), SIGNET_OK);
+	assert_true(have);
+	assert_true(pkt.partial);
+	assert_int_equal(pkt.len, 2);
+	assert_ptr_equal(pkt.data, s + 14); /* borrowed from the input */
+	milter_decoder_free(&d);
 }
 
 /* ---- parsers ---- */
@@ -778,25 +1098,26 @@ static void MILTER_WIRE_03_command_parse_dispatch(void **state)
 	(void)state;
 	struct milter_command c;
 	struct signet_error err = {0};
-	struct milter_packet p = {SMFIC_BODYEOB, (const uint8_t *)"tail", 4};
+	struct milter_packet p = {.cmd = SMFIC_BODYEOB, .data = (const uint8_t *)"tail", .len = 4};
 	assert_int_equal(milter_command_parse(&p, &c, &err), SIGNET_OK);
 	ASSERT_SPAN(c.u.body, "tail");
-	p = (struct milter_packet){SMFIC_RCPT, (const uint8_t *)"<x@y>\0", 6};
+	p = (struct milter_packet){.cmd = SMFIC_RCPT, .data = (const uint8_t *)"<x@y>\0", .len = 6};
 	assert_int_equal(milter_command_parse(&p, &c, &err), SIGNET_OK);
 	ASSERT_SPAN(c.u.env.addr, "<x@y>");
-	p = (struct milter_packet){SMFIC_UNKNOWN, (const uint8_t *)"VRFY x\0", 7};
+	p = (struct milter_packet){
+		.cmd = SMFIC_UNKNOWN, .data = (const uint8_t *)"VRFY x\0", .len = 7};
 	assert_int_equal(milter_command_parse(&p, &c, &err), SIGNET_OK);
 	ASSERT_SPAN(c.u.unknown, "VRFY x");
-	p = (struct milter_packet){SMFIC_ABORT, (const uint8_t *)"junk", 4};
+	p = (struct milter_packet){.cmd = SMFIC_ABORT, .data = (const uint8_t *)"junk", .len = 4};
 	assert_int_equal(milter_command_parse(&p, &c, &err), SIGNET_OK);
-	p = (struct milter_packet){SMFIC_EOH, NULL, 0};
+	p = (struct milter_packet){.cmd = SMFIC_EOH, .data = NULL, .len = 0};
 	assert_int_equal(milter_command_parse(&p, &c, &err), SIGNET_OK);
 	assert_int_equal(c.cmd, 'N');
-	p = (struct milter_packet){SMFIC_HEADER, NULL, 0};
+	p = (struct milter_packet){.cmd = SMFIC_HEADER, .data = NULL, .len = 0};
 	assert_int_equal(milter_command_parse(&p, &c, &err), SIGNET_ERR_SYNTAX);
-	p = (struct milter_packet){SMFIC_OPTNEG, NULL, 0};
+	p = (struct milter_packet){.cmd = SMFIC_OPTNEG, .data = NULL, .len = 0};
 	assert_int_equal(milter_command_parse(&p, &c, &err), SIGNET_ERR_SYNTAX);
-	p = (struct milter_packet){'Z', NULL, 0};
+	p = (struct milter_packet){.cmd = 'Z', .data = NULL, .len = 0};
 	assert_int_equal(milter_command_parse(&p, &c, &err), SIGNET_ERR_SYNTAX);
 }
 
@@ -1418,6 +1739,10 @@ int main(void)
 		cmocka_unit_test(MILTER_WIRE_02_buffer_bounded_over_many_packets),
 		cmocka_unit_test(MILTER_WIRE_03_decoder_table),
 		cmocka_unit_test(MILTER_ERR_03_garbage_stream),
+		cmocka_unit_test(MILTER_WIRE_01_body_fragments_every_split),
+		cmocka_unit_test(MILTER_WIRE_02_body_fragments_bound),
+		cmocka_unit_test(MILTER_ERR_03_pending_mid_fragmented_body),
+		cmocka_unit_test(MILTER_WIRE_01_body_fragments_opt_in),
 		cmocka_unit_test(MILTER_NEG_05_optneg_parse),
 		cmocka_unit_test(MILTER_WIRE_05_connect_all_families),
 		cmocka_unit_test(MILTER_ERR_03_connect_malformed),
