@@ -726,10 +726,12 @@ class Signetd:
     127.0.0.1 port, log to stderr captured in <dir>/signetd.log.
 
     selectors: [(domain, selector, keyfile)] signed with; extra: more UCL
-    text appended at top level."""
+    text appended at top level; on_error_sign: the on_error.sign value;
+    env: variables added to signetd's environment (e.g. LD_PRELOAD)."""
 
     def __init__(self, binary, forwarders, selectors, local_addrs=("127.0.0.1/32",),
-                 dns_timeout="2s", authserv_id="mx.signet.test", extra=""):
+                 dns_timeout="2s", authserv_id="mx.signet.test", extra="",
+                 on_error_sign="tempfail", env=None):
         self.binary = Path(binary)
         self.dir = make_tempdir("signetd-")
         self.forwarders = list(forwarders)
@@ -738,6 +740,8 @@ class Signetd:
         self.dns_timeout = dns_timeout
         self.authserv_id = authserv_id
         self.extra = extra
+        self.on_error_sign = on_error_sign
+        self.env = dict(env or {})
         self.port = None
         self.proc = None
         self.conf = self.dir / "signetd.conf"
@@ -760,7 +764,7 @@ class Signetd:
             f"socket = {q(f'inet:{self.port}@127.0.0.1')};\n"
             f"authserv_id = {q(self.authserv_id)};\n"
             f"local_addrs = [{', '.join(q(a) for a in self.local_addrs)}];\n"
-            'on_error { sign = "tempfail"; verify = "accept"; }\n'
+            f'on_error {{ sign = {q(self.on_error_sign)}; verify = "accept"; }}\n'
             "dns {\n"
             f"  forwarders = [{', '.join(q(f) for f in self.forwarders)}];\n"
             f"  timeout = {self.dns_timeout};\n"
@@ -779,7 +783,8 @@ class Signetd:
         self._log = open(self.logfile, "ab")
         self.proc = subprocess.Popen([str(self.binary), "-f", "-c", str(self.conf)],
                                      stdin=subprocess.DEVNULL, stdout=self._log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+                                     stderr=subprocess.STDOUT, start_new_session=True,
+                                     env={**os.environ, **self.env} if self.env else None)
         _register(self)
         try:
             wait_tcp("127.0.0.1", self.port, timeout, proc=self.proc, what="signetd")
