@@ -219,9 +219,10 @@ static bool deliver_cached(struct dns_query *q)
 	if (q->r->cache == NULL || !dnscache_get(q->r->cache, q->name, now_ms(), &c))
 		return false;
 	struct dns_answer a = {.status = c.status, .records = c.records, .nrecords = c.nrecords,
-			       .secure = c.secure, .why = c.why[0] ? c.why : NULL,
+			       .keys = c.keys, .secure = c.secure, .why = c.why[0] ? c.why : NULL,
 			       .elapsed_ms = elapsed_ms(&q->t0)};
 	deliver(q, &a);
+	signet_keyset_unref(c.keys); /* a verifier that took it holds its own */
 	return true;
 }
 

@@ -40,6 +40,10 @@ struct dns_answer {
 	enum signet_dns_status status;
 	const struct signet_txt *records;
 	size_t nrecords;
+	/* SIGNET_DNS_OK from the answer cache: records[] already parsed, for
+	 * signet_verifier_answer_key (which takes its own reference); borrowed
+	 * for the callback. NULL otherwise: use records[]. */
+	struct signet_keyset *keys;
 	bool secure;       /* DNSSEC-validated */
 	const char *why;   /* for TEMPFAIL/NXDOMAIN: "timeout after 5000 ms", "SERVFAIL", ... */
 	unsigned elapsed_ms;

@@ -1,7 +1,8 @@
 /* dnscache.c: the key-record answer cache of dnscache.h. A fixed array of
  * entries, chained hash buckets over it, and a doubly linked LRU list; each
- * entry's name and record bytes in one allocation. No clock and no I/O: the
- * caller passes the time and decides what it asks. */
+ * entry's name and record bytes in one allocation, and its records parsed
+ * (a reference to a signet_keyset) once first asked for. No clock and no
+ * I/O: the caller passes the time and decides what it asks. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,7 @@ struct entry {
 	uint8_t nrecords;
 	uint16_t lens[DNSCACHE_MAX_RECORDS];
 	char why[DNSCACHE_WHY];
+	struct signet_keyset *keys; /* the cache's reference; NULL until the first hit */
 };
 
 struct dnscache {
@@ -76,9 +78,12 @@ void dnscache_free(struct dnscache *c)
 {
 	if (c == NULL)
 		return;
-	if (c->e != NULL)
-		for (size_t k = 0; k < c->lim.entries; k++)
+	if (c->e != NULL) {
+		for (size_t k = 0; k < c->lim.entries; k++) {
 			free(c->e[k].block);
+			signet_keyset_unref(c->e[k].keys);
+		}
+	}
 	free(c->e);
 	free(c->buckets);
 	free(c);
@@ -146,6 +151,9 @@ static void drop(struct dnscache *c, uint32_t i)
 	c->bytes -= e->size;
 	free(e->block);
 	e->block = NULL;
+	/* Messages that took a reference keep the set until they are done. */
+	signet_keyset_unref(e->keys);
+	e->keys = NULL;
 	e->hnext = c->free_head;
 	c->free_head = i;
 }
@@ -177,6 +185,17 @@ bool dnscache_get(struct dnscache *c, const char *name, uint64_t now_ms,
 		out->records[k].len = e->lens[k];
 		off += e->lens[k];
 	}
+	out->keys = NULL;
+	if (e->status != SIGNET_DNS_OK)
+		return true;
+	if (e->keys == NULL) {
+		struct signet_error err = {0};
+		/* On failure (no memory, OpenSSL) nothing is kept: the caller
+		 * gives the verifier the records, and the next hit tries again. */
+		if (signet_keyset_parse(out->records, out->nrecords, &e->keys, &err) != SIGNET_OK)
+			return true;
+	}
+	out->keys = signet_keyset_ref(e->keys);
 	return true;
 }
 
@@ -229,6 +248,7 @@ bool dnscache_put(struct dnscache *c, const char *name, enum signet_dns_status s
 		off += records[k].len;
 	}
 	e->block = block;
+	e->keys = NULL; /* parsed on the first hit */
 	e->size = size;
 	e->namelen = len;
 	e->expires_ms = now_ms + (uint64_t)secs * 1000;

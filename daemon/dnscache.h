@@ -1,8 +1,11 @@
 /* dnscache.h: a bounded cache of key-record TXT answers (name -> status,
  * records, DNSSEC flag) with a per-entry expiry and LRU eviction, so that a
- * repeated key lookup skips libunbound's resolver-thread round trip. Pure:
- * no I/O, no clock (the caller passes the time), no locking (one per event
- * loop). It never keeps a temporary failure. */
+ * repeated key lookup skips libunbound's resolver-thread round trip. Next to
+ * an answer with records it keeps those records parsed (a signet_keyset,
+ * made on the first hit), so a hit also skips decoding the key. Pure: no
+ * I/O, no clock (the caller passes the time), no locking (one per event
+ * loop, like the key sets' reference counts). It never keeps a temporary
+ * failure. */
 #ifndef SIGNETD_DNSCACHE_H
 #define SIGNETD_DNSCACHE_H
 
@@ -27,6 +30,11 @@ struct dnscache_limits {
 struct dnscache_answer {
 	enum signet_dns_status status; /* SIGNET_DNS_OK or SIGNET_DNS_NXDOMAIN */
 	bool secure;
+	/* SIGNET_DNS_OK: the records parsed, a reference of the caller's own
+	 * (signet_keyset_unref when done; it stays valid after the entry is
+	 * evicted, expired or replaced). NULL for NXDOMAIN, or when parsing ran
+	 * out of memory or OpenSSL failed (the records are then the answer). */
+	struct signet_keyset *keys;
 	size_t nrecords;
 	struct signet_txt records[DNSCACHE_MAX_RECORDS]; /* point into data[] */
 	char why[DNSCACHE_WHY];                          /* "" for an answer with records */
@@ -37,10 +45,15 @@ struct dnscache;
 
 /* NULL when out of memory or a limit is 0. */
 struct dnscache *dnscache_new(const struct dnscache_limits *lim);
+/* Drops the cache's references to the key sets too: those a caller still
+ * holds stay valid. */
 void dnscache_free(struct dnscache *c);
 
 /* A live entry for name (exact bytes) at now_ms: copied to *out, made most
- * recently used, true. An expired entry is dropped: false. */
+ * recently used, true. An answer with records is parsed on its first hit
+ * and the set kept with the entry (not counted in the byte limit: at most
+ * one per entry); out->keys is a new reference to it. An expired entry is
+ * dropped: false. */
 bool dnscache_get(struct dnscache *c, const char *name, uint64_t now_ms,
 		  struct dnscache_answer *out);
 

@@ -7,8 +7,11 @@
  * 1 the fixed valid RFC 8463 A.2 records (so signed seeds reach the
  * signature check), 2 TEMPFAIL, 3 no answer at all; bit 2: answer after the
  * body instead of at end of headers; bit 3: l= policy "unsigned"; bit 4: explain;
- * bit 5: now = 0 (no time checks) instead of a fixed clock. It checks the
- * run never fails on message content and every result is well-formed. */
+ * bit 5: now = 0 (no time checks) instead of a fixed clock; bit 6: verify a
+ * second time with every SIGNET_DNS_OK answer parsed into a signet_keyset
+ * (signet_verifier_answer_key, as signetd does with a cached answer) and
+ * require the same results byte for byte. It checks the run never fails on
+ * message content and every result is well-formed. */
 #include <signet/ar.h>
 #include <signet/message.h>
 #include <signet/verifier.h>
@@ -34,13 +37,14 @@ static const char *const fixed_keys[][2] = {
 
 struct run {
 	struct signet_verifier *v;
-	int mode;  /* flags bits 0-1 */
-	bool late; /* answer after the body */
+	int mode;    /* flags bits 0-1 */
+	bool late;   /* answer after the body */
+	bool parsed; /* answers with records go through signet_keyset_parse */
 	const uint8_t *keys;
 	size_t klen;
 };
 
-static void answer_all(struct signet_verifier *v, int mode, const uint8_t *keys, size_t klen);
+static void answer_all(const struct run *r);
 
 static enum signet_status on_header(void *ctx, const uint8_t *n, size_t nl, const uint8_t *v,
 				    size_t vl, struct signet_error *e)
@@ -53,7 +57,7 @@ static enum signet_status on_eoh(void *ctx, struct signet_error *e)
 	enum signet_status st = signet_verifier_end_of_headers(r->v, e);
 	/* As signetd does: answers may come before the body. */
 	if (st == SIGNET_OK && !r->late)
-		answer_all(r->v, r->mode, r->keys, r->klen);
+		answer_all(r);
 	return st;
 }
 static enum signet_status on_body(void *ctx, const uint8_t *p, size_t l, struct signet_error *e)
@@ -72,10 +76,29 @@ static bool name_is(const uint8_t *p, size_t n, const char *name)
 	return true;
 }
 
-/* Answers query q from the key lines keys[0..klen). */
-static void answer_from_input(struct signet_verifier *v, const struct signet_query *q,
-			      const uint8_t *keys, size_t klen)
+/* An answer with records: the bytes, or parsed into a set the verifier
+ * keeps a reference to (ours is dropped at once, as dns.c does). A set that
+ * cannot be made (no memory, OpenSSL) falls back to the bytes, as signetd. */
+static void answer_records(const struct run *r, unsigned id, const struct signet_txt *recs,
+			   size_t n)
 {
+	struct signet_error err = {0};
+	struct signet_keyset *ks = NULL;
+	if (r->parsed && signet_keyset_parse(recs, n, &ks, &err) == SIGNET_OK) {
+		FUZZ_CHECK(ks != NULL);
+		FUZZ_CHECK(signet_verifier_answer_key(r->v, id, ks, &err) == SIGNET_OK);
+		signet_keyset_unref(ks);
+		return;
+	}
+	FUZZ_CHECK(ks == NULL);
+	FUZZ_CHECK(signet_verifier_answer(r->v, id, SIGNET_DNS_OK, recs, n, &err) == SIGNET_OK);
+}
+
+/* Answers query q from the key lines keys[0..klen). */
+static void answer_from_input(const struct run *r, const struct signet_query *q)
+{
+	const uint8_t *keys = r->keys;
+	size_t klen = r->klen;
 	struct signet_txt recs[8];
 	size_t n = 0;
 	bool named = false;
@@ -94,28 +117,31 @@ static void answer_from_input(struct signet_verifier *v, const struct signet_que
 		off += ll + 1;
 	}
 	struct signet_error err = {0};
-	enum signet_dns_status st = named ? SIGNET_DNS_OK : SIGNET_DNS_NXDOMAIN;
-	FUZZ_CHECK(signet_verifier_answer(v, q->id, st, recs, n, &err) == SIGNET_OK);
+	if (named)
+		answer_records(r, q->id, recs, n);
+	else
+		FUZZ_CHECK(signet_verifier_answer(r->v, q->id, SIGNET_DNS_NXDOMAIN, recs, n,
+						  &err) == SIGNET_OK);
 }
 
-static void answer_all(struct signet_verifier *v, int mode, const uint8_t *keys, size_t klen)
+static void answer_all(const struct run *r)
 {
+	struct signet_verifier *v = r->v;
 	struct signet_query q;
 	while (signet_verifier_next_query(v, &q)) {
 		FUZZ_CHECK(q.name != NULL && strlen(q.name) < 600);
 		struct signet_error err = {0};
-		if (mode == 0) {
-			answer_from_input(v, &q, keys, klen);
-		} else if (mode == 1) {
+		if (r->mode == 0) {
+			answer_from_input(r, &q);
+		} else if (r->mode == 1) {
 			struct signet_txt rec = {(const uint8_t *)fixed_keys[1][1],
 						 strlen(fixed_keys[1][1])};
 			for (size_t k = 0; k < 2; k++)
 				if (strcasecmp(q.name, fixed_keys[k][0]) == 0)
 					rec = (struct signet_txt){(const uint8_t *)fixed_keys[k][1],
 								  strlen(fixed_keys[k][1])};
-			FUZZ_CHECK(signet_verifier_answer(v, q.id, SIGNET_DNS_OK, &rec, 1, &err) ==
-				   SIGNET_OK);
-		} else if (mode == 2) {
+			answer_records(r, q.id, &rec, 1);
+		} else if (r->mode == 2) {
 			FUZZ_CHECK(signet_verifier_answer(v, q.id, SIGNET_DNS_TEMPFAIL, NULL, 0,
 							  &err) == SIGNET_OK);
 		}
@@ -157,13 +183,60 @@ static void check_results(const struct signet_verifier *v)
 	}
 }
 
+/* The two runs of flags bit 6 gave the same results, byte for byte (the
+ * explain hash input points into each verifier: compared by content). */
+static void check_same(const struct signet_verifier *a, const struct signet_verifier *b)
+{
+	FUZZ_CHECK(signet_verifier_count(a) == signet_verifier_count(b));
+	FUZZ_CHECK(signet_verifier_unchecked(a) == signet_verifier_unchecked(b));
+	for (size_t k = 0; k < signet_verifier_count(a); k++) {
+		static struct signet_sig_result ra, rb;
+		ra = *signet_verifier_result(a, k);
+		rb = *signet_verifier_result(b, k);
+		FUZZ_CHECK(ra.hash_input_len == rb.hash_input_len);
+		FUZZ_CHECK(ra.hash_input_len == 0 ||
+			   memcmp(ra.hash_input, rb.hash_input, ra.hash_input_len) == 0);
+		ra.hash_input = rb.hash_input = NULL;
+		if (memcmp(&ra, &rb, sizeof ra) != 0) {
+			fprintf(stderr, "bytes: %s \"%s\" [%s] / parsed: %s \"%s\" [%s]\n",
+				signet_result_name(ra.result), ra.reason, ra.notes,
+				signet_result_name(rb.result), rb.reason, rb.notes);
+			abort();
+		}
+	}
+}
+
+/* One verification of msg (chunk sizes from seed); finished, for checking. */
+static struct signet_verifier *verify(struct run *r, const struct signet_verify_options *opts,
+				      const uint8_t *seed, const uint8_t *msg, size_t mlen)
+{
+	struct fuzz_rng rng;
+	fuzz_rng_init(&rng, seed, 2);
+	struct signet_message *m = NULL;
+	struct signet_error err = {0};
+	static const struct signet_message_handler h = {on_header, on_eoh, on_body};
+	FUZZ_CHECK(signet_verifier_new(opts, &r->v, &err) == SIGNET_OK);
+	FUZZ_CHECK(signet_message_new(&h, r, &m, &err) == SIGNET_OK);
+	for (size_t off = 0; off < mlen;) {
+		size_t n = fuzz_chunk(&rng, mlen - off);
+		/* Message content is never an error: limits become results. */
+		FUZZ_CHECK(signet_message_feed(m, msg + off, n, &err) == SIGNET_OK);
+		off += n;
+	}
+	FUZZ_CHECK(signet_message_finish(m, &err) == SIGNET_OK);
+	signet_message_free(m);
+	if (r->late)
+		answer_all(r);
+	FUZZ_CHECK(signet_verifier_finish(r->v, &err) == SIGNET_OK);
+	check_results(r->v);
+	return r->v;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 2)
 		return 0;
 	uint8_t flags = data[0];
-	struct fuzz_rng rng;
-	fuzz_rng_init(&rng, data, 2);
 	const uint8_t *msg = data + 2;
 	size_t mlen = size - 2;
 	const uint8_t *keys = NULL;
@@ -182,24 +255,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.explain = (flags & 16) != 0,
 	};
 	struct run r = {.mode = flags & 3, .late = (flags & 4) != 0, .keys = keys, .klen = klen};
-	struct signet_message *m = NULL;
-	struct signet_error err = {0};
-	static const struct signet_message_handler h = {on_header, on_eoh, on_body};
-	FUZZ_CHECK(signet_verifier_new(&opts, &r.v, &err) == SIGNET_OK);
-	FUZZ_CHECK(signet_message_new(&h, &r, &m, &err) == SIGNET_OK);
-	for (size_t off = 0; off < mlen;) {
-		size_t n = fuzz_chunk(&rng, mlen - off);
-		/* Message content is never an error: limits become results. */
-		FUZZ_CHECK(signet_message_feed(m, msg + off, n, &err) == SIGNET_OK);
-		off += n;
+	struct signet_verifier *v = verify(&r, &opts, data, msg, mlen);
+	if (flags & 64) {
+		struct run p = r;
+		p.parsed = true;
+		struct signet_verifier *pv = verify(&p, &opts, data, msg, mlen);
+		check_same(v, pv);
+		signet_verifier_free(pv);
 	}
-	FUZZ_CHECK(signet_message_finish(m, &err) == SIGNET_OK);
-	signet_message_free(m);
-	if (r.late)
-		answer_all(r.v, r.mode, keys, klen);
-	FUZZ_CHECK(signet_verifier_finish(r.v, &err) == SIGNET_OK);
-	struct signet_verifier *v = r.v;
-	check_results(v);
 	signet_verifier_free(v);
 	return 0;
 }

@@ -1,7 +1,11 @@
 /* keyrec.c: DKIM key records (RFC 6376 3.6.1, RFC 8463 4.2): the tags
  * decoded and checked, with reasons that name the usual paste mistakes
  * (for dnscheck). Key bytes are handed to crypto.c; this file does not
- * judge a record against a signature (h=, s=, t=s are the verifier's). */
+ * judge a record against a signature (h=, s=, t=s are the verifier's).
+ * It also builds the parsed form of a whole answer (struct signet_keyset,
+ * verifier.h) that the verifier uses and a caller may keep. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base64.h"
@@ -184,4 +188,83 @@ enum signet_status signet_keyrec_matches(const uint8_t *txt, size_t len,
 	*match = pubkey_matches(pk, key);
 	pubkey_free(pk);
 	return SIGNET_OK;
+}
+
+/* ---- a whole answer, parsed (struct signet_keyset, verifier.h) ---- */
+
+static void keyset_free(struct signet_keyset *ks)
+{
+	pubkey_free(ks->pk);
+	free(ks);
+}
+
+/* One record: its info and key, or the reason it is unusable (in kerr). */
+static enum signet_status keyset_record(struct keyrec *rec, const struct signet_txt *r,
+					struct pubkey **pk, struct signet_error *kerr)
+{
+	unsigned bits = 0;
+	enum signet_status st = keyrec_decode(r->p, r->len, rec, kerr);
+	if (st == SIGNET_OK)
+		st = pubkey_parse(rec->info.type, rec->key, rec->keylen, pk, &bits, kerr);
+	rec->info.bits = bits;
+	return st;
+}
+
+enum signet_status keyset_build(const struct signet_txt *records, size_t n,
+				bool crypto_is_problem, struct signet_keyset **out,
+				struct signet_error *err)
+{
+	*out = NULL;
+	if (records == NULL && n > 0)
+		return error_set(err, SIGNET_ERR_INVAL, NULL, "NULL records");
+	struct signet_keyset *ks = calloc(1, sizeof *ks);
+	struct keyrec *rec = malloc(sizeof *rec); /* 4 KiB of decoded p=: not on the stack */
+	if (ks == NULL || rec == NULL) {
+		free(ks);
+		free(rec);
+		return error_set(err, SIGNET_ERR_NOMEM, NULL, "out of memory");
+	}
+	ks->refs = 1;
+	ks->nrecords = n;
+	for (size_t k = 0; k < n; k++) {
+		struct signet_error kerr = {0};
+		enum signet_status st = keyset_record(rec, &records[k], &ks->pk, &kerr);
+		if (st == SIGNET_ERR_NOMEM || (st == SIGNET_ERR_CRYPTO && !crypto_is_problem)) {
+			free(rec);
+			keyset_free(ks);
+			return error_set(err, st, kerr.spec, "%s", kerr.msg);
+		}
+		if (st == SIGNET_OK) {
+			ks->info = rec->info; /* DKIM-KEY-02: the first usable record wins */
+			break;
+		}
+		if (ks->problem[0] == '\0') /* keep the first record's problem */
+			snprintf(ks->problem, sizeof ks->problem, "%s", kerr.msg);
+	}
+	free(rec);
+	if (n == 0)
+		snprintf(ks->problem, sizeof ks->problem, "no key record");
+	*out = ks;
+	return SIGNET_OK;
+}
+
+enum signet_status signet_keyset_parse(const struct signet_txt *records, size_t n,
+				       struct signet_keyset **out, struct signet_error *err)
+{
+	if (out == NULL)
+		return error_set(err, SIGNET_ERR_INVAL, NULL, "NULL argument");
+	return keyset_build(records, n, false, out, err);
+}
+
+struct signet_keyset *signet_keyset_ref(struct signet_keyset *ks)
+{
+	if (ks != NULL)
+		ks->refs++;
+	return ks;
+}
+
+void signet_keyset_unref(struct signet_keyset *ks)
+{
+	if (ks != NULL && --ks->refs == 0)
+		keyset_free(ks);
 }

@@ -4,6 +4,7 @@
 #define SIGNET_LIB_KEYREC_H
 
 #include <signet/keyrec.h>
+#include <signet/verifier.h>
 #include "buf.h"
 
 struct keyrec {
@@ -19,5 +20,29 @@ struct keyrec {
  * touch OpenSSL (bits stays 0). */
 SIGNET_MUST_USE enum signet_status keyrec_decode(const uint8_t *txt, size_t len, struct keyrec *out,
 						 struct signet_error *err);
+
+struct pubkey;
+
+/* The parsed answer of verifier.h (struct signet_keyset): what the verifier
+ * takes from the TXT records of one SIGNET_DNS_OK answer, decided once.
+ * Nothing but refs changes after keyset_build. */
+struct signet_keyset {
+	size_t refs;                    /* plain count: one thread (verifier.h) */
+	size_t nrecords;                /* TXT records in the answer */
+	struct signet_keyrec_info info; /* the key in use; valid when pk != NULL */
+	struct pubkey *pk;              /* first usable record's key (DKIM-KEY-02), owned */
+	char problem[192];              /* pk == NULL: why (the first record's problem) */
+};
+
+/* Decodes records[0..n) as the verifier does for an answer (DKIM-KEY-02:
+ * the first record that gives a usable key wins; otherwise the first
+ * record's problem is kept, "no key record" when n is 0). *out has one
+ * reference. SIGNET_ERR_NOMEM (nothing made) on no memory. An OpenSSL
+ * failure loading a key is one more record problem when crypto_is_problem,
+ * else SIGNET_ERR_CRYPTO (nothing made): a set that may be kept for other
+ * messages must not keep a failure that says nothing about the records. */
+SIGNET_MUST_USE enum signet_status keyset_build(const struct signet_txt *records, size_t n,
+						bool crypto_is_problem, struct signet_keyset **out,
+						struct signet_error *err);
 
 #endif

@@ -32,9 +32,8 @@ struct vquery {
 	bool handed_out, answered;
 	enum signet_dns_status st;
 	size_t nrecords;
-	struct keyrec *rec;  /* the record in use, NULL if none usable */
-	struct pubkey *pk;
-	char problem[192];   /* why no record is usable */
+	struct signet_keyset *keys; /* SIGNET_DNS_OK: the answer parsed (a reference), or
+				     * NULL when that ran out of memory */
 };
 
 struct vsig {
@@ -82,10 +81,8 @@ void signet_verifier_free(struct signet_verifier *v)
 		explain_free(v->sigs[k]->ex);
 		free(v->sigs[k]);
 	}
-	for (size_t k = 0; k < v->nqueries; k++) {
-		free(v->queries[k].rec);
-		pubkey_free(v->queries[k].pk);
-	}
+	for (size_t k = 0; k < v->nqueries; k++)
+		signet_keyset_unref(v->queries[k].keys);
 	header_store_free(&v->hs);
 	bodyhash_set_free(&v->bodies);
 	free(v);
@@ -310,34 +307,16 @@ bool signet_verifier_next_query(struct signet_verifier *v, struct signet_query *
 	return false;
 }
 
-/* DKIM-KEY-02: the first record that decodes to a usable key wins. */
-static enum signet_status use_records(struct vquery *q, const struct signet_txt *records, size_t n,
-				      struct signet_error *err)
+/* The query an answer is for, once. */
+static enum signet_status answer_query(struct signet_verifier *v, unsigned id, struct vquery **q,
+				       struct signet_error *err)
 {
-	struct keyrec *rec = malloc(sizeof *rec);
-	if (rec == NULL)
-		return error_set(err, SIGNET_ERR_NOMEM, NULL, "out of memory");
-	for (size_t k = 0; k < n; k++) {
-		struct signet_error kerr = {0};
-		unsigned bits = 0;
-		enum signet_status st = keyrec_decode(records[k].p, records[k].len, rec, &kerr);
-		if (st == SIGNET_OK)
-			st = pubkey_parse(rec->info.type, rec->key, rec->keylen, &q->pk, &bits, &kerr);
-		if (st == SIGNET_ERR_NOMEM) {
-			free(rec);
-			return error_set(err, st, NULL, "out of memory");
-		}
-		rec->info.bits = bits;
-		if (st == SIGNET_OK) {
-			q->rec = rec;
-			return SIGNET_OK;
-		}
-		if (q->problem[0] == '\0') /* keep the first record's problem */
-			snprintf(q->problem, sizeof q->problem, "%s", kerr.msg);
-	}
-	free(rec);
-	if (n == 0)
-		snprintf(q->problem, sizeof q->problem, "no key record");
+	if (id >= v->nqueries)
+		return error_set(err, SIGNET_ERR_INVAL, NULL, "no query with id %u", id);
+	*q = &v->queries[id];
+	if ((*q)->answered)
+		return error_set(err, SIGNET_ERR_STATE, NULL, "query %u answered twice", id);
+	(*q)->answered = true;
 	return SIGNET_OK;
 }
 
@@ -345,17 +324,29 @@ enum signet_status signet_verifier_answer(struct signet_verifier *v, unsigned id
 					  enum signet_dns_status st, const struct signet_txt *records,
 					  size_t n, struct signet_error *err)
 {
-	if (id >= v->nqueries)
-		return error_set(err, SIGNET_ERR_INVAL, NULL, "no query with id %u", id);
-	struct vquery *q = &v->queries[id];
-	if (q->answered)
-		return error_set(err, SIGNET_ERR_STATE, NULL, "query %u answered twice", id);
-	q->answered = true;
+	struct vquery *q = NULL;
+	SIGNET_TRY(answer_query(v, id, &q, err));
 	q->st = st;
 	if (st != SIGNET_DNS_OK)
 		return SIGNET_OK;
 	q->nrecords = n;
-	return use_records(q, records, n, err);
+	/* The records decoded as signet_keyset_parse does, so both ways of
+	 * answering judge them with the same code; an OpenSSL failure stays a
+	 * problem of this message's record. */
+	return keyset_build(records, n, true, &q->keys, err);
+}
+
+enum signet_status signet_verifier_answer_key(struct signet_verifier *v, unsigned id,
+					      struct signet_keyset *keys, struct signet_error *err)
+{
+	if (keys == NULL)
+		return error_set(err, SIGNET_ERR_INVAL, NULL, "NULL key set");
+	struct vquery *q = NULL;
+	SIGNET_TRY(answer_query(v, id, &q, err));
+	q->st = SIGNET_DNS_OK;
+	q->nrecords = keys->nrecords;
+	q->keys = signet_keyset_ref(keys);
+	return SIGNET_OK;
 }
 
 enum signet_status signet_verifier_body(struct signet_verifier *v, const uint8_t *p, size_t len,
@@ -381,14 +372,15 @@ static bool check_key(struct vsig *vs, const struct vquery *q)
 		       q->name);
 	} else if (q->st == SIGNET_DNS_NXDOMAIN || q->nrecords == 0) {
 		decide(vs, SIGNET_RESULT_PERMERROR, "no key for signature (no TXT record at %s)", q->name);
-	} else if (q->rec == NULL) {
-		decide(vs, SIGNET_RESULT_PERMERROR, "key record at %s unusable: %s", q->name, q->problem);
+	} else if (q->keys == NULL || q->keys->pk == NULL) {
+		decide(vs, SIGNET_RESULT_PERMERROR, "key record at %s unusable: %s", q->name,
+		       q->keys != NULL ? q->keys->problem : "");
 	}
 	if (vs->decided) {
 		step(vs, "key", false, "%s", vs->r.reason);
 		return false;
 	}
-	const struct signet_keyrec_info *k = &q->rec->info;
+	const struct signet_keyrec_info *k = &q->keys->info;
 	vs->r.key_bits = k->bits;
 	/* RFC 8301 3.1, judged once the key is in hand (the order of RFC 6376
 	 * 6.1.2 as dkimpy and Mail::DKIM apply it): a DNS failure for an
@@ -496,7 +488,7 @@ static enum signet_status check_signature(struct signet_verifier *v, struct vsig
 		buf_free(in);
 	}
 	bool ok = false;
-	SIGNET_TRY(pubkey_verify(q->pk, digest, vs->sig.b, vs->sig.b_len, &ok, err));
+	SIGNET_TRY(pubkey_verify(q->keys->pk, digest, vs->sig.b, vs->sig.b_len, &ok, err));
 	if (!ok)
 		decide(vs, SIGNET_RESULT_FAIL, "signature did not verify");
 	step(vs, "signature", ok, ok ? "b= verified with the public key" : "b= does not verify with the public key");

@@ -2,15 +2,11 @@
  * hits copy records, DNSSEC flag and reason exactly; expiry at min(TTL,
  * limit) to the millisecond; negative answers for a shorter time; temporary
  * failures never kept; the entry and byte bounds at limit-1, limit, limit+1
- * with least-recently-used eviction. The clock is the test's own. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <cmocka.h>
+ * with least-recently-used eviction. The records parsed once (a
+ * signet_keyset): every hit hands out the same set, which outlives its
+ * entry while a message holds it (run under ASan). The clock is the test's
+ * own. */
+#include "testutil.h"
 
 #include "dnscache.h"
 
@@ -37,7 +33,10 @@ static bool put_ok(struct dnscache *c, const char *name, const char *rec, uint32
 static bool has(struct dnscache *c, const char *name, uint64_t now)
 {
 	static struct dnscache_answer a;
-	return dnscache_get(c, name, now, &a);
+	bool hit = dnscache_get(c, name, now, &a);
+	if (hit)
+		signet_keyset_unref(a.keys); /* the reference every hit hands out */
+	return hit;
 }
 
 /* Records (with a NUL inside and an empty one), secure flag and status come
@@ -62,6 +61,8 @@ static void dnscache_hit_copies_answer(void **state)
 	assert_int_equal(a.records[2].len, 1);
 	assert_memory_equal(a.records[2].p, "x", 1);
 	assert_string_equal(a.why, "");
+	assert_non_null(a.keys); /* parsed, though no record is usable */
+	signet_keyset_unref(a.keys);
 }
 
 /* Names match as exact bytes; other names miss. */
@@ -118,11 +119,13 @@ static void dnscache_negative_and_tempfail(void **state)
 	assert_true(dnscache_get(c, "nx", 59999, &a));
 	assert_int_equal(a.status, SIGNET_DNS_NXDOMAIN);
 	assert_int_equal(a.nrecords, 0);
+	assert_null(a.keys); /* nothing to parse */
 	assert_string_equal(a.why, "NXDOMAIN");
 	assert_false(has(c, "nx", 60000));
 	assert_true(dnscache_put(c, "nd", SIGNET_DNS_NXDOMAIN, "no TXT record (NODATA)", NULL, 0,
 				 false, 5, 0));
 	assert_true(dnscache_get(c, "nd", 4999, &a));
+	assert_null(a.keys);
 	assert_string_equal(a.why, "no TXT record (NODATA)");
 	assert_false(has(c, "nd", 5000));
 	assert_false(dnscache_put(c, "tf", SIGNET_DNS_TEMPFAIL, "SERVFAIL", NULL, 0, false, 300, 0));
@@ -148,6 +151,7 @@ static void dnscache_replace(void **state)
 	static struct dnscache_answer a;
 	assert_true(dnscache_get(c, "n", 20, &a));
 	assert_memory_equal(a.records[0].p, "new!", 4);
+	signet_keyset_unref(a.keys);
 	assert_false(dnscache_put(c, "n", SIGNET_DNS_TEMPFAIL, "timeout", NULL, 0, false, 300, 30));
 	assert_false(has(c, "n", 30));
 	assert_int_equal(dnscache_count(c), 0);
@@ -212,6 +216,7 @@ static void dnscache_answer_limits(void **state)
 	assert_true(dnscache_get(c, "max", 0, &a));
 	assert_int_equal(a.records[0].len, DNSCACHE_MAX_DATA);
 	assert_memory_equal(a.records[0].p, big, DNSCACHE_MAX_DATA);
+	signet_keyset_unref(a.keys);
 	r.len = DNSCACHE_MAX_DATA + 1;
 	assert_false(dnscache_put(c, "over", SIGNET_DNS_OK, NULL, &r, 1, false, 300, 0));
 	struct signet_txt many[DNSCACHE_MAX_RECORDS + 1];
@@ -223,6 +228,7 @@ static void dnscache_answer_limits(void **state)
 	assert_int_equal(a.nrecords, DNSCACHE_MAX_RECORDS);
 	for (size_t k = 0; k < DNSCACHE_MAX_RECORDS; k++)
 		assert_int_equal(a.records[k].len, k);
+	signet_keyset_unref(a.keys);
 	assert_false(dnscache_put(c, "17", SIGNET_DNS_OK, NULL, many, DNSCACHE_MAX_RECORDS + 1,
 				  false, 300, 0));
 	dnscache_free(c);
@@ -245,6 +251,7 @@ static void dnscache_churn(void **state)
 		if (dnscache_get(c, name, k, &a)) {
 			assert_int_equal(a.records[0].len, strlen(rec));
 			assert_memory_equal(a.records[0].p, rec, strlen(rec));
+			signet_keyset_unref(a.keys);
 		}
 	}
 	dnscache_free(c);
@@ -257,6 +264,193 @@ static void dnscache_new_rejects_zero(void **state)
 	assert_null(dnscache_new(&zero_entries));
 	assert_null(dnscache_new(&zero_bytes));
 	dnscache_free(NULL);
+}
+
+/* ---- the parsed records ---- */
+
+#define KNAME "sel._domainkey.example.com"
+
+struct signed_msg {
+	struct signet_key *key;
+	char record[1024]; /* its key record */
+	char *msg;         /* a message it signed (d=example.com s=sel) */
+};
+
+static void signed_msg_make(struct signed_msg *m, enum signet_keytype type, const char *body)
+{
+	struct signet_error err = {0};
+	size_t len;
+	assert_int_equal(signet_key_generate(type, 1024, &m->key, &err), SIGNET_OK);
+	assert_int_equal(signet_key_dns_record(m->key, m->record, sizeof m->record, &len, &err),
+			 SIGNET_OK);
+	struct signet_sign_params p = {.domain = "example.com", .selector = "sel", .key = m->key,
+				       .hdr_canon = SIGNET_CANON_RELAXED,
+				       .body_canon = SIGNET_CANON_RELAXED};
+	char text[256];
+	snprintf(text, sizeof text, "From: a@example.com\r\nSubject: s\r\n\r\n%s\r\n", body);
+	m->msg = tu_sign(&p, 1, (const uint8_t *)text, strlen(text), &err);
+	if (m->msg == NULL)
+		fail_msg("sign: %s", err.msg);
+}
+
+static void signed_msg_free(struct signed_msg *m)
+{
+	signet_key_free(m->key);
+	free(m->msg);
+}
+
+static bool put_record(struct dnscache *c, const char *rec, uint64_t now)
+{
+	return put_ok(c, KNAME, rec, 300, now);
+}
+
+/* A verifier past end of headers (its body not yet fed) whose one key query
+ * got ks, as signetd's session does with a cache hit. */
+static struct signet_verifier *started(const char *msg, struct signet_keyset *ks)
+{
+	struct signet_verifier *v = NULL;
+	struct signet_error err = {0};
+	struct signet_query q;
+	const char *body = strstr(msg, "\r\n\r\n") + 4;
+	static const struct signet_message_handler h = {tu_ver_header, tu_ver_eoh, tu_ver_body};
+	assert_int_equal(signet_verifier_new(NULL, &v, &err), SIGNET_OK);
+	assert_int_equal(tu_feed(&h, v, (const uint8_t *)msg, (size_t)(body - msg), 0, &err),
+			 SIGNET_OK);
+	assert_true(signet_verifier_next_query(v, &q));
+	assert_string_equal(q.name, KNAME);
+	assert_int_equal(signet_verifier_answer_key(v, q.id, ks, &err), SIGNET_OK);
+	return v;
+}
+
+/* Feeds the rest of msg, finishes, frees; the one result. */
+static enum signet_result finished(struct signet_verifier *v, const char *msg, char *reason,
+				   size_t cap)
+{
+	struct signet_error err = {0};
+	const char *body = strstr(msg, "\r\n\r\n") + 4;
+	assert_int_equal(signet_verifier_body(v, (const uint8_t *)body, strlen(body), &err),
+			 SIGNET_OK);
+	assert_int_equal(signet_verifier_finish(v, &err), SIGNET_OK);
+	assert_int_equal(signet_verifier_count(v), 1);
+	const struct signet_sig_result *r = signet_verifier_result(v, 0);
+	enum signet_result res = r->result;
+	if (reason != NULL)
+		snprintf(reason, cap, "%s", r->reason);
+	signet_verifier_free(v);
+	return res;
+}
+
+/* Every hit hands out the same parsed set (a reference each), which gives
+ * the verifier the key: pass. The set is not counted in the byte bound.
+ * An unusable record is parsed too, to the same reason as its bytes give. */
+static void dnscache_parsed_hit_same_object(void **state)
+{
+	(void)state;
+	struct signed_msg m;
+	signed_msg_make(&m, SIGNET_KEY_RSA, "body");
+	struct dnscache *c = mk(4, 4096, 300, 60);
+	assert_true(put_record(c, m.record, 0));
+	size_t bytes = dnscache_bytes(c);
+	static struct dnscache_answer a1, a2;
+	assert_true(dnscache_get(c, KNAME, 1, &a1));
+	assert_true(dnscache_get(c, KNAME, 2, &a2));
+	assert_non_null(a1.keys);
+	assert_ptr_equal(a1.keys, a2.keys);
+	assert_int_equal(dnscache_bytes(c), bytes);
+	assert_int_equal(dnscache_count(c), 1);
+	struct signet_verifier *v1 = started(m.msg, a1.keys), *v2 = started(m.msg, a2.keys);
+	signet_keyset_unref(a1.keys);
+	signet_keyset_unref(a2.keys);
+	assert_int_equal(finished(v1, m.msg, NULL, 0), SIGNET_RESULT_PASS);
+	assert_int_equal(finished(v2, m.msg, NULL, 0), SIGNET_RESULT_PASS);
+	/* DKIM-KEY-05 from the cache: the same reason as from the bytes. */
+	assert_true(put_record(c, "v=DKIM1; k=rsa; p=", 3));
+	assert_true(dnscache_get(c, KNAME, 4, &a1));
+	char reason[192], want[192];
+	assert_int_equal(finished(started(m.msg, a1.keys), m.msg, reason, sizeof reason),
+			 SIGNET_RESULT_PERMERROR);
+	signet_keyset_unref(a1.keys);
+	char keys[256];
+	snprintf(keys, sizeof keys, "%s v=DKIM1; k=rsa; p=", KNAME);
+	struct signet_verifier *v = tu_verify((const uint8_t *)m.msg, strlen(m.msg), keys);
+	snprintf(want, sizeof want, "%s", signet_verifier_result(v, 0)->reason);
+	signet_verifier_free(v);
+	assert_string_equal(reason, want);
+	assert_non_null(strstr(reason, "key revoked"));
+	dnscache_free(c);
+	signed_msg_free(&m);
+}
+
+/* The entry goes while messages still use its set (LRU eviction by the
+ * entry bound and by the byte bound, expiry, replacement, a TEMPFAIL that
+ * drops it, the cache freed): they finish with the key, and the set is
+ * freed with the last of them. ASan reports a use after free or a leak. */
+static void dnscache_parsed_evicted_while_referenced(void **state)
+{
+	(void)state;
+	struct signed_msg m;
+	signed_msg_make(&m, SIGNET_KEY_ED25519, "body");
+	for (int how = 0; how < 6; how++) {
+		struct dnscache *c = mk(2, how == 1 ? 2 * strlen(m.record) : 4096, 300, 60);
+		assert_true(put_record(c, m.record, 0));
+		static struct dnscache_answer a;
+		assert_true(dnscache_get(c, KNAME, 1, &a));
+		struct signet_verifier *v = started(m.msg, a.keys);
+		signet_keyset_unref(a.keys); /* as dns.c does after the callback */
+		switch (how) {
+		case 0: /* entry bound 2: two more names evict it */
+			assert_true(put_ok(c, "x", "1", 300, 2));
+			assert_true(put_ok(c, "y", "2", 300, 3));
+			break;
+		case 1: /* byte bound: a record as large as ours pushes it out */
+			assert_true(put_ok(c, "big", m.record, 300, 2));
+			break;
+		case 2: /* expired: dropped by the next get */
+			assert_false(has(c, KNAME, 300000));
+			break;
+		case 3:
+			assert_true(put_record(c, "v=DKIM1; k=ed25519; p=", 2));
+			break;
+		case 4:
+			assert_false(dnscache_put(c, KNAME, SIGNET_DNS_TEMPFAIL, "SERVFAIL", NULL,
+						  0, false, 300, 2));
+			break;
+		default:
+			dnscache_free(c);
+			c = NULL;
+		}
+		if (c != NULL)
+			assert_false(has(c, KNAME, 1) && how != 3);
+		assert_int_equal(finished(v, m.msg, NULL, 0), SIGNET_RESULT_PASS);
+		dnscache_free(c);
+	}
+	signed_msg_free(&m);
+}
+
+/* A changed record replaces the parsed set: a message in flight keeps the
+ * old key, a new hit gets a new set with the new key. */
+static void dnscache_parsed_replaced_record(void **state)
+{
+	(void)state;
+	struct signed_msg old, new;
+	signed_msg_make(&old, SIGNET_KEY_ED25519, "old");
+	signed_msg_make(&new, SIGNET_KEY_ED25519, "new");
+	struct dnscache *c = mk(4, 4096, 300, 60);
+	assert_true(put_record(c, old.record, 0));
+	static struct dnscache_answer a, b;
+	assert_true(dnscache_get(c, KNAME, 1, &a));
+	struct signet_verifier *in_flight = started(old.msg, a.keys);
+	assert_true(put_record(c, new.record, 2));
+	assert_true(dnscache_get(c, KNAME, 3, &b));
+	assert_ptr_not_equal(a.keys, b.keys); /* both alive: distinct objects */
+	assert_int_equal(finished(in_flight, old.msg, NULL, 0), SIGNET_RESULT_PASS);
+	assert_int_equal(finished(started(new.msg, b.keys), new.msg, NULL, 0), SIGNET_RESULT_PASS);
+	assert_int_equal(finished(started(new.msg, a.keys), new.msg, NULL, 0), SIGNET_RESULT_FAIL);
+	signet_keyset_unref(a.keys);
+	signet_keyset_unref(b.keys);
+	dnscache_free(c);
+	signed_msg_free(&old);
+	signed_msg_free(&new);
 }
 
 int main(void)
@@ -273,6 +467,9 @@ int main(void)
 		cmocka_unit_test(dnscache_answer_limits),
 		cmocka_unit_test(dnscache_churn),
 		cmocka_unit_test(dnscache_new_rejects_zero),
+		cmocka_unit_test(dnscache_parsed_hit_same_object),
+		cmocka_unit_test(dnscache_parsed_evicted_while_referenced),
+		cmocka_unit_test(dnscache_parsed_replaced_record),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -828,6 +828,382 @@ static void api_misuse_is_an_error(void **state)
 	signet_verifier_free(NULL);
 }
 
+/* ---- a parsed key set (signet_keyset_parse, signet_verifier_answer_key) ----
+ * Each case verifies a message twice: once with the TXT records through
+ * signet_verifier_answer, once with the same records parsed into a set
+ * through signet_verifier_answer_key. Every result must be the same bytes
+ * (result, reason, notes, key bits, steps, ...), and the expected results
+ * are asserted too, so two paths that broke alike still fail. */
+
+/* RFC 8463 A.2's p= values, the RSA one also as bare PKCS#1 (DKIM-KEY-04). */
+#define A2_RSA_P                                                                                   \
+	"MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDkHlOQoBTzWRiGs5V6NpP3idY6Wk08a5qhdR6wy5bdOKb2jLQ"  \
+	"iY/J16JYi0Qvx/byYzCNb3W91y3FutACDfzwQ/BC/e/8uBsCR+yz1Lxj+PL6lHvqMKrM3rG4hstT5QjvHO9Pzox" \
+	"ZyVYLzBfO2EeC3Ip3G+2kryOTIKT+l/K4w3QIDAQAB"
+#define A2_RSA_PKCS1                                                                               \
+	"MIGJAoGBAOQeU5CgFPNZGIazlXo2k/eJ1jpaTTxrmqF1HrDLlt04pvaMtCJj8nXoliLRC/H9vJjMI1vdb3XLcW6"  \
+	"0AIN/PBD8EL97/y4GwJH7LPUvGP48vqUe+owqszesbiGy1PlCO8c70/OjFnJVgvMF87YR4Lcincb7aSvI5MgpP6" \
+	"X8rjDdAgMBAAE="
+/* The A.2 modulus with e = 1 (DKIM-KEY-15). */
+#define A2_RSA_E1                                                                                  \
+	"MIGHAoGBAOQeU5CgFPNZGIazlXo2k/eJ1jpaTTxrmqF1HrDLlt04pvaMtCJj8nXoliLRC/H9vJjMI1vdb3XLcW6"  \
+	"0AIN/PBD8EL97/y4GwJH7LPUvGP48vqUe+owqszesbiGy1PlCO8c70/OjFnJVgvMF87YR4Lcincb7aSvI5MgpP6" \
+	"X8rjDdAgEB"
+#define A2_ED_P "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
+#define RSA_512                                                                                    \
+	"MFwwDQYJKoZIhvcNAQEBBQADSwAwSAJBAL6cAqbTJDWAMnICn0HP2JpR2aUK1YtmbEYLZFf8HJYZFS8EO7zvAWUp" \
+	"HDiFctji2rM0TN/bVtc+mp9ikqbE+z0CAwEAAQ=="
+#define T_NAME "test._domainkey.football.example.com"
+#define B_NAME "brisbane._domainkey.football.example.com"
+
+#define KS_MAX_RECS 8
+
+/* The records for name in keys text ("name value" lines, as tu_answer reads
+ * them); SIGNET_DNS_NXDOMAIN when there are none. */
+static enum signet_dns_status ks_records(const char *keys, const char *name,
+					 struct signet_txt *recs, size_t *n)
+{
+	size_t nl = strlen(name);
+	*n = 0;
+	for (const char *line = keys; line != NULL && *line != '\0';) {
+		const char *end = strchr(line, '\n');
+		size_t ll = end ? (size_t)(end - line) : strlen(line);
+		if (ll > nl && strncasecmp(line, name, nl) == 0 && line[nl] == ' ') {
+			assert_true(*n < KS_MAX_RECS);
+			recs[*n].p = (const uint8_t *)line + nl + 1;
+			recs[*n].len = ll - nl - 1;
+			(*n)++;
+		}
+		line = end ? end + 1 : NULL;
+	}
+	return *n > 0 ? SIGNET_DNS_OK : SIGNET_DNS_NXDOMAIN;
+}
+
+static struct signet_verifier *ks_fed(const char *msg, const struct signet_verify_options *o)
+{
+	struct signet_verifier *v = NULL;
+	struct signet_error err = {0};
+	static const struct signet_message_handler h = {tu_ver_header, tu_ver_eoh, tu_ver_body};
+	assert_int_equal(signet_verifier_new(o, &v, &err), SIGNET_OK);
+	assert_int_equal(tu_feed(&h, v, (const uint8_t *)msg, strlen(msg), 0, &err), SIGNET_OK);
+	return v;
+}
+
+/* Answers every query of v: records through signet_verifier_answer, or
+ * parsed into a set (dropped by the caller at once: the verifier keeps its
+ * own reference). */
+static void ks_answer(struct signet_verifier *v, const char *keys, bool parsed)
+{
+	struct signet_query q;
+	struct signet_error err = {0};
+	while (signet_verifier_next_query(v, &q)) {
+		struct signet_txt recs[KS_MAX_RECS];
+		size_t n;
+		enum signet_dns_status st = ks_records(keys, q.name, recs, &n);
+		if (!parsed || st != SIGNET_DNS_OK) {
+			assert_int_equal(signet_verifier_answer(v, q.id, st, recs, n, &err),
+					 SIGNET_OK);
+			continue;
+		}
+		struct signet_keyset *ks = NULL;
+		if (signet_keyset_parse(recs, n, &ks, &err) != SIGNET_OK)
+			fail_msg("signet_keyset_parse: %s", err.msg);
+		assert_int_equal(signet_verifier_answer_key(v, q.id, ks, &err), SIGNET_OK);
+		signet_keyset_unref(ks);
+	}
+}
+
+static struct signet_verifier *ks_verify(const char *msg, const char *keys, bool parsed,
+					 const struct signet_verify_options *o)
+{
+	struct signet_verifier *v = ks_fed(msg, o);
+	struct signet_error err = {0};
+	ks_answer(v, keys, parsed);
+	assert_int_equal(signet_verifier_finish(v, &err), SIGNET_OK);
+	return v;
+}
+
+/* The results of both ways, byte for byte (explain's hash_input points into
+ * each verifier: compared by content). */
+static void ks_same(const struct signet_verifier *a, const struct signet_verifier *b)
+{
+	assert_int_equal(signet_verifier_count(a), signet_verifier_count(b));
+	for (size_t k = 0; k < signet_verifier_count(a); k++) {
+		struct signet_sig_result ra = *signet_verifier_result(a, k);
+		struct signet_sig_result rb = *signet_verifier_result(b, k);
+		assert_int_equal(ra.hash_input_len, rb.hash_input_len);
+		if (ra.hash_input_len > 0)
+			assert_memory_equal(ra.hash_input, rb.hash_input, ra.hash_input_len);
+		ra.hash_input = rb.hash_input = NULL;
+		assert_string_equal(ra.reason, rb.reason);
+		assert_string_equal(ra.notes, rb.notes);
+		assert_memory_equal(&ra, &rb, sizeof ra);
+	}
+}
+
+/* Both ways; the results ("pass,permerror") must be want, and the reason of
+ * result `which` must contain reason (NULL: not checked). */
+static void ks_case(const char *msg, const char *keys, const char *want, size_t which,
+		    const char *reason)
+{
+	struct signet_verifier *a = ks_verify(msg, keys, false, NULL);
+	struct signet_verifier *b = ks_verify(msg, keys, true, NULL);
+	ks_same(a, b);
+	if (strcmp(tu_results(b, results, sizeof results), want) != 0)
+		fail_msg("keys \"%.80s...\": %s, want %s", keys, results, want);
+	if (reason != NULL && strstr(signet_verifier_result(b, which)->reason, reason) == NULL &&
+	    strstr(signet_verifier_result(b, which)->notes, reason) == NULL)
+		fail_msg("keys \"%.80s...\": reason \"%s\" notes \"%s\", want \"%s\"", keys,
+			 signet_verifier_result(b, which)->reason,
+			 signet_verifier_result(b, which)->notes, reason);
+	signet_verifier_free(a);
+	signet_verifier_free(b);
+}
+
+/* RFC 8463 A.3 (brisbane ed25519 first, then test rsa), and the A.2 keys. */
+static char *ks_rfc8463_msg(void)
+{
+	size_t len;
+	return (char *)read_testdata("rfc8463/signed.eml", &len);
+}
+
+static void DKIM_KEY_03_to_15_parsed_set_same_results(void **state)
+{
+	/* DKIM-KEY-03..-15 through a parsed set: each check on the TXT record
+	 * gives the same result and reason as with the record's bytes. */
+	(void)state;
+	REQUIRE_TESTDATA();
+	static const struct {
+		const char *keys, *want;
+		size_t which;
+		const char *reason;
+	} cases[] = {
+		/* the published keys */
+		{B_NAME " v=DKIM1; k=ed25519; p=" A2_ED_P "\n" T_NAME
+		 " v=DKIM1; k=rsa; p=" A2_RSA_P,
+		 "pass,pass", 0, NULL},
+		/* DKIM-KEY-04: k= defaults to rsa, PKCS#1 accepted; no ed25519 key: NXDOMAIN */
+		{T_NAME " v=DKIM1; p=" A2_RSA_PKCS1, "permerror,pass", 0, "no key for signature"},
+		/* DKIM-KEY-03: v= not first; v=DKIM2 */
+		{B_NAME " v=DKIM2; k=ed25519; p=" A2_ED_P "\n" T_NAME
+		 " k=rsa; v=DKIM1; p=" A2_RSA_P,
+		 "permerror,permerror", 1, "v= must be DKIM1 and come first"},
+		/* DKIM-KEY-04: unknown k= */
+		{B_NAME " v=DKIM1; k=dsa; p=" A2_ED_P "\n" T_NAME " v=DKIM1; k=rsa; p=" A2_RSA_P,
+		 "permerror,pass", 0, "unknown key type k=dsa"},
+		/* DKIM-KEY-05: empty p= (also only WSP) is revoked */
+		{B_NAME " v=DKIM1; k=ed25519; p= \n" T_NAME " v=DKIM1; k=rsa; p=",
+		 "permerror,permerror", 1, "key revoked"},
+		/* DKIM-KEY-06: h= without sha256; unknown names ignored */
+		{B_NAME " v=DKIM1; k=ed25519; h=sha1:sha256:foo; p=" A2_ED_P "\n" T_NAME
+		 " v=DKIM1; h=sha1; p=" A2_RSA_P,
+		 "pass,permerror", 1, "key h= does not allow sha256"},
+		/* DKIM-KEY-07: s= without * or email; email among unknown types */
+		{B_NAME " v=DKIM1; k=ed25519; s=email:foo; p=" A2_ED_P "\n" T_NAME
+		 " v=DKIM1; s=foo; p=" A2_RSA_P,
+		 "pass,permerror", 1, "key s= does not allow email"},
+		/* DKIM-KEY-08: t=y is test mode; t=s passes with i= equal to d= */
+		{B_NAME " v=DKIM1; k=ed25519; t=s:zz; p=" A2_ED_P "\n" T_NAME
+		 " v=DKIM1; t=y; p=" A2_RSA_P,
+		 "pass,pass", 1, "test mode"},
+		/* DKIM-KEY-09: each key under the other's name */
+		{B_NAME " v=DKIM1; k=rsa; p=" A2_RSA_P "\n" T_NAME
+		 " v=DKIM1; k=ed25519; p=" A2_ED_P,
+		 "permerror,permerror", 0, "key type k=rsa does not match a=ed25519-sha256"},
+		/* DKIM-KEY-10, -13: unknown tags, n= and g= ignored */
+		{B_NAME " v=DKIM1; n=hello; zz=1; k=ed25519; p=" A2_ED_P "\n" T_NAME
+		 " v=DKIM1; g=foo; k=rsa; n=\"quoted\"; p=" A2_RSA_P,
+		 "pass,pass", 0, NULL},
+		/* DKIM-KEY-12: quotes pasted along; bad base64; tag syntax */
+		{B_NAME " v=DKIM1; k=ed25519; p=11qY!AYKx\n" T_NAME " v=DKIM1; p=\"" A2_RSA_P "\"",
+		 "permerror,permerror", 1, "quote characters"},
+		{B_NAME " v=DKIM1; k=ed25519; ;; p\n" T_NAME " garbage record",
+		 "permerror,permerror", 0, "unusable"},
+		/* DKIM-KEY-14: too small; DKIM-ALG-03: ed25519 key of 33 bytes */
+		{B_NAME " v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURoA\n"
+		 T_NAME " v=DKIM1; p=" RSA_512,
+		 "permerror,permerror", 1, "key too small (512 bits"},
+		/* DKIM-KEY-15: e = 1; a key that does not parse */
+		{B_NAME " v=DKIM1; k=rsa; p=AAAAAAAA\n" T_NAME " v=DKIM1; p=" A2_RSA_E1,
+		 "permerror,permerror", 1, "unreasonable RSA public exponent"},
+	};
+	char *msg = ks_rfc8463_msg();
+	for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
+		ks_case(msg, cases[k].keys, cases[k].want, cases[k].which, cases[k].reason);
+	free(msg);
+}
+
+static void DKIM_KEY_08_parsed_set_strict(void **state)
+{
+	/* DKIM-KEY-08 through a parsed set: t=s with i= in a subdomain of d=. */
+	(void)state;
+	REQUIRE_TESTDATA();
+	struct signet_sign_params p = {.domain = "football.example.com", .selector = "test",
+				       .hdr_canon = SIGNET_CANON_RELAXED, .timestamp = 1000,
+				       .auid = "joe@mail.football.example.com"};
+	char *msg = sign_rfc8463(plain_msg, &p);
+	ks_case(msg, T_NAME " v=DKIM1; t=y:s; p=" A2_RSA_P, "permerror", 0, "t=s requires i=");
+	ks_case(msg, T_NAME " v=DKIM1; t=y; p=" A2_RSA_P, "pass", 0, "test mode");
+	free(msg);
+}
+
+static void DKIM_KEY_16_parsed_set_too_large(void **state)
+{
+	/* DKIM-KEY-16 through a parsed set: a record over SIGNET_MAX_KEY_RECORD
+	 * (limit, limit + 1) with the key at its end. */
+	(void)state;
+	REQUIRE_TESTDATA();
+	char *msg = sign_rfc8463(plain_msg, NULL);
+	static const char head[] = T_NAME " v=DKIM1; n=", tail[] = "; p=" A2_RSA_P;
+	static char keys[sizeof head + SIGNET_MAX_KEY_RECORD + sizeof tail];
+	size_t fixed = strlen(tail) - 1 + strlen("v=DKIM1; n=") + 1; /* record bytes but n= */
+	for (size_t extra = 0; extra < 2; extra++) {
+		size_t pad = SIGNET_MAX_KEY_RECORD + extra - fixed;
+		memcpy(keys, head, sizeof head - 1);
+		memset(keys + sizeof head - 1, 'x', pad);
+		memcpy(keys + sizeof head - 1 + pad, tail, sizeof tail);
+		assert_int_equal(strlen(keys) - strlen(T_NAME " "), SIGNET_MAX_KEY_RECORD + extra);
+		ks_case(msg, keys, extra ? "permerror" : "pass", 0,
+			extra ? "key record too large" : NULL);
+	}
+	free(msg);
+}
+
+static void DKIM_KEY_02_parsed_set_several_records(void **state)
+{
+	/* DKIM-KEY-02 through a parsed set: the first usable record wins and
+	 * "multiple key records" is noted; with none usable the first record's
+	 * problem is the reason; an answer without records is "no TXT record". */
+	(void)state;
+	REQUIRE_TESTDATA();
+	char *msg = ks_rfc8463_msg();
+	ks_case(msg,
+		T_NAME " garbage record\n" T_NAME " v=DKIM1; p=" A2_RSA_P "\n" B_NAME
+		" v=DKIM1; k=ed25519; p=\n" B_NAME " v=DKIM1; k=ed25519; p=" A2_ED_P "\n" B_NAME
+		" v=DKIM1; k=rsa; p=" A2_RSA_P,
+		"pass,pass", 1, "multiple key records");
+	ks_case(msg, T_NAME " v=DKIM1; p=" A2_RSA_P "\n" T_NAME " v=DKIM1; p=",
+		"permerror,pass", 1, "multiple key records");
+	ks_case(msg, T_NAME " v=DKIM1; p=\n" T_NAME " k=dsa; p=" A2_RSA_P "\n" T_NAME " x",
+		"permerror,permerror", 1, "unusable: key revoked");
+	/* An answer with no records: the verifier says so either way. */
+	struct signet_verifier *a = ks_fed(msg, NULL), *b = ks_fed(msg, NULL);
+	struct signet_error err = {0};
+	struct signet_keyset *ks = NULL;
+	assert_int_equal(signet_keyset_parse(NULL, 0, &ks, &err), SIGNET_OK);
+	struct signet_query qa, qb;
+	while (signet_verifier_next_query(a, &qa)) {
+		assert_true(signet_verifier_next_query(b, &qb));
+		assert_int_equal(signet_verifier_answer(a, qa.id, SIGNET_DNS_OK, NULL, 0, &err),
+				 SIGNET_OK);
+		assert_int_equal(signet_verifier_answer_key(b, qb.id, ks, &err), SIGNET_OK);
+	}
+	signet_keyset_unref(ks);
+	assert_int_equal(signet_verifier_finish(a, &err), SIGNET_OK);
+	assert_int_equal(signet_verifier_finish(b, &err), SIGNET_OK);
+	ks_same(a, b);
+	assert_string_equal(tu_results(b, results, sizeof results), "permerror,permerror");
+	assert_non_null(strstr(signet_verifier_result(b, 0)->reason, "no TXT record"));
+	signet_verifier_free(a);
+	signet_verifier_free(b);
+	free(msg);
+}
+
+static void parsed_set_same_steps_in_explain(void **state)
+{
+	/* --explain through a parsed set: the same steps (key bits, "several
+	 * records") and header hash input. */
+	(void)state;
+	REQUIRE_TESTDATA();
+	char *msg = ks_rfc8463_msg();
+	const char *keys = B_NAME " v=DKIM1; k=ed25519; p=" A2_ED_P "\n" T_NAME " junk\n" T_NAME
+			   " v=DKIM1; k=rsa; p=" A2_RSA_P;
+	struct signet_verify_options o = {.explain = true};
+	struct signet_verifier *a = ks_verify(msg, keys, false, &o);
+	struct signet_verifier *b = ks_verify(msg, keys, true, &o);
+	ks_same(a, b);
+	const struct signet_sig_result *r = signet_verifier_result(b, 1);
+	assert_int_equal(r->result, SIGNET_RESULT_PASS);
+	assert_int_equal(r->key_bits, 1024);
+	assert_true(r->hash_input_len > 0);
+	assert_true(r->nsteps >= 2);
+	assert_non_null(strstr(r->steps[1].detail, "several records"));
+	signet_verifier_free(a);
+	signet_verifier_free(b);
+	free(msg);
+}
+
+static void parsed_set_shared_by_messages_in_flight(void **state)
+{
+	/* One set for several messages at once; the caller's reference goes
+	 * (as a cache eviction does) while they are still in flight: each
+	 * keeps it until freed (ASan checks the lifetime). */
+	(void)state;
+	REQUIRE_TESTDATA();
+	char *msg = sign_rfc8463(plain_msg, NULL);
+	char *bad = sign_rfc8463("From: Joe <joe@football.example.com>\r\n\r\nother\r\n", NULL);
+	char *tampered = strstr(bad, "other");
+	tampered[0] = 'O'; /* body hash fails: the set is not what decides */
+	struct signet_txt rec = {(const uint8_t *)"v=DKIM1; k=rsa; p=" A2_RSA_P,
+				 strlen("v=DKIM1; k=rsa; p=" A2_RSA_P)};
+	struct signet_keyset *ks = NULL;
+	struct signet_error err = {0};
+	assert_int_equal(signet_keyset_parse(&rec, 1, &ks, &err), SIGNET_OK);
+	struct signet_verifier *v[4];
+	for (size_t k = 0; k < 4; k++) {
+		v[k] = ks_fed(k == 2 ? bad : msg, NULL);
+		struct signet_query q;
+		assert_true(signet_verifier_next_query(v[k], &q));
+		assert_int_equal(signet_verifier_answer_key(v[k], q.id, ks, &err), SIGNET_OK);
+	}
+	assert_ptr_equal(signet_keyset_ref(ks), ks);
+	signet_keyset_unref(ks);
+	signet_keyset_unref(ks); /* the caller's: the verifiers hold theirs */
+	signet_verifier_free(v[3]); /* one ends before the others finish */
+	for (size_t k = 0; k < 3; k++) {
+		assert_int_equal(signet_verifier_finish(v[k], &err), SIGNET_OK);
+		assert_int_equal(signet_verifier_result(v[k], 0)->result,
+				 k == 2 ? SIGNET_RESULT_FAIL : SIGNET_RESULT_PASS);
+		assert_int_equal(signet_verifier_result(v[k], 0)->key_bits, 1024);
+		signet_verifier_free(v[k]);
+	}
+	free(bad);
+	free(msg);
+}
+
+static void parsed_set_api_misuse(void **state)
+{
+	/* STYLE 4: NULL arguments, unknown ids and a second answer are errors;
+	 * a refused answer takes no reference. */
+	(void)state;
+	REQUIRE_TESTDATA();
+	struct signet_error err = {0};
+	struct signet_keyset *ks = NULL;
+	struct signet_txt rec = {(const uint8_t *)"v=DKIM1; p=", 11};
+	assert_int_equal(signet_keyset_parse(NULL, 1, &ks, &err), SIGNET_ERR_INVAL);
+	assert_null(ks);
+	assert_int_equal(signet_keyset_parse(&rec, 1, NULL, &err), SIGNET_ERR_INVAL);
+	assert_int_equal(signet_keyset_parse(&rec, 1, &ks, &err), SIGNET_OK);
+	char *msg = sign_rfc8463(plain_msg, NULL);
+	struct signet_verifier *v = ks_fed(msg, NULL);
+	struct signet_query q;
+	assert_true(signet_verifier_next_query(v, &q));
+	assert_int_equal(signet_verifier_answer_key(v, q.id, NULL, &err), SIGNET_ERR_INVAL);
+	assert_int_equal(signet_verifier_answer_key(v, q.id + 1, ks, &err), SIGNET_ERR_INVAL);
+	assert_int_equal(signet_verifier_answer_key(v, q.id, ks, &err), SIGNET_OK);
+	assert_int_equal(signet_verifier_answer_key(v, q.id, ks, &err), SIGNET_ERR_STATE);
+	assert_int_equal(signet_verifier_answer(v, q.id, SIGNET_DNS_OK, &rec, 1, &err),
+			 SIGNET_ERR_STATE);
+	signet_keyset_unref(ks);
+	assert_int_equal(signet_verifier_finish(v, &err), SIGNET_OK);
+	assert_int_equal(signet_verifier_result(v, 0)->result, SIGNET_RESULT_PERMERROR);
+	assert_non_null(strstr(signet_verifier_result(v, 0)->reason, "key revoked"));
+	signet_verifier_free(v);
+	signet_keyset_unref(NULL);
+	assert_null(signet_keyset_ref(NULL));
+	free(msg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -865,6 +1241,13 @@ int main(void)
 		cmocka_unit_test(DKIM_SIG_12_z_diff_bounded),
 		cmocka_unit_test(header_limit_gives_result),
 		cmocka_unit_test(api_misuse_is_an_error),
+		cmocka_unit_test(DKIM_KEY_03_to_15_parsed_set_same_results),
+		cmocka_unit_test(DKIM_KEY_08_parsed_set_strict),
+		cmocka_unit_test(DKIM_KEY_16_parsed_set_too_large),
+		cmocka_unit_test(DKIM_KEY_02_parsed_set_several_records),
+		cmocka_unit_test(parsed_set_same_steps_in_explain),
+		cmocka_unit_test(parsed_set_shared_by_messages_in_flight),
+		cmocka_unit_test(parsed_set_api_misuse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
