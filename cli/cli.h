@@ -89,13 +89,21 @@ struct dns_answer {
 	struct dns_rr *rr;
 	size_t n;
 };
-/* server: NULL for /etc/resolv.conf, or "IPv4[@PORT]". NULL after printing why. */
+/* server: NULL for /etc/resolv.conf, or "IPv4[@PORT]", "IPv6[@PORT]",
+ * "[IPv6]", "[IPv6]:PORT" or "[IPv6]@PORT" (PORT 53 if not given). NULL after
+ * printing why. */
 struct dns_resolver *dns_open(const char *server);
 /* Looks up the TXT records at name. Returns false only on a local error
  * (no memory), after printing why; DNS outcomes are in a->status. */
 bool dns_txt(struct dns_resolver *r, const char *name, struct dns_answer *a);
 void dns_answer_free(struct dns_answer *a);
 void dns_close(struct dns_resolver *r);
+
+/* psl.c: the public suffix list at path (DKIM-VER-17). NULL, after a
+ * warning, when it cannot be read or parsed; NULL without one when path is
+ * NULL or "" (the check is off). The caller frees it (signet_psl_free). */
+struct signet_psl;
+struct signet_psl *psl_load(const char *path);
 
 /* record.c: the public key record to publish. record_for_key fills out
  * (cap bytes; 2048 is enough for RSA-4096) or prints why not. */

@@ -4,6 +4,7 @@
  * each RR's character-strings so dnscheck can show how a record is split. */
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netdb.h>
 #include <resolv.h>
@@ -18,51 +19,108 @@ struct dns_resolver {
 	struct __res_state res;
 };
 
-/* "IPv4[@PORT]" → sockaddr_in. IPv6 would need glibc's private _ext
- * fields, so it is refused with a clear message. */
-static bool parse_server(const char *server, struct sockaddr_in *sin)
-{
-	char host[64];
-	const char *at = strchr(server, '@');
-	size_t hlen = at ? (size_t)(at - server) : strlen(server);
-	uint64_t port = 53;
-	struct in6_addr a6;
+/* A --server address: one of these is used (v6 says which). */
+struct server_addr {
+	bool v6;
+	struct sockaddr_in sin;
+	struct sockaddr_in6 sin6;
+};
 
-	if (hlen == 0 || hlen >= sizeof(host)) {
-		cli_err("--server %s: expected an IPv4 address, optionally @PORT", server);
-		return false;
-	}
-	memcpy(host, server, hlen);
-	host[hlen] = '\0';
-	memset(sin, 0, sizeof(*sin));
-	sin->sin_family = AF_INET;
-	if (inet_pton(AF_INET, host, &sin->sin_addr) != 1) {
-		if (inet_pton(AF_INET6, host, &a6) == 1)
-			cli_err("--server %s: IPv6 addresses are not supported here; give an IPv4 "
-				"address (e.g. 127.0.0.1@5353)",
-				server);
+static bool server_syntax(const char *server)
+{
+	cli_err("--server %s: give IPv4[@PORT], IPv6[@PORT], [IPv6] or [IPv6]:PORT "
+		"(e.g. 127.0.0.1@5353 or [::1]:5353)",
+		server);
+	return false;
+}
+
+/* "IPv4[@PORT]", "IPv6[@PORT]", "[IPv6]", "[IPv6]:PORT", "[IPv6]@PORT".
+ * Without brackets a ':' belongs to the address ("::1:53" is an address),
+ * so IPv6 with a port needs '@' or brackets. Numeric only: no DNS lookup
+ * to find the DNS server. */
+static bool parse_server(const char *server, struct server_addr *sa)
+{
+	char host[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
+	const char *h = server, *hend, *port = NULL;
+	uint64_t pnum = 53;
+	struct addrinfo hints = { .ai_flags = AI_NUMERICHOST, .ai_socktype = SOCK_DGRAM };
+	struct addrinfo *ai = NULL;
+
+	if (server[0] == '[') {
+		hints.ai_family = AF_INET6;
+		h = server + 1;
+		hend = strchr(h, ']');
+		if (hend == NULL || (hend[1] != '\0' && hend[1] != ':' && hend[1] != '@'))
+			return server_syntax(server);
+		if (hend[1] != '\0')
+			port = hend + 2;
+	} else {
+		hints.ai_family = AF_UNSPEC;
+		hend = strchr(server, '@');
+		if (hend != NULL)
+			port = hend + 1;
 		else
-			cli_err("--server %s: '%s' is not an IPv4 address", server, host);
-		return false;
+			hend = server + strlen(server);
 	}
-	if (at != NULL && (!cli_parse_u64(at + 1, &port) || port == 0 || port > 65535)) {
+	if (hend == h || (size_t)(hend - h) >= sizeof(host))
+		return server_syntax(server);
+	memcpy(host, h, (size_t)(hend - h));
+	host[hend - h] = '\0';
+	if (port != NULL && (!cli_parse_u64(port, &pnum) || pnum == 0 || pnum > 65535)) {
 		cli_err("--server %s: port must be a number from 1 to 65535", server);
 		return false;
 	}
-	sin->sin_port = htons((uint16_t)port);
+	if (getaddrinfo(host, NULL, &hints, &ai) != 0 || ai == NULL) {
+		cli_err("--server %s: '%s' is not an %s address", server, host,
+			h != server ? "IPv6" : "IPv4 or IPv6");
+		return false;
+	}
+	memset(sa, 0, sizeof(*sa));
+	sa->v6 = ai->ai_family == AF_INET6;
+	if (sa->v6) {
+		memcpy(&sa->sin6, ai->ai_addr, sizeof(sa->sin6));
+		sa->sin6.sin6_port = htons((uint16_t)pnum);
+	} else {
+		memcpy(&sa->sin, ai->ai_addr, sizeof(sa->sin));
+		sa->sin.sin_port = htons((uint16_t)pnum);
+	}
+	freeaddrinfo(ai);
+	return true;
+}
+
+/* Makes the server the only one res_nsend asks. glibc keeps an IPv6
+ * server in _u._ext.nsaddrs[i] (malloc'd, freed by res_nclose) with
+ * nsaddr_list[i].sin_family 0, as res_ninit itself does for an IPv6
+ * nameserver of /etc/resolv.conf (glibc resolv_conf.c, res_send.c
+ * get_nsaddr). It copies nsaddr_list when it changes (res_send.c). */
+static bool use_server(struct __res_state *res, const struct server_addr *sa)
+{
+	if (sa->v6) {
+		struct sockaddr_in6 *copy = malloc(sizeof(*copy));
+
+		if (copy == NULL)
+			return false;
+		*copy = sa->sin6;
+		free(res->_u._ext.nsaddrs[0]);
+		res->_u._ext.nsaddrs[0] = copy;
+		memset(&res->nsaddr_list[0], 0, sizeof(res->nsaddr_list[0]));
+	} else {
+		res->nsaddr_list[0] = sa->sin;
+	}
+	res->nscount = 1;
 	return true;
 }
 
 struct dns_resolver *dns_open(const char *server)
 {
 	struct dns_resolver *r = calloc(1, sizeof(*r));
-	struct sockaddr_in sin;
+	struct server_addr sa;
 
 	if (r == NULL) {
 		cli_err("cannot start the DNS resolver: out of memory");
 		return NULL;
 	}
-	if (server != NULL && !parse_server(server, &sin)) {
+	if (server != NULL && !parse_server(server, &sa)) {
 		free(r);
 		return NULL;
 	}
@@ -71,10 +129,11 @@ struct dns_resolver *dns_open(const char *server)
 		free(r);
 		return NULL;
 	}
-	if (server != NULL) {
-		/* glibc's res_send copies nsaddr_list when it changes (res_send.c). */
-		r->res.nsaddr_list[0] = sin;
-		r->res.nscount = 1;
+	if (server != NULL && !use_server(&r->res, &sa)) {
+		cli_err("cannot start the DNS resolver: out of memory");
+		res_nclose(&r->res);
+		free(r);
+		return NULL;
 	}
 	return r;
 }

@@ -20,7 +20,8 @@ static const char help_text[] =
 	"  -k, --key KEYFILE        also check that the record matches this private key\n"
 	"      --record TEXT        check TEXT instead of asking DNS; give it more than once\n"
 	"                           to pass the record's character-strings one by one\n"
-	"      --server IP[@PORT]   ask this DNS server instead of /etc/resolv.conf's\n\n"
+	"      --server IP[@PORT]   ask this DNS server instead of /etc/resolv.conf's\n"
+	"                           (IPv6: ::1, ::1@5353, [::1] or [::1]:5353)\n\n"
 	"Exit status: 0 no problem, 1 a problem was found, 3 DNS failed temporarily,\n"
 	"64 usage error.\n";
 

@@ -15,7 +15,7 @@
 static const char usage[] =
 	"usage: signet sign -d DOMAIN -s SELECTOR -k KEYFILE [-a rsa-sha256|ed25519-sha256]\n"
 	"                   [-c HDR/BODY] [--headers h1:h2:...] [--oversign] [--time UNIX]\n"
-	"                   [--expire SECONDS] [-i AUID] [FILE]\n";
+	"                   [--expire SECONDS] [-i AUID] [--idn-labels auto|a-labels] [FILE]\n";
 
 static const char help_text[] =
 	"Sign a message (FILE or standard input) and write it with a DKIM-Signature\n"
@@ -29,7 +29,11 @@ static const char help_text[] =
 	"      --oversign           with --headers: list each field once more than present\n"
 	"      --time UNIX          signature time t= (default: now)\n"
 	"      --expire SECONDS     add x= = t + SECONDS\n"
-	"  -i, --auid AUID          agent or user identifier (i=), within DOMAIN\n";
+	"  -i, --auid AUID          agent or user identifier (i=), within DOMAIN\n"
+	"      --idn-labels FORM    auto (default): an internationalized DOMAIN, SELECTOR\n"
+	"                           or i= domain is written as U-labels when the message\n"
+	"                           has UTF-8 header fields, else as A-labels (RFC 8616);\n"
+	"                           a-labels: always A-labels\n";
 
 struct sign_opts {
 	struct signet_sign_params p;
@@ -62,6 +66,15 @@ static int parse_opt(int c, struct sign_opts *o, char **argv)
 	case 'i': o->p.auid = optarg; break;
 	case 'H': o->p.headers = optarg; break;
 	case 'O': o->p.oversign = true; break;
+	case 'I':
+		if (strcmp(optarg, "auto") == 0)
+			o->p.idn = SIGNET_IDN_AUTO;
+		else if (strcmp(optarg, "a-labels") == 0)
+			o->p.idn = SIGNET_IDN_ALABELS;
+		else
+			return cli_usage_error("sign", usage,
+					       "--idn-labels %s: give auto or a-labels", optarg);
+		break;
 	case 'T': return parse_value("--time", optarg, &o->p.timestamp);
 	case 'X':
 		if (!cli_parse_u64(optarg, &o->expire_after) || o->expire_after == 0)
@@ -96,6 +109,7 @@ static int parse_opts(int argc, char **argv, struct sign_opts *o)
 		{ "oversign", no_argument, NULL, 'O' },
 		{ "time", required_argument, NULL, 'T' },
 		{ "expire", required_argument, NULL, 'X' },
+		{ "idn-labels", required_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};

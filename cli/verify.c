@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <signet/message.h>
+#include <signet/psl.h>
 #include <signet/verifier.h>
 
 #include <signet/ar.h>
@@ -17,13 +18,15 @@
 
 static const char usage[] =
 	"usage: signet verify [--keys KEYSFILE | --dns [--server IP[@PORT]]] [--time UNIX]\n"
-	"                     [--json] [--explain] [--l-policy unsigned|honour] [--ar ID] [FILE]\n";
+	"                     [--json] [--explain] [--l-policy unsigned|honour] [--ar ID]\n"
+	"                     [--psl FILE] [FILE]\n";
 
 static const char help_text[] =
 	"Verify every DKIM-Signature of a message (FILE or standard input).\n\n"
 	"  -K, --keys KEYSFILE      take key records from KEYSFILE instead of DNS\n"
 	"      --dns                look keys up in DNS (the default)\n"
 	"      --server IP[@PORT]   ask this DNS server instead of /etc/resolv.conf's\n"
+	"                           (IPv6: ::1, ::1@5353, [::1] or [::1]:5353)\n"
 	"      --time UNIX          verification time for t= and x= (default: now)\n"
 	"      --json               one JSON object per signature per line\n"
 	"      --explain            show each step, the header hash input and the body hash;\n"
@@ -32,7 +35,11 @@ static const char help_text[] =
 	"      --l-policy POLICY    unsigned (default, as signetd): content after l= makes\n"
 	"                           the result policy; honour: verify the first l= octets\n"
 	"      --ar ID              also print the Authentication-Results field signetd\n"
-	"                           would add, with authserv-id ID (RFC 8601)\n\n"
+	"                           would add, with authserv-id ID (RFC 8601)\n"
+	"      --psl FILE           public suffix list: a d= that is a public suffix (co.uk)\n"
+	"                           gets the note \"d= is a public suffix\" (default\n"
+	"                           " SIGNET_PSL_DEFAULT_FILE ";\n"
+	"                           \"\" turns the check off)\n\n"
 	"Exit status: 0 a signature passes, 1 none passes, 2 no signature,\n"
 	"3 none passes and one had a temporary DNS error, 4 error, 64 usage error.\n";
 
@@ -42,7 +49,7 @@ static const char help_text[] =
 #define VERIFY_MAX_RECORDS 16 /* TXT records handed to the verifier per name */
 
 struct verify_opts {
-	const char *keys, *server, *file, *ar_id;
+	const char *keys, *server, *file, *ar_id, *psl;
 	bool dns, json, explain;
 	struct signet_verify_options vo;
 };
@@ -86,6 +93,7 @@ static int parse_opt(int c, struct verify_opts *o, char **argv)
 					       "digits, '.', '-')", optarg);
 		o->ar_id = optarg;
 		break;
+	case 'P': o->psl = optarg; break;
 	case 'h': printf("%s\n%s", usage, help_text); return CLI_EXIT_OK;
 	default: return cli_bad_option("verify", usage, c, argv);
 	}
@@ -103,6 +111,7 @@ static int parse_opts(int argc, char **argv, struct verify_opts *o)
 		{ "explain", no_argument, NULL, 'E' },
 		{ "l-policy", required_argument, NULL, 'L' },
 		{ "ar", required_argument, NULL, 'A' },
+		{ "psl", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -113,6 +122,7 @@ static int parse_opts(int argc, char **argv, struct verify_opts *o)
 	/* The daemon's default (verify.l_policy): unsigned content after l= is
 	 * the l= attack (RFC 6376 8.2). */
 	o->vo.l_policy = SIGNET_L_POLICY_UNSIGNED;
+	o->psl = SIGNET_PSL_DEFAULT_FILE; /* DKIM-VER-17, as signetd's default */
 	optind = 0;
 	while ((c = getopt_long(argc, argv, ":K:h", longopts, NULL)) != -1)
 		if ((rc = parse_opt(c, o, argv)) >= 0)
@@ -529,6 +539,7 @@ int cmd_verify(int argc, char **argv)
 {
 	struct verify_opts o;
 	struct verify_run run = { 0 };
+	struct signet_psl *psl;
 	int rc = parse_opts(argc, argv, &o);
 
 	if (rc >= 0)
@@ -539,8 +550,11 @@ int cmd_verify(int argc, char **argv)
 		run.r = dns_open(o.server);
 	if (run.kf == NULL && run.r == NULL)
 		return VERIFY_EXIT_ERROR;
+	psl = psl_load(o.psl);
+	o.vo.psl = psl;
 	rc = run_verifier(&run, &o) ? report(run.v, &o) : VERIFY_EXIT_ERROR;
 	signet_verifier_free(run.v);
+	signet_psl_free(psl);
 	keysfile_free(run.kf);
 	dns_close(run.r);
 	return rc;

@@ -2,7 +2,8 @@
  * UCL tree section by section against tables of known keys: supported keys
  * are type-checked, rspamd keys signet lacks are warned about by name,
  * anything else is an error with a "did you mean" suggestion. The file
- * I/O here is reading the config and its includes, nothing else. */
+ * I/O here is reading the config, its includes and the public suffix
+ * list, nothing else. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
@@ -810,8 +811,26 @@ static void k_l_policy(struct ctx *c, const struct ucl_node *n, void *base)
 			   s);
 }
 
+/* verify { public_suffix_list = "/path"; } ("" = off): DKIM-VER-17. The
+ * file is read by config_load, after the whole config is known. */
+static void k_public_suffix_list(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	(void)base;
+	char buf[32];
+	const char *s;
+	if (!want_str(c, n, "verify.public_suffix_list", buf, sizeof buf, &s))
+		return;
+	if (s[0] == '\0') {
+		free(c->cfg->psl_file);
+		c->cfg->psl_file = NULL;
+		return;
+	}
+	k_path_str(c, n, "verify.public_suffix_list", &c->cfg->psl_file);
+}
+
 static const struct keydef verify_keys[] = {
 	{"l_policy", K_FN, 0, k_l_policy, NULL},
+	{"public_suffix_list", K_FN, 0, k_public_suffix_list, NULL},
 };
 
 static void s_verify(struct ctx *c, const struct ucl_node *n, void *base)
@@ -905,6 +924,25 @@ static void k_use_domain(struct ctx *c, const struct ucl_node *n, void *base)
 		sg->use_domain_sign_local = v;
 	else
 		sg->use_domain = v;
+}
+
+/* dkim_signing.idn_labels = "auto" | "a-labels" (DKIM-EAI-04, RFC 8616 5). */
+static void k_idn_labels(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	struct config_signing *sg = base;
+	char buf[32];
+	const char *s;
+	if (!want_str(c, n, "dkim_signing.idn_labels", buf, sizeof buf, &s))
+		return;
+	if (strcmp(s, "auto") == 0)
+		sg->idn_labels = SIGNET_IDN_AUTO;
+	else if (strcmp(s, "a-labels") == 0)
+		sg->idn_labels = SIGNET_IDN_ALABELS;
+	else
+		node_error(c, n,
+			   "dkim_signing.idn_labels must be \"auto\" (U-labels in messages with "
+			   "UTF-8 headers) or \"a-labels\", not '%s'",
+			   s);
 }
 
 static void k_sign_networks(struct ctx *c, const struct ucl_node *n, void *base)
@@ -1220,6 +1258,7 @@ static const struct keydef signing_keys[] = {
 	{"selector", K_STR, SGN(selector), NULL, NULL},
 	{"path", K_FN, 0, k_top_path, NULL},
 	{"sign_headers", K_FN, 0, k_sign_headers, NULL},
+	{"idn_labels", K_FN, 0, k_idn_labels, NULL},
 	{"domain", K_SECTION, 0, s_domain, NULL},
 	{"sign_inbound", K_UNSUPPORTED, 0, NULL, INBOUND_NOTE},
 	{"use_domain_sign_inbound", K_UNSUPPORTED, 0, NULL, INBOUND_NOTE},
@@ -1488,6 +1527,7 @@ static bool config_defaults(struct signetd_config *cfg, struct ctx *c)
 	cfg->log_target = CONFIG_LOG_SYSLOG;
 	cfg->workers = online_cpus();
 	cfg->log_facility = xstrdup(c, "mail");
+	cfg->psl_file = xstrdup(c, SIGNET_PSL_DEFAULT_FILE);
 	struct config_signing *sg = &cfg->signing;
 	sg->enabled = sg->sign_authenticated = sg->sign_local = true;
 	sg->allow_envfrom_empty = sg->use_esld = sg->try_fallback = true;
@@ -1501,7 +1541,7 @@ static bool config_defaults(struct signetd_config *cfg, struct ctx *c)
 		return false;
 	for (size_t k = 0; k < 2; k++)
 		(void)cidr_parse(local[k], &cfg->local_addrs.v[cfg->local_addrs.n++]);
-	return cfg->log_facility != NULL && sg->selector != NULL;
+	return cfg->log_facility != NULL && sg->selector != NULL && cfg->psl_file != NULL;
 }
 
 /* Reads a whole regular file, at most max bytes. */
@@ -1594,6 +1634,29 @@ enum signet_status config_parse(const char *name, const uint8_t *text, size_t le
 	return SIGNET_OK;
 }
 
+/* DKIM-VER-17: reads and parses the public suffix list. Verifying goes
+ * on without it, so a missing or malformed list is a warning only. */
+static void load_psl(struct signetd_config *cfg, struct diags *d)
+{
+	static const char off[] = "the public suffix check of d= (DKIM-VER-17) is off";
+	uint8_t *text = NULL;
+	size_t len = 0;
+	char why[256];
+	if (cfg->psl_file == NULL)
+		return;
+	if (read_whole(cfg->psl_file, SIGNET_PSL_MAX_BYTES, &text, &len, why, sizeof why) !=
+	    UCL_INCLUDE_OK) {
+		diags_add(d, DIAG_WARNING, "verify.public_suffix_list: cannot read %s: %s; %s",
+			  cfg->psl_file, why, off);
+		return;
+	}
+	struct signet_error err = {0};
+	if (signet_psl_parse(text, len, &cfg->psl, &err) != SIGNET_OK)
+		diags_add(d, DIAG_WARNING, "verify.public_suffix_list: %s: %s; %s", cfg->psl_file,
+			  err.msg, off);
+	free(text);
+}
+
 enum signet_status config_load(const char *path, struct signetd_config **out, struct diags *d)
 {
 	*out = NULL;
@@ -1608,6 +1671,8 @@ enum signet_status config_load(const char *path, struct signetd_config **out, st
 	}
 	enum signet_status st = config_parse(path, text, len, out, d);
 	free(text);
+	if (st == SIGNET_OK)
+		load_psl(*out, d);
 	return st;
 }
 
@@ -1632,6 +1697,8 @@ void config_free(struct signetd_config *cfg)
 	free(cfg->dns_trust_anchor_file);
 	free(cfg->log_facility);
 	free(cfg->metrics_listen);
+	free(cfg->psl_file);
+	signet_psl_free(cfg->psl);
 	struct config_signing *sg = &cfg->signing;
 	free(sg->selector), free(sg->path), free(sg->sign_headers);
 	cidr_list_free(&sg->sign_networks);
@@ -1757,6 +1824,7 @@ static void dump_signing(const struct config_signing *sg, FILE *f)
 		put_kv(f, "  ", "sign_headers", sg->sign_headers);
 	else
 		fputs("  # sign_headers: not set (the library's default list, oversigned)\n", f);
+	put_kv(f, "  ", "idn_labels", sg->idn_labels == SIGNET_IDN_ALABELS ? "a-labels" : "auto");
 	dump_domains(sg, f);
 	fputs("}\n", f);
 }
@@ -1799,6 +1867,11 @@ void config_dump(const struct signetd_config *cfg, FILE *f)
 	fprintf(f, "; }\nworkers = %u;\n", cfg->workers);
 	fprintf(f, "verify { l_policy = \"%s\"; }\n",
 		cfg->l_policy == SIGNET_L_HONOUR ? "honour" : "unsigned-content-is-policy");
+	fputs("verify { public_suffix_list = ", f);
+	put_str(f, cfg->psl_file ? cfg->psl_file : "");
+	fputs("; }\n", f);
+	if (!cfg->psl_file)
+		fputs("# verify.public_suffix_list \"\": no public suffix check of d=\n", f);
 	fputs("metrics { listen = ", f);
 	put_str(f, cfg->metrics_listen ? cfg->metrics_listen : "");
 	fputs("; }\n", f);

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
+#include <signet/psl.h>
+#include <signet/signer.h>
 #include <signet/signet.h>
 #include <signet/verifier.h>
 
@@ -94,6 +96,7 @@ struct config_signing {
 	char *selector;                 /* owned: top-level selector, default "dkim" */
 	char *path;                     /* owned: top-level path template or NULL */
 	char *sign_headers;             /* owned: colon list or NULL = library default */
+	enum signet_idn_labels idn_labels; /* signet: "auto" (default) or "a-labels" (DKIM-EAI-04) */
 	struct cidr_list sign_networks; /* rspamd sign_networks, inline CIDR list only */
 	struct config_domain *domains;  /* owned, sorted by name */
 	size_t ndomains;
@@ -117,6 +120,10 @@ struct signetd_config {
 	double dns_health_interval;     /* seconds between checks of the published key records
 					   against the keys; 0 = off; default 1 h */
 	enum signet_l_policy l_policy;  /* verify.l_policy: default SIGNET_L_POLICY_UNSIGNED */
+	char *psl_file;                 /* owned or NULL (""): verify.public_suffix_list, default
+					   SIGNET_PSL_DEFAULT_FILE (DKIM-VER-17) */
+	struct signet_psl *psl;         /* owned: that list as config_load read it; NULL when
+					   off, missing or malformed (a warning says which) */
 	enum config_log_target log_target; /* default syslog */
 	char *log_facility;             /* owned: default "mail" */
 	unsigned workers;               /* default: online CPUs */
@@ -127,7 +134,9 @@ struct signetd_config {
 	size_t nfiles;
 };
 
-/* Reads path (NULL: CONFIG_DEFAULT_FILE) and its includes. On success
+/* Reads path (NULL: CONFIG_DEFAULT_FILE) and its includes, then the public
+ * suffix list of verify.public_suffix_list (a list that cannot be read or
+ * parsed is a warning, and cfg->psl stays NULL). On success
  * (warnings may have been added to d) *out is the caller's: config_free.
  * Any error in d makes the result SIGNET_ERR_SYNTAX (or the parser's code)
  * and *out NULL. */
@@ -135,7 +144,8 @@ SIGNET_MUST_USE enum signet_status config_load(const char *path, struct signetd_
 					       struct diags *d);
 
 /* The same from text in memory named name; .include still reads files
- * (relative to name's directory). For tests and `signet policy`. */
+ * (relative to name's directory); the public suffix list is not read
+ * (cfg->psl NULL). For tests and `signet policy`. */
 SIGNET_MUST_USE enum signet_status config_parse(const char *name, const uint8_t *text, size_t len,
 						struct signetd_config **out, struct diags *d);
 

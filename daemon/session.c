@@ -282,6 +282,7 @@ static void start_signing(struct session *s, const struct policy_decision *d)
 			.body_canon = SIGNET_CANON_RELAXED,
 			.headers = s->rt->cfg->signing.sign_headers,
 			.timestamp = (uint64_t)time(NULL),
+			.idn = s->rt->cfg->signing.idn_labels, /* DKIM-EAI-04 */
 		};
 		st = signet_signer_add(m->signer, &p, &err);
 		if (st == SIGNET_OK && m->nalgs < SIGNET_MAX_SIGNERS)
@@ -304,7 +305,8 @@ static void start_verifying(struct session *s)
 	struct signet_error err = {0};
 	/* verify.l_policy (RFC 6376 8.2): default, content after l= is policy. */
 	struct signet_verify_options o = {.now = (uint64_t)time(NULL),
-					  .l_policy = s->rt->cfg->l_policy};
+					  .l_policy = s->rt->cfg->l_policy,
+					  .psl = s->rt->cfg->psl}; /* DKIM-VER-17 */
 	enum signet_status st = signet_verifier_new(&o, &m->verifier, &err);
 	if (st == SIGNET_OK)
 		st = replay_headers(s, false, &err);

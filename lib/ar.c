@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <signet/ar.h>
+#include <signet/psl.h>
 
 #include "buf.h"
 #include "error.h"
@@ -284,17 +285,18 @@ static enum signet_status comments(struct ar_writer *w, const struct signet_sig_
 {
 	bool rsa = r->alg == SIGNET_ALG_RSA_SHA256 || r->alg == SIGNET_ALG_RSA_SHA1;
 	bool bits = rsa && r->key_bits > 0;
-	if (!bits && !r->testing)
+	if (!bits && !r->testing && !r->public_suffix)
 		return SIGNET_OK;
-	char c[64];
+	char c[96]; /* "(4294967295-bit key; test mode; d= is a public suffix)" fits */
 	size_t n = 0;
 	c[n++] = '(';
 	if (bits)
 		n += (size_t)snprintf(c + n, sizeof c - n, "%u-bit key", r->key_bits);
-	if (bits && r->testing)
-		n += (size_t)snprintf(c + n, sizeof c - n, "; ");
 	if (r->testing)
-		n += (size_t)snprintf(c + n, sizeof c - n, "test mode");
+		n += (size_t)snprintf(c + n, sizeof c - n, "%stest mode", n > 1 ? "; " : "");
+	/* DKIM-VER-17: a reader doing DMARC must not align on this d=. */
+	if (r->public_suffix)
+		n += (size_t)snprintf(c + n, sizeof c - n, "%s" SIGNET_PSL_NOTE, n > 1 ? "; " : "");
 	snprintf(c + n, sizeof c - n, ")");
 	return word(w, c);
 }

@@ -13,6 +13,7 @@
 #include "crypto.h"
 #include "error.h"
 #include "headers.h"
+#include "idna.h"
 #include "sig.h"
 
 #define SIGNER_MAX_NAME 256
@@ -25,9 +26,15 @@
 
 enum signer_state { SIGNER_ADDING, SIGNER_HEADERS, SIGNER_BODY, SIGNER_DONE };
 
+/* A name in both forms (DKIM-EAI-04); end of headers decides which is written. */
+struct idn_name {
+	char a[SIGNER_MAX_NAME]; /* A-labels */
+	char u[SIGNER_MAX_NAME]; /* U-labels */
+};
+
 struct sign_job {
 	struct signet_sign_params p;
-	char domain[SIGNER_MAX_NAME], selector[SIGNER_MAX_NAME], auid[SIGNER_MAX_NAME];
+	struct idn_name domain, selector, auid; /* auid: the local part as given, '@', domain */
 	char *headers;          /* owned copy of p.headers, or NULL */
 	size_t bodyhash;        /* index in the signer's bodyhash_set */
 	struct signet_buf hlist; /* h= value, colon-separated */
@@ -40,6 +47,7 @@ struct signet_signer {
 	size_t njobs;
 	struct header_store hs;
 	struct bodyhash_set bodies;
+	bool eai; /* a header field holds UTF-8 (RFC 6532): U-labels may be written */
 };
 
 /* DKIM-HDR-04: the recommended set (RFC 6376 5.4.1) plus the MIME fields. */
@@ -143,9 +151,55 @@ static enum signet_status check_params(const struct signet_sign_params *p, struc
 				 signet_key_bits(p->key), SIGNET_MIN_RSA_BITS);
 	if (p->expire != 0 && p->expire <= p->timestamp)
 		return error_set(err, SIGNET_ERR_INVAL, "RFC 6376 3.5", "x= must be after t=");
-	if (p->auid != NULL && !auid_within(p->auid, p->domain))
+	if (p->idn != SIGNET_IDN_AUTO && p->idn != SIGNET_IDN_ALABELS)
+		return error_set(err, SIGNET_ERR_INVAL, NULL, "unknown idn label form %d",
+				 (int)p->idn);
+	return SIGNET_OK;
+}
+
+/* DKIM-EAI-04 (RFC 8616 5): src (as given, either form) in A-label and
+ * U-label form, each within SIGNER_MAX_NAME. */
+static enum signet_status idn_forms(struct idn_name *dst, const char *src, const char *what,
+				    struct signet_error *err)
+{
+	char given[SIGNER_MAX_NAME];
+	struct signet_error ierr = {0};
+	SIGNET_TRY(copy_name(given, src, what, err));
+	if (idna_to_ascii(span_from_str(given), dst->a, sizeof dst->a, &ierr) != SIGNET_OK ||
+	    idna_to_unicode(span_from_str(dst->a), dst->u, sizeof dst->u, &ierr) != SIGNET_OK)
+		return error_set(err, SIGNET_ERR_INVAL, ierr.spec, "%s %s: %s", what, given,
+				 ierr.msg);
+	return SIGNET_OK;
+}
+
+/* i= "local@domain": the local part as given (RFC 8616 5 leaves it to the
+ * message), the domain in both forms, which must be d= or below it in
+ * A-label form (RFC 6376 3.5, DKIM-EAI-02). */
+static enum signet_status auid_forms(struct sign_job *j, const char *auid, const char *domain,
+				     struct signet_error *err)
+{
+	char given[SIGNER_MAX_NAME], probe[SIGNER_MAX_NAME + 1];
+	struct idn_name ad;
+	SIGNET_TRY(copy_name(given, auid, "i=", err));
+	char *at = strrchr(given, '@');
+	bool has_domain = at != NULL && at[1] != '\0';
+	if (has_domain) {
+		SIGNET_TRY(idn_forms(&ad, at + 1, "i= domain", err));
+		probe[0] = '@';
+		memcpy(probe + 1, ad.a, strlen(ad.a) + 1);
+	}
+	if (!has_domain || !auid_within(probe, j->domain.a))
 		return error_set(err, SIGNET_ERR_INVAL, "RFC 6376 3.5",
-				 "i= %s is not within d= %s", p->auid, p->domain);
+				 "i= %s is not within d= %s", auid, domain);
+	size_t local = (size_t)(at - given) + 1; /* with the '@' */
+	size_t la = strlen(ad.a), lu = strlen(ad.u);
+	if (local + la >= SIGNER_MAX_NAME || local + lu >= SIGNER_MAX_NAME)
+		return error_set(err, SIGNET_ERR_INVAL, "RFC 6376 3.5", "i= must be 1..%d bytes",
+				 SIGNER_MAX_NAME - 1);
+	memcpy(j->auid.a, given, local);
+	memcpy(j->auid.a + local, ad.a, la + 1);
+	memcpy(j->auid.u, given, local);
+	memcpy(j->auid.u + local, ad.u, lu + 1);
 	return SIGNET_OK;
 }
 
@@ -189,10 +243,10 @@ enum signet_status signet_signer_add(struct signet_signer *s, const struct signe
 	struct sign_job *j = &s->jobs[s->njobs];
 	memset(j, 0, sizeof *j);
 	j->p = *p;
-	SIGNET_TRY(copy_name(j->domain, p->domain, "d=", err));
-	SIGNET_TRY(copy_name(j->selector, p->selector, "s=", err));
+	SIGNET_TRY(idn_forms(&j->domain, p->domain, "d=", err));
+	SIGNET_TRY(idn_forms(&j->selector, p->selector, "s=", err));
 	if (p->auid != NULL)
-		SIGNET_TRY(copy_name(j->auid, p->auid, "i=", err));
+		SIGNET_TRY(auid_forms(j, p->auid, p->domain, err));
 	if (p->headers != NULL) {
 		SIGNET_TRY(check_header_list(p->headers, err));
 		j->headers = strdup(p->headers);
@@ -321,6 +375,10 @@ enum signet_status signet_signer_end_of_headers(struct signet_signer *s, struct 
 	if (s->hs.over_limit)
 		return error_set(err, SIGNET_ERR_LIMIT, NULL, "refusing to sign: %s",
 				 s->hs.over_limit_reason);
+	/* DKIM-EAI-04 (RFC 8616 5): U-labels only in a message that already
+	 * carries UTF-8 header fields; an all-ASCII message stays all ASCII. */
+	for (size_t k = 0; k < s->hs.count && !s->eai; k++)
+		s->eai = idna_has_utf8(header_value(&s->hs, k));
 	/* DKIM-SIGN-07 (RFC 6376 5.4, RFC 5322 3.6): exactly one From. */
 	size_t froms = header_count(&s->hs, span_from_str("from"));
 	if (froms == 0)
@@ -377,13 +435,14 @@ static enum signet_status sign_one(struct signet_signer *s, struct sign_job *j,
 	const struct bodyhash *body = s->bodies.items[j->bodyhash];
 	if (base64_encode_str(body->digest, sizeof body->digest, bh64, sizeof bh64) != SIGNET_OK)
 		return error_set(err, SIGNET_ERR_LIMIT, NULL, "bh= too long");
+	bool u = j->p.idn == SIGNET_IDN_AUTO && s->eai; /* DKIM-EAI-04 */
 	struct sig_fields f = {
 		.alg = signet_key_alg(j->p.key),
 		.hdr_canon = j->p.hdr_canon,
 		.body_canon = j->p.body_canon,
-		.d = j->domain,
-		.s = j->selector,
-		.i = j->p.auid ? j->auid : NULL,
+		.d = u ? j->domain.u : j->domain.a,
+		.s = u ? j->selector.u : j->selector.a,
+		.i = j->p.auid ? (u ? j->auid.u : j->auid.a) : NULL,
 		.t = j->p.timestamp,
 		.x = j->p.expire,
 		.h = (const char *)j->hlist.data,

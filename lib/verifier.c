@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include <signet/psl.h>
 #include <signet/verifier.h>
 
 #include "base64.h"
@@ -257,6 +258,13 @@ static enum signet_status prepare_sig(struct signet_verifier *v, size_t field,
 	step(vs, "tags", true, "v=1 a=%s c=%s/%s d=%s s=%s, %zu header names in h=", vs->r.a,
 	     signet_canon_name(vs->sig.hdr_canon), signet_canon_name(vs->sig.body_canon), vs->r.d,
 	     vs->r.s, vs->sig.nh);
+	/* DKIM-VER-17 (RFC 6376 6.1.1): d= "com" or "co.uk" is implausible. The
+	 * signature is still verified; the note keeps DMARC from aligning on it. */
+	if (v->opts.psl != NULL &&
+	    signet_psl_is_suffix(v->opts.psl, (const char *)vs->sig.d.p, vs->sig.d.len)) {
+		vs->r.public_suffix = true;
+		add_note(&vs->r, SIGNET_PSL_NOTE);
+	}
 	if (v->hs.over_limit) {
 		decide(vs, SIGNET_RESULT_PERMERROR, "message exceeds a header limit: %s",
 		       v->hs.over_limit_reason);

@@ -10,6 +10,14 @@
 
 struct signet_signer;
 
+/* DKIM-EAI-04 (RFC 8616 5): how d=, s= and the domain of i= are written.
+ * The names may be given as U-labels or A-labels either way. */
+enum signet_idn_labels {
+	SIGNET_IDN_AUTO = 0, /* U-labels when a header field of the message already
+			      * holds UTF-8 (an EAI message, RFC 6532), else A-labels */
+	SIGNET_IDN_ALABELS,  /* always A-labels (for verifiers that know no U-labels) */
+};
+
 struct signet_sign_params {
 	const char *domain;          /* d= (required) */
 	const char *selector;        /* s= (required) */
@@ -26,13 +34,16 @@ struct signet_sign_params {
 	uint64_t timestamp;          /* t= (always written) */
 	uint64_t expire;             /* x=; 0 = none; must be > timestamp */
 	const char *auid;            /* i=; NULL = none; must be within d= */
+	enum signet_idn_labels idn;  /* DKIM-EAI-04; the local part of i= is kept as given */
 };
 
 SIGNET_API SIGNET_MUST_USE enum signet_status
 signet_signer_new(struct signet_signer **out, struct signet_error *err);
 
 /* Adds a signature to make. Before the first header. Refuses rsa-sha1,
- * RSA keys under 1024 bits, x= <= t=, i= outside d= (RFC 8301, 6376 3.5).
+ * RSA keys under 1024 bits, x= <= t=, i= outside d= (RFC 8301, 6376 3.5),
+ * and names that have no A-label or U-label form (invalid UTF-8, a bad
+ * "xn--" label; RFC 5890).
  * Strings are copied. At most SIGNET_MAX_SIGNERS. */
 SIGNET_API SIGNET_MUST_USE enum signet_status
 signet_signer_add(struct signet_signer *s, const struct signet_sign_params *p,

@@ -16,10 +16,15 @@ enum signet_l_policy {
 	SIGNET_L_POLICY_UNSIGNED, /* content after l= → result policy, "content after l= is unsigned" */
 };
 
+struct signet_psl; /* psl.h */
+
 struct signet_verify_options {
 	uint64_t now;                 /* unix time for x= and t= checks (the core has no clock) */
 	enum signet_l_policy l_policy;
 	bool explain;                 /* keep the canonical header input and steps for --explain */
+	/* DKIM-VER-17: the public suffix list, borrowed (it must outlive the
+	 * verifier); NULL = no check. */
+	const struct signet_psl *psl;
 };
 
 /* DNS outcome for a key query (RFC 6376 6.1.2). */
@@ -103,6 +108,7 @@ struct signet_sig_result {
 	enum signet_canon hdr_canon, body_canon;
 	unsigned key_bits;     /* 0 when no key was decoded */
 	bool testing;          /* key t=y: treat like unsigned (RFC 6376 3.6.1) */
+	bool public_suffix;    /* DKIM-VER-17: d= is a public suffix (notes say so too) */
 	bool has_l;
 	uint64_t l;
 	uint64_t body_length;  /* canonical body octets seen */

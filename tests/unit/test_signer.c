@@ -1,12 +1,14 @@
 /* test_signer.c: the signer (lib/signer.c): known answers from
  * ../shared/testdata/sign_vectors.tsv, header selection and oversigning,
- * folding, refusals, and sign-then-verify round trips. */
+ * folding, refusals, sign-then-verify round trips, and the A-label or
+ * U-label form of d=, s= and i= (DKIM-EAI-04, with lib/idna.c's decoder). */
 #include "testutil.h"
 
 #include "base64.h"
 #include "canon.h"
 #include "crypto.h"
 #include "headers.h"
+#include "idna.h"
 #include "sig.h"
 
 static char results[256];
@@ -495,6 +497,166 @@ static void repeated_fields_signed_at_most_four_times(void **state)
 	signet_key_free(key);
 }
 
+/* ---- DKIM-EAI-04: U-labels only in EAI messages --------------------------- */
+
+#define UMLAUT_DOMAIN "b\xc3\xbc" "cher.example" /* bücher.example */
+#define ALABEL_DOMAIN "xn--bcher-kva.example"
+
+static const char *msg_ascii = "From: Joe <joe@" ALABEL_DOMAIN ">\r\n"
+			       "To: Sue <sue@example.net>\r\n"
+			       "Subject: plain\r\n"
+			       "\r\n"
+			       "Hi.\r\n";
+static const char *msg_eai = "From: J\xc3\xb6rg <j\xc3\xb6rg@" UMLAUT_DOMAIN ">\r\n"
+			     "To: Sue <sue@example.net>\r\n"
+			     "Subject: Gr\xc3\xbc\xc3\x9f" "e\r\n"
+			     "\r\n"
+			     "Hi.\r\n";
+/* 8-bit but not UTF-8 (Latin-1 "ü"): not an EAI message (RFC 6532 needs UTF-8). */
+static const char *msg_latin1 = "From: Joe <joe@" ALABEL_DOMAIN ">\r\n"
+				"Subject: Gr\xfc\xdf" "e\r\n"
+				"\r\n"
+				"Hi.\r\n";
+
+/* Signs msg as domain/selector/auid, checks d=, s= and i= as written, and
+ * verifies the result with our verifier (the key published at the A-label name). */
+static void eai_case(const struct signet_key *key, const char *domain, const char *auid,
+		     enum signet_idn_labels idn, const char *msg, const char *want_d,
+		     const char *want_i)
+{
+	struct signet_sign_params p = params(key);
+	p.domain = domain;
+	p.selector = "sel";
+	p.auid = auid;
+	p.idn = idn;
+	char *out = sign_with(&p, msg);
+	char d[300], i[300], keys[2048];
+	tag_value(out, "d", d, sizeof d);
+	tag_value(out, "i", i, sizeof i);
+	assert_string_equal(d, want_d);
+	assert_string_equal(i, want_i);
+	keys_line(key, "sel._domainkey." ALABEL_DOMAIN, keys, sizeof keys);
+	struct signet_verifier *v = tu_verify((uint8_t *)out, strlen(out), keys);
+	assert_string_equal(tu_results(v, results, sizeof results), "pass");
+	signet_verifier_free(v);
+	free(out);
+}
+
+static void DKIM_EAI_04_ulabels_only_in_eai_messages(void **state)
+{
+	/* DKIM-EAI-04 "We write U-labels only when the message already carries
+	 * UTF-8 headers, else A-labels; configurable. Test: same config domain
+	 * → A-label in an ASCII message, U-label in an EAI message." */
+	(void)state;
+	struct signet_key *key = NULL;
+	struct signet_error err = {0};
+	assert_int_equal(signet_key_generate(SIGNET_KEY_ED25519, 0, &key, &err), SIGNET_OK);
+	static const char *const given[] = {ALABEL_DOMAIN, UMLAUT_DOMAIN};
+	for (size_t k = 0; k < 2; k++) {
+		char auid[64];
+		snprintf(auid, sizeof auid, "j\xc3\xb6rg@mail.%s", given[k]);
+		eai_case(key, given[k], auid, SIGNET_IDN_AUTO, msg_ascii, ALABEL_DOMAIN,
+			 "j\xc3\xb6rg@mail." ALABEL_DOMAIN);
+		eai_case(key, given[k], auid, SIGNET_IDN_AUTO, msg_eai, UMLAUT_DOMAIN,
+			 "j\xc3\xb6rg@mail." UMLAUT_DOMAIN);
+		eai_case(key, given[k], auid, SIGNET_IDN_ALABELS, msg_eai, ALABEL_DOMAIN,
+			 "j\xc3\xb6rg@mail." ALABEL_DOMAIN);
+		eai_case(key, given[k], auid, SIGNET_IDN_AUTO, msg_latin1, ALABEL_DOMAIN,
+			 "j\xc3\xb6rg@mail." ALABEL_DOMAIN);
+	}
+	/* an ASCII domain is the same either way; ASCII case is kept */
+	struct signet_sign_params p = params(key);
+	p.domain = "Example.COM";
+	char *out = sign_with(&p, msg_eai);
+	char d[300];
+	tag_value(out, "d", d, sizeof d);
+	assert_string_equal(d, "Example.COM");
+	free(out);
+	/* s= too: a U-label selector in an ASCII message is written as its A-label */
+	p.domain = ALABEL_DOMAIN;
+	p.selector = "sch\xc3\xb6n";
+	out = sign_with(&p, msg_ascii);
+	tag_value(out, "s", d, sizeof d);
+	assert_string_equal(d, "xn--schn-7qa");
+	free(out);
+	out = sign_with(&p, msg_eai);
+	tag_value(out, "s", d, sizeof d);
+	assert_string_equal(d, "sch\xc3\xb6n");
+	free(out);
+	signet_key_free(key);
+}
+
+static void expect_add_refused(const struct signet_key *key, const char *domain, const char *auid,
+			       const char *msg)
+{
+	struct signet_sign_params p = params(key);
+	p.domain = domain;
+	p.auid = auid;
+	struct signet_signer *s = NULL;
+	struct signet_error err = {0};
+	assert_int_equal(signet_signer_new(&s, &err), SIGNET_OK);
+	assert_int_equal(signet_signer_add(s, &p, &err), SIGNET_ERR_INVAL);
+	if (strstr(err.msg, msg) == NULL)
+		fail_msg("'%s' does not contain '%s'", err.msg, msg);
+	signet_signer_free(s);
+}
+
+static void DKIM_EAI_04_bad_names_refused(void **state)
+{
+	/* DKIM-EAI-04: a name without both forms is refused when added. */
+	(void)state;
+	struct signet_key *key = NULL;
+	struct signet_error err = {0};
+	assert_int_equal(signet_key_generate(SIGNET_KEY_ED25519, 0, &key, &err), SIGNET_OK);
+	expect_add_refused(key, "b\xc3.example", NULL,
+			   "d= b\xc3.example: domain is not valid UTF-8");
+	expect_add_refused(key, "xn--.example", NULL, "'xn--' is not a valid A-label");
+	expect_add_refused(key, "xn--abc-.example", NULL, "'xn--abc-' is not a valid A-label");
+	expect_add_refused(key, "xn--99999999999.example", NULL, "is not a valid A-label");
+	/* i= within d= compares A-label forms (DKIM-EAI-02) */
+	expect_add_refused(key, ALABEL_DOMAIN, "joe@other.example", "not within d=");
+	expect_add_refused(key, ALABEL_DOMAIN, "joe@", "not within d=");
+	expect_add_refused(key, ALABEL_DOMAIN, "joe@xn--zz-.example", "i= domain");
+	struct signet_sign_params p = params(key);
+	p.idn = (enum signet_idn_labels)7;
+	struct signet_signer *s = NULL;
+	assert_int_equal(signet_signer_new(&s, &err), SIGNET_OK);
+	assert_int_equal(signet_signer_add(s, &p, &err), SIGNET_ERR_INVAL);
+	signet_signer_free(s);
+	signet_key_free(key);
+}
+
+static void expect_ulabel(const char *in, const char *want)
+{
+	char out[IDNA_MAX_NAME];
+	struct signet_error err = {0};
+	if (idna_to_unicode(span_from_str(in), out, sizeof out, &err) != SIGNET_OK)
+		fail_msg("%s: %s", in, err.msg);
+	assert_string_equal(out, want);
+}
+
+static void DKIM_EAI_04_ulabel_known_answers(void **state)
+{
+	/* DKIM-EAI-04: the U-label form the signer writes (RFC 3492 6.2, the
+	 * encoder's known answers in test_idna.c read backwards). */
+	(void)state;
+	expect_ulabel("xn--bcher-kva.example", "b\xc3\xbc" "cher.example");
+	expect_ulabel("XN--BCHER-KVA.example", "b\xc3\xbc" "cher.example");
+	expect_ulabel("xn--mnchen-3ya.de", "m\xc3\xbcnchen.de");
+	expect_ulabel("xn--r8jz45g.xn--zckzah", "\xe4\xbe\x8b\xe3\x81\x88.\xe3\x83\x86\xe3\x82\xb9"
+						"\xe3\x83\x88"); /* 例え.テスト */
+	expect_ulabel("xn--tda", "\xc3\xbc");
+	expect_ulabel("xn--ls8h.example", "\xf0\x9f\x92\xa9.example"); /* U+1F4A9 */
+	expect_ulabel("Example.COM", "Example.COM");
+	char out[8];
+	struct signet_error err = {0};
+	assert_int_equal(idna_to_unicode(span_from_str("xn--tda"), out, 2, &err), SIGNET_ERR_LIMIT);
+	assert_int_equal(idna_to_unicode(span_from_str("xn--tda"), out, 3, &err), SIGNET_OK);
+	assert_true(idna_has_utf8(span_from_str("Gr\xc3\xbc\xc3\x9f" "e")));
+	assert_false(idna_has_utf8(span_from_str("plain")));
+	assert_false(idna_has_utf8(span_from_str("Gr\xfc\xdf" "e")));
+}
+
 static void signer_misuse_is_an_error(void **state)
 {
 	(void)state;
@@ -529,6 +691,9 @@ int main(void)
 		cmocka_unit_test(all_canonicalizations_round_trip),
 		cmocka_unit_test(repeated_fields_signed_at_most_four_times),
 		cmocka_unit_test(signer_misuse_is_an_error),
+		cmocka_unit_test(DKIM_EAI_04_ulabels_only_in_eai_messages),
+		cmocka_unit_test(DKIM_EAI_04_bad_names_refused),
+		cmocka_unit_test(DKIM_EAI_04_ulabel_known_answers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
