@@ -1,14 +1,27 @@
-/* miltload: a milter load generator that talks to a milter the way Postfix's
- * smtpd does (shared/spec/milter.md section 8, MILTER-GEN-*): negotiation,
- * per-stage macros, CONNECT/HELO/MAIL/RCPT/DATA, header by header, EOH,
- * body in chunks of at most 65535 bytes, EOM, then the milter's actions.
+/* miltload: a milter load generator that talks to a milter the way Postfix
+ * 3.7 does (shared/spec/milter.md section 8, MILTER-GEN-*), checked packet by
+ * packet against a real Postfix by tests/integration/test_generator_conformance.py.
+ * Per milter connection: OPTNEG; 'D' macros before every event, with values
+ * only where Postfix has them at that stage (MILTER-PFX-02, or the milter's
+ * setsymlist lists); CONNECT, HELO, MAIL, one RCPT per recipient, DATA; each
+ * header, EOH, the body in chunks of at most 65535 bytes (none for an empty
+ * body; stops on SKIP), EOM, then the milter's actions; ABORT after every
+ * message and before QUIT, as smtpd does. Events switched off by NO* flags are
+ * not sent (their macros still are, except for HEADER, EOH and BODY, whose
+ * macros Postfix drops too); replies declined by NR_ flags are not waited for.
+ * Timeouts as Postfix's milter_connect/command/content_timeout (30 s, 30 s,
+ * 300 s by default; OPTNEG under the command timeout, as Postfix 3.7 does),
+ * each expiry reported. Profiles (-P): postfix (smtpd), non-smtp (cleanup
+ * for sendmail(1): one message per connection, client localhost/127.0.0.1
+ * port 0, HELO localhost, bare addresses, no auth; MILTER-GEN-13), and
+ * sendmail (the postfix conversation, but SMTP sessions reuse the milter
+ * connection: ABORT and QUIT_NC between them; MILTER-SM-03).
  * One thread per milter connection with blocking sockets, as Postfix (one
- * process per SMTP session, no TCP_NODELAY, no TCP_QUICKACK); it waits for
- * each reply unless the NR_ flag for that event was negotiated. It checks
- * each result (DKIM-Signature inserted when signing, Authentication-Results
- * when verifying) and, with -k, verifies the signatures of the reconstructed
- * message with libsignet. It prints throughput, latency percentiles and
- * errors, the last line machine-readable. It does not speak SMTP. */
+ * process per SMTP session, no TCP_NODELAY, no TCP_QUICKACK). It checks each
+ * result (DKIM-Signature inserted when signing, Authentication-Results when
+ * verifying) and, with -k, verifies the signatures of the reconstructed
+ * message with libsignet. It prints throughput, latency percentiles, errors
+ * and timeouts, the last line machine-readable. It does not speak SMTP. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -56,6 +69,7 @@
 #define MAX_REPLY (1u << 20) /* longest reply packet we accept */
 #define MAX_INSERTS 32	    /* header edits kept per message */
 #define MAX_HEADERS 1000
+#define MAX_RCPTS 64	    /* -r given more often is a usage error */
 
 /* MILTER-PFX-02: Postfix's default macro list per stage (SMFIM_* order). */
 static const char *const default_macros[STAGES] = {
@@ -83,11 +97,19 @@ struct message {
 struct keyent {
 	char *name, *value;
 };
+/* -P: whose conversation to imitate (see the comment at the top). */
+enum profile { PROFILE_POSTFIX, PROFILE_NON_SMTP, PROFILE_SENDMAIL };
 struct opts {
-	const char *socket, *client, *sender, *rcpt, *auth, *expect, *write_path;
-	unsigned conns, per_conn, check_every;
+	const char *socket, *client, *client_name, *helo, *sender, *auth, *expect, *write_path;
+	const char *rcpt[MAX_RCPTS];
+	size_t nrcpt;
+	enum profile profile;
+	unsigned conns, per_conn, reuse, check_every;
 	uint64_t n;
-	double duration, cmd_timeout, content_timeout;
+	/* MILTER-GEN-12: Postfix's milter_connect_timeout (connect(2)),
+	 * milter_command_timeout (OPTNEG, CONNECT..DATA), milter_content_timeout
+	 * (HEADER..EOM); seconds */
+	double duration, connect_timeout, cmd_timeout, content_timeout;
 	bool verify_mode, quiet;
 	struct message msg;
 	struct keyent *keys;
@@ -98,7 +120,7 @@ struct opts {
 struct run {
 	const struct opts *o;
 	atomic_uint_fast64_t next; /* message numbers handed out */
-	atomic_uint_fast64_t ok, errors, checked, verified;
+	atomic_uint_fast64_t ok, errors, timeouts, checked, verified;
 	atomic_bool written; /* -w: the first delivered message was written */
 	double deadline; /* monotonic seconds; 0 = none */
 	pthread_mutex_t lock;
@@ -125,6 +147,11 @@ struct conn {
 	size_t ilen, icap;
 	uint8_t cmd;
 	char qid[32];
+	bool qid_open;	    /* Postfix has a queue file, so 'i' has a value */
+	size_t rcpt_k;	    /* the recipient of the RCPT being sent (or the last one) */
+	const char *waiting; /* the event whose reply is awaited, for a timeout report */
+	const char *tclass;  /* which timeout applies now: "connect", "command", "content" */
+	double tsecs;
 };
 
 /* A header edit received at EOM. */
@@ -159,6 +186,16 @@ static char *xstrndup(const char *s, size_t n)
 }
 
 static void fail(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void timed_out(struct conn *c, const char *doing);
+
+/* MILTER-GEN-12: a timeout is an error, counted apart and named after the
+ * event and the Postfix timeout that applied. */
+static void timed_out(struct conn *c, const char *doing)
+{
+	atomic_fetch_add(&c->w->r->timeouts, 1);
+	fail(c, "timeout: %s %s: nothing for %g s (milter_%s_timeout)", doing,
+	     c->waiting ? c->waiting : "?", c->tsecs, c->tclass ? c->tclass : "?");
+}
 
 /* Counts an error; prints the first few. */
 static void fail(struct conn *c, const char *fmt, ...)
@@ -216,6 +253,10 @@ static bool write_all(struct conn *c, const struct iovec *iov, int n)
 		ssize_t w = writev(c->fd, v + i, n - i);
 		if (w < 0 && errno == EINTR)
 			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			timed_out(c, "sending");
+			return false;
+		}
 		if (w <= 0) {
 			fail(c, "write: %s", w < 0 ? strerror(errno) : "closed");
 			return false;
@@ -245,9 +286,12 @@ static bool read_all(struct conn *c, uint8_t *p, size_t n)
 		ssize_t r = read(c->fd, p, n);
 		if (r < 0 && errno == EINTR)
 			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			timed_out(c, "waiting for the reply to");
+			return false;
+		}
 		if (r <= 0) {
-			bool to = r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
-			fail(c, "read: %s", to ? "timeout" : r < 0 ? strerror(errno) : "milter closed");
+			fail(c, "read: %s", r < 0 ? strerror(errno) : "milter closed");
 			return false;
 		}
 		p += r, n -= (size_t)r;
@@ -278,19 +322,31 @@ static bool read_pkt(struct conn *c)
 	return true;
 }
 
-static void set_timeout(struct conn *c, double s)
+/* Sets the timeout of every later read and write (SO_RCVTIMEO/SO_SNDTIMEO:
+ * per call, so a progress reply restarts it, as Postfix's per-read timer);
+ * tclass names the Postfix parameter for the report. */
+static bool set_timeout(struct conn *c, double s, const char *tclass)
 {
 	struct timeval tv = {(time_t)s, (suseconds_t)((s - (double)(time_t)s) * 1e6)};
-	(void)setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	(void)setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	c->tsecs = s;
+	c->tclass = tclass;
+	if (setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0 ||
+	    setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0) {
+		fail(c, "setsockopt timeout: %s", strerror(errno));
+		return false;
+	}
+	return true;
 }
 
-/* Result of one non-EOM step. */
-enum step { STEP_CONT, STEP_DONE, STEP_SKIP, STEP_FAIL };
+/* Result of one non-EOM step: go on, accepted (no more events for this
+ * message), skip the rest of the body, rejected/tempfailed/discarded (the
+ * transaction is over; counted as an error), or the connection is unusable. */
+enum step { STEP_CONT, STEP_DONE, STEP_SKIP, STEP_REJECT, STEP_FAIL };
 
 /* Reads the reply to a non-EOM event: progress is skipped (MILTER-GEN-10). */
 static enum step read_reply(struct conn *c, const char *event)
 {
+	c->waiting = event;
 	for (;;) {
 		if (!read_pkt(c))
 			return STEP_FAIL;
@@ -303,49 +359,119 @@ static enum step read_reply(struct conn *c, const char *event)
 			return STEP_SKIP;
 		case 'a':
 			return STEP_DONE;
-		default:
+		case 'r':
+		case 't':
+		case 'd':
+		case 'y':
+			fail(c, "reply '%c' to %s%s%s", c->cmd, event, c->cmd == 'y' ? ": " : "",
+			     c->cmd == 'y' ? (const char *)c->in : "");
+			return STEP_REJECT;
+		default: /* '4' shutdown, 'f' connection failure, or nonsense */
 			fail(c, "reply '%c' to %s", c->cmd, event);
 			return STEP_FAIL;
 		}
 	}
 }
 
-/* ---- Macros (MILTER-GEN-02..10) ---- */
-static const char *macro_value(struct conn *c, const char *name)
+/* ---- Macros (MILTER-GEN-02..10, MILTER-PFX-02) ---- */
+#define CLIENT_PORT 48123 /* an SMTP client's port: never 0 (0 = non-SMTP) */
+
+static bool non_smtp(const struct conn *c)
+{
+	return c->w->r->o->profile == PROFILE_NON_SMTP;
+}
+
+/* MILTER-PFX-01: the non-SMTP path emulates a client localhost/127.0.0.1,
+ * port 0; an SMTP client without --client-name did not resolve ("unknown"). */
+static const char *client_name(const struct conn *c)
 {
 	const struct opts *o = c->w->r->o;
-	static const char *const fixed[][2] = {
-		{"j", "mx.miltload.test"},     {"{daemon_name}", "mx.miltload.test"},
-		{"{daemon_addr}", "127.0.0.1"}, {"v", "Postfix 3.7.11"},
-		{"{rcpt_host}", "dest.test"},  {"{rcpt_mailer}", "smtp"},
-	};
-	for (size_t k = 0; k < sizeof fixed / sizeof fixed[0]; k++)
-		if (strcmp(name, fixed[k][0]) == 0)
-			return fixed[k][1];
+	return non_smtp(c) ? "localhost" : o->client_name ? o->client_name : "unknown";
+}
+
+static const char *client_addr(const struct conn *c)
+{
+	return non_smtp(c) ? "127.0.0.1" : c->w->r->o->client;
+}
+
+static const char *domain_of(const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+	return at && at[1] ? at + 1 : NULL;
+}
+
+/* The value Postfix 3.7 gives the macro `name` in the 'D' packet of event
+ * cmd, or NULL where it has none (the pair is then left out). Recorded from a
+ * real Postfix asking for every macro at every stage (tests/integration/
+ * test_generator_conformance.py): smtpd sends CONNECT..DATA; HEADER..EOM come
+ * from cleanup, where {mail_*}, {rcpt_*} and {client_connections} have no
+ * value. 'i' exists once the queue file is open: after the first RCPT was
+ * accepted (so from the second RCPT or DATA on), in the non-SMTP path from
+ * CONNECT on. {rcpt_*} at DATA is the first recipient. The non-SMTP path
+ * (cleanup only) has no auth macros, only the *_addr envelope macros, and
+ * keeps {mail_addr} and the last {rcpt_addr} until EOM. tmp holds formatted
+ * values. */
+static const char *macro_value(const struct conn *c, const char *name, uint8_t cmd, char *tmp,
+			       size_t tlen)
+{
+	const struct opts *o = c->w->r->o;
+	bool local = non_smtp(c);
+	bool content = cmd == 'L' || cmd == 'N' || cmd == 'B' || cmd == 'E';
+	bool after_mail = cmd != 'C' && cmd != 'H';
+	bool smtp_envelope = !local && !content && after_mail; /* smtpd at MAIL, RCPT, DATA */
+	bool smtp_rcpt = !local && (cmd == 'R' || cmd == 'T');
+	const char *rcpt = o->rcpt[!local && cmd == 'T' ? 0 : c->rcpt_k];
+
+	if (strcmp(name, "j") == 0 || strcmp(name, "{daemon_name}") == 0)
+		return "mx.miltload.test";
+	if (strcmp(name, "v") == 0)
+		return "Postfix 3.7.11";
+	if (strcmp(name, "{daemon_addr}") == 0)
+		return "127.0.0.1";
+	if (strcmp(name, "{daemon_port}") == 0)
+		return local ? "0" : "25";
+	if (strcmp(name, "_") == 0) { /* "validated client name and address" */
+		snprintf(tmp, tlen, "%s [%s]", client_name(c), client_addr(c));
+		return tmp;
+	}
+	if (strcmp(name, "{client_addr}") == 0)
+		return client_addr(c);
+	if (strcmp(name, "{client_name}") == 0 || strcmp(name, "{client_ptr}") == 0)
+		return client_name(c);
+	if (strcmp(name, "{client_port}") == 0) {
+		snprintf(tmp, tlen, "%d", local ? 0 : CLIENT_PORT);
+		return tmp;
+	}
+	if (strcmp(name, "{client_connections}") == 0)
+		return !local && !content ? "0" : NULL;
 	if (strcmp(name, "i") == 0)
-		return c->qid;
-	if (strcmp(name, "_") == 0)
-		return "unknown [client]";
-	if (strcmp(name, "{auth_type}") == 0)
-		return o->auth ? "PLAIN" : NULL;
+		return c->qid_open ? c->qid : NULL;
+	if (strcmp(name, "{auth_type}") == 0) /* MILTER-GEN-13: never in the non-SMTP path */
+		return !local && after_mail && o->auth ? "PLAIN" : NULL;
 	if (strcmp(name, "{auth_authen}") == 0)
-		return o->auth;
+		return !local && after_mail ? o->auth : NULL;
 	if (strcmp(name, "{mail_addr}") == 0)
-		return o->sender;
-	if (strcmp(name, "{rcpt_addr}") == 0)
-		return o->rcpt;
+		return smtp_envelope || (local && after_mail) ? o->sender : NULL;
+	if (strcmp(name, "{mail_host}") == 0)
+		return smtp_envelope ? domain_of(o->sender) : NULL;
 	if (strcmp(name, "{mail_mailer}") == 0)
-		return "smtp";
-	return NULL;
+		return smtp_envelope ? "smtp" : NULL;
+	if (strcmp(name, "{rcpt_addr}") == 0)
+		return smtp_rcpt || (local && after_mail && cmd != 'M') ? rcpt : NULL;
+	if (strcmp(name, "{rcpt_host}") == 0)
+		return smtp_rcpt ? domain_of(rcpt) : NULL;
+	if (strcmp(name, "{rcpt_mailer}") == 0)
+		return smtp_rcpt ? "smtp" : NULL;
+	return NULL; /* TLS macros (no TLS here), {auth_author} (no AUTH= parameter), unknown */
 }
 
 /* Appends a 'D' packet for the event cmd with the stage's list (the
  * milter's setsymlist, else Postfix's default), values only where known;
- * sent even with zero pairs and for events disabled by NO* flags. */
+ * sent even with zero pairs (MILTER-GEN-03). */
 static void out_macros(struct conn *c, uint8_t cmd, int stage)
 {
 	const char *list = c->symlist[stage] ? c->symlist[stage] : default_macros[stage];
-	char pairs[1024];
+	char pairs[4096], tmp[600];
 	size_t len = 0;
 	const char *p = list;
 	while (*p) {
@@ -354,8 +480,11 @@ static void out_macros(struct conn *c, uint8_t cmd, int stage)
 		if (n > 0 && n < sizeof name) {
 			memcpy(name, p, n);
 			name[n] = 0;
-			const char *v = macro_value(c, name);
-			if (v && *v && len + n + strlen(v) + 2 < sizeof pairs) {
+			const char *v = macro_value(c, name, cmd, tmp, sizeof tmp);
+			if (v && *v && len + n + strlen(v) + 2 > sizeof pairs)
+				fail(c, "macros for '%c' longer than %zu bytes: %s left out", cmd,
+				     sizeof pairs, name);
+			else if (v && *v) {
 				memcpy(pairs + len, name, n + 1);
 				len += n + 1;
 				memcpy(pairs + len, v, strlen(v) + 1);
@@ -382,6 +511,7 @@ static bool negotiate(struct conn *c)
 	out_u32(c, PROT_VERSION);
 	out_u32(c, OFFER_ACTIONS);
 	out_u32(c, OFFER_PROTOCOL);
+	c->waiting = "OPTNEG";
 	if (!flush(c, NULL, 0) || !read_pkt(c))
 		return false;
 	if (c->cmd != 'O' || c->ilen < 12) {
@@ -413,12 +543,17 @@ static bool negotiate(struct conn *c)
 }
 
 /* One event: 'D' macros, then the command unless a NO flag skips it; waits
- * for the reply unless the NR flag was negotiated (MILTER-GEN-12). */
+ * for the reply unless the NR flag was negotiated (MILTER-GEN-12). Postfix
+ * sends the macros of a switched-off CONNECT, HELO, MAIL, RCPT or DATA, but
+ * not those of a switched-off HEADER or EOH (seen with Postfix 3.7). */
 static enum step event(struct conn *c, uint8_t cmd, int stage, uint32_t no, uint32_t nr,
 		       const void *data, size_t len, const char *what)
 {
-	out_macros(c, cmd, stage);
 	bool send = !(c->protocol & no);
+	if (!send && (cmd == 'L' || cmd == 'N'))
+		return STEP_CONT;
+	c->waiting = what;
+	out_macros(c, cmd, stage);
 	if (send) {
 		out_pkt(c, cmd, len);
 		out_bytes(c, data, len);
@@ -430,23 +565,28 @@ static enum step event(struct conn *c, uint8_t cmd, int stage, uint32_t no, uint
 	return read_reply(c, what);
 }
 
+/* The start of an SMTP session (or of the non-SMTP emulation): CONNECT with
+ * the client's name, or "[addr]" when it did not resolve (MILTER-WIRE-05),
+ * family, port (0 in the non-SMTP path) and address (MILTER-GEN-02), then
+ * HELO (MILTER-GEN-03). Names were length-checked by parse_opts. */
 static enum step do_connect(struct conn *c)
 {
-	const char *addr = c->w->r->o->client;
-	uint8_t data[256];
-	size_t len = 0;
-	int n = snprintf((char *)data, 64, "[%s]", addr);
-	len = (size_t)n + 1;
+	const struct opts *o = c->w->r->o;
+	const char *addr = client_addr(c), *name = client_name(c);
+	uint16_t port = non_smtp(c) ? 0 : CLIENT_PORT;
+	char data[600];
+	int n = strcmp(name, "unknown") == 0 ? snprintf(data, 300, "[%s]", addr)
+					      : snprintf(data, 300, "%s", name);
+	size_t len = (size_t)n + 1;
 	data[len++] = strchr(addr, ':') ? '6' : '4';
-	data[len++] = (uint8_t)(48123 >> 8); /* a client port: never 0 (0 = non-SMTP) */
-	data[len++] = (uint8_t)(48123 & 0xFF);
+	data[len++] = (char)(port >> 8);
+	data[len++] = (char)(port & 0xFF);
 	memcpy(data + len, addr, strlen(addr) + 1);
 	len += strlen(addr) + 1;
 	enum step s = event(c, 'C', ST_CONNECT, P_NOCONNECT, P_NR_CONN, data, len, "CONNECT");
 	if (s != STEP_CONT)
 		return s;
-	static const char helo[] = "client.miltload.test";
-	return event(c, 'H', ST_HELO, P_NOHELO, P_NR_HELO, helo, sizeof helo, "HELO");
+	return event(c, 'H', ST_HELO, P_NOHELO, P_NR_HELO, o->helo, strlen(o->helo) + 1, "HELO");
 }
 
 /* ---- Message file / generated message ---- */
@@ -505,9 +645,15 @@ static void parse_message(const uint8_t *raw, size_t rlen, struct message *m)
 	}
 	i += 2;
 	m->blen = i < len ? len - i : 0;
-	m->body = xalloc(m->blen + 1);
+	m->body = xalloc(m->blen + 3);
 	if (m->blen)
 		memcpy(m->body, p + i, m->blen);
+	/* SMTP ends every line, the last one too (and sendmail(1) likewise):
+	 * Postfix sends a body without a final line end with CRLF added. */
+	if (m->blen && (m->blen < 2 || memcmp(m->body + m->blen - 2, "\r\n", 2) != 0)) {
+		memcpy(m->body + m->blen, "\r\n", 2);
+		m->blen += 2;
+	}
 	free(p);
 }
 
@@ -552,7 +698,7 @@ static void make_message(const struct opts *o, size_t bytes, struct message *m)
 		 "From: Load Test <%s>\r\nTo: <%s>\r\nSubject: miltload test message\r\n"
 		 "Date: %s\r\nMessage-ID: <miltload.%ld@%s>\r\nMIME-Version: 1.0\r\n"
 		 "Content-Type: text/plain; charset=us-ascii\r\n\r\n",
-		 o->sender, o->rcpt, date, (long)t, at ? at + 1 : "miltload.test");
+		 o->sender, o->rcpt[0], date, (long)t, at ? at + 1 : "miltload.test");
 	parse_message((const uint8_t *)hdr, strlen(hdr), m);
 	free(m->body);
 	m->body = xalloc(bytes + 1);
@@ -589,16 +735,25 @@ static size_t wire_value(const struct conn *c, const char *v, char *out)
 	return k;
 }
 
+/* MAIL, one RCPT per recipient, DATA (MILTER-GEN-04..06). smtpd passes the
+ * addresses in <> with the client's ESMTP parameters (our client gives
+ * none); Postfix 3.7's non-SMTP path passes them bare. Lengths were checked
+ * by parse_opts. */
 static enum step send_envelope(struct conn *c)
 {
 	const struct opts *o = c->w->r->o;
+	const char *lt = non_smtp(c) ? "" : "<", *gt = non_smtp(c) ? "" : ">";
 	char a[600];
-	int n = snprintf(a, sizeof a, "<%s>%cBODY=8BITMIME%c", o->sender, 0, 0);
-	enum step s = event(c, 'M', ST_MAIL, P_NOMAIL, P_NR_MAIL, a, (size_t)n, "MAIL");
-	if (s != STEP_CONT)
-		return s;
-	n = snprintf(a, sizeof a, "<%s>", o->rcpt);
-	s = event(c, 'R', ST_RCPT, P_NORCPT, P_NR_RCPT, a, (size_t)n + 1, "RCPT");
+	c->rcpt_k = 0;
+	c->qid_open = non_smtp(c); /* smtpd: no queue file before the first RCPT */
+	int n = snprintf(a, sizeof a, "%s%s%s", lt, o->sender, gt);
+	enum step s = event(c, 'M', ST_MAIL, P_NOMAIL, P_NR_MAIL, a, (size_t)n + 1, "MAIL");
+	for (size_t k = 0; s == STEP_CONT && k < o->nrcpt; k++) {
+		c->rcpt_k = k;
+		n = snprintf(a, sizeof a, "%s%s%s", lt, o->rcpt[k], gt);
+		s = event(c, 'R', ST_RCPT, P_NORCPT, P_NR_RCPT, a, (size_t)n + 1, "RCPT");
+		c->qid_open = true; /* smtpd opens it once the first recipient is accepted */
+	}
 	if (s != STEP_CONT)
 		return s;
 	return event(c, 'T', ST_DATA, P_NODATA, P_NR_DATA, NULL, 0, "DATA");
@@ -607,7 +762,7 @@ static enum step send_envelope(struct conn *c)
 static enum step send_headers(struct conn *c)
 {
 	const struct message *m = &c->w->r->o->msg;
-	for (size_t k = 0; k < m->nf; k++) {
+	for (size_t k = 0; k < m->nf && !(c->protocol & P_NOHDRS); k++) {
 		size_t nlen = strlen(m->f[k].name);
 		char *d = xalloc(nlen + 1 + strlen(m->f[k].value) + 1);
 		memcpy(d, m->f[k].name, nlen + 1);
@@ -626,6 +781,7 @@ static enum step send_body(struct conn *c)
 	const struct message *m = &c->w->r->o->msg;
 	for (size_t off = 0; off < m->blen && !(c->protocol & P_NOBODY);) {
 		size_t n = m->blen - off < CHUNK ? m->blen - off : CHUNK;
+		c->waiting = "BODY";
 		out_macros(c, 'B', ST_EOM); /* MILTER-GEN-09 */
 		out_pkt(c, 'B', n);
 		if (!flush(c, m->body + off, n))
@@ -642,10 +798,14 @@ static enum step send_body(struct conn *c)
 	return STEP_CONT;
 }
 
-/* Reads the EOM actions up to the final reply (MILTER-GEN-10). */
-static bool read_eom(struct conn *c, struct edit *ed, size_t *ned)
+/* Reads the EOM actions up to the final reply (MILTER-GEN-10): progress,
+ * quarantine (Postfix holds the message and reads on) and modifications,
+ * until c/a/r/t/d/y, stored in *verdict. False if the connection is unusable
+ * ('4' shutdown, 'f' connection failure, nonsense, I/O). */
+static bool read_eom(struct conn *c, struct edit *ed, size_t *ned, uint8_t *verdict)
 {
 	*ned = 0;
+	c->waiting = "EOM";
 	for (;;) {
 		if (!read_pkt(c))
 			return false;
@@ -655,6 +815,11 @@ static bool read_eom(struct conn *c, struct edit *ed, size_t *ned)
 			continue;
 		case 'c':
 		case 'a':
+		case 'r':
+		case 't':
+		case 'd':
+		case 'y':
+			*verdict = c->cmd;
 			return true;
 		case 'i':
 		case 'm':
@@ -865,35 +1030,45 @@ static void record_latency(struct worker *w, double ms)
 	w->lat[w->nlat++] = ms;
 }
 
-/* One message from MAIL to the final EOM reply; false if the connection is unusable. */
+static void set_qid(struct conn *c, uint64_t msgno)
+{
+	snprintf(c->qid, sizeof c->qid, "%010" PRIX64 "%X", msgno, c->w->id & 0xF);
+}
+
+/* One message from MAIL to the final EOM reply; false if the connection is
+ * unusable. A message the milter rejects or accepts before EOM is counted
+ * as an error and abandoned (the caller sends the ABORT, MILTER-GEN-11). */
 static bool one_message(struct conn *c, uint64_t msgno)
 {
 	const struct opts *o = c->w->r->o;
-	snprintf(c->qid, sizeof c->qid, "%010" PRIX64 "%X", msgno, c->w->id & 0xF);
+	set_qid(c, msgno);
 	double t0 = now_s();
 	enum step s = send_envelope(c);
-	if (s == STEP_CONT) {
-		set_timeout(c, o->content_timeout);
-		s = send_headers(c);
-	}
+	if (s == STEP_CONT) /* MILTER-GEN-12: HEADER..EOM wait up to the content timeout */
+		s = set_timeout(c, o->content_timeout, "content") ? send_headers(c) : STEP_FAIL;
 	if (s == STEP_CONT)
 		s = send_body(c);
-	if (s == STEP_DONE) { /* accepted early: nothing can be added */
+	if (s == STEP_DONE) /* accepted early: nothing can be added */
 		fail(c, "message %" PRIu64 ": accepted before EOM, nothing added", msgno);
-		set_timeout(c, o->cmd_timeout);
-		return true;
-	}
+	if (s == STEP_DONE || s == STEP_REJECT)
+		return set_timeout(c, o->cmd_timeout, "command");
 	if (s == STEP_FAIL)
 		return false;
 	struct edit ed[MAX_INSERTS];
 	size_t ned = 0;
+	uint8_t verdict = 0;
+	c->waiting = "EOM";
 	out_macros(c, 'E', ST_EOM);
 	out_pkt(c, 'E', 0);
-	bool ok = flush(c, NULL, 0) && read_eom(c, ed, &ned);
-	set_timeout(c, o->cmd_timeout);
+	bool ok = flush(c, NULL, 0) && read_eom(c, ed, &ned, &verdict);
+	ok = ok && set_timeout(c, o->cmd_timeout, "command");
 	if (ok) {
 		record_latency(c->w, (now_s() - t0) * 1000.0);
-		check_result(c, ed, ned, msgno);
+		if (verdict == 'c' || verdict == 'a')
+			check_result(c, ed, ned, msgno);
+		else
+			fail(c, "message %" PRIu64 ": EOM reply '%c'%s%s", msgno, verdict,
+			     verdict == 'y' ? ": " : "", verdict == 'y' ? (const char *)c->in : "");
 	}
 	for (size_t k = 0; k < ned; k++)
 		free(ed[k].name), free(ed[k].value);
@@ -901,7 +1076,22 @@ static bool one_message(struct conn *c, uint64_t msgno)
 }
 
 /* ---- Connections ---- */
-static int dial(const char *spec, char *why, size_t wlen)
+/* Connects within timeout seconds (SO_SNDTIMEO bounds connect(2) on Linux;
+ * *timeout says it expired). Returns the socket or -1 with why. */
+static int connect_within(int fd, const struct sockaddr *sa, socklen_t salen, double timeout,
+			  bool *expired)
+{
+	struct timeval tv = {(time_t)timeout,
+			     (suseconds_t)((timeout - (double)(time_t)timeout) * 1e6)};
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0)
+		return -1;
+	if (connect(fd, sa, salen) == 0)
+		return 0;
+	*expired = errno == EINPROGRESS || errno == EAGAIN || errno == ETIMEDOUT;
+	return -1;
+}
+
+static int dial(const char *spec, double timeout, char *why, size_t wlen, bool *expired)
 {
 	if (strncmp(spec, "unix:", 5) == 0 || strncmp(spec, "local:", 6) == 0) {
 		struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -910,7 +1100,8 @@ static int dial(const char *spec, char *why, size_t wlen)
 			return snprintf(why, wlen, "socket path too long"), -1;
 		strcpy(sa.sun_path, path);
 		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0)
+		if (fd >= 0 && connect_within(fd, (struct sockaddr *)&sa, sizeof sa, timeout,
+					      expired) == 0)
 			return fd;
 		snprintf(why, wlen, "%s: %s", spec, strerror(errno));
 		if (fd >= 0)
@@ -933,7 +1124,7 @@ static int dial(const char *spec, char *why, size_t wlen)
 		return snprintf(why, wlen, "%s: %s", spec, gai_strerror(rc)), -1;
 	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	/* No TCP_NODELAY and no TCP_QUICKACK: Postfix sets neither. */
-	if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+	if (fd >= 0 && connect_within(fd, ai->ai_addr, ai->ai_addrlen, timeout, expired) == 0) {
 		freeaddrinfo(ai);
 		return fd;
 	}
@@ -952,26 +1143,62 @@ static bool take_message(struct run *r, uint64_t *msgno)
 	return *msgno < r->o->n;
 }
 
-/* One milter connection: negotiate, connect, up to per_conn messages, QUIT.
- * Returns false when no message is left. */
+/* The end of an SMTP session: smtpd's ABORT (sent even after a completed
+ * message, seen with Postfix 3.7), then QUIT, or QUIT_NC when the sendmail
+ * profile reuses the connection. The non-SMTP path only says QUIT. */
+static bool end_session(struct conn *c, uint8_t cmd)
+{
+	if (!non_smtp(c))
+		out_pkt(c, 'A', 0);
+	out_pkt(c, cmd, 0);
+	c->waiting = cmd == 'K' ? "QUIT_NC" : "QUIT";
+	return flush(c, NULL, 0);
+}
+
+/* One milter connection (MILTER-GEN-01..11): negotiate, then an SMTP
+ * session: CONNECT, HELO, up to per_conn messages each followed by ABORT,
+ * then ABORT and QUIT. The sendmail profile runs the next session on the same
+ * connection after QUIT_NC, up to `reuse` sessions (MILTER-SM-03); the
+ * non-SMTP profile has one message per connection. Returns false when no
+ * message is left. */
 static bool session(struct worker *w)
 {
 	const struct opts *o = w->r->o;
-	struct conn c = {.w = w, .fd = -1};
+	struct conn c = {.w = w, .fd = -1, .waiting = o->socket, .tclass = "connect",
+			 .tsecs = o->connect_timeout};
 	char why[300];
 	uint64_t msgno;
 	if (!take_message(w->r, &msgno))
 		return false;
-	c.fd = dial(o->socket, why, sizeof why);
-	bool more = true;
+	bool timeout = false;
+	c.fd = dial(o->socket, o->connect_timeout, why, sizeof why, &timeout);
 	if (c.fd < 0) {
-		fail(&c, "connect %s", why);
+		if (timeout)
+			timed_out(&c, "connecting to");
+		else
+			fail(&c, "connect %s", why);
 		usleep(100000);
-	} else {
-		set_timeout(&c, o->cmd_timeout);
-		bool ok = negotiate(&c) && do_connect(&c) == STEP_CONT;
+		return true;
+	}
+	bool more = true;
+	/* Postfix 3.7 reads the OPTNEG reply under milter_command_timeout;
+	 * milter_connect_timeout bounds connect(2) only (seen with a stalled milter). */
+	bool ok = set_timeout(&c, o->cmd_timeout, "command") && negotiate(&c);
+	for (unsigned nsess = 1; ok; nsess++) {
+		if (non_smtp(&c)) { /* cleanup has the queue file before CONNECT */
+			set_qid(&c, msgno);
+			c.qid_open = true;
+		}
+		ok = do_connect(&c) == STEP_CONT;
 		for (unsigned k = 0; ok; k++) {
 			ok = one_message(&c, msgno);
+			/* smtpd sends ABORT after each transaction (MILTER-GEN-11). It
+			 * goes out with the next event: written alone, back to back
+			 * with the next MAIL, Nagle would hold that MAIL until the
+			 * milter's delayed ACK (40 ms); with Postfix an SMTP round
+			 * trip comes between them. The bytes are the same. */
+			if (ok && !non_smtp(&c))
+				out_pkt(&c, 'A', 0);
 			if (!ok || (o->per_conn && k + 1 >= o->per_conn))
 				break;
 			if (!take_message(w->r, &msgno)) {
@@ -979,11 +1206,18 @@ static bool session(struct worker *w)
 				break;
 			}
 		}
-		out_pkt(&c, 'Q', 0); /* MILTER-GEN-11 */
-		if (ok)
-			(void)flush(&c, NULL, 0);
-		close(c.fd);
+		bool reuse = o->profile == PROFILE_SENDMAIL && (o->reuse == 0 || nsess < o->reuse);
+		if (!ok || !more || !reuse)
+			break;
+		if (!take_message(w->r, &msgno)) {
+			more = false;
+			break;
+		}
+		ok = end_session(&c, 'K'); /* MILTER-SM-03: a new session follows */
 	}
+	if (ok)
+		(void)end_session(&c, 'Q'); /* MILTER-GEN-11 */
+	close(c.fd);
 	for (int k = 0; k < STAGES; k++)
 		free(c.symlist[k]);
 	free(c.out);
@@ -1041,31 +1275,78 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: miltload -s SOCKET [-c CONNS] [-n MESSAGES] [-d SECONDS] [-b BYTES | -m FILE]\n"
-		"                [-a [USER]] [-C CLIENT_ADDR] [-f SENDER] [-r RCPT] [--verify-mode]\n"
-		"                [-e EXPECT] [-k KEYSFILE] [--check-every N] [-p PER_CONN] [-T SECONDS]\n"
+		"                [-P postfix|non-smtp|sendmail] [-a [USER]] [-C CLIENT_ADDR]\n"
+		"                [--client-name NAME] [--helo NAME] [-f SENDER] [-r RCPT]...\n"
+		"                [--verify-mode] [-e EXPECT] [-k KEYSFILE] [--check-every N]\n"
+		"                [-p PER_CONN] [--reuse SESSIONS] [-T SECONDS]\n"
+		"                [--connect-timeout S] [--command-timeout S] [--content-timeout S]\n"
 		"                [-w FILE] [-q]\n"
 		"  SOCKET: inet:PORT@HOST, inet:HOST:PORT or unix:PATH\n"
-		"  -a: send {auth_authen} (signing path; default user: the sender); -C: client address in CONNECT (default 192.0.2.1)\n"
+		"  -P: whose conversation: postfix (smtpd, default), non-smtp (Postfix's cleanup\n"
+		"      for sendmail(1): client localhost/127.0.0.1 port 0, HELO localhost, no\n"
+		"      auth, one message per connection), sendmail (postfix, but SMTP sessions of\n"
+		"      -p messages (default 1) reuse the milter connection after QUIT_NC, up to\n"
+		"      --reuse sessions (default: no limit))\n"
+		"  -a: send {auth_type}/{auth_authen} (signing path; default user: the sender)\n"
+		"  -C: client address (default 192.0.2.1); --client-name: its name in CONNECT\n"
+		"      and the _ macro (default: did not resolve, CONNECT says [ADDR]);\n"
+		"      --helo: the HELO name (default client.miltload.test)\n"
+		"  -r: a recipient (repeat for more; default rcpt@dest.test)\n"
 		"  --verify-mode: expect Authentication-Results (containing EXPECT if -e)\n"
 		"  -k: verify the DKIM signatures of every Nth reconstructed message with these keys\n"
 		"  -d: stop starting messages after SECONDS; -n then caps the count\n"
-		"  -p: messages per milter connection (default: all); -T: every reply timeout\n"
+		"  -p: messages per SMTP session (default: all)\n"
+		"  timeouts as Postfix's milter_*_timeout: connect (connect(2), default 30),\n"
+		"      command (OPTNEG, CONNECT..DATA, 30), content (HEADER..EOM, 300);\n"
+		"      -T sets all three\n"
 		"  -w: write the first message as delivered (with the milter's edits) to FILE\n");
 	exit(64);
 }
 
+/* A positive number of seconds, else a usage error. */
+static double seconds_arg(const char *s)
+{
+	char *end;
+	double v = strtod(s, &end);
+	if (end == s || *end || !(v > 0))
+		usage();
+	return v;
+}
+
+/* A string that goes into a fixed-size packet buffer: bounded, no NUL issue. */
+static const char *short_arg(const char *s)
+{
+	if (strlen(s) > 255) {
+		fprintf(stderr, "miltload: argument longer than 255 bytes: %.40s...\n", s);
+		exit(64);
+	}
+	return s;
+}
+
+enum { OPT_VERIFY = 256, OPT_CHECK_EVERY, OPT_HELO, OPT_CLIENT_NAME, OPT_REUSE,
+       OPT_CONNECT_TIMEOUT, OPT_COMMAND_TIMEOUT, OPT_CONTENT_TIMEOUT };
+
 static void parse_opts(int argc, char **argv, struct opts *o)
 {
-	static const struct option lo[] = {{"verify-mode", no_argument, NULL, 'V'},
-					   {"check-every", required_argument, NULL, 'K'},
-					   {NULL, 0, NULL, 0}};
-	const char *mfile = NULL;
+	static const struct option lo[] = {
+		{"verify-mode", no_argument, NULL, OPT_VERIFY},
+		{"check-every", required_argument, NULL, OPT_CHECK_EVERY},
+		{"profile", required_argument, NULL, 'P'},
+		{"helo", required_argument, NULL, OPT_HELO},
+		{"client-name", required_argument, NULL, OPT_CLIENT_NAME},
+		{"reuse", required_argument, NULL, OPT_REUSE},
+		{"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
+		{"command-timeout", required_argument, NULL, OPT_COMMAND_TIMEOUT},
+		{"content-timeout", required_argument, NULL, OPT_CONTENT_TIMEOUT},
+		{NULL, 0, NULL, 0}};
+	const char *mfile = NULL, *profile = "postfix";
 	long long body = -1;
 	int ch;
-	*o = (struct opts){.client = "192.0.2.1", .sender = "user@example.com",
-			   .rcpt = "rcpt@dest.test", .conns = 1, .n = UINT64_MAX, .check_every = 1,
+	*o = (struct opts){.client = "192.0.2.1", .sender = "user@example.com", .conns = 1,
+			   .n = UINT64_MAX, .check_every = 1, .connect_timeout = 30,
 			   .cmd_timeout = 30, .content_timeout = 300};
-	while ((ch = getopt_long(argc, argv, "s:c:n:d:b:m:a::C:f:r:e:k:p:T:w:qh", lo, NULL)) != -1) {
+	static const char so[] = "s:c:n:d:b:m:a::C:f:r:e:k:p:P:T:w:qh";
+	while ((ch = getopt_long(argc, argv, so, lo, NULL)) != -1) {
 		switch (ch) {
 		case 's': o->socket = optarg; break;
 		case 'c': o->conns = (unsigned)strtoul(optarg, NULL, 10); break;
@@ -1073,24 +1354,64 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case 'd': o->duration = strtod(optarg, NULL); break;
 		case 'b': body = strtoll(optarg, NULL, 10); break;
 		case 'm': mfile = optarg; break;
-		case 'a': o->auth = optarg ? optarg : ""; break;
-		case 'C': o->client = optarg; break;
-		case 'f': o->sender = optarg; break;
-		case 'r': o->rcpt = optarg; break;
+		case 'a': o->auth = optarg ? short_arg(optarg) : ""; break;
+		case 'C': o->client = short_arg(optarg); break;
+		case 'f': o->sender = short_arg(optarg); break;
+		case 'r':
+			if (o->nrcpt == MAX_RCPTS)
+				usage();
+			o->rcpt[o->nrcpt++] = short_arg(optarg);
+			break;
 		case 'e': o->expect = optarg; break;
 		case 'k': load_keys(optarg, o); break;
-		case 'K': o->check_every = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'p': o->per_conn = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'T': o->cmd_timeout = o->content_timeout = strtod(optarg, NULL); break;
-		case 'V': o->verify_mode = true; break;
+		case 'P': profile = optarg; break;
+		case 'T':
+			o->connect_timeout = seconds_arg(optarg);
+			o->cmd_timeout = o->content_timeout = o->connect_timeout;
+			break;
 		case 'q': o->quiet = true; break;
 		case 'w': o->write_path = optarg; break;
+		case OPT_VERIFY: o->verify_mode = true; break;
+		case OPT_CHECK_EVERY: o->check_every = (unsigned)strtoul(optarg, NULL, 10); break;
+		case OPT_HELO: o->helo = short_arg(optarg); break;
+		case OPT_CLIENT_NAME: o->client_name = short_arg(optarg); break;
+		case OPT_REUSE: o->reuse = (unsigned)strtoul(optarg, NULL, 10); break;
+		case OPT_CONNECT_TIMEOUT: o->connect_timeout = seconds_arg(optarg); break;
+		case OPT_COMMAND_TIMEOUT: o->cmd_timeout = seconds_arg(optarg); break;
+		case OPT_CONTENT_TIMEOUT: o->content_timeout = seconds_arg(optarg); break;
 		default: usage();
 		}
 	}
-	if (!o->socket || optind != argc || o->conns == 0 || o->check_every == 0 ||
-	    (o->n == UINT64_MAX && o->duration <= 0) || (mfile && body >= 0) || o->cmd_timeout <= 0)
+	if (strcmp(profile, "postfix") == 0)
+		o->profile = PROFILE_POSTFIX;
+	else if (strcmp(profile, "non-smtp") == 0)
+		o->profile = PROFILE_NON_SMTP;
+	else if (strcmp(profile, "sendmail") == 0)
+		o->profile = PROFILE_SENDMAIL;
+	else
 		usage();
+	if (!o->socket || optind != argc || o->conns == 0 || o->check_every == 0 ||
+	    (o->n == UINT64_MAX && o->duration <= 0) || (mfile && body >= 0))
+		usage();
+	if (o->profile == PROFILE_NON_SMTP) {
+		/* MILTER-GEN-13: no SMTP client, so no auth, no client of our choosing,
+		 * and cleanup talks to the milter once per message. */
+		if (o->auth || o->client_name || o->per_conn > 1 || o->reuse) {
+			fprintf(stderr,
+				"miltload: -P non-smtp takes no -a, --client-name, -p, --reuse\n");
+			exit(64);
+		}
+		o->per_conn = 1;
+		if (!o->helo)
+			o->helo = "localhost";
+	}
+	if (o->profile == PROFILE_SENDMAIL && o->per_conn == 0)
+		o->per_conn = 1;
+	if (!o->helo)
+		o->helo = "client.miltload.test";
+	if (o->nrcpt == 0)
+		o->rcpt[o->nrcpt++] = "rcpt@dest.test";
 	if (o->auth && *o->auth == 0)
 		o->auth = o->sender; /* -a without a name: the sender authenticated */
 	if (mfile)
@@ -1129,15 +1450,17 @@ static void report(struct run *r, struct worker *w, unsigned nw, double secs)
 		printf("messages: %zu in %.2f s = %.1f messages/s\n", n, secs, rate);
 		printf("latency ms: p50 %.3f  p90 %.3f  p99 %.3f  max %.3f\n", pct(all, n, 50),
 		       pct(all, n, 90), pct(all, n, 99), n ? all[n - 1] : 0.0);
-		printf("errors: %" PRIu64 "; signatures verified: %" PRIu64 " of %" PRIu64 " checked\n",
-		       errors, atomic_load(&r->verified), atomic_load(&r->checked));
+		printf("errors: %" PRIu64 " (timeouts: %" PRIu64 "); signatures verified: %" PRIu64
+		       " of %" PRIu64 " checked\n",
+		       errors, atomic_load(&r->timeouts), atomic_load(&r->verified),
+		       atomic_load(&r->checked));
 	}
 	printf("MILTLOAD ok=%" PRIu64 " errors=%" PRIu64 " msgs_per_s=%.1f p50_ms=%.3f p90_ms=%.3f "
 	       "p99_ms=%.3f max_ms=%.3f checked=%" PRIu64 " verified=%" PRIu64 " seconds=%.3f "
-	       "client_cpu_s=%.3f\n",
+	       "client_cpu_s=%.3f timeouts=%" PRIu64 "\n",
 	       ok, errors, rate, pct(all, n, 50), pct(all, n, 90), pct(all, n, 99),
 	       n ? all[n - 1] : 0.0, atomic_load(&r->checked), atomic_load(&r->verified), secs,
-	       cpu_seconds());
+	       cpu_seconds(), atomic_load(&r->timeouts));
 	free(all);
 }
 
