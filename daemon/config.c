@@ -828,8 +828,38 @@ static void k_public_suffix_list(struct ctx *c, const struct ucl_node *n, void *
 	k_path_str(c, n, "verify.public_suffix_list", &c->cfg->psl_file);
 }
 
+/* verify { on_fail = "accept" | "reject"; on_temperror = "accept" | "tempfail"; }
+ * DKIM-VER-16 (RFC 6376 6.3): a failed signature may be rejected, never
+ * deferred; only a temporary key lookup failure may be deferred. */
+static void k_verify_action(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	(void)base;
+	char buf[32], where[32];
+	const char *s;
+	bool fail = strcmp(n->key, "on_fail") == 0;
+	const char *other = fail ? "reject" : "tempfail";
+	snprintf(where, sizeof where, "verify.%s", n->key);
+	if (!want_str(c, n, where, buf, sizeof buf, &s))
+		return;
+	enum config_on_error v;
+	if (strcmp(s, "accept") == 0)
+		v = CONFIG_ACCEPT;
+	else if (strcmp(s, other) == 0)
+		v = fail ? CONFIG_REJECT : CONFIG_TEMPFAIL;
+	else {
+		node_error(c, n, "%s must be \"accept\" or \"%s\", not '%s'", where, other, s);
+		return;
+	}
+	if (fail)
+		c->cfg->verify_on_fail = v;
+	else
+		c->cfg->verify_on_temperror = v;
+}
+
 static const struct keydef verify_keys[] = {
 	{"l_policy", K_FN, 0, k_l_policy, NULL},
+	{"on_fail", K_FN, 0, k_verify_action, NULL},
+	{"on_temperror", K_FN, 0, k_verify_action, NULL},
 	{"public_suffix_list", K_FN, 0, k_public_suffix_list, NULL},
 };
 
@@ -1524,6 +1554,8 @@ static bool config_defaults(struct signetd_config *cfg, struct ctx *c)
 	cfg->dns_timeout = CONFIG_DEFAULT_DNS_TIMEOUT;
 	cfg->dns_health_interval = CONFIG_DEFAULT_HEALTH_INTERVAL;
 	cfg->l_policy = SIGNET_L_POLICY_UNSIGNED; /* the l= attack (RFC 6376 8.2) */
+	cfg->verify_on_fail = CONFIG_ACCEPT;	  /* DMARC, not DKIM alone, decides */
+	cfg->verify_on_temperror = CONFIG_ACCEPT;
 	cfg->log_target = CONFIG_LOG_SYSLOG;
 	cfg->workers = online_cpus();
 	cfg->log_facility = xstrdup(c, "mail");
@@ -1867,6 +1899,9 @@ void config_dump(const struct signetd_config *cfg, FILE *f)
 	fprintf(f, "; }\nworkers = %u;\n", cfg->workers);
 	fprintf(f, "verify { l_policy = \"%s\"; }\n",
 		cfg->l_policy == SIGNET_L_HONOUR ? "honour" : "unsigned-content-is-policy");
+	fprintf(f, "verify { on_fail = \"%s\"; on_temperror = \"%s\"; }\n",
+		cfg->verify_on_fail == CONFIG_REJECT ? "reject" : "accept",
+		cfg->verify_on_temperror == CONFIG_TEMPFAIL ? "tempfail" : "accept");
 	fputs("verify { public_suffix_list = ", f);
 	put_str(f, cfg->psl_file ? cfg->psl_file : "");
 	fputs("; }\n", f);

@@ -55,7 +55,7 @@ struct cidr_list {
 	size_t n;
 };
 
-enum config_on_error { CONFIG_TEMPFAIL = 1, CONFIG_ACCEPT };
+enum config_on_error { CONFIG_TEMPFAIL = 1, CONFIG_ACCEPT, CONFIG_REJECT };
 enum config_log_target { CONFIG_LOG_SYSLOG = 1, CONFIG_LOG_STDERR };
 
 /* rspamd's use_domain: which address gives the signing domain. 0 = unset
@@ -120,6 +120,9 @@ struct signetd_config {
 	double dns_health_interval;     /* seconds between checks of the published key records
 					   against the keys; 0 = off; default 1 h */
 	enum signet_l_policy l_policy;  /* verify.l_policy: default SIGNET_L_POLICY_UNSIGNED */
+	enum config_on_error verify_on_fail;      /* verify.on_fail: accept (default) or reject */
+	enum config_on_error verify_on_temperror; /* verify.on_temperror: accept (default) or
+						     tempfail (DKIM-VER-16) */
 	char *psl_file;                 /* owned or NULL (""): verify.public_suffix_list, default
 					   SIGNET_PSL_DEFAULT_FILE (DKIM-VER-17) */
 	struct signet_psl *psl;         /* owned: that list as config_load read it; NULL when

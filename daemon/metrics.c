@@ -267,7 +267,7 @@ static void key_health(struct out *o, struct metrics *m)
 static void counters(struct out *o, struct metrics *m)
 {
 	static const char *const actions[METRICS_NACTIONS] = {"signed", "verified", "passed",
-							      "deferred"};
+							      "deferred", "rejected"};
 	static const char *const algs[METRICS_NALGS] = {"rsa-sha256", "ed25519-sha256"};
 	static const char *const results[METRICS_NRESULTS] = {
 		[SIGNET_RESULT_NONE] = "none",

@@ -26,7 +26,8 @@ enum metrics_action {
 	METRICS_SIGNED,   /* DKIM-Signature(s) added */
 	METRICS_VERIFIED, /* Authentication-Results added */
 	METRICS_PASSED,   /* accepted without either (limits, on_error = accept) */
-	METRICS_DEFERRED, /* 451 (on_error = tempfail) */
+	METRICS_DEFERRED, /* 451 (on_error = tempfail, verify.on_temperror = tempfail) */
+	METRICS_REJECTED, /* 550 (verify.on_fail = reject) */
 	METRICS_NACTIONS
 };
 

@@ -499,6 +499,54 @@ static void describe_results(const struct session *s, char *line, size_t cap)
 	}
 }
 
+/* DKIM-VER-16 (RFC 6376 6.3): what verify.on_temperror and verify.on_fail
+ * make of the results. One passing signature is enough to accept. A
+ * temporary key lookup failure may defer the message (a retry may pass), and
+ * then a failed signature beside it must not reject it; a signature that does
+ * not verify may reject, never defer. permerror, policy and neutral only go
+ * into Authentication-Results: DMARC, not DKIM alone, judges those. */
+static enum metrics_action verify_verdict(const struct signetd_config *cfg,
+					  const struct signet_sig_result *const *res, size_t n)
+{
+	bool temp = false, fail = false;
+	for (size_t k = 0; k < n; k++) {
+		if (res[k]->result == SIGNET_RESULT_PASS)
+			return METRICS_VERIFIED;
+		temp |= res[k]->result == SIGNET_RESULT_TEMPERROR;
+		fail |= res[k]->result == SIGNET_RESULT_FAIL;
+	}
+	if (temp)
+		return cfg->verify_on_temperror == CONFIG_TEMPFAIL ? METRICS_DEFERRED
+								   : METRICS_VERIFIED;
+	if (fail && cfg->verify_on_fail == CONFIG_REJECT)
+		return METRICS_REJECTED;
+	return METRICS_VERIFIED;
+}
+
+/* The 4xx/5xx of verify_verdict, logged with the results. */
+static bool refuse_verified(struct session *s, enum metrics_action verdict, struct signet_buf *out)
+{
+	struct message *m = &s->msg;
+	struct signet_error err = {0};
+	char line[1024];
+	describe_results(s, line, sizeof line);
+	m->action = verdict;
+	bool defer = verdict == METRICS_DEFERRED;
+	log_msg(LOG_LVL_INFO, "%s: %s; verified: %s; %s in %u ms", queue_id(s), m->note, line,
+		defer ? "message deferred (verify.on_temperror = tempfail)"
+		      : "message rejected (verify.on_fail = reject)",
+		ms_since(&m->t0));
+	/* RFC 3463 X.4.3: a directory (DNS) server failure; RFC 7372 3.1:
+	 * X.7.20 "No passing DKIM signature found". */
+	enum signet_status st =
+	    defer ? milter_put_replycode(out, "451", "4.4.3",
+					 "DKIM key lookup failed, try again later", &err)
+		  : milter_put_replycode(out, "550", "5.7.20", "No passing DKIM signature found", &err);
+	if (st != SIGNET_OK)
+		log_msg(LOG_LVL_ERR, "%s: cannot encode a reply: %s", queue_id(s), err.msg);
+	return st == SIGNET_OK;
+}
+
 static bool finish_verify(struct session *s, struct signet_buf *out)
 {
 	struct message *m = &s->msg;
@@ -526,6 +574,9 @@ static bool finish_verify(struct session *s, struct signet_buf *out)
 	const struct signet_sig_result *res[SIGNET_MAX_SIGNATURES];
 	for (size_t k = 0; k < n; k++)
 		res[k] = signet_verifier_result(m->verifier, k);
+	enum metrics_action verdict = verify_verdict(s->rt->cfg, res, n);
+	if (verdict != METRICS_VERIFIED)
+		return refuse_verified(s, verdict, out);
 	char ar[8192];
 	size_t arlen;
 	if (signet_ar_format(id, res, n, ar, sizeof ar, &arlen, &err) != SIGNET_OK) {
@@ -554,7 +605,8 @@ static void count_message(const struct message *m)
 		for (size_t k = 0; k < m->nalgs; k++)
 			metrics_signature(mx, m->algs[k]);
 		metrics_observe(mx, METRICS_SIGN_SECONDS, m->work_us);
-	} else if (m->action == METRICS_VERIFIED) {
+	} else if (m->mode == MODE_VERIFY && m->verifier != NULL) {
+		/* verified, or refused by verify.on_fail / on_temperror */
 		size_t n = signet_verifier_count(m->verifier);
 		for (size_t k = 0; k < n; k++)
 			metrics_verify_result(mx, signet_verifier_result(m->verifier, k)->result);
