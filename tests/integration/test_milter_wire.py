@@ -505,3 +505,40 @@ def test_MILTER_ERR_03_mta_that_does_not_read_replies_gets_backpressure(unix_dae
     assert not t.is_alive()
     m.s.close()
     assert unix_daemon["proc"].poll() is None
+
+
+@pytest.mark.parametrize("mode", ["sign", "verify"])
+def test_MILTER_EOM_05_modifications_only_after_end_of_message(unix_daemon, mode):
+    """MILTER-EOM-05: "All modifications only in xxfi_eom". An MTA offering no
+    NR_ flags reads a reply to every event: each one before EOM must be exactly
+    'c' (no header insert/change), and the inserts (DKIM-Signature, or AR plus
+    the deletion of a forged AR) come only after BODYEOB."""
+    m = unix_daemon["connect"]()
+    m.negotiate((6, SMFIF_ADDHDRS | SMFIF_CHGHDRS, 0x3F))
+    before = []
+
+    def ev(cmd, data=b""):
+        m.send(cmd, data)
+        before.append((cmd, m.read()[0]))
+
+    m.send(b"D", b"C" + nul("j", AUTHSERV))
+    client = ("localhost", "127.0.0.1") if mode == "sign" else ("mx.outside.example", "192.0.2.7")
+    ev(b"C", nul(client[0]) + b"4" + struct.pack(">H", 25000) + nul(client[1]))
+    m.send(b"D", b"M" + nul("i", "QEOM5"))
+    ev(b"M", nul("<joe@example.com>"))
+    for name, value in [("Authentication-Results", f"{AUTHSERV}; dkim=pass")] + HEADERS:
+        ev(b"L", nul(name, value))
+    ev(b"N")
+    ev(b"B", BODY)
+    assert before and all(reply == b"c" for _, reply in before), before
+    m.send(b"E")
+    after = []
+    while True:
+        cmd, data = m.read()
+        after.append(cmd)
+        if cmd in (b"c", b"a", b"t", b"r", b"y", b"d"):
+            break
+    assert after[-1] == b"c", after
+    # the forged AR deleted, then DKIM-Signature (sign) or our AR (verify)
+    assert after == [b"m", b"i", b"c"], after
+    m.s.close()
