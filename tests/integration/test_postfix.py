@@ -368,6 +368,33 @@ def test_MILTER_PFX_01_sendmail_non_smtp_mail_signed(w):
     dkimpy_verify_all(w, d.message, 2)
 
 
+def test_MILTER_PFX_08_defaults_keep_signed_8bit_body_and_headers(w):
+    """MILTER-PFX-08: milter_header_checks, MIME output conversion and content
+    filters after signing can break what we signed. With Postfix's defaults
+    (no milter_header_checks, no content_filter; MIME conversion only happens
+    when relaying to a server without 8BITMIME) an 8-bit UTF-8 body and a
+    header line of 130 characters arrive byte for byte and both signatures
+    verify."""
+    pc = {}
+    for name in ("milter_header_checks", "content_filter", "header_checks", "body_checks"):
+        r = subprocess.run([harness.POSTCONF, "-c", str(w.postfix.etc), "-h", name],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+        pc[name] = r.stdout.strip()
+    assert pc == {"milter_header_checks": "", "content_filter": "", "header_checks": "",
+                  "body_checks": ""}, pc
+    mid = unique_id("8bit")
+    subject = "Ein sehr langer Betreff, " + "der gefaltet wird " * 6
+    msg = make_message(mid, extra_headers=["Content-Type: text/plain; charset=utf-8",
+                                           "Content-Transfer-Encoding: 8bit",
+                                           "X-Long: " + subject],
+                       body="Grüße aus Köln — naïve café, 日本語のテキスト.\n".encode() * 40)
+    _, d, _ = w.deliver(msg, source=LOCAL)
+    assert d.added_names() == ["dkim-signature", "dkim-signature"], d.raw
+    assert d.rest == msg, "the message below Received changed in transit"
+    dkimpy_verify_all(w, d.message, 2)
+
+
 def test_sign_authenticated_MILTER_CONV_09_sasl_client_from_outside_is_signed(w):
     """MILTER-CONV-09 (DESIGN: sign_authenticated): a client outside
     local_addrs that logged in with SMTP AUTH ({auth_authen} sent at MAIL,
