@@ -72,7 +72,7 @@ static void check_lines(const char *v)
 /* Formats R[0..n), checks the lines and that the result reads back as ours. */
 static const char *fmt(size_t n, char *out, size_t cap, bool long_words)
 {
-	const struct signet_sig_result *rs[6];
+	const struct signet_sig_result *rs[6] = {0}; /* n may be 0 */
 	for (size_t k = 0; k < n; k++)
 		rs[k] = &R[k];
 	size_t len = 0;
