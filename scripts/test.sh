@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every signet test suite: installs the dependencies, builds `build`
 # (normal) and `build-asan` (ASan+UBSan), then runs the cmocka unit tests and
-# the pytest integration suites in both, then the libFuzzer targets (fuzz/run,
+# the pytest integration suites in both, compiles a release build (-O3) and
+# then runs the libFuzzer targets (fuzz/run,
 # clang, build-fuzz) for FUZZ_SECONDS each: default 60 when CI=true (two at a
 # time on two cores: about 4.5 min for the nine), 10 otherwise, 0 skips them.
 # Prints one line per suite and, as the very last line,
@@ -191,6 +192,17 @@ for b in build build-asan; do
 		run_pytest "$b" integration tests/integration --ignore=tests/integration/test_interop.py
 	fi
 done
+
+# Packagers build with -Dbuildtype=release (-O3): gcc warns about more there
+# (maybe-uninitialized), and -Werror makes a warning a broken build.
+echo "== build build-release (-O3, everything incl. tests; compile only)"
+mkdir -p build/test-logs
+if bash scripts/build.sh build-release -Dbuildtype=release >build/test-logs/build-release.log 2>&1; then
+	record "[build-release] compiles warning-free" 1 0 0
+else
+	tail -30 build/test-logs/build-release.log
+	record "[build-release] compiles warning-free" 0 1 0 "see build/test-logs/build-release.log"
+fi
 
 echo "== fuzz (build-fuzz, ${FUZZ_SECONDS}s per target)"
 run_fuzz "$FUZZ_SECONDS"
