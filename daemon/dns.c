@@ -11,6 +11,7 @@
 #include <event2/event.h>
 #include <unbound.h>
 
+#include "clock.h"
 #include "dns.h"
 #include "dnscache.h"
 
@@ -27,7 +28,7 @@ struct dns_query {
 	bool started;
 	dns_txt_cb cb;
 	void *arg;
-	struct timespec t0;
+	uint64_t t0_us; /* clock_us() when asked: dns_answer.elapsed_ms */
 	char name[600];
 };
 
@@ -39,12 +40,6 @@ struct dns_resolver {
 	unsigned timeout_ms;
 };
 
-static uint64_t now_ms(void)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
-}
 
 /* The TTL libunbound gives the answer (seconds it may still be kept). */
 static uint32_t answer_ttl(const struct ub_result *res)
@@ -52,13 +47,6 @@ static uint32_t answer_ttl(const struct ub_result *res)
 	return res->ttl > 0 ? (uint32_t)res->ttl : 0;
 }
 
-static unsigned elapsed_ms(const struct timespec *t0)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	long long ms = (now.tv_sec - t0->tv_sec) * 1000LL + (now.tv_nsec - t0->tv_nsec) / 1000000;
-	return ms < 0 ? 0 : (unsigned)ms;
-}
 
 static void unlink_query(struct dns_query *q)
 {
@@ -108,7 +96,7 @@ static void deliver(struct dns_query *q, const struct dns_answer *a)
 
 static void deliver_status(struct dns_query *q, enum signet_dns_status st, const char *why)
 {
-	struct dns_answer a = {.status = st, .why = why, .elapsed_ms = elapsed_ms(&q->t0)};
+	struct dns_answer a = {.status = st, .why = why, .elapsed_ms = clock_ms_since(q->t0_us)};
 	deliver(q, &a);
 }
 
@@ -118,7 +106,7 @@ static void cache_negative(struct dns_query *q, const struct ub_result *res, con
 {
 	if (q->r->cache != NULL)
 		(void)dnscache_put(q->r->cache, q->name, SIGNET_DNS_NXDOMAIN, why, NULL, 0,
-				   res->secure != 0, answer_ttl(res), now_ms());
+				   res->secure != 0, answer_ttl(res), clock_ms());
 }
 
 /* RFC 6376 6.1.2: NXDOMAIN and "no TXT" are permanent; SERVFAIL, timeout,
@@ -171,9 +159,9 @@ static void deliver_result(struct dns_query *q, struct ub_result *res)
 	}
 	if (q->r->cache != NULL && n > 0 && complete)
 		(void)dnscache_put(q->r->cache, q->name, SIGNET_DNS_OK, NULL, recs, n,
-				   res->secure != 0, answer_ttl(res), now_ms());
+				   res->secure != 0, answer_ttl(res), clock_ms());
 	struct dns_answer a = {.status = SIGNET_DNS_OK, .records = recs, .nrecords = n,
-			       .secure = res->secure != 0, .elapsed_ms = elapsed_ms(&q->t0)};
+			       .secure = res->secure != 0, .elapsed_ms = clock_ms_since(q->t0_us)};
 	deliver(q, &a);
 	for (size_t k = 0; k < n; k++)
 		free(bufs[k]);
@@ -216,11 +204,11 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
 static bool deliver_cached(struct dns_query *q)
 {
 	struct dnscache_answer c; /* about 8.5 KiB: loop threads have default stacks */
-	if (q->r->cache == NULL || !dnscache_get(q->r->cache, q->name, now_ms(), &c))
+	if (q->r->cache == NULL || !dnscache_get(q->r->cache, q->name, clock_ms(), &c))
 		return false;
 	struct dns_answer a = {.status = c.status, .records = c.records, .nrecords = c.nrecords,
 			       .keys = c.keys, .secure = c.secure, .why = c.why[0] ? c.why : NULL,
-			       .elapsed_ms = elapsed_ms(&q->t0)};
+			       .elapsed_ms = clock_ms_since(q->t0_us)};
 	deliver(q, &a);
 	signet_keyset_unref(c.keys); /* a verifier that took it holds its own */
 	return true;
@@ -269,7 +257,7 @@ struct dns_query *dns_lookup_txt(struct dns_resolver *r, const char *name, dns_t
 	q->r = r;
 	q->cb = cb;
 	q->arg = arg;
-	clock_gettime(CLOCK_MONOTONIC, &q->t0);
+	q->t0_us = clock_us();
 	q->timer = evtimer_new(event_get_base(r->ev), on_start, q);
 	struct timeval zero = {0, 0};
 	if (q->timer == NULL || evtimer_add(q->timer, &zero) != 0) {

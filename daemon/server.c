@@ -18,6 +18,7 @@
 #include <event2/thread.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "log.h"
 #include "health.h"
 #include "metrics.h"
@@ -66,7 +67,7 @@ struct lookup {
 	struct conn *c;
 	unsigned id;
 	struct dns_query *q;
-	struct timespec t0; /* started: signetd_dns_lookup_seconds */
+	uint64_t t0_us; /* clock_us() at the start: signetd_dns_lookup_seconds */
 };
 
 /* Our own socket handling instead of a bufferevent: one read() per
@@ -198,7 +199,7 @@ static bool start_lookups(struct conn *c)
 			return false;
 		l->c = c;
 		l->id = id;
-		clock_gettime(CLOCK_MONOTONIC, &l->t0);
+		l->t0_us = clock_us();
 		l->q = dns_lookup_txt(c->w->dns, name, on_answer, l);
 		if (l->q == NULL)
 			return false;
@@ -255,11 +256,7 @@ static void on_answer(void *arg, const struct dns_answer *a)
 	struct lookup *l = arg;
 	struct conn *c = l->c;
 	l->q = NULL;
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	long long us = (now.tv_sec - l->t0.tv_sec) * 1000000LL +
-		       (now.tv_nsec - l->t0.tv_nsec) / 1000;
-	metrics_dns(metrics_process(), a->status, a->secure, us > 0 ? (uint64_t)us : 0);
+	metrics_dns(metrics_process(), a->status, a->secure, clock_us_since(l->t0_us));
 	enum session_status st = session_answer(c->s, l->id, a, &c->out);
 	conn_step_done(c, st);
 }

@@ -15,6 +15,7 @@
 #include <signet/verifier.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "config.h"
 #include "headers.h"
 #include "log.h"
@@ -54,7 +55,7 @@ struct message {
 	size_t nlookups;
 	bool waiting_eom;                        /* EOM seen, lookups outstanding */
 	char note[700];                          /* why not signed, or a failure */
-	struct timespec t0;
+	uint64_t t0_us;                          /* clock_us() at MAIL: the log line's "in N ms" */
 	/* metrics (metrics.h) */
 	enum policy_reason why;                  /* MODE_VERIFY: why not signed */
 	enum metrics_action action;              /* set by finish_eom and below */
@@ -84,20 +85,6 @@ struct session {
 #define LOOKUP_GEN(id) ((id) >> 8)
 #define LOOKUP_INDEX(id) ((id) & 0xffu)
 
-static unsigned ms_since(const struct timespec *t0)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	long long ms = (now.tv_sec - t0->tv_sec) * 1000LL + (now.tv_nsec - t0->tv_nsec) / 1000000;
-	return ms < 0 ? 0 : (unsigned)ms;
-}
-
-static uint64_t now_us(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
-}
 
 static void copy_span(char *dst, size_t cap, struct signet_span s)
 {
@@ -115,7 +102,7 @@ static void message_reset(struct session *s)
 	signet_verifier_free(m->verifier);
 	memset(m, 0, sizeof *m);
 	header_store_init(&m->hs);
-	clock_gettime(CLOCK_MONOTONIC, &m->t0);
+	m->t0_us = clock_us();
 }
 
 struct session *session_new(struct runtime *rt, const char *peer)
@@ -357,7 +344,7 @@ static void on_eoh(struct session *s)
 		.n_from = nfrom,
 	};
 	struct policy_decision d;
-	uint64_t t = now_us();
+	uint64_t t = clock_us();
 	if (policy_decide(s->rt->cfg, s->rt->keys, &f, &d) != SIGNET_OK) {
 		d.sign = false;
 		d.code = POLICY_OTHER;
@@ -372,7 +359,7 @@ static void on_eoh(struct session *s)
 		snprintf(m->note, sizeof m->note, "not signed: %s", d.reason);
 		start_verifying(s);
 	}
-	m->work_us += now_us() - t;
+	m->work_us += clock_us() - t;
 }
 
 static void feed_body(struct session *s, struct signet_span body)
@@ -381,7 +368,7 @@ static void feed_body(struct session *s, struct signet_span body)
 	struct signet_error err = {0};
 	if (body.len == 0)
 		return;
-	uint64_t t = now_us();
+	uint64_t t = clock_us();
 	if (m->signer && signet_signer_body(m->signer, body.p, body.len, &err) != SIGNET_OK) {
 		snprintf(m->note, sizeof m->note, "signing failed: %s", err.msg);
 		signet_signer_free(m->signer);
@@ -392,7 +379,7 @@ static void feed_body(struct session *s, struct signet_span body)
 		signet_verifier_free(m->verifier);
 		m->verifier = NULL;
 	}
-	m->work_us += now_us() - t;
+	m->work_us += clock_us() - t;
 }
 
 /* Appends a header edit in wire form (MILTER-PFX-07, MILTER-NEG-03). */
@@ -476,7 +463,7 @@ static bool finish_sign(struct session *s, struct signet_buf *out)
 	m->action = METRICS_SIGNED;
 	char line[512];
 	describe_signatures(m->signer, line, sizeof line);
-	log_msg(LOG_LVL_INFO, "%s: signed (%s) in %u ms", queue_id(s), line, ms_since(&m->t0));
+	log_msg(LOG_LVL_INFO, "%s: signed (%s) in %u ms", queue_id(s), line, clock_ms_since(m->t0_us));
 	return reply(s, SMFIC_BODYEOB, SMFIR_CONTINUE, out);
 }
 
@@ -535,7 +522,7 @@ static bool refuse_verified(struct session *s, enum metrics_action verdict, stru
 	log_msg(LOG_LVL_INFO, "%s: %s; verified: %s; %s in %u ms", queue_id(s), m->note, line,
 		defer ? "message deferred (verify.on_temperror = tempfail)"
 		      : "message rejected (verify.on_fail = reject)",
-		ms_since(&m->t0));
+		clock_ms_since(m->t0_us));
 	/* RFC 3463 X.4.3: a directory (DNS) server failure; RFC 7372 3.1:
 	 * X.7.20 "No passing DKIM signature found". */
 	enum signet_status st =
@@ -590,7 +577,7 @@ static bool finish_verify(struct session *s, struct signet_buf *out)
 	char line[1024];
 	describe_results(s, line, sizeof line);
 	log_msg(LOG_LVL_INFO, "%s: %s; verified: %s%s in %u ms", queue_id(s), m->note, line,
-		m->nours ? "; removed a forged Authentication-Results" : "", ms_since(&m->t0));
+		m->nours ? "; removed a forged Authentication-Results" : "", clock_ms_since(m->t0_us));
 	return reply(s, SMFIC_BODYEOB, SMFIR_CONTINUE, out);
 }
 
@@ -620,7 +607,7 @@ static bool finish_eom(struct session *s, struct signet_buf *out)
 {
 	struct message *m = &s->msg;
 	bool ok;
-	uint64_t t = now_us();
+	uint64_t t = clock_us();
 	m->action = METRICS_PASSED; /* unless finish_sign/finish_verify say otherwise */
 	if (m->mode == MODE_SIGN) {
 		ok = finish_sign(s, out);
@@ -630,7 +617,7 @@ static bool finish_eom(struct session *s, struct signet_buf *out)
 		log_msg(LOG_LVL_WARN, "%s: %s", queue_id(s), m->note);
 		ok = remove_forged_ar(s, out) && reply(s, SMFIC_BODYEOB, SMFIR_CONTINUE, out);
 	}
-	m->work_us += now_us() - t;
+	m->work_us += clock_us() - t;
 	if (ok)
 		count_message(m);
 	message_reset(s);
@@ -694,7 +681,7 @@ static bool handle(struct session *s, const struct milter_packet *pkt, struct si
 		feed_body(s, c.u.body);
 		if (s->msg.mode == MODE_VERIFY && s->msg.verifier && !lookups_done(&s->msg)) {
 			s->msg.waiting_eom = true; /* the answer finishes it */
-			s->msg.eom_wait_us = now_us();
+			s->msg.eom_wait_us = clock_us();
 			return true;
 		}
 		return finish_eom(s, out);
@@ -802,7 +789,7 @@ enum session_status session_answer(struct session *s, unsigned id, const struct 
 	if (!m->waiting_eom || !lookups_done(m))
 		return SESSION_OK;
 	m->waiting_eom = false;
-	m->work_us += now_us() - m->eom_wait_us; /* the MTA waited for the lookups */
+	m->work_us += clock_us() - m->eom_wait_us; /* the MTA waited for the lookups */
 	if (!finish_eom(s, out))
 		return SESSION_CLOSE;
 	/* Go on with what arrived meanwhile. */
