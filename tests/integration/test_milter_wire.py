@@ -542,3 +542,25 @@ def test_MILTER_EOM_05_modifications_only_after_end_of_message(unix_daemon, mode
     # the forged AR deleted, then DKIM-Signature (sign) or our AR (verify)
     assert after == [b"m", b"i", b"c"], after
     m.s.close()
+
+
+@pytest.mark.parametrize("client,why", [
+    (("localhost", "127.0.0.1"), "not signed: From header missing"),
+    (("mx.outside.example", "192.0.2.7"), "not signed: sender not authenticated and client "
+                                          "192.0.2.7 not in local_addrs")])
+def test_MILTER_ERR_03_body_without_headers(unix_daemon, client, why):
+    """A message with no header fields at all (MAIL, EOH, BODY, EOM): nothing
+    to sign for (no From), so it is verified (dkim=none) and passed on with
+    continue, never deferred (a retry could not do better); the log line says
+    why it was not signed."""
+    m = unix_daemon["connect"]()
+    m.negotiate()
+    mods, verdict, _ = m.message([], BODY, client=client)
+    assert verdict == b"c", verdict
+    assert header_mods(mods) == [(b"i", 0, "Authentication-Results", f" {AUTHSERV}; dkim=none")]
+    m.s.close()
+    want = f"{why}; verified: dkim=none"
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and want not in Path(unix_daemon["log"]).read_text():
+        time.sleep(0.05)
+    assert want in Path(unix_daemon["log"]).read_text()

@@ -395,6 +395,18 @@ def test_MILTER_PFX_08_defaults_keep_signed_8bit_body_and_headers(w):
     dkimpy_verify_all(w, d.message, 2)
 
 
+def test_huge_header_field_through_postfix_signed_and_delivered(w):
+    """A 90 KB folded header field (Postfix's header_size_limit is 102400):
+    the mail is delivered, signed, and both signatures verify; the signed
+    fields are untouched whatever Postfix does with the big one."""
+    mid = unique_id("huge-header")
+    val = "\n\t".join(["x" * 70] * 1250)
+    msg = make_message(mid, extra_headers=["X-Big: " + val])
+    _, d, _ = w.deliver(msg, source=LOCAL)
+    assert d.added_names() == ["dkim-signature", "dkim-signature"], d.added_names()
+    dkimpy_verify_all(w, d.message, 2)
+
+
 def test_sign_authenticated_MILTER_CONV_09_sasl_client_from_outside_is_signed(w):
     """MILTER-CONV-09 (DESIGN: sign_authenticated): a client outside
     local_addrs that logged in with SMTP AUTH ({auth_authen} sent at MAIL,
