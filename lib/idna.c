@@ -132,8 +132,12 @@ static enum signet_status label(struct signet_span l, char *out, size_t cap, siz
 	return SIGNET_OK;
 }
 
-enum signet_status idna_to_ascii(struct signet_span name, char *out, size_t cap,
-				 struct signet_error *err)
+typedef enum signet_status (*label_fn)(struct signet_span l, char *out, size_t cap, size_t *o,
+				      struct signet_error *err);
+
+/* Converts name label by label with conv, keeping the dots. */
+static enum signet_status each_label(struct signet_span name, label_fn conv, char *out, size_t cap,
+				     struct signet_error *err)
 {
 	size_t o = 0, start = 0;
 	if (cap == 0)
@@ -142,13 +146,19 @@ enum signet_status idna_to_ascii(struct signet_span name, char *out, size_t cap,
 		if (k < name.len && name.p[k] != '.')
 			continue;
 		struct signet_span l = {name.p + start, k - start};
-		SIGNET_TRY(label(l, out, cap, &o, err));
+		SIGNET_TRY(conv(l, out, cap, &o, err));
 		if (k < name.len && put(out, cap, &o, '.') != SIGNET_OK)
 			return error_set(err, SIGNET_ERR_LIMIT, NULL, "domain name too long");
 		start = k + 1;
 	}
 	out[o] = '\0';
 	return SIGNET_OK;
+}
+
+enum signet_status idna_to_ascii(struct signet_span name, char *out, size_t cap,
+				 struct signet_error *err)
+{
+	return each_label(name, label, out, cap, err);
 }
 
 bool idna_has_utf8(struct signet_span s)
@@ -289,18 +299,5 @@ static enum signet_status ulabel(struct signet_span l, char *out, size_t cap, si
 enum signet_status idna_to_unicode(struct signet_span name, char *out, size_t cap,
 				   struct signet_error *err)
 {
-	size_t o = 0, start = 0;
-	if (cap == 0)
-		return error_set(err, SIGNET_ERR_LIMIT, NULL, "no room for the domain name");
-	for (size_t k = 0; k <= name.len; k++) {
-		if (k < name.len && name.p[k] != '.')
-			continue;
-		struct signet_span l = {name.p + start, k - start};
-		SIGNET_TRY(ulabel(l, out, cap, &o, err));
-		if (k < name.len && put(out, cap, &o, '.') != SIGNET_OK)
-			return error_set(err, SIGNET_ERR_LIMIT, NULL, "domain name too long");
-		start = k + 1;
-	}
-	out[o] = '\0';
-	return SIGNET_OK;
+	return each_label(name, ulabel, out, cap, err);
 }
