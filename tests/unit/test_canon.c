@@ -72,8 +72,8 @@ static enum signet_status collect_sink(void *ctx, const uint8_t *p, size_t len)
 }
 
 struct feed {
-	enum { FEED_ONE, FEED_BYTES, FEED_RANDOM } how;
-	uint64_t seed;
+	enum { FEED_ONE, FEED_BYTES, FEED_RANDOM, FEED_SPLIT } how;
+	uint64_t seed; /* FEED_RANDOM: the splits; FEED_SPLIT: where the 2nd chunk starts */
 };
 
 static uint64_t rnd(uint64_t *s)
@@ -85,16 +85,24 @@ static uint64_t rnd(uint64_t *s)
 	return *s * 0x2545F4914F6CDD1DULL;
 }
 
-/* Canonicalizes body with canon_body in the chunks of f; returns the bytes
- * in out (caller frees) and the final counters. */
-static void stream(enum signet_canon c, uint64_t limit, const uint8_t *body, size_t len,
-		   struct feed f, struct signet_buf *out, uint64_t *total)
+/* The vector scanners of canon.c this build and CPU have (canon_body_set_scan);
+ * every differential test runs with each. Filled in by main. */
+static enum canon_scan scanners[3];
+static size_t nscanners;
+#define SCAN_DEFAULT (-1) /* canon_body_init's choice */
+
+/* Canonicalizes body with canon_body (scanner scan) in the chunks of f;
+ * returns the bytes in out (caller frees) and the final counters. */
+static void stream_with(enum signet_canon c, uint64_t limit, const uint8_t *body, size_t len,
+			struct feed f, int scan, struct signet_buf *out, uint64_t *total)
 {
 	struct collect col = {.calls = 0, .fail_at = 0};
 	buf_init(&col.b, BIG);
 	struct canon_body *cb = malloc(sizeof *cb);
 	assert_non_null(cb);
 	canon_body_init(cb, c, limit, collect_sink, &col);
+	if (scan != SCAN_DEFAULT)
+		assert_true(canon_body_set_scan(cb, (enum canon_scan)scan));
 	static const uint64_t split_max[] = {8, 8, 200, 2000};
 	size_t off = 0;
 	uint64_t s = f.seed | 1;
@@ -104,6 +112,8 @@ static void stream(enum signet_canon c, uint64_t limit, const uint8_t *body, siz
 			n = 1;
 		else if (f.how == FEED_RANDOM) /* mostly tiny, some past the 64-byte windows */
 			n = 1 + (size_t)(rnd(&s) % split_max[rnd(&s) % 4]);
+		else if (f.how == FEED_SPLIT && off < f.seed)
+			n = (size_t)f.seed - off;
 		if (n > len - off)
 			n = len - off;
 		/* Empty updates are allowed anywhere and change nothing. */
@@ -126,17 +136,27 @@ static void stream(enum signet_canon c, uint64_t limit, const uint8_t *body, siz
 	free(cb);
 }
 
+static void stream(enum signet_canon c, uint64_t limit, const uint8_t *body, size_t len,
+		   struct feed f, struct signet_buf *out, uint64_t *total)
+{
+	stream_with(c, limit, body, len, f, SCAN_DEFAULT, out, total);
+}
+
 static void body_is(enum signet_canon c, const char *in, size_t inlen, const char *want,
 		    size_t wlen)
 {
 	static const struct feed feeds[] = {{FEED_ONE, 0}, {FEED_BYTES, 0}, {FEED_RANDOM, 7}};
-	for (size_t k = 0; k < sizeof feeds / sizeof feeds[0]; k++) {
-		struct signet_buf out;
-		uint64_t total;
-		stream(c, UINT64_MAX, (const uint8_t *)in, inlen, feeds[k], &out, &total);
-		assert_bytes(&out, want, wlen);
-		assert_int_equal(total, wlen);
-		buf_free(&out);
+	assert_true(nscanners > 0);
+	for (size_t s = 0; s < nscanners; s++) {
+		for (size_t k = 0; k < sizeof feeds / sizeof feeds[0]; k++) {
+			struct signet_buf out;
+			uint64_t total;
+			stream_with(c, UINT64_MAX, (const uint8_t *)in, inlen, feeds[k],
+				    (int)scanners[s], &out, &total);
+			assert_bytes(&out, want, wlen);
+			assert_int_equal(total, wlen);
+			buf_free(&out);
+		}
 	}
 }
 
@@ -220,7 +240,26 @@ static void ref_body(enum signet_canon c, const uint8_t *in, size_t len, uint64_
 	buf_free(&line);
 }
 
-/* Streams body in every kind of chunking and compares with the reference. */
+/* Streams body with scanner scan in chunking f; fails unless the output is
+ * want and the canonical length full_len. */
+static void check_stream(enum signet_canon c, const uint8_t *in, size_t len, uint64_t limit,
+			 struct feed f, int scan, const struct signet_buf *want, size_t full_len)
+{
+	struct signet_buf got;
+	uint64_t total;
+	stream_with(c, limit, in, len, f, scan, &got, &total);
+	if (got.len != want->len || (got.len > 0 && memcmp(got.data, want->data, got.len) != 0)) {
+		print_error("canon %d feed %d/%llu scanner %d limit %llu len %zu: got %zu want %zu\n",
+			    (int)c, (int)f.how, (unsigned long long)f.seed, scan,
+			    (unsigned long long)limit, len, got.len, want->len);
+		fail();
+	}
+	assert_int_equal(total, full_len);
+	buf_free(&got);
+}
+
+/* Streams body in every kind of chunking, with every scanner, and compares
+ * with the reference. */
 static void check_against_ref(enum signet_canon c, const uint8_t *in, size_t len, uint64_t limit,
 			      uint64_t seed)
 {
@@ -229,20 +268,15 @@ static void check_against_ref(enum signet_canon c, const uint8_t *in, size_t len
 	ref_body(c, in, len, UINT64_MAX, &full);
 	const struct feed feeds[] = {
 		{FEED_ONE, 0}, {FEED_BYTES, 0}, {FEED_RANDOM, seed}, {FEED_RANDOM, seed * 31 + 1}};
-	for (size_t k = 0; k < sizeof feeds / sizeof feeds[0]; k++) {
-		if (feeds[k].how == FEED_BYTES && len > 20000)
-			continue;
-		struct signet_buf got;
-		uint64_t total;
-		stream(c, limit, in, len, feeds[k], &got, &total);
-		if (got.len != want.len ||
-		    (got.len > 0 && memcmp(got.data, want.data, got.len) != 0)) {
-			print_error("canon %d feed %zu limit %llu len %zu: got %zu want %zu\n",
-				    (int)c, k, (unsigned long long)limit, len, got.len, want.len);
-			fail();
+	assert_true(nscanners > 0);
+	for (size_t s = 0; s < nscanners; s++) {
+		for (size_t k = 0; k < sizeof feeds / sizeof feeds[0]; k++) {
+			/* 1-byte chunks never reach a scanner: once is enough. */
+			if (feeds[k].how == FEED_BYTES && (len > 20000 || s > 0))
+				continue;
+			check_stream(c, in, len, limit, feeds[k], (int)scanners[s], &want,
+				     full.len);
 		}
-		assert_int_equal(total, full.len);
-		buf_free(&got);
 	}
 	buf_free(&want);
 	buf_free(&full);
@@ -779,6 +813,162 @@ static void DKIM_CANON_06_fast_path_offsets(void **state)
 	}
 }
 
+/* Ordinary bytes around the patterns of the vector tests: plain text
+ * (words, single spaces, CRLF line ends; one run for the fast path) or a
+ * single letter repeated. */
+static void filler(uint8_t *out, size_t n, bool text)
+{
+	static const char t[] = "ab cde fg hij\r\nklm nop q\r\n";
+	for (size_t k = 0; k < n; k++)
+		out[k] = text ? (uint8_t)t[k % (sizeof t - 1)] : 'q';
+}
+
+struct pattern {
+	const char *p;
+	size_t n;
+};
+#define PAT(s) {s, sizeof(s) - 1}
+
+/* Whatever can end a run or only looks like it could (candidates that are
+ * not special: paragraph breaks, a SP or TAB before a control byte, NUL,
+ * 8-bit bytes), including long WSP runs that cross 16/32/64-byte blocks. */
+static const struct pattern vector_patterns[] = {
+	PAT("\t"), PAT("  "), PAT(" \t"), PAT("\t "), PAT(" \r\n"), PAT(" \n"), PAT("\t\r\n"),
+	PAT("\r\n\r\n"), PAT("\r\n\r\nx"), PAT("\r\n\r\n "), PAT("\r\n\r\n\t"),
+	PAT("\r\n\r\n\r\n"), PAT("\r\n\r\n\n"), PAT("\n\r\n"), PAT("\n"), PAT("\n\n"), PAT("\r"),
+	PAT("\rx"), PAT("\r\r\n"), PAT("\r \r\n"), PAT("\r\n \r\n"), PAT(" "), PAT("\r\n"),
+	PAT("                                        "),
+	PAT("\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t"),
+	PAT(" \t \t \t\t   \t"), PAT("\0"), PAT(" \0"), PAT("\0 "), PAT("\r\0\n"), PAT("\x01"),
+	PAT(" \x01"), PAT("\x1f "), PAT("\x0b\x0c"), PAT(" \x7f"), PAT("\x80"), PAT("\xff"),
+	PAT(" \xff"), PAT("\xc3\xa9 \xc3\xa9"), PAT("\xa0\x0d\x0a\xa0"),
+};
+
+/* Streams in one piece and split in two at each of splits[] (chunk ends
+ * inside or right after the pattern: a CR last in a chunk, an LF first),
+ * with every scanner, against the reference. */
+static void check_splits(enum signet_canon c, const uint8_t *in, size_t len,
+			 const size_t *splits, size_t nsplits)
+{
+	struct signet_buf want;
+	ref_body(c, in, len, UINT64_MAX, &want);
+	assert_true(nscanners > 0);
+	for (size_t s = 0; s < nscanners; s++) {
+		check_stream(c, in, len, UINT64_MAX, (struct feed){FEED_ONE, 0}, (int)scanners[s],
+			     &want, want.len);
+		for (size_t k = 0; k < nsplits; k++)
+			if (splits[k] > 0 && splits[k] < len)
+				check_stream(c, in, len, UINT64_MAX,
+					     (struct feed){FEED_SPLIT, splits[k]}, (int)scanners[s],
+					     &want, want.len);
+	}
+	buf_free(&want);
+}
+
+/* Every pattern at every offset of the first 144 bytes of a run: every lane
+ * of 16-, 32- and 64-byte blocks, and both windows of the 128 bytes the AVX2
+ * scanner tests at once; then nothing, 3 bytes (paragraph breaks are judged
+ * on the next 3) or 70 bytes (more windows) of the same filler. */
+static void DKIM_CANON_06_vector_positions(void **state)
+{
+	/* "Streaming equivalence: same hashes whatever the chunking" - here for
+	 * the vector fast path and chunks that end inside or next to what ends
+	 * a run, with each scanner against the reference. */
+	(void)state;
+	static const size_t tails[] = {0, 3, 70};
+	uint8_t in[144 + 64 + 70];
+	for (size_t pt = 0; pt < sizeof vector_patterns / sizeof vector_patterns[0]; pt++) {
+		const struct pattern *pat = &vector_patterns[pt];
+		for (int text = 0; text < 2; text++) {
+			for (size_t at = 0; at < 144; at++) {
+				for (size_t t = 0; t < sizeof tails / sizeof tails[0]; t++) {
+					size_t len = at + pat->n + tails[t];
+					filler(in, len, text);
+					memcpy(in + at, pat->p, pat->n);
+					const size_t splits[] = {at + 1, at + pat->n - 1, at + pat->n};
+					check_splits(RELAXED, in, len, splits, 3);
+					check_splits(SIMPLE, in, len, splits, 3);
+				}
+			}
+		}
+	}
+}
+
+/* Runs longer than a slice (canon.c gives a long run to the sink every 4 KiB
+ * or so while it scans on, ending each slice up to 63 bytes early where the
+ * sink has had a multiple of 64 bytes; then the next slice ends right at the
+ * end of a window): a pattern at every offset around the ends of the first
+ * two slices of a run, after a first line ended by a bare LF or a double SP
+ * (relaxed: one byte less out than in) at 0..64 bytes, which moves those
+ * ends; CRLFs of the filler cut by slice ends; chunk ends next to the
+ * pattern; l= cuts at the slice ends. */
+static void DKIM_CANON_06_long_runs(void **state)
+{
+	/* "Streaming equivalence: same hashes whatever the chunking" - here
+	 * for runs that the canonicalizer itself hands on in slices. */
+	(void)state;
+	static const struct pattern pats[] = {PAT("\r\n\r\n\r\n"), PAT("  "), PAT("\r\n\r\n"),
+					      PAT("\t"), PAT("\n"), PAT("\r")};
+	static const struct pattern breaks[] = {PAT(""), PAT("\n"), PAT("  ")};
+	static const size_t around[] = {4096, 8192}, first[] = {1, 17, 62, 64};
+	const size_t len = 8192 + 200;
+	uint8_t *in = malloc(len);
+	assert_non_null(in);
+	for (size_t pt = 0; pt < sizeof pats / sizeof pats[0]; pt++) {
+		for (size_t br = 0; br < sizeof breaks / sizeof breaks[0]; br++) {
+			for (size_t f = 0; f < (br == 0 ? 1 : sizeof first / sizeof first[0]); f++) {
+				for (size_t a = 0; a < 2; a++) {
+					size_t step = br == 0 || f == 2 ? 1 : 5;
+					for (size_t at = around[a] - 70; at <= around[a] + 70;
+					     at += step) {
+						filler(in, len, true);
+						memcpy(in + first[f], breaks[br].p, breaks[br].n);
+						memcpy(in + at, pats[pt].p, pats[pt].n);
+						const size_t splits[] = {at, at + pats[pt].n, 5000};
+						check_splits(RELAXED, in, len, splits, 3);
+						check_splits(SIMPLE, in, len, splits, 3);
+					}
+				}
+			}
+		}
+	}
+	/* One run of plain text, cut by l= around the first slice end. */
+	filler(in, len, true);
+	for (uint64_t l = 4020; l <= 4100; l += 4) {
+		check_against_ref(RELAXED, in, len, l, l);
+		check_against_ref(SIMPLE, in, len, l, l);
+	}
+	free(in);
+}
+
+/* canon_body_init picks the fastest scanner of this build and CPU (AVX2 if
+ * the CPU has it, else SSE2 on x86-64; the portable one elsewhere), and
+ * canon_body_set_scan takes exactly those that are there. */
+static void canon_body_scanner_choice(void **state)
+{
+	(void)state;
+	struct canon_body *cb = malloc(sizeof *cb);
+	assert_non_null(cb);
+	canon_body_init(cb, RELAXED, UINT64_MAX, collect_sink, NULL);
+#if defined(__x86_64__)
+	bool avx2 = __builtin_cpu_supports("avx2");
+	assert_int_equal(cb->scan, avx2 ? CANON_SCAN_AVX2 : CANON_SCAN_SSE2);
+	assert_true(canon_body_set_scan(cb, CANON_SCAN_SSE2));
+	assert_int_equal(cb->scan, CANON_SCAN_SSE2);
+	assert_int_equal(canon_body_set_scan(cb, CANON_SCAN_AVX2), avx2);
+	assert_int_equal(cb->scan, avx2 ? CANON_SCAN_AVX2 : CANON_SCAN_SSE2);
+#else
+	assert_int_equal(cb->scan, CANON_SCAN_GENERIC);
+	assert_false(canon_body_set_scan(cb, CANON_SCAN_SSE2));
+	assert_false(canon_body_set_scan(cb, CANON_SCAN_AVX2));
+#endif
+	assert_true(canon_body_set_scan(cb, CANON_SCAN_GENERIC));
+	assert_int_equal(cb->scan, CANON_SCAN_GENERIC);
+	assert_false(canon_body_set_scan(cb, (enum canon_scan)99));
+	assert_int_equal(cb->scan, CANON_SCAN_GENERIC);
+	free(cb);
+}
+
 /* A sink error stops the canonicalizer and is returned from then on. */
 static void canon_body_sink_error(void **state)
 {
@@ -823,6 +1013,21 @@ static void canon_body_sink_error(void **state)
 
 int main(void)
 {
+	/* Every scanner this build and CPU have runs every differential test. */
+	struct canon_body probe;
+	canon_body_init(&probe, RELAXED, UINT64_MAX, collect_sink, NULL);
+	static const enum canon_scan all[] = {CANON_SCAN_GENERIC, CANON_SCAN_SSE2,
+					      CANON_SCAN_AVX2};
+	static const char *const names[] = {"generic", "sse2", "avx2"};
+	for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) {
+		if (canon_body_set_scan(&probe, all[k])) {
+			scanners[nscanners++] = all[k];
+			print_message("# canon scanner %s: tested\n", names[k]);
+		} else {
+			print_message("# canon scanner %s: not in this build or CPU, not tested\n",
+				      names[k]);
+		}
+	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(reference_selfcheck),
 		cmocka_unit_test(DKIM_CANON_01_simple_header),
@@ -842,6 +1047,9 @@ int main(void)
 		cmocka_unit_test(DKIM_CANON_06_fixtures),
 		cmocka_unit_test(DKIM_CANON_06_fast_path_offsets),
 		cmocka_unit_test(DKIM_CANON_06_multiline_runs),
+		cmocka_unit_test(DKIM_CANON_06_vector_positions),
+		cmocka_unit_test(DKIM_CANON_06_long_runs),
+		cmocka_unit_test(canon_body_scanner_choice),
 		cmocka_unit_test(canon_body_sink_error),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
