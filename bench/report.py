@@ -266,7 +266,7 @@ fairer comparison.
 
 - {meta['DATE']}; CPU: {meta['CPU']}, {NCPU} cores; {meta['OS']}, kernel {meta['KERNEL']}
 - {meta['SIGNET']}; OpenDKIM {meta['OPENDKIM']}; {meta['RSPAMD']}; {meta['OPENSSL']}; unbound {meta['UNBOUND']}
-- Run: `meson setup build && ninja -C build && bench/run build` (each cell
+- Run: `meson setup build-X -Dbuildtype={meta.get('BUILDTYPE', 'unknown')} && ninja -C build-X && bench/run build-X` (each cell
   `miltload -d {meta['DUR']}` seconds). Cell commands, e.g. signing:
   `miltload -s inet:PORT@127.0.0.1 -c C -d {meta['DUR']} -a -C 127.0.0.1 -m plain-SIZE.eml -k keys.txt --check-every {meta['CHECK_EVERY']}`;
   verifying: `miltload -s ... -c C -d {meta['DUR']} -C 192.0.2.1 --verify-mode -e dkim=pass -m signed-rsa-SIZE.eml`.
