@@ -85,7 +85,6 @@ struct session {
 #define LOOKUP_GEN(id) ((id) >> 8)
 #define LOOKUP_INDEX(id) ((id) & 0xffu)
 
-
 static void copy_span(char *dst, size_t cap, struct signet_span s)
 {
 	size_t n = s.len < cap - 1 ? s.len : cap - 1;
