@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import harness
+from test_milter_wire import Milter, assemble, nul, packet
 
 SMFIP_NR_BODY = 0x80000
 SMFIP_HDR_LEADSPC = 0x100000
@@ -28,37 +29,16 @@ LINE = b"The quick brown fox jumps over the lazy dog; fragments 0123456789\r\n"
 BODY = LINE * 2500 + b"\r\n\r\nlast line, no paragraph after it\r\n"  # ~170 KB: 3 BODY packets
 
 
-def packet(cmd, data=b""):
-    return struct.pack(">I", len(data) + 1) + cmd + data
+class Mta(Milter):
+    """test_milter_wire's MTA side on a unix socket, with the BODY-piece steps."""
 
-
-def nul(*parts):
-    return b"".join((p.encode() if isinstance(p, str) else p) + b"\0" for p in parts)
-
-
-class Mta:
     def __init__(self, path):
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.s.settimeout(10)
-        self.s.connect(str(path))
-        self.protocol = 0
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(str(path))
+        super().__init__(s)
 
     def close(self):
         self.s.close()
-
-    def read(self):
-        n = struct.unpack(">I", self._exact(4))[0]
-        data = self._exact(n)
-        return data[:1], data[1:]
-
-    def _exact(self, n):
-        buf = b""
-        while len(buf) < n:
-            chunk = self.s.recv(n - len(buf))
-            if not chunk:
-                raise ConnectionError("signetd closed the connection")
-            buf += chunk
-        return buf
 
     def quiet(self, wait=0.1):
         """True if nothing is there to read within wait seconds. Only ever
@@ -110,13 +90,7 @@ def pieces(pk):
 
 
 def message(mods, body):
-    lines = []
-    for cmd, data in mods:
-        if cmd == b"i":
-            name, value, _ = data[4:].split(b"\0", 2)
-            lines.insert(0, f"{name.decode()}:{value.decode()}".replace("\n", "\r\n"))
-    lines += [f"{n}: {v}" for n, v in HEADERS]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+    return assemble(mods, headers=HEADERS, body=body)
 
 
 @pytest.fixture(scope="module")
