@@ -59,6 +59,27 @@ static inline size_t fuzz_chunk(struct fuzz_rng *r, size_t left)
 	return n < left ? n : left;
 }
 
+/* A growable byte buffer for what a target records (traces, outputs to
+ * compare); zero-initialise it, free(b.p) when done. */
+struct fuzz_bytes {
+	uint8_t *p;
+	size_t len, cap;
+};
+
+static inline void fuzz_put(struct fuzz_bytes *b, const void *p, size_t n)
+{
+	if (b->len + n > b->cap) {
+		size_t c = (b->cap ? b->cap * 2 : 256) + n;
+		uint8_t *nb = realloc(b->p, c);
+		FUZZ_CHECK(nb != NULL);
+		b->p = nb;
+		b->cap = c;
+	}
+	if (n > 0)
+		memcpy(b->p + b->len, p, n);
+	b->len += n;
+}
+
 /* The first occurrence of needle in p[0..n), or NULL. */
 static inline const uint8_t *fuzz_find(const uint8_t *p, size_t n, const char *needle)
 {

@@ -13,33 +13,14 @@
 #include "canon.h"
 #include "fuzz.h"
 
-struct out {
-	uint8_t *p;
-	size_t len, cap;
-};
-
-static void put(struct out *o, const uint8_t *p, size_t n)
-{
-	if (o->len + n > o->cap) {
-		size_t c = (o->cap ? o->cap * 2 : 256) + n;
-		uint8_t *nb = realloc(o->p, c);
-		FUZZ_CHECK(nb != NULL);
-		o->p = nb;
-		o->cap = c;
-	}
-	if (n > 0)
-		memcpy(o->p + o->len, p, n);
-	o->len += n;
-}
-
 static enum signet_status sink(void *ctx, const uint8_t *p, size_t len)
 {
-	put(ctx, p, len);
+	fuzz_put(ctx, p, len);
 	return SIGNET_OK;
 }
 
 /* RFC 6376 3.4.3/3.4.4 read literally over the whole body. */
-static void ref_line(enum signet_canon c, const uint8_t *p, size_t n, struct out *o)
+static void ref_line(enum signet_canon c, const uint8_t *p, size_t n, struct fuzz_bytes *o)
 {
 	for (size_t k = 0; k < n; k++) {
 		bool wsp = p[k] == ' ' || p[k] == '\t';
@@ -48,18 +29,18 @@ static void ref_line(enum signet_canon c, const uint8_t *p, size_t n, struct out
 			while (e < n && (p[e] == ' ' || p[e] == '\t'))
 				e++;
 			if (e < n)
-				put(o, (const uint8_t *)" ", 1);
+				fuzz_put(o, (const uint8_t *)" ", 1);
 			k = e - 1;
 			continue;
 		}
-		put(o, p + k, 1);
+		fuzz_put(o, p + k, 1);
 	}
 }
 
 static void ref_body(enum signet_canon c, const uint8_t *in, size_t len, uint64_t limit,
-		     struct out *o, uint64_t *total)
+		     struct fuzz_bytes *o, uint64_t *total)
 {
-	struct out line = {0};
+	struct fuzz_bytes line = {0};
 	size_t keep = 0, start = 0;
 	for (size_t k = 0; k <= len; k++) {
 		bool eol = k < len && in[k] == '\n';
@@ -72,15 +53,15 @@ static void ref_body(enum signet_canon c, const uint8_t *in, size_t len, uint64_
 		ref_line(c, in + start, end - start, &line);
 		if (!eol && line.len == 0)
 			break;
-		put(o, line.p, line.len);
-		put(o, (const uint8_t *)"\r\n", 2);
+		fuzz_put(o, line.p, line.len);
+		fuzz_put(o, (const uint8_t *)"\r\n", 2);
 		if (line.len > 0)
 			keep = o->len;
 		start = k + 1;
 	}
 	o->len = keep;
 	if (c == SIGNET_CANON_SIMPLE && o->len == 0)
-		put(o, (const uint8_t *)"\r\n", 2);
+		fuzz_put(o, (const uint8_t *)"\r\n", 2);
 	*total = o->len;
 	if (o->len > limit)
 		o->len = (size_t)limit;
@@ -92,7 +73,7 @@ static void ref_body(enum signet_canon c, const uint8_t *in, size_t len, uint64_
 /* how: 0 one piece, 1 byte by byte, 2 random pieces, 3 two pieces cut at a
  * random point. */
 static void stream(enum signet_canon c, uint64_t limit, const uint8_t *in, size_t len, int how,
-		   enum canon_scan scan, struct fuzz_rng *rng, struct out *o, uint64_t *total)
+		   enum canon_scan scan, struct fuzz_rng *rng, struct fuzz_bytes *o, uint64_t *total)
 {
 	struct canon_body cb;
 	canon_body_init(&cb, c, limit, sink, o);
@@ -156,7 +137,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const enum canon_scan all[] = {CANON_SCAN_GENERIC, CANON_SCAN_SSE2, CANON_SCAN_AVX2};
 	struct canon_body probe;
 	canon_body_init(&probe, c, limit, sink, NULL);
-	struct out want = {0};
+	struct fuzz_bytes want = {0};
 	uint64_t want_total;
 	ref_body(c, in, len, limit, &want, &want_total);
 	for (size_t s = 0; s < sizeof all / sizeof all[0]; s++) {
@@ -166,7 +147,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			/* 1-byte chunks never reach a scanner: once is enough. */
 			if (how == 1 && (len > 20000 || s > 0))
 				continue;
-			struct out got = {0};
+			struct fuzz_bytes got = {0};
 			uint64_t total;
 			stream(c, limit, in, len, how, all[s], &rng, &got, &total);
 			if (got.len != want.len ||

@@ -8,24 +8,9 @@
 
 /* What the handler saw: headers serialized, body bytes appended. */
 struct seen {
-	uint8_t *ev, *body;
-	size_t evlen, evcap, bodylen, bodycap;
+	struct fuzz_bytes ev, body;
 	int eoh;
 };
-
-static void put(uint8_t **b, size_t *len, size_t *cap, const void *p, size_t n)
-{
-	if (*len + n > *cap) {
-		size_t c = (*cap ? *cap * 2 : 256) + n;
-		uint8_t *nb = realloc(*b, c);
-		FUZZ_CHECK(nb != NULL);
-		*b = nb;
-		*cap = c;
-	}
-	if (n > 0)
-		memcpy(*b + *len, p, n);
-	*len += n;
-}
 
 static enum signet_status on_header(void *ctx, const uint8_t *name, size_t nlen,
 				    const uint8_t *value, size_t vlen, struct signet_error *err)
@@ -34,11 +19,11 @@ static enum signet_status on_header(void *ctx, const uint8_t *name, size_t nlen,
 	struct seen *s = ctx;
 	FUZZ_CHECK(s->eoh == 0);
 	size_t vl = value == NULL ? SIZE_MAX : vlen;
-	put(&s->ev, &s->evlen, &s->evcap, &nlen, sizeof nlen);
-	put(&s->ev, &s->evlen, &s->evcap, name, nlen);
-	put(&s->ev, &s->evlen, &s->evcap, &vl, sizeof vl);
+	fuzz_put(&s->ev, &nlen, sizeof nlen);
+	fuzz_put(&s->ev, name, nlen);
+	fuzz_put(&s->ev, &vl, sizeof vl);
 	if (value != NULL)
-		put(&s->ev, &s->evlen, &s->evcap, value, vlen);
+		fuzz_put(&s->ev, value, vlen);
 	return SIGNET_OK;
 }
 
@@ -55,7 +40,7 @@ static enum signet_status on_body(void *ctx, const uint8_t *p, size_t len, struc
 	(void)err;
 	struct seen *s = ctx;
 	FUZZ_CHECK(s->eoh == 1);
-	put(&s->body, &s->bodylen, &s->bodycap, p, len);
+	fuzz_put(&s->body, p, len);
 	return SIGNET_OK;
 }
 
@@ -92,11 +77,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	enum signet_status sb = split(data, size, &rng, &b);
 	FUZZ_CHECK(sa == sb);
 	if (sa == SIGNET_OK) {
-		FUZZ_CHECK(a.evlen == b.evlen &&
-			   (a.evlen == 0 || memcmp(a.ev, b.ev, a.evlen) == 0));
-		FUZZ_CHECK(a.bodylen == b.bodylen &&
-			   (a.bodylen == 0 || memcmp(a.body, b.body, a.bodylen) == 0));
+		FUZZ_CHECK(a.ev.len == b.ev.len &&
+			   (a.ev.len == 0 || memcmp(a.ev.p, b.ev.p, a.ev.len) == 0));
+		FUZZ_CHECK(a.body.len == b.body.len &&
+			   (a.body.len == 0 || memcmp(a.body.p, b.body.p, a.body.len) == 0));
 	}
-	free(a.ev), free(a.body), free(b.ev), free(b.body);
+	free(a.ev.p), free(a.body.p), free(b.ev.p), free(b.body.p);
 	return 0;
 }

@@ -10,25 +10,6 @@
 #include "fuzz.h"
 #include "milter.h"
 
-struct trace {
-	uint8_t *p;
-	size_t len, cap;
-};
-
-static void put(struct trace *t, const void *p, size_t n)
-{
-	if (t->len + n > t->cap) {
-		size_t c = (t->cap ? t->cap * 2 : 256) + n;
-		uint8_t *nb = realloc(t->p, c);
-		FUZZ_CHECK(nb != NULL);
-		t->p = nb;
-		t->cap = c;
-	}
-	if (n > 0)
-		memcpy(t->p + t->len, p, n);
-	t->len += n;
-}
-
 static void inside(struct signet_span s, const uint8_t *p, size_t n)
 {
 	FUZZ_CHECK(s.len == 0 || (s.p >= p && s.len <= n && (size_t)(s.p - p) <= n - s.len));
@@ -148,7 +129,7 @@ static void use_command(const struct milter_packet *pkt, struct milter_macros *m
 /* Fragment mode: one piece of a BODY, borrowed from piece[0..n); joined in
  * *body, it goes to the trace as one packet when its last byte is in. */
 static void fragment(const struct milter_decoder *d, const struct milter_packet *pkt,
-		     const uint8_t *piece, size_t n, struct trace *body, struct trace *t)
+		     const uint8_t *piece, size_t n, struct fuzz_bytes *body, struct fuzz_bytes *t)
 {
 	FUZZ_CHECK(pkt->cmd == SMFIC_BODY);
 	FUZZ_CHECK(pkt->offset == body->len);
@@ -157,22 +138,22 @@ static void fragment(const struct milter_decoder *d, const struct milter_packet 
 	else
 		FUZZ_CHECK(pkt->data >= piece && pkt->len <= n &&
 			   (size_t)(pkt->data - piece) <= n - pkt->len);
-	put(body, pkt->data, pkt->len);
+	fuzz_put(body, pkt->data, pkt->len);
 	if (pkt->partial) {
 		FUZZ_CHECK(milter_decoder_pending(d) == MILTER_LEN_BYTES + 1 + body->len);
 		return;
 	}
 	FUZZ_CHECK(milter_decoder_pending(d) == 0);
-	put(t, &pkt->cmd, 1);
-	put(t, &body->len, sizeof body->len);
-	put(t, body->p, body->len);
+	fuzz_put(t, &pkt->cmd, 1);
+	fuzz_put(t, &body->len, sizeof body->len);
+	fuzz_put(t, body->p, body->len);
 	body->len = 0;
 }
 
 /* rng NULL: the stream in one piece. frag: BODY data as fragments. Returns
  * the decoder's final status. */
 static enum signet_status decode(const uint8_t *s, size_t n, size_t max, struct fuzz_rng *rng,
-				 bool frag, struct trace *t, bool parse)
+				 bool frag, struct fuzz_bytes *t, bool parse)
 {
 	struct milter_decoder d;
 	static struct milter_macros mm;
@@ -181,7 +162,7 @@ static enum signet_status decode(const uint8_t *s, size_t n, size_t max, struct 
 	milter_decoder_body_fragments(&d, frag);
 	enum signet_status st = SIGNET_OK;
 	struct signet_error err = {0};
-	struct trace body = {0};
+	struct fuzz_bytes body = {0};
 	for (size_t off = 0; off < n && st == SIGNET_OK;) {
 		size_t c = rng == NULL ? n - off : fuzz_chunk(rng, n - off);
 		uint8_t *piece = malloc(c); /* freed after the call: a kept pointer shows */
@@ -206,9 +187,9 @@ static enum signet_status decode(const uint8_t *s, size_t n, size_t max, struct 
 				fragment(&d, &pkt, piece + pos, used, &body, t);
 			} else if (got) {
 				FUZZ_CHECK(!pkt.partial && pkt.offset == 0 && body.len == 0);
-				put(t, &pkt.cmd, 1);
-				put(t, &pkt.len, sizeof pkt.len);
-				put(t, pkt.data, pkt.len);
+				fuzz_put(t, &pkt.cmd, 1);
+				fuzz_put(t, &pkt.len, sizeof pkt.len);
+				fuzz_put(t, pkt.data, pkt.len);
 			}
 			pos += used;
 		}
@@ -240,7 +221,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t max = data[0] < 128 ? 0 : (size_t)(data[0] - 127) * 8;
 	struct fuzz_rng rng;
 	fuzz_rng_init(&rng, data, 2);
-	struct trace a = {0}, b = {0};
+	struct fuzz_bytes a = {0}, b = {0};
 	bool frag = (data[0] & 1) != 0;
 	enum signet_status sa = decode(data + 2, size - 2, max, NULL, false, &a, true);
 	enum signet_status sb = decode(data + 2, size - 2, max, &rng, frag, &b, false);
