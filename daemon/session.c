@@ -704,11 +704,11 @@ static bool handle(struct session *s, const struct milter_packet *pkt, struct si
 static enum session_status process(struct session *s, const uint8_t *p, size_t len,
 				   struct signet_buf *out)
 {
+	struct signet_error err = {0}; /* once per read, not per packet: it is 208 bytes */
 	while (len > 0) {
 		size_t used = 0;
 		bool got = false;
 		struct milter_packet pkt;
-		struct signet_error err = {0};
 		if (milter_decoder_feed(&s->dec, p, len, &used, &pkt, &got, &err) != SIGNET_OK) {
 			/* MILTER-ERR-03 */
 			log_msg(LOG_LVL_ERR, "%s: milter protocol error: %s", s->peer, err.msg);

@@ -95,7 +95,13 @@ struct signet_span span_from_str(const char *s)
 
 bool span_eq_nocase(struct signet_span a, const char *s)
 {
-	return span_eq_nocase_span(a, span_from_str(s));
+	/* No strlen first: most calls compare a field name against a list of
+	 * names and differ in the first byte. */
+	size_t k = 0;
+	for (; k < a.len; k++)
+		if (s[k] == '\0' || ascii_lower(a.p[k]) != ascii_lower((uint8_t)s[k]))
+			return false;
+	return s[k] == '\0';
 }
 
 bool span_eq_nocase_span(struct signet_span a, struct signet_span b)

@@ -419,15 +419,24 @@ static bool b64text_ok(const char *s)
  * `tail` more columns after the last character. */
 static enum signet_status put_b64(struct signet_buf *out, const char *b64, size_t tail)
 {
-	size_t col = current_col(out), n = strlen(b64);
-	for (size_t k = 0; k < n; k++) {
-		size_t need = 1 + (k + 1 == n ? tail : 0);
-		if (col + need > MAX_LINE) {
+	size_t col = current_col(out), n = strlen(b64), k = 0;
+	bool fresh = false; /* just folded: the line takes at least one character */
+	while (k < n) {
+		/* The characters that fit on this line; the last one of b64 also
+		 * needs room for the tail, else it starts the next line. */
+		size_t room = col < MAX_LINE ? MAX_LINE - col : 0, run = n - k;
+		if (run > room)
+			run = room;
+		else if (run + tail > room)
+			run--;
+		if (run == 0 && !fresh) {
 			SIGNET_TRY(fold(out));
-			col = 1;
+			col = 1, fresh = true;
+			continue;
 		}
-		SIGNET_TRY(buf_append_byte(out, (uint8_t)b64[k]));
-		col++;
+		run = run > 0 ? run : 1;
+		SIGNET_TRY(buf_append(out, b64 + k, run));
+		col += run, k += run, fresh = false;
 	}
 	return SIGNET_OK;
 }

@@ -140,6 +140,13 @@ static void span_eq_nocase_ascii_only(void **state)
 	assert_true(span_eq_nocase(span_from_str("From"), "fROM"));
 	assert_false(span_eq_nocase(span_from_str("from "), "from"));
 	assert_false(span_eq_nocase(span_from_str("fro"), "from"));
+	assert_false(span_eq_nocase(span_from_str(""), "from"));
+	assert_true(span_eq_nocase(span_from_str(""), ""));
+	assert_false(span_eq_nocase(span_from_str("x"), ""));
+	/* A span with a NUL is never equal to a C string that ends there. */
+	static const uint8_t fr0[] = {'f', 'r', 0};
+	assert_false(span_eq_nocase((struct signet_span){fr0, 3}, "fr"));
+	assert_true(span_eq_nocase((struct signet_span){fr0, 2}, "FR"));
 	/* Only ASCII letters fold: 0xC4 ('Ä' in Latin-1) is not 0xE4. */
 	assert_false(span_eq_nocase(span_from_str("\xc4"), "\xe4"));
 	/* NUL in the middle is compared, not a terminator. */
