@@ -143,7 +143,7 @@ def world(tmp_path_factory):
     return {"signet": signet, "signetd": signetd, "dir": d, "key": key, "keys": keys}
 
 
-def start_signetd(world, socket_spec, name):
+def start_signetd(world, socket_spec, name, extra="", args=()):
     d = world["dir"]
     conf = d / f"{name}.conf"
     log = d / f"{name}.log"
@@ -152,8 +152,8 @@ def start_signetd(world, socket_spec, name):
         'local_addrs = ["127.0.0.1/32"];\nlog { target = "stderr"; }\n'
         'dns { forwarders = ["127.0.0.1@9"]; timeout = 1s; }\n'
         "dkim_signing { domain { example.com { selector = \"wire\"; "
-        f'path = "{world["key"]}"; }} }} }}\n')
-    proc = subprocess.Popen([str(world["signetd"]), "-f", "-c", str(conf)],
+        f'path = "{world["key"]}"; }} }} }}\n' + extra)
+    proc = subprocess.Popen([str(world["signetd"]), "-f", "-c", str(conf), *args],
                             stdin=subprocess.DEVNULL, stdout=open(log, "wb"),
                             stderr=subprocess.STDOUT, start_new_session=True)
     return proc, log
@@ -193,6 +193,44 @@ def unix_daemon(world):
            "proc": proc, "log": log, "path": path}
     stop(proc, log)
     assert not path.exists(), "the unix socket is removed at exit"
+
+
+def test_connections_spread_evenly_over_workers(world):
+    """Every worker listens on the one socket and libevent accepts until the
+    backlog is empty, so a burst of connections could all land on the loop
+    that woke first and queue behind each other there. signetd gives each
+    accepted connection to the worker with the fewest open ones (server.c
+    on_accept): 16 connections made at once on 2 workers are 8 and 8, and
+    the handed-over ones work (every connection signs a message)."""
+    import re
+    path = world["dir"] / "spread.sock"
+    proc, log = start_signetd(world, f"unix:{path}", "spread", extra="workers = 2;\n",
+                              args=("-d",))
+    wait_connect(socket.AF_UNIX, str(path), proc, log).close()
+    time.sleep(0.5)  # the probe's close is read and counted off
+    socks = []
+    try:
+        for _ in range(16):  # all connect before any is used: one burst
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(str(path))
+            socks.append(s)
+        for s in socks:
+            m = Milter(s)
+            m.negotiate()
+            mods, verdict, _ = m.message(HEADERS, BODY, client=("localhost", "127.0.0.1"))
+            assert verdict == b"c", verdict
+            assert [h[2] for h in header_mods(mods)] == ["DKIM-Signature"]
+        rc, out = verify(world, assemble(mods))
+        assert rc == 0, out
+    finally:
+        for s in socks:
+            s.close()
+    text = stop(proc, log)
+    took = re.findall(r"connection accepted by worker \d for worker (\d)", text)
+    assert len(took) == 17, text[-3000:]  # the probe and the 16
+    burst = took[1:]
+    assert (burst.count("0"), burst.count("1")) == (8, 8), took
+    assert text.count(": signed (") == 16
 
 
 def verify(world, message):
