@@ -3,13 +3,20 @@
 # and an unbound serving the key records, miltload -n 20 -c 2 in sign mode
 # (signatures checked with libsignet's verifier against the published keys)
 # and verify mode (signetd's Authentication-Results must say dkim=pass), over
-# an inet and a unix socket. No timing assertions: benchmarks are bench/run.
+# an inet and a unix socket; several connections on fewer event threads
+# (-c 8 -t 2, -c 3 -t 1), exact counts; and timeouts that still fire per
+# connection when one thread runs several (a milter that never answers EOM, a
+# unix socket whose listen backlog is full, a milter that stops reading), and
+# sending to a milter that reads slowly. No timing assertions: benchmarks are
+# bench/run.
 # Environment: MILTLOAD_BIN, else <builddir>/bench/miltload next to the
 # signetd that harness.signetd_path() picks ($SIGNETD_BIN / $SIGNET_BIN).
 import os
 import re
+import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -18,6 +25,7 @@ import pytest
 if os.path.dirname(os.path.abspath(__file__)) not in sys.path:
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+from milter_recorder import SMFIP, Recorder  # noqa: E402
 
 DOMAIN = "example.com"
 MESSAGES = 20
@@ -142,3 +150,176 @@ def test_miltload_counts_errors(setup):
     rc, f, out = miltload("-s", setup["specs"]["inet"], "-n", 4, "-c", 1, "--verify-mode",
                           "-e", "dkim=pass", "-T", 20)
     assert rc != 0 and f["errors"] == "4" and f["ok"] == "0", out
+
+
+def assert_no_sanitizer_report(out):
+    for mark in harness.SANITIZER_MARKS:
+        assert mark not in out, out
+
+
+# (connections, event threads, messages per SMTP session: 0 = all)
+THREADED = [(8, 2, 0), (3, 1, 2)]
+
+
+@pytest.mark.parametrize("sock", ["inet", "unix"])
+@pytest.mark.parametrize("conns,threads,per_conn", THREADED,
+                         ids=[f"c{c}-t{t}" for c, t, _ in THREADED])
+def test_miltload_connections_on_event_threads(setup, sock, conns, threads, per_conn):
+    """-t: C connections as coroutines on T event threads (round robin). Every
+    message is counted once and every signature is checked and verifies;
+    with -p 2 each connection also closes and reconnects between sessions."""
+    n = 24
+    args = ["-s", setup["specs"][sock], "-n", n, "-c", conns, "-t", threads, "-a",
+            "-k", setup["keys"], "-T", 20]
+    if per_conn:
+        args += ["-p", per_conn]
+    rc, f, out = miltload(*args)
+    assert rc == 0, out
+    assert f["threads"] == str(threads), out
+    assert f["ok"] == str(n) and f["errors"] == "0" and f["timeouts"] == "0", out
+    assert f["checked"] == str(n) and f["verified"] == str(n), out
+    assert f"{conns} connection(s) on {threads} thread(s)" in out, out
+    assert_no_sanitizer_report(out)
+    for d in setup["daemons"].values():
+        assert not d.sanitizer_reports(), d.log_text()[-4000:]
+
+
+def test_miltload_bad_thread_counts():
+    """-t 0 and more threads than connections are usage errors (exit 64)."""
+    if harness.missing_tools(miltload_path()):
+        pytest.skip(f"not built: {miltload_path()}")
+    for args in (["-c", "2", "-t", "3"], ["-c", "2", "-t", "0"]):
+        r = subprocess.run([str(miltload_path()), "-s", "unix:/nonexistent", "-n", "1", *args],
+                           capture_output=True, text=True, timeout=10)
+        assert r.returncode == 64 and "-t THREADS" in r.stderr, (args, r.returncode, r.stderr)
+
+
+def test_MILTER_GEN_12_timeout_per_connection_on_one_thread():
+    """MILTER-GEN-12 ("enforce 30 s / 300 s timeouts and report them") with
+    three connections on one event thread: the milter never answers EOM, and
+    each connection reports its own content timeout, names the event, and
+    gives up on its message (nothing counted ok)."""
+    if harness.missing_tools(miltload_path()):
+        pytest.skip(f"not built: {miltload_path()}")
+    rec = Recorder(stall={"E": None}).start()
+    try:
+        r, out = run_against(rec, "-n", 3, "-c", 3, "-t", 1, "--content-timeout", 1)
+        conns = rec.wait_closed(3)
+    finally:
+        rec.stop()
+    assert_no_sanitizer_report(out)
+    assert r.returncode == 1, out
+    assert "ok=0 errors=3 " in out and "timeouts=3 threads=1" in out, out
+    for k in range(3):
+        assert (f"connection {k}: timeout: waiting for the reply to EOM: nothing for 1 s "
+                f"(milter_content_timeout)") in out, out
+    # Each connection got its one message up to EOM, then closed without QUIT.
+    assert sorted(c.commands()[-1] for c in conns) == ["E", "E", "E"], conns
+    assert len(rec.conns) == 3, rec.conns
+
+
+def test_MILTER_GEN_12_connect_and_command_timeouts_on_one_thread(tmp_path):
+    """MILTER-GEN-12, milter_connect_timeout and milter_command_timeout, two
+    connections on one thread against a unix socket that listens with a
+    backlog of 0 and never accepts: the first connect is queued and its
+    OPTNEG is never answered (command timeout); the second finds the backlog
+    full (EAGAIN, tried again until the connect timeout). Both are reported."""
+    if harness.missing_tools(miltload_path()):
+        pytest.skip(f"not built: {miltload_path()}")
+    path = tmp_path / "full.sock"
+    lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        lsock.bind(str(path))
+        lsock.listen(0)
+        r = subprocess.run([str(miltload_path()), "-s", f"unix:{path}", "-q", "-n", "2",
+                            "-c", "2", "-t", "1", "--connect-timeout", "1",
+                            "--command-timeout", "1"], capture_output=True, timeout=60)
+    finally:
+        lsock.close()
+    out = (r.stdout + r.stderr).decode(errors="replace")
+    assert_no_sanitizer_report(out)
+    assert r.returncode == 1, out
+    assert "ok=0 errors=2 " in out and "timeouts=2 threads=1" in out, out
+    assert ("connection 0: timeout: waiting for the reply to OPTNEG: nothing for 1 s "
+            "(milter_command_timeout)") in out, out
+    assert (f"connection 1: timeout: connecting to unix:{path}: nothing for 1 s "
+            "(milter_connect_timeout)") in out, out
+
+
+# Every event without a reply: miltload writes the whole message, EOM
+# included, without waiting, so only the milter's reading holds it back.
+ALL_NR = (SMFIP["NR_CONN"] | SMFIP["NR_HELO"] | SMFIP["NR_MAIL"] | SMFIP["NR_RCPT"]
+          | SMFIP["NR_DATA"] | SMFIP["NR_HDR"] | SMFIP["NR_EOH"] | SMFIP["NR_BODY"])
+BIG_BODY = 2 * 1024 * 1024  # far more than a unix socket buffers
+
+
+class SlowReader(Recorder):
+    """The recording milter on a unix socket, reading late: after OPTNEG it
+    sleeps `delay` seconds before each packet, or, with delay None, reads
+    nothing more until released."""
+
+    def __init__(self, path, delay):
+        super().__init__(unix_path=path, protocol=ALL_NR)
+        self.delay = delay
+        self.released = threading.Event()
+
+    def _read(self, s):
+        pkt = Recorder._read(self, s)
+        if pkt is not None and pkt[0] != b"O":
+            if self.delay is None:
+                self.released.wait(60)
+            else:
+                time.sleep(self.delay)
+        return pkt
+
+    def stop(self):
+        self.released.set()
+        super().stop()
+
+
+def run_against(rec, *args):
+    r = subprocess.run([str(miltload_path()), "-s", rec.miltload_spec(), "-q", *map(str, args)],
+                       capture_output=True, timeout=60)
+    return r, (r.stdout + r.stderr).decode(errors="replace")
+
+
+def test_miltload_sends_to_a_slow_reader(tmp_path):
+    """Two connections on one thread send a 2 MiB body to a milter that
+    reads one packet every 2 ms: the socket buffer fills, each connection
+    waits until it can write again (EPOLLOUT), and the whole body arrives,
+    in 65535-byte chunks, on both connections."""
+    if harness.missing_tools(miltload_path()):
+        pytest.skip(f"not built: {miltload_path()}")
+    rec = SlowReader(tmp_path / "slow.sock", 0.002).start()
+    try:
+        r, out = run_against(rec, "-n", 2, "-c", 2, "-t", 1, "-b", BIG_BODY, "-T", 20)
+        conns = rec.wait_closed(2)
+    finally:
+        rec.stop()
+    assert_no_sanitizer_report(out)
+    assert r.returncode == 0 and "ok=2 errors=0 " in out, out
+    for c in conns:
+        chunks = [len(e[1]) for e in c.events if e[0] == "B"]
+        assert sum(chunks) == BIG_BODY and max(chunks) == 65535, (c.n, chunks)
+        assert c.commands().endswith("EAAQ"), c.commands()  # ABORT after it, ABORT, QUIT
+
+
+def test_MILTER_GEN_12_send_timeout_per_connection_on_one_thread(tmp_path):
+    """MILTER-GEN-12 on the sending side: the milter stops reading after
+    OPTNEG, so the body no longer fits in the socket; each of the two
+    connections on one thread gives up after the content timeout and
+    reports that it was sending BODY."""
+    if harness.missing_tools(miltload_path()):
+        pytest.skip(f"not built: {miltload_path()}")
+    rec = SlowReader(tmp_path / "stuck.sock", None).start()
+    try:
+        r, out = run_against(rec, "-n", 2, "-c", 2, "-t", 1, "-b", BIG_BODY,
+                             "--content-timeout", 1)
+    finally:
+        rec.stop()
+    assert_no_sanitizer_report(out)
+    assert r.returncode == 1, out
+    assert "ok=0 errors=2 " in out and "timeouts=2 threads=1" in out, out
+    for k in range(2):
+        assert (f"connection {k}: timeout: sending BODY: nothing for 1 s "
+                f"(milter_content_timeout)") in out, out
