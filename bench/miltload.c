@@ -30,6 +30,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <math.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -41,6 +42,7 @@
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -122,6 +124,7 @@ struct opts {
 	 * milter_command_timeout (OPTNEG, CONNECT..DATA), milter_content_timeout
 	 * (HEADER..EOM); seconds */
 	double duration, connect_timeout, cmd_timeout, content_timeout;
+	double rate; /* -R: messages/s in all, open loop; 0 = closed loop */
 	bool verify_mode, quiet;
 	struct message msg;
 	struct keyent *keys;
@@ -135,6 +138,9 @@ struct run {
 	atomic_uint_fast64_t ok, errors, timeouts, checked, verified;
 	atomic_bool written; /* -w: the first delivered message was written */
 	double deadline; /* monotonic seconds; 0 = none */
+	double t0;	 /* monotonic seconds at the start */
+	double due;	 /* -R: when the last message drawn was due (under lock) */
+	uint64_t rng;	 /* -R: xorshift64 state (under lock); the same schedule every run */
 	pthread_mutex_t lock;
 	unsigned printed; /* error lines printed */
 };
@@ -1195,6 +1201,26 @@ static void set_qid(struct conn *c, uint64_t msgno)
 	snprintf(c->qid, sizeof c->qid, "%010" PRIX64 "%X", msgno, c->w->id & 0xF);
 }
 
+/* -R (open loop): messages arrive as a Poisson process of RATE per second
+ * (exponential gaps, mean 1/RATE) and each goes to the next connection that
+ * is free, as mail waits for a free smtpd process: a connection draws the
+ * next arrival when it is ready for a message and waits until then. A
+ * message that arrived while every connection was busy starts at once, and
+ * its latency counts from its arrival (no coordinated omission: a slow
+ * milter cannot hide its backlog by slowing the client down). */
+static double next_due(struct run *r)
+{
+	pthread_mutex_lock(&r->lock);
+	if (r->rng == 0)
+		r->rng = 0x9E3779B97F4A7C15ull, r->due = r->t0;
+	r->rng ^= r->rng << 13, r->rng ^= r->rng >> 7, r->rng ^= r->rng << 17;
+	double u = (double)((r->rng >> 11) + 1) / 9007199254740993.0; /* (0, 1] */
+	r->due += -log(u) / r->o->rate;
+	double due = r->due;
+	pthread_mutex_unlock(&r->lock);
+	return due;
+}
+
 /* One message from MAIL to the final EOM reply; false if the connection is
  * unusable. A message the milter rejects or accepts before EOM is counted
  * as an error and abandoned (the caller sends the ABORT, MILTER-GEN-11). */
@@ -1203,6 +1229,12 @@ static bool one_message(struct conn *c, uint64_t msgno)
 	const struct opts *o = c->w->r->o;
 	set_qid(c, msgno);
 	double t0 = now_s();
+	if (o->rate > 0) {
+		double due = next_due(c->w->r);
+		if (due > t0)
+			co_wait(c->w->co, 0, due);
+		t0 = due;
+	}
 	enum step s = send_envelope(c);
 	if (s == STEP_CONT) { /* MILTER-GEN-12: HEADER..EOM wait up to the content timeout */
 		set_timeout(c, o->content_timeout, "content");
@@ -1496,9 +1528,10 @@ static void co_resume(struct coro *co)
 	}
 }
 
-/* epoll_wait's timeout: until the nearest deadline of a waiting coroutine,
- * in ms rounded up (so that it has passed on waking), -1 if none. */
-static int next_wait_ms(const struct sched *s)
+/* epoll_pwait2's timeout: until the nearest deadline of a waiting
+ * coroutine (in ns: -R schedules messages to the microsecond, and a
+ * millisecond timer would make each one up to 1 ms late), NULL if none. */
+static struct timespec *next_wait(const struct sched *s, struct timespec *ts)
 {
 	double next = 0;
 	for (unsigned k = 0; k < s->n; k++)
@@ -1506,14 +1539,15 @@ static int next_wait_ms(const struct sched *s)
 		    (next == 0 || s->co[k].deadline < next))
 			next = s->co[k].deadline;
 	if (next == 0)
-		return -1;
-	double ms = (next - now_s()) * 1000.0;
-	if (ms <= 0)
-		return 0;
-	if (ms > 3600e3) /* wakes up to look again; keeps the int in range */
-		return 3600000;
-	int whole = (int)ms;
-	return (double)whole < ms ? whole + 1 : whole;
+		return NULL;
+	double left = next - now_s();
+	if (left <= 0)
+		left = 0;
+	if (left > 3600) /* wakes up to look again */
+		left = 3600;
+	ts->tv_sec = (time_t)left;
+	ts->tv_nsec = (long)((left - (double)ts->tv_sec) * 1e9);
+	return ts;
 }
 
 /* One event thread: starts its coroutines, then resumes each when what it
@@ -1521,6 +1555,9 @@ static int next_wait_ms(const struct sched *s)
 static void *sched_main(void *arg)
 {
 	struct sched *s = arg;
+	/* Timers fire on time, not up to 50 us late (the default slack): -R
+	 * latencies count from when a message was due. */
+	(void)prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
 	s->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (s->ep < 0) {
 		fprintf(stderr, "miltload: epoll_create1: %s\n", strerror(errno));
@@ -1532,9 +1569,11 @@ static void *sched_main(void *arg)
 		co_resume(&s->co[k]); /* each runs until its first wait */
 	struct epoll_event ev[64];
 	while (s->alive > 0) {
-		int n = epoll_wait(s->ep, ev, (int)(sizeof ev / sizeof ev[0]), next_wait_ms(s));
+		struct timespec ts;
+		int n = epoll_pwait2(s->ep, ev, (int)(sizeof ev / sizeof ev[0]), next_wait(s, &ts),
+				     NULL);
 		if (n < 0 && errno != EINTR) {
-			fprintf(stderr, "miltload: epoll_wait: %s\n", strerror(errno));
+			fprintf(stderr, "miltload: epoll_pwait2: %s\n", strerror(errno));
 			exit(2);
 		}
 		for (int k = 0; k < n; k++) {
@@ -1625,10 +1664,14 @@ static void usage(void)
 		"                [--verify-mode] [-e EXPECT] [-k KEYSFILE] [--check-every N]\n"
 		"                [-p PER_CONN] [--reuse SESSIONS] [-T SECONDS]\n"
 		"                [--connect-timeout S] [--command-timeout S] [--content-timeout S]\n"
-		"                [-t THREADS] [-w FILE] [-q]\n"
+		"                [-t THREADS] [-R RATE] [-w FILE] [-q]\n"
 		"  SOCKET: inet:PORT@HOST, inet:HOST:PORT or unix:PATH\n"
 		"  -t: event threads that run the CONNS connections, round robin (default 1,\n"
 		"      at most CONNS; -t CONNS: a thread per connection)\n"
+		"  -R: open loop: messages arrive at RATE per second (Poisson), each taken by\n"
+		"      the next free connection; latency counts from its arrival;\n"
+		"      default: closed loop, each connection sends its next message as soon as\n"
+		"      the last one is answered\n"
 		"  -P: whose conversation: postfix (smtpd, default), non-smtp (Postfix's cleanup\n"
 		"      for sendmail(1): client localhost/127.0.0.1 port 0, HELO localhost, no\n"
 		"      auth, one message per connection), sendmail (postfix, but SMTP sessions of\n"
@@ -1692,7 +1735,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 	*o = (struct opts){.client = "192.0.2.1", .sender = "user@example.com", .conns = 1,
 			   .threads = 1, .n = UINT64_MAX, .check_every = 1, .connect_timeout = 30,
 			   .cmd_timeout = 30, .content_timeout = 300};
-	static const char so[] = "s:c:t:n:d:b:m:a::C:f:r:e:k:p:P:T:w:qh";
+	static const char so[] = "s:c:t:n:d:b:m:a::C:f:r:e:k:p:P:R:T:w:qh";
 	while ((ch = getopt_long(argc, argv, so, lo, NULL)) != -1) {
 		switch (ch) {
 		case 's': o->socket = optarg; break;
@@ -1714,6 +1757,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case 'k': load_keys(optarg, o); break;
 		case 'p': o->per_conn = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'P': profile = optarg; break;
+		case 'R': o->rate = seconds_arg(optarg); break; /* a positive number */
 		case 'T':
 			o->connect_timeout = seconds_arg(optarg);
 			o->cmd_timeout = o->content_timeout = o->connect_timeout;
@@ -1807,10 +1851,11 @@ static void report(struct run *r, struct worker *w, unsigned nw, double secs)
 	}
 	printf("MILTLOAD ok=%" PRIu64 " errors=%" PRIu64 " msgs_per_s=%.1f p50_ms=%.3f p90_ms=%.3f "
 	       "p99_ms=%.3f max_ms=%.3f checked=%" PRIu64 " verified=%" PRIu64 " seconds=%.3f "
-	       "client_cpu_s=%.3f timeouts=%" PRIu64 " threads=%u\n",
+	       "client_cpu_s=%.3f timeouts=%" PRIu64 " threads=%u rate=%.1f last_due_s=%.6f\n",
 	       ok, errors, rate, pct(all, n, 50), pct(all, n, 90), pct(all, n, 99),
 	       n ? all[n - 1] : 0.0, atomic_load(&r->checked), atomic_load(&r->verified), secs,
-	       cpu_seconds(), atomic_load(&r->timeouts), o->threads);
+	       cpu_seconds(), atomic_load(&r->timeouts), o->threads, o->rate,
+	       o->rate > 0 && r->due > 0 ? r->due - r->t0 : 0.0);
 	free(all);
 }
 
@@ -1836,6 +1881,7 @@ int main(int argc, char **argv)
 	pthread_mutex_init(&r.lock, NULL);
 	struct worker *w = xalloc(sizeof *w * o.conns);
 	double t0 = now_s();
+	r.t0 = t0;
 	if (o.duration > 0)
 		r.deadline = t0 + o.duration;
 	for (unsigned k = 0; k < o.conns; k++)

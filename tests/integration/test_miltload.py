@@ -184,6 +184,30 @@ def test_miltload_connections_on_event_threads(setup, sock, conns, threads, per_
         assert not d.sanitizer_reports(), d.log_text()[-4000:]
 
 
+def test_miltload_open_loop_rate(setup):
+    """-R: messages arrive on a fixed (seeded) Poisson schedule and each goes
+    to the next free connection. Every message is answered and checked; the
+    schedule is the same in two runs; and a run cannot end before its last
+    message was due (each waits for its arrival time). No speed is asserted."""
+    runs = []
+    for _ in range(2):
+        rc, f, out = miltload("-s", setup["specs"]["unix"], "-n", 40, "-c", 4, "-t", 2,
+                              "-R", 200, "-a", "-k", setup["keys"], "-T", 20)
+        assert rc == 0, out
+        assert f["ok"] == "40" and f["errors"] == "0" and f["verified"] == "40", out
+        assert f["rate"] == "200.0", out
+        assert float(f["last_due_s"]) > 0, out
+        assert float(f["seconds"]) >= float(f["last_due_s"]), out
+        runs.append(f["last_due_s"])
+    assert runs[0] == runs[1], runs
+    rc, f, out = miltload("-s", setup["specs"]["unix"], "-n", 4, "-c", 2, "-a")
+    assert rc == 0 and f["rate"] == "0.0" and f["last_due_s"] == "0.000000", out
+    for bad in ("0", "-5", "x"):
+        r = subprocess.run([str(miltload_path()), "-s", setup["specs"]["unix"], "-n", "1",
+                            "-R", bad], capture_output=True, timeout=30)
+        assert r.returncode == 64 and b"usage" in r.stderr, (bad, r.stderr)
+
+
 def test_miltload_bad_thread_counts():
     """-t 0 and more threads than connections are usage errors (exit 64)."""
     if harness.missing_tools(miltload_path()):
