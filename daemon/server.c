@@ -404,23 +404,24 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	bool tcp = sa->sa_family == AF_INET || sa->sa_family == AF_INET6;
 	struct worker *to = least_loaded(w);
 	unsigned open = atomic_fetch_add_explicit(&to->nconns, 1, memory_order_relaxed) + 1;
-	log_msg(LOG_LVL_DEBUG, "connection accepted by worker %u for worker %u (%u open there)",
-		(unsigned)(w - w->srv->workers), (unsigned)(to - w->srv->workers), open);
 	if (to != w) {
 		pthread_mutex_lock(&to->inbox_lock);
 		bool room = to->ninbox < WORKER_INBOX;
 		if (room)
 			to->inbox[to->ninbox++] = (struct handoff){fd, tcp};
 		pthread_mutex_unlock(&to->inbox_lock);
-		if (room) {
-			/* Thread-safe with evthread_use_pthreads: wakes to's loop. */
-			event_active(to->ev_inbox, EV_READ, 0);
-			return;
+		if (!room) { /* its inbox is full: this worker keeps it */
+			atomic_fetch_sub_explicit(&to->nconns, 1, memory_order_relaxed);
+			open = atomic_fetch_add_explicit(&w->nconns, 1, memory_order_relaxed) + 1;
+			to = w;
 		}
-		atomic_fetch_sub_explicit(&to->nconns, 1, memory_order_relaxed);
-		atomic_fetch_add_explicit(&w->nconns, 1, memory_order_relaxed);
 	}
-	adopt(w, fd, tcp);
+	log_msg(LOG_LVL_DEBUG, "connection accepted by worker %u for worker %u (%u open there)",
+		(unsigned)(w - w->srv->workers), (unsigned)(to - w->srv->workers), open);
+	if (to != w)
+		event_active(to->ev_inbox, EV_READ, 0); /* thread-safe (evthread): wakes to's loop */
+	else
+		adopt(w, fd, tcp);
 }
 
 static void on_inbox(evutil_socket_t unused, short what, void *arg)
