@@ -18,7 +18,7 @@
 #include <signet/ar.h>
 
 #include "config.h"
-#include "metrics.h"
+#include "hostport.h"
 #include "ucl.h"
 
 struct raw_key;
@@ -433,20 +433,6 @@ static void walk(struct ctx *c, const struct ucl_node *obj, const char *section,
 
 /* ---- top level ---------------------------------------------------------- */
 
-static bool port_parse(const char *s, size_t len, unsigned *out)
-{
-	unsigned v = 0;
-	if (len == 0 || len > 5)
-		return false;
-	for (size_t k = 0; k < len; k++) {
-		if (s[k] < '0' || s[k] > '9')
-			return false;
-		v = v * 10 + (unsigned)(s[k] - '0');
-	}
-	*out = v;
-	return v >= 1 && v <= 65535;
-}
-
 /* inet:PORT[@HOST], inet6:PORT[@HOST] (HOST may be [v6]), unix:/PATH, local:/PATH */
 static bool socket_parse(const char *spec, struct config_socket *out)
 {
@@ -464,7 +450,7 @@ static bool socket_parse(const char *spec, struct config_socket *out)
 		return false;
 	const char *p = spec + (six ? 6 : 5);
 	const char *at = strchr(p, '@');
-	if (!port_parse(p, at ? (size_t)(at - p) : strlen(p), &out->port))
+	if (!hostport_port(p, at ? (size_t)(at - p) : strlen(p), &out->port))
 		return false;
 	out->family = six ? CONFIG_SOCK_INET6 : CONFIG_SOCK_INET;
 	if (at == NULL)
@@ -686,7 +672,7 @@ static void add_forwarder(struct ctx *c, const struct ucl_node *n, const char *s
 		ok = inet_pton(AF_INET, host, raw) == 1 || inet_pton(AF_INET6, host, raw) == 1;
 	}
 	if (ok && at != NULL)
-		ok = port_parse(at + 1, strlen(at + 1), &port);
+		ok = hostport_port(at + 1, strlen(at + 1), &port);
 	if (!ok) {
 		node_error(c, n, "dns.forwarders: '%s' is not ADDRESS or ADDRESS@PORT (numeric, e.g. "
 				 "\"127.0.0.1@5353\")",
@@ -883,7 +869,7 @@ static void k_metrics_listen(struct ctx *c, const struct ucl_node *n, void *base
 		c->cfg->metrics_listen = NULL;
 		return;
 	}
-	if (!metrics_parse_listen(s, &ss, &len)) {
+	if (!hostport_sockaddr(s, &ss, &len)) {
 		node_error(c, n,
 			   "metrics.listen '%s' is not a numeric ADDRESS:PORT or [IPV6]:PORT "
 			   "(e.g. \"127.0.0.1:9187\")",
