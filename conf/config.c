@@ -21,6 +21,11 @@
 #include "config_walk.h"
 #include "hostport.h"
 
+/* K_CHOICE keys store an int into these enum fields. */
+_Static_assert(sizeof(enum config_on_error) == sizeof(int), "K_CHOICE field");
+_Static_assert(sizeof(enum config_log_target) == sizeof(int), "K_CHOICE field");
+_Static_assert(sizeof(enum signet_l_policy) == sizeof(int), "K_CHOICE field");
+
 /* ---- top level ---------------------------------------------------------- */
 
 /* inet:PORT[@HOST], inet6:PORT[@HOST] (HOST may be [v6]), unix:/PATH, local:/PATH */
@@ -212,33 +217,13 @@ static void k_user_group(struct ctx *c, const struct ucl_node *n, void *base)
 }
 
 /* on_error { sign = tempfail|accept; verify = accept|tempfail; } */
-static void k_on_error_value(struct ctx *c, const struct ucl_node *n, void *base)
-{
-	(void)base;
-	char buf[32], where[32];
-	const char *s;
-	bool sign = strcmp(n->key, "sign") == 0;
-	snprintf(where, sizeof where, "on_error.%s", n->key);
-	if (!cfg_want_str(c, n, where, buf, sizeof buf, &s))
-		return;
-	enum config_on_error v;
-	if (strcmp(s, "tempfail") == 0)
-		v = CONFIG_TEMPFAIL;
-	else if (strcmp(s, "accept") == 0)
-		v = CONFIG_ACCEPT;
-	else {
-		cfg_node_error(c, n, "%s must be \"tempfail\" or \"accept\", not '%s'", where, s);
-		return;
-	}
-	if (sign)
-		c->cfg->on_error_sign = v;
-	else
-		c->cfg->on_error_verify = v;
-}
+/* on_error { sign = tempfail|accept; verify = accept|tempfail; } */
+static const struct cfg_choice tempfail_accept[] = {
+	{.name = "tempfail", .value = CONFIG_TEMPFAIL}, {.name = "accept", .value = CONFIG_ACCEPT}, {.name = NULL}};
 
 static const struct keydef on_error_keys[] = {
-	{"sign", K_FN, 0, k_on_error_value, NULL},
-	{"verify", K_FN, 0, k_on_error_value, NULL},
+	CHOICE("sign", CFG(on_error_sign), tempfail_accept),
+	CHOICE("verify", CFG(on_error_verify), tempfail_accept),
 };
 
 static void s_on_error(struct ctx *c, const struct ucl_node *n, void *base)
@@ -313,10 +298,10 @@ static void k_health_interval(struct ctx *c, const struct ucl_node *n, void *bas
 }
 
 static const struct keydef dns_keys[] = {
-	{"forwarders", K_FN, 0, k_forwarders, NULL},
-	{"health_interval", K_FN, 0, k_health_interval, NULL},
-	{"timeout", K_FN, 0, k_dns_timeout, NULL},
-	{"trust_anchor_file", K_FN, 0, k_trust_anchor, NULL},
+	{"forwarders", K_FN, 0, k_forwarders, {NULL}},
+	{"health_interval", K_FN, 0, k_health_interval, {NULL}},
+	{"timeout", K_FN, 0, k_dns_timeout, {NULL}},
+	{"trust_anchor_file", K_FN, 0, k_trust_anchor, {NULL}},
 };
 
 static void s_dns(struct ctx *c, const struct ucl_node *n, void *base)
@@ -325,21 +310,6 @@ static void s_dns(struct ctx *c, const struct ucl_node *n, void *base)
 }
 
 /* log { target = syslog|stderr; facility = mail; } */
-static void k_log_target(struct ctx *c, const struct ucl_node *n, void *base)
-{
-	(void)base;
-	char buf[32];
-	const char *s;
-	if (!cfg_want_str(c, n, "log.target", buf, sizeof buf, &s))
-		return;
-	if (strcmp(s, "syslog") == 0)
-		c->cfg->log_target = CONFIG_LOG_SYSLOG;
-	else if (strcmp(s, "stderr") == 0)
-		c->cfg->log_target = CONFIG_LOG_STDERR;
-	else
-		cfg_node_error(c, n, "log.target must be \"syslog\" or \"stderr\", not '%s'", s);
-}
-
 static void k_log_facility(struct ctx *c, const struct ucl_node *n, void *base)
 {
 	(void)base;
@@ -358,9 +328,13 @@ static void k_log_facility(struct ctx *c, const struct ucl_node *n, void *base)
 	cfg_node_error(c, n, "log.facility must be mail, daemon, user or local0..local7, not '%s'", s);
 }
 
+/* log { target = syslog|stderr; facility = mail; } */
+static const struct cfg_choice log_targets[] = {
+	{.name = "syslog", .value = CONFIG_LOG_SYSLOG}, {.name = "stderr", .value = CONFIG_LOG_STDERR}, {.name = NULL}};
+
 static const struct keydef log_keys[] = {
-	{"target", K_FN, 0, k_log_target, NULL},
-	{"facility", K_FN, 0, k_log_facility, NULL},
+	CHOICE("target", CFG(log_target), log_targets),
+	{"facility", K_FN, 0, k_log_facility, {NULL}},
 };
 
 static void s_log(struct ctx *c, const struct ucl_node *n, void *base)
@@ -369,24 +343,6 @@ static void s_log(struct ctx *c, const struct ucl_node *n, void *base)
 }
 
 /* verify { l_policy = "unsigned-content-is-policy" | "honour"; } (RFC 6376 8.2) */
-static void k_l_policy(struct ctx *c, const struct ucl_node *n, void *base)
-{
-	(void)base;
-	char buf[32];
-	const char *s;
-	if (!cfg_want_str(c, n, "verify.l_policy", buf, sizeof buf, &s))
-		return;
-	if (strcmp(s, "unsigned-content-is-policy") == 0)
-		c->cfg->l_policy = SIGNET_L_POLICY_UNSIGNED;
-	else if (strcmp(s, "honour") == 0 || strcmp(s, "honor") == 0)
-		c->cfg->l_policy = SIGNET_L_HONOUR;
-	else
-		cfg_node_error(c, n,
-			   "verify.l_policy must be \"unsigned-content-is-policy\" or \"honour\", "
-			   "not '%s'",
-			   s);
-}
-
 /* verify { public_suffix_list = "/path"; } ("" = off): DKIM-VER-17. The
  * file is read by config_load, after the whole config is known. */
 static void k_public_suffix_list(struct ctx *c, const struct ucl_node *n, void *base)
@@ -407,36 +363,26 @@ static void k_public_suffix_list(struct ctx *c, const struct ucl_node *n, void *
 /* verify { on_fail = "accept" | "reject"; on_temperror = "accept" | "tempfail"; }
  * DKIM-VER-16 (RFC 6376 6.3): a failed signature may be rejected, never
  * deferred; only a temporary key lookup failure may be deferred. */
-static void k_verify_action(struct ctx *c, const struct ucl_node *n, void *base)
-{
-	(void)base;
-	char buf[32], where[32];
-	const char *s;
-	bool fail = strcmp(n->key, "on_fail") == 0;
-	const char *other = fail ? "reject" : "tempfail";
-	snprintf(where, sizeof where, "verify.%s", n->key);
-	if (!cfg_want_str(c, n, where, buf, sizeof buf, &s))
-		return;
-	enum config_on_error v;
-	if (strcmp(s, "accept") == 0)
-		v = CONFIG_ACCEPT;
-	else if (strcmp(s, other) == 0)
-		v = fail ? CONFIG_REJECT : CONFIG_TEMPFAIL;
-	else {
-		cfg_node_error(c, n, "%s must be \"accept\" or \"%s\", not '%s'", where, other, s);
-		return;
-	}
-	if (fail)
-		c->cfg->verify_on_fail = v;
-	else
-		c->cfg->verify_on_temperror = v;
-}
+/* verify { l_policy = "unsigned-content-is-policy" | "honour"; } (RFC 6376 8.2) */
+static const struct cfg_choice l_policies[] = {
+	{.name = "unsigned-content-is-policy", .value = SIGNET_L_POLICY_UNSIGNED},
+	{.name = "honour", .value = SIGNET_L_HONOUR},
+	{.name = "honor", .value = SIGNET_L_HONOUR, .alias = true},
+	{.name = NULL}};
+
+/* verify { on_fail = "accept" | "reject"; on_temperror = "accept" | "tempfail"; }
+ * DKIM-VER-16 (RFC 6376 6.3): a failed signature may be rejected, never
+ * deferred; only a temporary key lookup failure may be deferred. */
+static const struct cfg_choice accept_reject[] = {
+	{.name = "accept", .value = CONFIG_ACCEPT}, {.name = "reject", .value = CONFIG_REJECT}, {.name = NULL}};
+static const struct cfg_choice accept_tempfail[] = {
+	{.name = "accept", .value = CONFIG_ACCEPT}, {.name = "tempfail", .value = CONFIG_TEMPFAIL}, {.name = NULL}};
 
 static const struct keydef verify_keys[] = {
-	{"l_policy", K_FN, 0, k_l_policy, NULL},
-	{"on_fail", K_FN, 0, k_verify_action, NULL},
-	{"on_temperror", K_FN, 0, k_verify_action, NULL},
-	{"public_suffix_list", K_FN, 0, k_public_suffix_list, NULL},
+	CHOICE("l_policy", CFG(l_policy), l_policies),
+	CHOICE("on_fail", CFG(verify_on_fail), accept_reject),
+	CHOICE("on_temperror", CFG(verify_on_temperror), accept_tempfail),
+	{"public_suffix_list", K_FN, 0, k_public_suffix_list, {NULL}},
 };
 
 static void s_verify(struct ctx *c, const struct ucl_node *n, void *base)
@@ -470,7 +416,7 @@ static void k_metrics_listen(struct ctx *c, const struct ucl_node *n, void *base
 }
 
 static const struct keydef metrics_keys[] = {
-	{"listen", K_FN, 0, k_metrics_listen, NULL},
+	{"listen", K_FN, 0, k_metrics_listen, {NULL}},
 };
 
 static void s_metrics(struct ctx *c, const struct ucl_node *n, void *base)
@@ -481,20 +427,20 @@ static void s_metrics(struct ctx *c, const struct ucl_node *n, void *base)
 void cfg_s_dkim_signing(struct ctx *c, const struct ucl_node *n, void *base);
 
 static const struct keydef top_keys[] = {
-	{"socket", K_FN, 0, k_socket, NULL},
-	{"socket_mode", K_FN, 0, k_socket_mode, NULL},
-	{"user", K_FN, 0, k_user_group, NULL},
-	{"group", K_FN, 0, k_user_group, NULL},
-	{"pidfile", K_FN, 0, k_pidfile, NULL},
-	{"authserv_id", K_FN, 0, k_authserv_id, NULL},
-	{"local_addrs", K_FN, 0, k_local_addrs, NULL},
-	{"workers", K_FN, 0, k_workers, NULL},
-	{"on_error", K_SECTION, 0, s_on_error, NULL},
-	{"dns", K_SECTION, 0, s_dns, NULL},
-	{"log", K_SECTION, 0, s_log, NULL},
-	{"verify", K_SECTION, 0, s_verify, NULL},
-	{"metrics", K_SECTION, 0, s_metrics, NULL},
-	{"dkim_signing", K_SECTION, 0, cfg_s_dkim_signing, NULL},
+	{"socket", K_FN, 0, k_socket, {NULL}},
+	{"socket_mode", K_FN, 0, k_socket_mode, {NULL}},
+	{"user", K_FN, 0, k_user_group, {NULL}},
+	{"group", K_FN, 0, k_user_group, {NULL}},
+	{"pidfile", K_FN, 0, k_pidfile, {NULL}},
+	{"authserv_id", K_FN, 0, k_authserv_id, {NULL}},
+	{"local_addrs", K_FN, 0, k_local_addrs, {NULL}},
+	{"workers", K_FN, 0, k_workers, {NULL}},
+	{"on_error", K_SECTION, 0, s_on_error, {NULL}},
+	{"dns", K_SECTION, 0, s_dns, {NULL}},
+	{"log", K_SECTION, 0, s_log, {NULL}},
+	{"verify", K_SECTION, 0, s_verify, {NULL}},
+	{"metrics", K_SECTION, 0, s_metrics, {NULL}},
+	{"dkim_signing", K_SECTION, 0, cfg_s_dkim_signing, {NULL}},
 };
 
 /* ---- loading ------------------------------------------------------------ */

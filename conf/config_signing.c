@@ -17,58 +17,7 @@
 
 /* ---- dkim_signing ------------------------------------------------------- */
 
-static void k_use_domain(struct ctx *c, const struct ucl_node *n, void *base)
-{
-	struct config_signing *sg = base;
-	char buf[32], where[64];
-	const char *s;
-	snprintf(where, sizeof where, "dkim_signing.%s", n->key);
-	if (!cfg_want_str(c, n, where, buf, sizeof buf, &s))
-		return;
-	enum config_use_domain v;
-	if (strcmp(s, "header") == 0)
-		v = USE_DOMAIN_HEADER;
-	else if (strcmp(s, "envelope") == 0)
-		v = USE_DOMAIN_ENVELOPE;
-	else if (strcmp(s, "auth") == 0)
-		v = USE_DOMAIN_AUTH;
-	else {
-		if (strcmp(s, "recipient") == 0)
-			cfg_node_error(c, n, "%s = \"recipient\" (an rspamd value for inbound signing) is "
-					 "not supported; use header, envelope or auth",
-				   where);
-		else
-			cfg_node_error(c, n, "%s must be \"header\", \"envelope\" or \"auth\", not '%s'",
-				   where, s);
-		return;
-	}
-	if (strcmp(n->key, "use_domain_sign_networks") == 0)
-		sg->use_domain_sign_networks = v;
-	else if (strcmp(n->key, "use_domain_sign_local") == 0)
-		sg->use_domain_sign_local = v;
-	else
-		sg->use_domain = v;
-}
-
 /* dkim_signing.idn_labels = "auto" | "a-labels" (DKIM-EAI-04, RFC 8616 5). */
-static void k_idn_labels(struct ctx *c, const struct ucl_node *n, void *base)
-{
-	struct config_signing *sg = base;
-	char buf[32];
-	const char *s;
-	if (!cfg_want_str(c, n, "dkim_signing.idn_labels", buf, sizeof buf, &s))
-		return;
-	if (strcmp(s, "auto") == 0)
-		sg->idn_labels = SIGNET_IDN_AUTO;
-	else if (strcmp(s, "a-labels") == 0)
-		sg->idn_labels = SIGNET_IDN_ALABELS;
-	else
-		cfg_node_error(c, n,
-			   "dkim_signing.idn_labels must be \"auto\" (U-labels in messages with "
-			   "UTF-8 headers) or \"a-labels\", not '%s'",
-			   s);
-}
-
 static void k_sign_networks(struct ctx *c, const struct ucl_node *n, void *base)
 {
 	struct config_signing *sg = base;
@@ -236,9 +185,9 @@ static void selectors_element(struct ctx *c, struct raw_domain *rd, const struct
 	for (size_t k = 0; k < e->nkids; k++) {
 		const struct ucl_node *m = e->kids[k];
 		if (strcmp(m->key, "selectors") == 0 || !key_entry_member(c, m, rk)) {
-			struct keydef t[3] = {{"selector", K_STR, 0, NULL, NULL},
-					      {"path", K_STR, 0, NULL, NULL},
-					      {"algorithm", K_STR, 0, NULL, NULL}};
+			struct keydef t[3] = {{"selector", K_STR, 0, NULL, {NULL}},
+					      {"path", K_STR, 0, NULL, {NULL}},
+					      {"algorithm", K_STR, 0, NULL, {NULL}}};
 			char section[300];
 			snprintf(section, sizeof section, "selectors of domain %s", rd->name);
 			cfg_unknown_key(c, m, section, t, 3);
@@ -317,7 +266,7 @@ static void one_domain(struct ctx *c, const struct ucl_node *dn)
 		else {
 			struct keydef t[4];
 			for (size_t j = 0; j < 4; j++)
-				t[j] = (struct keydef){key_entry_names[j], K_STR, 0, NULL, NULL};
+				t[j] = (struct keydef){key_entry_names[j], K_STR, 0, NULL, {NULL}};
 			char section[300];
 			snprintf(section, sizeof section, "domain %s", name);
 			cfg_unknown_key(c, m, section, t, 4);
@@ -362,70 +311,89 @@ static void k_top_path(struct ctx *c, const struct ucl_node *n, void *base)
 #define MAPS_NOTE "maps are not supported; list the keys under domain { }"
 #define INBOUND_NOTE "signet signs only authenticated, local and sign_networks mail"
 
+/* use_domain: which address gives the signing domain (rspamd's key). */
+static const struct cfg_choice use_domains[] = {
+	{.name = "header", .value = USE_DOMAIN_HEADER},
+	{.name = "envelope", .value = USE_DOMAIN_ENVELOPE},
+	{.name = "auth", .value = USE_DOMAIN_AUTH},
+	{.name = "recipient",
+	 .hint = "(an rspamd value for inbound signing) is not supported; use header, envelope or auth",
+	 .refused = true},
+	{.name = NULL}};
+
+/* dkim_signing.idn_labels = "auto" | "a-labels" (DKIM-EAI-04, RFC 8616 5). */
+static const struct cfg_choice idn_labels[] = {
+	{.name = "auto", .value = SIGNET_IDN_AUTO, .hint = "U-labels in messages with UTF-8 headers"},
+	{.name = "a-labels", .value = SIGNET_IDN_ALABELS},
+	{.name = NULL}};
+
+_Static_assert(sizeof(enum config_use_domain) == sizeof(int), "K_CHOICE field");
+_Static_assert(sizeof(enum signet_idn_labels) == sizeof(int), "K_CHOICE field");
+
 static const struct keydef signing_keys[] = {
-	{"enabled", K_BOOL, SGN(enabled), NULL, NULL},
-	{"sign_authenticated", K_BOOL, SGN(sign_authenticated), NULL, NULL},
-	{"auth_only", K_BOOL, SGN(sign_authenticated), NULL, NULL},
-	{"sign_local", K_BOOL, SGN(sign_local), NULL, NULL},
-	{"sign_networks", K_FN, 0, k_sign_networks, NULL},
-	{"use_domain", K_FN, 0, k_use_domain, NULL},
-	{"use_domain_sign_networks", K_FN, 0, k_use_domain, NULL},
-	{"use_domain_sign_local", K_FN, 0, k_use_domain, NULL},
-	{"allow_hdrfrom_mismatch", K_BOOL, SGN(allow_hdrfrom_mismatch), NULL, NULL},
-	{"allow_hdrfrom_mismatch_local", K_BOOL, SGN(allow_hdrfrom_mismatch_local), NULL, NULL},
+	{"enabled", K_BOOL, SGN(enabled), NULL, {NULL}},
+	{"sign_authenticated", K_BOOL, SGN(sign_authenticated), NULL, {NULL}},
+	{"auth_only", K_BOOL, SGN(sign_authenticated), NULL, {NULL}},
+	{"sign_local", K_BOOL, SGN(sign_local), NULL, {NULL}},
+	{"sign_networks", K_FN, 0, k_sign_networks, {NULL}},
+	CHOICE("use_domain", SGN(use_domain), use_domains),
+	CHOICE("use_domain_sign_networks", SGN(use_domain_sign_networks), use_domains),
+	CHOICE("use_domain_sign_local", SGN(use_domain_sign_local), use_domains),
+	{"allow_hdrfrom_mismatch", K_BOOL, SGN(allow_hdrfrom_mismatch), NULL, {NULL}},
+	{"allow_hdrfrom_mismatch_local", K_BOOL, SGN(allow_hdrfrom_mismatch_local), NULL, {NULL}},
 	{"allow_hdrfrom_mismatch_sign_networks", K_BOOL,
-	 SGN(allow_hdrfrom_mismatch_sign_networks), NULL, NULL},
-	{"allow_username_mismatch", K_BOOL, SGN(allow_username_mismatch), NULL, NULL},
-	{"allow_envfrom_empty", K_BOOL, SGN(allow_envfrom_empty), NULL, NULL},
-	{"use_esld", K_BOOL, SGN(use_esld), NULL, NULL},
-	{"try_fallback", K_BOOL, SGN(try_fallback), NULL, NULL},
-	{"selector", K_STR, SGN(selector), NULL, NULL},
-	{"path", K_FN, 0, k_top_path, NULL},
-	{"sign_headers", K_FN, 0, k_sign_headers, NULL},
-	{"idn_labels", K_FN, 0, k_idn_labels, NULL},
-	{"domain", K_SECTION, 0, s_domain, NULL},
-	{"sign_inbound", K_UNSUPPORTED, 0, NULL, INBOUND_NOTE},
-	{"use_domain_sign_inbound", K_UNSUPPORTED, 0, NULL, INBOUND_NOTE},
-	{"use_domain_custom", K_UNSUPPORTED, 0, NULL, "signet has no Lua"},
+	 SGN(allow_hdrfrom_mismatch_sign_networks), NULL, {NULL}},
+	{"allow_username_mismatch", K_BOOL, SGN(allow_username_mismatch), NULL, {NULL}},
+	{"allow_envfrom_empty", K_BOOL, SGN(allow_envfrom_empty), NULL, {NULL}},
+	{"use_esld", K_BOOL, SGN(use_esld), NULL, {NULL}},
+	{"try_fallback", K_BOOL, SGN(try_fallback), NULL, {NULL}},
+	{"selector", K_STR, SGN(selector), NULL, {NULL}},
+	{"path", K_FN, 0, k_top_path, {NULL}},
+	{"sign_headers", K_FN, 0, k_sign_headers, {NULL}},
+	CHOICE("idn_labels", SGN(idn_labels), idn_labels),
+	{"domain", K_SECTION, 0, s_domain, {NULL}},
+	{"sign_inbound", K_UNSUPPORTED, 0, NULL, {INBOUND_NOTE}},
+	{"use_domain_sign_inbound", K_UNSUPPORTED, 0, NULL, {INBOUND_NOTE}},
+	{"use_domain_custom", K_UNSUPPORTED, 0, NULL, {"signet has no Lua"}},
 	{"allow_hdrfrom_multiple", K_UNSUPPORTED, 0, NULL,
-	 "signet never signs a message with several From fields (RFC 6376 5.4, DKIM-SIGN-07)"},
+	 {"signet never signs a message with several From fields (RFC 6376 5.4, DKIM-SIGN-07)"}},
 	{"check_pubkey", K_UNSUPPORTED, 0, NULL,
-	 "check the published key with: signet dnscheck -d DOMAIN -s SELECTOR -k KEYFILE"},
+	 {"check the published key with: signet dnscheck -d DOMAIN -s SELECTOR -k KEYFILE"}},
 	{"allow_pubkey_mismatch", K_UNSUPPORTED, 0, NULL,
-	 "check the published key with: signet dnscheck -d DOMAIN -s SELECTOR -k KEYFILE"},
-	{"use_redis", K_UNSUPPORTED, 0, NULL, REDIS_NOTE},
-	{"key_prefix", K_UNSUPPORTED, 0, NULL, REDIS_NOTE},
-	{"selector_prefix", K_UNSUPPORTED, 0, NULL, REDIS_NOTE},
-	{"servers", K_UNSUPPORTED, 0, NULL, REDIS_NOTE},
-	{"read_servers", K_UNSUPPORTED, 0, NULL, REDIS_NOTE},
-	{"write_servers", K_UNSUPPORTED, 0, NULL, REDIS_NOTE},
-	{"password", K_UNSUPPORTED, 0, NULL, REDIS_NOTE},
-	{"db", K_UNSUPPORTED, 0, NULL, REDIS_NOTE},
-	{"dbname", K_UNSUPPORTED, 0, NULL, REDIS_NOTE},
-	{"timeout", K_UNSUPPORTED, 0, NULL, REDIS_NOTE},
-	{"use_http_headers", K_UNSUPPORTED, 0, NULL, HTTP_NOTE},
-	{"allow_headers_fallback", K_UNSUPPORTED, 0, NULL, HTTP_NOTE},
-	{"http_sign_header", K_UNSUPPORTED, 0, NULL, HTTP_NOTE},
-	{"http_sign_on_reject_header_header", K_UNSUPPORTED, 0, NULL, HTTP_NOTE},
-	{"http_domain_header", K_UNSUPPORTED, 0, NULL, HTTP_NOTE},
-	{"http_selector_header", K_UNSUPPORTED, 0, NULL, HTTP_NOTE},
-	{"http_key_header", K_UNSUPPORTED, 0, NULL, HTTP_NOTE},
-	{"use_vault", K_UNSUPPORTED, 0, NULL, VAULT_NOTE},
-	{"vault_url", K_UNSUPPORTED, 0, NULL, VAULT_NOTE},
-	{"vault_token", K_UNSUPPORTED, 0, NULL, VAULT_NOTE},
-	{"vault_domains", K_UNSUPPORTED, 0, NULL, VAULT_NOTE},
-	{"http_timeout", K_UNSUPPORTED, 0, NULL, VAULT_NOTE},
-	{"no_ssl_verify", K_UNSUPPORTED, 0, NULL, VAULT_NOTE},
+	 {"check the published key with: signet dnscheck -d DOMAIN -s SELECTOR -k KEYFILE"}},
+	{"use_redis", K_UNSUPPORTED, 0, NULL, {REDIS_NOTE}},
+	{"key_prefix", K_UNSUPPORTED, 0, NULL, {REDIS_NOTE}},
+	{"selector_prefix", K_UNSUPPORTED, 0, NULL, {REDIS_NOTE}},
+	{"servers", K_UNSUPPORTED, 0, NULL, {REDIS_NOTE}},
+	{"read_servers", K_UNSUPPORTED, 0, NULL, {REDIS_NOTE}},
+	{"write_servers", K_UNSUPPORTED, 0, NULL, {REDIS_NOTE}},
+	{"password", K_UNSUPPORTED, 0, NULL, {REDIS_NOTE}},
+	{"db", K_UNSUPPORTED, 0, NULL, {REDIS_NOTE}},
+	{"dbname", K_UNSUPPORTED, 0, NULL, {REDIS_NOTE}},
+	{"timeout", K_UNSUPPORTED, 0, NULL, {REDIS_NOTE}},
+	{"use_http_headers", K_UNSUPPORTED, 0, NULL, {HTTP_NOTE}},
+	{"allow_headers_fallback", K_UNSUPPORTED, 0, NULL, {HTTP_NOTE}},
+	{"http_sign_header", K_UNSUPPORTED, 0, NULL, {HTTP_NOTE}},
+	{"http_sign_on_reject_header_header", K_UNSUPPORTED, 0, NULL, {HTTP_NOTE}},
+	{"http_domain_header", K_UNSUPPORTED, 0, NULL, {HTTP_NOTE}},
+	{"http_selector_header", K_UNSUPPORTED, 0, NULL, {HTTP_NOTE}},
+	{"http_key_header", K_UNSUPPORTED, 0, NULL, {HTTP_NOTE}},
+	{"use_vault", K_UNSUPPORTED, 0, NULL, {VAULT_NOTE}},
+	{"vault_url", K_UNSUPPORTED, 0, NULL, {VAULT_NOTE}},
+	{"vault_token", K_UNSUPPORTED, 0, NULL, {VAULT_NOTE}},
+	{"vault_domains", K_UNSUPPORTED, 0, NULL, {VAULT_NOTE}},
+	{"http_timeout", K_UNSUPPORTED, 0, NULL, {VAULT_NOTE}},
+	{"no_ssl_verify", K_UNSUPPORTED, 0, NULL, {VAULT_NOTE}},
 	{"signing_table", K_UNSUPPORTED, 0, NULL,
-	 "OpenDKIM-style tables are not supported; list the keys under domain { }"},
+	 {"OpenDKIM-style tables are not supported; list the keys under domain { }"}},
 	{"key_table", K_UNSUPPORTED, 0, NULL,
-	 "OpenDKIM-style tables are not supported; list the keys under domain { }"},
-	{"selector_map", K_UNSUPPORTED, 0, NULL, MAPS_NOTE},
-	{"path_map", K_UNSUPPORTED, 0, NULL, MAPS_NOTE},
-	{"symbol", K_UNSUPPORTED, 0, NULL, "signet has no rspamd symbols"},
-	{"symbol_signed", K_UNSUPPORTED, 0, NULL, "signet has no rspamd symbols"},
-	{"check_violation", K_UNSUPPORTED, 0, NULL, "signet has no rspamd symbols"},
-	{"sign_condition", K_UNSUPPORTED, 0, NULL, "signet has no Lua"},
+	 {"OpenDKIM-style tables are not supported; list the keys under domain { }"}},
+	{"selector_map", K_UNSUPPORTED, 0, NULL, {MAPS_NOTE}},
+	{"path_map", K_UNSUPPORTED, 0, NULL, {MAPS_NOTE}},
+	{"symbol", K_UNSUPPORTED, 0, NULL, {"signet has no rspamd symbols"}},
+	{"symbol_signed", K_UNSUPPORTED, 0, NULL, {"signet has no rspamd symbols"}},
+	{"check_violation", K_UNSUPPORTED, 0, NULL, {"signet has no rspamd symbols"}},
+	{"sign_condition", K_UNSUPPORTED, 0, NULL, {"signet has no Lua"}},
 };
 
 void cfg_s_dkim_signing(struct ctx *c, const struct ucl_node *n, void *base)

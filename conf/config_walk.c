@@ -168,6 +168,47 @@ bool cfg_want_duration(struct ctx *c, const struct ucl_node *n, const char *wher
 	return true;
 }
 
+/* "\"a\", \"b\" or \"c\"" (with hints) of the listed words, into buf. */
+static void choice_list(const struct cfg_choice *choices, char *buf, size_t cap)
+{
+	size_t nlisted = 0, i = 0, len = 0, k;
+	for (k = 0; choices[k].name != NULL; k++)
+		nlisted += !choices[k].alias && !choices[k].refused;
+	buf[0] = '\0';
+	for (k = 0; choices[k].name != NULL && len < cap; k++) {
+		const struct cfg_choice *ch = &choices[k];
+		if (ch->alias || ch->refused)
+			continue;
+		const char *sep = i == 0 ? "" : i + 1 == nlisted ? " or " : ", ";
+		i++;
+		int w = snprintf(buf + len, cap - len, "%s\"%s\"%s%s%s", sep, ch->name,
+				 ch->hint ? " (" : "", ch->hint ? ch->hint : "", ch->hint ? ")" : "");
+		len += w > 0 ? (size_t)w : 0;
+	}
+}
+
+bool cfg_want_choice(struct ctx *c, const struct ucl_node *n, const char *where,
+		     const struct cfg_choice *choices, int *out)
+{
+	char buf[32], list[256];
+	const char *s;
+	if (!cfg_want_str(c, n, where, buf, sizeof buf, &s))
+		return false;
+	for (const struct cfg_choice *ch = choices; ch->name != NULL; ch++) {
+		if (strcmp(s, ch->name) != 0)
+			continue;
+		if (ch->refused) {
+			cfg_node_error(c, n, "%s = \"%s\" %s", where, s, ch->hint);
+			return false;
+		}
+		*out = ch->value;
+		return true;
+	}
+	choice_list(choices, list, sizeof list);
+	cfg_node_error(c, n, "%s must be %s, not '%s'", where, list, s);
+	return false;
+}
+
 /* A string, or an array of strings: calls fn on each. */
 void cfg_each_str(struct ctx *c, const struct ucl_node *n, const char *where, void *arg,
 		     void (*fn)(struct ctx *, const struct ucl_node *, const char *, void *))
@@ -228,7 +269,7 @@ static void walk_one(struct ctx *c, const struct ucl_node *n, const char *sectio
 		snprintf(where, sizeof where, "%s", n->key);
 	if (kd->kind == K_UNSUPPORTED) {
 		cfg_node_warn(c, n, "'%s' (an rspamd key) is not supported by signet and is ignored: %s",
-			  where, kd->note);
+			  where, kd->u.note);
 		return;
 	}
 	if (kd->kind == K_SECTION) {
@@ -252,6 +293,8 @@ static void walk_one(struct ctx *c, const struct ucl_node *n, const char *sectio
 		(void)cfg_want_bool(c, n, where, (bool *)((char *)base + kd->off));
 	else if (kd->kind == K_STR && cfg_want_str(c, n, where, buf, sizeof buf, &s))
 		cfg_set_str(c, (char **)((char *)base + kd->off), s);
+	else if (kd->kind == K_CHOICE)
+		(void)cfg_want_choice(c, n, where, kd->u.choices, (int *)((char *)base + kd->off));
 	else if (kd->kind == K_FN)
 		kd->fn(c, n, base);
 }

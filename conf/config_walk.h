@@ -28,17 +28,33 @@ struct ctx {
 #define AT(n) "%s:%u:%u: "
 #define ATV(n) (n)->file, (n)->line, (n)->col
 
-enum kind { K_BOOL = 1, K_STR, K_FN, K_SECTION, K_UNSUPPORTED };
+enum kind { K_BOOL = 1, K_STR, K_FN, K_SECTION, K_UNSUPPORTED, K_CHOICE };
+
+/* One accepted word of a K_CHOICE key. hint is printed after the word in
+ * the error message; an alias is accepted but not listed; a refused word
+ * (a value rspamd knows and signet does not) is an error that says so. */
+struct cfg_choice {
+	const char *name;
+	int value;
+	const char *hint;
+	bool alias, refused;
+};
 
 typedef void (*key_fn)(struct ctx *c, const struct ucl_node *n, void *base);
 
 struct keydef {
 	const char *name;
 	enum kind kind;
-	size_t off;       /* K_BOOL, K_STR: field in base */
+	size_t off;       /* K_BOOL, K_STR, K_CHOICE: field in base (an enum for K_CHOICE) */
 	key_fn fn;        /* K_FN, K_SECTION */
-	const char *note; /* K_UNSUPPORTED: what to do instead */
+	union {
+		const char *note;                 /* K_UNSUPPORTED: what to do instead */
+		const struct cfg_choice *choices; /* K_CHOICE: the words, ended by a NULL name */
+	} u;
 };
+
+/* A key whose value is one word of a list, stored as an enum at base + off. */
+#define CHOICE(key, off, words) {key, K_CHOICE, off, NULL, {.choices = words}}
 
 #define NKEYS(t) (sizeof(t) / sizeof((t)[0]))
 #define CFG(f) offsetof(struct signetd_config, f)
@@ -63,6 +79,9 @@ bool cfg_want_str(struct ctx *c, const struct ucl_node *n, const char *where, ch
 /* A time in seconds, more than 0 and at most max. */
 bool cfg_want_duration(struct ctx *c, const struct ucl_node *n, const char *where, double max,
 		       double *out);
+/* One of the words of choices (see struct cfg_choice) into *out. */
+bool cfg_want_choice(struct ctx *c, const struct ucl_node *n, const char *where,
+		     const struct cfg_choice *choices, int *out);
 /* A string, or an array of at most CONFIG_MAX_LIST strings: fn on each. */
 void cfg_each_str(struct ctx *c, const struct ucl_node *n, const char *where, void *arg,
 		  void (*fn)(struct ctx *, const struct ucl_node *, const char *, void *));
