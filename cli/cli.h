@@ -29,7 +29,7 @@ int cmd_keygen(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_dnscheck(int argc, char **argv);
-int cmd_policy(int argc, char **argv); /* policy.c: links signetd_core */
+int cmd_policy(int argc, char **argv); /* cmd_policy.c: runs conf/ (signetd's own policy) */
 
 /* util.c: messages, option parsing helpers. */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -59,13 +59,13 @@ int io_open(const char *path, const char *what);
 /* Prints "cannot read PATH: <errno text> (<ownership facts>)". */
 void io_open_error(const char *path, const char *what, int errnum);
 
-/* keyfile.c: load a private key file, warning when group/others can read
+/* private_key.c: load a private key file, warning when group/others can read
  * it. NULL after printing why. */
 struct signet_key *keyfile_load(const char *path);
 /* "RSA 2048-bit" / "ed25519" for messages. */
 const char *keyfile_describe(const struct signet_key *key, char *buf, size_t cap);
 
-/* keysfile.c: the KEYSFILE format of `signet verify --keys`. */
+/* zonefile.c: the KEYSFILE format of `signet verify --keys`. */
 struct keysfile;
 struct keysfile *keysfile_load(const char *path);
 /* The records at name (DNS names compare case-insensitively, a final dot

@@ -1,4 +1,4 @@
-/* test_config.c: signetd.conf loading (daemon/config.c): DESIGN.md's
+/* test_config.c: signetd.conf loading (conf/config.c): DESIGN.md's
  * example, every default, each key's bad values with the exact message,
  * rspamd dkim_signing compatibility (supported, unsupported-and-warned,
  * unknown-with-suggestion), includes of real files, the local_addrs
