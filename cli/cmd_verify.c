@@ -56,7 +56,7 @@ struct verify_opts {
 
 struct verify_run {
 	struct signet_verifier *v;
-	struct keysfile *kf;
+	struct zonefile *kf;
 	struct dns_resolver *r;
 };
 
@@ -545,7 +545,7 @@ int cmd_verify(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	if (o.keys != NULL)
-		run.kf = keysfile_load(o.keys);
+		run.kf = zonefile_load(o.keys, "keys file");
 	else
 		run.r = dns_open(o.server);
 	if (run.kf == NULL && run.r == NULL)
@@ -555,7 +555,7 @@ int cmd_verify(int argc, char **argv)
 	rc = run_verifier(&run, &o) ? report(run.v, &o) : VERIFY_EXIT_ERROR;
 	signet_verifier_free(run.v);
 	signet_psl_free(psl);
-	keysfile_free(run.kf);
+	zonefile_free(run.kf);
 	dns_close(run.r);
 	return rc;
 }
