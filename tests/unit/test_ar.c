@@ -26,12 +26,20 @@ static void set(struct signet_sig_result *r, enum signet_result res, enum signet
 	r->result = res;
 	r->alg = alg;
 	r->key_bits = bits;
-	snprintf(r->d, sizeof r->d, "%s", d);
-	snprintf(r->i, sizeof r->i, "%s", i);
-	snprintf(r->s, sizeof r->s, "%s", s);
-	snprintf(r->b, sizeof r->b, "%s", b);
+	/* tag values are borrowed, as from a verifier: R[k] keeps copies here */
+	static char pool[6][4][2048];
+	char(*own)[2048] = pool[r - R];
+	const char *src[4] = {d, i, s, b};
+	for (size_t k = 0; k < 4; k++) {
+		assert_true(strlen(src[k]) < sizeof own[k]);
+		memcpy(own[k], src[k], strlen(src[k]) + 1);
+	}
+	r->d = own[0];
+	r->i = own[1];
+	r->s = own[2];
+	r->b = own[3];
 	snprintf(r->reason, sizeof r->reason, "%s", reason);
-	snprintf(r->a, sizeof r->a, "%s", alg == SIGNET_ALG_UNKNOWN ? "" : signet_alg_name(alg));
+	r->a = alg == SIGNET_ALG_UNKNOWN ? "" : signet_alg_name(alg);
 }
 
 static bool is_ours_str(const char *v, const char *id)
@@ -590,11 +598,13 @@ static void ar_format_limits(void **state)
 	assert_int_equal(signet_ar_format(ID, NULL, 1, small, sizeof small, &got, &err),
 			 SIGNET_ERR_INVAL);
 	assert_int_equal(signet_ar_format(ID, rs, 1, NULL, 10, &got, &err), SIGNET_ERR_INVAL);
-	/* the longest fields a result can hold still format (one word per line) */
-	memset(R[0].b, 'B', sizeof R[0].b - 1);
+	/* long fields still format (one word per line) */
+	static char lb[700], ls[256], ld[256];
+	memset(lb, 'B', sizeof lb - 1);
 	memset(R[0].reason, '"', sizeof R[0].reason - 1);
-	memset(R[0].s, '\\', sizeof R[0].s - 1);
-	memset(R[0].d, 'd', sizeof R[0].d - 1);
+	memset(ls, '\\', sizeof ls - 1);
+	memset(ld, 'd', sizeof ld - 1);
+	R[0].b = lb, R[0].s = ls, R[0].d = ld;
 	R[0].result = SIGNET_RESULT_FAIL;
 	char big[4096];
 	fmt(1, big, sizeof big, true);
@@ -606,7 +616,7 @@ static void ar_format_limits(void **state)
 	strcat(reason, "\"\r\n");
 	assert_non_null(strstr(big, reason));
 	char sel[600] = "\theader.s=\"";
-	for (size_t k = 0; k < sizeof R[0].s - 1; k++)
+	for (size_t k = 0; k < sizeof ls - 1; k++)
 		strcat(sel, "\\\\");
 	strcat(sel, "\"");
 	assert_non_null(strstr(big, sel));
