@@ -622,6 +622,35 @@ static void ar_format_limits(void **state)
 	assert_non_null(strstr(big, sel));
 }
 
+/* AR-DKIM-04 (RFC 8601 2.7.1, RFC 6376 3.5): header.i is the whole i=, whatever
+ * its length: a 312-byte i= ends with its "@" + d= (it was cut at 255 bytes). */
+static void AR_DKIM_04_long_i_whole(void **state)
+{
+	(void)state;
+	char auid[320], want[340], out[4096];
+	memset(auid, 'u', 299);
+	snprintf(auid + 299, sizeof auid - 299, "@example.com");
+	assert_int_equal(strlen(auid), 311);
+	set(&R[0], SIGNET_RESULT_PASS, SIGNET_ALG_RSA_SHA256, 2048, "example.com", auid, "sel", B1,
+	    "");
+	fmt(1, out, sizeof out, true);
+	snprintf(want, sizeof want, "\theader.i=%s\r\n", auid);
+	if (strstr(out, want) == NULL)
+		fail_msg("no whole header.i in: %s", out);
+}
+
+/* A result built by hand may leave tag pointers NULL: read as absent
+ * (AR-DKIM-06: no property), never dereferenced. */
+static void AR_DKIM_06_null_tags_are_absent(void **state)
+{
+	(void)state;
+	char out[1024];
+	memset(&R[0], 0, sizeof R[0]);
+	R[0].result = SIGNET_RESULT_NONE;
+	fmt(1, out, sizeof out, false);
+	assert_string_equal(out, " mx.example.com; dkim=none");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -645,6 +674,8 @@ int main(void)
 	    cmocka_unit_test(AR_PARSE_01_cfws_quoted_folded),
 	    cmocka_unit_test(AR_PARSE_02_malformed_truncated_nul),
 	    cmocka_unit_test(ar_format_limits),
+	    cmocka_unit_test(AR_DKIM_04_long_i_whole),
+	    cmocka_unit_test(AR_DKIM_06_null_tags_are_absent),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,11 @@
 /* test_verifier.c: the verifier (lib/verifier.c) against RFC 8463 A.3,
  * RFC 6376 Appendix A, and messages signed here, one test per requirement
  * of spec/dkim.md section 7 and the key checks of section 3. */
+#include <signet/ar.h>
+
 #include "testutil.h"
+
+#define LONG_LABEL "llllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllll" /* 64 */
 
 static char results[256];
 
@@ -1229,6 +1233,92 @@ static void parsed_set_api_misuse(void **state)
 	free(msg);
 }
 
+/* ---- tag values and reasons are never cut silently (issue #12) ---- */
+
+/* A DKIM-Signature for d with i= auid (bh= of the empty body, b= junk). */
+static char *long_tags_msg(const char *d, const char *auid)
+{
+	static const char fmt[] = "DKIM-Signature: v=1; a=rsa-sha256; d=%s; s=s;\r\n"
+				  " i=%s; h=from;\r\n"
+				  " bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=; b=AAAA\r\n"
+				  "From: a@example.com\r\n\r\n";
+	size_t n = sizeof fmt + strlen(d) + strlen(auid);
+	char *m = malloc(n);
+	assert_non_null(m);
+	snprintf(m, n, fmt, d, auid);
+	return m;
+}
+
+static void DKIM_SIG_08_long_i_and_d_whole(void **state)
+{
+	/* DKIM-SIG-08 (RFC 6376 3.5 i=): "The domain part of the address MUST be
+	 * the same as, or a subdomain of, the value of the d= tag." A 312-byte i=
+	 * and a 194-byte d= are kept whole in the result and in header.i of the
+	 * Authentication-Results (i= was cut at 255 bytes, and lost its @domain). */
+	(void)state;
+	char d[200], auid[320], keys[300];
+	snprintf(d, sizeof d, "%.60s.%.60s.%.60s.example.com", LONG_LABEL, LONG_LABEL, LONG_LABEL);
+	assert_int_equal(strlen(d), 194);
+	memset(auid, 'u', 312 - 1 - strlen(d));
+	snprintf(auid + 312 - 1 - strlen(d), sizeof auid - (312 - 1 - strlen(d)), "@%s", d);
+	assert_int_equal(strlen(auid), 312);
+	snprintf(keys, sizeof keys, "#!temperror s._domainkey.%s\n", d);
+	char *msg = long_tags_msg(d, auid);
+	struct signet_verify_options o = {.explain = true};
+	struct signet_verifier *v = tu_verify_opts((const uint8_t *)msg, strlen(msg), keys, &o, 0);
+	const struct signet_sig_result *r = signet_verifier_result(v, 0);
+	assert_int_equal(r->result, SIGNET_RESULT_TEMPERROR); /* parsed: i= is within d= */
+	assert_string_equal(r->i, auid);
+	assert_string_equal(r->d, d);
+	assert_string_equal(r->b, "AAAA");
+	assert_string_equal(r->bh, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
+	char ar[4096], want[400];
+	size_t len = 0;
+	struct signet_error err = {0};
+	assert_int_equal(signet_ar_format("mx.example.org", &r, 1, ar, sizeof ar, &len, &err),
+			 SIGNET_OK);
+	snprintf(want, sizeof want, "\theader.i=%s\r\n", auid); /* one word on its own line */
+	if (strstr(ar, want) == NULL)
+		fail_msg("no whole header.i in: %s", ar);
+	/* The explain steps quote d= bounded, with "...", never cut silently. */
+	const struct signet_sig_explain *x = X(v, 0);
+	char quoted[SIGNET_QUOTE_MAX + 8];
+	snprintf(quoted, sizeof quoted, " d=%.*s... ", SIGNET_QUOTE_MAX - 3, d);
+	if (strstr(x->steps[0].detail, quoted) == NULL)
+		fail_msg("step: %s", x->steps[0].detail);
+	signet_verifier_free(v);
+	free(msg);
+}
+
+static void DKIM_ERR_reason_quotes_name_bounded(void **state)
+{
+	/* Bounds: a reason quotes at most SIGNET_QUOTE_MAX bytes of input: a key
+	 * name of SIGNET_QUOTE_MAX - 1 and SIGNET_QUOTE_MAX bytes whole, one of
+	 * SIGNET_QUOTE_MAX + 1 cut to end in "..." (not silently). */
+	(void)state;
+	for (size_t name_len = SIGNET_QUOTE_MAX - 1; name_len <= SIGNET_QUOTE_MAX + 1; name_len++) {
+		/* "s._domainkey." (13) + d; d = x{m} "." y{40} ".example.com" */
+		char d[128], name[160], want[SIGNET_REASON_MAX];
+		size_t m = name_len - 13 - 53;
+		snprintf(d, sizeof d, "%.*s.%.40s.example.com", (int)m, LONG_LABEL, LONG_LABEL);
+		snprintf(name, sizeof name, "s._domainkey.%s", d);
+		assert_int_equal(strlen(name), name_len);
+		char auid[130];
+		snprintf(auid, sizeof auid, "@%s", d);
+		char *msg = long_tags_msg(d, auid);
+		struct signet_verifier *v = tu_verify((const uint8_t *)msg, strlen(msg), "");
+		const struct signet_sig_result *r = signet_verifier_result(v, 0);
+		if (name_len <= SIGNET_QUOTE_MAX)
+			snprintf(want, sizeof want, "no key for signature (no TXT record at %s)", name);
+		else
+			snprintf(want, sizeof want, "no key for signature (no TXT record at %.*s...)",
+				 SIGNET_QUOTE_MAX - 3, name);
+		assert_string_equal(r->reason, want);
+		signet_verifier_free(v);
+		free(msg);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1273,6 +1363,8 @@ int main(void)
 		cmocka_unit_test(parsed_set_same_steps_in_explain),
 		cmocka_unit_test(parsed_set_shared_by_messages_in_flight),
 		cmocka_unit_test(parsed_set_api_misuse),
+		cmocka_unit_test(DKIM_SIG_08_long_i_and_d_whole),
+		cmocka_unit_test(DKIM_ERR_reason_quotes_name_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
