@@ -400,7 +400,7 @@ static size_t normalize(const uint8_t *p, size_t len, uint8_t *out, size_t cap)
  * sequence). */
 static void show(char *dst, size_t cap, const uint8_t *p, size_t len)
 {
-	size_t n = len < cap - 1 ? len : cap - 4;
+	size_t n = len < cap ? len : cap - 4;
 	if (n < len)
 		while (n > 0 && (p[n] & 0xc0) == 0x80)
 			n--;

@@ -169,9 +169,7 @@ static void decide(struct vsig *vs, enum signet_result res, const char *fmt, ...
 
 static void add_note(struct signet_sig_result *r, const char *note)
 {
-	size_t len = strlen(r->notes);
-	if (len + 3 >= sizeof r->notes)
-		return; /* already cut, and so ending in "..." */
+	size_t len = strlen(r->notes); /* < sizeof r->notes: snprintf gets room for the NUL */
 	int n = snprintf(r->notes + len, sizeof r->notes - len, "%s%s", len ? "; " : "", note);
 	if (n > 0 && (size_t)n >= sizeof r->notes - len)
 		mark_cut(r->notes, sizeof r->notes);

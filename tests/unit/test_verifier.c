@@ -805,6 +805,39 @@ static void DKIM_SIG_12_z_diff_bounded(void **state)
 	signet_verifier_free(v);
 }
 
+static void DKIM_SIG_12_z_diff_value_cut_says_so(void **state)
+{
+	/* Bounds: a z= copy of 238, 239 (the most signed_value holds) and 240
+	 * bytes: the first two whole, the third cut to end in "..." (it was cut
+	 * silently). */
+	(void)state;
+	for (size_t n = sizeof(((struct signet_zdiff *)0)->signed_value) - 2;
+	     n <= sizeof(((struct signet_zdiff *)0)->signed_value); n++) {
+		char val[300], msg[1024];
+		memset(val, 'v', n);
+		val[n] = '\0';
+		snprintf(msg, sizeof msg,
+			 "DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=s; h=from;\r\n"
+			 " z=X-Long:%s;\r\n"
+			 " bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=; b=AAAA\r\n"
+			 "From: a@example.com\r\nX-Long: changed\r\n\r\n", val);
+		struct signet_verify_options o = {.explain = true};
+		struct signet_verifier *v =
+			tu_verify_opts((const uint8_t *)msg, strlen(msg), "", &o, 0);
+		const struct signet_sig_explain *x = X(v, 0);
+		assert_int_equal(x->nzdiff, 1);
+		const char *got = x->zdiff[0].signed_value;
+		if (n < sizeof x->zdiff[0].signed_value) {
+			assert_string_equal(got, val);
+		} else {
+			assert_int_equal(strlen(got), sizeof x->zdiff[0].signed_value - 1);
+			assert_memory_equal(got, val, strlen(got) - 3);
+			assert_string_equal(got + strlen(got) - 3, "...");
+		}
+		signet_verifier_free(v);
+	}
+}
+
 static void header_limit_gives_result(void **state)
 {
 	/* Bounds: a field over SIGNET_MAX_HEADER_FIELD → permerror naming the limit, no error. */
@@ -1365,6 +1398,7 @@ int main(void)
 		cmocka_unit_test(parsed_set_api_misuse),
 		cmocka_unit_test(DKIM_SIG_08_long_i_and_d_whole),
 		cmocka_unit_test(DKIM_ERR_reason_quotes_name_bounded),
+		cmocka_unit_test(DKIM_SIG_12_z_diff_value_cut_says_so),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
