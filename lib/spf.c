@@ -713,7 +713,7 @@ static void set_explanation(struct signet_spf *s, const uint8_t *text, size_t le
 {
 	struct spf_macro_ctx ctx;
 	const char *why;
-	size_t n;
+	size_t n = 0;
 	macro_ctx(s, top(s)->domain, &ctx);
 	if (!spf_macro_valid((struct signet_span){text, len}, true, &why) ||
 	    !spf_macro_expand((struct signet_span){text, len}, &ctx, true, s->expand_buf, &n, &why) ||
@@ -740,7 +740,7 @@ static void explain_step(struct signet_spf *s)
 	struct frame *f = top(s);
 	struct spf_macro_ctx ctx;
 	const char *why;
-	size_t n;
+	size_t n = 0;
 	struct signet_span def = {(const uint8_t *)s->default_exp,
 				  s->default_exp ? strlen(s->default_exp) : 0};
 	switch (s->exp) {
