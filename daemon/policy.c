@@ -11,33 +11,36 @@
 #include <string.h>
 #include <strings.h>
 
+#include <signet/rfc5322.h>
+
 #include "policy.h"
-#include "rfc5322.h"
 
 /* ---- RFC 5322 From addresses -------------------------------------------- */
 
-/* libsignet's one RFC 5322 lexer (lib/rfc5322.c) gives the domains as
- * written; the policy keeps them ASCII lower-cased. */
+/* libsignet's one RFC 5322 lexer (signet_rfc5322_from_domains) gives the
+ * domains as written; the policy keeps them ASCII lower-cased. */
 bool policy_from_addrs(const char *value, size_t len, struct policy_addrs *out, char *why,
 		       size_t whycap)
 {
-	struct rfc5322_addrs a;
+	struct signet_rfc5322_domain d[POLICY_MAX_ADDRS];
 	struct signet_error err = {0};
 	memset(out, 0, sizeof *out);
 	if (len > POLICY_MAX_FIELD) {
 		snprintf(why, whycap, "longer than POLICY_MAX_FIELD (%d bytes)", POLICY_MAX_FIELD);
 		return false;
 	}
-	if (rfc5322_from_domains((const uint8_t *)value, len, &a, &err) != SIGNET_OK) {
+	if (signet_rfc5322_from_domains((const uint8_t *)value, len, d, POLICY_MAX_ADDRS, &out->n,
+					&err) != SIGNET_OK) {
 		snprintf(why, whycap, "%s", err.msg);
 		return false;
 	}
-	out->n = a.n;
-	for (size_t k = 0; k < a.n && k < POLICY_MAX_ADDRS && k < RFC5322_MAX_ADDRS; k++) {
-		size_t n = a.domain[k].len < sizeof out->domain[k] ? a.domain[k].len
-								   : sizeof out->domain[k] - 1;
+	for (size_t k = 0; k < out->n && k < POLICY_MAX_ADDRS; k++) {
+		/* at most 253 octets (the lexer's dot-atom bound), domain[k] holds 256 */
+		size_t n = d[k].len < sizeof out->domain[k] ? d[k].len : sizeof out->domain[k] - 1;
 		for (size_t j = 0; j < n; j++)
-			out->domain[k][j] = (char)ascii_lower(a.domain[k].p[j]);
+			out->domain[k][j] = (char)(d[k].p[j] >= 'A' && d[k].p[j] <= 'Z'
+						       ? d[k].p[j] + 32
+						       : d[k].p[j]);
 		out->domain[k][n] = '\0';
 	}
 	return true;

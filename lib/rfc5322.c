@@ -39,11 +39,11 @@ static enum signet_status comment(const uint8_t *p, size_t len, size_t *pos, uns
 			return error_set(err, SIGNET_ERR_SYNTAX, SPEC_CFWS, "NUL inside a comment");
 		if (c == '\\' && k < len) /* quoted-pair (3.2.1) */
 			k++;
-		else if (c == '(' && ++depth > RFC5322_MAX_COMMENT_DEPTH && strict)
+		else if (c == '(' && ++depth > SIGNET_RFC5322_MAX_COMMENT_DEPTH && strict)
 			return error_set(err, SIGNET_ERR_LIMIT, SPEC_CFWS,
-					 "comments nested deeper than RFC5322_MAX_COMMENT_DEPTH "
+					 "comments nested deeper than SIGNET_RFC5322_MAX_COMMENT_DEPTH "
 					 "(%d)",
-					 RFC5322_MAX_COMMENT_DEPTH);
+					 SIGNET_RFC5322_MAX_COMMENT_DEPTH);
 		else if (c == ')')
 			depth--;
 	} while (depth > 0);
@@ -90,9 +90,9 @@ static bool is_atext(uint8_t c)
 
 static enum signet_status emit(struct lexer *lx, enum tok_type t, size_t start)
 {
-	if (lx->n >= RFC5322_MAX_TOKENS)
+	if (lx->n >= SIGNET_RFC5322_MAX_TOKENS)
 		return error_set(lx->err, SIGNET_ERR_LIMIT, SPEC_5322,
-				 "more than RFC5322_MAX_TOKENS (%d) tokens", RFC5322_MAX_TOKENS);
+				 "more than SIGNET_RFC5322_MAX_TOKENS (%d) tokens", SIGNET_RFC5322_MAX_TOKENS);
 	lx->toks[lx->n++] = (struct tok){t, lx->p + start, lx->pos - start};
 	return SIGNET_OK;
 }
@@ -153,7 +153,8 @@ static enum signet_status lex(struct lexer *lx)
 struct parse {
 	const struct tok *t;
 	size_t n;
-	struct rfc5322_addrs *out;
+	struct signet_rfc5322_domain *out; /* cap entries */
+	size_t cap, found;
 	struct signet_error *err;
 };
 
@@ -222,9 +223,9 @@ static enum signet_status addr_spec(struct parse *ps, size_t a, size_t b)
 	if (!dot_atom(d))
 		return error_set(ps->err, SIGNET_ERR_SYNTAX, SPEC_5322,
 				 "'%.*s' is not a domain name", (int)d->len, d->p);
-	if (ps->out->n < RFC5322_MAX_ADDRS)
-		ps->out->domain[ps->out->n] = (struct signet_span){d->p, d->len};
-	ps->out->n++;
+	if (ps->found < ps->cap)
+		ps->out[ps->found] = (struct signet_rfc5322_domain){d->p, d->len};
+	ps->found++;
 	return SIGNET_OK;
 }
 
@@ -349,22 +350,24 @@ static enum signet_status address_list(struct parse *ps)
 	return SIGNET_OK;
 }
 
-enum signet_status rfc5322_from_domains(const uint8_t *value, size_t len,
-					struct rfc5322_addrs *out, struct signet_error *err)
+enum signet_status signet_rfc5322_from_domains(const uint8_t *value, size_t len,
+					       struct signet_rfc5322_domain *out, size_t cap,
+					       size_t *n, struct signet_error *err)
 {
-	if ((value == NULL && len > 0) || out == NULL)
+	if ((value == NULL && len > 0) || (out == NULL && cap > 0) || n == NULL)
 		return error_set(err, SIGNET_ERR_INVAL, NULL, "NULL argument");
-	memset(out, 0, sizeof *out);
+	*n = 0;
 	/* a token takes at least one octet */
-	struct tok *toks = malloc((len < RFC5322_MAX_TOKENS ? len + 1 : RFC5322_MAX_TOKENS) *
+	struct tok *toks = malloc((len < SIGNET_RFC5322_MAX_TOKENS ? len + 1 : SIGNET_RFC5322_MAX_TOKENS) *
 				  sizeof *toks);
 	if (toks == NULL)
 		return error_set(err, SIGNET_ERR_NOMEM, NULL, "out of memory");
 	struct lexer lx = {value, len, 0, toks, 0, err};
 	enum signet_status st = lex(&lx);
-	struct parse ps = {toks, lx.n, out, err};
+	struct parse ps = {toks, lx.n, out, cap, 0, err};
 	if (st == SIGNET_OK)
 		st = address_list(&ps);
+	*n = ps.found;
 	free(toks);
 	return st;
 }

@@ -1,7 +1,7 @@
 /* test_rfc5322.c: lib/rfc5322.c, the one RFC 5322 lexer: CFWS and comments
  * (3.2.2) strict and lenient, quoted-string (3.2.4), dot-atom (3.2.3),
  * addr-spec, mailbox, mailbox-list and group (3.4), the domains of a From
- * field as DMARC will take them. Each test is named after its production;
+ * field as DMARC will take them (signet_rfc5322_from_domains, public). Each test is named after its production;
  * negative cases follow the positive ones. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,13 +14,18 @@
 
 #include "rfc5322.h"
 
-static struct rfc5322_addrs a;
+#define KEPT 16 /* domains the tests look at */
+
+static struct {
+	size_t n;
+	struct signet_rfc5322_domain domain[KEPT];
+} a;
 static struct signet_error err;
 
 static enum signet_status from_n(const char *v, size_t n)
 {
 	memset(&err, 0, sizeof err);
-	return rfc5322_from_domains((const uint8_t *)v, n, &a, &err);
+	return signet_rfc5322_from_domains((const uint8_t *)v, n, a.domain, KEPT, &a.n, &err);
 }
 
 static enum signet_status from(const char *v)
@@ -33,7 +38,7 @@ static const char *domains(void)
 {
 	static char got[1024];
 	got[0] = '\0';
-	for (size_t k = 0; k < a.n && k < RFC5322_MAX_ADDRS; k++)
+	for (size_t k = 0; k < a.n && k < KEPT; k++)
 		snprintf(got + strlen(got), sizeof got - strlen(got), "%s%.*s", k ? "," : "",
 			 (int)a.domain[k].len, (const char *)a.domain[k].p);
 	return got;
@@ -89,25 +94,25 @@ static void RFC5322_comment_unterminated(void **state)
 		     "comment not closed (missing ')')");
 }
 
-/* Nesting at RFC5322_MAX_COMMENT_DEPTH -1, =, +1; lenient has no limit. */
+/* Nesting at SIGNET_RFC5322_MAX_COMMENT_DEPTH -1, =, +1; lenient has no limit. */
 static void RFC5322_comment_nesting_limit(void **state)
 {
 	(void)state;
-	char v[2 * RFC5322_MAX_COMMENT_DEPTH + 8];
+	char v[2 * SIGNET_RFC5322_MAX_COMMENT_DEPTH + 8];
 	size_t pos;
-	for (size_t d = RFC5322_MAX_COMMENT_DEPTH - 1; d <= RFC5322_MAX_COMMENT_DEPTH + 1; d++) {
+	for (size_t d = SIGNET_RFC5322_MAX_COMMENT_DEPTH - 1; d <= SIGNET_RFC5322_MAX_COMMENT_DEPTH + 1; d++) {
 		memset(v, '(', d);
 		memset(v + d, ')', d);
 		enum signet_status want =
-		    d <= RFC5322_MAX_COMMENT_DEPTH ? SIGNET_OK : SIGNET_ERR_LIMIT;
+		    d <= SIGNET_RFC5322_MAX_COMMENT_DEPTH ? SIGNET_OK : SIGNET_ERR_LIMIT;
 		assert_int_equal(cfws(v, 2 * d, 0, &pos), want);
 		assert_int_equal(pos, want == SIGNET_OK ? 2 * d : 0);
 		assert_int_equal(cfws(v, 2 * d, RFC5322_LENIENT, &pos), SIGNET_OK);
 		assert_int_equal(pos, 2 * d);
 	}
 	assert_string_equal(err.msg, "");
-	assert_int_equal(cfws(v, 2 * (RFC5322_MAX_COMMENT_DEPTH + 1), 0, &pos), SIGNET_ERR_LIMIT);
-	assert_string_equal(err.msg, "comments nested deeper than RFC5322_MAX_COMMENT_DEPTH (32)");
+	assert_int_equal(cfws(v, 2 * (SIGNET_RFC5322_MAX_COMMENT_DEPTH + 1), 0, &pos), SIGNET_ERR_LIMIT);
+	assert_string_equal(err.msg, "comments nested deeper than SIGNET_RFC5322_MAX_COMMENT_DEPTH (32)");
 }
 
 /* ctext and obs-ctext exclude NUL (3.2.2, 4.1): strict refuses it;
@@ -204,10 +209,16 @@ static void RFC5322_mailbox_list_all_domains(void **state)
 	assert_domains("", "");
 	assert_int_equal(a.n, 0);
 	char many[1024] = "";
-	for (int k = 0; k < RFC5322_MAX_ADDRS + 2; k++)
+	for (int k = 0; k < KEPT + 2; k++)
 		snprintf(many + strlen(many), sizeof many - strlen(many), "u%d@d%d.example,", k, k);
 	assert_int_equal(from(many), SIGNET_OK);
-	assert_int_equal(a.n, RFC5322_MAX_ADDRS + 2); /* counted beyond what is kept */
+	assert_int_equal(a.n, KEPT + 2); /* counted beyond the caller's cap */
+	assert_memory_equal(a.domain[KEPT - 1].p, "d15.example", 11);
+	size_t n = 99; /* cap 0: only counted */
+	assert_int_equal(signet_rfc5322_from_domains((const uint8_t *)many, strlen(many), NULL, 0,
+						     &n, &err),
+			 SIGNET_OK);
+	assert_int_equal(n, KEPT + 2);
 	assert_error("a@x.example; b@y.example", 24, SIGNET_ERR_SYNTAX, "unexpected ';'");
 }
 
@@ -233,19 +244,19 @@ static void RFC5322_idn_domain_left_as_utf8(void **state)
 	assert_domains("user@xn--bcher-kva.example", "xn--bcher-kva.example");
 }
 
-/* RFC5322_MAX_TOKENS -1, =, +1 (empty elements: one ',' a token). */
+/* SIGNET_RFC5322_MAX_TOKENS -1, =, +1 (empty elements: one ',' a token). */
 static void RFC5322_token_limit(void **state)
 {
 	(void)state;
-	char *v = malloc(RFC5322_MAX_TOKENS + 2);
+	char *v = malloc(SIGNET_RFC5322_MAX_TOKENS + 2);
 	assert_non_null(v);
-	memset(v, ',', RFC5322_MAX_TOKENS + 1);
-	v[RFC5322_MAX_TOKENS + 1] = ' ';
-	assert_int_equal(from_n(v, RFC5322_MAX_TOKENS - 1), SIGNET_OK);
-	assert_int_equal(from_n(v, RFC5322_MAX_TOKENS), SIGNET_OK);
-	assert_int_equal(from_n(v + 1, RFC5322_MAX_TOKENS + 1), SIGNET_OK); /* + trailing FWS */
-	assert_error(v, RFC5322_MAX_TOKENS + 1, SIGNET_ERR_LIMIT,
-		     "more than RFC5322_MAX_TOKENS (4096) tokens");
+	memset(v, ',', SIGNET_RFC5322_MAX_TOKENS + 1);
+	v[SIGNET_RFC5322_MAX_TOKENS + 1] = ' ';
+	assert_int_equal(from_n(v, SIGNET_RFC5322_MAX_TOKENS - 1), SIGNET_OK);
+	assert_int_equal(from_n(v, SIGNET_RFC5322_MAX_TOKENS), SIGNET_OK);
+	assert_int_equal(from_n(v + 1, SIGNET_RFC5322_MAX_TOKENS + 1), SIGNET_OK); /* + trailing FWS */
+	assert_error(v, SIGNET_RFC5322_MAX_TOKENS + 1, SIGNET_ERR_LIMIT,
+		     "more than SIGNET_RFC5322_MAX_TOKENS (4096) tokens");
 	free(v);
 }
 
@@ -267,8 +278,12 @@ static void RFC5322_truncated_input(void **state)
 	}
 	assert_int_equal(from_n(v, len), SIGNET_OK);
 	assert_string_equal(domains(), "example.com,c.example");
-	assert_int_equal(rfc5322_from_domains(NULL, 1, &a, &err), SIGNET_ERR_INVAL);
-	assert_int_equal(rfc5322_from_domains((const uint8_t *)"", 0, NULL, &err),
+	size_t n;
+	assert_int_equal(signet_rfc5322_from_domains(NULL, 1, a.domain, KEPT, &n, &err),
+			 SIGNET_ERR_INVAL);
+	assert_int_equal(signet_rfc5322_from_domains((const uint8_t *)"", 0, NULL, 1, &n, &err),
+			 SIGNET_ERR_INVAL);
+	assert_int_equal(signet_rfc5322_from_domains((const uint8_t *)"", 0, NULL, 0, NULL, &err),
 			 SIGNET_ERR_INVAL);
 }
 
