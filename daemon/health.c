@@ -97,7 +97,7 @@ static void render(struct diags *d, const struct keystore_key *k, const char *na
 			"selector from dkim_signing",
 			fix);
 	else if (f->severity == SIGNET_KEYREC_PROBLEM && f->code != SIGNET_KEYREC_RSA_TOO_SMALL)
-		FINDING(d, DIAG_ERROR, k, name, "is not a usable key record: %s; fix: %s", f->msg,
+		FINDING(d, DIAG_ERROR, k, name, "is not usable: %s; fix: %s", f->msg,
 			fix);
 	else
 		FINDING(d, f->severity == SIGNET_KEYREC_PROBLEM ? DIAG_ERROR : DIAG_WARNING, k, name,

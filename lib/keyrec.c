@@ -343,6 +343,16 @@ static void backslash_finding(const uint8_t *txt, size_t len, bool usable,
 		"the value contains a backslash (e.g. \\;), stored as text");
 }
 
+/* The parser's reason, with the section it cites. */
+static void unusable(struct signet_keyrec_report *r, const char *tag,
+		     const struct signet_error *kerr)
+{
+	finding(r, SIGNET_KEYREC_UNUSABLE, SIGNET_KEYREC_PROBLEM, tag, kerr->spec,
+		"publish the record 'signet keygen' prints", "not a valid DKIM key record: %s%s%s%s",
+		kerr->msg, kerr->spec ? " (" : "", kerr->spec ? kerr->spec : "",
+		kerr->spec ? ")" : "");
+}
+
 /* A record keyrec_decode refused, with the finding that names why. */
 static void refused(const struct keyrec *rec, const struct signet_error *kerr,
 		    struct signet_keyrec_report *r)
@@ -361,9 +371,7 @@ static void refused(const struct keyrec *rec, const struct signet_error *kerr,
 			"use k=rsa or k=ed25519", "unknown key type k=%s", rec->info.k);
 		return;
 	default:
-		finding(r, SIGNET_KEYREC_UNUSABLE, SIGNET_KEYREC_PROBLEM, NULL, kerr->spec,
-			"publish the record 'signet keygen' prints",
-			"not a valid DKIM key record: %s", kerr->msg);
+		unusable(r, NULL, kerr);
 	}
 }
 
@@ -456,9 +464,7 @@ static enum signet_status load_key(struct keyrec *rec, struct pubkey **pk,
 			"the RSA key has %u bits; verifiers refuse keys under %d (RFC 8301 3.2)",
 			rec->info.bits, SIGNET_MIN_RSA_BITS);
 	else
-		finding(r, SIGNET_KEYREC_UNUSABLE, SIGNET_KEYREC_PROBLEM, "p", kerr.spec,
-			"publish the record 'signet keygen' prints",
-			"not a valid DKIM key record: %s", kerr.msg);
+		unusable(r, "p", &kerr);
 	return SIGNET_OK;
 }
 

@@ -44,6 +44,7 @@ def world(bins, tmp_path_factory):
         "testing._domainkey.example.com": [recs["testing"].replace("v=DKIM1;", "v=DKIM1; t=y;")],
         "dup._domainkey.example.com": [recs["good"], recs["other"]],
         "small._domainkey.example.com": [recs["small"]],
+        "sha1._domainkey.example.com": [recs["good"].replace("v=DKIM1;", "v=DKIM1; h=sha1;")],
     }
     ub = harness.Unbound({"example.com": zone}).start()
     yield {"dir": d, "signetd": signetd, "ub": ub, "recs": recs}
@@ -134,6 +135,17 @@ def test_RFC8301_1536_bit_key_same_severity_in_signetd_and_dnscheck(world):
     assert r.returncode == 0, text
     assert f"  warning: {finding}\n" in text, text
     assert "key: matches the private key" in text, text
+
+
+def test_DKIM_KEY_06_h_without_sha256_is_an_error(world):
+    """signetd's DNS check judges with signet_keyrec_check, which looks at h= too (it
+    did not before): h=sha1 holding the right key can verify no rsa-sha256 signature."""
+    rc, out = check_dns(world, ["sha1"], key_of={"sha1": "good"})
+    assert rc == 1, out
+    assert ("signetd: error: DNS check: sha1._domainkey.example.com (domain example.com, "
+            "selector sha1") in out, out
+    assert "is not usable: h= does not allow sha256" in out, out
+    assert "does not match" not in out, out
 
 
 def test_running_daemon_checks_at_start(world):

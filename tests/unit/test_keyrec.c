@@ -632,7 +632,8 @@ static void DKIM_KEY_03_check_unusable(void **state)
 	(void)state;
 	check_str("k=ed25519; v=DKIM1; p=" ED_P, NULL);
 	assert_finding(SIGNET_KEYREC_UNUSABLE, SIGNET_KEYREC_PROBLEM, NULL,
-		       "not a valid DKIM key record: v= must be DKIM1 and come first");
+		       "not a valid DKIM key record: v= must be DKIM1 and come first (RFC 6376 "
+		       "3.6.1)");
 	assert_int_equal(kr.n, 1);
 	static const char nul[] = "v=DKIM1; k=ed\0" "25519; p=" ED_P; /* NUL in the middle */
 	memset(&err, 0, sizeof err);
@@ -643,7 +644,7 @@ static void DKIM_KEY_03_check_unusable(void **state)
 	assert_int_equal(signet_keyrec_check(NULL, 0, NULL, NULL, &err), SIGNET_ERR_INVAL);
 	check_str("", NULL); /* empty: no p= */
 	assert_finding(SIGNET_KEYREC_UNUSABLE, SIGNET_KEYREC_PROBLEM, NULL,
-		       "not a valid DKIM key record: missing p=");
+		       "not a valid DKIM key record: missing p= (RFC 6376 3.6.1)");
 }
 
 /* With a private key: MATCH (info) or MISMATCH (problem). */
