@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "txt.h" /* lib/: the one TXT joiner */
 
 #define DNS_ANSWER_MAX 65536 /* the largest DNS message */
 
@@ -147,26 +148,26 @@ void dns_close(struct dns_resolver *r)
 }
 
 /* One TXT RDATA: a sequence of <length><bytes> character-strings
- * (RFC 1035 3.3.14). False if it runs past rdlen. */
+ * (RFC 1035 3.3.14), joined by libsignet's joiner (base/txt.c, the one
+ * signetd uses), with each string's length kept for dnscheck. False if it
+ * runs past rdlen or on out of memory. */
 static bool txt_rdata(const uint8_t *p, size_t rdlen, struct dns_rr *rr)
 {
-	size_t i = 0, n = 0;
+	size_t n = 0, pos = 0;
+	struct signet_span s;
+	enum txt_next_result r;
 
-	while (i < rdlen) {
-		if (p[i] > rdlen - i - 1)
-			return false;
-		i += 1u + p[i];
+	while ((r = txt_next(p, rdlen, &pos, &s)) == TXT_STRING)
 		n++;
-	}
+	if (r == TXT_MALFORMED)
+		return false;
 	rr->data = malloc(rdlen + 1);
 	rr->lens = calloc(n ? n : 1, sizeof(*rr->lens));
-	if (rr->data == NULL || rr->lens == NULL)
+	if (rr->data == NULL || rr->lens == NULL ||
+	    txt_join(p, rdlen, rr->data, rdlen, &rr->len, &rr->nstrings, NULL) != SIGNET_OK)
 		return false;
-	for (i = 0; i < rdlen; i += 1u + p[i]) {
-		memcpy(rr->data + rr->len, p + i + 1, p[i]);
-		rr->len += p[i];
-		rr->lens[rr->nstrings++] = p[i];
-	}
+	for (pos = 0, n = 0; txt_next(p, rdlen, &pos, &s) == TXT_STRING; n++)
+		rr->lens[n] = s.len;
 	rr->data[rr->len] = '\0';
 	return true;
 }

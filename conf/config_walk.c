@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "config_walk.h"
+#include "dnsname.h"
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -74,29 +75,12 @@ static size_t edit_distance(const char *a, const char *b)
 	return row[lb];
 }
 
-static bool is_ldh(char ch)
-{
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-	       ch == '-' || ch == '_';
-}
-
-/* A domain name or selector: dot-separated labels of letters, digits, '-'
- * and '_' (RFC 6376 3.1 selectors; RFC 1035 names), 1..63 bytes a label. */
+/* A domain name or selector: libsignet's one DNS-name check (base/dnsname.c:
+ * dot-separated labels of letters, digits, '-' and '_', RFC 6376 3.1,
+ * RFC 1035 2.3.4 sizes), ASCII only: configured names are A-labels. */
 bool cfg_dns_name_ok(const char *s)
 {
-	size_t len = strlen(s), label = 0;
-	if (len == 0 || len > 253)
-		return false;
-	for (size_t k = 0; k < len; k++) {
-		if (s[k] == '.') {
-			if (label == 0)
-				return false;
-			label = 0;
-		} else if (!is_ldh(s[k]) || ++label > 63) {
-			return false;
-		}
-	}
-	return label > 0;
+	return dnsname_check((const uint8_t *)s, strlen(s), 0, NULL) == DNSNAME_OK;
 }
 
 void cfg_lower(char *s)

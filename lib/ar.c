@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "error.h"
+#include "rfc5322.h"
 
 #define SPEC_AR "RFC 8601 2.2"
 #define AR_PREFIX_LEN 23 /* "Authentication-Results:" starts the first line */
@@ -25,38 +26,13 @@ static bool is_token_char(uint8_t c)
 	return c > 0x20 && c < 0x7f && strchr("()<>@,;:\\\"/[]?=", c) == NULL;
 }
 
-/* comment = "(" *([FWS] ccontent) [FWS] ")", ccontent may nest; p[*pos] is
- * '('. False when it never closes. */
-static bool comment(const uint8_t *p, size_t len, size_t *pos)
-{
-	size_t depth = 0;
-	while (*pos < len) {
-		uint8_t c = p[(*pos)++];
-		if (c == '\\') { /* quoted-pair */
-			if (*pos < len)
-				(*pos)++;
-		} else if (c == '(') {
-			depth++;
-		} else if (c == ')' && --depth == 0) {
-			return true;
-		}
-	}
-	return false;
-}
-
-/* CFWS: white space, line folding and comments. False on an unterminated comment. */
+/* CFWS: white space, line folding and comments, by the one RFC 5322 lexer
+ * (lib/rfc5322.c), lenient: a forged field must not escape removal by a
+ * NUL or deep nesting in a comment (AR-PARSE-02). False on an unterminated
+ * comment. */
 static bool cfws(const uint8_t *p, size_t len, size_t *pos)
 {
-	while (*pos < len) {
-		uint8_t c = p[*pos];
-		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
-			(*pos)++;
-		else if (c != '(')
-			return true;
-		else if (!comment(p, len, pos))
-			return false;
-	}
-	return true;
+	return rfc5322_cfws(p, len, pos, RFC5322_LENIENT, NULL) == SIGNET_OK;
 }
 
 /* quoted-string equal to id (ASCII case-insensitive); p[pos] is '"'.

@@ -276,7 +276,7 @@ static void DKIM_SIGN_07_from_field_checks(void **state)
 		{"address literal", NULL, NULL, false, "127.0.0.1", NULL, NULL,
 		 FROM1("root@[192.0.2.1]"), NULL, NULL,
 		 "From header has no parseable address: address literal [192.0.2.1] has no domain "
-		 "to sign for"},
+		 "name"},
 		{"comments and quotes", NULL, NULL, false, "127.0.0.1", NULL, NULL,
 		 FROM1("\"Joe (not a comment)\" (c1) <\"joe.q x\"@Example.COM> (c2 (nested))"),
 		 "example.com", "rsa2024,ed2024",
