@@ -32,12 +32,12 @@ static void macros(const uint8_t *p, size_t n)
 		/* what the syntax accepts expands, unless it is too long */
 		FUZZ_CHECK(!valid || ok || strstr(why, "SPF_MACRO_MAX") != NULL);
 		if (ok) {
-			spf_domain_fit(out, &len);
+			spf_macro_fit_domain(out, &len);
 			/* leading labels dropped until it fits, or one label is left */
 			FUZZ_CHECK(len <= 253 || memchr(out, '.', len) == NULL);
 		}
 	}
-	(void)spf_domain_spec_valid(s, &why);
+	(void)spf_macro_domain_spec_valid(s, &why);
 }
 
 static void evaluate(const uint8_t *p, size_t n, uint8_t flags)

@@ -241,7 +241,7 @@ static bool domain_checkable(const char *d)
 	for (size_t k = 0; k < sp.len; k++)
 		if (d[k] == '%')
 			return false;
-	return spf_domain_spec_valid(sp, &why);
+	return spf_macro_domain_spec_valid(sp, &why);
 }
 
 static bool cidr_match(const uint8_t *a, const uint8_t *b, unsigned bits)
@@ -347,7 +347,7 @@ static bool expand_domain(struct signet_spf *s, struct signet_span spec, const c
 		finish(s, SIGNET_SPF_PERMERROR, "%.*s: %s", (int)term.len, term.p, why);
 		return false;
 	}
-	spf_domain_fit(s->expand_buf, &len);
+	spf_macro_fit_domain(s->expand_buf, &len);
 	return true;
 }
 
@@ -756,7 +756,7 @@ static void explain_step(struct signet_spf *s)
 			return;
 		macro_ctx(s, f->domain, &ctx);
 		if (spf_macro_expand(f->rec.exp, &ctx, false, s->exp_domain, &n, &why)) {
-			spf_domain_fit(s->exp_domain, &n);
+			spf_macro_fit_domain(s->exp_domain, &n);
 			if (name_ok(s->exp_domain)) {
 				(void)ask(s, SIGNET_RR_TXT, s->exp_domain, P_EXP, 0);
 				trace(s, "exp=: TXT %s", s->exp_domain);

@@ -169,7 +169,7 @@ static bool ends_in_macro_expand(struct signet_span s)
 
 /* domain-spec = macro-string domain-end
  * domain-end  = ( "." toplabel [ "." ] ) / macro-expand */
-bool spf_domain_spec_valid(struct signet_span s, const char **why)
+bool spf_macro_domain_spec_valid(struct signet_span s, const char **why)
 {
 	if (s.len == 0) {
 		*why = "empty domain-spec (RFC 7208 7.1)";
@@ -324,7 +324,7 @@ bool spf_macro_expand(struct signet_span s, const struct spf_macro_ctx *ctx, boo
 	return true;
 }
 
-void spf_domain_fit(char *name, size_t *len)
+void spf_macro_fit_domain(char *name, size_t *len)
 {
 	if (*len > 0 && name[*len - 1] == '.')
 		name[--*len] = '\0';

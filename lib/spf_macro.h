@@ -26,7 +26,7 @@ bool spf_macro_valid(struct signet_span s, bool exp, const char **why);
 
 /* domain-spec = macro-string domain-end (7.1): ends in a macro-expand or in
  * "." toplabel ["."]. */
-bool spf_domain_spec_valid(struct signet_span s, const char **why);
+bool spf_macro_domain_spec_valid(struct signet_span s, const char **why);
 
 /* Does s use %{p} (so the validated PTR name must be known first)? */
 bool spf_macro_uses_p(struct signet_span s);
@@ -38,6 +38,6 @@ bool spf_macro_expand(struct signet_span s, const struct spf_macro_ctx *ctx, boo
 
 /* A domain-spec's expansion as a name to query (7.3): one trailing dot
  * removed, then leading labels dropped until it is at most 253 octets. */
-void spf_domain_fit(char *name, size_t *len);
+void spf_macro_fit_domain(char *name, size_t *len);
 
 #endif

@@ -128,7 +128,7 @@ static enum signet_status modifier(struct parse *ps, struct signet_span t, size_
 		if (redirect ? r->has_redirect : r->has_exp)
 			return syntax(ps, t, redirect ? "redirect= given twice (RFC 7208 6)"
 						      : "exp= given twice (RFC 7208 6)");
-		if (!spf_domain_spec_valid(value, &why))
+		if (!spf_macro_domain_spec_valid(value, &why))
 			return syntax(ps, t, why);
 		if (redirect) {
 			r->has_redirect = true;
@@ -172,7 +172,7 @@ static enum signet_status a_or_mx(struct parse *ps, struct signet_span t, struct
 	if (rest.p[0] != ':')
 		return syntax(ps, t, "':' domain-spec or a CIDR length expected (RFC 7208 5.3)");
 	term->domain = (struct signet_span){rest.p + 1, rest.len - 1};
-	if (!spf_domain_spec_valid(term->domain, &why))
+	if (!spf_macro_domain_spec_valid(term->domain, &why))
 		return syntax(ps, t, why);
 	return SIGNET_OK;
 }
@@ -188,7 +188,7 @@ static enum signet_status domain_arg(struct parse *ps, struct signet_span t,
 		return syntax(ps, t, required ? "':' domain-spec required (RFC 7208 5.2, 5.7)"
 					      : "no CIDR length allowed here (RFC 7208 5.5)");
 	term->domain = (struct signet_span){rest.p + 1, rest.len - 1};
-	if (!spf_domain_spec_valid(term->domain, &why))
+	if (!spf_macro_domain_spec_valid(term->domain, &why))
 		return syntax(ps, t, why);
 	return SIGNET_OK;
 }

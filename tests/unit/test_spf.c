@@ -194,7 +194,7 @@ static void SPF_MAC_04_long_expansion_truncated(void **state)
 		strcat(name, "abcdefghi.");
 	strcat(name, "example.com.");
 	len = strlen(name);
-	spf_domain_fit(name, &len);
+	spf_macro_fit_domain(name, &len);
 	assert_true(len <= 253);
 	assert_int_equal(len, strlen(name));
 	assert_string_equal(name + len - 12, ".example.com");
