@@ -424,8 +424,6 @@ static void s_metrics(struct ctx *c, const struct ucl_node *n, void *base)
 	cfg_walk(c, n, "metrics", metrics_keys, NKEYS(metrics_keys), base);
 }
 
-void cfg_s_dkim_signing(struct ctx *c, const struct ucl_node *n, void *base);
-
 static const struct keydef top_keys[] = {
 	{"socket", K_FN, 0, k_socket, {NULL}},
 	{"socket_mode", K_FN, 0, k_socket_mode, {NULL}},
