@@ -13,6 +13,8 @@
 #include <signet/key.h>
 #include <signet/verifier.h>
 
+#include "fileread.h" /* the file reader shared with signetd (daemon/fileread.h) */
+
 /* Exit codes shared by every subcommand (verify and dnscheck add their own
  * result codes; see doc/signet.1, EXIT STATUS). */
 #define CLI_EXIT_OK 0
@@ -21,9 +23,9 @@
 
 /* The CLI reproduces the message it signs, so it keeps it in memory;
  * beyond this bound it says so instead of exhausting memory. */
-#define CLI_MAX_MESSAGE (64u * 1024 * 1024)
-#define CLI_MAX_KEYFILE (64u * 1024)	     /* a PEM private key is < 4 KiB */
-#define CLI_MAX_KEYSFILE (16u * 1024 * 1024) /* KEYSFILE of test records */
+#define CLI_MAX_MESSAGE FILEREAD_MAX_MESSAGE  /* 64 MiB */
+#define CLI_MAX_KEYFILE FILEREAD_MAX_KEY      /* 64 KiB; a PEM private key is < 4 KiB */
+#define CLI_MAX_KEYSFILE FILEREAD_MAX_KEYSFILE /* 16 MiB of test records */
 
 int cmd_keygen(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
@@ -54,8 +56,10 @@ bool cli_flush_stdout(void);
  * problem) and returns false. *out is malloc'd, NUL-terminated (not
  * counted in *len); the caller frees it. */
 bool io_read_file(const char *path, const char *what, size_t max, uint8_t **out, size_t *len);
-/* Opens path (or stdin) for reading; -1 after printing why. */
-int io_open(const char *path, const char *what);
+/* Opens path (or stdin) for reading as fileread_open does (a regular file
+ * of at most max bytes; the caller stops reading at max); -1 after
+ * printing why. */
+int io_open(const char *path, const char *what, size_t max);
 /* Prints "cannot read PATH: <errno text> (<ownership facts>)". */
 void io_open_error(const char *path, const char *what, int errnum);
 

@@ -18,6 +18,7 @@
 #include <signet/ar.h>
 
 #include "config.h"
+#include "fileread.h"
 #include "metrics.h"
 #include "ucl.h"
 
@@ -1576,38 +1577,21 @@ static bool config_defaults(struct signetd_config *cfg, struct ctx *c)
 	return cfg->log_facility != NULL && sg->selector != NULL && cfg->psl_file != NULL;
 }
 
-/* Reads a whole regular file, at most max bytes. */
+/* Reads a whole regular file, at most max bytes, through fileread (no
+ * FIFO, device or directory; SECURITY.md "Files signet reads"). why gets
+ * the reason naming the file. */
 static enum ucl_include_status read_whole(const char *path, size_t max, uint8_t **text,
 					  size_t *len, char *why, size_t whycap)
 {
-	FILE *f = fopen(path, "rb");
-	if (f == NULL) {
-		snprintf(why, whycap, "%s", strerror(errno));
-		return errno == ENOENT ? UCL_INCLUDE_NOT_FOUND : UCL_INCLUDE_FAILED;
+	struct fileread_file f;
+	struct fileread_error e;
+	enum fileread_status st = fileread(path, max, &f, &e);
+	if (st != FILEREAD_OK) {
+		snprintf(why, whycap, "%s", e.why);
+		return st == FILEREAD_NOT_FOUND ? UCL_INCLUDE_NOT_FOUND : UCL_INCLUDE_FAILED;
 	}
-	struct stat st;
-	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-		snprintf(why, whycap, "not a regular file");
-		fclose(f);
-		return UCL_INCLUDE_FAILED;
-	}
-	size_t cap = (size_t)st.st_size < max ? (size_t)st.st_size + 1 : max + 1;
-	uint8_t *p = malloc(cap ? cap : 1);
-	if (p == NULL) {
-		snprintf(why, whycap, "out of memory");
-		fclose(f);
-		return UCL_INCLUDE_FAILED;
-	}
-	size_t n = fread(p, 1, cap, f);
-	bool err = ferror(f);
-	fclose(f);
-	if (err) {
-		snprintf(why, whycap, "read error");
-		free(p);
-		return UCL_INCLUDE_FAILED;
-	}
-	*text = p;
-	*len = n; /* n > max is reported by the parser as UCL_MAX_INPUT */
+	*text = f.data; /* handed over: freed with free() */
+	*len = f.len;
 	return UCL_INCLUDE_OK;
 }
 
