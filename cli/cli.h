@@ -44,6 +44,12 @@ int cli_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
 int cli_bad_option(const char *cmd, const char *usage, int c, char **argv);
 /* Decimal unsigned 64-bit integer, the whole string; false otherwise. */
 bool cli_parse_u64(const char *s, uint64_t *out);
+/* RFC 6376 3.5: t= and x= are 1*12DIGIT, so a time is at most this. */
+#define CLI_MAX_TIME 999999999999ULL
+/* A --time value: unix seconds, 0..CLI_MAX_TIME; false otherwise. */
+bool cli_parse_time(const char *s, uint64_t *out);
+/* "N thing" or "N things": one for n == 1, many otherwise (count messages). */
+const char *cli_plural(size_t n, const char *one, const char *many);
 /* Writes all bytes; false (with a message naming what) on error. */
 bool cli_write(FILE *f, const void *p, size_t len);
 /* A domain or selector (what = "domain" / "selector"); prints why not. */

@@ -72,9 +72,11 @@ static int parse_opt(int c, struct verify_opts *o, char **argv)
 	case 'J': o->json = true; break;
 	case 'E': o->explain = true; break;
 	case 'T':
-		if (!cli_parse_u64(optarg, &o->vo.now))
-			return cli_usage_error("verify", usage, "--time %s: give unix seconds",
-					       optarg);
+		if (!cli_parse_time(optarg, &o->vo.now))
+			return cli_usage_error("verify", usage,
+					       "--time %s: give unix seconds from 0 to %llu (RFC "
+					       "6376 3.5: t= and x= have at most 12 digits)",
+					       optarg, CLI_MAX_TIME);
 		break;
 	case 'L':
 		if (strcmp(optarg, "honour") == 0 || strcmp(optarg, "honor") == 0)
@@ -323,18 +325,21 @@ static void print_body_change(const struct signet_body_explain *b)
 	size_t i;
 
 	if (b->prefix_found && b->prefix_lines == b->total_lines) {
-		printf("  body change: all %llu lines match bh= but the body hash differs\n",
-		       ull(b->total_lines));
+		printf("  body change: all %llu %s bh= but the body hash differs\n",
+		       ull(b->total_lines), cli_plural(b->total_lines, "line matches", "lines match"));
 	} else if (b->prefix_found) {
-		printf("  body change: the first %llu lines (%llu bytes) match the signature; "
-		       "%llu lines were added after signing\n",
-		       ull(b->prefix_lines), ull(b->prefix_bytes),
-		       ull(b->total_lines - b->prefix_lines));
+		printf("  body change: the first %llu %s (%llu %s) match%s the signature; "
+		       "%llu %s added after signing\n",
+		       ull(b->prefix_lines), cli_plural(b->prefix_lines, "line", "lines"),
+		       ull(b->prefix_bytes), cli_plural(b->prefix_bytes, "byte", "bytes"),
+		       b->prefix_lines == 1 ? "es" : "", ull(b->total_lines - b->prefix_lines),
+		       cli_plural(b->total_lines - b->prefix_lines, "line was", "lines were"));
 		if (b->nadded > 0)
 			printf("  first added lines:\n");
 	} else {
-		printf("  body change: no prefix of the %llu canonical lines matches bh=: the body "
-		       "was changed, not only added to\n", ull(b->total_lines));
+		printf("  body change: no prefix of the %llu canonical %s matches bh=: the body "
+		       "was changed, not only added to\n",
+		       ull(b->total_lines), cli_plural(b->total_lines, "line", "lines"));
 		if (b->nadded > 0)
 			printf("  first lines received:\n");
 	}
@@ -352,8 +357,11 @@ static void print_zdiff(const struct signet_sig_result *r)
 {
 	size_t i;
 
-	printf("  z= copied %zu header fields; %zu differ from the received ones%s\n",
-	       r->nz_fields, r->nzdiff + r->zdiff_more, r->nzdiff ? ":" : "");
+	size_t ndiff = r->nzdiff + r->zdiff_more;
+
+	printf("  z= copied %zu header %s; %zu %s from the received ones%s\n", r->nz_fields,
+	       cli_plural(r->nz_fields, "field", "fields"), ndiff,
+	       cli_plural(ndiff, "differs", "differ"), r->nzdiff ? ":" : "");
 	for (i = 0; i < r->nzdiff && i < SIGNET_EXPLAIN_ZDIFFS; i++) {
 		const struct signet_zdiff *z = &r->zdiff[i];
 
@@ -530,8 +538,9 @@ static int report(const struct signet_verifier *v, const struct verify_opts *o)
 	 * JSON mode stdout holds results only, so the note goes to stderr. */
 	if (unchecked > 0)
 		fprintf(o->json ? stderr : stdout,
-			"%s%zu more DKIM-Signature fields not checked (limit %d)\n",
-			o->json ? "signet: note: " : "", unchecked, SIGNET_MAX_SIGNATURES);
+			"%s%zu more DKIM-Signature %s not checked (limit %d)\n",
+			o->json ? "signet: note: " : "", unchecked,
+			cli_plural(unchecked, "field", "fields"), SIGNET_MAX_SIGNATURES);
 	if (n == 0 && unchecked == 0 && !o->json)
 		printf("no DKIM-Signature\n");
 	if (o->ar_id != NULL && !print_ar(v, o->ar_id))
