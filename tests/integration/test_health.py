@@ -69,7 +69,7 @@ def test_check_dns_good_record_exits_0(world):
     """A published record that matches the private key: exit 0, no finding."""
     rc, out = check_dns(world, ["good"])
     assert rc == 0, out
-    assert "DNS check: 1 selectors, 0 errors, 0 warnings" in out, out
+    assert "DNS check: 1 selector, 0 errors, 0 warnings" in out, out
 
 
 def test_check_dns_mismatch_names_key_and_fix(world):
