@@ -81,7 +81,7 @@ def test_check_dns_mismatch_names_key_and_fix(world):
     assert (f"signetd: error: DNS check: bad._domainkey.example.com (domain example.com, "
             f"selector bad, key {key}) does not match the private key; fix: publish "
             f"bad._domainkey.example.com. IN TXT \"{world['recs']['bad']}\"") in out, out
-    assert "1 errors" in out, out
+    assert "2 selectors, 1 error, 0 warnings" in out, out
 
 
 def test_check_dns_missing_record(world):
