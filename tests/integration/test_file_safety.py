@@ -394,3 +394,18 @@ def test_signetd_listening_line_singular(d, key):
     finally:
         sd.stop()
         sd.cleanup()
+
+
+def test_cli_explain_one_line_and_lines(signet, d, key):
+    """signet verify --explain: "1 line ... matches", "1 line was added",
+    then "3 lines were added"."""
+    rec = signet.keygen(d / "e.key", type_="ed25519").text.strip()
+    keys = d / "keys.txt"
+    keys.write_text(f"sel._domainkey.example.com {rec}\n")
+    signed = signet.sign(MSG, d / "e.key").out
+    r = signet.run("verify", "--keys", keys, "--explain", input=signed + b"added\n")
+    assert ("body change: the first 1 line (6 bytes) matches the signature; 1 line was added "
+            "after signing\n") in r.text, r
+    r = signet.run("verify", "--keys", keys, "--explain", input=signed + b"a\nb\nc\n")
+    assert ("body change: the first 1 line (6 bytes) matches the signature; 3 lines were "
+            "added after signing\n") in r.text, r
