@@ -61,11 +61,12 @@ bool cli_flush_stdout(void);
  * (naming the file, its mode and owner and our uid when it is a permission
  * problem) and returns false. *out is malloc'd, NUL-terminated (not
  * counted in *len); the caller frees it. */
-bool io_read_file(const char *path, const char *what, size_t max, uint8_t **out, size_t *len);
+bool io_read_file(const char *path, const char *what, struct fileread_cap cap, uint8_t **out,
+		  size_t *len);
 /* Opens path (or stdin) for reading as fileread_open does (a regular file
- * of at most max bytes; the caller stops reading at max); -1 after
+ * of at most cap.max bytes; the caller stops reading there); -1 after
  * printing why. */
-int io_open(const char *path, const char *what, size_t max);
+int io_open(const char *path, const char *what, struct fileread_cap cap);
 /* Prints "cannot read PATH: <errno text> (<ownership facts>)". */
 void io_open_error(const char *path, const char *what, int errnum);
 

@@ -48,7 +48,7 @@ static void io_fileread_error(const char *path, const char *what, const struct f
 		cli_err("cannot read %s %s: %s", what, path, e->why);
 }
 
-int io_open(const char *path, const char *what, size_t max)
+int io_open(const char *path, const char *what, struct fileread_cap cap)
 {
 	struct fileread_error e;
 	struct stat st;
@@ -56,7 +56,7 @@ int io_open(const char *path, const char *what, size_t max)
 
 	if (is_stdin(path))
 		return STDIN_FILENO;
-	if (fileread_open(path, max, &fd, &st, &e) != FILEREAD_OK) {
+	if (fileread_open(path, cap, &fd, &st, &e) != FILEREAD_OK) {
 		io_fileread_error(path, what, &e);
 		return -1;
 	}
@@ -133,14 +133,15 @@ static bool read_fd(int fd, const char *name, const char *what, size_t max, uint
 	return true;
 }
 
-bool io_read_file(const char *path, const char *what, size_t max, uint8_t **out, size_t *len)
+bool io_read_file(const char *path, const char *what, struct fileread_cap cap, uint8_t **out,
+		  size_t *len)
 {
 	struct fileread_file f;
 	struct fileread_error e;
 
 	if (is_stdin(path))
-		return read_fd(STDIN_FILENO, "(standard input)", what, max, out, len);
-	if (fileread(path, max, &f, &e) != FILEREAD_OK) {
+		return read_fd(STDIN_FILENO, "(standard input)", what, cap.max, out, len);
+	if (fileread(path, cap, &f, &e) != FILEREAD_OK) {
 		io_fileread_error(path, what, &e);
 		return false;
 	}

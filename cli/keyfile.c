@@ -35,7 +35,7 @@ struct signet_key *keyfile_load(const char *path)
 		cli_err("give the private key as a file name (-k FILE), not standard input");
 		return NULL;
 	}
-	if (fileread(path, CLI_MAX_KEYFILE, &f, &e) != FILEREAD_OK) {
+	if (fileread(path, FILEREAD_CAP(CLI_MAX_KEYFILE), &f, &e) != FILEREAD_OK) {
 		if (e.status == FILEREAD_DENIED)
 			io_open_error(path, "private key", e.errnum);
 		else

@@ -97,7 +97,7 @@ struct keysfile *keysfile_load(const char *path)
 	uint8_t *data = NULL;
 	size_t len = 0;
 
-	if (!io_read_file(path, "keys file", CLI_MAX_KEYSFILE, &data, &len))
+	if (!io_read_file(path, "keys file", FILEREAD_CAP(CLI_MAX_KEYSFILE), &data, &len))
 		return NULL;
 	kf = parse(data, len);
 	if (kf == NULL) {

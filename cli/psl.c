@@ -23,7 +23,7 @@ struct signet_psl *psl_load(const char *path)
 	if (path == NULL || path[0] == '\0')
 		return NULL;
 	/* FILEREAD_MAX_PSL is SIGNET_PSL_MAX_BYTES: what the parser accepts. */
-	if (fileread(path, FILEREAD_MAX_PSL, &f, &e) != FILEREAD_OK) {
+	if (fileread(path, FILEREAD_CAP(SIGNET_PSL_MAX_BYTES), &f, &e) != FILEREAD_OK) {
 		off(path, e.why);
 		return NULL;
 	}

@@ -273,7 +273,7 @@ int cmd_sign(int argc, char **argv)
 	if (key == NULL)
 		return CLI_EXIT_FAIL;
 	o.p.key = key;
-	if (check_alg(&o, key) && io_read_file(o.file, "message", CLI_MAX_MESSAGE, &msg, &len))
+	if (check_alg(&o, key) && io_read_file(o.file, "message", FILEREAD_CAP(CLI_MAX_MESSAGE), &msg, &len))
 		rc = sign_message(&o, msg, len);
 	else
 		rc = CLI_EXIT_FAIL;

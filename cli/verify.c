@@ -212,7 +212,7 @@ static enum signet_status on_body(void *ctx, const uint8_t *p, size_t len, struc
 static bool feed_file(struct signet_message *m, const char *file, struct signet_error *err)
 {
 	uint8_t chunk[65536];
-	int fd = io_open(file, "message", CLI_MAX_MESSAGE);
+	int fd = io_open(file, "message", FILEREAD_CAP(CLI_MAX_MESSAGE));
 	bool ok = fd >= 0;
 	size_t total = 0;
 
@@ -220,7 +220,8 @@ static bool feed_file(struct signet_message *m, const char *file, struct signet_
 		ssize_t r = read(fd, chunk, sizeof(chunk));
 
 		if (r > 0 && fd != STDIN_FILENO && (total += (size_t)r) > CLI_MAX_MESSAGE) {
-			cli_err("cannot read message %s: it grew past %u bytes while it was read",
+			cli_err("cannot read message %s: it grew while it was read, past "
+				"CLI_MAX_MESSAGE (%u bytes)",
 				file, CLI_MAX_MESSAGE);
 			ok = false;
 			break;

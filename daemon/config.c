@@ -1577,15 +1577,17 @@ static bool config_defaults(struct signetd_config *cfg, struct ctx *c)
 	return cfg->log_facility != NULL && sg->selector != NULL && cfg->psl_file != NULL;
 }
 
-/* Reads a whole regular file, at most max bytes, through fileread (no
+_Static_assert(FILEREAD_MAX_CONFIG == UCL_MAX_INPUT, "SECURITY.md gives one cap for both");
+
+/* Reads a whole regular file, at most cap.max bytes, through fileread (no
  * FIFO, device or directory; SECURITY.md "Files signet reads"). why gets
  * the reason naming the file. */
-static enum ucl_include_status read_whole(const char *path, size_t max, uint8_t **text,
-					  size_t *len, char *why, size_t whycap)
+static enum ucl_include_status read_whole(const char *path, struct fileread_cap cap,
+					  uint8_t **text, size_t *len, char *why, size_t whycap)
 {
 	struct fileread_file f;
 	struct fileread_error e;
-	enum fileread_status st = fileread(path, max, &f, &e);
+	enum fileread_status st = fileread(path, cap, &f, &e);
 	if (st != FILEREAD_OK) {
 		snprintf(why, whycap, "%s", e.why);
 		return st == FILEREAD_NOT_FOUND ? UCL_INCLUDE_NOT_FOUND : UCL_INCLUDE_FAILED;
@@ -1600,7 +1602,7 @@ static enum ucl_include_status include_cb(void *ctx, const char *path, bool try_
 {
 	(void)ctx, (void)try_;
 	enum ucl_include_status st =
-		read_whole(path, UCL_MAX_INPUT, &res->text, &res->len, res->why, sizeof res->why);
+		read_whole(path, FILEREAD_CAP(UCL_MAX_INPUT), &res->text, &res->len, res->why, sizeof res->why);
 	if (st == UCL_INCLUDE_OK)
 		res->canonical = realpath(path, NULL); /* loops through other names */
 	return st;
@@ -1660,7 +1662,7 @@ static void load_psl(struct signetd_config *cfg, struct diags *d)
 	char why[256];
 	if (cfg->psl_file == NULL)
 		return;
-	if (read_whole(cfg->psl_file, SIGNET_PSL_MAX_BYTES, &text, &len, why, sizeof why) !=
+	if (read_whole(cfg->psl_file, FILEREAD_CAP(SIGNET_PSL_MAX_BYTES), &text, &len, why, sizeof why) !=
 	    UCL_INCLUDE_OK) {
 		diags_add(d, DIAG_WARNING, "verify.public_suffix_list: cannot read %s: %s; %s",
 			  cfg->psl_file, why, off);
@@ -1681,7 +1683,7 @@ enum signet_status config_load(const char *path, struct signetd_config **out, st
 	uint8_t *text = NULL;
 	size_t len = 0;
 	char why[256];
-	if (read_whole(path, UCL_MAX_INPUT, &text, &len, why, sizeof why) != UCL_INCLUDE_OK) {
+	if (read_whole(path, FILEREAD_CAP(UCL_MAX_INPUT), &text, &len, why, sizeof why) != UCL_INCLUDE_OK) {
 		diags_add(d, DIAG_ERROR, "cannot read config file %s: %s", path, why);
 		return SIGNET_ERR_INVAL;
 	}

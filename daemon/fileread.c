@@ -71,8 +71,8 @@ static enum fileread_status open_file(const char *path, int *fd, struct fileread
 }
 
 /* The type and size checks, on the descriptor (not the path: no race). */
-static enum fileread_status check_fd(const char *path, int fd, size_t max, struct stat *st,
-				     struct fileread_error *e)
+static enum fileread_status check_fd(const char *path, int fd, struct fileread_cap cap,
+				     struct stat *st, struct fileread_error *e)
 {
 	if (fstat(fd, st) != 0) {
 		int en = errno;
@@ -81,18 +81,20 @@ static enum fileread_status check_fd(const char *path, int fd, size_t max, struc
 	if (!S_ISREG(st->st_mode))
 		return fail(e, path, FILEREAD_NOT_REGULAR, 0, st->st_mode & S_IFMT, NULL,
 			    "is %s, not a regular file", fileread_type_name(st->st_mode));
-	if (st->st_size < 0 || (unsigned long long)st->st_size > max)
+	if (st->st_size < 0 || (unsigned long long)st->st_size > cap.max)
 		return fail(e, path, FILEREAD_TOO_LARGE, 0, S_IFREG, NULL,
-			    "is %lld bytes, more than the %zu bytes this kind of file may have",
-			    (long long)st->st_size, max);
+			    "is %lld bytes, more than %s (%zu bytes)", (long long)st->st_size,
+			    cap.name, cap.max);
 	return FILEREAD_OK;
 }
 
 /* Reads up to max + 1 bytes into a buffer sized from fstat; a file that
  * grows past max while read is refused, one that shrinks is read as is. */
-static enum fileread_status read_all(const char *path, int fd, size_t max, const struct stat *st,
-				     struct fileread_file *f, struct fileread_error *e)
+static enum fileread_status read_all(const char *path, int fd, struct fileread_cap lim,
+				     const struct stat *st, struct fileread_file *f,
+				     struct fileread_error *e)
 {
+	size_t max = lim.max;
 	size_t cap = (size_t)st->st_size + 1, n = 0;
 	uint8_t *buf = malloc(cap + 1);
 
@@ -116,9 +118,9 @@ static enum fileread_status read_all(const char *path, int fd, size_t max, const
 			explicit_bzero(buf, n);
 			free(buf);
 			return fail(e, path, FILEREAD_TOO_LARGE, 0, S_IFREG, NULL,
-				    "grew while it was read (past %zu bytes); try again when it is "
-				    "complete",
-				    n > max ? max : (size_t)st->st_size);
+				    "grew while it was read (past %zu bytes; at most %s, %zu bytes); "
+				    "try again when it is complete",
+				    (size_t)st->st_size, lim.name, max);
 		}
 	}
 	buf[n] = '\0';
@@ -128,8 +130,8 @@ static enum fileread_status read_all(const char *path, int fd, size_t max, const
 	return FILEREAD_OK;
 }
 
-enum fileread_status fileread_open(const char *path, size_t max, int *fd, struct stat *st,
-				   struct fileread_error *e)
+enum fileread_status fileread_open(const char *path, struct fileread_cap cap, int *fd,
+				   struct stat *st, struct fileread_error *e)
 {
 	*fd = -1;
 	if (e != NULL)
@@ -137,7 +139,7 @@ enum fileread_status fileread_open(const char *path, size_t max, int *fd, struct
 	enum fileread_status rc = open_file(path, fd, e);
 	if (rc != FILEREAD_OK)
 		return rc;
-	rc = check_fd(path, *fd, max, st, e);
+	rc = check_fd(path, *fd, cap, st, e);
 	if (rc != FILEREAD_OK) {
 		close(*fd);
 		*fd = -1;
@@ -145,17 +147,17 @@ enum fileread_status fileread_open(const char *path, size_t max, int *fd, struct
 	return rc;
 }
 
-enum fileread_status fileread(const char *path, size_t max, struct fileread_file *f,
+enum fileread_status fileread(const char *path, struct fileread_cap cap, struct fileread_file *f,
 			      struct fileread_error *e)
 {
 	struct stat st;
 	int fd;
 
 	memset(f, 0, sizeof *f);
-	enum fileread_status rc = fileread_open(path, max, &fd, &st, e);
+	enum fileread_status rc = fileread_open(path, cap, &fd, &st, e);
 	if (rc != FILEREAD_OK)
 		return rc;
-	rc = read_all(path, fd, max, &st, f, e);
+	rc = read_all(path, fd, cap, &st, f, e);
 	close(fd);
 	return rc;
 }

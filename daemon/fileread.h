@@ -20,6 +20,14 @@
 #define FILEREAD_MAX_KEYSFILE (16u * 1024 * 1024) /* KEYSFILE of `signet verify --keys` */
 #define FILEREAD_MAX_MESSAGE (64u * 1024 * 1024)  /* a message the CLI signs or verifies */
 
+/* A cap and its name for messages: FILEREAD_CAP(KEYS_MAX_FILE) gives
+ * {65536, "KEYS_MAX_FILE"} (the name as written, not expanded). */
+struct fileread_cap {
+	size_t max;
+	const char *name;
+};
+#define FILEREAD_CAP(limit) ((struct fileread_cap){ (limit), #limit })
+
 enum fileread_status {
 	FILEREAD_OK = 0,
 	FILEREAD_NOT_FOUND,   /* open: ENOENT */
@@ -32,9 +40,8 @@ enum fileread_status {
 };
 
 /* What went wrong. msg names the file: "/etc/k.key is a FIFO, not a
- * regular file", "/etc/k.key is 70000 bytes, more than the 65536 bytes
- * this kind of file may have", "cannot open /etc/k.key: Permission
- * denied". why says the same without the file name, for a caller that
+ * regular file", "/etc/k.key is 70000 bytes, more than KEYS_MAX_FILE
+ * (65536 bytes)", "cannot open /etc/k.key: Permission denied". why says the same without the file name, for a caller that
  * named it already: "it is a FIFO, not a regular file", "Permission
  * denied" (the errno text when a call failed: open, fstat, read). */
 struct fileread_error {
@@ -56,18 +63,20 @@ struct fileread_file {
 };
 
 /* Reads path: open(O_RDONLY|O_NONBLOCK|O_CLOEXEC|O_NOCTTY), fstat, refuse
- * a non-regular file or one over max bytes, read all of it (at most max).
- * FILEREAD_OK fills *f; otherwise *f is zeroed and *e says why. e may be
- * NULL. */
-enum fileread_status fileread(const char *path, size_t max, struct fileread_file *f,
+ * a non-regular file or one over cap.max bytes, read all of it (at most
+ * cap.max). FILEREAD_OK fills *f; otherwise *f is zeroed and *e says why.
+ * e may be NULL. */
+enum fileread_status fileread(const char *path, struct fileread_cap cap, struct fileread_file *f,
 			      struct fileread_error *e) __attribute__((warn_unused_result));
 
 /* The checks of fileread without the read, for a caller that streams the
  * file (signet verify FILE): *fd is open (O_NONBLOCK, which does not
  * matter for a regular file) and the caller closes it and stops reading
- * after max bytes; *st is its fstat. On error *fd is -1 and *e says why. */
-enum fileread_status fileread_open(const char *path, size_t max, int *fd, struct stat *st,
-				   struct fileread_error *e) __attribute__((warn_unused_result));
+ * after cap.max bytes; *st is its fstat. On error *fd is -1 and *e says
+ * why. */
+enum fileread_status fileread_open(const char *path, struct fileread_cap cap, int *fd,
+				   struct stat *st, struct fileread_error *e)
+	__attribute__((warn_unused_result));
 
 /* Wipes and frees f->data; f zeroed. NULL or an empty f is a no-op. */
 void fileread_free(struct fileread_file *f);

@@ -352,7 +352,7 @@ static bool read_key_file(struct keyfile *kf, const struct stat *checked,
 			  struct fileread_file *f)
 {
 	struct fileread_error e;
-	if (fileread(kf->path, KEYS_MAX_FILE, f, &e) != FILEREAD_OK) {
+	if (fileread(kf->path, FILEREAD_CAP(KEYS_MAX_FILE), f, &e) != FILEREAD_OK) {
 		bool call = e.status == FILEREAD_NOT_FOUND || e.status == FILEREAD_DENIED ||
 			    e.status == FILEREAD_OPEN_FAILED || e.status == FILEREAD_READ_FAILED;
 		KF_ERR(kf, "%s%s", call ? "cannot be read: " : "", e.why);

@@ -24,10 +24,11 @@ if os.path.dirname(os.path.abspath(__file__)) not in sys.path:
 import harness  # noqa: E402
 
 EX_CONFIG = 78
-CAP_KEY = 64 * 1024             # FILEREAD_MAX_KEY
-CAP_CONFIG = 1024 * 1024        # FILEREAD_MAX_CONFIG (UCL_MAX_INPUT)
-CAP_KEYSFILE = 16 * 1024 * 1024  # FILEREAD_MAX_KEYSFILE
-CAP_MESSAGE = 64 * 1024 * 1024   # FILEREAD_MAX_MESSAGE
+# The caps of SECURITY.md "Files read from a path", as the messages name them.
+CAP_KEY = ("CLI_MAX_KEYFILE", 64 * 1024)           # = FILEREAD_MAX_KEY = KEYS_MAX_FILE
+CAP_CONFIG = ("UCL_MAX_INPUT", 1024 * 1024)        # = FILEREAD_MAX_CONFIG
+CAP_KEYSFILE = ("CLI_MAX_KEYSFILE", 16 * 1024 * 1024)  # = FILEREAD_MAX_KEYSFILE
+CAP_MESSAGE = ("CLI_MAX_MESSAGE", 64 * 1024 * 1024)    # = FILEREAD_MAX_MESSAGE
 MSG = b"From: a@example.com\nTo: b@example.org\nSubject: files\n\nbody\n"
 DEAD_DNS_PORT = harness.free_port(socket.SOCK_DGRAM)
 
@@ -57,7 +58,8 @@ def key(signet, tmp_path_factory):
 
 def bad_file(d, kind, cap):
     """A path of the given kind: fifo, dir, chardev (/dev/zero) or big (a
-    sparse regular file of cap + 1 bytes). Returns (path, why)."""
+    sparse regular file of cap + 1 bytes; cap = (name, bytes)). Returns
+    (path, why)."""
     if kind == "fifo":
         p = d / "fifo"
         os.mkfifo(p)
@@ -68,10 +70,11 @@ def bad_file(d, kind, cap):
         return p, "it is a directory, not a regular file"
     if kind == "chardev":
         return "/dev/zero", "it is a character device, not a regular file"
+    name, size = cap
     p = d / "big"
     with open(p, "wb") as f:
-        f.truncate(cap + 1)
-    return p, f"it is {cap + 1} bytes, more than the {cap} bytes this kind of file may have"
+        f.truncate(size + 1)
+    return p, f"it is {size + 1} bytes, more than {name} ({size} bytes)"
 
 
 KINDS = ["fifo", "dir", "chardev", "big"]
@@ -120,13 +123,15 @@ def test_cli_key_at_cap_is_read(signet, d, key):
     """FILEREAD_MAX_KEY itself is read (and parsed): limit is in, limit+1 out."""
     p = d / "padded.key"
     pem = key.read_bytes()
-    p.write_bytes(pem + b"\n" * (CAP_KEY - len(pem)))
+    p.write_bytes(pem + b"\n" * (CAP_KEY[1] - len(pem)))
     p.chmod(0o600)
     r = signet.run("sign", "-d", "example.com", "-s", "sel", "-k", p, input=MSG)
     assert r.rc == 0, r
-    p.write_bytes(pem + b"\n" * (CAP_KEY + 1 - len(pem)))
+    p.write_bytes(pem + b"\n" * (CAP_KEY[1] + 1 - len(pem)))
     r = signet.run("sign", "-d", "example.com", "-s", "sel", "-k", p, input=MSG)
-    assert r.rc == 1 and f"it is {CAP_KEY + 1} bytes" in r.err, r
+    assert r.rc == 1, r
+    assert r.err == (f"signet: cannot read private key {p}: it is {CAP_KEY[1] + 1} bytes, "
+                     f"more than CLI_MAX_KEYFILE ({CAP_KEY[1]} bytes)\n"), r
 
 
 @pytest.mark.parametrize("mode,what", [(0o644, "readable"), (0o666, "readable"),
@@ -236,7 +241,8 @@ def test_signetd_key_path_not_regular_or_too_big(d, kind):
         "chardev": "is a character device, not a regular file — set path to a key file made "
                    f"with: signet keygen -d example.com -s sel -k {p}",
         "dir": "is a directory, not a key file",
-        "big": f"is {CAP_KEY + 1} bytes, more than KEYS_MAX_FILE ({CAP_KEY}): not a private key",
+        "big": f"is {CAP_KEY[1] + 1} bytes, more than KEYS_MAX_FILE ({CAP_KEY[1]}): not a "
+               "private key",
     }[kind]
     assert f"key file {p} (domain example.com, selector sel): {want}" in err, err
 
@@ -265,8 +271,8 @@ def test_signetd_config_at_cap_is_read(d, key):
     """UCL_MAX_INPUT bytes are read; one more is refused (above)."""
     conf = d / "signetd.conf"
     text = conf_text([("sel", key)]).encode()
-    conf.write_bytes(text + b"#" * (CAP_CONFIG - len(text) - 1) + b"\n")
-    assert conf.stat().st_size == CAP_CONFIG
+    conf.write_bytes(text + b"#" * (CAP_CONFIG[1] - len(text) - 1) + b"\n")
+    assert conf.stat().st_size == CAP_CONFIG[1]
     rc, out, err = check(conf)
     assert (rc, err) == (0, ""), (rc, out, err)
 

@@ -16,6 +16,10 @@
 
 #include "fileread.h"
 
+#define TEST_MAX 4096
+#define SMALL 100
+#define SIX 6
+
 static char g_dir[64];
 
 static int setup(void **state)
@@ -55,7 +59,7 @@ static void fileread_regular_file_whole(void **state)
 	struct fileread_file f;
 	struct fileread_error e;
 	put(path_of("a", p, sizeof p), "ab\0cd\n", 6);
-	assert_int_equal(fileread(p, 6, &f, &e), FILEREAD_OK);
+	assert_int_equal(fileread(p, FILEREAD_CAP(SIX), &f, &e), FILEREAD_OK);
 	assert_int_equal(f.len, 6);
 	assert_memory_equal(f.data, "ab\0cd\n", 6);
 	assert_int_equal(f.data[6], '\0');
@@ -65,7 +69,7 @@ static void fileread_regular_file_whole(void **state)
 	fileread_free(&f); /* twice, and NULL: no-ops */
 	fileread_free(NULL);
 	put(p, "", 0);
-	assert_int_equal(fileread(p, 6, &f, &e), FILEREAD_OK);
+	assert_int_equal(fileread(p, FILEREAD_CAP(SIX), &f, &e), FILEREAD_OK);
 	assert_int_equal(f.len, 0);
 	assert_int_equal(f.data[0], '\0');
 	fileread_free(&f);
@@ -78,24 +82,23 @@ static void fileread_cap_limit_minus_1_limit_plus_1(void **state)
 	char p[128], want[512];
 	struct fileread_file f;
 	struct fileread_error e;
-	const size_t max = 4096;
+	const size_t max = TEST_MAX;
 	static char buf[4097];
 	memset(buf, 'x', sizeof buf);
 	path_of("big", p, sizeof p);
 	for (size_t len = max - 1; len <= max; len++) {
 		put(p, buf, len);
-		assert_int_equal(fileread(p, max, &f, &e), FILEREAD_OK);
+		assert_int_equal(fileread(p, FILEREAD_CAP(TEST_MAX), &f, &e), FILEREAD_OK);
 		assert_int_equal(f.len, len);
 		fileread_free(&f);
 	}
 	put(p, buf, max + 1);
-	assert_int_equal(fileread(p, max, &f, &e), FILEREAD_TOO_LARGE);
+	assert_int_equal(fileread(p, FILEREAD_CAP(TEST_MAX), &f, &e), FILEREAD_TOO_LARGE);
 	assert_null(f.data);
 	snprintf(want, sizeof want,
-		 "%s is 4097 bytes, more than the 4096 bytes this kind of file may have", p);
+		 "%s is 4097 bytes, more than TEST_MAX (4096 bytes)", p);
 	assert_string_equal(e.msg, want);
-	assert_string_equal(e.why, "it is 4097 bytes, more than the 4096 bytes this kind of file "
-				   "may have");
+	assert_string_equal(e.why, "it is 4097 bytes, more than TEST_MAX (4096 bytes)");
 }
 
 /* A FIFO with no writer: open(O_NONBLOCK) returns at once and fstat
@@ -108,7 +111,7 @@ static void fileread_fifo_refused_without_blocking(void **state)
 	struct fileread_error e;
 	assert_int_equal(mkfifo(path_of("fifo", p, sizeof p), 0600), 0);
 	alarm(10);
-	assert_int_equal(fileread(p, 100, &f, &e), FILEREAD_NOT_REGULAR);
+	assert_int_equal(fileread(p, FILEREAD_CAP(SMALL), &f, &e), FILEREAD_NOT_REGULAR);
 	alarm(0);
 	snprintf(want, sizeof want, "%s is a FIFO, not a regular file", p);
 	assert_string_equal(e.msg, want);
@@ -116,7 +119,7 @@ static void fileread_fifo_refused_without_blocking(void **state)
 	assert_int_equal(e.type, S_IFIFO);
 	int fd = 0;
 	struct stat st;
-	assert_int_equal(fileread_open(p, 100, &fd, &st, &e), FILEREAD_NOT_REGULAR);
+	assert_int_equal(fileread_open(p, FILEREAD_CAP(SMALL), &fd, &st, &e), FILEREAD_NOT_REGULAR);
 	assert_int_equal(fd, -1);
 }
 
@@ -126,13 +129,13 @@ static void fileread_directory_and_devices_refused(void **state)
 	char want[256];
 	struct fileread_file f;
 	struct fileread_error e;
-	assert_int_equal(fileread(g_dir, 100, &f, &e), FILEREAD_NOT_REGULAR);
+	assert_int_equal(fileread(g_dir, FILEREAD_CAP(SMALL), &f, &e), FILEREAD_NOT_REGULAR);
 	snprintf(want, sizeof want, "%s is a directory, not a regular file", g_dir);
 	assert_string_equal(e.msg, want);
 	/* /dev/zero would never end, /dev/null would read as empty */
-	assert_int_equal(fileread("/dev/zero", 100, &f, &e), FILEREAD_NOT_REGULAR);
+	assert_int_equal(fileread("/dev/zero", FILEREAD_CAP(SMALL), &f, &e), FILEREAD_NOT_REGULAR);
 	assert_string_equal(e.msg, "/dev/zero is a character device, not a regular file");
-	assert_int_equal(fileread("/dev/null", 100, &f, &e), FILEREAD_NOT_REGULAR);
+	assert_int_equal(fileread("/dev/null", FILEREAD_CAP(SMALL), &f, &e), FILEREAD_NOT_REGULAR);
 	assert_null(f.data);
 }
 
@@ -142,7 +145,7 @@ static void fileread_missing_and_denied(void **state)
 	char p[128], want[256];
 	struct fileread_file f;
 	struct fileread_error e;
-	assert_int_equal(fileread(path_of("none", p, sizeof p), 100, &f, &e), FILEREAD_NOT_FOUND);
+	assert_int_equal(fileread(path_of("none", p, sizeof p), FILEREAD_CAP(SMALL), &f, &e), FILEREAD_NOT_FOUND);
 	snprintf(want, sizeof want, "cannot open %s: No such file or directory", p);
 	assert_string_equal(e.msg, want);
 	assert_string_equal(e.why, "No such file or directory");
@@ -150,8 +153,26 @@ static void fileread_missing_and_denied(void **state)
 		return;
 	put(path_of("locked", p, sizeof p), "x", 1);
 	assert_int_equal(chmod(p, 0), 0);
-	assert_int_equal(fileread(p, 100, &f, &e), FILEREAD_DENIED);
+	assert_int_equal(fileread(p, FILEREAD_CAP(SMALL), &f, &e), FILEREAD_DENIED);
 	assert_string_equal(e.why, "Permission denied");
+}
+
+/* A file that holds more than fstat said when it was opened (it grew, or
+ * it is a /proc file whose size is 0) is refused, not cut short. */
+static void fileread_grown_file_refused(void **state)
+{
+	(void)state;
+	struct fileread_file f;
+	struct fileread_error e;
+	if (access("/proc/self/status", R_OK) != 0) {
+		print_message("SKIP: no /proc/self/status\n");
+		skip();
+	}
+	assert_int_equal(fileread("/proc/self/status", FILEREAD_CAP(TEST_MAX), &f, &e),
+			 FILEREAD_TOO_LARGE);
+	assert_null(f.data);
+	assert_string_equal(e.msg, "/proc/self/status grew while it was read (past 0 bytes; at "
+				   "most TEST_MAX, 4096 bytes); try again when it is complete");
 }
 
 /* fileread_open hands back the open descriptor and its fstat. */
@@ -163,12 +184,12 @@ static void fileread_open_streams_a_regular_file(void **state)
 	struct stat st;
 	int fd = -1;
 	put(path_of("m", p, sizeof p), "hello", 5);
-	assert_int_equal(fileread_open(p, 5, &fd, &st, &e), FILEREAD_OK);
+	assert_int_equal(fileread_open(p, (struct fileread_cap){ 5, "FIVE" }, &fd, &st, &e), FILEREAD_OK);
 	assert_true(fd >= 0);
 	assert_int_equal(st.st_size, 5);
 	assert_int_equal(read(fd, buf, sizeof buf), 5);
 	close(fd);
-	assert_int_equal(fileread_open(p, 4, &fd, &st, &e), FILEREAD_TOO_LARGE);
+	assert_int_equal(fileread_open(p, (struct fileread_cap){ 4, "FOUR" }, &fd, &st, &e), FILEREAD_TOO_LARGE);
 	assert_int_equal(fd, -1);
 }
 
@@ -183,6 +204,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(fileread_directory_and_devices_refused, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(fileread_missing_and_denied, setup, teardown),
+		cmocka_unit_test_setup_teardown(fileread_grown_file_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(fileread_open_streams_a_regular_file, setup,
 						teardown),
 	};
