@@ -374,6 +374,8 @@ def test_SIGHUP_unsafe_key_keeps_old_config(signet, d, key):
         os.chmod(p, 0o600)
         sd.proc.send_signal(signal.SIGHUP)
         assert sd.log_lines_with("reload done", timeout=10), sd.log_text()
+        sd.stop()
+        assert not sd.sanitizer_reports(), sd.log_text()
     finally:
         sd.stop()
         sd.cleanup()
@@ -397,6 +399,8 @@ def test_signetd_listening_line_singular(d, key):
         sd.start()
         lines = sd.log_lines_with("listening on", timeout=5)
         assert lines and lines[0].endswith("with 1 key, 1 worker"), sd.log_text()
+        sd.stop()
+        assert not sd.sanitizer_reports(), sd.log_text()
     finally:
         sd.stop()
         sd.cleanup()
