@@ -134,6 +134,22 @@ def test_running_daemon_checks_at_start(world):
         sd.cleanup()
 
 
+def test_running_daemon_one_selector_singular(world):
+    """Plural agreement (issue #19): one matching selector is logged as "the
+    key record of 1 selector matches its key"."""
+    d = world["dir"]
+    sd = harness.Signetd(world["signetd"], [world["ub"].forwarder()],
+                         [("example.com", "good", d / "good.key")])
+    try:
+        sd.start()
+        lines = sd.log_lines_with("DNS check:", timeout=10)
+        assert any(ln.endswith("DNS check: the key record of 1 selector matches its key")
+                   for ln in lines), sd.log_text()
+    finally:
+        sd.stop()
+        sd.cleanup()
+
+
 def test_running_daemon_health_interval_off(world):
     """dns.health_interval = 0 turns the check off."""
     d = world["dir"]
