@@ -69,6 +69,9 @@ bool io_read_file(const char *path, const char *what, struct fileread_cap cap, u
 int io_open(const char *path, const char *what, struct fileread_cap cap);
 /* Prints "cannot read PATH: <errno text> (<ownership facts>)". */
 void io_open_error(const char *path, const char *what, int errnum);
+/* Prints why fileread refused path: "cannot read WHAT PATH: it is a FIFO,
+ * not a regular file", or io_open_error's text for a permission problem. */
+void io_fileread_error(const char *path, const char *what, const struct fileread_error *e);
 
 /* keyfile.c: load a private key file, warning when group/others can read
  * it. NULL after printing why. */

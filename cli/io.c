@@ -38,9 +38,7 @@ void io_open_error(const char *path, const char *what, int errnum)
 	cli_err("cannot read %s %s: %s", what, path, strerror(errnum));
 }
 
-/* Prints why fileread refused path: ownership facts for a permission
- * problem, else the reason ("it is a FIFO, not a regular file"). */
-static void io_fileread_error(const char *path, const char *what, const struct fileread_error *e)
+void io_fileread_error(const char *path, const char *what, const struct fileread_error *e)
 {
 	if (e->status == FILEREAD_DENIED)
 		io_open_error(path, what, e->errnum);

@@ -36,10 +36,7 @@ struct signet_key *keyfile_load(const char *path)
 		return NULL;
 	}
 	if (fileread(path, FILEREAD_CAP(CLI_MAX_KEYFILE), &f, &e) != FILEREAD_OK) {
-		if (e.status == FILEREAD_DENIED)
-			io_open_error(path, "private key", e.errnum);
-		else
-			cli_err("cannot read private key %s: %s", path, e.why);
+		io_fileread_error(path, "private key", &e);
 		return NULL;
 	}
 	if (signet_key_parse(f.data, f.len, &key, &err) != SIGNET_OK) {
