@@ -13,7 +13,7 @@
 #include <signet/key.h>
 #include <signet/verifier.h>
 
-#include "fileread.h" /* the file reader shared with signetd (daemon/fileread.h) */
+#include "fileread.h" /* the file reader shared with signetd (conf/fileread.h) */
 
 /* Exit codes shared by every subcommand (verify and dnscheck add their own
  * result codes; see doc/signet.1, EXIT STATUS). */
@@ -31,7 +31,7 @@ int cmd_keygen(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_dnscheck(int argc, char **argv);
-int cmd_policy(int argc, char **argv); /* policy.c: links signetd_core */
+int cmd_policy(int argc, char **argv); /* cmd_policy.c: runs conf/ (signetd's own policy) */
 
 /* util.c: messages, option parsing helpers. */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -73,13 +73,13 @@ void io_open_error(const char *path, const char *what, int errnum);
  * not a regular file", or io_open_error's text for a permission problem. */
 void io_fileread_error(const char *path, const char *what, const struct fileread_error *e);
 
-/* keyfile.c: load a private key file, warning when group/others can read
+/* private_key.c: load a private key file, warning when group/others can read
  * it. NULL after printing why. */
 struct signet_key *keyfile_load(const char *path);
 /* "RSA 2048-bit" / "ed25519" for messages. */
 const char *keyfile_describe(const struct signet_key *key, char *buf, size_t cap);
 
-/* keysfile.c: the KEYSFILE format of `signet verify --keys`. */
+/* zonefile.c: the KEYSFILE format of `signet verify --keys`. */
 struct keysfile;
 struct keysfile *keysfile_load(const char *path);
 /* The records at name (DNS names compare case-insensitively, a final dot

@@ -1,6 +1,6 @@
 /* io.c: opening and reading input files for the CLI, with errors that say
  * which file, why, and (for permission problems) who owns it and who we
- * are. Files named by a path go through fileread (daemon/fileread.h: no
+ * are. Files named by a path go through fileread (conf/fileread.h: no
  * FIFO, device or directory, a cap per kind); standard input is read here,
  * bounded. Nothing is parsed here. */
 #include <errno.h>

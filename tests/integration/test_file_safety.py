@@ -1,5 +1,5 @@
 # test_file_safety.py: the files signet and signetd read from a path go
-# through one reader (daemon/fileread.c, issue #12): a FIFO, a directory, a
+# through one reader (conf/fileread.c, issue #12): a FIFO, a directory, a
 # character device (/dev/zero) or a file over its cap (SECURITY.md "Files
 # signet reads") is refused with a message naming the file and why, and
 # never hangs (every run has a timeout). Then the private-key rules of

@@ -1,5 +1,5 @@
 /* test_fileread.c: the one file reader of signetd and signet
- * (daemon/fileread.c): a regular file is read whole; a FIFO, a directory, a
+ * (conf/fileread.c): a regular file is read whole; a FIFO, a directory, a
  * character device and a file over its cap are refused with a message
  * naming the file and why, without blocking (issue #12: `signet sign -k
  * FIFO` hung). Caps are checked at limit-1, limit and limit+1. */
@@ -95,8 +95,7 @@ static void fileread_cap_limit_minus_1_limit_plus_1(void **state)
 	put(p, buf, max + 1);
 	assert_int_equal(fileread(p, FILEREAD_CAP(TEST_MAX), &f, &e), FILEREAD_TOO_LARGE);
 	assert_null(f.data);
-	snprintf(want, sizeof want,
-		 "%s is 4097 bytes, more than TEST_MAX (4096 bytes)", p);
+	snprintf(want, sizeof want, "%s is 4097 bytes, more than TEST_MAX (4096 bytes)", p);
 	assert_string_equal(e.msg, want);
 	assert_string_equal(e.why, "it is 4097 bytes, more than TEST_MAX (4096 bytes)");
 }
@@ -145,7 +144,8 @@ static void fileread_missing_and_denied(void **state)
 	char p[128], want[256];
 	struct fileread_file f;
 	struct fileread_error e;
-	assert_int_equal(fileread(path_of("none", p, sizeof p), FILEREAD_CAP(SMALL), &f, &e), FILEREAD_NOT_FOUND);
+	assert_int_equal(fileread(path_of("none", p, sizeof p), FILEREAD_CAP(SMALL), &f, &e),
+			 FILEREAD_NOT_FOUND);
 	snprintf(want, sizeof want, "cannot open %s: No such file or directory", p);
 	assert_string_equal(e.msg, want);
 	assert_string_equal(e.why, "No such file or directory");
@@ -184,12 +184,14 @@ static void fileread_open_streams_a_regular_file(void **state)
 	struct stat st;
 	int fd = -1;
 	put(path_of("m", p, sizeof p), "hello", 5);
-	assert_int_equal(fileread_open(p, (struct fileread_cap){ 5, "FIVE" }, &fd, &st, &e), FILEREAD_OK);
+	assert_int_equal(fileread_open(p, (struct fileread_cap){5, "FIVE"}, &fd, &st, &e),
+			 FILEREAD_OK);
 	assert_true(fd >= 0);
 	assert_int_equal(st.st_size, 5);
 	assert_int_equal(read(fd, buf, sizeof buf), 5);
 	close(fd);
-	assert_int_equal(fileread_open(p, (struct fileread_cap){ 4, "FOUR" }, &fd, &st, &e), FILEREAD_TOO_LARGE);
+	assert_int_equal(fileread_open(p, (struct fileread_cap){4, "FOUR"}, &fd, &st, &e),
+			 FILEREAD_TOO_LARGE);
 	assert_int_equal(fd, -1);
 }
 

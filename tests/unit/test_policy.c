@@ -1,4 +1,4 @@
-/* test_policy.c: the signing decision (daemon/policy.c), table-driven over
+/* test_policy.c: the signing decision (conf/policy.c), table-driven over
  * rspamd's dkim_signing rules (eligibility, From checks, envelope and
  * auth-user mismatches, use_domain, eSLD, fallback, selectors) with the
  * exact reason text of each outcome, and the RFC 5322 From address parser. */

@@ -3,7 +3,7 @@
  * sections, case, a final dot, U-labels and A-labels, what is no name),
  * malformed lists and the limits, Debian's real list, the verifier's note
  * and the Authentication-Results comment, and signetd's
- * verify.public_suffix_list (daemon/config.c: a missing or malformed file
+ * verify.public_suffix_list (conf/config.c: a missing or malformed file
  * is a warning and the check is off). */
 #include "testutil.h"
 

@@ -14,9 +14,9 @@
 #include <sys/stat.h>
 
 /* The cap for each kind of file (doc/SECURITY.md, "Files signet reads"). */
-#define FILEREAD_MAX_KEY (64u * 1024)		/* a private key; a 4096-bit RSA PEM is ~3.3 KB */
-#define FILEREAD_MAX_CONFIG (1024u * 1024)	/* signetd.conf and each .include (UCL_MAX_INPUT) */
-#define FILEREAD_MAX_PSL (8u * 1024 * 1024)	/* public suffix list (SIGNET_PSL_MAX_BYTES) */
+#define FILEREAD_MAX_KEY (64u * 1024)       /* a private key; a 4096-bit RSA PEM is ~3.3 KB */
+#define FILEREAD_MAX_CONFIG (1024u * 1024)  /* signetd.conf and each .include (UCL_MAX_INPUT) */
+#define FILEREAD_MAX_PSL (8u * 1024 * 1024) /* public suffix list (SIGNET_PSL_MAX_BYTES) */
 #define FILEREAD_MAX_KEYSFILE (16u * 1024 * 1024) /* KEYSFILE of `signet verify --keys` */
 #define FILEREAD_MAX_MESSAGE (64u * 1024 * 1024)  /* a message the CLI signs or verifies */
 
@@ -26,7 +26,7 @@ struct fileread_cap {
 	size_t max;
 	const char *name;
 };
-#define FILEREAD_CAP(limit) ((struct fileread_cap){ (limit), #limit })
+#define FILEREAD_CAP(limit) ((struct fileread_cap){(limit), #limit})
 
 enum fileread_status {
 	FILEREAD_OK = 0,
@@ -46,8 +46,8 @@ enum fileread_status {
  * denied" (the errno text when a call failed: open, fstat, read). */
 struct fileread_error {
 	enum fileread_status status;
-	int errnum;          /* errno of the failing call; 0 when none */
-	mode_t type;         /* S_IFMT bits of the file when known, else 0 */
+	int errnum;  /* errno of the failing call; 0 when none */
+	mode_t type; /* S_IFMT bits of the file when known, else 0 */
 	char why[192];
 	char msg[4096 + 192];
 };

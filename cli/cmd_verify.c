@@ -1,4 +1,4 @@
-/* verify.c: `signet verify`: streams a message through a libsignet
+/* cmd_verify.c: `signet verify`: streams a message through a libsignet
  * verifier, answers its key queries from a KEYSFILE or DNS, and prints one
  * result per DKIM-Signature (text, JSON lines, or step by step with
  * --explain). The exit code sums the results up. */

@@ -64,7 +64,7 @@ static enum fileread_status open_file(const char *path, int *fd, struct fileread
 	if (*fd >= 0)
 		return FILEREAD_OK;
 	int en = errno;
-	enum fileread_status st = en == ENOENT			? FILEREAD_NOT_FOUND
+	enum fileread_status st = en == ENOENT                  ? FILEREAD_NOT_FOUND
 				  : en == EACCES || en == EPERM ? FILEREAD_DENIED
 								: FILEREAD_OPEN_FAILED;
 	return fail(e, path, st, en, 0, "open", "%s", strerror(en));
@@ -117,10 +117,11 @@ static enum fileread_status read_all(const char *path, int fd, struct fileread_c
 		if (n > max || n == cap) {
 			explicit_bzero(buf, n);
 			free(buf);
-			return fail(e, path, FILEREAD_TOO_LARGE, 0, S_IFREG, NULL,
-				    "grew while it was read (past %zu bytes; at most %s, %zu bytes); "
-				    "try again when it is complete",
-				    (size_t)st->st_size, lim.name, max);
+			return fail(
+				e, path, FILEREAD_TOO_LARGE, 0, S_IFREG, NULL,
+				"grew while it was read (past %zu bytes; at most %s, %zu bytes); "
+				"try again when it is complete",
+				(size_t)st->st_size, lim.name, max);
 		}
 	}
 	buf[n] = '\0';

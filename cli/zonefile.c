@@ -1,4 +1,4 @@
-/* keysfile.c: the KEYSFILE of `signet verify --keys`: one TXT record a
+/* zonefile.c: the KEYSFILE of `signet verify --keys`: one TXT record a
  * line, "<name> <value>" (first token the name, the rest of the line the
  * value, trimmed); '#' starts a comment line; "#!temperror <name>" makes
  * lookups of name fail temporarily; absent names do not exist. Several
