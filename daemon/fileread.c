@@ -1,7 +1,8 @@
 /* fileread.c: reading a whole file from a path, safely (see fileread.h).
  * The descriptor is opened non-blocking so a FIFO cannot stall open(2),
  * checked with fstat(2) before any read, and read up to a cap. It does not
- * check owners or modes (keys.c does, on the stat handed back) and does
+ * check owners or modes (keys.c does, and compares the stat handed back
+ * with the one it checked) and does
  * not print. */
 #include <errno.h>
 #include <fcntl.h>
