@@ -2,8 +2,7 @@
  * The descriptor is opened non-blocking so a FIFO cannot stall open(2),
  * checked with fstat(2) before any read, and read up to a cap. It does not
  * check owners or modes (keys.c does, and compares the stat handed back
- * with the one it checked) and does
- * not print. */
+ * with the one it checked) and does not print. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
