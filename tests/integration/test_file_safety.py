@@ -419,3 +419,30 @@ def test_cli_explain_one_line_and_lines(signet, d, key):
     r = signet.run("verify", "--keys", keys, "--explain", input=signed + b"a\nb\nc\n")
     assert ("body change: the first 1 line (6 bytes) matches the signature; 3 lines were "
             "added after signing\n") in r.text, r
+
+
+CAP_PSL = ("SIGNET_PSL_MAX_BYTES", 8 * 1024 * 1024)  # = FILEREAD_MAX_PSL
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_cli_psl_not_regular_or_too_big_warns(signet, d, key, kind):
+    """DKIM-VER-17: a public suffix list that cannot be read is a warning
+    (the check is off); a FIFO never blocks verify."""
+    keys = d / "keys.txt"
+    keys.write_text("sel._domainkey.example.com v=DKIM1; k=ed25519; p=\n")
+    p, why = bad_file(d, kind, CAP_PSL)
+    r = signet.run("verify", "--keys", keys, "--psl", p, input=MSG, timeout=10)
+    assert r.err == (f"signet: warning: public suffix list {p}: {why}; the public suffix "
+                     "check of d= (DKIM-VER-17) is off\n"), r
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_signetd_psl_not_regular_or_too_big_warns(d, key, kind):
+    p, why = bad_file(d, kind, CAP_PSL)
+    conf = d / "signetd.conf"
+    conf.write_text(conf_text([("sel", key)],
+                              f"verify {{ public_suffix_list = {harness.ucl_str(str(p))}; }}\n"))
+    rc, out, err = check(conf)
+    assert rc == 0, (rc, out, err)
+    assert err == (f"signetd: warning: verify.public_suffix_list: cannot read {p}: {why}; the "
+                   "public suffix check of d= (DKIM-VER-17) is off\n"), err
