@@ -230,13 +230,30 @@ static bool check_stat(struct keyfile *kf, struct stat *st)
 	return true;
 }
 
+/* Appends ", name" to out while it fits; once one does not, the rest are
+ * only counted (n: names seen before this one; group_others ends the list
+ * with "and N more"). */
+static void name_add(char *out, size_t cap, size_t *listed, size_t n, const char *name)
+{
+	size_t o = strlen(out);
+	if (*listed < n)
+		return;
+	int w = snprintf(out + o, cap - o, "%s%s", n ? ", " : "", name);
+	if (w < 0 || (size_t)w >= cap - o - 24) /* keep room for " and N more" */
+		out[o] = '\0';
+	else
+		(*listed)++;
+}
+
 /* Users other than the run-as user, the file's owner and root (who can
- * read the file anyway) in group gid: its members (gr_mem) and the users
- * whose primary group it is. Written as "a, b, c" into out; their number. */
+ * read the file anyway) in group gid: its members (gr_mem, the first
+ * KEYS_MAX_GROUP_NAMES) and the users whose primary group it is. Listed as
+ * "a, b, c" in out (cap > 32), "and N more" when they do not all fit;
+ * returns how many there are. */
 static size_t group_others(gid_t gid, const struct keys_identity *id, uid_t owner, char *out,
 			   size_t cap)
 {
-	size_t n = 0, o = 0;
+	size_t n = 0, listed = 0;
 	out[0] = '\0';
 	struct group *gr = getgrgid(gid);
 	char **mem = gr != NULL ? gr->gr_mem : NULL;
@@ -248,8 +265,7 @@ static size_t group_others(gid_t gid, const struct keys_identity *id, uid_t owne
 		struct passwd *pw = getpwnam(names[k]);
 		if (pw != NULL && (pw->pw_uid == id->uid || pw->pw_uid == owner || pw->pw_uid == 0))
 			continue;
-		o += (size_t)snprintf(out + o, o < cap ? cap - o : 0, "%s%s", n ? ", " : "", names[k]);
-		n++;
+		name_add(out, cap, &listed, n++, names[k]);
 	}
 	setpwent();
 	struct passwd *pw;
@@ -257,16 +273,17 @@ static size_t group_others(gid_t gid, const struct keys_identity *id, uid_t owne
 		if (pw->pw_gid != gid || pw->pw_uid == id->uid || pw->pw_uid == owner ||
 		    pw->pw_uid == 0)
 			continue;
-		bool listed = false;
-		for (size_t k = 0; k < nnames && !listed; k++)
-			listed = strcmp(names[k], pw->pw_name) == 0;
-		if (listed)
-			continue;
-		o += (size_t)snprintf(out + o, o < cap ? cap - o : 0, "%s%s", n ? ", " : "",
-				      pw->pw_name);
-		n++;
+		bool listed_already = false;
+		for (size_t k = 0; k < nnames && !listed_already; k++)
+			listed_already = strcmp(names[k], pw->pw_name) == 0;
+		if (!listed_already)
+			name_add(out, cap, &listed, n++, pw->pw_name);
 	}
 	endpwent();
+	if (listed < n) {
+		size_t o = strlen(out);
+		snprintf(out + o, cap - o, " and %zu more", n - listed);
+	}
 	return n;
 }
 
