@@ -1,14 +1,11 @@
 /* psl.c: the public suffix list for `signet verify` (DKIM-VER-17): reads
  * the file and hands it to libsignet. A list that cannot be read or parsed
  * is a warning: verifying goes on without the check, as in signetd. */
-#include <errno.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-
 #include <signet/psl.h>
 
 #include "cli.h"
+
+_Static_assert(FILEREAD_MAX_PSL == SIGNET_PSL_MAX_BYTES, "the reader caps the list where the parser does");
 
 static void off(const char *path, const char *why)
 {
@@ -20,41 +17,18 @@ struct signet_psl *psl_load(const char *path)
 {
 	struct signet_error err = { 0 };
 	struct signet_psl *psl = NULL;
-	struct stat st;
-	uint8_t *text;
-	size_t len;
-	FILE *f;
+	struct fileread_file f;
+	struct fileread_error e;
 
 	if (path == NULL || path[0] == '\0')
 		return NULL;
-	f = fopen(path, "rb");
-	if (f == NULL) {
-		off(path, strerror(errno));
+	/* FILEREAD_MAX_PSL is SIGNET_PSL_MAX_BYTES: what the parser accepts. */
+	if (fileread(path, FILEREAD_CAP(SIGNET_PSL_MAX_BYTES), &f, &e) != FILEREAD_OK) {
+		off(path, e.why);
 		return NULL;
 	}
-	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-		off(path, "not a regular file");
-		fclose(f);
-		return NULL;
-	}
-	if ((uint64_t)st.st_size > SIGNET_PSL_MAX_BYTES) {
-		off(path, "larger than SIGNET_PSL_MAX_BYTES");
-		fclose(f);
-		return NULL;
-	}
-	text = malloc((size_t)st.st_size + 1);
-	if (text == NULL) {
-		off(path, "out of memory");
-		fclose(f);
-		return NULL;
-	}
-	/* One byte more than the size: a file that grew is refused by the parser. */
-	len = fread(text, 1, (size_t)st.st_size + 1, f);
-	if (ferror(f))
-		off(path, "read error");
-	else if (signet_psl_parse(text, len, &psl, &err) != SIGNET_OK)
+	if (signet_psl_parse(f.data, f.len, &psl, &err) != SIGNET_OK)
 		off(path, err.msg);
-	fclose(f);
-	free(text);
+	fileread_free(&f);
 	return psl;
 }

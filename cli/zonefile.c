@@ -250,7 +250,7 @@ struct zonefile *zonefile_load(const char *path, const char *what)
 {
 	uint8_t *data = NULL;
 	size_t len = 0;
-	if (!io_read_file(path, what, CLI_MAX_KEYSFILE, &data, &len))
+	if (!io_read_file(path, what, FILEREAD_CAP(CLI_MAX_KEYSFILE), &data, &len))
 		return NULL;
 	struct zonefile *z = zonefile_parse(path, data, len);
 	free(data);

@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "config_walk.h"
+#include "fileread.h"
 #include "hostport.h"
 
 /* K_CHOICE keys store an int into these enum fields. */
@@ -482,38 +483,23 @@ static bool config_defaults(struct signetd_config *cfg, struct ctx *c)
 	return cfg->log_facility != NULL && sg->selector != NULL && cfg->psl_file != NULL;
 }
 
-/* Reads a whole regular file, at most max bytes. */
-static enum ucl_include_status read_whole(const char *path, size_t max, uint8_t **text,
-					  size_t *len, char *why, size_t whycap)
+_Static_assert(FILEREAD_MAX_CONFIG == UCL_MAX_INPUT, "SECURITY.md gives one cap for both");
+
+/* Reads a whole regular file, at most cap.max bytes, through fileread (no
+ * FIFO, device or directory; SECURITY.md "Files read from a path"). why
+ * gets the reason ("it is a FIFO, not a regular file"). */
+static enum ucl_include_status read_whole(const char *path, struct fileread_cap cap,
+					  uint8_t **text, size_t *len, char *why, size_t whycap)
 {
-	FILE *f = fopen(path, "rb");
-	if (f == NULL) {
-		snprintf(why, whycap, "%s", strerror(errno));
-		return errno == ENOENT ? UCL_INCLUDE_NOT_FOUND : UCL_INCLUDE_FAILED;
+	struct fileread_file f;
+	struct fileread_error e;
+	enum fileread_status st = fileread(path, cap, &f, &e);
+	if (st != FILEREAD_OK) {
+		snprintf(why, whycap, "%s", e.why);
+		return st == FILEREAD_NOT_FOUND ? UCL_INCLUDE_NOT_FOUND : UCL_INCLUDE_FAILED;
 	}
-	struct stat st;
-	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-		snprintf(why, whycap, "not a regular file");
-		fclose(f);
-		return UCL_INCLUDE_FAILED;
-	}
-	size_t cap = (size_t)st.st_size < max ? (size_t)st.st_size + 1 : max + 1;
-	uint8_t *p = malloc(cap ? cap : 1);
-	if (p == NULL) {
-		snprintf(why, whycap, "out of memory");
-		fclose(f);
-		return UCL_INCLUDE_FAILED;
-	}
-	size_t n = fread(p, 1, cap, f);
-	bool err = ferror(f);
-	fclose(f);
-	if (err) {
-		snprintf(why, whycap, "read error");
-		free(p);
-		return UCL_INCLUDE_FAILED;
-	}
-	*text = p;
-	*len = n; /* n > max is reported by the parser as UCL_MAX_INPUT */
+	*text = f.data; /* handed over: freed with free() */
+	*len = f.len;
 	return UCL_INCLUDE_OK;
 }
 
@@ -522,7 +508,7 @@ static enum ucl_include_status include_cb(void *ctx, const char *path, bool try_
 {
 	(void)ctx, (void)try_;
 	enum ucl_include_status st =
-		read_whole(path, UCL_MAX_INPUT, &res->text, &res->len, res->why, sizeof res->why);
+		read_whole(path, FILEREAD_CAP(UCL_MAX_INPUT), &res->text, &res->len, res->why, sizeof res->why);
 	if (st == UCL_INCLUDE_OK)
 		res->canonical = realpath(path, NULL); /* loops through other names */
 	return st;
@@ -582,7 +568,7 @@ static void load_psl(struct signetd_config *cfg, struct diags *d)
 	char why[256];
 	if (cfg->psl_file == NULL)
 		return;
-	if (read_whole(cfg->psl_file, SIGNET_PSL_MAX_BYTES, &text, &len, why, sizeof why) !=
+	if (read_whole(cfg->psl_file, FILEREAD_CAP(SIGNET_PSL_MAX_BYTES), &text, &len, why, sizeof why) !=
 	    UCL_INCLUDE_OK) {
 		diags_add(d, DIAG_WARNING, "verify.public_suffix_list: cannot read %s: %s; %s",
 			  cfg->psl_file, why, off);
@@ -603,7 +589,7 @@ enum signet_status config_load(const char *path, struct signetd_config **out, st
 	uint8_t *text = NULL;
 	size_t len = 0;
 	char why[256];
-	if (read_whole(path, UCL_MAX_INPUT, &text, &len, why, sizeof why) != UCL_INCLUDE_OK) {
+	if (read_whole(path, FILEREAD_CAP(UCL_MAX_INPUT), &text, &len, why, sizeof why) != UCL_INCLUDE_OK) {
 		diags_add(d, DIAG_ERROR, "cannot read config file %s: %s", path, why);
 		return SIGNET_ERR_INVAL;
 	}

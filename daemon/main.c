@@ -28,6 +28,12 @@
 #include "server.h"
 
 #define EXIT_CONFIG 78 /* EX_CONFIG */
+
+/* Plural agreement in count messages: "1 key", "2 keys" (issue #19). */
+static const char *plural(size_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
 #define EXIT_USAGE 64  /* EX_USAGE */
 
 struct options {
@@ -292,8 +298,9 @@ static int serve(struct runtime *rt, const struct options *o)
 		log_msg(LOG_LVL_ERR, "%s", err);
 		runtime_unref(rt);
 	} else {
-		log_msg(LOG_LVL_INFO, "signetd %s listening on %s with %zu keys, %u workers",
-			signet_version(), socket_spec ? socket_spec : "?", nkeys, workers);
+		log_msg(LOG_LVL_INFO, "signetd %s listening on %s with %zu %s, %u %s",
+			signet_version(), socket_spec ? socket_spec : "?", nkeys,
+			plural(nkeys, "key", "keys"), workers, plural(workers, "worker", "workers"));
 		rc = server_run(srv) == 0 ? 0 : 1;
 		server_free(srv);
 	}
@@ -324,8 +331,10 @@ static int check_dns(const struct runtime *rt)
 	if (!ok)
 		printf("signetd: DNS check not possible: %s\n", err);
 	else
-		printf("signetd: DNS check: %zu selectors, %zu errors, %zu warnings\n", n, d.nerrors,
-		       d.nwarnings);
+		printf("signetd: DNS check: %zu %s, %zu %s, %zu %s\n", n,
+		       plural(n, "selector", "selectors"), d.nerrors,
+		       plural(d.nerrors, "error", "errors"), d.nwarnings,
+		       plural(d.nwarnings, "warning", "warnings"));
 	int rc = ok && d.nerrors == 0 ? 0 : 1;
 	diags_free(&d);
 	fflush(stdout);
@@ -351,7 +360,9 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (o.check) {
-		printf("signetd: %s: configuration OK, %zu keys loaded\n", o.config, keystore_count(rt->keys));
+		size_t nkeys = keystore_count(rt->keys);
+		printf("signetd: %s: configuration OK, %zu %s loaded\n", o.config, nkeys,
+		       plural(nkeys, "key", "keys"));
 		rc = o.check_dns ? check_dns(rt) : 0;
 		runtime_unref(rt);
 		return rc;
