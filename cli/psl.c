@@ -1,8 +1,9 @@
-/* psl.c: the public suffix list for `signet verify` (DKIM-VER-17): reads
- * the file and hands it to libsignet. A list that cannot be read or parsed
- * is a warning: verifying goes on without the check, as in signetd. */
+/* psl.c: the public suffix list for `signet verify` (DKIM-VER-17): opens
+ * the file, has libpsl load it (the .dat text or the .dafsa form) and
+ * wraps it for libsignet. A list that cannot be read or loaded is a
+ * warning: verifying goes on without the check, as in signetd. */
 #include <errno.h>
-#include <stdlib.h>
+#include <libpsl.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -16,45 +17,39 @@ static void off(const char *path, const char *why)
 		 path, why);
 }
 
+/* NULL and a warning when f is no regular file of at most SIGNET_PSL_MAX_BYTES. */
+static psl_ctx_t *load(FILE *f, const char *path)
+{
+	struct stat st;
+	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+		off(path, "not a regular file");
+		return NULL;
+	}
+	if ((uint64_t)st.st_size > SIGNET_PSL_MAX_BYTES) {
+		off(path, "larger than SIGNET_PSL_MAX_BYTES (8 MiB)");
+		return NULL;
+	}
+	psl_ctx_t *ctx = psl_load_fp(f);
+	if (ctx == NULL)
+		off(path, "libpsl could not load it (empty, or out of memory)");
+	return ctx;
+}
+
 struct signet_psl *psl_load(const char *path)
 {
-	struct signet_error err = { 0 };
+	struct signet_error err = {0};
 	struct signet_psl *psl = NULL;
-	struct stat st;
-	uint8_t *text;
-	size_t len;
-	FILE *f;
 
 	if (path == NULL || path[0] == '\0')
 		return NULL;
-	f = fopen(path, "rb");
+	FILE *f = fopen(path, "rb");
 	if (f == NULL) {
 		off(path, strerror(errno));
 		return NULL;
 	}
-	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-		off(path, "not a regular file");
-		fclose(f);
-		return NULL;
-	}
-	if ((uint64_t)st.st_size > SIGNET_PSL_MAX_BYTES) {
-		off(path, "larger than SIGNET_PSL_MAX_BYTES");
-		fclose(f);
-		return NULL;
-	}
-	text = malloc((size_t)st.st_size + 1);
-	if (text == NULL) {
-		off(path, "out of memory");
-		fclose(f);
-		return NULL;
-	}
-	/* One byte more than the size: a file that grew is refused by the parser. */
-	len = fread(text, 1, (size_t)st.st_size + 1, f);
-	if (ferror(f))
-		off(path, "read error");
-	else if (signet_psl_parse(text, len, &psl, &err) != SIGNET_OK)
-		off(path, err.msg);
+	psl_ctx_t *ctx = load(f, path);
 	fclose(f);
-	free(text);
+	if (ctx != NULL && signet_psl_new(ctx, true, &psl, &err) != SIGNET_OK)
+		off(path, err.msg);
 	return psl;
 }

@@ -6,6 +6,7 @@
  * list, nothing else. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <libpsl.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -1666,27 +1667,45 @@ enum signet_status config_parse(const char *name, const uint8_t *text, size_t le
 	return SIGNET_OK;
 }
 
-/* DKIM-VER-17: reads and parses the public suffix list. Verifying goes
- * on without it, so a missing or malformed list is a warning only. */
+/* DKIM-VER-17: has libpsl load the public suffix list (the .dat text or
+ * the .dafsa form; psl_load_fp tells them apart) and wraps it. Verifying
+ * goes on without it, so a missing or unusable list is a warning only. */
+static psl_ctx_t *psl_open(const char *path, char *why, size_t whycap)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL) {
+		snprintf(why, whycap, "cannot read %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	struct stat st;
+	psl_ctx_t *ctx = NULL;
+	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode))
+		snprintf(why, whycap, "cannot read %s: not a regular file", path);
+	else if ((uint64_t)st.st_size > SIGNET_PSL_MAX_BYTES)
+		snprintf(why, whycap, "%s: larger than SIGNET_PSL_MAX_BYTES (%u)", path,
+			 SIGNET_PSL_MAX_BYTES);
+	else if ((ctx = psl_load_fp(f)) == NULL)
+		snprintf(why, whycap, "%s: libpsl could not load it (empty, or out of memory)",
+			 path);
+	fclose(f);
+	return ctx;
+}
+
 static void load_psl(struct signetd_config *cfg, struct diags *d)
 {
 	static const char off[] = "the public suffix check of d= (DKIM-VER-17) is off";
-	uint8_t *text = NULL;
-	size_t len = 0;
-	char why[256];
+	char why[PATH_MAX + 128];
 	if (cfg->psl_file == NULL)
 		return;
-	if (read_whole(cfg->psl_file, SIGNET_PSL_MAX_BYTES, &text, &len, why, sizeof why) !=
-	    UCL_INCLUDE_OK) {
-		diags_add(d, DIAG_WARNING, "verify.public_suffix_list: cannot read %s: %s; %s",
-			  cfg->psl_file, why, off);
+	psl_ctx_t *ctx = psl_open(cfg->psl_file, why, sizeof why);
+	if (ctx == NULL) {
+		diags_add(d, DIAG_WARNING, "verify.public_suffix_list: %s; %s", why, off);
 		return;
 	}
 	struct signet_error err = {0};
-	if (signet_psl_parse(text, len, &cfg->psl, &err) != SIGNET_OK)
+	if (signet_psl_new(ctx, true, &cfg->psl, &err) != SIGNET_OK)
 		diags_add(d, DIAG_WARNING, "verify.public_suffix_list: %s: %s; %s", cfg->psl_file,
 			  err.msg, off);
-	free(text);
 }
 
 enum signet_status config_load(const char *path, struct signetd_config **out, struct diags *d)
