@@ -102,10 +102,12 @@ static bool is_suffix(const struct signet_psl *psl, const char *domain, size_t l
 	char a[IDNA_MAX_NAME];
 	if (!lookup_form((struct signet_span){(const uint8_t *)domain, len}, a, sizeof a))
 		return false;
-	if (psl_is_public_suffix2(psl->ctx, a, with_private ? PSL_TYPE_ANY : PSL_TYPE_ICANN))
+	/* PSL_TYPE_ANY first: a registrable d=, the usual answer, takes one lookup. */
+	if (!psl_is_public_suffix2(psl->ctx, a, PSL_TYPE_ANY))
+		return false;
+	if (with_private || psl_is_public_suffix2(psl->ctx, a, PSL_TYPE_ICANN))
 		return true;
-	return !with_private && psl_is_public_suffix2(psl->ctx, a, PSL_TYPE_ANY) &&
-	       !psl_is_public_suffix2(psl->ctx, a, PSL_TYPE_PRIVATE);
+	return !psl_is_public_suffix2(psl->ctx, a, PSL_TYPE_PRIVATE);
 }
 
 bool signet_psl_is_suffix(const struct signet_psl *psl, const char *domain, size_t len)
