@@ -124,6 +124,10 @@ enum signet_status idna_to_ascii(struct signet_span name, char *out, size_t cap,
 	if (cap == 0)
 		return error_set(err, SIGNET_ERR_LIMIT, NULL, "no room for the domain name");
 	out[0] = '\0';
+	/* fuzz_idna: a NUL copied as written would cut the C string the
+	 * caller builds a query name from. */
+	if (memchr(name.p, '\0', name.len) != NULL)
+		return error_set(err, SIGNET_ERR_SYNTAX, IDNA_SPEC, "NUL in a domain name");
 	if (!idna_is_unicode(name))
 		return put(out, cap, &o, name.p, name.len, err);
 	bool wide;
@@ -197,6 +201,8 @@ enum signet_status idna_to_unicode(struct signet_span name, char *out, size_t ca
 	if (name.len >= IDNA_MAX_NAME)
 		return error_set(err, SIGNET_ERR_LIMIT, NULL,
 				 "domain name longer than IDNA_MAX_NAME (%d) bytes", IDNA_MAX_NAME);
+	if (memchr(name.p, '\0', name.len) != NULL)
+		return error_set(err, SIGNET_ERR_SYNTAX, IDNA_SPEC, "NUL in a domain name");
 	for (size_t k = 0; k <= name.len; k++) {
 		if (k < name.len && name.p[k] != '.')
 			continue;

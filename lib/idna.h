@@ -17,7 +17,7 @@
 
 /* Writes the A-label form of name into out (NUL-terminated). A name that
  * is all ASCII is copied as written (A-labels too: a lookup of a bad one
- * just finds nothing). A name with UTF-8 goes through libidn2
+ * just finds nothing); a NUL anywhere is SIGNET_ERR_SYNTAX. A name with UTF-8 goes through libidn2
  * (IDN2_NONTRANSITIONAL, idna.c says why): invalid UTF-8,
  * a NUL, or a label IDNA2008 refuses is SIGNET_ERR_SYNTAX naming the label
  * and libidn2's reason; an A-label over IDNA_MAX_LABEL octets, a result
@@ -33,7 +33,8 @@ bool idna_is_unicode(struct signet_span name);
  * must be the IDNA2008 A-label of what it decodes to (RFC 5890 2.3.2.1,
  * RFC 5891 5.4: decode, encode again, compare): one that does not decode,
  * decodes to nothing or to ASCII, or holds a code point IDNA2008
- * disallows is SIGNET_ERR_SYNTAX; no room or input over IDNA_MAX_NAME is
+ * disallows is SIGNET_ERR_SYNTAX, and so is a NUL anywhere; no room or
+ * input over IDNA_MAX_NAME is
  * SIGNET_ERR_LIMIT. */
 SIGNET_MUST_USE enum signet_status idna_to_unicode(struct signet_span name, char *out, size_t cap,
 						   struct signet_error *err);

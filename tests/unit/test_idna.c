@@ -91,6 +91,21 @@ static void IDNA_invalid_labels_refused(void **state)
 		       "NUL in a domain name");
 }
 
+static void IDNA_nul_in_ascii_name_refused(void **state)
+{
+	/* fuzz_idna found it: an ASCII name was copied as written, NUL and
+	 * all, so the C string a query name is built from ended early. */
+	(void)state;
+	expect_refused((const uint8_t *)"xn--abc\0.example", 16, SIGNET_ERR_SYNTAX,
+		       "NUL in a domain name");
+	expect_refused((const uint8_t *)"\0", 1, SIGNET_ERR_SYNTAX, "NUL in a domain name");
+	char out[IDNA_MAX_NAME];
+	struct signet_error err = {0};
+	struct signet_span s = {(const uint8_t *)"example\0.com", 12};
+	assert_int_equal(idna_to_unicode(s, out, sizeof out, &err), SIGNET_ERR_SYNTAX);
+	assert_string_equal(err.msg, "NUL in a domain name");
+}
+
 static void bad_utf8_refused(void **state)
 {
 	(void)state;
@@ -231,6 +246,7 @@ int main(void)
 		cmocka_unit_test(IDNA_uts46_mapping),
 		cmocka_unit_test(IDNA_nontransitional),
 		cmocka_unit_test(IDNA_invalid_labels_refused),
+		cmocka_unit_test(IDNA_nul_in_ascii_name_refused),
 		cmocka_unit_test(bad_utf8_refused),
 		cmocka_unit_test(IDNA_MAX_LABEL_limit),
 		cmocka_unit_test(IDNA_MAX_DNS_NAME_limit),
