@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include <signet/key.h>
+#include <signet/spf.h>
 #include <signet/verifier.h>
 
 /* Exit codes shared by every subcommand (verify and dnscheck add their own
@@ -29,7 +30,8 @@ int cmd_keygen(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_dnscheck(int argc, char **argv);
-int cmd_policy(int argc, char **argv); /* policy.c: links signetd_core */
+int cmd_spf(int argc, char **argv);
+int cmd_policy(int argc, char **argv); /* cmd_policy.c: runs conf/ (signetd's own policy) */
 
 /* util.c: messages, option parsing helpers. */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -59,26 +61,37 @@ int io_open(const char *path, const char *what);
 /* Prints "cannot read PATH: <errno text> (<ownership facts>)". */
 void io_open_error(const char *path, const char *what, int errnum);
 
-/* keyfile.c: load a private key file, warning when group/others can read
+/* private_key.c: load a private key file, warning when group/others can read
  * it. NULL after printing why. */
 struct signet_key *keyfile_load(const char *path);
 /* "RSA 2048-bit" / "ed25519" for messages. */
 const char *keyfile_describe(const struct signet_key *key, char *buf, size_t cap);
 
-/* keysfile.c: the KEYSFILE format of `signet verify --keys`. */
-struct keysfile;
-struct keysfile *keysfile_load(const char *path);
-/* The records at name (DNS names compare case-insensitively, a final dot
- * ignored). Fills up to cap records borrowed from kf; *n is the number
- * found (may exceed cap: the caller passes the first cap). */
-enum signet_dns_status keysfile_lookup(const struct keysfile *kf, const char *name,
+/* zonefile.c: the ZONEFILE of DESIGN.md (offline DNS: TXT, A, AAAA, MX,
+ * PTR, CNAME, TIMEOUT), of which the KEYSFILE of `verify --keys` is a case.
+ * NULL after printing why (the file and line). */
+#define ZONE_RR_CNAME ((enum signet_rrtype)5)
+struct zonefile;
+struct zonefile *zonefile_load(const char *path, const char *what);
+struct zonefile *zonefile_parse(const char *path, const uint8_t *data, size_t len);
+/* The records of type at name (names compare case-insensitively, a final
+ * dot ignored; CNAMEs followed): up to cap borrowed from z, *n the number
+ * found. OK with *n = 0: the name exists without that type (NODATA). */
+enum signet_dns_status zonefile_lookup(const struct zonefile *z, const char *name,
+				       enum signet_rrtype type, struct signet_rr *out, size_t cap,
+				       size_t *n);
+/* TXT for a DKIM key query: NODATA is NXDOMAIN ("no key", RFC 6376 6.1.2). */
+enum signet_dns_status keysfile_lookup(const struct zonefile *z, const char *name,
 				       struct signet_txt *out, size_t cap, size_t *n);
-void keysfile_free(struct keysfile *kf);
+void zonefile_free(struct zonefile *z);
 
-/* dns.c: TXT lookups through the system resolver (libresolv). */
+/* dns.c: lookups through the system resolver (libresolv). */
 struct dns_resolver;
 struct dns_rr {
-	uint8_t *data; /* the character-strings joined (RFC 6376 3.6.2.2), NUL-terminated */
+	/* TXT: the character-strings joined (RFC 6376 3.6.2.2), NUL-terminated;
+	 * A/AAAA: the address bytes; MX (with pref), PTR: the name as text */
+	uint8_t *data;
+	uint16_t pref;
 	size_t len;
 	size_t nstrings;
 	size_t *lens; /* length of each character-string, in order */
@@ -96,6 +109,9 @@ struct dns_resolver *dns_open(const char *server);
 /* Looks up the TXT records at name. Returns false only on a local error
  * (no memory), after printing why; DNS outcomes are in a->status. */
 bool dns_txt(struct dns_resolver *r, const char *name, struct dns_answer *a);
+/* The same for type (ns_t_txt, ns_t_a, ns_t_aaaa, ns_t_mx, ns_t_ptr). NODATA
+ * is reported as NXDOMAIN with n = 0. */
+bool dns_query(struct dns_resolver *r, const char *name, int type, struct dns_answer *a);
 void dns_answer_free(struct dns_answer *a);
 void dns_close(struct dns_resolver *r);
 

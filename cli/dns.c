@@ -1,4 +1,4 @@
-/* dns.c: TXT lookups for the CLI through the system resolver (glibc
+/* dns.c: DNS lookups for the CLI through the system resolver (glibc
  * libresolv, res_nquery). Tells "no such record" (NXDOMAIN, NODATA) from
  * temporary failure (timeout, SERVFAIL) as RFC 6376 6.1.2 needs, and keeps
  * each RR's character-strings so dnscheck can show how a record is split. */
@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "txt.h" /* lib/: the one TXT joiner */
 
 #define DNS_ANSWER_MAX 65536 /* the largest DNS message */
 
@@ -147,26 +148,26 @@ void dns_close(struct dns_resolver *r)
 }
 
 /* One TXT RDATA: a sequence of <length><bytes> character-strings
- * (RFC 1035 3.3.14). False if it runs past rdlen. */
+ * (RFC 1035 3.3.14), joined by libsignet's joiner (base/txt.c, the one
+ * signetd uses), with each string's length kept for dnscheck. False if it
+ * runs past rdlen or on out of memory. */
 static bool txt_rdata(const uint8_t *p, size_t rdlen, struct dns_rr *rr)
 {
-	size_t i = 0, n = 0;
+	size_t n = 0, pos = 0;
+	struct signet_span s;
+	enum txt_next_result r;
 
-	while (i < rdlen) {
-		if (p[i] > rdlen - i - 1)
-			return false;
-		i += 1u + p[i];
+	while ((r = txt_next(p, rdlen, &pos, &s)) == TXT_STRING)
 		n++;
-	}
+	if (r == TXT_MALFORMED)
+		return false;
 	rr->data = malloc(rdlen + 1);
 	rr->lens = calloc(n ? n : 1, sizeof(*rr->lens));
-	if (rr->data == NULL || rr->lens == NULL)
+	if (rr->data == NULL || rr->lens == NULL ||
+	    txt_join(p, rdlen, rr->data, rdlen, &rr->len, &rr->nstrings, NULL) != SIGNET_OK)
 		return false;
-	for (i = 0; i < rdlen; i += 1u + p[i]) {
-		memcpy(rr->data + rr->len, p + i + 1, p[i]);
-		rr->len += p[i];
-		rr->lens[rr->nstrings++] = p[i];
-	}
+	for (pos = 0, n = 0; txt_next(p, rdlen, &pos, &s) == TXT_STRING; n++)
+		rr->lens[n] = s.len;
 	rr->data[rr->len] = '\0';
 	return true;
 }
@@ -199,7 +200,36 @@ static void query_failed(struct dns_resolver *r, struct dns_answer *a)
 	}
 }
 
-static bool parse_answer(const uint8_t *ans, int len, struct dns_answer *a)
+/* A, AAAA: the address bytes; MX: the preference and the exchange; PTR:
+ * the name (uncompressed, as text). False if the RDATA is malformed. */
+static bool other_rdata(const ns_msg *msg, const ns_rr *rr, int type, struct dns_rr *out)
+{
+	const uint8_t *p = ns_rr_rdata(*rr);
+	size_t rdlen = ns_rr_rdlen(*rr);
+	char name[NS_MAXDNAME];
+	if (type == ns_t_a || type == ns_t_aaaa) {
+		size_t want = type == ns_t_a ? 4 : 16;
+		if (rdlen != want || (out->data = malloc(want + 1)) == NULL)
+			return false;
+		memcpy(out->data, p, want);
+		out->len = want;
+		return true;
+	}
+	if (type == ns_t_mx) {
+		if (rdlen < 3)
+			return false;
+		out->pref = (uint16_t)(p[0] << 8 | p[1]);
+		p += 2;
+	}
+	if (ns_name_uncompress(ns_msg_base(*msg), ns_msg_end(*msg), p, name, sizeof name) < 0)
+		return false;
+	out->len = strlen(name);
+	if ((out->data = (uint8_t *)strdup(name)) == NULL)
+		return false;
+	return true;
+}
+
+static bool parse_answer(const uint8_t *ans, int len, int type, struct dns_answer *a)
 {
 	ns_msg msg;
 	ns_rr rr;
@@ -218,9 +248,10 @@ static bool parse_answer(const uint8_t *ans, int len, struct dns_answer *a)
 			set_status(a, SIGNET_DNS_TEMPFAIL, "malformed DNS answer");
 			return true;
 		}
-		if (ns_rr_type(rr) != ns_t_txt || ns_rr_class(rr) != ns_c_in)
+		if ((int)ns_rr_type(rr) != type || ns_rr_class(rr) != ns_c_in)
 			continue; /* CNAMEs: the resolver followed them */
-		if (!txt_rdata(ns_rr_rdata(rr), ns_rr_rdlen(rr), &a->rr[a->n])) {
+		if (type == ns_t_txt ? !txt_rdata(ns_rr_rdata(rr), ns_rr_rdlen(rr), &a->rr[a->n])
+				     : !other_rdata(&msg, &rr, type, &a->rr[a->n])) {
 			free(a->rr[a->n].data);
 			free(a->rr[a->n].lens);
 			return false;
@@ -228,13 +259,18 @@ static bool parse_answer(const uint8_t *ans, int len, struct dns_answer *a)
 		a->n++;
 	}
 	if (a->n == 0)
-		set_status(a, SIGNET_DNS_NXDOMAIN, "the name has no TXT record (NODATA)");
+		set_status(a, SIGNET_DNS_NXDOMAIN, "the name has no record of that type (NODATA)");
 	else
 		set_status(a, SIGNET_DNS_OK, "found");
 	return true;
 }
 
 bool dns_txt(struct dns_resolver *r, const char *name, struct dns_answer *a)
+{
+	return dns_query(r, name, ns_t_txt, a);
+}
+
+bool dns_query(struct dns_resolver *r, const char *name, int type, struct dns_answer *a)
 {
 	uint8_t *ans = malloc(DNS_ANSWER_MAX);
 	int len;
@@ -245,18 +281,18 @@ bool dns_txt(struct dns_resolver *r, const char *name, struct dns_answer *a)
 		cli_err("DNS lookup of %s: out of memory", name);
 		return false;
 	}
-	len = res_nquery(&r->res, name, ns_c_in, ns_t_txt, ans, DNS_ANSWER_MAX);
+	len = res_nquery(&r->res, name, ns_c_in, type, ans, DNS_ANSWER_MAX);
 	if (len < 0)
 		query_failed(r, a);
 	else if (len > DNS_ANSWER_MAX)
 		set_status(a, SIGNET_DNS_TEMPFAIL, "DNS answer larger than 64 KiB");
 	else
-		ok = parse_answer(ans, len, a);
+		ok = parse_answer(ans, len, type, a);
 	free(ans);
 	if (!ok) {
 		/* txt_rdata also fails on a string running past its RDATA */
 		dns_answer_free(a);
-		set_status(a, SIGNET_DNS_TEMPFAIL, "malformed or oversized TXT record");
+		set_status(a, SIGNET_DNS_TEMPFAIL, "malformed or oversized record");
 	}
 	return true;
 }

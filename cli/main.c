@@ -16,6 +16,8 @@ static const char usage[] =
 	"                     [--psl FILE] [FILE]\n"
 	"       signet dnscheck -d DOMAIN -s SELECTOR [-k KEYFILE] [--record TEXT]...\n"
 	"                       [--server IP[@PORT]]\n"
+	"       signet spf --ip ADDR (--mail-from ADDR | --helo NAME) [--helo NAME]\n"
+	"                  (--zone ZONEFILE | --dns [--server IP[@PORT]]) [--json] [--explain]\n"
 	"       signet policy [-c CONF] --from ADDR [--auth USER] [--client IP]\n"
 	"                     [--envelope ADDR] [--non-smtp]\n"
 	"       signet --version | --help | help COMMAND\n";
@@ -31,6 +33,7 @@ static const struct command commands[] = {
 	{ "verify", cmd_verify },
 	{ "dnscheck", cmd_dnscheck },
 	{ "policy", cmd_policy },
+	{ "spf", cmd_spf },
 };
 
 static const struct command *find(const char *name)

@@ -1,7 +1,7 @@
-/* recordcheck.c: dnscheck's checks of one published TXT record: the
- * mistakes of pasting into DNS forms (quotes, backslash escapes, strings
- * split with a space inside p=), what libsignet's key record parser says,
- * and whether the key matches a private key. Prints each finding with a fix. */
+/* recordcheck.c: dnscheck's checks of one published TXT record. The record
+ * is judged by libsignet (signet_keyrec_check, the same judgment signetd's
+ * DNS check renders); this file prints its findings with their fixes and
+ * adds the one check that needs the DNS layout: how the strings are split. */
 #include <stdarg.h>
 #include <string.h>
 
@@ -23,18 +23,12 @@ void check_problem(struct check_report *rep, const char *fix, const char *fmt, .
 	putchar('\n');
 }
 
-static void warning(struct check_report *rep, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void warning(struct check_report *rep, const char *fmt, ...)
+static void warning(struct check_report *rep, const char *fix, const char *msg)
 {
-	va_list ap;
-
 	rep->warnings++;
-	fputs("  warning: ", stdout);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
+	printf("  warning: %s", msg);
+	if (fix != NULL)
+		printf("\n    fix: %s", fix);
 	putchar('\n');
 }
 
@@ -87,37 +81,12 @@ static void print_value(const struct dns_rr *rr)
 	putchar('\n');
 }
 
-/* Pasting mistakes: quotes and backslashes stored as text (DKIM-KEY-12). */
-static void check_paste(const struct dns_rr *rr, struct check_report *rep)
-{
-	const uint8_t *s = rr->data;
-	size_t len = rr->len;
-
-	if (memmem(s, len, "\" \"", 3) != NULL || memmem(s, len, "\"\"", 2) != NULL)
-		check_problem(
-			rep,
-			"enter the bare value (no quotes); if your DNS host wants strings, "
-			"give it the zone-file form from 'signet keygen'",
-			"the value contains \"...\" \"...\" with the quotes stored as text: the "
-			"zone-file form was pasted into a field that takes the bare value");
-	else if (len >= 2 && s[0] == '"' && s[len - 1] == '"')
-		check_problem(rep, "enter the value without the surrounding quotes",
-			      "the value is surrounded by double quotes, which are stored as text");
-	else if (memchr(s, '"', len) != NULL)
-		check_problem(rep, "remove the quotes from the value",
-			      "the value contains double quotes (\"), stored as text");
-	if (memchr(s, '\\', len) != NULL)
-		check_problem(rep,
-			      "remove the backslashes: \\; is zone-file escaping, not part of "
-			      "the value",
-			      "the value contains a backslash (e.g. \\;), stored as text");
-}
-
 /* Strings are joined with nothing between them (RFC 6376 3.6.2.2): a
- * space at a boundary inside p= stays in the key. */
-static void check_split(const struct dns_rr *rr, struct check_report *rep)
+ * space at a boundary inside p= stays in the key. True when that was
+ * reported (the white space inside p= is then explained already). */
+static bool check_split(const struct dns_rr *rr, struct check_report *rep)
 {
-	size_t ps = 0, pe = 0, pos = 0, k, i;
+	size_t ps = 0, pe = 0, pos = 0, k;
 	bool has_p = find_p(rr->data, rr->len, &ps, &pe), split_space = false;
 
 	for (k = 0; k + 1 < rr->nstrings; k++) {
@@ -139,82 +108,43 @@ static void check_split(const struct dns_rr *rr, struct check_report *rep)
 				      k + 1, k + 2);
 		}
 	}
-	for (i = ps; has_p && !split_space && i < pe; i++) {
-		if (is_wsp(rr->data[i]) && i > ps && i + 1 < pe && !is_wsp(rr->data[i + 1])) {
-			warning(rep,
-				"p= contains whitespace at octet %zu: allowed by RFC 6376 "
-				"3.6.1 but usually a paste error; remove it",
-				i);
-			break;
-		}
-	}
+	return split_space;
 }
 
-static void check_info(const struct signet_keyrec_info *info, struct check_report *rep)
+/* One finding of signet_keyrec_check, printed. */
+static void render(const struct signet_keyrec_finding *f, const char *keyfile,
+		   struct check_report *rep)
 {
-	if (info->testing)
-		check_problem(rep, "remove t=y when testing is over",
-			      "t=y: the domain is testing DKIM; verifiers treat its signatures as "
-			      "if the message were unsigned (RFC 6376 3.6.1)");
-	if (!info->sha256_allowed)
-		check_problem(rep, "remove h= or make it h=sha256",
-			      "h= does not allow sha256, so no rsa-sha256 or ed25519-sha256 "
-			      "signature can pass (RFC 8301)");
-	if (!info->email_allowed)
-		check_problem(rep, "remove s= or make it s=email",
-			      "s= does not allow email (RFC 6376 3.6.1)");
-	if (info->type == SIGNET_KEY_RSA && info->bits != 0 && info->bits < SIGNET_MIN_RSA_BITS)
-		check_problem(rep, "make a 2048-bit key: signet keygen -b 2048",
-			      "the RSA key has %u bits; verifiers refuse keys under 1024 (RFC "
-			      "8301 3.2)",
-			      info->bits);
-}
-
-static void check_parse(const struct dns_rr *rr, struct check_report *rep)
-{
-	struct signet_keyrec_info info;
-	struct signet_error err = { 0 };
-
-	memset(&info, 0, sizeof(info));
-	if (signet_keyrec_parse(rr->data, rr->len, &info, &err) != SIGNET_OK) {
-		if (info.revoked)
-			check_problem(rep, "publish the record of a current key",
-				      "the key is revoked (empty p=, RFC 6376 3.6.1)");
-		else
-			check_problem(rep, NULL, "not a valid DKIM key record: %s%s%s%s", err.msg,
-				      err.spec ? " (" : "", err.spec ? err.spec : "",
-				      err.spec ? ")" : "");
-		return;
-	}
-	if (info.revoked) {
-		check_problem(rep, "publish the record of a current key",
-			      "the key is revoked (empty p=, RFC 6376 3.6.1)");
-		return;
-	}
-	check_info(&info, rep);
-	if (info.type == SIGNET_KEY_ED25519)
-		printf("  key: k=ed25519\n");
+	if (f->code == SIGNET_KEYREC_MISMATCH)
+		check_problem(rep, "publish the record below (made from the private key)",
+			      "the published key is not the public half of %s", keyfile);
+	else if (f->code == SIGNET_KEYREC_MATCH)
+		printf("  key: matches the private key %s\n", keyfile);
+	else if (f->code == SIGNET_KEYREC_KEY)
+		printf("  key: %s\n", f->msg);
+	else if (f->severity == SIGNET_KEYREC_PROBLEM)
+		check_problem(rep, f->fix, "%s", f->msg);
+	else if (f->severity == SIGNET_KEYREC_WARNING)
+		warning(rep, f->fix, f->msg);
 	else
-		printf("  key: k=%s, %u bits\n", info.k[0] ? info.k : "rsa", info.bits);
+		printf("  info: %s\n", f->msg);
 }
 
 void recordcheck_run(const struct dns_rr *rr, const struct signet_key *key, const char *keyfile,
 		     struct check_report *rep)
 {
+	struct signet_keyrec_report kr;
 	struct signet_error err = { 0 };
-	bool match = false;
+	bool split_space;
+	size_t i;
 
 	print_value(rr);
-	check_paste(rr, rep);
-	check_split(rr, rep);
-	check_parse(rr, rep);
-	if (key == NULL)
+	split_space = check_split(rr, rep);
+	if (signet_keyrec_check(rr->data, rr->len, key, &kr, &err) != SIGNET_OK) {
+		check_problem(rep, NULL, "cannot check the record: %s", err.msg);
 		return;
-	if (signet_keyrec_matches(rr->data, rr->len, key, &match, &err) != SIGNET_OK)
-		check_problem(rep, NULL, "cannot compare with %s: %s", keyfile, err.msg);
-	else if (!match)
-		check_problem(rep, "publish the record below (made from the private key)",
-			      "the published key is not the public half of %s", keyfile);
-	else
-		printf("  key: matches the private key %s\n", keyfile);
+	}
+	for (i = 0; i < kr.n; i++)
+		if (!(split_space && kr.f[i].code == SIGNET_KEYREC_P_SPACE))
+			render(&kr.f[i], keyfile, rep);
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "dnsname.h" /* lib/: the one DNS-name check */
 
 static void vmsg(const char *prefix, const char *fmt, va_list ap)
 {
@@ -97,44 +98,20 @@ bool cli_flush_stdout(void)
 	return true;
 }
 
-/* A domain or selector as DKIM needs it (RFC 6376 3.1, 3.5 d=/s=: dot-separated
- * labels of letters, digits and hyphens; we also allow '_', seen in the wild). */
+/* A domain or selector as DKIM needs it: libsignet's one DNS-name check
+ * (base/dnsname.c, RFC 6376 3.5, RFC 1035 2.3.4), its reason printed. ASCII
+ * only: the CLI asks for A-labels. */
 bool cli_valid_dns_name(const char *what, const char *name)
 {
-	size_t label = 0, total = 0;
-	const char *p;
+	size_t at = 0;
+	enum dnsname_problem pr = dnsname_check((const uint8_t *)name, strlen(name), 0, &at);
 
-	for (p = name; *p != '\0'; p++, total++) {
-		unsigned char c = (unsigned char)*p;
-
-		if (c == '.') {
-			if (label == 0)
-				break;
-			label = 0;
-			continue;
-		}
-		if (c >= 0x80) {
-			cli_err("%s '%s' is not ASCII; give the A-label form (xn--...)", what,
-				name);
-			return false;
-		}
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '-' || c == '_')) {
-			cli_err("%s '%s' contains '%c'; use letters, digits, '-' and '.'", what,
-				name, c);
-			return false;
-		}
-		if (++label > 63) {
-			cli_err("%s '%s' has a label longer than 63 characters (RFC 1035 2.3.4)",
-				what, name);
-			return false;
-		}
-	}
-	if (*p != '\0' || label == 0 || total > 253) {
-		cli_err("%s '%s' is not a valid DNS name (empty label, leading or trailing dot, "
-			"or longer than 253)",
-			what, name);
-		return false;
-	}
-	return true;
+	if (pr == DNSNAME_OK)
+		return true;
+	if (pr == DNSNAME_BAD_CHAR)
+		cli_err("%s '%s' contains '%c'; use letters, digits, '-', '_' and '.'", what,
+			name, name[at]);
+	else
+		cli_err("%s '%s' %s", what, name, dnsname_reason(pr));
+	return false;
 }

@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "dns.h"
 #include "dnscache.h"
+#include "txt.h"
 
 #define DNS_MAX_RECORDS 16     /* TXT RRs looked at per name */
 #define DNS_TYPE_TXT 16
@@ -67,22 +68,11 @@ static void free_query(struct dns_query *q)
 	free(q);
 }
 
+/* libsignet's joiner (base/txt.c), the one the CLI uses too. */
 bool dns_txt_rdata_join(const unsigned char *rdata, size_t rdlen, unsigned char *out, size_t cap,
 			size_t *len)
 {
-	size_t off = 0, n = 0;
-	while (off < rdlen) {
-		size_t sl = rdata[off++];
-		if (sl > rdlen - off)
-			return false;
-		if (sl > cap - n)
-			return false;
-		memcpy(out + n, rdata + off, sl);
-		n += sl;
-		off += sl;
-	}
-	*len = n;
-	return true;
+	return txt_join(rdata, rdlen, out, cap, len, NULL, NULL) == SIGNET_OK;
 }
 
 static void deliver(struct dns_query *q, const struct dns_answer *a)

@@ -1,6 +1,7 @@
 /* health.c: the published key records against the private keys (health.h).
  * A round starts one TXT lookup per selector on a libevent loop and judges
- * each answer as it comes with libsignet's record parser and matcher. The
+ * each answer as it comes with libsignet's record check (signet_keyrec_check,
+ * the same judgment as `signet dnscheck`), rendering its findings. The
  * periodic check runs on the server's main loop (it only waits on DNS). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +19,6 @@
 
 #define HEALTH_RECORD_MAX 2048 /* the record to publish (RSA-4096 fits) */
 #define HEALTH_RETRY_OFF 60    /* seconds: with health_interval = 0, look again after a reload */
-#define HEALTH_MIN_RSA_BITS 2048
 
 struct item {
 	struct round *rd;
@@ -63,42 +63,68 @@ static void publish_fix(const struct keystore_key *k, const char *name, char *ou
 	diags_add(d, lvl, "DNS check: %s (domain %s, selector %s, key %s) " what, name, (k)->domain, \
 		  (k)->selector, (k)->path, __VA_ARGS__)
 
-/* One TXT record of a key that is looked at: revoked, unusable, t=y,
- * small; *match when it holds the key's public half. */
+/* The metrics state a finding sets (metrics.h): a problem other than
+ * revocation makes the record unusable, which is counted as a mismatch. */
+static unsigned state_of(const struct signet_keyrec_finding *f)
+{
+	switch (f->code) {
+	case SIGNET_KEYREC_REVOKED: return METRICS_KEY_REVOKED;
+	case SIGNET_KEYREC_TESTING: return METRICS_KEY_TESTING;
+	case SIGNET_KEYREC_RSA_SMALL: return METRICS_KEY_WEAK;
+	case SIGNET_KEYREC_RSA_TOO_SMALL: return METRICS_KEY_WEAK | METRICS_KEY_MISMATCH;
+	default: return f->severity == SIGNET_KEYREC_PROBLEM ? METRICS_KEY_MISMATCH : 0;
+	}
+}
+
+static bool has_code(const struct signet_keyrec_report *r, enum signet_keyrec_code code)
+{
+	for (size_t k = 0; k < r->n; k++)
+		if (r->f[k].code == code)
+			return true;
+	return false;
+}
+
+/* One finding of libsignet's record check, rendered: problems are errors,
+ * warnings warnings, info is not logged. A problem's fix is the record
+ * to publish (publish_fix), which says more than the generic one. */
+static void render(struct diags *d, const struct keystore_key *k, const char *name,
+		   const struct signet_keyrec_finding *f, const char *fix)
+{
+	if (f->severity == SIGNET_KEYREC_INFO)
+		return;
+	if (f->code == SIGNET_KEYREC_REVOKED)
+		FINDING(d, DIAG_ERROR, k, name, "is revoked (empty p=); fix: %s, or remove the "
+			"selector from dkim_signing",
+			fix);
+	else if (f->severity == SIGNET_KEYREC_PROBLEM && f->code != SIGNET_KEYREC_RSA_TOO_SMALL)
+		FINDING(d, DIAG_ERROR, k, name, "is not usable: %s; fix: %s", f->msg,
+			fix);
+	else
+		FINDING(d, f->severity == SIGNET_KEYREC_PROBLEM ? DIAG_ERROR : DIAG_WARNING, k, name,
+			"%s; fix: %s", f->msg, f->fix);
+}
+
+/* One TXT record of a key that is looked at (signet_keyrec_check judges
+ * it); *match when it holds the key's public half or is reported here. */
 static void judge_record(struct diags *d, const struct keystore_key *k, const char *name,
 			 const struct signet_txt *t, const char *fix, bool *match, unsigned *states)
 {
-	struct signet_keyrec_info info = {0};
+	struct signet_keyrec_report rep;
 	struct signet_error err = {0};
-	*match = false;
-	if (signet_keyrec_parse(t->p, t->len, &info, &err) != SIGNET_OK || info.revoked) {
-		*states |= info.revoked ? METRICS_KEY_REVOKED : METRICS_KEY_MISMATCH;
-		if (info.revoked)
-			FINDING(d, DIAG_ERROR, k, name, "is revoked (empty p=); fix: %s, or remove the "
-				"selector from dkim_signing",
-				fix);
-		else
-			FINDING(d, DIAG_ERROR, k, name, "is not a usable key record: %s; fix: %s",
-				err.msg, fix);
-		*match = true; /* reported; no mismatch on top */
+	*match = true; /* reported here: no mismatch on top */
+	if (signet_keyrec_check(t->p, t->len, k->key, &rep, &err) != SIGNET_OK) {
+		*states |= METRICS_KEY_LOOKUP_FAILED;
+		FINDING(d, DIAG_WARNING, k, name, "could not be checked: %s; fix: %s", err.msg,
+			"retry");
 		return;
 	}
-	if (signet_keyrec_matches(t->p, t->len, k->key, match, &err) != SIGNET_OK)
-		*match = false;
-	if (!*match)
+	if (has_code(&rep, SIGNET_KEYREC_MISMATCH)) {
+		*match = false; /* another key's record: judge() reports when none matches */
 		return;
-	if (info.testing)
-		*states |= METRICS_KEY_TESTING;
-	if (info.testing)
-		FINDING(d, DIAG_WARNING, k, name, "has t=y (testing): receivers may treat signed mail "
-			"as unsigned; fix: %s",
-			"remove t=y from the record once testing is done");
-	if (signet_key_type(k->key) == SIGNET_KEY_RSA &&
-	    signet_key_bits(k->key) < HEALTH_MIN_RSA_BITS) {
-		*states |= METRICS_KEY_WEAK;
-		FINDING(d, DIAG_WARNING, k, name, "holds a %u-bit RSA key; fix: make a 2048-bit key "
-			"(signet keygen -b 2048) and publish it under a new selector",
-			signet_key_bits(k->key));
+	}
+	for (size_t i = 0; i < rep.n; i++) {
+		*states |= state_of(&rep.f[i]);
+		render(d, k, name, &rep.f[i], fix);
 	}
 }
 

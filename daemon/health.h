@@ -14,7 +14,7 @@
 #include "config.h"
 #include "diag.h"
 #include "dns.h"
-#include "keys.h"
+#include "keystore.h"
 
 struct event_base;
 struct runtime;

@@ -21,7 +21,7 @@
 #include "config.h"
 #include "diag.h"
 #include "health.h"
-#include "keys.h"
+#include "keystore.h"
 #include "log.h"
 #include "metrics.h"
 #include "runtime.h"

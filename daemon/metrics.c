@@ -16,6 +16,7 @@
 #include <microhttpd.h>
 
 #include "buf.h"
+#include "hostport.h"
 #include "metrics.h"
 
 #define METRICS_MAX_TEXT (64u * 1024 * 1024) /* exposition cap (100k selectors fit) */
@@ -330,61 +331,11 @@ enum signet_status metrics_render(struct metrics *m, struct signet_buf *b)
 
 /* ---- the listener ------------------------------------------------------- */
 
-static bool port_parse(const char *p, unsigned *port)
-{
-	unsigned v = 0;
-	size_t len = strlen(p);
-	if (len == 0 || len > 5)
-		return false;
-	for (; *p; p++) {
-		if (*p < '0' || *p > '9')
-			return false;
-		v = v * 10 + (unsigned)(*p - '0');
-	}
-	*port = v;
-	return v >= 1 && v <= 65535;
-}
-
-bool metrics_parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t *len)
-{
-	char host[64];
-	unsigned port;
-	const char *colon = strrchr(spec, ':');
-	if (colon == NULL || colon == spec || !port_parse(colon + 1, &port))
-		return false;
-	size_t hlen = (size_t)(colon - spec);
-	const char *h = spec;
-	bool six = spec[0] == '[';
-	if (six) {
-		if (hlen < 3 || spec[hlen - 1] != ']')
-			return false;
-		h++;
-		hlen -= 2;
-	}
-	if (hlen >= sizeof host)
-		return false;
-	memcpy(host, h, hlen);
-	host[hlen] = '\0';
-	memset(ss, 0, sizeof *ss);
-	if (six) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-		*len = sizeof *s6;
-		return inet_pton(AF_INET6, host, &s6->sin6_addr) == 1;
-	}
-	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-	s4->sin_family = AF_INET;
-	s4->sin_port = htons((uint16_t)port);
-	*len = sizeof *s4;
-	return inet_pton(AF_INET, host, &s4->sin_addr) == 1;
-}
-
 int metrics_listen(const char *spec, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
-	if (!metrics_parse_listen(spec, &ss, &len)) {
+	if (!hostport_sockaddr(spec, &ss, &len)) {
 		snprintf(err, errlen, "metrics.listen '%s' is not ADDRESS:PORT or [IPV6]:PORT", spec);
 		return -1;
 	}

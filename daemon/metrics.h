@@ -91,8 +91,6 @@ SIGNET_MUST_USE enum signet_status metrics_key_health_set(struct metrics *m,
 /* Appends the exposition text (format 0.0.4) to out. */
 SIGNET_MUST_USE enum signet_status metrics_render(struct metrics *m, struct signet_buf *out);
 
-/* "127.0.0.1:9187" or "[::1]:9187" (numeric address, port 1..65535). */
-bool metrics_parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t *len);
 /* A bound, listening socket for spec (before privileges are dropped); -1 with err. */
 int metrics_listen(const char *spec, char *err, size_t errlen);
 /* Serves GET /metrics of m on fd (taken over, closed on failure too) from

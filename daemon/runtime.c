@@ -2,7 +2,7 @@
 #include <stdlib.h>
 
 #include "config.h"
-#include "keys.h"
+#include "keystore.h"
 #include "runtime.h"
 
 struct runtime *runtime_new(struct signetd_config *cfg, struct keystore *keys)

@@ -478,10 +478,16 @@ static void describe_results(const struct session *s, char *line, size_t cap)
 		for (size_t j = 0; j < s->msg.nlookups; j++)
 			if (s->msg.lookups[j].secure && strstr(s->msg.lookups[j].name, r->d) != NULL)
 				secure = true;
-		snprintf(line + len, cap - len, "%sdkim=%s d=%s s=%s a=%s%s%s%s%s", k ? ", " : "",
-			 signet_result_name(r->result), r->d[0] ? r->d : "-", r->s[0] ? r->s : "-",
-			 r->a[0] ? r->a : "-", secure ? " (dnssec)" : "", r->reason[0] ? " (" : "",
-			 r->reason, r->reason[0] ? ")" : "");
+		int n = snprintf(line + len, cap - len, "%sdkim=%s d=%s s=%s a=%s%s%s%s%s",
+				 k ? ", " : "", signet_result_name(r->result), r->d[0] ? r->d : "-",
+				 r->s[0] ? r->s : "-", r->a[0] ? r->a : "-", secure ? " (dnssec)" : "",
+				 r->reason[0] ? " (" : "", r->reason, r->reason[0] ? ")" : "");
+		if (n < 0 || (size_t)n >= cap - len) {
+			/* tag values are whole and may be long: a log line that does
+			 * not fit says so instead of ending mid-value */
+			memcpy(line + cap - 4, "...", 4);
+			return;
+		}
 	}
 }
 

@@ -7,11 +7,22 @@
 
 #include "fuzz.h"
 
+/* reason[] is our text, bounded: the input cut to fit. */
 static void fill(char *dst, size_t cap, const uint8_t *p, size_t n)
 {
 	size_t k = n < cap - 1 ? n : cap - 1;
 	memcpy(dst, p, k);
 	dst[k] = '\0';
+}
+
+/* A tag value: borrowed by the result, whole (as the verifier gives them). */
+static const char *dup_n(char **pool, const uint8_t *p, size_t n)
+{
+	char *s = *pool;
+	memcpy(s, p, n);
+	s[n] = '\0';
+	*pool += n + 1;
+	return s;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -44,12 +55,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		static struct signet_sig_result r[2];
 		memset(r, 0, sizeof r);
 		size_t third = vlen / 3;
+		char *strings = malloc(3 * vlen + 5), *pool = strings;
+		FUZZ_CHECK(strings != NULL);
 		r[0].result = (enum signet_result)(1 + (vlen % 6));
-		fill(r[0].d, sizeof r[0].d, p, third);
-		fill(r[0].s, sizeof r[0].s, p + third, third);
-		fill(r[0].i, sizeof r[0].i, p + 2 * third, vlen - 2 * third);
-		fill(r[0].b, sizeof r[0].b, p, vlen);
-		fill(r[0].a, sizeof r[0].a, p + third, third);
+		r[0].d = dup_n(&pool, p, third);
+		r[0].s = dup_n(&pool, p + third, third);
+		r[0].i = dup_n(&pool, p + 2 * third, vlen - 2 * third);
+		r[0].b = dup_n(&pool, p, vlen);
+		r[0].a = dup_n(&pool, p + third, third);
 		if (r[0].result != SIGNET_RESULT_PASS)
 			fill(r[0].reason, sizeof r[0].reason, p, vlen);
 		r[1] = r[0]; /* same b=: header.b must be lengthened until unique */
@@ -71,6 +84,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				else if (out[k] == '\r')
 					FUZZ_CHECK(k + 1 < len && out[k + 1] == '\n');
 		}
+		free(strings);
 	}
 	free(p);
 	return 0;

@@ -1,4 +1,4 @@
-/* fuzz_ucl.c: signetd's UCL config parser (daemon/ucl.c). The config is
+/* fuzz_ucl.c: signetd's UCL config parser (conf/ucl.c). The config is
  * not attacker-controlled (SECURITY.md), but rspamd-style configs are copied
  * from elsewhere and a parser must not crash on them. .include is answered
  * with a fixed small document or "not found"; lower bounds are used so the

@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "error.h"
+#include "rfc5322.h"
 
 #define SPEC_AR "RFC 8601 2.2"
 #define AR_PREFIX_LEN 23 /* "Authentication-Results:" starts the first line */
@@ -25,38 +26,13 @@ static bool is_token_char(uint8_t c)
 	return c > 0x20 && c < 0x7f && strchr("()<>@,;:\\\"/[]?=", c) == NULL;
 }
 
-/* comment = "(" *([FWS] ccontent) [FWS] ")", ccontent may nest; p[*pos] is
- * '('. False when it never closes. */
-static bool comment(const uint8_t *p, size_t len, size_t *pos)
-{
-	size_t depth = 0;
-	while (*pos < len) {
-		uint8_t c = p[(*pos)++];
-		if (c == '\\') { /* quoted-pair */
-			if (*pos < len)
-				(*pos)++;
-		} else if (c == '(') {
-			depth++;
-		} else if (c == ')' && --depth == 0) {
-			return true;
-		}
-	}
-	return false;
-}
-
-/* CFWS: white space, line folding and comments. False on an unterminated comment. */
+/* CFWS: white space, line folding and comments, by the one RFC 5322 lexer
+ * (lib/rfc5322.c), lenient: a forged field must not escape removal by a
+ * NUL or deep nesting in a comment (AR-PARSE-02). False on an unterminated
+ * comment. */
 static bool cfws(const uint8_t *p, size_t len, size_t *pos)
 {
-	while (*pos < len) {
-		uint8_t c = p[*pos];
-		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
-			(*pos)++;
-		else if (c != '(')
-			return true;
-		else if (!comment(p, len, pos))
-			return false;
-	}
-	return true;
+	return rfc5322_cfws(p, len, pos, RFC5322_LENIENT, NULL) == SIGNET_OK;
 }
 
 /* quoted-string equal to id (ASCII case-insensitive); p[pos] is '"'.
@@ -121,14 +97,13 @@ bool signet_ar_authserv_id_valid(const char *authserv_id)
 
 /* ---- writing ------------------------------------------------------------ */
 
-/* Length of a NUL-terminated result field, never reading past its array. */
-static size_t field_len(const char *s, size_t cap)
+/* A tag value of a result (borrowed, whole; NULL reads as absent). */
+static const char *tag_str(const char *s)
 {
-	const char *nul = memchr(s, '\0', cap);
-	return nul != NULL ? (size_t)(nul - s) : cap;
+	return s != NULL ? s : "";
 }
 
-#define FIELD(r, f) (r)->f, field_len((r)->f, sizeof(r)->f)
+#define FIELD(r, f) tag_str((r)->f), strlen(tag_str((r)->f))
 
 /* RFC 5322 3.2.3 atext, with UTF-8 bytes as RFC 6532 3.2 allows (AR-SYN-10). */
 static bool is_atext(uint8_t c)
@@ -266,13 +241,14 @@ static size_t common_prefix(const char *a, size_t an, const char *b, size_t bn)
  * signature's b= starts the same way. Identical b= values cannot differ. */
 static size_t b_prefix(const struct signet_sig_result *const *rs, size_t n, size_t j)
 {
-	const char *b = rs[j]->b;
-	size_t blen = field_len(b, sizeof rs[j]->b), need = AR_B_MIN;
+	const char *b = tag_str(rs[j]->b);
+	size_t blen = strlen(b), need = AR_B_MIN;
 	for (size_t k = 0; k < n; k++) {
-		size_t olen = field_len(rs[k]->b, sizeof rs[k]->b);
-		if (k == j || (olen == blen && memcmp(b, rs[k]->b, blen) == 0))
+		const char *o = tag_str(rs[k]->b);
+		size_t olen = strlen(o);
+		if (k == j || (olen == blen && memcmp(b, o, blen) == 0))
 			continue;
-		size_t c = common_prefix(b, blen, rs[k]->b, olen);
+		size_t c = common_prefix(b, blen, o, olen);
 		if (c + 1 > need)
 			need = c + 1;
 	}
@@ -301,6 +277,24 @@ static enum signet_status comments(struct ar_writer *w, const struct signet_sig_
 	return word(w, c);
 }
 
+/* header.i: i= whole, whatever its length; AR-DKIM-04: no i= means the AUID
+ * is "@" + d= (RFC 6376 3.5 i= default). */
+static enum signet_status auid(struct ar_writer *w, const struct signet_sig_result *r)
+{
+	const char *i = tag_str(r->i), *d = tag_str(r->d);
+	if (i[0] != '\0' || d[0] == '\0')
+		return property(w, "i", i, strlen(i));
+	struct signet_buf at;
+	buf_init(&at, AR_WORD_MAX);
+	enum signet_status st = buf_append_byte(&at, '@');
+	if (st == SIGNET_OK)
+		st = buf_append_str(&at, d);
+	if (st == SIGNET_OK)
+		st = property(w, "i", (const char *)at.data, at.len);
+	buf_free(&at);
+	return st;
+}
+
 /* One resinfo: dkim=<result> [comment] [reason] header.d i s a b (AR-DKIM-05). */
 static enum signet_status resinfo(struct ar_writer *w, const struct signet_sig_result *const *rs,
 				  size_t n, size_t j)
@@ -309,7 +303,7 @@ static enum signet_status resinfo(struct ar_writer *w, const struct signet_sig_r
 	SIGNET_TRY(word(w, "dkim="));
 	SIGNET_TRY(buf_append_str(&w->word, signet_result_name(r->result)));
 	SIGNET_TRY(comments(w, r));
-	size_t rlen = field_len(r->reason, sizeof r->reason);
+	size_t rlen = strnlen(r->reason, sizeof r->reason);
 	/* AR-SYN-06: reason right after the result, always a quoted-string
 	 * (AR-INTEROP-03); a pass needs none. */
 	if (r->result != SIGNET_RESULT_PASS && rlen > 0) {
@@ -317,19 +311,10 @@ static enum signet_status resinfo(struct ar_writer *w, const struct signet_sig_r
 		SIGNET_TRY(quoted_string(&w->word, r->reason, rlen, true));
 	}
 	SIGNET_TRY(property(w, "d", FIELD(r, d)));
-	/* AR-DKIM-04: no i= means the AUID is "@" + d= (RFC 6376 3.5 i= default) */
-	size_t ilen = field_len(r->i, sizeof r->i), dlen = field_len(r->d, sizeof r->d);
-	if (ilen > 0) {
-		SIGNET_TRY(property(w, "i", r->i, ilen));
-	} else if (dlen > 0) {
-		char auid[sizeof r->d + 1];
-		auid[0] = '@';
-		memcpy(auid + 1, r->d, dlen);
-		SIGNET_TRY(property(w, "i", auid, dlen + 1));
-	}
+	SIGNET_TRY(auid(w, r));
 	SIGNET_TRY(property(w, "s", FIELD(r, s)));
 	SIGNET_TRY(property(w, "a", FIELD(r, a)));
-	return property(w, "b", r->b, b_prefix(rs, n, j));
+	return property(w, "b", tag_str(r->b), b_prefix(rs, n, j));
 }
 
 static enum signet_status format(struct ar_writer *w, const char *id,

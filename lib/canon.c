@@ -5,17 +5,8 @@
 #include <string.h>
 
 #include "canon.h"
+#include "canon_scan.h"
 #include "error.h"
-
-#if defined(__x86_64__) && defined(__GNUC__)
-#define CANON_X86 1
-#include <immintrin.h>
-#else
-#define CANON_X86 0
-#endif
-
-#define CR '\r'
-#define LF '\n'
 
 /* Runs at least this long go to the sink straight from the caller's chunk
  * (after flushing out[]); shorter ones are batched in out[]. */
@@ -255,83 +246,6 @@ static enum signet_status content_byte(struct canon_body *cb, const uint8_t *p)
  * LF; in relaxed mode not WSP either, since a WSP-only line is empty there,
  * DKIM-CANON-09) is not, so paragraph breaks stay inside the run too. */
 
-/* Does next2 (-1: past the chunk) start a line that is not empty whatever
- * follows? Then the empty line before it is not trailing (DKIM-CANON-10). */
-static inline bool content_follows(bool relaxed, int next2)
-{
-	return next2 >= 0 && next2 != CR && next2 != LF && !(relaxed && is_wsp((uint8_t)next2));
-}
-
-/* Is q special? prev = q[-1] (always inside the run); next = q[1] and
- * next2 = q[2], or -1 past the end of the chunk. */
-static inline bool special_relaxed(uint8_t prev, uint8_t c, int next, int next2)
-{
-	switch (c) {
-	case '\t': return true;
-	case ' ': return next < 0 || next == ' ' || next == '\t' || next == CR || next == LF;
-	case CR: return next != LF || (prev == LF && !content_follows(true, next2));
-	case LF: return prev != CR;
-	default: return false;
-	}
-}
-
-static inline bool special_simple(uint8_t prev, uint8_t c, int next, int next2)
-{
-	if (c == CR)
-		return next < 0 || (next == LF && prev == LF && !content_follows(false, next2));
-	return c == LF && prev != CR;
-}
-
-static inline bool special_at(bool relaxed, const uint8_t *q, const uint8_t *end)
-{
-	int next = q + 1 < end ? q[1] : -1, next2 = q + 2 < end ? q[2] : -1;
-	return relaxed ? special_relaxed(q[-1], *q, next, next2)
-		       : special_simple(q[-1], *q, next, next2);
-}
-
-/* The commonest candidate lane in text by far: a paragraph break, an empty
- * line that content follows in this chunk (DKIM-CANON-10). Its lane is that
- * of the empty line's CR: q[0..2] = CR, LF, a byte that starts a non-empty
- * line. Neither byte of the lane is special, which these bytes alone show.
- * The CRLF is compared as one word: most candidates are no paragraph break,
- * and a test per byte would mispredict on them. */
-static inline bool paragraph_break(bool relaxed, const uint8_t *q, const uint8_t *end)
-{
-	static const uint8_t crlf[2] = {CR, LF};
-	uint16_t w, want;
-	if (end - q <= 2)
-		return false;
-	memcpy(&w, q, sizeof w);
-	memcpy(&want, crlf, sizeof want);
-	return w == want && content_follows(relaxed, q[2]);
-}
-
-/* For a candidate lane at q: q or q + 1 if special (in that order), else
- * NULL. q + 1 < end holds for every lane of a block. */
-static inline const uint8_t *special_pair(bool relaxed, const uint8_t *q, const uint8_t *end)
-{
-	if (paragraph_break(relaxed, q, end))
-		return NULL;
-	if (special_at(relaxed, q, end))
-		return q;
-	if (special_at(relaxed, q + 1, end))
-		return q + 1;
-	return NULL;
-}
-
-/* The lanes of bits (a window at p) from the first that is not a paragraph
- * break on: the scanners call it before they stop at a window, so that plain
- * text, whose only candidates are its paragraph breaks, is scanned without a
- * stop. It stops at the first other lane, which needs special_pair() anyway:
- * a window full of candidates costs one test more, not one per lane. */
-static inline uint64_t drop_paragraphs(bool relaxed, const uint8_t *p, const uint8_t *end,
-				       uint64_t bits)
-{
-	while (bits != 0 && paragraph_break(relaxed, p + __builtin_ctzll(bits), end))
-		bits &= bits - 1;
-	return bits;
-}
-
 /* Scanning state within one chunk: the last 64-byte window that held
  * candidates, and their bits, so that the runs between close specials
  * (short lines, double spaces) do not recompute it. */
@@ -345,247 +259,11 @@ struct scan {
 	bool paused;             /* run_end stopped at the end of a slice */
 };
 
-/* ---- Vector scanners: where is the next candidate? ----
- *
- * A candidate is a lane k (bytes k and k + 1 of a block) that may hold a
- * special byte; special_pair() decides. A special byte at q always makes
- * lane q or lane q - 1 a candidate. The lanes come from the block and its
- * copies shifted by one byte each way, so that a CR and an LF are matched
- * as a pair: a lone CR, or a byte before a bare LF. Plus the CR of an empty
- * line (LF before it), and in relaxed mode any TAB and a SP before a byte
- * <= SP. Plain text (words, single spaces, CRLF) has no candidates but its
- * paragraph breaks, which drop_paragraphs() clears without stopping. (A
- * cheaper test, "two bytes <= SP, the first no CR", also flags the LF of
- * every line that starts with WSP: with AVX2 it scanned plain text 15 %
- * faster and indented text 40 % slower, so it is not used.)
- *
- * Three implementations, chosen per canon_body (canon_body_set_scan; the
- * unit tests and the fuzzer run each one against the reference):
- *   generic: GCC vector extensions in 16-byte blocks, any architecture
- *            (NEON on arm64, plain integer code where there is no SIMD); it
- *            also scans the last 64 bytes of a chunk for the others;
- *   sse2:    x86-64 baseline intrinsics;
- *   avx2:    32-byte blocks, two 64-byte windows per test, if the CPU has
- *            AVX2 (checked at run time): twice the speed of the others.
- * Each has a skip function that scans at most n 64-byte windows from p and
- * returns the first one that holds a candidate (not a paragraph break), its
- * lanes in *bits (lane 0 = bit 0); or, with *bits = 0, p + 64 * n. A window
- * reads p[-1..64] (p[64] is the next byte of lane 63), so p - 1 and p + 64
- * must be inside the chunk. */
-
-typedef uint8_t v16u __attribute__((vector_size(16)));
-typedef int8_t v16m __attribute__((vector_size(16)));
-typedef uint64_t v2w __attribute__((vector_size(16)));
-
-static inline v16u load16(const uint8_t *p)
-{
-	v16u v;
-	memcpy(&v, p, sizeof v);
-	return v;
-}
-
-/* Candidate lanes of the 16-byte block at p (0xFF per lane). Reads p[-1..16]. */
-static inline v16m candidates(bool relaxed, const uint8_t *p)
-{
-	v16u x = load16(p), xn = load16(p + 1), xp = load16(p - 1);
-	v16u cr = (v16u)(x == CR);
-	v16u m = (cr ^ (v16u)(xn == LF)) | (cr & (v16u)(xp == LF));
-	if (!relaxed)
-		return (v16m)m;
-	v16u sp = (v16u)(x == ' ');
-	return (v16m)(m | (v16u)(x == '\t') | (sp & (v16u)(xn <= ' ')));
-}
-
-/* Nonzero if any lane of m is set (element access keeps it in registers). */
-static inline uint64_t any_lane(v16m m)
-{
-	v2w v = (v2w)m;
-	return v[0] | v[1];
-}
-
-/* The 16 lanes of m as bits, lane 0 in bit 0 (a portable movemask: the
- * multiply gathers the top bit of each byte into the top byte). */
-static inline unsigned lane_bits(v16m m)
-{
-	v2w v = (v2w)m;
-	uint64_t lo = v[0], hi = v[1];
-	if (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__) {
-		lo = __builtin_bswap64(lo);
-		hi = __builtin_bswap64(hi);
-	}
-	const uint64_t top = 0x8080808080808080ULL, gather = 0x0002040810204081ULL;
-	unsigned bits_lo = (unsigned)(((lo & top) * gather) >> 56);
-	unsigned bits_hi = (unsigned)(((hi & top) * gather) >> 56);
-	return bits_lo | bits_hi << 8;
-}
-
-static inline __attribute__((always_inline)) const uint8_t *
-skip_generic(bool relaxed, const uint8_t *p, size_t n, const uint8_t *end, uint64_t *bits)
-{
-	for (; n > 0; n--, p += 64) {
-		v16m m0 = candidates(relaxed, p), m1 = candidates(relaxed, p + 16);
-		v16m m2 = candidates(relaxed, p + 32), m3 = candidates(relaxed, p + 48);
-		if (any_lane(m0 | m1 | m2 | m3) == 0)
-			continue;
-		*bits = lane_bits(m0) | (uint64_t)lane_bits(m1) << 16 |
-			(uint64_t)lane_bits(m2) << 32 | (uint64_t)lane_bits(m3) << 48;
-		if ((*bits = drop_paragraphs(relaxed, p, end, *bits)) != 0)
-			return p;
-	}
-	*bits = 0;
-	return p;
-}
-
-#if CANON_X86
-/* The x86 scanners compute the complement of the candidate lanes, in the
- * top bit of each byte only (the other bits are noise): set = no candidate.
- * That polarity saves operations: a lone CR or LF is where (x == CR) and
- * (next == LF) differ, so one compare of the two masks gives it, clear; and
- * adding 0x5F with saturation sets the top bit exactly for the bytes > SP,
- * one operation for "next <= SP" where an unsigned compare takes two. */
-static inline __attribute__((always_inline)) __m128i clear_sse2(bool relaxed, const uint8_t *p)
-{
-	__m128i x = _mm_loadu_si128((const __m128i *)p);
-	__m128i xn = _mm_loadu_si128((const __m128i *)(p + 1));
-	__m128i xp = _mm_loadu_si128((const __m128i *)(p - 1));
-	__m128i cr = _mm_cmpeq_epi8(x, _mm_set1_epi8(CR));
-	__m128i paired = _mm_cmpeq_epi8(cr, _mm_cmpeq_epi8(xn, _mm_set1_epi8(LF)));
-	__m128i bad = _mm_and_si128(cr, _mm_cmpeq_epi8(xp, _mm_set1_epi8(LF)));
-	if (relaxed) {
-		__m128i big = _mm_adds_epu8(xn, _mm_set1_epi8(0x7F - ' '));
-		__m128i sp = _mm_andnot_si128(big, _mm_cmpeq_epi8(x, _mm_set1_epi8(' ')));
-		bad = _mm_or_si128(bad, _mm_or_si128(sp, _mm_cmpeq_epi8(x, _mm_set1_epi8('\t'))));
-	}
-	return _mm_andnot_si128(bad, paired);
-}
-
-static inline __attribute__((always_inline)) const uint8_t *
-skip_sse2(bool relaxed, const uint8_t *p, size_t n, const uint8_t *end, uint64_t *bits)
-{
-	for (; n > 0; n--, p += 64) {
-		__m128i k0 = clear_sse2(relaxed, p), k1 = clear_sse2(relaxed, p + 16);
-		__m128i k2 = clear_sse2(relaxed, p + 32), k3 = clear_sse2(relaxed, p + 48);
-		__m128i all = _mm_and_si128(_mm_and_si128(k0, k1), _mm_and_si128(k2, k3));
-		if (_mm_movemask_epi8(all) == 0xFFFF)
-			continue;
-		*bits = ~((uint64_t)(uint16_t)_mm_movemask_epi8(k0) |
-			  (uint64_t)(uint16_t)_mm_movemask_epi8(k1) << 16 |
-			  (uint64_t)(uint16_t)_mm_movemask_epi8(k2) << 32 |
-			  (uint64_t)(uint16_t)_mm_movemask_epi8(k3) << 48);
-		if ((*bits = drop_paragraphs(relaxed, p, end, *bits)) != 0)
-			return p;
-	}
-	*bits = 0;
-	return p;
-}
-
-#define AVX2 __attribute__((target("avx2")))
-
-static inline __attribute__((always_inline)) AVX2 __m256i clear_avx2(bool relaxed,
-								    const uint8_t *p)
-{
-	__m256i x = _mm256_loadu_si256((const __m256i *)p);
-	__m256i xn = _mm256_loadu_si256((const __m256i *)(p + 1));
-	__m256i xp = _mm256_loadu_si256((const __m256i *)(p - 1));
-	__m256i cr = _mm256_cmpeq_epi8(x, _mm256_set1_epi8(CR));
-	__m256i paired = _mm256_cmpeq_epi8(cr, _mm256_cmpeq_epi8(xn, _mm256_set1_epi8(LF)));
-	__m256i bad = _mm256_and_si256(cr, _mm256_cmpeq_epi8(xp, _mm256_set1_epi8(LF)));
-	if (relaxed) {
-		__m256i big = _mm256_adds_epu8(xn, _mm256_set1_epi8(0x7F - ' '));
-		__m256i sp = _mm256_andnot_si256(big, _mm256_cmpeq_epi8(x, _mm256_set1_epi8(' ')));
-		bad = _mm256_or_si256(bad, _mm256_or_si256(sp, _mm256_cmpeq_epi8(x, _mm256_set1_epi8('\t'))));
-	}
-	return _mm256_andnot_si256(bad, paired);
-}
-
-static inline __attribute__((always_inline)) AVX2 uint64_t bits_avx2(__m256i k0, __m256i k1)
-{
-	return ~((uint64_t)(uint32_t)_mm256_movemask_epi8(k0) |
-		 (uint64_t)(uint32_t)_mm256_movemask_epi8(k1) << 32);
-}
-
-/* Two windows per step where there are two: one test for 128 bytes. */
-static inline __attribute__((always_inline)) AVX2 const uint8_t *
-skip_avx2(bool relaxed, const uint8_t *p, size_t n, const uint8_t *end, uint64_t *bits)
-{
-	const __m256i top = _mm256_set1_epi8(-128);
-	for (; n >= 2; n -= 2, p += 128) {
-		__m256i k0 = clear_avx2(relaxed, p), k1 = clear_avx2(relaxed, p + 32);
-		__m256i k2 = clear_avx2(relaxed, p + 64), k3 = clear_avx2(relaxed, p + 96);
-		__m256i all = _mm256_and_si256(_mm256_and_si256(k0, k1), _mm256_and_si256(k2, k3));
-		if (_mm256_testc_si256(all, top))
-			continue; /* every top bit set */
-		if ((*bits = drop_paragraphs(relaxed, p, end, bits_avx2(k0, k1))) != 0)
-			return p;
-		if ((*bits = drop_paragraphs(relaxed, p + 64, end, bits_avx2(k2, k3))) != 0)
-			return p + 64;
-	}
-	if (n == 1) {
-		*bits = bits_avx2(clear_avx2(relaxed, p), clear_avx2(relaxed, p + 32));
-		if ((*bits = drop_paragraphs(relaxed, p, end, *bits)) != 0)
-			return p;
-		p += 64;
-	}
-	*bits = 0;
-	return p;
-}
-#endif
-
-/* One function per scanner and mode, the mode a constant in its loop. */
-static const uint8_t *skip_generic_relaxed(const uint8_t *p, size_t n, const uint8_t *end,
-					   uint64_t *bits)
-{
-	return skip_generic(true, p, n, end, bits);
-}
-
-static const uint8_t *skip_generic_simple(const uint8_t *p, size_t n, const uint8_t *end,
-					  uint64_t *bits)
-{
-	return skip_generic(false, p, n, end, bits);
-}
-
-#if CANON_X86
-static const uint8_t *skip_sse2_relaxed(const uint8_t *p, size_t n, const uint8_t *end,
-					uint64_t *bits)
-{
-	return skip_sse2(true, p, n, end, bits);
-}
-
-static const uint8_t *skip_sse2_simple(const uint8_t *p, size_t n, const uint8_t *end,
-				       uint64_t *bits)
-{
-	return skip_sse2(false, p, n, end, bits);
-}
-
-AVX2 static const uint8_t *skip_avx2_relaxed(const uint8_t *p, size_t n, const uint8_t *end,
-					     uint64_t *bits)
-{
-	return skip_avx2(true, p, n, end, bits);
-}
-
-AVX2 static const uint8_t *skip_avx2_simple(const uint8_t *p, size_t n, const uint8_t *end,
-					    uint64_t *bits)
-{
-	return skip_avx2(false, p, n, end, bits);
-}
-#endif
-
+/* The vector scanners and the byte tests are in canon_scan.c and .h. */
 static const uint8_t *skip_windows(const struct scan *sc, const uint8_t *p, size_t n,
 				   uint64_t *bits)
 {
-	switch (sc->impl) {
-#if CANON_X86
-	case CANON_SCAN_AVX2:
-		return sc->relaxed ? skip_avx2_relaxed(p, n, sc->end, bits)
-				   : skip_avx2_simple(p, n, sc->end, bits);
-	case CANON_SCAN_SSE2:
-		return sc->relaxed ? skip_sse2_relaxed(p, n, sc->end, bits)
-				   : skip_sse2_simple(p, n, sc->end, bits);
-#endif
-	default:
-		return sc->relaxed ? skip_generic_relaxed(p, n, sc->end, bits)
-				   : skip_generic_simple(p, n, sc->end, bits);
-	}
+	return canon_scan_skip(sc->impl, sc->relaxed, p, n, sc->end, bits);
 }
 
 /* The first special byte flagged by the lanes of m (block at p), or NULL. */
@@ -684,18 +362,6 @@ static __attribute__((noinline)) const uint8_t *run_resume(struct scan *sc, cons
 
 /* ---- Body state machine ---- */
 
-/* The fastest scanner this build and CPU have. */
-static enum canon_scan scan_best(void)
-{
-#if CANON_X86
-	if (__builtin_cpu_supports("avx2"))
-		return CANON_SCAN_AVX2;
-	return CANON_SCAN_SSE2;
-#else
-	return CANON_SCAN_GENERIC;
-#endif
-}
-
 void canon_body_init(struct canon_body *cb, enum signet_canon c, uint64_t limit, canon_sink sink,
 		     void *ctx)
 {
@@ -712,22 +378,13 @@ void canon_body_init(struct canon_body *cb, enum signet_canon c, uint64_t limit,
 	cb->finished = false;
 	cb->failed = SIGNET_OK;
 	cb->outlen = 0;
-	cb->scan = scan_best();
+	cb->scan = canon_scan_best();
 }
 
 bool canon_body_set_scan(struct canon_body *cb, enum canon_scan s)
 {
-	switch (s) {
-	case CANON_SCAN_GENERIC: break;
-#if CANON_X86
-	case CANON_SCAN_SSE2: break;
-	case CANON_SCAN_AVX2:
-		if (!__builtin_cpu_supports("avx2"))
-			return false;
-		break;
-#endif
-	default: return false;
-	}
+	if (!canon_scan_available(s))
+		return false;
 	cb->scan = s;
 	return true;
 }

@@ -395,12 +395,19 @@ static size_t normalize(const uint8_t *p, size_t len, uint8_t *out, size_t cap)
 	return n;
 }
 
-/* Display copy: NUL and control bytes as '?', cut to fit. */
+/* Display copy: NUL and control bytes as '?'; a value longer than cap - 1
+ * is cut and ends in "..." (never cut silently, nor inside a UTF-8
+ * sequence). */
 static void show(char *dst, size_t cap, const uint8_t *p, size_t len)
 {
-	size_t n = len < cap - 1 ? len : cap - 1;
+	size_t n = len < cap ? len : cap - 4;
+	if (n < len)
+		while (n > 0 && (p[n] & 0xc0) == 0x80)
+			n--;
 	for (size_t k = 0; k < n; k++)
 		dst[k] = p[k] < 0x20 || p[k] == 0x7f ? '?' : (char)p[k];
+	if (n < len)
+		memcpy(dst + n, "...", 3), n += 3;
 	dst[n] = '\0';
 }
 
@@ -428,7 +435,7 @@ static size_t occurrence(struct zseen *z, struct signet_span name)
 }
 
 static void z_field(struct signet_span f, explain_field_fn get, void *ctx, struct zseen *seen,
-		    struct signet_sig_result *r)
+		    struct signet_sig_explain *r)
 {
 	size_t colon = 0;
 	while (colon < f.len && f.p[colon] != ':')
@@ -465,7 +472,7 @@ static void z_field(struct signet_span f, explain_field_fn get, void *ctx, struc
 	z->missing = idx == 0;
 }
 
-void explain_z(struct signet_span z, explain_field_fn get, void *ctx, struct signet_sig_result *r)
+void explain_z(struct signet_span z, explain_field_fn get, void *ctx, struct signet_sig_explain *r)
 {
 	struct zseen seen = { .n = 0 };
 	r->has_z = true;

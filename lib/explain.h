@@ -63,6 +63,6 @@ void explain_free(struct body_explain *e);
 typedef bool (*explain_field_fn)(void *ctx, const uint8_t *name, size_t nlen, size_t idx,
 				 struct signet_span *value);
 void explain_z(struct signet_span z, explain_field_fn get, void *ctx,
-	       struct signet_sig_result *r);
+	       struct signet_sig_explain *r);
 
 #endif

@@ -3,7 +3,10 @@
  * (for dnscheck). Key bytes are handed to crypto.c; this file does not
  * judge a record against a signature (h=, s=, t=s are the verifier's).
  * It also builds the parsed form of a whole answer (struct signet_keyset,
- * verifier.h) that the verifier uses and a caller may keep. */
+ * verifier.h) that the verifier uses and a caller may keep, and judges a
+ * published record for dnscheck and signetd's DNS check (coded findings
+ * that both only render: one judgment, two renderings). */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,18 +32,29 @@ static bool quoted(struct signet_span v)
 	return v.len > 0 && (v.p[0] == '"' || v.p[v.len - 1] == '"');
 }
 
+/* A failure that a finding code of signet_keyrec_check names. */
+static enum signet_status coded(enum signet_keyrec_code *why, enum signet_keyrec_code code,
+				enum signet_status st)
+{
+	*why = code;
+	return st;
+}
+
 /* DKIM-KEY-12: what people paste from zone files and web forms. Checked
  * before the grammar, whose offset-based message would say less. */
-static enum signet_status paste_mistakes(const uint8_t *txt, size_t len, struct signet_error *err)
+static enum signet_status paste_mistakes(const uint8_t *txt, size_t len,
+				       enum signet_keyrec_code *why, struct signet_error *err)
 {
 	struct signet_span all = {txt, len};
 	if (quoted(span_trim_fws(all)))
-		return error_set(
-		    err, SIGNET_ERR_SYNTAX, SPEC_KEY,
-		    "record contains quote characters (paste the value without quotes)");
+		return coded(why, SIGNET_KEYREC_QUOTES,
+			     error_set(err, SIGNET_ERR_SYNTAX, SPEC_KEY,
+				       "record contains quote characters (paste the value "
+				       "without quotes)"));
 	if (has_byte_pair(txt, len, '\\', ';'))
-		return error_set(err, SIGNET_ERR_SYNTAX, SPEC_KEY,
-				 "record contains backslash escapes");
+		return coded(why, SIGNET_KEYREC_BACKSLASH,
+			     error_set(err, SIGNET_ERR_SYNTAX, SPEC_KEY,
+				       "record contains backslash escapes"));
 	return SIGNET_OK;
 }
 
@@ -96,15 +110,17 @@ static void fill_info(const struct tag_list *l, struct signet_keyrec_info *info)
 /* DKIM-KEY-12: a '"' can never be part of v=, k=, h=, s=, t= or p=; it is
  * a zone-file quote pasted along ("p=MIIB..." or "...\" \"..." between
  * two strings). n= notes may hold quotes. */
-static enum signet_status check_quotes(const struct tag_list *l, struct signet_error *err)
+static enum signet_status check_quotes(const struct tag_list *l, enum signet_keyrec_code *why,
+				       struct signet_error *err)
 {
 	static const char *const names[] = {"v", "k", "h", "s", "t", "p"};
 	for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
 		const struct tag *t = tag_list_find(l, names[k]);
 		if (t != NULL && memchr(t->value.p, '"', t->value.len) != NULL)
-			return error_set(err, SIGNET_ERR_SYNTAX, SPEC_KEY,
-					 "record contains quote characters (paste the value "
-					 "without quotes)");
+			return coded(why, SIGNET_KEYREC_QUOTES,
+				     error_set(err, SIGNET_ERR_SYNTAX, SPEC_KEY,
+					       "record contains quote characters (paste the "
+					       "value without quotes)"));
 	}
 	return SIGNET_OK;
 }
@@ -114,19 +130,22 @@ static enum signet_status check_record(const struct tag_list *l, struct keyrec *
 				       struct signet_error *err)
 {
 	const struct tag *v = tag_list_find(l, "v");
-	SIGNET_TRY(check_quotes(l, err));
+	SIGNET_TRY(check_quotes(l, &out->why, err));
 	/* DKIM-KEY-03: optional, but first and exactly "DKIM1" when present. */
 	if (v != NULL &&
 	    (v != &l->tags[0] || v->value.len != 5 || memcmp(v->value.p, "DKIM1", 5) != 0))
 		return error_set(err, SIGNET_ERR_KEY, SPEC_KEY, "v= must be DKIM1 and come first");
 	if (out->info.type == 0)
-		return error_set(err, SIGNET_ERR_KEY, SPEC_KEY, "unknown key type k=%s",
-				 out->info.k);
+		return coded(&out->why, SIGNET_KEYREC_UNKNOWN_K,
+			     error_set(err, SIGNET_ERR_KEY, SPEC_KEY, "unknown key type k=%s",
+				       out->info.k));
 	const struct tag *p = tag_list_find(l, "p");
 	if (p == NULL)
 		return error_set(err, SIGNET_ERR_SYNTAX, SPEC_KEY, "missing p=");
+	out->p = p->value;
 	if (out->info.revoked)
-		return error_set(err, SIGNET_ERR_KEY, SPEC_KEY, "key revoked");
+		return coded(&out->why, SIGNET_KEYREC_REVOKED,
+			     error_set(err, SIGNET_ERR_KEY, SPEC_KEY, "key revoked"));
 	/* base64 skips FWS, so spaces inside p= are fine (RFC 6376 3.6.1 key-p-tag). */
 	struct signet_error b64err;
 	if (base64_decode(p->value, out->key, sizeof out->key, &out->keylen, &b64err) != SIGNET_OK)
@@ -151,7 +170,7 @@ enum signet_status keyrec_decode(const uint8_t *txt, size_t len, struct keyrec *
 		return error_set(err, SIGNET_ERR_LIMIT, SPEC_KEY,
 				 "key record too large (%zu bytes, SIGNET_MAX_KEY_RECORD is %d)",
 				 len, SIGNET_MAX_KEY_RECORD);
-	SIGNET_TRY(paste_mistakes(txt, len, err));
+	SIGNET_TRY(paste_mistakes(txt, len, &out->why, err));
 	SIGNET_TRY(tag_list_parse(txt, len, &tags, err));
 	fill_info(&tags, &out->info);
 	return check_record(&tags, out, err);
@@ -267,4 +286,244 @@ void signet_keyset_unref(struct signet_keyset *ks)
 {
 	if (ks != NULL && --ks->refs == 0)
 		keyset_free(ks);
+}
+
+/* ---- checking a published record (signet_keyrec_check) ---- */
+
+static void finding(struct signet_keyrec_report *r, enum signet_keyrec_code code,
+		    enum signet_keyrec_severity sev, const char *tag, const char *spec,
+		    const char *fix, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+
+static void finding(struct signet_keyrec_report *r, enum signet_keyrec_code code,
+		    enum signet_keyrec_severity sev, const char *tag, const char *spec,
+		    const char *fix, const char *fmt, ...)
+{
+	if (r->n >= SIGNET_KEYREC_MAX_FINDINGS)
+		return; /* not reached: each code is added once */
+	struct signet_keyrec_finding *f = &r->f[r->n++];
+	*f = (struct signet_keyrec_finding){code, sev, tag, spec, fix, {0}};
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(f->msg, sizeof f->msg, fmt, ap);
+	va_end(ap);
+}
+
+/* DKIM-KEY-12: which quote mistake, for a record the parser refused for
+ * its quotes. */
+static void quote_finding(const uint8_t *txt, size_t len, struct signet_keyrec_report *r)
+{
+	struct signet_span t = span_trim_fws((struct signet_span){txt, len});
+	if (memmem(txt, len, "\" \"", 3) != NULL || memmem(txt, len, "\"\"", 2) != NULL)
+		finding(r, SIGNET_KEYREC_QUOTES, SIGNET_KEYREC_PROBLEM, NULL, SPEC_KEY,
+			"enter the bare value (no quotes); if your DNS host wants strings, give "
+			"it the zone-file form from 'signet keygen'",
+			"the value contains \"...\" \"...\" with the quotes stored as text: the "
+			"zone-file form was pasted into a field that takes the bare value");
+	else if (t.len >= 2 && t.p[0] == '"' && t.p[t.len - 1] == '"')
+		finding(r, SIGNET_KEYREC_QUOTES, SIGNET_KEYREC_PROBLEM, NULL, SPEC_KEY,
+			"enter the value without the surrounding quotes",
+			"the value is surrounded by double quotes, which are stored as text");
+	else
+		finding(r, SIGNET_KEYREC_QUOTES, SIGNET_KEYREC_PROBLEM, NULL, SPEC_KEY,
+			"remove the quotes from the value",
+			"the value contains double quotes (\"), stored as text");
+}
+
+/* DKIM-KEY-12: a backslash is zone-file escaping (\; \" \DDD) stored as
+ * text. A problem when the parser refused the record, else a warning (it
+ * sits where it does no harm, e.g. in n=). */
+static void backslash_finding(const uint8_t *txt, size_t len, bool usable,
+			      struct signet_keyrec_report *r)
+{
+	if (memchr(txt, '\\', len) == NULL)
+		return;
+	finding(r, SIGNET_KEYREC_BACKSLASH, usable ? SIGNET_KEYREC_WARNING : SIGNET_KEYREC_PROBLEM,
+		NULL, SPEC_KEY,
+		"remove the backslashes: \\; is zone-file escaping, not part of the value",
+		"the value contains a backslash (e.g. \\;), stored as text");
+}
+
+/* The parser's reason, with the section it cites. */
+static void unusable(struct signet_keyrec_report *r, const char *tag,
+		     const struct signet_error *kerr)
+{
+	finding(r, SIGNET_KEYREC_UNUSABLE, SIGNET_KEYREC_PROBLEM, tag, kerr->spec,
+		"publish the record 'signet keygen' prints", "not a valid DKIM key record: %s%s%s%s",
+		kerr->msg, kerr->spec ? " (" : "", kerr->spec ? kerr->spec : "",
+		kerr->spec ? ")" : "");
+}
+
+/* A record keyrec_decode refused, with the finding that names why. */
+static void refused(const struct keyrec *rec, const struct signet_error *kerr,
+		    struct signet_keyrec_report *r)
+{
+	switch (rec->why) {
+	case SIGNET_KEYREC_QUOTES:
+	case SIGNET_KEYREC_BACKSLASH:
+		return; /* quote_finding/backslash_finding said it */
+	case SIGNET_KEYREC_REVOKED:
+		finding(r, SIGNET_KEYREC_REVOKED, SIGNET_KEYREC_PROBLEM, "p", SPEC_KEY,
+			"publish the record of a current key",
+			"the key is revoked (empty p=, RFC 6376 3.6.1)");
+		return;
+	case SIGNET_KEYREC_UNKNOWN_K:
+		finding(r, SIGNET_KEYREC_UNKNOWN_K, SIGNET_KEYREC_PROBLEM, "k", SPEC_KEY,
+			"use k=rsa or k=ed25519", "unknown key type k=%s", rec->info.k);
+		return;
+	default:
+		unusable(r, NULL, kerr);
+	}
+}
+
+/* DKIM-KEY-14 (RFC 8301 3.2): verifiers refuse RSA keys under 1024 bits;
+ * signers SHOULD use at least 2048. */
+static void size_findings(const struct signet_keyrec_info *info, struct signet_keyrec_report *r)
+{
+	if (info->type == SIGNET_KEY_RSA && info->bits < SIGNET_KEYREC_GOOD_RSA_BITS)
+		finding(r, SIGNET_KEYREC_RSA_SMALL, SIGNET_KEYREC_WARNING, "p", "RFC 8301 3.2",
+			"make a 2048-bit key (signet keygen -b 2048) and publish it under a new "
+			"selector",
+			"the RSA key has %u bits; signers should use at least %d (RFC 8301 3.2)",
+			info->bits, SIGNET_KEYREC_GOOD_RSA_BITS);
+}
+
+/* What the tags of a usable record say (DKIM-KEY-06, -07, -08). */
+static void tag_findings(const struct signet_keyrec_info *info, struct signet_keyrec_report *r)
+{
+	if (!info->sha256_allowed)
+		finding(r, SIGNET_KEYREC_NO_SHA256, SIGNET_KEYREC_PROBLEM, "h", "RFC 8301 3.1",
+			"remove h= or make it h=sha256",
+			"h= does not allow sha256, so no rsa-sha256 or ed25519-sha256 signature "
+			"can pass (RFC 8301 3.1)");
+	if (!info->email_allowed)
+		finding(r, SIGNET_KEYREC_NO_EMAIL, SIGNET_KEYREC_PROBLEM, "s", SPEC_KEY,
+			"remove s= or make it s=email", "s= does not allow email (RFC 6376 3.6.1)");
+	if (info->testing)
+		finding(r, SIGNET_KEYREC_TESTING, SIGNET_KEYREC_WARNING, "t", SPEC_KEY,
+			"remove t=y from the record once testing is done",
+			"t=y (testing): verifiers may treat the signed mail as unsigned (RFC 6376 "
+			"3.6.1)");
+	if (info->strict)
+		finding(r, SIGNET_KEYREC_STRICT, SIGNET_KEYREC_INFO, "t", SPEC_KEY, NULL,
+			"t=s: the i= domain of signatures must be exactly d=");
+}
+
+/* White space inside p= is legal (RFC 6376 3.6.1 key-p-tag allows FWS)
+ * but is usually a paste error; its offset goes to r->at. */
+static void p_space_finding(const uint8_t *txt, struct signet_span p,
+			    struct signet_keyrec_report *r)
+{
+	for (size_t i = 1; i + 1 < p.len; i++) {
+		if (is_wsp(p.p[i]) || p.p[i] == '\r' || p.p[i] == '\n') {
+			r->at = (size_t)(p.p + i - txt);
+			finding(r, SIGNET_KEYREC_P_SPACE, SIGNET_KEYREC_WARNING, "p", SPEC_KEY,
+				"remove the white space from p=",
+				"p= contains white space at octet %zu: allowed by RFC 6376 3.6.1 "
+				"but usually a paste error",
+				r->at);
+			return;
+		}
+	}
+}
+
+static void key_findings(const struct signet_keyrec_info *info, const struct pubkey *pk,
+			 const struct signet_key *key, struct signet_keyrec_report *r)
+{
+	if (info->type == SIGNET_KEY_ED25519)
+		finding(r, SIGNET_KEYREC_KEY, SIGNET_KEYREC_INFO, "k", NULL, NULL, "k=ed25519");
+	else
+		finding(r, SIGNET_KEYREC_KEY, SIGNET_KEYREC_INFO, "k", NULL, NULL,
+			"k=%s, %u bits", info->k, info->bits);
+	if (key == NULL)
+		return;
+	if (pubkey_matches(pk, key))
+		finding(r, SIGNET_KEYREC_MATCH, SIGNET_KEYREC_INFO, "p", NULL, NULL,
+			"the public half of the private key");
+	else
+		finding(r, SIGNET_KEYREC_MISMATCH, SIGNET_KEYREC_PROBLEM, "p", NULL,
+			"publish the record made from the private key",
+			"the published key is not the public half of the private key");
+}
+
+/* The key in p=, judged: NULL in *pk when refused (a finding says why). */
+static enum signet_status load_key(struct keyrec *rec, struct pubkey **pk,
+				   struct signet_keyrec_report *r, struct signet_error *err)
+{
+	struct signet_error kerr = {0};
+	enum signet_status st =
+	    pubkey_parse(rec->info.type, rec->key, rec->keylen, pk, &rec->info.bits, &kerr);
+	if (st == SIGNET_ERR_NOMEM)
+		return error_set(err, st, kerr.spec, "%s", kerr.msg);
+	if (st == SIGNET_OK)
+		return SIGNET_OK;
+	if (rec->info.type == SIGNET_KEY_RSA && rec->info.bits != 0 &&
+	    rec->info.bits < SIGNET_MIN_RSA_BITS)
+		finding(r, SIGNET_KEYREC_RSA_TOO_SMALL, SIGNET_KEYREC_PROBLEM, "p", "RFC 8301 3.2",
+			"make a 2048-bit key (signet keygen -b 2048) and publish it under a new "
+			"selector",
+			"the RSA key has %u bits; verifiers refuse keys under %d (RFC 8301 3.2)",
+			rec->info.bits, SIGNET_MIN_RSA_BITS);
+	else
+		unusable(r, "p", &kerr);
+	return SIGNET_OK;
+}
+
+/* Findings in the order of the codes, so front ends print them alike. */
+static int by_code(const void *a, const void *b)
+{
+	const struct signet_keyrec_finding *x = a, *y = b;
+	return (x->code > y->code) - (x->code < y->code);
+}
+
+enum signet_status signet_keyrec_check(const uint8_t *txt, size_t len,
+				       const struct signet_key *key,
+				       struct signet_keyrec_report *out, struct signet_error *err)
+{
+	if ((txt == NULL && len > 0) || out == NULL)
+		return error_set(err, SIGNET_ERR_INVAL, NULL, "NULL argument");
+	memset(out, 0, sizeof *out);
+	struct keyrec *rec = malloc(sizeof *rec); /* 4 KiB of decoded p=: not on the stack */
+	if (rec == NULL)
+		return error_set(err, SIGNET_ERR_NOMEM, NULL, "out of memory");
+	struct signet_error kerr = {0};
+	struct pubkey *pk = NULL;
+	enum signet_status st = SIGNET_OK;
+	bool usable = keyrec_decode(txt, len, rec, &kerr) == SIGNET_OK;
+	if (rec->why == SIGNET_KEYREC_QUOTES)
+		quote_finding(txt, len, out);
+	if (!usable)
+		refused(rec, &kerr, out);
+	else
+		st = load_key(rec, &pk, out, err);
+	backslash_finding(txt, len, usable, out);
+	if (st == SIGNET_OK && pk != NULL) {
+		size_findings(&rec->info, out);
+		tag_findings(&rec->info, out);
+		p_space_finding(txt, rec->p, out);
+		key_findings(&rec->info, pk, key, out);
+	}
+	out->info = rec->info;
+	qsort(out->f, out->n, sizeof out->f[0], by_code);
+	pubkey_free(pk);
+	free(rec);
+	return st;
+}
+
+enum signet_keyrec_severity signet_keyrec_worst(const struct signet_keyrec_report *r)
+{
+	enum signet_keyrec_severity w = SIGNET_KEYREC_INFO;
+	for (size_t k = 0; r != NULL && k < r->n; k++)
+		if (r->f[k].severity > w)
+			w = r->f[k].severity;
+	return w;
+}
+
+const char *signet_keyrec_severity_name(enum signet_keyrec_severity s)
+{
+	switch (s) {
+	case SIGNET_KEYREC_INFO: return "info";
+	case SIGNET_KEYREC_WARNING: return "warning";
+	case SIGNET_KEYREC_PROBLEM: return "problem";
+	}
+	return "problem";
 }

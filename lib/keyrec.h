@@ -11,6 +11,8 @@ struct keyrec {
 	struct signet_keyrec_info info;
 	uint8_t key[SIGNET_MAX_KEY_RECORD]; /* decoded p= */
 	size_t keylen;
+	struct signet_span p;         /* p= as written, inside the decoded text */
+	enum signet_keyrec_code why;  /* on failure, when a finding code names it; else 0 */
 };
 
 /* Tag syntax (3.2), v= first and DKIM1 (DKIM-KEY-03), k= known, h=, s=, t=

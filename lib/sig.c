@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base64.h"
+#include "dnsname.h"
 #include "error.h"
 #include "idna.h"
 #include "sig.h"
@@ -13,7 +14,6 @@
 #define SPEC_VER "RFC 6376 6.1.1"
 #define MAX_LINE 78         /* RFC 5322 2.1.1: lines SHOULD be at most 78 characters */
 #define HEADER_NAME_COLS 15 /* strlen("DKIM-Signature:") */
-#define MAX_DOMAIN 255      /* RFC 1035 2.3.4, in octets as written */
 
 /* Copies v into a short printable string for a reason: non-printable and
  * non-ASCII octets become '?', long values end in "...". */
@@ -67,36 +67,11 @@ static enum signet_status decimal(struct signet_span v, const char *tag, size_t 
 	return SIGNET_OK;
 }
 
-/* Letters, digits, '-' and '_' (underscore: seen in real selectors), and
- * UTF-8 octets for U-labels (DKIM-EAI-02). */
-static bool is_label_char(uint8_t c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '-' ||
-	       c == '_' || c >= 0x80;
-}
-
 /* domain-name / selector = sub-domain *( "." sub-domain ) (RFC 6376 3.5,
- * DKIM-SIG-06): non-empty labels; an ASCII label is at most 63 octets. */
+ * DKIM-SIG-06), U-labels allowed (DKIM-EAI-02): the one DNS-name check. */
 static bool domain_ok(struct signet_span v)
 {
-	size_t label = 0;
-	bool ascii = true;
-	if (v.len == 0 || v.len > MAX_DOMAIN)
-		return false;
-	for (size_t k = 0; k <= v.len; k++) {
-		if (k == v.len || v.p[k] == '.') {
-			if (label == 0 || (ascii && label > 63))
-				return false;
-			label = 0;
-			ascii = true;
-			continue;
-		}
-		if (!is_label_char(v.p[k]))
-			return false;
-		ascii = ascii && v.p[k] < 0x80;
-		label++;
-	}
-	return true;
+	return dnsname_check(v.p, v.len, DNSNAME_UTF8, NULL) == DNSNAME_OK;
 }
 
 /* ftext = %d33-57 / %d59-126 (RFC 5322 3.6.8): no WSP, no ':'. */

@@ -46,6 +46,8 @@ struct vsig {
 	struct signet_buf input;  /* explain: header hash input */
 	struct body_explain *ex;  /* explain: where the body changed; NULL when off */
 	struct signet_sig_result r;
+	char *strings;            /* owns the strings r.d, r.s, ... point to */
+	struct signet_sig_explain *x; /* explain: steps and findings; NULL when off */
 };
 
 struct signet_verifier {
@@ -80,6 +82,8 @@ void signet_verifier_free(struct signet_verifier *v)
 	for (size_t k = 0; k < v->nsigs; k++) {
 		buf_free(&v->sigs[k]->input);
 		explain_free(v->sigs[k]->ex);
+		free(v->sigs[k]->strings);
+		free(v->sigs[k]->x);
 		free(v->sigs[k]);
 	}
 	for (size_t k = 0; k < v->nqueries; k++)
@@ -99,29 +103,54 @@ enum signet_status signet_verifier_header(struct signet_verifier *v, const uint8
 	return st == SIGNET_ERR_LIMIT ? SIGNET_OK : st;
 }
 
-/* Copies a span into a fixed string for reporting (display only). */
-static void copy_span(char *dst, size_t cap, struct signet_span s)
+/* A string that did not fit cap (vsnprintf said so) ends in "..." instead
+ * of being cut silently; the cut never splits a UTF-8 sequence. */
+static void mark_cut(char *out, size_t cap)
 {
-	size_t n = s.len < cap - 1 ? s.len : cap - 1;
-	if (n > 0)
-		memcpy(dst, s.p, n);
-	dst[n] = '\0';
+	size_t k = cap - 4;
+	while (k > 0 && ((uint8_t)out[k] & 0xc0) == 0x80)
+		k--;
+	memcpy(out + k, "...", 4);
+}
+
+static void vformat(char *out, size_t cap, const char *fmt, va_list ap)
+{
+	int n = vsnprintf(out, cap, fmt, ap);
+	if (n > 0 && (size_t)n >= cap)
+		mark_cut(out, cap);
+}
+
+/* Input quoted in a reason or step: at most SIGNET_QUOTE_MAX bytes of s,
+ * and a longer s cut (not inside a UTF-8 sequence) to end in "...". */
+struct quote {
+	char s[SIGNET_QUOTE_MAX + 1];
+};
+
+static const char *quote(struct quote *q, const char *s)
+{
+	size_t n = strlen(s);
+	if (n <= SIGNET_QUOTE_MAX)
+		return s;
+	memcpy(q->s, s, SIGNET_QUOTE_MAX + 1);
+	mark_cut(q->s, sizeof q->s);
+	return q->s;
 }
 
 static void step(struct vsig *vs, const char *name, bool ok, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* Explain only: one step of the evaluation. */
 static void step(struct vsig *vs, const char *name, bool ok, const char *fmt, ...)
 {
-	struct signet_sig_result *r = &vs->r;
-	if (r->nsteps == SIGNET_MAX_STEPS)
+	struct signet_sig_explain *x = vs->x;
+	if (x == NULL || x->nsteps == SIGNET_MAX_STEPS)
 		return;
-	struct signet_step *s = &r->steps[r->nsteps++];
+	struct signet_step *s = &x->steps[x->nsteps++];
 	s->name = name;
 	s->ok = ok;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(s->detail, sizeof s->detail, fmt, ap);
+	vformat(s->detail, sizeof s->detail, fmt, ap);
 	va_end(ap);
 }
 
@@ -133,41 +162,62 @@ static void decide(struct vsig *vs, enum signet_result res, const char *fmt, ...
 	va_list ap;
 	vs->r.result = res;
 	va_start(ap, fmt);
-	vsnprintf(vs->r.reason, sizeof vs->r.reason, fmt, ap);
+	vformat(vs->r.reason, sizeof vs->r.reason, fmt, ap);
 	va_end(ap);
 	vs->decided = true;
 }
 
 static void add_note(struct signet_sig_result *r, const char *note)
 {
-	size_t len = strlen(r->notes);
-	snprintf(r->notes + len, sizeof r->notes - len, "%s%s", len ? "; " : "", note);
+	size_t len = strlen(r->notes); /* < sizeof r->notes: snprintf gets room for the NUL */
+	int n = snprintf(r->notes + len, sizeof r->notes - len, "%s%s", len ? "; " : "", note);
+	if (n > 0 && (size_t)n >= sizeof r->notes - len)
+		mark_cut(r->notes, sizeof r->notes);
 }
 
-static void fill_report(struct vsig *vs)
+/* One tag value into the strings block: NUL-terminated, whole. Tag values
+ * hold no NUL (VALCHAR, RFC 6376 3.2), so the copy reads back whole. */
+static const char *put_string(char **at, struct signet_span v)
+{
+	char *s = *at;
+	if (v.len > 0)
+		memcpy(s, v.p, v.len);
+	s[v.len] = '\0';
+	*at += v.len + 1;
+	return s;
+}
+
+/* The tag values of the result (struct signet_sig_result: whole, borrowed
+ * until free), copied into one block the vsig owns. */
+static enum signet_status fill_report(struct vsig *vs, struct signet_error *err)
 {
 	struct signet_sig_result *r = &vs->r;
 	const struct dkim_sig *s = &vs->sig;
-	copy_span(r->d, sizeof r->d, s->d);
-	copy_span(r->s, sizeof r->s, s->s);
-	copy_span(r->i, sizeof r->i, s->i);
-	copy_span(r->a, sizeof r->a, s->a);
+	const struct tag *bh_tag = tag_list_find(&s->tags, "bh");
+	struct signet_span bh = bh_tag != NULL ? bh_tag->value : (struct signet_span){NULL, 0};
+	/* Each span lies inside the field value, so the sum cannot overflow. */
+	size_t need = s->d.len + s->s.len + s->i.len + s->a.len + s->b_raw.len + bh.len + 6;
+	char *at = vs->strings = malloc(need);
+	if (at == NULL)
+		return error_set(err, SIGNET_ERR_NOMEM, NULL, "out of memory");
+	r->d = put_string(&at, s->d);
+	r->s = put_string(&at, s->s);
+	r->i = put_string(&at, s->i);
+	r->a = put_string(&at, s->a);
+	r->bh = put_string(&at, bh);
 	/* b= with all whitespace removed, for header.b (RFC 6008). */
-	size_t n = 0;
-	for (size_t k = 0; k < s->b_raw.len && n < sizeof r->b - 1; k++)
+	char *b = at;
+	for (size_t k = 0; k < s->b_raw.len; k++)
 		if (!is_wsp(s->b_raw.p[k]) && s->b_raw.p[k] != '\r' && s->b_raw.p[k] != '\n')
-			r->b[n++] = (char)s->b_raw.p[k];
-	r->b[n] = '\0';
-	const struct tag *bh = tag_list_find(&s->tags, "bh");
-	if (bh != NULL)
-		copy_span(r->bh, sizeof r->bh, bh->value);
-	else
-		r->bh[0] = '\0';
+			*at++ = (char)s->b_raw.p[k];
+	*at = '\0';
+	r->b = b;
 	r->alg = s->alg;
 	r->hdr_canon = s->hdr_canon;
 	r->body_canon = s->body_canon;
 	r->has_l = s->has_l;
 	r->l = s->l;
+	return SIGNET_OK;
 }
 
 static void format_time(uint64_t t, char *out, size_t cap)
@@ -243,10 +293,12 @@ static enum signet_status prepare_sig(struct signet_verifier *v, size_t field,
 	v->sigs[v->nsigs++] = vs;
 	vs->field = field;
 	buf_init(&vs->input, SIGNET_MAX_HEADER_BYTES * 2);
+	if (v->opts.explain && (vs->x = calloc(1, sizeof *vs->x)) == NULL)
+		return error_set(err, SIGNET_ERR_NOMEM, NULL, "out of memory");
 	struct signet_span value = header_value(&v->hs, field);
 	struct signet_error perr = {0};
 	enum signet_status st = sig_parse(value.p, value.len, &vs->sig, &perr);
-	fill_report(vs);
+	SIGNET_TRY(fill_report(vs, err));
 	if (st == SIGNET_ERR_NOMEM)
 		return error_set(err, st, NULL, "out of memory");
 	if (st != SIGNET_OK) {
@@ -255,9 +307,11 @@ static enum signet_status prepare_sig(struct signet_verifier *v, size_t field,
 		step(vs, "tags", false, "%s", perr.msg);
 		return SIGNET_OK;
 	}
-	step(vs, "tags", true, "v=1 a=%s c=%s/%s d=%s s=%s, %zu header names in h=", vs->r.a,
-	     signet_canon_name(vs->sig.hdr_canon), signet_canon_name(vs->sig.body_canon), vs->r.d,
-	     vs->r.s, vs->sig.nh);
+	struct quote qa, qd, qs;
+	step(vs, "tags", true, "v=1 a=%s c=%s/%s d=%s s=%s, %zu header names in h=",
+	     quote(&qa, vs->r.a), signet_canon_name(vs->sig.hdr_canon),
+	     signet_canon_name(vs->sig.body_canon), quote(&qd, vs->r.d), quote(&qs, vs->r.s),
+	     vs->sig.nh);
 	/* DKIM-VER-17 (RFC 6376 6.1.1): d= "com" or "co.uk" is implausible. The
 	 * signature is still verified; the note keeps DMARC from aligning on it. */
 	if (v->opts.psl != NULL &&
@@ -373,15 +427,17 @@ enum signet_status signet_verifier_body(struct signet_verifier *v, const uint8_t
 static bool check_key(struct vsig *vs, const struct vquery *q)
 {
 	const struct dkim_sig *s = &vs->sig;
+	struct quote qn, qa;
+	const char *name = quote(&qn, q->name);
 	if (!q->answered) {
-		decide(vs, SIGNET_RESULT_TEMPERROR, "key lookup not answered (%s)", q->name);
+		decide(vs, SIGNET_RESULT_TEMPERROR, "key lookup not answered (%s)", name);
 	} else if (q->st == SIGNET_DNS_TEMPFAIL) {
 		decide(vs, SIGNET_RESULT_TEMPERROR, "key unavailable: DNS lookup of %s failed temporarily",
-		       q->name);
+		       name);
 	} else if (q->st == SIGNET_DNS_NXDOMAIN || q->nrecords == 0) {
-		decide(vs, SIGNET_RESULT_PERMERROR, "no key for signature (no TXT record at %s)", q->name);
+		decide(vs, SIGNET_RESULT_PERMERROR, "no key for signature (no TXT record at %s)", name);
 	} else if (q->keys == NULL || q->keys->pk == NULL) {
-		decide(vs, SIGNET_RESULT_PERMERROR, "key record at %s unusable: %s", q->name,
+		decide(vs, SIGNET_RESULT_PERMERROR, "key record at %s unusable: %s", name,
 		       q->keys != NULL ? q->keys->problem : "");
 	}
 	if (vs->decided) {
@@ -399,12 +455,12 @@ static bool check_key(struct vsig *vs, const struct vquery *q)
 		return false;
 	}
 	vs->r.testing = k->testing;
-	step(vs, "key", true, "TXT at %s: k=%s, %u bits%s", q->name, k->k[0] ? k->k : "rsa", k->bits,
+	step(vs, "key", true, "TXT at %s: k=%s, %u bits%s", name, k->k[0] ? k->k : "rsa", k->bits,
 	     q->nrecords > 1 ? " (several records; the first usable one taken)" : "");
 	bool rsa_alg = s->alg == SIGNET_ALG_RSA_SHA256;
 	if ((k->type == SIGNET_KEY_RSA) != rsa_alg)
 		decide(vs, SIGNET_RESULT_PERMERROR, "key type k=%s does not match a=%s",
-		       k->k[0] ? k->k : "rsa", vs->r.a);
+		       k->k[0] ? k->k : "rsa", quote(&qa, vs->r.a));
 	else if (!k->sha256_allowed)
 		decide(vs, SIGNET_RESULT_PERMERROR, "key h= does not allow sha256");
 	else if (!k->email_allowed)
@@ -437,11 +493,12 @@ static bool check_body(struct signet_verifier *v, struct vsig *vs)
 		       (unsigned long long)s->l, (unsigned long long)bh->cb.total);
 	} else if (s->bh_len != sizeof bh->digest || memcmp(s->bh, bh->digest, s->bh_len) != 0) {
 		decide(vs, SIGNET_RESULT_FAIL, "body hash did not verify");
-		if (vs->ex != NULL)
-			vs->r.body = vs->ex->r; /* explain: where the body changed */
+		if (vs->ex != NULL && vs->x != NULL)
+			vs->x->body = vs->ex->r; /* explain: where the body changed */
 	}
+	struct quote qbh;
 	step(vs, "body hash", !vs->decided, "bh=%s, computed %s over %llu canonical octets%s: %s",
-	     vs->r.bh, vs->r.bh_computed,
+	     quote(&qbh, vs->r.bh), vs->r.bh_computed,
 	     (unsigned long long)(s->has_l && s->l < bh->cb.total ? s->l : bh->cb.total),
 	     s->has_l ? " (l= limited)" : "", vs->decided ? "MISMATCH" : "match");
 	return !vs->decided;
@@ -489,9 +546,9 @@ static enum signet_status check_signature(struct signet_verifier *v, struct vsig
 		return error_set(err, st, NULL, "header hashing failed");
 	step(vs, "header hash", true, "%zu octets of canonical header input (%zu names in h=)",
 	     in->len, vs->sig.nh);
-	if (v->opts.explain) {
-		vs->r.hash_input = in->data;
-		vs->r.hash_input_len = in->len;
+	if (vs->x != NULL) {
+		vs->x->hash_input = in->data;
+		vs->x->hash_input_len = in->len;
 	} else {
 		buf_free(in);
 	}
@@ -546,9 +603,9 @@ static enum signet_status finish_sig(struct signet_verifier *v, struct vsig *vs,
 				     struct signet_error *err)
 {
 	/* explain, z= (RFC 6376 3.5): which copied fields differ now. */
-	if (v->opts.explain && vs->sig.z.len > 0) {
+	if (vs->x != NULL && vs->sig.z.len > 0) {
 		struct zctx z = { &v->hs, vs->field };
-		explain_z(vs->sig.z, received_field, &z, &vs->r);
+		explain_z(vs->sig.z, received_field, &z, vs->x);
 	}
 	if (vs->decided)
 		return SIGNET_OK;
@@ -595,4 +652,11 @@ const struct signet_sig_result *signet_verifier_result(const struct signet_verif
 size_t signet_verifier_unchecked(const struct signet_verifier *v)
 {
 	return v->unchecked;
+}
+
+const struct signet_sig_explain *signet_verifier_explain(const struct signet_verifier *v, size_t idx)
+{
+	if (v->state != V_DONE || idx >= v->nsigs)
+		return NULL;
+	return v->sigs[idx]->x;
 }

@@ -7,7 +7,7 @@ set -euo pipefail
 PACKAGES=(
 	build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
 	libssl-dev libcmocka-dev libevent-dev libunbound-dev libhiredis-dev libmicrohttpd-dev
-	python3 python3-pytest python3-dkim python3-nacl python3-authres
+	python3 python3-pytest python3-dkim python3-nacl python3-authres python3-yaml python3-spf
 	libmail-dkim-perl libcryptx-perl libmail-authenticationresults-perl opendkim-tools
 	postfix unbound ca-certificates curl
 	publicsuffix libpsl-dev libidn2-dev

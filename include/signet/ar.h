@@ -15,7 +15,9 @@ SIGNET_API bool signet_ar_authserv_id_valid(const char *authserv_id);
  * below 78 columns, no final CRLF): "<id>; dkim=<result> [reason=".."]
  * header.d= header.i= header.s= header.a= header.b=" per result, or
  * "<id>; dkim=none" when n == 0 (AR-SYN-02). header.b is lengthened past 8
- * characters until unique (AR-DKIM-04). */
+ * characters until unique (AR-DKIM-04). Tag values are written whole,
+ * whatever their length (a NULL tag pointer in a result reads as absent);
+ * SIGNET_ERR_LIMIT when the field does not fit cap. */
 SIGNET_API SIGNET_MUST_USE enum signet_status
 signet_ar_format(const char *authserv_id, const struct signet_sig_result *const *results, size_t n,
 		 char *out, size_t cap, size_t *len, struct signet_error *err);

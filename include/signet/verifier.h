@@ -5,6 +5,7 @@
 #ifndef SIGNET_VERIFIER_H
 #define SIGNET_VERIFIER_H
 
+#include <signet/keyset.h>
 #include <signet/signet.h>
 
 struct signet_verifier;
@@ -21,7 +22,8 @@ struct signet_psl; /* psl.h */
 struct signet_verify_options {
 	uint64_t now;                 /* unix time for x= and t= checks (the core has no clock) */
 	enum signet_l_policy l_policy;
-	bool explain;                 /* keep the canonical header input and steps for --explain */
+	bool explain;                 /* keep steps, body and z= findings and the header hash
+				       * input (signet_verifier_explain) */
 	/* DKIM-VER-17: the public suffix list, borrowed (it must outlive the
 	 * verifier); NULL = no check. */
 	const struct signet_psl *psl;
@@ -34,21 +36,25 @@ enum signet_dns_status {
 	SIGNET_DNS_TEMPFAIL, /* timeout, SERVFAIL: temperror */
 };
 
-struct signet_txt {
-	const uint8_t *p;
-	size_t len;
-};
-
 struct signet_query {
 	unsigned id;       /* pass back to signet_verifier_answer */
 	const char *name;  /* "<s>._domainkey.<d>", borrowed until free */
 };
 
+/* Text we write into results (reason, notes, steps) is bounded; where it
+ * quotes input (a DNS name, a tag value), the quote is at most
+ * SIGNET_QUOTE_MAX bytes of it, and a longer one is cut and ends in "...".
+ * Text that would still not fit its array ends in "..." too: a result
+ * never cuts anything silently. */
+#define SIGNET_REASON_MAX 192 /* reason[] and notes[], with the NUL */
+#define SIGNET_QUOTE_MAX 96   /* input bytes quoted in one reason or step, "..." included */
+#define SIGNET_STEP_MAX 512   /* signet_step.detail, with the NUL */
+
 /* One step of the evaluation, for --explain. */
 struct signet_step {
 	const char *name; /* "tags", "key", "key check", "body hash", "header hash", "signature" */
 	bool ok;
-	char detail[320];
+	char detail[SIGNET_STEP_MAX];
 };
 
 #define SIGNET_MAX_STEPS 8
@@ -58,7 +64,7 @@ struct signet_step {
  * at each canonical line end and compared with bh=), so it costs time
  * linear in the body and no memory that grows with it. */
 #define SIGNET_EXPLAIN_LINES 3       /* lines kept after the matching prefix */
-#define SIGNET_EXPLAIN_LINE_MAX 200  /* bytes kept of each (the rest is cut) */
+#define SIGNET_EXPLAIN_LINE_MAX 200  /* bytes kept of each (the rest is cut, and cut says so) */
 
 struct signet_explain_line {
 	uint8_t p[SIGNET_EXPLAIN_LINE_MAX]; /* canonical bytes without the CRLF; any byte */
@@ -87,23 +93,31 @@ struct signet_body_explain {
 };
 
 /* Explain mode, z= present (RFC 6376 3.5): the copied header fields
- * (dkim-quoted-printable decoded) that differ from the received ones. */
+ * (dkim-quoted-printable decoded) that differ from the received ones.
+ * Control bytes are shown as '?'; a value longer than its array is cut
+ * and ends in "...". */
 #define SIGNET_EXPLAIN_ZDIFFS 4
 
 struct signet_zdiff {
 	char name[64];          /* field name as copied */
-	char signed_value[240]; /* decoded z= copy, cut to fit ("" if cut at 0) */
+	char signed_value[240]; /* decoded z= copy */
 	char received[240];     /* the received field's value, unfolded; "" if absent */
 	bool missing;           /* no received field of that name */
 };
 
+/* The result of one signature: small, and the same with or without explain.
+ *
+ * d, s, i, a, b and bh are the tag values as written, NUL-terminated and
+ * never NULL ("" when the tag is absent or the signature could not be
+ * parsed far enough), whole whatever their length. They cannot contain NUL
+ * (tag-list grammar, RFC 6376 3.2), so strlen() is their length. b is the
+ * b= value with whitespace removed. They are borrowed: valid until
+ * signet_verifier_free. */
 struct signet_sig_result {
 	enum signet_result result;
-	char reason[192];      /* one human line; "" for pass */
-	char notes[192];       /* extra facts: "multiple key records", "test mode", ... */
-	/* Tag values as written (NUL-terminated copies, "" when absent). b is
-	 * the b= value with whitespace removed. */
-	char d[256], s[256], i[256], a[32], b[700], bh[128];
+	char reason[SIGNET_REASON_MAX]; /* one human line; "" for pass */
+	char notes[SIGNET_REASON_MAX];  /* extra facts: "multiple key records", "test mode", ... */
+	const char *d, *s, *i, *a, *b, *bh;
 	enum signet_alg alg;
 	enum signet_canon hdr_canon, body_canon;
 	unsigned key_bits;     /* 0 when no key was decoded */
@@ -112,18 +126,23 @@ struct signet_sig_result {
 	bool has_l;
 	uint64_t l;
 	uint64_t body_length;  /* canonical body octets seen */
-	char bh_computed[64];  /* base64 of the computed body hash, "" if not reached */
-	/* explain only: the exact header hash input (canonicalized fields and
-	 * the signature with b= emptied), borrowed until free. */
-	const uint8_t *hash_input;
-	size_t hash_input_len;
+	char bh_computed[64];  /* base64 of the computed body hash (our text), "" if not reached */
+};
+
+/* What --explain shows of one signature (signet_verifier_explain). */
+struct signet_sig_explain {
 	struct signet_step steps[SIGNET_MAX_STEPS];
 	size_t nsteps;
-	/* explain only: see struct signet_body_explain (body.searched false
-	 * when the body hash matched or explain is off). */
+	/* The exact header hash input (canonicalized fields and the signature
+	 * with b= emptied), borrowed until signet_verifier_free; NULL when the
+	 * header hash was not reached. */
+	const uint8_t *hash_input;
+	size_t hash_input_len;
+	/* See struct signet_body_explain (body.searched false when the body
+	 * hash matched). */
 	struct signet_body_explain body;
-	/* explain only, when z= is present: has_z, how many copied fields
-	 * there were (nz_fields), and those that differ (nzdiff, at most
+	/* When z= is present: has_z, how many copied fields there were
+	 * (nz_fields), and those that differ (nzdiff, at most
 	 * SIGNET_EXPLAIN_ZDIFFS; zdiff_more counts the rest). */
 	bool has_z;
 	size_t nz_fields;
@@ -155,47 +174,6 @@ SIGNET_API SIGNET_MUST_USE enum signet_status
 signet_verifier_answer(struct signet_verifier *v, unsigned id, enum signet_dns_status st,
 		       const struct signet_txt *records, size_t n, struct signet_error *err);
 
-/* An answer's records, parsed once for many messages.
- *
- * signet_verifier_answer decodes the TXT records for each message: tags,
- * base64, DER, and OpenSSL's key loading. A caller that keeps answers (signetd
- * keeps them per event loop) can parse them once into a key set and hand the
- * same set to every verifier that asks for that name. A set holds what the
- * verifier takes from a SIGNET_DNS_OK answer: the number of records, the
- * tags and public key of the first usable record (DKIM-KEY-02), or, when
- * none is usable, the first record's problem. Records are judged by the same
- * code either way, so the results and reasons are the same byte for byte
- * as with signet_verifier_answer on those records. Every check is made: v=,
- * k=, h=, s=, t=, an empty p= (revoked), key size and exponent, several
- * records, record size. The set keeps no pointer into records.
- *
- * Lifetime: a set is reference counted. signet_keyset_parse returns it with
- * one reference, the caller's. Each verifier it is given to takes a reference
- * of its own and drops it in signet_verifier_free, so the caller may unref
- * its own reference (e.g. on a cache eviction) while messages still use the
- * set: it is freed when the last reference is dropped. Once parsed, a set
- * does not change (only its count does), so any number of verifiers may use
- * it at once. The count is not atomic: a set, and every verifier holding
- * it, must stay on one thread.
- *
- * Parses records[0..n) (n may be 0: an answer without records). Returns
- * SIGNET_OK with *out (a record that is unusable is a result, not an error),
- * or SIGNET_ERR_NOMEM, or SIGNET_ERR_CRYPTO when OpenSSL fails to load a
- * key that passed every check. Both say nothing about the records; *out is
- * then NULL and the caller should use signet_verifier_answer, which makes
- * such a failure that one message's problem. */
-struct signet_keyset;
-
-SIGNET_API SIGNET_MUST_USE enum signet_status
-signet_keyset_parse(const struct signet_txt *records, size_t n, struct signet_keyset **out,
-		    struct signet_error *err);
-
-/* Adds a reference and returns ks. NULL is returned as is. */
-SIGNET_API struct signet_keyset *signet_keyset_ref(struct signet_keyset *ks);
-
-/* Drops a reference; the last one frees the set. NULL is a no-op. */
-SIGNET_API void signet_keyset_unref(struct signet_keyset *ks);
-
 /* The answer to query id as a parsed set: the same as signet_verifier_answer
  * with SIGNET_DNS_OK and the records keys was parsed from. The verifier
  * takes its own reference (until signet_verifier_free); the caller keeps its
@@ -214,12 +192,17 @@ SIGNET_API SIGNET_MUST_USE enum signet_status
 signet_verifier_finish(struct signet_verifier *v, struct signet_error *err);
 
 /* After finish: number of results (one per evaluated signature, header
- * order), each result, and how many signatures were not evaluated because
+ * order), each result (borrowed until signet_verifier_free), and how many signatures were not evaluated because
  * of SIGNET_MAX_SIGNATURES. */
 SIGNET_API size_t signet_verifier_count(const struct signet_verifier *v);
 SIGNET_API const struct signet_sig_result *signet_verifier_result(const struct signet_verifier *v,
 								   size_t idx);
 SIGNET_API size_t signet_verifier_unchecked(const struct signet_verifier *v);
+
+/* After finish: what explain found for result idx, borrowed until
+ * signet_verifier_free; NULL when explain was off or idx is out of range. */
+SIGNET_API const struct signet_sig_explain *signet_verifier_explain(const struct signet_verifier *v,
+								     size_t idx);
 
 SIGNET_API void signet_verifier_free(struct signet_verifier *v);
 

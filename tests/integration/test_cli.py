@@ -388,8 +388,8 @@ def test_DKIM_SIGN_09_dual_signing(signet, kit):
     assert sig_tags(fields[1][1])["a"] == "rsa-sha256"
     v = signet.verify(r2.out, kit["keys"])
     assert v.json() == [
-        {"d": "example.com", "s": "ed", "a": "ed25519-sha256", "result": "pass", "reason": ""},
-        {"d": "example.com", "s": "rsa", "a": "rsa-sha256", "result": "pass", "reason": ""},
+        {"d": "example.com", "i": "", "s": "ed", "a": "ed25519-sha256", "result": "pass", "reason": ""},
+        {"d": "example.com", "i": "", "s": "rsa", "a": "rsa-sha256", "result": "pass", "reason": ""},
     ], v
 
 
@@ -573,13 +573,13 @@ def test_DKIM_VER_15_exit_0_when_one_of_two_passes(signet, kit):
 
 
 def test_verify_json_exact_keys_and_order(signet, kit):
-    """--json: one object per signature per line with exactly d, s, a, result, reason."""
+    """--json: one object per signature per line with exactly d, i, s, a, result, reason."""
     v = signet.verify(sign_rsa(signet, kit).out, kit["keys"])
     lines = [ln for ln in v.text.splitlines() if ln.strip()]
     assert len(lines) == 1, v
     obj = v.json()[0]
-    assert list(obj.keys()) == ["d", "s", "a", "result", "reason"]
-    assert obj == {"d": "example.com", "s": "rsa", "a": "rsa-sha256", "result": "pass",
+    assert list(obj.keys()) == ["d", "i", "s", "a", "result", "reason"]
+    assert obj == {"d": "example.com", "i": "", "s": "rsa", "a": "rsa-sha256", "result": "pass",
                    "reason": ""}
 
 

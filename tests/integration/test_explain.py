@@ -57,7 +57,7 @@ def test_DKIM_VER_02_footer_added_json(signet, kit):
     v = signet.verify(out, kit["keys"], ("--json", "--explain"))
     assert v.rc == 1, v
     (obj,) = v.json()
-    assert list(obj)[:5] == ["d", "s", "a", "result", "reason"]
+    assert list(obj)[:6] == ["d", "i", "s", "a", "result", "reason"]
     ex = obj["explain"]
     assert [s["name"] for s in ex["steps"]] == ["tags", "key", "key check", "body hash"]
     assert ex["steps"][3]["ok"] is False

@@ -22,16 +22,18 @@ def bins():
 
 @pytest.fixture(scope="module")
 def world(bins, tmp_path_factory):
-    """Keys good/bad/rev/gone/testing for example.com; unbound publishes: good's record,
+    """Keys good/bad/rev/gone/testing/small (RSA-1536) for example.com; unbound publishes:
+    small's record, good's record,
     for bad the record of another key, for rev a revoked record, for testing good's key
     with t=y, and nothing for gone."""
     signet, signetd = bins
     d = tmp_path_factory.mktemp("health")
     d.chmod(0o755)
     recs = {}
-    for sel in ("good", "bad", "rev", "gone", "testing", "other"):
+    for sel in ("good", "bad", "rev", "gone", "testing", "other", "small"):
+        bits = ["-b", "1536"] if sel == "small" else []
         r = subprocess.run([str(signet), "keygen", "-d", "example.com", "-s", sel, "-k",
-                            str(d / f"{sel}.key"), "--format", "txt"],
+                            str(d / f"{sel}.key"), "--format", "txt", *bits],
                            capture_output=True, timeout=60)
         assert r.returncode == 0, r
         recs[sel] = r.stdout.decode().strip()
@@ -41,6 +43,8 @@ def world(bins, tmp_path_factory):
         "rev._domainkey.example.com": ["v=DKIM1; k=rsa; p="],
         "testing._domainkey.example.com": [recs["testing"].replace("v=DKIM1;", "v=DKIM1; t=y;")],
         "dup._domainkey.example.com": [recs["good"], recs["other"]],
+        "small._domainkey.example.com": [recs["small"]],
+        "sha1._domainkey.example.com": [recs["good"].replace("v=DKIM1;", "v=DKIM1; h=sha1;")],
     }
     ub = harness.Unbound({"example.com": zone}).start()
     yield {"dir": d, "signetd": signetd, "ub": ub, "recs": recs}
@@ -108,10 +112,40 @@ def test_check_dns_warnings_do_not_fail(world):
     rc, out = check_dns(world, ["testing", "dup"], key_of={"dup": "good"})
     assert rc == 0, out
     assert "signetd: warning: DNS check: testing._domainkey.example.com" in out, out
-    assert "has t=y (testing)" in out, out
+    assert "t=y (testing): verifiers may treat the signed mail as unsigned" in out, out
     assert "dup._domainkey.example.com (domain example.com, selector dup" in out, out
     assert "has 2 TXT records" in out, out
     assert "0 errors, 2 warnings" in out, out
+
+
+def test_RFC8301_1536_bit_key_same_severity_in_signetd_and_dnscheck(world):
+    """RFC 8301 3.2: signers SHOULD use 2048 bits. A 1536-bit key is one judgment
+    (signet_keyrec_check) with two renderings: a warning in signetd's DNS check and a
+    warning in `signet dnscheck` of the same record (exit 0 in both: it still works)."""
+    rc, out = check_dns(world, ["small"])
+    assert rc == 0, out
+    finding = "the RSA key has 1536 bits; signers should use at least 2048 (RFC 8301 3.2)"
+    lines = [ln for ln in out.splitlines() if finding in ln]
+    assert len(lines) == 1 and "signetd: warning: DNS check: small._domainkey" in lines[0], out
+    assert "0 errors" in out, out
+    r = subprocess.run([str(harness.signet_path()), "dnscheck", "-d", "example.com", "-s",
+                        "small", "--record", world["recs"]["small"], "-k",
+                        str(world["dir"] / "small.key")], capture_output=True, timeout=60)
+    text = r.stdout.decode()
+    assert r.returncode == 0, text
+    assert f"  warning: {finding}\n" in text, text
+    assert "key: matches the private key" in text, text
+
+
+def test_DKIM_KEY_06_h_without_sha256_is_an_error(world):
+    """signetd's DNS check judges with signet_keyrec_check, which looks at h= too (it
+    did not before): h=sha1 holding the right key can verify no rsa-sha256 signature."""
+    rc, out = check_dns(world, ["sha1"], key_of={"sha1": "good"})
+    assert rc == 1, out
+    assert ("signetd: error: DNS check: sha1._domainkey.example.com (domain example.com, "
+            "selector sha1") in out, out
+    assert "is not usable: h= does not allow sha256" in out, out
+    assert "does not match" not in out, out
 
 
 def test_running_daemon_checks_at_start(world):

@@ -5,6 +5,7 @@
 # malformed packets, and a hundred connections at once. This client drives
 # the real daemon; it is not a stand-in for anything signetd talks to.
 import os
+import re
 import socket
 import struct
 import subprocess
@@ -602,3 +603,33 @@ def test_MILTER_ERR_03_body_without_headers(unix_daemon, client, why):
     while time.monotonic() < deadline and want not in Path(unix_daemon["log"]).read_text():
         time.sleep(0.05)
     assert want in Path(unix_daemon["log"]).read_text()
+
+
+def test_AR_DKIM_04_long_i_whole_in_signetd_ar_and_log(unix_daemon):
+    """Issue #12: three signatures with a 194-byte d= and a 312-byte i= (whole
+    in header.i, AR-DKIM-04; it was cut at 255 bytes without its @domain).
+    The log line that names them is longer than its 1024 bytes and says so
+    with a final "..." instead of ending mid-value."""
+    d = ".".join(["l" * 60] * 3) + ".example.com"
+    auid = "u" * (312 - 1 - len(d)) + "@" + d
+    sig = (f"v=1; a=rsa-sha256; d={d}; s=sel;\r\n\ti={auid}; h=from;\r\n"
+           "\tbh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=; b=AAAA")
+    m = unix_daemon["connect"]()
+    m.negotiate()
+    mods, verdict, _ = m.message([("DKIM-Signature", sig)] * 3 + HEADERS, BODY,
+                                 client=("mx.outside.example", "192.0.2.7"))
+    m.s.close()
+    assert verdict == b"c", verdict
+    mods = [(c, data) for c, data in mods if c != b"p"]  # progress while the lookups run
+    ars = [v for c, _, n, v in header_mods(mods) if n == "Authentication-Results"]
+    assert len(ars) == 1, mods
+    flat = ars[0].replace("\n\t", " ").replace("\n", "")
+    assert flat.count(f" header.i={auid} ") == 3, flat
+    deadline = time.monotonic() + 5
+    line = ""
+    while time.monotonic() < deadline and not line:
+        line = next((ln for ln in Path(unix_daemon["log"]).read_text().splitlines()
+                     if "verified: dkim=" in ln and d in ln), "")
+        time.sleep(0.05)
+    assert line, Path(unix_daemon["log"]).read_text()[-2000:]
+    assert re.search(r"\.\.\. in \d+ ms$", line), line

@@ -75,7 +75,7 @@ def test_DKIM_VER_17_signet_verify_notes_public_suffix(signet, kit):
     assert v.err == "", v
     # --json keeps its five keys (d, s, a, result, reason)
     j = signet.verify(signed, kit["keys"]).json()
-    assert j == [{"d": "co.uk", "s": "sel", "a": "rsa-sha256", "result": "pass", "reason": ""}]
+    assert j == [{"d": "co.uk", "i": "", "s": "sel", "a": "rsa-sha256", "result": "pass", "reason": ""}]
 
     below = sign(signet, kit, message("cli-below"), "example.co.uk")
     v = signet.run("verify", "--keys", kit["keys"], "--ar", AUTHSERV, input=below)

@@ -26,12 +26,20 @@ static void set(struct signet_sig_result *r, enum signet_result res, enum signet
 	r->result = res;
 	r->alg = alg;
 	r->key_bits = bits;
-	snprintf(r->d, sizeof r->d, "%s", d);
-	snprintf(r->i, sizeof r->i, "%s", i);
-	snprintf(r->s, sizeof r->s, "%s", s);
-	snprintf(r->b, sizeof r->b, "%s", b);
+	/* tag values are borrowed, as from a verifier: R[k] keeps copies here */
+	static char pool[6][4][2048];
+	char(*own)[2048] = pool[r - R];
+	const char *src[4] = {d, i, s, b};
+	for (size_t k = 0; k < 4; k++) {
+		assert_true(strlen(src[k]) < sizeof own[k]);
+		memcpy(own[k], src[k], strlen(src[k]) + 1);
+	}
+	r->d = own[0];
+	r->i = own[1];
+	r->s = own[2];
+	r->b = own[3];
 	snprintf(r->reason, sizeof r->reason, "%s", reason);
-	snprintf(r->a, sizeof r->a, "%s", alg == SIGNET_ALG_UNKNOWN ? "" : signet_alg_name(alg));
+	r->a = alg == SIGNET_ALG_UNKNOWN ? "" : signet_alg_name(alg);
 }
 
 static bool is_ours_str(const char *v, const char *id)
@@ -590,11 +598,13 @@ static void ar_format_limits(void **state)
 	assert_int_equal(signet_ar_format(ID, NULL, 1, small, sizeof small, &got, &err),
 			 SIGNET_ERR_INVAL);
 	assert_int_equal(signet_ar_format(ID, rs, 1, NULL, 10, &got, &err), SIGNET_ERR_INVAL);
-	/* the longest fields a result can hold still format (one word per line) */
-	memset(R[0].b, 'B', sizeof R[0].b - 1);
+	/* long fields still format (one word per line) */
+	static char lb[700], ls[256], ld[256];
+	memset(lb, 'B', sizeof lb - 1);
 	memset(R[0].reason, '"', sizeof R[0].reason - 1);
-	memset(R[0].s, '\\', sizeof R[0].s - 1);
-	memset(R[0].d, 'd', sizeof R[0].d - 1);
+	memset(ls, '\\', sizeof ls - 1);
+	memset(ld, 'd', sizeof ld - 1);
+	R[0].b = lb, R[0].s = ls, R[0].d = ld;
 	R[0].result = SIGNET_RESULT_FAIL;
 	char big[4096];
 	fmt(1, big, sizeof big, true);
@@ -606,10 +616,39 @@ static void ar_format_limits(void **state)
 	strcat(reason, "\"\r\n");
 	assert_non_null(strstr(big, reason));
 	char sel[600] = "\theader.s=\"";
-	for (size_t k = 0; k < sizeof R[0].s - 1; k++)
+	for (size_t k = 0; k < sizeof ls - 1; k++)
 		strcat(sel, "\\\\");
 	strcat(sel, "\"");
 	assert_non_null(strstr(big, sel));
+}
+
+/* AR-DKIM-04 (RFC 8601 2.7.1, RFC 6376 3.5): header.i is the whole i=, whatever
+ * its length: a 312-byte i= ends with its "@" + d= (it was cut at 255 bytes). */
+static void AR_DKIM_04_long_i_whole(void **state)
+{
+	(void)state;
+	char auid[320], want[340], out[4096];
+	memset(auid, 'u', 299);
+	snprintf(auid + 299, sizeof auid - 299, "@example.com");
+	assert_int_equal(strlen(auid), 311);
+	set(&R[0], SIGNET_RESULT_PASS, SIGNET_ALG_RSA_SHA256, 2048, "example.com", auid, "sel", B1,
+	    "");
+	fmt(1, out, sizeof out, true);
+	snprintf(want, sizeof want, "\theader.i=%s\r\n", auid);
+	if (strstr(out, want) == NULL)
+		fail_msg("no whole header.i in: %s", out);
+}
+
+/* A result built by hand may leave tag pointers NULL: read as absent
+ * (AR-DKIM-06: no property), never dereferenced. */
+static void AR_DKIM_06_null_tags_are_absent(void **state)
+{
+	(void)state;
+	char out[1024];
+	memset(&R[0], 0, sizeof R[0]);
+	R[0].result = SIGNET_RESULT_NONE;
+	fmt(1, out, sizeof out, false);
+	assert_string_equal(out, " mx.example.com; dkim=none");
 }
 
 int main(void)
@@ -635,6 +674,8 @@ int main(void)
 	    cmocka_unit_test(AR_PARSE_01_cfws_quoted_folded),
 	    cmocka_unit_test(AR_PARSE_02_malformed_truncated_nul),
 	    cmocka_unit_test(ar_format_limits),
+	    cmocka_unit_test(AR_DKIM_04_long_i_whole),
+	    cmocka_unit_test(AR_DKIM_06_null_tags_are_absent),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

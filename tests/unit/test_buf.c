@@ -1,4 +1,4 @@
-/* test_buf.c: the capped buffer and span helpers (lib/buf.c): the cap at
+/* test_buf.c: the capped buffer and span helpers (base/buf.c): the cap at
  * limit-1, limit and limit+1, termination at the cap, FWS trimming and the
  * case-insensitive comparisons. */
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* test_config.c: signetd.conf loading (daemon/config.c): DESIGN.md's
+/* test_config.c: signetd.conf loading (conf/config.c): DESIGN.md's
  * example, every default, each key's bad values with the exact message,
  * rspamd dkim_signing compatibility (supported, unsupported-and-warned,
  * unknown-with-suggestion), includes of real files, the local_addrs
@@ -699,6 +699,41 @@ static void config_verify_l_policy_and_health_interval(void **state)
 		   "/etc/signet/signetd.conf:1:29: unknown key 'bogus' in verify");
 }
 
+/* The enum-choice key kind (conf/config_walk.c K_CHOICE): every listed word
+ * stored as its value, an alias accepted but not listed, a hint shown in the
+ * message, a refused rspamd word named, a non-string refused like any string key. */
+static void config_choice_keys(void **state)
+{
+	(void)state;
+	struct signetd_config *cfg = load_ok("verify { l_policy = honor; on_temperror = tempfail }\n"
+					     "on_error { sign = accept; verify = tempfail }\n"
+					     "log { target = stderr }\n"
+					     "dkim_signing { use_domain_sign_local = envelope; "
+					     "idn_labels = a-labels }");
+	assert_int_equal(cfg->l_policy, SIGNET_L_HONOUR);
+	assert_int_equal(cfg->verify_on_temperror, CONFIG_TEMPFAIL);
+	assert_int_equal(cfg->verify_on_fail, CONFIG_ACCEPT);
+	assert_int_equal(cfg->on_error_sign, CONFIG_ACCEPT);
+	assert_int_equal(cfg->on_error_verify, CONFIG_TEMPFAIL);
+	assert_int_equal(cfg->log_target, CONFIG_LOG_STDERR);
+	assert_int_equal(cfg->signing.use_domain_sign_local, USE_DOMAIN_ENVELOPE);
+	assert_int_equal(cfg->signing.use_domain, USE_DOMAIN_HEADER);
+	assert_int_equal(cfg->signing.idn_labels, SIGNET_IDN_ALABELS);
+	config_free(cfg);
+	assert_err("dkim_signing { idn_labels = u-labels }",
+		   "/etc/signet/signetd.conf:1:16: dkim_signing.idn_labels must be \"auto\" "
+		   "(U-labels in messages with UTF-8 headers) or \"a-labels\", not 'u-labels'");
+	assert_err("verify { on_temperror = reject }",
+		   "/etc/signet/signetd.conf:1:10: verify.on_temperror must be \"accept\" or "
+		   "\"tempfail\", not 'reject'");
+	assert_err("dkim_signing { use_domain_sign_networks = recipient }",
+		   "/etc/signet/signetd.conf:1:16: dkim_signing.use_domain_sign_networks = "
+		   "\"recipient\" (an rspamd value for inbound signing) is not supported; use "
+		   "header, envelope or auth");
+	assert_err("log { target = [stderr] }",
+		   "/etc/signet/signetd.conf:1:7: log.target must be a string, not an array");
+}
+
 static void config_dump_round_trip(void **state)
 {
 	(void)state;
@@ -781,6 +816,7 @@ int main(void)
 		cmocka_unit_test_teardown(config_domain_errors, teardown),
 		cmocka_unit_test_teardown(config_include_rspamd_file, teardown),
 		cmocka_unit_test_teardown(config_verify_l_policy_and_health_interval, teardown),
+		cmocka_unit_test_teardown(config_choice_keys, teardown),
 		cmocka_unit_test_teardown(config_dump_round_trip, teardown),
 		cmocka_unit_test_teardown(config_diags_list, teardown),
 	};

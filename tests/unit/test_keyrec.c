@@ -2,7 +2,8 @@
  * against the DKIM-KEY items of spec/dkim.md: keyrec_decode's tags and
  * reasons (paste mistakes included), the size limit, NUL and truncated
  * input; and the public signet_keyrec_parse / _matches with the RFC 8463
- * keys from the shared test data. */
+ * keys from the shared test data; signet_keyrec_check's coded findings, the
+ * one judgment dnscheck and signetd's DNS check render. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -11,6 +12,11 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
+#include "base64.h"
 #include "keyrec.h"
 
 /* RFC 8463 A.2 */
@@ -429,6 +435,248 @@ static void DKIM_KEY_04_keyrec_matches_rfc8463(void **state)
 	signet_key_free(rsakey);
 }
 
+/* ---- signet_keyrec_check: coded findings ---------------------------------- */
+
+static struct signet_keyrec_report kr;
+
+static void check_str(const char *s, const struct signet_key *key)
+{
+	memset(&err, 0, sizeof err);
+	assert_int_equal(signet_keyrec_check((const uint8_t *)s, strlen(s), key, &kr, &err),
+			 SIGNET_OK);
+}
+
+static const struct signet_keyrec_finding *find(enum signet_keyrec_code code)
+{
+	for (size_t k = 0; k < kr.n; k++)
+		if (kr.f[k].code == code)
+			return &kr.f[k];
+	return NULL;
+}
+
+static void assert_finding(enum signet_keyrec_code code, enum signet_keyrec_severity sev,
+			   const char *tag, const char *msg)
+{
+	const struct signet_keyrec_finding *f = find(code);
+	assert_non_null(f);
+	assert_int_equal(f->severity, sev);
+	if (tag == NULL)
+		assert_null(f->tag);
+	else
+		assert_string_equal(f->tag, tag);
+	assert_string_equal(f->msg, msg);
+	assert_true(sev == SIGNET_KEYREC_INFO || f->fix != NULL);
+}
+
+/* The record of a fresh RSA key of `bits` (the library's own generator). */
+static const char *rsa_record(unsigned bits, struct signet_key **keyp)
+{
+	static char rec[2048];
+	size_t len;
+	struct signet_key *key = NULL;
+	assert_int_equal(signet_key_generate(SIGNET_KEY_RSA, bits, &key, &err), SIGNET_OK);
+	assert_int_equal(signet_key_dns_record(key, rec, sizeof rec, &len, &err), SIGNET_OK);
+	if (keyp != NULL)
+		*keyp = key;
+	else
+		signet_key_free(key);
+	return rec;
+}
+
+/* "v=DKIM1; k=rsa; p=" with a 512-bit key, which signet cannot make
+ * itself (OpenSSL directly: SubjectPublicKeyInfo, base64). */
+static const char *rsa512_record(void)
+{
+	static char rec[512];
+	char b64[256];
+	EVP_PKEY *pk = EVP_RSA_gen(512);
+	assert_non_null(pk);
+	unsigned char *der = NULL;
+	int n = i2d_PUBKEY(pk, &der);
+	assert_true(n > 0);
+	assert_int_equal(base64_encode_str(der, (size_t)n, b64, sizeof b64), SIGNET_OK);
+	OPENSSL_free(der);
+	EVP_PKEY_free(pk);
+	snprintf(rec, sizeof rec, "v=DKIM1; k=rsa; p=%s", b64);
+	return rec;
+}
+
+/* DKIM-KEY-14 (RFC 8301 3.2) "Verifiers MUST NOT consider signatures using
+ * RSA keys of less than 1024 bits as valid signatures": a problem. */
+static void DKIM_KEY_14_check_rsa_under_1024_is_problem(void **state)
+{
+	(void)state;
+	check_str(rsa512_record(), NULL);
+	assert_finding(SIGNET_KEYREC_RSA_TOO_SMALL, SIGNET_KEYREC_PROBLEM, "p",
+		       "the RSA key has 512 bits; verifiers refuse keys under 1024 (RFC 8301 3.2)");
+	assert_int_equal(kr.n, 1); /* no key in use: nothing else is judged */
+	assert_int_equal(signet_keyrec_worst(&kr), SIGNET_KEYREC_PROBLEM);
+}
+
+/* RFC 8301 3.2 "Signers MUST use RSA keys of at least 1024 bits ... and
+ * SHOULD use keys of at least 2048 bits": 1024 and 1536 warn, 2048 does not. */
+static void DKIM_KEY_14_check_rsa_1024_to_2047_is_warning(void **state)
+{
+	(void)state;
+	check_str("v=DKIM1; k=rsa; p=" RSA_P, NULL); /* 1024 bits: limit of the problem */
+	assert_finding(SIGNET_KEYREC_RSA_SMALL, SIGNET_KEYREC_WARNING, "p",
+		       "the RSA key has 1024 bits; signers should use at least 2048 (RFC 8301 "
+		       "3.2)");
+	assert_null(find(SIGNET_KEYREC_RSA_TOO_SMALL));
+	assert_finding(SIGNET_KEYREC_KEY, SIGNET_KEYREC_INFO, "k", "k=rsa, 1024 bits");
+	assert_int_equal(signet_keyrec_worst(&kr), SIGNET_KEYREC_WARNING);
+	check_str(rsa_record(1536, NULL), NULL);
+	assert_finding(SIGNET_KEYREC_RSA_SMALL, SIGNET_KEYREC_WARNING, "p",
+		       "the RSA key has 1536 bits; signers should use at least 2048 (RFC 8301 "
+		       "3.2)");
+	check_str(rsa_record(2048, NULL), NULL); /* SIGNET_KEYREC_GOOD_RSA_BITS: no finding */
+	assert_null(find(SIGNET_KEYREC_RSA_SMALL));
+	assert_finding(SIGNET_KEYREC_KEY, SIGNET_KEYREC_INFO, "k", "k=rsa, 2048 bits");
+	assert_int_equal(signet_keyrec_worst(&kr), SIGNET_KEYREC_INFO);
+	check_str("v=DKIM1; k=ed25519; p=" ED_P, NULL); /* ed25519 has no size finding */
+	assert_int_equal(kr.n, 1);
+	assert_finding(SIGNET_KEYREC_KEY, SIGNET_KEYREC_INFO, "k", "k=ed25519");
+}
+
+/* DKIM-KEY-05 "An empty value means that this public key has been revoked". */
+static void DKIM_KEY_05_check_revoked(void **state)
+{
+	(void)state;
+	check_str("v=DKIM1; k=rsa; t=y; p=", NULL);
+	assert_finding(SIGNET_KEYREC_REVOKED, SIGNET_KEYREC_PROBLEM, "p",
+		       "the key is revoked (empty p=, RFC 6376 3.6.1)");
+	assert_int_equal(kr.n, 1); /* t=y of a revoked key is not judged */
+	assert_true(kr.info.revoked);
+}
+
+/* DKIM-KEY-04 "k= unknown: the record is unusable". */
+static void DKIM_KEY_04_check_unknown_k(void **state)
+{
+	(void)state;
+	check_str("v=DKIM1; k=dsa; p=" RSA_P, NULL);
+	assert_finding(SIGNET_KEYREC_UNKNOWN_K, SIGNET_KEYREC_PROBLEM, "k",
+		       "unknown key type k=dsa");
+	assert_int_equal(kr.n, 1);
+}
+
+/* DKIM-KEY-06, -07, -08: h= without sha256 and s= without email can never
+ * pass; t=y warns; t=s is worth knowing. */
+static void DKIM_KEY_06_07_08_check_tags(void **state)
+{
+	(void)state;
+	check_str("v=DKIM1; k=ed25519; h=sha1; s=tlsrpt; t=y:s; p=" ED_P, NULL);
+	assert_int_equal(kr.info.type, SIGNET_KEY_ED25519);
+	assert_finding(SIGNET_KEYREC_NO_SHA256, SIGNET_KEYREC_PROBLEM, "h",
+		       "h= does not allow sha256, so no rsa-sha256 or ed25519-sha256 signature "
+		       "can pass (RFC 8301 3.1)");
+	assert_finding(SIGNET_KEYREC_NO_EMAIL, SIGNET_KEYREC_PROBLEM, "s",
+		       "s= does not allow email (RFC 6376 3.6.1)");
+	assert_finding(SIGNET_KEYREC_TESTING, SIGNET_KEYREC_WARNING, "t",
+		       "t=y (testing): verifiers may treat the signed mail as unsigned (RFC 6376 "
+		       "3.6.1)");
+	assert_finding(SIGNET_KEYREC_STRICT, SIGNET_KEYREC_INFO, "t",
+		       "t=s: the i= domain of signatures must be exactly d=");
+	/* in the order of the codes */
+	for (size_t k = 1; k < kr.n; k++)
+		assert_true(kr.f[k - 1].code < kr.f[k].code);
+	check_str("v=DKIM1; k=ed25519; h=sha1:sha256; s=*; t=x; p=" ED_P, NULL);
+	assert_null(find(SIGNET_KEYREC_NO_SHA256));
+	assert_null(find(SIGNET_KEYREC_NO_EMAIL));
+	assert_null(find(SIGNET_KEYREC_TESTING));
+	assert_null(find(SIGNET_KEYREC_STRICT));
+}
+
+/* DKIM-KEY-12: quotes and backslashes pasted from zone files, named by kind. */
+static void DKIM_KEY_12_check_quotes_and_backslashes(void **state)
+{
+	(void)state;
+	check_str("\"v=DKIM1; k=ed25519; p=" ED_P "\"", NULL);
+	assert_finding(SIGNET_KEYREC_QUOTES, SIGNET_KEYREC_PROBLEM, NULL,
+		       "the value is surrounded by double quotes, which are stored as text");
+	assert_int_equal(kr.n, 1);
+	check_str("v=DKIM1; k=rsa; p=MIGfMA0\" \"GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDkHlOQoBTzWRiGs5V",
+		  NULL);
+	assert_finding(SIGNET_KEYREC_QUOTES, SIGNET_KEYREC_PROBLEM, NULL,
+		       "the value contains \"...\" \"...\" with the quotes stored as text: the "
+		       "zone-file form was pasted into a field that takes the bare value");
+	check_str("v=DKIM1; k=\"ed25519\"; p=" ED_P, NULL);
+	assert_finding(SIGNET_KEYREC_QUOTES, SIGNET_KEYREC_PROBLEM, NULL,
+		       "the value contains double quotes (\"), stored as text");
+	check_str("v=DKIM1\\; k=ed25519\\; p=" ED_P, NULL);
+	assert_finding(SIGNET_KEYREC_BACKSLASH, SIGNET_KEYREC_PROBLEM, NULL,
+		       "the value contains a backslash (e.g. \\;), stored as text");
+	assert_null(find(SIGNET_KEYREC_UNUSABLE)); /* the backslash is the reason */
+	/* a quote in n= is a note; a backslash there still works: a warning */
+	check_str("v=DKIM1; n=say \"hi\" \\o/; k=ed25519; p=" ED_P, NULL);
+	assert_null(find(SIGNET_KEYREC_QUOTES));
+	assert_finding(SIGNET_KEYREC_BACKSLASH, SIGNET_KEYREC_WARNING, NULL,
+		       "the value contains a backslash (e.g. \\;), stored as text");
+}
+
+/* RFC 6376 3.6.1 key-p-tag allows FWS inside p=; legal, usually a paste. */
+static void DKIM_KEY_12_check_space_inside_p(void **state)
+{
+	(void)state;
+	check_str("v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7h cvPapiMlrwIaaPcHURo=", NULL);
+	assert_finding(SIGNET_KEYREC_P_SPACE, SIGNET_KEYREC_WARNING, "p",
+		       "p= contains white space at octet 46: allowed by RFC 6376 3.6.1 but "
+		       "usually a paste error");
+	assert_int_equal(kr.at, 46);
+	check_str("v=DKIM1; k=ed25519; p= " ED_P " ", NULL); /* around p=: not inside */
+	assert_null(find(SIGNET_KEYREC_P_SPACE));
+}
+
+/* Syntax the parser refuses is one UNUSABLE finding with the parser's reason. */
+static void DKIM_KEY_03_check_unusable(void **state)
+{
+	(void)state;
+	check_str("k=ed25519; v=DKIM1; p=" ED_P, NULL);
+	assert_finding(SIGNET_KEYREC_UNUSABLE, SIGNET_KEYREC_PROBLEM, NULL,
+		       "not a valid DKIM key record: v= must be DKIM1 and come first (RFC 6376 "
+		       "3.6.1)");
+	assert_int_equal(kr.n, 1);
+	static const char nul[] = "v=DKIM1; k=ed\0" "25519; p=" ED_P; /* NUL in the middle */
+	memset(&err, 0, sizeof err);
+	assert_int_equal(signet_keyrec_check((const uint8_t *)nul, sizeof nul - 1, NULL, &kr, &err),
+			 SIGNET_OK);
+	assert_int_equal(signet_keyrec_worst(&kr), SIGNET_KEYREC_PROBLEM);
+	assert_int_equal(signet_keyrec_check(NULL, 1, NULL, &kr, &err), SIGNET_ERR_INVAL);
+	assert_int_equal(signet_keyrec_check(NULL, 0, NULL, NULL, &err), SIGNET_ERR_INVAL);
+	check_str("", NULL); /* empty: no p= */
+	assert_finding(SIGNET_KEYREC_UNUSABLE, SIGNET_KEYREC_PROBLEM, NULL,
+		       "not a valid DKIM key record: missing p= (RFC 6376 3.6.1)");
+}
+
+/* With a private key: MATCH (info) or MISMATCH (problem). */
+static void DKIM_KEY_04_check_against_private_key(void **state)
+{
+	(void)state;
+	struct signet_key *key = NULL, *other = NULL;
+	char rec[2048];
+	snprintf(rec, sizeof rec, "%s", rsa_record(2048, &key));
+	(void)rsa_record(2048, &other);
+	check_str(rec, key);
+	assert_finding(SIGNET_KEYREC_MATCH, SIGNET_KEYREC_INFO, "p",
+		       "the public half of the private key");
+	assert_null(find(SIGNET_KEYREC_MISMATCH));
+	check_str(rec, other);
+	assert_finding(SIGNET_KEYREC_MISMATCH, SIGNET_KEYREC_PROBLEM, "p",
+		       "the published key is not the public half of the private key");
+	assert_null(find(SIGNET_KEYREC_MATCH));
+	check_str("v=DKIM1; k=ed25519; p=" ED_P, key); /* another type: a mismatch */
+	assert_non_null(find(SIGNET_KEYREC_MISMATCH));
+	signet_key_free(key);
+	signet_key_free(other);
+}
+
+static void keyrec_check_severity_names(void **state)
+{
+	(void)state;
+	assert_string_equal(signet_keyrec_severity_name(SIGNET_KEYREC_PROBLEM), "problem");
+	assert_string_equal(signet_keyrec_severity_name(SIGNET_KEYREC_WARNING), "warning");
+	assert_string_equal(signet_keyrec_severity_name(SIGNET_KEYREC_INFO), "info");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -449,6 +697,16 @@ int main(void)
 	    cmocka_unit_test(DKIM_ALG_03_keyrec_parse_rfc8463_keys),
 	    cmocka_unit_test(DKIM_KEY_15_keyrec_parse_bad_key),
 	    cmocka_unit_test(DKIM_KEY_04_keyrec_matches_rfc8463),
+	    cmocka_unit_test(DKIM_KEY_14_check_rsa_under_1024_is_problem),
+	    cmocka_unit_test(DKIM_KEY_14_check_rsa_1024_to_2047_is_warning),
+	    cmocka_unit_test(DKIM_KEY_05_check_revoked),
+	    cmocka_unit_test(DKIM_KEY_04_check_unknown_k),
+	    cmocka_unit_test(DKIM_KEY_06_07_08_check_tags),
+	    cmocka_unit_test(DKIM_KEY_12_check_quotes_and_backslashes),
+	    cmocka_unit_test(DKIM_KEY_12_check_space_inside_p),
+	    cmocka_unit_test(DKIM_KEY_03_check_unusable),
+	    cmocka_unit_test(DKIM_KEY_04_check_against_private_key),
+	    cmocka_unit_test(keyrec_check_severity_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,6 +17,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "hostport.h"
 #include "metrics.h"
 #include "policy.h"
 
@@ -224,24 +225,24 @@ static void metrics_listen_parse(void **state)
 	(void)state;
 	struct sockaddr_storage ss;
 	socklen_t len;
-	assert_true(metrics_parse_listen("127.0.0.1:9187", &ss, &len));
+	assert_true(hostport_sockaddr("127.0.0.1:9187", &ss, &len));
 	assert_int_equal(ss.ss_family, AF_INET);
 	assert_int_equal(ntohs(((struct sockaddr_in *)&ss)->sin_port), 9187);
-	assert_true(metrics_parse_listen("[::1]:9187", &ss, &len));
+	assert_true(hostport_sockaddr("[::1]:9187", &ss, &len));
 	assert_int_equal(ss.ss_family, AF_INET6);
 	assert_int_equal(len, sizeof(struct sockaddr_in6));
-	assert_true(metrics_parse_listen("0.0.0.0:1", &ss, &len));
-	assert_true(metrics_parse_listen("127.0.0.1:65535", &ss, &len));
-	assert_false(metrics_parse_listen("127.0.0.1:65536", &ss, &len));
-	assert_false(metrics_parse_listen("127.0.0.1:0", &ss, &len));
-	assert_false(metrics_parse_listen("127.0.0.1:", &ss, &len));
-	assert_false(metrics_parse_listen("127.0.0.1", &ss, &len));
-	assert_false(metrics_parse_listen(":9187", &ss, &len));
-	assert_false(metrics_parse_listen("::1:9187", &ss, &len)); /* v6 needs brackets */
-	assert_false(metrics_parse_listen("[::1:9187", &ss, &len));
-	assert_false(metrics_parse_listen("localhost:9187", &ss, &len)); /* numeric only */
-	assert_false(metrics_parse_listen("127.0.0.1:91a7", &ss, &len));
-	assert_false(metrics_parse_listen("", &ss, &len));
+	assert_true(hostport_sockaddr("0.0.0.0:1", &ss, &len));
+	assert_true(hostport_sockaddr("127.0.0.1:65535", &ss, &len));
+	assert_false(hostport_sockaddr("127.0.0.1:65536", &ss, &len));
+	assert_false(hostport_sockaddr("127.0.0.1:0", &ss, &len));
+	assert_false(hostport_sockaddr("127.0.0.1:", &ss, &len));
+	assert_false(hostport_sockaddr("127.0.0.1", &ss, &len));
+	assert_false(hostport_sockaddr(":9187", &ss, &len));
+	assert_false(hostport_sockaddr("::1:9187", &ss, &len)); /* v6 needs brackets */
+	assert_false(hostport_sockaddr("[::1:9187", &ss, &len));
+	assert_false(hostport_sockaddr("localhost:9187", &ss, &len)); /* numeric only */
+	assert_false(hostport_sockaddr("127.0.0.1:91a7", &ss, &len));
+	assert_false(hostport_sockaddr("", &ss, &len));
 }
 
 /* config: metrics { listen } is off by default, "" is off, bad values are

@@ -1,4 +1,4 @@
-/* test_policy.c: the signing decision (daemon/policy.c), table-driven over
+/* test_policy.c: the signing decision (conf/policy.c), table-driven over
  * rspamd's dkim_signing rules (eligibility, From checks, envelope and
  * auth-user mismatches, use_domain, eSLD, fallback, selectors) with the
  * exact reason text of each outcome, and the RFC 5322 From address parser. */
@@ -276,7 +276,7 @@ static void DKIM_SIGN_07_from_field_checks(void **state)
 		{"address literal", NULL, NULL, false, "127.0.0.1", NULL, NULL,
 		 FROM1("root@[192.0.2.1]"), NULL, NULL,
 		 "From header has no parseable address: address literal [192.0.2.1] has no domain "
-		 "to sign for"},
+		 "name"},
 		{"comments and quotes", NULL, NULL, false, "127.0.0.1", NULL, NULL,
 		 FROM1("\"Joe (not a comment)\" (c1) <\"joe.q x\"@Example.COM> (c2 (nested))"),
 		 "example.com", "rsa2024,ed2024",

@@ -5,7 +5,7 @@
  * both forms and libpsl's built-in one, the 78 official test cases
  * (../shared/testdata/psl), the verifier's note and the
  * Authentication-Results comment, and signetd's verify.public_suffix_list
- * (daemon/config.c: a missing or unusable file is a warning and the check
+ * (conf/config.c: a missing or unusable file is a warning and the check
  * is off). */
 #include "testutil.h"
 

@@ -81,7 +81,7 @@ static void UCL_include_arg_error_frees_key(void **state)
 	/* ucl.h "On failure the one error (file:line:col: what) is added to d
 	 * and *out is NULL" - and nothing is leaked.
 	 * fuzz_ucl (2026-11-25, open), minimized input base64 "LmluY2x1ZGUoxyAvKg=="
-	 * (".include(" 0xc7 " /" "*"): include_arg in daemon/ucl.c took the parameter
+	 * (".include(" 0xc7 " /" "*"): include_arg in conf/ucl.c took the parameter
 	 * name with key(), then returned through SIGNET_TRY(skip(...)) on the
 	 * unterminated comment without free(k). LeakSanitizer reports the leak
 	 * when this test program exits (ASan builds). */

@@ -250,6 +250,19 @@ static void DKIM_SIG_06_domain_and_selector(void **state)
 	memset(lab, 'a', 64);
 	strcpy(lab + 64, ".com");
 	assert_permerror(build(NULL, "d", lab), "invalid domain in d=");
+	/* RFC 1035 2.3.4: a name is 253 octets written (base/dnsname.c, the one
+	 * DNS-name check); 254 is refused here rather than at the DNS lookup. */
+	char dom[260];
+	for (size_t n = 253; n <= 254; n++) {
+		memset(dom, 'a', n);
+		for (size_t k = 50; k < n; k += 51)
+			dom[k] = '.';
+		dom[n] = '\0';
+		if (n == 253)
+			assert_int_equal(parse(build(NULL, "d", dom)), SIGNET_OK);
+		else
+			assert_permerror(build(NULL, "d", dom), "invalid domain in d=");
+	}
 }
 
 /* DKIM-SIG-07 "h=to:subject → permerror; h=FROM : to ok" */

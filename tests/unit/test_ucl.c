@@ -1,4 +1,4 @@
-/* test_ucl.c: the UCL subset parser of signetd (daemon/ucl.c): every syntax
+/* test_ucl.c: the UCL subset parser of signetd (conf/ucl.c): every syntax
  * element, errors with file:line:col, each limit at limit-1, limit and
  * limit+1, includes through the callback (relative paths, try, priority,
  * merge, loops), implicit arrays, NUL and truncated input, and an

@@ -1,7 +1,11 @@
 /* test_verifier.c: the verifier (lib/verifier.c) against RFC 8463 A.3,
  * RFC 6376 Appendix A, and messages signed here, one test per requirement
  * of spec/dkim.md section 7 and the key checks of section 3. */
+#include <signet/ar.h>
+
 #include "testutil.h"
+
+#define LONG_LABEL "llllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllll" /* 64 */
 
 static char results[256];
 
@@ -497,6 +501,14 @@ static void DKIM_ERR_05_pass_carries_d(void **state)
 	free(msg);
 }
 
+/* The explain data of result k (explain was on: never NULL). */
+static const struct signet_sig_explain *X(const struct signet_verifier *v, size_t k)
+{
+	const struct signet_sig_explain *x = signet_verifier_explain(v, k);
+	assert_non_null(x);
+	return x;
+}
+
 static void explain_keeps_steps_and_input(void **state)
 {
 	/* verify --explain relies on the steps and the header hash input. */
@@ -508,12 +520,13 @@ static void explain_keeps_steps_and_input(void **state)
 	struct signet_verify_options o = {.explain = true};
 	struct signet_verifier *v = tu_verify_opts(msg, len, keys, &o, 0);
 	const struct signet_sig_result *r = signet_verifier_result(v, 0);
-	assert_int_equal(r->nsteps, 6);
-	assert_string_equal(r->steps[0].name, "tags");
-	assert_string_equal(r->steps[5].name, "signature");
+	const struct signet_sig_explain *x = X(v, 0);
+	assert_int_equal(x->nsteps, 6);
+	assert_string_equal(x->steps[0].name, "tags");
+	assert_string_equal(x->steps[5].name, "signature");
 	assert_string_equal(r->bh_computed, "2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=");
-	assert_non_null(r->hash_input);
-	assert_memory_equal(r->hash_input, "from:Joe SixPack <joe@football.example.com>\r\n", 45);
+	assert_non_null(x->hash_input);
+	assert_memory_equal(x->hash_input, "from:Joe SixPack <joe@football.example.com>\r\n", 45);
 	signet_verifier_free(v);
 	free(keys);
 	free(msg);
@@ -575,16 +588,16 @@ static void DKIM_VER_02_explain_footer_added(void **state)
 			const struct signet_sig_result *r = signet_verifier_result(v, 0);
 			assert_int_equal(r->result, SIGNET_RESULT_FAIL);
 			assert_string_equal(r->reason, "body hash did not verify");
-			assert_true(r->body.searched);
-			assert_true(r->body.prefix_found);
-			assert_int_equal(r->body.prefix_lines, 2);
-			assert_int_equal(r->body.prefix_bytes, 23);
-			assert_int_equal(r->body.total_lines, 6);
-			assert_int_equal(r->body.nadded, 3);
-			assert_line(&r->body.added[0], "");
-			assert_line(&r->body.added[1], bc == SIGNET_CANON_SIMPLE ? "-- " : "--");
-			assert_line(&r->body.added[2], "List footer");
-			assert_null(r->body.transform);
+			assert_true(X(v, 0)->body.searched);
+			assert_true(X(v, 0)->body.prefix_found);
+			assert_int_equal(X(v, 0)->body.prefix_lines, 2);
+			assert_int_equal(X(v, 0)->body.prefix_bytes, 23);
+			assert_int_equal(X(v, 0)->body.total_lines, 6);
+			assert_int_equal(X(v, 0)->body.nadded, 3);
+			assert_line(&X(v, 0)->body.added[0], "");
+			assert_line(&X(v, 0)->body.added[1], bc == SIGNET_CANON_SIMPLE ? "-- " : "--");
+			assert_line(&X(v, 0)->body.added[2], "List footer");
+			assert_null(X(v, 0)->body.transform);
 			signet_verifier_free(v);
 		}
 	}
@@ -599,12 +612,12 @@ static void DKIM_VER_02_explain_empty_signed_body(void **state)
 	for (int bc = SIGNET_CANON_SIMPLE; bc <= SIGNET_CANON_RELAXED; bc++) {
 		struct signet_verifier *v =
 			explain_run((enum signet_canon)bc, "", "footer\r\n", 0, NULL);
-		const struct signet_sig_result *r = signet_verifier_result(v, 0);
-		assert_true(r->body.prefix_found);
-		assert_int_equal(r->body.prefix_lines, 0);
-		assert_int_equal(r->body.total_lines, 1);
-		assert_int_equal(r->body.nadded, 1);
-		assert_line(&r->body.added[0], "footer");
+		assert_non_null(signet_verifier_result(v, 0));
+		assert_true(X(v, 0)->body.prefix_found);
+		assert_int_equal(X(v, 0)->body.prefix_lines, 0);
+		assert_int_equal(X(v, 0)->body.total_lines, 1);
+		assert_int_equal(X(v, 0)->body.nadded, 1);
+		assert_line(&X(v, 0)->body.added[0], "footer");
 		signet_verifier_free(v);
 	}
 }
@@ -617,12 +630,12 @@ static void DKIM_VER_02_explain_changed_inside(void **state)
 	REQUIRE_TESTDATA();
 	struct signet_verifier *v = explain_run(SIGNET_CANON_RELAXED, "a\r\nb\r\n",
 						"A\r\nb\r\n", 0, NULL);
-	const struct signet_sig_result *r = signet_verifier_result(v, 0);
-	assert_true(r->body.searched);
-	assert_false(r->body.prefix_found);
-	assert_int_equal(r->body.total_lines, 2);
-	assert_int_equal(r->body.nadded, 2);
-	assert_line(&r->body.added[0], "A");
+	assert_non_null(signet_verifier_result(v, 0));
+	assert_true(X(v, 0)->body.searched);
+	assert_false(X(v, 0)->body.prefix_found);
+	assert_int_equal(X(v, 0)->body.total_lines, 2);
+	assert_int_equal(X(v, 0)->body.nadded, 2);
+	assert_line(&X(v, 0)->body.added[0], "A");
 	signet_verifier_free(v);
 	/* A NUL in the middle (the message parser passes body bytes through). */
 	static const char tail[] = "a\0z\r\n";
@@ -637,9 +650,9 @@ static void DKIM_VER_02_explain_changed_inside(void **state)
 	char *keys = keys_text("rfc8463/keys.txt");
 	struct signet_verify_options o = {.explain = true};
 	v = tu_verify_opts((uint8_t *)rx, hl + sizeof tail - 1, keys, &o, 0);
-	r = signet_verifier_result(v, 0);
-	assert_int_equal(r->body.added[0].len, 3);
-	assert_memory_equal(r->body.added[0].p, "a\0z", 3);
+	assert_non_null(signet_verifier_result(v, 0));
+	assert_int_equal(X(v, 0)->body.added[0].len, 3);
+	assert_memory_equal(X(v, 0)->body.added[0].p, "a\0z", 3);
 	signet_verifier_free(v);
 	free(keys);
 	free(rx);
@@ -662,13 +675,13 @@ static void DKIM_VER_02_explain_line_cut_at_limit(void **state)
 		memset(tail + n, 'f', lens[k]), n += lens[k];
 		memcpy(tail + n, "\r\n1\r\n2\r\n3\r\n", 12);
 		struct signet_verifier *v = explain_run(SIGNET_CANON_SIMPLE, "x\r\n", tail, 0, NULL);
-		const struct signet_sig_result *r = signet_verifier_result(v, 0);
-		assert_int_equal(r->body.prefix_lines, 1);
-		assert_int_equal(r->body.total_lines, 5);
-		assert_int_equal(r->body.nadded, SIGNET_EXPLAIN_LINES);
-		assert_int_equal(r->body.added[0].len, k < 2 ? lens[k] : SIGNET_EXPLAIN_LINE_MAX);
-		assert_int_equal(r->body.added[0].cut, k == 2);
-		assert_line(&r->body.added[2], "2");
+		assert_non_null(signet_verifier_result(v, 0));
+		assert_int_equal(X(v, 0)->body.prefix_lines, 1);
+		assert_int_equal(X(v, 0)->body.total_lines, 5);
+		assert_int_equal(X(v, 0)->body.nadded, SIGNET_EXPLAIN_LINES);
+		assert_int_equal(X(v, 0)->body.added[0].len, k < 2 ? lens[k] : SIGNET_EXPLAIN_LINE_MAX);
+		assert_int_equal(X(v, 0)->body.added[0].cut, k == 2);
+		assert_line(&X(v, 0)->body.added[2], "2");
 		signet_verifier_free(v);
 	}
 }
@@ -701,11 +714,11 @@ static void DKIM_VER_02_explain_relay_changes(void **state)
 		const struct signet_sig_result *r = signet_verifier_result(v, 0);
 		assert_int_equal(r->result, SIGNET_RESULT_FAIL);
 		if (rows[k].want == NULL) {
-			assert_null(r->body.transform);
+			assert_null(X(v, 0)->body.transform);
 		} else {
-			assert_non_null(r->body.transform);
-			if (strstr(r->body.transform, rows[k].want) == NULL)
-				fail_msg("row %zu: %s", k, r->body.transform);
+			assert_non_null(X(v, 0)->body.transform);
+			if (strstr(X(v, 0)->body.transform, rows[k].want) == NULL)
+				fail_msg("row %zu: %s", k, X(v, 0)->body.transform);
 		}
 		signet_verifier_free(v);
 	}
@@ -719,7 +732,7 @@ static void DKIM_VER_02_explain_only_on_request(void **state)
 	REQUIRE_TESTDATA();
 	struct signet_verifier *v = explain_run(SIGNET_CANON_RELAXED, "a\r\n", "a\r\n", 0, NULL);
 	assert_int_equal(signet_verifier_result(v, 0)->result, SIGNET_RESULT_PASS);
-	assert_false(signet_verifier_result(v, 0)->body.searched);
+	assert_false(X(v, 0)->body.searched);
 	signet_verifier_free(v);
 	char *sig = NULL;
 	v = explain_run(SIGNET_CANON_RELAXED, "a\r\n", "b\r\n", 0, &sig);
@@ -729,7 +742,7 @@ static void DKIM_VER_02_explain_only_on_request(void **state)
 	char *keys = keys_text("rfc8463/keys.txt");
 	v = tu_verify((uint8_t *)sig, strlen(sig), keys);
 	assert_int_equal(signet_verifier_result(v, 0)->result, SIGNET_RESULT_FAIL);
-	assert_false(signet_verifier_result(v, 0)->body.searched);
+	assert_null(signet_verifier_explain(v, 0)); /* explain off: nothing kept */
 	signet_verifier_free(v);
 	free(keys);
 	free(sig);
@@ -755,19 +768,20 @@ static void DKIM_SIG_12_z_diff_explained(void **state)
 	struct signet_verifier *v = tu_verify_opts((const uint8_t *)msg, sizeof msg - 1, "", &o, 0);
 	const struct signet_sig_result *r = signet_verifier_result(v, 0);
 	assert_int_equal(r->result, SIGNET_RESULT_PERMERROR); /* no key: z= decides nothing */
-	assert_true(r->has_z);
-	assert_int_equal(r->nz_fields, 5);
-	assert_int_equal(r->nzdiff, 2);
-	assert_string_equal(r->zdiff[0].name, "To");
-	assert_string_equal(r->zdiff[0].signed_value, "b@x.example");
-	assert_string_equal(r->zdiff[0].received, "c@x.example");
-	assert_false(r->zdiff[0].missing);
-	assert_string_equal(r->zdiff[1].name, "X-Gone");
-	assert_true(r->zdiff[1].missing);
+	const struct signet_sig_explain *x = X(v, 0);
+	assert_true(x->has_z);
+	assert_int_equal(x->nz_fields, 5);
+	assert_int_equal(x->nzdiff, 2);
+	assert_string_equal(x->zdiff[0].name, "To");
+	assert_string_equal(x->zdiff[0].signed_value, "b@x.example");
+	assert_string_equal(x->zdiff[0].received, "c@x.example");
+	assert_false(x->zdiff[0].missing);
+	assert_string_equal(x->zdiff[1].name, "X-Gone");
+	assert_true(x->zdiff[1].missing);
 	signet_verifier_free(v);
 	/* Without explain, z= is not looked at; garbage z= changes nothing. */
 	v = tu_verify_opts((const uint8_t *)msg, sizeof msg - 1, "", NULL, 0);
-	assert_false(signet_verifier_result(v, 0)->has_z);
+	assert_null(signet_verifier_explain(v, 0));
 	signet_verifier_free(v);
 }
 
@@ -784,11 +798,44 @@ static void DKIM_SIG_12_z_diff_bounded(void **state)
 		"\r\n";
 	struct signet_verify_options o = {.explain = true};
 	struct signet_verifier *v = tu_verify_opts((const uint8_t *)msg, sizeof msg - 1, "", &o, 1);
-	const struct signet_sig_result *r = signet_verifier_result(v, 0);
-	assert_int_equal(r->nz_fields, 7);
-	assert_int_equal(r->nzdiff, SIGNET_EXPLAIN_ZDIFFS);
-	assert_int_equal(r->zdiff_more, 3);
+	const struct signet_sig_explain *x = X(v, 0);
+	assert_int_equal(x->nz_fields, 7);
+	assert_int_equal(x->nzdiff, SIGNET_EXPLAIN_ZDIFFS);
+	assert_int_equal(x->zdiff_more, 3);
 	signet_verifier_free(v);
+}
+
+static void DKIM_SIG_12_z_diff_value_cut_says_so(void **state)
+{
+	/* Bounds: a z= copy of 238, 239 (the most signed_value holds) and 240
+	 * bytes: the first two whole, the third cut to end in "..." (it was cut
+	 * silently). */
+	(void)state;
+	for (size_t n = sizeof(((struct signet_zdiff *)0)->signed_value) - 2;
+	     n <= sizeof(((struct signet_zdiff *)0)->signed_value); n++) {
+		char val[300], msg[1024];
+		memset(val, 'v', n);
+		val[n] = '\0';
+		snprintf(msg, sizeof msg,
+			 "DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=s; h=from;\r\n"
+			 " z=X-Long:%s;\r\n"
+			 " bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=; b=AAAA\r\n"
+			 "From: a@example.com\r\nX-Long: changed\r\n\r\n", val);
+		struct signet_verify_options o = {.explain = true};
+		struct signet_verifier *v =
+			tu_verify_opts((const uint8_t *)msg, strlen(msg), "", &o, 0);
+		const struct signet_sig_explain *x = X(v, 0);
+		assert_int_equal(x->nzdiff, 1);
+		const char *got = x->zdiff[0].signed_value;
+		if (n < sizeof x->zdiff[0].signed_value) {
+			assert_string_equal(got, val);
+		} else {
+			assert_int_equal(strlen(got), sizeof x->zdiff[0].signed_value - 1);
+			assert_memory_equal(got, val, strlen(got) - 3);
+			assert_string_equal(got + strlen(got) - 3, "...");
+		}
+		signet_verifier_free(v);
+	}
 }
 
 static void header_limit_gives_result(void **state)
@@ -931,13 +978,28 @@ static void ks_same(const struct signet_verifier *a, const struct signet_verifie
 	for (size_t k = 0; k < signet_verifier_count(a); k++) {
 		struct signet_sig_result ra = *signet_verifier_result(a, k);
 		struct signet_sig_result rb = *signet_verifier_result(b, k);
-		assert_int_equal(ra.hash_input_len, rb.hash_input_len);
-		if (ra.hash_input_len > 0)
-			assert_memory_equal(ra.hash_input, rb.hash_input, ra.hash_input_len);
-		ra.hash_input = rb.hash_input = NULL;
 		assert_string_equal(ra.reason, rb.reason);
 		assert_string_equal(ra.notes, rb.notes);
+		/* the tag values are each verifier's own strings: compared by content */
+		const char **sa[] = {&ra.d, &ra.s, &ra.i, &ra.a, &ra.b, &ra.bh};
+		const char **sb[] = {&rb.d, &rb.s, &rb.i, &rb.a, &rb.b, &rb.bh};
+		for (size_t t = 0; t < sizeof sa / sizeof sa[0]; t++) {
+			assert_string_equal(*sa[t], *sb[t]);
+			*sa[t] = *sb[t] = NULL;
+		}
 		assert_memory_equal(&ra, &rb, sizeof ra);
+		const struct signet_sig_explain *xa = signet_verifier_explain(a, k);
+		const struct signet_sig_explain *xb = signet_verifier_explain(b, k);
+		assert_true((xa == NULL) == (xb == NULL));
+		if (xa == NULL)
+			continue;
+		static struct signet_sig_explain ea, eb;
+		ea = *xa, eb = *xb;
+		assert_int_equal(ea.hash_input_len, eb.hash_input_len);
+		if (ea.hash_input_len > 0)
+			assert_memory_equal(ea.hash_input, eb.hash_input, ea.hash_input_len);
+		ea.hash_input = eb.hash_input = NULL;
+		assert_memory_equal(&ea, &eb, sizeof ea);
 	}
 }
 
@@ -1125,9 +1187,9 @@ static void parsed_set_same_steps_in_explain(void **state)
 	const struct signet_sig_result *r = signet_verifier_result(b, 1);
 	assert_int_equal(r->result, SIGNET_RESULT_PASS);
 	assert_int_equal(r->key_bits, 1024);
-	assert_true(r->hash_input_len > 0);
-	assert_true(r->nsteps >= 2);
-	assert_non_null(strstr(r->steps[1].detail, "several records"));
+	assert_true(X(b, 1)->hash_input_len > 0);
+	assert_true(X(b, 1)->nsteps >= 2);
+	assert_non_null(strstr(X(b, 1)->steps[1].detail, "several records"));
 	signet_verifier_free(a);
 	signet_verifier_free(b);
 	free(msg);
@@ -1204,6 +1266,92 @@ static void parsed_set_api_misuse(void **state)
 	free(msg);
 }
 
+/* ---- tag values and reasons are never cut silently (issue #12) ---- */
+
+/* A DKIM-Signature for d with i= auid (bh= of the empty body, b= junk). */
+static char *long_tags_msg(const char *d, const char *auid)
+{
+	static const char fmt[] = "DKIM-Signature: v=1; a=rsa-sha256; d=%s; s=s;\r\n"
+				  " i=%s; h=from;\r\n"
+				  " bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=; b=AAAA\r\n"
+				  "From: a@example.com\r\n\r\n";
+	size_t n = sizeof fmt + strlen(d) + strlen(auid);
+	char *m = malloc(n);
+	assert_non_null(m);
+	snprintf(m, n, fmt, d, auid);
+	return m;
+}
+
+static void DKIM_SIG_08_long_i_and_d_whole(void **state)
+{
+	/* DKIM-SIG-08 (RFC 6376 3.5 i=): "The domain part of the address MUST be
+	 * the same as, or a subdomain of, the value of the d= tag." A 312-byte i=
+	 * and a 194-byte d= are kept whole in the result and in header.i of the
+	 * Authentication-Results (i= was cut at 255 bytes, and lost its @domain). */
+	(void)state;
+	char d[200], auid[320], keys[300];
+	snprintf(d, sizeof d, "%.60s.%.60s.%.60s.example.com", LONG_LABEL, LONG_LABEL, LONG_LABEL);
+	assert_int_equal(strlen(d), 194);
+	memset(auid, 'u', 312 - 1 - strlen(d));
+	snprintf(auid + 312 - 1 - strlen(d), sizeof auid - (312 - 1 - strlen(d)), "@%s", d);
+	assert_int_equal(strlen(auid), 312);
+	snprintf(keys, sizeof keys, "#!temperror s._domainkey.%s\n", d);
+	char *msg = long_tags_msg(d, auid);
+	struct signet_verify_options o = {.explain = true};
+	struct signet_verifier *v = tu_verify_opts((const uint8_t *)msg, strlen(msg), keys, &o, 0);
+	const struct signet_sig_result *r = signet_verifier_result(v, 0);
+	assert_int_equal(r->result, SIGNET_RESULT_TEMPERROR); /* parsed: i= is within d= */
+	assert_string_equal(r->i, auid);
+	assert_string_equal(r->d, d);
+	assert_string_equal(r->b, "AAAA");
+	assert_string_equal(r->bh, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
+	char ar[4096], want[400];
+	size_t len = 0;
+	struct signet_error err = {0};
+	assert_int_equal(signet_ar_format("mx.example.org", &r, 1, ar, sizeof ar, &len, &err),
+			 SIGNET_OK);
+	snprintf(want, sizeof want, "\theader.i=%s\r\n", auid); /* one word on its own line */
+	if (strstr(ar, want) == NULL)
+		fail_msg("no whole header.i in: %s", ar);
+	/* The explain steps quote d= bounded, with "...", never cut silently. */
+	const struct signet_sig_explain *x = X(v, 0);
+	char quoted[SIGNET_QUOTE_MAX + 8];
+	snprintf(quoted, sizeof quoted, " d=%.*s... ", SIGNET_QUOTE_MAX - 3, d);
+	if (strstr(x->steps[0].detail, quoted) == NULL)
+		fail_msg("step: %s", x->steps[0].detail);
+	signet_verifier_free(v);
+	free(msg);
+}
+
+static void DKIM_ERR_reason_quotes_name_bounded(void **state)
+{
+	/* Bounds: a reason quotes at most SIGNET_QUOTE_MAX bytes of input: a key
+	 * name of SIGNET_QUOTE_MAX - 1 and SIGNET_QUOTE_MAX bytes whole, one of
+	 * SIGNET_QUOTE_MAX + 1 cut to end in "..." (not silently). */
+	(void)state;
+	for (size_t name_len = SIGNET_QUOTE_MAX - 1; name_len <= SIGNET_QUOTE_MAX + 1; name_len++) {
+		/* "s._domainkey." (13) + d; d = x{m} "." y{40} ".example.com" */
+		char d[128], name[160], want[SIGNET_REASON_MAX];
+		size_t m = name_len - 13 - 53;
+		snprintf(d, sizeof d, "%.*s.%.40s.example.com", (int)m, LONG_LABEL, LONG_LABEL);
+		snprintf(name, sizeof name, "s._domainkey.%s", d);
+		assert_int_equal(strlen(name), name_len);
+		char auid[130];
+		snprintf(auid, sizeof auid, "@%s", d);
+		char *msg = long_tags_msg(d, auid);
+		struct signet_verifier *v = tu_verify((const uint8_t *)msg, strlen(msg), "");
+		const struct signet_sig_result *r = signet_verifier_result(v, 0);
+		if (name_len <= SIGNET_QUOTE_MAX)
+			snprintf(want, sizeof want, "no key for signature (no TXT record at %s)", name);
+		else
+			snprintf(want, sizeof want, "no key for signature (no TXT record at %.*s...)",
+				 SIGNET_QUOTE_MAX - 3, name);
+		assert_string_equal(r->reason, want);
+		signet_verifier_free(v);
+		free(msg);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1248,6 +1396,9 @@ int main(void)
 		cmocka_unit_test(parsed_set_same_steps_in_explain),
 		cmocka_unit_test(parsed_set_shared_by_messages_in_flight),
 		cmocka_unit_test(parsed_set_api_misuse),
+		cmocka_unit_test(DKIM_SIG_08_long_i_and_d_whole),
+		cmocka_unit_test(DKIM_ERR_reason_quotes_name_bounded),
+		cmocka_unit_test(DKIM_SIG_12_z_diff_value_cut_says_so),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,4 @@
-/* verify.c: `signet verify`: streams a message through a libsignet
+/* cmd_verify.c: `signet verify`: streams a message through a libsignet
  * verifier, answers its key queries from a KEYSFILE or DNS, and prints one
  * result per DKIM-Signature (text, JSON lines, or step by step with
  * --explain). The exit code sums the results up. */
@@ -56,7 +56,7 @@ struct verify_opts {
 
 struct verify_run {
 	struct signet_verifier *v;
-	struct keysfile *kf;
+	struct zonefile *kf;
 	struct dns_resolver *r;
 };
 
@@ -338,7 +338,7 @@ static void print_body_change(const struct signet_body_explain *b)
 		       "CRs, dot-stuffing) restores bh=\n");
 }
 
-static void print_zdiff(const struct signet_sig_result *r)
+static void print_zdiff(const struct signet_sig_explain *r)
 {
 	size_t i;
 
@@ -357,7 +357,7 @@ static void print_zdiff(const struct signet_sig_result *r)
 		printf("    (%zu more)\n", r->zdiff_more);
 }
 
-static void print_explain(const struct signet_sig_result *r)
+static void print_explain(const struct signet_sig_result *r, const struct signet_sig_explain *x)
 {
 	bool bh_shown = false;
 	size_t i;
@@ -369,21 +369,21 @@ static void print_explain(const struct signet_sig_result *r)
 		printf(" l=%llu", (unsigned long long)r->l);
 	printf(" body=%llu canonical octets%s\n", (unsigned long long)r->body_length,
 	       r->testing ? " (key in test mode t=y)" : "");
-	for (i = 0; i < r->nsteps && i < SIGNET_MAX_STEPS; i++) {
-		printf("  %-11s %-6s %s\n", r->steps[i].name ? r->steps[i].name : "?",
-		       r->steps[i].ok ? "ok" : "FAILED", r->steps[i].detail);
-		if (r->steps[i].name != NULL && strcmp(r->steps[i].name, "body hash") == 0)
+	for (i = 0; i < x->nsteps && i < SIGNET_MAX_STEPS; i++) {
+		printf("  %-11s %-6s %s\n", x->steps[i].name ? x->steps[i].name : "?",
+		       x->steps[i].ok ? "ok" : "FAILED", x->steps[i].detail);
+		if (x->steps[i].name != NULL && strcmp(x->steps[i].name, "body hash") == 0)
 			bh_shown = true;
 	}
 	if (r->bh_computed[0] != '\0' && !bh_shown)
 		printf("  body hash: bh= %s\n             computed %s: %s\n", r->bh, r->bh_computed,
 		       strcmp(r->bh, r->bh_computed) == 0 ? "match" : "MISMATCH");
-	if (r->body.searched)
-		print_body_change(&r->body);
-	if (r->hash_input != NULL)
-		print_hash_input(r->hash_input, r->hash_input_len);
-	if (r->has_z)
-		print_zdiff(r);
+	if (x->body.searched)
+		print_body_change(&x->body);
+	if (x->hash_input != NULL)
+		print_hash_input(x->hash_input, x->hash_input_len);
+	if (x->has_z)
+		print_zdiff(x);
 }
 
 static void json_body_change(const struct signet_body_explain *b)
@@ -407,7 +407,7 @@ static void json_body_change(const struct signet_body_explain *b)
 	putchar('}');
 }
 
-static void json_zdiff(const struct signet_sig_result *r)
+static void json_zdiff(const struct signet_sig_explain *r)
 {
 	size_t i;
 
@@ -428,46 +428,50 @@ static void json_zdiff(const struct signet_sig_result *r)
 }
 
 /* --json --explain: the steps, the body change, the header hash input, z=. */
-static void json_explain(const struct signet_sig_result *r)
+static void json_explain(const struct signet_sig_result *r, const struct signet_sig_explain *x)
 {
 	size_t i;
 
 	fputs(",\"explain\":{\"steps\":[", stdout);
-	for (i = 0; i < r->nsteps && i < SIGNET_MAX_STEPS; i++) {
+	for (i = 0; i < x->nsteps && i < SIGNET_MAX_STEPS; i++) {
 		fputs(i ? ",{\"name\":" : "{\"name\":", stdout);
-		json_string(stdout, r->steps[i].name ? r->steps[i].name : "?");
-		printf(",\"ok\":%s,\"detail\":", r->steps[i].ok ? "true" : "false");
-		json_string(stdout, r->steps[i].detail);
+		json_string(stdout, x->steps[i].name ? x->steps[i].name : "?");
+		printf(",\"ok\":%s,\"detail\":", x->steps[i].ok ? "true" : "false");
+		json_string(stdout, x->steps[i].detail);
 		putchar('}');
 	}
 	fputs("],\"bh\":", stdout);
 	json_string(stdout, r->bh);
 	fputs(",\"bh_computed\":", stdout);
 	json_string(stdout, r->bh_computed);
-	if (r->body.searched)
-		json_body_change(&r->body);
-	if (r->hash_input != NULL) {
+	if (x->body.searched)
+		json_body_change(&x->body);
+	if (x->hash_input != NULL) {
 		fputs(",\"header_hash_input\":", stdout);
-		json_bytes(stdout, r->hash_input, r->hash_input_len);
+		json_bytes(stdout, x->hash_input, x->hash_input_len);
 	}
-	if (r->has_z)
-		json_zdiff(r);
+	if (x->has_z)
+		json_zdiff(x);
 	putchar('}');
 }
 
-static void print_result(size_t idx, const struct signet_sig_result *r, bool json, bool explain)
+/* x: the explain data (signet_verifier_explain), NULL without --explain. */
+static void print_result(size_t idx, const struct signet_sig_result *r,
+			 const struct signet_sig_explain *x, bool json)
 {
 	if (json) {
 		fputs("{\"d\":", stdout);
 		json_string(stdout, r->d);
+		fputs(",\"i\":", stdout);
+		json_string(stdout, r->i);
 		fputs(",\"s\":", stdout);
 		json_string(stdout, r->s);
 		fputs(",\"a\":", stdout);
 		json_string(stdout, r->a);
 		printf(",\"result\":\"%s\",\"reason\":", signet_result_name(r->result));
 		json_string(stdout, r->reason);
-		if (explain)
-			json_explain(r);
+		if (x != NULL)
+			json_explain(r, x);
 		fputs("}\n", stdout);
 		return;
 	}
@@ -509,10 +513,11 @@ static int report(const struct signet_verifier *v, const struct verify_opts *o)
 
 	for (i = 0; i < n; i++) {
 		const struct signet_sig_result *r = signet_verifier_result(v, i);
+		const struct signet_sig_explain *x = signet_verifier_explain(v, i);
 
-		print_result(i, r, o->json, o->explain);
-		if (o->explain && !o->json)
-			print_explain(r);
+		print_result(i, r, x, o->json);
+		if (x != NULL && !o->json)
+			print_explain(r, x);
 		pass |= r->result == SIGNET_RESULT_PASS;
 		temp |= r->result == SIGNET_RESULT_TEMPERROR;
 	}
@@ -545,7 +550,7 @@ int cmd_verify(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	if (o.keys != NULL)
-		run.kf = keysfile_load(o.keys);
+		run.kf = zonefile_load(o.keys, "keys file");
 	else
 		run.r = dns_open(o.server);
 	if (run.kf == NULL && run.r == NULL)
@@ -555,7 +560,7 @@ int cmd_verify(int argc, char **argv)
 	rc = run_verifier(&run, &o) ? report(run.v, &o) : VERIFY_EXIT_ERROR;
 	signet_verifier_free(run.v);
 	signet_psl_free(psl);
-	keysfile_free(run.kf);
+	zonefile_free(run.kf);
 	dns_close(run.r);
 	return rc;
 }

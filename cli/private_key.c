@@ -1,6 +1,6 @@
-/* keyfile.c: loading a private key file for sign and dnscheck: read it,
+/* private_key.c: loading a private key file for sign and dnscheck: read it,
  * warn when others can read it, parse it with libsignet and explain a
- * failure with the fix. Writing keys is keygen.c's job. */
+ * failure with the fix. Writing keys is cmd_keygen.c's job. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>

@@ -1,7 +1,7 @@
-/* policy.c: `signet policy`: runs signetd's signing decision offline for
+/* cmd_policy.c: `signet policy`: runs signetd's signing decision offline for
  * one made-up message (From, auth user, client address, envelope sender)
  * and prints which key and selector would sign, or why none would. It
- * calls the daemon's own config, key store and policy code (daemon/), not
+ * calls signetd's own config, key store and policy code (conf/), not
  * a copy. It reads no message and does no DNS. */
 #include <getopt.h>
 #include <string.h>
@@ -9,7 +9,7 @@
 #include "cli.h"
 #include "config.h"
 #include "diag.h"
-#include "keys.h"
+#include "keystore.h"
 #include "policy.h"
 
 #define POLICY_EXIT_CONFIG 78 /* EX_CONFIG, as signetd -t */

@@ -1,4 +1,4 @@
-/* sign.c: `signet sign`: reads a message (file or stdin, LF or CRLF),
+/* cmd_sign.c: `signet sign`: reads a message (file or stdin, LF or CRLF),
  * signs it with libsignet and writes the DKIM-Signature field followed by
  * the message bytes unchanged. The message is kept in memory (bounded by
  * CLI_MAX_MESSAGE) because it is written out after signing. */

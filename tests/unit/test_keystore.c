@@ -1,4 +1,4 @@
-/* test_keys.c: signetd's key store (daemon/keys.c) with key files made at
+/* test_keystore.c: signetd's key store (conf/keystore.c) with key files made at
  * test time in a temp dir: good RSA and ed25519 keys, and each problem with
  * its exact message and fix: missing file or directory, mode 0644, not
  * readable by the daemon user (stat-based, so it works as root), an
@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <cmocka.h>
 
-#include "keys.h"
+#include "keystore.h"
 
 static char g_dir[64];
 static char g_rsa_pem[4096], g_ed_pem[512], g_rsa1024_pem[2048];

@@ -1,4 +1,4 @@
-/* keys.c: the key store (see keys.h). Each key file is checked with stat()
+/* keystore.c: the key store (see keystore.h). Each key file is checked with stat()
  * against the daemon user's uid and groups (not access(2), which would ask
  * about root), read, parsed with signet_key_parse and wiped from memory.
  * Every problem names the file and the command that fixes it. It does not
@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "keys.h"
+#include "keystore.h"
 
 struct keystore {
 	atomic_uint refs;

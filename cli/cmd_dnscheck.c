@@ -1,4 +1,4 @@
-/* dnscheck.c: `signet dnscheck`: fetches SELECTOR._domainkey.DOMAIN (or
+/* cmd_dnscheck.c: `signet dnscheck`: fetches SELECTOR._domainkey.DOMAIN (or
  * takes --record), shows how the TXT records are split, and runs the
  * record checks of recordcheck.c; on NXDOMAIN it looks for the record at
  * the names people publish by mistake. Exit 0 all well, 1 problems, 3 DNS

@@ -1,8 +1,8 @@
 /* policy.c: who is signed and with which key (see policy.h), following
  * rspamd's dkim_signing (lualib/lua_dkim_tools.lua prepare_dkim_signing):
  * eligibility, envelope and From checks, the signing domain, mismatch
- * checks, then the key: exact domain, eSLD, fallback. Plus a small RFC 5322
- * address parser for From. Pure: no I/O, no globals. */
+ * checks, then the key: exact domain, eSLD, fallback. From's domains come
+ * from libsignet's RFC 5322 lexer (lib/rfc5322.c). Pure: no I/O, no globals. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -11,311 +11,39 @@
 #include <string.h>
 #include <strings.h>
 
+#include <signet/rfc5322.h>
+
 #include "policy.h"
 
 /* ---- RFC 5322 From addresses -------------------------------------------- */
 
-enum tok_type { T_ATOM = 1, T_QSTR, T_DLIT, T_SPECIAL };
-
-struct tok {
-	enum tok_type t;
-	const char *p;
-	size_t len;
-};
-
-#define MAX_TOKENS 4096
-
-struct lexer {
-	const char *p;
-	size_t len, pos;
-	struct tok *toks;
-	size_t n;
-	char *why;
-	size_t whycap;
-};
-
-/* atext (RFC 5322 3.2.3) plus '.' (dot-atoms come as one token) and UTF-8
- * (RFC 6532 3.2). */
-static bool is_atext(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c >= 0x80 || (c != 0 && strchr("!#$%&'*+-/=?^_`{|}~.", c) != NULL);
-}
-
-static bool lex_fail(struct lexer *lx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static bool lex_fail(struct lexer *lx, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(lx->why, lx->whycap, fmt, ap);
-	va_end(ap);
-	return false;
-}
-
-/* comment = "(" *([FWS] ccontent) [FWS] ")", nested, with quoted-pairs (3.2.2). */
-static bool comment(struct lexer *lx)
-{
-	unsigned depth = 0;
-	do {
-		if (lx->pos >= lx->len)
-			return lex_fail(lx, "comment not closed (missing ')')");
-		char c = lx->p[lx->pos++];
-		if (c == '\\' && lx->pos < lx->len)
-			lx->pos++;
-		else if (c == '(')
-			depth++;
-		else if (c == ')')
-			depth--;
-	} while (depth > 0);
-	return true;
-}
-
-/* quoted-string or domain-literal, with quoted-pairs. */
-static bool delimited(struct lexer *lx, char close, enum tok_type t)
-{
-	size_t start = lx->pos++;
-	while (lx->pos < lx->len && lx->p[lx->pos] != close) {
-		if (lx->p[lx->pos] == '\\')
-			lx->pos++;
-		lx->pos++;
-	}
-	if (lx->pos >= lx->len)
-		return lex_fail(lx, "%s not closed (missing '%c')",
-				t == T_QSTR ? "quoted string" : "domain literal", close);
-	lx->pos++;
-	lx->toks[lx->n++] = (struct tok){t, lx->p + start, lx->pos - start};
-	return true;
-}
-
-static bool lex(struct lexer *lx)
-{
-	while (lx->pos < lx->len) {
-		unsigned char c = (unsigned char)lx->p[lx->pos];
-		if (lx->n >= MAX_TOKENS)
-			return lex_fail(lx, "more than %d tokens", MAX_TOKENS);
-		if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
-			lx->pos++;
-		} else if (c == '(') {
-			if (!comment(lx))
-				return false;
-		} else if (c == '"') {
-			if (!delimited(lx, '"', T_QSTR))
-				return false;
-		} else if (c == '[') {
-			if (!delimited(lx, ']', T_DLIT))
-				return false;
-		} else if (strchr("<>@,;:", c) != NULL && c != 0) {
-			lx->toks[lx->n++] = (struct tok){T_SPECIAL, lx->p + lx->pos, 1};
-			lx->pos++;
-		} else if (is_atext(c)) {
-			size_t start = lx->pos;
-			while (lx->pos < lx->len && is_atext((unsigned char)lx->p[lx->pos]))
-				lx->pos++;
-			lx->toks[lx->n++] = (struct tok){T_ATOM, lx->p + start, lx->pos - start};
-		} else {
-			return lex_fail(lx, c >= 0x20 && c < 0x7f ? "unexpected '%c'"
-								: "unexpected byte 0x%02x",
-					c);
-		}
-	}
-	return true;
-}
-
-static bool is_special(const struct tok *t, char c)
-{
-	return t->t == T_SPECIAL && t->p[0] == c;
-}
-
-struct parse {
-	const struct tok *t;
-	size_t n;
-	struct policy_addrs *out;
-	char *why;
-	size_t whycap;
-};
-
-static bool pfail(struct parse *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static bool pfail(struct parse *ps, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(ps->why, ps->whycap, fmt, ap);
-	va_end(ap);
-	return false;
-}
-
-/* The source text of tokens [a, b) for messages, cut at 60 bytes. */
-static int span_text(const struct parse *ps, size_t a, size_t b, const char **p)
-{
-	if (a >= b) {
-		*p = "";
-		return 0;
-	}
-	*p = ps->t[a].p;
-	size_t len = (size_t)(ps->t[b - 1].p + ps->t[b - 1].len - ps->t[a].p);
-	return len > 60 ? 60 : (int)len;
-}
-
-/* dot-atom domain (3.4.1): labels not empty. */
-static bool domain_ok(const struct tok *t)
-{
-	if (t->len == 0 || t->len > 253 || t->p[0] == '.' || t->p[t->len - 1] == '.')
-		return false;
-	for (size_t k = 0; k + 1 < t->len; k++)
-		if (t->p[k] == '.' && t->p[k + 1] == '.')
-			return false;
-	return true;
-}
-
-/* addr-spec = local-part "@" domain (3.4.1), tokens [a, b). */
-static bool addr_spec(struct parse *ps, size_t a, size_t b)
-{
-	const char *txt;
-	int tl = span_text(ps, a, b, &txt);
-	size_t at = SIZE_MAX;
-	for (size_t k = a; k < b; k++)
-		if (is_special(&ps->t[k], '@'))
-			at = k;
-	if (at == SIZE_MAX)
-		return pfail(ps, "no '@' in '%.*s'", tl, txt);
-	if (at == a)
-		return pfail(ps, "no local part before '@' in '%.*s'", tl, txt);
-	for (size_t k = a; k < at; k++) /* local-part: dot-atom, quoted-string, obs words */
-		if (ps->t[k].t != T_ATOM && ps->t[k].t != T_QSTR)
-			return pfail(ps, "'%.*s' is not a local part", (int)(ps->t[at - 1].p +
-				     ps->t[at - 1].len - ps->t[a].p), ps->t[a].p);
-	if (at + 2 != b || (ps->t[at + 1].t != T_ATOM && ps->t[at + 1].t != T_DLIT))
-		return pfail(ps, "no domain after '@' in '%.*s'", tl, txt);
-	const struct tok *d = &ps->t[at + 1];
-	if (d->t == T_DLIT)
-		return pfail(ps, "address literal %.*s has no domain to sign for", (int)d->len, d->p);
-	if (!domain_ok(d))
-		return pfail(ps, "'%.*s' is not a domain name", (int)d->len, d->p);
-	if (ps->out->n < POLICY_MAX_ADDRS) {
-		char *out = ps->out->domain[ps->out->n];
-		for (size_t k = 0; k < d->len; k++)
-			out[k] = (char)(d->p[k] >= 'A' && d->p[k] <= 'Z' ? d->p[k] + 32 : d->p[k]);
-		out[d->len] = '\0';
-	}
-	ps->out->n++;
-	return true;
-}
-
-/* mailbox = name-addr / addr-spec; name-addr = [display-name] angle-addr;
- * angle-addr may carry an obs-route "@a,@b:" (4.4). Tokens [a, b). */
-static bool mailbox(struct parse *ps, size_t a, size_t b)
-{
-	size_t lt = SIZE_MAX, gt = SIZE_MAX;
-	for (size_t k = a; k < b; k++) {
-		if (lt == SIZE_MAX && is_special(&ps->t[k], '<'))
-			lt = k;
-		else if (lt != SIZE_MAX && is_special(&ps->t[k], '>'))
-			gt = k;
-	}
-	if (lt == SIZE_MAX)
-		return addr_spec(ps, a, b);
-	const char *txt;
-	int tl = span_text(ps, a, b, &txt);
-	if (gt == SIZE_MAX)
-		return pfail(ps, "'<' without '>' in '%.*s'", tl, txt);
-	if (gt + 1 != b)
-		return pfail(ps, "text after '>' in '%.*s'", tl, txt);
-	for (size_t k = a; k < lt; k++) /* display-name = phrase (3.2.5) */
-		if (ps->t[k].t != T_ATOM && ps->t[k].t != T_QSTR)
-			return pfail(ps, "'%.*s' is not a display name", (int)(ps->t[lt - 1].p +
-				     ps->t[lt - 1].len - ps->t[a].p), ps->t[a].p);
-	size_t s = lt + 1;
-	if (s < gt && is_special(&ps->t[s], '@')) { /* obs-route */
-		while (s < gt && !is_special(&ps->t[s], ':'))
-			s++;
-		s++;
-	}
-	if (s >= gt)
-		return pfail(ps, "empty address <> in '%.*s'", tl, txt);
-	return addr_spec(ps, s, gt);
-}
-
-/* The end of one list element starting at i: a ',' or ';' outside <>, or
- * the ':' that makes it a group. */
-static size_t element_end(const struct parse *ps, size_t i, bool *group)
-{
-	unsigned depth = 0;
-	bool seen = false;
-	*group = false;
-	for (; i < ps->n; i++) {
-		const struct tok *t = &ps->t[i];
-		if (is_special(t, '<'))
-			depth++, seen = true;
-		else if (is_special(t, '>') && depth > 0)
-			depth--;
-		else if (depth == 0 && is_special(t, '@'))
-			seen = true;
-		else if (depth == 0 && !seen && is_special(t, ':'))
-			*group = true;
-		else if (depth == 0 && (is_special(t, ',') || is_special(t, ';')))
-			return i;
-		if (*group)
-			return i; /* the ':' of a group */
-	}
-	return i;
-}
-
-/* mailbox-list or group-list from i up to `stop` (';' in a group, 0 at top). */
-static bool list(struct parse *ps, size_t *i, char stop)
-{
-	while (*i < ps->n) {
-		if (stop && is_special(&ps->t[*i], stop))
-			return true;
-		if (is_special(&ps->t[*i], ';'))
-			return pfail(ps, "unexpected ';'");
-		if (is_special(&ps->t[*i], ',')) { /* obs-mbox-list: empty elements */
-			(*i)++;
-			continue;
-		}
-		bool group;
-		size_t end = element_end(ps, *i, &group);
-		if (group && stop == 0) { /* group = display-name ":" [group-list] ";" (3.4) */
-			*i = end + 1;
-			if (!list(ps, i, ';'))
-				return false;
-			if (*i >= ps->n)
-				return pfail(ps, "group without its closing ';'");
-			(*i)++;
-			continue;
-		}
-		if (group)
-			return pfail(ps, "a group inside a group");
-		if (!mailbox(ps, *i, end))
-			return false;
-		*i = end;
-	}
-	return true;
-}
-
+/* libsignet's one RFC 5322 lexer (signet_rfc5322_from_domains) gives the
+ * domains as written; the policy keeps them ASCII lower-cased. */
 bool policy_from_addrs(const char *value, size_t len, struct policy_addrs *out, char *why,
 		       size_t whycap)
 {
+	struct signet_rfc5322_domain d[POLICY_MAX_ADDRS];
+	struct signet_error err = {0};
 	memset(out, 0, sizeof *out);
 	if (len > POLICY_MAX_FIELD) {
 		snprintf(why, whycap, "longer than POLICY_MAX_FIELD (%d bytes)", POLICY_MAX_FIELD);
 		return false;
 	}
-	/* a token takes at least one byte */
-	struct tok *toks = malloc((len < MAX_TOKENS ? len + 1 : MAX_TOKENS) * sizeof *toks);
-	if (toks == NULL) {
-		snprintf(why, whycap, "out of memory");
+	if (signet_rfc5322_from_domains((const uint8_t *)value, len, d, POLICY_MAX_ADDRS, &out->n,
+					&err) != SIGNET_OK) {
+		snprintf(why, whycap, "%s", err.msg);
 		return false;
 	}
-	struct lexer lx = {value, len, 0, toks, 0, why, whycap};
-	bool ok = lex(&lx);
-	struct parse ps = {toks, lx.n, out, why, whycap};
-	size_t i = 0;
-	if (ok)
-		ok = list(&ps, &i, 0);
-	if (ok && i < lx.n)
-		ok = pfail(&ps, "unexpected '%.*s'", (int)toks[i].len, toks[i].p);
-	free(toks);
-	return ok;
+	for (size_t k = 0; k < out->n && k < POLICY_MAX_ADDRS; k++) {
+		/* at most 253 octets (the lexer's dot-atom bound), domain[k] holds 256 */
+		size_t n = d[k].len < sizeof out->domain[k] ? d[k].len : sizeof out->domain[k] - 1;
+		for (size_t j = 0; j < n; j++)
+			out->domain[k][j] = (char)(d[k].p[j] >= 'A' && d[k].p[j] <= 'Z'
+						       ? d[k].p[j] + 32
+						       : d[k].p[j]);
+		out->domain[k][n] = '\0';
+	}
+	return true;
 }
 
 /* ---- the decision ------------------------------------------------------- */

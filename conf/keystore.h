@@ -1,4 +1,4 @@
-/* keys.h: signetd's key store: every configured private key loaded once at
+/* keystore.h: signetd's key store: every configured private key loaded once at
  * start (and on SIGHUP, as a new store swapped in whole), each problem
  * reported with the file, the problem and the exact fix, permissions
  * checked for the user the daemon will run as. The store is immutable and

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-/* SIGNET_TRY: the daemon shares lib/error.h with libsignet. */
+/* SIGNET_TRY: conf/ shares base/error.h with libsignet. */
 #include "error.h"
 
 #define DIAG_MAX_MSG 4096 /* one message; longer ones end in "..." (a path is at most 4096) */

@@ -1,4 +1,4 @@
-/* keygen.c: `signet keygen`: makes a private key, writes it as PEM (mode
+/* cmd_keygen.c: `signet keygen`: makes a private key, writes it as PEM (mode
  * 0600, never over an existing file) and prints the public DNS record as a
  * zone-file line or as the bare value a registrar's web form wants. */
 #include <errno.h>

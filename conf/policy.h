@@ -14,7 +14,7 @@
 #include <signet/key.h>
 
 #include "config.h"
-#include "keys.h"
+#include "keystore.h"
 
 #define POLICY_MAX_ADDRS 16       /* mailboxes of one From field kept (more are counted) */
 #define POLICY_MAX_FIELD 65536    /* bytes of one From field value looked at */

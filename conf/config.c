@@ -1,0 +1,677 @@
+/* config.c: signetd.conf -> struct signetd_config (see config.h): the top
+ * level and its small sections, then loading (defaults, the file and its
+ * includes, the public suffix list, resolving keys) and freeing. The walker
+ * is config_walk.c, dkim_signing config_signing.c, --dump-config
+ * config_dump.c. The file I/O here is reading the config, its includes and
+ * the public suffix list, nothing else. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <libpsl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <signet/ar.h>
+
+#include "config.h"
+#include "config_walk.h"
+#include "hostport.h"
+
+/* K_CHOICE keys store an int into these enum fields. */
+_Static_assert(sizeof(enum config_on_error) == sizeof(int), "K_CHOICE field");
+_Static_assert(sizeof(enum config_log_target) == sizeof(int), "K_CHOICE field");
+_Static_assert(sizeof(enum signet_l_policy) == sizeof(int), "K_CHOICE field");
+
+/* ---- top level ---------------------------------------------------------- */
+
+/* inet:PORT[@HOST], inet6:PORT[@HOST] (HOST may be [v6]), unix:/PATH, local:/PATH */
+static bool socket_parse(const char *spec, struct config_socket *out)
+{
+	memset(out, 0, sizeof *out);
+	if (strncmp(spec, "unix:", 5) == 0 || strncmp(spec, "local:", 6) == 0) {
+		const char *p = strchr(spec, ':') + 1;
+		if (p[0] != '/')
+			return false;
+		out->family = CONFIG_SOCK_UNIX;
+		out->path = strdup(p);
+		return out->path != NULL;
+	}
+	bool six = strncmp(spec, "inet6:", 6) == 0;
+	if (!six && strncmp(spec, "inet:", 5) != 0)
+		return false;
+	const char *p = spec + (six ? 6 : 5);
+	const char *at = strchr(p, '@');
+	if (!hostport_port(p, at ? (size_t)(at - p) : strlen(p), &out->port))
+		return false;
+	out->family = six ? CONFIG_SOCK_INET6 : CONFIG_SOCK_INET;
+	if (at == NULL)
+		return true;
+	const char *host = at + 1;
+	size_t hlen = strlen(host);
+	if (hlen >= 2 && host[0] == '[' && host[hlen - 1] == ']') {
+		host++;
+		hlen -= 2;
+		out->family = CONFIG_SOCK_INET6;
+	}
+	if (hlen == 0)
+		return false;
+	out->address = strndup(host, hlen);
+	if (out->address == NULL)
+		return false;
+	uint8_t raw[16];
+	if (strchr(out->address, ':') != NULL) {
+		out->family = CONFIG_SOCK_INET6;
+		return inet_pton(AF_INET6, out->address, raw) == 1;
+	}
+	return true;
+}
+
+static void socket_free(struct config_socket *s)
+{
+	free(s->spec);
+	free(s->address);
+	free(s->path);
+	memset(s, 0, sizeof *s);
+}
+
+static void k_socket(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	(void)base;
+	char buf[32];
+	const char *s;
+	if (!cfg_want_str(c, n, "socket", buf, sizeof buf, &s))
+		return;
+	struct config_socket sock;
+	if (!socket_parse(s, &sock) || (sock.spec = strdup(s)) == NULL) {
+		socket_free(&sock);
+		cfg_node_error(c, n,
+			   "socket '%s' is not inet:PORT@ADDRESS, inet6:PORT@ADDRESS, "
+			   "inet:PORT@[IPV6] or unix:/PATH (e.g. \"inet:8891@127.0.0.1\")",
+			   s);
+		return;
+	}
+	socket_free(&c->cfg->socket);
+	c->cfg->socket = sock;
+}
+
+/* socket_mode = 0660 (UCL reads 0660 as the integer 660: its digits are
+ * taken as octal) or "0660". */
+static void k_socket_mode(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	(void)base;
+	char buf[32];
+	const char *s = buf;
+	if (n->type == UCL_INT && n->v.i >= 0)
+		snprintf(buf, sizeof buf, "%lld", (long long)n->v.i);
+	else if (n->type != UCL_STRING || !cfg_want_str(c, n, "socket_mode", buf, sizeof buf, &s))
+		s = "";
+	unsigned v = 0;
+	size_t len = strlen(s);
+	bool ok = len > 0 && len <= 4;
+	for (size_t k = 0; ok && k < len; k++) {
+		ok = s[k] >= '0' && s[k] <= '7';
+		v = v * 8 + (unsigned)(s[k] - '0');
+	}
+	if (!ok || v > 0777) {
+		cfg_node_error(c, n, "socket_mode must be an octal file mode like 0660");
+		return;
+	}
+	c->cfg->socket_mode = v;
+}
+
+static void k_authserv_id(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	(void)base;
+	char buf[32];
+	const char *s;
+	if (!cfg_want_str(c, n, "authserv_id", buf, sizeof buf, &s))
+		return;
+	if (s[0] == '\0') { /* empty: the default, the MTA's macro j */
+		free(c->cfg->authserv_id);
+		c->cfg->authserv_id = NULL;
+		return;
+	}
+	/* AR-SYN-03 (RFC 8601 2.2, 2.5) */
+	if (!signet_ar_authserv_id_valid(s)) {
+		cfg_node_error(c, n,
+			   "authserv_id '%s' is not a host-name-like token (letters, digits, '.', "
+			   "'-'; RFC 8601 2.5), e.g. \"mx.example.com\"",
+			   s);
+		return;
+	}
+	cfg_set_str(c, &c->cfg->authserv_id, s);
+}
+
+void cfg_add_cidr(struct ctx *c, const struct ucl_node *n, const char *s, void *arg)
+{
+	struct cidr_list *l = arg;
+	struct cidr ci;
+	if (!cidr_parse(s, &ci)) {
+		cfg_node_error(c, n, "'%s' is not an address or CIDR network (e.g. \"192.0.2.0/24\", "
+				 "\"2001:db8::/32\", \"::1\")",
+			   s);
+		return;
+	}
+	struct cidr *v = realloc(l->v, (l->n + 1) * sizeof *v);
+	if (v == NULL) {
+		diags_add(c->d, DIAG_ERROR, "out of memory");
+		return;
+	}
+	l->v = v;
+	l->v[l->n++] = ci;
+}
+
+static void k_local_addrs(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	(void)base;
+	c->cfg->local_addrs.n = 0;
+	cfg_each_str(c, n, "local_addrs", &c->cfg->local_addrs, cfg_add_cidr);
+}
+
+static void k_workers(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	(void)base;
+	if (n->type != UCL_INT || n->v.i < 1 || n->v.i > CONFIG_MAX_WORKERS) {
+		cfg_node_error(c, n, "workers must be a whole number from 1 to %d", CONFIG_MAX_WORKERS);
+		return;
+	}
+	c->cfg->workers = (unsigned)n->v.i;
+}
+
+static void k_path_str(struct ctx *c, const struct ucl_node *n, const char *where, char **slot)
+{
+	char buf[32];
+	const char *s;
+	if (!cfg_want_str(c, n, where, buf, sizeof buf, &s))
+		return;
+	if (s[0] != '/') {
+		cfg_node_error(c, n, "%s must be an absolute path (starting with '/')", where);
+		return;
+	}
+	cfg_set_str(c, slot, s);
+}
+
+static void k_pidfile(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	(void)base;
+	k_path_str(c, n, "pidfile", &c->cfg->pidfile);
+}
+
+static void k_user_group(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	(void)base;
+	char buf[32];
+	const char *s;
+	bool user = strcmp(n->key, "user") == 0;
+	if (!cfg_want_str(c, n, n->key, buf, sizeof buf, &s))
+		return;
+	if (s[0] == '\0' || strchr(s, ':') != NULL || strchr(s, '/') != NULL) {
+		cfg_node_error(c, n, "%s '%s' is not a %s name", n->key, s, user ? "user" : "group");
+		return;
+	}
+	cfg_set_str(c, user ? &c->cfg->user : &c->cfg->group, s);
+}
+
+/* on_error { sign = tempfail|accept; verify = accept|tempfail; } */
+/* on_error { sign = tempfail|accept; verify = accept|tempfail; } */
+static const struct cfg_choice tempfail_accept[] = {
+	{.name = "tempfail", .value = CONFIG_TEMPFAIL}, {.name = "accept", .value = CONFIG_ACCEPT}, {.name = NULL}};
+
+static const struct keydef on_error_keys[] = {
+	CHOICE("sign", CFG(on_error_sign), tempfail_accept),
+	CHOICE("verify", CFG(on_error_verify), tempfail_accept),
+};
+
+static void s_on_error(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	cfg_walk(c, n, "on_error", on_error_keys, NKEYS(on_error_keys), base);
+}
+
+/* dns { forwarders = ["127.0.0.1@5353"]; timeout = 5s; trust_anchor_file = ...; } */
+static void add_forwarder(struct ctx *c, const struct ucl_node *n, const char *s, void *arg)
+{
+	(void)arg;
+	char host[INET6_ADDRSTRLEN + 1];
+	uint8_t raw[16];
+	unsigned port;
+	const char *at = strchr(s, '@');
+	size_t hlen = at ? (size_t)(at - s) : strlen(s);
+	bool ok = hlen > 0 && hlen < sizeof host;
+	if (ok) {
+		memcpy(host, s, hlen);
+		host[hlen] = '\0';
+		ok = inet_pton(AF_INET, host, raw) == 1 || inet_pton(AF_INET6, host, raw) == 1;
+	}
+	if (ok && at != NULL)
+		ok = hostport_port(at + 1, strlen(at + 1), &port);
+	if (!ok) {
+		cfg_node_error(c, n, "dns.forwarders: '%s' is not ADDRESS or ADDRESS@PORT (numeric, e.g. "
+				 "\"127.0.0.1@5353\")",
+			   s);
+		return;
+	}
+	struct signetd_config *cfg = c->cfg;
+	char **v = realloc(cfg->dns_forwarders, (cfg->n_dns_forwarders + 1) * sizeof *v);
+	if (v == NULL || (v[cfg->n_dns_forwarders] = strdup(s)) == NULL) {
+		if (v != NULL)
+			cfg->dns_forwarders = v;
+		diags_add(c->d, DIAG_ERROR, "out of memory");
+		return;
+	}
+	cfg->dns_forwarders = v;
+	cfg->n_dns_forwarders++;
+}
+
+static void k_forwarders(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	(void)base;
+	cfg_each_str(c, n, "dns.forwarders", NULL, add_forwarder);
+}
+
+static void k_dns_timeout(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	(void)base;
+	(void)cfg_want_duration(c, n, "dns.timeout", CONFIG_MAX_DNS_TIMEOUT, &c->cfg->dns_timeout);
+}
+
+static void k_trust_anchor(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	(void)base;
+	k_path_str(c, n, "dns.trust_anchor_file", &c->cfg->dns_trust_anchor_file);
+}
+
+/* dns.health_interval: 0 turns the periodic key record check off. */
+static void k_health_interval(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	(void)base;
+	if ((n->type == UCL_INT && n->v.i == 0) ||
+	    ((n->type == UCL_FLOAT || n->type == UCL_TIME) && n->v.d == 0)) {
+		c->cfg->dns_health_interval = 0;
+		return;
+	}
+	(void)cfg_want_duration(c, n, "dns.health_interval", CONFIG_MAX_HEALTH_INTERVAL,
+			    &c->cfg->dns_health_interval);
+}
+
+static const struct keydef dns_keys[] = {
+	{"forwarders", K_FN, 0, k_forwarders, {NULL}},
+	{"health_interval", K_FN, 0, k_health_interval, {NULL}},
+	{"timeout", K_FN, 0, k_dns_timeout, {NULL}},
+	{"trust_anchor_file", K_FN, 0, k_trust_anchor, {NULL}},
+};
+
+static void s_dns(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	cfg_walk(c, n, "dns", dns_keys, NKEYS(dns_keys), base);
+}
+
+/* log { target = syslog|stderr; facility = mail; } */
+static void k_log_facility(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	(void)base;
+	static const char *const names[] = {"mail",   "daemon", "user",   "local0",
+					    "local1", "local2", "local3", "local4",
+					    "local5", "local6", "local7"};
+	char buf[32];
+	const char *s;
+	if (!cfg_want_str(c, n, "log.facility", buf, sizeof buf, &s))
+		return;
+	for (size_t k = 0; k < NKEYS(names); k++)
+		if (strcmp(s, names[k]) == 0) {
+			cfg_set_str(c, &c->cfg->log_facility, s);
+			return;
+		}
+	cfg_node_error(c, n, "log.facility must be mail, daemon, user or local0..local7, not '%s'", s);
+}
+
+/* log { target = syslog|stderr; facility = mail; } */
+static const struct cfg_choice log_targets[] = {
+	{.name = "syslog", .value = CONFIG_LOG_SYSLOG}, {.name = "stderr", .value = CONFIG_LOG_STDERR}, {.name = NULL}};
+
+static const struct keydef log_keys[] = {
+	CHOICE("target", CFG(log_target), log_targets),
+	{"facility", K_FN, 0, k_log_facility, {NULL}},
+};
+
+static void s_log(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	cfg_walk(c, n, "log", log_keys, NKEYS(log_keys), base);
+}
+
+/* verify { l_policy = "unsigned-content-is-policy" | "honour"; } (RFC 6376 8.2) */
+/* verify { public_suffix_list = "/path"; } ("" = off): DKIM-VER-17. The
+ * file is read by config_load, after the whole config is known. */
+static void k_public_suffix_list(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	(void)base;
+	char buf[32];
+	const char *s;
+	if (!cfg_want_str(c, n, "verify.public_suffix_list", buf, sizeof buf, &s))
+		return;
+	if (s[0] == '\0') {
+		free(c->cfg->psl_file);
+		c->cfg->psl_file = NULL;
+		return;
+	}
+	k_path_str(c, n, "verify.public_suffix_list", &c->cfg->psl_file);
+}
+
+/* verify { on_fail = "accept" | "reject"; on_temperror = "accept" | "tempfail"; }
+ * DKIM-VER-16 (RFC 6376 6.3): a failed signature may be rejected, never
+ * deferred; only a temporary key lookup failure may be deferred. */
+/* verify { l_policy = "unsigned-content-is-policy" | "honour"; } (RFC 6376 8.2) */
+static const struct cfg_choice l_policies[] = {
+	{.name = "unsigned-content-is-policy", .value = SIGNET_L_POLICY_UNSIGNED},
+	{.name = "honour", .value = SIGNET_L_HONOUR},
+	{.name = "honor", .value = SIGNET_L_HONOUR, .alias = true},
+	{.name = NULL}};
+
+/* verify { on_fail = "accept" | "reject"; on_temperror = "accept" | "tempfail"; }
+ * DKIM-VER-16 (RFC 6376 6.3): a failed signature may be rejected, never
+ * deferred; only a temporary key lookup failure may be deferred. */
+static const struct cfg_choice accept_reject[] = {
+	{.name = "accept", .value = CONFIG_ACCEPT}, {.name = "reject", .value = CONFIG_REJECT}, {.name = NULL}};
+static const struct cfg_choice accept_tempfail[] = {
+	{.name = "accept", .value = CONFIG_ACCEPT}, {.name = "tempfail", .value = CONFIG_TEMPFAIL}, {.name = NULL}};
+
+static const struct keydef verify_keys[] = {
+	CHOICE("l_policy", CFG(l_policy), l_policies),
+	CHOICE("on_fail", CFG(verify_on_fail), accept_reject),
+	CHOICE("on_temperror", CFG(verify_on_temperror), accept_tempfail),
+	{"public_suffix_list", K_FN, 0, k_public_suffix_list, {NULL}},
+};
+
+static void s_verify(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	cfg_walk(c, n, "verify", verify_keys, NKEYS(verify_keys), base);
+}
+
+/* metrics { listen = "127.0.0.1:9187"; } ("" = off, the default) */
+static void k_metrics_listen(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	(void)base;
+	char buf[32];
+	const char *s;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	if (!cfg_want_str(c, n, "metrics.listen", buf, sizeof buf, &s))
+		return;
+	if (s[0] == '\0') {
+		free(c->cfg->metrics_listen);
+		c->cfg->metrics_listen = NULL;
+		return;
+	}
+	if (!hostport_sockaddr(s, &ss, &len)) {
+		cfg_node_error(c, n,
+			   "metrics.listen '%s' is not a numeric ADDRESS:PORT or [IPV6]:PORT "
+			   "(e.g. \"127.0.0.1:9187\")",
+			   s);
+		return;
+	}
+	cfg_set_str(c, &c->cfg->metrics_listen, s);
+}
+
+static const struct keydef metrics_keys[] = {
+	{"listen", K_FN, 0, k_metrics_listen, {NULL}},
+};
+
+static void s_metrics(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	cfg_walk(c, n, "metrics", metrics_keys, NKEYS(metrics_keys), base);
+}
+
+void cfg_s_dkim_signing(struct ctx *c, const struct ucl_node *n, void *base);
+
+static const struct keydef top_keys[] = {
+	{"socket", K_FN, 0, k_socket, {NULL}},
+	{"socket_mode", K_FN, 0, k_socket_mode, {NULL}},
+	{"user", K_FN, 0, k_user_group, {NULL}},
+	{"group", K_FN, 0, k_user_group, {NULL}},
+	{"pidfile", K_FN, 0, k_pidfile, {NULL}},
+	{"authserv_id", K_FN, 0, k_authserv_id, {NULL}},
+	{"local_addrs", K_FN, 0, k_local_addrs, {NULL}},
+	{"workers", K_FN, 0, k_workers, {NULL}},
+	{"on_error", K_SECTION, 0, s_on_error, {NULL}},
+	{"dns", K_SECTION, 0, s_dns, {NULL}},
+	{"log", K_SECTION, 0, s_log, {NULL}},
+	{"verify", K_SECTION, 0, s_verify, {NULL}},
+	{"metrics", K_SECTION, 0, s_metrics, {NULL}},
+	{"dkim_signing", K_SECTION, 0, cfg_s_dkim_signing, {NULL}},
+};
+
+/* ---- loading ------------------------------------------------------------ */
+
+static unsigned online_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < 1)
+		return 1;
+	return n > CONFIG_MAX_WORKERS ? CONFIG_MAX_WORKERS : (unsigned)n;
+}
+
+static bool config_defaults(struct signetd_config *cfg, struct ctx *c)
+{
+	static const char *const local[] = {"127.0.0.0/8", "::1"};
+	cfg->socket_mode = CONFIG_DEFAULT_SOCKET_MODE;
+	cfg->on_error_sign = CONFIG_TEMPFAIL;
+	cfg->on_error_verify = CONFIG_ACCEPT;
+	cfg->dns_timeout = CONFIG_DEFAULT_DNS_TIMEOUT;
+	cfg->dns_health_interval = CONFIG_DEFAULT_HEALTH_INTERVAL;
+	cfg->l_policy = SIGNET_L_POLICY_UNSIGNED; /* the l= attack (RFC 6376 8.2) */
+	cfg->verify_on_fail = CONFIG_ACCEPT;	  /* DMARC, not DKIM alone, decides */
+	cfg->verify_on_temperror = CONFIG_ACCEPT;
+	cfg->log_target = CONFIG_LOG_SYSLOG;
+	cfg->workers = online_cpus();
+	cfg->log_facility = cfg_xstrdup(c, "mail");
+	cfg->psl_file = cfg_xstrdup(c, SIGNET_PSL_DEFAULT_FILE);
+	struct config_signing *sg = &cfg->signing;
+	sg->enabled = sg->sign_authenticated = sg->sign_local = true;
+	sg->allow_envfrom_empty = sg->use_esld = sg->try_fallback = true;
+	sg->use_domain = USE_DOMAIN_HEADER;
+	sg->selector = cfg_xstrdup(c, CONFIG_DEFAULT_SELECTOR);
+	if (!socket_parse(CONFIG_DEFAULT_SOCKET, &cfg->socket) ||
+	    (cfg->socket.spec = cfg_xstrdup(c, CONFIG_DEFAULT_SOCKET)) == NULL)
+		return false;
+	cfg->local_addrs.v = calloc(2, sizeof *cfg->local_addrs.v);
+	if (cfg->local_addrs.v == NULL)
+		return false;
+	for (size_t k = 0; k < 2; k++)
+		(void)cidr_parse(local[k], &cfg->local_addrs.v[cfg->local_addrs.n++]);
+	return cfg->log_facility != NULL && sg->selector != NULL && cfg->psl_file != NULL;
+}
+
+/* Reads a whole regular file, at most max bytes. */
+static enum ucl_include_status read_whole(const char *path, size_t max, uint8_t **text,
+					  size_t *len, char *why, size_t whycap)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL) {
+		snprintf(why, whycap, "%s", strerror(errno));
+		return errno == ENOENT ? UCL_INCLUDE_NOT_FOUND : UCL_INCLUDE_FAILED;
+	}
+	struct stat st;
+	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(why, whycap, "not a regular file");
+		fclose(f);
+		return UCL_INCLUDE_FAILED;
+	}
+	size_t cap = (size_t)st.st_size < max ? (size_t)st.st_size + 1 : max + 1;
+	uint8_t *p = malloc(cap ? cap : 1);
+	if (p == NULL) {
+		snprintf(why, whycap, "out of memory");
+		fclose(f);
+		return UCL_INCLUDE_FAILED;
+	}
+	size_t n = fread(p, 1, cap, f);
+	bool err = ferror(f);
+	fclose(f);
+	if (err) {
+		snprintf(why, whycap, "read error");
+		free(p);
+		return UCL_INCLUDE_FAILED;
+	}
+	*text = p;
+	*len = n; /* n > max is reported by the parser as UCL_MAX_INPUT */
+	return UCL_INCLUDE_OK;
+}
+
+static enum ucl_include_status include_cb(void *ctx, const char *path, bool try_,
+					  struct ucl_include_result *res)
+{
+	(void)ctx, (void)try_;
+	enum ucl_include_status st =
+		read_whole(path, UCL_MAX_INPUT, &res->text, &res->len, res->why, sizeof res->why);
+	if (st == UCL_INCLUDE_OK)
+		res->canonical = realpath(path, NULL); /* loops through other names */
+	return st;
+}
+
+static void config_from_doc(struct ctx *c, const struct ucl_doc *doc)
+{
+	cfg_walk(c, doc->root, "the top level", top_keys, NKEYS(top_keys), c->cfg);
+	cfg_check_top_path(c);
+	cfg_resolve_domains(c);
+	cfg_raw_domains_free(c);
+	if (c->cfg->socket.family != CONFIG_SOCK_UNIX)
+		c->cfg->socket_mode = CONFIG_DEFAULT_SOCKET_MODE;
+}
+
+enum signet_status config_parse(const char *name, const uint8_t *text, size_t len,
+				struct signetd_config **out, struct diags *d)
+{
+	*out = NULL;
+	size_t errors = d->nerrors;
+	struct signetd_config *cfg = calloc(1, sizeof *cfg);
+	struct ctx c = {.cfg = cfg, .d = d};
+	if (cfg == NULL || !config_defaults(cfg, &c) || (cfg->file = strdup(name)) == NULL) {
+		diags_add(d, DIAG_ERROR, "out of memory");
+		config_free(cfg);
+		return SIGNET_ERR_NOMEM;
+	}
+	struct ucl_opts o = {.include = include_cb};
+	struct ucl_doc *doc = NULL;
+	enum signet_status st = ucl_parse(&o, name, text, len, &doc, d);
+	if (st != SIGNET_OK) {
+		config_free(cfg);
+		return st;
+	}
+	config_from_doc(&c, doc);
+	/* the nodes' file names live on in config_key.file */
+	cfg->files = doc->files;
+	cfg->nfiles = doc->nfiles;
+	doc->files = NULL;
+	doc->nfiles = 0;
+	ucl_doc_free(doc);
+	if (d->nerrors > errors) {
+		config_free(cfg);
+		return SIGNET_ERR_SYNTAX;
+	}
+	*out = cfg;
+	return SIGNET_OK;
+}
+
+/* DKIM-VER-17: has libpsl load the public suffix list (the .dat text or
+ * the .dafsa form; psl_load_fp tells them apart) and wraps it. Verifying
+ * goes on without it, so a missing or unusable list is a warning only. */
+static psl_ctx_t *psl_open(const char *path, char *why, size_t whycap)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL) {
+		snprintf(why, whycap, "cannot read %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	struct stat st;
+	psl_ctx_t *ctx = NULL;
+	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode))
+		snprintf(why, whycap, "cannot read %s: not a regular file", path);
+	else if ((uint64_t)st.st_size > SIGNET_PSL_MAX_BYTES)
+		snprintf(why, whycap, "%s: larger than SIGNET_PSL_MAX_BYTES (%u)", path,
+			 SIGNET_PSL_MAX_BYTES);
+	else if ((ctx = psl_load_fp(f)) == NULL)
+		snprintf(why, whycap, "%s: libpsl could not load it (empty, or out of memory)",
+			 path);
+	fclose(f);
+	return ctx;
+}
+
+static void load_psl(struct signetd_config *cfg, struct diags *d)
+{
+	static const char off[] = "the public suffix check of d= (DKIM-VER-17) is off";
+	char why[PATH_MAX + 128];
+	if (cfg->psl_file == NULL)
+		return;
+	psl_ctx_t *ctx = psl_open(cfg->psl_file, why, sizeof why);
+	if (ctx == NULL) {
+		diags_add(d, DIAG_WARNING, "verify.public_suffix_list: %s; %s", why, off);
+		return;
+	}
+	struct signet_error err = {0};
+	if (signet_psl_new(ctx, true, &cfg->psl, &err) != SIGNET_OK)
+		diags_add(d, DIAG_WARNING, "verify.public_suffix_list: %s: %s; %s", cfg->psl_file,
+			  err.msg, off);
+}
+
+enum signet_status config_load(const char *path, struct signetd_config **out, struct diags *d)
+{
+	*out = NULL;
+	if (path == NULL)
+		path = CONFIG_DEFAULT_FILE;
+	uint8_t *text = NULL;
+	size_t len = 0;
+	char why[256];
+	if (read_whole(path, UCL_MAX_INPUT, &text, &len, why, sizeof why) != UCL_INCLUDE_OK) {
+		diags_add(d, DIAG_ERROR, "cannot read config file %s: %s", path, why);
+		return SIGNET_ERR_INVAL;
+	}
+	enum signet_status st = config_parse(path, text, len, out, d);
+	free(text);
+	if (st == SIGNET_OK)
+		load_psl(*out, d);
+	return st;
+}
+
+static void cidr_list_free(struct cidr_list *l)
+{
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+void config_free(struct signetd_config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	free(cfg->file);
+	socket_free(&cfg->socket);
+	free(cfg->user), free(cfg->group), free(cfg->pidfile), free(cfg->authserv_id);
+	cidr_list_free(&cfg->local_addrs);
+	for (size_t k = 0; k < cfg->n_dns_forwarders; k++)
+		free(cfg->dns_forwarders[k]);
+	free(cfg->dns_forwarders);
+	free(cfg->dns_trust_anchor_file);
+	free(cfg->log_facility);
+	free(cfg->metrics_listen);
+	free(cfg->psl_file);
+	signet_psl_free(cfg->psl);
+	struct config_signing *sg = &cfg->signing;
+	free(sg->selector), free(sg->path), free(sg->sign_headers);
+	cidr_list_free(&sg->sign_networks);
+	for (size_t k = 0; k < sg->ndomains; k++) {
+		for (size_t j = 0; j < sg->domains[k].nkeys; j++) {
+			free(sg->domains[k].keys[j].selector);
+			free(sg->domains[k].keys[j].path);
+		}
+		free(sg->domains[k].keys);
+		free(sg->domains[k].name);
+	}
+	free(sg->domains);
+	for (size_t k = 0; k < cfg->nfiles; k++)
+		free(cfg->files[k]);
+	free(cfg->files);
+	free(cfg);
+}
