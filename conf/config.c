@@ -6,6 +6,7 @@
  * the public suffix list, nothing else. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <libpsl.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -21,6 +22,7 @@
 #include "config_walk.h"
 #include "fileread.h"
 #include "hostport.h"
+#include "psl_load.h"
 
 /* K_CHOICE keys store an int into these enum fields. */
 _Static_assert(sizeof(enum config_on_error) == sizeof(int), "K_CHOICE field");
@@ -558,27 +560,18 @@ enum signet_status config_parse(const char *name, const uint8_t *text, size_t le
 	return SIGNET_OK;
 }
 
-/* DKIM-VER-17: reads and parses the public suffix list. Verifying goes
- * on without it, so a missing or malformed list is a warning only. */
+/* DKIM-VER-17: verifying goes on without the list, so a missing or
+ * unusable one is a warning only. */
 static void load_psl(struct signetd_config *cfg, struct diags *d)
 {
 	static const char off[] = "the public suffix check of d= (DKIM-VER-17) is off";
-	uint8_t *text = NULL;
-	size_t len = 0;
-	char why[256];
+	char why[PATH_MAX + 128];
 	if (cfg->psl_file == NULL)
 		return;
-	if (read_whole(cfg->psl_file, FILEREAD_CAP(SIGNET_PSL_MAX_BYTES), &text, &len, why, sizeof why) !=
-	    UCL_INCLUDE_OK) {
-		diags_add(d, DIAG_WARNING, "verify.public_suffix_list: cannot read %s: %s; %s",
-			  cfg->psl_file, why, off);
-		return;
-	}
-	struct signet_error err = {0};
-	if (signet_psl_parse(text, len, &cfg->psl, &err) != SIGNET_OK)
-		diags_add(d, DIAG_WARNING, "verify.public_suffix_list: %s: %s; %s", cfg->psl_file,
-			  err.msg, off);
-	free(text);
+	bool unreadable;
+	if ((cfg->psl = conf_psl_load(cfg->psl_file, &unreadable, why, sizeof why)) == NULL)
+		diags_add(d, DIAG_WARNING, "verify.public_suffix_list: %s%s: %s; %s",
+			  unreadable ? "cannot read " : "", cfg->psl_file, why, off);
 }
 
 enum signet_status config_load(const char *path, struct signetd_config **out, struct diags *d)

@@ -16,7 +16,8 @@ PY=${PYTHON:-/usr/bin/python3}
 import hashlib, os, re, sys
 
 here, testdata = sys.argv[1], sys.argv[2]
-targets = ["message", "tags", "sig", "keyrec", "canon", "verify", "milter", "ucl", "ar", "spf"]
+targets = ["message", "tags", "sig", "keyrec", "canon", "verify", "milter", "ucl", "ar", "spf",
+           "idna"]
 counts = dict.fromkeys(targets, 0)
 
 def add(target, data):
