@@ -295,8 +295,11 @@ def test_connections_max_closes_the_next_one_and_the_first_keep_working(world):
 def test_memory_returned_after_two_thousand_connections(world):
     """2,000 connections in batches of 500, each holding an unfinished
     65,000-byte packet, then closed: VmRSS comes back to within 20 MB of
-    where it was (measured: 12.9 MB -> 38 MB and staying there before the
-    fix, back to 13-16 MB after it)."""
+    where it was (measured: 11.2 -> 52.4 MB and staying there before the
+    fix; 12.8 -> 15.3 MB after it). Not under ASan: its allocator keeps
+    freed memory in quarantine on purpose."""
+    if b"__asan_init" in Path(world["signetd"]).read_bytes():
+        pytest.skip("ASan build: its allocator, not glibc's, decides what is kept")
     proc, log, path = start(world, "flood", extra="workers = 2;\n")
     try:
         connect(path, proc, log).s.close()
