@@ -148,6 +148,41 @@ def test_fd_limit_pauses_accepts_one_log_line_and_recovers(world):
         stop(proc, log)
 
 
+def test_emfile_anyway_pauses_the_listener_instead_of_spinning(world):
+    """When accept() fails with EMFILE although signetd kept descriptors
+    spare (here the limit is lowered under the running daemon, as
+    `prlimit --pid` does; or something else took them), the listener's
+    error callback pauses it and retries every 0.5 s: under 0.3 s of CPU in
+    3 s, one error line, and a new client is served once the connections
+    close. Without the callback libevent retried at once, forever."""
+    proc, log, path = start(world, "emfile", nofile=(1024, 1024), extra="workers = 2;\n")
+    socks = []
+    try:
+        connect(path, proc, log).s.close()
+        resource.prlimit(proc.pid, resource.RLIMIT_NOFILE, (64, 64))
+        for _ in range(100):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(str(path))
+            socks.append(s)
+        time.sleep(0.5)
+        cpu0 = cpu_seconds(proc.pid)
+        time.sleep(3)
+        cpu = cpu_seconds(proc.pid) - cpu0
+        text = Path(log).read_text(errors="replace")
+        assert cpu < 0.3, f"{cpu:.2f} s of CPU in 3 s at EMFILE: a busy loop"
+        assert "Error from accept() call" not in text
+        lines = [ln for ln in text.splitlines() if "cannot accept MTA connections" in ln]
+        assert len(lines) == 1 and "Too many open files" in lines[0], lines[:3]
+        for s in socks:
+            s.close()
+        socks = []
+        served(connect(path, proc, log), world)
+    finally:
+        for s in socks:
+            s.close()
+        stop(proc, log)
+
+
 def test_fd_soft_limit_raised_to_hard_limit_and_logged(world):
     """At start the soft RLIMIT_NOFILE goes up to the hard one (each MTA
     connection holds a descriptor), with a log line; a limit under what
