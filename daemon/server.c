@@ -146,6 +146,7 @@ struct conn {
 	struct signet_buf pending; /* replies the socket did not take yet */
 	size_t pending_off;	   /* bytes of pending already sent */
 	uint64_t partial_since_us; /* clock_us() when the unfinished packet began; 0: none */
+	enum { ARMED_OFF, ARMED_IDLE, ARMED_PACKET, ARMED_WAIT } armed; /* ev_read's timeout */
 };
 
 static void ratelog_init(struct ratelog *r)
@@ -280,6 +281,7 @@ static bool conn_flush(struct conn *c)
 	if (c->pending.len == 0)
 		return true;
 	event_del(c->ev_read);
+	c->armed = ARMED_OFF;
 	/* An MTA that reads no replies is idle too. */
 	struct timeval tv = {CONN_DRAIN_SECONDS, 0};
 	return event_add(c->ev_write, c->closing ? &tv : c->w->idle_tv) == 0;
@@ -294,30 +296,41 @@ static struct timeval tv_us(uint64_t us)
  * mid-packet, what is left of packet_timeout, counted from the packet's
  * first byte so that a byte now and then does not extend it; between
  * packets, idle_timeout, except while the MTA waits for our reply (our
- * DNS lookups have their own timeout). */
+ * DNS lookups have their own timeout). Between packets with the idle
+ * timeout already set nothing is done: libevent re-arms a persistent
+ * event's timeout on each read by itself. */
 static bool conn_arm_read(struct conn *c)
 {
 	const struct server_params *p = &c->w->srv->p;
 	struct timeval tv;
 	const struct timeval *tvp = NULL;
-	if (session_partial(c->s) > 0 && p->packet_timeout_ms > 0) {
+	size_t partial = session_partial(c->s);
+	bool waiting = partial == 0 && session_waiting(c->s);
+	if (partial == 0 && c->armed == (waiting ? ARMED_WAIT : ARMED_IDLE))
+		return true;
+	if (partial > 0 && p->packet_timeout_ms > 0) {
 		uint64_t now = clock_us(), limit = p->packet_timeout_ms * 1000ull;
 		if (c->partial_since_us == 0)
 			c->partial_since_us = now;
 		uint64_t spent = now - c->partial_since_us;
 		tv = tv_us(spent < limit ? limit - spent : 0);
 		tvp = &tv;
+		c->armed = ARMED_PACKET;
 	} else {
-		if (session_partial(c->s) == 0)
+		if (partial == 0)
 			c->partial_since_us = 0;
-		if (!session_waiting(c->s))
+		if (!waiting)
 			tvp = c->w->idle_tv;
+		c->armed = waiting ? ARMED_WAIT : ARMED_IDLE;
 	}
 	/* event_add(ev, NULL) keeps a timeout already set: drop it (once per
 	 * message at most: when the wait for our lookups starts). */
 	if (tvp == NULL && event_pending(c->ev_read, EV_TIMEOUT, NULL))
 		event_del(c->ev_read);
-	return event_add(c->ev_read, tvp) == 0;
+	if (event_add(c->ev_read, tvp) == 0)
+		return true;
+	c->armed = ARMED_OFF;
+	return false;
 }
 
 /* The read timeout ran out: which bound, logged and counted. */
@@ -389,6 +402,7 @@ static bool conn_step_done(struct conn *c, enum session_status st)
 		 * may be there), then close. */
 		c->closing = true;
 		event_del(c->ev_read);
+		c->armed = ARMED_OFF;
 		event_del(c->ev_progress);
 		if (conn_flush(c) && c->pending.len > 0)
 			return true; /* on_write frees it once sent */
