@@ -289,7 +289,8 @@ static bool conn_flush(struct conn *c)
 
 static struct timeval tv_us(uint64_t us)
 {
-	return (struct timeval){.tv_sec = (time_t)(us / 1000000u), .tv_usec = (suseconds_t)(us % 1000000u)};
+	return (struct timeval){.tv_sec = (time_t)(us / 1000000u),
+				.tv_usec = (suseconds_t)(us % 1000000u)};
 }
 
 /* (Re)arms the read event's timeout once a step is done (issue #19):

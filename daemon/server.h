@@ -4,8 +4,8 @@
  * resolver per loop. Bounds what connections may hold: how many, how long
  * idle, how long a packet may stay incomplete; at the file descriptor
  * limit it pauses accepting instead of spinning, and hands memory back to
- * the system after a flood of connections has gone. The main thread waits for signals: SIGHUP reloads,
- * SIGTERM/SIGINT stop. */
+ * the system after a flood of connections has gone. The main thread
+ * waits for signals: SIGHUP reloads, SIGTERM/SIGINT stop. */
 #ifndef SIGNETD_SERVER_H
 #define SIGNETD_SERVER_H
 
