@@ -202,22 +202,22 @@ def test_fd_soft_limit_raised_to_hard_limit_and_logged(world):
 # ---- issue #19: timeouts and connections.max ----------------------------------
 
 def test_idle_timeout_closes_a_silent_connection_and_not_a_busy_one(world):
-    """connections.idle_timeout = 1s: a connection that sends nothing after
-    the negotiation is closed after about 1 s (it used to be kept forever),
-    logged and counted; one that sends a packet every 0.4 s for 2.4 s stays
+    """connections.idle_timeout = 2s: a connection that sends nothing after
+    the negotiation is closed after about 2 s (it used to be kept forever),
+    logged and counted; one that sends a packet every 0.4 s for 3.2 s stays
     open and is served."""
     mport = harness.free_port()
     proc, log, path = start(world, "idle", extra=(
-        "connections { idle_timeout = 1s; }\n"
+        "connections { idle_timeout = 2s; }\n"
         f'metrics {{ listen = "127.0.0.1:{mport}"; }}\n'))
     try:
         silent = connect(path, proc, log)
         silent.negotiate()
-        t = closed_by_peer(silent.s, 5)
-        assert t is not None and 0.7 < t < 3, t
+        t = closed_by_peer(silent.s, 8)
+        assert t is not None and 1.5 < t < 5, t
         busy = connect(path, proc, log)
         busy.negotiate()
-        for _ in range(6):
+        for _ in range(8):
             time.sleep(0.4)
             busy.send(b"D", b"C" + nul("j", "mx.wire.test"))  # a macro packet: no reply
         mods, verdict, _ = busy.message(HEADERS, BODY, client=("localhost", "127.0.0.1"))
@@ -226,7 +226,7 @@ def test_idle_timeout_closes_a_silent_connection_and_not_a_busy_one(world):
         assert metric(mport, 'signetd_connection_limits_total{event="idle_timeout"}') == 1
     finally:
         text = stop(proc, log)
-    assert len(re.findall(r"no packet for 1 s \(connections.idle_timeout\)", text)) == 1, text
+    assert len(re.findall(r"no packet for 2 s \(connections.idle_timeout\)", text)) == 1, text
 
 
 def test_idle_timeout_closes_an_mta_that_reads_no_replies(world):
@@ -303,7 +303,7 @@ def test_connections_max_closes_the_next_one_and_the_first_keep_working(world):
         f'metrics {{ listen = "127.0.0.1:{mport}"; }}\n'))
     try:
         connect(path, proc, log).s.close()
-        time.sleep(0.3)  # the probe's close is counted off
+        time.sleep(1)  # the probe's close is counted off
         first = [connect(path, proc, log) for _ in range(3)]
         for m in first:
             m.negotiate()
@@ -315,7 +315,7 @@ def test_connections_max_closes_the_next_one_and_the_first_keep_working(world):
             assert verdict == b"c" and verify(world, assemble(mods))[0] == 0
         assert metric(mport, 'signetd_connection_limits_total{event="max"}') == 2
         first.pop().s.close()
-        time.sleep(0.3)
+        time.sleep(1)
         served(connect(path, proc, log), world)
         for m in first:
             m.s.close()
