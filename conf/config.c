@@ -427,6 +427,44 @@ static void s_metrics(struct ctx *c, const struct ucl_node *n, void *base)
 	cfg_walk(c, n, "metrics", metrics_keys, NKEYS(metrics_keys), base);
 }
 
+/* connections { max = 1000; idle_timeout = 7210s; packet_timeout = 300s; }
+ * (server.c enforces them; signetd.conf(5) says why these defaults). */
+static void k_conn_max(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	(void)base;
+	if (n->type != UCL_INT || n->v.i < 1 || n->v.i > CONFIG_MAX_CONN_MAX) {
+		cfg_node_error(c, n, "connections.max must be a whole number from 1 to %d",
+			       CONFIG_MAX_CONN_MAX);
+		return;
+	}
+	c->cfg->conn_max = (unsigned)n->v.i;
+}
+
+static void k_conn_idle(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	(void)base;
+	(void)cfg_want_duration(c, n, "connections.idle_timeout", CONFIG_MAX_CONN_TIMEOUT,
+				&c->cfg->conn_idle_timeout);
+}
+
+static void k_conn_packet(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	(void)base;
+	(void)cfg_want_duration(c, n, "connections.packet_timeout", CONFIG_MAX_CONN_TIMEOUT,
+				&c->cfg->conn_packet_timeout);
+}
+
+static const struct keydef connections_keys[] = {
+	{"idle_timeout", K_FN, 0, k_conn_idle, {NULL}},
+	{"max", K_FN, 0, k_conn_max, {NULL}},
+	{"packet_timeout", K_FN, 0, k_conn_packet, {NULL}},
+};
+
+static void s_connections(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	cfg_walk(c, n, "connections", connections_keys, NKEYS(connections_keys), base);
+}
+
 static const struct keydef top_keys[] = {
 	{"socket", K_FN, 0, k_socket, {NULL}},
 	{"socket_mode", K_FN, 0, k_socket_mode, {NULL}},
@@ -436,6 +474,7 @@ static const struct keydef top_keys[] = {
 	{"authserv_id", K_FN, 0, k_authserv_id, {NULL}},
 	{"local_addrs", K_FN, 0, k_local_addrs, {NULL}},
 	{"workers", K_FN, 0, k_workers, {NULL}},
+	{"connections", K_SECTION, 0, s_connections, {NULL}},
 	{"on_error", K_SECTION, 0, s_on_error, {NULL}},
 	{"dns", K_SECTION, 0, s_dns, {NULL}},
 	{"log", K_SECTION, 0, s_log, {NULL}},
@@ -467,6 +506,9 @@ static bool config_defaults(struct signetd_config *cfg, struct ctx *c)
 	cfg->verify_on_temperror = CONFIG_ACCEPT;
 	cfg->log_target = CONFIG_LOG_SYSLOG;
 	cfg->workers = online_cpus();
+	cfg->conn_max = CONFIG_DEFAULT_CONN_MAX;
+	cfg->conn_idle_timeout = CONFIG_DEFAULT_CONN_IDLE_TIMEOUT;
+	cfg->conn_packet_timeout = CONFIG_DEFAULT_CONN_PACKET_TIMEOUT;
 	cfg->log_facility = cfg_xstrdup(c, "mail");
 	cfg->psl_file = cfg_xstrdup(c, SIGNET_PSL_DEFAULT_FILE);
 	struct config_signing *sg = &cfg->signing;

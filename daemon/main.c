@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -143,6 +144,54 @@ static int listen_inet(const struct config_socket *sk, char *err, size_t errlen)
 	return fd;
 }
 
+/* "in use by pid N" from the pid file, or "" when there is none to read. */
+static void pid_note(const char *pidfile, char *out, size_t outlen)
+{
+	out[0] = '\0';
+	FILE *f = pidfile ? fopen(pidfile, "r") : NULL;
+	long pid = 0;
+	if (f != NULL && fscanf(f, "%ld", &pid) == 1 && pid > 0)
+		snprintf(out, outlen, " by pid %ld", pid);
+	if (f != NULL)
+		fclose(f);
+}
+
+/* Before a socket file is replaced (issue #12): connect to it. Whoever
+ * answers (or has a full backlog) is alive and keeps it: -1 with err.
+ * Only ECONNREFUSED (nobody listens: left by a crash) makes it stale,
+ * and it is removed; 0 also when there is no file. */
+static int unix_take_over(const struct signetd_config *cfg, const struct sockaddr_un *sun,
+			  char *err, size_t errlen)
+{
+	const char *path = cfg->socket.path;
+	struct stat st;
+	if (lstat(path, &st) != 0 || !S_ISSOCK(st.st_mode))
+		return 0; /* nothing, or not a socket: bind says what is wrong */
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot check socket %s: %s", path, strerror(errno));
+		return -1;
+	}
+	int rc = connect(fd, (const struct sockaddr *)sun, sizeof *sun);
+	int e = errno;
+	close(fd);
+	if (rc != 0 && e == ECONNREFUSED) {
+		(void)unlink(path);
+		return 0;
+	}
+	if (rc != 0 && e == ENOENT)
+		return 0;
+	if (rc == 0 || e == EAGAIN || e == EINPROGRESS) {
+		char who[48];
+		pid_note(cfg->pidfile, who, sizeof who);
+		snprintf(err, errlen, "socket %s in use%s: another signetd (or milter) is running there",
+			 path, who);
+	} else {
+		snprintf(err, errlen, "cannot check socket %s: %s", path, strerror(e));
+	}
+	return -1;
+}
+
 static int listen_unix(const struct signetd_config *cfg, char *err, size_t errlen)
 {
 	const struct config_socket *sk = &cfg->socket;
@@ -152,10 +201,8 @@ static int listen_unix(const struct signetd_config *cfg, char *err, size_t errle
 		return -1;
 	}
 	memcpy(sun.sun_path, sk->path, strlen(sk->path) + 1);
-	struct stat st;
-	/* A stale socket from an earlier run; never remove anything else. */
-	if (lstat(sk->path, &st) == 0 && S_ISSOCK(st.st_mode))
-		(void)unlink(sk->path);
+	if (unix_take_over(cfg, &sun, err, errlen) != 0)
+		return -1;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof sun) != 0 || listen(fd, 256) != 0 ||
 	    chmod(sk->path, cfg->socket_mode) != 0) {
@@ -242,11 +289,34 @@ static int write_pidfile(const char *pidfile, char *err, size_t errlen)
 	return 0;
 }
 
+/* Each MTA connection holds a descriptor: the soft limit goes up to the
+ * hard one (systemd gives 1024 and 524288), logged. Returns the limit
+ * (0: unlimited or unknown); server.c keeps connections within it. */
+static unsigned long long raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return 0;
+	rlim_t was = rl.rlim_cur;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			rl.rlim_cur = was;
+	}
+	if (rl.rlim_cur != was)
+		log_msg(LOG_LVL_INFO, "file descriptor limit %llu (soft limit raised from %llu)",
+			(unsigned long long)rl.rlim_cur, (unsigned long long)was);
+	else
+		log_msg(LOG_LVL_INFO, "file descriptor limit %llu", (unsigned long long)rl.rlim_cur);
+	return rl.rlim_cur == RLIM_INFINITY ? 0 : (unsigned long long)rl.rlim_cur;
+}
+
 static int serve(struct runtime *rt, const struct options *o)
 {
 	const struct signetd_config *cfg = rt->cfg;
 	char err[512] = "";
 	log_open(cfg->log_target == CONFIG_LOG_STDERR, cfg->log_facility, o->debug);
+	unsigned long long fd_limit = raise_fd_limit();
 	int fd = cfg->socket.family == CONFIG_SOCK_UNIX ? listen_unix(cfg, err, sizeof err)
 							: listen_inet(&cfg->socket, err, sizeof err);
 	/* Both sockets are bound before privileges go; the metrics thread
@@ -284,6 +354,10 @@ static int serve(struct runtime *rt, const struct options *o)
 			.timeout_ms = (unsigned)(cfg->dns_timeout * 1000.0),
 			.trust_anchor_file = cfg->dns_trust_anchor_file,
 			.cache_entries = DNS_CACHE_ENTRIES},
+		.max_conns = cfg->conn_max,
+		.fd_limit = fd_limit,
+		.idle_timeout_ms = (unsigned)(cfg->conn_idle_timeout * 1000.0),
+		.packet_timeout_ms = (unsigned)(cfg->conn_packet_timeout * 1000.0),
 		.reload = reload,
 		.reload_arg = (void *)o->config,
 	};

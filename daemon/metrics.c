@@ -48,6 +48,7 @@ struct metrics {
 	atomic_ullong not_signed[POLICY_NREASONS];
 	atomic_ullong dns[METRICS_NDNS];
 	atomic_ullong dns_secure, dns_fast;
+	atomic_ullong conn_events[METRICS_NCONN_EVENTS];
 	struct hist hist[METRICS_NHISTS];
 	pthread_mutex_t lock; /* guards keys: the health check writes, a scrape reads */
 	struct key_entry *keys;
@@ -122,6 +123,12 @@ void metrics_verify_result(struct metrics *m, enum signet_result r)
 {
 	if ((unsigned)r < METRICS_NRESULTS)
 		inc(&m->results[r]);
+}
+
+void metrics_conn_event(struct metrics *m, enum metrics_conn_event e)
+{
+	if ((unsigned)e < METRICS_NCONN_EVENTS)
+		inc(&m->conn_events[e]);
 }
 
 void metrics_not_signed(struct metrics *m, enum policy_reason why)
@@ -284,6 +291,12 @@ static void counters(struct out *o, struct metrics *m)
 		[SIGNET_DNS_NXDOMAIN] = "nxdomain",
 		[SIGNET_DNS_TEMPFAIL] = "tempfail",
 	};
+	static const char *const conn_events[METRICS_NCONN_EVENTS] = {
+		[METRICS_CONN_MAX] = "max",
+		[METRICS_CONN_FD_LIMIT] = "fd_limit",
+		[METRICS_CONN_IDLE_TIMEOUT] = "idle_timeout",
+		[METRICS_CONN_PACKET_TIMEOUT] = "packet_timeout",
+	};
 	const char *reasons[POLICY_NREASONS] = {NULL}; /* POLICY_SIGNED is not a reason */
 	for (unsigned k = POLICY_SIGNED + 1; k < POLICY_NREASONS; k++)
 		reasons[k] = policy_reason_label((enum policy_reason)k);
@@ -307,6 +320,10 @@ static void counters(struct out *o, struct metrics *m)
 	head(o, "signetd_dns_fast_answers_total", "counter",
 	     "Key record lookups answered in under 1 ms (approximates resolver cache hits)");
 	put(o, "signetd_dns_fast_answers_total %llu\n", get(&m->dns_fast));
+	head(o, "signetd_connection_limits_total", "counter",
+	     "MTA connections refused or closed by a connection bound (signetd.conf(5) connections)");
+	counter_set(o, "signetd_connection_limits_total", "event", conn_events, m->conn_events,
+		    METRICS_NCONN_EVENTS);
 }
 
 enum signet_status metrics_render(struct metrics *m, struct signet_buf *b)

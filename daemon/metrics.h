@@ -31,6 +31,15 @@ enum metrics_action {
 	METRICS_NACTIONS
 };
 
+/* A connection bound server.c enforced (signetd_connection_limits_total{event}). */
+enum metrics_conn_event {
+	METRICS_CONN_MAX,            /* a connection closed at once: connections.max open */
+	METRICS_CONN_FD_LIMIT,       /* accept() failed for want of a file descriptor */
+	METRICS_CONN_IDLE_TIMEOUT,   /* closed: nothing for connections.idle_timeout */
+	METRICS_CONN_PACKET_TIMEOUT, /* closed: a packet incomplete for connections.packet_timeout */
+	METRICS_NCONN_EVENTS
+};
+
 enum metrics_alg { METRICS_RSA_SHA256, METRICS_ED25519_SHA256, METRICS_NALGS };
 
 enum metrics_hist {
@@ -82,6 +91,9 @@ void metrics_not_signed(struct metrics *m, enum policy_reason why);
 void metrics_observe(struct metrics *m, enum metrics_hist h, uint64_t usec);
 /* One key lookup's answer: lookups by status, secure, time, fast answers. */
 void metrics_dns(struct metrics *m, enum signet_dns_status st, bool secure, uint64_t usec);
+
+/* The network side: relaxed atomics only. */
+void metrics_conn_event(struct metrics *m, enum metrics_conn_event e);
 
 /* Replaces the key health table (copied). SIGNET_ERR_NOMEM keeps the old one. */
 SIGNET_MUST_USE enum signet_status metrics_key_health_set(struct metrics *m,

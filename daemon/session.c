@@ -820,6 +820,11 @@ bool session_waiting(const struct session *s)
 	return s->msg.waiting_eom;
 }
 
+size_t session_partial(const struct session *s)
+{
+	return milter_decoder_pending(&s->dec);
+}
+
 /* MILTER-EOM-06, MILTER-PFX-04: a progress packet makes Postfix read again
  * with a fresh milter_content_timeout, so a slow key lookup does not turn
  * into the MTA's default_action. Only valid while the MTA waits for the

@@ -44,6 +44,10 @@ enum session_status session_answer(struct session *s, unsigned id, const struct 
 /* True while the MTA waits for our EOM reply and we wait for key lookups. */
 bool session_waiting(const struct session *s);
 
+/* Bytes of a packet the MTA has started and not finished (0 at a packet
+ * boundary): server.c bounds how long one may stay incomplete. */
+size_t session_partial(const struct session *s);
+
 /* While waiting: appends a progress reply (SMFIR_PROGRESS), which resets
  * the MTA's timeout; nothing otherwise. False if it cannot be encoded. */
 bool session_progress(struct session *s, struct signet_buf *out);
