@@ -24,6 +24,7 @@
 #include "keystore.h"
 #include "log.h"
 #include "metrics.h"
+#include "metrics_http.h"
 #include "runtime.h"
 #include "server.h"
 
