@@ -17,7 +17,16 @@ void alloc_hook_arm(unsigned long nth);
 bool alloc_hook_disarm(void);
 /* Allocations counted since the last alloc_hook_arm. */
 unsigned long alloc_hook_count(void);
-/* Distinct call sites (return addresses) that have been failed so far. */
+/* OpenSSL's allocator (CRYPTO_set_mem_functions, before OpenSSL's first
+ * allocation): its allocations go to the real malloc, and are counted
+ * like libsignet's only while alloc_hook_openssl(true). */
+void *alloc_hook_crypto_malloc(size_t n, const char *file, int line);
+void *alloc_hook_crypto_realloc(void *p, size_t n, const char *file, int line);
+void alloc_hook_crypto_free(void *p, const char *file, int line);
+void alloc_hook_openssl(bool on);
+
+/* Distinct call sites (return addresses) in the executable (libsignet or
+ * the test) that have been failed so far; OpenSSL's are not counted. */
 size_t alloc_hook_sites(void);
 /* Call site k (< alloc_hook_sites()) as an offset into the executable,
  * for addr2line -e <test> <offset>. */
