@@ -418,8 +418,29 @@ static void k_metrics_listen(struct ctx *c, const struct ucl_node *n, void *base
 	cfg_set_str(c, &c->cfg->metrics_listen, s);
 }
 
+/* metrics.max_connections: 1 .. CONFIG_MAX_METRICS_CONNECTIONS. */
+static void k_metrics_connections(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	(void)base;
+	if (n->type != UCL_INT || n->v.i < 1 || n->v.i > CONFIG_MAX_METRICS_CONNECTIONS) {
+		cfg_node_error(c, n, "metrics.max_connections must be a whole number from 1 to %d",
+			       CONFIG_MAX_METRICS_CONNECTIONS);
+		return;
+	}
+	c->cfg->metrics_max_connections = (unsigned)n->v.i;
+}
+
+static void k_metrics_timeout(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	(void)base;
+	(void)cfg_want_duration(c, n, "metrics.request_timeout", CONFIG_MAX_METRICS_TIMEOUT,
+				&c->cfg->metrics_request_timeout);
+}
+
 static const struct keydef metrics_keys[] = {
 	{"listen", K_FN, 0, k_metrics_listen, {NULL}},
+	{"max_connections", K_FN, 0, k_metrics_connections, {NULL}},
+	{"request_timeout", K_FN, 0, k_metrics_timeout, {NULL}},
 };
 
 static void s_metrics(struct ctx *c, const struct ucl_node *n, void *base)
@@ -509,6 +530,8 @@ static bool config_defaults(struct signetd_config *cfg, struct ctx *c)
 	cfg->conn_max = CONFIG_DEFAULT_CONN_MAX;
 	cfg->conn_idle_timeout = CONFIG_DEFAULT_CONN_IDLE_TIMEOUT;
 	cfg->conn_packet_timeout = CONFIG_DEFAULT_CONN_PACKET_TIMEOUT;
+	cfg->metrics_max_connections = CONFIG_DEFAULT_METRICS_CONNECTIONS;
+	cfg->metrics_request_timeout = CONFIG_DEFAULT_METRICS_TIMEOUT;
 	cfg->log_facility = cfg_xstrdup(c, "mail");
 	cfg->psl_file = cfg_xstrdup(c, SIGNET_PSL_DEFAULT_FILE);
 	struct config_signing *sg = &cfg->signing;

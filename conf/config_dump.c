@@ -171,5 +171,7 @@ void config_dump(const struct signetd_config *cfg, FILE *f)
 	fputs("; }\n", f);
 	if (!cfg->metrics_listen)
 		fputs("# metrics.listen \"\": no metrics listener\n", f);
+	fprintf(f, "metrics { max_connections = %u; request_timeout = %gs; }\n",
+		cfg->metrics_max_connections, cfg->metrics_request_timeout);
 	dump_signing(&cfg->signing, f);
 }

@@ -25,6 +25,7 @@
 #include "keystore.h"
 #include "log.h"
 #include "metrics.h"
+#include "metrics_http.h"
 #include "runtime.h"
 #include "server.h"
 
@@ -329,7 +330,11 @@ static int serve(struct runtime *rt, const struct options *o)
 		  drop_privileges(cfg, err, sizeof err) == 0;
 	struct metrics_http *mh = NULL;
 	if (ok && mfd >= 0) {
-		mh = metrics_http_start(metrics_process(), mfd, err, sizeof err); /* takes mfd */
+		const struct metrics_http_limits lim = {
+			.max_connections = cfg->metrics_max_connections,
+			.request_timeout = cfg->metrics_request_timeout,
+		};
+		mh = metrics_http_start(metrics_process(), mfd, &lim, err, sizeof err); /* takes mfd */
 		mfd = -2;
 		ok = mh != NULL;
 	}
