@@ -479,7 +479,8 @@ static bool finish_sign(struct session *s, struct signet_buf *out)
 		if (tempfail)
 			return milter_put_replycode(out, "451", "4.7.0",
 						    "DKIM signing failed, try again later", &err) == SIGNET_OK;
-		return reply(s, SMFIC_BODYEOB, SMFIR_CONTINUE, out);
+		/* AR-DEL-01: let through unsigned, but never with a forged field. */
+		return remove_forged_ar(s, out) && reply(s, SMFIC_BODYEOB, SMFIR_CONTINUE, out);
 	}
 	if (!remove_forged_ar(s, out))
 		return false;

@@ -145,6 +145,46 @@ def test_MILTER_CONV_01_steps_out_of_order_close_the_connection(daemon, steps, w
     assert daemon.alive()
 
 
+def shim_env():
+    """tests/fault/sign_fault.so preloaded, failing every signing call (as
+    in test_faults.py: the only way a loaded key fails to sign)."""
+    shim = harness.signetd_path().resolve().parent.parent / "tests" / "sign_fault.so"
+    if not shim.exists():
+        pytest.skip(f"{shim} not built")
+    asan = os.environ.get("ASAN_OPTIONS", "")
+    return {"LD_PRELOAD": str(shim), "SIGNET_FAULT_SIGN": "all",
+            "ASAN_OPTIONS": f"{asan}:verify_asan_link_order=0" if asan
+            else "verify_asan_link_order=0"}
+
+
+def test_AR_DEL_01_unsigned_on_error_accept_still_loses_forged_fields(world):
+    """AR-DEL-01 with MILTER-ERR-01: signing fails (sign_fault.so) and
+    on_error.sign = accept lets the message through unsigned: its field
+    claiming our authserv-id is still deleted (it was not: the accept path
+    replied before the deletions)."""
+    sd = harness.Signetd(world["signetd"], ["127.0.0.1@9"],
+                         [("example.com", "ed", world["key"])], authserv_id=AUTHSERV,
+                         on_error_sign="accept", env=shim_env())
+    try:
+        sd.start()
+        s = milter(sd)
+        s.sendall(packet(b"M", nul("<a@example.com>")) +
+                  packet(b"L", nul("Authentication-Results", f" {AUTHSERV}; dkim=pass")) +
+                  packet(b"L", nul("From", " a@example.com")) + packet(b"N") +
+                  packet(b"B", b"hello\r\n") + packet(b"E"))
+        replies = []
+        while not replies or replies[-1][0] not in (b"c", b"y", b"t", b"r", b"a"):
+            n = struct.unpack(">I", s.recv(4, socket.MSG_WAITALL))[0]
+            body = s.recv(n, socket.MSG_WAITALL)
+            replies.append((body[:1], body[1:]))
+        s.close()
+        assert replies == [(b"m", struct.pack(">I", 1) + nul("Authentication-Results", "")),
+                           (b"c", b"")], replies
+        assert sd.log_lines_with("message accepted unsigned (on_error.sign = accept)")
+    finally:
+        sd.cleanup()
+
+
 # ---- forged Authentication-Results through a real Postfix (issue #19) ----
 
 @pytest.fixture(scope="module")
