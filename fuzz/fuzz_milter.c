@@ -298,9 +298,11 @@ static void msg_header(struct fuzz_msg *m, const struct milter_packet *pkt)
 	static const char ar[] = "authentication-results";
 	if (h.name.len != sizeof ar - 1)
 		return;
-	for (size_t k = 0; k < h.name.len; k++)
-		if ((h.name.p[k] | 0x20) != ar[k] && !(ar[k] == '-' && h.name.p[k] == '-'))
-			return;
+	for (size_t k = 0; k < h.name.len; k++) {
+		uint8_t c = h.name.p[k];
+		if ((c >= 'A' && c <= 'Z' ? c + 32 : c) != ar[k])
+			return; /* ASCII case only: "Authentication\rResults" is another name */
+	}
 	m->ar_count++;
 	if (signet_ar_is_ours(h.value.p, h.value.len, FUZZ_AUTHSERV))
 		fuzz_put(&m->ours, &m->ar_count, sizeof m->ar_count);
