@@ -55,4 +55,23 @@ bool session_progress(struct session *s, struct signet_buf *out);
 /* The MTA went away: end the message without replying (logged). */
 void session_abort(struct session *s);
 
+/* Where the connection is in the milter dialogue (session.c's step_rules:
+ * which step may come in which state; any other is a protocol error). */
+enum session_state {
+	SESSION_NEW,      /* before OPTNEG */
+	SESSION_IDLE,     /* negotiated, no message open: after CONNECT, EOM, ABORT */
+	SESSION_ENVELOPE, /* MAIL seen: RCPT, DATA, then the header */
+	SESSION_HEADERS,  /* header fields arriving */
+	SESSION_BODY,     /* after EOH (or the first BODY): signer or verifier made */
+	SESSION_STATES
+};
+
+/* What the session holds now, for tests and the fuzzer (fuzz_milter.c). */
+struct session_stats {
+	enum session_state state;
+	unsigned objects; /* signers + verifiers made for the current message: 0 or 1 */
+	size_t ours_ar;   /* Authentication-Results claiming our authserv-id so far */
+};
+void session_get_stats(const struct session *s, struct session_stats *out);
+
 #endif
