@@ -18,7 +18,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "config.h"
-#include "headers.h"
+#include "header_store.h"
 #include "log.h"
 #include "metrics.h"
 #include "milter.h"
