@@ -116,8 +116,8 @@ static bool check_bits(struct keygen_opts *o)
 		return false;
 	}
 	if (o->bits < 2048)
-		cli_warn("%u-bit RSA is the minimum verifiers accept (RFC 8301 3.2); 2048 bits "
-			 "is recommended",
+		cli_warn("%u-bit RSA: verifiers accept 1024 bits and more, but signers should use "
+			 "at least 2048 (RFC 8301 3.2)",
 			 o->bits);
 	return true;
 }
