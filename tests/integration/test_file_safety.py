@@ -169,8 +169,9 @@ def test_keygen_bits_limits_accepted(signet, d):
     r = signet.run("keygen", "-d", "example.com", "-s", "sel", "-b", "1024", "-k", d / "a.key",
                    timeout=60)
     assert r.rc == 0, r
-    assert r.err == ("signet: warning: 1024-bit RSA: verifiers accept 1024 bits and more, but "
-                     "signers should use at least 2048 (RFC 8301 3.2)\n"), r
+    assert r.err.splitlines()[0] == ("signet: warning: 1024-bit RSA: verifiers accept 1024 bits "
+                                     "and more, but signers should use at least 2048 "
+                                     "(RFC 8301 3.2)"), r
     r = signet.run("keygen", "-d", "example.com", "-s", "sel", "-t", "ed25519", "-b", "0", "-k",
                    d / "b.key")
     assert r.rc == 1, r
