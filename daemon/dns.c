@@ -281,6 +281,25 @@ void dns_cancel(struct dns_query *q)
 	free_query(q);
 }
 
+static int set_option(struct ub_ctx *ctx, const char *opt, unsigned long val, const char **what)
+{
+	char v[24];
+	snprintf(v, sizeof v, "%lu", val);
+	*what = opt;
+	return ub_ctx_set_option(ctx, opt, v);
+}
+
+/* Issue #19. libunbound's library default gives a context 16 UDP ports
+ * (outgoing-range); a lookup without a free port waits in a queue, and
+ * lookups we stopped waiting for keep their port: ub_cancel in a threaded
+ * context only drops the answer, the query runs on, re-sent. With
+ * DNS_UB_PORTS a good lookup does not queue behind ten messages' worth of
+ * slow ones. */
+static int tune(struct ub_ctx *ctx, const char **what)
+{
+	return set_option(ctx, "outgoing-range:", DNS_UB_PORTS, what);
+}
+
 static bool configure(struct ub_ctx *ctx, const struct dns_options *o, char *err, size_t errlen)
 {
 	int rc = 0;
@@ -297,6 +316,8 @@ static bool configure(struct ub_ctx *ctx, const struct dns_options *o, char *err
 		what = o->trust_anchor_file;
 		rc = ub_ctx_add_ta_file(ctx, o->trust_anchor_file);
 	}
+	if (rc == 0)
+		rc = tune(ctx, &what);
 	if (rc == 0) {
 		what = "threads";
 		rc = ub_ctx_async(ctx, 1);

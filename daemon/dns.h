@@ -34,6 +34,12 @@ struct dns_options {
 #define DNS_CACHE_NEG_TTL 60       /* seconds: NXDOMAIN / NODATA, or their TTL if shorter */
 #define DNS_CACHE_BYTES (1u << 20) /* names + records held per loop */
 
+/* Issue #19: lookups of slow names (an attacker's name servers) must not
+ * hold up the others. DNS_UB_PORTS: UDP sockets of a resolver's libunbound
+ * context (outgoing-range); with the library default of 16, every lookup
+ * queued behind ten messages' slow ones. */
+#define DNS_UB_PORTS 320
+
 /* What a lookup found. records[] are the TXT RRs, each RR's strings joined
  * with nothing between them (RFC 6376 3.6.2.2); borrowed for the callback. */
 struct dns_answer {
