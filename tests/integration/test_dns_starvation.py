@@ -2,19 +2,23 @@
 # forwarder answers only after a long delay must not stop the verification of
 # other mail. A real signetd is spoken to over the milter protocol (the client
 # of test_milter_wire.py) and its dns.forwarders point straight at a small
-# forwarder written here: it answers every name at once, except names under
-# slow.example.net, which it answers only after SLOW_S seconds, and it logs every
-# query it receives. signetd's libunbound is pointed at a forwarder (this is
-# how signetd is meant to run: dns.forwarders = the site's recursive
-# resolver), so a forwarder that is slow for some names is exactly what it
-# meets when an attacker's name servers are slow. An unbound in between would
-# time the attacker's names out itself and hide what signetd's resolver does.
+# forwarder written here: it answers good names at once and names under
+# slow.example.net SLOW_S seconds after it was first asked for them (or
+# never), answering re-sends together as a recursive resolver does, and it
+# logs every query it receives. signetd's libunbound is pointed at a
+# forwarder (this is how signetd is meant to run: dns.forwarders = the site's
+# recursive resolver), so a forwarder that is slow for some names is exactly
+# what it meets when an attacker's name servers are slow. An unbound in
+# between would time the attacker's names out itself and hide what signetd's
+# resolver does.
 #
-# The attack: ATTACKERS messages at once, each with 16 DKIM-Signatures whose
-# key names are slow (so 160 lookups wait, and every one times out after
-# dns.timeout). Good messages, each signed under a selector of its own (so
-# no answer cache can help), must come back dkim=pass within about one normal
-# round trip, while the attack runs and after it.
+# 01: ATTACKERS messages at once, each with 16 DKIM-Signatures whose key
+# names are slow (160 lookups, every one times out after dns.timeout). Good
+# messages, each signed under a selector of its own (so no answer cache can
+# help), must come back dkim=pass within about one normal round trip, while
+# the attack runs and after it. 02: lookups that timed out stop being sent
+# (DNS_MAX_ABANDONED). 03: DNS_MAX_INFLIGHT at the limit and over it. 04: a
+# late answer is cached for the retry.
 import os
 import socket
 import struct
@@ -69,14 +73,16 @@ def parse_query(msg):
 
 class DelayingForwarder:
     """A recursive resolver as signetd sees one, on 127.0.0.1:port (UDP and
-    TCP): TXT for NAME._domainkey.good.example.org answers `record` at once,
-    names under slow.example.net get NXDOMAIN after slow_s seconds (None:
-    never), anything else NXDOMAIN at once. queries: [(monotonic time,
+    TCP): TXT for NAME._domainkey.good.example.org answers `record` at once
+    (slow_s seconds after it was first asked when NAME starts with "late"),
+    names under slow.example.net get NXDOMAIN slow_s seconds after they
+    were first asked (None: never), anything else NXDOMAIN at once. queries: [(monotonic time,
     "udp"|"tcp", qname)] as received."""
 
     def __init__(self, record, slow_s=SLOW_S):
         self.record = harness.txt_strings(record)
         self.slow_s = slow_s
+        self.first_seen = {}  # slow name -> when its answer is due
         self.queries = []
         self.lock = threading.Lock()
         self.stopping = False
@@ -109,8 +115,15 @@ class DelayingForwarder:
             rdata = b"".join(bytes([len(s)]) + s for s in self.record)
             answers = struct.pack(">HHHIH", 0xC00C, 16, 1, 60, len(rdata)) + rdata
         head = struct.pack(">HHHHHH", qid, 0x8080 | rd | rcode, 1, 1 if good else 0, 0, 0)
-        slow = name == SLOW_ZONE or name.endswith("." + SLOW_ZONE)
-        return head + question + answers, (self.slow_s if slow else 0.0), name
+        slow = name == SLOW_ZONE or name.endswith("." + SLOW_ZONE) or \
+            (good and name.startswith("late"))
+        if not slow or self.slow_s is None:
+            return head + question + answers, (None if slow else 0.0), name
+        # Like a recursive resolver: the name is resolved once, and every
+        # query for it (libunbound's re-sends too) is answered when done.
+        with self.lock:
+            due = self.first_seen.setdefault(name, time.monotonic() + self.slow_s)
+        return head + question + answers, max(0.0, due - time.monotonic()), name
 
     def _later(self, delay, fn):
         if delay is None:
@@ -317,10 +330,11 @@ class Good:
         self.w = w
         self.n = 0
 
-    def send(self):
+    def send(self, sel=None):
         """(dkim results, seconds from EOM to the verdict, AR text, selector)."""
-        sel = f"g{self.n}"
-        self.n += 1
+        if sel is None:
+            sel = f"g{self.n}"
+            self.n += 1
         msg = harness.make_message(harness.unique_id(sel), from_addr=f"a@{GOOD_DOMAIN}")
         r = subprocess.run([str(self.w.signet), "sign", "-d", GOOD_DOMAIN, "-s", sel, "-k",
                             str(self.w.key)], input=msg, capture_output=True, timeout=30)
@@ -396,3 +410,136 @@ def test_DNS_STARVE_01_slow_key_names_do_not_starve_good_lookups(world):
         assert verdict == b"c" and res == ["temperror"] * SIGS, (n, r)
     assert world.proc.poll() is None
 
+
+def start_attack(w, sigs_per_message, first=0):
+    """One thread per attacker message (numbered from first: its key names
+    are its own); returns (threads, results dict)."""
+    out = {}
+    threads = [threading.Thread(target=attack, args=(w, n, out, sigs))
+               for n, sigs in enumerate(sigs_per_message, start=first)]
+    for t in threads:
+        t.start()
+    return threads, out
+
+
+def wait_slow_names(fwd, count, since, timeout):
+    """Waits until the forwarder was asked `count` distinct slow names."""
+    deadline = time.monotonic() + timeout
+    while True:
+        names = {q[2] for q in fwd.asked(lambda q: q.endswith(SLOW_ZONE), since)}
+        if len(names) >= count or time.monotonic() > deadline:
+            return len(names)
+        time.sleep(0.02)
+
+
+DNS_MAX_INFLIGHT = 256   # daemon/dns.h
+DNS_MAX_ABANDONED = 64   # daemon/dns.h
+
+
+def test_DNS_STARVE_02_abandoned_lookups_stop_with_their_context(tmpdir_starve):
+    """Issue #19, dns.h DNS_MAX_ABANDONED: ub_cancel cannot stop a query of a
+    threaded libunbound context, so lookups that timed out went on being
+    re-sent for seconds. A forwarder that never answers the slow names; one
+    worker; ATTACKERS x SIGS lookups time out (over DNS_MAX_ABANDONED): new
+    lookups go to a fresh context (logged), the old one is deleted with its
+    abandoned queries, and from a second after the timeouts the forwarder
+    gets no more queries for the slow names. Good mail passes after it."""
+    assert ATTACKERS * SIGS > DNS_MAX_ABANDONED
+    w = World(tmpdir_starve, slow_s=None, workers=1)
+    try:
+        good = Good(w)
+        t0 = time.monotonic()
+        threads, out = start_attack(w, [SIGS] * ATTACKERS)
+        for t in threads:
+            t.join(3 * SLOW_S)
+        assert sorted(out) == list(range(ATTACKERS)), out
+        assert all(not isinstance(r, Exception) and r[1] == ["temperror"] * SIGS
+                   for r in out.values()), out
+        t_done = max(r[2] for r in out.values())
+        results, took, ar, _ = good.send()
+        assert results == ["pass"] and took < GOOD_SLACK_S, (took, ar)
+        time.sleep(max(0.0, t_done + 5.0 - time.monotonic()))
+        late = w.fwd.asked(lambda q: q.endswith(SLOW_ZONE), t_done + 1.0)
+        first = w.fwd.asked(lambda q: q.endswith(SLOW_ZONE), t0)
+        assert not late, (f"{len(late)} queries for slow names from {late[0][0] - t_done:.1f}s "
+                          f"after the timeouts to {late[-1][0] - t_done:.1f}s "
+                          f"({len(first)} in all)")
+        assert "new lookups use a fresh resolver context" in w.log_text(), w.log_text()[-3000:]
+    finally:
+        w.stop()
+
+
+def test_DNS_STARVE_03_inflight_bound_at_limit_and_over(tmpdir_starve):
+    """dns.h DNS_MAX_INFLIGHT (256 lookups a resolver has in libunbound):
+    one worker, a forwarder that never answers the slow names. With 255 slow
+    lookups running, a good message's lookup is the 256th: it starts at once
+    and passes within GOOD_SLACK_S. With 256 running, the next good message's
+    lookup waits: the forwarder is asked its name only once the slow lookups
+    timed out and their context was deleted, and then it passes."""
+    w = World(tmpdir_starve, slow_s=None, workers=1)
+    try:
+        good = Good(w)
+        results, base, ar, _ = good.send()
+        assert results == ["pass"], ar
+        t0 = time.monotonic()
+        below = DNS_MAX_INFLIGHT - 1
+        plan = [SIGS] * (below // SIGS) + ([below % SIGS] if below % SIGS else [])
+        threads, out = start_attack(w, plan)
+        assert wait_slow_names(w.fwd, below, t0, DNS_TIMEOUT_S - 2) == below
+        results, took, ar, sel = good.send()  # the 256th lookup: at the limit
+        assert results == ["pass"] and took < base + GOOD_SLACK_S, (took, ar)
+        more, out_more = start_attack(w, [1], first=len(plan))  # 256 running
+        assert wait_slow_names(w.fwd, DNS_MAX_INFLIGHT, t0, 1.0) == DNS_MAX_INFLIGHT
+        t_over = time.monotonic()
+        results, took, ar, sel = good.send()  # the 257th: over the limit
+        name = f"{sel}._domainkey.{GOOD_DOMAIN}"
+        asked = w.fwd.asked(lambda q: q == name, t_over)
+        # It waited: asked (if at all) only once the slow lookups had timed
+        # out; it passes if their context was gone before its own timeout,
+        # else it is a temperror whose reason names the limit.
+        assert took > base + GOOD_SLACK_S, (took, ar)
+        assert not asked or asked[0][0] >= t0 + DNS_TIMEOUT_S, asked[0][0] - t0
+        if results != ["pass"]:
+            assert results == ["temperror"], ar
+            assert (f"key lookup {name}: timeout after {DNS_TIMEOUT_S * 1000} ms (not started: "
+                    f"DNS_MAX_INFLIGHT {DNS_MAX_INFLIGHT} lookups running)") in w.log_text()
+        for t in threads + more:
+            t.join(3 * SLOW_S)
+        assert len(out) + len(out_more) == len(plan) + 1
+        results, took, ar, _ = good.send()  # and after: at once again
+        assert results == ["pass"] and took < base + GOOD_SLACK_S, (took, ar)
+    finally:
+        w.stop()
+
+
+def test_DNS_STARVE_04_late_answer_cached_for_the_retry(tmpdir_starve):
+    """A lookup that timed out is left to finish in libunbound, and its late
+    answer goes to signetd's answer cache (with its TTL, as any answer; the
+    timeout itself is never kept), so it outlives the libunbound context,
+    which DNS_MAX_ABANDONED may retire. The key of
+    late0._domainkey.good.example.org comes 7 s after it is first asked,
+    dns.timeout is 5 s: the first delivery is dkim=temperror; then 80 slow
+    lookups time out (a fresh context, logged); the MTA's retry is dkim=pass
+    at once, and the forwarder is not asked again."""
+    late_s = DNS_TIMEOUT_S + 2.0
+    w = World(tmpdir_starve, slow_s=late_s, workers=1)
+    try:
+        good = Good(w)
+        name = f"late0._domainkey.{GOOD_DOMAIN}"
+        results, took, ar, _ = good.send("late0")
+        assert results == ["temperror"] and took >= DNS_TIMEOUT_S - 0.5, (took, ar)
+        first = w.fwd.asked(lambda q: q == name)
+        assert first, "the forwarder was asked"
+        answered = first[0][0] + late_s
+        time.sleep(max(0.0, answered + 0.5 - time.monotonic()))
+        threads, out = start_attack(w, [SIGS] * 5)
+        for t in threads:
+            t.join(3 * SLOW_S)
+        assert len(out) == 5
+        assert "new lookups use a fresh resolver context" in w.log_text(), w.log_text()[-3000:]
+        results, took, ar, _ = good.send("late0")
+        assert results == ["pass"] and took < GOOD_SLACK_S, (took, ar)
+        again = w.fwd.asked(lambda q: q == name, answered + 0.1)
+        assert not again, again
+    finally:
+        w.stop()
