@@ -76,12 +76,15 @@ class DelayingForwarder:
     TCP): TXT for NAME._domainkey.good.example.org answers `record` at once
     (slow_s seconds after it was first asked when NAME starts with "late"),
     names under slow.example.net get NXDOMAIN slow_s seconds after they
-    were first asked (None: never), anything else NXDOMAIN at once. queries: [(monotonic time,
-    "udp"|"tcp", qname)] as received."""
+    were first asked (None: never), anything else NXDOMAIN at once.
+    per_query: every query for a slow name, re-sends too, is answered
+    slow_s seconds after it came. queries: [(monotonic time, "udp"|"tcp",
+    qname)] as received."""
 
-    def __init__(self, record, slow_s=SLOW_S):
+    def __init__(self, record, slow_s=SLOW_S, per_query=False):
         self.record = harness.txt_strings(record)
         self.slow_s = slow_s
+        self.per_query = per_query
         self.first_seen = {}  # slow name -> when its answer is due
         self.queries = []
         self.lock = threading.Lock()
@@ -120,9 +123,12 @@ class DelayingForwarder:
         if not slow or self.slow_s is None:
             return head + question + answers, (None if slow else 0.0), name
         # Like a recursive resolver: the name is resolved once, and every
-        # query for it (libunbound's re-sends too) is answered when done.
+        # query for it (libunbound's re-sends too) is answered when done;
+        # per_query (the forwarder of the issue): each query waits slow_s.
         with self.lock:
-            due = self.first_seen.setdefault(name, time.monotonic() + self.slow_s)
+            due = time.monotonic() + self.slow_s
+            if not self.per_query:
+                due = self.first_seen.setdefault(name, due)
         return head + question + answers, max(0.0, due - time.monotonic()), name
 
     def _later(self, delay, fn):
@@ -251,7 +257,7 @@ class World:
     """signetd (-d: debug lines carry each failed lookup's reason) with its
     dns.forwarders = a DelayingForwarder, on a unix socket."""
 
-    def __init__(self, d, slow_s=SLOW_S, workers=None):
+    def __init__(self, d, slow_s=SLOW_S, workers=None, per_query=False):
         signet, signetd = harness.signet_path(), harness.signetd_path()
         self.signet, self.dir = signet, d
         self.key = d / "ed.key"
@@ -261,7 +267,7 @@ class World:
                                capture_output=True, text=True, timeout=30)
             assert r.returncode == 0, r.stderr
             (d / "record.txt").write_text(r.stdout.strip())
-        self.fwd = DelayingForwarder((d / "record.txt").read_text(), slow_s)
+        self.fwd = DelayingForwarder((d / "record.txt").read_text(), slow_s, per_query)
         self.log = d / f"signetd-{self.fwd.port}.log"
         self.sock = d / f"signetd-{self.fwd.port}.sock"
         conf = d / f"signetd-{self.fwd.port}.conf"
@@ -316,9 +322,12 @@ def tmpdir_starve(tmp_path_factory):
     return tmp_path_factory.mktemp("starve")
 
 
-@pytest.fixture
-def world(tmpdir_starve):
-    w = World(tmpdir_starve)
+@pytest.fixture(params=["per_query", "resolver"])
+def world(request, tmpdir_starve):
+    """per_query: the forwarder of the issue, which answered every query for
+    a slow name (libunbound's re-sends too) 10 s after it came; resolver:
+    one that resolves a slow name once and answers all its queries then."""
+    w = World(tmpdir_starve, per_query=request.param == "per_query")
     yield w
     w.stop()
 
