@@ -18,7 +18,8 @@
 # help), must come back dkim=pass within about one normal round trip, while
 # the attack runs and after it. 02: lookups that timed out stop being sent
 # (DNS_MAX_ABANDONED). 03: DNS_MAX_INFLIGHT at the limit and over it. 04: a
-# late answer is cached for the retry.
+# late answer is cached for the retry. 06: DNS_MAX_ABANDONED at 63 and 64.
+# (05 is the answer-cache rule in tests/unit/test_dnscache.c.)
 import os
 import socket
 import struct
@@ -298,6 +299,13 @@ class World:
     def log_text(self):
         return self.log.read_text(errors="replace")
 
+    def log_lines_count(self, needle, timeout):
+        """Lines with needle, waiting up to timeout for the first."""
+        deadline = time.monotonic() + timeout
+        while needle not in self.log_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.log_text().count(needle)
+
     def stop(self):
         """Stops signetd and the forwarder; the log must be free of
         sanitizer reports."""
@@ -550,5 +558,33 @@ def test_DNS_STARVE_04_late_answer_cached_for_the_retry(tmpdir_starve):
         assert results == ["pass"] and took < GOOD_SLACK_S, (took, ar)
         again = w.fwd.asked(lambda q: q == name, answered + 0.1)
         assert not again, again
+    finally:
+        w.stop()
+
+
+def test_DNS_STARVE_06_abandoned_limit_63_then_64(tmpdir_starve):
+    """dns.h DNS_MAX_ABANDONED at the limit: one worker, the forwarder of the
+    issue (each query answered 10 s after it came, so a timed-out lookup
+    runs on in libunbound). 63 slow lookups time out: no fresh context.
+    One more, started a second later, times out while they still run: the
+    64th abandoned lookup, and the context is retired (logged once)."""
+    below = DNS_MAX_ABANDONED - 1
+    w = World(tmpdir_starve, per_query=True, workers=1)
+    try:
+        t0 = time.monotonic()
+        plan = [SIGS] * (below // SIGS) + ([below % SIGS] if below % SIGS else [])
+        threads, out = start_attack(w, plan)
+        assert wait_slow_names(w.fwd, below, t0, 2.0) == below
+        time.sleep(max(0.0, t0 + 1.0 - time.monotonic()))
+        more, out_more = start_attack(w, [1], first=len(plan))
+        for t in threads:
+            t.join(3 * SLOW_S)
+        assert len(out) == len(plan)
+        line = "new lookups use a fresh resolver context"
+        assert line not in w.log_text(), "retired at 63"
+        for t in more:
+            t.join(3 * SLOW_S)
+        assert len(out_more) == 1
+        assert w.log_lines_count(line, 2.0) == 1, w.log_text()[-3000:]
     finally:
         w.stop()
