@@ -70,7 +70,6 @@ struct dns_resolver {
 	struct qlist starting;     /* Q_NEW */
 	struct qlist waiting;      /* Q_WAITING, oldest first */
 	size_t inflight;           /* Q_RUNNING + Q_ABANDONED over all contexts */
-	size_t retirements;
 	unsigned timeout_ms;
 	char **forwarders;         /* owned copies: a context may be made after a reload */
 	size_t nforwarders;
@@ -389,7 +388,6 @@ static void maybe_retire(struct dns_resolver *r, struct dns_ctx *c)
 	}
 	c->retired = true;
 	r->cur = fresh;
-	r->retirements++;
 	log_msg(LOG_LVL_INFO,
 		"DNS: %zu lookups timed out or cancelled are still running in libunbound "
 		"(DNS_MAX_ABANDONED %d): new lookups use a fresh resolver context, the old "
@@ -549,16 +547,6 @@ void dns_cancel(struct dns_query *q)
 		abandon(q);
 	else
 		free_query(q);
-}
-
-void dns_resolver_stats(const struct dns_resolver *r, struct dns_stats *out)
-{
-	size_t abandoned = 0;
-	for (const struct dns_ctx *c = r->ctxs; c != NULL; c = c->next)
-		abandoned += c->abandoned.n;
-	*out = (struct dns_stats){.inflight = r->inflight, .abandoned = abandoned,
-				  .waiting = r->waiting.n, .contexts = r->nctx,
-				  .retirements = r->retirements};
 }
 
 static bool copy_options(struct dns_resolver *r, const struct dns_options *o)

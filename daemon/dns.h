@@ -82,22 +82,14 @@ typedef void (*dns_txt_cb)(void *arg, const struct dns_answer *answer);
 struct dns_resolver *dns_resolver_new(struct event_base *base, const struct dns_options *opts,
 				      char *err, size_t errlen);
 /* Starts a lookup; cb is called exactly once, later (never from inside this
- * call), unless dns_cancel is called first. NULL on failure (out of memory). */
+ * call), unless dns_cancel is called first, and at most the timeout after
+ * this call (waiting for DNS_MAX_INFLIGHT included). NULL on failure (out of
+ * memory). */
 struct dns_query *dns_lookup_txt(struct dns_resolver *r, const char *name, dns_txt_cb cb, void *arg);
 /* Cancels a lookup whose callback has not run; the callback will not run.
  * A lookup libunbound already works on counts as abandoned (above) until
  * libunbound is done with it. */
 void dns_cancel(struct dns_query *q);
-
-/* What a resolver holds now (for logs, metrics and tests). */
-struct dns_stats {
-	size_t inflight;    /* lookups in libunbound, abandoned ones included */
-	size_t abandoned;   /* of those, nobody waits for */
-	size_t waiting;     /* waiting for DNS_MAX_INFLIGHT */
-	unsigned contexts;  /* libunbound contexts: current + retired */
-	size_t retirements; /* contexts retired so far (DNS_MAX_ABANDONED reached) */
-};
-void dns_resolver_stats(const struct dns_resolver *r, struct dns_stats *out);
 /* Cancels every pending lookup (callbacks not called) and frees. */
 void dns_resolver_free(struct dns_resolver *r);
 
