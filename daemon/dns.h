@@ -3,7 +3,9 @@
  * its own cache); a per-lookup timeout turns a silent server into
  * SIGNET_DNS_TEMPFAIL. Callbacks run on the loop's thread. Optionally an
  * answer cache in front of libunbound (TTL-bounded; temporary failures are
- * never cached). */
+ * never cached). Bounded for any caller (DKIM keys now, SPF and DMARC
+ * later): DNS_MAX_INFLIGHT lookups per resolver, and lookups nobody waits
+ * for any more cannot pile up (issue #19; see DNS_MAX_ABANDONED). */
 #ifndef SIGNETD_DNS_H
 #define SIGNETD_DNS_H
 
@@ -16,6 +18,10 @@ struct event_base;
 struct dns_resolver;
 struct dns_query;
 
+/* Copied by dns_resolver_new (a fresh libunbound context may be made long
+ * after, e.g. after a reload freed the config the strings came from). A
+ * fresh context reads /etc/resolv.conf and trust_anchor_file again, after
+ * signetd dropped privileges. */
 struct dns_options {
 	const char *const *forwarders; /* "127.0.0.1@5353"; NULL/0 = /etc/resolv.conf */
 	size_t nforwarders;
@@ -33,6 +39,27 @@ struct dns_options {
 #define DNS_CACHE_MAX_TTL 300      /* seconds */
 #define DNS_CACHE_NEG_TTL 60       /* seconds: NXDOMAIN / NODATA, or their TTL if shorter */
 #define DNS_CACHE_BYTES (1u << 20) /* names + records held per loop */
+
+/* Issue #19: lookups of slow names (an attacker's name servers) must not
+ * hold up the others. libunbound cannot cancel a query of a threaded
+ * context (ub_cancel only drops its answer): one that timed out here, or
+ * was cancelled, runs on for seconds, re-sent, holding one of the context's
+ * outgoing ports. So:
+ * - DNS_MAX_INFLIGHT: lookups a resolver has in libunbound at once, the
+ *   abandoned ones counted; more wait (their timeout running) in order.
+ * - DNS_MAX_ABANDONED: when this many abandoned lookups run in the current
+ *   libunbound context, new lookups go to a fresh context and the old one
+ *   is deleted, with its abandoned queries, once the lookups still waited
+ *   for there are done (within the timeout). At most DNS_MAX_CONTEXTS per
+ *   resolver (each is a thread with its own sockets and caches).
+ * - DNS_UB_PORTS (libunbound outgoing-range, UDP sockets per context):
+ *   above DNS_MAX_INFLIGHT, so a lookup never waits for a port (library
+ *   default: 16, with which every lookup queued behind ten messages' slow
+ *   ones). */
+#define DNS_MAX_INFLIGHT 256
+#define DNS_MAX_ABANDONED 64
+#define DNS_MAX_CONTEXTS 4
+#define DNS_UB_PORTS (DNS_MAX_INFLIGHT + 64)
 
 /* What a lookup found. records[] are the TXT RRs, each RR's strings joined
  * with nothing between them (RFC 6376 3.6.2.2); borrowed for the callback. */
@@ -55,9 +82,13 @@ typedef void (*dns_txt_cb)(void *arg, const struct dns_answer *answer);
 struct dns_resolver *dns_resolver_new(struct event_base *base, const struct dns_options *opts,
 				      char *err, size_t errlen);
 /* Starts a lookup; cb is called exactly once, later (never from inside this
- * call), unless dns_cancel is called first. NULL on failure (out of memory). */
+ * call), unless dns_cancel is called first, and at most the timeout after
+ * this call (waiting for DNS_MAX_INFLIGHT included). NULL on failure (out of
+ * memory). */
 struct dns_query *dns_lookup_txt(struct dns_resolver *r, const char *name, dns_txt_cb cb, void *arg);
-/* Cancels a lookup whose callback has not run; the callback will not run. */
+/* Cancels a lookup whose callback has not run; the callback will not run.
+ * A lookup libunbound already works on counts as abandoned (above) until
+ * libunbound is done with it. */
 void dns_cancel(struct dns_query *q);
 /* Cancels every pending lookup (callbacks not called) and frees. */
 void dns_resolver_free(struct dns_resolver *r);

@@ -453,6 +453,36 @@ static void dnscache_parsed_replaced_record(void **state)
 	signed_msg_free(&new);
 }
 
+/* DNS-STARVE-05 (issue #19): "never cache a local timeout as an answer for
+ * longer than a short negative TTL". A timeout (SIGNET_DNS_TEMPFAIL, the
+ * reason dns.c gives) is not kept at any TTL, so the next message asks
+ * again; what a slow name finally answers, NXDOMAIN or NODATA, is kept
+ * min(TTL, neg_ttl): TTL neg_ttl-1, neg_ttl and neg_ttl+1 expire at
+ * neg_ttl-1, neg_ttl and neg_ttl seconds, to the millisecond. */
+static void DNS_STARVE_05_timeout_never_kept_negative_ttl_bounded(void **state)
+{
+	(void)state;
+	const uint32_t neg = 60;
+	struct dnscache *c = mk(8, 4096, 300, neg);
+	const uint32_t ttls[] = {0, 1, neg - 1, neg, neg + 1, 300, UINT32_MAX};
+	for (size_t k = 0; k < sizeof ttls / sizeof ttls[0]; k++) {
+		assert_false(dnscache_put(c, "slow", SIGNET_DNS_TEMPFAIL, "timeout after 5000 ms",
+					  NULL, 0, false, ttls[k], 1000));
+		assert_false(has(c, "slow", 1000));
+		assert_int_equal(dnscache_count(c), 0);
+	}
+	const uint32_t nx_ttl[] = {neg - 1, neg, neg + 1};
+	const uint64_t kept_ms[] = {(neg - 1) * 1000u, neg * 1000u, neg * 1000u};
+	for (size_t k = 0; k < 3; k++) {
+		assert_true(dnscache_put(c, "slow", SIGNET_DNS_NXDOMAIN, "NXDOMAIN", NULL, 0, false,
+					 nx_ttl[k], 5000));
+		assert_true(has(c, "slow", 5000 + kept_ms[k] - 1));
+		assert_false(has(c, "slow", 5000 + kept_ms[k]));
+	}
+	assert_int_equal(dnscache_count(c), 0);
+	dnscache_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -470,6 +500,7 @@ int main(void)
 		cmocka_unit_test(dnscache_parsed_hit_same_object),
 		cmocka_unit_test(dnscache_parsed_evicted_while_referenced),
 		cmocka_unit_test(dnscache_parsed_replaced_record),
+		cmocka_unit_test(DNS_STARVE_05_timeout_never_kept_negative_ttl_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
