@@ -82,32 +82,32 @@ static const uint8_t *at(const struct header_store *hs, size_t off)
 	return hs->data.data != NULL ? hs->data.data + off : empty;
 }
 
-struct signet_span header_name(const struct header_store *hs, size_t idx)
+struct signet_span header_store_name(const struct header_store *hs, size_t idx)
 {
 	const struct header_field *f = &hs->fields[idx];
 	struct signet_span s = {at(hs, f->name_off), f->name_len};
 	return s;
 }
 
-struct signet_span header_raw_name(const struct header_store *hs, size_t idx)
+struct signet_span header_store_raw_name(const struct header_store *hs, size_t idx)
 {
 	const struct header_field *f = &hs->fields[idx];
 	struct signet_span s = {at(hs, f->name_off), f->raw_name_len};
 	return s;
 }
 
-struct signet_span header_value(const struct header_store *hs, size_t idx)
+struct signet_span header_store_value(const struct header_store *hs, size_t idx)
 {
 	const struct header_field *f = &hs->fields[idx];
 	struct signet_span s = {at(hs, f->value_off), f->value_len};
 	return s;
 }
 
-size_t header_count(const struct header_store *hs, struct signet_span name)
+size_t header_store_count(const struct header_store *hs, struct signet_span name)
 {
 	size_t n = 0;
 	for (size_t k = 0; k < hs->count; k++)
-		if (hs->fields[k].has_colon && span_eq_nocase_span(header_name(hs, k), name))
+		if (hs->fields[k].has_colon && span_eq_nocase_span(header_store_name(hs, k), name))
 			n++;
 	return n;
 }

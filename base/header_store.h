@@ -34,10 +34,10 @@ SIGNET_MUST_USE enum signet_status header_store_add(struct header_store *hs, con
 						    size_t nlen, const uint8_t *value, size_t vlen,
 						    struct signet_error *err);
 
-struct signet_span header_name(const struct header_store *hs, size_t idx);
-struct signet_span header_raw_name(const struct header_store *hs, size_t idx);
-struct signet_span header_value(const struct header_store *hs, size_t idx);
+struct signet_span header_store_name(const struct header_store *hs, size_t idx);
+struct signet_span header_store_raw_name(const struct header_store *hs, size_t idx);
+struct signet_span header_store_value(const struct header_store *hs, size_t idx);
 /* Fields whose name equals name (case-insensitive). */
-size_t header_count(const struct header_store *hs, struct signet_span name);
+size_t header_store_count(const struct header_store *hs, struct signet_span name);
 
 #endif

@@ -275,7 +275,7 @@ static enum signet_status replay_headers(struct session *s, bool to_signer, stru
 {
 	const struct header_store *hs = &s->msg.hs;
 	for (size_t k = 0; k < hs->count; k++) {
-		struct signet_span n = header_raw_name(hs, k), v = header_value(hs, k);
+		struct signet_span n = header_store_raw_name(hs, k), v = header_store_value(hs, k);
 		enum signet_status st =
 			to_signer ? signet_signer_header(s->msg.signer, n.p, n.len, v.p, v.len, err)
 				  : signet_verifier_header(s->msg.verifier, n.p, n.len, v.p, v.len, err);
@@ -372,9 +372,9 @@ static void on_eoh(struct session *s)
 	const char *froms[8];
 	size_t from_len[8], nfrom = 0;
 	for (size_t k = 0; k < m->hs.count; k++) {
-		if (!span_eq_nocase(header_name(&m->hs, k), "from"))
+		if (!span_eq_nocase(header_store_name(&m->hs, k), "from"))
 			continue;
-		struct signet_span v = header_value(&m->hs, k);
+		struct signet_span v = header_store_value(&m->hs, k);
 		if (nfrom < 8) {
 			froms[nfrom] = (const char *)v.p;
 			from_len[nfrom] = v.len;

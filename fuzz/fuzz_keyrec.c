@@ -32,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct pubkey *pk = NULL;
 		unsigned bits = 0;
 		struct signet_error kerr = {0};
-		if (pubkey_parse(rec.info.type, rec.key, rec.keylen, &pk, &bits, &kerr) ==
+		if (crypto_pubkey_parse(rec.info.type, rec.key, rec.keylen, &pk, &bits, &kerr) ==
 		    SIGNET_OK) {
 			FUZZ_CHECK(pk != NULL);
 			if (rec.info.type == SIGNET_KEY_RSA)
@@ -43,9 +43,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			bool ok = true;
 			struct signet_error verr = {0};
 			size_t sl = size < SIGNET_MAX_SIG_LEN ? size : SIGNET_MAX_SIG_LEN;
-			if (pubkey_verify(pk, digest, p, sl, &ok, &verr) == SIGNET_OK)
+			if (crypto_pubkey_verify(pk, digest, p, sl, &ok, &verr) == SIGNET_OK)
 				FUZZ_CHECK(!ok);
-			pubkey_free(pk);
+			crypto_pubkey_free(pk);
 		}
 	}
 	/* The same bytes read as a raw DER key of each type. */
@@ -53,8 +53,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct pubkey *pk = NULL;
 		unsigned bits = 0;
 		struct signet_error kerr = {0};
-		if (pubkey_parse((enum signet_keytype)t, p, size, &pk, &bits, &kerr) == SIGNET_OK)
-			pubkey_free(pk);
+		if (crypto_pubkey_parse((enum signet_keytype)t, p, size, &pk, &bits, &kerr) == SIGNET_OK)
+			crypto_pubkey_free(pk);
 	}
 	free(p);
 	return 0;

@@ -12,7 +12,7 @@ void bodyhash_set_init(struct bodyhash_set *set)
 
 static enum signet_status sink_hash(void *ctx, const uint8_t *p, size_t len)
 {
-	return hash_update(ctx, p, len);
+	return crypto_hash_update(ctx, p, len);
 }
 
 enum signet_status bodyhash_set_add(struct bodyhash_set *set, enum signet_canon c, uint64_t limit,
@@ -30,7 +30,7 @@ enum signet_status bodyhash_set_add(struct bodyhash_set *set, enum signet_canon 
 	struct bodyhash *bh = calloc(1, sizeof *bh);
 	if (bh == NULL)
 		return error_set(err, SIGNET_ERR_NOMEM, NULL, "out of memory");
-	enum signet_status st = hash_new(&bh->h);
+	enum signet_status st = crypto_hash_new(&bh->h);
 	if (st != SIGNET_OK) {
 		free(bh);
 		return error_set(err, st, NULL, st == SIGNET_ERR_NOMEM ? "out of memory"
@@ -57,7 +57,7 @@ enum signet_status bodyhash_set_final(struct bodyhash_set *set, struct signet_er
 		return SIGNET_OK;
 	for (size_t k = 0; k < set->n; k++) {
 		struct bodyhash *bh = set->items[k];
-		if (canon_body_final(&bh->cb) != SIGNET_OK || hash_final(bh->h, bh->digest) != SIGNET_OK)
+		if (canon_body_final(&bh->cb) != SIGNET_OK || crypto_hash_final(bh->h, bh->digest) != SIGNET_OK)
 			return error_set(err, SIGNET_ERR_CRYPTO, NULL, "body hashing failed");
 	}
 	set->final = true;
@@ -67,7 +67,7 @@ enum signet_status bodyhash_set_final(struct bodyhash_set *set, struct signet_er
 void bodyhash_set_free(struct bodyhash_set *set)
 {
 	for (size_t k = 0; k < set->n; k++) {
-		hash_free(set->items[k]->h);
+		crypto_hash_free(set->items[k]->h);
 		free(set->items[k]);
 	}
 	set->n = 0;

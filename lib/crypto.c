@@ -130,7 +130,7 @@ static EVP_MD_CTX *template_ed(const struct sig_template *t)
 
 /* ---- SHA-256 ---------------------------------------------------------- */
 
-enum signet_status hash_new(struct hash **out)
+enum signet_status crypto_hash_new(struct hash **out)
 {
 	struct hash *h = calloc(1, sizeof *h);
 	if (h == NULL)
@@ -138,7 +138,7 @@ enum signet_status hash_new(struct hash **out)
 	h->ctx = EVP_MD_CTX_new();
 	h->md = EVP_MD_fetch(NULL, "SHA256", NULL);
 	if (h->ctx == NULL || h->md == NULL || !EVP_DigestInit_ex(h->ctx, h->md, NULL)) {
-		hash_free(h);
+		crypto_hash_free(h);
 		ERR_clear_error();
 		return SIGNET_ERR_CRYPTO;
 	}
@@ -146,7 +146,7 @@ enum signet_status hash_new(struct hash **out)
 	return SIGNET_OK;
 }
 
-enum signet_status hash_update(struct hash *h, const void *p, size_t n)
+enum signet_status crypto_hash_update(struct hash *h, const void *p, size_t n)
 {
 	if (n == 0)
 		return SIGNET_OK;
@@ -157,7 +157,7 @@ enum signet_status hash_update(struct hash *h, const void *p, size_t n)
 	return SIGNET_OK;
 }
 
-enum signet_status hash_final(struct hash *h, uint8_t out[SIGNET_SHA256_LEN])
+enum signet_status crypto_hash_final(struct hash *h, uint8_t out[SIGNET_SHA256_LEN])
 {
 	unsigned int n = 0;
 	if (!EVP_DigestFinal_ex(h->ctx, out, &n) || n != SIGNET_SHA256_LEN) {
@@ -167,7 +167,7 @@ enum signet_status hash_final(struct hash *h, uint8_t out[SIGNET_SHA256_LEN])
 	return SIGNET_OK;
 }
 
-enum signet_status hash_reset(struct hash *h)
+enum signet_status crypto_hash_reset(struct hash *h)
 {
 	if (!EVP_DigestInit_ex(h->ctx, h->md, NULL)) {
 		ERR_clear_error();
@@ -176,20 +176,20 @@ enum signet_status hash_reset(struct hash *h)
 	return SIGNET_OK;
 }
 
-enum signet_status hash_clone(const struct hash *h, struct hash **out)
+enum signet_status crypto_hash_clone(const struct hash *h, struct hash **out)
 {
 	struct hash *c = calloc(1, sizeof *c);
 	if (c == NULL)
 		return SIGNET_ERR_NOMEM;
 	c->ctx = EVP_MD_CTX_new();
 	if (c->ctx == NULL || !EVP_MD_up_ref(h->md)) {
-		hash_free(c);
+		crypto_hash_free(c);
 		ERR_clear_error();
 		return SIGNET_ERR_NOMEM;
 	}
 	c->md = h->md;
 	if (!EVP_MD_CTX_copy_ex(c->ctx, h->ctx)) {
-		hash_free(c);
+		crypto_hash_free(c);
 		ERR_clear_error();
 		return SIGNET_ERR_CRYPTO;
 	}
@@ -197,7 +197,7 @@ enum signet_status hash_clone(const struct hash *h, struct hash **out)
 	return SIGNET_OK;
 }
 
-void hash_free(struct hash *h)
+void crypto_hash_free(struct hash *h)
 {
 	if (h == NULL)
 		return;
@@ -706,7 +706,7 @@ static enum signet_status pubkey_ed25519(const uint8_t *p, size_t len, EVP_PKEY 
 	return SIGNET_OK;
 }
 
-enum signet_status pubkey_parse(enum signet_keytype type, const uint8_t *p, size_t len,
+enum signet_status crypto_pubkey_parse(enum signet_keytype type, const uint8_t *p, size_t len,
 				struct pubkey **out, unsigned *bits, struct signet_error *err)
 {
 	EVP_PKEY *pk = NULL;
@@ -735,7 +735,7 @@ enum signet_status pubkey_parse(enum signet_keytype type, const uint8_t *p, size
 	k->bits = b;
 	st = template_init(&k->op, pk, type, false, err);
 	if (st != SIGNET_OK) {
-		pubkey_free(k);
+		crypto_pubkey_free(k);
 		return st;
 	}
 	*out = k;
@@ -773,7 +773,7 @@ static enum signet_status verify_ed25519(const struct pubkey *k, const uint8_t *
 	return SIGNET_OK;
 }
 
-enum signet_status pubkey_verify(const struct pubkey *k, const uint8_t digest[SIGNET_SHA256_LEN],
+enum signet_status crypto_pubkey_verify(const struct pubkey *k, const uint8_t digest[SIGNET_SHA256_LEN],
 				 const uint8_t *sig, size_t siglen, bool *ok,
 				 struct signet_error *err)
 {
@@ -785,7 +785,7 @@ enum signet_status pubkey_verify(const struct pubkey *k, const uint8_t digest[SI
 	return verify_ed25519(k, digest, sig, siglen, ok, err);
 }
 
-bool pubkey_matches(const struct pubkey *k, const struct signet_key *key)
+bool crypto_pubkey_matches(const struct pubkey *k, const struct signet_key *key)
 {
 	if (k == NULL || key == NULL)
 		return false;
@@ -794,7 +794,7 @@ bool pubkey_matches(const struct pubkey *k, const struct signet_key *key)
 	return same;
 }
 
-void pubkey_free(struct pubkey *k)
+void crypto_pubkey_free(struct pubkey *k)
 {
 	if (k == NULL)
 		return;
@@ -825,7 +825,7 @@ static enum signet_status sign_ed25519(const struct signet_key *key, const uint8
 	return st;
 }
 
-enum signet_status key_sign(const struct signet_key *key, const uint8_t digest[SIGNET_SHA256_LEN],
+enum signet_status crypto_key_sign(const struct signet_key *key, const uint8_t digest[SIGNET_SHA256_LEN],
 			    uint8_t *sig, size_t cap, size_t *siglen, struct signet_error *err)
 {
 	if (key == NULL || digest == NULL || sig == NULL || siglen == NULL)

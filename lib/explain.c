@@ -14,10 +14,10 @@ static enum signet_status compare_prefix(struct body_explain *e)
 {
 	uint8_t d[SIGNET_SHA256_LEN];
 	struct hash *c = NULL;
-	enum signet_status st = hash_clone(e->h, &c);
+	enum signet_status st = crypto_hash_clone(e->h, &c);
 	if (st == SIGNET_OK)
-		st = hash_final(c, d);
-	hash_free(c);
+		st = crypto_hash_final(c, d);
+	crypto_hash_free(c);
 	if (st != SIGNET_OK)
 		return st;
 	if (memcmp(d, e->want, sizeof d) != 0)
@@ -65,7 +65,7 @@ static enum signet_status main_sink(void *ctx, const uint8_t *p, size_t len)
 		/* After canonicalization a LF only ends a CRLF (DKIM-CANON-05). */
 		const uint8_t *nl = memchr(p, '\n', len);
 		size_t n = nl != NULL ? (size_t)(nl - p) + 1 : len;
-		SIGNET_TRY(hash_update(e->h, p, n));
+		SIGNET_TRY(crypto_hash_update(e->h, p, n));
 		capture(e, p, n, nl != NULL);
 		e->bytes += n;
 		if (nl != NULL) {
@@ -86,13 +86,13 @@ static enum signet_status compare_empty(struct body_explain *e, enum signet_cano
 		return compare_prefix(e);
 	struct hash *h = e->h;
 	struct hash *t = NULL;
-	SIGNET_TRY(hash_new(&t));
-	enum signet_status st = hash_update(t, "\r\n", 2);
+	SIGNET_TRY(crypto_hash_new(&t));
+	enum signet_status st = crypto_hash_update(t, "\r\n", 2);
 	e->h = t;
 	if (st == SIGNET_OK)
 		st = compare_prefix(e);
 	e->h = h;
-	hash_free(t);
+	crypto_hash_free(t);
 	return st;
 }
 
@@ -111,7 +111,7 @@ static const char *xform_name(enum xform_kind k)
 
 static enum signet_status sink_hash(void *ctx, const uint8_t *p, size_t len)
 {
-	return hash_update(ctx, p, len);
+	return crypto_hash_update(ctx, p, len);
 }
 
 static enum signet_status stage_flush(struct xform *x)
@@ -255,7 +255,7 @@ static enum signet_status xform_final(struct xform *x, uint8_t digest[SIGNET_SHA
 		SIGNET_TRY(put1(x, '.'));
 	SIGNET_TRY(stage_flush(x));
 	SIGNET_TRY(canon_body_final(&x->cb));
-	return hash_final(x->h, digest);
+	return crypto_hash_final(x->h, digest);
 }
 
 /* ---- the stream --------------------------------------------------------- */
@@ -284,7 +284,7 @@ enum signet_status explain_new(enum signet_canon c, uint64_t limit,
 	*out = e;
 	memcpy(e->want, want, sizeof e->want);
 	e->capture = true; /* no prefix yet: show the first lines */
-	enum signet_status st = hash_new(&e->h);
+	enum signet_status st = crypto_hash_new(&e->h);
 	if (st != SIGNET_OK)
 		return hash_error(st, err, "cannot create SHA-256 context");
 	canon_body_init(&e->cb, c, limit, main_sink, e);
@@ -292,7 +292,7 @@ enum signet_status explain_new(enum signet_canon c, uint64_t limit,
 	size_t n = is_simple ? sizeof simple / sizeof simple[0] : sizeof relaxed / sizeof relaxed[0];
 	for (size_t k = 0; k < n; k++) {
 		struct xform *x = &e->xf[e->nxf];
-		st = hash_new(&x->h);
+		st = crypto_hash_new(&x->h);
 		if (st != SIGNET_OK)
 			return hash_error(st, err, "cannot create SHA-256 context");
 		e->nxf++;
@@ -343,9 +343,9 @@ void explain_free(struct body_explain *e)
 {
 	if (e == NULL)
 		return;
-	hash_free(e->h);
+	crypto_hash_free(e->h);
 	for (size_t k = 0; k < e->nxf; k++)
-		hash_free(e->xf[k].h);
+		crypto_hash_free(e->xf[k].h);
 	free(e);
 }
 

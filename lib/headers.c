@@ -6,7 +6,7 @@
 #include "error.h"
 #include "headers.h"
 
-enum signet_status header_select(const struct header_store *hs, const struct signet_span *names,
+enum signet_status headers_select(const struct header_store *hs, const struct signet_span *names,
 				 size_t n, enum signet_canon c, size_t skip, struct signet_buf *out)
 {
 	/* One byte per field: used by an earlier name of this h= list. */
@@ -17,10 +17,10 @@ enum signet_status header_select(const struct header_store *hs, const struct sig
 		for (size_t j = hs->count; j-- > 0;) {
 			if (used[j] || j == skip || !hs->fields[j].has_colon)
 				continue;
-			if (!span_eq_nocase_span(header_name(hs, j), names[k]))
+			if (!span_eq_nocase_span(header_store_name(hs, j), names[k]))
 				continue;
 			used[j] = 1;
-			SIGNET_TRY(canon_header(c, header_raw_name(hs, j), header_value(hs, j), out));
+			SIGNET_TRY(canon_header(c, header_store_raw_name(hs, j), header_store_value(hs, j), out));
 			break;
 		}
 	}

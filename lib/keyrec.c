@@ -185,8 +185,8 @@ enum signet_status signet_keyrec_parse(const uint8_t *txt, size_t len,
 		return error_set(err, SIGNET_ERR_INVAL, NULL, "NULL argument");
 	enum signet_status st = keyrec_decode(txt, len, &rec, err);
 	if (st == SIGNET_OK) {
-		st = pubkey_parse(rec.info.type, rec.key, rec.keylen, &pk, &rec.info.bits, err);
-		pubkey_free(pk);
+		st = crypto_pubkey_parse(rec.info.type, rec.key, rec.keylen, &pk, &rec.info.bits, err);
+		crypto_pubkey_free(pk);
 	}
 	*info = rec.info;
 	return st;
@@ -203,9 +203,9 @@ enum signet_status signet_keyrec_matches(const uint8_t *txt, size_t len,
 		return error_set(err, SIGNET_ERR_INVAL, NULL, "NULL argument");
 	*match = false;
 	SIGNET_TRY(keyrec_decode(txt, len, &rec, err));
-	SIGNET_TRY(pubkey_parse(rec.info.type, rec.key, rec.keylen, &pk, &bits, err));
-	*match = pubkey_matches(pk, key);
-	pubkey_free(pk);
+	SIGNET_TRY(crypto_pubkey_parse(rec.info.type, rec.key, rec.keylen, &pk, &bits, err));
+	*match = crypto_pubkey_matches(pk, key);
+	crypto_pubkey_free(pk);
 	return SIGNET_OK;
 }
 
@@ -213,7 +213,7 @@ enum signet_status signet_keyrec_matches(const uint8_t *txt, size_t len,
 
 static void keyset_free(struct signet_keyset *ks)
 {
-	pubkey_free(ks->pk);
+	crypto_pubkey_free(ks->pk);
 	free(ks);
 }
 
@@ -224,12 +224,12 @@ static enum signet_status keyset_record(struct keyrec *rec, const struct signet_
 	unsigned bits = 0;
 	enum signet_status st = keyrec_decode(r->p, r->len, rec, kerr);
 	if (st == SIGNET_OK)
-		st = pubkey_parse(rec->info.type, rec->key, rec->keylen, pk, &bits, kerr);
+		st = crypto_pubkey_parse(rec->info.type, rec->key, rec->keylen, pk, &bits, kerr);
 	rec->info.bits = bits;
 	return st;
 }
 
-enum signet_status keyset_build(const struct signet_txt *records, size_t n,
+enum signet_status keyrec_keyset_build(const struct signet_txt *records, size_t n,
 				bool crypto_is_problem, struct signet_keyset **out,
 				struct signet_error *err)
 {
@@ -272,7 +272,7 @@ enum signet_status signet_keyset_parse(const struct signet_txt *records, size_t 
 {
 	if (out == NULL)
 		return error_set(err, SIGNET_ERR_INVAL, NULL, "NULL argument");
-	return keyset_build(records, n, false, out, err);
+	return keyrec_keyset_build(records, n, false, out, err);
 }
 
 struct signet_keyset *signet_keyset_ref(struct signet_keyset *ks)
@@ -436,7 +436,7 @@ static void key_findings(const struct signet_keyrec_info *info, const struct pub
 			"k=%s, %u bits", info->k, info->bits);
 	if (key == NULL)
 		return;
-	if (pubkey_matches(pk, key))
+	if (crypto_pubkey_matches(pk, key))
 		finding(r, SIGNET_KEYREC_MATCH, SIGNET_KEYREC_INFO, "p", NULL, NULL,
 			"the public half of the private key");
 	else
@@ -451,7 +451,7 @@ static enum signet_status load_key(struct keyrec *rec, struct pubkey **pk,
 {
 	struct signet_error kerr = {0};
 	enum signet_status st =
-	    pubkey_parse(rec->info.type, rec->key, rec->keylen, pk, &rec->info.bits, &kerr);
+	    crypto_pubkey_parse(rec->info.type, rec->key, rec->keylen, pk, &rec->info.bits, &kerr);
 	if (st == SIGNET_ERR_NOMEM)
 		return error_set(err, st, kerr.spec, "%s", kerr.msg);
 	if (st == SIGNET_OK)
@@ -504,7 +504,7 @@ enum signet_status signet_keyrec_check(const uint8_t *txt, size_t len,
 	}
 	out->info = rec->info;
 	qsort(out->f, out->n, sizeof out->f[0], by_code);
-	pubkey_free(pk);
+	crypto_pubkey_free(pk);
 	free(rec);
 	return st;
 }

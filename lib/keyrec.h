@@ -43,7 +43,7 @@ struct signet_keyset {
  * failure loading a key is one more record problem when crypto_is_problem,
  * else SIGNET_ERR_CRYPTO (nothing made): a set that may be kept for other
  * messages must not keep a failure that says nothing about the records. */
-SIGNET_MUST_USE enum signet_status keyset_build(const struct signet_txt *records, size_t n,
+SIGNET_MUST_USE enum signet_status keyrec_keyset_build(const struct signet_txt *records, size_t n,
 						bool crypto_is_problem, struct signet_keyset **out,
 						struct signet_error *err);
 

@@ -312,7 +312,7 @@ static bool hlist_has(const struct signet_buf *h, struct signet_span name)
 /* Instances of name to sign: as present, at most SIGNER_MAX_INSTANCES. */
 static size_t present(const struct signet_signer *s, struct signet_span name)
 {
-	size_t n = header_count(&s->hs, name);
+	size_t n = header_store_count(&s->hs, name);
 	return n < SIGNER_MAX_INSTANCES ? n : SIGNER_MAX_INSTANCES;
 }
 
@@ -380,9 +380,9 @@ enum signet_status signet_signer_end_of_headers(struct signet_signer *s, struct 
 	/* DKIM-EAI-04 (RFC 8616 5): U-labels only in a message that already
 	 * carries UTF-8 header fields; an all-ASCII message stays all ASCII. */
 	for (size_t k = 0; k < s->hs.count && !s->eai; k++)
-		s->eai = idna_has_utf8(header_value(&s->hs, k));
+		s->eai = idna_has_utf8(header_store_value(&s->hs, k));
 	/* DKIM-SIGN-07 (RFC 6376 5.4, RFC 5322 3.6): exactly one From. */
-	size_t froms = header_count(&s->hs, span_from_str("from"));
+	size_t froms = header_store_count(&s->hs, span_from_str("from"));
 	if (froms == 0)
 		return error_set(err, SIGNET_ERR_SYNTAX, "RFC 6376 5.4",
 				 "refusing to sign: the message has no From field");
@@ -468,7 +468,7 @@ static enum signet_status sign_one(struct signet_signer *s, struct sign_job *j,
 	size_t n = split_hlist(&j->hlist, names, COUNT(names));
 	struct signet_buf input;
 	buf_init(&input, SIGNET_MAX_HEADER_BYTES * 2);
-	st = header_select(&s->hs, names, n, j->p.hdr_canon, SIZE_MAX, &input);
+	st = headers_select(&s->hs, names, n, j->p.hdr_canon, SIZE_MAX, &input);
 	struct signet_span sname = span_from_str("DKIM-Signature");
 	struct signet_span sval = {j->value.data, j->value.len};
 	if (st == SIGNET_OK)
@@ -477,16 +477,16 @@ static enum signet_status sign_one(struct signet_signer *s, struct sign_job *j,
 	size_t siglen = 0;
 	struct hash *h = NULL;
 	if (st == SIGNET_OK)
-		st = hash_new(&h);
+		st = crypto_hash_new(&h);
 	if (st == SIGNET_OK)
-		st = hash_update(h, input.data, input.len - 2); /* drop the CRLF canon_header added */
+		st = crypto_hash_update(h, input.data, input.len - 2); /* drop the CRLF canon_header added */
 	if (st == SIGNET_OK)
-		st = hash_final(h, digest);
-	hash_free(h);
+		st = crypto_hash_final(h, digest);
+	crypto_hash_free(h);
 	buf_free(&input);
 	if (st != SIGNET_OK)
 		return error_set(err, st, NULL, "header hashing failed");
-	SIGNET_TRY(key_sign(j->p.key, digest, sig, sizeof sig, &siglen, err));
+	SIGNET_TRY(crypto_key_sign(j->p.key, digest, sig, sizeof sig, &siglen, err));
 	st = base64_encode_str(sig, siglen, b64, sizeof b64);
 	if (st == SIGNET_OK)
 		st = sig_append_b(&j->value, b64);

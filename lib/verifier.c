@@ -295,7 +295,7 @@ static enum signet_status prepare_sig(struct signet_verifier *v, size_t field,
 	buf_init(&vs->input, SIGNET_MAX_HEADER_BYTES * 2);
 	if (v->opts.explain && (vs->x = calloc(1, sizeof *vs->x)) == NULL)
 		return error_set(err, SIGNET_ERR_NOMEM, NULL, "out of memory");
-	struct signet_span value = header_value(&v->hs, field);
+	struct signet_span value = header_store_value(&v->hs, field);
 	struct signet_error perr = {0};
 	enum signet_status st = sig_parse(value.p, value.len, &vs->sig, &perr);
 	SIGNET_TRY(fill_report(vs, err));
@@ -344,7 +344,7 @@ enum signet_status signet_verifier_end_of_headers(struct signet_verifier *v, str
 	struct signet_span dkim = span_from_str("DKIM-Signature");
 	/* DKIM-VER-01: top to bottom, each signature on its own. */
 	for (size_t k = 0; k < v->hs.count; k++) {
-		if (!v->hs.fields[k].has_colon || !span_eq_nocase_span(header_name(&v->hs, k), dkim))
+		if (!v->hs.fields[k].has_colon || !span_eq_nocase_span(header_store_name(&v->hs, k), dkim))
 			continue;
 		if (v->nsigs == SIGNET_MAX_SIGNATURES) {
 			v->unchecked++; /* DKIM-VER-04: reported, not verified */
@@ -395,7 +395,7 @@ enum signet_status signet_verifier_answer(struct signet_verifier *v, unsigned id
 	/* The records decoded as signet_keyset_parse does, so both ways of
 	 * answering judge them with the same code; an OpenSSL failure stays a
 	 * problem of this message's record. */
-	return keyset_build(records, n, true, &q->keys, err);
+	return keyrec_keyset_build(records, n, true, &q->keys, err);
 }
 
 enum signet_status signet_verifier_answer_key(struct signet_verifier *v, unsigned id,
@@ -509,8 +509,8 @@ static enum signet_status header_input(struct signet_verifier *v, struct vsig *v
 				       struct signet_buf *out)
 {
 	const struct dkim_sig *s = &vs->sig;
-	SIGNET_TRY(header_select(&v->hs, s->hnames, s->nh, s->hdr_canon, vs->field, out));
-	struct signet_span value = header_value(&v->hs, vs->field);
+	SIGNET_TRY(headers_select(&v->hs, s->hnames, s->nh, s->hdr_canon, vs->field, out));
+	struct signet_span value = header_store_value(&v->hs, vs->field);
 	size_t pre = (size_t)(s->b_raw.p - value.p);
 	size_t post = pre + s->b_raw.len;
 	struct signet_buf stripped;
@@ -520,7 +520,7 @@ static enum signet_status header_input(struct signet_verifier *v, struct vsig *v
 		st = buf_append(&stripped, value.p + post, value.len - post);
 	if (st == SIGNET_OK) {
 		struct signet_span sv = {stripped.data, stripped.len};
-		st = canon_header(s->hdr_canon, header_raw_name(&v->hs, vs->field), sv, out);
+		st = canon_header(s->hdr_canon, header_store_raw_name(&v->hs, vs->field), sv, out);
 	}
 	buf_free(&stripped);
 	if (st == SIGNET_OK)
@@ -536,12 +536,12 @@ static enum signet_status check_signature(struct signet_verifier *v, struct vsig
 	struct signet_buf *in = &vs->input;
 	enum signet_status st = header_input(v, vs, in);
 	if (st == SIGNET_OK)
-		st = hash_new(&h);
+		st = crypto_hash_new(&h);
 	if (st == SIGNET_OK)
-		st = hash_update(h, in->data, in->len);
+		st = crypto_hash_update(h, in->data, in->len);
 	if (st == SIGNET_OK)
-		st = hash_final(h, digest);
-	hash_free(h);
+		st = crypto_hash_final(h, digest);
+	crypto_hash_free(h);
 	if (st != SIGNET_OK)
 		return error_set(err, st, NULL, "header hashing failed");
 	step(vs, "header hash", true, "%zu octets of canonical header input (%zu names in h=)",
@@ -553,7 +553,7 @@ static enum signet_status check_signature(struct signet_verifier *v, struct vsig
 		buf_free(in);
 	}
 	bool ok = false;
-	SIGNET_TRY(pubkey_verify(q->keys->pk, digest, vs->sig.b, vs->sig.b_len, &ok, err));
+	SIGNET_TRY(crypto_pubkey_verify(q->keys->pk, digest, vs->sig.b, vs->sig.b_len, &ok, err));
 	if (!ok)
 		decide(vs, SIGNET_RESULT_FAIL, "signature did not verify");
 	step(vs, "signature", ok, ok ? "b= verified with the public key" : "b= does not verify with the public key");
@@ -589,10 +589,10 @@ static bool received_field(void *ctx, const uint8_t *name, size_t nlen, size_t i
 	struct signet_span want = { name, nlen };
 	for (size_t k = 0; k < z->hs->count; k++) {
 		if (k == z->skip || !z->hs->fields[k].has_colon ||
-		    !span_eq_nocase_span(header_name(z->hs, k), want))
+		    !span_eq_nocase_span(header_store_name(z->hs, k), want))
 			continue;
 		if (idx-- == 0) {
-			*value = header_value(z->hs, k);
+			*value = header_store_value(z->hs, k);
 			return true;
 		}
 	}
@@ -618,7 +618,7 @@ static enum signet_status finish_sig(struct signet_verifier *v, struct vsig *vs,
 	vs->r.result = SIGNET_RESULT_PASS;
 	apply_l_policy(v, vs);
 	/* DKIM-VER-14: a second From is an attack unless From was oversigned. */
-	if (header_count(&v->hs, span_from_str("from")) > 1)
+	if (header_store_count(&v->hs, span_from_str("from")) > 1)
 		add_note(&vs->r, "multiple From fields");
 	return SIGNET_OK;
 }

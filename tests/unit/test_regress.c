@@ -64,10 +64,10 @@ static void DKIM_HDR_07_empty_first_field(void **state)
 	assert_int_equal(
 		header_store_add(&hs, (const uint8_t *)"", 0, (const uint8_t *)"", 0, &err),
 		SIGNET_OK);
-	assert_int_equal(header_name(&hs, 0).len, 0);
-	assert_int_equal(header_raw_name(&hs, 0).len, 0);
-	assert_int_equal(header_value(&hs, 0).len, 0);
-	assert_int_equal(header_count(&hs, span_from_str("From")), 0);
+	assert_int_equal(header_store_name(&hs, 0).len, 0);
+	assert_int_equal(header_store_raw_name(&hs, 0).len, 0);
+	assert_int_equal(header_store_value(&hs, 0).len, 0);
+	assert_int_equal(header_store_count(&hs, span_from_str("From")), 0);
 	header_store_free(&hs);
 
 	const char *msg = ":\r\nFrom: a@example.com\r\n\r\nbody\r\n";

@@ -112,31 +112,31 @@ static void resign_template(const char *tmpl_rel, int index, const char *key_rel
 	assert_int_equal(tu_feed(&h, &ctx, msg, len, 0, &err), SIGNET_OK);
 	size_t field = SIZE_MAX;
 	for (size_t k = 0, seen = 0; k < ctx.hs.count; k++)
-		if (span_eq_nocase(header_name(&ctx.hs, k), "dkim-signature") && ++seen == (size_t)index)
+		if (span_eq_nocase(header_store_name(&ctx.hs, k), "dkim-signature") && ++seen == (size_t)index)
 			field = k;
 	assert_true(field != SIZE_MAX);
-	struct signet_span value = header_value(&ctx.hs, field);
+	struct signet_span value = header_store_value(&ctx.hs, field);
 	static struct dkim_sig sig;
 	assert_int_equal(sig_parse(value.p, value.len, &sig, &err), SIGNET_OK);
 	struct signet_buf in, stripped;
 	buf_init(&in, 1 << 20);
 	buf_init(&stripped, 1 << 20);
-	assert_int_equal(header_select(&ctx.hs, sig.hnames, sig.nh, sig.hdr_canon, field, &in), SIGNET_OK);
+	assert_int_equal(headers_select(&ctx.hs, sig.hnames, sig.nh, sig.hdr_canon, field, &in), SIGNET_OK);
 	size_t pre = (size_t)(sig.b_raw.p - value.p);
 	assert_int_equal(buf_append(&stripped, value.p, pre), SIGNET_OK);
 	assert_int_equal(buf_append(&stripped, value.p + pre + sig.b_raw.len,
 				    value.len - pre - sig.b_raw.len), SIGNET_OK);
 	struct signet_span sv = {stripped.data, stripped.len};
-	assert_int_equal(canon_header(sig.hdr_canon, header_raw_name(&ctx.hs, field), sv, &in), SIGNET_OK);
+	assert_int_equal(canon_header(sig.hdr_canon, header_store_raw_name(&ctx.hs, field), sv, &in), SIGNET_OK);
 	struct hash *hs = NULL;
 	uint8_t digest[SIGNET_SHA256_LEN], out[SIGNET_MAX_SIG_LEN];
 	size_t outlen = 0;
-	assert_int_equal(hash_new(&hs), SIGNET_OK);
-	assert_int_equal(hash_update(hs, in.data, in.len - 2), SIGNET_OK);
-	assert_int_equal(hash_final(hs, digest), SIGNET_OK);
-	hash_free(hs);
+	assert_int_equal(crypto_hash_new(&hs), SIGNET_OK);
+	assert_int_equal(crypto_hash_update(hs, in.data, in.len - 2), SIGNET_OK);
+	assert_int_equal(crypto_hash_final(hs, digest), SIGNET_OK);
+	crypto_hash_free(hs);
 	struct signet_key *key = load_key(key_rel);
-	assert_int_equal(key_sign(key, digest, out, sizeof out, &outlen, &err), SIGNET_OK);
+	assert_int_equal(crypto_key_sign(key, digest, out, sizeof out, &outlen, &err), SIGNET_OK);
 	assert_int_equal(base64_encode_str(out, outlen, b64, cap), SIGNET_OK);
 	signet_key_free(key);
 	buf_free(&in);
