@@ -16,7 +16,7 @@ struct signet_buf {
 	uint8_t *data; /* owned; NULL until the first append */
 	size_t len;
 	size_t cap;
-	size_t max;    /* hard ceiling on len */
+	size_t max; /* hard ceiling on len */
 };
 
 void buf_init(struct signet_buf *b, size_t max);
@@ -36,7 +36,13 @@ bool span_eq_nocase_span(struct signet_span a, struct signet_span b);
 /* Trims WSP and CR/LF (FWS) on both ends. */
 struct signet_span span_trim_fws(struct signet_span s);
 
-static inline bool is_wsp(uint8_t c) { return c == ' ' || c == '\t'; }
-static inline uint8_t ascii_lower(uint8_t c) { return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c; }
+static inline bool is_wsp(uint8_t c)
+{
+	return c == ' ' || c == '\t';
+}
+static inline uint8_t ascii_lower(uint8_t c)
+{
+	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
+}
 
 #endif

@@ -15,7 +15,8 @@
 #define DNSNAME_MAX_LABEL 63 /* RFC 1035 2.3.4 */
 
 /* Flags. Without DNSNAME_UTF8, octets >= 0x80 are DNSNAME_NOT_ASCII. */
-#define DNSNAME_UTF8 1u /* U-labels allowed (DKIM-EAI-02): a label with UTF-8 is
+#define DNSNAME_UTF8                                                                               \
+	1u /* U-labels allowed (DKIM-EAI-02): a label with UTF-8 is
 			   not held to DNSNAME_MAX_LABEL, its A-label is what DNS sees */
 
 enum dnsname_problem {

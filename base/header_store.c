@@ -43,7 +43,8 @@ enum signet_status header_store_add(struct header_store *hs, const uint8_t *name
 				  (size_t)SIGNET_MAX_HEADER_FIELD);
 	if (hs->count >= SIGNET_MAX_HEADER_FIELDS)
 		return over_limit(hs, err, "more than %zu header fields (limit %zu)",
-				  (size_t)SIGNET_MAX_HEADER_FIELDS, (size_t)SIGNET_MAX_HEADER_FIELDS);
+				  (size_t)SIGNET_MAX_HEADER_FIELDS,
+				  (size_t)SIGNET_MAX_HEADER_FIELDS);
 	if (hs->data.len + nlen + vlen > SIGNET_MAX_HEADER_BYTES)
 		return over_limit(hs, err, "header block over %zu bytes (limit %zu)",
 				  (size_t)SIGNET_MAX_HEADER_BYTES, (size_t)SIGNET_MAX_HEADER_BYTES);

@@ -8,14 +8,14 @@
 #include "buf.h"
 
 struct header_field {
-	size_t name_off, name_len;   /* name with trailing WSP removed (DKIM-CANON-12) */
-	size_t raw_name_len;         /* name as written (simple canonicalization) */
+	size_t name_off, name_len; /* name with trailing WSP removed (DKIM-CANON-12) */
+	size_t raw_name_len;       /* name as written (simple canonicalization) */
 	size_t value_off, value_len;
-	bool has_colon;              /* false: not a field, never selected (DKIM-HDR-07) */
+	bool has_colon; /* false: not a field, never selected (DKIM-HDR-07) */
 };
 
 struct header_store {
-	struct signet_buf data;      /* names and values, back to back */
+	struct signet_buf data; /* names and values, back to back */
 	struct header_field *fields;
 	size_t count, cap;
 	/* Set instead of an error when a limit is passed, so the verifier can

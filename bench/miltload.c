@@ -59,7 +59,7 @@
 
 /* ---- Protocol constants (libmilter mfdef.h / mfapi.h) ---- */
 #define PROT_VERSION 6
-#define OFFER_ACTIONS 0x1FFu	 /* MILTER-GEN-01: everything Postfix offers */
+#define OFFER_ACTIONS 0x1FFu     /* MILTER-GEN-01: everything Postfix offers */
 #define OFFER_PROTOCOL 0x1FFFFFu /* MILTER8_V6_PROTO_MASK */
 #define P_NOCONNECT 0x1u
 #define P_NOHELO 0x2u
@@ -78,12 +78,12 @@
 #define P_NR_EOH 0x40000u
 #define P_NR_BODY 0x80000u
 #define P_HDR_LEADSPC 0x100000u
-#define STAGES 7	    /* SMFIM_CONNECT .. SMFIM_EOH */
-#define CHUNK 65535	    /* MILTER-WIRE-02 */
+#define STAGES 7             /* SMFIM_CONNECT .. SMFIM_EOH */
+#define CHUNK 65535          /* MILTER-WIRE-02 */
 #define MAX_REPLY (1u << 20) /* longest reply packet we accept */
-#define MAX_INSERTS 32	    /* header edits kept per message */
+#define MAX_INSERTS 32       /* header edits kept per message */
 #define MAX_HEADERS 1000
-#define MAX_RCPTS 64	    /* -r given more often is a usage error */
+#define MAX_RCPTS 64 /* -r given more often is a usage error */
 
 /* MILTER-PFX-02: Postfix's default macro list per stage (SMFIM_* order). */
 static const char *const default_macros[STAGES] = {
@@ -137,10 +137,10 @@ struct run {
 	atomic_uint_fast64_t next; /* message numbers handed out */
 	atomic_uint_fast64_t ok, errors, timeouts, checked, verified;
 	atomic_bool written; /* -w: the first delivered message was written */
-	double deadline; /* monotonic seconds; 0 = none */
-	double t0;	 /* monotonic seconds at the start */
-	double due;	 /* -R: when the last message drawn was due (under lock) */
-	uint64_t rng;	 /* -R: xorshift64 state (under lock); the same schedule every run */
+	double deadline;     /* monotonic seconds; 0 = none */
+	double t0;           /* monotonic seconds at the start */
+	double due;          /* -R: when the last message drawn was due (under lock) */
+	uint64_t rng;        /* -R: xorshift64 state (under lock); the same schedule every run */
 	pthread_mutex_t lock;
 	unsigned printed; /* error lines printed */
 };
@@ -150,7 +150,7 @@ struct worker {
 	struct run *r;
 	unsigned id;
 	struct coro *co; /* the coroutine that runs it */
-	double *lat;	 /* ms per completed message */
+	double *lat;     /* ms per completed message */
 	size_t nlat, cap;
 };
 
@@ -159,10 +159,10 @@ struct coro {
 	struct sched *s;
 	struct worker *w;
 	ucontext_t ctx;
-	uint8_t *map;	 /* mmap'd: a guard page, then the stack; NULL once it ended */
-	uint8_t *stack;	 /* map + the guard page; CO_STACK bytes */
-	int fd;		 /* the socket registered with s->ep, or -1 */
-	uint32_t want;	 /* EPOLLIN or EPOLLOUT while waiting on fd, else 0 */
+	uint8_t *map;    /* mmap'd: a guard page, then the stack; NULL once it ended */
+	uint8_t *stack;  /* map + the guard page; CO_STACK bytes */
+	int fd;          /* the socket registered with s->ep, or -1 */
+	uint32_t want;   /* EPOLLIN or EPOLLOUT while waiting on fd, else 0 */
 	double deadline; /* monotonic seconds while waiting (always set), else 0 */
 	bool done;
 };
@@ -171,8 +171,8 @@ struct coro {
 struct sched {
 	pthread_t tid;
 	int ep;
-	ucontext_t main;     /* where a coroutine goes when it waits or ends */
-	struct coro *co;     /* this thread's coroutines */
+	ucontext_t main; /* where a coroutine goes when it waits or ends */
+	struct coro *co; /* this thread's coroutines */
 	unsigned n, alive;
 	const void *main_bottom; /* this thread's stack, for ASan's fiber switches */
 	size_t main_size;
@@ -184,14 +184,14 @@ struct conn {
 	int fd;
 	uint32_t protocol;
 	char *symlist[STAGES]; /* from the OPTNEG reply, NULL = default list */
-	uint8_t *out;	       /* one event's packets, written at once */
+	uint8_t *out;          /* one event's packets, written at once */
 	size_t olen, ocap;
 	uint8_t *in; /* the last reply packet's data */
 	size_t ilen, icap;
 	uint8_t cmd;
 	char qid[32];
-	bool qid_open;	    /* Postfix has a queue file, so 'i' has a value */
-	size_t rcpt_k;	    /* the recipient of the RCPT being sent (or the last one) */
+	bool qid_open;       /* Postfix has a queue file, so 'i' has a value */
+	size_t rcpt_k;       /* the recipient of the RCPT being sent (or the last one) */
 	const char *waiting; /* the event whose reply is awaited, for a timeout report */
 	const char *tclass;  /* which timeout applies now: "connect", "command", "content" */
 	double tsecs;
@@ -317,7 +317,7 @@ static void out_pkt(struct conn *c, uint8_t cmd, size_t len)
  * coroutine, whose struct lives as long as its thread, so an event that
  * arrives after its socket was replaced or after it finished is ignored
  * (want is 0 or it is done). */
-#define CO_STACK (1u << 20) /* per coroutine; see co_new for what it needs */
+#define CO_STACK (1u << 20)   /* per coroutine; see co_new for what it needs */
 #define CO_CONNECT_RETRY 0.01 /* seconds between tries while a unix backlog is full */
 
 /* ASan is told of every stack switch (sanitizer/common_interface_defs.h),
@@ -350,7 +350,7 @@ static size_t page_size(void)
 }
 
 /* Switches from the coroutine to its scheduler until it resumes it. */
-static void co_yield(struct coro *co)
+static void co_yield (struct coro *co)
 {
 	struct sched *s = co->s;
 	void *fake = NULL;
@@ -368,7 +368,7 @@ static void co_wait(struct coro *co, uint32_t want, double deadline)
 {
 	co->want = want;
 	co->deadline = deadline;
-	co_yield(co);
+	co_yield (co);
 	co->want = 0;
 	co->deadline = 0;
 }
@@ -517,14 +517,10 @@ static enum step read_reply(struct conn *c, const char *event)
 		if (!read_pkt(c))
 			return STEP_FAIL;
 		switch (c->cmd) {
-		case 'p':
-			continue;
-		case 'c':
-			return STEP_CONT;
-		case 's':
-			return STEP_SKIP;
-		case 'a':
-			return STEP_DONE;
+		case 'p': continue;
+		case 'c': return STEP_CONT;
+		case 's': return STEP_SKIP;
+		case 'a': return STEP_DONE;
 		case 'r':
 		case 't':
 		case 'd':
@@ -686,8 +682,11 @@ static bool negotiate(struct conn *c)
 	}
 	uint32_t ver = get_u32(c->in), act = get_u32(c->in + 4);
 	c->protocol = get_u32(c->in + 8);
-	if (ver < 2 || ver > PROT_VERSION || (act & ~OFFER_ACTIONS) || (c->protocol & ~OFFER_PROTOCOL)) {
-		fail(c, "OPTNEG reply asks for more than offered (version %u actions %#x protocol %#x)",
+	if (ver < 2 || ver > PROT_VERSION || (act & ~OFFER_ACTIONS) ||
+	    (c->protocol & ~OFFER_PROTOCOL)) {
+		fail(c,
+		     "OPTNEG reply asks for more than offered (version %u actions %#x protocol "
+		     "%#x)",
 		     ver, act, c->protocol);
 		return false;
 	}
@@ -742,7 +741,7 @@ static enum step do_connect(struct conn *c)
 	uint16_t port = non_smtp(c) ? 0 : CLIENT_PORT;
 	char data[600];
 	int n = strcmp(name, "unknown") == 0 ? snprintf(data, 300, "[%s]", addr)
-					      : snprintf(data, 300, "%s", name);
+					     : snprintf(data, 300, "%s", name);
 	size_t len = (size_t)n + 1;
 	data[len++] = strchr(addr, ':') ? '6' : '4';
 	data[len++] = (char)(port >> 8);
@@ -878,7 +877,9 @@ static void make_message(const struct opts *o, size_t bytes, struct message *m)
 			m->body[i] = '\n';
 		else {
 			x = x * 1103515245u + 12345u;
-			m->body[i] = (uint8_t)("abcdefghijklmnopqrstuvwxyz     .,ABCDEFGHIJ0123456789"[(x >> 16) % 53]);
+			m->body[i] =
+				(uint8_t)("abcdefghijklmnopqrstuvwxyz     .,ABCDEFGHIJ0123456789"
+						  [(x >> 16) % 53]);
 		}
 	}
 	if (bytes == 1)
@@ -934,7 +935,8 @@ static enum step send_headers(struct conn *c)
 		memcpy(d, m->f[k].name, nlen + 1);
 		size_t vlen = wire_value(c, m->f[k].value, d + nlen + 1);
 		/* MILTER-GEN-07: each header event carries the EOH macro list */
-		enum step s = event(c, 'L', ST_EOH, P_NOHDRS, P_NR_HDR, d, nlen + vlen + 2, "HEADER");
+		enum step s =
+			event(c, 'L', ST_EOH, P_NOHDRS, P_NR_HDR, d, nlen + vlen + 2, "HEADER");
 		free(d);
 		if (s != STEP_CONT)
 			return s;
@@ -977,16 +979,13 @@ static bool read_eom(struct conn *c, struct edit *ed, size_t *ned, uint8_t *verd
 			return false;
 		switch (c->cmd) {
 		case 'p':
-		case 'q':
-			continue;
+		case 'q': continue;
 		case 'c':
 		case 'a':
 		case 'r':
 		case 't':
 		case 'd':
-		case 'y':
-			*verdict = c->cmd;
-			return true;
+		case 'y': *verdict = c->cmd; return true;
 		case 'i':
 		case 'm':
 		case 'h': {
@@ -1012,11 +1011,8 @@ static bool read_eom(struct conn *c, struct edit *ed, size_t *ned, uint8_t *verd
 		case '+':
 		case '2':
 		case '-':
-		case 'b':
-			continue;
-		default:
-			fail(c, "EOM reply '%c'", c->cmd);
-			return false;
+		case 'b': continue;
+		default: fail(c, "EOM reply '%c'", c->cmd); return false;
 		}
 	}
 }
@@ -1057,9 +1053,11 @@ static size_t apply_edits(const struct conn *c, const struct edit *ed, size_t ne
 		if (e->kind == 'm') {
 			uint32_t seen = 0, want = e->index ? e->index : 1;
 			for (size_t j = 0; j < n; j++)
-				if (!out[j].added && strcasecmp(out[j].name, e->name) == 0 && ++seen == want) {
+				if (!out[j].added && strcasecmp(out[j].name, e->name) == 0 &&
+				    ++seen == want) {
 					if (*e->value == 0)
-						memmove(out + j, out + j + 1, sizeof *out * (n-- - j - 1));
+						memmove(out + j, out + j + 1,
+							sizeof *out * (n-- - j - 1));
 					else
 						out[j].value = v;
 					break;
@@ -1098,7 +1096,8 @@ static bool verify_message(struct conn *c, const struct hdr *h, size_t n, unsign
 	}
 	const struct message *m = &o->msg;
 	for (size_t off = 0; ok && off < m->blen; off += CHUNK)
-		ok = signet_verifier_body(v, m->body + off, m->blen - off < CHUNK ? m->blen - off : CHUNK,
+		ok = signet_verifier_body(v, m->body + off,
+					  m->blen - off < CHUNK ? m->blen - off : CHUNK,
 					  &err) == SIGNET_OK;
 	ok = ok && signet_verifier_finish(v, &err) == SIGNET_OK;
 	if (!ok)
@@ -1107,8 +1106,8 @@ static bool verify_message(struct conn *c, const struct hdr *h, size_t n, unsign
 	for (size_t k = 0; ok && k < *nsig; k++) {
 		const struct signet_sig_result *r = signet_verifier_result(v, k);
 		if (r->result != SIGNET_RESULT_PASS) {
-			fail(c, "signature d=%s s=%s: %s (%s)", r->d, r->s, signet_result_name(r->result),
-			     r->reason);
+			fail(c, "signature d=%s s=%s: %s (%s)", r->d, r->s,
+			     signet_result_name(r->result), r->reason);
 			ok = false;
 		}
 	}
@@ -1132,7 +1131,10 @@ static void write_delivered(struct conn *c, const struct edit *ed, size_t ned)
 		for (size_t k = 0; k < n; k++) {
 			fprintf(f, "%s:", h[k].name);
 			for (const char *v = h[k].value; *v; v++) /* folds: LF -> CRLF */
-				fputs(*v == '\n' && (v == h[k].value || v[-1] != '\r') ? "\r\n" : (char[2]){*v, 0}, f);
+				fputs(*v == '\n' && (v == h[k].value || v[-1] != '\r')
+					      ? "\r\n"
+					      : (char[2]){*v, 0},
+				      f);
 			fputs("\r\n", f);
 		}
 		fputs("\r\n", f);
@@ -1161,8 +1163,9 @@ static void check_result(struct conn *c, struct edit *ed, size_t ned, uint64_t m
 	else if (!o->verify_mode && (!strstr(found->value, "b=") || !strstr(found->value, "bh=")))
 		ok = false, fail(c, "message %" PRIu64 ": DKIM-Signature without b=/bh=", msgno);
 	else if (o->verify_mode && o->expect && !strstr(found->value, o->expect))
-		ok = false, fail(c, "message %" PRIu64 ": Authentication-Results without \"%s\": %s",
-				 msgno, o->expect, found->value);
+		ok = false,
+		fail(c, "message %" PRIu64 ": Authentication-Results without \"%s\": %s", msgno,
+		     o->expect, found->value);
 	if (ok && o->nkeys && !o->verify_mode && msgno % o->check_every == 0) {
 		struct hdr *h = xalloc(sizeof *h * (MAX_HEADERS + MAX_INSERTS));
 		char *owned[MAX_INSERTS] = {0};
@@ -1337,8 +1340,8 @@ static int dial(struct coro *co, const char *spec, double timeout, char *why, si
 			return snprintf(why, wlen, "socket path too long"), -1;
 		strcpy(sa.sun_path, path);
 		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-		if (fd >= 0 && connect_within(co, fd, (struct sockaddr *)&sa, sizeof sa, timeout,
-					      expired))
+		if (fd >= 0 &&
+		    connect_within(co, fd, (struct sockaddr *)&sa, sizeof sa, timeout, expired))
 			return fd;
 		snprintf(why, wlen, "%s: %s", spec, strerror(errno));
 		if (fd >= 0)
@@ -1347,12 +1350,16 @@ static int dial(struct coro *co, const char *spec, double timeout, char *why, si
 	}
 	/* inet:PORT@HOST (Sendmail/OpenDKIM/signetd) or inet:HOST:PORT (Postfix) */
 	char host[256] = "127.0.0.1", port[16];
-	const char *s = spec + (strncmp(spec, "inet:", 5) == 0 ? 5 : strncmp(spec, "inet6:", 6) == 0 ? 6 : 0);
+	const char *s = spec + (strncmp(spec, "inet:", 5) == 0    ? 5
+				: strncmp(spec, "inet6:", 6) == 0 ? 6
+								  : 0);
 	const char *at = strchr(s, '@'), *colon = strrchr(s, ':');
 	if (at)
-		snprintf(port, sizeof port, "%.*s", (int)(at - s), s), snprintf(host, sizeof host, "%s", at + 1);
+		snprintf(port, sizeof port, "%.*s", (int)(at - s), s),
+			snprintf(host, sizeof host, "%s", at + 1);
 	else if (colon)
-		snprintf(host, sizeof host, "%.*s", (int)(colon - s), s), snprintf(port, sizeof port, "%s", colon + 1);
+		snprintf(host, sizeof host, "%.*s", (int)(colon - s), s),
+			snprintf(port, sizeof port, "%s", colon + 1);
 	else
 		snprintf(port, sizeof port, "%s", s);
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
@@ -1401,7 +1408,10 @@ static bool end_session(struct conn *c, uint8_t cmd)
 static bool session(struct worker *w)
 {
 	const struct opts *o = w->r->o;
-	struct conn c = {.w = w, .fd = -1, .waiting = o->socket, .tclass = "connect",
+	struct conn c = {.w = w,
+			 .fd = -1,
+			 .waiting = o->socket,
+			 .tclass = "connect",
 			 .tsecs = o->connect_timeout};
 	char why[300];
 	uint64_t msgno;
@@ -1658,12 +1668,14 @@ static double pct(const double *v, size_t n, double p)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: miltload -s SOCKET [-c CONNS] [-n MESSAGES] [-d SECONDS] [-b BYTES | -m FILE]\n"
+		"usage: miltload -s SOCKET [-c CONNS] [-n MESSAGES] [-d SECONDS] [-b BYTES | -m "
+		"FILE]\n"
 		"                [-P postfix|non-smtp|sendmail] [-a [USER]] [-C CLIENT_ADDR]\n"
 		"                [--client-name NAME] [--helo NAME] [-f SENDER] [-r RCPT]...\n"
 		"                [--verify-mode] [-e EXPECT] [-k KEYSFILE] [--check-every N]\n"
 		"                [-p PER_CONN] [--reuse SESSIONS] [-T SECONDS]\n"
-		"                [--connect-timeout S] [--command-timeout S] [--content-timeout S]\n"
+		"                [--connect-timeout S] [--command-timeout S] [--content-timeout "
+		"S]\n"
 		"                [-t THREADS] [-R RATE] [-w FILE] [-q]\n"
 		"  SOCKET: inet:PORT@HOST, inet:HOST:PORT or unix:PATH\n"
 		"  -t: event threads that run the CONNS connections, round robin (default 1,\n"
@@ -1683,7 +1695,8 @@ static void usage(void)
 		"      --helo: the HELO name (default client.miltload.test)\n"
 		"  -r: a recipient (repeat for more; default rcpt@dest.test)\n"
 		"  --verify-mode: expect Authentication-Results (containing EXPECT if -e)\n"
-		"  -k: verify the DKIM signatures of every Nth reconstructed message with these keys\n"
+		"  -k: verify the DKIM signatures of every Nth reconstructed message with these "
+		"keys\n"
 		"  -d: stop starting messages after SECONDS; -n then caps the count\n"
 		"  -p: messages per SMTP session (default: all)\n"
 		"  timeouts as Postfix's milter_*_timeout: connect (connect(2), default 30),\n"
@@ -1713,8 +1726,16 @@ static const char *short_arg(const char *s)
 	return s;
 }
 
-enum { OPT_VERIFY = 256, OPT_CHECK_EVERY, OPT_HELO, OPT_CLIENT_NAME, OPT_REUSE,
-       OPT_CONNECT_TIMEOUT, OPT_COMMAND_TIMEOUT, OPT_CONTENT_TIMEOUT };
+enum {
+	OPT_VERIFY = 256,
+	OPT_CHECK_EVERY,
+	OPT_HELO,
+	OPT_CLIENT_NAME,
+	OPT_REUSE,
+	OPT_CONNECT_TIMEOUT,
+	OPT_COMMAND_TIMEOUT,
+	OPT_CONTENT_TIMEOUT
+};
 
 static void parse_opts(int argc, char **argv, struct opts *o)
 {
@@ -1732,9 +1753,15 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 	const char *mfile = NULL, *profile = "postfix";
 	long long body = -1;
 	int ch;
-	*o = (struct opts){.client = "192.0.2.1", .sender = "user@example.com", .conns = 1,
-			   .threads = 1, .n = UINT64_MAX, .check_every = 1, .connect_timeout = 30,
-			   .cmd_timeout = 30, .content_timeout = 300};
+	*o = (struct opts){.client = "192.0.2.1",
+			   .sender = "user@example.com",
+			   .conns = 1,
+			   .threads = 1,
+			   .n = UINT64_MAX,
+			   .check_every = 1,
+			   .connect_timeout = 30,
+			   .cmd_timeout = 30,
+			   .content_timeout = 300};
 	static const char so[] = "s:c:t:n:d:b:m:a::C:f:r:e:k:p:P:R:T:w:qh";
 	while ((ch = getopt_long(argc, argv, so, lo, NULL)) != -1) {
 		switch (ch) {
@@ -1840,7 +1867,9 @@ static void report(struct run *r, struct worker *w, unsigned nw, double secs)
 	if (!o->quiet) {
 		printf("miltload: %s, %u connection(s) on %u thread(s), %zu-byte body, %s\n",
 		       o->socket, o->conns, o->threads, o->msg.blen,
-		       o->verify_mode ? "verify" : o->auth ? "sign (auth)" : "sign");
+		       o->verify_mode ? "verify"
+		       : o->auth      ? "sign (auth)"
+				      : "sign");
 		printf("messages: %zu in %.2f s = %.1f messages/s\n", n, secs, rate);
 		printf("latency ms: p50 %.3f  p90 %.3f  p99 %.3f  max %.3f\n", pct(all, n, 50),
 		       pct(all, n, 90), pct(all, n, 99), n ? all[n - 1] : 0.0);

@@ -24,8 +24,8 @@
 
 /* The CLI reproduces the message it signs, so it keeps it in memory;
  * beyond this bound it says so instead of exhausting memory. */
-#define CLI_MAX_MESSAGE FILEREAD_MAX_MESSAGE  /* 64 MiB */
-#define CLI_MAX_KEYFILE FILEREAD_MAX_KEY      /* 64 KiB; a PEM private key is < 4 KiB */
+#define CLI_MAX_MESSAGE FILEREAD_MAX_MESSAGE   /* 64 MiB */
+#define CLI_MAX_KEYFILE FILEREAD_MAX_KEY       /* 64 KiB; a PEM private key is < 4 KiB */
 #define CLI_MAX_KEYSFILE FILEREAD_MAX_KEYSFILE /* 16 MiB of test records */
 
 int cmd_keygen(int argc, char **argv);

@@ -39,13 +39,13 @@ struct dnscheck_opts {
 static int parse_opts(int argc, char **argv, struct dnscheck_opts *o)
 {
 	static const struct option longopts[] = {
-		{ "domain", required_argument, NULL, 'd' },
-		{ "selector", required_argument, NULL, 's' },
-		{ "key", required_argument, NULL, 'k' },
-		{ "record", required_argument, NULL, 'R' },
-		{ "server", required_argument, NULL, 'S' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"domain", required_argument, NULL, 'd'},
+		{"selector", required_argument, NULL, 's'},
+		{"key", required_argument, NULL, 'k'},
+		{"record", required_argument, NULL, 'R'},
+		{"server", required_argument, NULL, 'S'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -152,7 +152,8 @@ static void print_layout(const char *name, const struct dns_answer *a)
 		       a->rr[i].nstrings == 1 ? "" : "s", a->rr[i].nstrings == 1 ? "" : "s");
 		for (k = 0; k < a->rr[i].nstrings; k++)
 			printf("%s%zu", k ? ", " : " ", a->rr[i].lens[k]);
-		printf("), %zu %s joined\n", a->rr[i].len, cli_plural(a->rr[i].len, "octet", "octets"));
+		printf("), %zu %s joined\n", a->rr[i].len,
+		       cli_plural(a->rr[i].len, "octet", "octets"));
 	}
 }
 
@@ -235,8 +236,8 @@ static void advise(const struct dnscheck_opts *o, const struct signet_key *key,
 int cmd_dnscheck(int argc, char **argv)
 {
 	struct dnscheck_opts o;
-	struct check_report rep = { 0, 0 };
-	struct dns_answer a = { 0 };
+	struct check_report rep = {0, 0};
+	struct dns_answer a = {0};
 	struct signet_key *key = NULL;
 	char name[DNSCHECK_NAME_MAX];
 	int rc = parse_opts(argc, argv, &o);

@@ -36,14 +36,14 @@ struct keygen_opts {
 static int parse_opts(int argc, char **argv, struct keygen_opts *o)
 {
 	static const struct option longopts[] = {
-		{ "domain", required_argument, NULL, 'd' },
-		{ "selector", required_argument, NULL, 's' },
-		{ "type", required_argument, NULL, 't' },
-		{ "bits", required_argument, NULL, 'b' },
-		{ "key", required_argument, NULL, 'k' },
-		{ "format", required_argument, NULL, 'F' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"domain", required_argument, NULL, 'd'},
+		{"selector", required_argument, NULL, 's'},
+		{"type", required_argument, NULL, 't'},
+		{"bits", required_argument, NULL, 'b'},
+		{"key", required_argument, NULL, 'k'},
+		{"format", required_argument, NULL, 'F'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	uint64_t bits = 0;
 	int c;
@@ -102,7 +102,8 @@ static bool check_bits(struct keygen_opts *o)
 {
 	if (o->type == SIGNET_KEY_ED25519) {
 		if (o->bits_arg != NULL && o->bits != 256) {
-			cli_err("-b %s: ed25519 keys are always 256 bits; leave out -b", o->bits_arg);
+			cli_err("-b %s: ed25519 keys are always 256 bits; leave out -b",
+				o->bits_arg);
 			return false;
 		}
 		o->bits = 0;
@@ -165,7 +166,7 @@ static bool write_all(int fd, const char *path, const char *p, size_t len)
 /* Generates the key and stores it in the already created file. */
 static struct signet_key *make_key(const struct keygen_opts *o, int fd)
 {
-	struct signet_error err = { 0 };
+	struct signet_error err = {0};
 	struct signet_key *key = NULL;
 	char pem[16384];
 	size_t len = 0;

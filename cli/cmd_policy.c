@@ -38,14 +38,14 @@ struct policy_opts {
 static int parse_opts(int argc, char **argv, struct policy_opts *o)
 {
 	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "from", required_argument, NULL, 'F' },
-		{ "auth", required_argument, NULL, 'A' },
-		{ "client", required_argument, NULL, 'C' },
-		{ "envelope", required_argument, NULL, 'E' },
-		{ "non-smtp", no_argument, NULL, 'N' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"config", required_argument, NULL, 'c'},
+		{"from", required_argument, NULL, 'F'},
+		{"auth", required_argument, NULL, 'A'},
+		{"client", required_argument, NULL, 'C'},
+		{"envelope", required_argument, NULL, 'E'},
+		{"non-smtp", no_argument, NULL, 'N'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -90,7 +90,7 @@ static bool load(const char *path, struct signetd_config **cfg, struct keystore 
 static int decide(const struct policy_opts *o, const struct signetd_config *cfg,
 		  const struct keystore *ks)
 {
-	const char *froms[1] = { o->from };
+	const char *froms[1] = {o->from};
 	struct policy_facts f = {
 		.non_smtp = o->non_smtp,
 		.client_addr = o->client,

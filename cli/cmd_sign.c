@@ -43,7 +43,7 @@ struct sign_opts {
 
 static int parse_opt(int c, struct sign_opts *o, char **argv)
 {
-	struct signet_error err = { 0 };
+	struct signet_error err = {0};
 
 	switch (c) {
 	case 'd': o->p.domain = optarg; break;
@@ -97,19 +97,19 @@ static int parse_opt(int c, struct sign_opts *o, char **argv)
 static int parse_opts(int argc, char **argv, struct sign_opts *o)
 {
 	static const struct option longopts[] = {
-		{ "domain", required_argument, NULL, 'd' },
-		{ "selector", required_argument, NULL, 's' },
-		{ "key", required_argument, NULL, 'k' },
-		{ "algorithm", required_argument, NULL, 'a' },
-		{ "canon", required_argument, NULL, 'c' },
-		{ "auid", required_argument, NULL, 'i' },
-		{ "headers", required_argument, NULL, 'H' },
-		{ "oversign", no_argument, NULL, 'O' },
-		{ "time", required_argument, NULL, 'T' },
-		{ "expire", required_argument, NULL, 'X' },
-		{ "idn-labels", required_argument, NULL, 'I' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"domain", required_argument, NULL, 'd'},
+		{"selector", required_argument, NULL, 's'},
+		{"key", required_argument, NULL, 'k'},
+		{"algorithm", required_argument, NULL, 'a'},
+		{"canon", required_argument, NULL, 'c'},
+		{"auid", required_argument, NULL, 'i'},
+		{"headers", required_argument, NULL, 'H'},
+		{"oversign", no_argument, NULL, 'O'},
+		{"time", required_argument, NULL, 'T'},
+		{"expire", required_argument, NULL, 'X'},
+		{"idn-labels", required_argument, NULL, 'I'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	int c, rc;
 
@@ -187,7 +187,7 @@ static enum signet_status on_body(void *ctx, const uint8_t *p, size_t len, struc
 static bool run_signer(struct signet_signer *s, const struct signet_sign_params *p,
 		       const uint8_t *msg, size_t len, struct signet_error *err)
 {
-	static const struct signet_message_handler h = { on_header, on_eoh, on_body };
+	static const struct signet_message_handler h = {on_header, on_eoh, on_body};
 	struct signet_message *m = NULL;
 	bool ok;
 
@@ -237,7 +237,7 @@ static bool write_signature(const char *value, bool crlf)
 
 static int sign_message(const struct sign_opts *o, const uint8_t *msg, size_t len)
 {
-	struct signet_error err = { 0 };
+	struct signet_error err = {0};
 	struct signet_signer *s = NULL;
 	int rc = CLI_EXIT_FAIL;
 
@@ -273,7 +273,8 @@ int cmd_sign(int argc, char **argv)
 	if (key == NULL)
 		return CLI_EXIT_FAIL;
 	o.p.key = key;
-	if (check_alg(&o, key) && io_read_file(o.file, "message", FILEREAD_CAP(CLI_MAX_MESSAGE), &msg, &len))
+	if (check_alg(&o, key) &&
+	    io_read_file(o.file, "message", FILEREAD_CAP(CLI_MAX_MESSAGE), &msg, &len))
 		rc = sign_message(&o, msg, len);
 	else
 		rc = CLI_EXIT_FAIL;

@@ -37,7 +37,7 @@ static const char help_text[] =
 
 #define SPF_EXIT_NONE 2
 #define SPF_EXIT_TEMPERROR 3
-#define SPF_EXIT_ERROR 4 /* the check could not run (zone file, resolver, memory) */
+#define SPF_EXIT_ERROR 4    /* the check could not run (zone file, resolver, memory) */
 #define SPF_MAX_ANSWER 1024 /* records passed on from one answer */
 
 struct spf_opts {
@@ -85,9 +85,10 @@ static int parse_opts(int argc, char **argv, struct spf_opts *o)
 	if (o->mail_from == NULL && o->helo == NULL)
 		return cli_usage_error("spf", usage, "give --mail-from ADDR or --helo NAME");
 	if (o->mail_from != NULL && o->mail_from[0] == '\0' && o->helo == NULL)
-		return cli_usage_error("spf", usage,
-				       "a null sender (--mail-from \"\") is checked as postmaster@HELO: "
-				       "give --helo NAME");
+		return cli_usage_error(
+			"spf", usage,
+			"a null sender (--mail-from \"\") is checked as postmaster@HELO: "
+			"give --helo NAME");
 	if ((o->zone != NULL) == o->dns)
 		return cli_usage_error("spf", usage, "give one of --zone ZONEFILE and --dns");
 	if (o->server != NULL && !o->dns)
@@ -204,7 +205,8 @@ int cmd_spf(int argc, char **argv)
 		return rc;
 	struct signet_spf_request req = {0};
 	if (!parse_ip(o.ip, &req))
-		return cli_usage_error("spf", usage, "--ip '%s' is not an IPv4 or IPv6 address", o.ip);
+		return cli_usage_error("spf", usage, "--ip '%s' is not an IPv4 or IPv6 address",
+				       o.ip);
 	req.mail_from = o.mail_from;
 	req.helo = o.helo;
 	req.identity = o.mail_from != NULL ? SIGNET_SPF_MAILFROM : SIGNET_SPF_HELO;

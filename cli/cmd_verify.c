@@ -92,7 +92,8 @@ static int parse_opt(int c, struct verify_opts *o, char **argv)
 		if (!signet_ar_authserv_id_valid(optarg))
 			return cli_usage_error("verify", usage,
 					       "--ar %s: an authserv-id is a host name (letters, "
-					       "digits, '.', '-')", optarg);
+					       "digits, '.', '-')",
+					       optarg);
 		o->ar_id = optarg;
 		break;
 	case 'P': o->psl = optarg; break;
@@ -105,17 +106,17 @@ static int parse_opt(int c, struct verify_opts *o, char **argv)
 static int parse_opts(int argc, char **argv, struct verify_opts *o)
 {
 	static const struct option longopts[] = {
-		{ "keys", required_argument, NULL, 'K' },
-		{ "dns", no_argument, NULL, 'D' },
-		{ "server", required_argument, NULL, 'S' },
-		{ "time", required_argument, NULL, 'T' },
-		{ "json", no_argument, NULL, 'J' },
-		{ "explain", no_argument, NULL, 'E' },
-		{ "l-policy", required_argument, NULL, 'L' },
-		{ "ar", required_argument, NULL, 'A' },
-		{ "psl", required_argument, NULL, 'P' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"keys", required_argument, NULL, 'K'},
+		{"dns", no_argument, NULL, 'D'},
+		{"server", required_argument, NULL, 'S'},
+		{"time", required_argument, NULL, 'T'},
+		{"json", no_argument, NULL, 'J'},
+		{"explain", no_argument, NULL, 'E'},
+		{"l-policy", required_argument, NULL, 'L'},
+		{"ar", required_argument, NULL, 'A'},
+		{"psl", required_argument, NULL, 'P'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	int c, rc;
 
@@ -247,8 +248,8 @@ static bool feed_file(struct signet_message *m, const char *file, struct signet_
 
 static bool run_verifier(struct verify_run *run, const struct verify_opts *o)
 {
-	static const struct signet_message_handler h = { on_header, on_eoh, on_body };
-	struct signet_error err = { 0 };
+	static const struct signet_message_handler h = {on_header, on_eoh, on_body};
+	struct signet_error err = {0};
 	struct signet_message *m = NULL;
 	bool ok;
 
@@ -327,7 +328,8 @@ static void print_body_change(const struct signet_body_explain *b)
 
 	if (b->prefix_found && b->prefix_lines == b->total_lines) {
 		printf("  body change: all %llu %s bh= but the body hash differs\n",
-		       ull(b->total_lines), cli_plural(b->total_lines, "line matches", "lines match"));
+		       ull(b->total_lines),
+		       cli_plural(b->total_lines, "line matches", "lines match"));
 	} else if (b->prefix_found) {
 		printf("  body change: the first %llu %s (%llu %s) match%s the signature; "
 		       "%llu %s added after signing\n",
@@ -509,7 +511,7 @@ static bool print_ar(const struct signet_verifier *v, const char *id)
 	const struct signet_sig_result *res[SIGNET_MAX_SIGNATURES];
 	size_t n = signet_verifier_count(v), len;
 	char ar[8192];
-	struct signet_error err = { 0 };
+	struct signet_error err = {0};
 
 	for (size_t i = 0; i < n; i++)
 		res[i] = signet_verifier_result(v, i);
@@ -563,7 +565,7 @@ static int report(const struct signet_verifier *v, const struct verify_opts *o)
 int cmd_verify(int argc, char **argv)
 {
 	struct verify_opts o;
-	struct verify_run run = { 0 };
+	struct verify_run run = {0};
 	struct signet_psl *psl;
 	int rc = parse_opts(argc, argv, &o);
 

@@ -44,7 +44,7 @@ static bool parse_server(const char *server, struct server_addr *sa)
 	char host[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
 	const char *h = server, *hend, *port = NULL;
 	uint64_t pnum = 53;
-	struct addrinfo hints = { .ai_flags = AI_NUMERICHOST, .ai_socktype = SOCK_DGRAM };
+	struct addrinfo hints = {.ai_flags = AI_NUMERICHOST, .ai_socktype = SOCK_DGRAM};
 	struct addrinfo *ai = NULL;
 
 	if (server[0] == '[') {

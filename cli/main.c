@@ -28,12 +28,8 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{ "keygen", cmd_keygen },
-	{ "sign", cmd_sign },
-	{ "verify", cmd_verify },
-	{ "dnscheck", cmd_dnscheck },
-	{ "policy", cmd_policy },
-	{ "spf", cmd_spf },
+	{"keygen", cmd_keygen},     {"sign", cmd_sign},     {"verify", cmd_verify},
+	{"dnscheck", cmd_dnscheck}, {"policy", cmd_policy}, {"spf", cmd_spf},
 };
 
 static const struct command *find(const char *name)
@@ -50,7 +46,7 @@ static int help(int argc, char **argv)
 {
 	const struct command *c;
 	char help_opt[] = "--help";
-	char *args[3] = { NULL, help_opt, NULL };
+	char *args[3] = {NULL, help_opt, NULL};
 
 	if (argc < 3) {
 		fputs(usage, stdout);

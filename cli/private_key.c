@@ -27,7 +27,7 @@ static void check_mode(const char *path, const struct stat *st)
 struct signet_key *keyfile_load(const char *path)
 {
 	struct signet_key *key = NULL;
-	struct signet_error err = { 0 };
+	struct signet_error err = {0};
 	struct fileread_file f;
 	struct fileread_error e;
 

@@ -14,8 +14,9 @@ struct signet_psl *psl_load(const char *path)
 	bool unreadable;
 	struct signet_psl *psl = conf_psl_load(path, &unreadable, why, sizeof why);
 	if (psl == NULL)
-		cli_warn("public suffix list %s: %s; the public suffix check of d= (DKIM-VER-17) is "
-			 "off",
-			 path, why);
+		cli_warn(
+			"public suffix list %s: %s; the public suffix check of d= (DKIM-VER-17) is "
+			"off",
+			path, why);
 	return psl;
 }

@@ -32,7 +32,7 @@ void record_print_zone(FILE *f, const char *selector, const char *domain, const 
 
 bool record_for_key(const struct signet_key *key, char *out, size_t cap)
 {
-	struct signet_error err = { 0 };
+	struct signet_error err = {0};
 	size_t len = 0;
 
 	if (signet_key_dns_record(key, out, cap, &len, &err) != SIGNET_OK) {

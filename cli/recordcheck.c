@@ -134,7 +134,7 @@ void recordcheck_run(const struct dns_rr *rr, const struct signet_key *key, cons
 		     struct check_report *rep)
 {
 	struct signet_keyrec_report kr;
-	struct signet_error err = { 0 };
+	struct signet_error err = {0};
 	bool split_space;
 	size_t i;
 

@@ -124,8 +124,8 @@ bool cli_valid_dns_name(const char *what, const char *name)
 	if (pr == DNSNAME_OK)
 		return true;
 	if (pr == DNSNAME_BAD_CHAR)
-		cli_err("%s '%s' contains '%c'; use letters, digits, '-', '_' and '.'", what,
-			name, name[at]);
+		cli_err("%s '%s' contains '%c'; use letters, digits, '-', '_' and '.'", what, name,
+			name[at]);
 	else
 		cli_err("%s '%s' %s", what, name, dnsname_reason(pr));
 	return false;

@@ -20,11 +20,11 @@
 #define ZONE_CNAME_HOPS 8 /* CNAME chain followed at most (then: TIMEOUT-like error) */
 
 struct zone_entry {
-	char *name;               /* decoded, no final dot; owned */
-	enum signet_rrtype type;  /* 0: TIMEOUT */
-	uint8_t *data;            /* TXT value (decoded), A/AAAA bytes, MX/PTR/CNAME name; owned */
+	char *name;              /* decoded, no final dot; owned */
+	enum signet_rrtype type; /* 0: TIMEOUT */
+	uint8_t *data;           /* TXT value (decoded), A/AAAA bytes, MX/PTR/CNAME name; owned */
 	size_t len;
-	uint16_t pref;            /* MX */
+	uint16_t pref; /* MX */
 };
 
 struct zonefile {
@@ -113,20 +113,21 @@ static const char *typed_data(const uint8_t *p, size_t len, struct zone_entry *e
 	char text[64];
 	switch (e->type) {
 	case SIGNET_RR_TXT:
-		return unescape(p, len, &e->data, &e->len) ? NULL
-							   : "bad \\DDD escape in TXT data";
+		return unescape(p, len, &e->data, &e->len) ? NULL : "bad \\DDD escape in TXT data";
 	case SIGNET_RR_A:
 	case SIGNET_RR_AAAA: {
 		bool four = e->type == SIGNET_RR_A;
 		if (len == 0 || len >= sizeof text)
-			return four ? "A data must be an IPv4 address" : "AAAA data must be an IPv6 address";
+			return four ? "A data must be an IPv4 address"
+				    : "AAAA data must be an IPv6 address";
 		memcpy(text, p, len);
 		text[len] = '\0';
 		e->len = four ? 4 : 16;
 		if ((e->data = malloc(16)) == NULL)
 			return "out of memory";
 		if (inet_pton(four ? AF_INET : AF_INET6, text, e->data) != 1)
-			return four ? "A data must be an IPv4 address" : "AAAA data must be an IPv6 address";
+			return four ? "A data must be an IPv4 address"
+				    : "AAAA data must be an IPv6 address";
 		return NULL;
 	}
 	case SIGNET_RR_MX: {
@@ -141,15 +142,13 @@ static const char *typed_data(const uint8_t *p, size_t len, struct zone_entry *e
 		e->pref = (uint16_t)pref;
 		return host_data(p + k, len - k, e) ? NULL : "MX data must be PREF HOST";
 	}
-	default:
-		return host_data(p, len, e) ? NULL : "the data must be one host name";
+	default: return host_data(p, len, e) ? NULL : "the data must be one host name";
 	}
 }
 
 /* One line [p, end): an entry, or nothing (blank, comment); an error with
  * the reason. */
-static const char *parse_line(const uint8_t *p, const uint8_t *end, struct zone_entry *e,
-			      bool *got)
+static const char *parse_line(const uint8_t *p, const uint8_t *end, struct zone_entry *e, bool *got)
 {
 	static const char tag[] = "#!temperror";
 	bool timeout = false;

@@ -92,9 +92,9 @@ static void k_socket(struct ctx *c, const struct ucl_node *n, void *base)
 	if (!socket_parse(s, &sock) || (sock.spec = strdup(s)) == NULL) {
 		socket_free(&sock);
 		cfg_node_error(c, n,
-			   "socket '%s' is not inet:PORT@ADDRESS, inet6:PORT@ADDRESS, "
-			   "inet:PORT@[IPV6] or unix:/PATH (e.g. \"inet:8891@127.0.0.1\")",
-			   s);
+			       "socket '%s' is not inet:PORT@ADDRESS, inet6:PORT@ADDRESS, "
+			       "inet:PORT@[IPV6] or unix:/PATH (e.g. \"inet:8891@127.0.0.1\")",
+			       s);
 		return;
 	}
 	socket_free(&c->cfg->socket);
@@ -140,10 +140,11 @@ static void k_authserv_id(struct ctx *c, const struct ucl_node *n, void *base)
 	}
 	/* AR-SYN-03 (RFC 8601 2.2, 2.5) */
 	if (!signet_ar_authserv_id_valid(s)) {
-		cfg_node_error(c, n,
-			   "authserv_id '%s' is not a host-name-like token (letters, digits, '.', "
-			   "'-'; RFC 8601 2.5), e.g. \"mx.example.com\"",
-			   s);
+		cfg_node_error(
+			c, n,
+			"authserv_id '%s' is not a host-name-like token (letters, digits, '.', "
+			"'-'; RFC 8601 2.5), e.g. \"mx.example.com\"",
+			s);
 		return;
 	}
 	cfg_set_str(c, &c->cfg->authserv_id, s);
@@ -154,9 +155,10 @@ void cfg_add_cidr(struct ctx *c, const struct ucl_node *n, const char *s, void *
 	struct cidr_list *l = arg;
 	struct cidr ci;
 	if (!cidr_parse(s, &ci)) {
-		cfg_node_error(c, n, "'%s' is not an address or CIDR network (e.g. \"192.0.2.0/24\", "
-				 "\"2001:db8::/32\", \"::1\")",
-			   s);
+		cfg_node_error(c, n,
+			       "'%s' is not an address or CIDR network (e.g. \"192.0.2.0/24\", "
+			       "\"2001:db8::/32\", \"::1\")",
+			       s);
 		return;
 	}
 	struct cidr *v = realloc(l->v, (l->n + 1) * sizeof *v);
@@ -179,7 +181,8 @@ static void k_workers(struct ctx *c, const struct ucl_node *n, void *base)
 {
 	(void)base;
 	if (n->type != UCL_INT || n->v.i < 1 || n->v.i > CONFIG_MAX_WORKERS) {
-		cfg_node_error(c, n, "workers must be a whole number from 1 to %d", CONFIG_MAX_WORKERS);
+		cfg_node_error(c, n, "workers must be a whole number from 1 to %d",
+			       CONFIG_MAX_WORKERS);
 		return;
 	}
 	c->cfg->workers = (unsigned)n->v.i;
@@ -213,7 +216,8 @@ static void k_user_group(struct ctx *c, const struct ucl_node *n, void *base)
 	if (!cfg_want_str(c, n, n->key, buf, sizeof buf, &s))
 		return;
 	if (s[0] == '\0' || strchr(s, ':') != NULL || strchr(s, '/') != NULL) {
-		cfg_node_error(c, n, "%s '%s' is not a %s name", n->key, s, user ? "user" : "group");
+		cfg_node_error(c, n, "%s '%s' is not a %s name", n->key, s,
+			       user ? "user" : "group");
 		return;
 	}
 	cfg_set_str(c, user ? &c->cfg->user : &c->cfg->group, s);
@@ -221,8 +225,9 @@ static void k_user_group(struct ctx *c, const struct ucl_node *n, void *base)
 
 /* on_error { sign = tempfail|accept; verify = accept|tempfail; } */
 /* on_error { sign = tempfail|accept; verify = accept|tempfail; } */
-static const struct cfg_choice tempfail_accept[] = {
-	{.name = "tempfail", .value = CONFIG_TEMPFAIL}, {.name = "accept", .value = CONFIG_ACCEPT}, {.name = NULL}};
+static const struct cfg_choice tempfail_accept[] = {{.name = "tempfail", .value = CONFIG_TEMPFAIL},
+						    {.name = "accept", .value = CONFIG_ACCEPT},
+						    {.name = NULL}};
 
 static const struct keydef on_error_keys[] = {
 	CHOICE("sign", CFG(on_error_sign), tempfail_accept),
@@ -252,9 +257,10 @@ static void add_forwarder(struct ctx *c, const struct ucl_node *n, const char *s
 	if (ok && at != NULL)
 		ok = hostport_port(at + 1, strlen(at + 1), &port);
 	if (!ok) {
-		cfg_node_error(c, n, "dns.forwarders: '%s' is not ADDRESS or ADDRESS@PORT (numeric, e.g. "
-				 "\"127.0.0.1@5353\")",
-			   s);
+		cfg_node_error(c, n,
+			       "dns.forwarders: '%s' is not ADDRESS or ADDRESS@PORT (numeric, e.g. "
+			       "\"127.0.0.1@5353\")",
+			       s);
 		return;
 	}
 	struct signetd_config *cfg = c->cfg;
@@ -297,7 +303,7 @@ static void k_health_interval(struct ctx *c, const struct ucl_node *n, void *bas
 		return;
 	}
 	(void)cfg_want_duration(c, n, "dns.health_interval", CONFIG_MAX_HEALTH_INTERVAL,
-			    &c->cfg->dns_health_interval);
+				&c->cfg->dns_health_interval);
 }
 
 static const struct keydef dns_keys[] = {
@@ -328,12 +334,14 @@ static void k_log_facility(struct ctx *c, const struct ucl_node *n, void *base)
 			cfg_set_str(c, &c->cfg->log_facility, s);
 			return;
 		}
-	cfg_node_error(c, n, "log.facility must be mail, daemon, user or local0..local7, not '%s'", s);
+	cfg_node_error(c, n, "log.facility must be mail, daemon, user or local0..local7, not '%s'",
+		       s);
 }
 
 /* log { target = syslog|stderr; facility = mail; } */
-static const struct cfg_choice log_targets[] = {
-	{.name = "syslog", .value = CONFIG_LOG_SYSLOG}, {.name = "stderr", .value = CONFIG_LOG_STDERR}, {.name = NULL}};
+static const struct cfg_choice log_targets[] = {{.name = "syslog", .value = CONFIG_LOG_SYSLOG},
+						{.name = "stderr", .value = CONFIG_LOG_STDERR},
+						{.name = NULL}};
 
 static const struct keydef log_keys[] = {
 	CHOICE("target", CFG(log_target), log_targets),
@@ -376,10 +384,12 @@ static const struct cfg_choice l_policies[] = {
 /* verify { on_fail = "accept" | "reject"; on_temperror = "accept" | "tempfail"; }
  * DKIM-VER-16 (RFC 6376 6.3): a failed signature may be rejected, never
  * deferred; only a temporary key lookup failure may be deferred. */
-static const struct cfg_choice accept_reject[] = {
-	{.name = "accept", .value = CONFIG_ACCEPT}, {.name = "reject", .value = CONFIG_REJECT}, {.name = NULL}};
-static const struct cfg_choice accept_tempfail[] = {
-	{.name = "accept", .value = CONFIG_ACCEPT}, {.name = "tempfail", .value = CONFIG_TEMPFAIL}, {.name = NULL}};
+static const struct cfg_choice accept_reject[] = {{.name = "accept", .value = CONFIG_ACCEPT},
+						  {.name = "reject", .value = CONFIG_REJECT},
+						  {.name = NULL}};
+static const struct cfg_choice accept_tempfail[] = {{.name = "accept", .value = CONFIG_ACCEPT},
+						    {.name = "tempfail", .value = CONFIG_TEMPFAIL},
+						    {.name = NULL}};
 
 static const struct keydef verify_keys[] = {
 	CHOICE("l_policy", CFG(l_policy), l_policies),
@@ -410,9 +420,9 @@ static void k_metrics_listen(struct ctx *c, const struct ucl_node *n, void *base
 	}
 	if (!hostport_sockaddr(s, &ss, &len)) {
 		cfg_node_error(c, n,
-			   "metrics.listen '%s' is not a numeric ADDRESS:PORT or [IPV6]:PORT "
-			   "(e.g. \"127.0.0.1:9187\")",
-			   s);
+			       "metrics.listen '%s' is not a numeric ADDRESS:PORT or [IPV6]:PORT "
+			       "(e.g. \"127.0.0.1:9187\")",
+			       s);
 		return;
 	}
 	cfg_set_str(c, &c->cfg->metrics_listen, s);
@@ -523,7 +533,7 @@ static bool config_defaults(struct signetd_config *cfg, struct ctx *c)
 	cfg->dns_timeout = CONFIG_DEFAULT_DNS_TIMEOUT;
 	cfg->dns_health_interval = CONFIG_DEFAULT_HEALTH_INTERVAL;
 	cfg->l_policy = SIGNET_L_POLICY_UNSIGNED; /* the l= attack (RFC 6376 8.2) */
-	cfg->verify_on_fail = CONFIG_ACCEPT;	  /* DMARC, not DKIM alone, decides */
+	cfg->verify_on_fail = CONFIG_ACCEPT;      /* DMARC, not DKIM alone, decides */
 	cfg->verify_on_temperror = CONFIG_ACCEPT;
 	cfg->log_target = CONFIG_LOG_SYSLOG;
 	cfg->workers = online_cpus();
@@ -555,8 +565,8 @@ _Static_assert(FILEREAD_MAX_CONFIG == UCL_MAX_INPUT, "SECURITY.md gives one cap 
 /* Reads a whole regular file, at most cap.max bytes, through fileread (no
  * FIFO, device or directory; SECURITY.md "Files read from a path"). why
  * gets the reason ("it is a FIFO, not a regular file"). */
-static enum ucl_include_status read_whole(const char *path, struct fileread_cap cap,
-					  uint8_t **text, size_t *len, char *why, size_t whycap)
+static enum ucl_include_status read_whole(const char *path, struct fileread_cap cap, uint8_t **text,
+					  size_t *len, char *why, size_t whycap)
 {
 	struct fileread_file f;
 	struct fileread_error e;
@@ -574,8 +584,8 @@ static enum ucl_include_status include_cb(void *ctx, const char *path, bool try_
 					  struct ucl_include_result *res)
 {
 	(void)ctx, (void)try_;
-	enum ucl_include_status st =
-		read_whole(path, FILEREAD_CAP(UCL_MAX_INPUT), &res->text, &res->len, res->why, sizeof res->why);
+	enum ucl_include_status st = read_whole(path, FILEREAD_CAP(UCL_MAX_INPUT), &res->text,
+						&res->len, res->why, sizeof res->why);
 	if (st == UCL_INCLUDE_OK)
 		res->canonical = realpath(path, NULL); /* loops through other names */
 	return st;
@@ -647,7 +657,8 @@ enum signet_status config_load(const char *path, struct signetd_config **out, st
 	uint8_t *text = NULL;
 	size_t len = 0;
 	char why[256];
-	if (read_whole(path, FILEREAD_CAP(UCL_MAX_INPUT), &text, &len, why, sizeof why) != UCL_INCLUDE_OK) {
+	if (read_whole(path, FILEREAD_CAP(UCL_MAX_INPUT), &text, &len, why, sizeof why) !=
+	    UCL_INCLUDE_OK) {
 		diags_add(d, DIAG_ERROR, "cannot read config file %s: %s", path, why);
 		return SIGNET_ERR_INVAL;
 	}

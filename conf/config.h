@@ -25,13 +25,14 @@
 #define CONFIG_DEFAULT_SELECTOR "dkim" /* rspamd's default selector */
 #define CONFIG_DEFAULT_DNS_TIMEOUT 5.0 /* seconds */
 #define CONFIG_MAX_DNS_TIMEOUT 300.0   /* longer than Postfix's milter_content_timeout is useless */
-#define CONFIG_DEFAULT_HEALTH_INTERVAL 3600.0 /* seconds between key record checks (dns.health_interval) */
+#define CONFIG_DEFAULT_HEALTH_INTERVAL                                                             \
+	3600.0 /* seconds between key record checks (dns.health_interval) */
 #define CONFIG_MAX_HEALTH_INTERVAL (7 * 86400.0)
 #define CONFIG_MAX_WORKERS 256
 /* connections { }: signetd.conf(5) gives the reasons for each default. */
-#define CONFIG_DEFAULT_CONN_MAX 1000           /* 5x Postfix's 100 smtpd + 100 cleanup */
+#define CONFIG_DEFAULT_CONN_MAX 1000 /* 5x Postfix's 100 smtpd + 100 cleanup */
 #define CONFIG_MAX_CONN_MAX 1000000
-#define CONFIG_DEFAULT_CONN_IDLE_TIMEOUT 7210.0 /* seconds: libmilter's read timeout */
+#define CONFIG_DEFAULT_CONN_IDLE_TIMEOUT 7210.0  /* seconds: libmilter's read timeout */
 #define CONFIG_DEFAULT_CONN_PACKET_TIMEOUT 300.0 /* seconds: Postfix milter_content_timeout */
 #define CONFIG_MAX_CONN_TIMEOUT 86400.0
 /* metrics.max_connections: connections the listener serves at once; the
@@ -42,8 +43,8 @@
  * sent (Prometheus's default scrape_timeout is 10 s too). */
 #define CONFIG_DEFAULT_METRICS_TIMEOUT 10.0 /* seconds */
 #define CONFIG_MAX_METRICS_TIMEOUT 300.0
-#define CONFIG_MAX_LIST 1024           /* entries of one list (local_addrs, forwarders, ...) */
-#define CONFIG_MAX_DOMAINS 100000      /* domain { } entries */
+#define CONFIG_MAX_LIST 1024      /* entries of one list (local_addrs, forwarders, ...) */
+#define CONFIG_MAX_DOMAINS 100000 /* domain { } entries */
 
 enum config_sock_family { CONFIG_SOCK_INET = 1, CONFIG_SOCK_INET6, CONFIG_SOCK_UNIX };
 
@@ -79,81 +80,82 @@ enum config_use_domain { USE_DOMAIN_HEADER = 1, USE_DOMAIN_ENVELOPE, USE_DOMAIN_
 /* One key to sign with: domain { NAME { selector; path; } } or one element
  * of selectors = [ ... ]. path is absolute, $domain/$selector replaced. */
 struct config_key {
-	char *selector;        /* owned */
-	char *path;            /* owned */
-	enum signet_alg alg;   /* signet's `algorithm` key; SIGNET_ALG_UNKNOWN = any */
-	const char *file;      /* where it was configured (owned by the config) */
+	char *selector;      /* owned */
+	char *path;          /* owned */
+	enum signet_alg alg; /* signet's `algorithm` key; SIGNET_ALG_UNKNOWN = any */
+	const char *file;    /* where it was configured (owned by the config) */
 	unsigned line, col;
 };
 
 struct config_domain {
-	char *name;            /* owned: lower case, no trailing dot */
+	char *name;              /* owned: lower case, no trailing dot */
 	struct config_key *keys; /* owned; 1..SIGNET_MAX_SIGNERS */
 	size_t nkeys;
 };
 
 /* The dkim_signing section (rspamd key names and defaults). */
 struct config_signing {
-	bool enabled;                   /* signet: false turns signing off (default true) */
-	bool sign_authenticated;        /* default true (rspamd: also auth_only) */
-	bool sign_local;                /* default true */
+	bool enabled;                      /* signet: false turns signing off (default true) */
+	bool sign_authenticated;           /* default true (rspamd: also auth_only) */
+	bool sign_local;                   /* default true */
 	enum config_use_domain use_domain; /* default header */
 	enum config_use_domain use_domain_sign_networks; /* 0 = use_domain */
 	enum config_use_domain use_domain_sign_local;    /* 0 = use_domain */
-	bool allow_hdrfrom_mismatch;    /* default false */
-	bool allow_hdrfrom_mismatch_local; /* default false */
-	bool allow_hdrfrom_mismatch_sign_networks; /* default false */
-	bool allow_username_mismatch;   /* default false */
-	bool allow_envfrom_empty;       /* default true */
-	bool use_esld;                  /* default true */
-	bool try_fallback;              /* default true */
-	char *selector;                 /* owned: top-level selector, default "dkim" */
-	char *path;                     /* owned: top-level path template or NULL */
-	char *sign_headers;             /* owned: colon list or NULL = library default */
-	enum signet_idn_labels idn_labels; /* signet: "auto" (default) or "a-labels" (DKIM-EAI-04) */
+	bool allow_hdrfrom_mismatch;                     /* default false */
+	bool allow_hdrfrom_mismatch_local;               /* default false */
+	bool allow_hdrfrom_mismatch_sign_networks;       /* default false */
+	bool allow_username_mismatch;                    /* default false */
+	bool allow_envfrom_empty;                        /* default true */
+	bool use_esld;                                   /* default true */
+	bool try_fallback;                               /* default true */
+	char *selector;     /* owned: top-level selector, default "dkim" */
+	char *path;         /* owned: top-level path template or NULL */
+	char *sign_headers; /* owned: colon list or NULL = library default */
+	enum signet_idn_labels
+		idn_labels;             /* signet: "auto" (default) or "a-labels" (DKIM-EAI-04) */
 	struct cidr_list sign_networks; /* rspamd sign_networks, inline CIDR list only */
 	struct config_domain *domains;  /* owned, sorted by name */
 	size_t ndomains;
 };
 
 struct signetd_config {
-	char *file;                     /* owned: the main config file name */
+	char *file; /* owned: the main config file name */
 	struct config_socket socket;
-	unsigned socket_mode;           /* unix socket permissions, default 0660 */
-	char *user;                     /* owned or NULL: keep the starting user */
-	char *group;                    /* owned or NULL: the user's group */
-	char *pidfile;                  /* owned or NULL: none */
-	char *authserv_id;              /* owned or NULL: use the MTA's macro j */
-	struct cidr_list local_addrs;   /* default 127.0.0.0/8, ::1 */
+	unsigned socket_mode;                 /* unix socket permissions, default 0660 */
+	char *user;                           /* owned or NULL: keep the starting user */
+	char *group;                          /* owned or NULL: the user's group */
+	char *pidfile;                        /* owned or NULL: none */
+	char *authserv_id;                    /* owned or NULL: use the MTA's macro j */
+	struct cidr_list local_addrs;         /* default 127.0.0.0/8, ::1 */
 	enum config_on_error on_error_sign;   /* default tempfail */
 	enum config_on_error on_error_verify; /* default accept */
-	char **dns_forwarders;          /* owned: "IP" or "IP@PORT"; none = system resolver */
+	char **dns_forwarders;                /* owned: "IP" or "IP@PORT"; none = system resolver */
 	size_t n_dns_forwarders;
-	double dns_timeout;             /* seconds, default 5 */
-	char *dns_trust_anchor_file;    /* owned or NULL: no DNSSEC validation */
-	double dns_health_interval;     /* seconds between checks of the published key records
+	double dns_timeout;                  /* seconds, default 5 */
+	char *dns_trust_anchor_file;         /* owned or NULL: no DNSSEC validation */
+	double dns_health_interval;          /* seconds between checks of the published key records
 					   against the keys; 0 = off; default 1 h */
-	enum signet_l_policy l_policy;  /* verify.l_policy: default SIGNET_L_POLICY_UNSIGNED */
-	enum config_on_error verify_on_fail;      /* verify.on_fail: accept (default) or reject */
+	enum signet_l_policy l_policy;       /* verify.l_policy: default SIGNET_L_POLICY_UNSIGNED */
+	enum config_on_error verify_on_fail; /* verify.on_fail: accept (default) or reject */
 	enum config_on_error verify_on_temperror; /* verify.on_temperror: accept (default) or
 						     tempfail (DKIM-VER-16) */
-	char *psl_file;                 /* owned or NULL (""): verify.public_suffix_list, default
+	char *psl_file;                    /* owned or NULL (""): verify.public_suffix_list, default
 					   SIGNET_PSL_DEFAULT_FILE (DKIM-VER-17) */
-	struct signet_psl *psl;         /* owned: that list as config_load read it; NULL when
+	struct signet_psl *psl;            /* owned: that list as config_load read it; NULL when
 					   off, missing or malformed (a warning says which) */
 	enum config_log_target log_target; /* default syslog */
-	char *log_facility;             /* owned: default "mail" */
-	unsigned workers;               /* default: online CPUs */
-	unsigned conn_max;              /* connections.max: open MTA connections at most */
-	double conn_idle_timeout;       /* connections.idle_timeout: seconds between packets */
-	double conn_packet_timeout;     /* connections.packet_timeout: seconds a packet may
+	char *log_facility;                /* owned: default "mail" */
+	unsigned workers;                  /* default: online CPUs */
+	unsigned conn_max;                 /* connections.max: open MTA connections at most */
+	double conn_idle_timeout;          /* connections.idle_timeout: seconds between packets */
+	double conn_packet_timeout;        /* connections.packet_timeout: seconds a packet may
 					   stay incomplete */
-	char *metrics_listen;           /* owned or NULL: metrics.listen, "127.0.0.1:9187" or
+	char *metrics_listen;              /* owned or NULL: metrics.listen, "127.0.0.1:9187" or
 					   "[::1]:9187"; NULL = no metrics listener (default) */
-	unsigned metrics_max_connections; /* metrics.max_connections, default 64 */
-	double metrics_request_timeout;   /* metrics.request_timeout (seconds), default 10 */
+	unsigned metrics_max_connections;  /* metrics.max_connections, default 64 */
+	double metrics_request_timeout;    /* metrics.request_timeout (seconds), default 10 */
 	struct config_signing signing;
-	char **files;                   /* owned: every file read (for the nodes' file names) */
+	char **files; /* owned: every file read (for the nodes' file names) */
 	size_t nfiles;
 };
 

@@ -74,7 +74,8 @@ static void dump_domains(const struct config_signing *sg, FILE *f)
 			fputs("; path = ", f);
 			put_str(f, cd->keys[j].path);
 			if (cd->keys[j].alg != SIGNET_ALG_UNKNOWN)
-				fprintf(f, "; algorithm = \"%s\"", signet_alg_name(cd->keys[j].alg));
+				fprintf(f, "; algorithm = \"%s\"",
+					signet_alg_name(cd->keys[j].alg));
 			fputs("; },\n", f);
 		}
 		fputs("      ];\n    }\n", f);
@@ -154,7 +155,8 @@ void config_dump(const struct signetd_config *cfg, FILE *f)
 		cfg->log_target == CONFIG_LOG_STDERR ? "stderr" : "syslog");
 	put_str(f, cfg->log_facility);
 	fprintf(f, "; }\nworkers = %u;\n", cfg->workers);
-	fprintf(f, "connections {\n  max = %u;\n  idle_timeout = %gs;\n  packet_timeout = %gs;\n}\n",
+	fprintf(f,
+		"connections {\n  max = %u;\n  idle_timeout = %gs;\n  packet_timeout = %gs;\n}\n",
 		cfg->conn_max, cfg->conn_idle_timeout, cfg->conn_packet_timeout);
 	fprintf(f, "verify { l_policy = \"%s\"; }\n",
 		cfg->l_policy == SIGNET_L_HONOUR ? "honour" : "unsigned-content-is-policy");

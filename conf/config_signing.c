@@ -22,10 +22,11 @@ static void k_sign_networks(struct ctx *c, const struct ucl_node *n, void *base)
 {
 	struct config_signing *sg = base;
 	if (n->type == UCL_STRING && (n->str[0] == '/' || strstr(n->str, "://") != NULL)) {
-		cfg_node_error(c, n, "dkim_signing.sign_networks: maps (files and URLs such as '%s') are "
-				 "not supported; list the networks inline: sign_networks = "
-				 "[\"192.0.2.0/24\", \"2001:db8::/32\"]",
-			   n->str);
+		cfg_node_error(c, n,
+			       "dkim_signing.sign_networks: maps (files and URLs such as '%s') are "
+			       "not supported; list the networks inline: sign_networks = "
+			       "[\"192.0.2.0/24\", \"2001:db8::/32\"]",
+			       n->str);
 		return;
 	}
 	sg->sign_networks.n = 0;
@@ -67,8 +68,9 @@ static void k_sign_headers(struct ctx *c, const struct ucl_node *n, void *base)
 		for (size_t k = 0; k < flen; k++) /* RFC 5322 ftext: %d33-57 / %d59-126 */
 			ok = ok && p[k] >= 33 && p[k] <= 126 && p[k] != ':';
 		if (!ok) {
-			cfg_node_error(c, n, "dkim_signing.sign_headers must be header field names "
-					 "separated by ':' (e.g. \"from:to:subject:date\")");
+			cfg_node_error(c, n,
+				       "dkim_signing.sign_headers must be header field names "
+				       "separated by ':' (e.g. \"from:to:subject:date\")");
 			free(out);
 			return;
 		}
@@ -88,8 +90,9 @@ static void k_sign_headers(struct ctx *c, const struct ucl_node *n, void *base)
 	}
 	out[o] = '\0';
 	if (!has_from) {
-		cfg_node_error(c, n, "dkim_signing.sign_headers must include from (RFC 6376 5.4: the "
-				 "From field is always signed)");
+		cfg_node_error(c, n,
+			       "dkim_signing.sign_headers must include from (RFC 6376 5.4: the "
+			       "From field is always signed)");
 		free(out);
 		return;
 	}
@@ -99,8 +102,8 @@ static void k_sign_headers(struct ctx *c, const struct ucl_node *n, void *base)
 
 /* A key entry being read (selector/path may come from the top level later). */
 struct raw_key {
-	char *selector;       /* owned, or NULL */
-	const char *path;     /* borrowed from the tree, or NULL */
+	char *selector;   /* owned, or NULL */
+	const char *path; /* borrowed from the tree, or NULL */
 	enum signet_alg alg;
 	const struct ucl_node *at;
 	const char *path_file; /* the file path was written in (relative paths) */
@@ -116,8 +119,9 @@ static void k_algorithm(struct ctx *c, const struct ucl_node *n, struct raw_key 
 	if (a == SIGNET_ALG_RSA_SHA256 || a == SIGNET_ALG_ED25519_SHA256)
 		rk->alg = a;
 	else
-		cfg_node_error(c, n, "algorithm must be \"rsa-sha256\" or \"ed25519-sha256\", not '%s'",
-			   s);
+		cfg_node_error(c, n,
+			       "algorithm must be \"rsa-sha256\" or \"ed25519-sha256\", not '%s'",
+			       s);
 }
 
 static const char *const key_entry_names[] = {"selector", "path", "algorithm", "selectors"};
@@ -128,8 +132,8 @@ static bool key_entry_member(struct ctx *c, const struct ucl_node *m, struct raw
 	char buf[32];
 	const char *s;
 	if (m->next != NULL) {
-		cfg_node_error(c, m->next, "'%s' is set %zu times (first at %s:%u:%u); keep one", m->key,
-			   ucl_count(m), ATV(m));
+		cfg_node_error(c, m->next, "'%s' is set %zu times (first at %s:%u:%u); keep one",
+			       m->key, ucl_count(m), ATV(m));
 		return true;
 	}
 	if (strcmp(m->key, "selector") == 0) {
@@ -174,9 +178,10 @@ static struct raw_key *raw_key_add(struct ctx *c, struct raw_domain *rd, const s
 static void selectors_element(struct ctx *c, struct raw_domain *rd, const struct ucl_node *e)
 {
 	if (e->type != UCL_OBJECT) {
-		cfg_node_error(c, e, "domain %s: each element of selectors must be { selector = ...; "
-				 "path = ...; }, not a %s",
-			   rd->name, ucl_type_name(e->type));
+		cfg_node_error(c, e,
+			       "domain %s: each element of selectors must be { selector = ...; "
+			       "path = ...; }, not a %s",
+			       rd->name, ucl_type_name(e->type));
 		return;
 	}
 	struct raw_key *rk = raw_key_add(c, rd, e);
@@ -206,14 +211,14 @@ static void domain_selectors(struct ctx *c, struct raw_domain *rd, const struct 
 	}
 }
 
-static struct raw_domain *raw_domain_get(struct ctx *c, const char *name,
-					 const struct ucl_node *at)
+static struct raw_domain *raw_domain_get(struct ctx *c, const char *name, const struct ucl_node *at)
 {
 	for (size_t k = 0; k < c->ndoms; k++)
 		if (strcmp(c->doms[k].name, name) == 0)
 			return &c->doms[k];
 	if (c->ndoms >= CONFIG_MAX_DOMAINS) {
-		cfg_node_error(c, at, "more than CONFIG_MAX_DOMAINS (%d) domains", CONFIG_MAX_DOMAINS);
+		cfg_node_error(c, at, "more than CONFIG_MAX_DOMAINS (%d) domains",
+			       CONFIG_MAX_DOMAINS);
 		return NULL;
 	}
 	struct raw_domain *v = realloc(c->doms, (c->ndoms + 1) * sizeof *v);
@@ -241,15 +246,16 @@ static void one_domain(struct ctx *c, const struct ucl_node *dn)
 	snprintf(name, sizeof name, "%.*s", (int)len, dn->key);
 	cfg_lower(name);
 	if (len >= sizeof name || !cfg_dns_name_ok(name)) {
-		cfg_node_error(c, dn, "'%s' under dkim_signing.domain is not a domain name%s", dn->key,
-			   strchr(dn->key, '*') ? " (wildcards are not supported; use the top-level "
-						  "path with $domain, or use_esld)"
-						: "");
+		cfg_node_error(
+			c, dn, "'%s' under dkim_signing.domain is not a domain name%s", dn->key,
+			strchr(dn->key, '*') ? " (wildcards are not supported; use the top-level "
+					       "path with $domain, or use_esld)"
+					     : "");
 		return;
 	}
 	if (dn->type != UCL_OBJECT) {
-		cfg_node_error(c, dn, "domain %s must be { selector = ...; path = ...; }, not a %s", name,
-			   ucl_type_name(dn->type));
+		cfg_node_error(c, dn, "domain %s must be { selector = ...; path = ...; }, not a %s",
+			       name, ucl_type_name(dn->type));
 		return;
 	}
 	struct raw_domain *rd = raw_domain_get(c, name, dn);
@@ -280,9 +286,10 @@ static void one_domain(struct ctx *c, const struct ucl_node *dn)
 		else
 			free(direct.selector);
 	} else if (rd->n == 0) {
-		cfg_node_error(c, dn, "domain %s has no key: add selector = \"...\"; path = \"...\"; or "
-				  "selectors = [ ... ]",
-			   name);
+		cfg_node_error(c, dn,
+			       "domain %s has no key: add selector = \"...\"; path = \"...\"; or "
+			       "selectors = [ ... ]",
+			       name);
 	}
 }
 
@@ -317,15 +324,17 @@ static const struct cfg_choice use_domains[] = {
 	{.name = "envelope", .value = USE_DOMAIN_ENVELOPE},
 	{.name = "auth", .value = USE_DOMAIN_AUTH},
 	{.name = "recipient",
-	 .hint = "(an rspamd value for inbound signing) is not supported; use header, envelope or auth",
+	 .hint = "(an rspamd value for inbound signing) is not supported; use header, envelope or "
+		 "auth",
 	 .refused = true},
 	{.name = NULL}};
 
 /* dkim_signing.idn_labels = "auto" | "a-labels" (DKIM-EAI-04, RFC 8616 5). */
-static const struct cfg_choice idn_labels[] = {
-	{.name = "auto", .value = SIGNET_IDN_AUTO, .hint = "U-labels in messages with UTF-8 headers"},
-	{.name = "a-labels", .value = SIGNET_IDN_ALABELS},
-	{.name = NULL}};
+static const struct cfg_choice idn_labels[] = {{.name = "auto",
+						.value = SIGNET_IDN_AUTO,
+						.hint = "U-labels in messages with UTF-8 headers"},
+					       {.name = "a-labels", .value = SIGNET_IDN_ALABELS},
+					       {.name = NULL}};
 
 _Static_assert(sizeof(enum config_use_domain) == sizeof(int), "K_CHOICE field");
 _Static_assert(sizeof(enum signet_idn_labels) == sizeof(int), "K_CHOICE field");
@@ -341,8 +350,11 @@ static const struct keydef signing_keys[] = {
 	CHOICE("use_domain_sign_local", SGN(use_domain_sign_local), use_domains),
 	{"allow_hdrfrom_mismatch", K_BOOL, SGN(allow_hdrfrom_mismatch), NULL, {NULL}},
 	{"allow_hdrfrom_mismatch_local", K_BOOL, SGN(allow_hdrfrom_mismatch_local), NULL, {NULL}},
-	{"allow_hdrfrom_mismatch_sign_networks", K_BOOL,
-	 SGN(allow_hdrfrom_mismatch_sign_networks), NULL, {NULL}},
+	{"allow_hdrfrom_mismatch_sign_networks",
+	 K_BOOL,
+	 SGN(allow_hdrfrom_mismatch_sign_networks),
+	 NULL,
+	 {NULL}},
 	{"allow_username_mismatch", K_BOOL, SGN(allow_username_mismatch), NULL, {NULL}},
 	{"allow_envfrom_empty", K_BOOL, SGN(allow_envfrom_empty), NULL, {NULL}},
 	{"use_esld", K_BOOL, SGN(use_esld), NULL, {NULL}},
@@ -355,11 +367,20 @@ static const struct keydef signing_keys[] = {
 	{"sign_inbound", K_UNSUPPORTED, 0, NULL, {INBOUND_NOTE}},
 	{"use_domain_sign_inbound", K_UNSUPPORTED, 0, NULL, {INBOUND_NOTE}},
 	{"use_domain_custom", K_UNSUPPORTED, 0, NULL, {"signet has no Lua"}},
-	{"allow_hdrfrom_multiple", K_UNSUPPORTED, 0, NULL,
+	{"allow_hdrfrom_multiple",
+	 K_UNSUPPORTED,
+	 0,
+	 NULL,
 	 {"signet never signs a message with several From fields (RFC 6376 5.4, DKIM-SIGN-07)"}},
-	{"check_pubkey", K_UNSUPPORTED, 0, NULL,
+	{"check_pubkey",
+	 K_UNSUPPORTED,
+	 0,
+	 NULL,
 	 {"check the published key with: signet dnscheck -d DOMAIN -s SELECTOR -k KEYFILE"}},
-	{"allow_pubkey_mismatch", K_UNSUPPORTED, 0, NULL,
+	{"allow_pubkey_mismatch",
+	 K_UNSUPPORTED,
+	 0,
+	 NULL,
 	 {"check the published key with: signet dnscheck -d DOMAIN -s SELECTOR -k KEYFILE"}},
 	{"use_redis", K_UNSUPPORTED, 0, NULL, {REDIS_NOTE}},
 	{"key_prefix", K_UNSUPPORTED, 0, NULL, {REDIS_NOTE}},
@@ -384,9 +405,15 @@ static const struct keydef signing_keys[] = {
 	{"vault_domains", K_UNSUPPORTED, 0, NULL, {VAULT_NOTE}},
 	{"http_timeout", K_UNSUPPORTED, 0, NULL, {VAULT_NOTE}},
 	{"no_ssl_verify", K_UNSUPPORTED, 0, NULL, {VAULT_NOTE}},
-	{"signing_table", K_UNSUPPORTED, 0, NULL,
+	{"signing_table",
+	 K_UNSUPPORTED,
+	 0,
+	 NULL,
 	 {"OpenDKIM-style tables are not supported; list the keys under domain { }"}},
-	{"key_table", K_UNSUPPORTED, 0, NULL,
+	{"key_table",
+	 K_UNSUPPORTED,
+	 0,
+	 NULL,
 	 {"OpenDKIM-style tables are not supported; list the keys under domain { }"}},
 	{"selector_map", K_UNSUPPORTED, 0, NULL, {MAPS_NOTE}},
 	{"path_map", K_UNSUPPORTED, 0, NULL, {MAPS_NOTE}},
@@ -474,29 +501,33 @@ static void resolve_key(struct ctx *c, const struct raw_domain *rd, const struct
 	const char *tfile = rk->path ? rk->path_file : c->top_path ? c->top_path->file : NULL;
 	char sub[PATH_MAX], abs[PATH_MAX];
 	if (!cfg_dns_name_ok(sel)) {
-		cfg_node_error(c, rk->at, "domain %s: selector '%s' is not a valid selector (letters, "
-				      "digits, '-', '_', dot-separated; RFC 6376 3.1)",
-			   rd->name, sel);
+		cfg_node_error(c, rk->at,
+			       "domain %s: selector '%s' is not a valid selector (letters, "
+			       "digits, '-', '_', dot-separated; RFC 6376 3.1)",
+			       rd->name, sel);
 		return;
 	}
 	if (tmpl == NULL) {
-		cfg_node_error(c, rk->at, "domain %s, selector %s: no path (set path here, or a "
-				      "top-level dkim_signing.path such as \"/etc/signet/keys/"
-				      "$domain.$selector.key\")",
-			   rd->name, sel);
+		cfg_node_error(c, rk->at,
+			       "domain %s, selector %s: no path (set path here, or a "
+			       "top-level dkim_signing.path such as \"/etc/signet/keys/"
+			       "$domain.$selector.key\")",
+			       rd->name, sel);
 		return;
 	}
 	if (!substitute(tmpl, rd->name, sel, sub, sizeof sub) ||
 	    !absolutize(sub, tfile, abs, sizeof abs)) {
-		cfg_node_error(c, rk->at, "domain %s, selector %s: key path is too long", rd->name, sel);
+		cfg_node_error(c, rk->at, "domain %s, selector %s: key path is too long", rd->name,
+			       sel);
 		return;
 	}
 	const char *dollar = strchr(sub, '$');
 	if (dollar != NULL) {
-		cfg_node_error(c, rk->at, "domain %s, selector %s: key path '%s' contains '%.*s', which "
-				      "signet does not expand (only $domain and $selector; write "
-				      "rspamd's ${DBDIR} as /var/lib/rspamd)",
-			   rd->name, sel, sub, (int)strcspn(dollar, "/."), dollar);
+		cfg_node_error(c, rk->at,
+			       "domain %s, selector %s: key path '%s' contains '%.*s', which "
+			       "signet does not expand (only $domain and $selector; write "
+			       "rspamd's ${DBDIR} as /var/lib/rspamd)",
+			       rd->name, sel, sub, (int)strcspn(dollar, "/."), dollar);
 		return;
 	}
 	out->selector = cfg_xstrdup(c, sel);
@@ -511,9 +542,10 @@ static void resolve_domain(struct ctx *c, const struct raw_domain *rd, struct co
 {
 	cd->name = cfg_xstrdup(c, rd->name);
 	if (rd->n > SIGNET_MAX_SIGNERS) {
-		cfg_node_error(c, rd->at, "domain %s has %zu keys; at most SIGNET_MAX_SIGNERS (%d) "
-				      "signatures are made per message",
-			   rd->name, rd->n, SIGNET_MAX_SIGNERS);
+		cfg_node_error(c, rd->at,
+			       "domain %s has %zu keys; at most SIGNET_MAX_SIGNERS (%d) "
+			       "signatures are made per message",
+			       rd->name, rd->n, SIGNET_MAX_SIGNERS);
 		return;
 	}
 	cd->keys = calloc(rd->n ? rd->n : 1, sizeof *cd->keys);
@@ -532,10 +564,11 @@ static void resolve_domain(struct ctx *c, const struct raw_domain *rd, struct co
 		cd->nkeys++;
 		for (size_t j = 0; j + 1 < cd->nkeys; j++)
 			if (strcasecmp(cd->keys[j].selector, ck->selector) == 0)
-				cfg_node_error(c, rd->keys[k].at, "domain %s: selector %s is configured "
-							      "twice (also at %s:%u:%u)",
-					   rd->name, ck->selector, cd->keys[j].file,
-					   cd->keys[j].line, cd->keys[j].col);
+				cfg_node_error(c, rd->keys[k].at,
+					       "domain %s: selector %s is configured "
+					       "twice (also at %s:%u:%u)",
+					       rd->name, ck->selector, cd->keys[j].file,
+					       cd->keys[j].line, cd->keys[j].col);
 	}
 }
 
@@ -587,12 +620,13 @@ void cfg_check_top_path(struct ctx *c)
 	}
 	const char *dollar = strchr(sub, '$');
 	if (dollar != NULL)
-		cfg_node_error(c, c->top_path, "dkim_signing.path '%s' contains '%.*s', which signet "
-					   "does not expand (only $domain and $selector; write "
-					   "rspamd's ${DBDIR} as /var/lib/rspamd)",
-			   sg->path, (int)strcspn(dollar, "/."), dollar);
+		cfg_node_error(c, c->top_path,
+			       "dkim_signing.path '%s' contains '%.*s', which signet "
+			       "does not expand (only $domain and $selector; write "
+			       "rspamd's ${DBDIR} as /var/lib/rspamd)",
+			       sg->path, (int)strcspn(dollar, "/."), dollar);
 	if (!cfg_dns_name_ok(sg->selector))
 		cfg_node_error(c, c->top_path, "dkim_signing.selector '%s' is not a valid selector",
-			   sg->selector);
+			       sg->selector);
 	cfg_set_str(c, &sg->path, abs);
 }

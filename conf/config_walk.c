@@ -98,18 +98,18 @@ bool cfg_want_bool(struct ctx *c, const struct ucl_node *n, const char *where, b
 		*out = n->v.b;
 		return true;
 	}
-	if (n->type == UCL_STRING &&
-	    (strcmp(n->str, "true") == 0 || strcmp(n->str, "false") == 0))
-		cfg_node_error(c, n, "%s must be a boolean: write %s without quotes", where, n->str);
+	if (n->type == UCL_STRING && (strcmp(n->str, "true") == 0 || strcmp(n->str, "false") == 0))
+		cfg_node_error(c, n, "%s must be a boolean: write %s without quotes", where,
+			       n->str);
 	else
 		cfg_node_error(c, n, "%s must be a boolean (true or false), not %s %s", where,
-			   n->type == UCL_INT ? "an" : "a", ucl_type_name(n->type));
+			       n->type == UCL_INT ? "an" : "a", ucl_type_name(n->type));
 	return false;
 }
 
 /* A string; a plain integer is taken as its decimal text (selector = 2019). */
-bool cfg_want_str(struct ctx *c, const struct ucl_node *n, const char *where, char *buf,
-		     size_t cap, const char **out)
+bool cfg_want_str(struct ctx *c, const struct ucl_node *n, const char *where, char *buf, size_t cap,
+		  const char **out)
 {
 	if (n->type == UCL_INT) {
 		snprintf(buf, cap, "%lld", (long long)n->v.i);
@@ -118,9 +118,10 @@ bool cfg_want_str(struct ctx *c, const struct ucl_node *n, const char *where, ch
 	}
 	if (n->type != UCL_STRING) {
 		cfg_node_error(c, n, "%s must be a string, not %s %s", where,
-			   n->type == UCL_ARRAY || n->type == UCL_OBJECT || n->type == UCL_INT
-				   ? "an" : "a",
-			   ucl_type_name(n->type));
+			       n->type == UCL_ARRAY || n->type == UCL_OBJECT || n->type == UCL_INT
+				       ? "an"
+				       : "a",
+			       ucl_type_name(n->type));
 		return false;
 	}
 	if (memchr(n->str, '\0', n->len) != NULL) {
@@ -132,7 +133,7 @@ bool cfg_want_str(struct ctx *c, const struct ucl_node *n, const char *where, ch
 }
 
 bool cfg_want_duration(struct ctx *c, const struct ucl_node *n, const char *where, double max,
-			  double *out)
+		       double *out)
 {
 	double v;
 	if (n->type == UCL_INT)
@@ -141,7 +142,7 @@ bool cfg_want_duration(struct ctx *c, const struct ucl_node *n, const char *wher
 		v = n->v.d;
 	else {
 		cfg_node_error(c, n, "%s must be a time (e.g. 5s, 500ms), not a %s", where,
-			   ucl_type_name(n->type));
+			       ucl_type_name(n->type));
 		return false;
 	}
 	if (!(v > 0 && v <= max)) {
@@ -166,7 +167,8 @@ static void choice_list(const struct cfg_choice *choices, char *buf, size_t cap)
 		const char *sep = i == 0 ? "" : i + 1 == nlisted ? " or " : ", ";
 		i++;
 		int w = snprintf(buf + len, cap - len, "%s\"%s\"%s%s%s", sep, ch->name,
-				 ch->hint ? " (" : "", ch->hint ? ch->hint : "", ch->hint ? ")" : "");
+				 ch->hint ? " (" : "", ch->hint ? ch->hint : "",
+				 ch->hint ? ")" : "");
 		len += w > 0 ? (size_t)w : 0;
 	}
 }
@@ -195,7 +197,7 @@ bool cfg_want_choice(struct ctx *c, const struct ucl_node *n, const char *where,
 
 /* A string, or an array of strings: calls fn on each. */
 void cfg_each_str(struct ctx *c, const struct ucl_node *n, const char *where, void *arg,
-		     void (*fn)(struct ctx *, const struct ucl_node *, const char *, void *))
+		  void (*fn)(struct ctx *, const struct ucl_node *, const char *, void *))
 {
 	char buf[32];
 	const char *s;
@@ -206,7 +208,7 @@ void cfg_each_str(struct ctx *c, const struct ucl_node *n, const char *where, vo
 	}
 	if (n->nkids > CONFIG_MAX_LIST) {
 		cfg_node_error(c, n, "%s has %zu entries, more than CONFIG_MAX_LIST (%d)", where,
-			   n->nkids, CONFIG_MAX_LIST);
+			       n->nkids, CONFIG_MAX_LIST);
 		return;
 	}
 	for (size_t k = 0; k < n->nkids; k++)
@@ -225,7 +227,7 @@ static const struct keydef *keydef_find(const struct keydef *t, size_t n, const 
 }
 
 void cfg_unknown_key(struct ctx *c, const struct ucl_node *n, const char *section,
-			const struct keydef *t, size_t nt)
+		     const struct keydef *t, size_t nt)
 {
 	const char *best = NULL;
 	size_t bestd = SIZE_MAX;
@@ -238,7 +240,7 @@ void cfg_unknown_key(struct ctx *c, const struct ucl_node *n, const char *sectio
 	}
 	if (best != NULL && bestd <= 2 && bestd < strlen(n->key))
 		cfg_node_error(c, n, "unknown key '%s' in %s (did you mean '%s'?)", n->key, section,
-			   best);
+			       best);
 	else
 		cfg_node_error(c, n, "unknown key '%s' in %s", n->key, section);
 }
@@ -253,23 +255,24 @@ static void walk_one(struct ctx *c, const struct ucl_node *n, const char *sectio
 	else
 		snprintf(where, sizeof where, "%s.%s", section, key);
 	if (kd->kind == K_UNSUPPORTED) {
-		cfg_node_warn(c, n, "'%s' (an rspamd key) is not supported by signet and is ignored: %s",
-			  where, kd->u.note);
+		cfg_node_warn(c, n,
+			      "'%s' (an rspamd key) is not supported by signet and is ignored: %s",
+			      where, kd->u.note);
 		return;
 	}
 	if (kd->kind == K_SECTION) {
 		for (const struct ucl_node *m = n; m != NULL; m = m->next) {
 			if (m->type != UCL_OBJECT)
-				cfg_node_error(c, m, "'%s' must be a section ({ ... }), not a %s", where,
-					   ucl_type_name(m->type));
+				cfg_node_error(c, m, "'%s' must be a section ({ ... }), not a %s",
+					       where, ucl_type_name(m->type));
 			else
 				kd->fn(c, m, base);
 		}
 		return;
 	}
 	if (n->next != NULL) {
-		cfg_node_error(c, n->next, "'%s' is set %zu times (first at %s:%u:%u); keep one", where,
-			   ucl_count(n), ATV(n));
+		cfg_node_error(c, n->next, "'%s' is set %zu times (first at %s:%u:%u); keep one",
+			       where, ucl_count(n), ATV(n));
 		return;
 	}
 	char buf[32];
@@ -285,7 +288,7 @@ static void walk_one(struct ctx *c, const struct ucl_node *n, const char *sectio
 }
 
 void cfg_walk(struct ctx *c, const struct ucl_node *obj, const char *section,
-		 const struct keydef *t, size_t nt, void *base)
+	      const struct keydef *t, size_t nt, void *base)
 {
 	for (size_t k = 0; k < obj->nkids; k++) {
 		const struct ucl_node *n = obj->kids[k];

@@ -45,8 +45,8 @@ typedef void (*key_fn)(struct ctx *c, const struct ucl_node *n, void *base);
 struct keydef {
 	const char *name;
 	enum kind kind;
-	size_t off;       /* K_BOOL, K_STR, K_CHOICE: field in base (an enum for K_CHOICE) */
-	key_fn fn;        /* K_FN, K_SECTION */
+	size_t off; /* K_BOOL, K_STR, K_CHOICE: field in base (an enum for K_CHOICE) */
+	key_fn fn;  /* K_FN, K_SECTION */
 	union {
 		const char *note;                 /* K_UNSUPPORTED: what to do instead */
 		const struct cfg_choice *choices; /* K_CHOICE: the words, ended by a NULL name */
@@ -54,7 +54,13 @@ struct keydef {
 };
 
 /* A key whose value is one word of a list, stored as an enum at base + off. */
-#define CHOICE(key, off, words) {key, K_CHOICE, off, NULL, {.choices = words}}
+#define CHOICE(key, off, words)                                                                    \
+	{                                                                                          \
+		key, K_CHOICE, off, NULL,                                                          \
+		{                                                                                  \
+			.choices = words                                                           \
+		}                                                                                  \
+	}
 
 #define NKEYS(t) (sizeof(t) / sizeof((t)[0]))
 #define CFG(f) offsetof(struct signetd_config, f)
@@ -74,8 +80,8 @@ void cfg_lower(char *s);
 
 bool cfg_want_bool(struct ctx *c, const struct ucl_node *n, const char *where, bool *out);
 /* A string; a plain integer is taken as its decimal text (buf holds it). */
-bool cfg_want_str(struct ctx *c, const struct ucl_node *n, const char *where, char *buf,
-		  size_t cap, const char **out);
+bool cfg_want_str(struct ctx *c, const struct ucl_node *n, const char *where, char *buf, size_t cap,
+		  const char **out);
 /* A time in seconds, more than 0 and at most max. */
 bool cfg_want_duration(struct ctx *c, const struct ucl_node *n, const char *where, double max,
 		       double *out);

@@ -12,7 +12,7 @@
 /* SIGNET_TRY: conf/ shares base/error.h with libsignet. */
 #include "error.h"
 
-#define DIAG_MAX_MSG 4096 /* one message; longer ones end in "..." (a path is at most 4096) */
+#define DIAG_MAX_MSG 4096   /* one message; longer ones end in "..." (a path is at most 4096) */
 #define DIAG_MAX_COUNT 1000 /* messages kept; later ones are counted, not stored */
 
 enum diag_level { DIAG_WARNING = 1, DIAG_ERROR };

@@ -66,8 +66,9 @@ void keys_identity(const struct signetd_config *cfg, struct keys_identity *id, s
 	snprintf(id->name, sizeof id->name, "%s", cfg->user);
 	struct passwd *pw = getpwnam(cfg->user);
 	if (pw == NULL) {
-		diags_add(d, DIAG_ERROR, "%s: user '%s' does not exist — create it with: adduser "
-					 "--system --group --no-create-home %s",
+		diags_add(d, DIAG_ERROR,
+			  "%s: user '%s' does not exist — create it with: adduser "
+			  "--system --group --no-create-home %s",
 			  cfg->file, cfg->user, cfg->user);
 		return;
 	}
@@ -77,8 +78,9 @@ void keys_identity(const struct signetd_config *cfg, struct keys_identity *id, s
 	if (cfg->group != NULL) {
 		struct group *gr = getgrnam(cfg->group);
 		if (gr == NULL) {
-			diags_add(d, DIAG_ERROR, "%s: group '%s' does not exist — create it with: "
-						 "addgroup --system %s",
+			diags_add(d, DIAG_ERROR,
+				  "%s: group '%s' does not exist — create it with: "
+				  "addgroup --system %s",
 				  cfg->file, cfg->group, cfg->group);
 			id->known = false;
 			return;
@@ -103,8 +105,7 @@ static bool in_groups(const struct keys_identity *id, gid_t g)
 
 /* POSIX permission classes: the owner bits apply to the owner even when
  * they deny; then the group bits; then the others'. ACLs are not read. */
-static bool may(const struct stat *st, const struct keys_identity *id, mode_t u, mode_t g,
-		mode_t o)
+static bool may(const struct stat *st, const struct keys_identity *id, mode_t u, mode_t g, mode_t o)
 {
 	if (id->uid == 0)
 		return true;
@@ -132,7 +133,7 @@ struct keyfile {
 	const char *path, *domain, *selector, *where;
 	enum signet_alg alg;
 	struct diags *d;
-	char pre[PATH_MAX + 600]; /* "where key file P (domain D, selector S): " */
+	char pre[PATH_MAX + 600];    /* "where key file P (domain D, selector S): " */
 	char keygen[PATH_MAX + 300]; /* "signet keygen -d D -s S -k P" */
 };
 
@@ -165,12 +166,13 @@ static bool check_dirs(struct keyfile *kf)
 		bool ok = stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
 			  may(&st, kf->id, S_IXUSR, S_IXGRP, S_IXOTH);
 		if (!ok) {
-			KF_ERR(kf, "not readable by user %s (uid %u): directory %s is mode %04o owned "
-				   "by %s, so the user cannot reach the key — fix: chown %s %s (or "
-				   "chmod o+x %s)",
+			KF_ERR(kf,
+			       "not readable by user %s (uid %u): directory %s is mode %04o owned "
+			       "by %s, so the user cannot reach the key — fix: chown %s %s (or "
+			       "chmod o+x %s)",
 			       kf->id->name, (unsigned)kf->id->uid, dir,
-			       (unsigned)(st.st_mode & 07777), owner_name(st.st_uid, own, sizeof own),
-			       kf->id->name, dir, dir);
+			       (unsigned)(st.st_mode & 07777),
+			       owner_name(st.st_uid, own, sizeof own), kf->id->name, dir, dir);
 			return false;
 		}
 		*p = '/';
@@ -188,8 +190,9 @@ static void report_missing(struct keyfile *kf)
 	if (slash != NULL && slash != dir) {
 		*slash = '\0';
 		if (stat(dir, &st) != 0) {
-			KF_ERR(kf, "not found, and directory %s does not exist either — create them "
-				   "with: mkdir -p %s && %s",
+			KF_ERR(kf,
+			       "not found, and directory %s does not exist either — create them "
+			       "with: mkdir -p %s && %s",
 			       dir, dir, kf->keygen);
 			return;
 		}
@@ -207,8 +210,9 @@ static bool check_stat(struct keyfile *kf, struct stat *st)
 		return false;
 	}
 	if (S_ISDIR(st->st_mode)) {
-		KF_ERR(kf, "is a directory, not a key file — set path to the key file itself, e.g. "
-			   "%s/%s.%s.key (create it with: signet keygen -d %s -s %s -k %s/%s.%s.key)",
+		KF_ERR(kf,
+		       "is a directory, not a key file — set path to the key file itself, e.g. "
+		       "%s/%s.%s.key (create it with: signet keygen -d %s -s %s -k %s/%s.%s.key)",
 		       kf->path, kf->domain, kf->selector, kf->domain, kf->selector, kf->path,
 		       kf->domain, kf->selector);
 		return false;
@@ -306,8 +310,9 @@ static bool check_safe(struct keyfile *kf, const struct stat *st)
 	unsigned mode = (unsigned)(st->st_mode & 07777);
 	fix_600(kf, st, fix, sizeof fix);
 	if ((st->st_mode & (S_IROTH | S_IWOTH)) != 0) {
-		KF_ERR(kf, "%s by others (mode %04o): any local user could %s the private key, so "
-			   "it is refused — fix: %s",
+		KF_ERR(kf,
+		       "%s by others (mode %04o): any local user could %s the private key, so "
+		       "it is refused — fix: %s",
 		       (st->st_mode & S_IROTH) ? "readable" : "writable", mode,
 		       (st->st_mode & S_IROTH) ? "copy" : "replace", fix);
 		return false;
@@ -317,8 +322,9 @@ static bool check_safe(struct keyfile *kf, const struct stat *st)
 	if (group_others(st->st_gid, kf->id, st->st_uid, others, sizeof others) > 0) {
 		struct group *gr = getgrgid(st->st_gid);
 		snprintf(gname, sizeof gname, "%s", gr ? gr->gr_name : "?");
-		KF_ERR(kf, "%s by group %s (mode %04o), which also holds %s: they could %s the "
-			   "private key, so it is refused — fix: %s",
+		KF_ERR(kf,
+		       "%s by group %s (mode %04o), which also holds %s: they could %s the "
+		       "private key, so it is refused — fix: %s",
 		       (st->st_mode & S_IRGRP) ? "readable" : "writable", gname, mode, others,
 		       (st->st_mode & S_IRGRP) ? "copy" : "replace", fix);
 		return false;
@@ -336,8 +342,9 @@ static bool check_perms(struct keyfile *kf, const struct stat *st)
 		return false;
 	if (!may(st, kf->id, S_IRUSR, S_IRGRP, S_IROTH)) {
 		bool owner = st->st_uid == kf->id->uid;
-		KF_ERR(kf, "not readable by user %s (uid %u): Permission denied; file is mode %04o "
-			   "owned by %s — fix: %s%s %s",
+		KF_ERR(kf,
+		       "not readable by user %s (uid %u): Permission denied; file is mode %04o "
+		       "owned by %s — fix: %s%s %s",
 		       kf->id->name, (unsigned)kf->id->uid, (unsigned)(st->st_mode & 07777),
 		       owner_name(st->st_uid, own, sizeof own), owner ? "chmod u+r" : "chown ",
 		       owner ? "" : kf->id->name, kf->path);
@@ -351,11 +358,12 @@ static bool check_perms(struct keyfile *kf, const struct stat *st)
 	if (bad == 0)
 		return true;
 	const char *fix = st->st_uid == kf->id->uid || kf->id->uid == 0 ? "chmod 600"
-			  : group_ok				      ? "chmod 640"
-								      : "chown";
+			  : group_ok                                    ? "chmod 640"
+									: "chown";
 	if (strcmp(fix, "chown") == 0)
-		KF_WARN(kf, "readable by group or others (mode %04o) — fix: chown %s %s && chmod 600 "
-			    "%s",
+		KF_WARN(kf,
+			"readable by group or others (mode %04o) — fix: chown %s %s && chmod 600 "
+			"%s",
 			(unsigned)(st->st_mode & 07777), kf->id->name, kf->path, kf->path);
 	else
 		KF_WARN(kf, "readable by group or others (mode %04o) — fix: %s %s",
@@ -365,8 +373,7 @@ static bool check_perms(struct keyfile *kf, const struct stat *st)
 
 /* Reads the file checked above through fileread (non-blocking open, fstat,
  * KEYS_MAX_FILE); refuses it if it is no longer the file that was checked. */
-static bool read_key_file(struct keyfile *kf, const struct stat *checked,
-			  struct fileread_file *f)
+static bool read_key_file(struct keyfile *kf, const struct stat *checked, struct fileread_file *f)
 {
 	struct fileread_error e;
 	if (fileread(kf->path, FILEREAD_CAP(KEYS_MAX_FILE), f, &e) != FILEREAD_OK) {
@@ -399,17 +406,19 @@ static bool check_key(struct keyfile *kf, const struct signet_key *key)
 	char desc[64];
 	if (kf->alg != SIGNET_ALG_UNKNOWN && signet_key_alg(key) != kf->alg) {
 		bool ed = kf->alg == SIGNET_ALG_ED25519_SHA256;
-		KF_ERR(kf, "is %s but algorithm = \"%s\" is configured — fix: point path at %s key "
-			   "(signet keygen -t %s -d %s -s %s -k NEWFILE) or change algorithm",
+		KF_ERR(kf,
+		       "is %s but algorithm = \"%s\" is configured — fix: point path at %s key "
+		       "(signet keygen -t %s -d %s -s %s -k NEWFILE) or change algorithm",
 		       key_desc(key, desc, sizeof desc), signet_alg_name(kf->alg),
 		       ed ? "an ed25519" : "an RSA", ed ? "ed25519" : "rsa", kf->domain,
 		       kf->selector);
 		return false;
 	}
 	if (signet_key_type(key) == SIGNET_KEY_RSA && signet_key_bits(key) < 2048)
-		KF_WARN(kf, "is an RSA %u-bit key; RFC 8301 3.2 asks signers for at least 2048 bits "
-			    "— make a new key with: signet keygen -b 2048 -d %s -s NEWSELECTOR -k "
-			    "NEWFILE",
+		KF_WARN(kf,
+			"is an RSA %u-bit key; RFC 8301 3.2 asks signers for at least 2048 bits "
+			"— make a new key with: signet keygen -b 2048 -d %s -s NEWSELECTOR -k "
+			"NEWFILE",
 			signet_key_bits(key), kf->domain);
 	return true;
 }
@@ -434,8 +443,9 @@ struct signet_key *keys_load_file(const struct keys_identity *id, const char *pa
 	enum signet_status ps = signet_key_parse(f.data, f.len, &key, &err);
 	fileread_free(&f); /* wipes the key material */
 	if (ps != SIGNET_OK) {
-		KF_ERR(&kf, "%s — fix: make a new key with: %s (move the old file away first; "
-			    "keygen does not overwrite), then publish its DNS record",
+		KF_ERR(&kf,
+		       "%s — fix: make a new key with: %s (move the old file away first; "
+		       "keygen does not overwrite), then publish its DNS record",
 		       err.msg, kf.keygen);
 		return NULL;
 	}
@@ -488,10 +498,10 @@ static void load_domains(const struct signetd_config *cfg, const struct keys_ide
 			char where[PATH_MAX + 32];
 			snprintf(where, sizeof where, "%s:%u:%u: ", ck->file ? ck->file : cfg->file,
 				 ck->line, ck->col);
-			struct signet_key *key = keys_load_file(id, ck->path, cd->name, ck->selector,
-								ck->alg, where, d);
-			if (key != NULL &&
-			    !entry_add(&ks->v, &ks->n, cd->name, ck->selector, ck->path, key, false)) {
+			struct signet_key *key = keys_load_file(id, ck->path, cd->name,
+								ck->selector, ck->alg, where, d);
+			if (key != NULL && !entry_add(&ks->v, &ks->n, cd->name, ck->selector,
+						      ck->path, key, false)) {
 				signet_key_free(key);
 				diags_add(d, DIAG_ERROR, "out of memory");
 			}
@@ -506,8 +516,9 @@ static bool template_glob(const char *tmpl, char *out, size_t cap, bool *has_dom
 	size_t o = 0;
 	*has_domain = false;
 	for (const char *p = tmpl; *p;) {
-		size_t skip = strncmp(p, "${domain}", 9) == 0 ? 9 : strncmp(p, "$domain", 7) == 0 ? 7
-												       : 0;
+		size_t skip = strncmp(p, "${domain}", 9) == 0 ? 9
+			      : strncmp(p, "$domain", 7) == 0 ? 7
+							      : 0;
 		if (o + 3 >= cap)
 			return false;
 		if (skip) {
@@ -528,8 +539,9 @@ static bool substitute_domain(const char *tmpl, const char *dom, size_t dlen, ch
 {
 	size_t o = 0;
 	for (const char *p = tmpl; *p;) {
-		size_t skip = strncmp(p, "${domain}", 9) == 0 ? 9 : strncmp(p, "$domain", 7) == 0 ? 7
-												       : 0;
+		size_t skip = strncmp(p, "${domain}", 9) == 0 ? 9
+			      : strncmp(p, "$domain", 7) == 0 ? 7
+							      : 0;
 		size_t n = skip ? dlen : 1;
 		if (o + n >= cap)
 			return false;
@@ -612,8 +624,10 @@ static void load_fallback(const struct signetd_config *cfg, const struct keys_id
 		return;
 	/* $selector is the top-level selector */
 	char *sp;
-	while ((sp = strstr(tmpl, "${selector}")) != NULL || (sp = strstr(tmpl, "$selector")) != NULL) {
-		size_t skip = sp[1] == '{' ? 11 : 9, sl = strlen(sg->selector), rest = strlen(sp + skip);
+	while ((sp = strstr(tmpl, "${selector}")) != NULL ||
+	       (sp = strstr(tmpl, "$selector")) != NULL) {
+		size_t skip = sp[1] == '{' ? 11 : 9, sl = strlen(sg->selector),
+		       rest = strlen(sp + skip);
 		if ((size_t)(sp - tmpl) + sl + rest >= sizeof tmpl)
 			return;
 		memmove(sp + sl, sp + skip, rest + 1);
@@ -628,16 +642,19 @@ static void load_fallback(const struct signetd_config *cfg, const struct keys_id
 	glob_t g;
 	int r = glob(pattern, GLOB_NOSORT, NULL, &g);
 	if (r == GLOB_NOMATCH || (r == 0 && g.gl_pathc == 0)) {
-		diags_add(d, DIAG_WARNING, "%s: dkim_signing.path %s matches no key file; only the "
-					   "domains under domain { } will be signed",
+		diags_add(d, DIAG_WARNING,
+			  "%s: dkim_signing.path %s matches no key file; only the "
+			  "domains under domain { } will be signed",
 			  cfg->file, sg->path);
 	} else if (r != 0) {
-		diags_add(d, DIAG_ERROR, "%s: dkim_signing.path %s: cannot list the files it "
-					 "matches",
+		diags_add(d, DIAG_ERROR,
+			  "%s: dkim_signing.path %s: cannot list the files it "
+			  "matches",
 			  cfg->file, sg->path);
 	} else if (g.gl_pathc > KEYS_MAX_FALLBACK) {
-		diags_add(d, DIAG_ERROR, "%s: dkim_signing.path %s matches %zu files, more than "
-					 "KEYS_MAX_FALLBACK (%d)",
+		diags_add(d, DIAG_ERROR,
+			  "%s: dkim_signing.path %s matches %zu files, more than "
+			  "KEYS_MAX_FALLBACK (%d)",
 			  cfg->file, sg->path, (size_t)g.gl_pathc, KEYS_MAX_FALLBACK);
 	} else {
 		for (size_t k = 0; k < g.gl_pathc; k++) {
@@ -671,8 +688,9 @@ enum signet_status keystore_load(const struct signetd_config *cfg, struct keysto
 	load_domains(cfg, &id, ks, d);
 	load_fallback(cfg, &id, ks, d);
 	if (cfg->signing.enabled && ks->n == 0 && ks->nfb == 0 && d->nerrors == errors)
-		diags_add(d, DIAG_WARNING, "%s: no signing keys are configured (dkim_signing { "
-					   "domain { ... } }): signetd will only verify",
+		diags_add(d, DIAG_WARNING,
+			  "%s: no signing keys are configured (dkim_signing { "
+			  "domain { ... } }): signetd will only verify",
 			  cfg->file);
 	if (d->nerrors > errors) {
 		keystore_free(ks);

@@ -16,18 +16,19 @@
 #include "diag.h"
 #include "fileread.h"
 
-#define KEYS_MAX_FILE FILEREAD_MAX_KEY /* bytes of one key file (64 KiB; a 4096-bit RSA PEM is ~3.3 KB) */
+#define KEYS_MAX_FILE                                                                              \
+	FILEREAD_MAX_KEY         /* bytes of one key file (64 KiB; a 4096-bit RSA PEM is ~3.3 KB) */
 #define KEYS_MAX_FALLBACK 100000 /* files the fallback path template may match */
 #define KEYS_MAX_GROUP_NAMES 64  /* gr_mem names of a key file's group looked at */
 
 struct keystore;
 
 struct keystore_key {
-	const char *domain;   /* lower case; "*" for a fallback key without $domain */
+	const char *domain; /* lower case; "*" for a fallback key without $domain */
 	const char *selector;
 	const char *path;
 	const struct signet_key *key;
-	bool fallback;        /* from dkim_signing.path (try_fallback), not domain { } */
+	bool fallback; /* from dkim_signing.path (try_fallback), not domain { } */
 };
 
 /* Whose permissions count: the config's user (getpwnam) with the config's
@@ -35,11 +36,11 @@ struct keystore_key {
  * (getgrouplist), as the daemon will run after setgid/initgroups/setuid;
  * without `user`, the current effective ids. */
 struct keys_identity {
-	bool known;       /* false: the user does not exist (reported) */
+	bool known; /* false: the user does not exist (reported) */
 	uid_t uid;
 	gid_t gids[256];
 	size_t ngids;
-	char name[64];    /* user name, or "uid N" */
+	char name[64]; /* user name, or "uid N" */
 };
 
 /* Resolves the identity the daemon will check keys for; errors (unknown

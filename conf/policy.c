@@ -38,9 +38,9 @@ bool policy_from_addrs(const char *value, size_t len, struct policy_addrs *out, 
 		/* at most 253 octets (the lexer's dot-atom bound), domain[k] holds 256 */
 		size_t n = d[k].len < sizeof out->domain[k] ? d[k].len : sizeof out->domain[k] - 1;
 		for (size_t j = 0; j < n; j++)
-			out->domain[k][j] = (char)(d[k].p[j] >= 'A' && d[k].p[j] <= 'Z'
-						       ? d[k].p[j] + 32
-						       : d[k].p[j]);
+			out->domain[k][j] =
+				(char)(d[k].p[j] >= 'A' && d[k].p[j] <= 'Z' ? d[k].p[j] + 32
+									    : d[k].p[j]);
 		out->domain[k][n] = '\0';
 	}
 	return true;
@@ -52,13 +52,13 @@ struct facts {
 	const struct signetd_config *cfg;
 	const struct config_signing *sg;
 	const struct keystore *ks;
-	char client[64];     /* for messages */
+	char client[64]; /* for messages */
 	bool non_smtp, is_local, in_networks;
-	const char *auth;    /* NULL when not authenticated */
+	const char *auth; /* NULL when not authenticated */
 	enum { VIA_AUTH = 1, VIA_NETWORKS, VIA_LOCAL } via;
-	char hdom[256];      /* From domain */
-	char edom[256];      /* envelope domain, "" if none */
-	char udom[256];      /* auth user's domain, "" if none */
+	char hdom[256]; /* From domain */
+	char edom[256]; /* envelope domain, "" if none */
+	char udom[256]; /* auth user's domain, "" if none */
 	bool env_empty;
 };
 
@@ -157,16 +157,19 @@ static bool eligible(struct facts *x, const struct policy_facts *f, struct polic
 		return true;
 	const char *where = f->non_smtp ? "the non-SMTP submission" : x->client;
 	if (x->auth && x->is_local)
-		return no(out, "sender authenticated as %s but sign_authenticated is off, and %s "
-			       "is local but sign_local is off",
+		return no(out,
+			  "sender authenticated as %s but sign_authenticated is off, and %s "
+			  "is local but sign_local is off",
 			  x->auth, where);
 	if (x->auth)
-		return no(out, "sender authenticated as %s but sign_authenticated is off, and "
-			       "client %s is not in local_addrs",
+		return no(out,
+			  "sender authenticated as %s but sign_authenticated is off, and "
+			  "client %s is not in local_addrs",
 			  x->auth, x->client);
 	if (x->is_local)
-		return no(out, f->non_smtp ? "%s is local but sign_local is off"
-					   : "client %s is in local_addrs but sign_local is off",
+		return no(out,
+			  f->non_smtp ? "%s is local but sign_local is off"
+				      : "client %s is in local_addrs but sign_local is off",
 			  where);
 	no(out, "sender not authenticated and client %s not in local_addrs", x->client);
 	out->code = POLICY_NOT_LOCAL_NOT_AUTH;
@@ -175,8 +178,7 @@ static bool eligible(struct facts *x, const struct policy_facts *f, struct polic
 
 /* DKIM-SIGN-07 (RFC 6376 5.4, RFC 5322 3.6): exactly one From with one
  * mailbox that has a domain. */
-static bool from_domain(struct facts *x, const struct policy_facts *f,
-			struct policy_decision *out)
+static bool from_domain(struct facts *x, const struct policy_facts *f, struct policy_decision *out)
 {
 	if (f->n_from == 0 || f->from == NULL) {
 		no(out, "From header missing");
@@ -237,7 +239,7 @@ static bool same_domain(const struct facts *x, const char *a, const char *b)
 static const char *source_name(enum config_use_domain u)
 {
 	return u == USE_DOMAIN_ENVELOPE ? "the envelope sender"
-	       : u == USE_DOMAIN_AUTH	? "the authenticated user"
+	       : u == USE_DOMAIN_AUTH   ? "the authenticated user"
 					: "the From header";
 }
 
@@ -253,12 +255,14 @@ static bool signing_domain(struct facts *x, enum config_use_domain *mode, char *
 	if (*mode == USE_DOMAIN_ENVELOPE && x->edom[0] == '\0')
 		return no(out, "use_domain = envelope but the envelope sender has no domain");
 	if (*mode == USE_DOMAIN_AUTH && x->udom[0] == '\0')
-		return no(out, x->auth ? "use_domain = auth but auth user %s has no domain"
-				       : "use_domain = auth but the sender is not authenticated%s",
+		return no(out,
+			  x->auth ? "use_domain = auth but auth user %s has no domain"
+				  : "use_domain = auth but the sender is not authenticated%s",
 			  x->auth ? x->auth : "");
-	snprintf(dom, cap, "%s", *mode == USE_DOMAIN_ENVELOPE ? x->edom
-				 : *mode == USE_DOMAIN_AUTH   ? x->udom
-							      : x->hdom);
+	snprintf(dom, cap, "%s",
+		 *mode == USE_DOMAIN_ENVELOPE ? x->edom
+		 : *mode == USE_DOMAIN_AUTH   ? x->udom
+					      : x->hdom);
 	return true;
 }
 
@@ -270,17 +274,20 @@ static bool mismatch_checks(const struct facts *x, enum config_use_domain mode, 
 	if (x->edom[0] && !sg->allow_hdrfrom_mismatch && !same_domain(x, x->hdom, x->edom) &&
 	    !(sg->allow_hdrfrom_mismatch_local && x->is_local) &&
 	    !(sg->allow_hdrfrom_mismatch_sign_networks && x->via == VIA_NETWORKS))
-		return no(out, "envelope sender domain %s differs from From domain %s and "
-			       "allow_hdrfrom_mismatch is off",
+		return no(out,
+			  "envelope sender domain %s differs from From domain %s and "
+			  "allow_hdrfrom_mismatch is off",
 			  x->edom, x->hdom);
 	if (x->auth && !sg->allow_username_mismatch) {
 		if (x->udom[0] == '\0')
-			return no(out, "auth user %s has no domain and allow_username_mismatch is "
-				       "off",
+			return no(out,
+				  "auth user %s has no domain and allow_username_mismatch is "
+				  "off",
 				  x->auth);
 		if (!same_domain(x, x->udom, dom))
-			return no(out, "auth user %s's domain differs from %s domain %s and "
-				       "allow_username_mismatch is off",
+			return no(out,
+				  "auth user %s's domain differs from %s domain %s and "
+				  "allow_username_mismatch is off",
 				  x->auth,
 				  mode == USE_DOMAIN_ENVELOPE ? "envelope"
 				  : mode == USE_DOMAIN_AUTH   ? "auth"
@@ -341,9 +348,9 @@ static void sign_reason(const struct facts *x, enum config_use_domain mode,
 	for (size_t k = 0; k < out->nsigs; k++)
 		snprintf(sels + strlen(sels), sizeof sels - strlen(sels), "%s%s", k ? ", " : "",
 			 out->sigs[k].selector);
-	const char *via = x->via == VIA_AUTH ? "sender authenticated as "
+	const char *via = x->via == VIA_AUTH       ? "sender authenticated as "
 			  : x->via == VIA_NETWORKS ? "client in sign_networks: "
-			  : x->non_smtp		   ? "local submission: "
+			  : x->non_smtp            ? "local submission: "
 						   : "client in local_addrs: ";
 	snprintf(out->reason, sizeof out->reason, "%s%s; d=%s (from %s), selector%s %s", via,
 		 x->via == VIA_AUTH ? x->auth : x->client, out->domain, source_name(mode),
@@ -370,8 +377,8 @@ enum signet_status policy_decide(const struct signetd_config *cfg, const struct 
 	}
 	if (!eligible(&x, f, out))
 		return SIGNET_OK;
-	x.env_empty = f->env_from != NULL &&
-		      (f->env_from[0] == '\0' || strcmp(f->env_from, "<>") == 0);
+	x.env_empty =
+		f->env_from != NULL && (f->env_from[0] == '\0' || strcmp(f->env_from, "<>") == 0);
 	if (x.env_empty && !x.sg->allow_envfrom_empty) {
 		no(out, "empty envelope sender (MAIL FROM:<>) and allow_envfrom_empty is off");
 		return SIGNET_OK;

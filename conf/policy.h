@@ -16,8 +16,8 @@
 #include "config.h"
 #include "keystore.h"
 
-#define POLICY_MAX_ADDRS 16       /* mailboxes of one From field kept (more are counted) */
-#define POLICY_MAX_FIELD 65536    /* bytes of one From field value looked at */
+#define POLICY_MAX_ADDRS 16    /* mailboxes of one From field kept (more are counted) */
+#define POLICY_MAX_FIELD 65536 /* bytes of one From field value looked at */
 
 struct policy_facts {
 	bool non_smtp;                    /* MILTER-PFX-01: mail from Postfix's non_smtpd_milters
@@ -52,12 +52,12 @@ enum policy_reason {
 };
 
 struct policy_decision {
-	bool sign;                                /* false: verify only */
-	enum policy_reason code;                  /* POLICY_SIGNED when sign, else why not */
-	char domain[256];                         /* d= when signing */
+	bool sign;                                  /* false: verify only */
+	enum policy_reason code;                    /* POLICY_SIGNED when sign, else why not */
+	char domain[256];                           /* d= when signing */
 	struct policy_sig sigs[SIGNET_MAX_SIGNERS]; /* every configured selector of the domain */
 	size_t nsigs;
-	char reason[600];                         /* why (not) signing, one line */
+	char reason[600]; /* why (not) signing, one line */
 };
 
 /* Decides for one message. Always fills out (sign or a reason); returns
@@ -76,8 +76,8 @@ const char *policy_reason_label(enum policy_reason r);
  * "Name <user@dom>", bare user@dom, comments, quoted local parts and
  * display names, groups "team: a@x, b@y;", obs-route). */
 struct policy_addrs {
-	size_t n;                              /* mailboxes found (may exceed POLICY_MAX_ADDRS) */
-	char domain[POLICY_MAX_ADDRS][256];    /* each one's domain, ASCII lower-cased */
+	size_t n;                           /* mailboxes found (may exceed POLICY_MAX_ADDRS) */
+	char domain[POLICY_MAX_ADDRS][256]; /* each one's domain, ASCII lower-cased */
 };
 
 /* false with why filled ("no '@' in 'undisclosed'") when the value does not

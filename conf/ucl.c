@@ -138,7 +138,8 @@ static bool is_digit(uint8_t c)
  * and rspamd's keys use. UTF-8 bytes are let through. */
 static bool is_key_char(uint8_t c)
 {
-	return is_alpha(c) || is_digit(c) || c >= 0x80 || (c != 0 && strchr("_-./$@*+%~!", c) != NULL);
+	return is_alpha(c) || is_digit(c) || c >= 0x80 ||
+	       (c != 0 && strchr("_-./$@*+%~!", c) != NULL);
 }
 
 /* Unquoted values run until white space or a separator. */
@@ -375,8 +376,8 @@ static bool sb_add(struct sbuf *b, const void *p, size_t n)
 	return true;
 }
 
-static enum signet_status sb_fail(struct parser *ps, const struct src *s, struct sbuf *b,
-				  size_t n, struct pos open)
+static enum signet_status sb_fail(struct parser *ps, const struct src *s, struct sbuf *b, size_t n,
+				  struct pos open)
 {
 	bool limit = n > b->max || b->len > b->max - n;
 	free(b->p);
@@ -524,7 +525,8 @@ static enum signet_status sq_string(struct parser *ps, struct src *s, struct sbu
 	adv(s);
 	for (;;) {
 		if (at_end(s))
-			return FAIL(ps, s, open, "string opened here is not closed (missing \"'\")");
+			return FAIL(ps, s, open,
+				    "string opened here is not closed (missing \"'\")");
 		uint8_t c = cur(s);
 		if (c == '\'') {
 			adv(s);
@@ -558,7 +560,8 @@ static enum signet_status heredoc(struct parser *ps, struct src *s, struct sbuf 
 	adv(s);
 	for (;;) {
 		if (at_end(s))
-			return FAIL(ps, s, open, "heredoc <<%.*s opened here has no closing %.*s line",
+			return FAIL(ps, s, open,
+				    "heredoc <<%.*s opened here has no closing %.*s line",
 				    (int)tlen, (const char *)term, (int)tlen, (const char *)term);
 		size_t ls = s->pos, le = ls;
 		while (le < s->len && s->p[le] != '\n')
@@ -592,10 +595,10 @@ struct suffix {
 };
 
 static const struct suffix suffixes[] = {
-	{"k", 1e3, UCL_INT},       {"kb", 1024.0, UCL_INT},      {"m", 1e6, UCL_INT},
-	{"mb", 1048576.0, UCL_INT}, {"g", 1e9, UCL_INT},          {"gb", 1073741824.0, UCL_INT},
-	{"ms", 0.001, UCL_TIME},   {"s", 1, UCL_TIME},           {"min", 60, UCL_TIME},
-	{"h", 3600, UCL_TIME},     {"d", 86400, UCL_TIME},       {"w", 604800, UCL_TIME},
+	{"k", 1e3, UCL_INT},        {"kb", 1024.0, UCL_INT}, {"m", 1e6, UCL_INT},
+	{"mb", 1048576.0, UCL_INT}, {"g", 1e9, UCL_INT},     {"gb", 1073741824.0, UCL_INT},
+	{"ms", 0.001, UCL_TIME},    {"s", 1, UCL_TIME},      {"min", 60, UCL_TIME},
+	{"h", 3600, UCL_TIME},      {"d", 86400, UCL_TIME},  {"w", 604800, UCL_TIME},
 	{"y", 31536000, UCL_TIME},
 };
 
@@ -852,7 +855,8 @@ static enum signet_status value_in(struct parser *ps, struct src *s, struct ucl_
 	} else if (c == '"' || c == '\'' || (c == '<' && peek(s, 1) == '<')) {
 		st = string_value(ps, s, n);
 	} else if (at_end(s) || is_atom_end(c) || c == '=') {
-		st = at_end(s) ? FAIL(ps, s, at, "expected a value for '%s', found the end of the file",
+		st = at_end(s) ? FAIL(ps, s, at,
+				      "expected a value for '%s', found the end of the file",
 				      key ? key : "array element")
 			       : FAIL(ps, s, at, "expected a value for '%s', found %s",
 				      key ? key : "array element", show(c, sh));
@@ -1088,8 +1092,10 @@ static enum signet_status include_arg(struct parser *ps, struct src *s, struct i
 	else if (strcmp(k, "duplicate") == 0 && v->type == UCL_STRING &&
 		 (strcmp(v->str, "append") == 0 || strcmp(v->str, "merge") == 0 ||
 		  strcmp(v->str, "rewrite") == 0 || strcmp(v->str, "error") == 0))
-		a->dup = v->str[0] == 'a' ? DUP_APPEND : v->str[0] == 'm' ? DUP_MERGE
-			 : v->str[0] == 'r' ? DUP_REWRITE : DUP_ERROR;
+		a->dup = v->str[0] == 'a'   ? DUP_APPEND
+			 : v->str[0] == 'm' ? DUP_MERGE
+			 : v->str[0] == 'r' ? DUP_REWRITE
+					    : DUP_ERROR;
 	else if (strcmp(k, "try") == 0 || strcmp(k, "priority") == 0 || strcmp(k, "duplicate") == 0)
 		st = FAIL(ps, s, at,
 			  "bad value for include parameter '%s' (try = true|false; priority = "
@@ -1115,7 +1121,8 @@ static enum signet_status include_args(struct parser *ps, struct src *s, struct 
 			return SIGNET_OK;
 		}
 		if (at_end(s))
-			return FAIL(ps, s, open, "expected ')' to close the parameters opened here");
+			return FAIL(ps, s, open,
+				    "expected ')' to close the parameters opened here");
 		SIGNET_TRY(include_arg(ps, s, a));
 		SIGNET_TRY(skip(ps, s, true, NULL));
 		if (cur(s) == ',')
@@ -1152,8 +1159,9 @@ static enum signet_status include_loop(struct parser *ps, const struct src *s, s
 {
 	for (const struct src *p = s; p != NULL; p = p->parent)
 		if (strcmp(p->name, name) == 0)
-			return FAIL(ps, s, at, "include loop: %s is already being read (it includes "
-					       "itself, directly or through other files)",
+			return FAIL(ps, s, at,
+				    "include loop: %s is already being read (it includes "
+				    "itself, directly or through other files)",
 				    name);
 	return SIGNET_OK;
 }
@@ -1207,9 +1215,16 @@ static enum signet_status include_file(struct parser *ps, struct src *s, struct 
 		return st;
 	}
 	ps->total_input += r.len;
-	struct src sub = {.name = name, .p = r.text, .len = r.len, .line = 1,
-			  .priority = a->priority, .dup = a->dup, .parent = s,
-			  .inc_line = at.line, .inc_col = at.col, .depth = s->depth + 1};
+	struct src sub = {.name = name,
+			  .p = r.text,
+			  .len = r.len,
+			  .line = 1,
+			  .priority = a->priority,
+			  .dup = a->dup,
+			  .parent = s,
+			  .inc_line = at.line,
+			  .inc_col = at.col,
+			  .depth = s->depth + 1};
 	const uint8_t *nul = r.len ? memchr(r.text, '\0', r.len) : NULL;
 	if (nul != NULL) {
 		while (sub.pos < (size_t)(nul - r.text))

@@ -14,12 +14,12 @@
 #include "diag.h"
 
 /* Bounds. Hitting one is SIGNET_ERR_LIMIT and an error naming the limit. */
-#define UCL_MAX_DEPTH 64                   /* nested objects/arrays, the top object included */
-#define UCL_MAX_INCLUDE_DEPTH 16           /* nested .include levels below the main file */
-#define UCL_MAX_INCLUDES 256               /* .include macros followed in one parse */
-#define UCL_MAX_INPUT (1024 * 1024)        /* bytes of one file */
+#define UCL_MAX_DEPTH 64                      /* nested objects/arrays, the top object included */
+#define UCL_MAX_INCLUDE_DEPTH 16              /* nested .include levels below the main file */
+#define UCL_MAX_INCLUDES 256                  /* .include macros followed in one parse */
+#define UCL_MAX_INPUT (1024 * 1024)           /* bytes of one file */
 #define UCL_MAX_TOTAL_INPUT (8 * 1024 * 1024) /* bytes of all files of one parse */
-#define UCL_MAX_STRING 65536               /* bytes of one key or string value (after escapes) */
+#define UCL_MAX_STRING 65536                  /* bytes of one key or string value (after escapes) */
 
 enum ucl_type {
 	UCL_NULL = 0,
@@ -34,17 +34,17 @@ enum ucl_type {
 
 struct ucl_node {
 	enum ucl_type type;
-	char *key;           /* owned, NUL-terminated; NULL for array elements and the root */
-	const char *file;    /* borrowed from the ucl_doc: the file the value was read from */
-	unsigned line, col;  /* where the key (or, without key, the value) starts; 1-based */
-	unsigned priority;   /* of the file it came from (.include(priority=N)), 0 by default */
+	char *key;             /* owned, NUL-terminated; NULL for array elements and the root */
+	const char *file;      /* borrowed from the ucl_doc: the file the value was read from */
+	unsigned line, col;    /* where the key (or, without key, the value) starts; 1-based */
+	unsigned priority;     /* of the file it came from (.include(priority=N)), 0 by default */
 	struct ucl_node *next; /* implicit array: the next value given for the same key */
 	union {
 		int64_t i;
 		double d;
 		bool b;
 	} v;
-	char *str;           /* UCL_STRING: owned, NUL-terminated; may hold NUL, len rules */
+	char *str; /* UCL_STRING: owned, NUL-terminated; may hold NUL, len rules */
 	size_t len;
 	struct ucl_node **kids; /* UCL_OBJECT members in order / UCL_ARRAY elements; owned */
 	size_t nkids, capkids;

@@ -19,7 +19,7 @@
 #include "log.h"
 #include "txt.h"
 
-#define DNS_MAX_RECORDS 16     /* TXT RRs looked at per name */
+#define DNS_MAX_RECORDS 16 /* TXT RRs looked at per name */
 #define DNS_TYPE_TXT 16
 #define DNS_CLASS_IN 1
 #define MALFORMED_RDATA "malformed TXT RDATA" /* what the verifier gets instead */
@@ -41,16 +41,16 @@ struct dns_ctx {
 	struct dns_resolver *r;
 	struct dns_ctx *next;
 	struct ub_ctx *ub;
-	struct event *ev;          /* ub_fd() readable */
-	struct qlist running;      /* Q_RUNNING */
-	struct qlist abandoned;    /* Q_ABANDONED: freed with the context at the latest */
-	bool retired;              /* no new lookups; deleted once running is empty */
+	struct event *ev;       /* ub_fd() readable */
+	struct qlist running;   /* Q_RUNNING */
+	struct qlist abandoned; /* Q_ABANDONED: freed with the context at the latest */
+	bool retired;           /* no new lookups; deleted once running is empty */
 };
 
 struct dns_query {
 	struct dns_resolver *r;
-	struct dns_ctx *c;         /* Q_RUNNING, Q_ABANDONED */
-	struct qlist *list;        /* the list it is in */
+	struct dns_ctx *c;  /* Q_RUNNING, Q_ABANDONED */
+	struct qlist *list; /* the list it is in */
 	struct dns_query *prev, *next;
 	struct event *timer;
 	int async_id;
@@ -63,20 +63,19 @@ struct dns_query {
 
 struct dns_resolver {
 	struct event_base *base;
-	struct dns_ctx *cur;       /* new lookups go here; then the retired ones */
-	struct dns_ctx *ctxs;      /* all contexts, cur among them */
+	struct dns_ctx *cur;  /* new lookups go here; then the retired ones */
+	struct dns_ctx *ctxs; /* all contexts, cur among them */
 	unsigned nctx;
-	struct dnscache *cache;    /* NULL: none */
-	struct event *ev_pump;     /* deferred work: reap retired contexts, start waiting lookups */
-	struct qlist starting;     /* Q_NEW */
-	struct qlist waiting;      /* Q_WAITING, oldest first */
-	size_t inflight;           /* Q_RUNNING + Q_ABANDONED over all contexts */
+	struct dnscache *cache; /* NULL: none */
+	struct event *ev_pump;  /* deferred work: reap retired contexts, start waiting lookups */
+	struct qlist starting;  /* Q_NEW */
+	struct qlist waiting;   /* Q_WAITING, oldest first */
+	size_t inflight;        /* Q_RUNNING + Q_ABANDONED over all contexts */
 	unsigned timeout_ms;
-	char **forwarders;         /* owned copies: a context may be made after a reload */
+	char **forwarders; /* owned copies: a context may be made after a reload */
 	size_t nforwarders;
 	char *trust_anchor_file;
 };
-
 
 /* The TTL libunbound gives the answer (seconds it may still be kept). */
 static uint32_t answer_ttl(const struct ub_result *res)
@@ -196,7 +195,8 @@ static void deliver_result(struct dns_query *q, struct ub_result *res)
 		return;
 	}
 	if (res->rcode != 0) {
-		snprintf(why, sizeof why, "DNS rcode %d%s", res->rcode, res->rcode == 2 ? " (SERVFAIL)" : "");
+		snprintf(why, sizeof why, "DNS rcode %d%s", res->rcode,
+			 res->rcode == 2 ? " (SERVFAIL)" : "");
 		deliver_status(q, SIGNET_DNS_TEMPFAIL, why);
 		return;
 	}
@@ -218,7 +218,8 @@ static void deliver_result(struct dns_query *q, struct ub_result *res)
 			complete = false;
 			break;
 		}
-		if (!dns_txt_rdata_join((const unsigned char *)res->data[k], rdlen, bufs[n], rdlen, &len)) {
+		if (!dns_txt_rdata_join((const unsigned char *)res->data[k], rdlen, bufs[n], rdlen,
+					&len)) {
 			/* Malformed RDATA: give the verifier an unusable record so it says why. */
 			memcpy(bufs[n], MALFORMED_RDATA, sizeof MALFORMED_RDATA - 1);
 			len = sizeof MALFORMED_RDATA - 1;
@@ -230,8 +231,11 @@ static void deliver_result(struct dns_query *q, struct ub_result *res)
 	if (q->r->cache != NULL && n > 0 && complete)
 		(void)dnscache_put(q->r->cache, q->name, SIGNET_DNS_OK, NULL, recs, n,
 				   res->secure != 0, answer_ttl(res), clock_ms());
-	struct dns_answer a = {.status = SIGNET_DNS_OK, .records = recs, .nrecords = n,
-			       .secure = res->secure != 0, .elapsed_ms = clock_ms_since(q->t0_us)};
+	struct dns_answer a = {.status = SIGNET_DNS_OK,
+			       .records = recs,
+			       .nrecords = n,
+			       .secure = res->secure != 0,
+			       .elapsed_ms = clock_ms_since(q->t0_us)};
 	deliver(q, &a);
 	for (size_t k = 0; k < n; k++)
 		free(bufs[k]);
@@ -326,7 +330,8 @@ static struct dns_ctx *ctx_new(struct dns_resolver *r, char *err, size_t errlen)
 	}
 	c->ev = event_new(r->base, ub_fd(c->ub), EV_READ | EV_PERSIST, on_ub_fd, c);
 	if (c->ev == NULL || event_add(c->ev, NULL) != 0) {
-		snprintf(err, errlen, "cannot watch the resolver's descriptor: %s", strerror(errno));
+		snprintf(err, errlen, "cannot watch the resolver's descriptor: %s",
+			 strerror(errno));
 		if (c->ev)
 			event_free(c->ev);
 		ub_ctx_delete(c->ub);
@@ -418,8 +423,8 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	snprintf(why, sizeof why, "timeout after %u ms", q->r->timeout_ms);
-	struct dns_answer a = {.status = SIGNET_DNS_TEMPFAIL, .why = why,
-			       .elapsed_ms = clock_ms_since(q->t0_us)};
+	struct dns_answer a = {
+		.status = SIGNET_DNS_TEMPFAIL, .why = why, .elapsed_ms = clock_ms_since(q->t0_us)};
 	dns_txt_cb cb = q->cb;
 	void *cbarg = q->arg;
 	abandon(q);
@@ -468,8 +473,12 @@ static bool deliver_cached(struct dns_query *q)
 	struct dnscache_answer c; /* about 8.5 KiB: loop threads have default stacks */
 	if (q->r->cache == NULL || !dnscache_get(q->r->cache, q->name, clock_ms(), &c))
 		return false;
-	struct dns_answer a = {.status = c.status, .records = c.records, .nrecords = c.nrecords,
-			       .keys = c.keys, .secure = c.secure, .why = c.why[0] ? c.why : NULL,
+	struct dns_answer a = {.status = c.status,
+			       .records = c.records,
+			       .nrecords = c.nrecords,
+			       .keys = c.keys,
+			       .secure = c.secure,
+			       .why = c.why[0] ? c.why : NULL,
 			       .elapsed_ms = clock_ms_since(q->t0_us)};
 	deliver(q, &a);
 	signet_keyset_unref(c.keys); /* a verifier that took it holds its own */
@@ -575,11 +584,11 @@ struct dns_resolver *dns_resolver_new(struct event_base *base, const struct dns_
 		return NULL;
 	}
 	if (opts->cache_entries > 0) {
-		struct dnscache_limits lim = {
-			.entries = opts->cache_entries,
-			.bytes = DNS_CACHE_BYTES,
-			.max_ttl = opts->cache_max_ttl ? opts->cache_max_ttl : DNS_CACHE_MAX_TTL,
-			.neg_ttl = DNS_CACHE_NEG_TTL};
+		struct dnscache_limits lim = {.entries = opts->cache_entries,
+					      .bytes = DNS_CACHE_BYTES,
+					      .max_ttl = opts->cache_max_ttl ? opts->cache_max_ttl
+									     : DNS_CACHE_MAX_TTL,
+					      .neg_ttl = DNS_CACHE_NEG_TTL};
 		r->cache = dnscache_new(&lim);
 		if (r->cache == NULL) {
 			snprintf(err, errlen, "out of memory (DNS answer cache)");

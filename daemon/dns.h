@@ -71,8 +71,8 @@ struct dns_answer {
 	 * signet_verifier_answer_key (which takes its own reference); borrowed
 	 * for the callback. NULL otherwise: use records[]. */
 	struct signet_keyset *keys;
-	bool secure;       /* DNSSEC-validated */
-	const char *why;   /* for TEMPFAIL/NXDOMAIN: "timeout after 5000 ms", "SERVFAIL", ... */
+	bool secure;     /* DNSSEC-validated */
+	const char *why; /* for TEMPFAIL/NXDOMAIN: "timeout after 5000 ms", "SERVFAIL", ... */
 	unsigned elapsed_ms;
 };
 
@@ -85,7 +85,8 @@ struct dns_resolver *dns_resolver_new(struct event_base *base, const struct dns_
  * call), unless dns_cancel is called first, and at most the timeout after
  * this call (waiting for DNS_MAX_INFLIGHT included). NULL on failure (out of
  * memory). */
-struct dns_query *dns_lookup_txt(struct dns_resolver *r, const char *name, dns_txt_cb cb, void *arg);
+struct dns_query *dns_lookup_txt(struct dns_resolver *r, const char *name, dns_txt_cb cb,
+				 void *arg);
 /* Cancels a lookup whose callback has not run; the callback will not run.
  * A lookup libunbound already works on counts as abandoned (above) until
  * libunbound is done with it. */

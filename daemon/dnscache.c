@@ -218,9 +218,9 @@ static uint32_t keep_for(const struct dnscache *c, enum signet_dns_status st,
 	return ttl < c->lim.max_ttl ? ttl : c->lim.max_ttl;
 }
 
-bool dnscache_put(struct dnscache *c, const char *name, enum signet_dns_status st,
-		  const char *why, const struct signet_txt *records, size_t nrecords, bool secure,
-		  uint32_t ttl, uint64_t now_ms)
+bool dnscache_put(struct dnscache *c, const char *name, enum signet_dns_status st, const char *why,
+		  const struct signet_txt *records, size_t nrecords, bool secure, uint32_t ttl,
+		  uint64_t now_ms)
 {
 	size_t len = strlen(name), data;
 	uint32_t h = hash_name(name, len);

@@ -15,9 +15,9 @@
 
 #include <signet/verifier.h>
 
-#define DNSCACHE_MAX_RECORDS 16      /* TXT RRs kept per name (as dns.c looks at) */
-#define DNSCACHE_MAX_DATA 8192       /* record bytes per name; a larger answer is not kept */
-#define DNSCACHE_WHY 64              /* the reason text of a negative answer, truncated */
+#define DNSCACHE_MAX_RECORDS 16 /* TXT RRs kept per name (as dns.c looks at) */
+#define DNSCACHE_MAX_DATA 8192  /* record bytes per name; a larger answer is not kept */
+#define DNSCACHE_WHY 64         /* the reason text of a negative answer, truncated */
 
 struct dnscache_limits {
 	size_t entries;   /* names held at most (>= 1) */
@@ -64,9 +64,9 @@ bool dnscache_get(struct dnscache *c, const char *name, uint64_t now_ms,
  * more than DNSCACHE_MAX_RECORDS records or DNSCACHE_MAX_DATA bytes, an
  * entry bigger than the byte limit, no memory. Least recently used entries
  * are evicted to make room. Returns whether it was kept. */
-bool dnscache_put(struct dnscache *c, const char *name, enum signet_dns_status st,
-		  const char *why, const struct signet_txt *records, size_t nrecords, bool secure,
-		  uint32_t ttl, uint64_t now_ms);
+bool dnscache_put(struct dnscache *c, const char *name, enum signet_dns_status st, const char *why,
+		  const struct signet_txt *records, size_t nrecords, bool secure, uint32_t ttl,
+		  uint64_t now_ms);
 
 size_t dnscache_count(const struct dnscache *c);
 size_t dnscache_bytes(const struct dnscache *c);

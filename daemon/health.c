@@ -60,8 +60,8 @@ static void publish_fix(const struct keystore_key *k, const char *name, char *ou
 }
 
 #define FINDING(d, lvl, k, name, what, ...)                                                        \
-	diags_add(d, lvl, "DNS check: %s (domain %s, selector %s, key %s) " what, name, (k)->domain, \
-		  (k)->selector, (k)->path, __VA_ARGS__)
+	diags_add(d, lvl, "DNS check: %s (domain %s, selector %s, key %s) " what, name,            \
+		  (k)->domain, (k)->selector, (k)->path, __VA_ARGS__)
 
 /* The metrics state a finding sets (metrics.h): a problem other than
  * revocation makes the record unusable, which is counted as a mismatch. */
@@ -93,15 +93,15 @@ static void render(struct diags *d, const struct keystore_key *k, const char *na
 	if (f->severity == SIGNET_KEYREC_INFO)
 		return;
 	if (f->code == SIGNET_KEYREC_REVOKED)
-		FINDING(d, DIAG_ERROR, k, name, "is revoked (empty p=); fix: %s, or remove the "
+		FINDING(d, DIAG_ERROR, k, name,
+			"is revoked (empty p=); fix: %s, or remove the "
 			"selector from dkim_signing",
 			fix);
 	else if (f->severity == SIGNET_KEYREC_PROBLEM && f->code != SIGNET_KEYREC_RSA_TOO_SMALL)
-		FINDING(d, DIAG_ERROR, k, name, "is not usable: %s; fix: %s", f->msg,
-			fix);
+		FINDING(d, DIAG_ERROR, k, name, "is not usable: %s; fix: %s", f->msg, fix);
 	else
-		FINDING(d, f->severity == SIGNET_KEYREC_PROBLEM ? DIAG_ERROR : DIAG_WARNING, k, name,
-			"%s; fix: %s", f->msg, f->fix);
+		FINDING(d, f->severity == SIGNET_KEYREC_PROBLEM ? DIAG_ERROR : DIAG_WARNING, k,
+			name, "%s; fix: %s", f->msg, f->fix);
 }
 
 /* One TXT record of a key that is looked at (signet_keyrec_check judges
@@ -137,7 +137,8 @@ static void judge(struct diags *d, const struct keystore_key *k, const char *nam
 	if (a->status == SIGNET_DNS_TEMPFAIL) {
 		*states |= METRICS_KEY_LOOKUP_FAILED;
 		FINDING(d, DIAG_WARNING, k, name, "could not be checked: %s; fix: %s",
-			a->why ? a->why : "temporary DNS failure", "check dns.forwarders and retry");
+			a->why ? a->why : "temporary DNS failure",
+			"check dns.forwarders and retry");
 		return;
 	}
 	if (a->status == SIGNET_DNS_NXDOMAIN || a->nrecords == 0) {
@@ -149,7 +150,8 @@ static void judge(struct diags *d, const struct keystore_key *k, const char *nam
 	if (a->nrecords > 1)
 		*states |= METRICS_KEY_MULTIPLE;
 	if (a->nrecords > 1)
-		FINDING(d, DIAG_WARNING, k, name, "has %zu TXT records; verifiers may use any of "
+		FINDING(d, DIAG_WARNING, k, name,
+			"has %zu TXT records; verifiers may use any of "
 			"them; fix: keep only %s",
 			a->nrecords, "the one that matches the key");
 	bool any = false;
@@ -161,7 +163,8 @@ static void judge(struct diags *d, const struct keystore_key *k, const char *nam
 	if (!any)
 		*states |= METRICS_KEY_MISMATCH;
 	if (!any)
-		FINDING(d, DIAG_ERROR, k, name, "does not match the private key; fix: %s (or "
+		FINDING(d, DIAG_ERROR, k, name,
+			"does not match the private key; fix: %s (or "
 			"configure the key file that record was made from)",
 			fix);
 }
@@ -215,8 +218,10 @@ static struct round *round_start(struct dns_resolver *r, const struct keystore *
 		rd->pending++;
 		it->q = dns_lookup_txt(r, it->name, on_answer, it);
 		if (it->q == NULL) {
-			diags_add(&rd->d, DIAG_WARNING, "DNS check: %s could not be looked up (out of "
-				  "memory)", it->name);
+			diags_add(&rd->d, DIAG_WARNING,
+				  "DNS check: %s could not be looked up (out of "
+				  "memory)",
+				  it->name);
 			rd->pending--;
 		}
 	}
@@ -230,8 +235,8 @@ static void once_done(struct round *rd)
 	event_base_loopexit(rd->owner, NULL);
 }
 
-bool health_check_once(const struct signetd_config *cfg, const struct keystore *ks,
-		       struct diags *d, size_t *nchecked, char *err, size_t errlen)
+bool health_check_once(const struct signetd_config *cfg, const struct keystore *ks, struct diags *d,
+		       size_t *nchecked, char *err, size_t errlen)
 {
 	struct dns_options o;
 	health_dns_options(cfg, &o);
@@ -269,7 +274,8 @@ struct health {
 
 static void arm(struct health *h, double seconds)
 {
-	struct timeval tv = {(time_t)seconds, (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6)};
+	struct timeval tv = {(time_t)seconds,
+			     (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6)};
 	if (evtimer_add(h->timer, &tv) != 0)
 		log_msg(LOG_LVL_ERR, "DNS check: cannot arm the timer; periodic checks stop");
 }
@@ -298,8 +304,8 @@ static void periodic_done(struct round *rd)
 	if (rd->d.n == 0 && rd->n == 1)
 		log_msg(LOG_LVL_INFO, "DNS check: the key record of 1 selector matches its key");
 	else if (rd->d.n == 0)
-		log_msg(LOG_LVL_INFO, "DNS check: the key records of %zu selectors match their keys",
-			rd->n);
+		log_msg(LOG_LVL_INFO,
+			"DNS check: the key records of %zu selectors match their keys", rd->n);
 	double next = h->rt->cfg->dns_health_interval;
 	runtime_unref(h->rt);
 	h->rt = NULL;

@@ -27,8 +27,8 @@ void health_dns_options(const struct signetd_config *cfg, struct dns_options *ou
 /* Checks every key of ks now (blocking, up to dns.timeout), findings to d
  * (d->nerrors counts missing/mismatch/revoked/unusable). *nchecked: the
  * selectors looked up. false with err when the resolver cannot start. */
-bool health_check_once(const struct signetd_config *cfg, const struct keystore *ks,
-		       struct diags *d, size_t *nchecked, char *err, size_t errlen);
+bool health_check_once(const struct signetd_config *cfg, const struct keystore *ks, struct diags *d,
+		       size_t *nchecked, char *err, size_t errlen);
 
 /* The periodic check on base: at once, then every dns.health_interval of
  * the runtime get(arg) returns at that moment (a new reference; 0 = off,

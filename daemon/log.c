@@ -12,8 +12,11 @@ static bool debug_on;
 
 static int facility_code(const char *name)
 {
-	static const struct { const char *name; int code; } map[] = {
-		{"mail", LOG_MAIL}, {"daemon", LOG_DAEMON}, {"user", LOG_USER},
+	static const struct {
+		const char *name;
+		int code;
+	} map[] = {
+		{"mail", LOG_MAIL},     {"daemon", LOG_DAEMON}, {"user", LOG_USER},
 		{"local0", LOG_LOCAL0}, {"local1", LOG_LOCAL1}, {"local2", LOG_LOCAL2},
 		{"local3", LOG_LOCAL3}, {"local4", LOG_LOCAL4}, {"local5", LOG_LOCAL5},
 		{"local6", LOG_LOCAL6}, {"local7", LOG_LOCAL7},

@@ -36,7 +36,7 @@ static const char *plural(size_t n, const char *one, const char *many)
 {
 	return n == 1 ? one : many;
 }
-#define EXIT_USAGE 64  /* EX_USAGE */
+#define EXIT_USAGE 64 /* EX_USAGE */
 
 struct options {
 	const char *config;
@@ -45,27 +45,32 @@ struct options {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: signetd [-c FILE] [-f] [-t [--check-dns]] [--dump-config] [-d]\n"
-		   "  -c, --config FILE   configuration file (default %s)\n"
-		   "  -f, --foreground    do not daemonize (for systemd); logs follow log.target\n"
-		   "  -t, --test          check the configuration and the keys, then exit\n"
-		   "      --check-dns     with -t: also check each selector's published key record\n"
-		   "                      (exit 1 if one is missing, revoked or does not match)\n"
-		   "      --dump-config   print the effective configuration (defaults filled in)\n"
-		   "  -d, --debug         log debug lines too\n"
-		   "  -V, --version       print the version\n"
-		   "See signetd(8) and signetd.conf(5).\n",
-		   CONFIG_DEFAULT_FILE);
+	fprintf(f,
+		"usage: signetd [-c FILE] [-f] [-t [--check-dns]] [--dump-config] [-d]\n"
+		"  -c, --config FILE   configuration file (default %s)\n"
+		"  -f, --foreground    do not daemonize (for systemd); logs follow log.target\n"
+		"  -t, --test          check the configuration and the keys, then exit\n"
+		"      --check-dns     with -t: also check each selector's published key record\n"
+		"                      (exit 1 if one is missing, revoked or does not match)\n"
+		"      --dump-config   print the effective configuration (defaults filled in)\n"
+		"  -d, --debug         log debug lines too\n"
+		"  -V, --version       print the version\n"
+		"See signetd(8) and signetd.conf(5).\n",
+		CONFIG_DEFAULT_FILE);
 }
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option longs[] = {
-		{"config", required_argument, NULL, 'c'}, {"foreground", no_argument, NULL, 'f'},
-		{"test", no_argument, NULL, 't'},         {"dump-config", no_argument, NULL, 'D'},
-		{"debug", no_argument, NULL, 'd'},        {"version", no_argument, NULL, 'V'},
+		{"config", required_argument, NULL, 'c'},
+		{"foreground", no_argument, NULL, 'f'},
+		{"test", no_argument, NULL, 't'},
+		{"dump-config", no_argument, NULL, 'D'},
+		{"debug", no_argument, NULL, 'd'},
+		{"version", no_argument, NULL, 'V'},
 		{"check-dns", no_argument, NULL, 'K'},
-		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	int c;
 	o->config = CONFIG_DEFAULT_FILE;
@@ -102,7 +107,8 @@ static struct runtime *load_runtime(const char *path, FILE *report, bool to_log)
 		rt = runtime_new(cfg, ks);
 	if (to_log) {
 		for (size_t k = 0; k < d.n; k++)
-			log_msg(d.v[k].level == DIAG_ERROR ? LOG_LVL_ERR : LOG_LVL_WARN, "%s", d.v[k].msg);
+			log_msg(d.v[k].level == DIAG_ERROR ? LOG_LVL_ERR : LOG_LVL_WARN, "%s",
+				d.v[k].msg);
 	} else {
 		diags_print(&d, report, "signetd: ");
 	}
@@ -121,7 +127,8 @@ static struct runtime *reload(void *arg)
 
 static int listen_inet(const struct config_socket *sk, char *err, size_t errlen)
 {
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
 	hints.ai_family = sk->family == CONFIG_SOCK_INET6 ? AF_INET6 : AF_UNSPEC;
 	char port[16];
 	snprintf(port, sizeof port, "%u", sk->port);
@@ -136,7 +143,8 @@ static int listen_inet(const struct config_socket *sk, char *err, size_t errlen)
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
 	    bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 256) != 0) {
 		snprintf(err, errlen, "cannot listen on %s: %s%s", sk->spec, strerror(errno),
-			 errno == EADDRINUSE ? " (another signetd or milter is running there?)" : "");
+			 errno == EADDRINUSE ? " (another signetd or milter is running there?)"
+					     : "");
 		if (fd >= 0)
 			close(fd);
 		fd = -1;
@@ -185,8 +193,9 @@ static int unix_take_over(const struct signetd_config *cfg, const struct sockadd
 	if (rc == 0 || e == EAGAIN || e == EINPROGRESS) {
 		char who[48];
 		pid_note(cfg->pidfile, who, sizeof who);
-		snprintf(err, errlen, "socket %s in use%s: another signetd (or milter) is running there",
-			 path, who);
+		snprintf(err, errlen,
+			 "socket %s in use%s: another signetd (or milter) is running there", path,
+			 who);
 	} else {
 		snprintf(err, errlen, "cannot check socket %s: %s", path, strerror(e));
 	}
@@ -216,7 +225,8 @@ static int listen_unix(const struct signetd_config *cfg, char *err, size_t errle
 		struct passwd *pw = getpwnam(cfg->user);
 		struct group *gr = cfg->group ? getgrnam(cfg->group) : NULL;
 		if (pw != NULL && chown(sk->path, pw->pw_uid, gr ? gr->gr_gid : pw->pw_gid) != 0)
-			fprintf(stderr, "signetd: warning: cannot chown %s: %s\n", sk->path, strerror(errno));
+			fprintf(stderr, "signetd: warning: cannot chown %s: %s\n", sk->path,
+				strerror(errno));
 	}
 	return fd;
 }
@@ -228,7 +238,8 @@ static int drop_privileges(const struct signetd_config *cfg, char *err, size_t e
 		return 0;
 	struct passwd *pw = getpwnam(cfg->user);
 	if (pw == NULL) {
-		snprintf(err, errlen, "user %s does not exist (create it, or change `user`)", cfg->user);
+		snprintf(err, errlen, "user %s does not exist (create it, or change `user`)",
+			 cfg->user);
 		return -1;
 	}
 	gid_t gid = pw->pw_gid;
@@ -243,8 +254,8 @@ static int drop_privileges(const struct signetd_config *cfg, char *err, size_t e
 	if (getuid() == pw->pw_uid && geteuid() == pw->pw_uid)
 		return 0;
 	if (initgroups(pw->pw_name, gid) != 0 || setgid(gid) != 0 || setuid(pw->pw_uid) != 0) {
-		snprintf(err, errlen, "cannot switch to user %s: %s (start signetd as root)", cfg->user,
-			 strerror(errno));
+		snprintf(err, errlen, "cannot switch to user %s: %s (start signetd as root)",
+			 cfg->user, strerror(errno));
 		return -1;
 	}
 	if (pw->pw_uid != 0 && setuid(0) == 0) {
@@ -308,7 +319,8 @@ static unsigned long long raise_fd_limit(void)
 		log_msg(LOG_LVL_INFO, "file descriptor limit %llu (soft limit raised from %llu)",
 			(unsigned long long)rl.rlim_cur, (unsigned long long)was);
 	else
-		log_msg(LOG_LVL_INFO, "file descriptor limit %llu", (unsigned long long)rl.rlim_cur);
+		log_msg(LOG_LVL_INFO, "file descriptor limit %llu",
+			(unsigned long long)rl.rlim_cur);
 	return rl.rlim_cur == RLIM_INFINITY ? 0 : (unsigned long long)rl.rlim_cur;
 }
 
@@ -318,8 +330,9 @@ static int serve(struct runtime *rt, const struct options *o)
 	char err[512] = "";
 	log_open(cfg->log_target == CONFIG_LOG_STDERR, cfg->log_facility, o->debug);
 	unsigned long long fd_limit = raise_fd_limit();
-	int fd = cfg->socket.family == CONFIG_SOCK_UNIX ? listen_unix(cfg, err, sizeof err)
-							: listen_inet(&cfg->socket, err, sizeof err);
+	int fd = cfg->socket.family == CONFIG_SOCK_UNIX
+			 ? listen_unix(cfg, err, sizeof err)
+			 : listen_inet(&cfg->socket, err, sizeof err);
 	/* Both sockets are bound before privileges go; the metrics thread
 	 * starts after daemonize (a fork keeps no threads). */
 	int mfd = -2; /* -2: no metrics listener */
@@ -334,7 +347,8 @@ static int serve(struct runtime *rt, const struct options *o)
 			.max_connections = cfg->metrics_max_connections,
 			.request_timeout = cfg->metrics_request_timeout,
 		};
-		mh = metrics_http_start(metrics_process(), mfd, &lim, err, sizeof err); /* takes mfd */
+		mh = metrics_http_start(metrics_process(), mfd, &lim, err,
+					sizeof err); /* takes mfd */
 		mfd = -2;
 		ok = mh != NULL;
 	}
@@ -379,7 +393,8 @@ static int serve(struct runtime *rt, const struct options *o)
 	} else {
 		log_msg(LOG_LVL_INFO, "signetd %s listening on %s with %zu %s, %u %s",
 			signet_version(), socket_spec ? socket_spec : "?", nkeys,
-			plural(nkeys, "key", "keys"), workers, plural(workers, "worker", "workers"));
+			plural(nkeys, "key", "keys"), workers,
+			plural(workers, "worker", "workers"));
 		rc = server_run(srv) == 0 ? 0 : 1;
 		server_free(srv);
 	}

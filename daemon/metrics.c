@@ -18,7 +18,7 @@
 
 /* Upper bounds in microseconds: 0.5 ms .. 10 s. */
 static const uint64_t bucket_us[METRICS_NBUCKETS] = {
-	500, 1000, 2500, 5000, 10000, 25000, 50000,
+	500,    1000,   2500,   5000,    10000,   25000,   50000,
 	100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000,
 };
 
@@ -205,7 +205,10 @@ static void put(struct out *o, const char *fmt, ...)
 static void put_label(struct out *o, const char *s)
 {
 	for (; *s != '\0' && o->st == SIGNET_OK; s++) {
-		const char *e = *s == '\\' ? "\\\\" : *s == '"' ? "\\\"" : *s == '\n' ? "\\n" : NULL;
+		const char *e = *s == '\\'   ? "\\\\"
+				: *s == '"'  ? "\\\""
+				: *s == '\n' ? "\\n"
+					     : NULL;
 		o->st = e ? buf_append_str(o->b, e) : buf_append(o->b, s, 1);
 	}
 }
@@ -245,7 +248,8 @@ static void histogram(struct out *o, const char *name, const char *help, struct 
 static void key_health(struct out *o, struct metrics *m)
 {
 	static const char *const states[METRICS_KEY_NSTATES] = {
-		"ok", "missing", "mismatch", "revoked", "testing", "weak", "multiple", "lookup_failed",
+		"ok",      "missing", "mismatch", "revoked",
+		"testing", "weak",    "multiple", "lookup_failed",
 	};
 	head(o, "signetd_key_health", "gauge",
 	     "Published key record state per configured selector (1 = in that state), from the "
@@ -269,12 +273,9 @@ static void counters(struct out *o, struct metrics *m)
 							      "deferred", "rejected"};
 	static const char *const algs[METRICS_NALGS] = {"rsa-sha256", "ed25519-sha256"};
 	static const char *const results[METRICS_NRESULTS] = {
-		[SIGNET_RESULT_NONE] = "none",
-		[SIGNET_RESULT_PASS] = "pass",
-		[SIGNET_RESULT_FAIL] = "fail",
-		[SIGNET_RESULT_NEUTRAL] = "neutral",
-		[SIGNET_RESULT_POLICY] = "policy",
-		[SIGNET_RESULT_PERMERROR] = "permerror",
+		[SIGNET_RESULT_NONE] = "none",           [SIGNET_RESULT_PASS] = "pass",
+		[SIGNET_RESULT_FAIL] = "fail",           [SIGNET_RESULT_NEUTRAL] = "neutral",
+		[SIGNET_RESULT_POLICY] = "policy",       [SIGNET_RESULT_PERMERROR] = "permerror",
 		[SIGNET_RESULT_TEMPERROR] = "temperror",
 	};
 	static const char *const dns[METRICS_NDNS] = {
@@ -312,7 +313,8 @@ static void counters(struct out *o, struct metrics *m)
 	     "Key record lookups answered in under 1 ms (approximates resolver cache hits)");
 	put(o, "signetd_dns_fast_answers_total %llu\n", get(&m->dns_fast));
 	head(o, "signetd_connection_limits_total", "counter",
-	     "MTA connections refused or closed by a connection bound (signetd.conf(5) connections)");
+	     "MTA connections refused or closed by a connection bound (signetd.conf(5) "
+	     "connections)");
 	counter_set(o, "signetd_connection_limits_total", "event", conn_events, m->conn_events,
 		    METRICS_NCONN_EVENTS);
 }

@@ -56,14 +56,16 @@ int metrics_listen(const char *spec, char *err, size_t errlen)
 	struct sockaddr_storage ss;
 	socklen_t len;
 	if (!hostport_sockaddr(spec, &ss, &len)) {
-		snprintf(err, errlen, "metrics.listen '%s' is not ADDRESS:PORT or [IPV6]:PORT", spec);
+		snprintf(err, errlen, "metrics.listen '%s' is not ADDRESS:PORT or [IPV6]:PORT",
+			 spec);
 		return -1;
 	}
 	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	int one = 1;
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
 	    bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, METRICS_HTTP_BACKLOG) != 0) {
-		snprintf(err, errlen, "cannot listen for metrics on %s: %s%s", spec, strerror(errno),
+		snprintf(err, errlen, "cannot listen for metrics on %s: %s%s", spec,
+			 strerror(errno),
 			 errno == EADDRINUSE ? " (port in use: change metrics.listen)" : "");
 		if (fd >= 0)
 			close(fd);
@@ -225,12 +227,11 @@ struct metrics_http *metrics_http_start(struct metrics *m, int fd,
 	unsigned idle = (unsigned)lim->request_timeout;
 	if (idle < lim->request_timeout)
 		idle++;
-	h->d = MHD_start_daemon(MHD_USE_AUTO, 0, NULL, NULL, on_request, h,
-				MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
-				MHD_OPTION_CONNECTION_LIMIT, lim->max_connections,
-				MHD_OPTION_CONNECTION_TIMEOUT, idle,
-				MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
-				MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
+	h->d = MHD_start_daemon(
+		MHD_USE_AUTO, 0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET,
+		(MHD_socket)fd, MHD_OPTION_CONNECTION_LIMIT, lim->max_connections,
+		MHD_OPTION_CONNECTION_TIMEOUT, idle, MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
 	if (h->d == NULL) {
 		snprintf(err, errlen, "cannot start the metrics HTTP server (libmicrohttpd)");
 		close(fd);
@@ -253,7 +254,7 @@ void metrics_http_stop(struct metrics_http *h)
 		return;
 	atomic_store(&h->stop, true);
 	pthread_join(h->thread, NULL);
-	MHD_stop_daemon(h->d); /* closes the connections (CLOSED frees each) and fd */
+	MHD_stop_daemon(h->d);     /* closes the connections (CLOSED frees each) and fd */
 	while (h->conns != NULL) { /* in case a CLOSED notification did not come */
 		struct conn *k = h->conns;
 		h->conns = k->next;

@@ -341,21 +341,14 @@ enum signet_status milter_command_parse(const struct milter_packet *pkt, struct 
 	memset(out, 0, sizeof *out);
 	out->cmd = pkt->cmd;
 	switch (pkt->cmd) {
-	case SMFIC_OPTNEG:
-		return milter_parse_optneg(p, n, &out->u.optneg, err);
-	case SMFIC_MACRO:
-		return milter_parse_macro(p, n, &out->u.macro, err);
-	case SMFIC_CONNECT:
-		return milter_parse_connect(p, n, &out->u.connect, err);
-	case SMFIC_HELO:
-		return milter_parse_string(p, n, &out->u.helo, err);
-	case SMFIC_UNKNOWN:
-		return milter_parse_string(p, n, &out->u.unknown, err);
+	case SMFIC_OPTNEG: return milter_parse_optneg(p, n, &out->u.optneg, err);
+	case SMFIC_MACRO: return milter_parse_macro(p, n, &out->u.macro, err);
+	case SMFIC_CONNECT: return milter_parse_connect(p, n, &out->u.connect, err);
+	case SMFIC_HELO: return milter_parse_string(p, n, &out->u.helo, err);
+	case SMFIC_UNKNOWN: return milter_parse_string(p, n, &out->u.unknown, err);
 	case SMFIC_MAIL:
-	case SMFIC_RCPT:
-		return milter_parse_envelope(p, n, &out->u.env, err);
-	case SMFIC_HEADER:
-		return milter_parse_header(p, n, &out->u.header, err);
+	case SMFIC_RCPT: return milter_parse_envelope(p, n, &out->u.env, err);
+	case SMFIC_HEADER: return milter_parse_header(p, n, &out->u.header, err);
 	case SMFIC_BODY:
 	case SMFIC_BODYEOB:
 		out->u.body.p = p;
@@ -365,8 +358,7 @@ enum signet_status milter_command_parse(const struct milter_packet *pkt, struct 
 	case SMFIC_DATA:
 	case SMFIC_ABORT:
 	case SMFIC_QUIT:
-	case SMFIC_QUIT_NC:
-		return SIGNET_OK; /* libmilter ignores data on these (CM_NULLOK) */
+	case SMFIC_QUIT_NC: return SIGNET_OK; /* libmilter ignores data on these (CM_NULLOK) */
 	default:
 		return error_set(err, SIGNET_ERR_SYNTAX, "MILTER-WIRE-03",
 				 "unknown milter command byte 0x%02x", pkt->cmd);
@@ -692,22 +684,14 @@ void milter_macros_init(struct milter_macros *m)
 int milter_macro_stage(uint8_t cmd)
 {
 	switch (cmd) {
-	case SMFIC_CONNECT:
-		return SMFIM_CONNECT;
-	case SMFIC_HELO:
-		return SMFIM_HELO;
-	case SMFIC_MAIL:
-		return SMFIM_ENVFROM;
-	case SMFIC_RCPT:
-		return SMFIM_ENVRCPT;
-	case SMFIC_DATA:
-		return SMFIM_DATA;
-	case SMFIC_BODYEOB:
-		return SMFIM_EOM;
-	case SMFIC_EOH:
-		return SMFIM_EOH;
-	default:
-		return -1;
+	case SMFIC_CONNECT: return SMFIM_CONNECT;
+	case SMFIC_HELO: return SMFIM_HELO;
+	case SMFIC_MAIL: return SMFIM_ENVFROM;
+	case SMFIC_RCPT: return SMFIM_ENVRCPT;
+	case SMFIC_DATA: return SMFIM_DATA;
+	case SMFIC_BODYEOB: return SMFIM_EOM;
+	case SMFIC_EOH: return SMFIM_EOH;
+	default: return -1;
 	}
 }
 

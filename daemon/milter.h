@@ -17,11 +17,11 @@
 
 /* ---- Protocol constants: libmilter's names and values (mfdef.h, mfapi.h) ---- */
 
-#define SMFI_PROT_VERSION 6	/* the version we speak (MILTER-NEG-05) */
+#define SMFI_PROT_VERSION 6     /* the version we speak (MILTER-NEG-05) */
 #define SMFI_PROT_VERSION_MIN 2 /* libmilter refuses older MTAs; so do we */
-#define MILTER_LEN_BYTES 4	/* big-endian uint32 on the wire */
+#define MILTER_LEN_BYTES 4      /* big-endian uint32 on the wire */
 #define MILTER_OPTLEN (MILTER_LEN_BYTES * 3)
-#define MILTER_CHUNK_SIZE 65535	   /* body chunk size (MILTER-WIRE-02) */
+#define MILTER_CHUNK_SIZE 65535    /* body chunk size (MILTER-WIRE-02) */
 #define MILTER_MAX_DATA_SIZE 65535 /* default packet data limit (MILTER-WIRE-02) */
 
 /* Actions (SMFIF_*, mfapi.h) */
@@ -145,11 +145,11 @@
  * length field says 0 data bytes (handed out once: len 0, data NULL,
  * partial false). */
 struct milter_packet {
-	uint8_t cmd;	     /* an SMFIC_* byte (the decoder refuses others) */
+	uint8_t cmd;         /* an SMFIC_* byte (the decoder refuses others) */
 	const uint8_t *data; /* packet data after the command byte, or this fragment of it */
 	size_t len;
-	size_t offset;	     /* where data starts in the packet's data: 0 for a whole packet */
-	bool partial;	     /* a fragment and more of this packet follows; the last
+	size_t offset; /* where data starts in the packet's data: 0 for a whole packet */
+	bool partial;  /* a fragment and more of this packet follows; the last
 			      * fragment (which holds the packet's last byte) has false */
 };
 
@@ -158,13 +158,13 @@ struct milter_packet {
 struct milter_decoder {
 	uint8_t hdr[MILTER_LEN_BYTES + 1]; /* length + command being read */
 	size_t hdr_len;
-	size_t need;		/* data bytes of the current packet */
-	size_t have;		/* data bytes of it taken so far (buffered or handed out) */
+	size_t need;            /* data bytes of the current packet */
+	size_t have;            /* data bytes of it taken so far (buffered or handed out) */
 	struct signet_buf data; /* capped at max_data */
-	bool fragments;		/* milter_decoder_body_fragments: BODY data is not copied */
-	bool streaming;		/* the current packet is a BODY handed out in fragments */
-	bool delivered;		/* last feed ended a packet: reset on next feed */
-	bool failed;		/* sticky: a protocol error was reported */
+	bool fragments;         /* milter_decoder_body_fragments: BODY data is not copied */
+	bool streaming;         /* the current packet is a BODY handed out in fragments */
+	bool delivered;         /* last feed ended a packet: reset on next feed */
+	bool failed;            /* sticky: a protocol error was reported */
 };
 
 /* max_data: the bound on one packet's data; 0 means MILTER_DEFAULT_MAX_DATA.
@@ -244,8 +244,8 @@ struct milter_macro_list {
  * is empty (nothing follows the family byte). */
 struct milter_connect {
 	struct signet_span hostname; /* client name, or "[addr]" if unresolved (Postfix) */
-	uint8_t family;		     /* SMFIA_INET, SMFIA_INET6, SMFIA_UNIX, SMFIA_UNKNOWN */
-	uint16_t port;		     /* host order; 0 for unix/unknown */
+	uint8_t family;              /* SMFIA_INET, SMFIA_INET6, SMFIA_UNIX, SMFIA_UNKNOWN */
+	uint16_t port;               /* host order; 0 for unix/unknown */
 	struct signet_span address;  /* "192.0.2.1", "2001:db8::1", or a socket path */
 };
 
@@ -269,17 +269,17 @@ struct milter_header {
 struct milter_command {
 	uint8_t cmd;
 	union {
-		struct milter_optneg optneg;	/* SMFIC_OPTNEG */
+		struct milter_optneg optneg;    /* SMFIC_OPTNEG */
 		struct milter_macro_list macro; /* SMFIC_MACRO */
-		struct milter_connect connect;	/* SMFIC_CONNECT */
-		struct signet_span helo;	/* SMFIC_HELO */
-		struct milter_envelope env;	/* SMFIC_MAIL, SMFIC_RCPT */
-		struct milter_header header;	/* SMFIC_HEADER */
-		struct signet_span body;	/* SMFIC_BODY; SMFIC_BODYEOB: a last body
+		struct milter_connect connect;  /* SMFIC_CONNECT */
+		struct signet_span helo;        /* SMFIC_HELO */
+		struct milter_envelope env;     /* SMFIC_MAIL, SMFIC_RCPT */
+		struct milter_header header;    /* SMFIC_HEADER */
+		struct signet_span body;        /* SMFIC_BODY; SMFIC_BODYEOB: a last body
 						 * chunk (libmilter passes it to xxfi_body),
 						 * empty with Postfix */
-		struct signet_span unknown;	/* SMFIC_UNKNOWN: the SMTP command line */
-	} u;					/* nothing for EOH, DATA, ABORT, QUIT, QUIT_NC */
+		struct signet_span unknown;     /* SMFIC_UNKNOWN: the SMTP command line */
+	} u;                                    /* nothing for EOH, DATA, ABORT, QUIT, QUIT_NC */
 };
 
 SIGNET_MUST_USE enum signet_status milter_parse_optneg(const uint8_t *p, size_t len,

@@ -74,7 +74,7 @@
 /* A log line that may repeat a thousand times a second (a limit hit). */
 struct ratelog {
 	pthread_mutex_t lock;
-	uint64_t last_us; /* clock_us() of the last line; 0: none yet */
+	uint64_t last_us;    /* clock_us() of the last line; 0: none yet */
 	unsigned long quiet; /* times it was not logged since */
 };
 
@@ -97,9 +97,9 @@ struct worker {
 		bool tcp;
 	} inbox[WORKER_INBOX];
 	size_t ninbox;
-	struct event *ev_inbox; /* made active by the accepting worker */
-	struct event *ev_resume; /* re-enables the listener after ACCEPT_RETRY_MS */
-	bool accept_paused;	 /* the listener is off for want of descriptors */
+	struct event *ev_inbox;        /* made active by the accepting worker */
+	struct event *ev_resume;       /* re-enables the listener after ACCEPT_RETRY_MS */
+	bool accept_paused;            /* the listener is off for want of descriptors */
 	const struct timeval *idle_tv; /* common timeout of idle_timeout_ms (or NULL) */
 };
 
@@ -136,15 +136,15 @@ struct conn {
 	struct conn *prev, *next;
 	int fd;
 	bool tcp;
-	bool closing; /* no more reads: send what is pending, then free */
-	struct event *ev_read;	/* persistent while the MTA may send */
-	struct event *ev_write; /* armed only while pending holds bytes */
+	bool closing;              /* no more reads: send what is pending, then free */
+	struct event *ev_read;     /* persistent while the MTA may send */
+	struct event *ev_write;    /* armed only while pending holds bytes */
 	struct event *ev_progress; /* armed while the session waits at EOM */
 	struct session *s;
 	struct lookup lookups[CONN_MAX_LOOKUPS]; /* q == NULL: free */
-	struct signet_buf out;	   /* replies of the current step */
-	struct signet_buf pending; /* replies the socket did not take yet */
-	size_t pending_off;	   /* bytes of pending already sent */
+	struct signet_buf out;                   /* replies of the current step */
+	struct signet_buf pending;               /* replies the socket did not take yet */
+	size_t pending_off;                      /* bytes of pending already sent */
 	uint64_t partial_since_us; /* clock_us() when the unfinished packet began; 0: none */
 	enum { ARMED_OFF, ARMED_IDLE, ARMED_PACKET, ARMED_WAIT } armed; /* ev_read's timeout */
 };
@@ -158,7 +158,7 @@ static void ratelog_init(struct ratelog *r)
 
 /* Logs the line unless one went out in the last LIMIT_LOG_SECONDS. */
 __attribute__((format(printf, 3, 4))) static void ratelog(struct ratelog *r, enum log_level lvl,
-							   const char *fmt, ...)
+							  const char *fmt, ...)
 {
 	uint64_t now = clock_us();
 	pthread_mutex_lock(&r->lock);
@@ -270,7 +270,8 @@ static bool conn_flush(struct conn *c)
 	if (c->out.len == 0)
 		return true;
 	if (buf_append(&c->pending, c->out.data, c->out.len) != SIGNET_OK) {
-		log_msg(LOG_LVL_ERR, "the MTA does not read our replies (over %d bytes waiting): closing",
+		log_msg(LOG_LVL_ERR,
+			"the MTA does not read our replies (over %d bytes waiting): closing",
 			CONN_MAX_PENDING);
 		buf_reset(&c->out);
 		return false;
@@ -347,7 +348,8 @@ static void conn_timed_out(struct conn *c)
 	} else {
 		metrics_conn_event(metrics_process(), METRICS_CONN_IDLE_TIMEOUT);
 		log_msg(LOG_LVL_INFO,
-			"closing an MTA connection: no packet for %.3g s (connections.idle_timeout)",
+			"closing an MTA connection: no packet for %.3g s "
+			"(connections.idle_timeout)",
 			p->idle_timeout_ms / 1000.0);
 	}
 	session_abort(c->s);
@@ -595,14 +597,15 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		evutil_closesocket(fd);
 		metrics_conn_event(metrics_process(), METRICS_CONN_MAX);
 		ratelog(&srv->log_max, LOG_LVL_WARN,
-			"%u MTA connections open (connections.max): closing new ones until some end",
+			"%u MTA connections open (connections.max): closing new ones until some "
+			"end",
 			srv->p.max_conns);
 		return;
 	}
 	unsigned peak = atomic_load_explicit(&srv->peak, memory_order_relaxed);
-	while (now_open > peak && !atomic_compare_exchange_weak_explicit(
-					  &srv->peak, &peak, now_open, memory_order_relaxed,
-					  memory_order_relaxed))
+	while (now_open > peak &&
+	       !atomic_compare_exchange_weak_explicit(&srv->peak, &peak, now_open,
+						      memory_order_relaxed, memory_order_relaxed))
 		;
 	if (now_open >= srv->fd_budget) { /* this one is taken; then wait for a close */
 		metrics_conn_event(metrics_process(), METRICS_CONN_FD_LIMIT);
@@ -629,7 +632,8 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	log_msg(LOG_LVL_DEBUG, "connection accepted by worker %u for worker %u (%u open there)",
 		(unsigned)(w - w->srv->workers), (unsigned)(to - w->srv->workers), open);
 	if (to != w)
-		event_active(to->ev_inbox, EV_READ, 0); /* thread-safe (evthread): wakes to's loop */
+		event_active(to->ev_inbox, EV_READ,
+			     0); /* thread-safe (evthread): wakes to's loop */
 	else
 		adopt(w, fd, tcp);
 }
@@ -652,7 +656,8 @@ static void on_accept_error(struct evconnlistener *l, void *arg)
 	ratelog(&srv->log_fds, LOG_LVL_ERR,
 		"cannot accept MTA connections: %s (%u open): pausing accepts until a connection "
 		"closes, retrying every %d ms; raise the file descriptor limit (signetd(8))",
-		strerror(e), atomic_load_explicit(&srv->nopen, memory_order_relaxed), ACCEPT_RETRY_MS);
+		strerror(e), atomic_load_explicit(&srv->nopen, memory_order_relaxed),
+		ACCEPT_RETRY_MS);
 	accept_pause(w);
 }
 
@@ -720,7 +725,8 @@ static bool worker_init(struct server *srv, struct worker *w, char *err, size_t 
 	w->dns = dns_resolver_new(w->base, &srv->p.dns, err, errlen);
 	if (w->dns == NULL)
 		return false;
-	w->listener = evconnlistener_new(w->base, on_accept, w, LEV_OPT_REUSEABLE, -1, srv->p.listen_fd);
+	w->listener =
+		evconnlistener_new(w->base, on_accept, w, LEV_OPT_REUSEABLE, -1, srv->p.listen_fd);
 	if (w->listener == NULL) {
 		snprintf(err, errlen, "cannot listen: %s", strerror(errno));
 		return false;
@@ -746,14 +752,16 @@ static void fd_budget_set(struct server *srv)
 	srv->fd_budget = room == 0 ? 1 : room > UINT_MAX ? UINT_MAX : (unsigned)room;
 	if (srv->fd_budget < srv->p.max_conns)
 		log_msg(LOG_LVL_WARN,
-			"file descriptor limit %llu: at most %u MTA connections at once (%d descriptors "
+			"file descriptor limit %llu: at most %u MTA connections at once (%d "
+			"descriptors "
 			"in use, %u kept spare), fewer than connections.max = %u; more wait in the "
 			"listen backlog",
 			srv->p.fd_limit, srv->fd_budget, lowest, SERVER_FD_SPARE + srv->nworkers,
 			srv->p.max_conns);
 }
 
-struct server *server_new(const struct server_params *p, struct runtime *rt, char *err, size_t errlen)
+struct server *server_new(const struct server_params *p, struct runtime *rt, char *err,
+			  size_t errlen)
 {
 	if (evthread_use_pthreads() != 0) {
 		snprintf(err, errlen, "libevent without thread support");
@@ -851,7 +859,8 @@ int server_run(struct server *srv)
 	char herr[256] = "";
 	/* The main loop only waits for signals, so the DNS check of the key
 	 * records runs there without delaying mail. */
-	srv->health = health_new(srv->main_base, &srv->p.dns, health_runtime, srv, herr, sizeof herr);
+	srv->health =
+		health_new(srv->main_base, &srv->p.dns, health_runtime, srv, herr, sizeof herr);
 	if (srv->health == NULL)
 		log_msg(LOG_LVL_WARN, "DNS check of the key records not started: %s", herr);
 	struct event *ev_term = evsignal_new(srv->main_base, SIGTERM, on_stop, srv);

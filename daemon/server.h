@@ -21,13 +21,13 @@ struct runtime;
 typedef struct runtime *(*server_reload_fn)(void *arg);
 
 struct server_params {
-	int listen_fd;           /* bound, listening, non-blocking */
-	unsigned workers;        /* event loops (threads); 0 = 1 */
+	int listen_fd;    /* bound, listening, non-blocking */
+	unsigned workers; /* event loops (threads); 0 = 1 */
 	struct dns_options dns;
 	/* Connection bounds (signetd.conf(5) connections { }); 0 = none. */
-	unsigned max_conns;         /* open MTA connections; more are closed at once */
-	unsigned idle_timeout_ms;   /* no packet for this long: close */
-	unsigned packet_timeout_ms; /* a packet started and not finished for this long: close */
+	unsigned max_conns;          /* open MTA connections; more are closed at once */
+	unsigned idle_timeout_ms;    /* no packet for this long: close */
+	unsigned packet_timeout_ms;  /* a packet started and not finished for this long: close */
 	unsigned long long fd_limit; /* RLIMIT_NOFILE; 0 = unlimited: connections stop being
 					accepted while they would leave too few descriptors */
 	server_reload_fn reload;
@@ -35,7 +35,8 @@ struct server_params {
 };
 
 /* rt: the first runtime (the server takes the reference on success). */
-struct server *server_new(const struct server_params *p, struct runtime *rt, char *err, size_t errlen);
+struct server *server_new(const struct server_params *p, struct runtime *rt, char *err,
+			  size_t errlen);
 /* Runs until SIGTERM or SIGINT; returns 0, or -1 when a worker could not start. */
 int server_run(struct server *s);
 void server_free(struct server *s);

@@ -52,26 +52,26 @@ struct message {
 	bool headers_over_limit;
 	char sender[512];
 	char auth[256];
-	uint32_t ar_count;                       /* Authentication-Results seen */
-	uint32_t *ours;                          /* owned: 1-based indices of ours (AR-DEL-01) */
-	size_t nours, ours_cap;                  /* nours may pass SESSION_MAX_OURS_AR (counted, not kept) */
-	bool ours_nomem;                         /* an index could not be kept: refuse the message */
-	char signed_as[512];                     /* "d=... s=... a=..." per signature, from the decision */
-	unsigned objects;                        /* signers + verifiers made for it: at most 1 */
+	uint32_t ar_count;      /* Authentication-Results seen */
+	uint32_t *ours;         /* owned: 1-based indices of ours (AR-DEL-01) */
+	size_t nours, ours_cap; /* nours may pass SESSION_MAX_OURS_AR (counted, not kept) */
+	bool ours_nomem;        /* an index could not be kept: refuse the message */
+	char signed_as[512];    /* "d=... s=... a=..." per signature, from the decision */
+	unsigned objects;       /* signers + verifiers made for it: at most 1 */
 	struct signet_signer *signer;
 	struct signet_verifier *verifier;
 	struct lookup lookups[SESSION_MAX_LOOKUPS];
 	size_t nlookups;
-	bool waiting_eom;                        /* EOM seen, lookups outstanding */
-	char note[700];                          /* why not signed, or a failure */
-	uint64_t t0_us;                          /* clock_us() at MAIL: the log line's "in N ms" */
+	bool waiting_eom; /* EOM seen, lookups outstanding */
+	char note[700];   /* why not signed, or a failure */
+	uint64_t t0_us;   /* clock_us() at MAIL: the log line's "in N ms" */
 	/* metrics (metrics.h) */
-	enum policy_reason why;                  /* MODE_VERIFY: why not signed */
-	enum metrics_action action;              /* set by finish_eom and below */
+	enum policy_reason why;     /* MODE_VERIFY: why not signed */
+	enum metrics_action action; /* set by finish_eom and below */
 	enum metrics_alg algs[SIGNET_MAX_SIGNERS];
 	size_t nalgs;
-	uint64_t work_us;                        /* time spent on it (not the MTA's) */
-	uint64_t eom_wait_us;                    /* when EOM started waiting for key lookups */
+	uint64_t work_us;     /* time spent on it (not the MTA's) */
+	uint64_t eom_wait_us; /* when EOM started waiting for key lookups */
 };
 
 struct session {
@@ -79,21 +79,21 @@ struct session {
 	char peer[64];
 	struct milter_decoder dec;
 	struct milter_macros macros;
-	uint32_t protocol;         /* negotiated SMFIP_* */
+	uint32_t protocol; /* negotiated SMFIP_* */
 	bool negotiated;
-	char client_addr[64];      /* from CONNECT; "" for unix/unknown */
-	bool non_smtp;             /* MILTER-PFX-01: Postfix's emulated CONNECT (port 0) */
+	char client_addr[64]; /* from CONNECT; "" for unix/unknown */
+	bool non_smtp;        /* MILTER-PFX-01: Postfix's emulated CONNECT (port 0) */
 	struct message msg;
-	enum session_state state;      /* step_rules */
-	unsigned generation;       /* bumped per message: stale DNS answers are ignored */
-	struct signet_buf held;    /* input received while waiting */
+	enum session_state state; /* step_rules */
+	unsigned generation;      /* bumped per message: stale DNS answers are ignored */
+	struct signet_buf held;   /* input received while waiting */
 };
 
 /* Lookup ids carry the message generation, so an answer that arrives after
  * an ABORT (or a failed message) cannot land on the next message's query. */
-#define LOOKUP_ID(gen, k) ((((gen) & 0xffffffu) << 8) | (unsigned)(k))
+#define LOOKUP_ID(gen, k) ((((gen)&0xffffffu) << 8) | (unsigned)(k))
 #define LOOKUP_GEN(id) ((id) >> 8)
-#define LOOKUP_INDEX(id) ((id) & 0xffu)
+#define LOOKUP_INDEX(id) ((id)&0xffu)
 
 static void copy_span(char *dst, size_t cap, struct signet_span s)
 {
@@ -190,7 +190,8 @@ static bool on_optneg(struct session *s, const struct milter_command *c, struct 
 	bool symlist = (ours.actions & SMFIF_SETSYMLIST) != 0;
 	if (milter_put_optneg(out, &ours, symlist ? lists : NULL,
 			      symlist ? sizeof lists / sizeof lists[0] : 0, &err) != SIGNET_OK) {
-		log_msg(LOG_LVL_ERR, "%s: cannot encode the negotiation reply: %s", s->peer, err.msg);
+		log_msg(LOG_LVL_ERR, "%s: cannot encode the negotiation reply: %s", s->peer,
+			err.msg);
 		return false;
 	}
 	s->protocol = ours.protocol;
@@ -248,7 +249,8 @@ static void on_header(struct session *s, const struct milter_command *c)
 	static const uint8_t empty[1] = {0};
 	enum signet_status st;
 	if (s->protocol & SMFIP_HDR_LEADSPC) {
-		st = header_store_add(&m->hs, name.p, name.len, value.len ? value.p : empty, value.len, NULL);
+		st = header_store_add(&m->hs, name.p, name.len, value.len ? value.p : empty,
+				      value.len, NULL);
 	} else {
 		/* MILTER-NEG-03: without HDR_LEADSPC the MTA removed one SP after
 		 * the colon; put it back (relaxed canonicalization cannot tell). */
@@ -271,14 +273,16 @@ static void on_header(struct session *s, const struct milter_command *c)
 }
 
 /* Hands the kept fields to the signer or verifier. */
-static enum signet_status replay_headers(struct session *s, bool to_signer, struct signet_error *err)
+static enum signet_status replay_headers(struct session *s, bool to_signer,
+					 struct signet_error *err)
 {
 	const struct header_store *hs = &s->msg.hs;
 	for (size_t k = 0; k < hs->count; k++) {
 		struct signet_span n = header_store_raw_name(hs, k), v = header_store_value(hs, k);
 		enum signet_status st =
 			to_signer ? signet_signer_header(s->msg.signer, n.p, n.len, v.p, v.len, err)
-				  : signet_verifier_header(s->msg.verifier, n.p, n.len, v.p, v.len, err);
+				  : signet_verifier_header(s->msg.verifier, n.p, n.len, v.p, v.len,
+							   err);
 		if (st != SIGNET_OK)
 			return st;
 	}
@@ -308,7 +312,8 @@ static void start_signing(struct session *s, const struct policy_decision *d)
 			.domain = d->domain,
 			.selector = d->sigs[k].selector,
 			.key = d->sigs[k].key,
-			.hdr_canon = SIGNET_CANON_RELAXED, /* MILTER-CONV-07: simple cannot be rebuilt */
+			.hdr_canon =
+				SIGNET_CANON_RELAXED, /* MILTER-CONV-07: simple cannot be rebuilt */
 			.body_canon = SIGNET_CANON_RELAXED,
 			.headers = s->rt->cfg->signing.sign_headers,
 			.timestamp = (uint64_t)time(NULL),
@@ -439,13 +444,15 @@ static bool put_header(struct session *s, bool insert, uint32_t idx, const char 
 	bool lead = (s->protocol & SMFIP_HDR_LEADSPC) != 0;
 	enum signet_status st = SIGNET_OK;
 	if (value[0] != '\0')
-		st = milter_header_value_wire((const uint8_t *)value, strlen(value), lead, &wire, &err);
+		st = milter_header_value_wire((const uint8_t *)value, strlen(value), lead, &wire,
+					      &err);
 	if (st == SIGNET_OK)
 		st = insert ? milter_put_insheader(out, idx, name, wire.data, wire.len, &err)
 			    : milter_put_chgheader(out, idx, name, wire.data, wire.len, &err);
 	buf_free(&wire);
 	if (st != SIGNET_OK)
-		log_msg(LOG_LVL_ERR, "%s: %s: cannot encode %s: %s", s->peer, queue_id(s), name, err.msg);
+		log_msg(LOG_LVL_ERR, "%s: %s: cannot encode %s: %s", s->peer, queue_id(s), name,
+			err.msg);
 	return st == SIGNET_OK;
 }
 
@@ -478,7 +485,8 @@ static bool finish_sign(struct session *s, struct signet_buf *out)
 				 : "message accepted unsigned (on_error.sign = accept)");
 		if (tempfail)
 			return milter_put_replycode(out, "451", "4.7.0",
-						    "DKIM signing failed, try again later", &err) == SIGNET_OK;
+						    "DKIM signing failed, try again later",
+						    &err) == SIGNET_OK;
 		/* AR-DEL-01: let through unsigned, but never with a forged field. */
 		return remove_forged_ar(s, out) && reply(s, SMFIC_BODYEOB, SMFIR_CONTINUE, out);
 	}
@@ -486,7 +494,8 @@ static bool finish_sign(struct session *s, struct signet_buf *out)
 		return false;
 	/* MILTER-EOM-01, DKIM-SIGN-06: at the very top; the first key ends up first. */
 	for (size_t k = signet_signer_count(m->signer); k-- > 0;)
-		if (!put_header(s, true, 0, "DKIM-Signature", signet_signer_signature(m->signer, k), out))
+		if (!put_header(s, true, 0, "DKIM-Signature", signet_signer_signature(m->signer, k),
+				out))
 			return false;
 	m->action = METRICS_SIGNED;
 	log_msg(LOG_LVL_INFO, "%s: signed (%s) in %u ms", queue_id(s), m->signed_as,
@@ -504,12 +513,14 @@ static void describe_results(const struct session *s, char *line, size_t cap)
 		size_t len = strlen(line);
 		bool secure = false;
 		for (size_t j = 0; j < s->msg.nlookups; j++)
-			if (s->msg.lookups[j].secure && strstr(s->msg.lookups[j].name, r->d) != NULL)
+			if (s->msg.lookups[j].secure &&
+			    strstr(s->msg.lookups[j].name, r->d) != NULL)
 				secure = true;
 		int n = snprintf(line + len, cap - len, "%sdkim=%s d=%s s=%s a=%s%s%s%s%s",
 				 k ? ", " : "", signet_result_name(r->result), r->d[0] ? r->d : "-",
-				 r->s[0] ? r->s : "-", r->a[0] ? r->a : "-", secure ? " (dnssec)" : "",
-				 r->reason[0] ? " (" : "", r->reason, r->reason[0] ? ")" : "");
+				 r->s[0] ? r->s : "-", r->a[0] ? r->a : "-",
+				 secure ? " (dnssec)" : "", r->reason[0] ? " (" : "", r->reason,
+				 r->reason[0] ? ")" : "");
 		if (n < 0 || (size_t)n >= cap - len) {
 			/* tag values are whole and may be long: a log line that does
 			 * not fit says so instead of ending mid-value */
@@ -559,9 +570,10 @@ static bool refuse_verified(struct session *s, enum metrics_action verdict, stru
 	/* RFC 3463 X.4.3: a directory (DNS) server failure; RFC 7372 3.1:
 	 * X.7.20 "No passing DKIM signature found". */
 	enum signet_status st =
-	    defer ? milter_put_replycode(out, "451", "4.4.3",
-					 "DKIM key lookup failed, try again later", &err)
-		  : milter_put_replycode(out, "550", "5.7.20", "No passing DKIM signature found", &err);
+		defer ? milter_put_replycode(out, "451", "4.4.3",
+					     "DKIM key lookup failed, try again later", &err)
+		      : milter_put_replycode(out, "550", "5.7.20",
+					     "No passing DKIM signature found", &err);
 	if (st != SIGNET_OK)
 		log_msg(LOG_LVL_ERR, "%s: cannot encode a reply: %s", queue_id(s), err.msg);
 	return st == SIGNET_OK;
@@ -586,7 +598,8 @@ static bool finish_verify(struct session *s, struct signet_buf *out)
 				 : "message accepted without Authentication-Results");
 		if (tempfail)
 			return milter_put_replycode(out, "451", "4.7.0",
-						    "DKIM verification failed, try again later", &err) == SIGNET_OK;
+						    "DKIM verification failed, try again later",
+						    &err) == SIGNET_OK;
 		return reply(s, SMFIC_BODYEOB, SMFIR_CONTINUE, out);
 	}
 	const char *id = authserv_id(s);
@@ -600,7 +613,8 @@ static bool finish_verify(struct session *s, struct signet_buf *out)
 	char ar[8192];
 	size_t arlen;
 	if (signet_ar_format(id, res, n, ar, sizeof ar, &arlen, &err) != SIGNET_OK) {
-		log_msg(LOG_LVL_ERR, "%s: cannot format Authentication-Results: %s", queue_id(s), err.msg);
+		log_msg(LOG_LVL_ERR, "%s: cannot format Authentication-Results: %s", queue_id(s),
+			err.msg);
 		return reply(s, SMFIC_BODYEOB, SMFIR_CONTINUE, out);
 	}
 	/* AR-POS-01: on top, above the MTA's own Received. */
@@ -610,7 +624,8 @@ static bool finish_verify(struct session *s, struct signet_buf *out)
 	char line[1024];
 	describe_results(s, line, sizeof line);
 	log_msg(LOG_LVL_INFO, "%s: %s; verified: %s%s in %u ms", queue_id(s), m->note, line,
-		m->nours ? "; removed a forged Authentication-Results" : "", clock_ms_since(m->t0_us));
+		m->nours ? "; removed a forged Authentication-Results" : "",
+		clock_ms_since(m->t0_us));
 	return reply(s, SMFIC_BODYEOB, SMFIR_CONTINUE, out);
 }
 
@@ -645,8 +660,9 @@ static bool refuse_forged_ar(struct session *s, struct signet_buf *out)
 	m->action = METRICS_REJECTED;
 	signet_verifier_free(m->verifier); /* not finished: no results to count */
 	m->verifier = NULL;
-	log_msg(LOG_LVL_WARN, "%s: message rejected: %zu Authentication-Results fields claim our "
-			      "authserv-id %s (%s; we remove at most %d)",
+	log_msg(LOG_LVL_WARN,
+		"%s: message rejected: %zu Authentication-Results fields claim our "
+		"authserv-id %s (%s; we remove at most %d)",
 		queue_id(s), m->nours, authserv_id(s), m->ours_nomem ? "out of memory" : "forged",
 		SESSION_MAX_OURS_AR);
 	if (milter_put_replycode(out, SESSION_TOO_MANY_OURS_AR, &err) != SIGNET_OK) {
@@ -707,30 +723,44 @@ static void on_body_start(struct session *s)
 static const struct step_rule {
 	uint8_t cmd;
 	const char *name;
-	bool restart;		  /* inside a message: end it first, as ABORT */
-	uint8_t next[SESSION_STATES];	  /* state after the step, by state before; NO: refused */
+	bool restart;                 /* inside a message: end it first, as ABORT */
+	uint8_t next[SESSION_STATES]; /* state after the step, by state before; NO: refused */
 } step_rules[] = {
 	/*                              NEW      IDLE         ENVELOPE     HEADERS      BODY */
 	{SMFIC_OPTNEG, "OPTNEG", false, {SESSION_IDLE, SESSION_IDLE, NO, NO, NO}},
 	{SMFIC_CONNECT, "CONNECT", false, {NO, SESSION_IDLE, NO, NO, NO}},
 	{SMFIC_HELO, "HELO", true, {NO, SESSION_IDLE, SESSION_IDLE, SESSION_IDLE, SESSION_IDLE}},
 	{SMFIC_UNKNOWN, "UNKNOWN", false, {NO, SESSION_IDLE, SESSION_ENVELOPE, NO, NO}},
-	{SMFIC_MAIL, "MAIL", true, {NO, SESSION_ENVELOPE, SESSION_ENVELOPE, SESSION_ENVELOPE, SESSION_ENVELOPE}},
+	{SMFIC_MAIL,
+	 "MAIL",
+	 true,
+	 {NO, SESSION_ENVELOPE, SESSION_ENVELOPE, SESSION_ENVELOPE, SESSION_ENVELOPE}},
 	{SMFIC_RCPT, "RCPT", false, {NO, NO, SESSION_ENVELOPE, NO, NO}},
 	{SMFIC_DATA, "DATA", false, {NO, NO, SESSION_ENVELOPE, NO, NO}},
 	{SMFIC_HEADER, "HEADER", false, {NO, NO, SESSION_HEADERS, SESSION_HEADERS, NO}},
 	{SMFIC_EOH, "EOH", false, {NO, NO, SESSION_BODY, SESSION_BODY, NO}},
 	{SMFIC_BODY, "BODY", false, {NO, NO, SESSION_BODY, SESSION_BODY, SESSION_BODY}},
 	{SMFIC_BODYEOB, "EOM", false, {NO, NO, SESSION_IDLE, SESSION_IDLE, SESSION_IDLE}},
-	{SMFIC_ABORT, "ABORT", false, {SESSION_NEW, SESSION_IDLE, SESSION_IDLE, SESSION_IDLE, SESSION_IDLE}},
-	{SMFIC_MACRO, "MACRO", false, {SESSION_NEW, SESSION_IDLE, SESSION_ENVELOPE, SESSION_HEADERS, SESSION_BODY}},
-	{SMFIC_QUIT, "QUIT", false, {SESSION_NEW, SESSION_IDLE, SESSION_IDLE, SESSION_IDLE, SESSION_IDLE}},
-	{SMFIC_QUIT_NC, "QUIT_NC", false, {SESSION_NEW, SESSION_IDLE, SESSION_IDLE, SESSION_IDLE, SESSION_IDLE}},
+	{SMFIC_ABORT,
+	 "ABORT",
+	 false,
+	 {SESSION_NEW, SESSION_IDLE, SESSION_IDLE, SESSION_IDLE, SESSION_IDLE}},
+	{SMFIC_MACRO,
+	 "MACRO",
+	 false,
+	 {SESSION_NEW, SESSION_IDLE, SESSION_ENVELOPE, SESSION_HEADERS, SESSION_BODY}},
+	{SMFIC_QUIT,
+	 "QUIT",
+	 false,
+	 {SESSION_NEW, SESSION_IDLE, SESSION_IDLE, SESSION_IDLE, SESSION_IDLE}},
+	{SMFIC_QUIT_NC,
+	 "QUIT_NC",
+	 false,
+	 {SESSION_NEW, SESSION_IDLE, SESSION_IDLE, SESSION_IDLE, SESSION_IDLE}},
 };
 
-static const char *const state_names[SESSION_STATES] = {"before OPTNEG", "between messages",
-						 "in the envelope", "in the header",
-						 "in the body"};
+static const char *const state_names[SESSION_STATES] = {
+	"before OPTNEG", "between messages", "in the envelope", "in the header", "in the body"};
 
 static const struct step_rule *step_rule(uint8_t cmd)
 {
@@ -763,31 +793,23 @@ static bool handle(struct session *s, const struct milter_packet *pkt, struct si
 	struct milter_command c;
 	struct signet_error err = {0};
 	if (milter_command_parse(pkt, &c, &err) != SIGNET_OK) {
-		log_msg(LOG_LVL_ERR, "%s: protocol error in '%c' packet: %s", s->peer, pkt->cmd, err.msg);
+		log_msg(LOG_LVL_ERR, "%s: protocol error in '%c' packet: %s", s->peer, pkt->cmd,
+			err.msg);
 		return false;
 	}
 	/* A BODY's later fragments belong to the step its first one took. */
 	if (!(c.cmd == SMFIC_BODY && pkt->offset > 0) && !step_allowed(s, c.cmd))
 		return false;
 	switch (c.cmd) {
-	case SMFIC_OPTNEG:
-		return on_optneg(s, &c, out);
+	case SMFIC_OPTNEG: return on_optneg(s, &c, out);
 	case SMFIC_MACRO:
 		if (milter_macros_store(&s->macros, &c.u.macro, &err) != SIGNET_OK)
 			log_msg(LOG_LVL_WARN, "%s: macros dropped: %s", s->peer, err.msg);
 		return true;
-	case SMFIC_CONNECT:
-		on_connect(s, &c);
-		return reply(s, c.cmd, SMFIR_CONTINUE, out);
-	case SMFIC_MAIL:
-		on_mail(s, &c);
-		return reply(s, c.cmd, SMFIR_CONTINUE, out);
-	case SMFIC_HEADER:
-		on_header(s, &c);
-		return reply(s, c.cmd, SMFIR_CONTINUE, out);
-	case SMFIC_EOH:
-		on_eoh(s);
-		return reply(s, c.cmd, SMFIR_CONTINUE, out);
+	case SMFIC_CONNECT: on_connect(s, &c); return reply(s, c.cmd, SMFIR_CONTINUE, out);
+	case SMFIC_MAIL: on_mail(s, &c); return reply(s, c.cmd, SMFIR_CONTINUE, out);
+	case SMFIC_HEADER: on_header(s, &c); return reply(s, c.cmd, SMFIR_CONTINUE, out);
+	case SMFIC_EOH: on_eoh(s); return reply(s, c.cmd, SMFIR_CONTINUE, out);
 	case SMFIC_BODY:
 		/* A fragment of the packet (milter.h): the reply, if one is due
 		 * (MILTER-CONV-04), goes once per packet, after its last byte. */
@@ -809,16 +831,14 @@ static bool handle(struct session *s, const struct milter_packet *pkt, struct si
 		message_reset(s);
 		milter_macros_reset_message(&s->macros);
 		return true;
-	case SMFIC_QUIT:
-		return false;
+	case SMFIC_QUIT: return false;
 	case SMFIC_QUIT_NC:
 		message_reset(s);
 		milter_macros_reset(&s->macros);
 		s->client_addr[0] = '\0';
 		s->non_smtp = false;
 		return true;
-	default: /* HELO, RCPT, DATA, UNKNOWN */
-		return reply(s, c.cmd, SMFIR_CONTINUE, out);
+	default: /* HELO, RCPT, DATA, UNKNOWN */ return reply(s, c.cmd, SMFIR_CONTINUE, out);
 	}
 }
 
@@ -841,7 +861,8 @@ static enum session_status process(struct session *s, const uint8_t *p, size_t l
 			return SESSION_CLOSE;
 		if (s->msg.waiting_eom && len > 0) {
 			if (buf_append(&s->held, p, len) != SIGNET_OK) {
-				log_msg(LOG_LVL_ERR, "%s: MTA sent too much while we waited", s->peer);
+				log_msg(LOG_LVL_ERR, "%s: MTA sent too much while we waited",
+					s->peer);
 				return SESSION_CLOSE;
 			}
 			return SESSION_OK;
@@ -880,7 +901,8 @@ bool session_next_lookup(struct session *s, unsigned *id, const char **name)
 bool session_lookup_wanted(const struct session *s, unsigned id)
 {
 	size_t k = LOOKUP_INDEX(id);
-	return LOOKUP_GEN(id) == s->generation && k < s->msg.nlookups && !s->msg.lookups[k].answered;
+	return LOOKUP_GEN(id) == s->generation && k < s->msg.nlookups &&
+	       !s->msg.lookups[k].answered;
 }
 
 enum session_status session_answer(struct session *s, unsigned id, const struct dns_answer *a,
@@ -896,16 +918,18 @@ enum session_status session_answer(struct session *s, unsigned id, const struct 
 	l->answered = true;
 	l->secure = a->secure;
 	if (a->status != SIGNET_DNS_OK)
-		log_msg(LOG_LVL_DEBUG, "%s: key lookup %s: %s", queue_id(s), l->name, a->why ? a->why : "");
+		log_msg(LOG_LVL_DEBUG, "%s: key lookup %s: %s", queue_id(s), l->name,
+			a->why ? a->why : "");
 	/* A cached answer comes parsed (dnscache.h): the same results without
 	 * decoding the key again. */
 	enum signet_status vst =
-	    a->status == SIGNET_DNS_OK && a->keys != NULL
-		? signet_verifier_answer_key(m->verifier, l->query_id, a->keys, &err)
-		: signet_verifier_answer(m->verifier, l->query_id, a->status, a->records,
-					 a->nrecords, &err);
+		a->status == SIGNET_DNS_OK && a->keys != NULL
+			? signet_verifier_answer_key(m->verifier, l->query_id, a->keys, &err)
+			: signet_verifier_answer(m->verifier, l->query_id, a->status, a->records,
+						 a->nrecords, &err);
 	if (vst != SIGNET_OK)
-		log_msg(LOG_LVL_WARN, "%s: key answer for %s not taken: %s", queue_id(s), l->name, err.msg);
+		log_msg(LOG_LVL_WARN, "%s: key answer for %s not taken: %s", queue_id(s), l->name,
+			err.msg);
 	if (!m->waiting_eom || !lookups_done(m))
 		return SESSION_OK;
 	m->waiting_eom = false;

@@ -73,15 +73,19 @@ static void ref_body(enum signet_canon c, const uint8_t *in, size_t len, uint64_
 /* how: 0 one piece, 1 byte by byte, 2 random pieces, 3 two pieces cut at a
  * random point. */
 static void stream(enum signet_canon c, uint64_t limit, const uint8_t *in, size_t len, int how,
-		   enum canon_scan scan, struct fuzz_rng *rng, struct fuzz_bytes *o, uint64_t *total)
+		   enum canon_scan scan, struct fuzz_rng *rng, struct fuzz_bytes *o,
+		   uint64_t *total)
 {
 	struct canon_body cb;
 	canon_body_init(&cb, c, limit, sink, o);
 	FUZZ_CHECK(canon_body_set_scan(&cb, scan));
 	size_t cut = len > 0 ? (size_t)(fuzz_rng_next(rng) % len) : 0;
 	for (size_t off = 0; off < len;) {
-		size_t n = how == 0 ? len - off : how == 1 ? 1 : how == 2 ? fuzz_chunk(rng, len - off)
-				       : off < cut ? cut - off : len - off;
+		size_t n = how == 0    ? len - off
+			   : how == 1  ? 1
+			   : how == 2  ? fuzz_chunk(rng, len - off)
+			   : off < cut ? cut - off
+				       : len - off;
 		uint8_t *chunk = malloc(n);
 		FUZZ_CHECK(chunk != NULL);
 		memcpy(chunk, in + off, n);

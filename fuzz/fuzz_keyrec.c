@@ -53,7 +53,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct pubkey *pk = NULL;
 		unsigned bits = 0;
 		struct signet_error kerr = {0};
-		if (crypto_pubkey_parse((enum signet_keytype)t, p, size, &pk, &bits, &kerr) == SIGNET_OK)
+		if (crypto_pubkey_parse((enum signet_keytype)t, p, size, &pk, &bits, &kerr) ==
+		    SIGNET_OK)
 			crypto_pubkey_free(pk);
 	}
 	free(p);

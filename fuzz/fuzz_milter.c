@@ -409,11 +409,12 @@ static void run_session(const uint8_t *stream, size_t n, bool local, struct fuzz
 	buf_init(&out, 1024 * 1024);
 	/* An MTA's opening (macro j, Postfix's offer, CONNECT), then the input. */
 	struct fuzz_bytes in = {0};
-	static const uint8_t open_[] = {
-	    0, 0, 0, 17, 'D', 'C', 'j', 0, 'm', 'x', '.', 'f', 'u', 'z', 'z', '.', 't', 'e', 's', 't', 0,
-	    0, 0, 0, 13, 'O', 0, 0, 0, 6, 0, 0, 1, 0xff, 0, 0x1f, 0xff, 0xff};
-	static const uint8_t connect_[] = {0, 0, 0, 16, 'C', 'h', 0, '4', 0x61, 0xa8,
-					   '1', '9', '2', '.', '0', '.', '2', '.', '7', 0};
+	static const uint8_t open_[] = {0,   0,   0,   17,   'D', 'C',  'j',  0,   'm', 'x',
+					'.', 'f', 'u', 'z',  'z', '.',  't',  'e', 's', 't',
+					0,   0,   0,   0,    13,  'O',  0,    0,   0,   6,
+					0,   0,   1,   0xff, 0,   0x1f, 0xff, 0xff};
+	static const uint8_t connect_[] = {0,   0,   0,   16,  'C', 'h', 0,   '4', 0x61, 0xa8,
+					   '1', '9', '2', '.', '0', '.', '2', '.', '7',  0};
 	fuzz_put(&in, open_, sizeof open_);
 	fuzz_put(&in, connect_, sizeof connect_);
 	if (local)

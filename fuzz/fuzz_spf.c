@@ -18,9 +18,9 @@
 static void macros(const uint8_t *p, size_t n)
 {
 	static char out[SPF_MACRO_MAX + 1];
-	struct spf_macro_ctx ctx = {"a@b.example", "a", "b.example", "b.example", "192.0.2.1",
-				    "p.example", "in-addr", "h.example", "192.0.2.1", "r.example",
-				    "0"};
+	struct spf_macro_ctx ctx = {"a@b.example", "a",         "b.example", "b.example",
+				    "192.0.2.1",   "p.example", "in-addr",   "h.example",
+				    "192.0.2.1",   "r.example", "0"};
 	struct signet_span s = {p, n};
 	const char *why = NULL;
 	size_t len = 0;
@@ -76,10 +76,13 @@ static void evaluate(const uint8_t *p, size_t n, uint8_t flags)
 			else if (q.type == SIGNET_RR_A)
 				rr[nrr++] = (struct signet_rr){a4, 4, 0};
 			else if (q.type == SIGNET_RR_MX) {
-				rr[nrr++] = (struct signet_rr){(const uint8_t *)"mx1.example.com", 15, 1};
-				rr[nrr++] = (struct signet_rr){(const uint8_t *)"mx.example.com", 14, 2};
+				rr[nrr++] = (struct signet_rr){(const uint8_t *)"mx1.example.com",
+							       15, 1};
+				rr[nrr++] = (struct signet_rr){(const uint8_t *)"mx.example.com",
+							       14, 2};
 			} else if (q.type == SIGNET_RR_PTR)
-				rr[nrr++] = (struct signet_rr){(const uint8_t *)"mx.example.com", 14, 0};
+				rr[nrr++] = (struct signet_rr){(const uint8_t *)"mx.example.com",
+							       14, 0};
 			FUZZ_CHECK(q.name != NULL && strlen(q.name) <= 253);
 			FUZZ_CHECK(signet_spf_answer(s, q.id, st, rr, nrr, &err) == SIGNET_OK);
 		}
@@ -107,7 +110,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (spf_record_is_spf(p, n) && spf_record_parse(p, n, &r, &why, &bad) == SIGNET_OK) {
 		FUZZ_CHECK(r.nterms <= n / 2 + 1);
 		for (size_t k = 0; k < r.nterms; k++)
-			FUZZ_CHECK(r.terms[k].text.p >= p && r.terms[k].text.p + r.terms[k].text.len <= p + n);
+			FUZZ_CHECK(r.terms[k].text.p >= p &&
+				   r.terms[k].text.p + r.terms[k].text.len <= p + n);
 		spf_record_free(&r);
 	} else if (why != NULL) {
 		FUZZ_CHECK(why[0] != '\0');

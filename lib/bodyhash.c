@@ -33,8 +33,9 @@ enum signet_status bodyhash_set_add(struct bodyhash_set *set, enum signet_canon 
 	enum signet_status st = crypto_hash_new(&bh->h);
 	if (st != SIGNET_OK) {
 		free(bh);
-		return error_set(err, st, NULL, st == SIGNET_ERR_NOMEM ? "out of memory"
-								 : "cannot create SHA-256 context");
+		return error_set(err, st, NULL,
+				 st == SIGNET_ERR_NOMEM ? "out of memory"
+							: "cannot create SHA-256 context");
 	}
 	canon_body_init(&bh->cb, c, limit, sink_hash, bh->h);
 	*idx = set->n;
@@ -57,7 +58,8 @@ enum signet_status bodyhash_set_final(struct bodyhash_set *set, struct signet_er
 		return SIGNET_OK;
 	for (size_t k = 0; k < set->n; k++) {
 		struct bodyhash *bh = set->items[k];
-		if (canon_body_final(&bh->cb) != SIGNET_OK || crypto_hash_final(bh->h, bh->digest) != SIGNET_OK)
+		if (canon_body_final(&bh->cb) != SIGNET_OK ||
+		    crypto_hash_final(bh->h, bh->digest) != SIGNET_OK)
 			return error_set(err, SIGNET_ERR_CRYPTO, NULL, "body hashing failed");
 	}
 	set->final = true;

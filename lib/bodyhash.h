@@ -23,10 +23,12 @@ struct bodyhash_set {
 void bodyhash_set_init(struct bodyhash_set *set);
 /* Index of the hash for (c, limit), added if new. limit UINT64_MAX = whole body. */
 SIGNET_MUST_USE enum signet_status bodyhash_set_add(struct bodyhash_set *set, enum signet_canon c,
-						    uint64_t limit, size_t *idx, struct signet_error *err);
+						    uint64_t limit, size_t *idx,
+						    struct signet_error *err);
 SIGNET_MUST_USE enum signet_status bodyhash_set_update(struct bodyhash_set *set, const uint8_t *p,
 						       size_t len, struct signet_error *err);
-SIGNET_MUST_USE enum signet_status bodyhash_set_final(struct bodyhash_set *set, struct signet_error *err);
+SIGNET_MUST_USE enum signet_status bodyhash_set_final(struct bodyhash_set *set,
+						      struct signet_error *err);
 void bodyhash_set_free(struct bodyhash_set *set);
 
 #endif

@@ -289,8 +289,9 @@ static inline const uint8_t *first_special64(const struct scan *sc, const uint8_
 /* Scans a run on from p (every lane before p is clear) to its first special
  * byte, or the end of the chunk, or the end of the slice that starts at from
  * (see run_end). */
-static inline __attribute__((always_inline)) const uint8_t *
-scan_on(struct scan *sc, const uint8_t *p, const uint8_t *from)
+static inline __attribute__((always_inline)) const uint8_t *scan_on(struct scan *sc,
+								    const uint8_t *p,
+								    const uint8_t *from)
 {
 	const uint8_t *q, *end = sc->end;
 	bool relaxed = sc->relaxed;
@@ -449,8 +450,8 @@ enum signet_status canon_body_update(struct canon_body *cb, const uint8_t *p, si
 		return SIGNET_ERR_STATE;
 	if (len == 0)
 		return SIGNET_OK;
-	struct scan sc = {cb->c == SIGNET_CANON_RELAXED, cb->scan, p + len, NULL, 0, &cb->emitted,
-			  false};
+	struct scan sc = {
+		cb->c == SIGNET_CANON_RELAXED, cb->scan, p + len, NULL, 0, &cb->emitted, false};
 	size_t used;
 	if (cb->cr_pending) {
 		SIGNET_TRY(resolve_cr(cb, p, &used));

@@ -26,9 +26,9 @@ enum canon_scan {
 
 struct canon_body {
 	enum signet_canon c;
-	uint64_t limit;      /* l=: stop emitting after this many octets; UINT64_MAX = none */
-	uint64_t emitted;    /* octets given to the sink (<= limit) */
-	uint64_t total;      /* canonical length of the whole body (ignores limit) */
+	uint64_t limit;   /* l=: stop emitting after this many octets; UINT64_MAX = none */
+	uint64_t emitted; /* octets given to the sink (<= limit) */
+	uint64_t total;   /* canonical length of the whole body (ignores limit) */
 	canon_sink sink;
 	void *ctx;
 	/* streaming state (private to canon.c) */
@@ -47,7 +47,8 @@ void canon_body_init(struct canon_body *cb, enum signet_canon c, uint64_t limit,
 		     void *ctx);
 /* Bytes as the MTA gives them: CRLF or bare LF line ends (bare LF → CRLF;
  * a CR not followed by LF is data, DKIM-CANON-05). */
-SIGNET_MUST_USE enum signet_status canon_body_update(struct canon_body *cb, const uint8_t *p, size_t len);
+SIGNET_MUST_USE enum signet_status canon_body_update(struct canon_body *cb, const uint8_t *p,
+						     size_t len);
 /* End of body: applies the final-CRLF rules (3.4.3, 3.4.4) and flushes.
  * A sink error is returned and then returned again by every later call;
  * update or final after final is SIGNET_ERR_STATE. Runs of 256+ bytes are

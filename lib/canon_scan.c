@@ -10,8 +10,10 @@
 #define CANON_X86 0
 #endif
 
-static inline __attribute__((always_inline)) const uint8_t *
-skip_generic(bool relaxed, const uint8_t *p, size_t n, const uint8_t *end, uint64_t *bits)
+static inline __attribute__((always_inline)) const uint8_t *skip_generic(bool relaxed,
+									 const uint8_t *p, size_t n,
+									 const uint8_t *end,
+									 uint64_t *bits)
 {
 	for (; n > 0; n--, p += 64) {
 		v16m m0 = candidates(relaxed, p), m1 = candidates(relaxed, p + 16);
@@ -50,8 +52,10 @@ static inline __attribute__((always_inline)) __m128i clear_sse2(bool relaxed, co
 	return _mm_andnot_si128(bad, paired);
 }
 
-static inline __attribute__((always_inline)) const uint8_t *
-skip_sse2(bool relaxed, const uint8_t *p, size_t n, const uint8_t *end, uint64_t *bits)
+static inline __attribute__((always_inline)) const uint8_t *skip_sse2(bool relaxed,
+								      const uint8_t *p, size_t n,
+								      const uint8_t *end,
+								      uint64_t *bits)
 {
 	for (; n > 0; n--, p += 64) {
 		__m128i k0 = clear_sse2(relaxed, p), k1 = clear_sse2(relaxed, p + 16);
@@ -72,8 +76,7 @@ skip_sse2(bool relaxed, const uint8_t *p, size_t n, const uint8_t *end, uint64_t
 
 #define AVX2 __attribute__((target("avx2")))
 
-static inline __attribute__((always_inline)) AVX2 __m256i clear_avx2(bool relaxed,
-								    const uint8_t *p)
+static inline __attribute__((always_inline)) AVX2 __m256i clear_avx2(bool relaxed, const uint8_t *p)
 {
 	__m256i x = _mm256_loadu_si256((const __m256i *)p);
 	__m256i xn = _mm256_loadu_si256((const __m256i *)(p + 1));
@@ -84,7 +87,8 @@ static inline __attribute__((always_inline)) AVX2 __m256i clear_avx2(bool relaxe
 	if (relaxed) {
 		__m256i big = _mm256_adds_epu8(xn, _mm256_set1_epi8(0x7F - ' '));
 		__m256i sp = _mm256_andnot_si256(big, _mm256_cmpeq_epi8(x, _mm256_set1_epi8(' ')));
-		bad = _mm256_or_si256(bad, _mm256_or_si256(sp, _mm256_cmpeq_epi8(x, _mm256_set1_epi8('\t'))));
+		bad = _mm256_or_si256(
+			bad, _mm256_or_si256(sp, _mm256_cmpeq_epi8(x, _mm256_set1_epi8('\t'))));
 	}
 	return _mm256_andnot_si256(bad, paired);
 }
@@ -96,8 +100,8 @@ static inline __attribute__((always_inline)) AVX2 uint64_t bits_avx2(__m256i k0,
 }
 
 /* Two windows per step where there are two: one test for 128 bytes. */
-static inline __attribute__((always_inline)) AVX2 const uint8_t *
-skip_avx2(bool relaxed, const uint8_t *p, size_t n, const uint8_t *end, uint64_t *bits)
+static inline __attribute__((always_inline)) AVX2 const uint8_t *skip_avx2(
+	bool relaxed, const uint8_t *p, size_t n, const uint8_t *end, uint64_t *bits)
 {
 	const __m256i top = _mm256_set1_epi8(-128);
 	for (; n >= 2; n -= 2, p += 128) {
@@ -168,14 +172,14 @@ const uint8_t *canon_scan_skip(enum canon_scan impl, bool relaxed, const uint8_t
 #if CANON_X86
 	case CANON_SCAN_AVX2:
 		return relaxed ? skip_avx2_relaxed(p, n, end, bits)
-				   : skip_avx2_simple(p, n, end, bits);
+			       : skip_avx2_simple(p, n, end, bits);
 	case CANON_SCAN_SSE2:
 		return relaxed ? skip_sse2_relaxed(p, n, end, bits)
-				   : skip_sse2_simple(p, n, end, bits);
+			       : skip_sse2_simple(p, n, end, bits);
 #endif
 	default:
 		return relaxed ? skip_generic_relaxed(p, n, end, bits)
-				   : skip_generic_simple(p, n, end, bits);
+			       : skip_generic_simple(p, n, end, bits);
 	}
 }
 

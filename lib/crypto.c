@@ -42,7 +42,7 @@ struct hash {
  * template at the same time; the template itself is never used. */
 struct sig_template {
 	EVP_PKEY_CTX *rsa; /* RSA: sign or verify, PKCS#1 v1.5, SHA-256 */
-	EVP_MD_CTX *ed;	   /* Ed25519: DigestSign or DigestVerify */
+	EVP_MD_CTX *ed;    /* Ed25519: DigestSign or DigestVerify */
 };
 
 struct signet_key {
@@ -103,9 +103,8 @@ static enum signet_status template_init(struct sig_template *t, EVP_PKEY *pkey,
 		return SIGNET_OK;
 	}
 	t->ed = EVP_MD_CTX_new();
-	if (t->ed == NULL ||
-	    (sign ? EVP_DigestSignInit(t->ed, NULL, NULL, NULL, pkey)
-		  : EVP_DigestVerifyInit(t->ed, NULL, NULL, NULL, pkey)) != 1)
+	if (t->ed == NULL || (sign ? EVP_DigestSignInit(t->ed, NULL, NULL, NULL, pkey)
+				   : EVP_DigestVerifyInit(t->ed, NULL, NULL, NULL, pkey)) != 1)
 		return ossl_fail(err, "Ed25519 signature setup");
 	return SIGNET_OK;
 }
@@ -442,8 +441,8 @@ static enum signet_status public_der(const struct signet_key *key, uint8_t **der
 		return SIGNET_OK;
 	}
 	unsigned char *p = NULL;
-	int len =
-	    i2d_PUBKEY(key->pkey, &p); /* SubjectPublicKeyInfo, what RFC 6376 App. C publishes */
+	int len = i2d_PUBKEY(key->pkey,
+			     &p); /* SubjectPublicKeyInfo, what RFC 6376 App. C publishes */
 	if (len <= 0)
 		return ossl_fail(err, "encoding the RSA public key");
 	*der = p;
@@ -488,7 +487,7 @@ enum signet_status signet_key_dns_record(const struct signet_key *key, char *out
 				 "signet_key_dns_record: NULL argument");
 	/* RFC 6376 3.6.1; k=ed25519 from RFC 8463 4.2 */
 	const char *prefix =
-	    key->type == SIGNET_KEY_RSA ? "v=DKIM1; k=rsa; p=" : "v=DKIM1; k=ed25519; p=";
+		key->type == SIGNET_KEY_RSA ? "v=DKIM1; k=rsa; p=" : "v=DKIM1; k=ed25519; p=";
 	size_t plen = strlen(prefix);
 	if (plen >= cap)
 		return error_set(err, SIGNET_ERR_LIMIT, NULL,
@@ -688,7 +687,8 @@ static enum signet_status pubkey_rsa(const uint8_t *p, size_t len, EVP_PKEY **ou
 	SIGNET_TRY(rsa_check(n, nneg, e, eneg, bits, err));
 	*out = rsa_from_ne(n, e);
 	if (*out == NULL)
-		return error_set(err, SIGNET_ERR_CRYPTO, NULL, "OpenSSL could not load the RSA key");
+		return error_set(err, SIGNET_ERR_CRYPTO, NULL,
+				 "OpenSSL could not load the RSA key");
 	return SIGNET_OK;
 }
 
@@ -707,7 +707,8 @@ static enum signet_status pubkey_ed25519(const uint8_t *p, size_t len, EVP_PKEY 
 }
 
 enum signet_status crypto_pubkey_parse(enum signet_keytype type, const uint8_t *p, size_t len,
-				struct pubkey **out, unsigned *bits, struct signet_error *err)
+				       struct pubkey **out, unsigned *bits,
+				       struct signet_error *err)
 {
 	EVP_PKEY *pk = NULL;
 	unsigned b = 0;
@@ -773,9 +774,9 @@ static enum signet_status verify_ed25519(const struct pubkey *k, const uint8_t *
 	return SIGNET_OK;
 }
 
-enum signet_status crypto_pubkey_verify(const struct pubkey *k, const uint8_t digest[SIGNET_SHA256_LEN],
-				 const uint8_t *sig, size_t siglen, bool *ok,
-				 struct signet_error *err)
+enum signet_status crypto_pubkey_verify(const struct pubkey *k,
+					const uint8_t digest[SIGNET_SHA256_LEN], const uint8_t *sig,
+					size_t siglen, bool *ok, struct signet_error *err)
 {
 	if (k == NULL || digest == NULL || ok == NULL || (sig == NULL && siglen > 0))
 		return error_set(err, SIGNET_ERR_INVAL, NULL, "pubkey_verify: NULL argument");
@@ -825,8 +826,9 @@ static enum signet_status sign_ed25519(const struct signet_key *key, const uint8
 	return st;
 }
 
-enum signet_status crypto_key_sign(const struct signet_key *key, const uint8_t digest[SIGNET_SHA256_LEN],
-			    uint8_t *sig, size_t cap, size_t *siglen, struct signet_error *err)
+enum signet_status crypto_key_sign(const struct signet_key *key,
+				   const uint8_t digest[SIGNET_SHA256_LEN], uint8_t *sig,
+				   size_t cap, size_t *siglen, struct signet_error *err)
 {
 	if (key == NULL || digest == NULL || sig == NULL || siglen == NULL)
 		return error_set(err, SIGNET_ERR_INVAL, NULL, "key_sign: NULL argument");

@@ -101,10 +101,13 @@ static enum signet_status compare_empty(struct body_explain *e, enum signet_cano
 static const char *xform_name(enum xform_kind k)
 {
 	switch (k) {
-	case XF_STRIP_WSP: return "trailing whitespace stripped from each line (it was added after signing)";
-	case XF_UNEXPAND: return "leading spaces turned back into tabs (a relay expanded tabs to 8 spaces)";
+	case XF_STRIP_WSP:
+		return "trailing whitespace stripped from each line (it was added after signing)";
+	case XF_UNEXPAND:
+		return "leading spaces turned back into tabs (a relay expanded tabs to 8 spaces)";
 	case XF_BARE_CR: return "bare CRs removed (a relay turned line ends into CR CR LF)";
-	case XF_DOTS: return "a doubled leading dot undone on each line (SMTP dot-stuffing was left in)";
+	case XF_DOTS:
+		return "a doubled leading dot undone on each line (SMTP dot-stuffing was left in)";
 	}
 	return "?";
 }
@@ -276,8 +279,8 @@ enum signet_status explain_new(enum signet_canon c, uint64_t limit,
 {
 	/* Simple keeps whitespace and tabs as they are; relaxed already
 	 * ignores trailing WSP and makes every WSP run one SP. */
-	static const enum xform_kind simple[] = { XF_STRIP_WSP, XF_UNEXPAND, XF_BARE_CR, XF_DOTS };
-	static const enum xform_kind relaxed[] = { XF_BARE_CR, XF_DOTS };
+	static const enum xform_kind simple[] = {XF_STRIP_WSP, XF_UNEXPAND, XF_BARE_CR, XF_DOTS};
+	static const enum xform_kind relaxed[] = {XF_BARE_CR, XF_DOTS};
 	struct body_explain *e = calloc(1, sizeof *e);
 	if (e == NULL)
 		return error_set(err, SIGNET_ERR_NOMEM, NULL, "out of memory");
@@ -289,7 +292,8 @@ enum signet_status explain_new(enum signet_canon c, uint64_t limit,
 		return hash_error(st, err, "cannot create SHA-256 context");
 	canon_body_init(&e->cb, c, limit, main_sink, e);
 	bool is_simple = c == SIGNET_CANON_SIMPLE;
-	size_t n = is_simple ? sizeof simple / sizeof simple[0] : sizeof relaxed / sizeof relaxed[0];
+	size_t n =
+		is_simple ? sizeof simple / sizeof simple[0] : sizeof relaxed / sizeof relaxed[0];
 	for (size_t k = 0; k < n; k++) {
 		struct xform *x = &e->xf[e->nxf];
 		st = crypto_hash_new(&x->h);
@@ -436,8 +440,8 @@ struct zseen {
 static size_t occurrence(struct zseen *z, struct signet_span name)
 {
 	for (size_t k = 0; k < z->n; k++)
-		if (z->len[k] == name.len && strncasecmp((const char *)z->name[k],
-							 (const char *)name.p, name.len) == 0)
+		if (z->len[k] == name.len &&
+		    strncasecmp((const char *)z->name[k], (const char *)name.p, name.len) == 0)
 			return z->count[k]++;
 	if (z->n < 32 && name.len <= sizeof z->name[0]) {
 		memcpy(z->name[z->n], name.p, name.len);
@@ -457,11 +461,11 @@ static void z_field(struct signet_span f, explain_field_fn get, void *ctx, struc
 		return;
 	/* The name without FWS (z= may be folded anywhere, even inside it). */
 	uint8_t nb[256];
-	struct signet_span name = { nb, 0 };
+	struct signet_span name = {nb, 0};
 	for (size_t k = 0; k < colon && name.len < sizeof nb; k++)
 		if (!is_ws(f.p[k]))
 			nb[name.len++] = f.p[k];
-	struct signet_span qp = { f.p + colon + 1, f.len - colon - 1 };
+	struct signet_span qp = {f.p + colon + 1, f.len - colon - 1};
 	uint8_t dec[ZVAL_MAX], want[ZVAL_MAX], got[ZVAL_MAX], first[ZVAL_MAX];
 	size_t wl = normalize(dec, dkim_quoted_printable(qp, dec, sizeof dec), want, sizeof want);
 	size_t fl = 0, idx = 0, occ = occurrence(seen, name);
@@ -487,7 +491,7 @@ static void z_field(struct signet_span f, explain_field_fn get, void *ctx, struc
 
 void explain_z(struct signet_span z, explain_field_fn get, void *ctx, struct signet_sig_explain *r)
 {
-	struct zseen seen = { .n = 0 };
+	struct zseen seen = {.n = 0};
 	r->has_z = true;
 	size_t start = 0;
 	/* z= copy-hdr-fld *( *WSP "|" [FWS] copy-hdr-fld ); a '|' inside a
@@ -495,7 +499,7 @@ void explain_z(struct signet_span z, explain_field_fn get, void *ctx, struct sig
 	for (size_t k = 0; k <= z.len; k++) {
 		if (k < z.len && z.p[k] != '|')
 			continue;
-		struct signet_span f = { z.p + start, k - start };
+		struct signet_span f = {z.p + start, k - start};
 		if (f.len > 0)
 			z_field(f, get, ctx, &seen, r);
 		start = k + 1;

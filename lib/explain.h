@@ -12,8 +12,8 @@
 #include "canon.h"
 #include "crypto.h"
 
-#define EXPLAIN_MAX_XFORMS 4   /* relay changes tried per signature */
-#define EXPLAIN_MAX_HELD 1024  /* trailing-WSP run held back; longer runs pass through */
+#define EXPLAIN_MAX_XFORMS 4  /* relay changes tried per signature */
+#define EXPLAIN_MAX_HELD 1024 /* trailing-WSP run held back; longer runs pass through */
 
 enum xform_kind { XF_STRIP_WSP = 1, XF_UNEXPAND, XF_BARE_CR, XF_DOTS };
 
@@ -22,26 +22,26 @@ struct xform {
 	enum xform_kind kind;
 	struct canon_body cb;
 	struct hash *h;
-	uint8_t stage[512];   /* transformed bytes waiting for cb */
+	uint8_t stage[512]; /* transformed bytes waiting for cb */
 	size_t nstage;
 	/* transform state */
 	uint8_t held[EXPLAIN_MAX_HELD]; /* WSP run (XF_STRIP_WSP) */
 	size_t nheld;
-	unsigned spaces;      /* leading spaces not yet a tab (XF_UNEXPAND) */
-	bool cr;              /* a CR held back */
-	bool bol, dot;        /* at the beginning of a line; a leading dot held back */
+	unsigned spaces; /* leading spaces not yet a tab (XF_UNEXPAND) */
+	bool cr;         /* a CR held back */
+	bool bol, dot;   /* at the beginning of a line; a leading dot held back */
 };
 
 struct body_explain {
 	uint8_t want[SIGNET_SHA256_LEN]; /* bh= */
 	struct canon_body cb;
 	struct hash *h;
-	uint64_t lines, bytes;           /* canonical, so far */
-	bool capture;                    /* copying lines into r.added */
+	uint64_t lines, bytes; /* canonical, so far */
+	bool capture;          /* copying lines into r.added */
 	struct signet_body_explain r;
 	struct xform xf[EXPLAIN_MAX_XFORMS];
 	size_t nxf;
-	enum signet_status failed;       /* first error; sticky */
+	enum signet_status failed; /* first error; sticky */
 };
 
 /* want: the 32-byte bh= of the signature; limit as for its body hash. */
@@ -62,7 +62,6 @@ void explain_free(struct body_explain *e);
  * nlen, idx, &value) gives the idx-th received value (top down) or false. */
 typedef bool (*explain_field_fn)(void *ctx, const uint8_t *name, size_t nlen, size_t idx,
 				 struct signet_span *value);
-void explain_z(struct signet_span z, explain_field_fn get, void *ctx,
-	       struct signet_sig_explain *r);
+void explain_z(struct signet_span z, explain_field_fn get, void *ctx, struct signet_sig_explain *r);
 
 #endif

@@ -7,7 +7,8 @@
 #include "headers.h"
 
 enum signet_status headers_select(const struct header_store *hs, const struct signet_span *names,
-				 size_t n, enum signet_canon c, size_t skip, struct signet_buf *out)
+				  size_t n, enum signet_canon c, size_t skip,
+				  struct signet_buf *out)
 {
 	/* One byte per field: used by an earlier name of this h= list. */
 	uint8_t used[SIGNET_MAX_HEADER_FIELDS];
@@ -20,7 +21,8 @@ enum signet_status headers_select(const struct header_store *hs, const struct si
 			if (!span_eq_nocase_span(header_store_name(hs, j), names[k]))
 				continue;
 			used[j] = 1;
-			SIGNET_TRY(canon_header(c, header_store_raw_name(hs, j), header_store_value(hs, j), out));
+			SIGNET_TRY(canon_header(c, header_store_raw_name(hs, j),
+						header_store_value(hs, j), out));
 			break;
 		}
 	}

@@ -12,7 +12,8 @@
  * Field skip (the signature being verified, DKIM-HDR-06) is never taken;
  * pass SIZE_MAX for none. */
 SIGNET_MUST_USE enum signet_status headers_select(const struct header_store *hs,
-						 const struct signet_span *names, size_t n,
-						 enum signet_canon c, size_t skip, struct signet_buf *out);
+						  const struct signet_span *names, size_t n,
+						  enum signet_canon c, size_t skip,
+						  struct signet_buf *out);
 
 #endif

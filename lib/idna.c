@@ -34,7 +34,11 @@ bool idna_is_unicode(struct signet_span name)
 static size_t utf8_next(const uint8_t *p, size_t len, uint32_t *cp)
 {
 	uint8_t c = p[0];
-	size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+	size_t n = c < 0x80             ? 1
+		   : (c & 0xe0) == 0xc0 ? 2
+		   : (c & 0xf0) == 0xe0 ? 3
+		   : (c & 0xf8) == 0xf0 ? 4
+					: 0;
 	if (n == 0 || n > len)
 		return 0;
 	uint32_t v = n == 1 ? c : n == 2 ? (c & 0x1fu) : n == 3 ? (c & 0x0fu) : (c & 0x07u);
@@ -85,8 +89,7 @@ static enum signet_status put(char *out, size_t cap, size_t *o, const void *p, s
 /* libidn2's refusal of a name as a signet error. Its length checks are
  * RFC 1035 2.3.4's (IDNA_MAX_LABEL, IDNA_MAX_DNS_NAME); they are named here
  * in our terms, as "longer than 255 characters" misleads for 254. */
-static enum signet_status idn2_error(int rc, const char *name, size_t len,
-				     struct signet_error *err)
+static enum signet_status idn2_error(int rc, const char *name, size_t len, struct signet_error *err)
 {
 	const int shown = (int)(len < 64 ? len : 64);
 	if (rc == IDN2_TOO_BIG_DOMAIN)
@@ -184,8 +187,8 @@ static enum signet_status ulabel(struct signet_span l, char *out, size_t cap, si
 		a[k] = (char)ascii_lower((uint8_t)a[k]);
 	if (l.len > IDNA_MAX_LABEL || !alabel_decode(a, &u, &why))
 		return error_set(err, SIGNET_ERR_SYNTAX, "RFC 5890 2.3.2.1",
-				 "'%.*s' is not a valid A-label: %s", (int)(l.len < 64 ? l.len : 64),
-				 a, why);
+				 "'%.*s' is not a valid A-label: %s",
+				 (int)(l.len < 64 ? l.len : 64), a, why);
 	enum signet_status st = put(out, cap, o, u, strlen(u), err);
 	idn2_free(u);
 	return st;
@@ -206,7 +209,8 @@ enum signet_status idna_to_unicode(struct signet_span name, char *out, size_t ca
 	for (size_t k = 0; k <= name.len; k++) {
 		if (k < name.len && name.p[k] != '.')
 			continue;
-		SIGNET_TRY(ulabel((struct signet_span){name.p + start, k - start}, out, cap, &o, err));
+		SIGNET_TRY(
+			ulabel((struct signet_span){name.p + start, k - start}, out, cap, &o, err));
 		if (k < name.len)
 			SIGNET_TRY(put(out, cap, &o, ".", 1, err));
 		start = k + 1;

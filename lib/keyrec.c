@@ -43,7 +43,7 @@ static enum signet_status coded(enum signet_keyrec_code *why, enum signet_keyrec
 /* DKIM-KEY-12: what people paste from zone files and web forms. Checked
  * before the grammar, whose offset-based message would say less. */
 static enum signet_status paste_mistakes(const uint8_t *txt, size_t len,
-				       enum signet_keyrec_code *why, struct signet_error *err)
+					 enum signet_keyrec_code *why, struct signet_error *err)
 {
 	struct signet_span all = {txt, len};
 	if (quoted(span_trim_fws(all)))
@@ -185,7 +185,8 @@ enum signet_status signet_keyrec_parse(const uint8_t *txt, size_t len,
 		return error_set(err, SIGNET_ERR_INVAL, NULL, "NULL argument");
 	enum signet_status st = keyrec_decode(txt, len, &rec, err);
 	if (st == SIGNET_OK) {
-		st = crypto_pubkey_parse(rec.info.type, rec.key, rec.keylen, &pk, &rec.info.bits, err);
+		st = crypto_pubkey_parse(rec.info.type, rec.key, rec.keylen, &pk, &rec.info.bits,
+					 err);
 		crypto_pubkey_free(pk);
 	}
 	*info = rec.info;
@@ -230,8 +231,8 @@ static enum signet_status keyset_record(struct keyrec *rec, const struct signet_
 }
 
 enum signet_status keyrec_keyset_build(const struct signet_txt *records, size_t n,
-				bool crypto_is_problem, struct signet_keyset **out,
-				struct signet_error *err)
+				       bool crypto_is_problem, struct signet_keyset **out,
+				       struct signet_error *err)
 {
 	*out = NULL;
 	if (records == NULL && n > 0)
@@ -348,9 +349,9 @@ static void unusable(struct signet_keyrec_report *r, const char *tag,
 		     const struct signet_error *kerr)
 {
 	finding(r, SIGNET_KEYREC_UNUSABLE, SIGNET_KEYREC_PROBLEM, tag, kerr->spec,
-		"publish the record 'signet keygen' prints", "not a valid DKIM key record: %s%s%s%s",
-		kerr->msg, kerr->spec ? " (" : "", kerr->spec ? kerr->spec : "",
-		kerr->spec ? ")" : "");
+		"publish the record 'signet keygen' prints",
+		"not a valid DKIM key record: %s%s%s%s", kerr->msg, kerr->spec ? " (" : "",
+		kerr->spec ? kerr->spec : "", kerr->spec ? ")" : "");
 }
 
 /* A record keyrec_decode refused, with the finding that names why. */
@@ -359,8 +360,7 @@ static void refused(const struct keyrec *rec, const struct signet_error *kerr,
 {
 	switch (rec->why) {
 	case SIGNET_KEYREC_QUOTES:
-	case SIGNET_KEYREC_BACKSLASH:
-		return; /* quote_finding/backslash_finding said it */
+	case SIGNET_KEYREC_BACKSLASH: return; /* quote_finding/backslash_finding said it */
 	case SIGNET_KEYREC_REVOKED:
 		finding(r, SIGNET_KEYREC_REVOKED, SIGNET_KEYREC_PROBLEM, "p", SPEC_KEY,
 			"publish the record of a current key",
@@ -370,8 +370,7 @@ static void refused(const struct keyrec *rec, const struct signet_error *kerr,
 		finding(r, SIGNET_KEYREC_UNKNOWN_K, SIGNET_KEYREC_PROBLEM, "k", SPEC_KEY,
 			"use k=rsa or k=ed25519", "unknown key type k=%s", rec->info.k);
 		return;
-	default:
-		unusable(r, NULL, kerr);
+	default: unusable(r, NULL, kerr);
 	}
 }
 
@@ -432,8 +431,8 @@ static void key_findings(const struct signet_keyrec_info *info, const struct pub
 	if (info->type == SIGNET_KEY_ED25519)
 		finding(r, SIGNET_KEYREC_KEY, SIGNET_KEYREC_INFO, "k", NULL, NULL, "k=ed25519");
 	else
-		finding(r, SIGNET_KEYREC_KEY, SIGNET_KEYREC_INFO, "k", NULL, NULL,
-			"k=%s, %u bits", info->k, info->bits);
+		finding(r, SIGNET_KEYREC_KEY, SIGNET_KEYREC_INFO, "k", NULL, NULL, "k=%s, %u bits",
+			info->k, info->bits);
 	if (key == NULL)
 		return;
 	if (crypto_pubkey_matches(pk, key))
@@ -450,8 +449,8 @@ static enum signet_status load_key(struct keyrec *rec, struct pubkey **pk,
 				   struct signet_keyrec_report *r, struct signet_error *err)
 {
 	struct signet_error kerr = {0};
-	enum signet_status st =
-	    crypto_pubkey_parse(rec->info.type, rec->key, rec->keylen, pk, &rec->info.bits, &kerr);
+	enum signet_status st = crypto_pubkey_parse(rec->info.type, rec->key, rec->keylen, pk,
+						    &rec->info.bits, &kerr);
 	if (st == SIGNET_ERR_NOMEM)
 		return error_set(err, st, kerr.spec, "%s", kerr.msg);
 	if (st == SIGNET_OK)
@@ -475,8 +474,7 @@ static int by_code(const void *a, const void *b)
 	return (x->code > y->code) - (x->code < y->code);
 }
 
-enum signet_status signet_keyrec_check(const uint8_t *txt, size_t len,
-				       const struct signet_key *key,
+enum signet_status signet_keyrec_check(const uint8_t *txt, size_t len, const struct signet_key *key,
 				       struct signet_keyrec_report *out, struct signet_error *err)
 {
 	if ((txt == NULL && len > 0) || out == NULL)

@@ -11,8 +11,8 @@ struct keyrec {
 	struct signet_keyrec_info info;
 	uint8_t key[SIGNET_MAX_KEY_RECORD]; /* decoded p= */
 	size_t keylen;
-	struct signet_span p;         /* p= as written, inside the decoded text */
-	enum signet_keyrec_code why;  /* on failure, when a finding code names it; else 0 */
+	struct signet_span p;        /* p= as written, inside the decoded text */
+	enum signet_keyrec_code why; /* on failure, when a finding code names it; else 0 */
 };
 
 /* Tag syntax (3.2), v= first and DKIM1 (DKIM-KEY-03), k= known, h=, s=, t=
@@ -44,7 +44,8 @@ struct signet_keyset {
  * else SIGNET_ERR_CRYPTO (nothing made): a set that may be kept for other
  * messages must not keep a failure that says nothing about the records. */
 SIGNET_MUST_USE enum signet_status keyrec_keyset_build(const struct signet_txt *records, size_t n,
-						bool crypto_is_problem, struct signet_keyset **out,
-						struct signet_error *err);
+						       bool crypto_is_problem,
+						       struct signet_keyset **out,
+						       struct signet_error *err);
 
 #endif

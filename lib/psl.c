@@ -25,8 +25,8 @@ static void ctx_free(const psl_ctx_t *ctx, bool owned)
 		psl_free((psl_ctx_t *)ctx); /* ours to free: libpsl's API is not const */
 }
 
-enum signet_status signet_psl_new(const struct psl_ctx_st *ctx, bool owned,
-				  struct signet_psl **out, struct signet_error *err)
+enum signet_status signet_psl_new(const struct psl_ctx_st *ctx, bool owned, struct signet_psl **out,
+				  struct signet_error *err)
 {
 	if (out == NULL || ctx == NULL) {
 		ctx_free(ctx, owned);

@@ -40,10 +40,11 @@ static enum signet_status comment(const uint8_t *p, size_t len, size_t *pos, uns
 		if (c == '\\' && k < len) /* quoted-pair (3.2.1) */
 			k++;
 		else if (c == '(' && ++depth > SIGNET_RFC5322_MAX_COMMENT_DEPTH && strict)
-			return error_set(err, SIGNET_ERR_LIMIT, SPEC_CFWS,
-					 "comments nested deeper than SIGNET_RFC5322_MAX_COMMENT_DEPTH "
-					 "(%d)",
-					 SIGNET_RFC5322_MAX_COMMENT_DEPTH);
+			return error_set(
+				err, SIGNET_ERR_LIMIT, SPEC_CFWS,
+				"comments nested deeper than SIGNET_RFC5322_MAX_COMMENT_DEPTH "
+				"(%d)",
+				SIGNET_RFC5322_MAX_COMMENT_DEPTH);
 		else if (c == ')')
 			depth--;
 	} while (depth > 0);
@@ -92,7 +93,8 @@ static enum signet_status emit(struct lexer *lx, enum tok_type t, size_t start)
 {
 	if (lx->n >= SIGNET_RFC5322_MAX_TOKENS)
 		return error_set(lx->err, SIGNET_ERR_LIMIT, SPEC_5322,
-				 "more than SIGNET_RFC5322_MAX_TOKENS (%d) tokens", SIGNET_RFC5322_MAX_TOKENS);
+				 "more than SIGNET_RFC5322_MAX_TOKENS (%d) tokens",
+				 SIGNET_RFC5322_MAX_TOKENS);
 	lx->toks[lx->n++] = (struct tok){t, lx->p + start, lx->pos - start};
 	return SIGNET_OK;
 }
@@ -112,8 +114,8 @@ static enum signet_status quoted_string(struct lexer *lx, uint8_t close, enum to
 			lx->pos++;
 	}
 	if (lx->pos >= lx->len)
-		return error_set(lx->err, SIGNET_ERR_SYNTAX, SPEC_5322, "%s not closed (missing '%c')",
-				 what, close);
+		return error_set(lx->err, SIGNET_ERR_SYNTAX, SPEC_5322,
+				 "%s not closed (missing '%c')", what, close);
 	lx->pos++;
 	return emit(lx, t, start);
 }
@@ -134,8 +136,9 @@ static enum signet_status token(struct lexer *lx)
 		return emit(lx, T_SPECIAL, start);
 	}
 	if (!is_atext(c))
-		return error_set(lx->err, SIGNET_ERR_SYNTAX, SPEC_5322,
-				 c >= 0x20 && c < 0x7f ? "unexpected '%c'" : "unexpected byte 0x%02x", c);
+		return error_set(
+			lx->err, SIGNET_ERR_SYNTAX, SPEC_5322,
+			c >= 0x20 && c < 0x7f ? "unexpected '%c'" : "unexpected byte 0x%02x", c);
 	while (lx->pos < lx->len && is_atext(lx->p[lx->pos]))
 		lx->pos++;
 	return emit(lx, T_ATOM, start);
@@ -204,7 +207,8 @@ static enum signet_status addr_spec(struct parse *ps, size_t a, size_t b)
 		if (is_special(&ps->t[k], '@'))
 			at = k;
 	if (at == SIZE_MAX)
-		return error_set(ps->err, SIGNET_ERR_SYNTAX, SPEC_5322, "no '@' in '%.*s'", tl, txt);
+		return error_set(ps->err, SIGNET_ERR_SYNTAX, SPEC_5322, "no '@' in '%.*s'", tl,
+				 txt);
 	if (at == a)
 		return error_set(ps->err, SIGNET_ERR_SYNTAX, SPEC_5322,
 				 "no local part before '@' in '%.*s'", tl, txt);
@@ -249,8 +253,8 @@ static enum signet_status mailbox(struct parse *ps, size_t a, size_t b)
 		return error_set(ps->err, SIGNET_ERR_SYNTAX, SPEC_5322, "'<' without '>' in '%.*s'",
 				 tl, txt);
 	if (gt + 1 != b)
-		return error_set(ps->err, SIGNET_ERR_SYNTAX, SPEC_5322,
-				 "text after '>' in '%.*s'", tl, txt);
+		return error_set(ps->err, SIGNET_ERR_SYNTAX, SPEC_5322, "text after '>' in '%.*s'",
+				 tl, txt);
 	for (size_t k = a; k < lt; k++) /* display-name = phrase (3.2.5) */
 		if (!is_word(&ps->t[k]))
 			return error_set(ps->err, SIGNET_ERR_SYNTAX, SPEC_5322,
@@ -358,8 +362,9 @@ enum signet_status signet_rfc5322_from_domains(const uint8_t *value, size_t len,
 		return error_set(err, SIGNET_ERR_INVAL, NULL, "NULL argument");
 	*n = 0;
 	/* a token takes at least one octet */
-	struct tok *toks = malloc((len < SIGNET_RFC5322_MAX_TOKENS ? len + 1 : SIGNET_RFC5322_MAX_TOKENS) *
-				  sizeof *toks);
+	struct tok *toks =
+		malloc((len < SIGNET_RFC5322_MAX_TOKENS ? len + 1 : SIGNET_RFC5322_MAX_TOKENS) *
+		       sizeof *toks);
 	if (toks == NULL)
 		return error_set(err, SIGNET_ERR_NOMEM, NULL, "out of memory");
 	struct lexer lx = {value, len, 0, toks, 0, err};

@@ -13,9 +13,9 @@
 
 #include <signet/rfc5322.h> /* signet_rfc5322_from_domains: the address grammar */
 
-
 /* rfc5322_cfws flags. Strict (0): what 3.2.2 allows, nesting bounded. */
-#define RFC5322_LENIENT 1u /* skip comments however deep and whatever they hold (NUL):
+#define RFC5322_LENIENT                                                                            \
+	1u /* skip comments however deep and whatever they hold (NUL):
 			      for readers that must see what the most lenient reader
 			      sees, as AR removal does (AR-PARSE-02) */
 

@@ -11,7 +11,7 @@ struct dkim_sig {
 	struct tag_list tags;
 	enum signet_alg alg;
 	struct signet_span a, d, s, i, h, q, z; /* values as written ("" span if absent) */
-	struct signet_span auid_domain;          /* domain part of i= (or d= when no i=) */
+	struct signet_span auid_domain;         /* domain part of i= (or d= when no i=) */
 	enum signet_canon hdr_canon, body_canon;
 	struct signet_span hnames[SIGNET_MAX_H_NAMES]; /* h= names, trimmed */
 	size_t nh;
@@ -19,7 +19,7 @@ struct dkim_sig {
 	size_t bh_len;
 	uint8_t b[SIGNET_MAX_RSA_BITS / 8];
 	size_t b_len;
-	struct signet_span b_raw;                 /* RFC 6376 3.7: the bytes to delete for the hash */
+	struct signet_span b_raw; /* RFC 6376 3.7: the bytes to delete for the hash */
 	bool has_i, has_t, has_x, has_l;
 	uint64_t t, x, l;
 };

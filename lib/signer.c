@@ -35,10 +35,10 @@ struct idn_name {
 struct sign_job {
 	struct signet_sign_params p;
 	struct idn_name domain, selector, auid; /* auid: the local part as given, '@', domain */
-	char *headers;          /* owned copy of p.headers, or NULL */
-	size_t bodyhash;        /* index in the signer's bodyhash_set */
-	struct signet_buf hlist; /* h= value, colon-separated */
-	struct signet_buf value; /* the finished DKIM-Signature value */
+	char *headers;                          /* owned copy of p.headers, or NULL */
+	size_t bodyhash;                        /* index in the signer's bodyhash_set */
+	struct signet_buf hlist;                /* h= value, colon-separated */
+	struct signet_buf value;                /* the finished DKIM-Signature value */
 };
 
 struct signet_signer {
@@ -52,22 +52,46 @@ struct signet_signer {
 
 /* DKIM-HDR-04: the recommended set (RFC 6376 5.4.1) plus the MIME fields. */
 static const char *const default_headers[] = {
-	"from", "reply-to", "subject", "date", "to", "cc", "resent-date", "resent-from",
-	"resent-to", "resent-cc", "in-reply-to", "references", "list-id", "list-help",
-	"list-unsubscribe", "list-subscribe", "list-post", "list-owner", "list-archive",
-	"message-id", "mime-version", "content-type", "content-transfer-encoding",
+	"from",
+	"reply-to",
+	"subject",
+	"date",
+	"to",
+	"cc",
+	"resent-date",
+	"resent-from",
+	"resent-to",
+	"resent-cc",
+	"in-reply-to",
+	"references",
+	"list-id",
+	"list-help",
+	"list-unsubscribe",
+	"list-subscribe",
+	"list-post",
+	"list-owner",
+	"list-archive",
+	"message-id",
+	"mime-version",
+	"content-type",
+	"content-transfer-encoding",
 };
 
 /* DKIM-HDR-04: listed once more than present, so none can be added later. */
 static const char *const default_oversigned[] = {
-	"from", "subject", "date", "to", "cc", "reply-to", "message-id", "mime-version",
-	"content-type",
+	"from",     "subject",    "date",         "to",           "cc",
+	"reply-to", "message-id", "mime-version", "content-type",
 };
 
 /* DKIM-HDR-05 (RFC 6376 5.4.1): fields relays add or change. */
 static const char *const never_signed[] = {
-	"return-path", "received", "dkim-signature", "authentication-results",
-	"arc-seal", "arc-message-signature", "arc-authentication-results",
+	"return-path",
+	"received",
+	"dkim-signature",
+	"authentication-results",
+	"arc-seal",
+	"arc-message-signature",
+	"arc-authentication-results",
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -117,7 +141,8 @@ static enum signet_status copy_name(char *dst, const char *src, const char *what
 		/* Tag values may not hold ';', WSP or controls (RFC 6376 3.2). */
 		if (c <= ' ' || c == ';' || c == 0x7f)
 			return error_set(err, SIGNET_ERR_INVAL, "RFC 6376 3.2",
-					 "%s contains a character not allowed in a tag value", what);
+					 "%s contains a character not allowed in a tag value",
+					 what);
 	}
 	memcpy(dst, src, n + 1);
 	return SIGNET_OK;
@@ -141,11 +166,14 @@ static bool auid_within(const char *auid, const char *domain)
 static enum signet_status check_params(const struct signet_sign_params *p, struct signet_error *err)
 {
 	if (p == NULL || p->key == NULL || p->domain == NULL || p->selector == NULL)
-		return error_set(err, SIGNET_ERR_INVAL, NULL, "domain, selector and key are required");
+		return error_set(err, SIGNET_ERR_INVAL, NULL,
+				 "domain, selector and key are required");
 	enum signet_alg alg = signet_key_alg(p->key);
 	if (alg != SIGNET_ALG_RSA_SHA256 && alg != SIGNET_ALG_ED25519_SHA256)
-		return error_set(err, SIGNET_ERR_KEY, "RFC 8301 3.1", "key cannot sign rsa-sha256 or ed25519-sha256");
-	if (signet_key_type(p->key) == SIGNET_KEY_RSA && signet_key_bits(p->key) < SIGNET_MIN_RSA_BITS)
+		return error_set(err, SIGNET_ERR_KEY, "RFC 8301 3.1",
+				 "key cannot sign rsa-sha256 or ed25519-sha256");
+	if (signet_key_type(p->key) == SIGNET_KEY_RSA &&
+	    signet_key_bits(p->key) < SIGNET_MIN_RSA_BITS)
 		return error_set(err, SIGNET_ERR_KEY, "RFC 8301 3.2",
 				 "RSA key of %u bits refused: at least %d bits are required",
 				 signet_key_bits(p->key), SIGNET_MIN_RSA_BITS);
@@ -189,8 +217,8 @@ static enum signet_status auid_forms(struct sign_job *j, const char *auid, const
 		memcpy(probe + 1, ad.a, strlen(ad.a) + 1);
 	}
 	if (!has_domain || !auid_within(probe, j->domain.a))
-		return error_set(err, SIGNET_ERR_INVAL, "RFC 6376 3.5",
-				 "i= %s is not within d= %s", auid, domain);
+		return error_set(err, SIGNET_ERR_INVAL, "RFC 6376 3.5", "i= %s is not within d= %s",
+				 auid, domain);
 	size_t local = (size_t)(at - given) + 1; /* with the '@' */
 	size_t la = strlen(ad.a), lu = strlen(ad.u);
 	if (local + la >= SIGNER_MAX_NAME || local + lu >= SIGNER_MAX_NAME)
@@ -211,7 +239,8 @@ static enum signet_status check_header_list(const char *list, struct signet_erro
 	while (*p != '\0') {
 		if (++names >= SIGNET_MAX_H_NAMES)
 			return error_set(err, SIGNET_ERR_INVAL, NULL,
-					 "header list has more than %d names", SIGNET_MAX_H_NAMES - 1);
+					 "header list has more than %d names",
+					 SIGNET_MAX_H_NAMES - 1);
 		const char *end = strchr(p, ':');
 		size_t n = end ? (size_t)(end - p) : strlen(p);
 		struct signet_span name = {(const uint8_t *)p, n};
@@ -223,7 +252,8 @@ static enum signet_status check_header_list(const char *list, struct signet_erro
 						 "bad character in header name list");
 		if (in_list(never_signed, COUNT(never_signed), name))
 			return error_set(err, SIGNET_ERR_INVAL, "RFC 6376 5.4.1",
-					 "refusing to sign %.*s: relays add or change it", (int)n, p);
+					 "refusing to sign %.*s: relays add or change it", (int)n,
+					 p);
 		p += n;
 		if (*p == ':')
 			p++;
@@ -235,7 +265,8 @@ enum signet_status signet_signer_add(struct signet_signer *s, const struct signe
 				     struct signet_error *err)
 {
 	if (s->state != SIGNER_ADDING)
-		return error_set(err, SIGNET_ERR_STATE, NULL, "signatures must be added before headers");
+		return error_set(err, SIGNET_ERR_STATE, NULL,
+				 "signatures must be added before headers");
 	if (s->njobs == SIGNET_MAX_SIGNERS)
 		return error_set(err, SIGNET_ERR_LIMIT, NULL, "at most %d signatures per message",
 				 SIGNET_MAX_SIGNERS);
@@ -255,7 +286,8 @@ enum signet_status signet_signer_add(struct signet_signer *s, const struct signe
 	}
 	buf_init(&j->hlist, SIGNER_MAX_HLIST);
 	buf_init(&j->value, SIGNER_MAX_HLIST * 2);
-	enum signet_status st = bodyhash_set_add(&s->bodies, p->body_canon, UINT64_MAX, &j->bodyhash, err);
+	enum signet_status st =
+		bodyhash_set_add(&s->bodies, p->body_canon, UINT64_MAX, &j->bodyhash, err);
 	if (st != SIGNET_OK) {
 		free(j->headers);
 		return st;
@@ -391,7 +423,8 @@ enum signet_status signet_signer_end_of_headers(struct signet_signer *s, struct 
 				 "refusing to sign: the message has %zu From fields", froms);
 	for (size_t k = 0; k < s->njobs; k++) {
 		struct sign_job *j = &s->jobs[k];
-		SIGNET_TRY(j->headers ? build_custom_hlist(s, j, err) : build_default_hlist(s, j, err));
+		SIGNET_TRY(j->headers ? build_custom_hlist(s, j, err)
+				      : build_default_hlist(s, j, err));
 		size_t names = 1;
 		for (size_t c = 0; c < j->hlist.len; c++)
 			names += j->hlist.data[c] == ':';
@@ -479,7 +512,8 @@ static enum signet_status sign_one(struct signet_signer *s, struct sign_job *j,
 	if (st == SIGNET_OK)
 		st = crypto_hash_new(&h);
 	if (st == SIGNET_OK)
-		st = crypto_hash_update(h, input.data, input.len - 2); /* drop the CRLF canon_header added */
+		st = crypto_hash_update(h, input.data,
+					input.len - 2); /* drop the CRLF canon_header added */
 	if (st == SIGNET_OK)
 		st = crypto_hash_final(h, digest);
 	crypto_hash_free(h);

@@ -194,8 +194,8 @@ static bool count_lookup(struct signet_spf *s, struct signet_span term)
 		return true;
 	set_mechanism(s, term);
 	finish(s, SIGNET_SPF_PERMERROR,
-	       "%.*s is DNS-querying term %u: more than %d (RFC 7208 4.6.4)", (int)term.len,
-	       term.p, s->lookups, SIGNET_SPF_MAX_DNS_TERMS);
+	       "%.*s is DNS-querying term %u: more than %d (RFC 7208 4.6.4)", (int)term.len, term.p,
+	       s->lookups, SIGNET_SPF_MAX_DNS_TERMS);
 	return false;
 }
 
@@ -398,7 +398,8 @@ static void ptrv_answer_ptr(struct signet_spf *s, enum signet_dns_status st,
 	s->ptr_answered = 0;
 	s->ptrv = s->nptr ? PV_WAIT_ADDR : PV_DONE;
 	for (size_t k = 0; k < s->nptr; k++)
-		(void)ask(s, s->req.ipv6 ? SIGNET_RR_AAAA : SIGNET_RR_A, s->ptr_names[k], P_PTRADDR, k);
+		(void)ask(s, s->req.ipv6 ? SIGNET_RR_AAAA : SIGNET_RR_A, s->ptr_names[k], P_PTRADDR,
+			  k);
 }
 
 static void ptrv_answer_addr(struct signet_spf *s, const struct pending *p,
@@ -470,13 +471,14 @@ static void frame_result(struct signet_spf *s, enum signet_spf_result r, struct 
 		}
 		if (r == SIGNET_SPF_NONE) {
 			set_mechanism(s, t->text);
-			finish(s, SIGNET_SPF_PERMERROR, "%.*s: the included domain has no SPF record "
-							"(RFC 7208 5.2)",
+			finish(s, SIGNET_SPF_PERMERROR,
+			       "%.*s: the included domain has no SPF record "
+			       "(RFC 7208 5.2)",
 			       (int)t->text.len, t->text.p);
 			return;
 		}
-		trace(s, "%.*s: no match (the included record gives %s)", (int)t->text.len, t->text.p,
-		      signet_spf_result_name(r));
+		trace(s, "%.*s: no match (the included record gives %s)", (int)t->text.len,
+		      t->text.p, signet_spf_result_name(r));
 		f->pos++;
 		return;
 	}
@@ -525,8 +527,8 @@ static void record_answer(struct signet_spf *s, enum signet_dns_status st,
 {
 	struct frame *f = top(s);
 	if (st == SIGNET_DNS_TEMPFAIL) {
-		finish(s, SIGNET_SPF_TEMPERROR, "DNS lookup of TXT %s failed temporarily (RFC 7208 4.4)",
-		       f->domain);
+		finish(s, SIGNET_SPF_TEMPERROR,
+		       "DNS lookup of TXT %s failed temporarily (RFC 7208 4.4)", f->domain);
 		return;
 	}
 	const struct signet_rr *rec = NULL;
@@ -535,16 +537,17 @@ static void record_answer(struct signet_spf *s, enum signet_dns_status st,
 		if (spf_record_is_spf(rrs[k].p, rrs[k].len) && nspf++ == 0)
 			rec = &rrs[k];
 	if (nspf > 1) {
-		finish(s, SIGNET_SPF_PERMERROR, "%s has %zu SPF records; exactly one is allowed "
-						"(RFC 7208 4.5)",
+		finish(s, SIGNET_SPF_PERMERROR,
+		       "%s has %zu SPF records; exactly one is allowed "
+		       "(RFC 7208 4.5)",
 		       f->domain, nspf);
 		return;
 	}
 	if (rec == NULL) {
 		trace(s, "%s: no SPF record", f->domain);
 		if (f->redirected)
-			finish(s, SIGNET_SPF_PERMERROR, "redirect=%s: no SPF record there (RFC 7208 6.1)",
-			       f->domain);
+			finish(s, SIGNET_SPF_PERMERROR,
+			       "redirect=%s: no SPF record there (RFC 7208 6.1)", f->domain);
 		else if (s->depth == 1)
 			finish(s, SIGNET_SPF_NONE, "%s publishes no SPF record (RFC 7208 4.5)",
 			       f->domain);
@@ -553,8 +556,9 @@ static void record_answer(struct signet_spf *s, enum signet_dns_status st,
 		return;
 	}
 	if (rec->len > SIGNET_SPF_MAX_RECORD) {
-		finish(s, SIGNET_SPF_PERMERROR, "the SPF record of %s is %zu bytes, more than "
-						"SIGNET_SPF_MAX_RECORD (%d)",
+		finish(s, SIGNET_SPF_PERMERROR,
+		       "the SPF record of %s is %zu bytes, more than "
+		       "SIGNET_SPF_MAX_RECORD (%d)",
 		       f->domain, rec->len, SIGNET_SPF_MAX_RECORD);
 		return;
 	}
@@ -615,10 +619,13 @@ static void term_lookup(struct signet_spf *s, struct frame *f, struct spf_term *
 	default: break;
 	}
 	/* exists looks up A whatever the client's address family (5.7). */
-	enum signet_rrtype type = t->mech == SPF_MX                     ? SIGNET_RR_MX
+	enum signet_rrtype type = t->mech == SPF_MX                       ? SIGNET_RR_MX
 				  : t->mech == SPF_EXISTS || !s->req.ipv6 ? SIGNET_RR_A
 									  : SIGNET_RR_AAAA;
-	(void)ask(s, type, name, t->mech == SPF_MX ? P_MX : t->mech == SPF_EXISTS ? P_EXISTS : P_ADDR,
+	(void)ask(s, type, name,
+		  t->mech == SPF_MX       ? P_MX
+		  : t->mech == SPF_EXISTS ? P_EXISTS
+					  : P_ADDR,
 		  0);
 	trace(s, "%.*s [lookup %u/%d]: %s %s", (int)t->text.len, t->text.p, s->lookups,
 	      SIGNET_SPF_MAX_DNS_TERMS, rr_name(type), name);
@@ -716,11 +723,12 @@ static void set_explanation(struct signet_spf *s, const uint8_t *text, size_t le
 	size_t n = 0;
 	macro_ctx(s, top(s)->domain, &ctx);
 	if (!spf_macro_valid((struct signet_span){text, len}, true, &why) ||
-	    !spf_macro_expand((struct signet_span){text, len}, &ctx, true, s->expand_buf, &n, &why) ||
+	    !spf_macro_expand((struct signet_span){text, len}, &ctx, true, s->expand_buf, &n,
+			      &why) ||
 	    n > SIGNET_SPF_MAX_EXPLANATION) {
-		trace(s, "explanation not used: %s", n > SIGNET_SPF_MAX_EXPLANATION
-							 ? "longer than SIGNET_SPF_MAX_EXPLANATION"
-							 : why);
+		trace(s, "explanation not used: %s",
+		      n > SIGNET_SPF_MAX_EXPLANATION ? "longer than SIGNET_SPF_MAX_EXPLANATION"
+						     : why);
 		return;
 	}
 	memcpy(s->explanation, s->expand_buf, n + 1);
@@ -785,8 +793,8 @@ static void explain_step(struct signet_spf *s)
 	}
 }
 
-static void exp_answer(struct signet_spf *s, enum signet_dns_status st,
-		       const struct signet_rr *rrs, size_t n)
+static void exp_answer(struct signet_spf *s, enum signet_dns_status st, const struct signet_rr *rrs,
+		       size_t n)
 {
 	/* 6.2: exactly one TXT record, else the default explanation. */
 	s->exp = E_DEFAULT;
@@ -821,8 +829,9 @@ static void mx_answer(struct signet_spf *s, struct spf_term *t, enum signet_dns_
 	}
 	if (n > SIGNET_SPF_MAX_NAMES) {
 		set_mechanism(s, t->text);
-		finish(s, SIGNET_SPF_PERMERROR, "%.*s: %s has %zu MX records, more than %d "
-						"(RFC 7208 4.6.4)",
+		finish(s, SIGNET_SPF_PERMERROR,
+		       "%.*s: %s has %zu MX records, more than %d "
+		       "(RFC 7208 4.6.4)",
 		       (int)t->text.len, t->text.p, name, n, SIGNET_SPF_MAX_NAMES);
 		return;
 	}
@@ -856,8 +865,9 @@ static void mxaddr_answer(struct signet_spf *s, struct spf_term *t, enum signet_
 		return;
 	if (s->any_tempfail) {
 		set_mechanism(s, t->text);
-		finish(s, SIGNET_SPF_TEMPERROR, "%.*s: an MX host's address lookup failed "
-						"temporarily",
+		finish(s, SIGNET_SPF_TEMPERROR,
+		       "%.*s: an MX host's address lookup failed "
+		       "temporarily",
 		       (int)t->text.len, t->text.p);
 		return;
 	}
@@ -895,7 +905,8 @@ static void dispatch(struct signet_spf *s, const struct pending *p, enum signet_
 		     const struct signet_rr *rrs, size_t n)
 {
 	struct frame *f = top(s);
-	struct spf_term *t = f->have_record && f->pos < f->rec.nterms ? &f->rec.terms[f->pos] : NULL;
+	struct spf_term *t =
+		f->have_record && f->pos < f->rec.nterms ? &f->rec.terms[f->pos] : NULL;
 	switch (p->purpose) {
 	case P_RECORD: record_answer(s, st, rrs, n); return;
 	case P_EXP: exp_answer(s, st, rrs, n); return;
@@ -1015,7 +1026,8 @@ static void ip_strings(struct signet_spf *s)
 {
 	const uint8_t *ip = s->req.ip;
 	if (!s->req.ipv6) {
-		snprintf(s->ip_macro, sizeof s->ip_macro, "%u.%u.%u.%u", ip[0], ip[1], ip[2], ip[3]);
+		snprintf(s->ip_macro, sizeof s->ip_macro, "%u.%u.%u.%u", ip[0], ip[1], ip[2],
+			 ip[3]);
 		snprintf(s->ip_text, sizeof s->ip_text, "%u.%u.%u.%u", ip[0], ip[1], ip[2], ip[3]);
 		return;
 	}

@@ -31,11 +31,11 @@ static bool macro_letter(uint8_t c, bool exp)
 }
 
 struct macro {
-	uint8_t letter;   /* as written */
-	unsigned digits;  /* 0: all parts */
+	uint8_t letter;  /* as written */
+	unsigned digits; /* 0: all parts */
 	bool reverse;
-	char delims[8];   /* "" means "." */
-	size_t end;       /* offset after the closing brace */
+	char delims[8]; /* "" means "." */
+	size_t end;     /* offset after the closing brace */
 };
 
 /* "%{" macro-letter transformers *delimiter "}" at s[k] == '%', s[k+1] == '{'.
@@ -47,7 +47,8 @@ static bool macro_expand_rule(struct signet_span s, size_t k, bool exp, struct m
 	memset(m, 0, sizeof *m);
 	if (pos >= s.len || !macro_letter(s.p[pos], exp)) {
 		*why = pos < s.len && macro_letter(s.p[pos], true)
-			       ? "the c, r and t macros are allowed in exp= text only (RFC 7208 7.1)"
+			       ? "the c, r and t macros are allowed in exp= text only (RFC 7208 "
+				 "7.1)"
 			       : "unknown macro letter (RFC 7208 7.1)";
 		return false;
 	}
@@ -92,7 +93,8 @@ bool spf_macro_valid(struct signet_span s, bool exp, const char **why)
 			k++;
 			continue;
 		}
-		if (k + 1 < s.len && (s.p[k + 1] == '%' || s.p[k + 1] == '_' || s.p[k + 1] == '-')) {
+		if (k + 1 < s.len &&
+		    (s.p[k + 1] == '%' || s.p[k + 1] == '_' || s.p[k + 1] == '-')) {
 			k += 2;
 			continue;
 		}

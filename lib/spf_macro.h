@@ -17,7 +17,7 @@
  * NULL when not looked up yet (spf_macro_uses_p says whether it is needed). */
 struct spf_macro_ctx {
 	const char *s, *l, *o, *d, *i, *p, *v, *h; /* every macro-string */
-	const char *c, *r, *t;                      /* exp= text only */
+	const char *c, *r, *t;                     /* exp= text only */
 };
 
 /* macro-string (7.1): %{letter digits r delimiters}, %%, %_, %-, and

@@ -126,8 +126,9 @@ static enum signet_status modifier(struct parse *ps, struct signet_span t, size_
 	bool redirect = span_is(name, "redirect"), exp = span_is(name, "exp");
 	if (redirect || exp) {
 		if (redirect ? r->has_redirect : r->has_exp)
-			return syntax(ps, t, redirect ? "redirect= given twice (RFC 7208 6)"
-						      : "exp= given twice (RFC 7208 6)");
+			return syntax(ps, t,
+				      redirect ? "redirect= given twice (RFC 7208 6)"
+					       : "exp= given twice (RFC 7208 6)");
 		if (!spf_macro_domain_spec_valid(value, &why))
 			return syntax(ps, t, why);
 		if (redirect) {
@@ -185,8 +186,9 @@ static enum signet_status domain_arg(struct parse *ps, struct signet_span t,
 	if (rest.len == 0 && !required)
 		return SIGNET_OK;
 	if (rest.len == 0 || rest.p[0] != ':')
-		return syntax(ps, t, required ? "':' domain-spec required (RFC 7208 5.2, 5.7)"
-					      : "no CIDR length allowed here (RFC 7208 5.5)");
+		return syntax(ps, t,
+			      required ? "':' domain-spec required (RFC 7208 5.2, 5.7)"
+				       : "no CIDR length allowed here (RFC 7208 5.5)");
 	term->domain = (struct signet_span){rest.p + 1, rest.len - 1};
 	if (!spf_macro_domain_spec_valid(term->domain, &why))
 		return syntax(ps, t, why);
@@ -203,11 +205,13 @@ static enum signet_status ip_arg(struct parse *ps, struct signet_span t, struct 
 	unsigned *cidr = six ? &term->cidr6 : &term->cidr4;
 	*cidr = six ? 128 : 32;
 	if (cidr_suffix(&net, false, six ? 128 : 32, cidr) < 0)
-		return syntax(ps, t, six ? "IPv6 CIDR length out of range 0..128 (RFC 7208 5.6)"
-					 : "IPv4 CIDR length out of range 0..32 (RFC 7208 5.6)");
+		return syntax(ps, t,
+			      six ? "IPv6 CIDR length out of range 0..128 (RFC 7208 5.6)"
+				  : "IPv4 CIDR length out of range 0..32 (RFC 7208 5.6)");
 	if (six ? !ip6_network(net, term->addr) : !ip4_network(net, term->addr))
-		return syntax(ps, t, six ? "not an IPv6 address (RFC 7208 5.6)"
-					 : "not an IPv4 address (RFC 7208 5.6)");
+		return syntax(ps, t,
+			      six ? "not an IPv6 address (RFC 7208 5.6)"
+				  : "not an IPv4 address (RFC 7208 5.6)");
 	return SIGNET_OK;
 }
 
@@ -261,8 +265,9 @@ enum signet_status spf_record_parse(const uint8_t *text, size_t len, struct spf_
 	memset(r, 0, sizeof *r);
 	for (size_t k = 0; k < len; k++) {
 		if (text[k] > 0x7e || (text[k] < 0x20)) {
-			*why = text[k] > 0x7e ? "non-ASCII byte in the SPF record (RFC 7208 3)"
-					      : "control character in the SPF record (RFC 7208 4.6.1)";
+			*why = text[k] > 0x7e
+				       ? "non-ASCII byte in the SPF record (RFC 7208 3)"
+				       : "control character in the SPF record (RFC 7208 4.6.1)";
 			*bad = (struct signet_span){text, len};
 			return SIGNET_ERR_SYNTAX;
 		}

@@ -109,9 +109,10 @@ static enum signet_status check_duplicate(const struct tag_list *l, const struct
 {
 	for (size_t k = 0; k < l->count; k++)
 		if (span_eq(l->tags[k].name, t->name))
-			return error_set(
-			    err, SIGNET_ERR_SYNTAX, SPEC_TAGS, "duplicate tag %.*s= at offset %zu",
-			    (int)(t->name.len > 32 ? 32 : t->name.len), t->name.p, off);
+			return error_set(err, SIGNET_ERR_SYNTAX, SPEC_TAGS,
+					 "duplicate tag %.*s= at offset %zu",
+					 (int)(t->name.len > 32 ? 32 : t->name.len), t->name.p,
+					 off);
 	return SIGNET_OK;
 }
 

@@ -6,9 +6,10 @@
 #include "buf.h"
 
 struct tag {
-	struct signet_span name;  /* tag-name, no WSP */
-	struct signet_span value; /* tag-value: trimmed of surrounding FWS, inner FWS kept; may be empty */
-	struct signet_span raw;   /* everything between '=' and the ';' (or end), surrounding FWS
+	struct signet_span name; /* tag-name, no WSP */
+	struct signet_span
+		value; /* tag-value: trimmed of surrounding FWS, inner FWS kept; may be empty */
+	struct signet_span raw; /* everything between '=' and the ';' (or end), surrounding FWS
 				   * included: what RFC 6376 3.7 deletes for b= */
 };
 
@@ -21,8 +22,8 @@ struct tag_list {
  * SIGNET_ERR_SYNTAX with the byte offset in msg on a grammar error (DKIM-TAG-05);
  * a duplicate tag name is SIGNET_ERR_SYNTAX too (DKIM-TAG-03); more than
  * SIGNET_MAX_TAGS tags is SIGNET_ERR_LIMIT. */
-SIGNET_MUST_USE enum signet_status tag_list_parse(const uint8_t *p, size_t len, struct tag_list *out,
-						  struct signet_error *err);
+SIGNET_MUST_USE enum signet_status tag_list_parse(const uint8_t *p, size_t len,
+						  struct tag_list *out, struct signet_error *err);
 /* Case-sensitive lookup (DKIM-TAG-02); NULL when absent. */
 const struct tag *tag_list_find(const struct tag_list *l, const char *name);
 /* Colon-separated lists inside a value (sig h=, q=; key h=, s=, t=): the

@@ -38,15 +38,15 @@ struct vquery {
 };
 
 struct vsig {
-	size_t field;             /* index in the header store */
-	struct dkim_sig sig;      /* spans into the header store */
-	bool decided;             /* result final before the key is needed */
+	size_t field;        /* index in the header store */
+	struct dkim_sig sig; /* spans into the header store */
+	bool decided;        /* result final before the key is needed */
 	size_t query;
 	size_t bodyhash;
-	struct signet_buf input;  /* explain: header hash input */
-	struct body_explain *ex;  /* explain: where the body changed; NULL when off */
+	struct signet_buf input; /* explain: header hash input */
+	struct body_explain *ex; /* explain: where the body changed; NULL when off */
 	struct signet_sig_result r;
-	char *strings;            /* owns the strings r.d, r.s, ... point to */
+	char *strings;                /* owns the strings r.d, r.s, ... point to */
 	struct signet_sig_explain *x; /* explain: steps and findings; NULL when off */
 };
 
@@ -93,8 +93,9 @@ void signet_verifier_free(struct signet_verifier *v)
 	free(v);
 }
 
-enum signet_status signet_verifier_header(struct signet_verifier *v, const uint8_t *name, size_t nlen,
-					  const uint8_t *value, size_t vlen, struct signet_error *err)
+enum signet_status signet_verifier_header(struct signet_verifier *v, const uint8_t *name,
+					  size_t nlen, const uint8_t *value, size_t vlen,
+					  struct signet_error *err)
 {
 	if (v->state != V_HEADERS)
 		return error_set(err, SIGNET_ERR_STATE, NULL, "header after end of headers");
@@ -308,10 +309,10 @@ static enum signet_status prepare_sig(struct signet_verifier *v, size_t field,
 		return SIGNET_OK;
 	}
 	struct quote qa, qd, qs;
-	step(vs, "tags", true, "v=1 a=%s c=%s/%s d=%s s=%s, %zu header names in h=",
-	     quote(&qa, vs->r.a), signet_canon_name(vs->sig.hdr_canon),
-	     signet_canon_name(vs->sig.body_canon), quote(&qd, vs->r.d), quote(&qs, vs->r.s),
-	     vs->sig.nh);
+	step(vs, "tags", true,
+	     "v=1 a=%s c=%s/%s d=%s s=%s, %zu header names in h=", quote(&qa, vs->r.a),
+	     signet_canon_name(vs->sig.hdr_canon), signet_canon_name(vs->sig.body_canon),
+	     quote(&qd, vs->r.d), quote(&qs, vs->r.s), vs->sig.nh);
 	/* DKIM-VER-17 (RFC 6376 6.1.1): d= "com" or "co.uk" is implausible. The
 	 * signature is still verified; the note keeps DMARC from aligning on it. */
 	if (v->opts.psl != NULL &&
@@ -337,14 +338,16 @@ static enum signet_status prepare_sig(struct signet_verifier *v, size_t field,
 	return explain_new(vs->sig.body_canon, limit, vs->sig.bh, &vs->ex, err);
 }
 
-enum signet_status signet_verifier_end_of_headers(struct signet_verifier *v, struct signet_error *err)
+enum signet_status signet_verifier_end_of_headers(struct signet_verifier *v,
+						  struct signet_error *err)
 {
 	if (v->state != V_HEADERS)
 		return error_set(err, SIGNET_ERR_STATE, NULL, "end of headers given twice");
 	struct signet_span dkim = span_from_str("DKIM-Signature");
 	/* DKIM-VER-01: top to bottom, each signature on its own. */
 	for (size_t k = 0; k < v->hs.count; k++) {
-		if (!v->hs.fields[k].has_colon || !span_eq_nocase_span(header_store_name(&v->hs, k), dkim))
+		if (!v->hs.fields[k].has_colon ||
+		    !span_eq_nocase_span(header_store_name(&v->hs, k), dkim))
 			continue;
 		if (v->nsigs == SIGNET_MAX_SIGNATURES) {
 			v->unchecked++; /* DKIM-VER-04: reported, not verified */
@@ -383,8 +386,9 @@ static enum signet_status answer_query(struct signet_verifier *v, unsigned id, s
 }
 
 enum signet_status signet_verifier_answer(struct signet_verifier *v, unsigned id,
-					  enum signet_dns_status st, const struct signet_txt *records,
-					  size_t n, struct signet_error *err)
+					  enum signet_dns_status st,
+					  const struct signet_txt *records, size_t n,
+					  struct signet_error *err)
 {
 	struct vquery *q = NULL;
 	SIGNET_TRY(answer_query(v, id, &q, err));
@@ -432,10 +436,11 @@ static bool check_key(struct vsig *vs, const struct vquery *q)
 	if (!q->answered) {
 		decide(vs, SIGNET_RESULT_TEMPERROR, "key lookup not answered (%s)", name);
 	} else if (q->st == SIGNET_DNS_TEMPFAIL) {
-		decide(vs, SIGNET_RESULT_TEMPERROR, "key unavailable: DNS lookup of %s failed temporarily",
-		       name);
+		decide(vs, SIGNET_RESULT_TEMPERROR,
+		       "key unavailable: DNS lookup of %s failed temporarily", name);
 	} else if (q->st == SIGNET_DNS_NXDOMAIN || q->nrecords == 0) {
-		decide(vs, SIGNET_RESULT_PERMERROR, "no key for signature (no TXT record at %s)", name);
+		decide(vs, SIGNET_RESULT_PERMERROR, "no key for signature (no TXT record at %s)",
+		       name);
 	} else if (q->keys == NULL || q->keys->pk == NULL) {
 		decide(vs, SIGNET_RESULT_PERMERROR, "key record at %s unusable: %s", name,
 		       q->keys != NULL ? q->keys->problem : "");
@@ -466,7 +471,8 @@ static bool check_key(struct vsig *vs, const struct vquery *q)
 	else if (!k->email_allowed)
 		decide(vs, SIGNET_RESULT_PERMERROR, "key s= does not allow email");
 	else if (k->strict && !span_eq_nocase_span(s->auid_domain, s->d))
-		decide(vs, SIGNET_RESULT_PERMERROR, "key t=s requires i= in d= exactly, not a subdomain");
+		decide(vs, SIGNET_RESULT_PERMERROR,
+		       "key t=s requires i= in d= exactly, not a subdomain");
 	if (vs->decided) {
 		step(vs, "key check", false, "%s", vs->r.reason);
 		return false;
@@ -556,7 +562,8 @@ static enum signet_status check_signature(struct signet_verifier *v, struct vsig
 	SIGNET_TRY(crypto_pubkey_verify(q->keys->pk, digest, vs->sig.b, vs->sig.b_len, &ok, err));
 	if (!ok)
 		decide(vs, SIGNET_RESULT_FAIL, "signature did not verify");
-	step(vs, "signature", ok, ok ? "b= verified with the public key" : "b= does not verify with the public key");
+	step(vs, "signature", ok,
+	     ok ? "b= verified with the public key" : "b= does not verify with the public key");
 	return SIGNET_OK;
 }
 
@@ -568,7 +575,8 @@ static void apply_l_policy(struct signet_verifier *v, struct vsig *vs)
 		return;
 	unsigned long long extra = (unsigned long long)(bh->cb.total - vs->sig.l);
 	if (v->opts.l_policy == SIGNET_L_POLICY_UNSIGNED) {
-		decide(vs, SIGNET_RESULT_POLICY, "content after l= is unsigned (%llu octets)", extra);
+		decide(vs, SIGNET_RESULT_POLICY, "content after l= is unsigned (%llu octets)",
+		       extra);
 	} else {
 		char note[96];
 		snprintf(note, sizeof note, "%llu octets after l= are unsigned", extra);
@@ -586,7 +594,7 @@ static bool received_field(void *ctx, const uint8_t *name, size_t nlen, size_t i
 			   struct signet_span *value)
 {
 	const struct zctx *z = ctx;
-	struct signet_span want = { name, nlen };
+	struct signet_span want = {name, nlen};
 	for (size_t k = 0; k < z->hs->count; k++) {
 		if (k == z->skip || !z->hs->fields[k].has_colon ||
 		    !span_eq_nocase_span(header_store_name(z->hs, k), want))
@@ -604,7 +612,7 @@ static enum signet_status finish_sig(struct signet_verifier *v, struct vsig *vs,
 {
 	/* explain, z= (RFC 6376 3.5): which copied fields differ now. */
 	if (vs->x != NULL && vs->sig.z.len > 0) {
-		struct zctx z = { &v->hs, vs->field };
+		struct zctx z = {&v->hs, vs->field};
 		explain_z(vs->sig.z, received_field, &z, vs->x);
 	}
 	if (vs->decided)
@@ -626,7 +634,8 @@ static enum signet_status finish_sig(struct signet_verifier *v, struct vsig *vs,
 enum signet_status signet_verifier_finish(struct signet_verifier *v, struct signet_error *err)
 {
 	if (v->state != V_BODY)
-		return error_set(err, SIGNET_ERR_STATE, NULL, "finish before end of headers, or twice");
+		return error_set(err, SIGNET_ERR_STATE, NULL,
+				 "finish before end of headers, or twice");
 	SIGNET_TRY(bodyhash_set_final(&v->bodies, err));
 	for (size_t k = 0; k < v->nsigs; k++)
 		if (v->sigs[k]->ex != NULL)
@@ -654,7 +663,8 @@ size_t signet_verifier_unchecked(const struct signet_verifier *v)
 	return v->unchecked;
 }
 
-const struct signet_sig_explain *signet_verifier_explain(const struct signet_verifier *v, size_t idx)
+const struct signet_sig_explain *signet_verifier_explain(const struct signet_verifier *v,
+							 size_t idx)
 {
 	if (v->state != V_DONE || idx >= v->nsigs)
 		return NULL;

@@ -18,9 +18,9 @@ SIGNET_API bool signet_ar_authserv_id_valid(const char *authserv_id);
  * characters until unique (AR-DKIM-04). Tag values are written whole,
  * whatever their length (a NULL tag pointer in a result reads as absent);
  * SIGNET_ERR_LIMIT when the field does not fit cap. */
-SIGNET_API SIGNET_MUST_USE enum signet_status
-signet_ar_format(const char *authserv_id, const struct signet_sig_result *const *results, size_t n,
-		 char *out, size_t cap, size_t *len, struct signet_error *err);
+SIGNET_API SIGNET_MUST_USE enum signet_status signet_ar_format(
+	const char *authserv_id, const struct signet_sig_result *const *results, size_t n,
+	char *out, size_t cap, size_t *len, struct signet_error *err);
 
 /* True when the value of an Authentication-Results field names authserv_id
  * (case-insensitive, RFC 8601 2.2 grammar: CFWS, comments, quoted-string,

@@ -14,30 +14,35 @@ enum signet_keytype { SIGNET_KEY_RSA = 1, SIGNET_KEY_ED25519 };
  * "PRIVATE KEY"), or a bare base64 ed25519 seed of 32 bytes (the form
  * dkimpy writes). RSA keys outside 1024..4096 bits are refused with
  * SIGNET_ERR_KEY (RFC 8301 3.2). *out is owned by the caller: signet_key_free. */
-SIGNET_API SIGNET_MUST_USE enum signet_status
-signet_key_parse(const uint8_t *data, size_t len, struct signet_key **out, struct signet_error *err);
+SIGNET_API SIGNET_MUST_USE enum signet_status signet_key_parse(const uint8_t *data, size_t len,
+							       struct signet_key **out,
+							       struct signet_error *err);
 
 /* Generates a key. bits is used for RSA only (1024..4096, 0 = 2048). */
-SIGNET_API SIGNET_MUST_USE enum signet_status
-signet_key_generate(enum signet_keytype type, unsigned bits, struct signet_key **out,
-		    struct signet_error *err);
+SIGNET_API SIGNET_MUST_USE enum signet_status signet_key_generate(enum signet_keytype type,
+								  unsigned bits,
+								  struct signet_key **out,
+								  struct signet_error *err);
 
 /* Writes the private key as PKCS#8 PEM into out (cap bytes, NUL-terminated);
  * *len gets the length without the NUL. SIGNET_ERR_LIMIT if cap is short. */
-SIGNET_API SIGNET_MUST_USE enum signet_status
-signet_key_write_pem(const struct signet_key *key, char *out, size_t cap, size_t *len,
-		     struct signet_error *err);
+SIGNET_API SIGNET_MUST_USE enum signet_status signet_key_write_pem(const struct signet_key *key,
+								   char *out, size_t cap,
+								   size_t *len,
+								   struct signet_error *err);
 
 /* The public key record value, e.g. "v=DKIM1; k=rsa; p=MIIB..." (SPKI DER
  * for RSA, raw 32 bytes for ed25519), NUL-terminated in out. */
-SIGNET_API SIGNET_MUST_USE enum signet_status
-signet_key_dns_record(const struct signet_key *key, char *out, size_t cap, size_t *len,
-		      struct signet_error *err);
+SIGNET_API SIGNET_MUST_USE enum signet_status signet_key_dns_record(const struct signet_key *key,
+								    char *out, size_t cap,
+								    size_t *len,
+								    struct signet_error *err);
 
 /* The base64 of the public key alone (the p= value). */
-SIGNET_API SIGNET_MUST_USE enum signet_status
-signet_key_public_base64(const struct signet_key *key, char *out, size_t cap, size_t *len,
-			 struct signet_error *err);
+SIGNET_API SIGNET_MUST_USE enum signet_status signet_key_public_base64(const struct signet_key *key,
+								       char *out, size_t cap,
+								       size_t *len,
+								       struct signet_error *err);
 
 SIGNET_API enum signet_keytype signet_key_type(const struct signet_key *key);
 /* RSA modulus size; 256 for ed25519. */

@@ -9,28 +9,29 @@
 
 /* What a record says. Pointers are not kept: everything is copied. */
 struct signet_keyrec_info {
-	enum signet_keytype type;   /* k= (default rsa); 0 if unknown k= */
-	bool revoked;               /* p= empty (RFC 6376 3.6.1) */
-	bool testing;               /* t=y */
-	bool strict;                /* t=s: i= domain must equal d= */
-	bool sha256_allowed;        /* h= absent or lists sha256 */
-	bool email_allowed;         /* s= absent, "*" or "email" */
-	unsigned bits;              /* RSA modulus bits / 256; 0 if not decoded */
-	char k[32];                 /* k= as written (for messages) */
+	enum signet_keytype type; /* k= (default rsa); 0 if unknown k= */
+	bool revoked;             /* p= empty (RFC 6376 3.6.1) */
+	bool testing;             /* t=y */
+	bool strict;              /* t=s: i= domain must equal d= */
+	bool sha256_allowed;      /* h= absent or lists sha256 */
+	bool email_allowed;       /* s= absent, "*" or "email" */
+	unsigned bits;            /* RSA modulus bits / 256; 0 if not decoded */
+	char k[32];               /* k= as written (for messages) */
 };
 
 /* Parses a record (TXT strings already joined). On a syntax or semantic
  * problem returns SIGNET_ERR_SYNTAX or SIGNET_ERR_KEY with msg the reason
  * ("key revoked", "v= must be first and DKIM1", ...); info is filled as far
  * as it got. Does not judge h=/s=/t= against a signature. */
-SIGNET_API SIGNET_MUST_USE enum signet_status
-signet_keyrec_parse(const uint8_t *txt, size_t len, struct signet_keyrec_info *info,
-		    struct signet_error *err);
+SIGNET_API SIGNET_MUST_USE enum signet_status signet_keyrec_parse(const uint8_t *txt, size_t len,
+								  struct signet_keyrec_info *info,
+								  struct signet_error *err);
 
 /* True when the record's public key is the public half of key. */
-SIGNET_API SIGNET_MUST_USE enum signet_status
-signet_keyrec_matches(const uint8_t *txt, size_t len, const struct signet_key *key, bool *match,
-		      struct signet_error *err);
+SIGNET_API SIGNET_MUST_USE enum signet_status signet_keyrec_matches(const uint8_t *txt, size_t len,
+								    const struct signet_key *key,
+								    bool *match,
+								    struct signet_error *err);
 
 /* ---- checking a published record (dnscheck, signetd's DNS check) ----------
  * One judgment for every front end: what is wrong or worth knowing about a
@@ -60,7 +61,7 @@ enum signet_keyrec_code {
 	SIGNET_KEYREC_KEY,           /* info: the key type and size ("k=rsa, 2048 bits") */
 	SIGNET_KEYREC_MATCH,         /* info: the public half of the given key */
 };
-#define SIGNET_KEYREC_MAX_FINDINGS 15 /* one per code: the array never truncates */
+#define SIGNET_KEYREC_MAX_FINDINGS 15    /* one per code: the array never truncates */
 #define SIGNET_KEYREC_GOOD_RSA_BITS 2048 /* RFC 8301 3.2: signers SHOULD use >= 2048 */
 
 struct signet_keyrec_finding {
@@ -85,13 +86,13 @@ struct signet_keyrec_report {
  * (nothing judged) only. A record that does not give a usable key (quotes,
  * UNUSABLE, REVOKED, UNKNOWN_K, RSA_TOO_SMALL) says only that: the other
  * tags describe no key in use. Findings come in the order of the codes. */
-SIGNET_API SIGNET_MUST_USE enum signet_status
-signet_keyrec_check(const uint8_t *txt, size_t len, const struct signet_key *key,
-		    struct signet_keyrec_report *out, struct signet_error *err);
+SIGNET_API SIGNET_MUST_USE enum signet_status signet_keyrec_check(const uint8_t *txt, size_t len,
+								  const struct signet_key *key,
+								  struct signet_keyrec_report *out,
+								  struct signet_error *err);
 
 /* The worst severity in a report; SIGNET_KEYREC_INFO when it has none. */
-SIGNET_API enum signet_keyrec_severity
-signet_keyrec_worst(const struct signet_keyrec_report *r);
+SIGNET_API enum signet_keyrec_severity signet_keyrec_worst(const struct signet_keyrec_report *r);
 
 /* "problem", "warning", "info". */
 SIGNET_API const char *signet_keyrec_severity_name(enum signet_keyrec_severity s);

@@ -44,9 +44,10 @@ struct signet_txt {
  * such a failure that one message's problem. */
 struct signet_keyset;
 
-SIGNET_API SIGNET_MUST_USE enum signet_status
-signet_keyset_parse(const struct signet_txt *records, size_t n, struct signet_keyset **out,
-		    struct signet_error *err);
+SIGNET_API SIGNET_MUST_USE enum signet_status signet_keyset_parse(const struct signet_txt *records,
+								  size_t n,
+								  struct signet_keyset **out,
+								  struct signet_error *err);
 
 /* Adds a reference and returns ks. NULL is returned as is. */
 SIGNET_API struct signet_keyset *signet_keyset_ref(struct signet_keyset *ks);

@@ -17,20 +17,22 @@ struct signet_message_handler {
 				     const uint8_t *value, size_t vlen, struct signet_error *err);
 	enum signet_status (*end_of_headers)(void *ctx, struct signet_error *err);
 	/* Body bytes exactly as in the input (line ends unchanged). */
-	enum signet_status (*body)(void *ctx, const uint8_t *p, size_t len, struct signet_error *err);
+	enum signet_status (*body)(void *ctx, const uint8_t *p, size_t len,
+				   struct signet_error *err);
 };
 
-SIGNET_API SIGNET_MUST_USE enum signet_status
-signet_message_new(const struct signet_message_handler *h, void *ctx, struct signet_message **out,
-		   struct signet_error *err);
+SIGNET_API SIGNET_MUST_USE enum signet_status signet_message_new(
+	const struct signet_message_handler *h, void *ctx, struct signet_message **out,
+	struct signet_error *err);
 /* Feeds bytes; calls the handler as fields complete. A handler error stops
  * and is returned. */
-SIGNET_API SIGNET_MUST_USE enum signet_status
-signet_message_feed(struct signet_message *m, const uint8_t *p, size_t len, struct signet_error *err);
+SIGNET_API SIGNET_MUST_USE enum signet_status signet_message_feed(struct signet_message *m,
+								  const uint8_t *p, size_t len,
+								  struct signet_error *err);
 /* End of input: flushes the last field; a message with no empty line has
  * no body (end_of_headers is still called). */
-SIGNET_API SIGNET_MUST_USE enum signet_status
-signet_message_finish(struct signet_message *m, struct signet_error *err);
+SIGNET_API SIGNET_MUST_USE enum signet_status signet_message_finish(struct signet_message *m,
+								    struct signet_error *err);
 SIGNET_API void signet_message_free(struct signet_message *m);
 
 #endif

@@ -28,9 +28,9 @@ struct psl_ctx_st; /* libpsl's psl_ctx_t (<libpsl.h>) */
  * no rule from (an empty file, only comments) is SIGNET_ERR_SYNTAX, so a
  * file that is no list is never used as one. On success *out is the
  * caller's (signet_psl_free). */
-SIGNET_API SIGNET_MUST_USE enum signet_status
-signet_psl_new(const struct psl_ctx_st *ctx, bool owned, struct signet_psl **out,
-	       struct signet_error *err);
+SIGNET_API SIGNET_MUST_USE enum signet_status signet_psl_new(const struct psl_ctx_st *ctx,
+							     bool owned, struct signet_psl **out,
+							     struct signet_error *err);
 
 /* True when domain (len bytes, no NUL needed; U-labels or A-labels, any
  * case, one final dot ignored) is exactly a public suffix by the ICANN

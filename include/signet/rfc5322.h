@@ -26,8 +26,8 @@ struct signet_rfc5322_domain {
  * their domains are reported. out may be NULL when cap is 0.
  * SIGNET_ERR_SYNTAX with the reason ("no '@' in 'undisclosed'"),
  * SIGNET_ERR_LIMIT (the limits above), SIGNET_ERR_NOMEM, SIGNET_ERR_INVAL. */
-SIGNET_API SIGNET_MUST_USE enum signet_status
-signet_rfc5322_from_domains(const uint8_t *value, size_t len, struct signet_rfc5322_domain *out,
-			    size_t cap, size_t *n, struct signet_error *err);
+SIGNET_API SIGNET_MUST_USE enum signet_status signet_rfc5322_from_domains(
+	const uint8_t *value, size_t len, struct signet_rfc5322_domain *out, size_t cap, size_t *n,
+	struct signet_error *err);
 
 #endif

@@ -19,54 +19,57 @@ enum signet_idn_labels {
 };
 
 struct signet_sign_params {
-	const char *domain;          /* d= (required) */
-	const char *selector;        /* s= (required) */
+	const char *domain;           /* d= (required) */
+	const char *selector;         /* s= (required) */
 	const struct signet_key *key; /* borrowed; must outlive the signer */
-	enum signet_canon hdr_canon; /* c= header part */
+	enum signet_canon hdr_canon;  /* c= header part */
 	enum signet_canon body_canon; /* c= body part */
 	/* Colon-separated field names to sign, or NULL for the default set
 	 * (DKIM-HDR-04) with From, Subject, Date, To, Cc, Reply-To, Message-ID,
 	 * MIME-Version and Content-Type oversigned. A custom list goes into h=
 	 * as written (rspamd style "from:to:from"), From added if missing. */
 	const char *headers;
-	bool oversign;               /* custom list: each name once more than present
+	bool oversign;              /* custom list: each name once more than present
 				      * (or as often as listed, if more) */
-	uint64_t timestamp;          /* t= (always written) */
-	uint64_t expire;             /* x=; 0 = none; must be > timestamp */
-	const char *auid;            /* i=; NULL = none; must be within d= */
-	enum signet_idn_labels idn;  /* DKIM-EAI-04; the local part of i= is kept as given */
+	uint64_t timestamp;         /* t= (always written) */
+	uint64_t expire;            /* x=; 0 = none; must be > timestamp */
+	const char *auid;           /* i=; NULL = none; must be within d= */
+	enum signet_idn_labels idn; /* DKIM-EAI-04; the local part of i= is kept as given */
 };
 
-SIGNET_API SIGNET_MUST_USE enum signet_status
-signet_signer_new(struct signet_signer **out, struct signet_error *err);
+SIGNET_API SIGNET_MUST_USE enum signet_status signet_signer_new(struct signet_signer **out,
+								struct signet_error *err);
 
 /* Adds a signature to make. Before the first header. Refuses rsa-sha1,
  * RSA keys under 1024 bits, x= <= t=, i= outside d= (RFC 8301, 6376 3.5),
  * and names that have no A-label or U-label form (invalid UTF-8, a bad
  * "xn--" label; RFC 5890).
  * Strings are copied. At most SIGNET_MAX_SIGNERS. */
-SIGNET_API SIGNET_MUST_USE enum signet_status
-signet_signer_add(struct signet_signer *s, const struct signet_sign_params *p,
-		  struct signet_error *err);
+SIGNET_API SIGNET_MUST_USE enum signet_status signet_signer_add(struct signet_signer *s,
+								const struct signet_sign_params *p,
+								struct signet_error *err);
 
 /* One header field in message order: name as written, value = the bytes
  * after the colon (leading space and folding kept; LF or CRLF), no final
  * line end. Fields are kept (bounded) until end of headers. */
-SIGNET_API SIGNET_MUST_USE enum signet_status
-signet_signer_header(struct signet_signer *s, const uint8_t *name, size_t nlen,
-		     const uint8_t *value, size_t vlen, struct signet_error *err);
+SIGNET_API SIGNET_MUST_USE enum signet_status signet_signer_header(struct signet_signer *s,
+								   const uint8_t *name, size_t nlen,
+								   const uint8_t *value,
+								   size_t vlen,
+								   struct signet_error *err);
 
 /* Refuses (SIGNET_ERR_SYNTAX) a message without exactly one From
  * (DKIM-SIGN-07). */
-SIGNET_API SIGNET_MUST_USE enum signet_status
-signet_signer_end_of_headers(struct signet_signer *s, struct signet_error *err);
+SIGNET_API SIGNET_MUST_USE enum signet_status signet_signer_end_of_headers(
+	struct signet_signer *s, struct signet_error *err);
 
 /* Body bytes, any chunking, CRLF or bare LF. */
-SIGNET_API SIGNET_MUST_USE enum signet_status
-signet_signer_body(struct signet_signer *s, const uint8_t *p, size_t len, struct signet_error *err);
+SIGNET_API SIGNET_MUST_USE enum signet_status signet_signer_body(struct signet_signer *s,
+								 const uint8_t *p, size_t len,
+								 struct signet_error *err);
 
-SIGNET_API SIGNET_MUST_USE enum signet_status
-signet_signer_finish(struct signet_signer *s, struct signet_error *err);
+SIGNET_API SIGNET_MUST_USE enum signet_status signet_signer_finish(struct signet_signer *s,
+								   struct signet_error *err);
 
 /* After finish: the number of signatures made (as added) and each one's
  * field value, the text after "DKIM-Signature:", starting with a space,

@@ -72,8 +72,8 @@ struct signet_spf_request {
 };
 
 struct signet_spf_query {
-	unsigned id;             /* pass back to signet_spf_answer */
-	const char *name;        /* borrowed until the query is answered */
+	unsigned id;      /* pass back to signet_spf_answer */
+	const char *name; /* borrowed until the query is answered */
 	enum signet_rrtype type;
 };
 
@@ -89,24 +89,24 @@ struct signet_rr {
 struct signet_spf_outcome {
 	enum signet_spf_result result;
 	enum signet_spf_identity identity;
-	const char *domain;      /* the domain checked (of MAIL FROM or HELO) */
-	const char *sender;      /* <sender> as checked: "postmaster@HELO" for a null sender */
-	unsigned lookups;        /* DNS-querying terms counted (SIGNET_SPF_MAX_DNS_TERMS) */
-	unsigned void_lookups;   /* empty answers counted (SIGNET_SPF_MAX_VOID_LOOKUPS) */
-	const char *mechanism;   /* the term that decided, as written; NULL if none did */
-	const char *explanation; /* fail only (exp= or the default); NULL otherwise */
-	const char *reason;      /* one human line: why this result */
+	const char *domain;       /* the domain checked (of MAIL FROM or HELO) */
+	const char *sender;       /* <sender> as checked: "postmaster@HELO" for a null sender */
+	unsigned lookups;         /* DNS-querying terms counted (SIGNET_SPF_MAX_DNS_TERMS) */
+	unsigned void_lookups;    /* empty answers counted (SIGNET_SPF_MAX_VOID_LOOKUPS) */
+	const char *mechanism;    /* the term that decided, as written; NULL if none did */
+	const char *explanation;  /* fail only (exp= or the default); NULL otherwise */
+	const char *reason;       /* one human line: why this result */
 	const char *const *trace; /* ntrace lines when req.trace; else NULL */
 	size_t ntrace;
-	size_t trace_dropped;    /* lines past SIGNET_SPF_MAX_TRACE, not kept */
+	size_t trace_dropped; /* lines past SIGNET_SPF_MAX_TRACE, not kept */
 };
 
 /* Starts check_host() for req (copied: the strings need not outlive the
  * call). A domain that cannot be checked (not a multi-label name, RFC 7208
  * 4.3) gives a finished evaluation with result none and no query. */
-SIGNET_API SIGNET_MUST_USE enum signet_status
-signet_spf_new(const struct signet_spf_request *req, struct signet_spf **out,
-	       struct signet_error *err);
+SIGNET_API SIGNET_MUST_USE enum signet_status signet_spf_new(const struct signet_spf_request *req,
+							     struct signet_spf **out,
+							     struct signet_error *err);
 
 /* The next question not yet handed out; false when there is none now (the
  * evaluation may still wait for answers to questions handed out before). */
@@ -115,9 +115,10 @@ SIGNET_API bool signet_spf_next_query(struct signet_spf *s, struct signet_spf_qu
 /* Answers question id: status OK with n records (n = 0: no data),
  * NXDOMAIN, or TEMPFAIL. rrs are read during the call only. An unknown or
  * already answered id is SIGNET_ERR_INVAL. */
-SIGNET_API SIGNET_MUST_USE enum signet_status
-signet_spf_answer(struct signet_spf *s, unsigned id, enum signet_dns_status status,
-		  const struct signet_rr *rrs, size_t n, struct signet_error *err);
+SIGNET_API SIGNET_MUST_USE enum signet_status signet_spf_answer(struct signet_spf *s, unsigned id,
+								enum signet_dns_status status,
+								const struct signet_rr *rrs,
+								size_t n, struct signet_error *err);
 
 SIGNET_API bool signet_spf_done(const struct signet_spf *s);
 

@@ -12,7 +12,7 @@ struct signet_verifier;
 
 /* l= (body length) policy (RFC 6376 8.2). */
 enum signet_l_policy {
-	SIGNET_L_HONOUR = 0,      /* the RFC's reading: verify the first l= octets; the
+	SIGNET_L_HONOUR = 0, /* the RFC's reading: verify the first l= octets; the
 				   * unsigned rest is named in notes */
 	SIGNET_L_POLICY_UNSIGNED, /* content after l= → result policy, "content after l= is unsigned" */
 };
@@ -20,9 +20,9 @@ enum signet_l_policy {
 struct signet_psl; /* psl.h */
 
 struct signet_verify_options {
-	uint64_t now;                 /* unix time for x= and t= checks (the core has no clock) */
+	uint64_t now; /* unix time for x= and t= checks (the core has no clock) */
 	enum signet_l_policy l_policy;
-	bool explain;                 /* keep steps, body and z= findings and the header hash
+	bool explain; /* keep steps, body and z= findings and the header hash
 				       * input (signet_verifier_explain) */
 	/* DKIM-VER-17: the public suffix list, borrowed (it must outlive the
 	 * verifier); NULL = no check. */
@@ -37,8 +37,8 @@ enum signet_dns_status {
 };
 
 struct signet_query {
-	unsigned id;       /* pass back to signet_verifier_answer */
-	const char *name;  /* "<s>._domainkey.<d>", borrowed until free */
+	unsigned id;      /* pass back to signet_verifier_answer */
+	const char *name; /* "<s>._domainkey.<d>", borrowed until free */
 };
 
 /* Text we write into results (reason, notes, steps) is bounded; where it
@@ -63,21 +63,21 @@ struct signet_step {
  * runs on the canonical body while it streams (the SHA-256 state is cloned
  * at each canonical line end and compared with bh=), so it costs time
  * linear in the body and no memory that grows with it. */
-#define SIGNET_EXPLAIN_LINES 3       /* lines kept after the matching prefix */
-#define SIGNET_EXPLAIN_LINE_MAX 200  /* bytes kept of each (the rest is cut, and cut says so) */
+#define SIGNET_EXPLAIN_LINES 3      /* lines kept after the matching prefix */
+#define SIGNET_EXPLAIN_LINE_MAX 200 /* bytes kept of each (the rest is cut, and cut says so) */
 
 struct signet_explain_line {
 	uint8_t p[SIGNET_EXPLAIN_LINE_MAX]; /* canonical bytes without the CRLF; any byte */
 	size_t len;
-	bool cut;                           /* the line was longer than SIGNET_EXPLAIN_LINE_MAX */
+	bool cut; /* the line was longer than SIGNET_EXPLAIN_LINE_MAX */
 };
 
 struct signet_body_explain {
-	bool searched;          /* explain was on and bh= did not match the body */
-	bool prefix_found;      /* the first prefix_lines canonical lines hash to bh= */
-	uint64_t prefix_lines;  /* lines (and octets) of that prefix; with a simple body */
-	uint64_t prefix_bytes;  /*   canonicalization an empty signed body counts as 0 lines */
-	uint64_t total_lines;   /* canonical lines (and octets) received, up to l= */
+	bool searched;         /* explain was on and bh= did not match the body */
+	bool prefix_found;     /* the first prefix_lines canonical lines hash to bh= */
+	uint64_t prefix_lines; /* lines (and octets) of that prefix; with a simple body */
+	uint64_t prefix_bytes; /*   canonicalization an empty signed body counts as 0 lines */
+	uint64_t total_lines;  /* canonical lines (and octets) received, up to l= */
 	uint64_t total_bytes;
 	/* The lines right after the prefix (those added after signing), or the
 	 * first lines of the body when no prefix matched. */
@@ -120,13 +120,13 @@ struct signet_sig_result {
 	const char *d, *s, *i, *a, *b, *bh;
 	enum signet_alg alg;
 	enum signet_canon hdr_canon, body_canon;
-	unsigned key_bits;     /* 0 when no key was decoded */
-	bool testing;          /* key t=y: treat like unsigned (RFC 6376 3.6.1) */
-	bool public_suffix;    /* DKIM-VER-17: d= is a public suffix (notes say so too) */
+	unsigned key_bits;  /* 0 when no key was decoded */
+	bool testing;       /* key t=y: treat like unsigned (RFC 6376 3.6.1) */
+	bool public_suffix; /* DKIM-VER-17: d= is a public suffix (notes say so too) */
 	bool has_l;
 	uint64_t l;
-	uint64_t body_length;  /* canonical body octets seen */
-	char bh_computed[64];  /* base64 of the computed body hash (our text), "" if not reached */
+	uint64_t body_length; /* canonical body octets seen */
+	char bh_computed[64]; /* base64 of the computed body hash (our text), "" if not reached */
 };
 
 /* What --explain shows of one signature (signet_verifier_explain). */
@@ -151,58 +151,60 @@ struct signet_sig_explain {
 };
 
 /* opts may be NULL (now = 0: x=/t= not checked). */
-SIGNET_API SIGNET_MUST_USE enum signet_status
-signet_verifier_new(const struct signet_verify_options *opts, struct signet_verifier **out,
-		    struct signet_error *err);
+SIGNET_API SIGNET_MUST_USE enum signet_status signet_verifier_new(
+	const struct signet_verify_options *opts, struct signet_verifier **out,
+	struct signet_error *err);
 
 /* One header field in message order (see signet_signer_header). */
-SIGNET_API SIGNET_MUST_USE enum signet_status
-signet_verifier_header(struct signet_verifier *v, const uint8_t *name, size_t nlen,
-		       const uint8_t *value, size_t vlen, struct signet_error *err);
+SIGNET_API SIGNET_MUST_USE enum signet_status signet_verifier_header(
+	struct signet_verifier *v, const uint8_t *name, size_t nlen, const uint8_t *value,
+	size_t vlen, struct signet_error *err);
 
 /* Parses every DKIM-Signature (at most SIGNET_MAX_SIGNATURES evaluated)
  * and prepares the key queries. */
-SIGNET_API SIGNET_MUST_USE enum signet_status
-signet_verifier_end_of_headers(struct signet_verifier *v, struct signet_error *err);
+SIGNET_API SIGNET_MUST_USE enum signet_status signet_verifier_end_of_headers(
+	struct signet_verifier *v, struct signet_error *err);
 
 /* Next key query not yet handed out; false when none is left. One query
  * per distinct name (DKIM-VER-12). */
 SIGNET_API bool signet_verifier_next_query(struct signet_verifier *v, struct signet_query *q);
 
 /* The answer to query id: n TXT records (ignored unless SIGNET_DNS_OK). */
-SIGNET_API SIGNET_MUST_USE enum signet_status
-signet_verifier_answer(struct signet_verifier *v, unsigned id, enum signet_dns_status st,
-		       const struct signet_txt *records, size_t n, struct signet_error *err);
+SIGNET_API SIGNET_MUST_USE enum signet_status signet_verifier_answer(
+	struct signet_verifier *v, unsigned id, enum signet_dns_status st,
+	const struct signet_txt *records, size_t n, struct signet_error *err);
 
 /* The answer to query id as a parsed set: the same as signet_verifier_answer
  * with SIGNET_DNS_OK and the records keys was parsed from. The verifier
  * takes its own reference (until signet_verifier_free); the caller keeps its
  * own. SIGNET_ERR_INVAL for an unknown id or NULL keys, SIGNET_ERR_STATE if
  * the query was answered already. */
-SIGNET_API SIGNET_MUST_USE enum signet_status
-signet_verifier_answer_key(struct signet_verifier *v, unsigned id, struct signet_keyset *keys,
-			   struct signet_error *err);
+SIGNET_API SIGNET_MUST_USE enum signet_status signet_verifier_answer_key(struct signet_verifier *v,
+									 unsigned id,
+									 struct signet_keyset *keys,
+									 struct signet_error *err);
 
-SIGNET_API SIGNET_MUST_USE enum signet_status
-signet_verifier_body(struct signet_verifier *v, const uint8_t *p, size_t len, struct signet_error *err);
+SIGNET_API SIGNET_MUST_USE enum signet_status signet_verifier_body(struct signet_verifier *v,
+								   const uint8_t *p, size_t len,
+								   struct signet_error *err);
 
 /* Ends the body and decides every result. A query still unanswered makes
  * its signatures temperror "key lookup not answered". */
-SIGNET_API SIGNET_MUST_USE enum signet_status
-signet_verifier_finish(struct signet_verifier *v, struct signet_error *err);
+SIGNET_API SIGNET_MUST_USE enum signet_status signet_verifier_finish(struct signet_verifier *v,
+								     struct signet_error *err);
 
 /* After finish: number of results (one per evaluated signature, header
  * order), each result (borrowed until signet_verifier_free), and how many signatures were not evaluated because
  * of SIGNET_MAX_SIGNATURES. */
 SIGNET_API size_t signet_verifier_count(const struct signet_verifier *v);
 SIGNET_API const struct signet_sig_result *signet_verifier_result(const struct signet_verifier *v,
-								   size_t idx);
+								  size_t idx);
 SIGNET_API size_t signet_verifier_unchecked(const struct signet_verifier *v);
 
 /* After finish: what explain found for result idx, borrowed until
  * signet_verifier_free; NULL when explain was off or idx is out of range. */
 SIGNET_API const struct signet_sig_explain *signet_verifier_explain(const struct signet_verifier *v,
-								     size_t idx);
+								    size_t idx);
 
 SIGNET_API void signet_verifier_free(struct signet_verifier *v);
 

@@ -51,17 +51,18 @@ static struct {
 	size_t nkeys;
 } fx;
 
-static const char unsigned_msg[] = "From: Joe SixPack <joe@football.example.com>\r\n"
-				   "To: Suzie Q <suzie@shopping.example.net>\r\n"
-				   "Subject: Is dinner ready?\r\n"
-				   "Date: Fri, 11 Jul 2003 21:00:37 -0700 (PDT)\r\n"
-				   "Message-ID: <20030712040037.46341.5F8J@football.example.com>\r\n"
-				   "\r\n"
-				   "Hi.\r\n"
-				   "\r\n"
-				   "We lost the game.  Are you hungry yet?\r\n"
-				   "\r\n"
-				   "Joe.\r\n";
+static const char unsigned_msg[] =
+	"From: Joe SixPack <joe@football.example.com>\r\n"
+	"To: Suzie Q <suzie@shopping.example.net>\r\n"
+	"Subject: Is dinner ready?\r\n"
+	"Date: Fri, 11 Jul 2003 21:00:37 -0700 (PDT)\r\n"
+	"Message-ID: <20030712040037.46341.5F8J@football.example.com>\r\n"
+	"\r\n"
+	"Hi.\r\n"
+	"\r\n"
+	"We lost the game.  Are you hungry yet?\r\n"
+	"\r\n"
+	"Joe.\r\n";
 
 static psl_ctx_t *psl_ctx; /* loaded once by setup */
 static const char psl_text[] = "// ===BEGIN ICANN DOMAINS===\n"
@@ -174,22 +175,25 @@ static void under_faults(const char *name, scenario_fn fn, enum fault_scope scop
 				fail_msg("%s: without a failure: status %d: %s", name, st, err.msg);
 			break;
 		}
-		bool clean = st == SIGNET_ERR_NOMEM ||
-			     (scope == FAULT_OPENSSL && (st == SIGNET_ERR_CRYPTO || st == SIGNET_OK)) ||
-			     (scope == FAULT_LIBSIGNET_ABSORBED && st == SIGNET_OK);
+		bool clean =
+			st == SIGNET_ERR_NOMEM ||
+			(scope == FAULT_OPENSSL && (st == SIGNET_ERR_CRYPTO || st == SIGNET_OK)) ||
+			(scope == FAULT_LIBSIGNET_ABSORBED && st == SIGNET_OK);
 		bool hid = scope == FAULT_OPENSSL && (st == SIGNET_ERR_KEY || st == SCENARIO_WRONG);
 		if (!clean && !hid)
 			fail_msg("%s: allocation %lu failed, status %d (%s): \"%s\"", name, n, st,
 				 signet_status_name(st), err.msg);
-		if (st != SIGNET_OK && st != SCENARIO_WRONG && (err.code != st || err.msg[0] == '\0'))
-			fail_msg("%s: allocation %lu failed, err not filled: code %d \"%s\"", name, n,
-				 err.code, err.msg);
+		if (st != SIGNET_OK && st != SCENARIO_WRONG &&
+		    (err.code != st || err.msg[0] == '\0'))
+			fail_msg("%s: allocation %lu failed, err not filled: code %d \"%s\"", name,
+				 n, err.code, err.msg);
 		/* OpenSSL said so: then a wrong result or error is libsignet's. */
 		if (hid && strstr(err.msg, "malloc failure") != NULL)
-			fail_msg("%s: allocation %lu: OpenSSL reported it, but: %s", name, n, err.msg);
+			fail_msg("%s: allocation %lu: OpenSSL reported it, but: %s", name, n,
+				 err.msg);
 		if (hid && hidden++ == 0)
-			print_message("# %s: allocation %lu: OpenSSL hid the failure: %s\n", name, n,
-				      err.msg);
+			print_message("# %s: allocation %lu: OpenSSL hid the failure: %s\n", name,
+				      n, err.msg);
 	}
 	assert_true(n > 1); /* the scenario allocates: otherwise it tests nothing */
 	print_message("# %s%s: %lu allocations, each failed once", name,
@@ -228,15 +232,22 @@ out:
 static enum signet_status sign_message(struct signet_error *err)
 {
 	static const struct signet_message_handler h = {tu_sign_header, tu_sign_eoh, tu_sign_body};
-	const struct signet_sign_params ed = {
-		.domain = "football.example.com", .selector = "brisbane", .key = fx.ed,
-		.hdr_canon = SIGNET_CANON_RELAXED, .body_canon = SIGNET_CANON_RELAXED,
-		.timestamp = 1528637909};
-	const struct signet_sign_params rsa = {
-		.domain = "football.example.com", .selector = "test", .key = fx.rsa,
-		.hdr_canon = SIGNET_CANON_SIMPLE, .body_canon = SIGNET_CANON_SIMPLE,
-		.headers = "from:to:subject:date", .oversign = true, .timestamp = 1528637909,
-		.expire = 1528637909 + 86400, .auid = "joe@football.example.com"};
+	const struct signet_sign_params ed = {.domain = "football.example.com",
+					      .selector = "brisbane",
+					      .key = fx.ed,
+					      .hdr_canon = SIGNET_CANON_RELAXED,
+					      .body_canon = SIGNET_CANON_RELAXED,
+					      .timestamp = 1528637909};
+	const struct signet_sign_params rsa = {.domain = "football.example.com",
+					       .selector = "test",
+					       .key = fx.rsa,
+					       .hdr_canon = SIGNET_CANON_SIMPLE,
+					       .body_canon = SIGNET_CANON_SIMPLE,
+					       .headers = "from:to:subject:date",
+					       .oversign = true,
+					       .timestamp = 1528637909,
+					       .expire = 1528637909 + 86400,
+					       .auid = "joe@football.example.com"};
 	enum signet_status status = SIGNET_OK;
 	struct signet_signer *s = NULL;
 	TRY(signet_signer_new(&s, err));
@@ -256,12 +267,16 @@ out:
 static enum signet_status sign_hlist_64(struct signet_error *err)
 {
 	static const struct signet_message_handler h = {tu_sign_header, tu_sign_eoh, tu_sign_body};
-	static const char h64[] = "from:to:subject:date:message-id:x-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+	static const char h64[] =
+		"from:to:subject:date:message-id:x-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 	_Static_assert(sizeof h64 - 1 == 64, "h= of 64 bytes");
-	const struct signet_sign_params ed = {
-		.domain = "football.example.com", .selector = "brisbane", .key = fx.ed,
-		.hdr_canon = SIGNET_CANON_RELAXED, .body_canon = SIGNET_CANON_RELAXED,
-		.headers = h64, .timestamp = 1528637909};
+	const struct signet_sign_params ed = {.domain = "football.example.com",
+					      .selector = "brisbane",
+					      .key = fx.ed,
+					      .hdr_canon = SIGNET_CANON_RELAXED,
+					      .body_canon = SIGNET_CANON_RELAXED,
+					      .headers = h64,
+					      .timestamp = 1528637909};
 	enum signet_status status = SIGNET_OK;
 	struct signet_signer *s = NULL;
 	TRY(signet_signer_new(&s, err));
@@ -291,8 +306,9 @@ static enum signet_status answer(struct signet_verifier *v, bool keysets, struct
 	while (signet_verifier_next_query(v, &q)) {
 		const struct signet_txt *txt = key_for(q.name);
 		if (!keysets) {
-			TRY(signet_verifier_answer(v, q.id, txt ? SIGNET_DNS_OK : SIGNET_DNS_NXDOMAIN,
-						   txt, txt ? 1 : 0, err));
+			TRY(signet_verifier_answer(v, q.id,
+						   txt ? SIGNET_DNS_OK : SIGNET_DNS_NXDOMAIN, txt,
+						   txt ? 1 : 0, err));
 			continue;
 		}
 		struct signet_keyset *ks = NULL;
@@ -322,7 +338,8 @@ static enum signet_status verify(const uint8_t *msg, size_t len, bool explain, b
 	tu_results(v, results, cap);
 	for (size_t k = 0; k < signet_verifier_count(v); k++) /* the first reason, for a message */
 		if (signet_verifier_result(v, k)->reason[0] != '\0') {
-			snprintf(err->msg, sizeof err->msg, "%s", signet_verifier_result(v, k)->reason);
+			snprintf(err->msg, sizeof err->msg, "%s",
+				 signet_verifier_result(v, k)->reason);
 			break;
 		}
 out:
@@ -330,8 +347,8 @@ out:
 	return status;
 }
 
-static enum signet_status verify_expect(const uint8_t *msg, size_t len, bool explain,
-					bool keysets, const char *want, struct signet_error *err)
+static enum signet_status verify_expect(const uint8_t *msg, size_t len, bool explain, bool keysets,
+					const char *want, struct signet_error *err)
 {
 	char got[64];
 	enum signet_status st = verify(msg, len, explain, keysets, got, sizeof got, err);
@@ -468,7 +485,8 @@ struct spf_rr {
 static const struct spf_rr spf_zone[] = {
 	{"example.com", SIGNET_RR_TXT,
 	 "v=spf1 include:_spf.example.com mx a:mail.example.com ip4:198.51.100.0/24 "
-	 "exists:%{i}.x.example.com -all exp=explain.example.com", 0},
+	 "exists:%{i}.x.example.com -all exp=explain.example.com",
+	 0},
 	{"_spf.example.com", SIGNET_RR_TXT, "v=spf1 ip4:203.0.113.0/24 ~all", 0},
 	{"example.com", SIGNET_RR_MX, "mx1.example.com", 0},
 	{"mx1.example.com", SIGNET_RR_A, "\xcb\x00\x71\x05", 4},
@@ -496,10 +514,12 @@ static enum signet_status spf_answer(struct signet_spf *s, const struct signet_s
 
 static enum signet_status spf(struct signet_error *err)
 {
-	const struct signet_spf_request req = {
-		.ip = {192, 0, 2, 10}, .mail_from = "joe@example.com", .helo = "mx.example.com",
-		.receiver = "mx.example.net", .trace = true,
-		.default_explanation = "see %{d}"};
+	const struct signet_spf_request req = {.ip = {192, 0, 2, 10},
+					       .mail_from = "joe@example.com",
+					       .helo = "mx.example.com",
+					       .receiver = "mx.example.net",
+					       .trace = true,
+					       .default_explanation = "see %{d}"};
 	enum signet_status status = SIGNET_OK;
 	struct signet_spf *s = NULL;
 	struct signet_spf_query q;

@@ -121,10 +121,10 @@ static void AR_SYN_01_one_pass_golden(void **state)
 	set(&R[0], SIGNET_RESULT_PASS, SIGNET_ALG_RSA_SHA256, 2048, "example.com", "", "sel", B1,
 	    "");
 	assert_string_equal(
-	    fmt(1, out, sizeof out, false),
-	    " mx.example.com; dkim=pass (2048-bit key)\r\n"
-	    "\theader.d=example.com header.i=@example.com header.s=sel header.a=rsa-sha256\r\n"
-	    "\theader.b=AbCdEfGh");
+		fmt(1, out, sizeof out, false),
+		" mx.example.com; dkim=pass (2048-bit key)\r\n"
+		"\theader.d=example.com header.i=@example.com header.s=sel header.a=rsa-sha256\r\n"
+		"\theader.b=AbCdEfGh");
 }
 
 /* AR-SYN-02 "unsigned message → `dkim=none`, never bare `none`." */
@@ -276,33 +276,35 @@ static void AR_SYN_09_fold_five_signatures(void **state)
 	fmt(5, out, sizeof out, false);
 	unfold(out, flat);
 	assert_string_equal(
-	    flat, " mx.example.com;"
-		  " dkim=pass (2048-bit key) header.d=sub0.example.com header.i=@sub0.example.com"
-		  " header.s=selector2024 header.a=rsa-sha256 header.b=Sig0Abcd;"
-		  " dkim=fail (2048-bit key) reason=\"signature did not verify\""
-		  " header.d=sub1.example.com header.i=@sub1.example.com"
-		  " header.s=selector2024 header.a=rsa-sha256 header.b=Sig1Abcd;"
-		  " dkim=pass (2048-bit key) header.d=sub2.example.com header.i=@sub2.example.com"
-		  " header.s=selector2024 header.a=rsa-sha256 header.b=Sig2Abcd;"
-		  " dkim=fail (2048-bit key) reason=\"signature did not verify\""
-		  " header.d=sub3.example.com header.i=@sub3.example.com"
-		  " header.s=selector2024 header.a=rsa-sha256 header.b=Sig3Abcd;"
-		  " dkim=pass (2048-bit key) header.d=sub4.example.com header.i=@sub4.example.com"
-		  " header.s=selector2024 header.a=rsa-sha256 header.b=Sig4Abcd");
+		flat,
+		" mx.example.com;"
+		" dkim=pass (2048-bit key) header.d=sub0.example.com header.i=@sub0.example.com"
+		" header.s=selector2024 header.a=rsa-sha256 header.b=Sig0Abcd;"
+		" dkim=fail (2048-bit key) reason=\"signature did not verify\""
+		" header.d=sub1.example.com header.i=@sub1.example.com"
+		" header.s=selector2024 header.a=rsa-sha256 header.b=Sig1Abcd;"
+		" dkim=pass (2048-bit key) header.d=sub2.example.com header.i=@sub2.example.com"
+		" header.s=selector2024 header.a=rsa-sha256 header.b=Sig2Abcd;"
+		" dkim=fail (2048-bit key) reason=\"signature did not verify\""
+		" header.d=sub3.example.com header.i=@sub3.example.com"
+		" header.s=selector2024 header.a=rsa-sha256 header.b=Sig3Abcd;"
+		" dkim=pass (2048-bit key) header.d=sub4.example.com header.i=@sub4.example.com"
+		" header.s=selector2024 header.a=rsa-sha256 header.b=Sig4Abcd");
 	assert_string_equal(
-	    out,
-	    " mx.example.com; dkim=pass (2048-bit key)\r\n"
-	    "\theader.d=sub0.example.com header.i=@sub0.example.com header.s=selector2024\r\n"
-	    "\theader.a=rsa-sha256 header.b=Sig0Abcd; dkim=fail (2048-bit key)\r\n"
-	    "\treason=\"signature did not verify\" header.d=sub1.example.com\r\n"
-	    "\theader.i=@sub1.example.com header.s=selector2024 header.a=rsa-sha256\r\n"
-	    "\theader.b=Sig1Abcd; dkim=pass (2048-bit key) header.d=sub2.example.com\r\n"
-	    "\theader.i=@sub2.example.com header.s=selector2024 header.a=rsa-sha256\r\n"
-	    "\theader.b=Sig2Abcd; dkim=fail (2048-bit key) reason=\"signature did not verify\"\r\n"
-	    "\theader.d=sub3.example.com header.i=@sub3.example.com header.s=selector2024\r\n"
-	    "\theader.a=rsa-sha256 header.b=Sig3Abcd; dkim=pass (2048-bit key)\r\n"
-	    "\theader.d=sub4.example.com header.i=@sub4.example.com header.s=selector2024\r\n"
-	    "\theader.a=rsa-sha256 header.b=Sig4Abcd");
+		out,
+		" mx.example.com; dkim=pass (2048-bit key)\r\n"
+		"\theader.d=sub0.example.com header.i=@sub0.example.com header.s=selector2024\r\n"
+		"\theader.a=rsa-sha256 header.b=Sig0Abcd; dkim=fail (2048-bit key)\r\n"
+		"\treason=\"signature did not verify\" header.d=sub1.example.com\r\n"
+		"\theader.i=@sub1.example.com header.s=selector2024 header.a=rsa-sha256\r\n"
+		"\theader.b=Sig1Abcd; dkim=pass (2048-bit key) header.d=sub2.example.com\r\n"
+		"\theader.i=@sub2.example.com header.s=selector2024 header.a=rsa-sha256\r\n"
+		"\theader.b=Sig2Abcd; dkim=fail (2048-bit key) reason=\"signature did not "
+		"verify\"\r\n"
+		"\theader.d=sub3.example.com header.i=@sub3.example.com header.s=selector2024\r\n"
+		"\theader.a=rsa-sha256 header.b=Sig3Abcd; dkim=pass (2048-bit key)\r\n"
+		"\theader.d=sub4.example.com header.i=@sub4.example.com header.s=selector2024\r\n"
+		"\theader.a=rsa-sha256 header.b=Sig4Abcd");
 	/* a word longer than a line stays whole on its own line */
 	char longd[200];
 	memset(longd, 'a', 100);
@@ -332,10 +334,10 @@ static void AR_DKIM_01_one_item_per_signature_in_order(void **state)
 	assert_true(p1 < p2 && p2 < p3);
 	assert_null(strstr(p3 + 1, "dkim="));
 	assert_string_equal(
-	    out, " mx.example.com; dkim=permerror reason=\"x\"\r\n"
-		 "\theader.d=c.example header.i=@c.example; dkim=pass header.d=a.example\r\n"
-		 "\theader.i=@a.example; dkim=fail reason=\"y\" header.d=b.example\r\n"
-		 "\theader.i=@b.example");
+		out, " mx.example.com; dkim=permerror reason=\"x\"\r\n"
+		     "\theader.d=c.example header.i=@c.example; dkim=pass header.d=a.example\r\n"
+		     "\theader.i=@a.example; dkim=fail reason=\"y\" header.d=b.example\r\n"
+		     "\theader.i=@b.example");
 }
 
 /* AR-DKIM-02 "Result words ... Test: one fixture per word, checking the exact token." */
@@ -346,13 +348,13 @@ static void AR_DKIM_02_result_words(void **state)
 		enum signet_result r;
 		const char *want;
 	} rows[] = {
-	    {SIGNET_RESULT_PASS, " mx.example.com; dkim=pass"},
-	    {SIGNET_RESULT_FAIL, " mx.example.com; dkim=fail"},
-	    {SIGNET_RESULT_NEUTRAL, " mx.example.com; dkim=neutral"},
-	    {SIGNET_RESULT_POLICY, " mx.example.com; dkim=policy"},
-	    {SIGNET_RESULT_TEMPERROR, " mx.example.com; dkim=temperror"},
-	    {SIGNET_RESULT_PERMERROR, " mx.example.com; dkim=permerror"},
-	    {SIGNET_RESULT_NONE, " mx.example.com; dkim=none"},
+		{SIGNET_RESULT_PASS, " mx.example.com; dkim=pass"},
+		{SIGNET_RESULT_FAIL, " mx.example.com; dkim=fail"},
+		{SIGNET_RESULT_NEUTRAL, " mx.example.com; dkim=neutral"},
+		{SIGNET_RESULT_POLICY, " mx.example.com; dkim=policy"},
+		{SIGNET_RESULT_TEMPERROR, " mx.example.com; dkim=temperror"},
+		{SIGNET_RESULT_PERMERROR, " mx.example.com; dkim=permerror"},
+		{SIGNET_RESULT_NONE, " mx.example.com; dkim=none"},
 	};
 	char out[256];
 	for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++) {
@@ -376,11 +378,11 @@ static void AR_DKIM_04_header_i_and_unique_b(void **state)
 	set(&R[2], SIGNET_RESULT_PASS, SIGNET_ALG_UNKNOWN, 0, "example.com", "", "",
 	    "ABCDEFGH+other", "");
 	assert_string_equal(
-	    fmt(3, out, sizeof out, false),
-	    " mx.example.com; dkim=pass header.d=example.com\r\n"
-	    "\theader.i=@example.com header.b=ABCDEFGHIJ1; dkim=pass header.d=example.com\r\n"
-	    "\theader.i=@mail.example.com header.b=ABCDEFGHIJ2; dkim=pass\r\n"
-	    "\theader.d=example.com header.i=@example.com header.b=ABCDEFGH+");
+		fmt(3, out, sizeof out, false),
+		" mx.example.com; dkim=pass header.d=example.com\r\n"
+		"\theader.i=@example.com header.b=ABCDEFGHIJ1; dkim=pass header.d=example.com\r\n"
+		"\theader.i=@mail.example.com header.b=ABCDEFGHIJ2; dkim=pass\r\n"
+		"\theader.d=example.com header.i=@example.com header.b=ABCDEFGH+");
 	/* exactly 8 in common → 9; a b= shorter than 8 stays whole; identical b= stay whole */
 	set(&R[0], SIGNET_RESULT_PASS, SIGNET_ALG_UNKNOWN, 0, "", "", "", "12345678a", "");
 	set(&R[1], SIGNET_RESULT_PASS, SIGNET_ALG_UNKNOWN, 0, "", "", "", "12345678b", "");
@@ -388,10 +390,10 @@ static void AR_DKIM_04_header_i_and_unique_b(void **state)
 	set(&R[3], SIGNET_RESULT_PASS, SIGNET_ALG_UNKNOWN, 0, "", "", "", "zzzzzzzzzz", "");
 	set(&R[4], SIGNET_RESULT_PASS, SIGNET_ALG_UNKNOWN, 0, "", "", "", "zzzzzzzzzz", "");
 	assert_string_equal(
-	    fmt(5, out, sizeof out, false),
-	    " mx.example.com; dkim=pass header.b=12345678a;\r\n"
-	    "\tdkim=pass header.b=12345678b; dkim=pass header.b=1234567; dkim=pass\r\n"
-	    "\theader.b=zzzzzzzz; dkim=pass header.b=zzzzzzzz");
+		fmt(5, out, sizeof out, false),
+		" mx.example.com; dkim=pass header.b=12345678a;\r\n"
+		"\tdkim=pass header.b=12345678b; dkim=pass header.b=1234567; dkim=pass\r\n"
+		"\theader.b=zzzzzzzz; dkim=pass header.b=zzzzzzzz");
 	/* one signature: 7, 8 and 9 characters of b= give 7, 8, 8 */
 	static const char *const bs[] = {"1234567", "12345678", "123456789"};
 	static const char *const want[] = {" mx.example.com; dkim=pass header.b=1234567",
@@ -412,9 +414,9 @@ static void AR_DKIM_05_property_order(void **state)
 	set(&R[0], SIGNET_RESULT_PASS, SIGNET_ALG_ED25519_SHA256, 256, "d.example", "u@d.example",
 	    "s1", "bbbbbbbbbbbb", "");
 	assert_string_equal(
-	    fmt(1, out, sizeof out, false),
-	    " mx.example.com; dkim=pass header.d=d.example\r\n"
-	    "\theader.i=u@d.example header.s=s1 header.a=ed25519-sha256 header.b=bbbbbbbb");
+		fmt(1, out, sizeof out, false),
+		" mx.example.com; dkim=pass header.d=d.example\r\n"
+		"\theader.i=u@d.example header.s=s1 header.a=ed25519-sha256 header.b=bbbbbbbb");
 }
 
 /* AR-DKIM-06 "For signatures we could not parse at all (no d=), omit the
@@ -427,8 +429,8 @@ static void AR_DKIM_06_omit_empty_properties(void **state)
 	set(&R[0], SIGNET_RESULT_PERMERROR, SIGNET_ALG_UNKNOWN, 0, "", "", "", "",
 	    "missing required tag d=");
 	assert_string_equal(
-	    fmt(1, out, sizeof out, false),
-	    " mx.example.com; dkim=permerror\r\n\treason=\"missing required tag d=\"");
+		fmt(1, out, sizeof out, false),
+		" mx.example.com; dkim=permerror\r\n\treason=\"missing required tag d=\"");
 	assert_null(strstr(out, "header."));
 	/* a= known, nothing else */
 	set(&R[0], SIGNET_RESULT_PERMERROR, SIGNET_ALG_RSA_SHA1, 0, "", "", "", "", "");
@@ -549,7 +551,7 @@ static void AR_PARSE_01_cfws_quoted_folded(void **state)
 {
 	(void)state;
 	assert_true(
-	    is_ours_str("\r\n\t(one (two) \\( three)\r\n mx.example.com\r\n\t; dkim=pass", ID));
+		is_ours_str("\r\n\t(one (two) \\( three)\r\n mx.example.com\r\n\t; dkim=pass", ID));
 	assert_true(is_ours_str("\"mx.exa\\mple.com\"; dkim=pass", ID));
 	assert_true(is_ours_str("\"mx.example\r\n.com\"; dkim=pass", ID));
 	assert_true(is_ours_str("(\"not an id\") mx.example.com;", ID));
@@ -682,29 +684,29 @@ static void AR_DKIM_06_null_tags_are_absent(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(AR_SYN_01_one_pass_golden),
-	    cmocka_unit_test(AR_SYN_02_unsigned_is_dkim_none),
-	    cmocka_unit_test(AR_SYN_03_authserv_id_token),
-	    cmocka_unit_test(AR_SYN_04_05_versions),
-	    cmocka_unit_test(AR_SYN_06_reason_quoted),
-	    cmocka_unit_test(AR_SYN_07_values_quoted_when_needed),
-	    cmocka_unit_test(AR_SYN_08_nested_comments),
-	    cmocka_unit_test(AR_SYN_09_fold_five_signatures),
-	    cmocka_unit_test(AR_DKIM_01_one_item_per_signature_in_order),
-	    cmocka_unit_test(AR_DKIM_02_result_words),
-	    cmocka_unit_test(AR_DKIM_04_header_i_and_unique_b),
-	    cmocka_unit_test(AR_DKIM_05_property_order),
-	    cmocka_unit_test(AR_DKIM_06_omit_empty_properties),
-	    cmocka_unit_test(AR_DKIM_07_test_mode_comment),
-	    cmocka_unit_test(AR_DKIM_08_key_size_comment),
-	    cmocka_unit_test(AR_DEL_01_matching),
-	    cmocka_unit_test(AR_DEL_03_six_variants),
-	    cmocka_unit_test(AR_DEL_01_trailing_dot_is_ours),
-	    cmocka_unit_test(AR_PARSE_01_cfws_quoted_folded),
-	    cmocka_unit_test(AR_PARSE_02_malformed_truncated_nul),
-	    cmocka_unit_test(ar_format_limits),
-	    cmocka_unit_test(AR_DKIM_04_long_i_whole),
-	    cmocka_unit_test(AR_DKIM_06_null_tags_are_absent),
+		cmocka_unit_test(AR_SYN_01_one_pass_golden),
+		cmocka_unit_test(AR_SYN_02_unsigned_is_dkim_none),
+		cmocka_unit_test(AR_SYN_03_authserv_id_token),
+		cmocka_unit_test(AR_SYN_04_05_versions),
+		cmocka_unit_test(AR_SYN_06_reason_quoted),
+		cmocka_unit_test(AR_SYN_07_values_quoted_when_needed),
+		cmocka_unit_test(AR_SYN_08_nested_comments),
+		cmocka_unit_test(AR_SYN_09_fold_five_signatures),
+		cmocka_unit_test(AR_DKIM_01_one_item_per_signature_in_order),
+		cmocka_unit_test(AR_DKIM_02_result_words),
+		cmocka_unit_test(AR_DKIM_04_header_i_and_unique_b),
+		cmocka_unit_test(AR_DKIM_05_property_order),
+		cmocka_unit_test(AR_DKIM_06_omit_empty_properties),
+		cmocka_unit_test(AR_DKIM_07_test_mode_comment),
+		cmocka_unit_test(AR_DKIM_08_key_size_comment),
+		cmocka_unit_test(AR_DEL_01_matching),
+		cmocka_unit_test(AR_DEL_03_six_variants),
+		cmocka_unit_test(AR_DEL_01_trailing_dot_is_ours),
+		cmocka_unit_test(AR_PARSE_01_cfws_quoted_folded),
+		cmocka_unit_test(AR_PARSE_02_malformed_truncated_nul),
+		cmocka_unit_test(ar_format_limits),
+		cmocka_unit_test(AR_DKIM_04_long_i_whole),
+		cmocka_unit_test(AR_DKIM_06_null_tags_are_absent),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -48,8 +48,8 @@ static void base64_rfc4648_vectors(void **state)
 		assert_decodes(enc[k], plain[k]);
 		char s[16];
 		assert_int_equal(
-		    base64_encode_str((const uint8_t *)plain[k], strlen(plain[k]), s, sizeof s),
-		    SIGNET_OK);
+			base64_encode_str((const uint8_t *)plain[k], strlen(plain[k]), s, sizeof s),
+			SIGNET_OK);
 		assert_string_equal(s, enc[k]);
 		struct signet_buf b;
 		buf_init(&b, 100);
@@ -202,15 +202,15 @@ static void base64_round_trip_all_bytes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(base64_rfc4648_vectors),
-	    cmocka_unit_test(DKIM_SIG_04_fws_skipped_anywhere),
-	    cmocka_unit_test(DKIM_SIG_04_bad_characters),
-	    cmocka_unit_test(DKIM_SIG_04_bad_padding_and_length),
-	    cmocka_unit_test(DKIM_SIG_04_nul_in_middle),
-	    cmocka_unit_test(DKIM_SIG_04_truncated_input),
-	    cmocka_unit_test(base64_decode_cap),
-	    cmocka_unit_test(base64_encode_caps),
-	    cmocka_unit_test(base64_round_trip_all_bytes),
+		cmocka_unit_test(base64_rfc4648_vectors),
+		cmocka_unit_test(DKIM_SIG_04_fws_skipped_anywhere),
+		cmocka_unit_test(DKIM_SIG_04_bad_characters),
+		cmocka_unit_test(DKIM_SIG_04_bad_padding_and_length),
+		cmocka_unit_test(DKIM_SIG_04_nul_in_middle),
+		cmocka_unit_test(DKIM_SIG_04_truncated_input),
+		cmocka_unit_test(base64_decode_cap),
+		cmocka_unit_test(base64_encode_caps),
+		cmocka_unit_test(base64_round_trip_all_bytes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

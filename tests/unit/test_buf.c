@@ -161,10 +161,14 @@ static void span_eq_nocase_ascii_only(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(buf_cap_limit_minus_1),   cmocka_unit_test(buf_cap_at_limit),
-	    cmocka_unit_test(buf_cap_limit_plus_1),    cmocka_unit_test(buf_append_huge_length),
-	    cmocka_unit_test(buf_terminate_at_cap),    cmocka_unit_test(buf_append_str_and_reset),
-	    cmocka_unit_test(span_trim_fws_both_ends), cmocka_unit_test(span_eq_nocase_ascii_only),
+		cmocka_unit_test(buf_cap_limit_minus_1),
+		cmocka_unit_test(buf_cap_at_limit),
+		cmocka_unit_test(buf_cap_limit_plus_1),
+		cmocka_unit_test(buf_append_huge_length),
+		cmocka_unit_test(buf_terminate_at_cap),
+		cmocka_unit_test(buf_append_str_and_reset),
+		cmocka_unit_test(span_trim_fws_both_ends),
+		cmocka_unit_test(span_eq_nocase_ascii_only),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

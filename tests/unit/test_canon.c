@@ -249,9 +249,10 @@ static void check_stream(enum signet_canon c, const uint8_t *in, size_t len, uin
 	uint64_t total;
 	stream_with(c, limit, in, len, f, scan, &got, &total);
 	if (got.len != want->len || (got.len > 0 && memcmp(got.data, want->data, got.len) != 0)) {
-		print_error("canon %d feed %d/%llu scanner %d limit %llu len %zu: got %zu want %zu\n",
-			    (int)c, (int)f.how, (unsigned long long)f.seed, scan,
-			    (unsigned long long)limit, len, got.len, want->len);
+		print_error(
+			"canon %d feed %d/%llu scanner %d limit %llu len %zu: got %zu want %zu\n",
+			(int)c, (int)f.how, (unsigned long long)f.seed, scan,
+			(unsigned long long)limit, len, got.len, want->len);
 		fail();
 	}
 	assert_int_equal(total, full_len);
@@ -747,13 +748,27 @@ static void DKIM_CANON_06_fixtures(void **state)
  * WSP, bare LF and CR, empty lines at the end. */
 static size_t multiline_body(uint64_t *s, uint8_t *out, size_t max)
 {
-	static const char *const starts[] = {"", "", "", "", "", "", " ", "\t", "  ", " \r\n",
-					     "\t\r\n", "\r\n", "\r\n\r\n", "\n", "\r", "x"};
-	static const char *const ends[] = {"\r\n", "\r\n", "\r\n", "\r\n", "\r\n\r\n",
-					   "\r\n\r\n", "\r\n\r\n\r\n", " \r\n", "\n",
-					   "\n\n", "\r\n\n", "\n\r\n", "\r\n\r\n \r\n",
-					   "\r\n\r\n\t\r\n\r\n", "\r\n\r\n\n", "\r\n\r\n\n\r\n",
-					   "\r\n\r\n\r", "\r\n\r\n \t"};
+	static const char *const starts[] = {"",         "",   "",   "",      "",       "",
+					     " ",        "\t", "  ", " \r\n", "\t\r\n", "\r\n",
+					     "\r\n\r\n", "\n", "\r", "x"};
+	static const char *const ends[] = {"\r\n",
+					   "\r\n",
+					   "\r\n",
+					   "\r\n",
+					   "\r\n\r\n",
+					   "\r\n\r\n",
+					   "\r\n\r\n\r\n",
+					   " \r\n",
+					   "\n",
+					   "\n\n",
+					   "\r\n\n",
+					   "\n\r\n",
+					   "\r\n\r\n \r\n",
+					   "\r\n\r\n\t\r\n\r\n",
+					   "\r\n\r\n\n",
+					   "\r\n\r\n\n\r\n",
+					   "\r\n\r\n\r",
+					   "\r\n\r\n \t"};
 	size_t want = (size_t)(rnd(s) % max), k = 0;
 	while (k < want) {
 		const char *st = starts[rnd(s) % (sizeof starts / sizeof starts[0])];
@@ -827,28 +842,62 @@ struct pattern {
 	const char *p;
 	size_t n;
 };
-#define PAT(s) {s, sizeof(s) - 1}
+#define PAT(s)                                                                                     \
+	{                                                                                          \
+		s, sizeof(s) - 1                                                                   \
+	}
 
 /* Whatever can end a run or only looks like it could (candidates that are
  * not special: paragraph breaks, a SP or TAB before a control byte, NUL,
  * 8-bit bytes), including long WSP runs that cross 16/32/64-byte blocks. */
 static const struct pattern vector_patterns[] = {
-	PAT("\t"), PAT("  "), PAT(" \t"), PAT("\t "), PAT(" \r\n"), PAT(" \n"), PAT("\t\r\n"),
-	PAT("\r\n\r\n"), PAT("\r\n\r\nx"), PAT("\r\n\r\n "), PAT("\r\n\r\n\t"),
-	PAT("\r\n\r\n\r\n"), PAT("\r\n\r\n\n"), PAT("\n\r\n"), PAT("\n"), PAT("\n\n"), PAT("\r"),
-	PAT("\rx"), PAT("\r\r\n"), PAT("\r \r\n"), PAT("\r\n \r\n"), PAT(" "), PAT("\r\n"),
+	PAT("\t"),
+	PAT("  "),
+	PAT(" \t"),
+	PAT("\t "),
+	PAT(" \r\n"),
+	PAT(" \n"),
+	PAT("\t\r\n"),
+	PAT("\r\n\r\n"),
+	PAT("\r\n\r\nx"),
+	PAT("\r\n\r\n "),
+	PAT("\r\n\r\n\t"),
+	PAT("\r\n\r\n\r\n"),
+	PAT("\r\n\r\n\n"),
+	PAT("\n\r\n"),
+	PAT("\n"),
+	PAT("\n\n"),
+	PAT("\r"),
+	PAT("\rx"),
+	PAT("\r\r\n"),
+	PAT("\r \r\n"),
+	PAT("\r\n \r\n"),
+	PAT(" "),
+	PAT("\r\n"),
 	PAT("                                        "),
 	PAT("\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t"),
-	PAT(" \t \t \t\t   \t"), PAT("\0"), PAT(" \0"), PAT("\0 "), PAT("\r\0\n"), PAT("\x01"),
-	PAT(" \x01"), PAT("\x1f "), PAT("\x0b\x0c"), PAT(" \x7f"), PAT("\x80"), PAT("\xff"),
-	PAT(" \xff"), PAT("\xc3\xa9 \xc3\xa9"), PAT("\xa0\x0d\x0a\xa0"),
+	PAT(" \t \t \t\t   \t"),
+	PAT("\0"),
+	PAT(" \0"),
+	PAT("\0 "),
+	PAT("\r\0\n"),
+	PAT("\x01"),
+	PAT(" \x01"),
+	PAT("\x1f "),
+	PAT("\x0b\x0c"),
+	PAT(" \x7f"),
+	PAT("\x80"),
+	PAT("\xff"),
+	PAT(" \xff"),
+	PAT("\xc3\xa9 \xc3\xa9"),
+	PAT("\xa0\x0d\x0a\xa0"),
 };
 
 /* Streams in one piece and split in two at each of splits[] (chunk ends
  * inside or right after the pattern: a CR last in a chunk, an LF first),
  * with every scanner, against the reference. */
-static void check_splits(enum signet_canon c, const uint8_t *in, size_t len,
-			 const size_t *splits, size_t nsplits)
+static void check_splits(enum signet_canon c, const uint8_t *in, size_t len, const size_t *splits,
+			 size_t nsplits)
 {
 	struct signet_buf want;
 	ref_body(c, in, len, UINT64_MAX, &want);
@@ -885,7 +934,8 @@ static void DKIM_CANON_06_vector_positions(void **state)
 					size_t len = at + pat->n + tails[t];
 					filler(in, len, text);
 					memcpy(in + at, pat->p, pat->n);
-					const size_t splits[] = {at + 1, at + pat->n - 1, at + pat->n};
+					const size_t splits[] = {at + 1, at + pat->n - 1,
+								 at + pat->n};
 					check_splits(RELAXED, in, len, splits, 3);
 					check_splits(SIMPLE, in, len, splits, 3);
 				}
@@ -908,7 +958,7 @@ static void DKIM_CANON_06_long_runs(void **state)
 	 * for runs that the canonicalizer itself hands on in slices. */
 	(void)state;
 	static const struct pattern pats[] = {PAT("\r\n\r\n\r\n"), PAT("  "), PAT("\r\n\r\n"),
-					      PAT("\t"), PAT("\n"), PAT("\r")};
+					      PAT("\t"),           PAT("\n"), PAT("\r")};
 	static const struct pattern breaks[] = {PAT(""), PAT("\n"), PAT("  ")};
 	static const size_t around[] = {4096, 8192}, first[] = {1, 17, 62, 64};
 	const size_t len = 8192 + 200;
@@ -916,7 +966,8 @@ static void DKIM_CANON_06_long_runs(void **state)
 	assert_non_null(in);
 	for (size_t pt = 0; pt < sizeof pats / sizeof pats[0]; pt++) {
 		for (size_t br = 0; br < sizeof breaks / sizeof breaks[0]; br++) {
-			for (size_t f = 0; f < (br == 0 ? 1 : sizeof first / sizeof first[0]); f++) {
+			for (size_t f = 0; f < (br == 0 ? 1 : sizeof first / sizeof first[0]);
+			     f++) {
 				for (size_t a = 0; a < 2; a++) {
 					size_t step = br == 0 || f == 2 ? 1 : 5;
 					for (size_t at = around[a] - 70; at <= around[a] + 70;
@@ -1016,8 +1067,7 @@ int main(void)
 	/* Every scanner this build and CPU have runs every differential test. */
 	struct canon_body probe;
 	canon_body_init(&probe, RELAXED, UINT64_MAX, collect_sink, NULL);
-	static const enum canon_scan all[] = {CANON_SCAN_GENERIC, CANON_SCAN_SSE2,
-					      CANON_SCAN_AVX2};
+	static const enum canon_scan all[] = {CANON_SCAN_GENERIC, CANON_SCAN_SSE2, CANON_SCAN_AVX2};
 	static const char *const names[] = {"generic", "sse2", "avx2"};
 	for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) {
 		if (canon_body_set_scan(&probe, all[k])) {

@@ -25,8 +25,8 @@ static struct signetd_config *load_ok(const char *text)
 	struct signetd_config *cfg = NULL;
 	diags_free(&g_d);
 	diags_init(&g_d);
-	enum signet_status st =
-		config_parse("/etc/signet/signetd.conf", (const uint8_t *)text, strlen(text), &cfg, &g_d);
+	enum signet_status st = config_parse("/etc/signet/signetd.conf", (const uint8_t *)text,
+					     strlen(text), &cfg, &g_d);
 	if (st != SIGNET_OK) {
 		diags_print(&g_d, stderr, "  ");
 		fail_msg("config did not load");
@@ -40,8 +40,8 @@ static const char *load_err(const char *text)
 	struct signetd_config *cfg = NULL;
 	diags_free(&g_d);
 	diags_init(&g_d);
-	enum signet_status st =
-		config_parse("/etc/signet/signetd.conf", (const uint8_t *)text, strlen(text), &cfg, &g_d);
+	enum signet_status st = config_parse("/etc/signet/signetd.conf", (const uint8_t *)text,
+					     strlen(text), &cfg, &g_d);
 	assert_int_not_equal(st, SIGNET_OK);
 	assert_null(cfg);
 	assert_true(g_d.nerrors >= 1);
@@ -84,7 +84,8 @@ static const char design_example[] =
 	"  domain {\n"
 	"    example.com {\n"
 	"      selectors = [\n"
-	"        { selector = \"rsa2024\"; path = \"/etc/signet/keys/example.com.rsa2024.key\"; },\n"
+	"        { selector = \"rsa2024\"; path = \"/etc/signet/keys/example.com.rsa2024.key\"; "
+	"},\n"
 	"        { selector = \"ed2024\";  path = \"/etc/signet/keys/example.com.ed2024.key\"; }\n"
 	"      ];\n"
 	"    }\n"
@@ -118,7 +119,8 @@ static void config_design_example(void **state)
 	assert_string_equal(sg->domains[0].name, "example.com");
 	assert_int_equal(sg->domains[0].nkeys, 2);
 	assert_string_equal(sg->domains[0].keys[0].selector, "rsa2024");
-	assert_string_equal(sg->domains[0].keys[0].path, "/etc/signet/keys/example.com.rsa2024.key");
+	assert_string_equal(sg->domains[0].keys[0].path,
+			    "/etc/signet/keys/example.com.rsa2024.key");
 	assert_string_equal(sg->domains[0].keys[1].selector, "ed2024");
 	assert_string_equal(sg->domains[0].keys[1].path, "/etc/signet/keys/example.com.ed2024.key");
 	assert_int_equal(sg->domains[0].keys[1].line, 21);
@@ -207,8 +209,8 @@ static void config_socket_forms(void **state)
 	const char *want = "/etc/signet/signetd.conf:1:1: socket '%s' is not inet:PORT@ADDRESS, "
 			   "inet6:PORT@ADDRESS, inet:PORT@[IPV6] or unix:/PATH (e.g. "
 			   "\"inet:8891@127.0.0.1\")";
-	const char *bad[] = {"inet:0@127.0.0.1", "inet:65536@x", "inet:@x", "tcp:25@x",
-			     "unix:relative", "inet:25@", "inet:25@[::1", "inet6:1@[zz::]"};
+	const char *bad[] = {"inet:0@127.0.0.1", "inet:65536@x", "inet:@x",      "tcp:25@x",
+			     "unix:relative",    "inet:25@",     "inet:25@[::1", "inet6:1@[zz::]"};
 	for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
 		char text[128], msg[512];
 		snprintf(text, sizeof text, "socket = \"%s\"", bad[k]);
@@ -261,7 +263,7 @@ static void config_local_addrs_matcher(void **state)
 	assert_true(config_addr_str_is_local(cfg, "[::1]"));
 	assert_false(config_addr_str_is_local(cfg, "2001:db9::1"));
 	assert_true(config_addr_str_is_local(cfg, "::ffff:192.0.2.9")); /* v4-mapped */
-	assert_false(config_addr_str_is_local(cfg, "127.0.0.1"));        /* not default now */
+	assert_false(config_addr_str_is_local(cfg, "127.0.0.1"));       /* not default now */
 	assert_false(config_addr_str_is_local(cfg, "localhost"));
 	assert_false(config_addr_str_is_local(cfg, ""));
 	assert_false(config_addr_str_is_local(cfg, NULL));
@@ -281,14 +283,15 @@ static void config_local_addrs_matcher(void **state)
 	cfg = load_ok("local_addrs = []");
 	assert_false(config_addr_str_is_local(cfg, "127.0.0.1"));
 	config_free(cfg);
-	const char *bad[] = {"10.0.0.0/33", "::/129", "10.0.0.0/", "10.0.0.0/8x", "10.0.0",
-			     "example.com", "/8"};
+	const char *bad[] = {"10.0.0.0/33", "::/129",      "10.0.0.0/", "10.0.0.0/8x",
+			     "10.0.0",      "example.com", "/8"};
 	for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
 		char text[128], msg[512];
 		snprintf(text, sizeof text, "local_addrs = [\"127.0.0.1\", \"%s\"]", bad[k]);
-		snprintf(msg, sizeof msg, "/etc/signet/signetd.conf:1:29: '%s' is not an address or "
-					  "CIDR network (e.g. \"192.0.2.0/24\", \"2001:db8::/32\", "
-					  "\"::1\")",
+		snprintf(msg, sizeof msg,
+			 "/etc/signet/signetd.conf:1:29: '%s' is not an address or "
+			 "CIDR network (e.g. \"192.0.2.0/24\", \"2001:db8::/32\", "
+			 "\"::1\")",
 			 bad[k]);
 		assert_err(text, msg);
 	}
@@ -325,8 +328,9 @@ static void config_on_error_dns_log_workers(void **state)
 		snprintf(msg, sizeof msg, "%s%s: %s", P, col, tail);                               \
 		assert_err(text, msg);                                                             \
 	} while (0)
-	ERR("on_error { sign = reject }", "12", "on_error.sign must be \"tempfail\" or \"accept\", "
-						"not 'reject'");
+	ERR("on_error { sign = reject }", "12",
+	    "on_error.sign must be \"tempfail\" or \"accept\", "
+	    "not 'reject'");
 	ERR("dns { forwarders = [\"8.8.8.8@53x\"] }", "21",
 	    "dns.forwarders: '8.8.8.8@53x' is not ADDRESS or ADDRESS@PORT (numeric, e.g. "
 	    "\"127.0.0.1@5353\")");
@@ -335,11 +339,13 @@ static void config_on_error_dns_log_workers(void **state)
 	    "\"127.0.0.1@5353\")");
 	ERR("dns { timeout = 0 }", "7", "dns.timeout must be more than 0 and at most 300s");
 	ERR("dns { timeout = 301s }", "7", "dns.timeout must be more than 0 and at most 300s");
-	ERR("dns { timeout = soon }", "7", "dns.timeout must be a time (e.g. 5s, 500ms), not a "
-					   "string");
+	ERR("dns { timeout = soon }", "7",
+	    "dns.timeout must be a time (e.g. 5s, 500ms), not a "
+	    "string");
 	ERR("dns { trust_anchor_file = root.key }", "7",
 	    "dns.trust_anchor_file must be an absolute path (starting with '/')");
-	ERR("log { target = file }", "7", "log.target must be \"syslog\" or \"stderr\", not 'file'");
+	ERR("log { target = file }", "7",
+	    "log.target must be \"syslog\" or \"stderr\", not 'file'");
 	ERR("log { facility = kern }", "7",
 	    "log.facility must be mail, daemon, user or local0..local7, not 'kern'");
 	ERR("workers = 0", "1", "workers must be a whole number from 1 to 256");
@@ -396,18 +402,20 @@ static void config_unsupported_rspamd_keys_warned(void **state)
 					     "}\n");
 	assert_int_equal(g_d.nerrors, 0);
 	assert_int_equal(g_d.nwarnings, 7);
-	assert_string_equal(g_d.v[0].msg,
-			    "/etc/signet/signetd.conf:2:3: 'dkim_signing.use_redis' (an rspamd key) "
-			    "is not supported by signet and is ignored: keys come from files; Redis "
-			    "key storage is not implemented yet");
+	assert_string_equal(
+		g_d.v[0].msg,
+		"/etc/signet/signetd.conf:2:3: 'dkim_signing.use_redis' (an rspamd key) "
+		"is not supported by signet and is ignored: keys come from files; Redis "
+		"key storage is not implemented yet");
 	assert_string_equal(g_d.v[2].msg,
 			    "/etc/signet/signetd.conf:4:3: 'dkim_signing.sign_inbound' (an rspamd "
 			    "key) is not supported by signet and is ignored: signet signs only "
 			    "authenticated, local and sign_networks mail");
-	assert_string_equal(g_d.v[3].msg,
-			    "/etc/signet/signetd.conf:5:3: 'dkim_signing.check_pubkey' (an rspamd "
-			    "key) is not supported by signet and is ignored: check the published key "
-			    "with: signet dnscheck -d DOMAIN -s SELECTOR -k KEYFILE");
+	assert_string_equal(
+		g_d.v[3].msg,
+		"/etc/signet/signetd.conf:5:3: 'dkim_signing.check_pubkey' (an rspamd "
+		"key) is not supported by signet and is ignored: check the published key "
+		"with: signet dnscheck -d DOMAIN -s SELECTOR -k KEYFILE");
 	assert_non_null(diags_find(&g_d, "'dkim_signing.allow_hdrfrom_multiple' (an rspamd key) "
 					 "is not supported by signet and is ignored: signet never "
 					 "signs a message with several From fields"));
@@ -417,21 +425,24 @@ static void config_unsupported_rspamd_keys_warned(void **state)
 static void config_type_errors(void **state)
 {
 	(void)state;
-	assert_err("dkim_signing { sign_local = \"true\" }",
-		   "/etc/signet/signetd.conf:1:16: dkim_signing.sign_local must be a boolean: write "
-		   "true without quotes");
+	assert_err(
+		"dkim_signing { sign_local = \"true\" }",
+		"/etc/signet/signetd.conf:1:16: dkim_signing.sign_local must be a boolean: write "
+		"true without quotes");
 	assert_err("dkim_signing { sign_local = 1 }",
 		   "/etc/signet/signetd.conf:1:16: dkim_signing.sign_local must be a boolean (true "
 		   "or false), not an integer");
-	assert_err("dkim_signing { use_domain = recipient }",
-		   "/etc/signet/signetd.conf:1:16: dkim_signing.use_domain = \"recipient\" (an rspamd "
-		   "value for inbound signing) is not supported; use header, envelope or auth");
+	assert_err(
+		"dkim_signing { use_domain = recipient }",
+		"/etc/signet/signetd.conf:1:16: dkim_signing.use_domain = \"recipient\" (an rspamd "
+		"value for inbound signing) is not supported; use header, envelope or auth");
 	assert_err("dkim_signing { use_domain = from }",
 		   "/etc/signet/signetd.conf:1:16: dkim_signing.use_domain must be \"header\", "
 		   "\"envelope\" or \"auth\", not 'from'");
-	assert_err("dkim_signing { selector = a; selector = b; }",
-		   "/etc/signet/signetd.conf:1:30: 'dkim_signing.selector' is set 2 times (first at "
-		   "/etc/signet/signetd.conf:1:16); keep one");
+	assert_err(
+		"dkim_signing { selector = a; selector = b; }",
+		"/etc/signet/signetd.conf:1:30: 'dkim_signing.selector' is set 2 times (first at "
+		"/etc/signet/signetd.conf:1:16); keep one");
 }
 
 static void config_dkim_signing_flags(void **state)
@@ -457,22 +468,24 @@ static void config_dkim_signing_flags(void **state)
 	assert_int_equal(sg->sign_networks.n, 2);
 	assert_true(cidr_list_match_str(&sg->sign_networks, "192.0.2.1"));
 	config_free(cfg);
-	assert_err("dkim_signing { sign_networks = \"/etc/rspamd/sign_networks.map\" }",
-		   "/etc/signet/signetd.conf:1:16: dkim_signing.sign_networks: maps (files and URLs "
-		   "such as '/etc/rspamd/sign_networks.map') are not supported; list the networks "
-		   "inline: sign_networks = [\"192.0.2.0/24\", \"2001:db8::/32\"]");
+	assert_err(
+		"dkim_signing { sign_networks = \"/etc/rspamd/sign_networks.map\" }",
+		"/etc/signet/signetd.conf:1:16: dkim_signing.sign_networks: maps (files and URLs "
+		"such as '/etc/rspamd/sign_networks.map') are not supported; list the networks "
+		"inline: sign_networks = [\"192.0.2.0/24\", \"2001:db8::/32\"]");
 }
 
 static void config_sign_headers(void **state)
 {
 	(void)state;
-	struct signetd_config *cfg =
-		load_ok("dkim_signing { sign_headers = \"(o)from:(x)sender:(o)subject: to :date\" }");
+	struct signetd_config *cfg = load_ok(
+		"dkim_signing { sign_headers = \"(o)from:(x)sender:(o)subject: to :date\" }");
 	assert_string_equal(cfg->signing.sign_headers, "from:from:sender:subject:subject:to:date");
 	config_free(cfg);
-	assert_err("dkim_signing { sign_headers = \"to:subject\" }",
-		   "/etc/signet/signetd.conf:1:16: dkim_signing.sign_headers must include from (RFC "
-		   "6376 5.4: the From field is always signed)");
+	assert_err(
+		"dkim_signing { sign_headers = \"to:subject\" }",
+		"/etc/signet/signetd.conf:1:16: dkim_signing.sign_headers must include from (RFC "
+		"6376 5.4: the From field is always signed)");
 	assert_err("dkim_signing { sign_headers = \"from::to\" }",
 		   "/etc/signet/signetd.conf:1:16: dkim_signing.sign_headers must be header field "
 		   "names separated by ':' (e.g. \"from:to:subject:date\")");
@@ -510,7 +523,8 @@ static void config_domains_rspamd_forms(void **state)
 	assert_string_equal(sg->domains[1].keys[1].path, "/k/c.key");
 	assert_int_equal(sg->domains[1].keys[1].alg, SIGNET_ALG_UNKNOWN);
 	assert_string_equal(sg->domains[2].name, "example.net");
-	assert_string_equal(sg->domains[2].keys[0].path, "/var/lib/rspamd/dkim/example.net.mail.key");
+	assert_string_equal(sg->domains[2].keys[0].path,
+			    "/var/lib/rspamd/dkim/example.net.mail.key");
 	config_free(cfg);
 	/* relative paths are relative to the file that names them */
 	cfg = load_ok("dkim_signing { domain { a.example { selector = s; path = keys/a.key } } }");
@@ -555,8 +569,9 @@ static void config_domain_errors(void **state)
 	    "algorithm must be \"rsa-sha256\" or \"ed25519-sha256\", not 'rsa-sha1'");
 	ERR("dkim_signing { domain { a.example { selectors = [ {selector = x; path = /1}, "
 	    "{selector = X; path = /2} ] } } }",
-	    "78", "domain a.example: selector X is configured twice (also at "
-		  "/etc/signet/signetd.conf:1:51)");
+	    "78",
+	    "domain a.example: selector X is configured twice (also at "
+	    "/etc/signet/signetd.conf:1:51)");
 	ERR("dkim_signing { path = \"$DBDIR/$domain.key\" }", "16",
 	    "dkim_signing.path '$DBDIR/$domain.key' contains '$DBDIR', which signet does not "
 	    "expand (only $domain and $selector; write rspamd's ${DBDIR} as /var/lib/rspamd)");
@@ -613,7 +628,8 @@ static void config_include_rspamd_file(void **state)
 		   "domain {\n"
 		   "  example.com {\n"
 		   "    selectors [\n"
-		   "      { path: \"/var/lib/rspamd/dkim/example.com.2019.key\"; selector: \"2019\"; }\n"
+		   "      { path: \"/var/lib/rspamd/dkim/example.com.2019.key\"; selector: "
+		   "\"2019\"; }\n"
 		   "    ]\n"
 		   "  }\n"
 		   "}\n"
@@ -641,8 +657,9 @@ static void config_include_rspamd_file(void **state)
 	/* an include error names both files */
 	write_file("local.d/dkim_signing.conf", "domain {\n");
 	assert_int_equal(config_load(path, &cfg, &g_d), SIGNET_ERR_SYNTAX);
-	snprintf(want, sizeof want, "%s/local.d/dkim_signing.conf:2:1: expected '}' to close "
-				    "'domain' opened at 1:8 (included from %s:3:3)",
+	snprintf(want, sizeof want,
+		 "%s/local.d/dkim_signing.conf:2:1: expected '}' to close "
+		 "'domain' opened at 1:8 (included from %s:3:3)",
 		 g_dir, path);
 	assert_non_null(diags_find(&g_d, want));
 	/* a missing main file */
@@ -705,11 +722,12 @@ static void config_verify_l_policy_and_health_interval(void **state)
 static void config_choice_keys(void **state)
 {
 	(void)state;
-	struct signetd_config *cfg = load_ok("verify { l_policy = honor; on_temperror = tempfail }\n"
-					     "on_error { sign = accept; verify = tempfail }\n"
-					     "log { target = stderr }\n"
-					     "dkim_signing { use_domain_sign_local = envelope; "
-					     "idn_labels = a-labels }");
+	struct signetd_config *cfg =
+		load_ok("verify { l_policy = honor; on_temperror = tempfail }\n"
+			"on_error { sign = accept; verify = tempfail }\n"
+			"log { target = stderr }\n"
+			"dkim_signing { use_domain_sign_local = envelope; "
+			"idn_labels = a-labels }");
 	assert_int_equal(cfg->l_policy, SIGNET_L_HONOUR);
 	assert_int_equal(cfg->verify_on_temperror, CONFIG_TEMPFAIL);
 	assert_int_equal(cfg->verify_on_fail, CONFIG_ACCEPT);
@@ -741,7 +759,8 @@ static void config_dump_round_trip(void **state)
 		"",
 		design_example,
 		"socket = \"unix:/run/s.sock\"; socket_mode = 0600; user = u; group = g; pidfile = "
-		"\"/run/p\\\"q\"; local_addrs = [\"10.0.0.0/8\", \"2001:db8::/32\"]; on_error { sign = accept "
+		"\"/run/p\\\"q\"; local_addrs = [\"10.0.0.0/8\", \"2001:db8::/32\"]; on_error { "
+		"sign = accept "
 		"}\ndns { timeout = 0.25s; trust_anchor_file = /k }\nlog { target = stderr }\n"
 		"dkim_signing { path = \"/k/$domain.$selector.key\"; selector = \"q-x_1.y\"; "
 		"sign_headers = \"(o)from:to\"; use_domain_sign_local = auth; sign_networks = "
@@ -764,8 +783,9 @@ static void config_dump_round_trip(void **state)
 	assert_non_null(strstr(d, "socket = \"inet:8891@127.0.0.1\";\n"));
 	assert_non_null(strstr(d, "  sign_local = true;\n"));
 	assert_non_null(strstr(d, "  use_esld = true;\n"));
-	assert_non_null(strstr(d, "    \"example.org\" {\n      selectors = [\n        { selector = "
-				  "\"s1\"; path = \"/etc/signet/keys/example.org.s1.key\"; },\n"));
+	assert_non_null(strstr(d,
+			       "    \"example.org\" {\n      selectors = [\n        { selector = "
+			       "\"s1\"; path = \"/etc/signet/keys/example.org.s1.key\"; },\n"));
 	assert_non_null(strstr(d, "local_addrs = [\"127.0.0.0/8\", \"::1\"];\n"));
 	assert_non_null(strstr(d, "  timeout = 5s;\n"));
 	assert_non_null(strstr(d, "  health_interval = 3600s;\n"));

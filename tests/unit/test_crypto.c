@@ -118,21 +118,24 @@ static void hex(const uint8_t *p, size_t n, char *out)
 static const char a3_rsa_input[] = A3_FIELDS A3_SIG("rsa-sha256", "test");
 static const char a3_ed_input[] = A3_FIELDS A3_SIG("ed25519-sha256", "brisbane");
 static const char a3_rsa_b[] =
-    "F45dVWDfMbQDGHJFlXUNB2HKfbCeLRyhDXgFpEL8GwpsRe0IeIixNTe3DhCVlUrSjV4BwcVcOF6+FF3Zo9Rpo1tFOeS9"
-    "mPYQTnGdaSGsgeefOsk2JzdA+L10TeYt9BgDfQNZtKdN1WO//KgIqXP7OdEFE4LjFYNcUxZQ4FADY+8=";
+	"F45dVWDfMbQDGHJFlXUNB2HKfbCeLRyhDXgFpEL8GwpsRe0IeIixNTe3DhCVlUrSjV4BwcVcOF6+"
+	"FF3Zo9Rpo1tFOeS9"
+	"mPYQTnGdaSGsgeefOsk2JzdA+L10TeYt9BgDfQNZtKdN1WO//KgIqXP7OdEFE4LjFYNcUxZQ4FADY+8=";
 static const char a3_ed_b[] =
-    "/gCrinpcQOoIfuHNQIbq4pgh9kyIK3AQUdt9OdqQehSwhEIug4D11BusFa3bT3FY5OsU7ZbnKELq+eXdp1Q1Dw==";
+	"/gCrinpcQOoIfuHNQIbq4pgh9kyIK3AQUdt9OdqQehSwhEIug4D11BusFa3bT3FY5OsU7ZbnKELq+eXdp1Q1Dw==";
 /* RFC 8463 A.2 key records (p= values). */
-static const char a2_rsa_p[] =
-    "MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDkHlOQoBTzWRiGs5V6NpP3idY6Wk08a5qhdR6wy5bdOKb2jLQiY/J1"
-    "6JYi0Qvx/byYzCNb3W91y3FutACDfzwQ/BC/e/8uBsCR+yz1Lxj+PL6lHvqMKrM3rG4hstT5QjvHO9PzoxZyVYLzBfO2"
-    "EeC3Ip3G+2kryOTIKT+l/K4w3QIDAQAB";
+static const char a2_rsa_p[] = "MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDkHlOQoBTzWRiGs5V6NpP3idY6Wk0"
+			       "8a5qhdR6wy5bdOKb2jLQiY/J1"
+			       "6JYi0Qvx/byYzCNb3W91y3FutACDfzwQ/BC/e/"
+			       "8uBsCR+yz1Lxj+PL6lHvqMKrM3rG4hstT5QjvHO9PzoxZyVYLzBfO2"
+			       "EeC3Ip3G+2kryOTIKT+l/K4w3QIDAQAB";
 static const char a2_ed_p[] = "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
 /* The same RSA key as bare PKCS#1 RSAPublicKey (openssl rsa -RSAPublicKey_out). */
-static const char a2_rsa_pkcs1[] =
-    "MIGJAoGBAOQeU5CgFPNZGIazlXo2k/eJ1jpaTTxrmqF1HrDLlt04pvaMtCJj8nXoliLRC/H9vJjMI1vdb3XLcW60AIN/"
-    "PBD8EL97/y4GwJH7LPUvGP48vqUe+owqszesbiGy1PlCO8c70/OjFnJVgvMF87YR4Lcincb7aSvI5MgpP6X8rjDdAgMB"
-    "AAE=";
+static const char a2_rsa_pkcs1[] = "MIGJAoGBAOQeU5CgFPNZGIazlXo2k/"
+				   "eJ1jpaTTxrmqF1HrDLlt04pvaMtCJj8nXoliLRC/H9vJjMI1vdb3XLcW60AIN/"
+				   "PBD8EL97/y4GwJH7LPUvGP48vqUe+owqszesbiGy1PlCO8c70/"
+				   "OjFnJVgvMF87YR4Lcincb7aSvI5MgpP6X8rjDdAgMB"
+				   "AAE=";
 
 static struct pubkey *pub_from_b64(enum signet_keytype t, const char *s)
 {
@@ -160,7 +163,7 @@ static void sha256_streaming_known_answer(void **state)
 {
 	(void)state;
 	static const char abc_hex[] =
-	    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+		"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
 	uint8_t d[SIGNET_SHA256_LEN];
 	char x[2 * SIGNET_SHA256_LEN + 1];
 	struct hash *h = NULL, *c = NULL;
@@ -328,7 +331,8 @@ static void DKIM_KEY_04_spki_and_pkcs1_same_key(void **state)
 		struct pubkey *k = NULL;
 		unsigned bits = 0;
 		struct signet_error err = {0};
-		assert_int_equal(crypto_pubkey_parse(SIGNET_KEY_RSA, der, n, &k, &bits, &err), SIGNET_OK);
+		assert_int_equal(crypto_pubkey_parse(SIGNET_KEY_RSA, der, n, &k, &bits, &err),
+				 SIGNET_OK);
 		assert_int_equal(bits, 1024);
 		expect_verify(k, d, sig, siglen, true);
 		crypto_pubkey_free(k);
@@ -371,14 +375,16 @@ static void DKIM_KEY_04_ed25519_exactly_32_bytes(void **state)
 	assert_int_equal(crypto_pubkey_parse(SIGNET_KEY_ED25519, raw, 33, &k, &bits, &err),
 			 SIGNET_ERR_KEY);
 	assert_string_equal(err.msg, "ed25519 public key must be 32 bytes, not 33");
-	assert_int_equal(crypto_pubkey_parse(SIGNET_KEY_ED25519, raw, 0, &k, &bits, &err), SIGNET_ERR_KEY);
+	assert_int_equal(crypto_pubkey_parse(SIGNET_KEY_ED25519, raw, 0, &k, &bits, &err),
+			 SIGNET_ERR_KEY);
 	/* the SPKI wrapping of the same key is not the raw form */
 	uint8_t spki[64];
-	size_t n =
-	    b64("MCowBQYDK2VwAyEA11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=", spki, sizeof spki);
+	size_t n = b64("MCowBQYDK2VwAyEA11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=", spki,
+		       sizeof spki);
 	assert_int_equal(crypto_pubkey_parse(SIGNET_KEY_ED25519, spki, n, &k, &bits, &err),
 			 SIGNET_ERR_KEY);
-	assert_int_equal(crypto_pubkey_parse(SIGNET_KEY_ED25519, raw, 32, &k, &bits, &err), SIGNET_OK);
+	assert_int_equal(crypto_pubkey_parse(SIGNET_KEY_ED25519, raw, 32, &k, &bits, &err),
+			 SIGNET_OK);
 	assert_int_equal(bits, 256);
 	crypto_pubkey_free(k);
 	crypto_pubkey_free(NULL);
@@ -462,7 +468,7 @@ static void expect_rsa(unsigned bits, const uint8_t *e, size_t elen, bool raw_e,
 		unsigned got = 12345;
 		struct signet_error err = {0};
 		enum signet_status st =
-		    crypto_pubkey_parse(SIGNET_KEY_RSA, forms[f], lens[f], &k, &got, &err);
+			crypto_pubkey_parse(SIGNET_KEY_RSA, forms[f], lens[f], &k, &got, &err);
 		if (st != want)
 			fail_msg("%u bits, e[0]=%02x, form %zu: status %d (%s), want %d", bits,
 				 e[0], f, st, err.msg, want);
@@ -491,7 +497,8 @@ static void DKIM_KEY_14_rsa_size_limits(void **state)
 	struct pubkey *k = NULL;
 	unsigned bits = 0;
 	struct signet_error err = {0};
-	assert_int_equal(crypto_pubkey_parse(SIGNET_KEY_RSA, der, n, &k, &bits, &err), SIGNET_ERR_KEY);
+	assert_int_equal(crypto_pubkey_parse(SIGNET_KEY_RSA, der, n, &k, &bits, &err),
+			 SIGNET_ERR_KEY);
 	assert_null(k);
 	assert_int_equal(bits, 512);
 	assert_string_equal(err.msg, "key too small (512 bits, RFC 8301 requires 1024)");
@@ -560,8 +567,9 @@ static void DKIM_KEY_15_malformed_der(void **state)
 		free(p);
 	}
 	static const uint8_t garbage[] = "not DER at all, just text";
-	assert_int_equal(crypto_pubkey_parse(SIGNET_KEY_RSA, garbage, sizeof garbage - 1, &k, &bits, &err),
-			 SIGNET_ERR_KEY);
+	assert_int_equal(
+		crypto_pubkey_parse(SIGNET_KEY_RSA, garbage, sizeof garbage - 1, &k, &bits, &err),
+		SIGNET_ERR_KEY);
 	uint8_t zeros[162] = {0};
 	assert_int_equal(crypto_pubkey_parse(SIGNET_KEY_RSA, zeros, sizeof zeros, &k, &bits, &err),
 			 SIGNET_ERR_KEY);
@@ -573,14 +581,16 @@ static void DKIM_KEY_15_malformed_der(void **state)
 	n = b64("MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEAmYil1SgtW5S773pSyrNB9JRmQl83/8ByFUPbARMsuF"
 		"sMIBfo/7EDZ5xFLoirlFU6rykPC3+6ilwxiwpQ7MJUQ==",
 		der, sizeof der);
-	assert_int_equal(crypto_pubkey_parse(SIGNET_KEY_RSA, der, n, &k, &bits, &err), SIGNET_ERR_KEY);
+	assert_int_equal(crypto_pubkey_parse(SIGNET_KEY_RSA, der, n, &k, &bits, &err),
+			 SIGNET_ERR_KEY);
 	assert_string_equal(err.msg, "public key is not an RSA key (k=rsa)");
 	assert_null(k);
 	/* an even modulus is no RSA key */
 	uint8_t pkcs1[300];
 	n = der_rsa_pkcs1(pkcs1, 1024, e65537, 3, false);
 	pkcs1[n - 6] &= 0xfe; /* last byte of n: before 02 03 01 00 01 */
-	assert_int_equal(crypto_pubkey_parse(SIGNET_KEY_RSA, pkcs1, n, &k, &bits, &err), SIGNET_ERR_KEY);
+	assert_int_equal(crypto_pubkey_parse(SIGNET_KEY_RSA, pkcs1, n, &k, &bits, &err),
+			 SIGNET_ERR_KEY);
 	assert_string_equal(err.msg, "RSA modulus is not valid");
 	assert_int_equal(crypto_pubkey_parse((enum signet_keytype)9, pkcs1, n, &k, &bits, &err),
 			 SIGNET_ERR_INVAL);
@@ -610,19 +620,19 @@ static void DKIM_SIGN_04_refuse_small_rsa(void **state)
 
 	/* a 768-bit private key (openssl genrsa 768) is refused when loaded */
 	static const char pem768[] =
-	    "-----BEGIN PRIVATE KEY-----\n"
-	    "MIIB5QIBADANBgkqhkiG9w0BAQEFAASCAc8wggHLAgEAAmEAqlAXNkvymZQr1b89\n"
-	    "wi8l6KI3g/cOyNifopYId9tElwbD8ywGNKkUoMZ+7ONouv/VgyOW4ATEUCbd7tXM\n"
-	    "ugK0Km1NPy1vgzEtbG+tsiH1jgavVoZ4vlTUZoXJW8PTte27AgMBAAECYEiHJOtt\n"
-	    "elmmvOggsecw9t7TvfqHypcDkS/G3sJT8Sizq9yxoc7pNiyle0XcLix8Z7ms0r8I\n"
-	    "bwlNWjh74z+VaOW+K8zhnV/3SUVcFOvs2SS40PtSwIV0r2mI3rkSwQvVEQIxANdH\n"
-	    "zr61IY9AujFXtdFNcL9sM4cAftbRPU/cgV231FiVaKOn1OGHRBMqZtG83yfi6QIx\n"
-	    "AMqG4oVt2ZJhfSXP8ubneFogPvEPhWJthT5+AAQ6rcsDK5COozM+i3Px40AlaE79\n"
-	    "AwIxALuw3W2jmfi9ZBf08o3iyHP8MAh5xBwiHSRtiVReG4KH8M0OXCmstwtGopIl\n"
-	    "6yFpUQIwPrRigBNR0MuUVte6ihlSnvzq3/IBR0dHgOC8GpMcagWyQFCZYO1VefGD\n"
-	    "fcHXONWHAjEAw8sdLF5xs6iow7vyP5xcXTM1eUKBXHWIzdarKFZZVacztXMBAyop\n"
-	    "AFrXhi41CAk5\n"
-	    "-----END PRIVATE KEY-----\n";
+		"-----BEGIN PRIVATE KEY-----\n"
+		"MIIB5QIBADANBgkqhkiG9w0BAQEFAASCAc8wggHLAgEAAmEAqlAXNkvymZQr1b89\n"
+		"wi8l6KI3g/cOyNifopYId9tElwbD8ywGNKkUoMZ+7ONouv/VgyOW4ATEUCbd7tXM\n"
+		"ugK0Km1NPy1vgzEtbG+tsiH1jgavVoZ4vlTUZoXJW8PTte27AgMBAAECYEiHJOtt\n"
+		"elmmvOggsecw9t7TvfqHypcDkS/G3sJT8Sizq9yxoc7pNiyle0XcLix8Z7ms0r8I\n"
+		"bwlNWjh74z+VaOW+K8zhnV/3SUVcFOvs2SS40PtSwIV0r2mI3rkSwQvVEQIxANdH\n"
+		"zr61IY9AujFXtdFNcL9sM4cAftbRPU/cgV231FiVaKOn1OGHRBMqZtG83yfi6QIx\n"
+		"AMqG4oVt2ZJhfSXP8ubneFogPvEPhWJthT5+AAQ6rcsDK5COozM+i3Px40AlaE79\n"
+		"AwIxALuw3W2jmfi9ZBf08o3iyHP8MAh5xBwiHSRtiVReG4KH8M0OXCmstwtGopIl\n"
+		"6yFpUQIwPrRigBNR0MuUVte6ihlSnvzq3/IBR0dHgOC8GpMcagWyQFCZYO1VefGD\n"
+		"fcHXONWHAjEAw8sdLF5xs6iow7vyP5xcXTM1eUKBXHWIzdarKFZZVacztXMBAyop\n"
+		"AFrXhi41CAk5\n"
+		"-----END PRIVATE KEY-----\n";
 	assert_null(key_from_str(pem768, &err, SIGNET_ERR_KEY));
 	assert_string_equal(err.msg, "RSA key of 768 bits refused (RFC 8301: 1024 to 4096 bits; "
 				     "make a 2048-bit key)");
@@ -639,7 +649,8 @@ static struct pubkey *pub_of(const struct signet_key *key, unsigned *bits)
 	uint8_t der[800];
 	size_t dl = b64(p64, der, sizeof der);
 	struct pubkey *k = NULL;
-	assert_int_equal(crypto_pubkey_parse(signet_key_type(key), der, dl, &k, bits, &err), SIGNET_OK);
+	assert_int_equal(crypto_pubkey_parse(signet_key_type(key), der, dl, &k, bits, &err),
+			 SIGNET_OK);
 	return k;
 }
 
@@ -659,7 +670,8 @@ static void DKIM_VER_06_rsa_1024_to_4096_verify(void **state)
 				 SIGNET_OK);
 		assert_int_equal(signet_key_bits(key), sizes[i]);
 		size_t siglen = 0;
-		assert_int_equal(crypto_key_sign(key, d, sig, sizeof sig, &siglen, &err), SIGNET_OK);
+		assert_int_equal(crypto_key_sign(key, d, sig, sizeof sig, &siglen, &err),
+				 SIGNET_OK);
 		assert_int_equal(siglen, sizes[i] / 8);
 		unsigned bits = 0;
 		struct pubkey *k = pub_of(key, &bits);
@@ -751,24 +763,24 @@ static void key_pem_error_messages(void **state)
 	(void)state;
 	struct signet_error err = {0};
 	static const char not_pem[] =
-	    "not a PEM private key (expected -----BEGIN PRIVATE KEY-----)";
+		"not a PEM private key (expected -----BEGIN PRIVATE KEY-----)";
 	static const char no_parse[] =
-	    "PEM private key does not parse (damaged or truncated base64?)";
+		"PEM private key does not parse (damaged or truncated base64?)";
 
 	assert_null(
-	    key_from_str("-----BEGIN ENCRYPTED PRIVATE KEY-----\n"
-			 "MIGbMFcGCSqGSIb3DQEFDTBKMCkGCSqGSIb3DQEFDDAcBAgUO5ptrbD6XgICCAAw\n"
-			 "DAYIKoZIhvcNAgkFADAdBglghkgBZQMEASoEECJqrz+mHpXDrxcnRQ95R6sEQDlm\n"
-			 "qV2AvS/NMcJkLG6v1uyzx4tfjFoHjnO02FjaNR8BwzCuma1euTtvleejjbkegUsj\n"
-			 "h9Enz88yQ+jbSOaNVHk=\n"
-			 "-----END ENCRYPTED PRIVATE KEY-----\n",
-			 &err, SIGNET_ERR_KEY));
+		key_from_str("-----BEGIN ENCRYPTED PRIVATE KEY-----\n"
+			     "MIGbMFcGCSqGSIb3DQEFDTBKMCkGCSqGSIb3DQEFDDAcBAgUO5ptrbD6XgICCAAw\n"
+			     "DAYIKoZIhvcNAgkFADAdBglghkgBZQMEASoEECJqrz+mHpXDrxcnRQ95R6sEQDlm\n"
+			     "qV2AvS/NMcJkLG6v1uyzx4tfjFoHjnO02FjaNR8BwzCuma1euTtvleejjbkegUsj\n"
+			     "h9Enz88yQ+jbSOaNVHk=\n"
+			     "-----END ENCRYPTED PRIVATE KEY-----\n",
+			     &err, SIGNET_ERR_KEY));
 	assert_string_equal(err.msg, "encrypted private keys are not supported (decrypt it with "
 				     "'openssl pkey -in KEY -out PLAIN')");
 	assert_null(
-	    key_from_str("-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n"
-			 "DEK-Info: AES-128-CBC,00\n\nAAAA\n-----END RSA PRIVATE KEY-----\n",
-			 &err, SIGNET_ERR_KEY));
+		key_from_str("-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n"
+			     "DEK-Info: AES-128-CBC,00\n\nAAAA\n-----END RSA PRIVATE KEY-----\n",
+			     &err, SIGNET_ERR_KEY));
 	assert_memory_equal(err.msg, "encrypted private keys", 22);
 	assert_null(key_from_str("-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA11qYAYKxCrfVS/7TyWQ"
 				 "HOg7hcvPapiMlrwIaaPcHURo=\n-----END PUBLIC KEY-----\n",
@@ -784,18 +796,18 @@ static void key_pem_error_messages(void **state)
 	assert_string_equal(err.msg, not_pem);
 	/* an EC key parses but is not for DKIM */
 	assert_null(
-	    key_from_str("-----BEGIN PRIVATE KEY-----\n"
-			 "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgzpp8ITylyXVqecQ9\n"
-			 "tO2eQtAozSIlQkE23G9r46rB53qhRANCAASGTKmLEFEVeUCiHDI6tjMIpRC99UFq\n"
-			 "Jw5n7AC1wd+JNf1keWPDFh1PuApx7TpuqZe4lLbcPg85sAkAiTvfanU0\n"
-			 "-----END PRIVATE KEY-----\n",
-			 &err, SIGNET_ERR_KEY));
+		key_from_str("-----BEGIN PRIVATE KEY-----\n"
+			     "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgzpp8ITylyXVqecQ9\n"
+			     "tO2eQtAozSIlQkE23G9r46rB53qhRANCAASGTKmLEFEVeUCiHDI6tjMIpRC99UFq\n"
+			     "Jw5n7AC1wd+JNf1keWPDFh1PuApx7TpuqZe4lLbcPg85sAkAiTvfanU0\n"
+			     "-----END PRIVATE KEY-----\n",
+			     &err, SIGNET_ERR_KEY));
 	assert_string_equal(err.msg, "unsupported key type (only RSA and Ed25519)");
 	/* damaged: truncated, a NUL in the middle, bad base64 */
 	static const char ed_pem[] =
-	    "-----BEGIN PRIVATE KEY-----\n"
-	    "MC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n"
-	    "-----END PRIVATE KEY-----\n";
+		"-----BEGIN PRIVATE KEY-----\n"
+		"MC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n"
+		"-----END PRIVATE KEY-----\n";
 	struct signet_key *key = NULL;
 	assert_int_equal(signet_key_parse((const uint8_t *)ed_pem, sizeof ed_pem - 1, &key, &err),
 			 SIGNET_OK);
@@ -834,20 +846,20 @@ static void key_pem_error_messages(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(sha256_streaming_known_answer),
-	    cmocka_unit_test(DKIM_ALG_01_rsa_sha256_rfc8463_known_answer),
-	    cmocka_unit_test(DKIM_SIGN_05_ed25519_rfc8463_known_answer),
-	    cmocka_unit_test(ed25519_dkimpy_seed_with_newline),
-	    cmocka_unit_test(DKIM_KEY_04_spki_and_pkcs1_same_key),
-	    cmocka_unit_test(DKIM_KEY_04_ed25519_exactly_32_bytes),
-	    cmocka_unit_test(DKIM_KEY_14_rsa_size_limits),
-	    cmocka_unit_test(DKIM_KEY_15_rsa_exponent),
-	    cmocka_unit_test(DKIM_KEY_15_malformed_der),
-	    cmocka_unit_test(DKIM_SIGN_04_refuse_small_rsa),
-	    cmocka_unit_test(DKIM_VER_06_rsa_1024_to_4096_verify),
-	    cmocka_unit_test(key_write_parse_round_trip),
-	    cmocka_unit_test(key_dns_record_format),
-	    cmocka_unit_test(key_pem_error_messages),
+		cmocka_unit_test(sha256_streaming_known_answer),
+		cmocka_unit_test(DKIM_ALG_01_rsa_sha256_rfc8463_known_answer),
+		cmocka_unit_test(DKIM_SIGN_05_ed25519_rfc8463_known_answer),
+		cmocka_unit_test(ed25519_dkimpy_seed_with_newline),
+		cmocka_unit_test(DKIM_KEY_04_spki_and_pkcs1_same_key),
+		cmocka_unit_test(DKIM_KEY_04_ed25519_exactly_32_bytes),
+		cmocka_unit_test(DKIM_KEY_14_rsa_size_limits),
+		cmocka_unit_test(DKIM_KEY_15_rsa_exponent),
+		cmocka_unit_test(DKIM_KEY_15_malformed_der),
+		cmocka_unit_test(DKIM_SIGN_04_refuse_small_rsa),
+		cmocka_unit_test(DKIM_VER_06_rsa_1024_to_4096_verify),
+		cmocka_unit_test(key_write_parse_round_trip),
+		cmocka_unit_test(key_dns_record_format),
+		cmocka_unit_test(key_pem_error_messages),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

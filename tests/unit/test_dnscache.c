@@ -114,7 +114,8 @@ static void dnscache_negative_and_tempfail(void **state)
 {
 	(void)state;
 	struct dnscache *c = mk(8, 4096, 300, 60);
-	assert_true(dnscache_put(c, "nx", SIGNET_DNS_NXDOMAIN, "NXDOMAIN", NULL, 0, false, 3600, 0));
+	assert_true(
+		dnscache_put(c, "nx", SIGNET_DNS_NXDOMAIN, "NXDOMAIN", NULL, 0, false, 3600, 0));
 	static struct dnscache_answer a;
 	assert_true(dnscache_get(c, "nx", 59999, &a));
 	assert_int_equal(a.status, SIGNET_DNS_NXDOMAIN);
@@ -128,7 +129,8 @@ static void dnscache_negative_and_tempfail(void **state)
 	assert_null(a.keys);
 	assert_string_equal(a.why, "no TXT record (NODATA)");
 	assert_false(has(c, "nd", 5000));
-	assert_false(dnscache_put(c, "tf", SIGNET_DNS_TEMPFAIL, "SERVFAIL", NULL, 0, false, 300, 0));
+	assert_false(
+		dnscache_put(c, "tf", SIGNET_DNS_TEMPFAIL, "SERVFAIL", NULL, 0, false, 300, 0));
 	assert_false(has(c, "tf", 0));
 	assert_false(put_ok(c, "z", "r", 0, 0));
 	assert_false(has(c, "z", 0));
@@ -168,7 +170,7 @@ static void dnscache_entry_limit_lru(void **state)
 	assert_true(put_ok(c, "b", "2", 300, 0));
 	assert_true(put_ok(c, "c", "3", 300, 0)); /* limit - 1 -> limit */
 	assert_int_equal(dnscache_count(c), 3);
-	assert_true(has(c, "a", 1)); /* b is now the least recently used */
+	assert_true(has(c, "a", 1));              /* b is now the least recently used */
 	assert_true(put_ok(c, "d", "4", 300, 2)); /* limit + 1 */
 	assert_int_equal(dnscache_count(c), 3);
 	assert_false(has(c, "b", 3));
@@ -190,8 +192,8 @@ static void dnscache_byte_limit(void **state)
 	assert_int_equal(dnscache_bytes(c), 20);
 	assert_false(put_ok(c, "n", "1234567890123456789", 300, 0)); /* 21 */
 	assert_int_equal(dnscache_bytes(c), 0);
-	assert_true(put_ok(c, "a", "123456789", 300, 0));  /* 11 */
-	assert_true(put_ok(c, "b", "1234567", 300, 0));    /* 9: 20 in all */
+	assert_true(put_ok(c, "a", "123456789", 300, 0)); /* 11 */
+	assert_true(put_ok(c, "b", "1234567", 300, 0));   /* 9: 20 in all */
 	assert_int_equal(dnscache_count(c), 2);
 	assert_true(put_ok(c, "c", "1", 300, 0)); /* 3 more: a goes */
 	assert_false(has(c, "a", 0));
@@ -283,7 +285,9 @@ static void signed_msg_make(struct signed_msg *m, enum signet_keytype type, cons
 	assert_int_equal(signet_key_generate(type, 1024, &m->key, &err), SIGNET_OK);
 	assert_int_equal(signet_key_dns_record(m->key, m->record, sizeof m->record, &len, &err),
 			 SIGNET_OK);
-	struct signet_sign_params p = {.domain = "example.com", .selector = "sel", .key = m->key,
+	struct signet_sign_params p = {.domain = "example.com",
+				       .selector = "sel",
+				       .key = m->key,
 				       .hdr_canon = SIGNET_CANON_RELAXED,
 				       .body_canon = SIGNET_CANON_RELAXED};
 	char text[256];
@@ -408,16 +412,12 @@ static void dnscache_parsed_evicted_while_referenced(void **state)
 		case 2: /* expired: dropped by the next get */
 			assert_false(has(c, KNAME, 300000));
 			break;
-		case 3:
-			assert_true(put_record(c, "v=DKIM1; k=ed25519; p=", 2));
-			break;
+		case 3: assert_true(put_record(c, "v=DKIM1; k=ed25519; p=", 2)); break;
 		case 4:
 			assert_false(dnscache_put(c, KNAME, SIGNET_DNS_TEMPFAIL, "SERVFAIL", NULL,
 						  0, false, 300, 2));
 			break;
-		default:
-			dnscache_free(c);
-			c = NULL;
+		default: dnscache_free(c); c = NULL;
 		}
 		if (c != NULL)
 			assert_false(has(c, KNAME, 1) && how != 3);

@@ -98,11 +98,17 @@ static void DKIM_SIG_06_dnsname_bad_octets(void **state)
 static void DKIM_EAI_02_dnsname_u_labels(void **state)
 {
 	(void)state;
-	assert_int_equal(check("b\xc3\xbc" "cher.example", 0), DNSNAME_NOT_ASCII);
+	assert_int_equal(check("b\xc3\xbc"
+			       "cher.example",
+			       0),
+			 DNSNAME_NOT_ASCII);
 	assert_int_equal(at, 1);
 	assert_string_equal(dnsname_reason(DNSNAME_NOT_ASCII),
 			    "is not ASCII; give the A-label form (xn--...)");
-	assert_int_equal(check("b\xc3\xbc" "cher.example", DNSNAME_UTF8), DNSNAME_OK);
+	assert_int_equal(check("b\xc3\xbc"
+			       "cher.example",
+			       DNSNAME_UTF8),
+			 DNSNAME_OK);
 	char name[100];
 	for (size_t k = 0; k < 35; k++)
 		memcpy(name + 2 * k, "\xc3\xbc", 2); /* 70 octets, 35 characters */
@@ -114,12 +120,12 @@ static void DKIM_EAI_02_dnsname_u_labels(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(DKIM_SIG_06_dnsname_ok),
-	    cmocka_unit_test(DKIM_SIG_06_dnsname_empty_labels),
-	    cmocka_unit_test(DKIM_SIG_06_dnsname_label_limit),
-	    cmocka_unit_test(DKIM_SIG_06_dnsname_name_limit),
-	    cmocka_unit_test(DKIM_SIG_06_dnsname_bad_octets),
-	    cmocka_unit_test(DKIM_EAI_02_dnsname_u_labels),
+		cmocka_unit_test(DKIM_SIG_06_dnsname_ok),
+		cmocka_unit_test(DKIM_SIG_06_dnsname_empty_labels),
+		cmocka_unit_test(DKIM_SIG_06_dnsname_label_limit),
+		cmocka_unit_test(DKIM_SIG_06_dnsname_name_limit),
+		cmocka_unit_test(DKIM_SIG_06_dnsname_bad_octets),
+		cmocka_unit_test(DKIM_EAI_02_dnsname_u_labels),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -59,7 +59,9 @@ static void IDNA_uts46_mapping(void **state)
 	(void)state;
 	expect_alabel("Bücher.example", "xn--bcher-kva.example");
 	expect_alabel("BÜCHER.EXAMPLE", "xn--bcher-kva.example");
-	expect_alabel("bu\xcc\x88" "cher.example", "xn--bcher-kva.example"); /* u + U+0308 */
+	expect_alabel("bu\xcc\x88"
+		      "cher.example",
+		      "xn--bcher-kva.example"); /* u + U+0308 */
 	expect_alabel("\xef\xbc\xa1\xef\xbc\xa2.bücher.example", "ab.xn--bcher-kva.example");
 	expect_alabel("Sel.Bücher.Example.", "sel.xn--bcher-kva.example.");
 }
@@ -81,11 +83,14 @@ static void IDNA_invalid_labels_refused(void **state)
 	expect_refused((const uint8_t *)"\xf0\x9f\x92\xa9.example", 11, SIGNET_ERR_SYNTAX,
 		       "is not a valid internationalized domain name: string contains a "
 		       "disallowed character");
-	expect_refused((const uint8_t *)"-b\xc3\xbc" "cher.example", 15, SIGNET_ERR_SYNTAX,
-		       "hyphen");
+	expect_refused((const uint8_t *)"-b\xc3\xbc"
+					"cher.example",
+		       15, SIGNET_ERR_SYNTAX, "hyphen");
 	expect_refused((const uint8_t *)"ab--c\xc3\xbc.example", 15, SIGNET_ERR_SYNTAX,
 		       "two hyphens");
-	expect_refused((const uint8_t *)"\xcc\x88" "a.example", 11, SIGNET_ERR_SYNTAX,
+	expect_refused((const uint8_t *)"\xcc\x88"
+					"a.example",
+		       11, SIGNET_ERR_SYNTAX,
 		       "is not a valid internationalized domain name"); /* leading U+0308 */
 	expect_refused((const uint8_t *)"b\xc3\xbc\0cher.example", 14, SIGNET_ERR_SYNTAX,
 		       "NUL in a domain name");
@@ -110,10 +115,12 @@ static void bad_utf8_refused(void **state)
 {
 	(void)state;
 	static const char msg[] = "domain is not valid UTF-8";
-	expect_refused((const uint8_t *)"b\xc3", 2, SIGNET_ERR_SYNTAX, msg);             /* truncated */
-	expect_refused((const uint8_t *)"\xc0\xaf.example", 10, SIGNET_ERR_SYNTAX, msg); /* overlong */
-	expect_refused((const uint8_t *)"\xed\xa0\x80", 3, SIGNET_ERR_SYNTAX, msg);      /* surrogate */
-	expect_refused((const uint8_t *)"\xf4\x90\x80\x80", 4, SIGNET_ERR_SYNTAX, msg);  /* > U+10FFFF */
+	expect_refused((const uint8_t *)"b\xc3", 2, SIGNET_ERR_SYNTAX, msg); /* truncated */
+	expect_refused((const uint8_t *)"\xc0\xaf.example", 10, SIGNET_ERR_SYNTAX,
+		       msg);                                                        /* overlong */
+	expect_refused((const uint8_t *)"\xed\xa0\x80", 3, SIGNET_ERR_SYNTAX, msg); /* surrogate */
+	expect_refused((const uint8_t *)"\xf4\x90\x80\x80", 4, SIGNET_ERR_SYNTAX,
+		       msg); /* > U+10FFFF */
 	expect_refused((const uint8_t *)"\xff", 1, SIGNET_ERR_SYNTAX, msg);
 }
 
@@ -130,8 +137,7 @@ static void IDNA_MAX_LABEL_limit(void **state)
 	assert_int_equal(idna_to_ascii(span_from_str(in), out, sizeof out, &err), SIGNET_OK);
 	assert_int_equal(strlen(out), 63);
 	strcat(in, "a");
-	assert_int_equal(idna_to_ascii(span_from_str(in), out, sizeof out, &err),
-			 SIGNET_ERR_LIMIT);
+	assert_int_equal(idna_to_ascii(span_from_str(in), out, sizeof out, &err), SIGNET_ERR_LIMIT);
 	assert_non_null(strstr(err.msg, "': a label of the A-label form is longer than "
 					"IDNA_MAX_LABEL (63) octets"));
 }
@@ -163,8 +169,7 @@ static void IDNA_MAX_DNS_NAME_limit(void **state)
 	strcat(in, ".");
 	assert_int_equal(idna_to_ascii(span_from_str(in), out, sizeof out, &err), SIGNET_OK);
 	long_name(in, 60);
-	assert_int_equal(idna_to_ascii(span_from_str(in), out, sizeof out, &err),
-			 SIGNET_ERR_LIMIT);
+	assert_int_equal(idna_to_ascii(span_from_str(in), out, sizeof out, &err), SIGNET_ERR_LIMIT);
 	assert_non_null(strstr(err.msg, "': the A-label form is longer than IDNA_MAX_DNS_NAME "
 					"(253) octets"));
 	assert_string_equal(err.spec, "RFC 1035 2.3.4");
@@ -196,10 +201,11 @@ static void IDNA_to_unicode_checks_alabels(void **state)
 	(void)state;
 	char out[IDNA_MAX_NAME];
 	struct signet_error err = {0};
-	assert_int_equal(idna_to_unicode(span_from_str("XN--BCHER-KVA.Example"), out, sizeof out,
-					 &err),
-			 SIGNET_OK);
-	assert_string_equal(out, "b\xc3\xbc" "cher.Example");
+	assert_int_equal(
+		idna_to_unicode(span_from_str("XN--BCHER-KVA.Example"), out, sizeof out, &err),
+		SIGNET_OK);
+	assert_string_equal(out, "b\xc3\xbc"
+				 "cher.Example");
 	assert_int_equal(idna_to_unicode(span_from_str("xn--fa-hia.de"), out, sizeof out, &err),
 			 SIGNET_OK);
 	assert_string_equal(out, "fa\xc3\x9f.de");
@@ -212,7 +218,8 @@ static void IDNA_to_unicode_checks_alabels(void **state)
 	expect_not_alabel("xn--ls8h.example", "'xn--ls8h' is not a valid A-label"); /* U+1F4A9 */
 	assert_int_equal(idna_to_unicode(span_from_str("xn--Bcher-kva"), out, sizeof out, &err),
 			 SIGNET_OK); /* A-labels are matched in lower case */
-	assert_string_equal(out, "b\xc3\xbc" "cher");
+	assert_string_equal(out, "b\xc3\xbc"
+				 "cher");
 	char label[80] = "xn--";
 	memset(label + 4, 'a', 60);
 	label[64] = '\0';
@@ -224,10 +231,12 @@ static void DKIM_EAI_02_verifier_queries_alabels(void **state)
 	/* DKIM-EAI-02: d=bücher.example → query sel._domainkey.xn--bcher-kva.example; an i=
 	 * in A-label form is within a U-label d=. */
 	(void)state;
-	const char *msg = "DKIM-Signature: v=1; a=rsa-sha256; d=b\xc3\xbc" "cher.example; s=sel;\r\n"
+	const char *msg = "DKIM-Signature: v=1; a=rsa-sha256; d=b\xc3\xbc"
+			  "cher.example; s=sel;\r\n"
 			  " i=@mail.xn--bcher-kva.example; h=from;\r\n"
 			  " bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=; b=AAAA\r\n"
-			  "From: a@b\xc3\xbc" "cher.example\r\n\r\n";
+			  "From: a@b\xc3\xbc"
+			  "cher.example\r\n\r\n";
 	struct signet_verifier *v = NULL;
 	struct signet_error err = {0};
 	static const struct signet_message_handler h = {tu_ver_header, tu_ver_eoh, tu_ver_body};

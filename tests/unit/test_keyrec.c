@@ -264,7 +264,7 @@ static void DKIM_KEY_12_nul_in_middle(void **state)
 	assert_int_equal(decode_n(in, sizeof in - 1), SIGNET_ERR_SYNTAX);
 	assert_string_equal(err.msg, "invalid byte 0x00 in value of k= at offset 13");
 	static const char in2[] =
-	    "v=DKIM1; k=ed25519; p=11qYAYKx\0CrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
+		"v=DKIM1; k=ed25519; p=11qYAYKx\0CrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
 	assert_int_equal(decode_n(in2, sizeof in2 - 1), SIGNET_ERR_SYNTAX);
 }
 
@@ -345,13 +345,13 @@ static void DKIM_ALG_03_keyrec_parse_rfc8463_keys(void **state)
 	need_testdata();
 	char v[2048];
 	struct signet_keyrec_info info;
-	assert_true(
-	    key_value("rfc8463/keys.txt", "brisbane._domainkey.football.example.com", v, sizeof v));
+	assert_true(key_value("rfc8463/keys.txt", "brisbane._domainkey.football.example.com", v,
+			      sizeof v));
 	assert_int_equal(keyrec_parse_str(v, &info), SIGNET_OK);
 	assert_int_equal(info.type, SIGNET_KEY_ED25519);
 	assert_int_equal(info.bits, 256);
 	assert_true(
-	    key_value("rfc8463/keys.txt", "test._domainkey.football.example.com", v, sizeof v));
+		key_value("rfc8463/keys.txt", "test._domainkey.football.example.com", v, sizeof v));
 	assert_int_equal(keyrec_parse_str(v, &info), SIGNET_OK);
 	assert_int_equal(info.type, SIGNET_KEY_RSA);
 	assert_int_equal(info.bits, 1024);
@@ -408,24 +408,25 @@ static void DKIM_KEY_04_keyrec_matches_rfc8463(void **state)
 	bool match = true;
 	assert_true(key_value("rfc8463/keys.txt", "brisbane._domainkey.football.example.com", ed,
 			      sizeof ed));
-	assert_true(
-	    key_value("rfc8463/keys.txt", "test._domainkey.football.example.com", rsa, sizeof rsa));
+	assert_true(key_value("rfc8463/keys.txt", "test._domainkey.football.example.com", rsa,
+			      sizeof rsa));
 	struct signet_key *edkey = load_key("rfc8463/ed25519.key");
 	struct signet_key *rsakey = load_key("rfc8463/rsa.key");
 	assert_int_equal(
-	    signet_keyrec_matches((const uint8_t *)ed, strlen(ed), edkey, &match, &err), SIGNET_OK);
+		signet_keyrec_matches((const uint8_t *)ed, strlen(ed), edkey, &match, &err),
+		SIGNET_OK);
 	assert_true(match);
 	assert_int_equal(
-	    signet_keyrec_matches((const uint8_t *)rsa, strlen(rsa), rsakey, &match, &err),
-	    SIGNET_OK);
+		signet_keyrec_matches((const uint8_t *)rsa, strlen(rsa), rsakey, &match, &err),
+		SIGNET_OK);
 	assert_true(match);
 	assert_int_equal(
-	    signet_keyrec_matches((const uint8_t *)ed, strlen(ed), rsakey, &match, &err),
-	    SIGNET_OK);
+		signet_keyrec_matches((const uint8_t *)ed, strlen(ed), rsakey, &match, &err),
+		SIGNET_OK);
 	assert_false(match);
 	assert_int_equal(
-	    signet_keyrec_matches((const uint8_t *)rsa, strlen(rsa), edkey, &match, &err),
-	    SIGNET_OK);
+		signet_keyrec_matches((const uint8_t *)rsa, strlen(rsa), edkey, &match, &err),
+		SIGNET_OK);
 	assert_false(match);
 	match = true;
 	assert_int_equal(signet_keyrec_matches((const uint8_t *)"p=", 2, edkey, &match, &err),
@@ -635,7 +636,8 @@ static void DKIM_KEY_03_check_unusable(void **state)
 		       "not a valid DKIM key record: v= must be DKIM1 and come first (RFC 6376 "
 		       "3.6.1)");
 	assert_int_equal(kr.n, 1);
-	static const char nul[] = "v=DKIM1; k=ed\0" "25519; p=" ED_P; /* NUL in the middle */
+	static const char nul[] = "v=DKIM1; k=ed\0"
+				  "25519; p=" ED_P; /* NUL in the middle */
 	memset(&err, 0, sizeof err);
 	assert_int_equal(signet_keyrec_check((const uint8_t *)nul, sizeof nul - 1, NULL, &kr, &err),
 			 SIGNET_OK);
@@ -680,33 +682,33 @@ static void keyrec_check_severity_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(DKIM_KEY_04_defaults),
-	    cmocka_unit_test(DKIM_KEY_03_v_first_and_DKIM1),
-	    cmocka_unit_test(DKIM_KEY_04_key_types),
-	    cmocka_unit_test(DKIM_ALG_03_ed25519_length),
-	    cmocka_unit_test(DKIM_KEY_05_revoked),
-	    cmocka_unit_test(DKIM_KEY_06_h_hashes),
-	    cmocka_unit_test(DKIM_KEY_07_service_types),
-	    cmocka_unit_test(DKIM_KEY_08_t_flags),
-	    cmocka_unit_test(DKIM_KEY_10_13_unknown_tags_ignored),
-	    cmocka_unit_test(DKIM_KEY_12_syntax_and_paste_mistakes),
-	    cmocka_unit_test(DKIM_KEY_12_spaces_inside_p),
-	    cmocka_unit_test(DKIM_KEY_16_size_limit),
-	    cmocka_unit_test(DKIM_KEY_12_nul_in_middle),
-	    cmocka_unit_test(DKIM_KEY_12_truncated_input),
-	    cmocka_unit_test(DKIM_ALG_03_keyrec_parse_rfc8463_keys),
-	    cmocka_unit_test(DKIM_KEY_15_keyrec_parse_bad_key),
-	    cmocka_unit_test(DKIM_KEY_04_keyrec_matches_rfc8463),
-	    cmocka_unit_test(DKIM_KEY_14_check_rsa_under_1024_is_problem),
-	    cmocka_unit_test(DKIM_KEY_14_check_rsa_1024_to_2047_is_warning),
-	    cmocka_unit_test(DKIM_KEY_05_check_revoked),
-	    cmocka_unit_test(DKIM_KEY_04_check_unknown_k),
-	    cmocka_unit_test(DKIM_KEY_06_07_08_check_tags),
-	    cmocka_unit_test(DKIM_KEY_12_check_quotes_and_backslashes),
-	    cmocka_unit_test(DKIM_KEY_12_check_space_inside_p),
-	    cmocka_unit_test(DKIM_KEY_03_check_unusable),
-	    cmocka_unit_test(DKIM_KEY_04_check_against_private_key),
-	    cmocka_unit_test(keyrec_check_severity_names),
+		cmocka_unit_test(DKIM_KEY_04_defaults),
+		cmocka_unit_test(DKIM_KEY_03_v_first_and_DKIM1),
+		cmocka_unit_test(DKIM_KEY_04_key_types),
+		cmocka_unit_test(DKIM_ALG_03_ed25519_length),
+		cmocka_unit_test(DKIM_KEY_05_revoked),
+		cmocka_unit_test(DKIM_KEY_06_h_hashes),
+		cmocka_unit_test(DKIM_KEY_07_service_types),
+		cmocka_unit_test(DKIM_KEY_08_t_flags),
+		cmocka_unit_test(DKIM_KEY_10_13_unknown_tags_ignored),
+		cmocka_unit_test(DKIM_KEY_12_syntax_and_paste_mistakes),
+		cmocka_unit_test(DKIM_KEY_12_spaces_inside_p),
+		cmocka_unit_test(DKIM_KEY_16_size_limit),
+		cmocka_unit_test(DKIM_KEY_12_nul_in_middle),
+		cmocka_unit_test(DKIM_KEY_12_truncated_input),
+		cmocka_unit_test(DKIM_ALG_03_keyrec_parse_rfc8463_keys),
+		cmocka_unit_test(DKIM_KEY_15_keyrec_parse_bad_key),
+		cmocka_unit_test(DKIM_KEY_04_keyrec_matches_rfc8463),
+		cmocka_unit_test(DKIM_KEY_14_check_rsa_under_1024_is_problem),
+		cmocka_unit_test(DKIM_KEY_14_check_rsa_1024_to_2047_is_warning),
+		cmocka_unit_test(DKIM_KEY_05_check_revoked),
+		cmocka_unit_test(DKIM_KEY_04_check_unknown_k),
+		cmocka_unit_test(DKIM_KEY_06_07_08_check_tags),
+		cmocka_unit_test(DKIM_KEY_12_check_quotes_and_backslashes),
+		cmocka_unit_test(DKIM_KEY_12_check_space_inside_p),
+		cmocka_unit_test(DKIM_KEY_03_check_unusable),
+		cmocka_unit_test(DKIM_KEY_04_check_against_private_key),
+		cmocka_unit_test(keyrec_check_severity_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

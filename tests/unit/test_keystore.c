@@ -104,8 +104,8 @@ static struct signetd_config *cfg_of(const char *fmt)
 	struct signetd_config *cfg = NULL;
 	struct diags d;
 	diags_init(&d);
-	if (config_parse("/etc/signet/signetd.conf", (const uint8_t *)text, strlen(text), &cfg, &d) !=
-	    SIGNET_OK) {
+	if (config_parse("/etc/signet/signetd.conf", (const uint8_t *)text, strlen(text), &cfg,
+			 &d) != SIGNET_OK) {
 		diags_print(&d, stderr, "  ");
 		fail_msg("config did not load");
 	}
@@ -192,17 +192,19 @@ static void keys_missing_file_says_keygen(void **state)
 	struct keystore *ks = NULL;
 	assert_int_equal(load(one_key_cfg, &ks), SIGNET_ERR_KEY);
 	assert_null(ks);
-	assert_only(DIAG_ERROR, ONE_KEY_AT "key file %s/k.key (domain example.com, selector s1): not "
-					   "found — create it with: signet keygen -d example.com -s "
-					   "s1 -k %s/k.key");
+	assert_only(DIAG_ERROR,
+		    ONE_KEY_AT "key file %s/k.key (domain example.com, selector s1): not "
+			       "found — create it with: signet keygen -d example.com -s "
+			       "s1 -k %s/k.key");
 	assert_int_equal(load("dkim_signing { domain { example.com { selector = s1; path = "
 			      "\"%s/no/dir/k.key\"; algorithm = ed25519-sha256; } } }",
 			      &ks),
 			 SIGNET_ERR_KEY);
-	assert_only(DIAG_ERROR, ONE_KEY_AT "key file %s/no/dir/k.key (domain example.com, selector "
-					   "s1): not found, and directory %s/no/dir does not exist "
-					   "either — create them with: mkdir -p %s/no/dir && signet "
-					   "keygen -t ed25519 -d example.com -s s1 -k %s/no/dir/k.key");
+	assert_only(DIAG_ERROR,
+		    ONE_KEY_AT "key file %s/no/dir/k.key (domain example.com, selector "
+			       "s1): not found, and directory %s/no/dir does not exist "
+			       "either — create them with: mkdir -p %s/no/dir && signet "
+			       "keygen -t ed25519 -d example.com -s s1 -k %s/no/dir/k.key");
 }
 
 /* SECURITY.md "Private key files" (as OpenDKIM's RequireSafeKeys): a key
@@ -351,27 +353,30 @@ static void keys_not_readable_by_daemon_user(void **state)
 	struct keystore *ks = NULL;
 	assert_int_equal(load(nobody_cfg, &ks), SIGNET_ERR_KEY);
 	char want[1024];
-	snprintf(want, sizeof want, NOBODY_AT "key file %%s/k.key (domain example.com, selector s1): "
-					      "not readable by user nobody (uid %u): Permission "
-					      "denied; file is mode 0600 owned by root — fix: chown "
-					      "nobody %%s/k.key",
+	snprintf(want, sizeof want,
+		 NOBODY_AT "key file %%s/k.key (domain example.com, selector s1): "
+			   "not readable by user nobody (uid %u): Permission "
+			   "denied; file is mode 0600 owned by root — fix: chown "
+			   "nobody %%s/k.key",
 		 (unsigned)pw->pw_uid);
 	assert_only(DIAG_ERROR, want);
 	/* readable only because others may: refused, the fix gives it to the user */
 	assert_int_equal(chown(p, 0, 0), 0);
 	assert_int_equal(chmod(p, 0644), 0);
 	assert_int_equal(load(nobody_cfg, &ks), SIGNET_ERR_KEY);
-	assert_only(DIAG_ERROR, NOBODY_AT "key file %s/k.key (domain example.com, selector s1): "
-					  "readable by others (mode 0644): any local user could copy "
-					  "the private key, so it is refused — fix: chown nobody "
-					  "%s/k.key && chmod 600 %s/k.key");
+	assert_only(DIAG_ERROR,
+		    NOBODY_AT "key file %s/k.key (domain example.com, selector s1): "
+			      "readable by others (mode 0644): any local user could copy "
+			      "the private key, so it is refused — fix: chown nobody "
+			      "%s/k.key && chmod 600 %s/k.key");
 	/* a directory on the way the user cannot pass */
 	assert_int_equal(chmod(g_dir, 0700), 0);
 	assert_int_equal(load(nobody_cfg, &ks), SIGNET_ERR_KEY);
-	snprintf(want, sizeof want, NOBODY_AT "key file %%s/k.key (domain example.com, selector s1): "
-					      "not readable by user nobody (uid %u): directory %%s "
-					      "is mode 0700 owned by root, so the user cannot reach "
-					      "the key — fix: chown nobody %%s (or chmod o+x %%s)",
+	snprintf(want, sizeof want,
+		 NOBODY_AT "key file %%s/k.key (domain example.com, selector s1): "
+			   "not readable by user nobody (uid %u): directory %%s "
+			   "is mode 0700 owned by root, so the user cannot reach "
+			   "the key — fix: chown nobody %%s (or chmod o+x %%s)",
 		 (unsigned)pw->pw_uid);
 	assert_only(DIAG_ERROR, want);
 }
@@ -381,13 +386,15 @@ static void keys_unknown_user(void **state)
 	(void)state;
 	put_str("k.key", g_ed_pem, 0600);
 	struct keystore *ks = NULL;
-	assert_int_equal(load("user = \"no-such-user-signet\"\ndkim_signing { domain { example.com { "
-			      "selector = s1; path = \"%s/k.key\"; } } }",
-			      &ks),
-			 SIGNET_ERR_KEY);
-	assert_only(DIAG_ERROR, "/etc/signet/signetd.conf: user 'no-such-user-signet' does not exist "
-				"— create it with: adduser --system --group --no-create-home "
-				"no-such-user-signet");
+	assert_int_equal(
+		load("user = \"no-such-user-signet\"\ndkim_signing { domain { example.com { "
+		     "selector = s1; path = \"%s/k.key\"; } } }",
+		     &ks),
+		SIGNET_ERR_KEY);
+	assert_only(DIAG_ERROR,
+		    "/etc/signet/signetd.conf: user 'no-such-user-signet' does not exist "
+		    "— create it with: adduser --system --group --no-create-home "
+		    "no-such-user-signet");
 }
 
 static void keys_not_pem(void **state)
@@ -396,12 +403,13 @@ static void keys_not_pem(void **state)
 	put_str("k.key", "this is not a key\n", 0600);
 	struct keystore *ks = NULL;
 	assert_int_equal(load(one_key_cfg, &ks), SIGNET_ERR_KEY);
-	assert_only(DIAG_ERROR, ONE_KEY_AT "key file %s/k.key (domain example.com, selector s1): not "
-					   "a PEM private key (expected -----BEGIN PRIVATE KEY-----, "
-					   "or the base64 of a 32-byte Ed25519 seed) — fix: make a "
-					   "new key with: signet keygen -d example.com -s s1 -k "
-					   "%s/k.key (move the old file away first; keygen does not "
-					   "overwrite), then publish its DNS record");
+	assert_only(DIAG_ERROR,
+		    ONE_KEY_AT "key file %s/k.key (domain example.com, selector s1): not "
+			       "a PEM private key (expected -----BEGIN PRIVATE KEY-----, "
+			       "or the base64 of a 32-byte Ed25519 seed) — fix: make a "
+			       "new key with: signet keygen -d example.com -s s1 -k "
+			       "%s/k.key (move the old file away first; keygen does not "
+			       "overwrite), then publish its DNS record");
 	/* a public key in the private key's place */
 	put_str("k.key", "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA\n-----END PUBLIC KEY-----\n",
 		0600);
@@ -429,25 +437,28 @@ static void keys_directory_empty_device(void **state)
 	assert_int_equal(mkdir(path_of("k.key", p, sizeof p), 0700), 0);
 	struct keystore *ks = NULL;
 	assert_int_equal(load(one_key_cfg, &ks), SIGNET_ERR_KEY);
-	assert_only(DIAG_ERROR, ONE_KEY_AT "key file %s/k.key (domain example.com, selector s1): is "
-					   "a directory, not a key file — set path to the key file "
-					   "itself, e.g. %s/k.key/example.com.s1.key (create it "
-					   "with: signet keygen -d example.com -s s1 -k "
-					   "%s/k.key/example.com.s1.key)");
+	assert_only(DIAG_ERROR,
+		    ONE_KEY_AT "key file %s/k.key (domain example.com, selector s1): is "
+			       "a directory, not a key file — set path to the key file "
+			       "itself, e.g. %s/k.key/example.com.s1.key (create it "
+			       "with: signet keygen -d example.com -s s1 -k "
+			       "%s/k.key/example.com.s1.key)");
 	assert_int_equal(rmdir(p), 0);
 	put_str("k.key", "", 0600);
 	assert_int_equal(load(one_key_cfg, &ks), SIGNET_ERR_KEY);
-	assert_only(DIAG_ERROR, ONE_KEY_AT "key file %s/k.key (domain example.com, selector s1): is "
-					   "empty — remove it and create the key with: signet keygen "
-					   "-d example.com -s s1 -k %s/k.key");
+	assert_only(DIAG_ERROR,
+		    ONE_KEY_AT "key file %s/k.key (domain example.com, selector s1): is "
+			       "empty — remove it and create the key with: signet keygen "
+			       "-d example.com -s s1 -k %s/k.key");
 	assert_int_equal(load("dkim_signing { domain { example.com { selector = s1; path = "
 			      "\"/dev/null\"; } } }",
 			      &ks),
 			 SIGNET_ERR_KEY);
-	assert_only(DIAG_ERROR, ONE_KEY_AT "key file /dev/null (domain example.com, selector s1): is "
-					   "a character device, not a regular file — set path to a "
-					   "key file made with: signet keygen -d example.com -s s1 -k "
-					   "/dev/null");
+	assert_only(DIAG_ERROR,
+		    ONE_KEY_AT "key file /dev/null (domain example.com, selector s1): is "
+			       "a character device, not a regular file — set path to a "
+			       "key file made with: signet keygen -d example.com -s s1 -k "
+			       "/dev/null");
 }
 
 /* A FIFO as key path is refused by its type, never opened for a blocking
@@ -461,9 +472,10 @@ static void keys_fifo_refused_without_hang(void **state)
 	alarm(10);
 	assert_int_equal(load(one_key_cfg, &ks), SIGNET_ERR_KEY);
 	alarm(0);
-	assert_only(DIAG_ERROR, ONE_KEY_AT "key file %s/k.key (domain example.com, selector s1): is "
-					   "a FIFO, not a regular file — set path to a key file made "
-					   "with: signet keygen -d example.com -s s1 -k %s/k.key");
+	assert_only(DIAG_ERROR,
+		    ONE_KEY_AT "key file %s/k.key (domain example.com, selector s1): is "
+			       "a FIFO, not a regular file — set path to a key file made "
+			       "with: signet keygen -d example.com -s s1 -k %s/k.key");
 }
 
 /* KEYS_MAX_FILE at limit-1 and limit reach the parser; limit+1 is refused unread. */
@@ -482,9 +494,10 @@ static void keys_limit_file_size(void **state)
 	}
 	put("k.key", big, KEYS_MAX_FILE + 1, 0600);
 	assert_int_equal(load(one_key_cfg, &ks), SIGNET_ERR_KEY);
-	assert_only(DIAG_ERROR, ONE_KEY_AT "key file %s/k.key (domain example.com, selector s1): is "
-					   "65537 bytes, more than KEYS_MAX_FILE (65536): not a "
-					   "private key");
+	assert_only(DIAG_ERROR,
+		    ONE_KEY_AT "key file %s/k.key (domain example.com, selector s1): is "
+			       "65537 bytes, more than KEYS_MAX_FILE (65536): not a "
+			       "private key");
 	free(big);
 }
 
@@ -494,18 +507,20 @@ static void keys_rsa_sizes(void **state)
 	put_str("k.key", rsa512_pem, 0600);
 	struct keystore *ks = NULL;
 	assert_int_equal(load(one_key_cfg, &ks), SIGNET_ERR_KEY);
-	assert_only(DIAG_ERROR, ONE_KEY_AT "key file %s/k.key (domain example.com, selector s1): RSA "
-					   "key of 512 bits refused (RFC 8301: 1024 to 4096 bits; "
-					   "make a 2048-bit key) — fix: make a new key with: signet "
-					   "keygen -d example.com -s s1 -k %s/k.key (move the old "
-					   "file away first; keygen does not overwrite), then "
-					   "publish its DNS record");
+	assert_only(DIAG_ERROR,
+		    ONE_KEY_AT "key file %s/k.key (domain example.com, selector s1): RSA "
+			       "key of 512 bits refused (RFC 8301: 1024 to 4096 bits; "
+			       "make a 2048-bit key) — fix: make a new key with: signet "
+			       "keygen -d example.com -s s1 -k %s/k.key (move the old "
+			       "file away first; keygen does not overwrite), then "
+			       "publish its DNS record");
 	put_str("k.key", g_rsa1024_pem, 0600);
 	assert_int_equal(load(one_key_cfg, &ks), SIGNET_OK);
-	assert_only(DIAG_WARNING, ONE_KEY_AT "key file %s/k.key (domain example.com, selector s1): "
-					     "is an RSA 1024-bit key; RFC 8301 3.2 asks signers for "
-					     "at least 2048 bits — make a new key with: signet keygen "
-					     "-b 2048 -d example.com -s NEWSELECTOR -k NEWFILE");
+	assert_only(DIAG_WARNING,
+		    ONE_KEY_AT "key file %s/k.key (domain example.com, selector s1): "
+			       "is an RSA 1024-bit key; RFC 8301 3.2 asks signers for "
+			       "at least 2048 bits — make a new key with: signet keygen "
+			       "-b 2048 -d example.com -s NEWSELECTOR -k NEWFILE");
 	keystore_free(ks);
 }
 
@@ -518,11 +533,12 @@ static void keys_algorithm_mismatch(void **state)
 			      "\"%s/k.key\"; algorithm = ed25519-sha256 } } }",
 			      &ks),
 			 SIGNET_ERR_KEY);
-	assert_only(DIAG_ERROR, ONE_KEY_AT "key file %s/k.key (domain example.com, selector s1): is "
-					   "an RSA 2048-bit key but algorithm = \"ed25519-sha256\" is "
-					   "configured — fix: point path at an ed25519 key (signet "
-					   "keygen -t ed25519 -d example.com -s s1 -k NEWFILE) or "
-					   "change algorithm");
+	assert_only(DIAG_ERROR,
+		    ONE_KEY_AT "key file %s/k.key (domain example.com, selector s1): is "
+			       "an RSA 2048-bit key but algorithm = \"ed25519-sha256\" is "
+			       "configured — fix: point path at an ed25519 key (signet "
+			       "keygen -t ed25519 -d example.com -s s1 -k NEWFILE) or "
+			       "change algorithm");
 	put_str("k.key", g_ed_pem, 0600);
 	assert_int_equal(load("dkim_signing { domain { example.com { selector = s1; path = "
 			      "\"%s/k.key\"; algorithm = rsa-sha256 } } }",
@@ -621,8 +637,9 @@ static void keys_fallback_template(void **state)
 	put_str("d.example.dkim.key", "junk", 0600);
 	assert_int_equal(load("dkim_signing { path = \"%s/$domain.$selector.key\" }", &ks),
 			 SIGNET_ERR_KEY);
-	assert_non_null(diags_find(&g_d, "/etc/signet/signetd.conf: dkim_signing.path fallback: key "
-					 "file "));
+	assert_non_null(diags_find(&g_d,
+				   "/etc/signet/signetd.conf: dkim_signing.path fallback: key "
+				   "file "));
 	assert_non_null(diags_find(&g_d, "/d.example.dkim.key (domain d.example, selector dkim): "
 					 "not a PEM private key"));
 }

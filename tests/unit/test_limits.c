@@ -221,8 +221,7 @@ static void LIMIT_sig_tags(void **state)
 /* The RFC 8463 ed25519 key; the signature below is not made with it. */
 #define ED_RECORD "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
 #define ED_SIG                                                                                     \
-	" v=1; a=ed25519-sha256; c=relaxed/relaxed; d=example.com; s=s; h=from; bh=" BH_EMPTY      \
-	"; "                                                                                       \
+	" v=1; a=ed25519-sha256; c=relaxed/relaxed; d=example.com; s=s; h=from; bh=" BH_EMPTY "; " \
 	"b=/"                                                                                      \
 	"gCrinpcQOoIfuHNQIbq4pgh9kyIK3AQUdt9OdqQehSwhEIug4D11BusFa3bT3FY5OsU7ZbnKELq+eXdp1Q1Dw=="
 

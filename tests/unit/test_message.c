@@ -8,8 +8,8 @@ struct rec {
 	int eoh;
 };
 
-static enum signet_status r_header(void *ctx, const uint8_t *n, size_t nl, const uint8_t *v, size_t vl,
-				   struct signet_error *e)
+static enum signet_status r_header(void *ctx, const uint8_t *n, size_t nl, const uint8_t *v,
+				   size_t vl, struct signet_error *e)
 {
 	(void)e;
 	struct rec *r = ctx;
@@ -17,8 +17,8 @@ static enum signet_status r_header(void *ctx, const uint8_t *n, size_t nl, const
 	if (v == NULL)
 		snprintf(r->log + l, sizeof r->log - l, "[%.*s|NOCOLON]", (int)nl, (const char *)n);
 	else
-		snprintf(r->log + l, sizeof r->log - l, "[%.*s|%.*s]", (int)nl, (const char *)n, (int)vl,
-			 (const char *)v);
+		snprintf(r->log + l, sizeof r->log - l, "[%.*s|%.*s]", (int)nl, (const char *)n,
+			 (int)vl, (const char *)v);
 	return SIGNET_OK;
 }
 static enum signet_status r_eoh(void *ctx, struct signet_error *e)
@@ -42,7 +42,8 @@ static void split(const char *msg, size_t chunk, struct rec *r)
 {
 	memset(r, 0, sizeof *r);
 	struct signet_error err = {0};
-	assert_int_equal(tu_feed(&handler, r, (const uint8_t *)msg, strlen(msg), chunk, &err), SIGNET_OK);
+	assert_int_equal(tu_feed(&handler, r, (const uint8_t *)msg, strlen(msg), chunk, &err),
+			 SIGNET_OK);
 }
 
 static void fields_and_folding(void **state)
@@ -117,7 +118,8 @@ static void oversized_field_is_limit_error(void **state)
 	struct rec r;
 	memset(&r, 0, sizeof r);
 	struct signet_error err = {0};
-	assert_int_equal(tu_feed(&handler, &r, (uint8_t *)m, strlen(m), 65536, &err), SIGNET_ERR_LIMIT);
+	assert_int_equal(tu_feed(&handler, &r, (uint8_t *)m, strlen(m), 65536, &err),
+			 SIGNET_ERR_LIMIT);
 	assert_non_null(strstr(err.msg, "longer than"));
 	free(m);
 }

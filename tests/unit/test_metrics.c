@@ -292,7 +292,7 @@ static void metrics_config_listener_limits(void **state)
 	(void)state;
 	static const struct {
 		const char *text;
-		unsigned conns;   /* 0: a config error naming the key */
+		unsigned conns; /* 0: a config error naming the key */
 		double timeout;
 	} rows[] = {
 		{"", CONFIG_DEFAULT_METRICS_CONNECTIONS, CONFIG_DEFAULT_METRICS_TIMEOUT},
@@ -363,7 +363,9 @@ static void metrics_policy_reason_codes(void **state)
 		struct policy_facts f = {
 			.client_addr = rows[k].client,
 			.env_from = rows[k].env,
-			.from = rows[k].nfrom == 2 ? two : rows[k].nfrom == 3 ? bad : one,
+			.from = rows[k].nfrom == 2   ? two
+				: rows[k].nfrom == 3 ? bad
+						     : one,
 			.n_from = rows[k].nfrom == 3 ? 1 : (size_t)rows[k].nfrom,
 		};
 		struct policy_decision dec;
@@ -373,7 +375,7 @@ static void metrics_policy_reason_codes(void **state)
 		assert_string_equal(policy_reason_label(dec.code), rows[k].label);
 	}
 	assert_string_equal(policy_reason_label(POLICY_OTHER), "other");
-	assert_string_equal(policy_reason_label((enum policy_reason)-1), "other");
+	assert_string_equal(policy_reason_label((enum policy_reason) - 1), "other");
 	assert_string_equal(policy_reason_label(POLICY_NREASONS), "other");
 	config_free(cfg);
 	diags_free(&d);

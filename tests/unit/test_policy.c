@@ -161,8 +161,8 @@ static void policy_eligibility(void **state)
 {
 	(void)state;
 	static const struct row rows[] = {
-		{"authenticated", NULL, NULL, false, "192.0.2.7", "joe@example.com", "joe@example.com",
-		 FROM1("Joe <joe@example.com>"), "example.com", "rsa2024,ed2024",
+		{"authenticated", NULL, NULL, false, "192.0.2.7", "joe@example.com",
+		 "joe@example.com", FROM1("Joe <joe@example.com>"), "example.com", "rsa2024,ed2024",
 		 "sender authenticated as joe@example.com; d=example.com (from the From header), "
 		 "selectors rsa2024, ed2024"},
 		{"remote unauthenticated", NULL, NULL, false, "192.0.2.7", NULL, "joe@example.com",
@@ -176,7 +176,8 @@ static void policy_eligibility(void **state)
 		 "sender not authenticated and client (unknown address) not in local_addrs"},
 		{"local client", NULL, NULL, false, "127.0.0.1", NULL, "joe@example.com",
 		 FROM1("joe@example.com"), "example.com", "rsa2024,ed2024",
-		 "client in local_addrs: 127.0.0.1; d=example.com (from the From header), selectors "
+		 "client in local_addrs: 127.0.0.1; d=example.com (from the From header), "
+		 "selectors "
 		 "rsa2024, ed2024"},
 		{"local IPv6 in Postfix form", NULL, NULL, false, "IPv6:::1", NULL, NULL,
 		 FROM1("joe@example.org"), "example.org", "s1",
@@ -187,12 +188,14 @@ static void policy_eligibility(void **state)
 		 "client 127.0.0.1 is in local_addrs but sign_local is off"},
 		{"sign_authenticated off, remote", NULL, "sign_authenticated = false;", false,
 		 "192.0.2.7", "joe@example.com", NULL, FROM1("joe@example.com"), NULL, NULL,
-		 "sender authenticated as joe@example.com but sign_authenticated is off, and client "
+		 "sender authenticated as joe@example.com but sign_authenticated is off, and "
+		 "client "
 		 "192.0.2.7 is not in local_addrs"},
 		{"sign_authenticated off, local", NULL, "sign_authenticated = false;", false,
 		 "127.0.0.1", "joe@example.com", NULL, FROM1("joe@example.com"), "example.com",
 		 "rsa2024,ed2024",
-		 "client in local_addrs: 127.0.0.1; d=example.com (from the From header), selectors "
+		 "client in local_addrs: 127.0.0.1; d=example.com (from the From header), "
+		 "selectors "
 		 "rsa2024, ed2024"},
 		{"both off, local+auth", NULL, "sign_authenticated = false; sign_local = false;",
 		 false, "127.0.0.1", "joe@example.com", NULL, FROM1("joe@example.com"), NULL, NULL,
@@ -204,7 +207,8 @@ static void policy_eligibility(void **state)
 		 "client in sign_networks: 198.51.100.5; d=example.com (from the From header), "
 		 "selectors rsa2024, ed2024"},
 		{"disabled", NULL, "enabled = false;", false, "127.0.0.1", "joe@example.com", NULL,
-		 FROM1("joe@example.com"), NULL, NULL, "signing is off (dkim_signing.enabled = false)"},
+		 FROM1("joe@example.com"), NULL, NULL,
+		 "signing is off (dkim_signing.enabled = false)"},
 	};
 	ROWS(rows);
 }
@@ -235,7 +239,8 @@ static void MILTER_PFX_01_non_smtp_is_signed(void **state)
 	diags_init(&d);
 	struct signetd_config *cfg = NULL;
 	struct keystore *ks = NULL;
-	assert_int_equal(config_parse("t", (const uint8_t *)text, strlen(text), &cfg, &d), SIGNET_OK);
+	assert_int_equal(config_parse("t", (const uint8_t *)text, strlen(text), &cfg, &d),
+			 SIGNET_OK);
 	assert_int_equal(keystore_load(cfg, &ks, &d), SIGNET_OK);
 	const char *from[] = {"root@example.org"};
 	struct policy_facts f = {.non_smtp = true, .from = from, .n_from = 1};
@@ -259,10 +264,29 @@ static void DKIM_SIGN_07_from_field_checks(void **state)
 {
 	(void)state;
 	static const struct row rows[] = {
-		{"no From", NULL, NULL, false, "127.0.0.1", NULL, NULL, {NULL}, 0, NULL, NULL,
+		{"no From",
+		 NULL,
+		 NULL,
+		 false,
+		 "127.0.0.1",
+		 NULL,
+		 NULL,
+		 {NULL},
+		 0,
+		 NULL,
+		 NULL,
 		 "From header missing"},
-		{"two From", NULL, NULL, false, "127.0.0.1", NULL, NULL,
-		 {"a@example.com", "b@example.com"}, 2, NULL, NULL,
+		{"two From",
+		 NULL,
+		 NULL,
+		 false,
+		 "127.0.0.1",
+		 NULL,
+		 NULL,
+		 {"a@example.com", "b@example.com"},
+		 2,
+		 NULL,
+		 NULL,
 		 "From header repeated (2 From fields)"},
 		{"two addresses", NULL, NULL, false, "127.0.0.1", NULL, NULL,
 		 FROM1("a@example.com, B <b@example.com>"), NULL, NULL,
@@ -280,7 +304,8 @@ static void DKIM_SIGN_07_from_field_checks(void **state)
 		{"comments and quotes", NULL, NULL, false, "127.0.0.1", NULL, NULL,
 		 FROM1("\"Joe (not a comment)\" (c1) <\"joe.q x\"@Example.COM> (c2 (nested))"),
 		 "example.com", "rsa2024,ed2024",
-		 "client in local_addrs: 127.0.0.1; d=example.com (from the From header), selectors "
+		 "client in local_addrs: 127.0.0.1; d=example.com (from the From header), "
+		 "selectors "
 		 "rsa2024, ed2024"},
 		{"group of one", NULL, NULL, false, "127.0.0.1", NULL, NULL,
 		 FROM1("Team: Joe <joe@example.org>;"), "example.org", "s1",
@@ -322,12 +347,14 @@ static void policy_mismatch_rules(void **state)
 		{"envelope differs, allowed", NULL, "allow_hdrfrom_mismatch = true;", false,
 		 "127.0.0.1", NULL, "<bounce@example.net>", FROM1("joe@example.com"), "example.com",
 		 "rsa2024,ed2024",
-		 "client in local_addrs: 127.0.0.1; d=example.com (from the From header), selectors "
+		 "client in local_addrs: 127.0.0.1; d=example.com (from the From header), "
+		 "selectors "
 		 "rsa2024, ed2024"},
-		{"envelope differs, allowed for local", NULL, "allow_hdrfrom_mismatch_local = true;",
-		 false, "127.0.0.1", NULL, "bounce@example.net", FROM1("joe@example.com"),
-		 "example.com", "rsa2024,ed2024",
-		 "client in local_addrs: 127.0.0.1; d=example.com (from the From header), selectors "
+		{"envelope differs, allowed for local", NULL,
+		 "allow_hdrfrom_mismatch_local = true;", false, "127.0.0.1", NULL,
+		 "bounce@example.net", FROM1("joe@example.com"), "example.com", "rsa2024,ed2024",
+		 "client in local_addrs: 127.0.0.1; d=example.com (from the From header), "
+		 "selectors "
 		 "rsa2024, ed2024"},
 		{"envelope differs, local-only allowance, remote", NULL,
 		 "allow_hdrfrom_mismatch_local = true;", false, "192.0.2.7", "joe@example.com",
@@ -335,7 +362,8 @@ static void policy_mismatch_rules(void **state)
 		 "envelope sender domain example.net differs from From domain example.com and "
 		 "allow_hdrfrom_mismatch is off"},
 		{"envelope differs, sign_networks allowance", NULL,
-		 "sign_networks = [\"198.51.100.0/24\"]; allow_hdrfrom_mismatch_sign_networks = true;",
+		 "sign_networks = [\"198.51.100.0/24\"]; allow_hdrfrom_mismatch_sign_networks = "
+		 "true;",
 		 false, "198.51.100.9", NULL, "bounce@example.net", FROM1("joe@example.com"),
 		 "example.com", "rsa2024,ed2024",
 		 "client in sign_networks: 198.51.100.9; d=example.com (from the From header), "
@@ -343,11 +371,13 @@ static void policy_mismatch_rules(void **state)
 		{"envelope in a subdomain (eSLD)", NULL, NULL, false, "127.0.0.1", NULL,
 		 "bounce@lists.example.com", FROM1("joe@example.com"), "example.com",
 		 "rsa2024,ed2024",
-		 "client in local_addrs: 127.0.0.1; d=example.com (from the From header), selectors "
+		 "client in local_addrs: 127.0.0.1; d=example.com (from the From header), "
+		 "selectors "
 		 "rsa2024, ed2024"},
 		{"envelope in a subdomain, no eSLD", NULL, "use_esld = false;", false, "127.0.0.1",
 		 NULL, "bounce@lists.example.com", FROM1("joe@example.com"), NULL, NULL,
-		 "envelope sender domain lists.example.com differs from From domain example.com and "
+		 "envelope sender domain lists.example.com differs from From domain example.com "
+		 "and "
 		 "allow_hdrfrom_mismatch is off"},
 		{"envelope without domain is not compared", NULL, NULL, false, "127.0.0.1", NULL,
 		 "root", FROM1("joe@example.org"), "example.org", "s1",
@@ -382,11 +412,13 @@ static void policy_use_domain(void **state)
 		{"auth, not authenticated", NULL, "use_domain = auth;", false, "127.0.0.1", NULL,
 		 NULL, FROM1("joe@example.com"), NULL, NULL,
 		 "use_domain = auth but the sender is not authenticated"},
-		{"auth user without domain", NULL, "use_domain = auth; allow_username_mismatch = true;",
-		 false, "192.0.2.7", "joe", NULL, FROM1("joe@example.com"), NULL, NULL,
+		{"auth user without domain", NULL,
+		 "use_domain = auth; allow_username_mismatch = true;", false, "192.0.2.7", "joe",
+		 NULL, FROM1("joe@example.com"), NULL, NULL,
 		 "use_domain = auth but auth user joe has no domain"},
-		{"sign_local variant", NULL, "use_domain_sign_local = envelope;", false, "127.0.0.1",
-		 NULL, "x@example.com", FROM1("joe@example.com"), "example.com", "rsa2024,ed2024",
+		{"sign_local variant", NULL, "use_domain_sign_local = envelope;", false,
+		 "127.0.0.1", NULL, "x@example.com", FROM1("joe@example.com"), "example.com",
+		 "rsa2024,ed2024",
 		 "client in local_addrs: 127.0.0.1; d=example.com (from the envelope sender), "
 		 "selectors rsa2024, ed2024"},
 		{"sign_networks variant", NULL,
@@ -396,9 +428,9 @@ static void policy_use_domain(void **state)
 		 "example.org", "s1",
 		 "client in sign_networks: 198.51.100.1; d=example.org (from the envelope sender), "
 		 "selector s1"},
-		{"auth user's domain must match the envelope domain", NULL, "use_domain = envelope;",
-		 false, "192.0.2.7", "joe@example.com", "joe@mail.example.org",
-		 FROM1("joe@example.org"), NULL, NULL,
+		{"auth user's domain must match the envelope domain", NULL,
+		 "use_domain = envelope;", false, "192.0.2.7", "joe@example.com",
+		 "joe@mail.example.org", FROM1("joe@example.org"), NULL, NULL,
 		 "auth user joe@example.com's domain differs from envelope domain "
 		 "mail.example.org and allow_username_mismatch is off"},
 	};
@@ -429,8 +461,9 @@ static void policy_key_lookup(void **state)
 		 false, "127.0.0.1", NULL, NULL, FROM1("joe@a.fb.example"), "fb.example", "dkim",
 		 "client in local_addrs: 127.0.0.1; d=fb.example (from the From header), selector "
 		 "dkim"},
-		{"fallback off", NULL, "try_fallback = false; path = \"%s/fb/$domain.$selector.key\";",
-		 false, "127.0.0.1", NULL, NULL, FROM1("joe@fb.example"), NULL, NULL,
+		{"fallback off", NULL,
+		 "try_fallback = false; path = \"%s/fb/$domain.$selector.key\";", false,
+		 "127.0.0.1", NULL, NULL, FROM1("joe@fb.example"), NULL, NULL,
 		 "no key for domain fb.example (from the From header)"},
 		{"domain key wins over fallback", NULL, "path = \"%s/fb/$domain.$selector.key\";",
 		 false, "127.0.0.1", NULL, NULL, FROM1("joe@example.org"), "example.org", "s1",
@@ -438,11 +471,12 @@ static void policy_key_lookup(void **state)
 		 "s1"},
 		{"one key for all domains", NULL, "selector = any; path = \"%s/ed.key\";", false,
 		 "127.0.0.1", NULL, NULL, FROM1("joe@a.b.Other.example"), "other.example", "any",
-		 "client in local_addrs: 127.0.0.1; d=other.example (from the From header), selector "
+		 "client in local_addrs: 127.0.0.1; d=other.example (from the From header), "
+		 "selector "
 		 "any"},
 		{"one key for all domains, no eSLD", NULL,
-		 "use_esld = false; selector = any; path = \"%s/ed.key\";", false, "127.0.0.1", NULL,
-		 NULL, FROM1("joe@a.b.other.example"), "a.b.other.example", "any",
+		 "use_esld = false; selector = any; path = \"%s/ed.key\";", false, "127.0.0.1",
+		 NULL, NULL, FROM1("joe@a.b.other.example"), "a.b.other.example", "any",
 		 "client in local_addrs: 127.0.0.1; d=a.b.other.example (from the From header), "
 		 "selector any"},
 	};
@@ -467,14 +501,17 @@ static void policy_client_sockaddr(void **state)
 	diags_init(&d);
 	struct signetd_config *cfg = NULL;
 	struct keystore *ks = NULL;
-	assert_int_equal(config_parse("t", (const uint8_t *)text, strlen(text), &cfg, &d), SIGNET_OK);
+	assert_int_equal(config_parse("t", (const uint8_t *)text, strlen(text), &cfg, &d),
+			 SIGNET_OK);
 	assert_int_equal(keystore_load(cfg, &ks, &d), SIGNET_OK);
 	const char *from[] = {"joe@example.org"};
 	size_t from_len[] = {strlen(from[0])};
 	struct sockaddr_in6 in6 = {.sin6_family = AF_INET6};
 	inet_pton(AF_INET6, "::1", &in6.sin6_addr);
-	struct policy_facts f = {.client_sa = (struct sockaddr *)&in6, .from = from,
-				 .from_len = from_len, .n_from = 1};
+	struct policy_facts f = {.client_sa = (struct sockaddr *)&in6,
+				 .from = from,
+				 .from_len = from_len,
+				 .n_from = 1};
 	struct policy_decision dec;
 	assert_int_equal(policy_decide(cfg, ks, &f, &dec), SIGNET_OK);
 	assert_true(dec.sign);
@@ -531,7 +568,8 @@ static void policy_from_address_forms(void **state)
 	assert_addrs("\"esc \\\" quote\"@example.com (comment, with @ and <>)", "example.com");
 	assert_addrs("(lead) user (mid) @ (x) example.com (trail)", "example.com");
 	assert_addrs("Name\r\n <user@example.com>", "example.com"); /* folded */
-	assert_addrs("<@route.example,@r2.example:user@example.com>", "example.com"); /* obs-route */
+	assert_addrs("<@route.example,@r2.example:user@example.com>",
+		     "example.com"); /* obs-route */
 	assert_addrs("a@one.example, B <b@two.example>,,", "one.example,two.example");
 	assert_addrs("Team: a@one.example, b@two.example; c@three.example",
 		     "one.example,two.example,three.example");
@@ -557,8 +595,9 @@ static void policy_from_address_errors(void **state)
 	assert_addr_error("@example.com", 12, "no local part before '@' in '@example.com'");
 	assert_addr_error("user@", 5, "no domain after '@' in 'user@'");
 	assert_addr_error("user@a..example", 15, "'a..example' is not a domain name");
-	assert_addr_error("Name <user@example.com", 22, "'<' without '>' in 'Name "
-							"<user@example.com'");
+	assert_addr_error("Name <user@example.com", 22,
+			  "'<' without '>' in 'Name "
+			  "<user@example.com'");
 	assert_addr_error("<user@example.com> x", 20, "text after '>' in '<user@example.com> x'");
 	assert_addr_error("<>", 2, "empty address <> in '<>'");
 	assert_addr_error("(open user@example.com", 22, "comment not closed (missing ')')");

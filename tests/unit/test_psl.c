@@ -47,24 +47,23 @@ static bool suffix(const struct signet_psl *psl, const char *d)
 	return signet_psl_is_suffix(psl, d, strlen(d));
 }
 
-static const char small_list[] =
-	"// a comment line\n"
-	"// ===BEGIN ICANN DOMAINS===\n"
-	"com\n"
-	"uk\n"
-	"co.uk\n"
-	"jp\n"
-	"*.kawasaki.jp\n"
-	"!city.kawasaki.jp\n"
-	"*.ck\n"
-	"!www.ck\n"
-	"\xe5\x85\xac\xe5\x8f\xb8.cn\n" /* 公司.cn */
-	"io\n"
-	"// ===END ICANN DOMAINS===\n"
-	"// ===BEGIN PRIVATE DOMAINS===\n"
-	"github.io\n"
-	"*.compute.example\n"
-	"// ===END PRIVATE DOMAINS===\n";
+static const char small_list[] = "// a comment line\n"
+				 "// ===BEGIN ICANN DOMAINS===\n"
+				 "com\n"
+				 "uk\n"
+				 "co.uk\n"
+				 "jp\n"
+				 "*.kawasaki.jp\n"
+				 "!city.kawasaki.jp\n"
+				 "*.ck\n"
+				 "!www.ck\n"
+				 "\xe5\x85\xac\xe5\x8f\xb8.cn\n" /* 公司.cn */
+				 "io\n"
+				 "// ===END ICANN DOMAINS===\n"
+				 "// ===BEGIN PRIVATE DOMAINS===\n"
+				 "github.io\n"
+				 "*.compute.example\n"
+				 "// ===END PRIVATE DOMAINS===\n";
 
 static void psl_exact_rules(void **state)
 {
@@ -173,13 +172,16 @@ static void psl_idn(void **state)
 	assert_true(suffix(psl, "\xe5\x85\xac\xe5\x8f\xb8.cn"));
 	assert_true(suffix(psl, "\xe5\x85\xac\xe5\x8f\xb8.CN"));
 	assert_false(suffix(psl, "example.xn--55qx5d.cn"));
-	assert_false(suffix(psl, "b\xc3\xbc" "cher.com"));
+	assert_false(suffix(psl, "b\xc3\xbc"
+				 "cher.com"));
 	assert_true(suffix(psl, "\xef\xbd\x83\xef\xbd\x8f.uk")); /* full-width "co" */
 	signet_psl_free(psl);
 	/* an A-label rule matches a U-label domain, in either case */
 	psl = parse_ok("xn--bcher-kva.example\n");
-	assert_true(suffix(psl, "b\xc3\xbc" "cher.example"));
-	assert_true(suffix(psl, "B\xc3\x9c" "CHER.example"));
+	assert_true(suffix(psl, "b\xc3\xbc"
+				"cher.example"));
+	assert_true(suffix(psl, "B\xc3\x9c"
+				"CHER.example"));
 	signet_psl_free(psl);
 }
 
@@ -274,7 +276,8 @@ static void need(const char *path)
 {
 	if (access(path, R_OK) != 0) {
 		print_message("SKIP: %s absent (install the publicsuffix package, "
-			      "scripts/deps.sh)\n", path);
+			      "scripts/deps.sh)\n",
+			      path);
 		skip();
 	}
 }
@@ -382,9 +385,12 @@ static const char msg[] = "From: Joe <joe@co.uk>\r\n"
 
 static char *sign_as(const struct signet_key *key, const char *domain)
 {
-	struct signet_sign_params p = {.domain = domain, .selector = "sel", .key = key,
+	struct signet_sign_params p = {.domain = domain,
+				       .selector = "sel",
+				       .key = key,
 				       .hdr_canon = SIGNET_CANON_RELAXED,
-				       .body_canon = SIGNET_CANON_RELAXED, .timestamp = 1700000000};
+				       .body_canon = SIGNET_CANON_RELAXED,
+				       .timestamp = 1700000000};
 	struct signet_error err = {0};
 	char *out = tu_sign(&p, 1, (const uint8_t *)msg, strlen(msg), &err);
 	if (out == NULL)
@@ -563,7 +569,8 @@ static void DKIM_VER_17_signetd_list_config(void **state)
 	cfg = load_conf(conf, &d);
 	assert_null(cfg->psl);
 	snprintf(want, sizeof want,
-		 "verify.public_suffix_list: cannot read %s: it is a directory, not a regular file; the public "
+		 "verify.public_suffix_list: cannot read %s: it is a directory, not a regular "
+		 "file; the public "
 		 "suffix check of d= (DKIM-VER-17) is off",
 		 g_dir);
 	assert_string_equal(d.v[0].msg, want);

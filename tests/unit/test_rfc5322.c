@@ -100,19 +100,22 @@ static void RFC5322_comment_nesting_limit(void **state)
 	(void)state;
 	char v[2 * SIGNET_RFC5322_MAX_COMMENT_DEPTH + 8];
 	size_t pos;
-	for (size_t d = SIGNET_RFC5322_MAX_COMMENT_DEPTH - 1; d <= SIGNET_RFC5322_MAX_COMMENT_DEPTH + 1; d++) {
+	for (size_t d = SIGNET_RFC5322_MAX_COMMENT_DEPTH - 1;
+	     d <= SIGNET_RFC5322_MAX_COMMENT_DEPTH + 1; d++) {
 		memset(v, '(', d);
 		memset(v + d, ')', d);
 		enum signet_status want =
-		    d <= SIGNET_RFC5322_MAX_COMMENT_DEPTH ? SIGNET_OK : SIGNET_ERR_LIMIT;
+			d <= SIGNET_RFC5322_MAX_COMMENT_DEPTH ? SIGNET_OK : SIGNET_ERR_LIMIT;
 		assert_int_equal(cfws(v, 2 * d, 0, &pos), want);
 		assert_int_equal(pos, want == SIGNET_OK ? 2 * d : 0);
 		assert_int_equal(cfws(v, 2 * d, RFC5322_LENIENT, &pos), SIGNET_OK);
 		assert_int_equal(pos, 2 * d);
 	}
 	assert_string_equal(err.msg, "");
-	assert_int_equal(cfws(v, 2 * (SIGNET_RFC5322_MAX_COMMENT_DEPTH + 1), 0, &pos), SIGNET_ERR_LIMIT);
-	assert_string_equal(err.msg, "comments nested deeper than SIGNET_RFC5322_MAX_COMMENT_DEPTH (32)");
+	assert_int_equal(cfws(v, 2 * (SIGNET_RFC5322_MAX_COMMENT_DEPTH + 1), 0, &pos),
+			 SIGNET_ERR_LIMIT);
+	assert_string_equal(err.msg,
+			    "comments nested deeper than SIGNET_RFC5322_MAX_COMMENT_DEPTH (32)");
 }
 
 /* ctext and obs-ctext exclude NUL (3.2.2, 4.1): strict refuses it;
@@ -215,9 +218,9 @@ static void RFC5322_mailbox_list_all_domains(void **state)
 	assert_int_equal(a.n, KEPT + 2); /* counted beyond the caller's cap */
 	assert_memory_equal(a.domain[KEPT - 1].p, "d15.example", 11);
 	size_t n = 99; /* cap 0: only counted */
-	assert_int_equal(signet_rfc5322_from_domains((const uint8_t *)many, strlen(many), NULL, 0,
-						     &n, &err),
-			 SIGNET_OK);
+	assert_int_equal(
+		signet_rfc5322_from_domains((const uint8_t *)many, strlen(many), NULL, 0, &n, &err),
+		SIGNET_OK);
 	assert_int_equal(n, KEPT + 2);
 	assert_error("a@x.example; b@y.example", 24, SIGNET_ERR_SYNTAX, "unexpected ';'");
 }
@@ -240,7 +243,10 @@ static void RFC5322_group(void **state)
 static void RFC5322_idn_domain_left_as_utf8(void **state)
 {
 	(void)state;
-	assert_domains("J\xc3\xb6rg <j@B\xc3\xbc" "cher.example>", "B\xc3\xbc" "cher.example");
+	assert_domains("J\xc3\xb6rg <j@B\xc3\xbc"
+		       "cher.example>",
+		       "B\xc3\xbc"
+		       "cher.example");
 	assert_domains("user@xn--bcher-kva.example", "xn--bcher-kva.example");
 }
 
@@ -254,7 +260,8 @@ static void RFC5322_token_limit(void **state)
 	v[SIGNET_RFC5322_MAX_TOKENS + 1] = ' ';
 	assert_int_equal(from_n(v, SIGNET_RFC5322_MAX_TOKENS - 1), SIGNET_OK);
 	assert_int_equal(from_n(v, SIGNET_RFC5322_MAX_TOKENS), SIGNET_OK);
-	assert_int_equal(from_n(v + 1, SIGNET_RFC5322_MAX_TOKENS + 1), SIGNET_OK); /* + trailing FWS */
+	assert_int_equal(from_n(v + 1, SIGNET_RFC5322_MAX_TOKENS + 1),
+			 SIGNET_OK); /* + trailing FWS */
 	assert_error(v, SIGNET_RFC5322_MAX_TOKENS + 1, SIGNET_ERR_LIMIT,
 		     "more than SIGNET_RFC5322_MAX_TOKENS (4096) tokens");
 	free(v);
@@ -290,19 +297,19 @@ static void RFC5322_truncated_input(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(RFC5322_CFWS_skips_fws_and_comments),
-	    cmocka_unit_test(RFC5322_comment_unterminated),
-	    cmocka_unit_test(RFC5322_comment_nesting_limit),
-	    cmocka_unit_test(RFC5322_comment_NUL_inside),
-	    cmocka_unit_test(RFC5322_quoted_string_with_escapes),
-	    cmocka_unit_test(RFC5322_dot_atom_domain),
-	    cmocka_unit_test(RFC5322_addr_spec),
-	    cmocka_unit_test(RFC5322_mailbox),
-	    cmocka_unit_test(RFC5322_mailbox_list_all_domains),
-	    cmocka_unit_test(RFC5322_group),
-	    cmocka_unit_test(RFC5322_idn_domain_left_as_utf8),
-	    cmocka_unit_test(RFC5322_token_limit),
-	    cmocka_unit_test(RFC5322_truncated_input),
+		cmocka_unit_test(RFC5322_CFWS_skips_fws_and_comments),
+		cmocka_unit_test(RFC5322_comment_unterminated),
+		cmocka_unit_test(RFC5322_comment_nesting_limit),
+		cmocka_unit_test(RFC5322_comment_NUL_inside),
+		cmocka_unit_test(RFC5322_quoted_string_with_escapes),
+		cmocka_unit_test(RFC5322_dot_atom_domain),
+		cmocka_unit_test(RFC5322_addr_spec),
+		cmocka_unit_test(RFC5322_mailbox),
+		cmocka_unit_test(RFC5322_mailbox_list_all_domains),
+		cmocka_unit_test(RFC5322_group),
+		cmocka_unit_test(RFC5322_idn_domain_left_as_utf8),
+		cmocka_unit_test(RFC5322_token_limit),
+		cmocka_unit_test(RFC5322_truncated_input),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

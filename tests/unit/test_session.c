@@ -144,7 +144,7 @@ struct reply {
 	char name[64];      /* 'i', 'm' */
 	const uint8_t *val; /* 'i', 'm': into the out buffer */
 	size_t vlen;
-	char text[128];     /* 'y' */
+	char text[128]; /* 'y' */
 };
 
 /* Splits out into at most max replies; returns how many. */
@@ -154,7 +154,8 @@ static size_t replies(const struct signet_buf *out, struct reply *r, size_t max)
 	for (size_t off = 0; off < out->len; n++) {
 		assert_true(out->len - off >= 5);
 		const uint8_t *p = out->data + off;
-		size_t len = ((size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3]) - 1;
+		size_t len =
+			((size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3]) - 1;
 		assert_true(out->len - off - 5 >= len);
 		if (n < max) {
 			memset(&r[n], 0, sizeof r[n]);
@@ -279,11 +280,11 @@ static void MILTER_CONV_01_state_table_every_step_in_every_state(void **state)
 		uint8_t cmd;
 		const char *next; /* by state: new idle envelope headers body */
 	} table[] = {
-	    {SMFIC_OPTNEG, "11xxx"}, {SMFIC_CONNECT, "x1xxx"}, {SMFIC_HELO, "x1111"},
-	    {SMFIC_UNKNOWN, "x12xx"}, {SMFIC_MAIL, "x2222"},   {SMFIC_RCPT, "xx2xx"},
-	    {SMFIC_DATA, "xx2xx"},    {SMFIC_HEADER, "xx33x"}, {SMFIC_EOH, "xx44x"},
-	    {SMFIC_BODY, "xx444"},    {SMFIC_BODYEOB, "xx111"}, {SMFIC_ABORT, "01111"},
-	    {SMFIC_MACRO, "01234"},   {SMFIC_QUIT, "qqqqq"},   {SMFIC_QUIT_NC, "01111"},
+		{SMFIC_OPTNEG, "11xxx"},  {SMFIC_CONNECT, "x1xxx"}, {SMFIC_HELO, "x1111"},
+		{SMFIC_UNKNOWN, "x12xx"}, {SMFIC_MAIL, "x2222"},    {SMFIC_RCPT, "xx2xx"},
+		{SMFIC_DATA, "xx2xx"},    {SMFIC_HEADER, "xx33x"},  {SMFIC_EOH, "xx44x"},
+		{SMFIC_BODY, "xx444"},    {SMFIC_BODYEOB, "xx111"}, {SMFIC_ABORT, "01111"},
+		{SMFIC_MACRO, "01234"},   {SMFIC_QUIT, "qqqqq"},    {SMFIC_QUIT_NC, "01111"},
 	};
 	for (size_t k = 0; k < sizeof table / sizeof table[0]; k++) {
 		for (int st = SESSION_NEW; st < SESSION_STATES; st++) {
@@ -312,8 +313,8 @@ static void MILTER_CONV_01_state_table_every_step_in_every_state(void **state)
 				if (!none) {
 					assert_true(n >= 1);
 					assert_int_equal(r[n - 1].cmd, cmd == SMFIC_OPTNEG
-									   ? SMFIR_OPTNEG
-									   : SMFIR_CONTINUE);
+									       ? SMFIR_OPTNEG
+									       : SMFIR_CONTINUE);
 				}
 				assert_true(stats(&c).objects <= 1);
 			}
@@ -350,11 +351,11 @@ static void MILTER_CONV_02_repeated_and_late_steps(void **state)
 {
 	(void)state;
 	static const uint8_t late[][2] = {
-	    {SMFIC_EOH, SMFIC_HEADER},	  /* HEADER after EOH */
-	    {SMFIC_BODYEOB, SMFIC_BODY},   /* BODY after EOM */
-	    {SMFIC_BODYEOB, SMFIC_BODYEOB}, /* EOM twice */
-	    {SMFIC_BODYEOB, SMFIC_EOH},    /* EOH after EOM */
-	    {SMFIC_BODYEOB, SMFIC_HEADER}, /* HEADER after EOM */
+		{SMFIC_EOH, SMFIC_HEADER},      /* HEADER after EOH */
+		{SMFIC_BODYEOB, SMFIC_BODY},    /* BODY after EOM */
+		{SMFIC_BODYEOB, SMFIC_BODYEOB}, /* EOM twice */
+		{SMFIC_BODYEOB, SMFIC_EOH},     /* EOH after EOM */
+		{SMFIC_BODYEOB, SMFIC_HEADER},  /* HEADER after EOM */
 	};
 	for (size_t k = 0; k < sizeof late / sizeof late[0]; k++) {
 		struct conn c;
@@ -552,12 +553,12 @@ static void DKIM_VER_signed_message_verifies_through_the_session(void **state)
 /* ---- forged Authentication-Results (AR-DEL-01, issue #19) ---- */
 
 struct ar_run {
-	size_t deletes;	  /* 'm' replies, each with an empty value */
-	bool descending;  /* their indices nforged..1 */
-	bool ours_added;  /* our Authentication-Results inserted */
-	bool signed_;	  /* a DKIM-Signature inserted */
-	uint8_t verdict;  /* last reply */
-	char text[128];	  /* its text for 'y' */
+	size_t deletes;  /* 'm' replies, each with an empty value */
+	bool descending; /* their indices nforged..1 */
+	bool ours_added; /* our Authentication-Results inserted */
+	bool signed_;    /* a DKIM-Signature inserted */
+	uint8_t verdict; /* last reply */
+	char text[128];  /* its text for 'y' */
 };
 
 /* A message with nforged Authentication-Results claiming our id (variants
@@ -668,14 +669,14 @@ static void AR_DEL_01_ours_added_whenever_verification_runs(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(MILTER_CONV_01_state_table_every_step_in_every_state),
-	    cmocka_unit_test(MILTER_CONV_02_second_eoh_refused_nothing_made),
-	    cmocka_unit_test(MILTER_CONV_02_repeated_and_late_steps),
-	    cmocka_unit_test(MILTER_CONV_01_mail_inside_message_starts_over),
-	    cmocka_unit_test(MILTER_EOM_01_signs_local_message_and_logs_the_decision),
-	    cmocka_unit_test(DKIM_VER_signed_message_verifies_through_the_session),
-	    cmocka_unit_test(AR_DEL_01_every_forged_ar_removed_up_to_the_bound),
-	    cmocka_unit_test(AR_DEL_01_ours_added_whenever_verification_runs),
+		cmocka_unit_test(MILTER_CONV_01_state_table_every_step_in_every_state),
+		cmocka_unit_test(MILTER_CONV_02_second_eoh_refused_nothing_made),
+		cmocka_unit_test(MILTER_CONV_02_repeated_and_late_steps),
+		cmocka_unit_test(MILTER_CONV_01_mail_inside_message_starts_over),
+		cmocka_unit_test(MILTER_EOM_01_signs_local_message_and_logs_the_decision),
+		cmocka_unit_test(DKIM_VER_signed_message_verifies_through_the_session),
+		cmocka_unit_test(AR_DEL_01_every_forged_ar_removed_up_to_the_bound),
+		cmocka_unit_test(AR_DEL_01_ours_added_whenever_verification_runs),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

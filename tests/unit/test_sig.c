@@ -442,7 +442,7 @@ static void DKIM_SIG_13_b_raw_span(void **state)
 {
 	(void)state;
 	const char *s =
-	    "v=1; a=rsa-sha256; b= dG\r\n\tVz dA== ; d=example.com; s=x; h=from; bh=" BH_EMPTY;
+		"v=1; a=rsa-sha256; b= dG\r\n\tVz dA== ; d=example.com; s=x; h=from; bh=" BH_EMPTY;
 	assert_int_equal(parse(s), SIGNET_OK);
 	assert_ptr_equal(sig.b_raw.p, s + 21);
 	assert_span(sig.b_raw, " dG\r\n\tVz dA== ");
@@ -599,16 +599,16 @@ static void assert_lines_fit(const struct signet_buf *b)
 }
 
 static const struct sig_fields base_fields = {
-    .alg = SIGNET_ALG_RSA_SHA256,
-    .hdr_canon = SIGNET_CANON_RELAXED,
-    .body_canon = SIGNET_CANON_RELAXED,
-    .d = "example.com",
-    .s = "sel",
-    .i = NULL,
-    .t = 1700000000,
-    .x = 0,
-    .h = "from:to:subject",
-    .bh = BH_EMPTY,
+	.alg = SIGNET_ALG_RSA_SHA256,
+	.hdr_canon = SIGNET_CANON_RELAXED,
+	.body_canon = SIGNET_CANON_RELAXED,
+	.d = "example.com",
+	.s = "sel",
+	.i = NULL,
+	.t = 1700000000,
+	.x = 0,
+	.h = "from:to:subject",
+	.bh = BH_EMPTY,
 };
 
 /* DKIM-SIGN-03 "Output header folded below 78 columns ... between tags or
@@ -763,34 +763,34 @@ static void DKIM_SIGN_04_format_refuses_bad_fields(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(DKIM_SIG_01_valid_signature_fields),
-	    cmocka_unit_test(DKIM_SIG_01_missing_required_tags),
-	    cmocka_unit_test(DKIM_SIG_02_version),
-	    cmocka_unit_test(DKIM_SIG_03_algorithms),
-	    cmocka_unit_test(DKIM_VER_09_order_of_checks),
-	    cmocka_unit_test(DKIM_SIG_04_base64_tags),
-	    cmocka_unit_test(DKIM_SIG_04_base64_limits),
-	    cmocka_unit_test(DKIM_SIG_05_canonicalization),
-	    cmocka_unit_test(DKIM_SIG_06_domain_and_selector),
-	    cmocka_unit_test(DKIM_SIG_07_h_must_include_from),
-	    cmocka_unit_test(DKIM_SIG_07_h_names_limit),
-	    cmocka_unit_test(DKIM_SIG_08_i_within_d),
-	    cmocka_unit_test(DKIM_EAI_03_utf8_local_part),
-	    cmocka_unit_test(DKIM_SIG_09_l_tag),
-	    cmocka_unit_test(DKIM_SIG_10_q_methods),
-	    cmocka_unit_test(DKIM_ERR_03_q_encoded_colon),
-	    cmocka_unit_test(DKIM_SIG_11_t_and_x),
-	    cmocka_unit_test(DKIM_SIG_12_z_never_invalidates),
-	    cmocka_unit_test(DKIM_SIG_13_b_raw_span),
-	    cmocka_unit_test(DKIM_SIG_14_tag_order_free),
-	    cmocka_unit_test(DKIM_TAG_03_sig_duplicates_and_tag_limit),
-	    cmocka_unit_test(DKIM_SIG_nul_in_middle),
-	    cmocka_unit_test(DKIM_SIG_truncated_input),
-	    cmocka_unit_test(DKIM_SIG_testdata_signatures),
-	    cmocka_unit_test(DKIM_SIGN_03_format_exact),
-	    cmocka_unit_test(DKIM_SIGN_03_format_parse_back),
-	    cmocka_unit_test(DKIM_SIGN_03_append_b_columns),
-	    cmocka_unit_test(DKIM_SIGN_04_format_refuses_bad_fields),
+		cmocka_unit_test(DKIM_SIG_01_valid_signature_fields),
+		cmocka_unit_test(DKIM_SIG_01_missing_required_tags),
+		cmocka_unit_test(DKIM_SIG_02_version),
+		cmocka_unit_test(DKIM_SIG_03_algorithms),
+		cmocka_unit_test(DKIM_VER_09_order_of_checks),
+		cmocka_unit_test(DKIM_SIG_04_base64_tags),
+		cmocka_unit_test(DKIM_SIG_04_base64_limits),
+		cmocka_unit_test(DKIM_SIG_05_canonicalization),
+		cmocka_unit_test(DKIM_SIG_06_domain_and_selector),
+		cmocka_unit_test(DKIM_SIG_07_h_must_include_from),
+		cmocka_unit_test(DKIM_SIG_07_h_names_limit),
+		cmocka_unit_test(DKIM_SIG_08_i_within_d),
+		cmocka_unit_test(DKIM_EAI_03_utf8_local_part),
+		cmocka_unit_test(DKIM_SIG_09_l_tag),
+		cmocka_unit_test(DKIM_SIG_10_q_methods),
+		cmocka_unit_test(DKIM_ERR_03_q_encoded_colon),
+		cmocka_unit_test(DKIM_SIG_11_t_and_x),
+		cmocka_unit_test(DKIM_SIG_12_z_never_invalidates),
+		cmocka_unit_test(DKIM_SIG_13_b_raw_span),
+		cmocka_unit_test(DKIM_SIG_14_tag_order_free),
+		cmocka_unit_test(DKIM_TAG_03_sig_duplicates_and_tag_limit),
+		cmocka_unit_test(DKIM_SIG_nul_in_middle),
+		cmocka_unit_test(DKIM_SIG_truncated_input),
+		cmocka_unit_test(DKIM_SIG_testdata_signatures),
+		cmocka_unit_test(DKIM_SIGN_03_format_exact),
+		cmocka_unit_test(DKIM_SIGN_03_format_parse_back),
+		cmocka_unit_test(DKIM_SIGN_03_append_b_columns),
+		cmocka_unit_test(DKIM_SIGN_04_format_refuses_bad_fields),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,9 +23,12 @@ static const char *msg_crlf = "From: Joe <joe@example.com>\r\n"
 
 static struct signet_sign_params params(const struct signet_key *key)
 {
-	struct signet_sign_params p = {.domain = "example.com", .selector = "sel", .key = key,
+	struct signet_sign_params p = {.domain = "example.com",
+				       .selector = "sel",
+				       .key = key,
 				       .hdr_canon = SIGNET_CANON_RELAXED,
-				       .body_canon = SIGNET_CANON_RELAXED, .timestamp = 1700000000};
+				       .body_canon = SIGNET_CANON_RELAXED,
+				       .timestamp = 1700000000};
 	return p;
 }
 
@@ -112,7 +115,8 @@ static void resign_template(const char *tmpl_rel, int index, const char *key_rel
 	assert_int_equal(tu_feed(&h, &ctx, msg, len, 0, &err), SIGNET_OK);
 	size_t field = SIZE_MAX;
 	for (size_t k = 0, seen = 0; k < ctx.hs.count; k++)
-		if (span_eq_nocase(header_store_name(&ctx.hs, k), "dkim-signature") && ++seen == (size_t)index)
+		if (span_eq_nocase(header_store_name(&ctx.hs, k), "dkim-signature") &&
+		    ++seen == (size_t)index)
 			field = k;
 	assert_true(field != SIZE_MAX);
 	struct signet_span value = header_store_value(&ctx.hs, field);
@@ -121,13 +125,17 @@ static void resign_template(const char *tmpl_rel, int index, const char *key_rel
 	struct signet_buf in, stripped;
 	buf_init(&in, 1 << 20);
 	buf_init(&stripped, 1 << 20);
-	assert_int_equal(headers_select(&ctx.hs, sig.hnames, sig.nh, sig.hdr_canon, field, &in), SIGNET_OK);
+	assert_int_equal(headers_select(&ctx.hs, sig.hnames, sig.nh, sig.hdr_canon, field, &in),
+			 SIGNET_OK);
 	size_t pre = (size_t)(sig.b_raw.p - value.p);
 	assert_int_equal(buf_append(&stripped, value.p, pre), SIGNET_OK);
 	assert_int_equal(buf_append(&stripped, value.p + pre + sig.b_raw.len,
-				    value.len - pre - sig.b_raw.len), SIGNET_OK);
+				    value.len - pre - sig.b_raw.len),
+			 SIGNET_OK);
 	struct signet_span sv = {stripped.data, stripped.len};
-	assert_int_equal(canon_header(sig.hdr_canon, header_store_raw_name(&ctx.hs, field), sv, &in), SIGNET_OK);
+	assert_int_equal(
+		canon_header(sig.hdr_canon, header_store_raw_name(&ctx.hs, field), sv, &in),
+		SIGNET_OK);
 	struct hash *hs = NULL;
 	uint8_t digest[SIGNET_SHA256_LEN], out[SIGNET_MAX_SIG_LEN];
 	size_t outlen = 0;
@@ -161,7 +169,8 @@ static void DKIM_SIGN_01_known_answers(void **state)
 		char *f[12];
 		char *s2 = NULL;
 		int n = 0;
-		for (char *t = strtok_r(line, "\t", &s2); t && n < 12; t = strtok_r(NULL, "\t", &s2))
+		for (char *t = strtok_r(line, "\t", &s2); t && n < 12;
+		     t = strtok_r(NULL, "\t", &s2))
 			f[n++] = t;
 		assert_int_equal(n, 12);
 		if (strcmp(f[4], "rsa-sha1") == 0)
@@ -180,8 +189,9 @@ static void DKIM_SIGN_01_known_answers(void **state)
 		struct signet_sign_params p = params(key);
 		p.domain = f[2];
 		p.selector = f[3];
-		assert_int_equal(signet_canon_parse(f[5], strlen(f[5]), &p.hdr_canon, &p.body_canon, NULL),
-				 SIGNET_OK);
+		assert_int_equal(
+			signet_canon_parse(f[5], strlen(f[5]), &p.hdr_canon, &p.body_canon, NULL),
+			SIGNET_OK);
 		/* bh= does not depend on h=; drop the names our signer refuses
 		 * (DKIM-HDR-05: some vectors sign Received). */
 		char hl[1024] = "";
@@ -499,7 +509,9 @@ static void repeated_fields_signed_at_most_four_times(void **state)
 
 /* ---- DKIM-EAI-04: U-labels only in EAI messages --------------------------- */
 
-#define UMLAUT_DOMAIN "b\xc3\xbc" "cher.example" /* bücher.example */
+#define UMLAUT_DOMAIN                                                                              \
+	"b\xc3\xbc"                                                                                \
+	"cher.example" /* bücher.example */
 #define ALABEL_DOMAIN "xn--bcher-kva.example"
 
 static const char *msg_ascii = "From: Joe <joe@" ALABEL_DOMAIN ">\r\n"
@@ -509,12 +521,14 @@ static const char *msg_ascii = "From: Joe <joe@" ALABEL_DOMAIN ">\r\n"
 			       "Hi.\r\n";
 static const char *msg_eai = "From: J\xc3\xb6rg <j\xc3\xb6rg@" UMLAUT_DOMAIN ">\r\n"
 			     "To: Sue <sue@example.net>\r\n"
-			     "Subject: Gr\xc3\xbc\xc3\x9f" "e\r\n"
+			     "Subject: Gr\xc3\xbc\xc3\x9f"
+			     "e\r\n"
 			     "\r\n"
 			     "Hi.\r\n";
 /* 8-bit but not UTF-8 (Latin-1 "ü"): not an EAI message (RFC 6532 needs UTF-8). */
 static const char *msg_latin1 = "From: Joe <joe@" ALABEL_DOMAIN ">\r\n"
-				"Subject: Gr\xfc\xdf" "e\r\n"
+				"Subject: Gr\xfc\xdf"
+				"e\r\n"
 				"\r\n"
 				"Hi.\r\n";
 
@@ -640,8 +654,10 @@ static void DKIM_EAI_04_ulabel_known_answers(void **state)
 	/* DKIM-EAI-04: the U-label form the signer writes (RFC 3492 6.2, the
 	 * encoder's known answers in test_idna.c read backwards). */
 	(void)state;
-	expect_ulabel("xn--bcher-kva.example", "b\xc3\xbc" "cher.example");
-	expect_ulabel("XN--BCHER-KVA.example", "b\xc3\xbc" "cher.example");
+	expect_ulabel("xn--bcher-kva.example", "b\xc3\xbc"
+					       "cher.example");
+	expect_ulabel("XN--BCHER-KVA.example", "b\xc3\xbc"
+					       "cher.example");
 	expect_ulabel("xn--mnchen-3ya.de", "m\xc3\xbcnchen.de");
 	expect_ulabel("xn--r8jz45g.xn--zckzah", "\xe4\xbe\x8b\xe3\x81\x88.\xe3\x83\x86\xe3\x82\xb9"
 						"\xe3\x83\x88"); /* 例え.テスト */
@@ -654,9 +670,11 @@ static void DKIM_EAI_04_ulabel_known_answers(void **state)
 			 SIGNET_ERR_SYNTAX);
 	assert_int_equal(idna_to_unicode(span_from_str("xn--tda"), out, 2, &err), SIGNET_ERR_LIMIT);
 	assert_int_equal(idna_to_unicode(span_from_str("xn--tda"), out, 3, &err), SIGNET_OK);
-	assert_true(idna_has_utf8(span_from_str("Gr\xc3\xbc\xc3\x9f" "e")));
+	assert_true(idna_has_utf8(span_from_str("Gr\xc3\xbc\xc3\x9f"
+						"e")));
 	assert_false(idna_has_utf8(span_from_str("plain")));
-	assert_false(idna_has_utf8(span_from_str("Gr\xfc\xdf" "e")));
+	assert_false(idna_has_utf8(span_from_str("Gr\xfc\xdf"
+						 "e")));
 }
 
 static void signer_misuse_is_an_error(void **state)
@@ -665,8 +683,9 @@ static void signer_misuse_is_an_error(void **state)
 	struct signet_signer *s = NULL;
 	struct signet_error err = {0};
 	assert_int_equal(signet_signer_new(&s, &err), SIGNET_OK);
-	assert_int_equal(signet_signer_header(s, (const uint8_t *)"From", 4, (const uint8_t *)" a", 2, &err),
-			 SIGNET_ERR_STATE);
+	assert_int_equal(
+		signet_signer_header(s, (const uint8_t *)"From", 4, (const uint8_t *)" a", 2, &err),
+		SIGNET_ERR_STATE);
 	assert_int_equal(signet_signer_finish(s, &err), SIGNET_ERR_STATE);
 	assert_int_equal(signet_signer_body(s, (const uint8_t *)"x", 1, &err), SIGNET_ERR_STATE);
 	struct signet_sign_params p = {0};

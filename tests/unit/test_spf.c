@@ -62,8 +62,8 @@ static void answer(struct signet_spf *s, const struct rr *zone, size_t nz,
 		n++;
 	}
 	enum signet_dns_status st = timeout && n == 0 ? SIGNET_DNS_TEMPFAIL
-				    : !exists          ? SIGNET_DNS_NXDOMAIN
-						       : SIGNET_DNS_OK;
+				    : !exists         ? SIGNET_DNS_NXDOMAIN
+						      : SIGNET_DNS_OK;
 	assert_int_equal(signet_spf_answer(s, q->id, st, rrs, n, &err), SIGNET_OK);
 }
 
@@ -133,14 +133,23 @@ static void SPF_MAC_01_rfc_examples(void **state)
 		{"%{l1r-}", "strong"},
 		{"%{ir}.%{v}._spf.%{d2}", "3.2.0.192.in-addr._spf.example.com"},
 		{"%{lr-}.lp._spf.%{d2}", "bad.strong.lp._spf.example.com"},
-		{"%{ir}.%{v}.%{l1r-}.lp._spf.%{d2}", "3.2.0.192.in-addr.strong.lp._spf.example.com"},
+		{"%{ir}.%{v}.%{l1r-}.lp._spf.%{d2}",
+		 "3.2.0.192.in-addr.strong.lp._spf.example.com"},
 		{"%{d2}.trusted-domains.example.net", "example.com.trusted-domains.example.net"},
 		{"%{S}", "strong-bad%40email.example.com"},
 		{"%%%_%-", "% %20"},
 	};
-	struct spf_macro_ctx ctx = {"strong-bad@email.example.com", "strong-bad", "email.example.com",
-				    "email.example.com", "192.0.2.3", NULL, "in-addr",
-				    "mx.example.org", "192.0.2.3", "unknown", "0"};
+	struct spf_macro_ctx ctx = {"strong-bad@email.example.com",
+				    "strong-bad",
+				    "email.example.com",
+				    "email.example.com",
+				    "192.0.2.3",
+				    NULL,
+				    "in-addr",
+				    "mx.example.org",
+				    "192.0.2.3",
+				    "unknown",
+				    "0"};
 	static char out[SPF_MACRO_MAX + 1];
 	for (size_t k = 0; k < sizeof ex / sizeof ex[0]; k++) {
 		size_t len;
@@ -164,7 +173,8 @@ static void SPF_MAC_02_macro_syntax(void **state)
 	struct signet_span c = {(const uint8_t *)"%{c} %{r} %{t}", 14};
 	assert_true(spf_macro_valid(c, true, &why));
 	assert_false(spf_macro_valid(c, false, &why));
-	assert_string_equal(why, "the c, r and t macros are allowed in exp= text only (RFC 7208 7.1)");
+	assert_string_equal(why,
+			    "the c, r and t macros are allowed in exp= text only (RFC 7208 7.1)");
 }
 
 /* SPF-MAC-03 (RFC 7208 7.3): %{i} of an IPv6 client is 32 dot-separated
@@ -298,7 +308,8 @@ static void SPF_LIM_03_void_lookups(void **state)
 	assert_int_equal(r.voids, 2);
 	r = CHECK(three, "192.0.2.1", "a@example.com", "h");
 	assert_int_equal(r.result, SIGNET_SPF_PERMERROR);
-	assert_string_equal(r.reason, "n3.example.com is void lookup 3: more than 2 (RFC 7208 4.6.4)");
+	assert_string_equal(r.reason,
+			    "n3.example.com is void lookup 3: more than 2 (RFC 7208 4.6.4)");
 }
 
 /* SPF-LIM-02 (RFC 7208 4.6.4): an mx with more than ten names is permerror;
@@ -312,8 +323,8 @@ static void SPF_LIM_02_mx_names_in_parallel(void **state)
 	zone[nz++] = (struct rr){"example.com", SIGNET_RR_TXT, "v=spf1 mx -all", 0};
 	for (int k = 0; k < 11; k++) {
 		snprintf(names[k], sizeof names[k], "mx%d.example.com", k);
-		zone[nz++] = (struct rr){names[k], SIGNET_RR_A, k == 9 ? "192.0.2.9" : "198.51.100.1",
-					 0};
+		zone[nz++] = (struct rr){names[k], SIGNET_RR_A,
+					 k == 9 ? "192.0.2.9" : "198.51.100.1", 0};
 	}
 	for (int k = 0; k < 10; k++)
 		zone[nz++] = (struct rr){"example.com", SIGNET_RR_MX, names[k], (uint16_t)k};
@@ -388,8 +399,8 @@ static void SPF_EVAL_07_syntax_anywhere(void **state)
 	static const struct rr zone[] = {
 		{"example.com", SIGNET_RR_TXT, "v=spf1 +all foo:bar", 0},
 		{"mod.example.com", SIGNET_RR_TXT, "v=spf1 foo=%{d} +all", 0},
-		{"dup.example.com", SIGNET_RR_TXT, "v=spf1 exp=a.example.com exp=b.example.com +all",
-		 0},
+		{"dup.example.com", SIGNET_RR_TXT,
+		 "v=spf1 exp=a.example.com exp=b.example.com +all", 0},
 	};
 	assert_int_equal(CHECK(zone, "192.0.2.1", "a@example.com", "h").result,
 			 SIGNET_SPF_PERMERROR);

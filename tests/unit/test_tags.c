@@ -325,21 +325,21 @@ static void DKIM_ERR_03_colon_list_items(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(DKIM_TAG_01_fws_around_names_and_values),
-	    cmocka_unit_test(DKIM_TAG_01_folded_values_keep_inner_fws),
-	    cmocka_unit_test(DKIM_TAG_01_bare_lf_fold),
-	    cmocka_unit_test(DKIM_TAG_02_names_case_sensitive),
-	    cmocka_unit_test(DKIM_TAG_03_duplicate_tag),
-	    cmocka_unit_test(DKIM_TAG_04_names_and_empty_values),
-	    cmocka_unit_test(DKIM_TAG_04_value_characters),
-	    cmocka_unit_test(DKIM_TAG_05_error_names_offset),
-	    cmocka_unit_test(DKIM_TAG_06_values_kept_as_written),
-	    cmocka_unit_test(DKIM_EAI_01_utf8_in_values),
-	    cmocka_unit_test(DKIM_SIG_13_raw_span_of_b),
-	    cmocka_unit_test(DKIM_TAG_04_nul_in_middle),
-	    cmocka_unit_test(DKIM_TAG_05_truncated_input),
-	    cmocka_unit_test(DKIM_TAG_limit_max_tags),
-	    cmocka_unit_test(DKIM_ERR_03_colon_list_items),
+		cmocka_unit_test(DKIM_TAG_01_fws_around_names_and_values),
+		cmocka_unit_test(DKIM_TAG_01_folded_values_keep_inner_fws),
+		cmocka_unit_test(DKIM_TAG_01_bare_lf_fold),
+		cmocka_unit_test(DKIM_TAG_02_names_case_sensitive),
+		cmocka_unit_test(DKIM_TAG_03_duplicate_tag),
+		cmocka_unit_test(DKIM_TAG_04_names_and_empty_values),
+		cmocka_unit_test(DKIM_TAG_04_value_characters),
+		cmocka_unit_test(DKIM_TAG_05_error_names_offset),
+		cmocka_unit_test(DKIM_TAG_06_values_kept_as_written),
+		cmocka_unit_test(DKIM_EAI_01_utf8_in_values),
+		cmocka_unit_test(DKIM_SIG_13_raw_span_of_b),
+		cmocka_unit_test(DKIM_TAG_04_nul_in_middle),
+		cmocka_unit_test(DKIM_TAG_05_truncated_input),
+		cmocka_unit_test(DKIM_TAG_limit_max_tags),
+		cmocka_unit_test(DKIM_ERR_03_colon_list_items),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -33,7 +33,10 @@ static void DKIM_KEY_01_txt_join_no_whitespace(void **state)
 	assert_int_equal(join("", 0, sizeof out), SIGNET_OK); /* no strings at all */
 	assert_int_equal(n, 0);
 	assert_int_equal(len, 0);
-	assert_int_equal(join("\x03" "a\0b", 4, sizeof out), SIGNET_OK); /* NUL is data */
+	assert_int_equal(join("\x03"
+			      "a\0b",
+			      4, sizeof out),
+			 SIGNET_OK); /* NUL is data */
 	assert_memory_equal(out, "a\0b", 3);
 }
 
@@ -51,17 +54,23 @@ static void DKIM_KEY_01_txt_join_length_past_end(void **state)
 	assert_int_equal(join(rd, 255, sizeof out), SIGNET_ERR_SYNTAX); /* one short */
 	assert_string_equal(err.msg, "TXT character-string 1 runs past the RDATA");
 	assert_string_equal(err.spec, "RFC 1035 3.3.14");
-	assert_int_equal(len, 99); /* not set on error */
+	assert_int_equal(len, 99);                                      /* not set on error */
 	assert_int_equal(join(rd, 257, sizeof out), SIGNET_ERR_SYNTAX); /* a 2nd length 'x' */
 	assert_string_equal(err.msg, "TXT character-string 2 runs past the RDATA");
-	assert_int_equal(join("\x02" "ab\x05" "abc", 7, sizeof out), SIGNET_ERR_SYNTAX);
+	assert_int_equal(join("\x02"
+			      "ab\x05"
+			      "abc",
+			      7, sizeof out),
+			 SIGNET_ERR_SYNTAX);
 }
 
 /* The output cap: joined text of cap-1, cap and cap+1 bytes. */
 static void DKIM_KEY_01_txt_join_cap(void **state)
 {
 	(void)state;
-	const char *rd = "\x02" "ab\x03" "cde";
+	const char *rd = "\x02"
+			 "ab\x03"
+			 "cde";
 	assert_int_equal(join(rd, 7, 6), SIGNET_OK);
 	assert_int_equal(join(rd, 7, 5), SIGNET_OK);
 	assert_int_equal(len, 5);
@@ -74,7 +83,9 @@ static void DKIM_KEY_01_txt_join_cap(void **state)
 static void DKIM_KEY_01_txt_next(void **state)
 {
 	(void)state;
-	const uint8_t rd[] = "\x02" "ab\x00\x09" "c";
+	const uint8_t rd[] = "\x02"
+			     "ab\x00\x09"
+			     "c";
 	size_t pos = 0;
 	struct signet_span s;
 	assert_int_equal(txt_next(rd, 6, &pos, &s), TXT_STRING);
@@ -93,10 +104,10 @@ static void DKIM_KEY_01_txt_next(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(DKIM_KEY_01_txt_join_no_whitespace),
-	    cmocka_unit_test(DKIM_KEY_01_txt_join_length_past_end),
-	    cmocka_unit_test(DKIM_KEY_01_txt_join_cap),
-	    cmocka_unit_test(DKIM_KEY_01_txt_next),
+		cmocka_unit_test(DKIM_KEY_01_txt_join_no_whitespace),
+		cmocka_unit_test(DKIM_KEY_01_txt_join_length_past_end),
+		cmocka_unit_test(DKIM_KEY_01_txt_join_cap),
+		cmocka_unit_test(DKIM_KEY_01_txt_next),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

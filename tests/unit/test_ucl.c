@@ -282,8 +282,9 @@ static void ucl_booleans_and_null(void **state)
 static void ucl_time_suffixes(void **state)
 {
 	(void)state;
-	assert_tree("a = 250ms; b = 5s; c = 2min; d = 1h; e = 1d; f = 1w; g = 1y; h = 1.5s",
-		    "{a:t:0.25,b:t:5,c:t:120,d:t:3600,e:t:86400,f:t:604800,g:t:3.1536e+07,h:t:1.5}");
+	assert_tree(
+		"a = 250ms; b = 5s; c = 2min; d = 1h; e = 1d; f = 1w; g = 1y; h = 1.5s",
+		"{a:t:0.25,b:t:5,c:t:120,d:t:3600,e:t:86400,f:t:604800,g:t:3.1536e+07,h:t:1.5}");
 	assert_tree("a = 5S; b = 2MIN", "{a:t:5,b:t:120}");
 }
 
@@ -298,12 +299,13 @@ static void ucl_size_suffixes(void **state)
 static void ucl_heredoc(void **state)
 {
 	(void)state;
-	assert_tree("a = <<EOD\nline 1\n  line \"2\"\nEOD\nb = 1", "{a:\"line 1\n  line \"2\"\",b:1}");
+	assert_tree("a = <<EOD\nline 1\n  line \"2\"\nEOD\nb = 1",
+		    "{a:\"line 1\n  line \"2\"\",b:1}");
 	assert_tree("a = <<EOD\nEOD;", "{a:\"\"}");
 	assert_tree("a = <<EOD\r\nx\r\nEOD\r\n", "{a:\"x\"}");
 	assert_tree("a = <<END\nEOD\nnot yet END\nEND", "{a:\"EOD\nnot yet END\"}");
 	assert_error("a = <<EOD\nno end\n", "t.conf:1:5: heredoc <<EOD opened here has no closing "
-					     "EOD line");
+					    "EOD line");
 	assert_error("a = <<eod\n", "t.conf:1:5: heredoc must be '<<' then capital letters then a "
 				    "line end (<<EOD)");
 }
@@ -363,7 +365,8 @@ static void ucl_positions_of_nodes(void **state)
 static void ucl_error_unclosed_object_names_opener(void **state)
 {
 	(void)state;
-	assert_error("a = 1\ndkim_signing {\n  domain {\n    x = 1;\n", "t.conf:5:1: expected '}' "
+	assert_error("a = 1\ndkim_signing {\n  domain {\n    x = 1;\n",
+		     "t.conf:5:1: expected '}' "
 		     "to close 'domain' opened at 3:10");
 	assert_error("a { b = 1 } }", "t.conf:1:13: unexpected '}' (no object is open)");
 	assert_error("a { b = 1 ]", "t.conf:1:11: unexpected ']' in 'a' opened at 1:3");
@@ -546,7 +549,7 @@ static void ucl_limit_total_input(void **state)
 {
 	(void)state;
 	struct fake_fs fs = {.names = {"x"}, .texts = {"v = 12345678\n"}, .n = 1}; /* 13 bytes */
-	const char *main_text = ".include \"x\""; /* 12 bytes */
+	const char *main_text = ".include \"x\"";                                  /* 12 bytes */
 	struct ucl_opts o = {.include = fake_include, .include_ctx = &fs, .max_total_input = 25};
 	assert_int_equal(parse_opts(&o, "m", main_text, strlen(main_text)), SIGNET_OK);
 	o.max_total_input = 24;
@@ -566,10 +569,10 @@ static void ucl_limit_total_input(void **state)
 static void ucl_include_relative_to_including_file(void **state)
 {
 	(void)state;
-	struct fake_fs fs = {.names = {"/etc/signet/sub/a.conf", "/etc/signet/sub/b.conf",
-				       "/abs/c.conf"},
-			     .texts = {"a = 1\n.include \"b.conf\"\n", "b = 2\n", "c = 3"},
-			     .n = 3};
+	struct fake_fs fs = {
+		.names = {"/etc/signet/sub/a.conf", "/etc/signet/sub/b.conf", "/abs/c.conf"},
+		.texts = {"a = 1\n.include \"b.conf\"\n", "b = 2\n", "c = 3"},
+		.n = 3};
 	struct ucl_opts o = {.include = fake_include, .include_ctx = &fs};
 	const char *t = "top { .include \"sub/a.conf\"; z = 9 }\n.include \"/abs/c.conf\"\n";
 	assert_int_equal(parse_opts(&o, "/etc/signet/signetd.conf", t, strlen(t)), SIGNET_OK);
@@ -611,7 +614,8 @@ static void ucl_include_priority(void **state)
 			     .texts = {"sel = \"high\"\n", "sel = \"low\"\n", "sel = \"same\"\n"},
 			     .n = 3};
 	struct ucl_opts o = {.include = fake_include, .include_ctx = &fs};
-	const char *t = "sel = \"base\"\n.include(priority=10) \"hi\"\n.include(priority=1) \"lo\"\n";
+	const char *t =
+		"sel = \"base\"\n.include(priority=10) \"hi\"\n.include(priority=1) \"lo\"\n";
 	assert_int_equal(parse_opts(&o, "m", t, strlen(t)), SIGNET_OK);
 	assert_string_equal(g_dump, "{sel:\"high\"}");
 	const char *t2 = "sel = \"base\"\n.include \"eq\"\n";
@@ -640,8 +644,8 @@ static void ucl_include_loop_detected(void **state)
 {
 	(void)state;
 	struct fake_fs fs = {.names = {"a.conf", "b.conf", "self.conf"},
-			     .texts = {"x = 1\n.include \"b.conf\"\n", "y = 2\n.include \"a.conf\"\n",
-				       ".include \"self.conf\"\n"},
+			     .texts = {"x = 1\n.include \"b.conf\"\n",
+				       "y = 2\n.include \"a.conf\"\n", ".include \"self.conf\"\n"},
 			     .n = 3};
 	struct ucl_opts o = {.include = fake_include, .include_ctx = &fs};
 	const char *t = ".include \"a.conf\"\n";
@@ -711,7 +715,8 @@ static void ucl_rspamd_dkim_signing_conf(void **state)
 		g_dump,
 		"{allow_username_mismatch:true,path:\"/var/lib/rspamd/dkim/$domain.$selector.key\","
 		"selector:\"dkim\",domain:{example.com:{selectors:[{path:\"/var/lib/rspamd/dkim/"
-		"example.com.2019.key\",selector:\"2019\"},{path:\"/var/lib/rspamd/dkim/eddsa.key\","
+		"example.com.2019.key\",selector:\"2019\"},{path:\"/var/lib/rspamd/dkim/"
+		"eddsa.key\","
 		"selector:\"eddsa\"}]},example.net:{path:\"/var/lib/rspamd/dkim/example.net.key\","
 		"selector:\"mail\"}}}");
 	/* variables are not expanded: the path is passed on as written */

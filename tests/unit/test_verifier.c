@@ -33,8 +33,11 @@ static char *sign_rfc8463(const char *msg, const struct signet_sign_params *extr
 	struct signet_key *rsa = load_key("rfc8463/rsa.key");
 	struct signet_key *ed = load_key("rfc8463/ed25519.key");
 	struct signet_sign_params p = {
-		.domain = "football.example.com", .selector = "test", .key = rsa,
-		.hdr_canon = SIGNET_CANON_RELAXED, .body_canon = SIGNET_CANON_RELAXED,
+		.domain = "football.example.com",
+		.selector = "test",
+		.key = rsa,
+		.hdr_canon = SIGNET_CANON_RELAXED,
+		.body_canon = SIGNET_CANON_RELAXED,
 		.timestamp = 1000,
 	};
 	if (extra != NULL) {
@@ -82,7 +85,8 @@ static void DKIM_VER_02_body_hash_mismatch(void **state)
 	assert_int_equal(signet_verifier_count(v), 2);
 	for (size_t k = 0; k < 2; k++) {
 		assert_int_equal(signet_verifier_result(v, k)->result, SIGNET_RESULT_FAIL);
-		assert_string_equal(signet_verifier_result(v, k)->reason, "body hash did not verify");
+		assert_string_equal(signet_verifier_result(v, k)->reason,
+				    "body hash did not verify");
 	}
 	signet_verifier_free(v);
 	free(keys);
@@ -145,9 +149,10 @@ static void DKIM_VER_05_rsa_sha1_never_passes(void **state)
 	/* DKIM-VER-05: rsa-sha1 → permerror "rsa-sha1 not acceptable (RFC 8301)". */
 	(void)state;
 	REQUIRE_TESTDATA();
-	const char *msg = "DKIM-Signature: v=1; a=rsa-sha1; d=football.example.com; s=test; h=from;\r\n"
-			  "  bh=2jmj7l5rSw0yVb/vlWAYkK/YBwk=; b=AAAA\r\n"
-			  "From: a@example.com\r\n\r\n";
+	const char *msg =
+		"DKIM-Signature: v=1; a=rsa-sha1; d=football.example.com; s=test; h=from;\r\n"
+		"  bh=2jmj7l5rSw0yVb/vlWAYkK/YBwk=; b=AAAA\r\n"
+		"From: a@example.com\r\n\r\n";
 	char *keys = keys_text("rfc8463/keys.txt");
 	struct signet_verifier *v = verify_str(msg, keys);
 	free(keys);
@@ -183,8 +188,11 @@ static void DKIM_SIG_11_expired(void **state)
 	/* DKIM-SIG-11: now > x → permerror "signature expired". */
 	(void)state;
 	REQUIRE_TESTDATA();
-	struct signet_sign_params p = {.domain = "football.example.com", .selector = "test",
-				       .hdr_canon = SIGNET_CANON_RELAXED, .timestamp = 1000, .expire = 2000};
+	struct signet_sign_params p = {.domain = "football.example.com",
+				       .selector = "test",
+				       .hdr_canon = SIGNET_CANON_RELAXED,
+				       .timestamp = 1000,
+				       .expire = 2000};
 	char *msg = sign_rfc8463(plain_msg, &p);
 	char *keys = keys_text("rfc8463/keys.txt");
 	struct signet_verify_options o = {.now = 2001};
@@ -261,9 +269,13 @@ static void DKIM_VER_13_bad_keys_distinct_reasons(void **state)
 	char *msg = sign_rfc8463(plain_msg, NULL);
 	const char *cases[] = {
 		"test._domainkey.football.example.com v=DKIM1; k=rsa; p=AAAAAAAA",
-		"test._domainkey.football.example.com v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+		"test._domainkey.football.example.com v=DKIM1; k=ed25519; "
+		"p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
 		"test._domainkey.football.example.com v=DKIM1; k=rsa; p=",
-		"test._domainkey.football.example.com v=DKIM1; k=rsa; p=MFwwDQYJKoZIhvcNAQEBBQADSwAwSAJBAL6cAqbTJDWAMnICn0HP2JpR2aUK1YtmbEYLZFf8HJYZFS8EO7zvAWUpHDiFctji2rM0TN/bVtc+mp9ikqbE+z0CAwEAAQ==",
+		"test._domainkey.football.example.com v=DKIM1; k=rsa; "
+		"p="
+		"MFwwDQYJKoZIhvcNAQEBBQADSwAwSAJBAL6cAqbTJDWAMnICn0HP2JpR2aUK1YtmbEYLZFf8HJYZFS8EO7"
+		"zvAWUpHDiFctji2rM0TN/bVtc+mp9ikqbE+z0CAwEAAQ==",
 	};
 	char reasons[4][192];
 	for (size_t k = 0; k < 4; k++) {
@@ -286,8 +298,10 @@ static void DKIM_VER_14_multiple_from_noted(void **state)
 	/* DKIM-VER-14: a second From above a non-oversigned signed one: pass + note "multiple From fields". */
 	(void)state;
 	REQUIRE_TESTDATA();
-	struct signet_sign_params p = {.domain = "football.example.com", .selector = "test",
-				       .hdr_canon = SIGNET_CANON_RELAXED, .timestamp = 1000,
+	struct signet_sign_params p = {.domain = "football.example.com",
+				       .selector = "test",
+				       .hdr_canon = SIGNET_CANON_RELAXED,
+				       .timestamp = 1000,
 				       .headers = "from:to:subject"};
 	char *msg = sign_rfc8463(plain_msg, &p);
 	char *keys = keys_text("rfc8463/keys.txt");
@@ -316,8 +330,9 @@ static void DKIM_VER_15_one_pass_is_enough(void **state)
 	char *keys = keys_text("rfc8463/keys.txt");
 	/* A second, broken signature on top. */
 	char *both = malloc(strlen(msg) + 256);
-	strcpy(both, "DKIM-Signature: v=1; a=rsa-sha256; d=football.example.com; s=test; h=from;\r\n"
-		     " bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=; b=AAAA\r\n");
+	strcpy(both,
+	       "DKIM-Signature: v=1; a=rsa-sha256; d=football.example.com; s=test; h=from;\r\n"
+	       " bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=; b=AAAA\r\n");
 	strcat(both, msg);
 	struct signet_verifier *v = verify_str(both, keys);
 	assert_string_equal(tu_results(v, results, sizeof results), "fail,pass");
@@ -379,8 +394,10 @@ static void DKIM_KEY_08_testing_and_strict(void **state)
 	signet_verifier_free(v);
 	free(keys);
 	free(m);
-	struct signet_sign_params p = {.domain = "football.example.com", .selector = "test",
-				       .hdr_canon = SIGNET_CANON_RELAXED, .timestamp = 1000,
+	struct signet_sign_params p = {.domain = "football.example.com",
+				       .selector = "test",
+				       .hdr_canon = SIGNET_CANON_RELAXED,
+				       .timestamp = 1000,
 				       .auid = "joe@mail.football.example.com"};
 	char *msg = sign_rfc8463(plain_msg, &p);
 	char *good = keys_text("rfc8463/keys.txt");
@@ -413,7 +430,8 @@ static void DKIM_SIG_09_l_tag(void **state)
 	struct signet_verify_options o = {.l_policy = SIGNET_L_POLICY_UNSIGNED};
 	v = tu_verify_opts(msg, len, keys, &o, 0);
 	assert_int_equal(signet_verifier_result(v, 0)->result, SIGNET_RESULT_POLICY);
-	assert_non_null(strstr(signet_verifier_result(v, 0)->reason, "content after l= is unsigned"));
+	assert_non_null(
+		strstr(signet_verifier_result(v, 0)->reason, "content after l= is unsigned"));
 	signet_verifier_free(v);
 	free(keys);
 	free(msg);
@@ -424,8 +442,8 @@ static void DKIM_SIG_13_simple_folded_b(void **state)
 	/* DKIM-SIG-13: simple/simple with b= folded over lines verifies; b= value and its FWS are emptied. */
 	(void)state;
 	REQUIRE_TESTDATA();
-	struct signet_sign_params p = {.domain = "football.example.com", .selector = "test",
-				       .timestamp = 1000};
+	struct signet_sign_params p = {
+		.domain = "football.example.com", .selector = "test", .timestamp = 1000};
 	char *msg = sign_rfc8463(plain_msg, &p);
 	char *keys = keys_text("rfc8463/keys.txt");
 	assert_non_null(strstr(msg, "c=simple/simple"));
@@ -441,8 +459,10 @@ static void DKIM_HDR_08_absent_names_legal(void **state)
 	/* DKIM-HDR-08: names in h= absent from the message are legal: h=from:x-absent verifies. */
 	(void)state;
 	REQUIRE_TESTDATA();
-	struct signet_sign_params p = {.domain = "football.example.com", .selector = "test",
-				       .hdr_canon = SIGNET_CANON_RELAXED, .timestamp = 1000,
+	struct signet_sign_params p = {.domain = "football.example.com",
+				       .selector = "test",
+				       .hdr_canon = SIGNET_CANON_RELAXED,
+				       .timestamp = 1000,
 				       .headers = "from:x-absent:x-absent"};
 	char *msg = sign_rfc8463(plain_msg, &p);
 	assert_non_null(strstr(msg, "x-absent"));
@@ -539,8 +559,10 @@ static void explain_keeps_steps_and_input(void **state)
 static struct signet_verifier *explain_run(enum signet_canon bc, const char *body, const char *tail,
 					   size_t chunk, char **signed_out)
 {
-	struct signet_sign_params p = {.domain = "football.example.com", .selector = "test",
-				       .hdr_canon = SIGNET_CANON_RELAXED, .body_canon = bc,
+	struct signet_sign_params p = {.domain = "football.example.com",
+				       .selector = "test",
+				       .hdr_canon = SIGNET_CANON_RELAXED,
+				       .body_canon = bc,
 				       .timestamp = 1000};
 	char msg[1024];
 	snprintf(msg, sizeof msg, "From: Joe <joe@football.example.com>\r\nSubject: x\r\n\r\n%s",
@@ -581,10 +603,11 @@ static void DKIM_VER_02_explain_footer_added(void **state)
 	static const size_t chunks[] = {0, 1, 2, 3, 7};
 	for (size_t c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
 		for (int bc = SIGNET_CANON_SIMPLE; bc <= SIGNET_CANON_RELAXED; bc++) {
-			struct signet_verifier *v = explain_run(
-				(enum signet_canon)bc, "Hi all,\r\ndinner at 8.\r\n",
-				"Hi all,\r\ndinner at 8.\r\n\r\n-- \r\nList footer\r\nunsubscribe\r\n",
-				chunks[c], NULL);
+			struct signet_verifier *v =
+				explain_run((enum signet_canon)bc, "Hi all,\r\ndinner at 8.\r\n",
+					    "Hi all,\r\ndinner at 8.\r\n\r\n-- \r\nList "
+					    "footer\r\nunsubscribe\r\n",
+					    chunks[c], NULL);
 			const struct signet_sig_result *r = signet_verifier_result(v, 0);
 			assert_int_equal(r->result, SIGNET_RESULT_FAIL);
 			assert_string_equal(r->reason, "body hash did not verify");
@@ -595,7 +618,8 @@ static void DKIM_VER_02_explain_footer_added(void **state)
 			assert_int_equal(X(v, 0)->body.total_lines, 6);
 			assert_int_equal(X(v, 0)->body.nadded, 3);
 			assert_line(&X(v, 0)->body.added[0], "");
-			assert_line(&X(v, 0)->body.added[1], bc == SIGNET_CANON_SIMPLE ? "-- " : "--");
+			assert_line(&X(v, 0)->body.added[1],
+				    bc == SIGNET_CANON_SIMPLE ? "-- " : "--");
 			assert_line(&X(v, 0)->body.added[2], "List footer");
 			assert_null(X(v, 0)->body.transform);
 			signet_verifier_free(v);
@@ -628,8 +652,8 @@ static void DKIM_VER_02_explain_changed_inside(void **state)
 	 * lines are shown; a NUL inside a line is kept as a byte. */
 	(void)state;
 	REQUIRE_TESTDATA();
-	struct signet_verifier *v = explain_run(SIGNET_CANON_RELAXED, "a\r\nb\r\n",
-						"A\r\nb\r\n", 0, NULL);
+	struct signet_verifier *v =
+		explain_run(SIGNET_CANON_RELAXED, "a\r\nb\r\n", "A\r\nb\r\n", 0, NULL);
 	assert_non_null(signet_verifier_result(v, 0));
 	assert_true(X(v, 0)->body.searched);
 	assert_false(X(v, 0)->body.prefix_found);
@@ -639,9 +663,11 @@ static void DKIM_VER_02_explain_changed_inside(void **state)
 	signet_verifier_free(v);
 	/* A NUL in the middle (the message parser passes body bytes through). */
 	static const char tail[] = "a\0z\r\n";
-	struct signet_sign_params p = {.domain = "football.example.com", .selector = "test",
+	struct signet_sign_params p = {.domain = "football.example.com",
+				       .selector = "test",
 				       .hdr_canon = SIGNET_CANON_RELAXED,
-				       .body_canon = SIGNET_CANON_RELAXED, .timestamp = 1000};
+				       .body_canon = SIGNET_CANON_RELAXED,
+				       .timestamp = 1000};
 	char *sig = sign_rfc8463("From: a@football.example.com\r\n\r\nq\r\n", &p);
 	size_t hl = (size_t)(strstr(sig, "\r\n\r\n") - sig) + 4;
 	char *rx = malloc(hl + sizeof tail);
@@ -674,12 +700,14 @@ static void DKIM_VER_02_explain_line_cut_at_limit(void **state)
 		memcpy(tail, "x\r\n", 3), n = 3;
 		memset(tail + n, 'f', lens[k]), n += lens[k];
 		memcpy(tail + n, "\r\n1\r\n2\r\n3\r\n", 12);
-		struct signet_verifier *v = explain_run(SIGNET_CANON_SIMPLE, "x\r\n", tail, 0, NULL);
+		struct signet_verifier *v =
+			explain_run(SIGNET_CANON_SIMPLE, "x\r\n", tail, 0, NULL);
 		assert_non_null(signet_verifier_result(v, 0));
 		assert_int_equal(X(v, 0)->body.prefix_lines, 1);
 		assert_int_equal(X(v, 0)->body.total_lines, 5);
 		assert_int_equal(X(v, 0)->body.nadded, SIGNET_EXPLAIN_LINES);
-		assert_int_equal(X(v, 0)->body.added[0].len, k < 2 ? lens[k] : SIGNET_EXPLAIN_LINE_MAX);
+		assert_int_equal(X(v, 0)->body.added[0].len,
+				 k < 2 ? lens[k] : SIGNET_EXPLAIN_LINE_MAX);
 		assert_int_equal(X(v, 0)->body.added[0].cut, k == 2);
 		assert_line(&X(v, 0)->body.added[2], "2");
 		signet_verifier_free(v);
@@ -700,7 +728,8 @@ static void DKIM_VER_02_explain_relay_changes(void **state)
 		 "trailing whitespace stripped"},
 		{SIGNET_CANON_SIMPLE, "Hi all,\r\n\tJoe\r\n", "Hi all,\r\n        Joe\r\n",
 		 "leading spaces turned back into tabs"},
-		{SIGNET_CANON_SIMPLE, "Hi all,\r\n\tJoe\r\n", "Hi all,\r\r\n\tJoe\r\r\n", "bare CRs"},
+		{SIGNET_CANON_SIMPLE, "Hi all,\r\n\tJoe\r\n", "Hi all,\r\r\n\tJoe\r\r\n",
+		 "bare CRs"},
 		{SIGNET_CANON_RELAXED, "Hi all,\r\n\tJoe\r\n", "Hi all,\r\r\n\tJoe\r\r\n",
 		 "bare CRs"},
 		{SIGNET_CANON_RELAXED, "Hi all,\r\n.Joe\r\n", "Hi all,\r\n..Joe\r\n",
@@ -710,7 +739,8 @@ static void DKIM_VER_02_explain_relay_changes(void **state)
 		{SIGNET_CANON_RELAXED, "Hi all,\r\n", "Hi all,\r\nX\r\n", NULL},
 	};
 	for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++) {
-		struct signet_verifier *v = explain_run(rows[k].bc, rows[k].body, rows[k].rx, 1, NULL);
+		struct signet_verifier *v =
+			explain_run(rows[k].bc, rows[k].body, rows[k].rx, 1, NULL);
 		const struct signet_sig_result *r = signet_verifier_result(v, 0);
 		assert_int_equal(r->result, SIGNET_RESULT_FAIL);
 		if (rows[k].want == NULL) {
@@ -820,7 +850,8 @@ static void DKIM_SIG_12_z_diff_value_cut_says_so(void **state)
 			 "DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=s; h=from;\r\n"
 			 " z=X-Long:%s;\r\n"
 			 " bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=; b=AAAA\r\n"
-			 "From: a@example.com\r\nX-Long: changed\r\n\r\n", val);
+			 "From: a@example.com\r\nX-Long: changed\r\n\r\n",
+			 val);
 		struct signet_verify_options o = {.explain = true};
 		struct signet_verifier *v =
 			tu_verify_opts((const uint8_t *)msg, strlen(msg), "", &o, 0);
@@ -867,7 +898,8 @@ static void api_misuse_is_an_error(void **state)
 	assert_int_equal(signet_verifier_body(v, (const uint8_t *)"x", 1, &err), SIGNET_ERR_STATE);
 	assert_int_equal(signet_verifier_finish(v, &err), SIGNET_ERR_STATE);
 	assert_int_equal(signet_verifier_end_of_headers(v, &err), SIGNET_OK);
-	assert_int_equal(signet_verifier_answer(v, 7, SIGNET_DNS_OK, NULL, 0, &err), SIGNET_ERR_INVAL);
+	assert_int_equal(signet_verifier_answer(v, 7, SIGNET_DNS_OK, NULL, 0, &err),
+			 SIGNET_ERR_INVAL);
 	assert_int_equal(signet_verifier_finish(v, &err), SIGNET_OK);
 	assert_int_equal(signet_verifier_count(v), 0);
 	assert_null(signet_verifier_result(v, 0));
@@ -885,16 +917,16 @@ static void api_misuse_is_an_error(void **state)
 /* RFC 8463 A.2's p= values, the RSA one also as bare PKCS#1 (DKIM-KEY-04). */
 #define A2_RSA_P                                                                                   \
 	"MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDkHlOQoBTzWRiGs5V6NpP3idY6Wk08a5qhdR6wy5bdOKb2jLQ"  \
-	"iY/J16JYi0Qvx/byYzCNb3W91y3FutACDfzwQ/BC/e/8uBsCR+yz1Lxj+PL6lHvqMKrM3rG4hstT5QjvHO9Pzox" \
+	"iY/J16JYi0Qvx/byYzCNb3W91y3FutACDfzwQ/BC/e/8uBsCR+yz1Lxj+PL6lHvqMKrM3rG4hstT5QjvHO9Pzox"  \
 	"ZyVYLzBfO2EeC3Ip3G+2kryOTIKT+l/K4w3QIDAQAB"
 #define A2_RSA_PKCS1                                                                               \
 	"MIGJAoGBAOQeU5CgFPNZGIazlXo2k/eJ1jpaTTxrmqF1HrDLlt04pvaMtCJj8nXoliLRC/H9vJjMI1vdb3XLcW6"  \
-	"0AIN/PBD8EL97/y4GwJH7LPUvGP48vqUe+owqszesbiGy1PlCO8c70/OjFnJVgvMF87YR4Lcincb7aSvI5MgpP6" \
+	"0AIN/PBD8EL97/y4GwJH7LPUvGP48vqUe+owqszesbiGy1PlCO8c70/OjFnJVgvMF87YR4Lcincb7aSvI5MgpP6"  \
 	"X8rjDdAgMBAAE="
 /* The A.2 modulus with e = 1 (DKIM-KEY-15). */
 #define A2_RSA_E1                                                                                  \
 	"MIGHAoGBAOQeU5CgFPNZGIazlXo2k/eJ1jpaTTxrmqF1HrDLlt04pvaMtCJj8nXoliLRC/H9vJjMI1vdb3XLcW6"  \
-	"0AIN/PBD8EL97/y4GwJH7LPUvGP48vqUe+owqszesbiGy1PlCO8c70/OjFnJVgvMF87YR4Lcincb7aSvI5MgpP6" \
+	"0AIN/PBD8EL97/y4GwJH7LPUvGP48vqUe+owqszesbiGy1PlCO8c70/OjFnJVgvMF87YR4Lcincb7aSvI5MgpP6"  \
 	"X8rjDdAgEB"
 #define A2_ED_P "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
 #define RSA_512                                                                                    \
@@ -1042,13 +1074,13 @@ static void DKIM_KEY_03_to_15_parsed_set_same_results(void **state)
 	} cases[] = {
 		/* the published keys */
 		{B_NAME " v=DKIM1; k=ed25519; p=" A2_ED_P "\n" T_NAME
-		 " v=DKIM1; k=rsa; p=" A2_RSA_P,
+			" v=DKIM1; k=rsa; p=" A2_RSA_P,
 		 "pass,pass", 0, NULL},
 		/* DKIM-KEY-04: k= defaults to rsa, PKCS#1 accepted; no ed25519 key: NXDOMAIN */
 		{T_NAME " v=DKIM1; p=" A2_RSA_PKCS1, "permerror,pass", 0, "no key for signature"},
 		/* DKIM-KEY-03: v= not first; v=DKIM2 */
 		{B_NAME " v=DKIM2; k=ed25519; p=" A2_ED_P "\n" T_NAME
-		 " k=rsa; v=DKIM1; p=" A2_RSA_P,
+			" k=rsa; v=DKIM1; p=" A2_RSA_P,
 		 "permerror,permerror", 1, "v= must be DKIM1 and come first"},
 		/* DKIM-KEY-04: unknown k= */
 		{B_NAME " v=DKIM1; k=dsa; p=" A2_ED_P "\n" T_NAME " v=DKIM1; k=rsa; p=" A2_RSA_P,
@@ -1058,23 +1090,23 @@ static void DKIM_KEY_03_to_15_parsed_set_same_results(void **state)
 		 "permerror,permerror", 1, "key revoked"},
 		/* DKIM-KEY-06: h= without sha256; unknown names ignored */
 		{B_NAME " v=DKIM1; k=ed25519; h=sha1:sha256:foo; p=" A2_ED_P "\n" T_NAME
-		 " v=DKIM1; h=sha1; p=" A2_RSA_P,
+			" v=DKIM1; h=sha1; p=" A2_RSA_P,
 		 "pass,permerror", 1, "key h= does not allow sha256"},
 		/* DKIM-KEY-07: s= without * or email; email among unknown types */
 		{B_NAME " v=DKIM1; k=ed25519; s=email:foo; p=" A2_ED_P "\n" T_NAME
-		 " v=DKIM1; s=foo; p=" A2_RSA_P,
+			" v=DKIM1; s=foo; p=" A2_RSA_P,
 		 "pass,permerror", 1, "key s= does not allow email"},
 		/* DKIM-KEY-08: t=y is test mode; t=s passes with i= equal to d= */
 		{B_NAME " v=DKIM1; k=ed25519; t=s:zz; p=" A2_ED_P "\n" T_NAME
-		 " v=DKIM1; t=y; p=" A2_RSA_P,
+			" v=DKIM1; t=y; p=" A2_RSA_P,
 		 "pass,pass", 1, "test mode"},
 		/* DKIM-KEY-09: each key under the other's name */
 		{B_NAME " v=DKIM1; k=rsa; p=" A2_RSA_P "\n" T_NAME
-		 " v=DKIM1; k=ed25519; p=" A2_ED_P,
+			" v=DKIM1; k=ed25519; p=" A2_ED_P,
 		 "permerror,permerror", 0, "key type k=rsa does not match a=ed25519-sha256"},
 		/* DKIM-KEY-10, -13: unknown tags, n= and g= ignored */
 		{B_NAME " v=DKIM1; n=hello; zz=1; k=ed25519; p=" A2_ED_P "\n" T_NAME
-		 " v=DKIM1; g=foo; k=rsa; n=\"quoted\"; p=" A2_RSA_P,
+			" v=DKIM1; g=foo; k=rsa; n=\"quoted\"; p=" A2_RSA_P,
 		 "pass,pass", 0, NULL},
 		/* DKIM-KEY-12: quotes pasted along; bad base64; tag syntax */
 		{B_NAME " v=DKIM1; k=ed25519; p=11qY!AYKx\n" T_NAME " v=DKIM1; p=\"" A2_RSA_P "\"",
@@ -1082,8 +1114,9 @@ static void DKIM_KEY_03_to_15_parsed_set_same_results(void **state)
 		{B_NAME " v=DKIM1; k=ed25519; ;; p\n" T_NAME " garbage record",
 		 "permerror,permerror", 0, "unusable"},
 		/* DKIM-KEY-14: too small; DKIM-ALG-03: ed25519 key of 33 bytes */
-		{B_NAME " v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURoA\n"
-		 T_NAME " v=DKIM1; p=" RSA_512,
+		{B_NAME
+		 " v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURoA\n" T_NAME
+		 " v=DKIM1; p=" RSA_512,
 		 "permerror,permerror", 1, "key too small (512 bits"},
 		/* DKIM-KEY-15: e = 1; a key that does not parse */
 		{B_NAME " v=DKIM1; k=rsa; p=AAAAAAAA\n" T_NAME " v=DKIM1; p=" A2_RSA_E1,
@@ -1100,8 +1133,10 @@ static void DKIM_KEY_08_parsed_set_strict(void **state)
 	/* DKIM-KEY-08 through a parsed set: t=s with i= in a subdomain of d=. */
 	(void)state;
 	REQUIRE_TESTDATA();
-	struct signet_sign_params p = {.domain = "football.example.com", .selector = "test",
-				       .hdr_canon = SIGNET_CANON_RELAXED, .timestamp = 1000,
+	struct signet_sign_params p = {.domain = "football.example.com",
+				       .selector = "test",
+				       .hdr_canon = SIGNET_CANON_RELAXED,
+				       .timestamp = 1000,
 				       .auid = "joe@mail.football.example.com"};
 	char *msg = sign_rfc8463(plain_msg, &p);
 	ks_case(msg, T_NAME " v=DKIM1; t=y:s; p=" A2_RSA_P, "permerror", 0, "t=s requires i=");
@@ -1141,11 +1176,11 @@ static void DKIM_KEY_02_parsed_set_several_records(void **state)
 	char *msg = ks_rfc8463_msg();
 	ks_case(msg,
 		T_NAME " garbage record\n" T_NAME " v=DKIM1; p=" A2_RSA_P "\n" B_NAME
-		" v=DKIM1; k=ed25519; p=\n" B_NAME " v=DKIM1; k=ed25519; p=" A2_ED_P "\n" B_NAME
-		" v=DKIM1; k=rsa; p=" A2_RSA_P,
+		       " v=DKIM1; k=ed25519; p=\n" B_NAME " v=DKIM1; k=ed25519; p=" A2_ED_P
+		       "\n" B_NAME " v=DKIM1; k=rsa; p=" A2_RSA_P,
 		"pass,pass", 1, "multiple key records");
-	ks_case(msg, T_NAME " v=DKIM1; p=" A2_RSA_P "\n" T_NAME " v=DKIM1; p=",
-		"permerror,pass", 1, "multiple key records");
+	ks_case(msg, T_NAME " v=DKIM1; p=" A2_RSA_P "\n" T_NAME " v=DKIM1; p=", "permerror,pass", 1,
+		"multiple key records");
 	ks_case(msg, T_NAME " v=DKIM1; p=\n" T_NAME " k=dsa; p=" A2_RSA_P "\n" T_NAME " x",
 		"permerror,permerror", 1, "unusable: key revoked");
 	/* An answer with no records: the verifier says so either way. */
@@ -1179,7 +1214,7 @@ static void parsed_set_same_steps_in_explain(void **state)
 	REQUIRE_TESTDATA();
 	char *msg = ks_rfc8463_msg();
 	const char *keys = B_NAME " v=DKIM1; k=ed25519; p=" A2_ED_P "\n" T_NAME " junk\n" T_NAME
-			   " v=DKIM1; k=rsa; p=" A2_RSA_P;
+				  " v=DKIM1; k=rsa; p=" A2_RSA_P;
 	struct signet_verify_options o = {.explain = true};
 	struct signet_verifier *a = ks_verify(msg, keys, false, &o);
 	struct signet_verifier *b = ks_verify(msg, keys, true, &o);
@@ -1220,7 +1255,7 @@ static void parsed_set_shared_by_messages_in_flight(void **state)
 	}
 	assert_ptr_equal(signet_keyset_ref(ks), ks);
 	signet_keyset_unref(ks);
-	signet_keyset_unref(ks); /* the caller's: the verifiers hold theirs */
+	signet_keyset_unref(ks);    /* the caller's: the verifiers hold theirs */
 	signet_verifier_free(v[3]); /* one ends before the others finish */
 	for (size_t k = 0; k < 3; k++) {
 		assert_int_equal(signet_verifier_finish(v[k], &err), SIGNET_OK);
@@ -1342,9 +1377,11 @@ static void DKIM_ERR_reason_quotes_name_bounded(void **state)
 		struct signet_verifier *v = tu_verify((const uint8_t *)msg, strlen(msg), "");
 		const struct signet_sig_result *r = signet_verifier_result(v, 0);
 		if (name_len <= SIGNET_QUOTE_MAX)
-			snprintf(want, sizeof want, "no key for signature (no TXT record at %s)", name);
+			snprintf(want, sizeof want, "no key for signature (no TXT record at %s)",
+				 name);
 		else
-			snprintf(want, sizeof want, "no key for signature (no TXT record at %.*s...)",
+			snprintf(want, sizeof want,
+				 "no key for signature (no TXT record at %.*s...)",
 				 SIGNET_QUOTE_MAX - 3, name);
 		assert_string_equal(r->reason, want);
 		signet_verifier_free(v);

@@ -34,7 +34,7 @@ static inline bool testdata_present(void)
 #define REQUIRE_TESTDATA()                                                                         \
 	do {                                                                                       \
 		if (!testdata_present()) {                                                         \
-			print_message("SKIP: %s absent (public vectors not available)\n",           \
+			print_message("SKIP: %s absent (public vectors not available)\n",          \
 				      SIGNET_TESTDATA);                                            \
 			skip();                                                                    \
 		}                                                                                  \
@@ -138,7 +138,8 @@ static inline char *tu_sign(const struct signet_sign_params *params, size_t npar
 	for (size_t k = 0; k < nparams; k++)
 		if (signet_signer_add(s, &params[k], err) != SIGNET_OK)
 			goto fail;
-	if (tu_feed(&h, s, msg, len, 0, err) != SIGNET_OK || signet_signer_finish(s, err) != SIGNET_OK)
+	if (tu_feed(&h, s, msg, len, 0, err) != SIGNET_OK ||
+	    signet_signer_finish(s, err) != SIGNET_OK)
 		goto fail;
 	size_t total = len + 1;
 	for (size_t k = 0; k < signet_signer_count(s); k++)
@@ -199,13 +200,15 @@ static inline void tu_answer(struct signet_verifier *v, const char *keys)
 		}
 		struct signet_error err = {0};
 		enum signet_dns_status st = temp ? SIGNET_DNS_TEMPFAIL
-					    : n ? SIGNET_DNS_OK : SIGNET_DNS_NXDOMAIN;
+					    : n  ? SIGNET_DNS_OK
+						 : SIGNET_DNS_NXDOMAIN;
 		assert_int_equal(signet_verifier_answer(v, q.id, st, recs, n, &err), SIGNET_OK);
 	}
 }
 
 /* Verifies msg with keys text; returns the verifier (finished) for inspection. */
-static inline struct signet_verifier *tu_verify_opts(const uint8_t *msg, size_t len, const char *keys,
+static inline struct signet_verifier *tu_verify_opts(const uint8_t *msg, size_t len,
+						     const char *keys,
 						     const struct signet_verify_options *opts,
 						     size_t chunk)
 {
@@ -221,7 +224,8 @@ static inline struct signet_verifier *tu_verify_opts(const uint8_t *msg, size_t 
 	if (chunk == 0)
 		chunk = len ? len : 1;
 	for (size_t off = 0; off < len; off += chunk)
-		if (signet_message_feed(m, msg + off, len - off < chunk ? len - off : chunk, &err) != SIGNET_OK)
+		if (signet_message_feed(m, msg + off, len - off < chunk ? len - off : chunk,
+					&err) != SIGNET_OK)
 			fail_msg("feed: %s", err.msg);
 	if (signet_message_finish(m, &err) != SIGNET_OK)
 		fail_msg("finish message: %s", err.msg);
