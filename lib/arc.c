@@ -61,6 +61,7 @@ struct signet_arc {
 	unsigned n;                 /* highest instance seen (0: none) */
 	bool decided;               /* result known at end of headers */
 	bool newest_cv_fail;        /* the newest seal says cv=fail (5.1.2) */
+	bool seals_valid;           /* structure, cv= and every AS verified */
 	struct aquery queries[MAX_QUERIES];
 	size_t nqueries;
 	struct signet_arc_result r;
@@ -287,7 +288,9 @@ enum signet_status signet_arc_end_of_headers(struct signet_arc *a, struct signet
 				    err));
 	find_sets(a);
 	a->r.instances = a->decided ? 0 : a->n;
-	if (a->hs.over_limit && a->n > 0)
+	/* A field dropped at a header limit may have been an ARC field: the
+	 * chain cannot be judged, and none would be a claim we cannot make. */
+	if (a->hs.over_limit)
 		decide(a, SIGNET_RESULT_FAIL, a->hs.over_limit_reason);
 	if (a->n == 0)
 		decide(a, SIGNET_RESULT_NONE, ""); /* ARC-VAL-01: no ARC set */
@@ -480,23 +483,29 @@ static enum signet_status oldest_pass(struct signet_arc *a, struct signet_error 
 	return SIGNET_OK;
 }
 
-/* RFC 8617 5.2 steps 4-7. */
+/* RFC 8617 5.2 steps 4-7. Every AS is verified even when the newest AMS
+ * fails: seals_valid tells a sealer whether a chain the caller saw pass
+ * before changing the message (signet_arc_seal_params.upstream) is intact. */
 static enum signet_status validate(struct signet_arc *a, struct signet_error *err)
 {
-	bool ok, temp;
-	const char *why;
-	SIGNET_TRY(verify(a, &a->sets[a->n - 1].ams, a->n, &ok, &why, &temp, err));
-	if (!ok) {
-		fail_with(a, "ARC-Message-Signature", a->n, why, temp);
-		return SIGNET_OK;
-	}
-	for (unsigned i = a->n; i >= 1; i--) {
+	bool ams_ok, ok, temp, ams_temp;
+	const char *ams_why, *why;
+	SIGNET_TRY(verify(a, &a->sets[a->n - 1].ams, a->n, &ams_ok, &ams_why, &ams_temp, err));
+	a->seals_valid = true;
+	for (unsigned i = a->n; i >= 1 && a->seals_valid; i--) {
 		SIGNET_TRY(verify(a, &a->sets[i - 1].as, i, &ok, &why, &temp, err));
 		if (!ok) {
-			fail_with(a, "ARC-Seal", i, why, temp);
-			return SIGNET_OK;
+			a->seals_valid = false;
+			if (ams_ok)
+				fail_with(a, "ARC-Seal", i, why, temp);
 		}
 	}
+	if (!ams_ok) {
+		fail_with(a, "ARC-Message-Signature", a->n, ams_why, ams_temp);
+		return SIGNET_OK;
+	}
+	if (!a->seals_valid)
+		return SIGNET_OK;
 	SIGNET_TRY(oldest_pass(a, err));
 	decide(a, SIGNET_RESULT_PASS, "");
 	return SIGNET_OK;
@@ -777,11 +786,20 @@ static enum signet_status seal_check(const struct signet_arc *a,
 {
 	if (a->state != A_DONE)
 		return error_set(err, SIGNET_ERR_STATE, NULL, "seal before finish, or twice");
-	if (a->r.result == SIGNET_RESULT_TEMPERROR)
+	if (p != NULL && p->upstream != SIGNET_RESULT_NONE && p->upstream != SIGNET_RESULT_PASS &&
+	    p->upstream != SIGNET_RESULT_FAIL)
+		return error_set(err, SIGNET_ERR_INVAL, SPEC_SEAL, "upstream must be none, pass or fail");
+	if (a->r.result == SIGNET_RESULT_TEMPERROR &&
+	    !(p != NULL && p->upstream == SIGNET_RESULT_PASS && a->seals_valid))
 		return error_set(err, SIGNET_ERR_STATE, SPEC_SEAL,
 				 "the chain could not be validated (temperror): not sealed");
 	if (p == NULL || p->key == NULL || !name_ok(p->domain) || !name_ok(p->selector))
 		return error_set(err, SIGNET_ERR_INVAL, SPEC_SEAL, "seal needs a key, d= and s=");
+	struct signet_buf h;
+	buf_init(&h, SIGNET_MAX_HEADER_FIELD);
+	enum signet_status st = seal_hlist(a, p->headers, &h, err);
+	buf_free(&h);
+	SIGNET_TRY(st);
 	if (a->n >= SIGNET_ARC_MAX_INSTANCES)
 		return error_set(err, SIGNET_ERR_LIMIT, "RFC 8617 4.2.1",
 				 "the message has SIGNET_ARC_MAX_INSTANCES (%d) ARC sets already",
@@ -797,8 +815,14 @@ enum signet_status signet_arc_seal(struct signet_arc *a, const struct signet_arc
 	a->state = A_SEALED;
 	if (a->newest_cv_fail)
 		return SIGNET_OK; /* RFC 8617 5.1.2: nothing more is added to a failed chain */
-	/* ARC-SEAL-01: cv= is our own result; a failed chain never seals as pass. */
-	const char *cv = a->n == 0 ? "none" : a->r.result == SIGNET_RESULT_PASS ? "pass" : "fail";
+	/* ARC-SEAL-01: cv= is our own result; a failed chain never seals as
+	 * pass. The caller's earlier pass is taken only where the message may
+	 * have changed since: the newest AMS; never over a broken seal. */
+	bool pass = a->r.result == SIGNET_RESULT_PASS ||
+		    (p->upstream == SIGNET_RESULT_PASS && a->seals_valid);
+	if (p->upstream == SIGNET_RESULT_FAIL)
+		pass = false;
+	const char *cv = a->n == 0 ? "none" : pass ? "pass" : "fail";
 	char inst[8], ts[24];
 	snprintf(inst, sizeof inst, "%u", a->n + 1);
 	snprintf(ts, sizeof ts, "%llu", (unsigned long long)p->timestamp);

@@ -78,15 +78,24 @@ struct signet_arc_seal_params {
 	 * default names, no ARC field). ARC-Seal is refused (RFC 8617 4.1.2). */
 	const char *headers;
 	uint64_t timestamp;           /* t= of the AMS and the AS */
+	/* The chain result the caller got for this message before changing it
+	 * (a mailing list: the arc= of its own inbound Authentication-Results),
+	 * or SIGNET_RESULT_NONE (0) to use this object's result alone. FAIL
+	 * always seals cv=fail. PASS overrides only a failure of the newest
+	 * AMS (the part a change to the message breaks, 5.2 step 4): when the
+	 * set structure, the cv= values or any ARC-Seal fail here, or a seal's
+	 * key lookup failed, the chain is sealed cv=fail all the same. */
+	enum signet_result upstream;
 };
 
 /* ARC-SEAL-01 (RFC 8617 5.1): after finish, makes set N+1 with cv= from
  * this object's own result (none for N = 0, pass, fail; never pass for a
- * failed chain). aar, ams and as get the three field values (text after
+ * failed chain; see upstream for a message changed since it arrived). aar, ams and as get the three field values (text after
  * the colon, starting with a space, CRLF-folded, no final CRLF), borrowed
  * until free, to be added above the existing fields. When the newest seal
  * already says cv=fail nothing is added (RFC 8617 5.1.2) and all three are
- * NULL. SIGNET_ERR_STATE before finish or for a temperror chain;
+ * NULL. SIGNET_ERR_STATE before finish or for a temperror chain (unless
+ * upstream PASS and every seal verified);
  * SIGNET_ERR_LIMIT with SIGNET_ARC_MAX_INSTANCES sets; SIGNET_ERR_INVAL for
  * bad params. At most once per object. */
 struct signet_arc_seal {
