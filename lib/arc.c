@@ -795,6 +795,11 @@ static enum signet_status seal_check(const struct signet_arc *a,
 				 "the chain could not be validated (temperror): not sealed");
 	if (p == NULL || p->key == NULL || !name_ok(p->domain) || !name_ok(p->selector))
 		return error_set(err, SIGNET_ERR_INVAL, SPEC_SEAL, "seal needs a key, d= and s=");
+	/* A field dropped at a header limit could be an ARC set we would skip
+	 * or one the AMS would have to sign: we cannot seal what we lost. */
+	if (a->hs.over_limit)
+		return error_set(err, SIGNET_ERR_LIMIT, SPEC_SEAL, "not sealed: %s",
+				 a->hs.over_limit_reason);
 	struct signet_buf h;
 	buf_init(&h, SIGNET_MAX_HEADER_FIELD);
 	enum signet_status st = seal_hlist(a, p->headers, &h, err);

@@ -612,6 +612,11 @@ static void ARC_VAL_01_header_limit(void **state)
 	struct signet_arc *a = run(msg, ed_rec);
 	assert_int_equal(signet_arc_result(a)->result, SIGNET_RESULT_FAIL);
 	assert_non_null(strstr(signet_arc_result(a)->reason, "(limit 65536)"));
+	struct signet_arc_seal_params p = params(ed_key, AUTHRES);
+	struct signet_arc_seal s;
+	struct signet_error err = {0};
+	assert_int_equal(signet_arc_seal(a, &p, &s, &err), SIGNET_ERR_LIMIT);
+	assert_non_null(strstr(err.msg, "not sealed: header field of"));
 	signet_arc_free(a);
 	free(msg);
 }
