@@ -57,7 +57,8 @@ struct signet_arc {
 	struct header_store hs;
 	struct bodyhash_set bodies;
 	size_t seal_body;           /* relaxed whole-body hash for sealing */
-	struct aset *sets;          /* [SIGNET_ARC_MAX_INSTANCES] */
+	struct aset *sets;          /* [nsets], made at end of headers; NULL without ARC */
+	unsigned nsets;
 	unsigned n;                 /* highest instance seen (0: none) */
 	bool decided;               /* result known at end of headers */
 	bool newest_cv_fail;        /* the newest seal says cv=fail (5.1.2) */
@@ -77,11 +78,6 @@ enum signet_status signet_arc_new(const struct signet_arc_options *opts, struct 
 	struct signet_arc *a = calloc(1, sizeof *a);
 	if (a == NULL)
 		return error_set(err, SIGNET_ERR_NOMEM, NULL, "out of memory");
-	a->sets = calloc(SIGNET_ARC_MAX_INSTANCES, sizeof *a->sets);
-	if (a->sets == NULL) {
-		free(a);
-		return error_set(err, SIGNET_ERR_NOMEM, NULL, "out of memory");
-	}
 	if (opts != NULL)
 		a->opts = *opts;
 	header_store_init(&a->hs);
@@ -141,14 +137,39 @@ static int field_kind(const struct header_store *hs, size_t k)
 	return -1;
 }
 
+/* The sets array, one per instance up to the highest valid one (so a
+ * message without ARC allocates nothing, one with N sets ~12 KiB each). */
+static enum signet_status alloc_sets(struct signet_arc *a, struct signet_error *err)
+{
+	unsigned high = 0;
+	bool any = false;
+	for (size_t k = 0; k < a->hs.count; k++) {
+		int kind = a->hs.fields[k].has_colon ? field_kind(&a->hs, k) : -1;
+		if (kind < 0)
+			continue;
+		struct signet_span v = header_value(&a->hs, k);
+		unsigned i = 0;
+		any = true;
+		if (arc_instance((enum arc_kind)kind, v.p, v.len, &i, NULL) == SIGNET_OK && i > high)
+			high = i;
+	}
+	if (!any)
+		return SIGNET_OK;
+	a->nsets = high > 0 ? high : 1;
+	a->sets = calloc(a->nsets, sizeof *a->sets);
+	if (a->sets == NULL)
+		return error_set(err, SIGNET_ERR_NOMEM, NULL, "out of memory");
+	for (unsigned s = 0; s < a->nsets; s++)
+		for (int kind = 0; kind < 3; kind++)
+			a->sets[s].field[kind] = SIZE_MAX;
+	return SIGNET_OK;
+}
+
 /* ARC-SET-01, -02 (RFC 8617 4.2.1, 5.2 step 3): every ARC field has a
  * valid instance, none is repeated, and 1..N each have all three. */
 static void find_sets(struct signet_arc *a)
 {
 	char why[SIGNET_REASON_MAX];
-	for (size_t s = 0; s < SIGNET_ARC_MAX_INSTANCES; s++)
-		for (int kind = 0; kind < 3; kind++)
-			a->sets[s].field[kind] = SIZE_MAX;
 	for (size_t k = 0; k < a->hs.count; k++) {
 		int kind = a->hs.fields[k].has_colon ? field_kind(&a->hs, k) : -1;
 		if (kind < 0)
@@ -286,7 +307,9 @@ enum signet_status signet_arc_end_of_headers(struct signet_arc *a, struct signet
 	a->state = A_BODY;
 	SIGNET_TRY(bodyhash_set_add(&a->bodies, SIGNET_CANON_RELAXED, UINT64_MAX, &a->seal_body,
 				    err));
-	find_sets(a);
+	SIGNET_TRY(alloc_sets(a, err));
+	if (a->sets != NULL)
+		find_sets(a);
 	a->r.instances = a->decided ? 0 : a->n;
 	/* A field dropped at a header limit may have been an ARC field: the
 	 * chain cannot be judged, and none would be a claim we cannot make. */
