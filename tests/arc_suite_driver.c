@@ -14,7 +14,7 @@
 #include <signet/arc.h>
 #include <signet/message.h>
 
-#define MAX_FILE (4 * 1024 * 1024)
+#define MAX_FILE (64 * 1024 * 1024)
 #define MAX_KEYS 64
 
 struct keyline {
