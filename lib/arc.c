@@ -653,8 +653,17 @@ static enum signet_status put_tag(struct signet_buf *out, size_t *col, const cha
 	}
 	SIGNET_TRY(buf_append_str(out, tag));
 	SIGNET_TRY(buf_append_byte(out, '='));
-	SIGNET_TRY(buf_append_str(out, val));
-	*col += w - 1;
+	*col += strlen(tag) + 1;
+	/* RFC 5322 2.1.1: a long h= is folded after a ':' (FWS is allowed
+	 * around its names, RFC 6376 3.5); other values have no ':'. */
+	for (const char *v = val; *v != '\0'; v++) {
+		SIGNET_TRY(buf_append_byte(out, (uint8_t)*v));
+		(*col)++;
+		if (*v == ':' && *col >= MAX_LINE - 8) {
+			SIGNET_TRY(buf_append_str(out, "\r\n\t"));
+			*col = 8;
+		}
+	}
 	return SIGNET_OK;
 }
 
@@ -663,10 +672,11 @@ struct seal_tag {
 };
 
 /* Tags in the given (alphabetical, the suite's standard form) order,
- * folded only between tags. b= is never folded inside: a fold there would
- * put a space into the relaxed form every later AS hashes, so ours would
- * differ from that of sealers writing b= on one line (dkimpy, the suite's
- * reference), and RFC 5322's 998 octets hold a 4096-bit b=. b64 NULL: b=
+ * folded between tags and inside h=, never inside b=: the AS hashes the
+ * new AMS as written, and a fold inside its b= leaves a space in the
+ * relaxed form. That seal would be as valid, but not the suite's: its
+ * expected AS b= is over an AMS with b= on one line (dkimpy's standard
+ * form). A 4096-bit b= (684 octets) fits RFC 5322's 998. b64 NULL: b=
  * empty, the form that is hashed. */
 static enum signet_status format_tags(const struct seal_tag *t, size_t n, const char *b64,
 				      size_t name_cols, struct signet_buf *out)

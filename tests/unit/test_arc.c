@@ -567,6 +567,39 @@ static void ARC_AAR_01_payload_checks(void **state)
 	signet_arc_free(a);
 }
 
+/* RFC 5322 2.1.1: a long AMS h= is folded (after a ':'); b= never is, so
+ * only its line passes 78 columns. The folded seal validates. */
+static void ARC_SEAL_01_long_h_folded(void **state)
+{
+	(void)state;
+	char list[2048] = "from:to:subject:date:message-id";
+	for (int k = 0; k < 60; k++) {
+		char name[32];
+		snprintf(name, sizeof name, ":x-list-header-%02d", k);
+		strcat(list, name);
+	}
+	struct signet_arc *a = run(BASE_MSG, ed_rec);
+	struct signet_arc_seal_params p = params(ed_key, AUTHRES);
+	p.headers = list;
+	struct signet_arc_seal s;
+	struct signet_error err = {0};
+	assert_int_equal(signet_arc_seal(a, &p, &s, &err), SIGNET_OK);
+	size_t col = strlen("ARC-Message-Signature:"), lines = 1;
+	for (const char *c = s.ams; *c != '\0'; c++) {
+		if (*c == '\n') {
+			col = 0;
+			lines++;
+		} else if (++col > 78 && strstr(c - col + 1, "b=") != c - col + 2) {
+			fail_msg("line %zu passes 78 columns: %.40s", lines, c - col + 1);
+		}
+	}
+	assert_true(lines > 10);
+	char *m = prepend(&s, BASE_MSG);
+	expect(m, SIGNET_RESULT_PASS, "");
+	free(m);
+	signet_arc_free(a);
+}
+
 /* State machine: each step once, in order. */
 static void ARC_API_state(void **state)
 {
@@ -640,6 +673,7 @@ int main(void)
 		cmocka_unit_test(ARC_SET_02_fifty_sets),
 		cmocka_unit_test(ARC_VAL_01_key_answers),
 		cmocka_unit_test(ARC_AAR_01_payload_checks),
+		cmocka_unit_test(ARC_SEAL_01_long_h_folded),
 		cmocka_unit_test(ARC_API_state),
 		cmocka_unit_test(ARC_VAL_01_header_limit),
 	};
