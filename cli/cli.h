@@ -14,6 +14,8 @@
 #include <signet/spf.h>
 #include <signet/verifier.h>
 
+#include "fileread.h" /* the file reader shared with signetd (conf/fileread.h) */
+
 /* Exit codes shared by every subcommand (verify and dnscheck add their own
  * result codes; see doc/signet.1, EXIT STATUS). */
 #define CLI_EXIT_OK 0
@@ -22,9 +24,9 @@
 
 /* The CLI reproduces the message it signs, so it keeps it in memory;
  * beyond this bound it says so instead of exhausting memory. */
-#define CLI_MAX_MESSAGE (64u * 1024 * 1024)
-#define CLI_MAX_KEYFILE (64u * 1024)	     /* a PEM private key is < 4 KiB */
-#define CLI_MAX_KEYSFILE (16u * 1024 * 1024) /* KEYSFILE of test records */
+#define CLI_MAX_MESSAGE FILEREAD_MAX_MESSAGE  /* 64 MiB */
+#define CLI_MAX_KEYFILE FILEREAD_MAX_KEY      /* 64 KiB; a PEM private key is < 4 KiB */
+#define CLI_MAX_KEYSFILE FILEREAD_MAX_KEYSFILE /* 16 MiB of test records */
 
 int cmd_keygen(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
@@ -44,6 +46,12 @@ int cli_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
 int cli_bad_option(const char *cmd, const char *usage, int c, char **argv);
 /* Decimal unsigned 64-bit integer, the whole string; false otherwise. */
 bool cli_parse_u64(const char *s, uint64_t *out);
+/* RFC 6376 3.5: t= and x= are 1*12DIGIT, so a time is at most this. */
+#define CLI_MAX_TIME 999999999999ULL
+/* A --time value: unix seconds, 0..CLI_MAX_TIME; false otherwise. */
+bool cli_parse_time(const char *s, uint64_t *out);
+/* "N thing" or "N things": one for n == 1, many otherwise (count messages). */
+const char *cli_plural(size_t n, const char *one, const char *many);
 /* Writes all bytes; false (with a message naming what) on error. */
 bool cli_write(FILE *f, const void *p, size_t len);
 /* A domain or selector (what = "domain" / "selector"); prints why not. */
@@ -55,11 +63,17 @@ bool cli_flush_stdout(void);
  * (naming the file, its mode and owner and our uid when it is a permission
  * problem) and returns false. *out is malloc'd, NUL-terminated (not
  * counted in *len); the caller frees it. */
-bool io_read_file(const char *path, const char *what, size_t max, uint8_t **out, size_t *len);
-/* Opens path (or stdin) for reading; -1 after printing why. */
-int io_open(const char *path, const char *what);
+bool io_read_file(const char *path, const char *what, struct fileread_cap cap, uint8_t **out,
+		  size_t *len);
+/* Opens path (or stdin) for reading as fileread_open does (a regular file
+ * of at most cap.max bytes; the caller stops reading there); -1 after
+ * printing why. */
+int io_open(const char *path, const char *what, struct fileread_cap cap);
 /* Prints "cannot read PATH: <errno text> (<ownership facts>)". */
 void io_open_error(const char *path, const char *what, int errnum);
+/* Prints why fileread refused path: "cannot read WHAT PATH: it is a FIFO,
+ * not a regular file", or io_open_error's text for a permission problem. */
+void io_fileread_error(const char *path, const char *what, const struct fileread_error *e);
 
 /* private_key.c: load a private key file, warning when group/others can read
  * it. NULL after printing why. */

@@ -152,7 +152,7 @@ static void print_layout(const char *name, const struct dns_answer *a)
 		       a->rr[i].nstrings == 1 ? "" : "s", a->rr[i].nstrings == 1 ? "" : "s");
 		for (k = 0; k < a->rr[i].nstrings; k++)
 			printf("%s%zu", k ? ", " : " ", a->rr[i].lens[k]);
-		printf("), %zu octets joined\n", a->rr[i].len);
+		printf("), %zu %s joined\n", a->rr[i].len, cli_plural(a->rr[i].len, "octet", "octets"));
 	}
 }
 

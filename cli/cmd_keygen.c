@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -27,7 +28,8 @@ static const char help_text[] =
 struct keygen_opts {
 	const char *domain, *selector, *keyfile;
 	enum signet_keytype type;
-	unsigned bits;
+	unsigned bits;        /* 0 until check_bits: -b not given */
+	const char *bits_arg; /* -b as given, for messages; NULL if not given */
 	bool txt;
 };
 
@@ -64,10 +66,15 @@ static int parse_opts(int argc, char **argv, struct keygen_opts *o)
 						       "-t %s: give rsa or ed25519", optarg);
 			break;
 		case 'b':
-			if (!cli_parse_u64(optarg, &bits) || bits > 65536)
+			if (optarg[0] != '\0' && strspn(optarg, "0123456789") == strlen(optarg) &&
+			    !cli_parse_u64(optarg, &bits))
+				bits = UINT64_MAX; /* digits past 2^64: out of range below */
+			else if (!cli_parse_u64(optarg, &bits))
 				return cli_usage_error("keygen", usage,
 						       "-b %s: give a number of bits", optarg);
-			o->bits = (unsigned)bits;
+			/* out of range: check_bits says so; no wrap-around to a valid size */
+			o->bits = bits > UINT_MAX ? UINT_MAX : (unsigned)bits;
+			o->bits_arg = optarg;
 			break;
 		case 'F':
 			if (strcmp(optarg, "zone") != 0 && strcmp(optarg, "txt") != 0)
@@ -88,26 +95,29 @@ static int parse_opts(int argc, char **argv, struct keygen_opts *o)
 	return -1;
 }
 
-/* DKIM-SIGN-04 (RFC 8301 3.2): 1024..4096 bits, 2048 by default. */
+/* DKIM-SIGN-04 (RFC 8301 3.2): 1024..4096 bits, 2048 when -b is not given.
+ * A given -b outside the range is refused, -b 0 included (issue #19: it
+ * silently meant 2048). */
 static bool check_bits(struct keygen_opts *o)
 {
 	if (o->type == SIGNET_KEY_ED25519) {
-		if (o->bits != 0 && o->bits != 256) {
-			cli_err("-b %u: ed25519 keys are always 256 bits; leave out -b", o->bits);
+		if (o->bits_arg != NULL && o->bits != 256) {
+			cli_err("-b %s: ed25519 keys are always 256 bits; leave out -b", o->bits_arg);
 			return false;
 		}
+		o->bits = 0;
 		return true;
 	}
-	if (o->bits == 0)
+	if (o->bits_arg == NULL)
 		o->bits = 2048;
 	if (o->bits < SIGNET_MIN_RSA_BITS || o->bits > SIGNET_MAX_RSA_BITS) {
-		cli_err("-b %u: RSA keys must have 1024 to 4096 bits (RFC 8301 3.2); use 2048",
-			o->bits);
+		cli_err("-b %s: RSA keys must have %d to %d bits (RFC 8301 3.2); use 2048",
+			o->bits_arg, SIGNET_MIN_RSA_BITS, SIGNET_MAX_RSA_BITS);
 		return false;
 	}
 	if (o->bits < 2048)
-		cli_warn("%u-bit RSA is the minimum verifiers accept (RFC 8301 3.2); 2048 bits "
-			 "is recommended",
+		cli_warn("%u-bit RSA: verifiers accept 1024 bits and more, but signers should use "
+			 "at least 2048 (RFC 8301 3.2)",
 			 o->bits);
 	return true;
 }

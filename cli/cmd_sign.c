@@ -41,14 +41,6 @@ struct sign_opts {
 	uint64_t expire_after;
 };
 
-static int parse_value(const char *opt, const char *arg, uint64_t *v)
-{
-	if (!cli_parse_u64(arg, v))
-		return cli_usage_error("sign", usage, "%s %s: give a non-negative integer", opt,
-				       arg);
-	return -1;
-}
-
 static int parse_opt(int c, struct sign_opts *o, char **argv)
 {
 	struct signet_error err = { 0 };
@@ -75,7 +67,13 @@ static int parse_opt(int c, struct sign_opts *o, char **argv)
 			return cli_usage_error("sign", usage,
 					       "--idn-labels %s: give auto or a-labels", optarg);
 		break;
-	case 'T': return parse_value("--time", optarg, &o->p.timestamp);
+	case 'T':
+		if (!cli_parse_time(optarg, &o->p.timestamp))
+			return cli_usage_error("sign", usage,
+					       "--time %s: give unix seconds from 0 to %llu (RFC "
+					       "6376 3.5: t= and x= have at most 12 digits)",
+					       optarg, CLI_MAX_TIME);
+		break;
 	case 'X':
 		if (!cli_parse_u64(optarg, &o->expire_after) || o->expire_after == 0)
 			return cli_usage_error("sign", usage,
@@ -131,9 +129,13 @@ static int parse_opts(int argc, char **argv, struct sign_opts *o)
 				       "-d DOMAIN, -s SELECTOR and -k KEYFILE are "
 				       "required");
 	if (o->expire_after > 0) {
-		if (o->p.timestamp > UINT64_MAX - o->expire_after)
-			return cli_usage_error("sign", usage, "--expire %llu is too large",
-					       (unsigned long long)o->expire_after);
+		/* RFC 6376 3.5: x= is 1*12DIGIT too */
+		if (o->expire_after > CLI_MAX_TIME - o->p.timestamp)
+			return cli_usage_error("sign", usage,
+					       "--expire %llu is too large: t= + %llu is past %llu "
+					       "(RFC 6376 3.5: x= has at most 12 digits)",
+					       (unsigned long long)o->expire_after,
+					       (unsigned long long)o->expire_after, CLI_MAX_TIME);
 		o->p.expire = o->p.timestamp + o->expire_after;
 	}
 	return -1;
@@ -271,7 +273,7 @@ int cmd_sign(int argc, char **argv)
 	if (key == NULL)
 		return CLI_EXIT_FAIL;
 	o.p.key = key;
-	if (check_alg(&o, key) && io_read_file(o.file, "message", CLI_MAX_MESSAGE, &msg, &len))
+	if (check_alg(&o, key) && io_read_file(o.file, "message", FILEREAD_CAP(CLI_MAX_MESSAGE), &msg, &len))
 		rc = sign_message(&o, msg, len);
 	else
 		rc = CLI_EXIT_FAIL;

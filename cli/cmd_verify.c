@@ -72,9 +72,11 @@ static int parse_opt(int c, struct verify_opts *o, char **argv)
 	case 'J': o->json = true; break;
 	case 'E': o->explain = true; break;
 	case 'T':
-		if (!cli_parse_u64(optarg, &o->vo.now))
-			return cli_usage_error("verify", usage, "--time %s: give unix seconds",
-					       optarg);
+		if (!cli_parse_time(optarg, &o->vo.now))
+			return cli_usage_error("verify", usage,
+					       "--time %s: give unix seconds from 0 to %llu (RFC "
+					       "6376 3.5: t= and x= have at most 12 digits)",
+					       optarg, CLI_MAX_TIME);
 		break;
 	case 'L':
 		if (strcmp(optarg, "honour") == 0 || strcmp(optarg, "honor") == 0)
@@ -204,15 +206,26 @@ static enum signet_status on_body(void *ctx, const uint8_t *p, size_t len, struc
 	return signet_verifier_body(run->v, p, len, err);
 }
 
-/* Reads the message in chunks: memory does not grow with its size. */
+/* Reads the message in chunks: memory does not grow with its size. A FILE
+ * is a regular file of at most CLI_MAX_MESSAGE bytes (fileread_open); one
+ * that grows past that while read is refused. Standard input has no cap. */
 static bool feed_file(struct signet_message *m, const char *file, struct signet_error *err)
 {
 	uint8_t chunk[65536];
-	int fd = io_open(file, "message");
+	int fd = io_open(file, "message", FILEREAD_CAP(CLI_MAX_MESSAGE));
 	bool ok = fd >= 0;
+	size_t total = 0;
 
 	while (ok) {
 		ssize_t r = read(fd, chunk, sizeof(chunk));
+
+		if (r > 0 && fd != STDIN_FILENO && (total += (size_t)r) > CLI_MAX_MESSAGE) {
+			cli_err("cannot read message %s: it grew while it was read, past "
+				"CLI_MAX_MESSAGE (%u bytes)",
+				file, CLI_MAX_MESSAGE);
+			ok = false;
+			break;
+		}
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -313,18 +326,21 @@ static void print_body_change(const struct signet_body_explain *b)
 	size_t i;
 
 	if (b->prefix_found && b->prefix_lines == b->total_lines) {
-		printf("  body change: all %llu lines match bh= but the body hash differs\n",
-		       ull(b->total_lines));
+		printf("  body change: all %llu %s bh= but the body hash differs\n",
+		       ull(b->total_lines), cli_plural(b->total_lines, "line matches", "lines match"));
 	} else if (b->prefix_found) {
-		printf("  body change: the first %llu lines (%llu bytes) match the signature; "
-		       "%llu lines were added after signing\n",
-		       ull(b->prefix_lines), ull(b->prefix_bytes),
-		       ull(b->total_lines - b->prefix_lines));
+		printf("  body change: the first %llu %s (%llu %s) match%s the signature; "
+		       "%llu %s added after signing\n",
+		       ull(b->prefix_lines), cli_plural(b->prefix_lines, "line", "lines"),
+		       ull(b->prefix_bytes), cli_plural(b->prefix_bytes, "byte", "bytes"),
+		       b->prefix_lines == 1 ? "es" : "", ull(b->total_lines - b->prefix_lines),
+		       cli_plural(b->total_lines - b->prefix_lines, "line was", "lines were"));
 		if (b->nadded > 0)
 			printf("  first added lines:\n");
 	} else {
-		printf("  body change: no prefix of the %llu canonical lines matches bh=: the body "
-		       "was changed, not only added to\n", ull(b->total_lines));
+		printf("  body change: no prefix of the %llu canonical %s matches bh=: the body "
+		       "was changed, not only added to\n",
+		       ull(b->total_lines), cli_plural(b->total_lines, "line", "lines"));
 		if (b->nadded > 0)
 			printf("  first lines received:\n");
 	}
@@ -342,8 +358,11 @@ static void print_zdiff(const struct signet_sig_explain *r)
 {
 	size_t i;
 
-	printf("  z= copied %zu header fields; %zu differ from the received ones%s\n",
-	       r->nz_fields, r->nzdiff + r->zdiff_more, r->nzdiff ? ":" : "");
+	size_t ndiff = r->nzdiff + r->zdiff_more;
+
+	printf("  z= copied %zu header %s; %zu %s from the received ones%s\n", r->nz_fields,
+	       cli_plural(r->nz_fields, "field", "fields"), ndiff,
+	       cli_plural(ndiff, "differs", "differ"), r->nzdiff ? ":" : "");
 	for (i = 0; i < r->nzdiff && i < SIGNET_EXPLAIN_ZDIFFS; i++) {
 		const struct signet_zdiff *z = &r->zdiff[i];
 
@@ -525,8 +544,9 @@ static int report(const struct signet_verifier *v, const struct verify_opts *o)
 	 * JSON mode stdout holds results only, so the note goes to stderr. */
 	if (unchecked > 0)
 		fprintf(o->json ? stderr : stdout,
-			"%s%zu more DKIM-Signature fields not checked (limit %d)\n",
-			o->json ? "signet: note: " : "", unchecked, SIGNET_MAX_SIGNATURES);
+			"%s%zu more DKIM-Signature %s not checked (limit %d)\n",
+			o->json ? "signet: note: " : "", unchecked,
+			cli_plural(unchecked, "field", "fields"), SIGNET_MAX_SIGNATURES);
 	if (n == 0 && unchecked == 0 && !o->json)
 		printf("no DKIM-Signature\n");
 	if (o->ar_id != NULL && !print_ar(v, o->ar_id))

@@ -1,6 +1,8 @@
 /* io.c: opening and reading input files for the CLI, with errors that say
  * which file, why, and (for permission problems) who owns it and who we
- * are. Reads are bounded; nothing is parsed here. */
+ * are. Files named by a path go through fileread (conf/fileread.h: no
+ * FIFO, device or directory, a cap per kind); standard input is read here,
+ * bounded. Nothing is parsed here. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -9,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "fileread.h"
 
 static bool is_stdin(const char *path)
 {
@@ -35,21 +38,24 @@ void io_open_error(const char *path, const char *what, int errnum)
 	cli_err("cannot read %s %s: %s", what, path, strerror(errnum));
 }
 
-int io_open(const char *path, const char *what)
+void io_fileread_error(const char *path, const char *what, const struct fileread_error *e)
 {
+	if (e->status == FILEREAD_DENIED)
+		io_open_error(path, what, e->errnum);
+	else
+		cli_err("cannot read %s %s: %s", what, path, e->why);
+}
+
+int io_open(const char *path, const char *what, struct fileread_cap cap)
+{
+	struct fileread_error e;
 	struct stat st;
 	int fd;
 
 	if (is_stdin(path))
 		return STDIN_FILENO;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		io_open_error(path, what, errno);
-		return -1;
-	}
-	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-		cli_err("cannot read %s %s: it is a directory; give a file", what, path);
-		close(fd);
+	if (fileread_open(path, cap, &fd, &st, &e) != FILEREAD_OK) {
+		io_fileread_error(path, what, &e);
 		return -1;
 	}
 	return fd;
@@ -125,15 +131,19 @@ static bool read_fd(int fd, const char *name, const char *what, size_t max, uint
 	return true;
 }
 
-bool io_read_file(const char *path, const char *what, size_t max, uint8_t **out, size_t *len)
+bool io_read_file(const char *path, const char *what, struct fileread_cap cap, uint8_t **out,
+		  size_t *len)
 {
-	int fd = io_open(path, what);
-	bool ok;
+	struct fileread_file f;
+	struct fileread_error e;
 
-	if (fd < 0)
+	if (is_stdin(path))
+		return read_fd(STDIN_FILENO, "(standard input)", what, cap.max, out, len);
+	if (fileread(path, cap, &f, &e) != FILEREAD_OK) {
+		io_fileread_error(path, what, &e);
 		return false;
-	ok = read_fd(fd, is_stdin(path) ? "(standard input)" : path, what, max, out, len);
-	if (!is_stdin(path))
-		close(fd);
-	return ok;
+	}
+	*out = f.data; /* handed over; the caller wipes key material itself */
+	*len = f.len;
+	return true;
 }

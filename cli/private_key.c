@@ -8,32 +8,38 @@
 
 #include "cli.h"
 
-static void check_mode(const char *path)
+/* A warning only (signet sign is often run by hand on a copy); signetd
+ * refuses a key others may read or write (SECURITY.md, "Private key
+ * files"). st is the fstat of the file that was read. */
+static void check_mode(const char *path, const struct stat *st)
 {
-	struct stat st;
-
-	if (stat(path, &st) != 0)
-		return;
-	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+	if ((st->st_mode & (S_IROTH | S_IWOTH)) != 0)
+		cli_warn("private key %s is %s by others (mode %04o), which signetd refuses; "
+			 "run: chmod 600 %s",
+			 path, (st->st_mode & S_IROTH) ? "readable" : "writable",
+			 (unsigned)(st->st_mode & 07777), path);
+	else if ((st->st_mode & (S_IRWXG | S_IXOTH)) != 0)
 		cli_warn("private key %s is accessible by group or others (mode %04o); "
 			 "run: chmod 600 %s",
-			 path, (unsigned)(st.st_mode & 07777), path);
+			 path, (unsigned)(st->st_mode & 07777), path);
 }
 
 struct signet_key *keyfile_load(const char *path)
 {
 	struct signet_key *key = NULL;
 	struct signet_error err = { 0 };
-	uint8_t *data = NULL;
-	size_t len = 0;
+	struct fileread_file f;
+	struct fileread_error e;
 
 	if (path == NULL || strcmp(path, "-") == 0) {
 		cli_err("give the private key as a file name (-k FILE), not standard input");
 		return NULL;
 	}
-	if (!io_read_file(path, "private key", CLI_MAX_KEYFILE, &data, &len))
+	if (fileread(path, FILEREAD_CAP(CLI_MAX_KEYFILE), &f, &e) != FILEREAD_OK) {
+		io_fileread_error(path, "private key", &e);
 		return NULL;
-	if (signet_key_parse(data, len, &key, &err) != SIGNET_OK) {
+	}
+	if (signet_key_parse(f.data, f.len, &key, &err) != SIGNET_OK) {
 		cli_err("private key %s is not usable: %s%s%s%s; give a PEM private key (PKCS#8, "
 			"or "
 			"PKCS#1 RSA of 1024..4096 bits, or ed25519) such as 'signet keygen' writes",
@@ -41,10 +47,9 @@ struct signet_key *keyfile_load(const char *path)
 			err.spec ? ")" : "");
 		key = NULL;
 	} else {
-		check_mode(path);
+		check_mode(path, &f.st);
 	}
-	explicit_bzero(data, len); /* key material (glibc >= 2.25) */
-	free(data);
+	fileread_free(&f); /* wipes the key material */
 	return key;
 }
 

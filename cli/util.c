@@ -78,6 +78,21 @@ bool cli_parse_u64(const char *s, uint64_t *out)
 	return true;
 }
 
+bool cli_parse_time(const char *s, uint64_t *out)
+{
+	uint64_t v;
+
+	if (!cli_parse_u64(s, &v) || v > CLI_MAX_TIME)
+		return false;
+	*out = v;
+	return true;
+}
+
+const char *cli_plural(size_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
 bool cli_write(FILE *f, const void *p, size_t len)
 {
 	if (len == 0)

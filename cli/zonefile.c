@@ -177,11 +177,6 @@ static const char *parse_line(const uint8_t *p, const uint8_t *end, struct zone_
 		nlen--; /* "sel._domainkey.example.com." names the same node */
 	if (nlen == 0)
 		return "no name";
-	uint8_t *dn;
-	size_t dlen;
-	if (!unescape(name, nlen, &dn, &dlen))
-		return "bad \\DDD escape in the name";
-	e->name = (char *)dn;
 	while (p < end && is_wsp(*p))
 		p++;
 	const uint8_t *word = p;
@@ -192,13 +187,18 @@ static const char *parse_line(const uint8_t *p, const uint8_t *end, struct zone_
 		data++;
 	*got = true;
 	if (timeout || type_word(word, (size_t)(p - word), &e->type, &timeout)) {
+		size_t dlen;
+		if (!unescape(name, nlen, (uint8_t **)&e->name, &dlen))
+			return "bad \\DDD escape in the name";
 		if (timeout) {
 			e->type = 0;
 			return NULL;
 		}
 		return typed_data(data, (size_t)(end - data), e);
 	}
-	/* KEYSFILE: "NAME VALUE", the value as written */
+	/* KEYSFILE: "NAME VALUE", both as written */
+	if ((e->name = strndup((const char *)name, nlen)) == NULL)
+		return "out of memory";
 	e->type = SIGNET_RR_TXT;
 	e->len = (size_t)(end - word);
 	if ((e->data = malloc(e->len + 1)) == NULL)
@@ -250,7 +250,7 @@ struct zonefile *zonefile_load(const char *path, const char *what)
 {
 	uint8_t *data = NULL;
 	size_t len = 0;
-	if (!io_read_file(path, what, CLI_MAX_KEYSFILE, &data, &len))
+	if (!io_read_file(path, what, FILEREAD_CAP(CLI_MAX_KEYSFILE), &data, &len))
 		return NULL;
 	struct zonefile *z = zonefile_parse(path, data, len);
 	free(data);

@@ -6,6 +6,7 @@
  * the public suffix list, nothing else. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <libpsl.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -19,7 +20,9 @@
 
 #include "config.h"
 #include "config_walk.h"
+#include "fileread.h"
 #include "hostport.h"
+#include "psl_load.h"
 
 /* K_CHOICE keys store an int into these enum fields. */
 _Static_assert(sizeof(enum config_on_error) == sizeof(int), "K_CHOICE field");
@@ -415,8 +418,29 @@ static void k_metrics_listen(struct ctx *c, const struct ucl_node *n, void *base
 	cfg_set_str(c, &c->cfg->metrics_listen, s);
 }
 
+/* metrics.max_connections: 1 .. CONFIG_MAX_METRICS_CONNECTIONS. */
+static void k_metrics_connections(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	(void)base;
+	if (n->type != UCL_INT || n->v.i < 1 || n->v.i > CONFIG_MAX_METRICS_CONNECTIONS) {
+		cfg_node_error(c, n, "metrics.max_connections must be a whole number from 1 to %d",
+			       CONFIG_MAX_METRICS_CONNECTIONS);
+		return;
+	}
+	c->cfg->metrics_max_connections = (unsigned)n->v.i;
+}
+
+static void k_metrics_timeout(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	(void)base;
+	(void)cfg_want_duration(c, n, "metrics.request_timeout", CONFIG_MAX_METRICS_TIMEOUT,
+				&c->cfg->metrics_request_timeout);
+}
+
 static const struct keydef metrics_keys[] = {
 	{"listen", K_FN, 0, k_metrics_listen, {NULL}},
+	{"max_connections", K_FN, 0, k_metrics_connections, {NULL}},
+	{"request_timeout", K_FN, 0, k_metrics_timeout, {NULL}},
 };
 
 static void s_metrics(struct ctx *c, const struct ucl_node *n, void *base)
@@ -424,7 +448,43 @@ static void s_metrics(struct ctx *c, const struct ucl_node *n, void *base)
 	cfg_walk(c, n, "metrics", metrics_keys, NKEYS(metrics_keys), base);
 }
 
-void cfg_s_dkim_signing(struct ctx *c, const struct ucl_node *n, void *base);
+/* connections { max = 1000; idle_timeout = 7210s; packet_timeout = 300s; }
+ * (server.c enforces them; signetd.conf(5) says why these defaults). */
+static void k_conn_max(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	(void)base;
+	if (n->type != UCL_INT || n->v.i < 1 || n->v.i > CONFIG_MAX_CONN_MAX) {
+		cfg_node_error(c, n, "connections.max must be a whole number from 1 to %d",
+			       CONFIG_MAX_CONN_MAX);
+		return;
+	}
+	c->cfg->conn_max = (unsigned)n->v.i;
+}
+
+static void k_conn_idle(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	(void)base;
+	(void)cfg_want_duration(c, n, "connections.idle_timeout", CONFIG_MAX_CONN_TIMEOUT,
+				&c->cfg->conn_idle_timeout);
+}
+
+static void k_conn_packet(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	(void)base;
+	(void)cfg_want_duration(c, n, "connections.packet_timeout", CONFIG_MAX_CONN_TIMEOUT,
+				&c->cfg->conn_packet_timeout);
+}
+
+static const struct keydef connections_keys[] = {
+	{"idle_timeout", K_FN, 0, k_conn_idle, {NULL}},
+	{"max", K_FN, 0, k_conn_max, {NULL}},
+	{"packet_timeout", K_FN, 0, k_conn_packet, {NULL}},
+};
+
+static void s_connections(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	cfg_walk(c, n, "connections", connections_keys, NKEYS(connections_keys), base);
+}
 
 static const struct keydef top_keys[] = {
 	{"socket", K_FN, 0, k_socket, {NULL}},
@@ -435,6 +495,7 @@ static const struct keydef top_keys[] = {
 	{"authserv_id", K_FN, 0, k_authserv_id, {NULL}},
 	{"local_addrs", K_FN, 0, k_local_addrs, {NULL}},
 	{"workers", K_FN, 0, k_workers, {NULL}},
+	{"connections", K_SECTION, 0, s_connections, {NULL}},
 	{"on_error", K_SECTION, 0, s_on_error, {NULL}},
 	{"dns", K_SECTION, 0, s_dns, {NULL}},
 	{"log", K_SECTION, 0, s_log, {NULL}},
@@ -466,6 +527,11 @@ static bool config_defaults(struct signetd_config *cfg, struct ctx *c)
 	cfg->verify_on_temperror = CONFIG_ACCEPT;
 	cfg->log_target = CONFIG_LOG_SYSLOG;
 	cfg->workers = online_cpus();
+	cfg->conn_max = CONFIG_DEFAULT_CONN_MAX;
+	cfg->conn_idle_timeout = CONFIG_DEFAULT_CONN_IDLE_TIMEOUT;
+	cfg->conn_packet_timeout = CONFIG_DEFAULT_CONN_PACKET_TIMEOUT;
+	cfg->metrics_max_connections = CONFIG_DEFAULT_METRICS_CONNECTIONS;
+	cfg->metrics_request_timeout = CONFIG_DEFAULT_METRICS_TIMEOUT;
 	cfg->log_facility = cfg_xstrdup(c, "mail");
 	cfg->psl_file = cfg_xstrdup(c, SIGNET_PSL_DEFAULT_FILE);
 	struct config_signing *sg = &cfg->signing;
@@ -484,38 +550,23 @@ static bool config_defaults(struct signetd_config *cfg, struct ctx *c)
 	return cfg->log_facility != NULL && sg->selector != NULL && cfg->psl_file != NULL;
 }
 
-/* Reads a whole regular file, at most max bytes. */
-static enum ucl_include_status read_whole(const char *path, size_t max, uint8_t **text,
-					  size_t *len, char *why, size_t whycap)
+_Static_assert(FILEREAD_MAX_CONFIG == UCL_MAX_INPUT, "SECURITY.md gives one cap for both");
+
+/* Reads a whole regular file, at most cap.max bytes, through fileread (no
+ * FIFO, device or directory; SECURITY.md "Files read from a path"). why
+ * gets the reason ("it is a FIFO, not a regular file"). */
+static enum ucl_include_status read_whole(const char *path, struct fileread_cap cap,
+					  uint8_t **text, size_t *len, char *why, size_t whycap)
 {
-	FILE *f = fopen(path, "rb");
-	if (f == NULL) {
-		snprintf(why, whycap, "%s", strerror(errno));
-		return errno == ENOENT ? UCL_INCLUDE_NOT_FOUND : UCL_INCLUDE_FAILED;
+	struct fileread_file f;
+	struct fileread_error e;
+	enum fileread_status st = fileread(path, cap, &f, &e);
+	if (st != FILEREAD_OK) {
+		snprintf(why, whycap, "%s", e.why);
+		return st == FILEREAD_NOT_FOUND ? UCL_INCLUDE_NOT_FOUND : UCL_INCLUDE_FAILED;
 	}
-	struct stat st;
-	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-		snprintf(why, whycap, "not a regular file");
-		fclose(f);
-		return UCL_INCLUDE_FAILED;
-	}
-	size_t cap = (size_t)st.st_size < max ? (size_t)st.st_size + 1 : max + 1;
-	uint8_t *p = malloc(cap ? cap : 1);
-	if (p == NULL) {
-		snprintf(why, whycap, "out of memory");
-		fclose(f);
-		return UCL_INCLUDE_FAILED;
-	}
-	size_t n = fread(p, 1, cap, f);
-	bool err = ferror(f);
-	fclose(f);
-	if (err) {
-		snprintf(why, whycap, "read error");
-		free(p);
-		return UCL_INCLUDE_FAILED;
-	}
-	*text = p;
-	*len = n; /* n > max is reported by the parser as UCL_MAX_INPUT */
+	*text = f.data; /* handed over: freed with free() */
+	*len = f.len;
 	return UCL_INCLUDE_OK;
 }
 
@@ -524,7 +575,7 @@ static enum ucl_include_status include_cb(void *ctx, const char *path, bool try_
 {
 	(void)ctx, (void)try_;
 	enum ucl_include_status st =
-		read_whole(path, UCL_MAX_INPUT, &res->text, &res->len, res->why, sizeof res->why);
+		read_whole(path, FILEREAD_CAP(UCL_MAX_INPUT), &res->text, &res->len, res->why, sizeof res->why);
 	if (st == UCL_INCLUDE_OK)
 		res->canonical = realpath(path, NULL); /* loops through other names */
 	return st;
@@ -574,27 +625,18 @@ enum signet_status config_parse(const char *name, const uint8_t *text, size_t le
 	return SIGNET_OK;
 }
 
-/* DKIM-VER-17: reads and parses the public suffix list. Verifying goes
- * on without it, so a missing or malformed list is a warning only. */
+/* DKIM-VER-17: verifying goes on without the list, so a missing or
+ * unusable one is a warning only. */
 static void load_psl(struct signetd_config *cfg, struct diags *d)
 {
 	static const char off[] = "the public suffix check of d= (DKIM-VER-17) is off";
-	uint8_t *text = NULL;
-	size_t len = 0;
-	char why[256];
+	char why[PATH_MAX + 128];
 	if (cfg->psl_file == NULL)
 		return;
-	if (read_whole(cfg->psl_file, SIGNET_PSL_MAX_BYTES, &text, &len, why, sizeof why) !=
-	    UCL_INCLUDE_OK) {
-		diags_add(d, DIAG_WARNING, "verify.public_suffix_list: cannot read %s: %s; %s",
-			  cfg->psl_file, why, off);
-		return;
-	}
-	struct signet_error err = {0};
-	if (signet_psl_parse(text, len, &cfg->psl, &err) != SIGNET_OK)
-		diags_add(d, DIAG_WARNING, "verify.public_suffix_list: %s: %s; %s", cfg->psl_file,
-			  err.msg, off);
-	free(text);
+	bool unreadable;
+	if ((cfg->psl = conf_psl_load(cfg->psl_file, &unreadable, why, sizeof why)) == NULL)
+		diags_add(d, DIAG_WARNING, "verify.public_suffix_list: %s%s: %s; %s",
+			  unreadable ? "cannot read " : "", cfg->psl_file, why, off);
 }
 
 enum signet_status config_load(const char *path, struct signetd_config **out, struct diags *d)
@@ -605,7 +647,7 @@ enum signet_status config_load(const char *path, struct signetd_config **out, st
 	uint8_t *text = NULL;
 	size_t len = 0;
 	char why[256];
-	if (read_whole(path, UCL_MAX_INPUT, &text, &len, why, sizeof why) != UCL_INCLUDE_OK) {
+	if (read_whole(path, FILEREAD_CAP(UCL_MAX_INPUT), &text, &len, why, sizeof why) != UCL_INCLUDE_OK) {
 		diags_add(d, DIAG_ERROR, "cannot read config file %s: %s", path, why);
 		return SIGNET_ERR_INVAL;
 	}

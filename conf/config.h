@@ -28,6 +28,20 @@
 #define CONFIG_DEFAULT_HEALTH_INTERVAL 3600.0 /* seconds between key record checks (dns.health_interval) */
 #define CONFIG_MAX_HEALTH_INTERVAL (7 * 86400.0)
 #define CONFIG_MAX_WORKERS 256
+/* connections { }: signetd.conf(5) gives the reasons for each default. */
+#define CONFIG_DEFAULT_CONN_MAX 1000           /* 5x Postfix's 100 smtpd + 100 cleanup */
+#define CONFIG_MAX_CONN_MAX 1000000
+#define CONFIG_DEFAULT_CONN_IDLE_TIMEOUT 7210.0 /* seconds: libmilter's read timeout */
+#define CONFIG_DEFAULT_CONN_PACKET_TIMEOUT 300.0 /* seconds: Postfix milter_content_timeout */
+#define CONFIG_MAX_CONN_TIMEOUT 86400.0
+/* metrics.max_connections: connections the listener serves at once; the
+ * slow-header attack of issue #19 held all 16 of the old fixed limit. */
+#define CONFIG_DEFAULT_METRICS_CONNECTIONS 64
+#define CONFIG_MAX_METRICS_CONNECTIONS 1024 /* each one holds a descriptor and buffers */
+/* metrics.request_timeout: one request's whole time, connect to response
+ * sent (Prometheus's default scrape_timeout is 10 s too). */
+#define CONFIG_DEFAULT_METRICS_TIMEOUT 10.0 /* seconds */
+#define CONFIG_MAX_METRICS_TIMEOUT 300.0
 #define CONFIG_MAX_LIST 1024           /* entries of one list (local_addrs, forwarders, ...) */
 #define CONFIG_MAX_DOMAINS 100000      /* domain { } entries */
 
@@ -130,8 +144,14 @@ struct signetd_config {
 	enum config_log_target log_target; /* default syslog */
 	char *log_facility;             /* owned: default "mail" */
 	unsigned workers;               /* default: online CPUs */
+	unsigned conn_max;              /* connections.max: open MTA connections at most */
+	double conn_idle_timeout;       /* connections.idle_timeout: seconds between packets */
+	double conn_packet_timeout;     /* connections.packet_timeout: seconds a packet may
+					   stay incomplete */
 	char *metrics_listen;           /* owned or NULL: metrics.listen, "127.0.0.1:9187" or
 					   "[::1]:9187"; NULL = no metrics listener (default) */
+	unsigned metrics_max_connections; /* metrics.max_connections, default 64 */
+	double metrics_request_timeout;   /* metrics.request_timeout (seconds), default 10 */
 	struct config_signing signing;
 	char **files;                   /* owned: every file read (for the nodes' file names) */
 	size_t nfiles;

@@ -154,6 +154,8 @@ void config_dump(const struct signetd_config *cfg, FILE *f)
 		cfg->log_target == CONFIG_LOG_STDERR ? "stderr" : "syslog");
 	put_str(f, cfg->log_facility);
 	fprintf(f, "; }\nworkers = %u;\n", cfg->workers);
+	fprintf(f, "connections {\n  max = %u;\n  idle_timeout = %gs;\n  packet_timeout = %gs;\n}\n",
+		cfg->conn_max, cfg->conn_idle_timeout, cfg->conn_packet_timeout);
 	fprintf(f, "verify { l_policy = \"%s\"; }\n",
 		cfg->l_policy == SIGNET_L_HONOUR ? "honour" : "unsigned-content-is-policy");
 	fprintf(f, "verify { on_fail = \"%s\"; on_temperror = \"%s\"; }\n",
@@ -169,5 +171,7 @@ void config_dump(const struct signetd_config *cfg, FILE *f)
 	fputs("; }\n", f);
 	if (!cfg->metrics_listen)
 		fputs("# metrics.listen \"\": no metrics listener\n", f);
+	fprintf(f, "metrics { max_connections = %u; request_timeout = %gs; }\n",
+		cfg->metrics_max_connections, cfg->metrics_request_timeout);
 	dump_signing(&cfg->signing, f);
 }

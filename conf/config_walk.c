@@ -247,10 +247,11 @@ static void walk_one(struct ctx *c, const struct ucl_node *n, const char *sectio
 		     const struct keydef *kd, void *base)
 {
 	char where[160];
-	snprintf(where, sizeof where, "%s%s%s", section, strcmp(section, "the top level") ? "." : "",
-		 n->key);
+	const char *key = n->key ? n->key : "";
 	if (strcmp(section, "the top level") == 0)
-		snprintf(where, sizeof where, "%s", n->key);
+		snprintf(where, sizeof where, "%s", key);
+	else
+		snprintf(where, sizeof where, "%s.%s", section, key);
 	if (kd->kind == K_UNSUPPORTED) {
 		cfg_node_warn(c, n, "'%s' (an rspamd key) is not supported by signet and is ignored: %s",
 			  where, kd->u.note);

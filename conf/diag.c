@@ -74,8 +74,9 @@ void diags_print(const struct diags *d, FILE *f, const char *prefix)
 		fprintf(f, "%s%s: %s\n", prefix ? prefix : "",
 			d->v[k].level == DIAG_ERROR ? "error" : "warning", d->v[k].msg);
 	if (d->dropped > 0)
-		fprintf(f, "%s%zu more messages not shown (limit %d or out of memory)\n",
-			prefix ? prefix : "", d->dropped, DIAG_MAX_COUNT);
+		fprintf(f, "%s%zu more %s not shown (limit %d or out of memory)\n",
+			prefix ? prefix : "", d->dropped, d->dropped == 1 ? "message" : "messages",
+			DIAG_MAX_COUNT);
 }
 
 const char *diags_find(const struct diags *d, const char *needle)

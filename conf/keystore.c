@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fileread.h"
 #include "keystore.h"
 
 struct keystore {
@@ -213,9 +214,8 @@ static bool check_stat(struct keyfile *kf, struct stat *st)
 		return false;
 	}
 	if (!S_ISREG(st->st_mode)) {
-		KF_ERR(kf, "is not a regular file (a device, socket or pipe) — set path to a key "
-			   "file made with: %s",
-		       kf->keygen);
+		KF_ERR(kf, "is %s, not a regular file — set path to a key file made with: %s",
+		       fileread_type_name(st->st_mode), kf->keygen);
 		return false;
 	}
 	if (st->st_size == 0) {
@@ -223,8 +223,104 @@ static bool check_stat(struct keyfile *kf, struct stat *st)
 		return false;
 	}
 	if (st->st_size > KEYS_MAX_FILE) {
-		KF_ERR(kf, "is %lld bytes, more than KEYS_MAX_FILE (%d): not a private key",
+		KF_ERR(kf, "is %lld bytes, more than KEYS_MAX_FILE (%u): not a private key",
 		       (long long)st->st_size, KEYS_MAX_FILE);
+		return false;
+	}
+	return true;
+}
+
+/* Appends ", name" to out while it fits; once one does not, the rest are
+ * only counted (n: names seen before this one; group_others ends the list
+ * with "and N more"). */
+static void name_add(char *out, size_t cap, size_t *listed, size_t n, const char *name)
+{
+	size_t o = strlen(out);
+	if (*listed < n)
+		return;
+	int w = snprintf(out + o, cap - o, "%s%s", n ? ", " : "", name);
+	if (w < 0 || (size_t)w >= cap - o - 24) /* keep room for " and N more" */
+		out[o] = '\0';
+	else
+		(*listed)++;
+}
+
+/* Users other than the run-as user, the file's owner and root (who can
+ * read the file anyway) in group gid: its members (gr_mem, the first
+ * KEYS_MAX_GROUP_NAMES) and the users whose primary group it is. Listed as
+ * "a, b, c" in out (cap > 32), "and N more" when they do not all fit;
+ * returns how many there are. */
+static size_t group_others(gid_t gid, const struct keys_identity *id, uid_t owner, char *out,
+			   size_t cap)
+{
+	size_t n = 0, listed = 0;
+	out[0] = '\0';
+	struct group *gr = getgrgid(gid);
+	char **mem = gr != NULL ? gr->gr_mem : NULL;
+	char names[KEYS_MAX_GROUP_NAMES][64];
+	size_t nnames = 0;
+	for (; mem != NULL && *mem != NULL && nnames < KEYS_MAX_GROUP_NAMES; mem++)
+		snprintf(names[nnames++], sizeof names[0], "%s", *mem);
+	for (size_t k = 0; k < nnames; k++) {
+		struct passwd *pw = getpwnam(names[k]);
+		if (pw != NULL && (pw->pw_uid == id->uid || pw->pw_uid == owner || pw->pw_uid == 0))
+			continue;
+		name_add(out, cap, &listed, n++, names[k]);
+	}
+	setpwent();
+	struct passwd *pw;
+	while ((pw = getpwent()) != NULL) {
+		if (pw->pw_gid != gid || pw->pw_uid == id->uid || pw->pw_uid == owner ||
+		    pw->pw_uid == 0)
+			continue;
+		bool listed_already = false;
+		for (size_t k = 0; k < nnames && !listed_already; k++)
+			listed_already = strcmp(names[k], pw->pw_name) == 0;
+		if (!listed_already)
+			name_add(out, cap, &listed, n++, pw->pw_name);
+	}
+	endpwent();
+	if (listed < n) {
+		size_t o = strlen(out);
+		snprintf(out + o, cap - o, " and %zu more", n - listed);
+	}
+	return n;
+}
+
+/* The command that leaves the key to the daemon user alone. */
+static void fix_600(const struct keyfile *kf, const struct stat *st, char *out, size_t cap)
+{
+	if (st->st_uid == kf->id->uid || kf->id->uid == 0)
+		snprintf(out, cap, "chmod 600 %s", kf->path);
+	else
+		snprintf(out, cap, "chown %s %s && chmod 600 %s", kf->id->name, kf->path, kf->path);
+}
+
+/* SECURITY.md "Private key files" (as OpenDKIM's RequireSafeKeys): a key
+ * others may read or write is refused; so is one whose group holds other
+ * users. A group that holds only the daemon user is a warning, or nothing
+ * when the daemon reads the file through that group (root:signetd 0640). */
+static bool check_safe(struct keyfile *kf, const struct stat *st)
+{
+	char fix[PATH_MAX * 2 + 64], others[512], gname[64];
+	unsigned mode = (unsigned)(st->st_mode & 07777);
+	fix_600(kf, st, fix, sizeof fix);
+	if ((st->st_mode & (S_IROTH | S_IWOTH)) != 0) {
+		KF_ERR(kf, "%s by others (mode %04o): any local user could %s the private key, so "
+			   "it is refused — fix: %s",
+		       (st->st_mode & S_IROTH) ? "readable" : "writable", mode,
+		       (st->st_mode & S_IROTH) ? "copy" : "replace", fix);
+		return false;
+	}
+	if ((st->st_mode & (S_IRGRP | S_IWGRP)) == 0)
+		return true;
+	if (group_others(st->st_gid, kf->id, st->st_uid, others, sizeof others) > 0) {
+		struct group *gr = getgrgid(st->st_gid);
+		snprintf(gname, sizeof gname, "%s", gr ? gr->gr_name : "?");
+		KF_ERR(kf, "%s by group %s (mode %04o), which also holds %s: they could %s the "
+			   "private key, so it is refused — fix: %s",
+		       (st->st_mode & S_IRGRP) ? "readable" : "writable", gname, mode, others,
+		       (st->st_mode & S_IRGRP) ? "copy" : "replace", fix);
 		return false;
 	}
 	return true;
@@ -247,6 +343,8 @@ static bool check_perms(struct keyfile *kf, const struct stat *st)
 		       owner ? "" : kf->id->name, kf->path);
 		return false;
 	}
+	if (!check_safe(kf, st))
+		return false;
 	bool group_ok = in_groups(kf->id, st->st_gid) && st->st_uid != kf->id->uid;
 	mode_t bad = (st->st_mode & S_IRWXO) | (st->st_mode & S_IWGRP) |
 		     (group_ok ? 0 : (st->st_mode & S_IRGRP));
@@ -265,33 +363,26 @@ static bool check_perms(struct keyfile *kf, const struct stat *st)
 	return true;
 }
 
-static uint8_t *read_key_file(struct keyfile *kf, size_t *len)
+/* Reads the file checked above through fileread (non-blocking open, fstat,
+ * KEYS_MAX_FILE); refuses it if it is no longer the file that was checked. */
+static bool read_key_file(struct keyfile *kf, const struct stat *checked,
+			  struct fileread_file *f)
 {
-	int fd = open(kf->path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		KF_ERR(kf, "cannot be opened: %s", strerror(errno));
-		return NULL;
+	struct fileread_error e;
+	if (fileread(kf->path, FILEREAD_CAP(KEYS_MAX_FILE), f, &e) != FILEREAD_OK) {
+		bool call = e.status == FILEREAD_NOT_FOUND || e.status == FILEREAD_DENIED ||
+			    e.status == FILEREAD_OPEN_FAILED || e.status == FILEREAD_READ_FAILED;
+		KF_ERR(kf, "%s%s", call ? "cannot be read: " : "", e.why);
+		return false;
 	}
-	uint8_t *buf = malloc(KEYS_MAX_FILE + 1);
-	size_t n = 0;
-	ssize_t r = 0;
-	while (buf != NULL && n <= KEYS_MAX_FILE &&
-	       (r = read(fd, buf + n, KEYS_MAX_FILE + 1 - n)) > 0)
-		n += (size_t)r;
-	int e = errno;
-	close(fd);
-	if (buf == NULL || r < 0 || n > KEYS_MAX_FILE) {
-		if (buf != NULL)
-			explicit_bzero(buf, n);
-		free(buf);
-		if (buf == NULL)
-			KF_ERR(kf, "out of memory");
-		else
-			KF_ERR(kf, "cannot be read: %s", r < 0 ? strerror(e) : "file grew too large");
-		return NULL;
+	if (f->st.st_dev != checked->st_dev || f->st.st_ino != checked->st_ino ||
+	    f->st.st_mode != checked->st_mode || f->st.st_uid != checked->st_uid ||
+	    f->st.st_gid != checked->st_gid) {
+		fileread_free(f);
+		KF_ERR(kf, "changed while it was being checked; check it again (signetd -t)");
+		return false;
 	}
-	*len = n;
-	return buf;
+	return true;
 }
 
 static const char *key_desc(const struct signet_key *k, char *buf, size_t cap)
@@ -335,15 +426,13 @@ struct signet_key *keys_load_file(const struct keys_identity *id, const char *pa
 	struct stat st;
 	if (!check_stat(&kf, &st) || !check_perms(&kf, &st))
 		return NULL;
-	size_t len = 0;
-	uint8_t *data = read_key_file(&kf, &len);
-	if (data == NULL)
+	struct fileread_file f;
+	if (!read_key_file(&kf, &st, &f))
 		return NULL;
 	struct signet_key *key = NULL;
 	struct signet_error err = {0};
-	enum signet_status ps = signet_key_parse(data, len, &key, &err);
-	explicit_bzero(data, len); /* key material */
-	free(data);
+	enum signet_status ps = signet_key_parse(f.data, f.len, &key, &err);
+	fileread_free(&f); /* wipes the key material */
 	if (ps != SIGNET_OK) {
 		KF_ERR(&kf, "%s — fix: make a new key with: %s (move the old file away first; "
 			    "keygen does not overwrite), then publish its DNS record",

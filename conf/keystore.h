@@ -14,9 +14,11 @@
 
 #include "config.h"
 #include "diag.h"
+#include "fileread.h"
 
-#define KEYS_MAX_FILE 65536   /* bytes of one key file (a 4096-bit RSA PEM is ~3.3 KB) */
+#define KEYS_MAX_FILE FILEREAD_MAX_KEY /* bytes of one key file (64 KiB; a 4096-bit RSA PEM is ~3.3 KB) */
 #define KEYS_MAX_FALLBACK 100000 /* files the fallback path template may match */
+#define KEYS_MAX_GROUP_NAMES 64  /* gr_mem names of a key file's group looked at */
 
 struct keystore;
 
@@ -48,7 +50,10 @@ void keys_identity(const struct signetd_config *cfg, struct keys_identity *id, s
  * top-level path the files its template matches ($selector = the
  * top-level selector; $domain = any name, found with glob(3)). Problems go
  * to d; any error makes the load fail (SIGNET_ERR_KEY, *out NULL) so a
- * reload keeps the old store. Warnings (mode 0644, 1024-bit RSA) do not.
+ * reload keeps the old store. A key file others may read or write (mode
+ * 0644, 0666), or whose group holds users other than the daemon user, is an
+ * error (SECURITY.md, "Private key files"). Warnings (group-readable by the
+ * daemon user's own group, 1024-bit RSA) do not fail the load.
  * *out holds one reference: keystore_free. */
 SIGNET_MUST_USE enum signet_status keystore_load(const struct signetd_config *cfg,
 						 struct keystore **out, struct diags *d);

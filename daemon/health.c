@@ -295,7 +295,9 @@ static void periodic_done(struct round *rd)
 	publish_states(rd);
 	for (size_t k = 0; k < rd->d.n; k++)
 		log_msg(LOG_LVL_WARN, "%s", rd->d.v[k].msg);
-	if (rd->d.n == 0)
+	if (rd->d.n == 0 && rd->n == 1)
+		log_msg(LOG_LVL_INFO, "DNS check: the key record of 1 selector matches its key");
+	else if (rd->d.n == 0)
 		log_msg(LOG_LVL_INFO, "DNS check: the key records of %zu selectors match their keys",
 			rd->n);
 	double next = h->rt->cfg->dns_health_interval;

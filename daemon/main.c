@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -24,10 +25,17 @@
 #include "keystore.h"
 #include "log.h"
 #include "metrics.h"
+#include "metrics_http.h"
 #include "runtime.h"
 #include "server.h"
 
 #define EXIT_CONFIG 78 /* EX_CONFIG */
+
+/* Plural agreement in count messages: "1 key", "2 keys" (issue #19). */
+static const char *plural(size_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
 #define EXIT_USAGE 64  /* EX_USAGE */
 
 struct options {
@@ -137,6 +145,54 @@ static int listen_inet(const struct config_socket *sk, char *err, size_t errlen)
 	return fd;
 }
 
+/* "in use by pid N" from the pid file, or "" when there is none to read. */
+static void pid_note(const char *pidfile, char *out, size_t outlen)
+{
+	out[0] = '\0';
+	FILE *f = pidfile ? fopen(pidfile, "r") : NULL;
+	long pid = 0;
+	if (f != NULL && fscanf(f, "%ld", &pid) == 1 && pid > 0)
+		snprintf(out, outlen, " by pid %ld", pid);
+	if (f != NULL)
+		fclose(f);
+}
+
+/* Before a socket file is replaced (issue #12): connect to it. Whoever
+ * answers (or has a full backlog) is alive and keeps it: -1 with err.
+ * Only ECONNREFUSED (nobody listens: left by a crash) makes it stale,
+ * and it is removed; 0 also when there is no file. */
+static int unix_take_over(const struct signetd_config *cfg, const struct sockaddr_un *sun,
+			  char *err, size_t errlen)
+{
+	const char *path = cfg->socket.path;
+	struct stat st;
+	if (lstat(path, &st) != 0 || !S_ISSOCK(st.st_mode))
+		return 0; /* nothing, or not a socket: bind says what is wrong */
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot check socket %s: %s", path, strerror(errno));
+		return -1;
+	}
+	int rc = connect(fd, (const struct sockaddr *)sun, sizeof *sun);
+	int e = errno;
+	close(fd);
+	if (rc != 0 && e == ECONNREFUSED) {
+		(void)unlink(path);
+		return 0;
+	}
+	if (rc != 0 && e == ENOENT)
+		return 0;
+	if (rc == 0 || e == EAGAIN || e == EINPROGRESS) {
+		char who[48];
+		pid_note(cfg->pidfile, who, sizeof who);
+		snprintf(err, errlen, "socket %s in use%s: another signetd (or milter) is running there",
+			 path, who);
+	} else {
+		snprintf(err, errlen, "cannot check socket %s: %s", path, strerror(e));
+	}
+	return -1;
+}
+
 static int listen_unix(const struct signetd_config *cfg, char *err, size_t errlen)
 {
 	const struct config_socket *sk = &cfg->socket;
@@ -146,10 +202,8 @@ static int listen_unix(const struct signetd_config *cfg, char *err, size_t errle
 		return -1;
 	}
 	memcpy(sun.sun_path, sk->path, strlen(sk->path) + 1);
-	struct stat st;
-	/* A stale socket from an earlier run; never remove anything else. */
-	if (lstat(sk->path, &st) == 0 && S_ISSOCK(st.st_mode))
-		(void)unlink(sk->path);
+	if (unix_take_over(cfg, &sun, err, errlen) != 0)
+		return -1;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof sun) != 0 || listen(fd, 256) != 0 ||
 	    chmod(sk->path, cfg->socket_mode) != 0) {
@@ -236,11 +290,34 @@ static int write_pidfile(const char *pidfile, char *err, size_t errlen)
 	return 0;
 }
 
+/* Each MTA connection holds a descriptor: the soft limit goes up to the
+ * hard one (systemd gives 1024 and 524288), logged. Returns the limit
+ * (0: unlimited or unknown); server.c keeps connections within it. */
+static unsigned long long raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return 0;
+	rlim_t was = rl.rlim_cur;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			rl.rlim_cur = was;
+	}
+	if (rl.rlim_cur != was)
+		log_msg(LOG_LVL_INFO, "file descriptor limit %llu (soft limit raised from %llu)",
+			(unsigned long long)rl.rlim_cur, (unsigned long long)was);
+	else
+		log_msg(LOG_LVL_INFO, "file descriptor limit %llu", (unsigned long long)rl.rlim_cur);
+	return rl.rlim_cur == RLIM_INFINITY ? 0 : (unsigned long long)rl.rlim_cur;
+}
+
 static int serve(struct runtime *rt, const struct options *o)
 {
 	const struct signetd_config *cfg = rt->cfg;
 	char err[512] = "";
 	log_open(cfg->log_target == CONFIG_LOG_STDERR, cfg->log_facility, o->debug);
+	unsigned long long fd_limit = raise_fd_limit();
 	int fd = cfg->socket.family == CONFIG_SOCK_UNIX ? listen_unix(cfg, err, sizeof err)
 							: listen_inet(&cfg->socket, err, sizeof err);
 	/* Both sockets are bound before privileges go; the metrics thread
@@ -253,7 +330,11 @@ static int serve(struct runtime *rt, const struct options *o)
 		  drop_privileges(cfg, err, sizeof err) == 0;
 	struct metrics_http *mh = NULL;
 	if (ok && mfd >= 0) {
-		mh = metrics_http_start(metrics_process(), mfd, err, sizeof err); /* takes mfd */
+		const struct metrics_http_limits lim = {
+			.max_connections = cfg->metrics_max_connections,
+			.request_timeout = cfg->metrics_request_timeout,
+		};
+		mh = metrics_http_start(metrics_process(), mfd, &lim, err, sizeof err); /* takes mfd */
 		mfd = -2;
 		ok = mh != NULL;
 	}
@@ -278,6 +359,10 @@ static int serve(struct runtime *rt, const struct options *o)
 			.timeout_ms = (unsigned)(cfg->dns_timeout * 1000.0),
 			.trust_anchor_file = cfg->dns_trust_anchor_file,
 			.cache_entries = DNS_CACHE_ENTRIES},
+		.max_conns = cfg->conn_max,
+		.fd_limit = fd_limit,
+		.idle_timeout_ms = (unsigned)(cfg->conn_idle_timeout * 1000.0),
+		.packet_timeout_ms = (unsigned)(cfg->conn_packet_timeout * 1000.0),
 		.reload = reload,
 		.reload_arg = (void *)o->config,
 	};
@@ -292,8 +377,9 @@ static int serve(struct runtime *rt, const struct options *o)
 		log_msg(LOG_LVL_ERR, "%s", err);
 		runtime_unref(rt);
 	} else {
-		log_msg(LOG_LVL_INFO, "signetd %s listening on %s with %zu keys, %u workers",
-			signet_version(), socket_spec ? socket_spec : "?", nkeys, workers);
+		log_msg(LOG_LVL_INFO, "signetd %s listening on %s with %zu %s, %u %s",
+			signet_version(), socket_spec ? socket_spec : "?", nkeys,
+			plural(nkeys, "key", "keys"), workers, plural(workers, "worker", "workers"));
 		rc = server_run(srv) == 0 ? 0 : 1;
 		server_free(srv);
 	}
@@ -324,8 +410,10 @@ static int check_dns(const struct runtime *rt)
 	if (!ok)
 		printf("signetd: DNS check not possible: %s\n", err);
 	else
-		printf("signetd: DNS check: %zu selectors, %zu errors, %zu warnings\n", n, d.nerrors,
-		       d.nwarnings);
+		printf("signetd: DNS check: %zu %s, %zu %s, %zu %s\n", n,
+		       plural(n, "selector", "selectors"), d.nerrors,
+		       plural(d.nerrors, "error", "errors"), d.nwarnings,
+		       plural(d.nwarnings, "warning", "warnings"));
 	int rc = ok && d.nerrors == 0 ? 0 : 1;
 	diags_free(&d);
 	fflush(stdout);
@@ -351,7 +439,9 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (o.check) {
-		printf("signetd: %s: configuration OK, %zu keys loaded\n", o.config, keystore_count(rt->keys));
+		size_t nkeys = keystore_count(rt->keys);
+		printf("signetd: %s: configuration OK, %zu %s loaded\n", o.config, nkeys,
+		       plural(nkeys, "key", "keys"));
 		rc = o.check_dns ? check_dns(rt) : 0;
 		runtime_unref(rt);
 		return rc;

@@ -1,27 +1,18 @@
-/* metrics.c: counters, histograms and key health gauges, their text
- * exposition, and the HTTP listener (metrics.h). Counters are relaxed
- * atomics: a scrape may see one message's counters half updated, which
- * Prometheus tolerates; nothing on the mail path locks or allocates. */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
+/* metrics.c: counters, histograms and key health gauges, and their text
+ * exposition (metrics.h). Counters are relaxed atomics: a scrape may see
+ * one message's counters half updated, which Prometheus tolerates; nothing
+ * on the mail path locks or allocates. No sockets: the HTTP listener is
+ * metrics_http.c. */
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-#include <microhttpd.h>
 
 #include "buf.h"
-#include "hostport.h"
 #include "metrics.h"
 
-#define METRICS_MAX_TEXT (64u * 1024 * 1024) /* exposition cap (100k selectors fit) */
-#define METRICS_HTTP_CONNECTIONS 16
-#define METRICS_HTTP_TIMEOUT 10 /* seconds */
 #define METRICS_NRESULTS (SIGNET_RESULT_TEMPERROR + 1)
 #define METRICS_NDNS (SIGNET_DNS_TEMPFAIL + 1)
 
@@ -48,6 +39,7 @@ struct metrics {
 	atomic_ullong not_signed[POLICY_NREASONS];
 	atomic_ullong dns[METRICS_NDNS];
 	atomic_ullong dns_secure, dns_fast;
+	atomic_ullong conn_events[METRICS_NCONN_EVENTS];
 	struct hist hist[METRICS_NHISTS];
 	pthread_mutex_t lock; /* guards keys: the health check writes, a scrape reads */
 	struct key_entry *keys;
@@ -122,6 +114,12 @@ void metrics_verify_result(struct metrics *m, enum signet_result r)
 {
 	if ((unsigned)r < METRICS_NRESULTS)
 		inc(&m->results[r]);
+}
+
+void metrics_conn_event(struct metrics *m, enum metrics_conn_event e)
+{
+	if ((unsigned)e < METRICS_NCONN_EVENTS)
+		inc(&m->conn_events[e]);
 }
 
 void metrics_not_signed(struct metrics *m, enum policy_reason why)
@@ -284,6 +282,12 @@ static void counters(struct out *o, struct metrics *m)
 		[SIGNET_DNS_NXDOMAIN] = "nxdomain",
 		[SIGNET_DNS_TEMPFAIL] = "tempfail",
 	};
+	static const char *const conn_events[METRICS_NCONN_EVENTS] = {
+		[METRICS_CONN_MAX] = "max",
+		[METRICS_CONN_FD_LIMIT] = "fd_limit",
+		[METRICS_CONN_IDLE_TIMEOUT] = "idle_timeout",
+		[METRICS_CONN_PACKET_TIMEOUT] = "packet_timeout",
+	};
 	const char *reasons[POLICY_NREASONS] = {NULL}; /* POLICY_SIGNED is not a reason */
 	for (unsigned k = POLICY_SIGNED + 1; k < POLICY_NREASONS; k++)
 		reasons[k] = policy_reason_label((enum policy_reason)k);
@@ -307,6 +311,10 @@ static void counters(struct out *o, struct metrics *m)
 	head(o, "signetd_dns_fast_answers_total", "counter",
 	     "Key record lookups answered in under 1 ms (approximates resolver cache hits)");
 	put(o, "signetd_dns_fast_answers_total %llu\n", get(&m->dns_fast));
+	head(o, "signetd_connection_limits_total", "counter",
+	     "MTA connections refused or closed by a connection bound (signetd.conf(5) connections)");
+	counter_set(o, "signetd_connection_limits_total", "event", conn_events, m->conn_events,
+		    METRICS_NCONN_EVENTS);
 }
 
 enum signet_status metrics_render(struct metrics *m, struct signet_buf *b)
@@ -327,114 +335,4 @@ enum signet_status metrics_render(struct metrics *m, struct signet_buf *b)
 		  &m->hist[METRICS_DNS_SECONDS]);
 	key_health(&o, m);
 	return o.st;
-}
-
-/* ---- the listener ------------------------------------------------------- */
-
-int metrics_listen(const char *spec, char *err, size_t errlen)
-{
-	struct sockaddr_storage ss;
-	socklen_t len;
-	if (!hostport_sockaddr(spec, &ss, &len)) {
-		snprintf(err, errlen, "metrics.listen '%s' is not ADDRESS:PORT or [IPV6]:PORT", spec);
-		return -1;
-	}
-	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	int one = 1;
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-	    bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 16) != 0) {
-		snprintf(err, errlen, "cannot listen for metrics on %s: %s%s", spec, strerror(errno),
-			 errno == EADDRINUSE ? " (port in use: change metrics.listen)" : "");
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-struct metrics_http {
-	struct MHD_Daemon *d;
-	struct metrics *m;
-};
-
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned code, const char *type,
-			     const void *body, size_t len)
-{
-	struct MHD_Response *r =
-		MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
-	if (r == NULL)
-		return MHD_NO;
-	enum MHD_Result ret = MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-	if (ret == MHD_YES)
-		ret = MHD_queue_response(c, code, r);
-	MHD_destroy_response(r);
-	return ret;
-}
-
-/* Only GET (and HEAD) /metrics; anything else is 404. */
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-				  const char *method, const char *version, const char *upload,
-				  size_t *upload_len, void **state)
-{
-	(void)version;
-	(void)upload;
-	struct metrics_http *h = cls;
-	if (*state == NULL) { /* first call: headers only; answer on the next */
-		*state = h;
-		return MHD_YES;
-	}
-	if (*upload_len != 0) {
-		*upload_len = 0; /* a request body is not wanted: drop it */
-		return MHD_YES;
-	}
-	bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
-		   strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
-	if (!get || strcmp(url, "/metrics") != 0) {
-		static const char nf[] = "not found: signetd serves GET /metrics only\n";
-		return reply(c, MHD_HTTP_NOT_FOUND, "text/plain; charset=utf-8", nf, sizeof nf - 1);
-	}
-	struct signet_buf b;
-	buf_init(&b, METRICS_MAX_TEXT);
-	enum MHD_Result ret;
-	if (metrics_render(h->m, &b) != SIGNET_OK) {
-		static const char ie[] = "metrics could not be rendered (out of memory)\n";
-		ret = reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain; charset=utf-8", ie,
-			    sizeof ie - 1);
-	} else {
-		ret = reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
-			    b.data ? (const void *)b.data : "", b.len);
-	}
-	buf_free(&b);
-	return ret;
-}
-
-struct metrics_http *metrics_http_start(struct metrics *m, int fd, char *err, size_t errlen)
-{
-	struct metrics_http *h = calloc(1, sizeof *h);
-	if (h == NULL) {
-		snprintf(err, errlen, "out of memory");
-		close(fd);
-		return NULL;
-	}
-	h->m = m;
-	h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, 0, NULL, NULL,
-				on_request, h, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
-				MHD_OPTION_CONNECTION_LIMIT, (unsigned)METRICS_HTTP_CONNECTIONS,
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)METRICS_HTTP_TIMEOUT,
-				MHD_OPTION_END);
-	if (h->d == NULL) {
-		snprintf(err, errlen, "cannot start the metrics HTTP server (libmicrohttpd)");
-		close(fd);
-		free(h);
-		return NULL;
-	}
-	return h;
-}
-
-void metrics_http_stop(struct metrics_http *h)
-{
-	if (h == NULL)
-		return;
-	MHD_stop_daemon(h->d); /* closes the listening socket */
-	free(h);
 }

@@ -1,16 +1,15 @@
 /* metrics.h: signetd's Prometheus metrics: a fixed set of counters and
  * histograms that worker threads bump with relaxed C11 atomics (no lock,
  * no allocation on the mail path), key record health gauges the periodic
- * DNS check replaces after each round, the text exposition format 0.0.4,
- * and the optional HTTP listener (libmicrohttpd, its own thread) that
- * serves GET /metrics. It does not decide anything about mail. */
+ * DNS check replaces after each round, and the text exposition format
+ * 0.0.4. Pure: no sockets, no threads of its own; metrics_http.h serves
+ * the text over HTTP. It does not decide anything about mail. */
 #ifndef SIGNETD_METRICS_H
 #define SIGNETD_METRICS_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/socket.h>
 
 #include <signet/signet.h>
 #include <signet/verifier.h>
@@ -18,7 +17,6 @@
 #include "policy.h"
 
 struct metrics;
-struct metrics_http;
 struct signet_buf;
 
 /* What happened to a message at its end (signetd_messages_total{action}). */
@@ -29,6 +27,15 @@ enum metrics_action {
 	METRICS_DEFERRED, /* 451 (on_error = tempfail, verify.on_temperror = tempfail) */
 	METRICS_REJECTED, /* 550 (verify.on_fail = reject) */
 	METRICS_NACTIONS
+};
+
+/* A connection bound server.c enforced (signetd_connection_limits_total{event}). */
+enum metrics_conn_event {
+	METRICS_CONN_MAX,            /* a connection closed at once: connections.max open */
+	METRICS_CONN_FD_LIMIT,       /* accept() failed for want of a file descriptor */
+	METRICS_CONN_IDLE_TIMEOUT,   /* closed: nothing for connections.idle_timeout */
+	METRICS_CONN_PACKET_TIMEOUT, /* closed: a packet incomplete for connections.packet_timeout */
+	METRICS_NCONN_EVENTS
 };
 
 enum metrics_alg { METRICS_RSA_SHA256, METRICS_ED25519_SHA256, METRICS_NALGS };
@@ -83,6 +90,9 @@ void metrics_observe(struct metrics *m, enum metrics_hist h, uint64_t usec);
 /* One key lookup's answer: lookups by status, secure, time, fast answers. */
 void metrics_dns(struct metrics *m, enum signet_dns_status st, bool secure, uint64_t usec);
 
+/* The network side: relaxed atomics only. */
+void metrics_conn_event(struct metrics *m, enum metrics_conn_event e);
+
 /* Replaces the key health table (copied). SIGNET_ERR_NOMEM keeps the old one. */
 SIGNET_MUST_USE enum signet_status metrics_key_health_set(struct metrics *m,
 							  const struct metrics_key_health *v,
@@ -90,12 +100,5 @@ SIGNET_MUST_USE enum signet_status metrics_key_health_set(struct metrics *m,
 
 /* Appends the exposition text (format 0.0.4) to out. */
 SIGNET_MUST_USE enum signet_status metrics_render(struct metrics *m, struct signet_buf *out);
-
-/* A bound, listening socket for spec (before privileges are dropped); -1 with err. */
-int metrics_listen(const char *spec, char *err, size_t errlen);
-/* Serves GET /metrics of m on fd (taken over, closed on failure too) from
- * libmicrohttpd's own thread; NULL with err. metrics_http_stop(NULL) is a no-op. */
-struct metrics_http *metrics_http_start(struct metrics *m, int fd, char *err, size_t errlen);
-void metrics_http_stop(struct metrics_http *h);
 
 #endif

@@ -4,6 +4,7 @@
  * libsignet; at end of message the replies (header edits, then the final
  * verdict) go out in one buffer. Key lookups start at end of headers, so
  * DNS overlaps the body (DESIGN.md). */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,20 +18,25 @@
 #include "buf.h"
 #include "clock.h"
 #include "config.h"
-#include "headers.h"
+#include "header_store.h"
 #include "log.h"
 #include "metrics.h"
 #include "milter.h"
 #include "policy.h"
 #include "runtime.h"
 #include "session.h"
-#include "tags.h"
 
 #define SESSION_MAX_HELD (2 * MILTER_DEFAULT_MAX_DATA) /* input held while waiting for DNS */
 #define SESSION_MAX_LOOKUPS SIGNET_MAX_SIGNATURES
-/* Forged Authentication-Results we remove per message: every one there can
- * be (a message has at most SIGNET_MAX_HEADER_FIELDS fields). */
-#define SESSION_MAX_OURS_AR SIGNET_MAX_HEADER_FIELDS
+/* Authentication-Results claiming our authserv-id removed per message
+ * (AR-DEL-01). Every one is removed, also in a message over the header
+ * limits (SIGNET_MAX_HEADER_FIELDS: those fields are counted, not kept);
+ * past this many the message is refused (SESSION_TOO_MANY_OURS_AR), never
+ * passed on with one left. A real message has none: a relay chain adds one
+ * per hop and Postfix's hopcount_limit is 50. The bound keeps their indices
+ * at 8 KiB per message. */
+#define SESSION_MAX_OURS_AR 2048
+#define SESSION_TOO_MANY_OURS_AR "550", "5.7.1", "Too many forged Authentication-Results fields"
 
 enum msg_mode { MODE_NONE, MODE_SIGN, MODE_VERIFY, MODE_PASS };
 
@@ -47,8 +53,11 @@ struct message {
 	char sender[512];
 	char auth[256];
 	uint32_t ar_count;                       /* Authentication-Results seen */
-	uint32_t ours[SESSION_MAX_OURS_AR];      /* 1-based indices of ours (AR-DEL-01) */
-	size_t nours;
+	uint32_t *ours;                          /* owned: 1-based indices of ours (AR-DEL-01) */
+	size_t nours, ours_cap;                  /* nours may pass SESSION_MAX_OURS_AR (counted, not kept) */
+	bool ours_nomem;                         /* an index could not be kept: refuse the message */
+	char signed_as[512];                     /* "d=... s=... a=..." per signature, from the decision */
+	unsigned objects;                        /* signers + verifiers made for it: at most 1 */
 	struct signet_signer *signer;
 	struct signet_verifier *verifier;
 	struct lookup lookups[SESSION_MAX_LOOKUPS];
@@ -75,6 +84,7 @@ struct session {
 	char client_addr[64];      /* from CONNECT; "" for unix/unknown */
 	bool non_smtp;             /* MILTER-PFX-01: Postfix's emulated CONNECT (port 0) */
 	struct message msg;
+	enum session_state state;      /* step_rules */
 	unsigned generation;       /* bumped per message: stale DNS answers are ignored */
 	struct signet_buf held;    /* input received while waiting */
 };
@@ -99,6 +109,7 @@ static void message_reset(struct session *s)
 	header_store_free(&m->hs);
 	signet_signer_free(m->signer);
 	signet_verifier_free(m->verifier);
+	free(m->ours);
 	memset(m, 0, sizeof *m);
 	header_store_init(&m->hs);
 	m->t0_us = clock_us();
@@ -208,6 +219,27 @@ static void on_mail(struct session *s, const struct milter_command *c)
 	snprintf(s->msg.auth, sizeof s->msg.auth, "%s", auth ? auth : "");
 }
 
+/* AR-DEL-01: remembers the index of an Authentication-Results claiming our
+ * authserv-id. Past SESSION_MAX_OURS_AR they are only counted (finish_eom
+ * refuses the message); the array grows by doubling up to that bound. */
+static void note_ours(struct message *m, uint32_t index)
+{
+	if (m->nours < SESSION_MAX_OURS_AR && m->nours == m->ours_cap) {
+		size_t cap = m->ours_cap ? 2 * m->ours_cap : 8;
+		uint32_t *p = realloc(m->ours, cap * sizeof *p);
+		if (p == NULL) {
+			m->ours_nomem = true;
+			m->nours++;
+			return;
+		}
+		m->ours = p;
+		m->ours_cap = cap;
+	}
+	if (m->nours < m->ours_cap)
+		m->ours[m->nours] = index;
+	m->nours++;
+}
+
 /* Keeps the field; notes Authentication-Results that claim our id. */
 static void on_header(struct session *s, const struct milter_command *c)
 {
@@ -233,8 +265,8 @@ static void on_header(struct session *s, const struct milter_command *c)
 		m->headers_over_limit = true;
 	if (span_eq_nocase(name, "Authentication-Results")) {
 		m->ar_count++;
-		if (signet_ar_is_ours(value.p, value.len, authserv_id(s)) && m->nours < SESSION_MAX_OURS_AR)
-			m->ours[m->nours++] = m->ar_count;
+		if (signet_ar_is_ours(value.p, value.len, authserv_id(s)))
+			note_ours(m, m->ar_count);
 	}
 }
 
@@ -254,11 +286,23 @@ static enum signet_status replay_headers(struct session *s, bool to_signer, stru
 			 : signet_verifier_end_of_headers(s->msg.verifier, err);
 }
 
+/* "d=example.com s=sel a=rsa-sha256" for each signature, for the log line:
+ * what the policy chose, so the signer's output is not parsed again. */
+static void note_signature(struct message *m, size_t k, const char *domain, const char *selector,
+			   bool ed25519)
+{
+	size_t len = strlen(m->signed_as);
+	snprintf(m->signed_as + len, sizeof m->signed_as - len, "%sd=%s s=%s a=%s", k ? ", " : "",
+		 domain, selector, ed25519 ? "ed25519-sha256" : "rsa-sha256");
+}
+
 static void start_signing(struct session *s, const struct policy_decision *d)
 {
 	struct message *m = &s->msg;
 	struct signet_error err = {0};
 	enum signet_status st = signet_signer_new(&m->signer, &err);
+	if (st == SIGNET_OK)
+		m->objects++;
 	for (size_t k = 0; st == SIGNET_OK && k < d->nsigs; k++) {
 		struct signet_sign_params p = {
 			.domain = d->domain,
@@ -271,10 +315,12 @@ static void start_signing(struct session *s, const struct policy_decision *d)
 			.idn = s->rt->cfg->signing.idn_labels, /* DKIM-EAI-04 */
 		};
 		st = signet_signer_add(m->signer, &p, &err);
-		if (st == SIGNET_OK && m->nalgs < SIGNET_MAX_SIGNERS)
-			m->algs[m->nalgs++] = signet_key_type(p.key) == SIGNET_KEY_ED25519
-						      ? METRICS_ED25519_SHA256
-						      : METRICS_RSA_SHA256;
+		if (st != SIGNET_OK)
+			break;
+		bool ed = signet_key_type(p.key) == SIGNET_KEY_ED25519;
+		if (m->nalgs < SIGNET_MAX_SIGNERS)
+			m->algs[m->nalgs++] = ed ? METRICS_ED25519_SHA256 : METRICS_RSA_SHA256;
+		note_signature(m, k, d->domain, p.selector, ed);
 	}
 	if (st == SIGNET_OK)
 		st = replay_headers(s, true, &err);
@@ -294,8 +340,10 @@ static void start_verifying(struct session *s)
 					  .l_policy = s->rt->cfg->l_policy,
 					  .psl = s->rt->cfg->psl}; /* DKIM-VER-17 */
 	enum signet_status st = signet_verifier_new(&o, &m->verifier, &err);
-	if (st == SIGNET_OK)
+	if (st == SIGNET_OK) {
+		m->objects++;
 		st = replay_headers(s, false, &err);
+	}
 	if (st != SIGNET_OK) {
 		snprintf(m->note, sizeof m->note, "verification failed: %s", err.msg);
 		signet_verifier_free(m->verifier);
@@ -401,35 +449,15 @@ static bool put_header(struct session *s, bool insert, uint32_t idx, const char 
 	return st == SIGNET_OK;
 }
 
-/* AR-DEL-01, AR-DEL-05, MILTER-EOM-02: forged ones out, highest index first. */
+/* AR-DEL-01, AR-DEL-05, MILTER-EOM-02: forged ones out, highest index first
+ * (all of them: finish_eom refused the message if any was not kept). */
 static bool remove_forged_ar(struct session *s, struct signet_buf *out)
 {
+	assert(s->msg.nours <= SESSION_MAX_OURS_AR && !s->msg.ours_nomem);
 	for (size_t k = s->msg.nours; k-- > 0;)
 		if (!put_header(s, false, s->msg.ours[k], "Authentication-Results", "", out))
 			return false;
 	return true;
-}
-
-/* "d=example.com s=sel a=rsa-sha256" for each signature, into line: the
- * values come from the tag list (RFC 6376 3.2), whatever the folding. */
-static void describe_signatures(const struct signet_signer *sg, char *line, size_t cap)
-{
-	static const char *const want[] = {"d", "s", "a"};
-	line[0] = '\0';
-	for (size_t k = 0; k < signet_signer_count(sg); k++) {
-		const char *v = signet_signer_signature(sg, k);
-		struct tag_list tl; /* ~3 KiB on the stack */
-		size_t len = strlen(line);
-		snprintf(line + len, cap - len, "%s", k ? ", " : "");
-		if (tag_list_parse((const uint8_t *)v, strlen(v), &tl, NULL) != SIGNET_OK)
-			continue;
-		for (size_t t = 0; t < 3; t++) {
-			const struct tag *tag = tag_list_find(&tl, want[t]);
-			len = strlen(line);
-			snprintf(line + len, cap - len, "%s%s=%.*s", t ? " " : "", want[t],
-				 tag ? (int)tag->value.len : 0, tag ? (const char *)tag->value.p : "");
-		}
-	}
 }
 
 static bool finish_sign(struct session *s, struct signet_buf *out)
@@ -451,7 +479,8 @@ static bool finish_sign(struct session *s, struct signet_buf *out)
 		if (tempfail)
 			return milter_put_replycode(out, "451", "4.7.0",
 						    "DKIM signing failed, try again later", &err) == SIGNET_OK;
-		return reply(s, SMFIC_BODYEOB, SMFIR_CONTINUE, out);
+		/* AR-DEL-01: let through unsigned, but never with a forged field. */
+		return remove_forged_ar(s, out) && reply(s, SMFIC_BODYEOB, SMFIR_CONTINUE, out);
 	}
 	if (!remove_forged_ar(s, out))
 		return false;
@@ -460,9 +489,8 @@ static bool finish_sign(struct session *s, struct signet_buf *out)
 		if (!put_header(s, true, 0, "DKIM-Signature", signet_signer_signature(m->signer, k), out))
 			return false;
 	m->action = METRICS_SIGNED;
-	char line[512];
-	describe_signatures(m->signer, line, sizeof line);
-	log_msg(LOG_LVL_INFO, "%s: signed (%s) in %u ms", queue_id(s), line, clock_ms_since(m->t0_us));
+	log_msg(LOG_LVL_INFO, "%s: signed (%s) in %u ms", queue_id(s), m->signed_as,
+		clock_ms_since(m->t0_us));
 	return reply(s, SMFIC_BODYEOB, SMFIR_CONTINUE, out);
 }
 
@@ -608,13 +636,35 @@ static void count_message(const struct message *m)
 	}
 }
 
+/* AR-DEL-01: more forged Authentication-Results than we remove (or one we
+ * could not note): refused, since passing it on would leave one behind. */
+static bool refuse_forged_ar(struct session *s, struct signet_buf *out)
+{
+	struct message *m = &s->msg;
+	struct signet_error err = {0};
+	m->action = METRICS_REJECTED;
+	signet_verifier_free(m->verifier); /* not finished: no results to count */
+	m->verifier = NULL;
+	log_msg(LOG_LVL_WARN, "%s: message rejected: %zu Authentication-Results fields claim our "
+			      "authserv-id %s (%s; we remove at most %d)",
+		queue_id(s), m->nours, authserv_id(s), m->ours_nomem ? "out of memory" : "forged",
+		SESSION_MAX_OURS_AR);
+	if (milter_put_replycode(out, SESSION_TOO_MANY_OURS_AR, &err) != SIGNET_OK) {
+		log_msg(LOG_LVL_ERR, "%s: cannot encode a reply: %s", queue_id(s), err.msg);
+		return false;
+	}
+	return true;
+}
+
 static bool finish_eom(struct session *s, struct signet_buf *out)
 {
 	struct message *m = &s->msg;
 	bool ok;
 	uint64_t t = clock_us();
 	m->action = METRICS_PASSED; /* unless finish_sign/finish_verify say otherwise */
-	if (m->mode == MODE_SIGN) {
+	if (m->nours > SESSION_MAX_OURS_AR || m->ours_nomem) {
+		ok = refuse_forged_ar(s, out);
+	} else if (m->mode == MODE_SIGN) {
 		ok = finish_sign(s, out);
 	} else if (m->mode == MODE_VERIFY) {
 		ok = finish_verify(s, out);
@@ -645,6 +695,68 @@ static void on_body_start(struct session *s)
 		on_eoh(s);
 }
 
+/* MILTER-CONV-01/02, MILTER-ERR-03: which step may come in which state.
+ * Per-message objects (signer, verifier, the header store) are made only on
+ * a step that moves the message forward, so no step can make them twice: a
+ * second EOH, a HEADER after EOH, BODY or EOM outside a message are
+ * protocol errors (logged; the connection is closed and Postfix applies
+ * milter_default_action). MAIL or HELO inside a message end it as ABORT
+ * would and start over (libmilter does the same). ABORT, MACRO and QUIT
+ * are fine anywhere. OPTNEG and CONNECT only outside a message. */
+#define NO SESSION_STATES /* refused: protocol error */
+static const struct step_rule {
+	uint8_t cmd;
+	const char *name;
+	bool restart;		  /* inside a message: end it first, as ABORT */
+	uint8_t next[SESSION_STATES];	  /* state after the step, by state before; NO: refused */
+} step_rules[] = {
+	/*                              NEW      IDLE         ENVELOPE     HEADERS      BODY */
+	{SMFIC_OPTNEG, "OPTNEG", false, {SESSION_IDLE, SESSION_IDLE, NO, NO, NO}},
+	{SMFIC_CONNECT, "CONNECT", false, {NO, SESSION_IDLE, NO, NO, NO}},
+	{SMFIC_HELO, "HELO", true, {NO, SESSION_IDLE, SESSION_IDLE, SESSION_IDLE, SESSION_IDLE}},
+	{SMFIC_UNKNOWN, "UNKNOWN", false, {NO, SESSION_IDLE, SESSION_ENVELOPE, NO, NO}},
+	{SMFIC_MAIL, "MAIL", true, {NO, SESSION_ENVELOPE, SESSION_ENVELOPE, SESSION_ENVELOPE, SESSION_ENVELOPE}},
+	{SMFIC_RCPT, "RCPT", false, {NO, NO, SESSION_ENVELOPE, NO, NO}},
+	{SMFIC_DATA, "DATA", false, {NO, NO, SESSION_ENVELOPE, NO, NO}},
+	{SMFIC_HEADER, "HEADER", false, {NO, NO, SESSION_HEADERS, SESSION_HEADERS, NO}},
+	{SMFIC_EOH, "EOH", false, {NO, NO, SESSION_BODY, SESSION_BODY, NO}},
+	{SMFIC_BODY, "BODY", false, {NO, NO, SESSION_BODY, SESSION_BODY, SESSION_BODY}},
+	{SMFIC_BODYEOB, "EOM", false, {NO, NO, SESSION_IDLE, SESSION_IDLE, SESSION_IDLE}},
+	{SMFIC_ABORT, "ABORT", false, {SESSION_NEW, SESSION_IDLE, SESSION_IDLE, SESSION_IDLE, SESSION_IDLE}},
+	{SMFIC_MACRO, "MACRO", false, {SESSION_NEW, SESSION_IDLE, SESSION_ENVELOPE, SESSION_HEADERS, SESSION_BODY}},
+	{SMFIC_QUIT, "QUIT", false, {SESSION_NEW, SESSION_IDLE, SESSION_IDLE, SESSION_IDLE, SESSION_IDLE}},
+	{SMFIC_QUIT_NC, "QUIT_NC", false, {SESSION_NEW, SESSION_IDLE, SESSION_IDLE, SESSION_IDLE, SESSION_IDLE}},
+};
+
+static const char *const state_names[SESSION_STATES] = {"before OPTNEG", "between messages",
+						 "in the envelope", "in the header",
+						 "in the body"};
+
+static const struct step_rule *step_rule(uint8_t cmd)
+{
+	for (size_t k = 0; k < sizeof step_rules / sizeof step_rules[0]; k++)
+		if (step_rules[k].cmd == cmd)
+			return &step_rules[k];
+	return NULL; /* the decoder refuses other bytes */
+}
+
+/* Applies step_rules to cmd: false (logged) when refused. A restarting step
+ * inside a message ends that message first. The state moves on here; the
+ * step's own work follows in handle. */
+static bool step_allowed(struct session *s, uint8_t cmd)
+{
+	const struct step_rule *r = step_rule(cmd);
+	if (r == NULL || r->next[s->state] == NO) {
+		log_msg(LOG_LVL_ERR, "%s: protocol error: %s %s", s->peer, r ? r->name : "command",
+			state_names[s->state]);
+		return false;
+	}
+	if (r->restart && s->state >= SESSION_ENVELOPE)
+		message_reset(s); /* macros stay: a MAIL's own arrived just before it */
+	s->state = (enum session_state)r->next[s->state];
+	return true;
+}
+
 /* One packet; false = close the connection. */
 static bool handle(struct session *s, const struct milter_packet *pkt, struct signet_buf *out)
 {
@@ -654,6 +766,9 @@ static bool handle(struct session *s, const struct milter_packet *pkt, struct si
 		log_msg(LOG_LVL_ERR, "%s: protocol error in '%c' packet: %s", s->peer, pkt->cmd, err.msg);
 		return false;
 	}
+	/* A BODY's later fragments belong to the step its first one took. */
+	if (!(c.cmd == SMFIC_BODY && pkt->offset > 0) && !step_allowed(s, c.cmd))
+		return false;
 	switch (c.cmd) {
 	case SMFIC_OPTNEG:
 		return on_optneg(s, &c, out);
@@ -813,11 +928,18 @@ void session_abort(struct session *s)
 		log_msg(LOG_LVL_INFO, "%s: %s: the MTA closed the connection mid-message", s->peer,
 			queue_id(s));
 	message_reset(s);
+	if (s->state > SESSION_IDLE)
+		s->state = SESSION_IDLE;
 }
 
 bool session_waiting(const struct session *s)
 {
 	return s->msg.waiting_eom;
+}
+
+size_t session_partial(const struct session *s)
+{
+	return milter_decoder_pending(&s->dec);
 }
 
 /* MILTER-EOM-06, MILTER-PFX-04: a progress packet makes Postfix read again
@@ -834,4 +956,11 @@ bool session_progress(struct session *s, struct signet_buf *out)
 		return false;
 	}
 	return true;
+}
+
+void session_get_stats(const struct session *s, struct session_stats *out)
+{
+	out->state = s->state;
+	out->objects = s->msg.objects;
+	out->ours_ar = s->msg.nours;
 }

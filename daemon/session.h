@@ -44,11 +44,34 @@ enum session_status session_answer(struct session *s, unsigned id, const struct 
 /* True while the MTA waits for our EOM reply and we wait for key lookups. */
 bool session_waiting(const struct session *s);
 
+/* Bytes of a packet the MTA has started and not finished (0 at a packet
+ * boundary): server.c bounds how long one may stay incomplete. */
+size_t session_partial(const struct session *s);
+
 /* While waiting: appends a progress reply (SMFIR_PROGRESS), which resets
  * the MTA's timeout; nothing otherwise. False if it cannot be encoded. */
 bool session_progress(struct session *s, struct signet_buf *out);
 
 /* The MTA went away: end the message without replying (logged). */
 void session_abort(struct session *s);
+
+/* Where the connection is in the milter dialogue (session.c's step_rules:
+ * which step may come in which state; any other is a protocol error). */
+enum session_state {
+	SESSION_NEW,      /* before OPTNEG */
+	SESSION_IDLE,     /* negotiated, no message open: after CONNECT, EOM, ABORT */
+	SESSION_ENVELOPE, /* MAIL seen: RCPT, DATA, then the header */
+	SESSION_HEADERS,  /* header fields arriving */
+	SESSION_BODY,     /* after EOH (or the first BODY): signer or verifier made */
+	SESSION_STATES
+};
+
+/* What the session holds now, for tests and the fuzzer (fuzz_milter.c). */
+struct session_stats {
+	enum session_state state;
+	unsigned objects; /* signers + verifiers made for the current message: 0 or 1 */
+	size_t ours_ar;   /* Authentication-Results claiming our authserv-id so far */
+};
+void session_get_stats(const struct session *s, struct session_stats *out);
 
 #endif

@@ -90,4 +90,26 @@ static inline const uint8_t *fuzz_find(const uint8_t *p, size_t n, const char *n
 	return NULL;
 }
 
+/* Bytes the process has allocated now (malloc minus free), from the
+ * sanitizer's allocator; 0 when there is none (then bounds on it hold
+ * trivially). The one #if of the fuzzers: it wraps the toolchain. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FUZZ_HAVE_ALLOCATOR_STATS 1
+#endif
+#elif defined(__SANITIZE_ADDRESS__)
+#define FUZZ_HAVE_ALLOCATOR_STATS 1
+#endif
+#ifdef FUZZ_HAVE_ALLOCATOR_STATS
+#include <sanitizer/allocator_interface.h>
+#endif
+static inline size_t fuzz_live_bytes(void)
+{
+#ifdef FUZZ_HAVE_ALLOCATOR_STATS
+	return __sanitizer_get_current_allocated_bytes();
+#else
+	return 0;
+#endif
+}
+
 #endif

@@ -5,10 +5,24 @@
  * the negotiation, header values through the wire-form and header-edit
  * encoders. The random-piece run hands BODY data out as fragments (no copy)
  * when the selector byte is odd: joined up they must be the same packets.
- * Input: [max_data selector, low bit: fragments][rng seed] then the byte
- * stream. */
+ * Then the same stream drives a whole session (daemon/session.c, with a
+ * config and a signing key): at most one signer or verifier per message,
+ * the bytes it holds bounded, and when a message is let through every
+ * Authentication-Results claiming our authserv-id has its delete.
+ * Input: [max_data selector, low bit: fragments, bit 1: a local client]
+ * [rng seed] then the byte stream. */
+#include <unistd.h>
+
+#include <signet/ar.h>
+#include <signet/key.h>
+
+#include "config.h"
+#include "diag.h"
+#include "keystore.h"
 #include "fuzz.h"
 #include "milter.h"
+#include "runtime.h"
+#include "session.h"
 
 static void inside(struct signet_span s, const uint8_t *p, size_t n)
 {
@@ -213,6 +227,230 @@ static enum signet_status decode(const uint8_t *s, size_t n, size_t max, struct 
 	return st;
 }
 
+/* ---- the session ---- */
+
+#define FUZZ_AUTHSERV "mx.fuzz.test"
+/* What one message may hold, whatever the input: the header store
+ * (SIGNET_MAX_HEADER_BYTES and its index), input held while waiting
+ * (2 packets), the decoder's buffer, our replies (server.c's 1 MiB cap),
+ * the forged-AR indices and one signer or verifier. A signer per EOH
+ * (issue #12: ~15 KB each) passes it within a few hundred packets. */
+#define FUZZ_SESSION_MAX_BYTES (4u * 1024 * 1024)
+
+/* One runtime for every input: a config with our authserv-id, local
+ * clients signing with an ed25519 key (a file written once), on_error
+ * accept (so a failed message is let through and must still lose its
+ * forged fields). */
+static struct runtime *fuzz_runtime(void)
+{
+	static struct runtime *rt;
+	if (rt != NULL)
+		return runtime_ref(rt);
+	char path[] = "/tmp/fuzz-milter-key-XXXXXX", pem[4096], text[1024];
+	struct signet_key *k = NULL;
+	struct signet_error err = {0};
+	size_t len;
+	int fd = mkstemp(path);
+	FUZZ_CHECK(fd >= 0);
+	FUZZ_CHECK(signet_key_generate(SIGNET_KEY_ED25519, 0, &k, &err) == SIGNET_OK);
+	FUZZ_CHECK(signet_key_write_pem(k, pem, sizeof pem, &len, &err) == SIGNET_OK);
+	signet_key_free(k);
+	FUZZ_CHECK(write(fd, pem, len) == (ssize_t)len);
+	close(fd);
+	snprintf(text, sizeof text,
+		 "authserv_id = \"" FUZZ_AUTHSERV "\";\nlocal_addrs = [\"127.0.0.0/8\"];\n"
+		 "on_error { sign = accept; verify = accept; }\n"
+		 "dkim_signing { domain { example.com { selector = s; path = \"%s\"; } } }\n",
+		 path);
+	struct diags d;
+	diags_init(&d);
+	struct signetd_config *cfg = NULL;
+	struct keystore *ks = NULL;
+	FUZZ_CHECK(config_parse("fuzz.conf", (const uint8_t *)text, strlen(text), &cfg, &d) ==
+		   SIGNET_OK);
+	FUZZ_CHECK(keystore_load(cfg, &ks, &d) == SIGNET_OK);
+	diags_free(&d);
+	unlink(path);
+	rt = runtime_new(cfg, ks);
+	FUZZ_CHECK(rt != NULL);
+	return runtime_ref(rt);
+}
+
+/* The message as the session sees it: indices of the Authentication-Results
+ * claiming our id (1-based among the fields of that name, AR-DEL-05). */
+struct fuzz_msg {
+	uint32_t ar_count;
+	struct fuzz_bytes ours; /* uint32_t each */
+};
+
+static void msg_reset(struct fuzz_msg *m)
+{
+	m->ar_count = 0;
+	m->ours.len = 0;
+}
+
+static void msg_header(struct fuzz_msg *m, const struct milter_packet *pkt)
+{
+	struct milter_header h;
+	struct signet_error err = {0};
+	if (milter_parse_header(pkt->data, pkt->len, &h, &err) != SIGNET_OK)
+		return;
+	static const char ar[] = "authentication-results";
+	if (h.name.len != sizeof ar - 1)
+		return;
+	for (size_t k = 0; k < h.name.len; k++) {
+		uint8_t c = h.name.p[k];
+		if ((c >= 'A' && c <= 'Z' ? c + 32 : c) != ar[k])
+			return; /* ASCII case only: "Authentication\rResults" is another name */
+	}
+	m->ar_count++;
+	if (signet_ar_is_ours(h.value.p, h.value.len, FUZZ_AUTHSERV))
+		fuzz_put(&m->ours, &m->ar_count, sizeof m->ar_count);
+}
+
+/* AR-DEL-01: the replies to an EOM that let the message through (CONTINUE
+ * last) hold one delete per field of ours, highest index first. */
+static void check_eom_replies(const struct fuzz_msg *m, const struct signet_buf *out)
+{
+	size_t off = 0, want = m->ours.len / sizeof(uint32_t);
+	uint8_t last = 0;
+	while (off < out->len) {
+		FUZZ_CHECK(out->len - off >= 5);
+		const uint8_t *p = out->data + off;
+		size_t len = ((size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3]);
+		FUZZ_CHECK(len >= 1 && out->len - off - 4 >= len);
+		last = p[4];
+		if (p[4] == SMFIR_CHGHEADER && len >= 5 + 23 &&
+		    memcmp(p + 9, "Authentication-Results", 23) == 0) {
+			uint32_t idx = (uint32_t)p[5] << 24 | (uint32_t)p[6] << 16 |
+				       (uint32_t)p[7] << 8 | p[8];
+			uint32_t expect;
+			FUZZ_CHECK(want > 0);
+			memcpy(&expect, m->ours.p + (want - 1) * sizeof expect, sizeof expect);
+			FUZZ_CHECK(idx == expect);
+			want--;
+		}
+		off += 4 + len;
+	}
+	if (last == SMFIR_CONTINUE || last == SMFIR_ACCEPT)
+		FUZZ_CHECK(want == 0);
+}
+
+/* Answers every key lookup the session wants (no DNS: NXDOMAIN), which may
+ * finish a waiting EOM into out. */
+static enum session_status answer_lookups(struct session *s, struct signet_buf *out)
+{
+	unsigned id;
+	const char *name;
+	enum session_status st = SESSION_OK;
+	while (st == SESSION_OK && session_next_lookup(s, &id, &name)) {
+		FUZZ_CHECK(name != NULL);
+		struct dns_answer a = {.status = SIGNET_DNS_NXDOMAIN, .why = "fuzz"};
+		st = session_answer(s, id, &a, out);
+	}
+	return st;
+}
+
+/* One packet into the session, its bytes cut at random; the replies into
+ * out (reset first). */
+static enum session_status feed_packet(struct session *s, const struct milter_packet *pkt,
+				       struct fuzz_rng *rng, struct signet_buf *out)
+{
+	uint8_t hdr[5];
+	uint32_t n = (uint32_t)pkt->len + 1;
+	hdr[0] = (uint8_t)(n >> 24), hdr[1] = (uint8_t)(n >> 16), hdr[2] = (uint8_t)(n >> 8);
+	hdr[3] = (uint8_t)n, hdr[4] = pkt->cmd;
+	struct fuzz_bytes b = {0};
+	fuzz_put(&b, hdr, 5);
+	fuzz_put(&b, pkt->data, pkt->len);
+	buf_reset(out);
+	enum session_status st = SESSION_OK;
+	for (size_t off = 0; off < b.len && st == SESSION_OK;) {
+		size_t c = fuzz_chunk(rng, b.len - off);
+		uint8_t *piece = malloc(c); /* freed after the call: a kept pointer shows */
+		FUZZ_CHECK(piece != NULL);
+		memcpy(piece, b.p + off, c);
+		st = session_feed(s, piece, c, out);
+		free(piece);
+		off += c;
+	}
+	free(b.p);
+	if (st == SESSION_OK)
+		st = answer_lookups(s, out);
+	return st;
+}
+
+/* The session's view of message boundaries, mirrored: a new message at
+ * MAIL, HELO, ABORT, QUIT_NC and after EOM. */
+static void session_step(struct fuzz_msg *m, const struct milter_packet *pkt,
+			 const struct signet_buf *out)
+{
+	switch (pkt->cmd) {
+	case SMFIC_HEADER: msg_header(m, pkt); break;
+	case SMFIC_BODYEOB:
+		check_eom_replies(m, out);
+		msg_reset(m);
+		break;
+	case SMFIC_MAIL:
+	case SMFIC_HELO:
+	case SMFIC_ABORT:
+	case SMFIC_QUIT_NC: msg_reset(m); break;
+	default: break;
+	}
+}
+
+static void run_session(const uint8_t *stream, size_t n, bool local, struct fuzz_rng *rng)
+{
+	struct runtime *rt = fuzz_runtime();
+	struct session *s = session_new(rt, "fuzz");
+	FUZZ_CHECK(s != NULL);
+	runtime_unref(rt);
+	struct signet_buf out;
+	buf_init(&out, 1024 * 1024);
+	/* An MTA's opening (macro j, Postfix's offer, CONNECT), then the input. */
+	struct fuzz_bytes in = {0};
+	static const uint8_t open_[] = {
+	    0, 0, 0, 17, 'D', 'C', 'j', 0, 'm', 'x', '.', 'f', 'u', 'z', 'z', '.', 't', 'e', 's', 't', 0,
+	    0, 0, 0, 13, 'O', 0, 0, 0, 6, 0, 0, 1, 0xff, 0, 0x1f, 0xff, 0xff};
+	static const uint8_t connect_[] = {0, 0, 0, 16, 'C', 'h', 0, '4', 0x61, 0xa8,
+					   '1', '9', '2', '.', '0', '.', '2', '.', '7', 0};
+	fuzz_put(&in, open_, sizeof open_);
+	fuzz_put(&in, connect_, sizeof connect_);
+	if (local)
+		memcpy(in.p + in.len - 10, "127.0.0.1", 9);
+	fuzz_put(&in, stream, n);
+	struct milter_decoder d;
+	milter_decoder_init(&d, 0);
+	struct signet_error err = {0};
+	struct fuzz_msg m = {0};
+	size_t base = fuzz_live_bytes();
+	for (size_t pos = 0; pos < in.len;) {
+		size_t used = 0;
+		bool got = false;
+		struct milter_packet pkt;
+		if (milter_decoder_feed(&d, in.p + pos, in.len - pos, &used, &pkt, &got, &err) !=
+		    SIGNET_OK)
+			break;
+		pos += used;
+		if (!got)
+			continue;
+		enum session_status st = feed_packet(s, &pkt, rng, &out);
+		struct session_stats ss;
+		session_get_stats(s, &ss);
+		FUZZ_CHECK(ss.objects <= 1); /* issue #12: one signer or verifier per message */
+		FUZZ_CHECK(ss.state < SESSION_STATES);
+		FUZZ_CHECK(fuzz_live_bytes() <= base + FUZZ_SESSION_MAX_BYTES);
+		if (st != SESSION_OK)
+			break;
+		session_step(&m, &pkt, &out);
+	}
+	milter_decoder_free(&d);
+	session_free(s);
+	buf_free(&out);
+	free(in.p);
+	free(m.ours.p);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 2)
@@ -228,5 +466,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(sa == sb);
 	FUZZ_CHECK(a.len == b.len && (a.len == 0 || memcmp(a.p, b.p, a.len) == 0));
 	free(a.p), free(b.p);
+	run_session(data + 2, size - 2, (data[0] & 2) != 0, &rng);
 	return 0;
 }

@@ -16,7 +16,8 @@ PY=${PYTHON:-/usr/bin/python3}
 import hashlib, os, re, sys
 
 here, testdata = sys.argv[1], sys.argv[2]
-targets = ["message", "tags", "sig", "keyrec", "canon", "verify", "milter", "ucl", "ar", "spf", "arc"]
+targets = ["message", "tags", "sig", "keyrec", "canon", "verify", "milter", "ucl", "ar", "spf",
+           "idna", "arc"]
 counts = dict.fromkeys(targets, 0)
 
 def add(target, data):

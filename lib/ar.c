@@ -35,12 +35,24 @@ static bool cfws(const uint8_t *p, size_t len, size_t *pos)
 	return rfc5322_cfws(p, len, pos, RFC5322_LENIENT, NULL) == SIGNET_OK;
 }
 
-/* quoted-string equal to id (ASCII case-insensitive); p[pos] is '"'.
- * Quoted-pairs are unescaped and folding CRLFs dropped. An unterminated
- * string holding exactly id counts (AR-PARSE-02). */
+/* AR-DEL-01 (RFC 8601 2.5): the authserv-id is compared as a domain-like
+ * name: ASCII case-insensitively, and one trailing dot (the root, as in
+ * "mx.example.com.") does not make it another name. The length of id
+ * without that dot. */
+static size_t id_len_no_root(const char *id)
+{
+	size_t n = strlen(id);
+	return n > 1 && id[n - 1] == '.' ? n - 1 : n;
+}
+
+/* quoted-string equal to id[0..idlen) (ASCII case-insensitive), optionally
+ * with one trailing dot (AR-DEL-01); p[pos] is '"'. Quoted-pairs are
+ * unescaped and folding CRLFs dropped. An unterminated string holding
+ * exactly id counts (AR-PARSE-02). */
 static bool quoted_string_is(const uint8_t *p, size_t len, size_t pos, const char *id, size_t idlen)
 {
 	size_t k = 0;
+	bool root = false; /* the one trailing dot was seen after all of id */
 	for (pos++; pos < len; pos++) {
 		uint8_t c = p[pos];
 		if (c == '"')
@@ -52,7 +64,11 @@ static bool quoted_string_is(const uint8_t *p, size_t len, size_t pos, const cha
 				break;
 			c = p[pos];
 		}
-		if (k == idlen || ascii_lower(c) != ascii_lower((uint8_t)id[k]))
+		if (k == idlen && c == '.' && !root) {
+			root = true;
+			continue;
+		}
+		if (k == idlen || root || ascii_lower(c) != ascii_lower((uint8_t)id[k]))
 			return false;
 		k++;
 	}
@@ -69,8 +85,9 @@ bool signet_ar_is_ours(const uint8_t *value, size_t len, const char *authserv_id
 	size_t pos = 0;
 	if (!cfws(value, len, &pos) || pos == len)
 		return false;
+	size_t idlen = id_len_no_root(authserv_id);
 	if (value[pos] == '"')
-		return quoted_string_is(value, len, pos, authserv_id, strlen(authserv_id));
+		return quoted_string_is(value, len, pos, authserv_id, idlen);
 	size_t start = pos;
 	while (pos < len && is_token_char(value[pos]))
 		pos++;
@@ -78,7 +95,10 @@ bool signet_ar_is_ours(const uint8_t *value, size_t len, const char *authserv_id
 	 * with CFWS, an optional version and ';' (AR-SYN-04), and a malformed one
 	 * whose first token is our id is removed as ours (AR-PARSE-02). */
 	struct signet_span tok = {value + start, pos - start};
-	return span_eq_nocase(tok, authserv_id);
+	if (tok.len > 1 && tok.p[tok.len - 1] == '.')
+		tok.len--; /* AR-DEL-01: "mx.example.com." is mx.example.com */
+	struct signet_span id = {(const uint8_t *)authserv_id, idlen};
+	return span_eq_nocase_span(tok, id);
 }
 
 bool signet_ar_authserv_id_valid(const char *authserv_id)

@@ -30,9 +30,11 @@ enum signet_status bodyhash_set_add(struct bodyhash_set *set, enum signet_canon 
 	struct bodyhash *bh = calloc(1, sizeof *bh);
 	if (bh == NULL)
 		return error_set(err, SIGNET_ERR_NOMEM, NULL, "out of memory");
-	if (hash_new(&bh->h) != SIGNET_OK) {
+	enum signet_status st = hash_new(&bh->h);
+	if (st != SIGNET_OK) {
 		free(bh);
-		return error_set(err, SIGNET_ERR_CRYPTO, NULL, "cannot create SHA-256 context");
+		return error_set(err, st, NULL, st == SIGNET_ERR_NOMEM ? "out of memory"
+								 : "cannot create SHA-256 context");
 	}
 	canon_body_init(&bh->cb, c, limit, sink_hash, bh->h);
 	*idx = set->n;

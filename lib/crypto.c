@@ -59,13 +59,27 @@ struct pubkey {
 	struct sig_template op; /* verifying */
 };
 
+/* Empties OpenSSL's error queue; true when it held an allocation failure
+ * (ERR_R_MALLOC_FAILURE), which is then SIGNET_ERR_NOMEM: out of memory,
+ * not a bad key or signature. */
+static bool ossl_nomem(void)
+{
+	bool nomem = false;
+	unsigned long e;
+	while ((e = ERR_get_error()) != 0)
+		if (ERR_GET_REASON(e) == ERR_R_MALLOC_FAILURE)
+			nomem = true;
+	return nomem;
+}
+
 /* OpenSSL failed: the reason of its last error goes into err and its error
  * queue is emptied, so the next caller does not see stale entries. */
 static enum signet_status ossl_fail(struct signet_error *err, const char *what)
 {
 	unsigned long e = ERR_peek_last_error();
 	const char *why = e != 0 ? ERR_reason_error_string(e) : NULL;
-	ERR_clear_error();
+	if (ossl_nomem())
+		return error_set(err, SIGNET_ERR_NOMEM, NULL, "out of memory (OpenSSL: %s)", what);
 	return error_set(err, SIGNET_ERR_CRYPTO, NULL, "%s failed (OpenSSL: %s)", what,
 			 why != NULL ? why : "no reason given");
 }

@@ -260,6 +260,16 @@ static enum signet_status xform_final(struct xform *x, uint8_t digest[SIGNET_SHA
 
 /* ---- the stream --------------------------------------------------------- */
 
+/* hash_new and the hashing helpers return a bare status: an allocation
+ * failure stays SIGNET_ERR_NOMEM, anything else is OpenSSL's (CRYPTO). */
+static enum signet_status hash_error(enum signet_status st, struct signet_error *err,
+				     const char *what)
+{
+	if (st == SIGNET_ERR_NOMEM)
+		return error_set(err, st, NULL, "out of memory");
+	return error_set(err, SIGNET_ERR_CRYPTO, NULL, "%s", what);
+}
+
 enum signet_status explain_new(enum signet_canon c, uint64_t limit,
 			       const uint8_t want[SIGNET_SHA256_LEN], struct body_explain **out,
 			       struct signet_error *err)
@@ -274,22 +284,25 @@ enum signet_status explain_new(enum signet_canon c, uint64_t limit,
 	*out = e;
 	memcpy(e->want, want, sizeof e->want);
 	e->capture = true; /* no prefix yet: show the first lines */
-	if (hash_new(&e->h) != SIGNET_OK)
-		return error_set(err, SIGNET_ERR_CRYPTO, NULL, "cannot create SHA-256 context");
+	enum signet_status st = hash_new(&e->h);
+	if (st != SIGNET_OK)
+		return hash_error(st, err, "cannot create SHA-256 context");
 	canon_body_init(&e->cb, c, limit, main_sink, e);
 	bool is_simple = c == SIGNET_CANON_SIMPLE;
 	size_t n = is_simple ? sizeof simple / sizeof simple[0] : sizeof relaxed / sizeof relaxed[0];
 	for (size_t k = 0; k < n; k++) {
 		struct xform *x = &e->xf[e->nxf];
-		if (hash_new(&x->h) != SIGNET_OK)
-			return error_set(err, SIGNET_ERR_CRYPTO, NULL, "cannot create SHA-256 context");
+		st = hash_new(&x->h);
+		if (st != SIGNET_OK)
+			return hash_error(st, err, "cannot create SHA-256 context");
 		e->nxf++;
 		x->kind = is_simple ? simple[k] : relaxed[k];
 		x->bol = true;
 		canon_body_init(&x->cb, c, limit, sink_hash, x->h);
 	}
-	if (compare_empty(e, c) != SIGNET_OK)
-		return error_set(err, SIGNET_ERR_CRYPTO, NULL, "body hashing failed");
+	st = compare_empty(e, c);
+	if (st != SIGNET_OK)
+		return hash_error(st, err, "body hashing failed");
 	return SIGNET_OK;
 }
 
@@ -301,7 +314,7 @@ enum signet_status explain_update(struct body_explain *e, const uint8_t *p, size
 	for (size_t k = 0; k < e->nxf && e->failed == SIGNET_OK; k++)
 		e->failed = xform_update(&e->xf[k], p, len);
 	if (e->failed != SIGNET_OK)
-		return error_set(err, SIGNET_ERR_CRYPTO, NULL, "explain: body hashing failed");
+		return hash_error(e->failed, err, "explain: body hashing failed");
 	return SIGNET_OK;
 }
 
@@ -317,7 +330,7 @@ enum signet_status explain_final(struct body_explain *e, struct signet_error *er
 			e->r.transform = xform_name(e->xf[k].kind);
 	}
 	if (e->failed != SIGNET_OK)
-		return error_set(err, SIGNET_ERR_CRYPTO, NULL, "explain: body hashing failed");
+		return hash_error(e->failed, err, "explain: body hashing failed");
 	e->r.searched = true;
 	e->r.total_lines = e->lines;
 	e->r.total_bytes = e->bytes;

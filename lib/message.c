@@ -77,8 +77,11 @@ static bool is_empty_line(const struct signet_buf *line)
 	       (line->len == 2 && line->data[0] == '\r' && line->data[1] == '\n');
 }
 
-static enum signet_status too_long(struct signet_error *err)
+/* A failed buf_append: the field cap (SIGNET_ERR_LIMIT), or no memory. */
+static enum signet_status too_long(enum signet_status st, struct signet_error *err)
 {
+	if (st == SIGNET_ERR_NOMEM)
+		return error_set(err, st, NULL, "out of memory");
 	return error_set(err, SIGNET_ERR_LIMIT, NULL, "header field longer than %zu bytes",
 			 (size_t)MESSAGE_MAX_FIELD);
 }
@@ -96,8 +99,9 @@ static enum signet_status header_line(struct signet_message *m, struct signet_er
 	bool continuation = m->line.len > 0 && is_wsp(m->line.data[0]) && m->field.len > 0;
 	if (!continuation)
 		SIGNET_TRY(flush_field(m, err));
-	if (buf_append(&m->field, m->line.data, m->line.len) != SIGNET_OK)
-		return too_long(err);
+	enum signet_status st = buf_append(&m->field, m->line.data, m->line.len);
+	if (st != SIGNET_OK)
+		return too_long(st, err);
 	buf_reset(&m->line);
 	return SIGNET_OK;
 }
@@ -110,8 +114,9 @@ enum signet_status signet_message_feed(struct signet_message *m, const uint8_t *
 	while (len > 0 && !m->in_body) {
 		const uint8_t *lf = memchr(p, '\n', len);
 		size_t n = lf ? (size_t)(lf - p) + 1 : len;
-		if (buf_append(&m->line, p, n) != SIGNET_OK)
-			return too_long(err);
+		enum signet_status st = buf_append(&m->line, p, n);
+		if (st != SIGNET_OK)
+			return too_long(st, err);
 		p += n;
 		len -= n;
 		if (lf != NULL)
@@ -134,8 +139,9 @@ enum signet_status signet_message_finish(struct signet_message *m, struct signet
 		bool continuation = is_wsp(m->line.data[0]) && m->field.len > 0;
 		if (!continuation)
 			SIGNET_TRY(flush_field(m, err));
-		if (buf_append(&m->field, m->line.data, m->line.len) != SIGNET_OK)
-			return too_long(err);
+		enum signet_status st = buf_append(&m->field, m->line.data, m->line.len);
+		if (st != SIGNET_OK)
+			return too_long(st, err);
 		buf_reset(&m->line);
 	}
 	SIGNET_TRY(flush_field(m, err));

@@ -286,6 +286,8 @@ static enum signet_status hlist_add(struct signet_buf *h, struct signet_span nam
 			st = buf_append_byte(h, ':');
 		for (size_t c = 0; st == SIGNET_OK && c < name.len; c++)
 			st = buf_append_byte(h, ascii_lower(name.p[c]));
+		if (st == SIGNET_ERR_NOMEM)
+			return error_set(err, st, NULL, "out of memory");
 		if (st != SIGNET_OK)
 			return error_set(err, SIGNET_ERR_LIMIT, NULL, "h= longer than %d bytes",
 					 SIGNER_MAX_HLIST);
@@ -428,6 +430,14 @@ static size_t split_hlist(const struct signet_buf *h, struct signet_span *names,
 	return n;
 }
 
+/* A failed write of the DKIM-Signature field: no memory, or its cap. */
+static enum signet_status field_error(enum signet_status st, struct signet_error *err)
+{
+	if (st == SIGNET_ERR_NOMEM)
+		return error_set(err, st, NULL, "out of memory");
+	return error_set(err, SIGNET_ERR_LIMIT, NULL, "DKIM-Signature too long");
+}
+
 static enum signet_status sign_one(struct signet_signer *s, struct sign_job *j,
 				   struct signet_error *err)
 {
@@ -448,8 +458,9 @@ static enum signet_status sign_one(struct signet_signer *s, struct sign_job *j,
 		.h = (const char *)j->hlist.data,
 		.bh = bh64,
 	};
-	if (sig_format(&f, &j->value) != SIGNET_OK)
-		return error_set(err, SIGNET_ERR_LIMIT, NULL, "DKIM-Signature too long");
+	enum signet_status st = sig_format(&f, &j->value);
+	if (st != SIGNET_OK)
+		return field_error(st, err);
 
 	/* RFC 6376 3.7: the selected fields, then this signature with b= empty
 	 * and no final CRLF. */
@@ -457,7 +468,7 @@ static enum signet_status sign_one(struct signet_signer *s, struct sign_job *j,
 	size_t n = split_hlist(&j->hlist, names, COUNT(names));
 	struct signet_buf input;
 	buf_init(&input, SIGNET_MAX_HEADER_BYTES * 2);
-	enum signet_status st = header_select(&s->hs, names, n, j->p.hdr_canon, SIZE_MAX, &input);
+	st = header_select(&s->hs, names, n, j->p.hdr_canon, SIZE_MAX, &input);
 	struct signet_span sname = span_from_str("DKIM-Signature");
 	struct signet_span sval = {j->value.data, j->value.len};
 	if (st == SIGNET_OK)
@@ -476,9 +487,13 @@ static enum signet_status sign_one(struct signet_signer *s, struct sign_job *j,
 	if (st != SIGNET_OK)
 		return error_set(err, st, NULL, "header hashing failed");
 	SIGNET_TRY(key_sign(j->p.key, digest, sig, sizeof sig, &siglen, err));
-	if (base64_encode_str(sig, siglen, b64, sizeof b64) != SIGNET_OK ||
-	    sig_append_b(&j->value, b64) != SIGNET_OK || buf_terminate(&j->value) != SIGNET_OK)
-		return error_set(err, SIGNET_ERR_LIMIT, NULL, "DKIM-Signature too long");
+	st = base64_encode_str(sig, siglen, b64, sizeof b64);
+	if (st == SIGNET_OK)
+		st = sig_append_b(&j->value, b64);
+	if (st == SIGNET_OK)
+		st = buf_terminate(&j->value);
+	if (st != SIGNET_OK)
+		return field_error(st, err);
 	return SIGNET_OK;
 }
 

@@ -10,7 +10,7 @@ PACKAGES=(
 	python3 python3-pytest python3-dkim python3-nacl python3-authres python3-yaml python3-spf
 	libmail-dkim-perl libcryptx-perl libmail-authenticationresults-perl opendkim-tools
 	postfix unbound ca-certificates curl
-	publicsuffix
+	publicsuffix libpsl-dev libidn2-dev
 	sasl2-bin libsasl2-modules
 )
 

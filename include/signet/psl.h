@@ -1,43 +1,56 @@
 /* psl.h: the Public Suffix List (publicsuffix.org format, Debian's package
  * publicsuffix) for DKIM-VER-17: is a signing domain exactly a public
- * suffix ("com", "co.uk")? The caller reads the file and hands its bytes
- * in; the list is parsed once into a read-only object that any number of
- * verifiers (and threads) may share. */
+ * suffix ("com", "co.uk")? The list is libpsl's: the front end loads it
+ * (psl_load_fp or psl_load_file on a .dat or .dafsa file, psl_latest,
+ * psl_builtin) and wraps the context here; libsignet only asks it. One
+ * wrapped list is read-only and may be shared by any number of verifiers
+ * and threads (libpsl's lookups do not write to the context). */
 #ifndef SIGNET_PSL_H
 #define SIGNET_PSL_H
 
 #include <signet/signet.h>
 
 struct signet_psl;
+struct psl_ctx_st; /* libpsl's psl_ctx_t (<libpsl.h>) */
 
 #define SIGNET_PSL_DEFAULT_FILE "/usr/share/publicsuffix/public_suffix_list.dat"
-/* Bounds on what one list may cost: the 2023 list is 246 KB with about
- * 10,000 ICANN and 3,500 private rules. */
+/* The largest list file a front end hands to libpsl: the 2023 list is
+ * 246 KB (its DAFSA form 54 KB), so 8 MiB leaves room and still refuses a
+ * device or a wrong file that would make libpsl read without end. */
 #define SIGNET_PSL_MAX_BYTES (8u * 1024 * 1024)
-#define SIGNET_PSL_MAX_RULES 200000
 /* The note a verifier adds to a result whose d= is a public suffix. */
 #define SIGNET_PSL_NOTE "d= is a public suffix"
 
-/* Parses a list. Rules are read as the format says: a line up to its first
- * whitespace, "//" comments, "*." wildcards (leftmost label only), "!"
- * exceptions, U-labels turned into A-labels. Any malformed rule is
- * SIGNET_ERR_SYNTAX naming its line, more than SIGNET_PSL_MAX_BYTES or
- * SIGNET_PSL_MAX_RULES is SIGNET_ERR_LIMIT, and a list without one ICANN
- * rule is SIGNET_ERR_SYNTAX: a half-read list is never used. On success
- * *out is the caller's (signet_psl_free). */
+/* Wraps a list libpsl loaded. With owned, signet_psl_free calls psl_free
+ * on ctx, and so does this function when it fails; without it (the
+ * context of psl_builtin(), or one the caller frees after the wrapper)
+ * the caller keeps it. A NULL ctx is SIGNET_ERR_INVAL; a list libpsl read
+ * no rule from (an empty file, only comments) is SIGNET_ERR_SYNTAX, so a
+ * file that is no list is never used as one. On success *out is the
+ * caller's (signet_psl_free). */
 SIGNET_API SIGNET_MUST_USE enum signet_status
-signet_psl_parse(const uint8_t *text, size_t len, struct signet_psl **out,
-		 struct signet_error *err);
+signet_psl_new(const struct psl_ctx_st *ctx, bool owned, struct signet_psl **out,
+	       struct signet_error *err);
 
 /* True when domain (len bytes, no NUL needed; U-labels or A-labels, any
- * ASCII case, one final dot ignored) is exactly a public suffix by the
- * ICANN rules of the list: it matches a rule or a wildcard and no
- * exception, or it is a single label (the format's implicit "*" rule).
- * False for a registrable name or anything below one, and for what is not
- * a domain name at all (empty labels, invalid UTF-8, over 253 octets). */
+ * case, one final dot ignored) is exactly a public suffix by the ICANN
+ * rules of the list: it matches a rule or a wildcard and no exception, or
+ * it is a single label (the format's implicit "*" rule). Rules of the
+ * PRIVATE section (github.io) do not count; rules outside both sections
+ * (a local list without the markers) do. False for a registrable name or
+ * anything below one, and for what is not a domain name (empty labels,
+ * characters other than letters, digits, '-' and UTF-8, a name libidn2
+ * refuses, a label over 63 octets as an A-label). */
 SIGNET_API bool signet_psl_is_suffix(const struct signet_psl *psl, const char *domain, size_t len);
 
-/* The number of rules in use (ICANN section; duplicates counted once). */
+/* The same with every rule of the list, the PRIVATE section's too
+ * (github.io, uk.com): the list's own test cases, and what an
+ * organizational domain (RFC 7489 3.2) is computed from. */
+SIGNET_API bool signet_psl_is_suffix_any(const struct signet_psl *psl, const char *domain,
+					 size_t len);
+
+/* The number of rules libpsl counted (exceptions not included); 0 when it
+ * does not know (a list in DAFSA form, psl_builtin). */
 SIGNET_API size_t signet_psl_rules(const struct signet_psl *psl);
 
 /* signet_psl_free(NULL) is a no-op. */

@@ -73,7 +73,7 @@ def test_check_dns_good_record_exits_0(world):
     """A published record that matches the private key: exit 0, no finding."""
     rc, out = check_dns(world, ["good"])
     assert rc == 0, out
-    assert "DNS check: 1 selectors, 0 errors, 0 warnings" in out, out
+    assert "DNS check: 1 selector, 0 errors, 0 warnings" in out, out
 
 
 def test_check_dns_mismatch_names_key_and_fix(world):
@@ -85,7 +85,7 @@ def test_check_dns_mismatch_names_key_and_fix(world):
     assert (f"signetd: error: DNS check: bad._domainkey.example.com (domain example.com, "
             f"selector bad, key {key}) does not match the private key; fix: publish "
             f"bad._domainkey.example.com. IN TXT \"{world['recs']['bad']}\"") in out, out
-    assert "1 errors" in out, out
+    assert "2 selectors, 1 error, 0 warnings" in out, out
 
 
 def test_check_dns_missing_record(world):
@@ -163,6 +163,22 @@ def test_running_daemon_checks_at_start(world):
         assert sd.alive()
         assert sd.stop() == 0, sd.log_text()
         assert not sd.sanitizer_reports(), sd.log_text()
+    finally:
+        sd.stop()
+        sd.cleanup()
+
+
+def test_running_daemon_one_selector_singular(world):
+    """Plural agreement (issue #19): one matching selector is logged as "the
+    key record of 1 selector matches its key"."""
+    d = world["dir"]
+    sd = harness.Signetd(world["signetd"], [world["ub"].forwarder()],
+                         [("example.com", "good", d / "good.key")])
+    try:
+        sd.start()
+        lines = sd.log_lines_with("DNS check:", timeout=10)
+        assert any(ln.endswith("DNS check: the key record of 1 selector matches its key")
+                   for ln in lines), sd.log_text()
     finally:
         sd.stop()
         sd.cleanup()

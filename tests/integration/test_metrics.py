@@ -3,15 +3,19 @@
 # with a real unbound serving the key records: the counters move by exactly
 # what the mail did (one signed, one verified), the histograms count, the key
 # health gauges of the configured selectors are there, anything but GET
-# /metrics is 404, a taken port stops the start with a clear message, and
-# without the section nothing listens. Infrastructure: harness.py.
+# /metrics is 404, a taken port stops the start with a clear message,
+# without the section nothing listens, and the listener's bounds hold under
+# a slow-header attack (issue #19: metrics.max_connections,
+# metrics.request_timeout). Infrastructure: harness.py.
 # Environment: SIGNET_BIN (signet CLI), SIGNETD_BIN (else next to SIGNET_BIN).
 import os
 import re
+import select
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -375,5 +379,188 @@ def test_metrics_ipv6_listen(tmp_path):
         assert "signetd_messages_total{action=\"signed\"} 0" in body, body
         assert sd.stop() == 0, sd.log_text()
         assert not sd.sanitizer_reports(), sd.log_text()
+    finally:
+        sd.cleanup()
+
+
+# ---- the listener under a slow-header attack (issue #19) --------------------
+
+SLOW_REQUEST = b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 4096
+
+
+class Tricklers:
+    """n connections to port, each sending one more byte of a request whose
+    headers never end every `every` seconds (so no connection is ever idle
+    long), from one thread. closed_after[k]: seconds from connect until the
+    server closed connection k (None while open)."""
+
+    def __init__(self, port, n, every):
+        self.port, self.every = port, every
+        self.socks, self.opened = [], []
+        self.closed_after = [None] * n
+        self.stop = threading.Event()
+        for k in range(n):
+            self.opened.append(time.monotonic())
+            try:
+                s = socket.create_connection(("127.0.0.1", port), timeout=0.5)
+            except OSError:  # backlog full: counts as closed at once
+                s = socket.socket()
+                self.closed_after[k] = 0.0
+            s.setblocking(False)
+            self.socks.append(s)
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _closed(self, k):
+        if self.closed_after[k] is None:
+            self.closed_after[k] = time.monotonic() - self.opened[k]
+
+    def _run(self):
+        sent = 0
+        next_send = time.monotonic()
+        while not self.stop.is_set():
+            now = time.monotonic()
+            if now >= next_send:
+                for k, s in enumerate(self.socks):
+                    if self.closed_after[k] is None:
+                        try:
+                            s.send(SLOW_REQUEST[sent:sent + 1])
+                        except OSError:
+                            self._closed(k)
+                sent += 1
+                next_send = now + self.every
+            live = [s for k, s in enumerate(self.socks) if self.closed_after[k] is None]
+            if not live:
+                return
+            readable, _, _ = select.select(live, [], [], 0.05)
+            for s in readable:
+                k = self.socks.index(s)
+                try:
+                    data = s.recv(4096)
+                except OSError:
+                    data = b""
+                if not data:
+                    self._closed(k)
+
+    def open_count(self):
+        return sum(1 for c in self.closed_after if c is None)
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(timeout=5)
+        for s in self.socks:
+            s.close()
+
+
+def metrics_signetd(tmp_path, metrics_extra=""):
+    """A signetd of its own (no Postfix, no DNS needed) with metrics on a
+    free loopback port; returns (Signetd, port), started."""
+    signet, signetd = binaries()
+    tmp_path.chmod(0o755)
+    key = tmp_path / "k.key"
+    r = subprocess.run([str(signet), "keygen", "-d", "example.com", "-s", "s", "-t", "ed25519",
+                        "-k", str(key)], capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    port = harness.free_port()
+    sd = harness.Signetd(signetd, ["127.0.0.1@53"], [("example.com", "s", key)],
+                         extra=f'metrics {{ listen = "127.0.0.1:{port}"; {metrics_extra} }}\n')
+    sd.start()
+    harness.wait_tcp("127.0.0.1", port, 10, proc=sd.proc, what="signetd metrics")
+    return sd, port
+
+
+def timed_scrape(port, max_time):
+    """(HTTP status or None, seconds) of one GET /metrics given max_time seconds."""
+    t0 = time.monotonic()
+    r = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time",
+                        str(max_time), f"http://127.0.0.1:{port}/metrics"],
+                       capture_output=True, timeout=max_time + 10)
+    took = time.monotonic() - t0
+    code = r.stdout.decode().strip()
+    return (int(code) if r.returncode == 0 and code.isdigit() else None), took
+
+
+def test_metrics_scrape_during_slow_header_attack(tmp_path):
+    """Issue #19: 40 connections trickling one header byte every 2 s (each
+    byte restarts an idle timeout) held every one of libmicrohttpd's 16
+    connections, and each scrape failed for the whole attack. With the
+    defaults (metrics.max_connections 64, metrics.request_timeout 10s) a
+    scrape during the attack answers 200 within 3 seconds."""
+    require_tools()
+    sd, port = metrics_signetd(tmp_path)
+    attack = None
+    try:
+        attack = Tricklers(port, 40, 2.0)
+        time.sleep(1.0)  # every attacker connected and sent its first byte
+        code, took = timed_scrape(port, 3)
+        assert code == 200 and took < 3, (code, took, sd.log_text()[-2000:])
+        assert attack.open_count() == 40, attack.closed_after  # not cut yet: 10 s
+        assert sd.alive(), sd.log_text()[-4000:]
+    finally:
+        if attack:
+            attack.close()
+        sd.stop()
+        reports, log = sd.sanitizer_reports(), sd.log_text()
+        sd.cleanup()
+    assert not reports, log[-4000:]
+
+
+def test_metrics_request_timeout_bounds_a_trickling_connection(tmp_path):
+    """The total time bound: with metrics.max_connections = 8 and
+    metrics.request_timeout = 2s, 8 connections trickling a byte every
+    0.5 s (never idle) are each closed by signetd 2 s after they opened
+    (not the idle timeout, which they keep resetting), and a scrape queued
+    behind them while every connection is taken answers 200 once they go."""
+    require_tools()
+    sd, port = metrics_signetd(tmp_path, "max_connections = 8; request_timeout = 2s;")
+    attack = None
+    try:
+        attack = Tricklers(port, 8, 0.5)
+        time.sleep(0.3)
+        code, took = timed_scrape(port, 6)
+        assert code == 200, (code, took, sd.log_text()[-2000:])
+        assert 1.0 < took < 4.0, took  # waited for a free connection, not for ever
+        deadline = time.monotonic() + 5
+        while attack.open_count() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert attack.open_count() == 0, attack.closed_after
+        for after in attack.closed_after:
+            assert 1.8 <= after <= 3.5, attack.closed_after
+    finally:
+        if attack:
+            attack.close()
+        sd.stop()
+        reports, log = sd.sanitizer_reports(), sd.log_text()
+        sd.cleanup()
+    assert not reports, log[-4000:]
+
+
+@pytest.mark.parametrize("extra,good", [
+    ("max_connections = 0;", False),
+    ("max_connections = 1;", True),
+    ("max_connections = 1024;", True),
+    ("max_connections = 1025;", False),
+    ("request_timeout = 0;", False),
+    ("request_timeout = 300s;", True),
+    ("request_timeout = 301s;", False),
+])
+def test_metrics_listener_limits_checked(tmp_path, extra, good):
+    """metrics.max_connections (1..1024) and metrics.request_timeout (more
+    than 0, at most 300 s) at and past their bounds: signetd -t says which."""
+    signet, signetd = binaries()
+    tmp_path.chmod(0o755)
+    key = tmp_path / "k.key"
+    r = subprocess.run([str(signet), "keygen", "-d", "example.com", "-s", "s", "-t", "ed25519",
+                        "-k", str(key)], capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    sd = harness.Signetd(signetd, ["127.0.0.1@53"], [("example.com", "s", key)],
+                         extra=f'metrics {{ listen = "127.0.0.1:9187"; {extra} }}\n')
+    try:
+        rc, out = sd.check_config()
+        if good:
+            assert rc == 0, out
+        else:
+            assert rc != 0, out
+            assert "metrics." + extra.split()[0] in out, out
     finally:
         sd.cleanup()

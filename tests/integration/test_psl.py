@@ -4,8 +4,8 @@
 # key from --keys, and in the Authentication-Results signetd adds, the key
 # served by a real unbound and the message given to signetd over the
 # milter protocol (test_milter_wire.py's client). A registrable d= below it
-# gets no note. A missing or malformed list is a warning and the check is
-# off, in the CLI and in signetd. The list is Debian's (package
+# gets no note. A missing or unusable list (libpsl finds no rule in it) is a
+# warning and the check is off, in the CLI and in signetd. The list is Debian's (package
 # publicsuffix, scripts/deps.sh) unless a test writes its own.
 import os
 import re
@@ -97,12 +97,28 @@ def test_DKIM_VER_17_cli_list_missing_malformed_or_off(signet, kit, tmp_path):
     assert v.err == (f"signet: warning: public suffix list {missing}: No such file or "
                      f"directory; {OFF_WARNING}\n"), v
 
+    # libpsl skips lines it cannot use; a file it finds no rule in is refused
     bad = tmp_path / "bad.dat"
-    bad.write_text("com\nuk\n*.*.uk\n")
+    bad.write_text("// comments only\n\n")
     v = signet.run("verify", "--keys", kit["keys"], "--psl", bad, input=signed)
     assert v.rc == 0 and v.text.splitlines() == [first], v
-    assert v.err == (f"signet: warning: public suffix list {bad}: line 3: '*' may only be the "
-                     f"whole leftmost label; {OFF_WARNING}\n"), v
+    assert v.err == (f"signet: warning: public suffix list {bad}: no rules: this is not a "
+                     f"public suffix list; {OFF_WARNING}\n"), v
+    bad.write_text("")
+    v = signet.run("verify", "--keys", kit["keys"], "--psl", bad, input=signed)
+    assert v.rc == 0 and v.text.splitlines() == [first], v
+    assert v.err == (f"signet: warning: public suffix list {bad}: libpsl could not load it "
+                     f"(empty, or out of memory); {OFF_WARNING}\n"), v
+    v = signet.run("verify", "--keys", kit["keys"], "--psl", tmp_path, input=signed)
+    assert v.rc == 0 and v.text.splitlines() == [first], v
+    assert v.err == (f"signet: warning: public suffix list {tmp_path}: it is a directory, not a regular file; "
+                     f"{OFF_WARNING}\n"), v
+
+    # the DAFSA form of Debian's list works as well as the text
+    dafsa = "/usr/share/publicsuffix/public_suffix_list.dafsa"
+    if os.access(dafsa, os.R_OK):
+        v = signet.run("verify", "--keys", kit["keys"], "--psl", dafsa, input=signed)
+        assert v.rc == 0 and v.text.splitlines() == [f"{first} [{NOTE}]"] and v.err == "", v
 
     v = signet.run("verify", "--keys", kit["keys"], "--psl", "", input=signed)
     assert v.rc == 0 and v.text.splitlines() == [first] and v.err == "", v

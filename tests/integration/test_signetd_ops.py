@@ -170,19 +170,23 @@ def test_signetd_t_missing_key_file(keys, kdir):
         f"signetd: {conf}: configuration not usable (see above)\n")
 
 
-def test_signetd_t_mode_0644_warns_chmod_600(keys, kdir):
-    """(DESIGN: a key file readable by others is reported with the fix) mode
-    0644 is a warning naming `chmod 600 FILE`; the config is still usable: exit 0."""
+def test_signetd_t_mode_0644_refused_chmod_600(keys, kdir):
+    """(SECURITY.md "Private key files", issue #19) mode 0644 lets any local
+    user copy the key: an error naming `chmod 600 FILE`, exit 78 (as
+    OpenDKIM's RequireSafeKeys). Mode 0640 of the daemon user's own group
+    (root here, alone in group root) stays a warning."""
     key = keys.copy(RSA_SEL, kdir, mode=0o644)
     text = conf_text(8891, [(RSA_SEL, key)])
     conf = kdir / "signetd.conf"
     conf.write_text(text)
     rc, out, err = check(conf)
-    assert rc == 0, (rc, out, err)
+    assert rc == EX_CONFIG, (rc, out, err)
     assert err == (
-        f"signetd: warning: {conf}:{entry_pos(text, RSA_SEL)}: key file {key} (domain {DOMAIN}, "
-        f"selector {RSA_SEL}): readable by group or others (mode 0644) — fix: chmod 600 {key}\n")
-    assert out == f"signetd: {conf}: configuration OK, 1 keys loaded\n"
+        f"signetd: error: {conf}:{entry_pos(text, RSA_SEL)}: key file {key} (domain {DOMAIN}, "
+        f"selector {RSA_SEL}): readable by others (mode 0644): any local user could copy the "
+        f"private key, so it is refused — fix: chmod 600 {key}\n"
+        f"signetd: {conf}: configuration not usable (see above)\n")
+    assert out == ""
 
 
 def test_signetd_t_not_a_pem_file(keys, kdir):
@@ -268,7 +272,7 @@ def test_dump_config_fills_defaults_and_parses_back(keys, kdir):
     dumped = kdir / "dumped.conf"
     dumped.write_text(dump)
     rc, out, err = check(dumped)
-    assert (rc, out, err) == (0, f"signetd: {dumped}: configuration OK, 1 keys loaded\n", ""), \
+    assert (rc, out, err) == (0, f"signetd: {dumped}: configuration OK, 1 key loaded\n", ""), \
         f"the dump does not parse back:\n{err}\n--- dump:\n{dump}"
     r2 = subprocess.run([str(signetd_bin()), "--dump-config", "-c", str(dumped)],
                         capture_output=True, timeout=30)

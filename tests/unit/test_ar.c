@@ -515,6 +515,34 @@ static void AR_DEL_03_six_variants(void **state)
 	assert_false(is_ours_str("\"mx.example.com \"; dkim=pass", ID));
 }
 
+/* AR-DEL-01 "every existing AR header whose authserv-id equals ours
+ * (case-insensitive, after skipping CFWS) is removed"; RFC 8601 2.5: the
+ * authserv-id names a host, so "mx.example.com." (the root's dot) and any
+ * case of it are ours too, as token or quoted-string; a second dot or more
+ * labels are not. Either side may carry the dot (authserv_id is config). */
+static void AR_DEL_01_trailing_dot_is_ours(void **state)
+{
+	(void)state;
+	assert_true(is_ours_str("mx.example.com.; dkim=pass", ID));
+	assert_true(is_ours_str("MX.Example.COM.; dkim=pass", ID));
+	assert_true(is_ours_str("mx.example.com. 1 (c); dkim=pass", ID));
+	assert_true(is_ours_str("\"mx.example.com.\"; dkim=pass", ID));
+	assert_true(is_ours_str("\"MX.EXAMPLE.COM.\"; dkim=pass", ID));
+	assert_true(is_ours_str("mx.example.com.", ID)); /* truncated (AR-PARSE-02) */
+	assert_true(is_ours_str("\"mx.example.com.", ID));
+	assert_true(is_ours_str("mx.example.com; dkim=pass", "mx.example.com."));
+	assert_true(is_ours_str("mx.example.com.; dkim=pass", "MX.EXAMPLE.COM."));
+	assert_true(is_ours_str("\"mx.example.com\"; dkim=pass", "mx.example.com."));
+	/* look-alikes stay */
+	assert_false(is_ours_str("mx.example.com..; dkim=pass", ID));
+	assert_false(is_ours_str("\"mx.example.com..\"; dkim=pass", ID));
+	assert_false(is_ours_str("\"mx.example.com.x\"; dkim=pass", ID));
+	assert_false(is_ours_str("mx.example.com.evil.; dkim=pass", ID));
+	assert_false(is_ours_str("mx.example.co.; dkim=pass", ID));
+	assert_false(is_ours_str(".; dkim=pass", ID));
+	assert_false(is_ours_str("x.; dkim=pass", "x.."));
+}
+
 /* AR-PARSE-01 "Parser handles CFWS everywhere RFC 5322 allows, nested
  * comments, quoted strings with escapes, folded lines." */
 static void AR_PARSE_01_cfws_quoted_folded(void **state)
@@ -671,6 +699,7 @@ int main(void)
 	    cmocka_unit_test(AR_DKIM_08_key_size_comment),
 	    cmocka_unit_test(AR_DEL_01_matching),
 	    cmocka_unit_test(AR_DEL_03_six_variants),
+	    cmocka_unit_test(AR_DEL_01_trailing_dot_is_ours),
 	    cmocka_unit_test(AR_PARSE_01_cfws_quoted_folded),
 	    cmocka_unit_test(AR_PARSE_02_malformed_truncated_nul),
 	    cmocka_unit_test(ar_format_limits),

@@ -205,24 +205,128 @@ static void keys_missing_file_says_keygen(void **state)
 					   "keygen -t ed25519 -d example.com -s s1 -k %s/no/dir/k.key");
 }
 
-static void keys_mode_0644_warns(void **state)
+/* SECURITY.md "Private key files" (as OpenDKIM's RequireSafeKeys): a key
+ * others may read or write is refused, so a reload keeps the old keys. */
+static void keys_mode_0644_0666_refused(void **state)
 {
 	(void)state;
-	put_str("k.key", g_ed_pem, 0644);
 	struct keystore *ks = NULL;
-	assert_int_equal(load(one_key_cfg, &ks), SIGNET_OK);
-	assert_only(DIAG_WARNING, ONE_KEY_AT "key file %s/k.key (domain example.com, selector s1): "
-					     "readable by group or others (mode 0644) — fix: chmod "
-					     "600 %s/k.key");
-	keystore_free(ks);
+	static const struct {
+		mode_t mode;
+		const char *what;
+	} bad[] = {{0644, "readable by others (mode 0644): any local user could copy"},
+		   {0666, "readable by others (mode 0666): any local user could copy"},
+		   {0604, "readable by others (mode 0604): any local user could copy"},
+		   {0602, "writable by others (mode 0602): any local user could replace"}};
+	for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+		char want[1024];
+		put_str("k.key", g_ed_pem, bad[k].mode);
+		assert_int_equal(load(one_key_cfg, &ks), SIGNET_ERR_KEY);
+		assert_null(ks);
+		snprintf(want, sizeof want,
+			 ONE_KEY_AT "key file %%s/k.key (domain example.com, selector s1): %s the "
+				    "private key, so it is refused — fix: chmod 600 %%s/k.key",
+			 bad[k].what);
+		assert_only(DIAG_ERROR, want);
+	}
+}
+
+/* Group-readable with a group of only the daemon user (root here, group
+ * root: no other member) stays a warning; 0600/0400 say nothing. */
+static void keys_mode_0640_own_group_warns(void **state)
+{
+	(void)state;
+	char p[256];
+	struct keystore *ks = NULL;
 	put_str("k.key", g_ed_pem, 0640);
+	assert_int_equal(chown(path_of("k.key", p, sizeof p), 0, 0), 0);
 	assert_int_equal(load(one_key_cfg, &ks), SIGNET_OK);
 	assert_only(DIAG_WARNING, ONE_KEY_AT "key file %s/k.key (domain example.com, selector s1): "
 					     "readable by group or others (mode 0640) — fix: chmod "
 					     "600 %s/k.key");
 	keystore_free(ks);
+	put_str("k.key", g_ed_pem, 0600);
+	assert_int_equal(load(one_key_cfg, &ks), SIGNET_OK);
+	assert_int_equal(g_d.n, 0);
+	keystore_free(ks);
 	put_str("k.key", g_ed_pem, 0400);
 	assert_int_equal(load(one_key_cfg, &ks), SIGNET_OK);
+	assert_int_equal(g_d.n, 0);
+	keystore_free(ks);
+}
+
+/* The users of group gid other than skip and root (members and primary). */
+static size_t other_members(gid_t gid, uid_t skip)
+{
+	size_t n = 0;
+	struct group *gr = getgrgid(gid);
+	for (char **m = gr ? gr->gr_mem : NULL; m != NULL && *m != NULL; m++) {
+		struct passwd *pw = getpwnam(*m);
+		n += pw == NULL || (pw->pw_uid != skip && pw->pw_uid != 0);
+	}
+	struct passwd *pw;
+	setpwent();
+	while ((pw = getpwent()) != NULL)
+		n += pw->pw_gid == gid && pw->pw_uid != skip && pw->pw_uid != 0;
+	endpwent();
+	return n;
+}
+
+/* A group holding users besides the daemon user is refused, whether the
+ * daemon reads through it or not, and the message names those users. */
+static void keys_mode_0640_group_with_others_refused(void **state)
+{
+	(void)state;
+	struct group *gr = getgrnam("nogroup");
+	struct passwd *pw = getpwnam("sync");
+	if (gr == NULL || pw == NULL || pw->pw_gid != gr->gr_gid || geteuid() != 0) {
+		print_message("SKIP: needs root, group nogroup and user sync in it\n");
+		skip();
+	}
+	assert_true(other_members(gr->gr_gid, 0) > 0);
+	char p[256];
+	struct keystore *ks = NULL;
+	put_str("k.key", g_ed_pem, 0640);
+	assert_int_equal(chown(path_of("k.key", p, sizeof p), 0, gr->gr_gid), 0);
+	assert_int_equal(load(one_key_cfg, &ks), SIGNET_ERR_KEY);
+	assert_int_equal(g_d.n, 1);
+	char head[512];
+	snprintf(head, sizeof head,
+		 ONE_KEY_AT "key file %s/k.key (domain example.com, selector s1): readable by "
+			    "group nogroup (mode 0640), which also holds ",
+		 g_dir);
+	const char *msg = g_d.v[0].msg;
+	assert_int_equal(strncmp(msg, head, strlen(head)), 0);
+	assert_non_null(strstr(msg + strlen(head), "sync"));
+	char tail[512];
+	snprintf(tail, sizeof tail,
+		 ": they could copy the private key, so it is refused — fix: chmod 600 %s/k.key",
+		 g_dir);
+	assert_string_equal(msg + strlen(msg) - strlen(tail), tail);
+	/* group-writable only: "replace" */
+	assert_int_equal(chmod(p, 0620), 0);
+	assert_int_equal(load(one_key_cfg, &ks), SIGNET_ERR_KEY);
+	assert_non_null(strstr(g_d.v[0].msg, "writable by group nogroup (mode 0620)"));
+}
+
+/* user = mail reading through group mail, which holds no one else: the
+ * layout SECURITY.md recommends (root:GROUP 0640), no message. */
+static void keys_group_of_only_daemon_user_ok(void **state)
+{
+	(void)state;
+	struct passwd *pw = getpwnam("mail");
+	if (pw == NULL || geteuid() != 0 || other_members(pw->pw_gid, pw->pw_uid) != 0) {
+		print_message("SKIP: needs root and a user mail alone in its group\n");
+		skip();
+	}
+	char p[256];
+	struct keystore *ks = NULL;
+	put_str("k.key", g_ed_pem, 0640);
+	assert_int_equal(chown(path_of("k.key", p, sizeof p), 0, pw->pw_gid), 0);
+	assert_int_equal(load("user = mail\ndkim_signing { domain { example.com { selector = s1; "
+			      "path = \"%s/k.key\"; } } }",
+			      &ks),
+			 SIGNET_OK);
 	assert_int_equal(g_d.n, 0);
 	keystore_free(ks);
 }
@@ -253,20 +357,14 @@ static void keys_not_readable_by_daemon_user(void **state)
 					      "nobody %%s/k.key",
 		 (unsigned)pw->pw_uid);
 	assert_only(DIAG_ERROR, want);
-	/* readable through the group: no problem, no warning */
-	assert_int_equal(chown(p, 0, pw->pw_gid), 0);
-	assert_int_equal(chmod(p, 0640), 0);
-	assert_int_equal(load(nobody_cfg, &ks), SIGNET_OK);
-	assert_int_equal(g_d.n, 0);
-	keystore_free(ks);
-	/* readable only because others may: warn, and keep the daemon's access */
+	/* readable only because others may: refused, the fix gives it to the user */
 	assert_int_equal(chown(p, 0, 0), 0);
 	assert_int_equal(chmod(p, 0644), 0);
-	assert_int_equal(load(nobody_cfg, &ks), SIGNET_OK);
-	assert_only(DIAG_WARNING, NOBODY_AT "key file %s/k.key (domain example.com, selector s1): "
-					    "readable by group or others (mode 0644) — fix: chown "
-					    "nobody %s/k.key && chmod 600 %s/k.key");
-	keystore_free(ks);
+	assert_int_equal(load(nobody_cfg, &ks), SIGNET_ERR_KEY);
+	assert_only(DIAG_ERROR, NOBODY_AT "key file %s/k.key (domain example.com, selector s1): "
+					  "readable by others (mode 0644): any local user could copy "
+					  "the private key, so it is refused — fix: chown nobody "
+					  "%s/k.key && chmod 600 %s/k.key");
 	/* a directory on the way the user cannot pass */
 	assert_int_equal(chmod(g_dir, 0700), 0);
 	assert_int_equal(load(nobody_cfg, &ks), SIGNET_ERR_KEY);
@@ -347,9 +445,25 @@ static void keys_directory_empty_device(void **state)
 			      &ks),
 			 SIGNET_ERR_KEY);
 	assert_only(DIAG_ERROR, ONE_KEY_AT "key file /dev/null (domain example.com, selector s1): is "
-					   "not a regular file (a device, socket or pipe) — set path "
-					   "to a key file made with: signet keygen -d example.com -s "
-					   "s1 -k /dev/null");
+					   "a character device, not a regular file — set path to a "
+					   "key file made with: signet keygen -d example.com -s s1 -k "
+					   "/dev/null");
+}
+
+/* A FIFO as key path is refused by its type, never opened for a blocking
+ * read (issue #12: `signet sign -k FIFO` hung). alarm() fails a hang. */
+static void keys_fifo_refused_without_hang(void **state)
+{
+	(void)state;
+	char p[256];
+	struct keystore *ks = NULL;
+	assert_int_equal(mkfifo(path_of("k.key", p, sizeof p), 0600), 0);
+	alarm(10);
+	assert_int_equal(load(one_key_cfg, &ks), SIGNET_ERR_KEY);
+	alarm(0);
+	assert_only(DIAG_ERROR, ONE_KEY_AT "key file %s/k.key (domain example.com, selector s1): is "
+					   "a FIFO, not a regular file — set path to a key file made "
+					   "with: signet keygen -d example.com -s s1 -k %s/k.key");
 }
 
 /* KEYS_MAX_FILE at limit-1 and limit reach the parser; limit+1 is refused unread. */
@@ -518,11 +632,16 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(keys_load_rsa_and_ed25519, setup, teardown),
 		cmocka_unit_test_setup_teardown(keys_missing_file_says_keygen, setup, teardown),
-		cmocka_unit_test_setup_teardown(keys_mode_0644_warns, setup, teardown),
+		cmocka_unit_test_setup_teardown(keys_mode_0644_0666_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(keys_mode_0640_own_group_warns, setup, teardown),
+		cmocka_unit_test_setup_teardown(keys_mode_0640_group_with_others_refused, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(keys_group_of_only_daemon_user_ok, setup, teardown),
 		cmocka_unit_test_setup_teardown(keys_not_readable_by_daemon_user, setup, teardown),
 		cmocka_unit_test_setup_teardown(keys_unknown_user, setup, teardown),
 		cmocka_unit_test_setup_teardown(keys_not_pem, setup, teardown),
 		cmocka_unit_test_setup_teardown(keys_directory_empty_device, setup, teardown),
+		cmocka_unit_test_setup_teardown(keys_fifo_refused_without_hang, setup, teardown),
 		cmocka_unit_test_setup_teardown(keys_limit_file_size, setup, teardown),
 		cmocka_unit_test_setup_teardown(keys_rsa_sizes, setup, teardown),
 		cmocka_unit_test_setup_teardown(keys_algorithm_mismatch, setup, teardown),

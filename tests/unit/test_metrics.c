@@ -1,7 +1,8 @@
 /* test_metrics.c: signetd's metrics (daemon/metrics.c): the exposition
  * text (format 0.0.4) for known counter values, histogram buckets
  * (cumulative, +Inf = _count, edges inclusive), label escaping of key
- * health gauges, the metrics.listen parser, and policy.c's reason codes
+ * health gauges, the metrics.listen parser, the listener's limits in the
+ * config, and policy.c's reason codes
  * behind signetd_not_signed_total. No network: the HTTP listener is
  * exercised by tests/integration/test_metrics.py with curl. */
 #include <stdarg.h>
@@ -282,6 +283,54 @@ static void metrics_config_listen(void **state)
 	}
 }
 
+/* config: metrics.max_connections (1..CONFIG_MAX_METRICS_CONNECTIONS,
+ * default 64) and metrics.request_timeout (more than 0, at most
+ * CONFIG_MAX_METRICS_TIMEOUT, default 10 s), the listener's bounds against
+ * a slow-header attack (issue #19), at limit-1, limit and limit+1. */
+static void metrics_config_listener_limits(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *text;
+		unsigned conns;   /* 0: a config error naming the key */
+		double timeout;
+	} rows[] = {
+		{"", CONFIG_DEFAULT_METRICS_CONNECTIONS, CONFIG_DEFAULT_METRICS_TIMEOUT},
+		{"metrics { max_connections = 0; }", 0, 0},
+		{"metrics { max_connections = 1; }", 1, 10},
+		{"metrics { max_connections = 1023; }", 1023, 10},
+		{"metrics { max_connections = 1024; }", 1024, 10},
+		{"metrics { max_connections = 1025; }", 0, 0},
+		{"metrics { max_connections = \"64\"; }", 0, 0},
+		{"metrics { request_timeout = 0; }", 0, 0},
+		{"metrics { request_timeout = 500ms; }", 64, 0.5},
+		{"metrics { request_timeout = 299s; }", 64, 299},
+		{"metrics { request_timeout = 300s; }", 64, 300},
+		{"metrics { request_timeout = 301s; }", 0, 0},
+	};
+	for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++) {
+		struct signetd_config *cfg = NULL;
+		struct diags d;
+		diags_init(&d);
+		enum signet_status st = config_parse("t.conf", (const uint8_t *)rows[k].text,
+						     strlen(rows[k].text), &cfg, &d);
+		if (rows[k].conns == 0) {
+			assert_int_not_equal(st, SIGNET_OK);
+			assert_int_equal(d.nerrors, 1);
+			const char *key = strstr(rows[k].text, "max_") ? "metrics.max_connections"
+								       : "metrics.request_timeout";
+			if (strstr(d.v[0].msg, key) == NULL)
+				fail_msg("%s: %s", rows[k].text, d.v[0].msg);
+		} else {
+			assert_int_equal(st, SIGNET_OK);
+			assert_int_equal(cfg->metrics_max_connections, rows[k].conns);
+			assert_true(cfg->metrics_request_timeout == rows[k].timeout);
+		}
+		config_free(cfg);
+		diags_free(&d);
+	}
+}
+
 /* policy.c's reason codes (the not_signed label) for each kind of "no". */
 static void metrics_policy_reason_codes(void **state)
 {
@@ -339,6 +388,7 @@ int main(void)
 		cmocka_unit_test(metrics_key_health_label_escaping),
 		cmocka_unit_test(metrics_listen_parse),
 		cmocka_unit_test(metrics_config_listen),
+		cmocka_unit_test(metrics_config_listener_limits),
 		cmocka_unit_test(metrics_policy_reason_codes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,681 @@
+/* test_session.c: one milter connection (daemon/session.c), bytes in and
+ * replies out, packets built as an MTA sends them: the state table of
+ * which step may come in which state (MILTER-CONV-01/02, MILTER-ERR-03),
+ * signing and verifying (the key answer given by the test, no DNS), and the
+ * removal of Authentication-Results claiming our authserv-id (AR-DEL-01)
+ * up to and past its bound. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <cmocka.h>
+
+#include <signet/key.h>
+
+#include "config.h"
+#include "diag.h"
+#include "keystore.h"
+#include "log.h"
+#include "milter.h"
+#include "runtime.h"
+#include "session.h"
+
+#define AUTHSERV "mx.example.com"
+#define OUT_CAP (1024 * 1024) /* server.c's CONN_MAX_OUT */
+/* session.c's SESSION_MAX_OURS_AR, stated again so a change shows here */
+#define MAX_OURS_AR 2048
+
+static char g_dir[64];
+static struct signet_key *g_key; /* the signing key, for the verifier's key record */
+
+/* ---- setup: a key file and a config, as signetd loads them ---- */
+
+static int group_setup(void **state)
+{
+	(void)state;
+	struct signet_error err = {0};
+	char pem[4096], path[128];
+	size_t len;
+	strcpy(g_dir, "/tmp/signet-session-XXXXXX");
+	if (mkdtemp(g_dir) == NULL ||
+	    signet_key_generate(SIGNET_KEY_ED25519, 0, &g_key, &err) != SIGNET_OK ||
+	    signet_key_write_pem(g_key, pem, sizeof pem, &len, &err) != SIGNET_OK)
+		return -1;
+	snprintf(path, sizeof path, "%s/ed.key", g_dir);
+	FILE *f = fopen(path, "w");
+	if (f == NULL)
+		return -1;
+	fputs(pem, f);
+	fclose(f);
+	log_open(true, "mail", false);
+	return chmod(path, 0600);
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	char cmd[128];
+	signet_key_free(g_key);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static struct runtime *make_runtime(void)
+{
+	char text[1024];
+	snprintf(text, sizeof text,
+		 "authserv_id = \"" AUTHSERV "\";\n"
+		 "local_addrs = [\"127.0.0.0/8\"];\n"
+		 "dkim_signing { domain { example.com { selector = ed2024; path = \"%s/ed.key\"; "
+		 "} } }\n",
+		 g_dir);
+	struct diags d;
+	diags_init(&d);
+	struct signetd_config *cfg = NULL;
+	struct keystore *ks = NULL;
+	if (config_parse("t.conf", (const uint8_t *)text, strlen(text), &cfg, &d) != SIGNET_OK ||
+	    keystore_load(cfg, &ks, &d) != SIGNET_OK) {
+		diags_print(&d, stderr, "  ");
+		fail_msg("config or keys did not load");
+	}
+	diags_free(&d);
+	struct runtime *rt = runtime_new(cfg, ks);
+	assert_non_null(rt);
+	return rt;
+}
+
+/* ---- packets in ---- */
+
+/* Appends one packet (length, cmd, data) to in. */
+static void pk(struct signet_buf *in, uint8_t cmd, const void *data, size_t len)
+{
+	uint32_t n = (uint32_t)len + 1;
+	uint8_t h[5] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n, cmd};
+	assert_int_equal(buf_append(in, h, 5), SIGNET_OK);
+	if (len)
+		assert_int_equal(buf_append(in, data, len), SIGNET_OK);
+}
+
+/* Two NUL-terminated strings (HEADER data, a macro pair). */
+static void pk2(struct signet_buf *in, uint8_t cmd, const char *a, const char *b)
+{
+	uint8_t d[1024];
+	size_t la = strlen(a), lb = strlen(b);
+	assert_true(la + lb + 2 <= sizeof d);
+	memcpy(d, a, la + 1);
+	memcpy(d + la + 1, b, lb + 1);
+	pk(in, cmd, d, la + lb + 2);
+}
+
+static void pk_optneg(struct signet_buf *in)
+{
+	/* MTA offer: v6, every action, HDR_LEADSPC only: every step gets a
+	 * reply and header values arrive verbatim. */
+	uint8_t o[12] = {0, 0, 0, 6, 0, 0, 0x01, 0xff, 0, 0x10, 0, 0};
+	pk(in, SMFIC_OPTNEG, o, sizeof o);
+}
+
+static void pk_connect(struct signet_buf *in, const char *addr)
+{
+	uint8_t d[128];
+	size_t n = 0;
+	memcpy(d, "client\0", 7), n = 7;
+	d[n++] = SMFIA_INET;
+	d[n++] = 0x61, d[n++] = 0xa8; /* port 25000: a real SMTP client */
+	memcpy(d + n, addr, strlen(addr) + 1), n += strlen(addr) + 1;
+	pk(in, SMFIC_CONNECT, d, n);
+}
+
+static void pk_str(struct signet_buf *in, uint8_t cmd, const char *s)
+{
+	pk(in, cmd, s, strlen(s) + 1);
+}
+
+/* ---- replies out ---- */
+
+struct reply {
+	uint8_t cmd;
+	uint32_t index;     /* 'i', 'm' */
+	char name[64];      /* 'i', 'm' */
+	const uint8_t *val; /* 'i', 'm': into the out buffer */
+	size_t vlen;
+	char text[128];     /* 'y' */
+};
+
+/* Splits out into at most max replies; returns how many. */
+static size_t replies(const struct signet_buf *out, struct reply *r, size_t max)
+{
+	size_t n = 0;
+	for (size_t off = 0; off < out->len; n++) {
+		assert_true(out->len - off >= 5);
+		const uint8_t *p = out->data + off;
+		size_t len = ((size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3]) - 1;
+		assert_true(out->len - off - 5 >= len);
+		if (n < max) {
+			memset(&r[n], 0, sizeof r[n]);
+			r[n].cmd = p[4];
+			const uint8_t *d = p + 5;
+			if ((p[4] == SMFIR_INSHEADER || p[4] == SMFIR_CHGHEADER) && len >= 6) {
+				r[n].index = (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 |
+					     (uint32_t)d[2] << 8 | d[3];
+				snprintf(r[n].name, sizeof r[n].name, "%s", (const char *)d + 4);
+				size_t nl = strlen(r[n].name) + 1;
+				r[n].val = d + 4 + nl;
+				r[n].vlen = len - 4 - nl - 1;
+			} else if (p[4] == SMFIR_REPLYCODE) {
+				snprintf(r[n].text, sizeof r[n].text, "%.*s", (int)len - 1,
+					 (const char *)d);
+			}
+		}
+		off += 5 + len;
+	}
+	return n;
+}
+
+/* A session after OPTNEG and CONNECT from addr (127.0.0.1: local, signs). */
+struct conn {
+	struct runtime *rt;
+	struct session *s;
+	struct signet_buf in, out;
+};
+
+static void conn_open(struct conn *c, const char *addr)
+{
+	c->rt = make_runtime();
+	c->s = session_new(c->rt, "test");
+	assert_non_null(c->s);
+	runtime_unref(c->rt); /* the session holds its own reference */
+	buf_init(&c->in, 64 * 1024 * 1024);
+	buf_init(&c->out, OUT_CAP);
+	if (addr == NULL)
+		return; /* the caller starts before OPTNEG */
+	pk2(&c->in, SMFIC_MACRO, "Cj", AUTHSERV);
+	pk_optneg(&c->in);
+	pk_connect(&c->in, addr);
+	assert_int_equal(session_feed(c->s, c->in.data, c->in.len, &c->out), SESSION_OK);
+	buf_reset(&c->in);
+	buf_reset(&c->out);
+}
+
+static void conn_close(struct conn *c)
+{
+	session_free(c->s);
+	buf_free(&c->in);
+	buf_free(&c->out);
+}
+
+/* Feeds what was built in c->in; the replies are in c->out (reset first). */
+static enum session_status conn_feed(struct conn *c)
+{
+	buf_reset(&c->out);
+	enum session_status st = session_feed(c->s, c->in.data, c->in.len, &c->out);
+	buf_reset(&c->in);
+	return st;
+}
+
+static struct session_stats stats(const struct conn *c)
+{
+	struct session_stats st;
+	session_get_stats(c->s, &st);
+	return st;
+}
+
+/* ---- the state table ---- */
+
+/* One packet of each command with valid data. */
+static void pk_step(struct signet_buf *in, uint8_t cmd)
+{
+	switch (cmd) {
+	case SMFIC_OPTNEG: pk_optneg(in); break;
+	case SMFIC_CONNECT: pk_connect(in, "192.0.2.1"); break;
+	case SMFIC_HELO: pk_str(in, cmd, "client.example"); break;
+	case SMFIC_UNKNOWN: pk_str(in, cmd, "XYZZY"); break;
+	case SMFIC_MAIL: pk_str(in, cmd, "<a@example.com>"); break;
+	case SMFIC_RCPT: pk_str(in, cmd, "<b@example.org>"); break;
+	case SMFIC_HEADER: pk2(in, cmd, "Subject", " hi"); break;
+	case SMFIC_BODY: pk(in, cmd, "hello\r\n", 7); break;
+	case SMFIC_MACRO: pk2(in, cmd, "Mi", "Q1"); break;
+	default: pk(in, cmd, NULL, 0); break; /* DATA EOH EOM ABORT QUIT QUIT_NC */
+	}
+}
+
+/* Reaches state st the way an MTA does. */
+static void reach(struct conn *c, enum session_state st)
+{
+	if (st >= SESSION_IDLE) {
+		pk_optneg(&c->in);
+		pk_connect(&c->in, "192.0.2.1");
+	}
+	if (st >= SESSION_ENVELOPE)
+		pk_step(&c->in, SMFIC_MAIL);
+	if (st >= SESSION_HEADERS)
+		pk_step(&c->in, SMFIC_HEADER);
+	if (st >= SESSION_BODY)
+		pk_step(&c->in, SMFIC_EOH);
+	assert_int_equal(conn_feed(c), SESSION_OK);
+	assert_int_equal(stats(c).state, st);
+}
+
+/* MILTER-CONV-01 "several messages may follow on it: after EOM the next
+ * message starts with MAIL again; ABORT may come between messages or
+ * mid-message"; MILTER-CONV-02 "per-message data freed in abort and at
+ * EOM"; MILTER-ERR-03: an MTA breaking the protocol loses the connection,
+ * it never crashes us. Every command in every state: a digit is the state
+ * after it (session.h's order: 0 new, 1 idle, 2 envelope, 3 headers, 4
+ * body), 'x' a protocol error (connection closed), 'q' QUIT (closed, not an
+ * error). A second EOH, HEADER after EOH, BODY or EOM outside a message
+ * are refused; MAIL and HELO inside a message start over. Each allowed step
+ * gets its reply: 'O' for OPTNEG, none for MACRO/ABORT/QUIT_NC, CONTINUE
+ * (last) for the rest. The per-message objects never exceed one. */
+static void MILTER_CONV_01_state_table_every_step_in_every_state(void **state)
+{
+	(void)state;
+	static const struct {
+		uint8_t cmd;
+		const char *next; /* by state: new idle envelope headers body */
+	} table[] = {
+	    {SMFIC_OPTNEG, "11xxx"}, {SMFIC_CONNECT, "x1xxx"}, {SMFIC_HELO, "x1111"},
+	    {SMFIC_UNKNOWN, "x12xx"}, {SMFIC_MAIL, "x2222"},   {SMFIC_RCPT, "xx2xx"},
+	    {SMFIC_DATA, "xx2xx"},    {SMFIC_HEADER, "xx33x"}, {SMFIC_EOH, "xx44x"},
+	    {SMFIC_BODY, "xx444"},    {SMFIC_BODYEOB, "xx111"}, {SMFIC_ABORT, "01111"},
+	    {SMFIC_MACRO, "01234"},   {SMFIC_QUIT, "qqqqq"},   {SMFIC_QUIT_NC, "01111"},
+	};
+	for (size_t k = 0; k < sizeof table / sizeof table[0]; k++) {
+		for (int st = SESSION_NEW; st < SESSION_STATES; st++) {
+			struct conn c;
+			conn_open(&c, NULL);
+			reach(&c, (enum session_state)st);
+			unsigned objects = stats(&c).objects;
+			pk_step(&c.in, table[k].cmd);
+			enum session_status got = conn_feed(&c);
+			char want = table[k].next[st];
+			struct reply r[8];
+			size_t n = replies(&c.out, r, 8);
+			if (want == 'x' || want == 'q') {
+				if (got != SESSION_CLOSE)
+					fail_msg("'%c' in state %d: not refused", table[k].cmd, st);
+				assert_int_equal(n, 0);
+				assert_int_equal(stats(&c).objects, objects);
+			} else {
+				if (got != SESSION_OK || (int)stats(&c).state != want - '0')
+					fail_msg("'%c' in state %d: status %d, state %d, want %c",
+						 table[k].cmd, st, got, stats(&c).state, want);
+				uint8_t cmd = table[k].cmd;
+				bool none = cmd == SMFIC_MACRO || cmd == SMFIC_ABORT ||
+					    cmd == SMFIC_QUIT_NC;
+				assert_int_equal(n, none ? 0 : n);
+				if (!none) {
+					assert_true(n >= 1);
+					assert_int_equal(r[n - 1].cmd, cmd == SMFIC_OPTNEG
+									   ? SMFIR_OPTNEG
+									   : SMFIR_CONTINUE);
+				}
+				assert_true(stats(&c).objects <= 1);
+			}
+			conn_close(&c);
+		}
+	}
+}
+
+/* MILTER-CONV-02, issue #12: 20,000 EOH packets in one message made a
+ * signer each (302 MB, 64 MB leaked). The second EOH is refused: the
+ * connection closes with one signer made, freed once (ASan/LSan). */
+static void MILTER_CONV_02_second_eoh_refused_nothing_made(void **state)
+{
+	(void)state;
+	struct conn c;
+	conn_open(&c, "127.0.0.1");
+	pk_str(&c.in, SMFIC_MAIL, "<a@example.com>");
+	pk2(&c.in, SMFIC_HEADER, "From", " a@example.com");
+	pk(&c.in, SMFIC_EOH, NULL, 0);
+	assert_int_equal(conn_feed(&c), SESSION_OK);
+	assert_int_equal(stats(&c).objects, 1);
+	for (int k = 0; k < 20000; k++)
+		pk(&c.in, SMFIC_EOH, NULL, 0);
+	assert_int_equal(conn_feed(&c), SESSION_CLOSE);
+	assert_int_equal(c.out.len, 0);
+	assert_int_equal(stats(&c).objects, 1);
+	conn_close(&c);
+}
+
+/* The other steps that may arrive twice or late, one by one after a whole
+ * message or inside one: HEADER after EOH, BODY after EOM, EOM twice are
+ * refused; BODY before EOH decides there (an MTA without EOH), once. */
+static void MILTER_CONV_02_repeated_and_late_steps(void **state)
+{
+	(void)state;
+	static const uint8_t late[][2] = {
+	    {SMFIC_EOH, SMFIC_HEADER},	  /* HEADER after EOH */
+	    {SMFIC_BODYEOB, SMFIC_BODY},   /* BODY after EOM */
+	    {SMFIC_BODYEOB, SMFIC_BODYEOB}, /* EOM twice */
+	    {SMFIC_BODYEOB, SMFIC_EOH},    /* EOH after EOM */
+	    {SMFIC_BODYEOB, SMFIC_HEADER}, /* HEADER after EOM */
+	};
+	for (size_t k = 0; k < sizeof late / sizeof late[0]; k++) {
+		struct conn c;
+		conn_open(&c, "127.0.0.1");
+		pk_str(&c.in, SMFIC_MAIL, "<a@example.com>");
+		pk2(&c.in, SMFIC_HEADER, "From", " a@example.com");
+		pk_step(&c.in, late[k][0]);
+		assert_int_equal(conn_feed(&c), SESSION_OK);
+		pk_step(&c.in, late[k][1]);
+		assert_int_equal(conn_feed(&c), SESSION_CLOSE);
+		assert_int_equal(c.out.len, 0);
+		assert_true(stats(&c).objects <= 1);
+		conn_close(&c);
+	}
+	/* BODY without EOH: the decision is made at the first BODY, once. */
+	struct conn c;
+	conn_open(&c, "127.0.0.1");
+	pk_str(&c.in, SMFIC_MAIL, "<a@example.com>");
+	pk2(&c.in, SMFIC_HEADER, "From", " a@example.com");
+	pk(&c.in, SMFIC_BODY, "a\r\n", 3);
+	pk(&c.in, SMFIC_BODY, "b\r\n", 3);
+	assert_int_equal(conn_feed(&c), SESSION_OK);
+	assert_int_equal(stats(&c).objects, 1);
+	assert_int_equal(stats(&c).state, SESSION_BODY);
+	pk(&c.in, SMFIC_BODYEOB, NULL, 0);
+	assert_int_equal(conn_feed(&c), SESSION_OK);
+	struct reply r[4];
+	assert_int_equal(replies(&c.out, r, 4), 2);
+	assert_int_equal(r[0].cmd, SMFIR_INSHEADER);
+	assert_string_equal(r[0].name, "DKIM-Signature");
+	conn_close(&c);
+}
+
+/* MILTER-CONV-01: MAIL inside a message (an MTA that sent no ABORT) ends
+ * it as ABORT would (its signer freed, nothing replied for it) and the new
+ * message runs normally; so does ABORT mid-body. */
+static void MILTER_CONV_01_mail_inside_message_starts_over(void **state)
+{
+	(void)state;
+	struct conn c;
+	conn_open(&c, "127.0.0.1");
+	for (int round = 0; round < 2; round++) {
+		pk_str(&c.in, SMFIC_MAIL, "<a@example.com>");
+		pk2(&c.in, SMFIC_HEADER, "From", " a@example.com");
+		pk(&c.in, SMFIC_EOH, NULL, 0);
+		pk(&c.in, SMFIC_BODY, "half\r\n", 6);
+		if (round == 1)
+			pk(&c.in, SMFIC_ABORT, NULL, 0);
+		assert_int_equal(conn_feed(&c), SESSION_OK);
+		assert_int_equal(stats(&c).objects, round == 0 ? 1 : 0);
+	}
+	pk_str(&c.in, SMFIC_MAIL, "<a@example.com>");
+	assert_int_equal(conn_feed(&c), SESSION_OK);
+	assert_int_equal(stats(&c).objects, 0);
+	assert_int_equal(stats(&c).state, SESSION_ENVELOPE);
+	pk2(&c.in, SMFIC_HEADER, "From", " a@example.com");
+	pk(&c.in, SMFIC_EOH, NULL, 0);
+	pk(&c.in, SMFIC_BODY, "whole\r\n", 7);
+	pk(&c.in, SMFIC_BODYEOB, NULL, 0);
+	assert_int_equal(conn_feed(&c), SESSION_OK);
+	struct reply r[8];
+	size_t n = replies(&c.out, r, 8);
+	assert_int_equal(n, 5); /* MAIL HEADER EOH BODY replies, then the EOM's */
+	(void)n;
+	conn_close(&c);
+}
+
+/* ---- signing and verifying ---- */
+
+/* Runs one message from MAIL to EOM; headers are name/value pairs. */
+static void message(struct conn *c, const char *const *hdr, size_t nhdr, const char *body)
+{
+	pk_str(&c->in, SMFIC_MAIL, "<a@example.com>");
+	for (size_t k = 0; k < nhdr; k++)
+		pk2(&c->in, SMFIC_HEADER, hdr[2 * k], hdr[2 * k + 1]);
+	pk(&c->in, SMFIC_EOH, NULL, 0);
+	pk(&c->in, SMFIC_BODY, body, strlen(body));
+	pk(&c->in, SMFIC_BODYEOB, NULL, 0);
+}
+
+/* Skips the per-step CONTINUEs (MAIL, HEADERs, EOH, BODY): the EOM's
+ * replies start at the returned index. */
+static size_t eom_start(const struct reply *r, size_t n, size_t steps)
+{
+	assert_true(n >= steps);
+	for (size_t k = 0; k < steps; k++)
+		assert_int_equal(r[k].cmd, SMFIR_CONTINUE);
+	return steps;
+}
+
+/* Captures what log_msg writes to stderr while f runs (the log line is
+ * the contract of item 5: d=, s=, a= from the signing decision). */
+static char g_log[8192];
+
+static void log_capture(bool start)
+{
+	static int saved = -1;
+	static char path[128];
+	fflush(stderr);
+	if (start) {
+		snprintf(path, sizeof path, "%s/log", g_dir);
+		saved = dup(2);
+		FILE *f = freopen(path, "w", stderr);
+		assert_non_null(f);
+		return;
+	}
+	fflush(stderr);
+	assert_int_not_equal(dup2(saved, 2), -1);
+	close(saved);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	size_t n = fread(g_log, 1, sizeof g_log - 1, f);
+	g_log[n] = '\0';
+	fclose(f);
+}
+
+/* MILTER-EOM-01, DKIM-SIGN-06: a local client's message gets one
+ * DKIM-Signature at the very top, then CONTINUE; the log line names d=,
+ * s= and a= as the policy chose them. */
+static void MILTER_EOM_01_signs_local_message_and_logs_the_decision(void **state)
+{
+	(void)state;
+	struct conn c;
+	conn_open(&c, "127.0.0.1");
+	const char *h[] = {"From", " a@example.com", "Subject", " hi"};
+	message(&c, h, 2, "hello\r\n");
+	log_capture(true);
+	enum session_status st = conn_feed(&c);
+	log_capture(false);
+	assert_int_equal(st, SESSION_OK);
+	struct reply r[8];
+	size_t n = replies(&c.out, r, 8);
+	size_t e = eom_start(r, n, 5);
+	assert_int_equal(n - e, 2);
+	assert_int_equal(r[e].cmd, SMFIR_INSHEADER);
+	assert_int_equal(r[e].index, 0);
+	assert_string_equal(r[e].name, "DKIM-Signature");
+	assert_non_null(memmem(r[e].val, r[e].vlen, "d=example.com;", 14));
+	assert_int_equal(r[e + 1].cmd, SMFIR_CONTINUE);
+	if (strstr(g_log, "signed (d=example.com s=ed2024 a=ed25519-sha256) in ") == NULL)
+		fail_msg("log: %s", g_log);
+	conn_close(&c);
+}
+
+/* The signature made above, verified by a session for an outside client:
+ * one key lookup (ed2024._domainkey.example.com) handed out, the EOM waits
+ * for it, the test answers with the key record, and Authentication-Results
+ * with dkim=pass goes on top (AR-POS-01). */
+static void DKIM_VER_signed_message_verifies_through_the_session(void **state)
+{
+	(void)state;
+	struct conn a;
+	conn_open(&a, "127.0.0.1");
+	const char *h[] = {"From", " a@example.com", "Subject", " hi"};
+	message(&a, h, 2, "hello\r\n");
+	assert_int_equal(conn_feed(&a), SESSION_OK);
+	struct reply r[8];
+	size_t e = eom_start(r, replies(&a.out, r, 8), 5);
+	char sig[2048];
+	snprintf(sig, sizeof sig, "%.*s", (int)r[e].vlen, (const char *)r[e].val);
+
+	struct conn v;
+	conn_open(&v, "192.0.2.7");
+	const char *hv[] = {"DKIM-Signature", sig, "From", " a@example.com", "Subject", " hi"};
+	message(&v, hv, 3, "hello\r\n");
+	assert_int_equal(conn_feed(&v), SESSION_OK);
+	assert_true(session_waiting(v.s));
+	size_t n = replies(&v.out, r, 8);
+	assert_int_equal(n, 6); /* MAIL, 3 HEADER, EOH, BODY: the EOM's wait */
+	unsigned id;
+	const char *name;
+	assert_true(session_next_lookup(v.s, &id, &name));
+	assert_string_equal(name, "ed2024._domainkey.example.com");
+	assert_false(session_next_lookup(v.s, &id, &name));
+	char rec[512];
+	size_t rlen;
+	struct signet_error err = {0};
+	assert_int_equal(signet_key_dns_record(g_key, rec, sizeof rec, &rlen, &err), SIGNET_OK);
+	struct signet_txt txt = {(const uint8_t *)rec, rlen};
+	struct dns_answer ans = {.status = SIGNET_DNS_OK, .records = &txt, .nrecords = 1};
+	buf_reset(&v.out);
+	assert_int_equal(session_answer(v.s, id, &ans, &v.out), SESSION_OK);
+	n = replies(&v.out, r, 8);
+	assert_int_equal(n, 2);
+	assert_int_equal(r[0].cmd, SMFIR_INSHEADER);
+	assert_int_equal(r[0].index, 0);
+	assert_string_equal(r[0].name, "Authentication-Results");
+	assert_non_null(memmem(r[0].val, r[0].vlen, " " AUTHSERV "; dkim=pass", 26));
+	assert_int_equal(r[1].cmd, SMFIR_CONTINUE);
+	assert_int_equal(stats(&v).state, SESSION_IDLE);
+	conn_close(&v);
+	conn_close(&a);
+}
+
+/* ---- forged Authentication-Results (AR-DEL-01, issue #19) ---- */
+
+struct ar_run {
+	size_t deletes;	  /* 'm' replies, each with an empty value */
+	bool descending;  /* their indices nforged..1 */
+	bool ours_added;  /* our Authentication-Results inserted */
+	bool signed_;	  /* a DKIM-Signature inserted */
+	uint8_t verdict;  /* last reply */
+	char text[128];	  /* its text for 'y' */
+};
+
+/* A message with nforged Authentication-Results claiming our id (variants
+ * of case and the trailing dot), one foreign one, then From and nfill
+ * filler fields. */
+static struct ar_run run_forged(const char *client, size_t nforged, size_t nfill)
+{
+	static const char *const forged[] = {AUTHSERV "; dkim=pass", "MX.Example.COM; dkim=pass",
+					     AUTHSERV ".; dkim=pass",
+					     " (c) \"" AUTHSERV "\" 1; dkim=pass"};
+	struct conn c;
+	conn_open(&c, client);
+	pk_str(&c.in, SMFIC_MAIL, "<a@example.com>");
+	pk2(&c.in, SMFIC_HEADER, "Authentication-Results", " other.example; dkim=pass");
+	for (size_t k = 0; k < nforged; k++) {
+		char v[128];
+		snprintf(v, sizeof v, " %s", forged[k % 4]);
+		pk2(&c.in, SMFIC_HEADER, "Authentication-Results", v);
+	}
+	pk2(&c.in, SMFIC_HEADER, "From", " a@example.com");
+	for (size_t k = 0; k < nfill; k++)
+		pk2(&c.in, SMFIC_HEADER, "X-Filler", " x");
+	pk(&c.in, SMFIC_EOH, NULL, 0);
+	pk(&c.in, SMFIC_BODY, "hello\r\n", 7);
+	pk(&c.in, SMFIC_BODYEOB, NULL, 0);
+	assert_int_equal(conn_feed(&c), SESSION_OK);
+	assert_int_equal(stats(&c).state, SESSION_IDLE);
+	size_t max = 8 + 2 * (nforged + nfill);
+	struct reply *r = calloc(max, sizeof *r);
+	assert_non_null(r);
+	size_t n = replies(&c.out, r, max);
+	struct ar_run run = {.descending = true};
+	uint32_t want = (uint32_t)nforged + 1; /* the foreign one is index 1 */
+	for (size_t k = 0; k < n; k++) {
+		if (r[k].cmd == SMFIR_CHGHEADER) {
+			assert_string_equal(r[k].name, "Authentication-Results");
+			assert_int_equal(r[k].vlen, 0);
+			run.descending &= r[k].index == want--;
+			run.deletes++;
+		} else if (r[k].cmd == SMFIR_INSHEADER) {
+			run.ours_added |= strcmp(r[k].name, "Authentication-Results") == 0;
+			run.signed_ |= strcmp(r[k].name, "DKIM-Signature") == 0;
+		}
+	}
+	run.verdict = r[n - 1].cmd;
+	snprintf(run.text, sizeof run.text, "%s", r[n - 1].text);
+	free(r);
+	conn_close(&c);
+	return run;
+}
+
+/* AR-DEL-01 "every existing AR header whose authserv-id equals ours ... is
+ * removed"; issue #19: 1,001 of them lost the 1,001st, and the message,
+ * over SIGNET_MAX_HEADER_FIELDS, went on with it and without ours. Now all
+ * are removed up to SESSION_MAX_OURS_AR, highest index first (AR-DEL-05),
+ * the foreign one stays (AR-DEL-02), and past the bound the message is
+ * refused with 550 5.7.1: never passed on with one left. */
+static void AR_DEL_01_every_forged_ar_removed_up_to_the_bound(void **state)
+{
+	(void)state;
+	static const size_t counts[] = {1000, 1001, 1500, MAX_OURS_AR - 1, MAX_OURS_AR};
+	for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++) {
+		struct ar_run run = run_forged("192.0.2.7", counts[k], 0);
+		if (run.deletes != counts[k] || !run.descending || run.verdict != SMFIR_CONTINUE)
+			fail_msg("%zu forged: %zu deleted", counts[k], run.deletes);
+		/* over the header limit: passed on without ours (MILTER-ERR-04) */
+		assert_false(run.ours_added);
+	}
+	struct ar_run run = run_forged("192.0.2.7", MAX_OURS_AR + 1, 0);
+	assert_int_equal(run.deletes, 0);
+	assert_int_equal(run.verdict, SMFIR_REPLYCODE);
+	assert_string_equal(run.text, "550 5.7.1 Too many forged Authentication-Results fields");
+	/* a local client's message: refused the same way past the bound;
+	 * under the header limit, signed with every forged one removed */
+	run = run_forged("127.0.0.1", MAX_OURS_AR + 1, 0);
+	assert_false(run.signed_);
+	assert_int_equal(run.verdict, SMFIR_REPLYCODE);
+	run = run_forged("127.0.0.1", 500, 0);
+	assert_int_equal(run.deletes, 500);
+	assert_true(run.descending && run.signed_ && !run.ours_added);
+	assert_int_equal(run.verdict, SMFIR_CONTINUE);
+}
+
+/* AR-DEL-01 with AR-POS-01: when verification runs, all forged ones go and
+ * ours is added, right up to the header limit (SIGNET_MAX_HEADER_FIELDS:
+ * one foreign AR + forged + From = 1000 fields) and with fillers making up
+ * the rest. One field more and the message is over the limit: the forged
+ * ones still all go. */
+static void AR_DEL_01_ours_added_whenever_verification_runs(void **state)
+{
+	(void)state;
+	size_t at_limit = SIGNET_MAX_HEADER_FIELDS - 2;
+	struct ar_run run = run_forged("192.0.2.7", at_limit - 1, 0);
+	assert_int_equal(run.deletes, at_limit - 1);
+	assert_true(run.descending && run.ours_added);
+	run = run_forged("192.0.2.7", at_limit, 0);
+	assert_int_equal(run.deletes, at_limit);
+	assert_true(run.descending && run.ours_added);
+	run = run_forged("192.0.2.7", at_limit + 1, 0);
+	assert_int_equal(run.deletes, at_limit + 1);
+	assert_false(run.ours_added);
+	run = run_forged("192.0.2.7", 10, at_limit - 10);
+	assert_int_equal(run.deletes, 10);
+	assert_true(run.ours_added);
+	assert_int_equal(run.verdict, SMFIR_CONTINUE);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(MILTER_CONV_01_state_table_every_step_in_every_state),
+	    cmocka_unit_test(MILTER_CONV_02_second_eoh_refused_nothing_made),
+	    cmocka_unit_test(MILTER_CONV_02_repeated_and_late_steps),
+	    cmocka_unit_test(MILTER_CONV_01_mail_inside_message_starts_over),
+	    cmocka_unit_test(MILTER_EOM_01_signs_local_message_and_logs_the_decision),
+	    cmocka_unit_test(DKIM_VER_signed_message_verifies_through_the_session),
+	    cmocka_unit_test(AR_DEL_01_every_forged_ar_removed_up_to_the_bound),
+	    cmocka_unit_test(AR_DEL_01_ours_added_whenever_verification_runs),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
