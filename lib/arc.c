@@ -565,8 +565,9 @@ static bool is_arc_name(struct signet_span n)
 	       span_eq_nocase(n, "arc-authentication-results");
 }
 
-/* The h= list: the caller's (checked) or the default names present. */
-static enum signet_status seal_hlist(const struct signet_arc *a, const char *list,
+/* The h= list: the caller's (checked) or the default names present.
+ * Fills err only for a bad name (seal_hlist fills it always). */
+static enum signet_status hlist_build(const struct signet_arc *a, const char *list,
 				     struct signet_buf *h, struct signet_error *err)
 {
 	if (list == NULL) {
@@ -597,6 +598,15 @@ static enum signet_status seal_hlist(const struct signet_arc *a, const char *lis
 			SIGNET_TRY(buf_append_byte(h, ascii_lower(name.p[k])));
 	}
 	return SIGNET_OK;
+}
+
+static enum signet_status seal_hlist(const struct signet_arc *a, const char *list,
+				     struct signet_buf *h, struct signet_error *err)
+{
+	enum signet_status st = hlist_build(a, list, h, err);
+	if (st == SIGNET_ERR_NOMEM || st == SIGNET_ERR_LIMIT)
+		return error_set(err, st, SPEC_SEAL, "AMS h=: %s", signet_status_name(st));
+	return st;
 }
 
 /* ARC-AAR-01: the payload holds no CR or LF but as CRLF WSP folding, and
@@ -696,8 +706,9 @@ static enum signet_status sign_input(const struct signet_key *key, const struct 
 {
 	uint8_t d[SIGNET_SHA256_LEN], sig[SIGNET_MAX_SIG_LEN];
 	size_t siglen = 0;
-	if (digest_of(in, d) != SIGNET_OK)
-		return error_set(err, SIGNET_ERR_CRYPTO, NULL, "hashing failed");
+	enum signet_status st = digest_of(in, d);
+	if (st != SIGNET_OK)
+		return error_set(err, st, NULL, "hashing the seal input failed");
 	SIGNET_TRY(key_sign(key, d, sig, sizeof sig, &siglen, err));
 	if (base64_encode(sig, siglen, b64) != SIGNET_OK || buf_terminate(b64) != SIGNET_OK)
 		return error_set(err, SIGNET_ERR_NOMEM, NULL, "out of memory");
@@ -716,6 +727,14 @@ static enum signet_status add_made(struct signet_buf *in, const char *name,
 	return SIGNET_OK;
 }
 
+/* An error of a call that does not fill err (buffers, canon, base64):
+ * out of memory or a buffer's cap, said with what we were making. */
+static enum signet_status seal_fail(struct signet_error *err, enum signet_status st,
+				    const char *what)
+{
+	return error_set(err, st, SPEC_SEAL, "%s: %s", what, signet_status_name(st));
+}
+
 /* Makes field value out[kind] from tags: format with b= empty, hash
  * prefix + it, sign, format again with b=. */
 static enum signet_status make_signed(struct signet_arc *a, enum arc_kind kind,
@@ -724,43 +743,66 @@ static enum signet_status make_signed(struct signet_arc *a, enum arc_kind kind,
 {
 	struct signet_buf *out = &a->out[kind], b64;
 	size_t cols = strlen(field_names[kind]) + 1;
-	SIGNET_TRY(format_tags(t, n, NULL, cols, out));
-	SIGNET_TRY(add_made(in, field_names[kind], out, true));
+	enum signet_status st = format_tags(t, n, NULL, cols, out);
+	if (st == SIGNET_OK)
+		st = add_made(in, field_names[kind], out, true);
+	if (st != SIGNET_OK)
+		return seal_fail(err, st, field_names[kind]);
 	buf_init(&b64, SIGNET_MAX_SIG_LEN * 2);
-	enum signet_status st = sign_input(key, in, &b64, err);
-	if (st == SIGNET_OK)
+	st = sign_input(key, in, &b64, err); /* fills err */
+	if (st == SIGNET_OK) {
 		st = format_tags(t, n, (const char *)b64.data, cols, out);
-	if (st == SIGNET_OK)
-		st = buf_terminate(out);
+		if (st == SIGNET_OK)
+			st = buf_terminate(out);
+		if (st != SIGNET_OK)
+			st = seal_fail(err, st, field_names[kind]);
+	}
 	buf_free(&b64);
 	return st;
+}
+
+/* The AMS h= names (spans into h) and the body hash in base64, into bh. */
+static enum signet_status ams_parts(struct signet_arc *a, const char *list, struct signet_buf *h,
+				    struct signet_span *names, size_t *nh, struct signet_buf *bh,
+				    struct signet_error *err)
+{
+	SIGNET_TRY(seal_hlist(a, list, h, err)); /* fills err */
+	const struct bodyhash *body = a->bodies.items[a->seal_body];
+	enum signet_status st = base64_encode(body->digest, SIGNET_SHA256_LEN, bh);
+	if (st == SIGNET_OK)
+		st = buf_terminate(bh);
+	if (st == SIGNET_OK)
+		st = buf_terminate(h);
+	if (st != SIGNET_OK)
+		return seal_fail(err, st, "ARC-Message-Signature");
+	struct signet_span all = {h->data, h->len}, one;
+	size_t pos = 0;
+	*nh = 0;
+	while (h->len > 0 && tag_value_list_next(all, &pos, &one)) {
+		if (*nh == SIGNET_MAX_H_NAMES)
+			return error_set(err, SIGNET_ERR_LIMIT, SPEC_SEAL,
+					 "more than SIGNET_MAX_H_NAMES (%d) names in h=",
+					 SIGNET_MAX_H_NAMES);
+		names[(*nh)++] = one;
+	}
+	return SIGNET_OK;
 }
 
 static enum signet_status make_ams(struct signet_arc *a, const struct signet_arc_seal_params *p,
 				   const char *inst, const char *ts, struct signet_error *err)
 {
 	struct signet_buf h, in, bh;
+	struct signet_span names[SIGNET_MAX_H_NAMES];
+	size_t nh = 0;
 	buf_init(&h, SIGNET_MAX_HEADER_FIELD);
 	buf_init(&in, SIGNET_MAX_HEADER_BYTES * 2);
 	buf_init(&bh, 64);
-	enum signet_status st = seal_hlist(a, p->headers, &h, err);
-	const struct bodyhash *body = a->bodies.items[a->seal_body];
-	if (st == SIGNET_OK)
-		st = base64_encode(body->digest, SIGNET_SHA256_LEN, &bh);
-	if (st == SIGNET_OK)
-		st = buf_terminate(&bh);
-	if (st == SIGNET_OK)
-		st = buf_terminate(&h);
-	struct signet_span names[SIGNET_MAX_H_NAMES], hs = {h.data, h.len}, one;
-	size_t nh = 0, pos = 0;
-	while (st == SIGNET_OK && h.len > 0 && tag_value_list_next(hs, &pos, &one)) {
-		if (nh == SIGNET_MAX_H_NAMES)
-			st = error_set(err, SIGNET_ERR_LIMIT, NULL, "more than SIGNET_MAX_H_NAMES names");
-		else
-			names[nh++] = one;
-	}
-	if (st == SIGNET_OK)
+	enum signet_status st = ams_parts(a, p->headers, &h, names, &nh, &bh, err);
+	if (st == SIGNET_OK) {
 		st = header_select(&a->hs, names, nh, SIGNET_CANON_RELAXED, SIZE_MAX, &in);
+		if (st != SIGNET_OK)
+			st = seal_fail(err, st, "ARC-Message-Signature");
+	}
 	if (st == SIGNET_OK) {
 		const struct seal_tag t[] = {
 			{"a", signet_alg_name(signet_key_alg(p->key))}, {"b", NULL},
@@ -773,35 +815,31 @@ static enum signet_status make_ams(struct signet_arc *a, const struct signet_arc
 	buf_free(&h);
 	buf_free(&in);
 	buf_free(&bh);
-	if (st != SIGNET_OK && (err == NULL || err->code != st))
-		return error_set(err, st, NULL, "sealing the AMS failed: %s", signet_status_name(st));
 	return st;
 }
 
-/* ARC-AS-02, ARC-SEAL-01: a chain that failed is sealed over the new set
- * alone (RFC 8617 5.1.2). */
+/* ARC-AS-02 (5.1.1): the existing sets whole, 1..N, then the new AAR and
+ * AMS; a chain that failed is sealed over the new set alone (5.1.2). */
+static enum signet_status as_prefix(const struct signet_arc *a, bool fail, struct signet_buf *in)
+{
+	for (unsigned i = 1; !fail && i <= a->n; i++)
+		for (int kind = 0; kind < 3; kind++)
+			SIGNET_TRY(add_field(&a->hs, a->sets[i - 1].field[kind], SIGNET_CANON_RELAXED,
+					     (struct signet_span){0}, false, in));
+	SIGNET_TRY(add_made(in, field_names[ARC_AAR], &a->out[ARC_AAR], false));
+	return add_made(in, field_names[ARC_AMS], &a->out[ARC_AMS], false);
+}
+
 static enum signet_status make_as(struct signet_arc *a, const struct signet_arc_seal_params *p,
 				  const char *inst, const char *ts, const char *cv,
 				  struct signet_error *err)
 {
 	struct signet_buf in;
 	buf_init(&in, SIGNET_MAX_HEADER_BYTES * 2);
-	enum signet_status st = SIGNET_OK;
-	if (strcmp(cv, "fail") != 0 && a->n > 0) {
-		/* ARC-AS-02: the existing sets whole, 1..N, then the new one. */
-		{
-			for (unsigned i = 1; i <= a->n && st == SIGNET_OK; i++)
-				for (int kind = 0; kind < 3 && st == SIGNET_OK; kind++)
-					st = add_field(&a->hs, a->sets[i - 1].field[kind],
-						       SIGNET_CANON_RELAXED, (struct signet_span){0},
-						       false, &in);
-		}
-	}
-	if (st == SIGNET_OK)
-		st = add_made(&in, field_names[ARC_AAR], &a->out[ARC_AAR], false);
-	if (st == SIGNET_OK)
-		st = add_made(&in, field_names[ARC_AMS], &a->out[ARC_AMS], false);
-	if (st == SIGNET_OK) {
+	enum signet_status st = as_prefix(a, strcmp(cv, "fail") == 0, &in);
+	if (st != SIGNET_OK) {
+		st = seal_fail(err, st, "ARC-Seal");
+	} else {
 		const struct seal_tag t[] = {
 			{"a", signet_alg_name(signet_key_alg(p->key))}, {"b", NULL}, {"cv", cv},
 			{"d", p->domain}, {"i", inst}, {"s", p->selector}, {"t", ts},
@@ -809,8 +847,6 @@ static enum signet_status make_as(struct signet_arc *a, const struct signet_arc_
 		st = make_signed(a, ARC_AS, t, sizeof t / sizeof t[0], &in, p->key, err);
 	}
 	buf_free(&in);
-	if (st != SIGNET_OK && (err == NULL || err->code != st))
-		return error_set(err, st, NULL, "sealing the AS failed: %s", signet_status_name(st));
 	return st;
 }
 
@@ -850,9 +886,10 @@ enum signet_status signet_arc_seal(struct signet_arc *a, const struct signet_arc
 {
 	*out = (struct signet_arc_seal){NULL, NULL, NULL};
 	SIGNET_TRY(seal_check(a, p, err));
-	a->state = A_SEALED;
-	if (a->newest_cv_fail)
+	if (a->newest_cv_fail) {
+		a->state = A_SEALED;
 		return SIGNET_OK; /* RFC 8617 5.1.2: nothing more is added to a failed chain */
+	}
 	/* ARC-SEAL-01: cv= is our own result; a failed chain never seals as
 	 * pass. The caller's earlier pass is taken only where the message may
 	 * have changed since: the newest AMS; never over a broken seal. */
@@ -868,12 +905,14 @@ enum signet_status signet_arc_seal(struct signet_arc *a, const struct signet_arc
 	while (*payload == ' ' || *payload == '\t')
 		payload++;
 	struct signet_buf *aar = &a->out[ARC_AAR];
+	buf_reset(aar); /* an earlier call may have failed half-way */
 	if (buf_append_str(aar, " i=") != SIGNET_OK || buf_append_str(aar, inst) != SIGNET_OK ||
 	    buf_append_str(aar, "; ") != SIGNET_OK || buf_append_str(aar, payload) != SIGNET_OK ||
 	    buf_terminate(aar) != SIGNET_OK)
 		return error_set(err, SIGNET_ERR_NOMEM, NULL, "out of memory");
 	SIGNET_TRY(make_ams(a, p, inst, ts, err));
 	SIGNET_TRY(make_as(a, p, inst, ts, cv, err));
+	a->state = A_SEALED;
 	out->aar = (const char *)a->out[ARC_AAR].data;
 	out->ams = (const char *)a->out[ARC_AMS].data;
 	out->as = (const char *)a->out[ARC_AS].data;
