@@ -55,7 +55,9 @@ SIGNET_API SIGNET_MUST_USE enum signet_status
 signet_arc_answer(struct signet_arc *a, unsigned id, enum signet_dns_status st,
 		  const struct signet_txt *records, size_t n, struct signet_error *err);
 
-/* Body bytes, any chunking, CRLF or bare LF. */
+/* Body bytes, any chunking, CRLF or bare LF. Besides the hashes the AMS
+ * need, the relaxed body hash a seal needs is always computed (one more
+ * SHA-256 pass when no AMS uses relaxed/relaxed). */
 SIGNET_API SIGNET_MUST_USE enum signet_status
 signet_arc_body(struct signet_arc *a, const uint8_t *p, size_t len, struct signet_error *err);
 
@@ -75,7 +77,9 @@ struct signet_arc_seal_params {
 	 * most SIGNET_ARC_MAX_AAR bytes, no CR or LF except CRLF WSP folding. */
 	const char *authres;
 	/* Colon-separated AMS h= list, or NULL for the default set (DKIM's
-	 * default names, no ARC field). ARC-Seal is refused (RFC 8617 4.1.2). */
+	 * default names present in the message, no ARC field). ARC header
+	 * fields are refused: RFC 8617 4.1.2 forbids ARC-Seal, and signing the
+	 * others adds nothing the seal does not cover. */
 	const char *headers;
 	uint64_t timestamp;           /* t= of the AMS and the AS */
 	/* The chain result the caller got for this message before changing it
@@ -90,14 +94,18 @@ struct signet_arc_seal_params {
 
 /* ARC-SEAL-01 (RFC 8617 5.1): after finish, makes set N+1 with cv= from
  * this object's own result (none for N = 0, pass, fail; never pass for a
- * failed chain; see upstream for a message changed since it arrived). aar, ams and as get the three field values (text after
- * the colon, starting with a space, CRLF-folded, no final CRLF), borrowed
- * until free, to be added above the existing fields. When the newest seal
- * already says cv=fail nothing is added (RFC 8617 5.1.2) and all three are
- * NULL. SIGNET_ERR_STATE before finish or for a temperror chain (unless
- * upstream PASS and every seal verified);
- * SIGNET_ERR_LIMIT with SIGNET_ARC_MAX_INSTANCES sets; SIGNET_ERR_INVAL for
- * bad params. At most once per object. */
+ * failed chain; see upstream for a message changed since it arrived).
+ * aar, ams and as get the three field values (the text after the colon,
+ * starting with a space, CRLF-folded, no final CRLF), borrowed until free,
+ * to be added above the existing fields. When the newest seal already
+ * says cv=fail nothing is added (RFC 8617 5.1.2) and all three are NULL.
+ * Errors: SIGNET_ERR_STATE before finish, or for a temperror chain (unless
+ * upstream is PASS and every seal verified); SIGNET_ERR_INVAL for bad
+ * params (d=, s=, no key, an AMS h= naming an ARC field, an authres with a
+ * bare CR or LF); SIGNET_ERR_LIMIT with SIGNET_ARC_MAX_INSTANCES sets, an
+ * authres over SIGNET_ARC_MAX_AAR, or a message over a header limit. Once
+ * it succeeds it cannot be called again (SIGNET_ERR_STATE); after an error
+ * it may be. */
 struct signet_arc_seal {
 	const char *aar, *ams, *as;
 };
