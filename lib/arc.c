@@ -21,10 +21,8 @@
 #include "idna.h"
 #include "keyrec.h"
 
-#define SPEC_VAL "RFC 8617 5.2"
 #define SPEC_SEAL "RFC 8617 5.1"
 #define QNAME_MAX 600 /* "<s>._domainkey.<d>" */
-#define MAX_QUERIES (2 * SIGNET_ARC_MAX_INSTANCES)
 #define MAX_LINE 78   /* RFC 5322 2.1.1 */
 
 enum arc_state { A_HEADERS, A_BODY, A_DONE, A_SEALED };
@@ -63,7 +61,7 @@ struct signet_arc {
 	bool decided;               /* result known at end of headers */
 	bool newest_cv_fail;        /* the newest seal says cv=fail (5.1.2) */
 	bool seals_valid;           /* structure, cv= and every AS verified */
-	struct aquery queries[MAX_QUERIES];
+	struct aquery *queries;     /* [2 * nsets]: one per AMS and AS at most */
 	size_t nqueries;
 	struct signet_arc_result r;
 	struct signet_buf out[3];   /* sealed AAR, AMS, AS */
@@ -99,6 +97,7 @@ void signet_arc_free(struct signet_arc *a)
 	header_store_free(&a->hs);
 	bodyhash_set_free(&a->bodies);
 	free(a->sets);
+	free(a->queries);
 	free(a);
 }
 
@@ -137,8 +136,8 @@ static int field_kind(const struct header_store *hs, size_t k)
 	return -1;
 }
 
-/* The sets array, one per instance up to the highest valid one (so a
- * message without ARC allocates nothing, one with N sets ~12 KiB each). */
+/* The sets and queries, one set per instance up to the highest valid one
+ * (a message without ARC allocates nothing, one with N sets ~13 KiB each). */
 static enum signet_status alloc_sets(struct signet_arc *a, struct signet_error *err)
 {
 	unsigned high = 0;
@@ -157,7 +156,8 @@ static enum signet_status alloc_sets(struct signet_arc *a, struct signet_error *
 		return SIGNET_OK;
 	a->nsets = high > 0 ? high : 1;
 	a->sets = calloc(a->nsets, sizeof *a->sets);
-	if (a->sets == NULL)
+	a->queries = calloc(2 * (size_t)a->nsets, sizeof *a->queries);
+	if (a->sets == NULL || a->queries == NULL)
 		return error_set(err, SIGNET_ERR_NOMEM, NULL, "out of memory");
 	for (unsigned s = 0; s < a->nsets; s++)
 		for (int kind = 0; kind < 3; kind++)
@@ -215,7 +215,8 @@ static enum signet_status add_query(struct signet_arc *a, struct acheck *c, stru
 			c->usable = true;
 			return SIGNET_OK;
 		}
-	if (a->nqueries == MAX_QUERIES)
+	/* Cannot happen: each set asks for its AMS and its AS at most. */
+	if (a->nqueries == 2 * (size_t)a->nsets)
 		return error_set(err, SIGNET_ERR_LIMIT, NULL, "too many ARC key queries");
 	memcpy(a->queries[a->nqueries].name, name, (size_t)w + 1);
 	c->query = a->nqueries++;
