@@ -59,6 +59,8 @@ static enum signet_status h_body(void *ctx, const uint8_t *p, size_t l, struct s
 
 enum answer { ANSWER_KEY, ANSWER_NONE, ANSWER_NXDOMAIN };
 
+static struct signet_arc_options run_opts; /* now = 0 unless a test sets it */
+
 /* Runs msg through a new object (chunk bytes at a time, 0 = at once),
  * answering every query with rec as ans says; finished. */
 static struct signet_arc *run_chunked(const char *msg, const char *rec, enum answer ans,
@@ -67,7 +69,7 @@ static struct signet_arc *run_chunked(const char *msg, const char *rec, enum ans
 	static const struct signet_message_handler h = {h_header, h_eoh, h_body};
 	struct signet_arc *a = NULL;
 	struct signet_error err = {0};
-	assert_int_equal(signet_arc_new(NULL, &a, &err), SIGNET_OK);
+	assert_int_equal(signet_arc_new(&run_opts, &a, &err), SIGNET_OK);
 	if (tu_feed(&h, a, (const uint8_t *)msg, strlen(msg), chunk, &err) != SIGNET_OK)
 		fail_msg("feed: %s", err.msg);
 	struct signet_query q;
@@ -356,6 +358,24 @@ static void ARC_VAL_01_body_change_fails(void **state)
 	char *bad = replace(m1, "Hello Bob.", "Hello Eve.");
 	expect(bad, SIGNET_RESULT_FAIL, "ARC-Message-Signature i=1: body hash did not verify");
 	free(bad);
+	free(m1);
+}
+
+/* RFC 6376 3.5 x= (ARC-AMS-01: DKIM-Signature syntax): with a clock, an
+ * expired newest AMS fails before any key is used; without one, x= is
+ * not checked (here the signature then fails: x= was added after signing). */
+static void ARC_AMS_01_expired(void **state)
+{
+	(void)state;
+	char *m1 = seal_msg(BASE_MSG, ed_key, ed_rec, NULL, 0);
+	char *x = replace(m1, "ARC-Message-Signature: a=", "ARC-Message-Signature: x=100; a=");
+	run_opts.now = 101;
+	expect(x, SIGNET_RESULT_FAIL, "ARC-Message-Signature expired (x=)");
+	run_opts.now = 100;
+	expect(x, SIGNET_RESULT_FAIL, "ARC-Message-Signature i=1: signature did not verify");
+	run_opts.now = 0;
+	expect(x, SIGNET_RESULT_FAIL, "ARC-Message-Signature i=1: signature did not verify");
+	free(x);
 	free(m1);
 }
 
@@ -680,6 +700,7 @@ int main(void)
 		cmocka_unit_test(ARC_SEAL_01_seal_and_validate),
 		cmocka_unit_test(ARC_SEAL_01_rsa_sha256),
 		cmocka_unit_test(ARC_VAL_01_body_change_fails),
+		cmocka_unit_test(ARC_AMS_01_expired),
 		cmocka_unit_test(ARC_AS_02_aar_change_fails),
 		cmocka_unit_test(ARC_VAL_02_oldest_pass),
 		cmocka_unit_test(ARC_SEAL_01_upstream),
