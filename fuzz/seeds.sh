@@ -17,7 +17,7 @@ import hashlib, os, re, sys
 
 here, testdata = sys.argv[1], sys.argv[2]
 targets = ["message", "tags", "sig", "keyrec", "canon", "verify", "milter", "ucl", "ar", "spf",
-           "idna"]
+           "idna", "arc"]
 counts = dict.fromkeys(targets, 0)
 
 def add(target, data):
@@ -104,6 +104,27 @@ if os.path.isdir(testdata):
             if row[0].startswith("rfc8463/"):
                 add("verify", b"\x01\x07" + msg)
                 add("verify", b"\x3d\x07" + msg)  # fixed keys, late, l= policy, explain, now 0
+    # ARC (fuzz_arc.c): ValiMail's suite messages whole (mode 3), and their
+    # ARC fields one by one (mode 0 AAR, 1 AMS, 2 AS).
+    kinds = {b"arc-authentication-results": 0, b"arc-message-signature": 1, b"arc-seal": 2}
+    for suite in ("arc-draft-validation-tests.yml", "arc-draft-sign-tests.yml"):
+        path = os.path.join(testdata, "arc", suite)
+        if not os.path.exists(path):
+            continue
+        try:
+            import yaml
+        except ImportError:
+            print("fuzz/seeds.sh: no python3-yaml: ARC suite seeds skipped", file=sys.stderr)
+            break
+        with open(path) as f:
+            for sc in yaml.safe_load_all(f):
+                for t in sc["tests"].values():
+                    msg = t["message"].replace("\n", "\r\n").encode()
+                    add("arc", b"\x03\x07" + msg)
+                    for n, v in fields(msg):
+                        k = kinds.get(n.strip().lower())
+                        if k is not None:
+                            add("arc", bytes([k, 7]) + v)
 else:
     print("fuzz/seeds.sh: %s absent: hand-written seeds only" % testdata, file=sys.stderr)
 

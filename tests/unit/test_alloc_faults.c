@@ -20,6 +20,7 @@
 #include <libpsl.h>
 
 #include <signet/ar.h>
+#include <signet/arc.h>
 #include <signet/key.h>
 #include <signet/keyrec.h>
 #include <signet/message.h>
@@ -589,6 +590,67 @@ static enum signet_status ar(struct signet_error *err)
 		under_faults(#fn, fn, FAULT_OPENSSL);                                              \
 	}
 
+/* ARC (arc.h): the message sealed (no chain: i=1), then the sealed
+ * message validated (one query, answered) and sealed again (cv=pass). The
+ * sealed text goes into a static buffer: no test allocation while armed. */
+static enum signet_status arc_h(void *ctx, const uint8_t *n, size_t nl, const uint8_t *v,
+				size_t vl, struct signet_error *e)
+{
+	return signet_arc_header(ctx, n, nl, v, vl, e);
+}
+static enum signet_status arc_eoh(void *ctx, struct signet_error *e)
+{
+	return signet_arc_end_of_headers(ctx, e);
+}
+static enum signet_status arc_b(void *ctx, const uint8_t *p, size_t l, struct signet_error *e)
+{
+	return signet_arc_body(ctx, p, l, e);
+}
+
+static enum signet_status arc_pass(const uint8_t *msg, size_t len, struct signet_arc_seal *out,
+				   struct signet_arc **a, struct signet_error *err)
+{
+	static const struct signet_message_handler h = {arc_h, arc_eoh, arc_b};
+	const struct signet_arc_seal_params p = {
+		.domain = "football.example.com", .selector = "brisbane", .key = fx.ed,
+		.authres = "relay.example; dkim=pass header.d=football.example.com",
+		.timestamp = 1528637909};
+	enum signet_status status = SIGNET_OK;
+	TRY(signet_arc_new(NULL, a, err));
+	TRY(feed(&h, *a, msg, len, err));
+	struct signet_query q;
+	while (signet_arc_next_query(*a, &q)) {
+		const struct signet_txt *txt = key_for(q.name);
+		TRY(signet_arc_answer(*a, q.id, txt ? SIGNET_DNS_OK : SIGNET_DNS_NXDOMAIN, txt,
+				      txt ? 1 : 0, err));
+	}
+	TRY(signet_arc_finish(*a, err));
+	TRY(signet_arc_seal(*a, &p, out, err));
+out:
+	return status;
+}
+
+static enum signet_status arc_seal_twice(struct signet_error *err)
+{
+	static char sealed[8192];
+	struct signet_arc *a = NULL, *b = NULL;
+	struct signet_arc_seal s1, s2;
+	enum signet_status status = SIGNET_OK;
+	TRY(arc_pass((const uint8_t *)unsigned_msg, sizeof unsigned_msg - 1, &s1, &a, err));
+	int n = snprintf(sealed, sizeof sealed,
+			 "ARC-Seal:%s\r\nARC-Message-Signature:%s\r\nARC-Authentication-Results:%s\r\n%s",
+			 s1.as, s1.ams, s1.aar, unsigned_msg);
+	if (n < 0 || (size_t)n >= sizeof sealed)
+		fail_msg("arc: sealed message does not fit");
+	TRY(arc_pass((const uint8_t *)sealed, (size_t)n, &s2, &b, err));
+	if (signet_arc_result(b)->result != SIGNET_RESULT_PASS || strstr(s2.as, "cv=pass") == NULL)
+		status = SCENARIO_WRONG;
+out:
+	signet_arc_free(a);
+	signet_arc_free(b);
+	return status;
+}
+
 static void ALLOC_FAULT_OPENSSL_key_parse_write_ed25519(void **state)
 {
 	(void)state;
@@ -607,6 +669,7 @@ FAULT_TEST(keyrec)
 FAULT_TEST(psl)
 FAULT_TEST_LIBSIGNET(keyrec_check)
 FAULT_TEST_LIBSIGNET(from_domains)
+FAULT_TEST(arc_seal_twice)
 static void ALLOC_FAULT_spf(void **state)
 {
 	(void)state;
@@ -688,6 +751,8 @@ int main(void)
 		cmocka_unit_test(ALLOC_FAULT_from_domains),
 		cmocka_unit_test(ALLOC_FAULT_spf),
 		cmocka_unit_test(ALLOC_FAULT_ar),
+		cmocka_unit_test(ALLOC_FAULT_arc_seal_twice),
+		cmocka_unit_test(ALLOC_FAULT_OPENSSL_arc_seal_twice),
 		cmocka_unit_test(ALLOC_FAULT_OPENSSL_sign_message),
 		cmocka_unit_test(ALLOC_FAULT_OPENSSL_verify_signed),
 		cmocka_unit_test(ALLOC_FAULT_OPENSSL_verify_signed_explain),
