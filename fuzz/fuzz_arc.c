@@ -46,7 +46,8 @@ static void one_field(enum arc_kind kind, const uint8_t *data, size_t size)
 	} else {
 		FUZZ_CHECK(s.instance >= 1 && s.instance <= SIGNET_ARC_MAX_INSTANCES);
 		if (kind != ARC_AAR) {
-			FUZZ_CHECK(s.alg == SIGNET_ALG_RSA_SHA256 || s.alg == SIGNET_ALG_ED25519_SHA256);
+			FUZZ_CHECK(s.alg == SIGNET_ALG_RSA_SHA256 ||
+				   s.alg == SIGNET_ALG_ED25519_SHA256);
 			FUZZ_CHECK(s.b_len > 0 && s.b_len <= sizeof s.b && s.bh_len <= sizeof s.bh);
 			FUZZ_CHECK(s.nh <= SIGNET_MAX_H_NAMES);
 			inside(s.d, p, size), inside(s.s, p, size), inside(s.b_raw, p, size);
@@ -121,10 +122,12 @@ static void whole(const uint8_t *msg, size_t len, const uint8_t seed[2])
 	static struct signet_key *key;
 	struct signet_error err = {0};
 	if (key == NULL)
-		FUZZ_CHECK(signet_key_parse((const uint8_t *)ed_seed, strlen(ed_seed), &key, &err) ==
-			   SIGNET_OK);
-	struct signet_arc_seal_params p = {.domain = "football.example.com", .selector = "brisbane",
-					   .key = key, .authres = "fuzz.example; arc=none",
+		FUZZ_CHECK(signet_key_parse((const uint8_t *)ed_seed, strlen(ed_seed), &key,
+					    &err) == SIGNET_OK);
+	struct signet_arc_seal_params p = {.domain = "football.example.com",
+					   .selector = "brisbane",
+					   .key = key,
+					   .authres = "fuzz.example; arc=none",
 					   .timestamp = 1528637909};
 	struct signet_arc_seal s;
 	enum signet_status st = signet_arc_seal(a, &p, &s, &err);
@@ -135,8 +138,13 @@ static void whole(const uint8_t *msg, size_t len, const uint8_t seed[2])
 	if (st == SIGNET_OK && s.aar != NULL && !folds) {
 		bool fail = strstr(s.as, "cv=fail") != NULL;
 		struct fuzz_bytes b = {0};
-		const char *parts[] = {"ARC-Seal:", s.as, "\r\nARC-Message-Signature:", s.ams,
-				       "\r\nARC-Authentication-Results:", s.aar, "\r\n"};
+		const char *parts[] = {"ARC-Seal:",
+				       s.as,
+				       "\r\nARC-Message-Signature:",
+				       s.ams,
+				       "\r\nARC-Authentication-Results:",
+				       s.aar,
+				       "\r\n"};
 		for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++)
 			fuzz_put(&b, parts[k], strlen(parts[k]));
 		fuzz_put(&b, msg, len);

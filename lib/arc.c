@@ -39,13 +39,13 @@ struct aquery {
 struct acheck {
 	struct arc_sig sig;
 	size_t field;
-	bool usable;       /* parsed and asked for: may be verified */
+	bool usable; /* parsed and asked for: may be verified */
 	size_t query;
-	size_t bodyhash;   /* AMS */
+	size_t bodyhash; /* AMS */
 };
 
 struct aset {
-	size_t field[3];   /* by enum arc_kind; SIZE_MAX when absent */
+	size_t field[3]; /* by enum arc_kind; SIZE_MAX when absent */
 	struct acheck ams, as;
 };
 
@@ -54,21 +54,21 @@ struct signet_arc {
 	enum arc_state state;
 	struct header_store hs;
 	struct bodyhash_set bodies;
-	size_t seal_body;           /* relaxed whole-body hash for sealing */
-	struct aset *sets;          /* [nsets], made at end of headers; NULL without ARC */
+	size_t seal_body;  /* relaxed whole-body hash for sealing */
+	struct aset *sets; /* [nsets], made at end of headers; NULL without ARC */
 	unsigned nsets;
-	unsigned n;                 /* highest instance seen (0: none) */
-	bool decided;               /* result known at end of headers */
-	bool newest_cv_fail;        /* the newest seal says cv=fail (5.1.2) */
-	bool seals_valid;           /* structure, cv= and every AS verified */
-	struct aquery *queries;     /* [2 * nsets]: one per AMS and AS at most */
+	unsigned n;             /* highest instance seen (0: none) */
+	bool decided;           /* result known at end of headers */
+	bool newest_cv_fail;    /* the newest seal says cv=fail (5.1.2) */
+	bool seals_valid;       /* structure, cv= and every AS verified */
+	struct aquery *queries; /* [2 * nsets]: one per AMS and AS at most */
 	size_t nqueries;
 	struct signet_arc_result r;
-	struct signet_buf out[3];   /* sealed AAR, AMS, AS */
+	struct signet_buf out[3]; /* sealed AAR, AMS, AS */
 };
 
-static const char *const field_names[3] = {"ARC-Authentication-Results",
-					   "ARC-Message-Signature", "ARC-Seal"};
+static const char *const field_names[3] = {"ARC-Authentication-Results", "ARC-Message-Signature",
+					   "ARC-Seal"};
 
 enum signet_status signet_arc_new(const struct signet_arc_options *opts, struct signet_arc **out,
 				  struct signet_error *err)
@@ -129,7 +129,7 @@ static void decide(struct signet_arc *a, enum signet_result res, const char *rea
 
 static int field_kind(const struct header_store *hs, size_t k)
 {
-	struct signet_span name = header_name(hs, k);
+	struct signet_span name = header_store_name(hs, k);
 	for (int kind = 0; kind < 3; kind++)
 		if (span_eq_nocase(name, field_names[kind]))
 			return kind;
@@ -146,10 +146,11 @@ static enum signet_status alloc_sets(struct signet_arc *a, struct signet_error *
 		int kind = a->hs.fields[k].has_colon ? field_kind(&a->hs, k) : -1;
 		if (kind < 0)
 			continue;
-		struct signet_span v = header_value(&a->hs, k);
+		struct signet_span v = header_store_value(&a->hs, k);
 		unsigned i = 0;
 		any = true;
-		if (arc_instance((enum arc_kind)kind, v.p, v.len, &i, NULL) == SIGNET_OK && i > high)
+		if (arc_instance((enum arc_kind)kind, v.p, v.len, &i, NULL) == SIGNET_OK &&
+		    i > high)
 			high = i;
 	}
 	if (!any)
@@ -174,7 +175,7 @@ static void find_sets(struct signet_arc *a)
 		int kind = a->hs.fields[k].has_colon ? field_kind(&a->hs, k) : -1;
 		if (kind < 0)
 			continue;
-		struct signet_span v = header_value(&a->hs, k);
+		struct signet_span v = header_store_value(&a->hs, k);
 		struct signet_error e = {0};
 		unsigned i = 0;
 		if (a->n == 0)
@@ -194,12 +195,14 @@ static void find_sets(struct signet_arc *a)
 	for (unsigned i = 1; i <= a->n; i++)
 		for (int kind = 0; kind < 3; kind++)
 			if (a->sets[i - 1].field[kind] == SIZE_MAX) {
-				snprintf(why, sizeof why, "ARC set %u has no %s", i, field_names[kind]);
+				snprintf(why, sizeof why, "ARC set %u has no %s", i,
+					 field_names[kind]);
 				decide(a, SIGNET_RESULT_FAIL, why);
 			}
 }
 
-static enum signet_status add_query(struct signet_arc *a, struct acheck *c, struct signet_error *err)
+static enum signet_status add_query(struct signet_arc *a, struct acheck *c,
+				    struct signet_error *err)
 {
 	char name[QNAME_MAX], sel[IDNA_MAX_NAME], dom[IDNA_MAX_NAME];
 	struct signet_error ierr = {0};
@@ -228,7 +231,7 @@ static enum signet_status add_query(struct signet_arc *a, struct acheck *c, stru
 static enum signet_status prepare(struct signet_arc *a, struct acheck *c, enum arc_kind kind,
 				  size_t field, bool must, struct signet_error *err)
 {
-	struct signet_span v = header_value(&a->hs, field);
+	struct signet_span v = header_store_value(&a->hs, field);
 	struct signet_error e = {0};
 	c->field = field;
 	if (arc_sig_parse(kind, v.p, v.len, &c->sig, &e) != SIGNET_OK) {
@@ -277,7 +280,7 @@ static enum signet_status prepare_chain(struct signet_arc *a, struct signet_erro
 	struct aset *newest = &a->sets[a->n - 1];
 	/* The newest AS first: a seal that already says cv=fail ends it (5.2 step 2). */
 	if (newest->field[ARC_AS] != SIZE_MAX) {
-		struct signet_span v = header_value(&a->hs, newest->field[ARC_AS]);
+		struct signet_span v = header_store_value(&a->hs, newest->field[ARC_AS]);
 		struct signet_error e = {0};
 		struct arc_sig *tmp = &newest->as.sig;
 		if (arc_sig_parse(ARC_AS, v.p, v.len, tmp, &e) == SIGNET_OK &&
@@ -290,8 +293,8 @@ static enum signet_status prepare_chain(struct signet_arc *a, struct signet_erro
 		return SIGNET_OK;
 	SIGNET_TRY(prepare(a, &newest->ams, ARC_AMS, newest->field[ARC_AMS], true, err));
 	for (unsigned i = a->n; i >= 1; i--)
-		SIGNET_TRY(prepare(a, &a->sets[i - 1].as, ARC_AS, a->sets[i - 1].field[ARC_AS], true,
-				   err));
+		SIGNET_TRY(prepare(a, &a->sets[i - 1].as, ARC_AS, a->sets[i - 1].field[ARC_AS],
+				   true, err));
 	if (!a->decided)
 		check_cv(a);
 	/* ARC-VAL-02: the older AMS, for oldest-pass only. */
@@ -306,8 +309,8 @@ enum signet_status signet_arc_end_of_headers(struct signet_arc *a, struct signet
 	if (a->state != A_HEADERS)
 		return error_set(err, SIGNET_ERR_STATE, NULL, "end of headers given twice");
 	a->state = A_BODY;
-	SIGNET_TRY(bodyhash_set_add(&a->bodies, SIGNET_CANON_RELAXED, UINT64_MAX, &a->seal_body,
-				    err));
+	SIGNET_TRY(
+		bodyhash_set_add(&a->bodies, SIGNET_CANON_RELAXED, UINT64_MAX, &a->seal_body, err));
 	SIGNET_TRY(alloc_sets(a, err));
 	if (a->sets != NULL)
 		find_sets(a);
@@ -349,7 +352,7 @@ enum signet_status signet_arc_answer(struct signet_arc *a, unsigned id, enum sig
 	if (st != SIGNET_DNS_OK)
 		return SIGNET_OK;
 	q->nrecords = n;
-	return keyset_build(records, n, true, &q->keys, err);
+	return keyrec_keyset_build(records, n, true, &q->keys, err);
 }
 
 enum signet_status signet_arc_body(struct signet_arc *a, const uint8_t *p, size_t len,
@@ -361,8 +364,7 @@ enum signet_status signet_arc_body(struct signet_arc *a, const uint8_t *p, size_
 }
 
 /* The key of c's query, judged as the DKIM verifier does (RFC 6376 6.1.2). */
-static bool check_key(struct signet_arc *a, const struct acheck *c, const char **why,
-		      bool *temp)
+static bool check_key(struct signet_arc *a, const struct acheck *c, const char **why, bool *temp)
 {
 	const struct aquery *q = &a->queries[c->query];
 	*temp = false;
@@ -392,9 +394,9 @@ static bool check_key(struct signet_arc *a, const struct acheck *c, const char *
 static enum signet_status add_field(const struct header_store *hs, size_t k, enum signet_canon c,
 				    struct signet_span b_raw, bool strip, struct signet_buf *out)
 {
-	struct signet_span value = header_value(hs, k);
+	struct signet_span value = header_store_value(hs, k);
 	if (!strip)
-		return canon_header(c, header_raw_name(hs, k), value, out);
+		return canon_header(c, header_store_raw_name(hs, k), value, out);
 	struct signet_buf tmp;
 	buf_init(&tmp, SIGNET_MAX_HEADER_FIELD);
 	size_t pre = (size_t)(b_raw.p - value.p), post = pre + b_raw.len;
@@ -402,8 +404,8 @@ static enum signet_status add_field(const struct header_store *hs, size_t k, enu
 	if (st == SIGNET_OK)
 		st = buf_append(&tmp, value.p + post, value.len - post);
 	if (st == SIGNET_OK)
-		st = canon_header(c, header_raw_name(hs, k), (struct signet_span){tmp.data, tmp.len},
-				  out);
+		st = canon_header(c, header_store_raw_name(hs, k),
+				  (struct signet_span){tmp.data, tmp.len}, out);
 	buf_free(&tmp);
 	if (st == SIGNET_OK)
 		out->len -= 2; /* RFC 6376 3.7: no CRLF after the signature field */
@@ -421,8 +423,8 @@ static enum signet_status seal_input(const struct signet_arc *a, unsigned inst,
 				     (struct signet_span){0}, false, out));
 		SIGNET_TRY(add_field(&a->hs, s->field[ARC_AMS], SIGNET_CANON_RELAXED,
 				     (struct signet_span){0}, false, out));
-		SIGNET_TRY(add_field(&a->hs, s->field[ARC_AS], SIGNET_CANON_RELAXED, s->as.sig.b_raw,
-				     i == inst, out));
+		SIGNET_TRY(add_field(&a->hs, s->field[ARC_AS], SIGNET_CANON_RELAXED,
+				     s->as.sig.b_raw, i == inst, out));
 	}
 	return SIGNET_OK;
 }
@@ -431,19 +433,20 @@ static enum signet_status seal_input(const struct signet_arc *a, unsigned inst,
 static enum signet_status ams_input(const struct signet_arc *a, const struct acheck *c,
 				    struct signet_buf *out)
 {
-	SIGNET_TRY(header_select(&a->hs, c->sig.hnames, c->sig.nh, c->sig.hdr_canon, c->field, out));
+	SIGNET_TRY(
+		headers_select(&a->hs, c->sig.hnames, c->sig.nh, c->sig.hdr_canon, c->field, out));
 	return add_field(&a->hs, c->field, c->sig.hdr_canon, c->sig.b_raw, true, out);
 }
 
 static enum signet_status digest_of(const struct signet_buf *in, uint8_t d[SIGNET_SHA256_LEN])
 {
 	struct hash *h = NULL;
-	enum signet_status st = hash_new(&h);
+	enum signet_status st = crypto_hash_new(&h);
 	if (st == SIGNET_OK)
-		st = hash_update(h, in->data, in->len);
+		st = crypto_hash_update(h, in->data, in->len);
 	if (st == SIGNET_OK)
-		st = hash_final(h, d);
-	hash_free(h);
+		st = crypto_hash_final(h, d);
+	crypto_hash_free(h);
 	return st;
 }
 
@@ -461,7 +464,8 @@ static enum signet_status verify(struct signet_arc *a, const struct acheck *c, u
 		return SIGNET_OK;
 	if (c->sig.kind == ARC_AMS) {
 		const struct bodyhash *bh = a->bodies.items[c->bodyhash];
-		if ((c->sig.has_l && c->sig.l > bh->cb.total) || c->sig.bh_len != SIGNET_SHA256_LEN ||
+		if ((c->sig.has_l && c->sig.l > bh->cb.total) ||
+		    c->sig.bh_len != SIGNET_SHA256_LEN ||
 		    memcmp(c->sig.bh, bh->digest, SIGNET_SHA256_LEN) != 0) {
 			*why = "body hash did not verify";
 			return SIGNET_OK;
@@ -470,13 +474,15 @@ static enum signet_status verify(struct signet_arc *a, const struct acheck *c, u
 	struct signet_buf in;
 	uint8_t d[SIGNET_SHA256_LEN];
 	buf_init(&in, SIGNET_MAX_HEADER_BYTES * 2);
-	enum signet_status st = c->sig.kind == ARC_AMS ? ams_input(a, c, &in) : seal_input(a, inst, &in);
+	enum signet_status st =
+		c->sig.kind == ARC_AMS ? ams_input(a, c, &in) : seal_input(a, inst, &in);
 	if (st == SIGNET_OK)
 		st = digest_of(&in, d);
 	buf_free(&in);
 	if (st != SIGNET_OK)
 		return error_set(err, st, NULL, "ARC header hashing failed");
-	SIGNET_TRY(pubkey_verify(a->queries[c->query].keys->pk, d, c->sig.b, c->sig.b_len, ok, err));
+	SIGNET_TRY(crypto_pubkey_verify(a->queries[c->query].keys->pk, d, c->sig.b, c->sig.b_len,
+					ok, err));
 	if (!*ok)
 		*why = "signature did not verify";
 	return SIGNET_OK;
@@ -538,7 +544,8 @@ static enum signet_status validate(struct signet_arc *a, struct signet_error *er
 enum signet_status signet_arc_finish(struct signet_arc *a, struct signet_error *err)
 {
 	if (a->state != A_BODY)
-		return error_set(err, SIGNET_ERR_STATE, NULL, "finish before end of headers, or twice");
+		return error_set(err, SIGNET_ERR_STATE, NULL,
+				 "finish before end of headers, or twice");
 	SIGNET_TRY(bodyhash_set_final(&a->bodies, err));
 	if (!a->decided)
 		SIGNET_TRY(validate(a, err));
@@ -556,8 +563,11 @@ const struct signet_arc_result *signet_arc_result(const struct signet_arc *a)
 
 /* RFC 8617 4.1.2: ARC fields are not signed by the AMS we make. */
 static const char *const default_headers[] = {
-	"from", "reply-to", "subject", "date", "to", "cc", "in-reply-to", "references",
-	"message-id", "mime-version", "content-type", "content-transfer-encoding", "dkim-signature",
+	"from",           "reply-to",     "subject",
+	"date",           "to",           "cc",
+	"in-reply-to",    "references",   "message-id",
+	"mime-version",   "content-type", "content-transfer-encoding",
+	"dkim-signature",
 };
 
 static bool is_arc_name(struct signet_span n)
@@ -569,11 +579,11 @@ static bool is_arc_name(struct signet_span n)
 /* The h= list: the caller's (checked) or the default names present.
  * Fills err only for a bad name (seal_hlist fills it always). */
 static enum signet_status hlist_build(const struct signet_arc *a, const char *list,
-				     struct signet_buf *h, struct signet_error *err)
+				      struct signet_buf *h, struct signet_error *err)
 {
 	if (list == NULL) {
 		for (size_t k = 0; k < sizeof default_headers / sizeof default_headers[0]; k++) {
-			if (header_count(&a->hs, span_from_str(default_headers[k])) == 0)
+			if (header_store_count(&a->hs, span_from_str(default_headers[k])) == 0)
 				continue;
 			if (h->len > 0)
 				SIGNET_TRY(buf_append_byte(h, ':'));
@@ -589,7 +599,8 @@ static enum signet_status hlist_build(const struct signet_arc *a, const char *li
 			ok = ok && name.p[k] > 32 && name.p[k] < 127 && name.p[k] != ':' &&
 			     name.p[k] != ';';
 		if (!ok)
-			return error_set(err, SIGNET_ERR_INVAL, SPEC_SEAL, "bad field name in headers");
+			return error_set(err, SIGNET_ERR_INVAL, SPEC_SEAL,
+					 "bad field name in headers");
 		if (is_arc_name(name))
 			return error_set(err, SIGNET_ERR_INVAL, "RFC 8617 4.1.2",
 					 "the AMS must not sign ARC header fields");
@@ -615,7 +626,8 @@ static enum signet_status seal_hlist(const struct signet_arc *a, const char *lis
 static enum signet_status check_authres(const char *s, struct signet_error *err)
 {
 	if (s == NULL)
-		return error_set(err, SIGNET_ERR_INVAL, SPEC_SEAL, "no Authentication-Results payload");
+		return error_set(err, SIGNET_ERR_INVAL, SPEC_SEAL,
+				 "no Authentication-Results payload");
 	size_t n = strlen(s);
 	if (n > SIGNET_ARC_MAX_AAR)
 		return error_set(err, SIGNET_ERR_LIMIT, SPEC_SEAL,
@@ -632,7 +644,8 @@ static enum signet_status check_authres(const char *s, struct signet_error *err)
 	while (s[k] == ' ' || s[k] == '\t')
 		k++;
 	if (s[k] == '\0')
-		return error_set(err, SIGNET_ERR_INVAL, SPEC_SEAL, "empty Authentication-Results payload");
+		return error_set(err, SIGNET_ERR_INVAL, SPEC_SEAL,
+				 "empty Authentication-Results payload");
 	return SIGNET_OK;
 }
 
@@ -710,7 +723,7 @@ static enum signet_status sign_input(const struct signet_key *key, const struct 
 	enum signet_status st = digest_of(in, d);
 	if (st != SIGNET_OK)
 		return error_set(err, st, NULL, "hashing the seal input failed");
-	SIGNET_TRY(key_sign(key, d, sig, sizeof sig, &siglen, err));
+	SIGNET_TRY(crypto_key_sign(key, d, sig, sizeof sig, &siglen, err));
 	if (base64_encode(sig, siglen, b64) != SIGNET_OK || buf_terminate(b64) != SIGNET_OK)
 		return error_set(err, SIGNET_ERR_NOMEM, NULL, "out of memory");
 	return SIGNET_OK;
@@ -800,15 +813,20 @@ static enum signet_status make_ams(struct signet_arc *a, const struct signet_arc
 	buf_init(&bh, 64);
 	enum signet_status st = ams_parts(a, p->headers, &h, names, &nh, &bh, err);
 	if (st == SIGNET_OK) {
-		st = header_select(&a->hs, names, nh, SIGNET_CANON_RELAXED, SIZE_MAX, &in);
+		st = headers_select(&a->hs, names, nh, SIGNET_CANON_RELAXED, SIZE_MAX, &in);
 		if (st != SIGNET_OK)
 			st = seal_fail(err, st, "ARC-Message-Signature");
 	}
 	if (st == SIGNET_OK) {
 		const struct seal_tag t[] = {
-			{"a", signet_alg_name(signet_key_alg(p->key))}, {"b", NULL},
-			{"bh", (const char *)bh.data}, {"c", "relaxed/relaxed"}, {"d", p->domain},
-			{"h", h.len ? (const char *)h.data : ""}, {"i", inst}, {"s", p->selector},
+			{"a", signet_alg_name(signet_key_alg(p->key))},
+			{"b", NULL},
+			{"bh", (const char *)bh.data},
+			{"c", "relaxed/relaxed"},
+			{"d", p->domain},
+			{"h", h.len ? (const char *)h.data : ""},
+			{"i", inst},
+			{"s", p->selector},
 			{"t", ts},
 		};
 		st = make_signed(a, ARC_AMS, t, sizeof t / sizeof t[0], &in, p->key, err);
@@ -825,8 +843,9 @@ static enum signet_status as_prefix(const struct signet_arc *a, bool fail, struc
 {
 	for (unsigned i = 1; !fail && i <= a->n; i++)
 		for (int kind = 0; kind < 3; kind++)
-			SIGNET_TRY(add_field(&a->hs, a->sets[i - 1].field[kind], SIGNET_CANON_RELAXED,
-					     (struct signet_span){0}, false, in));
+			SIGNET_TRY(add_field(&a->hs, a->sets[i - 1].field[kind],
+					     SIGNET_CANON_RELAXED, (struct signet_span){0}, false,
+					     in));
 	SIGNET_TRY(add_made(in, field_names[ARC_AAR], &a->out[ARC_AAR], false));
 	return add_made(in, field_names[ARC_AMS], &a->out[ARC_AMS], false);
 }
@@ -842,8 +861,13 @@ static enum signet_status make_as(struct signet_arc *a, const struct signet_arc_
 		st = seal_fail(err, st, "ARC-Seal");
 	} else {
 		const struct seal_tag t[] = {
-			{"a", signet_alg_name(signet_key_alg(p->key))}, {"b", NULL}, {"cv", cv},
-			{"d", p->domain}, {"i", inst}, {"s", p->selector}, {"t", ts},
+			{"a", signet_alg_name(signet_key_alg(p->key))},
+			{"b", NULL},
+			{"cv", cv},
+			{"d", p->domain},
+			{"i", inst},
+			{"s", p->selector},
+			{"t", ts},
 		};
 		st = make_signed(a, ARC_AS, t, sizeof t / sizeof t[0], &in, p->key, err);
 	}
@@ -852,13 +876,15 @@ static enum signet_status make_as(struct signet_arc *a, const struct signet_arc_
 }
 
 static enum signet_status seal_check(const struct signet_arc *a,
-				     const struct signet_arc_seal_params *p, struct signet_error *err)
+				     const struct signet_arc_seal_params *p,
+				     struct signet_error *err)
 {
 	if (a->state != A_DONE)
 		return error_set(err, SIGNET_ERR_STATE, NULL, "seal before finish, or twice");
 	if (p != NULL && p->upstream != SIGNET_RESULT_NONE && p->upstream != SIGNET_RESULT_PASS &&
 	    p->upstream != SIGNET_RESULT_FAIL)
-		return error_set(err, SIGNET_ERR_INVAL, SPEC_SEAL, "upstream must be none, pass or fail");
+		return error_set(err, SIGNET_ERR_INVAL, SPEC_SEAL,
+				 "upstream must be none, pass or fail");
 	if (a->r.result == SIGNET_RESULT_TEMPERROR &&
 	    !(p != NULL && p->upstream == SIGNET_RESULT_PASS && a->seals_valid))
 		return error_set(err, SIGNET_ERR_STATE, SPEC_SEAL,

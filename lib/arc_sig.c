@@ -17,7 +17,7 @@
 
 static const char *kind_name(enum arc_kind kind)
 {
-	return kind == ARC_AAR ? "ARC-Authentication-Results"
+	return kind == ARC_AAR   ? "ARC-Authentication-Results"
 	       : kind == ARC_AMS ? "ARC-Message-Signature"
 				 : "ARC-Seal";
 }
@@ -91,8 +91,8 @@ static enum signet_status aar_instance(const uint8_t *p, size_t len, unsigned *o
 	return SIGNET_OK;
 }
 
-enum signet_status arc_instance(enum arc_kind kind, const uint8_t *value, size_t len,
-				unsigned *out, struct signet_error *err)
+enum signet_status arc_instance(enum arc_kind kind, const uint8_t *value, size_t len, unsigned *out,
+				struct signet_error *err)
 {
 	if (kind == ARC_AAR)
 		return aar_instance(value, len, out, err);
@@ -120,10 +120,9 @@ static enum signet_status required(const struct arc_sig *s, const char *const *n
 {
 	for (size_t k = 0; k < n; k++)
 		if (tag_list_find(&s->tags, names[k]) == NULL)
-			return error_set(err, SIGNET_ERR_SYNTAX,
-					 s->kind == ARC_AMS ? SPEC_AMS : SPEC_AS,
-					 "%s is missing required tag %s=", kind_name(s->kind),
-					 names[k]);
+			return error_set(
+				err, SIGNET_ERR_SYNTAX, s->kind == ARC_AMS ? SPEC_AMS : SPEC_AS,
+				"%s is missing required tag %s=", kind_name(s->kind), names[k]);
 	return SIGNET_OK;
 }
 
@@ -141,8 +140,8 @@ static enum signet_status arc_alg(struct arc_sig *s, struct signet_error *err)
 		return error_set(err, SIGNET_ERR_SYNTAX, "RFC 8301 3.1",
 				 "%s a=rsa-sha1 is not acceptable", kind_name(s->kind));
 	else
-		return error_set(err, SIGNET_ERR_SYNTAX, SPEC_AMS, "%s has an unknown a=",
-				 kind_name(s->kind));
+		return error_set(err, SIGNET_ERR_SYNTAX, SPEC_AMS,
+				 "%s has an unknown a=", kind_name(s->kind));
 	return SIGNET_OK;
 }
 
@@ -152,19 +151,19 @@ static enum signet_status arc_base64(const struct arc_sig *s, const char *tag, u
 	struct signet_error tmp;
 	struct signet_span v = value_of(s, tag, NULL);
 	if (base64_decode(v, dst, cap, len, &tmp) != SIGNET_OK || *len == 0)
-		return error_set(err, SIGNET_ERR_SYNTAX, SPEC_AMS, "%s has bad base64 in %s=",
-				 kind_name(s->kind), tag);
+		return error_set(err, SIGNET_ERR_SYNTAX, SPEC_AMS,
+				 "%s has bad base64 in %s=", kind_name(s->kind), tag);
 	return SIGNET_OK;
 }
 
 static enum signet_status arc_names(const struct arc_sig *s, struct signet_error *err)
 {
 	if (dnsname_check(s->d.p, s->d.len, DNSNAME_UTF8, NULL) != DNSNAME_OK)
-		return error_set(err, SIGNET_ERR_SYNTAX, SPEC_AMS, "%s has an invalid d=",
-				 kind_name(s->kind));
+		return error_set(err, SIGNET_ERR_SYNTAX, SPEC_AMS,
+				 "%s has an invalid d=", kind_name(s->kind));
 	if (dnsname_check(s->s.p, s->s.len, DNSNAME_UTF8, NULL) != DNSNAME_OK)
-		return error_set(err, SIGNET_ERR_SYNTAX, SPEC_AMS, "%s has an invalid s=",
-				 kind_name(s->kind));
+		return error_set(err, SIGNET_ERR_SYNTAX, SPEC_AMS,
+				 "%s has an invalid s=", kind_name(s->kind));
 	return SIGNET_OK;
 }
 

@@ -36,7 +36,8 @@ struct arc_sig {
  * with the reason when absent, malformed or outside
  * 1..SIGNET_ARC_MAX_INSTANCES. */
 SIGNET_MUST_USE enum signet_status arc_instance(enum arc_kind kind, const uint8_t *value,
-						size_t len, unsigned *out, struct signet_error *err);
+						size_t len, unsigned *out,
+						struct signet_error *err);
 
 /* Parses an AMS (ARC-AMS-01) or AS (ARC-AS-01) value: tag-list syntax,
  * required tags, a= (rsa-sha256 or ed25519-sha256; rsa-sha1 refused,

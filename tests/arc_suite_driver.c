@@ -38,7 +38,8 @@ static char *slurp(const char *path, size_t *len)
 static size_t parse_keys(char *text, struct keyline *keys)
 {
 	size_t n = 0;
-	for (char *line = strtok(text, "\n"); line != NULL && n < MAX_KEYS; line = strtok(NULL, "\n")) {
+	for (char *line = strtok(text, "\n"); line != NULL && n < MAX_KEYS;
+	     line = strtok(NULL, "\n")) {
 		line[strcspn(line, "\r")] = '\0';
 		if (line[0] == '#' || line[0] == '\0')
 			continue;
@@ -89,7 +90,8 @@ static enum signet_status run(struct signet_arc *a, const char *msg, size_t len,
 			if (strcasecmp(keys[k].name, q.name) == 0)
 				txt[n++] = (struct signet_txt){(const uint8_t *)keys[k].value,
 							       strlen(keys[k].value)};
-		st = signet_arc_answer(a, q.id, n ? SIGNET_DNS_OK : SIGNET_DNS_NXDOMAIN, txt, n, err);
+		st = signet_arc_answer(a, q.id, n ? SIGNET_DNS_OK : SIGNET_DNS_NXDOMAIN, txt, n,
+				       err);
 	}
 	return st == SIGNET_OK ? signet_arc_finish(a, err) : st;
 }
@@ -108,8 +110,12 @@ static enum signet_status seal(struct signet_arc *a, char **argv, struct signet_
 	if (st != SIGNET_OK)
 		return st;
 	struct signet_arc_seal_params p = {
-		.domain = argv[5], .selector = argv[6], .key = key,
-		.timestamp = strtoull(argv[7], NULL, 10), .headers = argv[8], .authres = argv[9],
+		.domain = argv[5],
+		.selector = argv[6],
+		.key = key,
+		.timestamp = strtoull(argv[7], NULL, 10),
+		.headers = argv[8],
+		.authres = argv[9],
 	};
 	struct signet_arc_seal out;
 	st = signet_arc_seal(a, &p, &out, err);
@@ -125,8 +131,9 @@ int main(int argc, char **argv)
 {
 	bool sign = argc == 10 && strcmp(argv[1], "sign") == 0;
 	if (!sign && !(argc == 4 && strcmp(argv[1], "verify") == 0)) {
-		fprintf(stderr, "usage: arc_suite_driver verify MSG KEYS | sign MSG KEYS PEM DOMAIN "
-				"SELECTOR TIME HEADERS AUTHRES\n");
+		fprintf(stderr,
+			"usage: arc_suite_driver verify MSG KEYS | sign MSG KEYS PEM DOMAIN "
+			"SELECTOR TIME HEADERS AUTHRES\n");
 		return 64;
 	}
 	size_t mlen = 0, klen = 0;
@@ -141,8 +148,8 @@ int main(int argc, char **argv)
 		st = run(a, msg, mlen, keys, parse_keys(ktext, keys), &err);
 	if (st == SIGNET_OK && !sign) {
 		const struct signet_arc_result *r = signet_arc_result(a);
-		printf("cv=%s oldest-pass=%u instances=%u reason=%s\n", signet_result_name(r->result),
-		       r->oldest_pass, r->instances, r->reason);
+		printf("cv=%s oldest-pass=%u instances=%u reason=%s\n",
+		       signet_result_name(r->result), r->oldest_pass, r->instances, r->reason);
 	} else if (st == SIGNET_OK) {
 		st = seal(a, argv, &err);
 	}

@@ -35,14 +35,15 @@ struct signet_arc_result {
 	unsigned oldest_pass;
 };
 
-SIGNET_API SIGNET_MUST_USE enum signet_status
-signet_arc_new(const struct signet_arc_options *opts, struct signet_arc **out,
-	       struct signet_error *err);
+SIGNET_API SIGNET_MUST_USE enum signet_status signet_arc_new(const struct signet_arc_options *opts,
+							     struct signet_arc **out,
+							     struct signet_error *err);
 
 /* One header field in message order (as signet_verifier_header). */
-SIGNET_API SIGNET_MUST_USE enum signet_status
-signet_arc_header(struct signet_arc *a, const uint8_t *name, size_t nlen, const uint8_t *value,
-		  size_t vlen, struct signet_error *err);
+SIGNET_API SIGNET_MUST_USE enum signet_status signet_arc_header(struct signet_arc *a,
+								const uint8_t *name, size_t nlen,
+								const uint8_t *value, size_t vlen,
+								struct signet_error *err);
 
 /* Finds the ARC sets, checks the structure and prepares the key queries. */
 SIGNET_API SIGNET_MUST_USE enum signet_status signet_arc_end_of_headers(struct signet_arc *a,
@@ -51,15 +52,17 @@ SIGNET_API SIGNET_MUST_USE enum signet_status signet_arc_end_of_headers(struct s
 /* Key queries, as for the verifier: next one not handed out (false when
  * none is left; q->name borrowed until free), and its answer. */
 SIGNET_API bool signet_arc_next_query(struct signet_arc *a, struct signet_query *q);
-SIGNET_API SIGNET_MUST_USE enum signet_status
-signet_arc_answer(struct signet_arc *a, unsigned id, enum signet_dns_status st,
-		  const struct signet_txt *records, size_t n, struct signet_error *err);
+SIGNET_API SIGNET_MUST_USE enum signet_status signet_arc_answer(struct signet_arc *a, unsigned id,
+								enum signet_dns_status st,
+								const struct signet_txt *records,
+								size_t n, struct signet_error *err);
 
 /* Body bytes, any chunking, CRLF or bare LF. Besides the hashes the AMS
  * need, the relaxed body hash a seal needs is always computed (one more
  * SHA-256 pass when no AMS uses relaxed/relaxed). */
-SIGNET_API SIGNET_MUST_USE enum signet_status
-signet_arc_body(struct signet_arc *a, const uint8_t *p, size_t len, struct signet_error *err);
+SIGNET_API SIGNET_MUST_USE enum signet_status signet_arc_body(struct signet_arc *a,
+							      const uint8_t *p, size_t len,
+							      struct signet_error *err);
 
 /* Ends the body and decides the chain. An unanswered query is temperror. */
 SIGNET_API SIGNET_MUST_USE enum signet_status signet_arc_finish(struct signet_arc *a,
@@ -81,7 +84,7 @@ struct signet_arc_seal_params {
 	 * fields are refused: RFC 8617 4.1.2 forbids ARC-Seal, and signing the
 	 * others adds nothing the seal does not cover. */
 	const char *headers;
-	uint64_t timestamp;           /* t= of the AMS and the AS */
+	uint64_t timestamp; /* t= of the AMS and the AS */
 	/* The chain result the caller got for this message before changing it
 	 * (a mailing list: the arc= of its own inbound Authentication-Results),
 	 * or SIGNET_RESULT_NONE (0) to use this object's result alone. FAIL
@@ -110,9 +113,9 @@ struct signet_arc_seal {
 	const char *aar, *ams, *as;
 };
 
-SIGNET_API SIGNET_MUST_USE enum signet_status
-signet_arc_seal(struct signet_arc *a, const struct signet_arc_seal_params *p,
-		struct signet_arc_seal *out, struct signet_error *err);
+SIGNET_API SIGNET_MUST_USE enum signet_status signet_arc_seal(
+	struct signet_arc *a, const struct signet_arc_seal_params *p, struct signet_arc_seal *out,
+	struct signet_error *err);
 
 SIGNET_API void signet_arc_free(struct signet_arc *a);
 

@@ -593,8 +593,8 @@ static enum signet_status ar(struct signet_error *err)
 /* ARC (arc.h): the message sealed (no chain: i=1), then the sealed
  * message validated (one query, answered) and sealed again (cv=pass). The
  * sealed text goes into a static buffer: no test allocation while armed. */
-static enum signet_status arc_h(void *ctx, const uint8_t *n, size_t nl, const uint8_t *v,
-				size_t vl, struct signet_error *e)
+static enum signet_status arc_h(void *ctx, const uint8_t *n, size_t nl, const uint8_t *v, size_t vl,
+				struct signet_error *e)
 {
 	return signet_arc_header(ctx, n, nl, v, vl, e);
 }
@@ -612,7 +612,9 @@ static enum signet_status arc_pass(const uint8_t *msg, size_t len, struct signet
 {
 	static const struct signet_message_handler h = {arc_h, arc_eoh, arc_b};
 	const struct signet_arc_seal_params p = {
-		.domain = "football.example.com", .selector = "brisbane", .key = fx.ed,
+		.domain = "football.example.com",
+		.selector = "brisbane",
+		.key = fx.ed,
 		.authres = "relay.example; dkim=pass header.d=football.example.com",
 		.timestamp = 1528637909};
 	enum signet_status status = SIGNET_OK;
@@ -637,9 +639,10 @@ static enum signet_status arc_seal_twice(struct signet_error *err)
 	struct signet_arc_seal s1, s2;
 	enum signet_status status = SIGNET_OK;
 	TRY(arc_pass((const uint8_t *)unsigned_msg, sizeof unsigned_msg - 1, &s1, &a, err));
-	int n = snprintf(sealed, sizeof sealed,
-			 "ARC-Seal:%s\r\nARC-Message-Signature:%s\r\nARC-Authentication-Results:%s\r\n%s",
-			 s1.as, s1.ams, s1.aar, unsigned_msg);
+	int n = snprintf(
+		sealed, sizeof sealed,
+		"ARC-Seal:%s\r\nARC-Message-Signature:%s\r\nARC-Authentication-Results:%s\r\n%s",
+		s1.as, s1.ams, s1.aar, unsigned_msg);
 	if (n < 0 || (size_t)n >= sizeof sealed)
 		fail_msg("arc: sealed message does not fit");
 	TRY(arc_pass((const uint8_t *)sealed, (size_t)n, &s2, &b, err));

@@ -75,10 +75,11 @@ static struct signet_arc *run_chunked(const char *msg, const char *rec, enum ans
 	struct signet_query q;
 	while (ans != ANSWER_NONE && signet_arc_next_query(a, &q)) {
 		struct signet_txt t = {(const uint8_t *)rec, strlen(rec)};
-		assert_int_equal(signet_arc_answer(a, q.id,
-						   ans == ANSWER_KEY ? SIGNET_DNS_OK : SIGNET_DNS_NXDOMAIN,
-						   &t, 1, &err),
-				 SIGNET_OK);
+		assert_int_equal(
+			signet_arc_answer(a, q.id,
+					  ans == ANSWER_KEY ? SIGNET_DNS_OK : SIGNET_DNS_NXDOMAIN,
+					  &t, 1, &err),
+			SIGNET_OK);
 	}
 	assert_int_equal(signet_arc_finish(a, &err), SIGNET_OK);
 	return a;
@@ -91,8 +92,11 @@ static struct signet_arc *run(const char *msg, const char *rec)
 
 static struct signet_arc_seal_params params(const struct signet_key *key, const char *authres)
 {
-	return (struct signet_arc_seal_params){.domain = "example.org", .selector = "sel",
-					       .key = key, .authres = authres, .timestamp = 12345};
+	return (struct signet_arc_seal_params){.domain = "example.org",
+					       .selector = "sel",
+					       .key = key,
+					       .authres = authres,
+					       .timestamp = 12345};
 }
 
 /* The three new fields above msg (malloc'd). */
@@ -101,7 +105,8 @@ static char *prepend(const struct signet_arc_seal *s, const char *msg)
 	size_t n = strlen(s->aar) + strlen(s->ams) + strlen(s->as) + strlen(msg) + 128;
 	char *out = malloc(n);
 	assert_non_null(out);
-	snprintf(out, n, "ARC-Seal:%s\r\nARC-Message-Signature:%s\r\nARC-Authentication-Results:%s\r\n%s",
+	snprintf(out, n,
+		 "ARC-Seal:%s\r\nARC-Message-Signature:%s\r\nARC-Authentication-Results:%s\r\n%s",
 		 s->as, s->ams, s->aar, msg);
 	return out;
 }
@@ -143,8 +148,8 @@ static char *seal_up(const char *msg, const struct signet_key *key, const char *
 	return out;
 }
 
-static char *seal_msg(const char *msg, const struct signet_key *key, const char *rec,
-		      char *as_out, size_t as_cap)
+static char *seal_msg(const char *msg, const struct signet_key *key, const char *rec, char *as_out,
+		      size_t as_cap)
 {
 	return seal_up(msg, key, rec, SIGNET_RESULT_NONE, as_out, as_cap);
 }
@@ -195,9 +200,9 @@ static void ARC_SET_02_instance_limit(void **state)
 			 SIGNET_ERR_SYNTAX);
 	assert_string_equal(err.msg, "ARC-Message-Signature has no i=");
 	/* A long run of digits is refused before it can overflow. */
-	assert_int_equal(arc_instance(ARC_AS, (const uint8_t *)"i=99999999999999999999999", 25, &i,
-				      &err),
-			 SIGNET_ERR_SYNTAX);
+	assert_int_equal(
+		arc_instance(ARC_AS, (const uint8_t *)"i=99999999999999999999999", 25, &i, &err),
+		SIGNET_ERR_SYNTAX);
 }
 
 /* ARC-AAR-01 (RFC 8617 4.1.1): "i" [FWS] "=" [FWS] instance [FWS] ";". */
@@ -218,7 +223,10 @@ static void ARC_AAR_01_instance_prefix(void **state)
 	/* Truncated, and a NUL in the middle. */
 	assert_int_equal(arc_instance(ARC_AAR, (const uint8_t *)"i=", 2, &i, &err),
 			 SIGNET_ERR_SYNTAX);
-	assert_int_equal(arc_instance(ARC_AAR, (const uint8_t *)"i=\0" "1;", 5, &i, &err),
+	assert_int_equal(arc_instance(ARC_AAR,
+				      (const uint8_t *)"i=\0"
+						       "1;",
+				      5, &i, &err),
 			 SIGNET_ERR_SYNTAX);
 	assert_int_equal(arc_instance(ARC_AAR, (const uint8_t *)"", 0, &i, &err),
 			 SIGNET_ERR_SYNTAX);
@@ -237,11 +245,12 @@ static void ARC_AMS_01_h_rules(void **state)
 	assert_int_equal(arc_sig_parse(ARC_AMS, (const uint8_t *)ok, sizeof ok - 1, s, &err),
 			 SIGNET_OK);
 	assert_int_equal(s->nh, 2);
-	assert_int_equal(s->hdr_canon, SIGNET_CANON_RELAXED); /* no c=: the suite's ams_fields_c_na */
+	assert_int_equal(s->hdr_canon,
+			 SIGNET_CANON_RELAXED); /* no c=: the suite's ams_fields_c_na */
 	static const char as_in_h[] = AMS_TAGS "h=from:ARC-Seal";
-	assert_int_equal(arc_sig_parse(ARC_AMS, (const uint8_t *)as_in_h, sizeof as_in_h - 1, s,
-				       &err),
-			 SIGNET_ERR_SYNTAX);
+	assert_int_equal(
+		arc_sig_parse(ARC_AMS, (const uint8_t *)as_in_h, sizeof as_in_h - 1, s, &err),
+		SIGNET_ERR_SYNTAX);
 	assert_string_equal(err.msg, "ARC-Message-Signature h= includes ARC-Seal");
 	static const char no_h[] = AMS_TAGS;
 	assert_int_equal(arc_sig_parse(ARC_AMS, (const uint8_t *)no_h, sizeof no_h - 1, s, &err),
@@ -481,7 +490,8 @@ static void ARC_SET_02_structure(void **state)
 	expect(dup, SIGNET_RESULT_FAIL, "two ARC-Message-Signature fields with i=1");
 	char *no_aar = replace(m1, "ARC-Authentication-Results: i=1;", "X-Old: i=1;");
 	expect(no_aar, SIGNET_RESULT_FAIL, "ARC set 1 has no ARC-Authentication-Results");
-	char *gap = replace(m2, "ARC-Authentication-Results: i=1;", "ARC-Authentication-Results: i=3;");
+	char *gap =
+		replace(m2, "ARC-Authentication-Results: i=1;", "ARC-Authentication-Results: i=3;");
 	expect(gap, SIGNET_RESULT_FAIL, "ARC set 1 has no ARC-Authentication-Results");
 	char *cv = replace(m2, "cv=pass", "cv=none");
 	expect(cv, SIGNET_RESULT_FAIL, "ARC-Seal i=2 has cv=none, not pass");
@@ -512,9 +522,11 @@ static void ARC_SET_02_fifty_sets(void **state)
 	struct signet_arc_seal s;
 	struct signet_error err = {0};
 	assert_int_equal(signet_arc_seal(a, &p, &s, &err), SIGNET_ERR_LIMIT);
-	assert_string_equal(err.msg, "the message has SIGNET_ARC_MAX_INSTANCES (50) ARC sets already");
+	assert_string_equal(err.msg,
+			    "the message has SIGNET_ARC_MAX_INSTANCES (50) ARC sets already");
 	signet_arc_free(a);
-	char *over = replace(m, "ARC-Authentication-Results: i=50;", "ARC-Authentication-Results: i=51;");
+	char *over = replace(m, "ARC-Authentication-Results: i=50;",
+			     "ARC-Authentication-Results: i=51;");
 	expect(over, SIGNET_RESULT_FAIL,
 	       "ARC-Authentication-Results i=51 is outside 1..SIGNET_ARC_MAX_INSTANCES (50)");
 	free(over);
@@ -635,8 +647,9 @@ static void ARC_API_state(void **state)
 	assert_int_equal(signet_arc_seal(a, &p, &s, &err), SIGNET_ERR_STATE);
 	assert_int_equal(signet_arc_end_of_headers(a, &err), SIGNET_OK);
 	assert_int_equal(signet_arc_end_of_headers(a, &err), SIGNET_ERR_STATE);
-	assert_int_equal(signet_arc_header(a, (const uint8_t *)"X", 1, (const uint8_t *)"y", 1, &err),
-			 SIGNET_ERR_STATE);
+	assert_int_equal(
+		signet_arc_header(a, (const uint8_t *)"X", 1, (const uint8_t *)"y", 1, &err),
+		SIGNET_ERR_STATE);
 	assert_int_equal(signet_arc_answer(a, 0, SIGNET_DNS_OK, NULL, 0, &err), SIGNET_ERR_INVAL);
 	assert_int_equal(signet_arc_finish(a, &err), SIGNET_OK);
 	assert_int_equal(signet_arc_finish(a, &err), SIGNET_ERR_STATE);
@@ -677,7 +690,8 @@ static void ARC_VAL_01_header_limit(void **state)
 	char *over = with_big_field(m1, SIGNET_MAX_HEADER_FIELD + 1);
 	struct signet_arc *a = run(over, ed_rec);
 	assert_int_equal(signet_arc_result(a)->result, SIGNET_RESULT_FAIL);
-	assert_string_equal(signet_arc_result(a)->reason, "header field of 65537 bytes (limit 65536)");
+	assert_string_equal(signet_arc_result(a)->reason,
+			    "header field of 65537 bytes (limit 65536)");
 	struct signet_arc_seal_params p = params(ed_key, AUTHRES);
 	struct signet_arc_seal s;
 	struct signet_error err = {0};
