@@ -410,6 +410,141 @@ static void SPF_EVAL_07_syntax_anywhere(void **state)
 			 SIGNET_SPF_PERMERROR);
 }
 
+/* SPF-EVAL-01 (RFC 7208 4.6.2): terms left to right, the first match decides
+ * with its qualifier; SPF-EVAL-02 (4.7): no match and no redirect is neutral. */
+static void SPF_EVAL_01_first_match_decides(void **state)
+{
+	(void)state;
+	static const struct rr zone[] = {
+		{"example.com", SIGNET_RR_TXT, "v=spf1 ~ip4:192.0.2.1 -ip4:192.0.2.0/24 +all", 0},
+		{"nomatch.example.com", SIGNET_RR_TXT, "v=spf1 ip4:198.51.100.0/24", 0},
+	};
+	assert_int_equal(CHECK(zone, "192.0.2.1", "a@example.com", "h").result,
+			 SIGNET_SPF_SOFTFAIL);
+	assert_int_equal(CHECK(zone, "192.0.2.2", "a@example.com", "h").result, SIGNET_SPF_FAIL);
+	assert_int_equal(CHECK(zone, "203.0.113.9", "a@example.com", "h").result, SIGNET_SPF_PASS);
+}
+
+static void SPF_EVAL_02_no_match_is_neutral(void **state)
+{
+	(void)state;
+	static const struct rr zone[] = {
+		{"nomatch.example.com", SIGNET_RR_TXT, "v=spf1 ip4:198.51.100.0/24", 0},
+	};
+	struct run r = CHECK(zone, "192.0.2.2", "a@nomatch.example.com", "h");
+	assert_int_equal(r.result, SIGNET_SPF_NEUTRAL);
+	assert_string_equal(r.reason, "no term matched and there is no redirect= (RFC 7208 4.7)");
+}
+
+/* SPF-EVAL-03 (RFC 7208 5.1-5.7): every mechanism matches what it should. */
+static void SPF_EVAL_03_every_mechanism(void **state)
+{
+	(void)state;
+	static const struct rr zone[] = {
+		{"a.example", SIGNET_RR_TXT, "v=spf1 a -all", 0},
+		{"a.example", SIGNET_RR_A, "192.0.2.10", 0},
+		{"mx.example", SIGNET_RR_TXT, "v=spf1 mx:a.example -all", 0},
+		{"a.example", SIGNET_RR_MX, "a.example", 10},
+		{"ptr.example", SIGNET_RR_TXT, "v=spf1 ptr:a.example -all", 0},
+		{"10.2.0.192.in-addr.arpa", SIGNET_RR_PTR, "host.a.example", 0},
+		{"host.a.example", SIGNET_RR_A, "192.0.2.10", 0},
+		{"ex.example", SIGNET_RR_TXT, "v=spf1 exists:%{ir}.list.example -all", 0},
+		{"10.2.0.192.list.example", SIGNET_RR_A, "127.0.0.2", 0},
+		{"ip6.example", SIGNET_RR_TXT, "v=spf1 ip6:2001:db8::/32 -all", 0},
+	};
+	static const char *const senders[] = {"a@a.example", "a@mx.example", "a@ptr.example",
+					      "a@ex.example"};
+	for (size_t k = 0; k < 4; k++) {
+		assert_int_equal(CHECK(zone, "192.0.2.10", senders[k], "h").result,
+				 SIGNET_SPF_PASS);
+		assert_int_equal(CHECK(zone, "192.0.2.11", senders[k], "h").result,
+				 SIGNET_SPF_FAIL);
+	}
+	assert_int_equal(CHECK(zone, "2001:db8::1", "a@ip6.example", "h").result, SIGNET_SPF_PASS);
+	assert_int_equal(CHECK(zone, "2001:db9::1", "a@ip6.example", "h").result, SIGNET_SPF_FAIL);
+}
+
+/* SPF-EVAL-06 (RFC 7208 6.2): exp= explains a fail only; an exp= whose TXT
+ * is missing or has a syntax error is ignored (the default is used). */
+static void SPF_EVAL_06_exp_only_on_fail(void **state)
+{
+	(void)state;
+	static const struct rr zone[] = {
+		{"example.com", SIGNET_RR_TXT, "v=spf1 ?ip4:192.0.2.1 -all exp=e.example.com", 0},
+		{"e.example.com", SIGNET_RR_TXT, "%{i} may not send as %{d}", 0},
+		{"bad.example.com", SIGNET_RR_TXT, "v=spf1 -all exp=b.example.com", 0},
+		{"b.example.com", SIGNET_RR_TXT, "100%", 0},
+		{"gone.example.com", SIGNET_RR_TXT, "v=spf1 -all exp=nothere.example.com", 0},
+	};
+	struct run r = CHECK(zone, "192.0.2.9", "a@example.com", "h");
+	assert_int_equal(r.result, SIGNET_SPF_FAIL);
+	assert_string_equal(r.explanation, "192.0.2.9 may not send as example.com");
+	r = CHECK(zone, "192.0.2.1", "a@example.com", "h");
+	assert_int_equal(r.result, SIGNET_SPF_NEUTRAL);
+	assert_string_equal(r.explanation, ""); /* none outside fail */
+	assert_string_equal(CHECK(zone, "192.0.2.9", "a@bad.example.com", "h").explanation,
+			    "DEFAULT");
+	assert_string_equal(CHECK(zone, "192.0.2.9", "a@gone.example.com", "h").explanation,
+			    "DEFAULT");
+}
+
+/* SPF-LOOK-01 (RFC 7208 3.1, 4.4): the record is looked up as TXT only. */
+static void SPF_LOOK_01_txt_only(void **state)
+{
+	(void)state;
+	struct signet_spf_request req = {0};
+	struct signet_spf *s;
+	struct signet_error err;
+	struct signet_spf_query q;
+	req.ip[0] = 192;
+	req.mail_from = "a@example.com";
+	assert_int_equal(signet_spf_new(&req, &s, &err), SIGNET_OK);
+	assert_true(signet_spf_next_query(s, &q));
+	assert_int_equal(q.type, SIGNET_RR_TXT);
+	assert_string_equal(q.name, "example.com");
+	signet_spf_free(s);
+}
+
+/* SPF-LIM-04 (RFC 7208 4.6.4): the check is bounded: the evaluator has no
+ * clock, so its bound is the questions it asks, each under the caller's
+ * timeout. A worst-case record (ten mx with ten names each, and ptr) asks at
+ * most 1 + 10 * (1 + 10) + 1 + 10 questions before it ends. */
+static void SPF_LIM_04_questions_bounded(void **state)
+{
+	(void)state;
+	struct rr zone[64];
+	char names[10][32];
+	size_t nz = 0;
+	zone[nz++] = (struct rr){"example.com", SIGNET_RR_TXT,
+				 "v=spf1 mx mx mx mx mx mx mx mx mx ptr mx -all", 0};
+	for (int k = 0; k < 10; k++) {
+		snprintf(names[k], sizeof names[k], "mx%d.example.com", k);
+		zone[nz++] = (struct rr){"example.com", SIGNET_RR_MX, names[k], (uint16_t)k};
+		zone[nz++] = (struct rr){names[k], SIGNET_RR_A, "198.51.100.1", 0};
+	}
+	struct signet_spf_request req = {0};
+	struct signet_spf *s;
+	struct signet_error err;
+	unsigned asked = 0;
+	req.ip[0] = 192;
+	req.ip[3] = 1;
+	req.mail_from = "a@example.com";
+	assert_int_equal(signet_spf_new(&req, &s, &err), SIGNET_OK);
+	while (!signet_spf_done(s)) {
+		struct signet_spf_query qs[32];
+		unsigned n = 0;
+		while (n < 32 && signet_spf_next_query(s, &qs[n]))
+			n++;
+		assert_true(n > 0);
+		asked += n;
+		for (unsigned k = 0; k < n; k++)
+			answer(s, zone, nz, &qs[k]);
+	}
+	assert_true(asked <= 1 + 10 * 11 + 1 + 10);
+	assert_int_equal(signet_spf_outcome(s)->result, SIGNET_SPF_PERMERROR);
+	signet_spf_free(s);
+}
+
 /* The API: an unknown id is refused; late answers after the result are
  * ignored; a domain that cannot be checked gives none without a question. */
 static void spf_api_misuse(void **state)
@@ -458,6 +593,12 @@ int main(void)
 		cmocka_unit_test(SPF_EVAL_05_redirect),
 		cmocka_unit_test(SPF_CIDR_01_lengths),
 		cmocka_unit_test(SPF_EVAL_07_syntax_anywhere),
+		cmocka_unit_test(SPF_EVAL_01_first_match_decides),
+		cmocka_unit_test(SPF_EVAL_02_no_match_is_neutral),
+		cmocka_unit_test(SPF_EVAL_03_every_mechanism),
+		cmocka_unit_test(SPF_EVAL_06_exp_only_on_fail),
+		cmocka_unit_test(SPF_LOOK_01_txt_only),
+		cmocka_unit_test(SPF_LIM_04_questions_bounded),
 		cmocka_unit_test(spf_api_misuse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
