@@ -8,6 +8,7 @@
 #include "base64.h"
 #include "dnsname.h"
 #include "error.h"
+#include "rfc5322.h"
 
 #define SPEC_SET "RFC 8617 4.2.1"
 #define SPEC_AAR "RFC 8617 4.1.1"
@@ -167,17 +168,6 @@ static enum signet_status arc_names(const struct arc_sig *s, struct signet_error
 	return SIGNET_OK;
 }
 
-/* ftext = %d33-57 / %d59-126 (RFC 5322 3.6.8). */
-static bool field_name_ok(struct signet_span n)
-{
-	if (n.len == 0)
-		return false;
-	for (size_t k = 0; k < n.len; k++)
-		if (n.p[k] < 33 || n.p[k] > 126 || n.p[k] == ':')
-			return false;
-	return true;
-}
-
 /* ARC-AMS-01: h= as in DKIM, except that it need not name From, may be
  * empty (the suite's ams_fields_h_empty passes), and must not name
  * ARC-Seal (RFC 8617 4.1.2). */
@@ -194,7 +184,7 @@ static enum signet_status ams_h(struct arc_sig *s, struct signet_error *err)
 		 * expects a pass, and skipping it signs exactly what is hashed. */
 		if (name.len == 0)
 			continue;
-		if (!field_name_ok(name))
+		if (!rfc5322_field_name_ok(name.p, name.len))
 			return error_set(err, SIGNET_ERR_SYNTAX, SPEC_AMS,
 					 "ARC-Message-Signature h= has an invalid field name");
 		if (span_eq_nocase(name, "arc-seal"))

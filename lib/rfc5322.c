@@ -376,3 +376,13 @@ enum signet_status signet_rfc5322_from_domains(const uint8_t *value, size_t len,
 	free(toks);
 	return st;
 }
+
+bool rfc5322_field_name_ok(const uint8_t *p, size_t len)
+{
+	if (len == 0)
+		return false;
+	for (size_t k = 0; k < len; k++)
+		if (p[k] < 33 || p[k] > 126 || p[k] == ':')
+			return false;
+	return true;
+}

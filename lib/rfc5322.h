@@ -27,4 +27,8 @@
 SIGNET_MUST_USE enum signet_status rfc5322_cfws(const uint8_t *p, size_t len, size_t *pos,
 						unsigned flags, struct signet_error *err);
 
+/* field-name = 1*ftext, ftext = %d33-57 / %d59-126 (RFC 5322 3.6.8): no
+ * WSP, no ':'. For the names in DKIM and ARC h= lists. */
+bool rfc5322_field_name_ok(const uint8_t *p, size_t len);
+
 #endif

@@ -7,6 +7,7 @@
 #include "base64.h"
 #include "dnsname.h"
 #include "error.h"
+#include "rfc5322.h"
 #include "idna.h"
 #include "sig.h"
 
@@ -74,17 +75,6 @@ static bool domain_ok(struct signet_span v)
 	return dnsname_check(v.p, v.len, DNSNAME_UTF8, NULL) == DNSNAME_OK;
 }
 
-/* ftext = %d33-57 / %d59-126 (RFC 5322 3.6.8): no WSP, no ':'. */
-static bool field_name_ok(struct signet_span n)
-{
-	if (n.len == 0)
-		return false;
-	for (size_t k = 0; k < n.len; k++)
-		if (n.p[k] < 33 || n.p[k] > 126 || n.p[k] == ':')
-			return false;
-	return true;
-}
-
 /* DKIM-SIG-07 (RFC 6376 3.5 h=, 5.4): names with FWS around the colons;
  * From must be among them. */
 static enum signet_status sig_h(struct dkim_sig *out, struct signet_error *err)
@@ -95,7 +85,7 @@ static enum signet_status sig_h(struct dkim_sig *out, struct signet_error *err)
 	char tmp[40];
 	out->nh = 0;
 	while (tag_value_list_next(out->h, &pos, &name)) {
-		if (!field_name_ok(name))
+		if (!rfc5322_field_name_ok(name.p, name.len))
 			return error_set(err, SIGNET_ERR_SYNTAX, SPEC_SIG,
 					 "invalid field name \"%s\" in h=", show(name, tmp));
 		if (out->nh >= SIGNET_MAX_H_NAMES)
