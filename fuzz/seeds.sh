@@ -17,7 +17,7 @@ import hashlib, os, re, sys
 
 here, testdata = sys.argv[1], sys.argv[2]
 targets = ["message", "tags", "sig", "keyrec", "canon", "verify", "milter", "ucl", "ar", "spf",
-           "idna", "arc"]
+           "idna", "arc", "dmarc"]
 counts = dict.fromkeys(targets, 0)
 
 def add(target, data):
@@ -81,6 +81,8 @@ if os.path.isdir(testdata):
             if n.strip().lower() == b"dkim-signature":
                 add("sig", v)
                 add("tags", v)
+            elif n.strip().lower() == b"from":
+                add("dmarc", b"\x00" + v.replace(b"\r", b" ").replace(b"\n", b" ") + b"\nv=DMARC1; p=reject")
             elif n.strip().lower() == b"authentication-results":
                 add("ar", bytes([len(b"example.com")]) + b"example.com" + v)
     for p in sorted(keyfiles):
