@@ -19,8 +19,8 @@
 #include "log.h"
 #include "txt.h"
 
-#define DNS_MAX_RECORDS 16     /* TXT RRs looked at per name */
-#define DNS_NAME_TEXT_MAX 253  /* RFC 1035 2.3.4 (255 octets on the wire), as text */
+#define DNS_MAX_RECORDS 16    /* TXT RRs looked at per name */
+#define DNS_NAME_TEXT_MAX 253 /* RFC 1035 2.3.4 (255 octets on the wire), as text */
 #define DNS_NAME_BUF (DNS_NAME_TEXT_MAX + 1)
 #define DNS_CLASS_IN 1
 #define MALFORMED_RDATA "malformed TXT RDATA" /* what the verifier gets instead */

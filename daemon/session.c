@@ -71,7 +71,7 @@ struct spf_lookup {
 /* One SPF check of the message (NULL e: not made). */
 struct spf_check {
 	struct signet_spf *e;
-	unsigned asked;     /* lookups asked (SESSION_MAX_SPF_LOOKUPS) */
+	unsigned asked;       /* lookups asked (SESSION_MAX_SPF_LOOKUPS) */
 	const char *given_up; /* non-NULL: temperror for this reason */
 	uint64_t t0_us;
 	char identity[512]; /* smtp.mailfrom (postmaster@HELO for <>) or smtp.helo */
@@ -281,7 +281,8 @@ static bool spf_wanted(const struct session *s)
 {
 	const struct signetd_config *cfg = s->rt->cfg;
 	return cfg->spf_enabled && !s->non_smtp && s->msg.auth[0] == '\0' &&
-	       s->client_addr[0] != '\0' && !cidr_list_match_str(&cfg->local_addrs, s->client_addr) &&
+	       s->client_addr[0] != '\0' &&
+	       !cidr_list_match_str(&cfg->local_addrs, s->client_addr) &&
 	       !cidr_list_match_str(&cfg->signing.sign_networks, s->client_addr);
 }
 
@@ -342,8 +343,11 @@ static void spf_pull(struct session *s)
 				break;
 			}
 			c->asked++;
-			m->spf_lookups[m->nspf_lookups++] = (struct spf_lookup){
-				.query_id = q.id, .name = q.name, .type = q.type, .which = (uint8_t)w};
+			m->spf_lookups[m->nspf_lookups++] =
+				(struct spf_lookup){.query_id = q.id,
+						    .name = q.name,
+						    .type = q.type,
+						    .which = (uint8_t)w};
 		}
 	}
 }
@@ -385,7 +389,9 @@ static bool spf_ar_entry(const struct message *m, enum spf_which w, struct signe
 		.result = o ? o->result : SIGNET_SPF_TEMPERROR,
 		.identity = w == SPF_HELO ? SIGNET_SPF_HELO : SIGNET_SPF_MAILFROM,
 		.value = c->identity,
-		.reason = o ? o->reason : c->given_up ? c->given_up : "no result at end of message",
+		.reason = o             ? o->reason
+			  : c->given_up ? c->given_up
+					: "no result at end of message",
 	};
 	return true;
 }

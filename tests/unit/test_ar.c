@@ -711,11 +711,11 @@ static void SPF_RES_02_mailfrom_after_dkim(void **state)
 				   .identity = SIGNET_SPF_MAILFROM,
 				   .value = "alice@example.com",
 				   .reason = "matched ip4:192.0.2.0/24"};
-	assert_string_equal(
-		fmt_spf(1, &sp, 1, out, sizeof out),
-		" mx.example.com; dkim=pass header.d=example.com\r\n"
-		"\theader.i=@example.com header.s=sel header.a=ed25519-sha256 header.b=AbCdEfGh;\r\n"
-		"\tspf=pass smtp.mailfrom=alice@example.com");
+	assert_string_equal(fmt_spf(1, &sp, 1, out, sizeof out),
+			    " mx.example.com; dkim=pass header.d=example.com\r\n"
+			    "\theader.i=@example.com header.s=sel header.a=ed25519-sha256 "
+			    "header.b=AbCdEfGh;\r\n"
+			    "\tspf=pass smtp.mailfrom=alice@example.com");
 }
 
 /* SPF-RES-02: both identities, no signature (dkim=none stays, AR-SYN-02);
@@ -729,11 +729,14 @@ static void SPF_RES_02_helo_and_reason(void **state)
 		 .identity = SIGNET_SPF_MAILFROM,
 		 .value = "postmaster@mail.example.org",
 		 .reason = "more than 10 DNS lookups"},
-		{.result = SIGNET_SPF_NONE, .identity = SIGNET_SPF_HELO, .value = "mail.example.org"},
+		{.result = SIGNET_SPF_NONE,
+		 .identity = SIGNET_SPF_HELO,
+		 .value = "mail.example.org"},
 	};
 	assert_string_equal(fmt_spf(0, sp, 2, out, sizeof out),
 			    " mx.example.com; dkim=none; spf=permerror\r\n"
-			    "\treason=\"more than 10 DNS lookups\" smtp.mailfrom=postmaster@mail.example.org;\r\n"
+			    "\treason=\"more than 10 DNS lookups\" "
+			    "smtp.mailfrom=postmaster@mail.example.org;\r\n"
 			    "\tspf=none smtp.helo=mail.example.org");
 }
 

@@ -68,7 +68,9 @@ static void DNS_RR_MX_pref_and_name(void **state)
 	(void)state;
 	char out[NAME_BUF];
 	struct signet_rr rr;
-	const unsigned char mx[] = "\x01\x02\x04mail\x07" "example\x03" "com";
+	const unsigned char mx[] = "\x01\x02\x04mail\x07"
+				   "example\x03"
+				   "com";
 	assert_true(decode(SIGNET_RR_MX, mx, sizeof mx, out, sizeof out, &rr));
 	assert_int_equal(rr.pref, 0x0102);
 	assert_int_equal(rr.len, strlen("mail.example.com"));
@@ -89,7 +91,9 @@ static void DNS_RR_PTR_name(void **state)
 	(void)state;
 	char out[NAME_BUF];
 	struct signet_rr rr;
-	const unsigned char ptr[] = "\x02mx\x07" "example\x03" "net";
+	const unsigned char ptr[] = "\x02mx\x07"
+				    "example\x03"
+				    "net";
 	assert_true(decode(SIGNET_RR_PTR, ptr, sizeof ptr, out, sizeof out, &rr));
 	assert_int_equal(rr.len, strlen("mx.example.net"));
 	assert_string_equal(out, "mx.example.net");
@@ -107,15 +111,35 @@ static void DNS_NAME_hostile_refused(void **state)
 	(void)state;
 	char out[NAME_BUF];
 	assert_false(name("\xc0\x0c", 2, out, sizeof out));
-	assert_false(name("\x40" "a", 2, out, sizeof out));
-	assert_false(name("\x80" "a", 2, out, sizeof out));
-	assert_false(name("\x05" "ab\x00", 4, out, sizeof out));
-	assert_false(name("\x03" "a.b\x00", 5, out, sizeof out));
-	assert_false(name("\x03" "a\x00" "b\x00", 5, out, sizeof out));
-	assert_false(name("\x03" "a b\x00", 5, out, sizeof out));
-	assert_false(name("\x03" "a\x7f" "b\x00", 5, out, sizeof out));
-	assert_false(name("\x03" "abc", 4, out, sizeof out)); /* no root label */
-	assert_true(name("\x03" "a_b\x00", 5, out, sizeof out));
+	assert_false(name("\x40"
+			  "a",
+			  2, out, sizeof out));
+	assert_false(name("\x80"
+			  "a",
+			  2, out, sizeof out));
+	assert_false(name("\x05"
+			  "ab\x00",
+			  4, out, sizeof out));
+	assert_false(name("\x03"
+			  "a.b\x00",
+			  5, out, sizeof out));
+	assert_false(name("\x03"
+			  "a\x00"
+			  "b\x00",
+			  5, out, sizeof out));
+	assert_false(name("\x03"
+			  "a b\x00",
+			  5, out, sizeof out));
+	assert_false(name("\x03"
+			  "a\x7f"
+			  "b\x00",
+			  5, out, sizeof out));
+	assert_false(name("\x03"
+			  "abc",
+			  4, out, sizeof out)); /* no root label */
+	assert_true(name("\x03"
+			 "a_b\x00",
+			 5, out, sizeof out));
 	assert_string_equal(out, "a_b");
 }
 
@@ -149,7 +173,7 @@ static void DNS_NAME_length_limits(void **state)
 		pos += last;
 		w[pos++] = 0;
 		size_t text = 3 * 64 + last; /* 252, 253, 254 */
-		char big[400];              /* the bound is the name's, not the buffer's */
+		char big[400];               /* the bound is the name's, not the buffer's */
 		assert_int_equal(name(w, pos, big, sizeof big), text <= 253);
 		if (text <= 253)
 			assert_int_equal(strlen(big), text);

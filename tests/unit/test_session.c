@@ -794,8 +794,8 @@ static void SPF_RES_02_session_null_sender_is_postmaster_at_helo(void **state)
 	struct reply r[4];
 	assert_int_equal(replies(&c.out, r, 4), 2);
 	assert_non_null(memmem(r[0].val, r[0].vlen, "spf=fail", 8));
-	assert_non_null(memmem(r[0].val, r[0].vlen, "smtp.mailfrom=postmaster@mail.example.org",
-			       41));
+	assert_non_null(
+		memmem(r[0].val, r[0].vlen, "smtp.mailfrom=postmaster@mail.example.org", 41));
 	assert_non_null(memmem(r[0].val, r[0].vlen, "smtp.helo=mail.example.org", 26));
 	conn_close(&c);
 }
@@ -853,8 +853,8 @@ static void SPF_session_helo_negotiated(void **state)
 		assert_int_equal(conn_feed(&c), SESSION_OK);
 		assert_true(c.out.len >= 5 + 12);
 		const uint8_t *p = c.out.data + 5 + 8;
-		uint32_t proto = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-				 (uint32_t)p[2] << 8 | p[3];
+		uint32_t proto =
+			(uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 		assert_int_equal((proto & SMFIP_NOHELO) != 0, !on);
 		assert_int_equal((proto & SMFIP_NR_HELO) != 0, on);
 		conn_close(&c);
@@ -892,9 +892,10 @@ int main(void)
 		cmocka_unit_test(DKIM_VER_signed_message_verifies_through_the_session),
 		cmocka_unit_test(AR_DEL_01_every_forged_ar_removed_up_to_the_bound),
 		cmocka_unit_test(AR_DEL_01_ours_added_whenever_verification_runs),
-		cmocka_unit_test_setup_teardown(SPF_RES_02_session_mailfrom_and_helo, spf_on, spf_off),
-		cmocka_unit_test_setup_teardown(SPF_RES_02_session_null_sender_is_postmaster_at_helo,
-						spf_on, spf_off),
+		cmocka_unit_test_setup_teardown(SPF_RES_02_session_mailfrom_and_helo, spf_on,
+						spf_off),
+		cmocka_unit_test_setup_teardown(
+			SPF_RES_02_session_null_sender_is_postmaster_at_helo, spf_on, spf_off),
 		cmocka_unit_test_setup_teardown(SPF_session_local_and_authenticated_not_checked,
 						spf_on, spf_off),
 		cmocka_unit_test_setup_teardown(SPF_session_helo_negotiated, spf_on, spf_off),
