@@ -716,19 +716,7 @@ static bool finish_sign(struct session *s, struct signet_buf *out)
 	return reply(s, SMFIC_BODYEOB, SMFIR_CONTINUE, out);
 }
 
-static void describe_dkim(const struct session *s, char *line, size_t cap);
-
-/* The log line's results: DKIM, then SPF (issue #13: the one line per
- * message gains spf=<result>). */
 static void describe_results(const struct session *s, char *line, size_t cap)
-{
-	describe_dkim(s, line, cap);
-	size_t len = strlen(line);
-	if (len + 1 < cap)
-		spf_describe(&s->msg, line + len, cap - len);
-}
-
-static void describe_dkim(const struct session *s, char *line, size_t cap)
 {
 	const struct signet_verifier *v = s->msg.verifier;
 	size_t n = signet_verifier_count(v);
@@ -784,11 +772,13 @@ static bool refuse_verified(struct session *s, enum metrics_action verdict, stru
 {
 	struct message *m = &s->msg;
 	struct signet_error err = {0};
-	char line[2048];
+	char line[1024], spf_line[1024]; /* issue #13: the one log line gains spf= */
 	describe_results(s, line, sizeof line);
+	spf_describe(m, spf_line, sizeof spf_line);
 	m->action = verdict;
 	bool defer = verdict == METRICS_DEFERRED;
-	log_msg(LOG_LVL_INFO, "%s: %s; verified: %s; %s in %u ms", queue_id(s), m->note, line,
+	log_msg(LOG_LVL_INFO, "%s: %s; verified: %s%s; %s in %u ms", queue_id(s), m->note, line,
+		spf_line,
 		defer ? "message deferred (verify.on_temperror = tempfail)"
 		      : "message rejected (verify.on_fail = reject)",
 		clock_ms_since(m->t0_us));
@@ -849,10 +839,11 @@ static bool finish_verify(struct session *s, struct signet_buf *out)
 	if (!put_header(s, true, 0, "Authentication-Results", ar, out))
 		return false;
 	m->action = METRICS_VERIFIED;
-	char line[2048];
+	char line[1024], spf_line[1024]; /* issue #13: the one log line gains spf= */
 	describe_results(s, line, sizeof line);
-	log_msg(LOG_LVL_INFO, "%s: %s; verified: %s%s in %u ms", queue_id(s), m->note, line,
-		m->nours ? "; removed a forged Authentication-Results" : "",
+	spf_describe(m, spf_line, sizeof spf_line);
+	log_msg(LOG_LVL_INFO, "%s: %s; verified: %s%s%s in %u ms", queue_id(s), m->note, line,
+		spf_line, m->nours ? "; removed a forged Authentication-Results" : "",
 		clock_ms_since(m->t0_us));
 	return reply(s, SMFIC_BODYEOB, SMFIR_CONTINUE, out);
 }
