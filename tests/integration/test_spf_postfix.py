@@ -247,3 +247,29 @@ def test_SPF_LIM_hostile_records_give_a_result_with_bounded_work(w, domain):
     assert spf(d)["smtp.mailfrom"][0] == "permerror", spf(d)
     assert took < MARGIN_S, f"took {took:.2f}s"
     assert "spf=permerror" in w.log_line(qid)
+
+
+def test_SPF_config_signetd_t_and_dump_config(tmp_path):
+    """DESIGN.md "signetd config additions": `spf { enabled; helo; }` is
+    checked by `signetd -t` (a non-boolean and an unknown key are refused
+    with file:line:col) and printed by --dump-config, defaults included."""
+    signetd_bin = harness.signetd_path()
+    if not harness.executable(signetd_bin):
+        pytest.skip(f"signetd not built at {signetd_bin} (build it, or set SIGNETD_BIN)")
+    cases = [("", 0, None), ("spf { helo = false; }\n", 0, None),
+             ('spf { enabled = "no"; }\n', 78, "spf.enabled must be a boolean"),
+             ("spf { mfrom = true; }\n", 78, "unknown key 'mfrom' in spf")]
+    for extra, want_rc, want_text in cases:
+        sd = harness.Signetd(signetd_bin, ["127.0.0.1@53"], [], extra=extra)
+        try:
+            rc, out = sd.check_config()
+            assert rc == want_rc, (extra, rc, out)
+            if want_text:
+                assert want_text in out and f"{sd.conf}:" in out, out
+            else:
+                r = subprocess.run([str(signetd_bin), "--dump-config", "-c", str(sd.conf)],
+                                   capture_output=True, timeout=30)
+                want = "spf { enabled = true; helo = %s; }" % ("false" if extra else "true")
+                assert want in r.stdout.decode(), r.stdout.decode()
+        finally:
+            sd.cleanup()
