@@ -77,6 +77,24 @@ struct spf_check {
 	char identity[512]; /* smtp.mailfrom (postmaster@HELO for <>) or smtp.helo */
 };
 
+/* The SPF checks of one message and their lookups: allocated only for a
+ * message that is checked (about 6 KiB), so idle connections and mail
+ * that is signed do not carry it. */
+struct spf_state {
+	struct spf_check chk[SPF_CHECKS];
+	struct spf_lookup lookups[SPF_CHECKS * SESSION_MAX_SPF_LOOKUPS];
+	size_t n;
+};
+
+static void spf_state_free(struct spf_state *st)
+{
+	if (st == NULL)
+		return;
+	for (size_t k = 0; k < SPF_CHECKS; k++)
+		signet_spf_free(st->chk[k].e);
+	free(st);
+}
+
 struct message {
 	enum msg_mode mode;
 	struct header_store hs;
@@ -93,12 +111,10 @@ struct message {
 	struct signet_verifier *verifier;
 	struct lookup lookups[SESSION_MAX_LOOKUPS];
 	size_t nlookups;
-	struct spf_check spf[SPF_CHECKS];
-	struct spf_lookup spf_lookups[SPF_CHECKS * SESSION_MAX_SPF_LOOKUPS];
-	size_t nspf_lookups;
-	bool waiting_eom; /* EOM seen, lookups outstanding */
-	char note[700];   /* why not signed, or a failure */
-	uint64_t t0_us;   /* clock_us() at MAIL: the log line's "in N ms" */
+	struct spf_state *spf; /* owned; NULL: no SPF check for this message */
+	bool waiting_eom;      /* EOM seen, lookups outstanding */
+	char note[700];        /* why not signed, or a failure */
+	uint64_t t0_us;        /* clock_us() at MAIL: the log line's "in N ms" */
 	/* metrics (metrics.h) */
 	enum policy_reason why;     /* MODE_VERIFY: why not signed */
 	enum metrics_action action; /* set by finish_eom and below */
@@ -144,8 +160,7 @@ static void message_reset(struct session *s)
 	header_store_free(&m->hs);
 	signet_signer_free(m->signer);
 	signet_verifier_free(m->verifier);
-	for (size_t k = 0; k < SPF_CHECKS; k++)
-		signet_spf_free(m->spf[k].e);
+	spf_state_free(m->spf);
 	free(m->ours);
 	memset(m, 0, sizeof *m);
 	header_store_init(&m->hs);
@@ -310,7 +325,7 @@ static void spf_start(struct session *s, enum spf_which which)
 		.now = (uint64_t)time(NULL),
 	};
 	struct signet_error err = {0};
-	struct spf_check *c = &m->spf[which];
+	struct spf_check *c = &m->spf->chk[which];
 	if (!client_ip(s, &req))
 		return;
 	if (signet_spf_new(&req, &c->e, &err) != SIGNET_OK) {
@@ -328,14 +343,14 @@ static void spf_start(struct session *s, enum spf_which which)
 		snprintf(c->identity, sizeof c->identity, "%s", sender);
 }
 
-/* Takes the evaluators' new questions into spf_lookups (handed out by
+/* Takes the evaluators' new questions into spf->lookups (handed out by
  * session_next_lookup). A check that would pass SESSION_MAX_SPF_LOOKUPS is
  * given up (temperror); the evaluator's limits keep it below. */
 static void spf_pull(struct session *s)
 {
-	struct message *m = &s->msg;
-	for (size_t w = 0; w < SPF_CHECKS; w++) {
-		struct spf_check *c = &m->spf[w];
+	struct spf_state *st = s->msg.spf;
+	for (size_t w = 0; st != NULL && w < SPF_CHECKS; w++) {
+		struct spf_check *c = &st->chk[w];
 		struct signet_spf_query q;
 		while (c->e != NULL && c->given_up == NULL && signet_spf_next_query(c->e, &q)) {
 			if (c->asked == SESSION_MAX_SPF_LOOKUPS) {
@@ -343,11 +358,10 @@ static void spf_pull(struct session *s)
 				break;
 			}
 			c->asked++;
-			m->spf_lookups[m->nspf_lookups++] =
-				(struct spf_lookup){.query_id = q.id,
-						    .name = q.name,
-						    .type = q.type,
-						    .which = (uint8_t)w};
+			st->lookups[st->n++] = (struct spf_lookup){.query_id = q.id,
+								   .name = q.name,
+								   .type = q.type,
+								   .which = (uint8_t)w};
 		}
 	}
 }
@@ -356,6 +370,11 @@ static void spf_start_checks(struct session *s)
 {
 	if (!spf_wanted(s))
 		return;
+	s->msg.spf = calloc(1, sizeof *s->msg.spf);
+	if (s->msg.spf == NULL) {
+		log_msg(LOG_LVL_WARN, "%s: SPF not checked: out of memory", s->peer);
+		return;
+	}
 	spf_start(s, SPF_MAILFROM);
 	/* RFC 7208 2.3: the HELO identity, when there is a name to check. */
 	if (s->rt->cfg->spf_helo && s->helo[0] != '\0')
@@ -367,10 +386,8 @@ static void spf_start_checks(struct session *s)
  * flight become unwanted (session_lookup_wanted). */
 static void spf_stop(struct message *m)
 {
-	for (size_t k = 0; k < SPF_CHECKS; k++) {
-		signet_spf_free(m->spf[k].e);
-		m->spf[k].e = NULL;
-	}
+	spf_state_free(m->spf);
+	m->spf = NULL;
 }
 
 static bool spf_check_done(const struct spf_check *c)
@@ -378,12 +395,18 @@ static bool spf_check_done(const struct spf_check *c)
 	return c->e == NULL || c->given_up != NULL || signet_spf_done(c->e);
 }
 
+/* Check w finished, or not made. */
+static bool spf_done(const struct message *m, size_t w)
+{
+	return m->spf == NULL || spf_check_done(&m->spf->chk[w]);
+}
+
 /* Check w as Authentication-Results gets it; false when it was not made. */
 static bool spf_ar_entry(const struct message *m, enum spf_which w, struct signet_ar_spf *out)
 {
-	const struct spf_check *c = &m->spf[w];
-	if (c->e == NULL)
+	if (m->spf == NULL || m->spf->chk[w].e == NULL)
 		return false;
+	const struct spf_check *c = &m->spf->chk[w];
 	const struct signet_spf_outcome *o = c->given_up ? NULL : signet_spf_outcome(c->e);
 	*out = (struct signet_ar_spf){
 		.result = o ? o->result : SIGNET_SPF_TEMPERROR,
@@ -923,7 +946,7 @@ static bool lookups_done(const struct message *m)
 		if (!m->lookups[k].answered)
 			return false;
 	for (size_t k = 0; k < SPF_CHECKS; k++)
-		if (!spf_check_done(&m->spf[k]))
+		if (!spf_done(m, k))
 			return false;
 	return true;
 }
@@ -1110,7 +1133,7 @@ enum session_status session_feed(struct session *s, const uint8_t *p, size_t len
 	return process(s, p, len, out);
 }
 
-/* Lookup indices: DKIM keys 0..SESSION_MAX_LOOKUPS-1, then spf_lookups. */
+/* Lookup indices: DKIM keys 0..SESSION_MAX_LOOKUPS-1, then spf->lookups. */
 _Static_assert(SESSION_MAX_LOOKUPS + SPF_CHECKS * SESSION_MAX_SPF_LOOKUPS <= 0xff + 1,
 	       "lookup index in 8 bits (LOOKUP_INDEX)");
 
@@ -1127,9 +1150,9 @@ bool session_next_lookup(struct session *s, unsigned *id, const char **name,
 			return true;
 		}
 	}
-	for (size_t k = 0; k < s->msg.nspf_lookups; k++) {
-		struct spf_lookup *l = &s->msg.spf_lookups[k];
-		if (!l->handed_out && !spf_check_done(&s->msg.spf[l->which])) {
+	for (size_t k = 0; s->msg.spf != NULL && k < s->msg.spf->n; k++) {
+		struct spf_lookup *l = &s->msg.spf->lookups[k];
+		if (!l->handed_out && !spf_done(&s->msg, l->which)) {
 			l->handed_out = true;
 			*id = LOOKUP_ID(s->generation, SESSION_MAX_LOOKUPS + k);
 			*name = l->name;
@@ -1144,11 +1167,12 @@ bool session_next_lookup(struct session *s, unsigned *id, const char **name,
 static struct spf_lookup *spf_lookup_of(const struct session *s, unsigned id)
 {
 	size_t k = LOOKUP_INDEX(id);
-	if (LOOKUP_GEN(id) != s->generation || k < SESSION_MAX_LOOKUPS ||
-	    k - SESSION_MAX_LOOKUPS >= s->msg.nspf_lookups)
+	struct spf_state *st = s->msg.spf;
+	if (LOOKUP_GEN(id) != s->generation || k < SESSION_MAX_LOOKUPS || st == NULL ||
+	    k - SESSION_MAX_LOOKUPS >= st->n)
 		return NULL;
-	struct spf_lookup *l = (struct spf_lookup *)&s->msg.spf_lookups[k - SESSION_MAX_LOOKUPS];
-	return l->answered || spf_check_done(&s->msg.spf[l->which]) ? NULL : l;
+	struct spf_lookup *l = &st->lookups[k - SESSION_MAX_LOOKUPS];
+	return l->answered || spf_done(&s->msg, l->which) ? NULL : l;
 }
 
 bool session_lookup_wanted(const struct session *s, unsigned id)
@@ -1186,7 +1210,7 @@ static enum session_status eom_if_ready(struct session *s, struct signet_buf *ou
 static enum session_status spf_answer(struct session *s, struct spf_lookup *l,
 				      const struct dns_answer *a, struct signet_buf *out)
 {
-	struct spf_check *c = &s->msg.spf[l->which];
+	struct spf_check *c = &s->msg.spf->chk[l->which];
 	struct signet_error err = {0};
 	l->answered = true;
 	if (a->status != SIGNET_DNS_OK)
