@@ -74,7 +74,7 @@ struct spf_check {
 	unsigned asked;       /* lookups asked (SESSION_MAX_SPF_LOOKUPS) */
 	const char *given_up; /* non-NULL: temperror for this reason */
 	uint64_t t0_us;
-	char identity[512]; /* smtp.mailfrom (postmaster@HELO for <>) or smtp.helo */
+	char *identity; /* owned: smtp.mailfrom (postmaster@HELO for <>) or smtp.helo */
 };
 
 /* The SPF checks of one message and their lookups: allocated only for a
@@ -90,8 +90,10 @@ static void spf_state_free(struct spf_state *st)
 {
 	if (st == NULL)
 		return;
-	for (size_t k = 0; k < SPF_CHECKS; k++)
+	for (size_t k = 0; k < SPF_CHECKS; k++) {
 		signet_spf_free(st->chk[k].e);
+		free(st->chk[k].identity);
+	}
 	free(st);
 }
 
@@ -269,9 +271,16 @@ static void on_connect(struct session *s, const struct milter_command *c)
 		s->client_addr[0] = '\0';
 }
 
+/* A HELO name longer than any domain name (RFC 5321 4.5.3.1.2: 255) is
+ * not kept, rather than cut into another name: no HELO check then. */
 static void on_helo(struct session *s, const struct milter_command *c)
 {
-	copy_span(s->helo, sizeof s->helo, c->u.helo);
+	s->helo[0] = '\0';
+	if (c->u.helo.len < sizeof s->helo)
+		copy_span(s->helo, sizeof s->helo, c->u.helo);
+	else
+		log_msg(LOG_LVL_DEBUG, "%s: HELO name of %zu bytes not kept", s->peer,
+			c->u.helo.len);
 }
 
 /* ---- SPF (RFC 7208) of mail not signed: started at MAIL, its lookups
@@ -301,22 +310,43 @@ static bool spf_wanted(const struct session *s)
 	       !cidr_list_match_str(&cfg->signing.sign_networks, s->client_addr);
 }
 
-/* The MAIL FROM address without its <>. */
-static void sender_address(const char *raw, char *out, size_t cap)
+/* The MAIL FROM address without its <>, whole (a copy; NULL when out of
+ * memory): message.sender keeps 511 bytes, and a cut address would be
+ * checked for another domain. The packet bounds its length. */
+static char *sender_address(struct signet_span raw)
 {
-	size_t n = strlen(raw);
-	if (n >= 2 && raw[0] == '<' && raw[n - 1] == '>') {
-		raw++;
+	const char *p = (const char *)raw.p;
+	size_t n = raw.len;
+	if (n > 0 && p[n - 1] == '\0')
+		n--;
+	if (n >= 2 && p[0] == '<' && p[n - 1] == '>') {
+		p++;
 		n -= 2;
 	}
-	snprintf(out, cap, "%.*s", (int)n, raw);
+	if (memchr(p, '\0', n) != NULL)
+		n = strlen(p);
+	char *out = malloc(n + 1);
+	if (out != NULL) {
+		memcpy(out, p, n);
+		out[n] = '\0';
+	}
+	return out;
 }
 
-static void spf_start(struct session *s, enum spf_which which)
+static char *join2(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	char *out = malloc(la + lb + 1);
+	if (out != NULL) {
+		memcpy(out, a, la);
+		memcpy(out + la, b, lb + 1);
+	}
+	return out;
+}
+
+static void spf_start(struct session *s, enum spf_which which, const char *sender)
 {
 	struct message *m = &s->msg;
-	char sender[512];
-	sender_address(m->sender, sender, sizeof sender);
 	struct signet_spf_request req = {
 		.mail_from = sender,
 		.helo = s->helo[0] ? s->helo : NULL,
@@ -335,12 +365,14 @@ static void spf_start(struct session *s, enum spf_which which)
 	}
 	c->t0_us = clock_us();
 	/* RFC 7208 2.4: a null sender is checked as postmaster@HELO. */
-	if (which == SPF_HELO)
-		snprintf(c->identity, sizeof c->identity, "%s", s->helo);
-	else if (sender[0] == '\0')
-		snprintf(c->identity, sizeof c->identity, "postmaster@%s", s->helo);
-	else
-		snprintf(c->identity, sizeof c->identity, "%s", sender);
+	c->identity = which == SPF_HELO   ? join2("", s->helo)
+		      : sender[0] == '\0' ? join2("postmaster@", s->helo)
+					  : join2("", sender);
+	if (c->identity == NULL) {
+		log_msg(LOG_LVL_WARN, "%s: SPF check not started: out of memory", queue_id(s));
+		signet_spf_free(c->e);
+		c->e = NULL;
+	}
 }
 
 /* Takes the evaluators' new questions into spf->lookups (handed out by
@@ -366,19 +398,22 @@ static void spf_pull(struct session *s)
 	}
 }
 
-static void spf_start_checks(struct session *s)
+static void spf_start_checks(struct session *s, struct signet_span mail_from)
 {
 	if (!spf_wanted(s))
 		return;
-	s->msg.spf = calloc(1, sizeof *s->msg.spf);
+	char *sender = sender_address(mail_from);
+	s->msg.spf = sender ? calloc(1, sizeof *s->msg.spf) : NULL;
 	if (s->msg.spf == NULL) {
 		log_msg(LOG_LVL_WARN, "%s: SPF not checked: out of memory", s->peer);
+		free(sender);
 		return;
 	}
-	spf_start(s, SPF_MAILFROM);
+	spf_start(s, SPF_MAILFROM, sender);
 	/* RFC 7208 2.3: the HELO identity, when there is a name to check. */
 	if (s->rt->cfg->spf_helo && s->helo[0] != '\0')
-		spf_start(s, SPF_HELO);
+		spf_start(s, SPF_HELO, sender);
+	free(sender); /* the evaluator keeps its own copy */
 	spf_pull(s);
 }
 
@@ -451,7 +486,7 @@ static void on_mail(struct session *s, const struct milter_command *c)
 	copy_span(s->msg.sender, sizeof s->msg.sender, c->u.env.addr);
 	const char *auth = milter_macros_get(&s->macros, "auth_authen");
 	snprintf(s->msg.auth, sizeof s->msg.auth, "%s", auth ? auth : "");
-	spf_start_checks(s);
+	spf_start_checks(s, c->u.env.addr);
 }
 
 /* AR-DEL-01: remembers the index of an Authentication-Results claiming our

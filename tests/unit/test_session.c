@@ -881,6 +881,41 @@ static void SPF_session_abort_drops_the_check(void **state)
 	conn_close(&c);
 }
 
+/* A MAIL FROM longer than the session keeps for its log (511 bytes) is
+ * checked whole: its domain, never the domain of a cut address; a HELO
+ * name over 255 bytes is not a domain name and is not kept (no HELO check,
+ * rather than one of a cut name). */
+static void SPF_session_long_sender_whole_long_helo_dropped(void **state)
+{
+	(void)state;
+	char from[1024], helo[300];
+	memset(helo, 'h', sizeof helo - 1);
+	helo[sizeof helo - 1] = '\0';
+	memcpy(helo + 250, ".example.org", 13); /* cut at 255: "hhh...h.exam" */
+	snprintf(from, sizeof from, "<%0600d@example.org>", 0);
+	struct conn c;
+	conn_open(&c, "192.0.2.7");
+	pk_str(&c.in, SMFIC_HELO, helo);
+	pk_str(&c.in, SMFIC_MAIL, from);
+	assert_int_equal(conn_feed(&c), SESSION_OK);
+	unsigned mf = want_lookup(&c, "example.org", SIGNET_RR_TXT);
+	unsigned id;
+	const char *n;
+	enum signet_rrtype t;
+	assert_false(session_next_lookup(c.s, &id, &n, &t)); /* no HELO check */
+	pk2(&c.in, SMFIC_HEADER, "From", " a@example.org");
+	pk(&c.in, SMFIC_EOH, NULL, 0);
+	pk(&c.in, SMFIC_BODYEOB, NULL, 0);
+	assert_int_equal(conn_feed(&c), SESSION_OK);
+	assert_int_equal(answer_txt(&c, mf, "v=spf1 ip4:192.0.2.7 -all"), SESSION_OK);
+	struct reply r[4];
+	assert_int_equal(replies(&c.out, r, 4), 2);
+	assert_non_null(memmem(r[0].val, r[0].vlen, "spf=pass", 8));
+	assert_non_null(memmem(r[0].val, r[0].vlen, "0000@example.org", 16));
+	assert_null(memmem(r[0].val, r[0].vlen, "smtp.helo", 9));
+	conn_close(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -900,6 +935,8 @@ int main(void)
 						spf_on, spf_off),
 		cmocka_unit_test_setup_teardown(SPF_session_helo_negotiated, spf_on, spf_off),
 		cmocka_unit_test_setup_teardown(SPF_session_abort_drops_the_check, spf_on, spf_off),
+		cmocka_unit_test_setup_teardown(SPF_session_long_sender_whole_long_helo_dropped,
+						spf_on, spf_off),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
