@@ -41,7 +41,10 @@ ZONE = {
     "inc.example.org": ["v=spf1 include:a.example.org -all"],
     "a.example.org": ["v=spf1 a:host.example.org -all"],
     "host.example.org": [("A", "192.0.2.9"), ("A", "127.0.0.3")],
-    # RFC 7208 4.6.4: 11 terms that query DNS (each name exists: no void lookups)
+    # RFC 7208 4.6.4: 10 and 11 terms that query DNS (each name exists: no
+    # void lookups), none matching 127.0.0.3
+    "ten.example.org": ["v=spf1 " + " ".join(f"a:h{i}.example.org" for i in range(10))
+                        + " -all"],
     "toomany.example.org": ["v=spf1 " + " ".join(f"a:h{i}.example.org" for i in range(11))
                             + " -all"],
     # the HELO name of the null-sender test
@@ -190,8 +193,11 @@ def test_SPF_RES_02_mailfrom_result_in_ar_and_log(w, domain, want):
 
 
 def test_SPF_LIM_01_too_many_lookups_is_permerror(w):
-    """SPF-LIM-01 (RFC 7208 4.6.4): a record with 11 DNS-querying terms is
-    permerror, with the reason written."""
+    """SPF-LIM-01 (RFC 7208 4.6.4): a record with 10 DNS-querying terms is
+    evaluated to its end (-all: fail); with 11 it is permerror, with the
+    reason written."""
+    _, d, _ = w.send("bob@ten.example.org")
+    assert spf(d)["smtp.mailfrom"][:2] == ("fail", "bob@ten.example.org"), spf(d)
     qid, d, _ = w.send("bob@toomany.example.org")
     res, value, reason = spf(d)["smtp.mailfrom"]
     assert (res, value) == ("permerror", "bob@toomany.example.org"), spf(d)
