@@ -403,6 +403,19 @@ static void s_verify(struct ctx *c, const struct ucl_node *n, void *base)
 	cfg_walk(c, n, "verify", verify_keys, NKEYS(verify_keys), base);
 }
 
+/* spf { enabled = true; helo = true; } (DESIGN.md): for mail not signed,
+ * the SPF results of MAIL FROM and HELO (RFC 7208) go into
+ * Authentication-Results. */
+static const struct keydef spf_keys[] = {
+	{"enabled", K_BOOL, CFG(spf_enabled), NULL, {NULL}},
+	{"helo", K_BOOL, CFG(spf_helo), NULL, {NULL}},
+};
+
+static void s_spf(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	cfg_walk(c, n, "spf", spf_keys, NKEYS(spf_keys), base);
+}
+
 /* metrics { listen = "127.0.0.1:9187"; } ("" = off, the default) */
 static void k_metrics_listen(struct ctx *c, const struct ucl_node *n, void *base)
 {
@@ -510,6 +523,7 @@ static const struct keydef top_keys[] = {
 	{"dns", K_SECTION, 0, s_dns, {NULL}},
 	{"log", K_SECTION, 0, s_log, {NULL}},
 	{"verify", K_SECTION, 0, s_verify, {NULL}},
+	{"spf", K_SECTION, 0, s_spf, {NULL}},
 	{"metrics", K_SECTION, 0, s_metrics, {NULL}},
 	{"dkim_signing", K_SECTION, 0, cfg_s_dkim_signing, {NULL}},
 };
@@ -535,6 +549,8 @@ static bool config_defaults(struct signetd_config *cfg, struct ctx *c)
 	cfg->l_policy = SIGNET_L_POLICY_UNSIGNED; /* the l= attack (RFC 6376 8.2) */
 	cfg->verify_on_fail = CONFIG_ACCEPT;      /* DMARC, not DKIM alone, decides */
 	cfg->verify_on_temperror = CONFIG_ACCEPT;
+	cfg->spf_enabled = true;
+	cfg->spf_helo = true;
 	cfg->log_target = CONFIG_LOG_SYSLOG;
 	cfg->workers = online_cpus();
 	cfg->conn_max = CONFIG_DEFAULT_CONN_MAX;

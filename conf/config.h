@@ -139,9 +139,11 @@ struct signetd_config {
 	enum config_on_error verify_on_fail; /* verify.on_fail: accept (default) or reject */
 	enum config_on_error verify_on_temperror; /* verify.on_temperror: accept (default) or
 						     tempfail (DKIM-VER-16) */
-	char *psl_file;                    /* owned or NULL (""): verify.public_suffix_list, default
+	bool spf_enabled;       /* spf.enabled (default true): SPF of MAIL FROM (RFC 7208) */
+	bool spf_helo;          /* spf.helo (default true): SPF of the HELO name too */
+	char *psl_file;         /* owned or NULL (""): verify.public_suffix_list, default
 					   SIGNET_PSL_DEFAULT_FILE (DKIM-VER-17) */
-	struct signet_psl *psl;            /* owned: that list as config_load read it; NULL when
+	struct signet_psl *psl; /* owned: that list as config_load read it; NULL when
 					   off, missing or malformed (a warning says which) */
 	enum config_log_target log_target; /* default syslog */
 	char *log_facility;                /* owned: default "mail" */

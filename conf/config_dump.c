@@ -168,6 +168,8 @@ void config_dump(const struct signetd_config *cfg, FILE *f)
 	fputs("; }\n", f);
 	if (!cfg->psl_file)
 		fputs("# verify.public_suffix_list \"\": no public suffix check of d=\n", f);
+	fprintf(f, "spf { enabled = %s; helo = %s; }\n", cfg->spf_enabled ? "true" : "false",
+		cfg->spf_helo ? "true" : "false");
 	fputs("metrics { listen = ", f);
 	put_str(f, cfg->metrics_listen ? cfg->metrics_listen : "");
 	fputs("; }\n", f);

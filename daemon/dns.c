@@ -1,4 +1,4 @@
-/* dns.c: libunbound TXT lookups on a libevent loop (dns.h). libunbound
+/* dns.c: libunbound lookups (TXT, and A/AAAA/MX/PTR for SPF) on a libevent loop (dns.h). libunbound
  * resolves in a thread of its own and signals ub_fd(); the loop calls
  * ub_process() and our callback runs on the loop thread. Our own timer per
  * lookup bounds the wait (libunbound has no per-query timeout). A lookup we
@@ -19,8 +19,9 @@
 #include "log.h"
 #include "txt.h"
 
-#define DNS_MAX_RECORDS 16 /* TXT RRs looked at per name */
-#define DNS_TYPE_TXT 16
+#define DNS_MAX_RECORDS 16    /* TXT RRs looked at per name */
+#define DNS_NAME_TEXT_MAX 253 /* RFC 1035 2.3.4 (255 octets on the wire), as text */
+#define DNS_NAME_BUF (DNS_NAME_TEXT_MAX + 1)
 #define DNS_CLASS_IN 1
 #define MALFORMED_RDATA "malformed TXT RDATA" /* what the verifier gets instead */
 
@@ -57,6 +58,7 @@ struct dns_query {
 	enum qstate state;
 	dns_txt_cb cb;
 	void *arg;
+	enum signet_rrtype type;
 	uint64_t t0_us; /* clock_us() when asked: dns_answer.elapsed_ms */
 	char name[600];
 };
@@ -168,11 +170,93 @@ static void deliver_status(struct dns_query *q, enum signet_dns_status st, const
 	deliver(q, &a);
 }
 
+static const char *type_name(enum signet_rrtype t)
+{
+	switch (t) {
+	case SIGNET_RR_A: return "A";
+	case SIGNET_RR_AAAA: return "AAAA";
+	case SIGNET_RR_MX: return "MX";
+	case SIGNET_RR_PTR: return "PTR";
+	case SIGNET_RR_TXT: return "TXT";
+	}
+	return "?";
+}
+
+bool dns_name_decode(const unsigned char *wire, size_t len, char *out, size_t cap)
+{
+	size_t pos = 0, n = 0;
+	if (cap == 0)
+		return false;
+	for (;;) {
+		if (pos >= len)
+			return false; /* no root label */
+		size_t lab = wire[pos++];
+		if (lab == 0)
+			break;
+		/* RFC 1035 4.1.4: 11xxxxxx is a pointer, 01/10 other label types;
+		 * libunbound hands names uncompressed. */
+		if (lab > 63 || lab > len - pos)
+			return false;
+		if (n + (n > 0) + lab > DNS_NAME_TEXT_MAX || n + (n > 0) + lab >= cap)
+			return false;
+		if (n > 0)
+			out[n++] = '.';
+		for (size_t k = 0; k < lab; k++) {
+			unsigned char c = wire[pos + k];
+			if (c <= 0x20 || c >= 0x7f || c == '.')
+				return false;
+			out[n++] = (char)c;
+		}
+		pos += lab;
+	}
+	if (pos != len)
+		return false; /* bytes after the name */
+	out[n] = '\0';
+	return true;
+}
+
+bool dns_rr_decode(enum signet_rrtype type, const unsigned char *rdata, size_t rdlen, char *out,
+		   size_t cap, struct signet_rr *rr)
+{
+	*rr = (struct signet_rr){0};
+	switch (type) {
+	case SIGNET_RR_A:
+	case SIGNET_RR_AAAA:
+		if (rdlen != (type == SIGNET_RR_A ? 4u : 16u))
+			return false;
+		rr->p = rdata;
+		rr->len = rdlen;
+		return true;
+	case SIGNET_RR_MX: /* RFC 1035 3.3.9: PREFERENCE (16 bits), EXCHANGE */
+		if (rdlen < 3 || !dns_name_decode(rdata + 2, rdlen - 2, out, cap))
+			return false;
+		rr->pref = (uint16_t)(rdata[0] << 8 | rdata[1]);
+		break;
+	case SIGNET_RR_PTR: /* RFC 1035 3.3.12: PTRDNAME */
+		if (!dns_name_decode(rdata, rdlen, out, cap))
+			return false;
+		break;
+	case SIGNET_RR_TXT: {
+		size_t len = 0;
+		if (!dns_txt_rdata_join(rdata, rdlen, (unsigned char *)out, cap, &len) || len > cap)
+			return false;
+		rr->p = (const uint8_t *)out;
+		rr->len = len;
+		return true;
+	}
+	default: return false;
+	}
+	rr->p = (const uint8_t *)out;
+	rr->len = strlen(out);
+	return true;
+}
+
 /* NXDOMAIN and NODATA are kept for their (negative) TTL, at most
- * DNS_CACHE_NEG_TTL; a temporary failure is never kept. */
+ * DNS_CACHE_NEG_TTL; a temporary failure is never kept. The cache is keyed
+ * by name: only TXT answers go in. */
 static void cache_negative(struct dns_query *q, const struct ub_result *res, const char *why)
 {
-	if (q->r->cache != NULL)
+	if (q->r->cache != NULL && q->type == SIGNET_RR_TXT)
 		(void)dnscache_put(q->r->cache, q->name, SIGNET_DNS_NXDOMAIN, why, NULL, 0,
 				   res->secure != 0, answer_ttl(res), clock_ms());
 }
@@ -180,6 +264,9 @@ static void cache_negative(struct dns_query *q, const struct ub_result *res, con
 /* RFC 6376 6.1.2: NXDOMAIN and "no TXT" are permanent; SERVFAIL, timeout,
  * DNSSEC bogus are temporary. An abandoned lookup's answer (it came after
  * the timeout) still goes to the cache: the message's retry finds it. */
+static void deliver_txt(struct dns_query *q, struct ub_result *res);
+static void deliver_typed(struct dns_query *q, struct ub_result *res);
+
 static void deliver_result(struct dns_query *q, struct ub_result *res)
 {
 	char why[160];
@@ -201,11 +288,49 @@ static void deliver_result(struct dns_query *q, struct ub_result *res)
 		return;
 	}
 	if (!res->havedata) {
-		cache_negative(q, res, "no TXT record (NODATA)");
-		deliver_status(q, SIGNET_DNS_NXDOMAIN, "no TXT record (NODATA)");
+		snprintf(why, sizeof why, "no %s record (NODATA)", type_name(q->type));
+		cache_negative(q, res, why);
+		deliver_status(q, SIGNET_DNS_NXDOMAIN, why);
 		return;
 	}
+	if (q->type == SIGNET_RR_TXT)
+		deliver_txt(q, res);
+	else
+		deliver_typed(q, res);
+}
+
+/* A/AAAA point into libunbound's answer; MX and PTR names are decoded into
+ * one buffer. RDATA that does not decode is left out (dns.h). */
+static void deliver_typed(struct dns_query *q, struct ub_result *res)
+{
+	struct signet_rr rrs[DNS_MAX_RRS];
+	size_t n = 0;
+	char *names = NULL;
+	bool named = q->type == SIGNET_RR_MX || q->type == SIGNET_RR_PTR;
+	if (named && (names = malloc((size_t)DNS_MAX_RRS * DNS_NAME_BUF)) == NULL) {
+		deliver_status(q, SIGNET_DNS_TEMPFAIL, "out of memory");
+		return;
+	}
+	for (size_t k = 0; res->data[k] != NULL && n < DNS_MAX_RRS; k++) {
+		char *out = named ? names + n * DNS_NAME_BUF : NULL;
+		if (dns_rr_decode(q->type, (const unsigned char *)res->data[k], (size_t)res->len[k],
+				  out, named ? DNS_NAME_BUF : 0, &rrs[n]))
+			n++;
+	}
+	struct dns_answer a = {.status = SIGNET_DNS_OK,
+			       .rrs = rrs,
+			       .nrrs = n,
+			       .secure = res->secure != 0,
+			       .elapsed_ms = clock_ms_since(q->t0_us)};
+	deliver(q, &a);
+	free(names);
+}
+
+/* The TXT records (joined) as records[] and as rrs[]. */
+static void deliver_txt(struct dns_query *q, struct ub_result *res)
+{
 	struct signet_txt recs[DNS_MAX_RECORDS];
+	struct signet_rr rrs[DNS_MAX_RECORDS];
 	unsigned char *bufs[DNS_MAX_RECORDS] = {0};
 	size_t n = 0;
 	bool complete = true; /* false: out of memory, do not cache what we have */
@@ -226,6 +351,7 @@ static void deliver_result(struct dns_query *q, struct ub_result *res)
 		}
 		recs[n].p = bufs[n];
 		recs[n].len = len;
+		rrs[n] = (struct signet_rr){.p = bufs[n], .len = len};
 		n++;
 	}
 	if (q->r->cache != NULL && n > 0 && complete)
@@ -234,6 +360,8 @@ static void deliver_result(struct dns_query *q, struct ub_result *res)
 	struct dns_answer a = {.status = SIGNET_DNS_OK,
 			       .records = recs,
 			       .nrecords = n,
+			       .rrs = rrs,
+			       .nrrs = n,
 			       .secure = res->secure != 0,
 			       .elapsed_ms = clock_ms_since(q->t0_us)};
 	deliver(q, &a);
@@ -435,7 +563,7 @@ static void start_running(struct dns_query *q)
 {
 	struct dns_resolver *r = q->r;
 	struct dns_ctx *c = r->cur;
-	int rc = ub_resolve_async(c->ub, q->name, DNS_TYPE_TXT, DNS_CLASS_IN, q, ub_callback,
+	int rc = ub_resolve_async(c->ub, q->name, (int)q->type, DNS_CLASS_IN, q, ub_callback,
 				  &q->async_id);
 	if (rc != 0) {
 		char why[160];
@@ -471,11 +599,18 @@ static void on_pump(evutil_socket_t fd, short what, void *arg)
 static bool deliver_cached(struct dns_query *q)
 {
 	struct dnscache_answer c; /* about 8.5 KiB: loop threads have default stacks */
-	if (q->r->cache == NULL || !dnscache_get(q->r->cache, q->name, clock_ms(), &c))
+	if (q->r->cache == NULL || q->type != SIGNET_RR_TXT ||
+	    !dnscache_get(q->r->cache, q->name, clock_ms(), &c))
 		return false;
+	struct signet_rr rrs[DNS_MAX_RECORDS];
+	size_t n = c.nrecords < DNS_MAX_RECORDS ? c.nrecords : DNS_MAX_RECORDS;
+	for (size_t k = 0; k < n; k++)
+		rrs[k] = (struct signet_rr){.p = c.records[k].p, .len = c.records[k].len};
 	struct dns_answer a = {.status = c.status,
 			       .records = c.records,
 			       .nrecords = c.nrecords,
+			       .rrs = rrs,
+			       .nrrs = n,
 			       .keys = c.keys,
 			       .secure = c.secure,
 			       .why = c.why[0] ? c.why : NULL,
@@ -514,6 +649,12 @@ static void on_start(evutil_socket_t fd, short what, void *arg)
 
 struct dns_query *dns_lookup_txt(struct dns_resolver *r, const char *name, dns_txt_cb cb, void *arg)
 {
+	return dns_lookup(r, name, SIGNET_RR_TXT, cb, arg);
+}
+
+struct dns_query *dns_lookup(struct dns_resolver *r, const char *name, enum signet_rrtype type,
+			     dns_txt_cb cb, void *arg)
+{
 	struct dns_query *q = calloc(1, sizeof *q);
 	if (q == NULL)
 		return NULL;
@@ -526,6 +667,7 @@ struct dns_query *dns_lookup_txt(struct dns_resolver *r, const char *name, dns_t
 	q->r = r;
 	q->cb = cb;
 	q->arg = arg;
+	q->type = type;
 	q->state = Q_NEW;
 	q->t0_us = clock_us();
 	q->timer = evtimer_new(r->base, on_start, q);

@@ -1,5 +1,6 @@
-/* dns.h: asynchronous TXT lookups for key records (RFC 6376 3.6.2) with
- * libunbound, driven by one libevent loop. One resolver per loop (each with
+/* dns.h: asynchronous lookups with libunbound: TXT for key records (RFC
+ * 6376 3.6.2), and A, AAAA, MX, PTR, TXT for SPF (RFC 7208) through
+ * dns_lookup, driven by one libevent loop. One resolver per loop (each with
  * its own cache); a per-lookup timeout turns a silent server into
  * SIGNET_DNS_TEMPFAIL. Callbacks run on the loop's thread. Optionally an
  * answer cache in front of libunbound (TTL-bounded; temporary failures are
@@ -12,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <signet/spf.h> /* struct signet_rr, enum signet_rrtype */
 #include <signet/verifier.h>
 
 struct event_base;
@@ -61,12 +63,24 @@ struct dns_options {
 #define DNS_MAX_CONTEXTS 4
 #define DNS_UB_PORTS (DNS_MAX_INFLIGHT + 64)
 
+/* Records of one answer handed over, per type: TXT DNS_MAX_RECORDS (the
+ * rest ignored), others DNS_MAX_RRS (an SPF mx with more than 10 MX names
+ * is permerror anyway; past 64 addresses of one name are ignored). */
+#define DNS_MAX_RRS 64
+
 /* What a lookup found. records[] are the TXT RRs, each RR's strings joined
- * with nothing between them (RFC 6376 3.6.2.2); borrowed for the callback. */
+ * with nothing between them (RFC 6376 3.6.2.2); borrowed for the callback.
+ * rrs[] are the same answer as signet_rr (spf.h) for any type: A 4 bytes,
+ * AAAA 16, MX and PTR the name as text without the final dot (the root
+ * name, a null MX, is ""); RDATA that does not decode (a compression
+ * pointer, a label past the end, a byte outside printable ASCII or a '.'
+ * inside a label, a wrong A/AAAA size) is left out. */
 struct dns_answer {
 	enum signet_dns_status status;
 	const struct signet_txt *records;
 	size_t nrecords;
+	const struct signet_rr *rrs;
+	size_t nrrs;
 	/* SIGNET_DNS_OK from the answer cache: records[] already parsed, for
 	 * signet_verifier_answer_key (which takes its own reference); borrowed
 	 * for the callback. NULL otherwise: use records[]. */
@@ -87,6 +101,11 @@ struct dns_resolver *dns_resolver_new(struct event_base *base, const struct dns_
  * memory). */
 struct dns_query *dns_lookup_txt(struct dns_resolver *r, const char *name, dns_txt_cb cb,
 				 void *arg);
+/* dns_lookup_txt for any type the SPF evaluator asks (A, AAAA, MX, PTR,
+ * TXT), under the same bounds and timeout. Only TXT answers go through the
+ * answer cache (it is keyed by name). NULL on failure. */
+struct dns_query *dns_lookup(struct dns_resolver *r, const char *name, enum signet_rrtype type,
+			     dns_txt_cb cb, void *arg);
 /* Cancels a lookup whose callback has not run; the callback will not run.
  * A lookup libunbound already works on counts as abandoned (above) until
  * libunbound is done with it. */
@@ -100,5 +119,19 @@ void dns_resolver_free(struct dns_resolver *r);
  * tests and fuzzing: DNS answers are hostile input. */
 bool dns_txt_rdata_join(const unsigned char *rdata, size_t rdlen, unsigned char *out, size_t cap,
 			size_t *len);
+
+/* Decodes one RR's RDATA of type (A, AAAA, MX, PTR, TXT) into rr; MX and
+ * PTR names and TXT text are written to out (cap bytes), rr->p points into
+ * out or rdata. False when the RDATA is malformed (see struct dns_answer)
+ * or does not fit. Exposed for tests: DNS answers are hostile input. */
+bool dns_rr_decode(enum signet_rrtype type, const unsigned char *rdata, size_t rdlen, char *out,
+		   size_t cap, struct signet_rr *rr);
+
+/* An uncompressed wire-format domain name (RFC 1035 3.1) filling exactly
+ * wire[0..len) as text without the final dot, NUL-terminated, into out
+ * (cap bytes; 254 holds any name). False on a compression pointer or
+ * label type, a label past the end, bytes after the root label, a name
+ * over 253 characters, or a label byte that is a '.' or not printable. */
+bool dns_name_decode(const unsigned char *wire, size_t len, char *out, size_t cap);
 
 #endif

@@ -37,7 +37,10 @@
 /* Replies the MTA has not read yet: a few steps' worth. Reading stops
  * while any are pending, so only DNS answers can add to them. */
 #define CONN_MAX_PENDING (4 * CONN_MAX_OUT)
-#define CONN_MAX_LOOKUPS 32
+/* Lookups of one connection at once: the DKIM keys of a message (16) and
+ * the questions two SPF checks have out together (the evaluator asks at
+ * most 12 at a time: an mx or ptr's 10 names, and a record), with room. */
+#define CONN_MAX_LOOKUPS 64
 /* One read per readiness into the worker's buffer: 256 KiB lets a large
  * body arrive in a few reads instead of one per socket-buffer refill. */
 #define WORKER_READ_SIZE (256 * 1024)
@@ -380,14 +383,15 @@ static bool start_lookups(struct conn *c)
 {
 	unsigned id;
 	const char *name;
-	while (session_next_lookup(c->s, &id, &name)) {
+	enum signet_rrtype type;
+	while (session_next_lookup(c->s, &id, &name, &type)) {
 		struct lookup *l = free_slot(c);
 		if (l == NULL)
 			return false;
 		l->c = c;
 		l->id = id;
 		l->t0_us = clock_us();
-		l->q = dns_lookup_txt(c->w->dns, name, on_answer, l);
+		l->q = dns_lookup(c->w->dns, name, type, on_answer, l);
 		if (l->q == NULL)
 			return false;
 	}

@@ -4,6 +4,7 @@
  * libsignet; at end of message the replies (header edits, then the final
  * verdict) go out in one buffer. Key lookups start at end of headers, so
  * DNS overlaps the body (DESIGN.md). */
+#include <arpa/inet.h>
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 
 #include <signet/ar.h>
 #include <signet/signer.h>
+#include <signet/spf.h>
 #include <signet/verifier.h>
 
 #include "buf.h"
@@ -28,6 +30,17 @@
 
 #define SESSION_MAX_HELD (2 * MILTER_DEFAULT_MAX_DATA) /* input held while waiting for DNS */
 #define SESSION_MAX_LOOKUPS SIGNET_MAX_SIGNATURES
+/* SPF (RFC 7208 4.6.4): the lookups one check may ask at most: its record,
+ * 10 DNS-querying terms, each an mx or ptr with up to 10 names to resolve
+ * (1 + 10 * 11), and an exp= TXT. The evaluator's own limits keep it there;
+ * past it a question is answered as a temporary failure. Two checks per
+ * message (MAIL FROM, HELO) beside the DKIM keys: lookup ids keep 8 bits
+ * for the index (LOOKUP_INDEX), so this must stay below (256 - 16) / 2. */
+#define SESSION_MAX_SPF_LOOKUPS 112
+/* RFC 7208 4.6.4: a check may be given up after "at least 20 seconds";
+ * looked at when an answer comes (each within dns.timeout). */
+#define SESSION_SPF_MAX_MS 20000
+enum spf_which { SPF_MAILFROM = 0, SPF_HELO, SPF_CHECKS };
 /* Authentication-Results claiming our authserv-id removed per message
  * (AR-DEL-01). Every one is removed, also in a message over the header
  * limits (SIGNET_MAX_HEADER_FIELDS: those fields are counted, not kept);
@@ -46,6 +59,44 @@ struct lookup {
 	bool handed_out, answered, secure;
 };
 
+/* A lookup of one SPF check; name borrowed from the evaluator until answered. */
+struct spf_lookup {
+	unsigned query_id; /* the evaluator's */
+	const char *name;
+	enum signet_rrtype type;
+	uint8_t which; /* enum spf_which */
+	bool handed_out, answered;
+};
+
+/* One SPF check of the message (NULL e: not made). */
+struct spf_check {
+	struct signet_spf *e;
+	unsigned asked;       /* lookups asked (SESSION_MAX_SPF_LOOKUPS) */
+	const char *given_up; /* non-NULL: temperror for this reason */
+	uint64_t t0_us;
+	char *identity; /* owned: smtp.mailfrom (postmaster@HELO for <>) or smtp.helo */
+};
+
+/* The SPF checks of one message and their lookups: allocated only for a
+ * message that is checked (about 6 KiB), so idle connections and mail
+ * that is signed do not carry it. */
+struct spf_state {
+	struct spf_check chk[SPF_CHECKS];
+	struct spf_lookup lookups[SPF_CHECKS * SESSION_MAX_SPF_LOOKUPS];
+	size_t n;
+};
+
+static void spf_state_free(struct spf_state *st)
+{
+	if (st == NULL)
+		return;
+	for (size_t k = 0; k < SPF_CHECKS; k++) {
+		signet_spf_free(st->chk[k].e);
+		free(st->chk[k].identity);
+	}
+	free(st);
+}
+
 struct message {
 	enum msg_mode mode;
 	struct header_store hs;
@@ -62,9 +113,10 @@ struct message {
 	struct signet_verifier *verifier;
 	struct lookup lookups[SESSION_MAX_LOOKUPS];
 	size_t nlookups;
-	bool waiting_eom; /* EOM seen, lookups outstanding */
-	char note[700];   /* why not signed, or a failure */
-	uint64_t t0_us;   /* clock_us() at MAIL: the log line's "in N ms" */
+	struct spf_state *spf; /* owned; NULL: no SPF check for this message */
+	bool waiting_eom;      /* EOM seen, lookups outstanding */
+	char note[700];        /* why not signed, or a failure */
+	uint64_t t0_us;        /* clock_us() at MAIL: the log line's "in N ms" */
 	/* metrics (metrics.h) */
 	enum policy_reason why;     /* MODE_VERIFY: why not signed */
 	enum metrics_action action; /* set by finish_eom and below */
@@ -82,6 +134,7 @@ struct session {
 	uint32_t protocol; /* negotiated SMFIP_* */
 	bool negotiated;
 	char client_addr[64]; /* from CONNECT; "" for unix/unknown */
+	char helo[256];       /* HELO/EHLO name (SPF, RFC 7208 2.3); "" none */
 	bool non_smtp;        /* MILTER-PFX-01: Postfix's emulated CONNECT (port 0) */
 	struct message msg;
 	enum session_state state; /* step_rules */
@@ -109,6 +162,7 @@ static void message_reset(struct session *s)
 	header_store_free(&m->hs);
 	signet_signer_free(m->signer);
 	signet_verifier_free(m->verifier);
+	spf_state_free(m->spf);
 	free(m->ours);
 	memset(m, 0, sizeof *m);
 	header_store_init(&m->hs);
@@ -187,6 +241,11 @@ static bool on_optneg(struct session *s, const struct milter_command *c, struct 
 		log_msg(LOG_LVL_ERR, "%s: milter negotiation failed: %s", s->peer, err.msg);
 		return false;
 	}
+	if (s->rt->cfg->spf_enabled) {
+		/* SPF needs the HELO name (RFC 7208 2.3, 2.4: also for <>). */
+		ours.protocol &= ~SMFIP_NOHELO;
+		ours.protocol |= c->u.optneg.protocol & SMFIP_NR_HELO;
+	}
 	bool symlist = (ours.actions & SMFIF_SETSYMLIST) != 0;
 	if (milter_put_optneg(out, &ours, symlist ? lists : NULL,
 			      symlist ? sizeof lists / sizeof lists[0] : 0, &err) != SIGNET_OK) {
@@ -212,12 +271,222 @@ static void on_connect(struct session *s, const struct milter_command *c)
 		s->client_addr[0] = '\0';
 }
 
+/* A HELO name longer than any domain name (RFC 5321 4.5.3.1.2: 255) is
+ * not kept, rather than cut into another name: no HELO check then. */
+static void on_helo(struct session *s, const struct milter_command *c)
+{
+	s->helo[0] = '\0';
+	if (c->u.helo.len < sizeof s->helo)
+		copy_span(s->helo, sizeof s->helo, c->u.helo);
+	else
+		log_msg(LOG_LVL_DEBUG, "%s: HELO name of %zu bytes not kept", s->peer,
+			c->u.helo.len);
+}
+
+/* ---- SPF (RFC 7208) of mail not signed: started at MAIL, its lookups
+ * overlap the rest of the message, its results due at EOM ---- */
+
+/* The client address as the evaluator takes it; false when there is none
+ * (unix socket) or it does not parse. Postfix writes IPv6 as "IPv6:...". */
+static bool client_ip(const struct session *s, struct signet_spf_request *req)
+{
+	const char *a = s->client_addr;
+	if (strncmp(a, "IPv6:", 5) == 0)
+		a += 5;
+	if (inet_pton(AF_INET, a, req->ip) == 1)
+		return true;
+	req->ipv6 = true;
+	return inet_pton(AF_INET6, a, req->ip) == 1;
+}
+
+/* Authenticated and local mail (non-SMTP, local_addrs, sign_networks) is
+ * ours to sign, not to check (DESIGN.md; issue #13). */
+static bool spf_wanted(const struct session *s)
+{
+	const struct signetd_config *cfg = s->rt->cfg;
+	return cfg->spf_enabled && !s->non_smtp && s->msg.auth[0] == '\0' &&
+	       s->client_addr[0] != '\0' &&
+	       !cidr_list_match_str(&cfg->local_addrs, s->client_addr) &&
+	       !cidr_list_match_str(&cfg->signing.sign_networks, s->client_addr);
+}
+
+/* The MAIL FROM address without its <>, whole (a copy; NULL when out of
+ * memory): message.sender keeps 511 bytes, and a cut address would be
+ * checked for another domain. The packet bounds its length. */
+static char *sender_address(struct signet_span raw)
+{
+	const char *p = (const char *)raw.p;
+	size_t n = raw.len;
+	if (n > 0 && p[n - 1] == '\0')
+		n--;
+	if (n >= 2 && p[0] == '<' && p[n - 1] == '>') {
+		p++;
+		n -= 2;
+	}
+	if (memchr(p, '\0', n) != NULL)
+		n = strlen(p);
+	char *out = malloc(n + 1);
+	if (out != NULL) {
+		memcpy(out, p, n);
+		out[n] = '\0';
+	}
+	return out;
+}
+
+static char *join2(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	char *out = malloc(la + lb + 1);
+	if (out != NULL) {
+		memcpy(out, a, la);
+		memcpy(out + la, b, lb + 1);
+	}
+	return out;
+}
+
+static void spf_start(struct session *s, enum spf_which which, const char *sender)
+{
+	struct message *m = &s->msg;
+	struct signet_spf_request req = {
+		.mail_from = sender,
+		.helo = s->helo[0] ? s->helo : NULL,
+		.identity = which == SPF_HELO ? SIGNET_SPF_HELO : SIGNET_SPF_MAILFROM,
+		.receiver = authserv_id(s),
+		.now = (uint64_t)time(NULL),
+	};
+	struct signet_error err = {0};
+	struct spf_check *c = &m->spf->chk[which];
+	if (!client_ip(s, &req))
+		return;
+	if (signet_spf_new(&req, &c->e, &err) != SIGNET_OK) {
+		log_msg(LOG_LVL_WARN, "%s: SPF check not started: %s", queue_id(s), err.msg);
+		c->e = NULL;
+		return;
+	}
+	c->t0_us = clock_us();
+	/* RFC 7208 2.4: a null sender is checked as postmaster@HELO. */
+	c->identity = which == SPF_HELO   ? join2("", s->helo)
+		      : sender[0] == '\0' ? join2("postmaster@", s->helo)
+					  : join2("", sender);
+	if (c->identity == NULL) {
+		log_msg(LOG_LVL_WARN, "%s: SPF check not started: out of memory", queue_id(s));
+		signet_spf_free(c->e);
+		c->e = NULL;
+	}
+}
+
+/* Takes the evaluators' new questions into spf->lookups (handed out by
+ * session_next_lookup). A check that would pass SESSION_MAX_SPF_LOOKUPS is
+ * given up (temperror); the evaluator's limits keep it below. */
+static void spf_pull(struct session *s)
+{
+	struct spf_state *st = s->msg.spf;
+	for (size_t w = 0; st != NULL && w < SPF_CHECKS; w++) {
+		struct spf_check *c = &st->chk[w];
+		struct signet_spf_query q;
+		while (c->e != NULL && c->given_up == NULL && signet_spf_next_query(c->e, &q)) {
+			if (c->asked == SESSION_MAX_SPF_LOOKUPS) {
+				c->given_up = "over SESSION_MAX_SPF_LOOKUPS DNS lookups";
+				break;
+			}
+			c->asked++;
+			st->lookups[st->n++] = (struct spf_lookup){.query_id = q.id,
+								   .name = q.name,
+								   .type = q.type,
+								   .which = (uint8_t)w};
+		}
+	}
+}
+
+static void spf_start_checks(struct session *s, struct signet_span mail_from)
+{
+	if (!spf_wanted(s))
+		return;
+	char *sender = sender_address(mail_from);
+	s->msg.spf = sender ? calloc(1, sizeof *s->msg.spf) : NULL;
+	if (s->msg.spf == NULL) {
+		log_msg(LOG_LVL_WARN, "%s: SPF not checked: out of memory", s->peer);
+		free(sender);
+		return;
+	}
+	spf_start(s, SPF_MAILFROM, sender);
+	/* RFC 7208 2.3: the HELO identity, when there is a name to check. */
+	if (s->rt->cfg->spf_helo && s->helo[0] != '\0')
+		spf_start(s, SPF_HELO, sender);
+	free(sender); /* the evaluator keeps its own copy */
+	spf_pull(s);
+}
+
+/* Signed or passed through: SPF results would go nowhere. Lookups in
+ * flight become unwanted (session_lookup_wanted). */
+static void spf_stop(struct message *m)
+{
+	spf_state_free(m->spf);
+	m->spf = NULL;
+}
+
+static bool spf_check_done(const struct spf_check *c)
+{
+	return c->e == NULL || c->given_up != NULL || signet_spf_done(c->e);
+}
+
+/* Check w finished, or not made. */
+static bool spf_done(const struct message *m, size_t w)
+{
+	return m->spf == NULL || spf_check_done(&m->spf->chk[w]);
+}
+
+/* Check w as Authentication-Results gets it; false when it was not made. */
+static bool spf_ar_entry(const struct message *m, enum spf_which w, struct signet_ar_spf *out)
+{
+	if (m->spf == NULL || m->spf->chk[w].e == NULL)
+		return false;
+	const struct spf_check *c = &m->spf->chk[w];
+	const struct signet_spf_outcome *o = c->given_up ? NULL : signet_spf_outcome(c->e);
+	*out = (struct signet_ar_spf){
+		.result = o ? o->result : SIGNET_SPF_TEMPERROR,
+		.identity = w == SPF_HELO ? SIGNET_SPF_HELO : SIGNET_SPF_MAILFROM,
+		.value = c->identity,
+		.reason = o             ? o->reason
+			  : c->given_up ? c->given_up
+					: "no result at end of message",
+	};
+	return true;
+}
+
+/* The checks made, in order, into out[SPF_CHECKS]. */
+static size_t spf_ar_entries(const struct message *m, struct signet_ar_spf *out)
+{
+	size_t n = 0;
+	for (size_t w = 0; w < SPF_CHECKS; w++)
+		n += spf_ar_entry(m, (enum spf_which)w, &out[n]);
+	return n;
+}
+
+/* "; spf=pass smtp.mailfrom=a@b (why), spf=none smtp.helo=x" for the log. */
+static void spf_describe(const struct message *m, char *line, size_t cap)
+{
+	struct signet_ar_spf e[SPF_CHECKS];
+	size_t n = spf_ar_entries(m, e), len = 0;
+	line[0] = '\0';
+	for (size_t k = 0; k < n && len < cap; k++) {
+		bool helo = e[k].identity == SIGNET_SPF_HELO;
+		int w = snprintf(line + len, cap - len, "%sspf=%s smtp.%s=%s (%s)", k ? ", " : "; ",
+				 signet_spf_result_name(e[k].result), helo ? "helo" : "mailfrom",
+				 e[k].value, e[k].reason ? e[k].reason : "");
+		if (w < 0)
+			break;
+		len += (size_t)w;
+	}
+}
+
 static void on_mail(struct session *s, const struct milter_command *c)
 {
 	message_reset(s);
 	copy_span(s->msg.sender, sizeof s->msg.sender, c->u.env.addr);
 	const char *auth = milter_macros_get(&s->macros, "auth_authen");
 	snprintf(s->msg.auth, sizeof s->msg.auth, "%s", auth ? auth : "");
+	spf_start_checks(s, c->u.env.addr);
 }
 
 /* AR-DEL-01: remembers the index of an Authentication-Results claiming our
@@ -372,6 +641,7 @@ static void on_eoh(struct session *s)
 		m->mode = MODE_PASS;
 		snprintf(m->note, sizeof m->note, "not processed: %s",
 			 m->hs.over_limit_reason[0] ? m->hs.over_limit_reason : "header limit");
+		spf_stop(m);
 		return;
 	}
 	const char *froms[8];
@@ -404,6 +674,7 @@ static void on_eoh(struct session *s)
 	}
 	if (d.sign) {
 		m->mode = MODE_SIGN;
+		spf_stop(m);
 		start_signing(s, &d);
 	} else {
 		m->mode = MODE_VERIFY;
@@ -559,11 +830,13 @@ static bool refuse_verified(struct session *s, enum metrics_action verdict, stru
 {
 	struct message *m = &s->msg;
 	struct signet_error err = {0};
-	char line[1024];
+	char line[1024], spf_line[1024]; /* issue #13: the one log line gains spf= */
 	describe_results(s, line, sizeof line);
+	spf_describe(m, spf_line, sizeof spf_line);
 	m->action = verdict;
 	bool defer = verdict == METRICS_DEFERRED;
-	log_msg(LOG_LVL_INFO, "%s: %s; verified: %s; %s in %u ms", queue_id(s), m->note, line,
+	log_msg(LOG_LVL_INFO, "%s: %s; verified: %s%s; %s in %u ms", queue_id(s), m->note, line,
+		spf_line,
 		defer ? "message deferred (verify.on_temperror = tempfail)"
 		      : "message rejected (verify.on_fail = reject)",
 		clock_ms_since(m->t0_us));
@@ -612,7 +885,10 @@ static bool finish_verify(struct session *s, struct signet_buf *out)
 		return refuse_verified(s, verdict, out);
 	char ar[8192];
 	size_t arlen;
-	if (signet_ar_format(id, res, n, ar, sizeof ar, &arlen, &err) != SIGNET_OK) {
+	struct signet_ar_spf spf[SPF_CHECKS];
+	struct signet_ar_results all = {
+		.dkim = res, .ndkim = n, .spf = spf, .nspf = spf_ar_entries(m, spf)};
+	if (signet_ar_format_results(id, &all, ar, sizeof ar, &arlen, &err) != SIGNET_OK) {
 		log_msg(LOG_LVL_ERR, "%s: cannot format Authentication-Results: %s", queue_id(s),
 			err.msg);
 		return reply(s, SMFIC_BODYEOB, SMFIR_CONTINUE, out);
@@ -621,10 +897,11 @@ static bool finish_verify(struct session *s, struct signet_buf *out)
 	if (!put_header(s, true, 0, "Authentication-Results", ar, out))
 		return false;
 	m->action = METRICS_VERIFIED;
-	char line[1024];
+	char line[1024], spf_line[1024]; /* issue #13: the one log line gains spf= */
 	describe_results(s, line, sizeof line);
-	log_msg(LOG_LVL_INFO, "%s: %s; verified: %s%s in %u ms", queue_id(s), m->note, line,
-		m->nours ? "; removed a forged Authentication-Results" : "",
+	spf_describe(m, spf_line, sizeof spf_line);
+	log_msg(LOG_LVL_INFO, "%s: %s; verified: %s%s%s in %u ms", queue_id(s), m->note, line,
+		spf_line, m->nours ? "; removed a forged Authentication-Results" : "",
 		clock_ms_since(m->t0_us));
 	return reply(s, SMFIC_BODYEOB, SMFIR_CONTINUE, out);
 }
@@ -696,10 +973,15 @@ static bool finish_eom(struct session *s, struct signet_buf *out)
 	return ok;
 }
 
+/* The DKIM key lookups answered and the SPF checks finished (an SPF
+ * lookup the evaluator no longer needs is not waited for). */
 static bool lookups_done(const struct message *m)
 {
 	for (size_t k = 0; k < m->nlookups; k++)
 		if (!m->lookups[k].answered)
+			return false;
+	for (size_t k = 0; k < SPF_CHECKS; k++)
+		if (!spf_done(m, k))
 			return false;
 	return true;
 }
@@ -807,6 +1089,7 @@ static bool handle(struct session *s, const struct milter_packet *pkt, struct si
 			log_msg(LOG_LVL_WARN, "%s: macros dropped: %s", s->peer, err.msg);
 		return true;
 	case SMFIC_CONNECT: on_connect(s, &c); return reply(s, c.cmd, SMFIR_CONTINUE, out);
+	case SMFIC_HELO: on_helo(s, &c); return reply(s, c.cmd, SMFIR_CONTINUE, out);
 	case SMFIC_MAIL: on_mail(s, &c); return reply(s, c.cmd, SMFIR_CONTINUE, out);
 	case SMFIC_HEADER: on_header(s, &c); return reply(s, c.cmd, SMFIR_CONTINUE, out);
 	case SMFIC_EOH: on_eoh(s); return reply(s, c.cmd, SMFIR_CONTINUE, out);
@@ -836,9 +1119,10 @@ static bool handle(struct session *s, const struct milter_packet *pkt, struct si
 		message_reset(s);
 		milter_macros_reset(&s->macros);
 		s->client_addr[0] = '\0';
+		s->helo[0] = '\0';
 		s->non_smtp = false;
 		return true;
-	default: /* HELO, RCPT, DATA, UNKNOWN */ return reply(s, c.cmd, SMFIR_CONTINUE, out);
+	default: /* RCPT, DATA, UNKNOWN */ return reply(s, c.cmd, SMFIR_CONTINUE, out);
 	}
 }
 
@@ -884,7 +1168,12 @@ enum session_status session_feed(struct session *s, const uint8_t *p, size_t len
 	return process(s, p, len, out);
 }
 
-bool session_next_lookup(struct session *s, unsigned *id, const char **name)
+/* Lookup indices: DKIM keys 0..SESSION_MAX_LOOKUPS-1, then spf->lookups. */
+_Static_assert(SESSION_MAX_LOOKUPS + SPF_CHECKS * SESSION_MAX_SPF_LOOKUPS <= 0xff + 1,
+	       "lookup index in 8 bits (LOOKUP_INDEX)");
+
+bool session_next_lookup(struct session *s, unsigned *id, const char **name,
+			 enum signet_rrtype *type)
 {
 	for (size_t k = 0; k < s->msg.nlookups; k++) {
 		struct lookup *l = &s->msg.lookups[k];
@@ -892,17 +1181,82 @@ bool session_next_lookup(struct session *s, unsigned *id, const char **name)
 			l->handed_out = true;
 			*id = LOOKUP_ID(s->generation, k);
 			*name = l->name;
+			*type = SIGNET_RR_TXT;
+			return true;
+		}
+	}
+	for (size_t k = 0; s->msg.spf != NULL && k < s->msg.spf->n; k++) {
+		struct spf_lookup *l = &s->msg.spf->lookups[k];
+		if (!l->handed_out && !spf_done(&s->msg, l->which)) {
+			l->handed_out = true;
+			*id = LOOKUP_ID(s->generation, SESSION_MAX_LOOKUPS + k);
+			*name = l->name;
+			*type = l->type;
 			return true;
 		}
 	}
 	return false;
 }
 
+/* An SPF lookup of this message that its check still waits for, or NULL. */
+static struct spf_lookup *spf_lookup_of(const struct session *s, unsigned id)
+{
+	size_t k = LOOKUP_INDEX(id);
+	struct spf_state *st = s->msg.spf;
+	if (LOOKUP_GEN(id) != s->generation || k < SESSION_MAX_LOOKUPS || st == NULL ||
+	    k - SESSION_MAX_LOOKUPS >= st->n)
+		return NULL;
+	struct spf_lookup *l = &st->lookups[k - SESSION_MAX_LOOKUPS];
+	return l->answered || spf_done(&s->msg, l->which) ? NULL : l;
+}
+
 bool session_lookup_wanted(const struct session *s, unsigned id)
 {
 	size_t k = LOOKUP_INDEX(id);
+	if (k >= SESSION_MAX_LOOKUPS)
+		return spf_lookup_of(s, id) != NULL;
 	return LOOKUP_GEN(id) == s->generation && k < s->msg.nlookups &&
 	       !s->msg.lookups[k].answered;
+}
+
+/* A waiting EOM whose lookups are all done is finished, and what the MTA
+ * sent meanwhile goes on. */
+static enum session_status eom_if_ready(struct session *s, struct signet_buf *out)
+{
+	struct message *m = &s->msg;
+	if (!m->waiting_eom || !lookups_done(m))
+		return SESSION_OK;
+	m->waiting_eom = false;
+	m->work_us += clock_us() - m->eom_wait_us; /* the MTA waited for the lookups */
+	if (!finish_eom(s, out))
+		return SESSION_CLOSE;
+	/* Go on with what arrived meanwhile. */
+	struct signet_buf rest = s->held;
+	buf_init(&s->held, SESSION_MAX_HELD);
+	enum session_status st = SESSION_OK;
+	if (rest.len > 0)
+		st = process(s, rest.data, rest.len, out);
+	buf_free(&rest);
+	return st;
+}
+
+/* An answer to the evaluator; its next questions are taken in. Past
+ * SESSION_SPF_MAX_MS the check is given up (temperror). */
+static enum session_status spf_answer(struct session *s, struct spf_lookup *l,
+				      const struct dns_answer *a, struct signet_buf *out)
+{
+	struct spf_check *c = &s->msg.spf->chk[l->which];
+	struct signet_error err = {0};
+	l->answered = true;
+	if (a->status != SIGNET_DNS_OK)
+		log_msg(LOG_LVL_DEBUG, "%s: SPF lookup %s: %s", queue_id(s), l->name,
+			a->why ? a->why : "");
+	if (signet_spf_answer(c->e, l->query_id, a->status, a->rrs, a->nrrs, &err) != SIGNET_OK)
+		log_msg(LOG_LVL_WARN, "%s: SPF answer not taken: %s", queue_id(s), err.msg);
+	if (!signet_spf_done(c->e) && clock_ms_since(c->t0_us) > SESSION_SPF_MAX_MS)
+		c->given_up = "no result within SESSION_SPF_MAX_MS (RFC 7208 4.6.4)";
+	spf_pull(s);
+	return eom_if_ready(s, out);
 }
 
 enum session_status session_answer(struct session *s, unsigned id, const struct dns_answer *a,
@@ -910,6 +1264,10 @@ enum session_status session_answer(struct session *s, unsigned id, const struct 
 {
 	struct message *m = &s->msg;
 	size_t k = LOOKUP_INDEX(id);
+	if (k >= SESSION_MAX_LOOKUPS) {
+		struct spf_lookup *l = spf_lookup_of(s, id);
+		return l != NULL ? spf_answer(s, l, a, out) : SESSION_OK;
+	}
 	if (LOOKUP_GEN(id) != s->generation || k >= m->nlookups || m->lookups[k].answered ||
 	    m->verifier == NULL)
 		return SESSION_OK; /* a stale answer for an earlier message */
@@ -930,20 +1288,7 @@ enum session_status session_answer(struct session *s, unsigned id, const struct 
 	if (vst != SIGNET_OK)
 		log_msg(LOG_LVL_WARN, "%s: key answer for %s not taken: %s", queue_id(s), l->name,
 			err.msg);
-	if (!m->waiting_eom || !lookups_done(m))
-		return SESSION_OK;
-	m->waiting_eom = false;
-	m->work_us += clock_us() - m->eom_wait_us; /* the MTA waited for the lookups */
-	if (!finish_eom(s, out))
-		return SESSION_CLOSE;
-	/* Go on with what arrived meanwhile. */
-	struct signet_buf rest = s->held;
-	buf_init(&s->held, SESSION_MAX_HELD);
-	enum session_status st = SESSION_OK;
-	if (rest.len > 0)
-		st = process(s, rest.data, rest.len, out);
-	buf_free(&rest);
-	return st;
+	return eom_if_ready(s, out);
 }
 
 void session_abort(struct session *s)

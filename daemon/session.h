@@ -29,11 +29,14 @@ enum session_status {
 enum session_status session_feed(struct session *s, const uint8_t *p, size_t len,
 				 struct signet_buf *out);
 
-/* The next key lookup to start (name borrowed until the answer), or false. */
-bool session_next_lookup(struct session *s, unsigned *id, const char **name);
+/* The next lookup to start (name borrowed until the answer), or false:
+ * DKIM keys (TXT) and the SPF checks' questions (A, AAAA, MX, PTR, TXT). */
+bool session_next_lookup(struct session *s, unsigned *id, const char **name,
+			 enum signet_rrtype *type);
 
 /* False when lookup id belongs to a message that is over (aborted or
- * finished): its answer would be ignored, so it may be cancelled. */
+ * finished), or to an SPF check that no longer needs it: its answer would
+ * be ignored, so it may be cancelled. */
 bool session_lookup_wanted(const struct session *s, unsigned id);
 
 /* The answer to lookup id; may finish the message (replies into out) and

@@ -342,8 +342,9 @@ static enum session_status answer_lookups(struct session *s, struct signet_buf *
 {
 	unsigned id;
 	const char *name;
+	enum signet_rrtype type;
 	enum session_status st = SESSION_OK;
-	while (st == SESSION_OK && session_next_lookup(s, &id, &name)) {
+	while (st == SESSION_OK && session_next_lookup(s, &id, &name, &type)) {
 		FUZZ_CHECK(name != NULL);
 		struct dns_answer a = {.status = SIGNET_DNS_NXDOMAIN, .why = "fuzz"};
 		st = session_answer(s, id, &a, out);

@@ -1,4 +1,4 @@
-/* ar.c: Authentication-Results (RFC 8601) for the dkim method: formats our
+/* ar.c: Authentication-Results (RFC 8601) for the dkim and spf methods: formats our
  * field value (folded, values quoted where the grammar needs it) and tells
  * whether an existing field claims our authserv-id. It does not parse the
  * results of other fields: removal only needs the authserv-id. */
@@ -236,17 +236,23 @@ static enum signet_status word(struct ar_writer *w, const char *s)
 	return buf_append_str(&w->word, s);
 }
 
-/* One "header.x=value" (AR-DKIM-06: nothing when the value is empty). */
-static enum signet_status property(struct ar_writer *w, const char *name, const char *v, size_t n)
+/* One "ptype.x=value" (AR-DKIM-06: nothing when the value is empty). */
+static enum signet_status ptype_property(struct ar_writer *w, const char *ptype, const char *name,
+					 const char *v, size_t n)
 {
 	if (n == 0)
 		return SIGNET_OK;
-	SIGNET_TRY(word(w, "header."));
+	SIGNET_TRY(word(w, ptype));
 	SIGNET_TRY(buf_append_str(&w->word, name));
 	SIGNET_TRY(buf_append_byte(&w->word, '='));
 	if (plain_pvalue(v, n))
 		return buf_append(&w->word, v, n);
 	return quoted_string(&w->word, v, n, false);
+}
+
+static enum signet_status property(struct ar_writer *w, const char *name, const char *v, size_t n)
+{
+	return ptype_property(w, "header.", name, v, n);
 }
 
 static size_t common_prefix(const char *a, size_t an, const char *b, size_t bn)
@@ -337,18 +343,53 @@ static enum signet_status resinfo(struct ar_writer *w, const struct signet_sig_r
 	return property(w, "b", tag_str(r->b), b_prefix(rs, n, j));
 }
 
+/* SPF-RES-02 (RFC 7208 9.2, RFC 8601 2.7.2): spf=<result> [reason]
+ * smtp.mailfrom= or smtp.helo=. */
+static enum signet_status spf_resinfo(struct ar_writer *w, const struct signet_ar_spf *r)
+{
+	SIGNET_TRY(word(w, "spf="));
+	SIGNET_TRY(buf_append_str(&w->word, signet_spf_result_name(r->result)));
+	size_t rlen = r->reason != NULL ? strlen(r->reason) : 0;
+	if (r->result != SIGNET_SPF_PASS && rlen > 0) {
+		SIGNET_TRY(word(w, "reason="));
+		SIGNET_TRY(quoted_string(&w->word, r->reason, rlen, true));
+	}
+	bool helo = r->identity == SIGNET_SPF_HELO;
+	return ptype_property(w, "smtp.", helo ? "helo" : "mailfrom", r->value, strlen(r->value));
+}
+
 static enum signet_status format(struct ar_writer *w, const char *id,
-				 const struct signet_sig_result *const *rs, size_t n)
+				 const struct signet_ar_results *r)
 {
 	SIGNET_TRY(word(w, id));
 	SIGNET_TRY(buf_append_byte(&w->word, ';'));
-	if (n == 0) /* AR-SYN-02: "dkim=none", never the bare "none" */
-		return word(w, "dkim=none");
-	for (size_t j = 0; j < n; j++) {
+	if (r->ndkim == 0) /* AR-SYN-02: "dkim=none", never the bare "none" */
+		SIGNET_TRY(word(w, "dkim=none"));
+	for (size_t j = 0; j < r->ndkim; j++) {
 		if (j > 0)
 			SIGNET_TRY(buf_append_byte(&w->word, ';'));
-		SIGNET_TRY(resinfo(w, rs, n, j));
+		SIGNET_TRY(resinfo(w, r->dkim, r->ndkim, j));
 	}
+	/* AR-POS-02: SPF in the same field, after DKIM. */
+	for (size_t j = 0; j < r->nspf; j++) {
+		SIGNET_TRY(buf_append_byte(&w->word, ';'));
+		SIGNET_TRY(spf_resinfo(w, &r->spf[j]));
+	}
+	return SIGNET_OK;
+}
+
+static enum signet_status check_results(const struct signet_ar_results *r, struct signet_error *err)
+{
+	if (r == NULL || (r->dkim == NULL && r->ndkim > 0) || (r->spf == NULL && r->nspf > 0))
+		return error_set(err, SIGNET_ERR_INVAL, NULL, "signet_ar_format: NULL argument");
+	for (size_t j = 0; j < r->ndkim; j++)
+		if (r->dkim[j] == NULL)
+			return error_set(err, SIGNET_ERR_INVAL, NULL,
+					 "signet_ar_format: NULL result");
+	for (size_t j = 0; j < r->nspf; j++)
+		if (r->spf[j].value == NULL)
+			return error_set(err, SIGNET_ERR_INVAL, NULL,
+					 "signet_ar_format: NULL SPF identity");
 	return SIGNET_OK;
 }
 
@@ -356,20 +397,25 @@ enum signet_status signet_ar_format(const char *authserv_id,
 				    const struct signet_sig_result *const *results, size_t n,
 				    char *out, size_t cap, size_t *len, struct signet_error *err)
 {
-	if (out == NULL || len == NULL || (results == NULL && n > 0))
+	struct signet_ar_results r = {.dkim = results, .ndkim = n};
+	return signet_ar_format_results(authserv_id, &r, out, cap, len, err);
+}
+
+enum signet_status signet_ar_format_results(const char *authserv_id,
+					    const struct signet_ar_results *r, char *out,
+					    size_t cap, size_t *len, struct signet_error *err)
+{
+	if (out == NULL || len == NULL)
 		return error_set(err, SIGNET_ERR_INVAL, NULL, "signet_ar_format: NULL argument");
 	if (!signet_ar_authserv_id_valid(authserv_id))
 		return error_set(err, SIGNET_ERR_INVAL, SPEC_AR,
 				 "authserv-id must be a host name (letters, digits, '.', '-')");
-	for (size_t j = 0; j < n; j++)
-		if (results[j] == NULL)
-			return error_set(err, SIGNET_ERR_INVAL, NULL,
-					 "signet_ar_format: NULL result");
+	SIGNET_TRY(check_results(r, err));
 	struct ar_writer w;
 	buf_init(&w.out, cap > 0 ? cap - 1 : 0);
 	buf_init(&w.word, AR_WORD_MAX);
 	w.col = AR_PREFIX_LEN;
-	enum signet_status st = format(&w, authserv_id, results, n);
+	enum signet_status st = format(&w, authserv_id, r);
 	if (st == SIGNET_OK)
 		st = flush_word(&w);
 	if (st == SIGNET_OK && cap > 0) {

@@ -4,6 +4,7 @@
 #define SIGNET_AR_H
 
 #include <signet/signet.h>
+#include <signet/spf.h>
 #include <signet/verifier.h>
 
 /* True when authserv_id is a token we may emit (letters, digits, '.', '-',
@@ -21,6 +22,33 @@ SIGNET_API bool signet_ar_authserv_id_valid(const char *authserv_id);
 SIGNET_API SIGNET_MUST_USE enum signet_status signet_ar_format(
 	const char *authserv_id, const struct signet_sig_result *const *results, size_t n,
 	char *out, size_t cap, size_t *len, struct signet_error *err);
+
+/* One SPF check for Authentication-Results (SPF-RES-02, RFC 7208 9.2,
+ * RFC 8601 2.7.2): "spf=<result> [reason="..."] smtp.mailfrom=<value>" for
+ * the MAIL FROM identity, "... smtp.helo=<value>" for HELO. Strings
+ * borrowed for the call; reason NULL or "" for none (never written for a
+ * pass). */
+struct signet_ar_spf {
+	enum signet_spf_result result;
+	enum signet_spf_identity identity;
+	const char *value; /* the sender checked (postmaster@HELO for <>), or the HELO name */
+	const char *reason;
+};
+
+/* Everything one field holds (AR-POS-02: one field with all our methods):
+ * the DKIM results (none: "dkim=none"), then the SPF checks in order. */
+struct signet_ar_results {
+	const struct signet_sig_result *const *dkim;
+	size_t ndkim;
+	const struct signet_ar_spf *spf;
+	size_t nspf;
+};
+
+/* As signet_ar_format, for all of r; signet_ar_format(id, rs, n, ...) is
+ * this with no SPF checks. A NULL spf value is SIGNET_ERR_INVAL. */
+SIGNET_API SIGNET_MUST_USE enum signet_status signet_ar_format_results(
+	const char *authserv_id, const struct signet_ar_results *r, char *out, size_t cap,
+	size_t *len, struct signet_error *err);
 
 /* True when the value of an Authentication-Results field names authserv_id
  * (case-insensitive, RFC 8601 2.2 grammar: CFWS, comments, quoted-string,

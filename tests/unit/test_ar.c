@@ -681,6 +681,88 @@ static void AR_DKIM_06_null_tags_are_absent(void **state)
 	assert_string_equal(out, " mx.example.com; dkim=none");
 }
 
+/* Formats the DKIM results R[0..n) and the SPF checks sp[0..nspf). */
+static const char *fmt_spf(size_t n, const struct signet_ar_spf *sp, size_t nspf, char *out,
+			   size_t cap)
+{
+	const struct signet_sig_result *rs[6] = {0};
+	for (size_t k = 0; k < n; k++)
+		rs[k] = &R[k];
+	struct signet_ar_results r = {.dkim = rs, .ndkim = n, .spf = sp, .nspf = nspf};
+	size_t len = 0;
+	struct signet_error err = {0};
+	if (signet_ar_format_results(ID, &r, out, cap, &len, &err) != SIGNET_OK)
+		fail_msg("format: %s", err.msg);
+	assert_int_equal(strlen(out), len);
+	check_lines(out);
+	assert_true(is_ours_str(out, ID));
+	return out;
+}
+
+/* SPF-RES-02 (RFC 7208 9.2): "AR `spf=<result> smtp.mailfrom=<addr>` (and
+ * `smtp.helo=` for HELO checks)"; AR-POS-02: in the one field, after dkim. */
+static void SPF_RES_02_mailfrom_after_dkim(void **state)
+{
+	(void)state;
+	char out[1024];
+	set(&R[0], SIGNET_RESULT_PASS, SIGNET_ALG_ED25519_SHA256, 0, "example.com", "", "sel", B1,
+	    "");
+	struct signet_ar_spf sp = {.result = SIGNET_SPF_PASS,
+				   .identity = SIGNET_SPF_MAILFROM,
+				   .value = "alice@example.com",
+				   .reason = "matched ip4:192.0.2.0/24"};
+	assert_string_equal(fmt_spf(1, &sp, 1, out, sizeof out),
+			    " mx.example.com; dkim=pass header.d=example.com\r\n"
+			    "\theader.i=@example.com header.s=sel header.a=ed25519-sha256 "
+			    "header.b=AbCdEfGh;\r\n"
+			    "\tspf=pass smtp.mailfrom=alice@example.com");
+}
+
+/* SPF-RES-02: both identities, no signature (dkim=none stays, AR-SYN-02);
+ * a result other than pass carries its reason as a quoted-string. */
+static void SPF_RES_02_helo_and_reason(void **state)
+{
+	(void)state;
+	char out[1024];
+	struct signet_ar_spf sp[2] = {
+		{.result = SIGNET_SPF_PERMERROR,
+		 .identity = SIGNET_SPF_MAILFROM,
+		 .value = "postmaster@mail.example.org",
+		 .reason = "more than 10 DNS lookups"},
+		{.result = SIGNET_SPF_NONE,
+		 .identity = SIGNET_SPF_HELO,
+		 .value = "mail.example.org"},
+	};
+	assert_string_equal(fmt_spf(0, sp, 2, out, sizeof out),
+			    " mx.example.com; dkim=none; spf=permerror\r\n"
+			    "\treason=\"more than 10 DNS lookups\" "
+			    "smtp.mailfrom=postmaster@mail.example.org;\r\n"
+			    "\tspf=none smtp.helo=mail.example.org");
+}
+
+/* SPF-RES-02, AR-SYN-07: a MAIL FROM that is not a dot-atom address (from
+ * the network: spaces, quotes, a CR) is one quoted-string, never a way out
+ * of the field; a NULL identity is refused. */
+static void SPF_RES_02_hostile_mailfrom_quoted(void **state)
+{
+	(void)state;
+	char out[1024];
+	struct signet_ar_spf sp = {.result = SIGNET_SPF_FAIL,
+				   .identity = SIGNET_SPF_MAILFROM,
+				   .value = "\"a b\\\"\r\n; dkim=pass\"@example.com"};
+	assert_string_equal(fmt_spf(0, &sp, 1, out, sizeof out),
+			    " mx.example.com; dkim=none; spf=fail\r\n"
+			    "\tsmtp.mailfrom=\"\\\"a b\\\\\\\"; dkim=pass\\\"@example.com\"");
+	sp.value = NULL;
+	struct signet_ar_results r = {.spf = &sp, .nspf = 1};
+	size_t len = 0;
+	struct signet_error err = {0};
+	assert_int_equal(signet_ar_format_results(ID, &r, out, sizeof out, &len, &err),
+			 SIGNET_ERR_INVAL);
+	assert_int_equal(signet_ar_format_results(ID, NULL, out, sizeof out, &len, &err),
+			 SIGNET_ERR_INVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -707,6 +789,9 @@ int main(void)
 		cmocka_unit_test(ar_format_limits),
 		cmocka_unit_test(AR_DKIM_04_long_i_whole),
 		cmocka_unit_test(AR_DKIM_06_null_tags_are_absent),
+		cmocka_unit_test(SPF_RES_02_mailfrom_after_dkim),
+		cmocka_unit_test(SPF_RES_02_helo_and_reason),
+		cmocka_unit_test(SPF_RES_02_hostile_mailfrom_quoted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -716,6 +716,30 @@ static void config_verify_l_policy_and_health_interval(void **state)
 		   "/etc/signet/signetd.conf:1:29: unknown key 'bogus' in verify");
 }
 
+/* spf { enabled; helo; } (DESIGN.md "signetd config additions"): both on
+ * by default, each off on its own, and what is not a boolean refused. */
+static void config_spf_section(void **state)
+{
+	(void)state;
+	struct signetd_config *cfg = load_ok("");
+	assert_true(cfg->spf_enabled);
+	assert_true(cfg->spf_helo);
+	config_free(cfg);
+	cfg = load_ok("spf { helo = false }");
+	assert_true(cfg->spf_enabled);
+	assert_false(cfg->spf_helo);
+	config_free(cfg);
+	cfg = load_ok("spf { enabled = false; helo = true }");
+	assert_false(cfg->spf_enabled);
+	assert_true(cfg->spf_helo);
+	config_free(cfg);
+	assert_err("spf { enabled = \"yes\" }",
+		   "/etc/signet/signetd.conf:1:7: spf.enabled must be a boolean (true or false), "
+		   "not a string");
+	assert_err("spf { helo = true; mfrom = 1 }",
+		   "/etc/signet/signetd.conf:1:20: unknown key 'mfrom' in spf");
+}
+
 /* The enum-choice key kind (conf/config_walk.c K_CHOICE): every listed word
  * stored as its value, an alias accepted but not listed, a hint shown in the
  * message, a refused rspamd word named, a non-string refused like any string key. */
@@ -837,6 +861,7 @@ int main(void)
 		cmocka_unit_test_teardown(config_include_rspamd_file, teardown),
 		cmocka_unit_test_teardown(config_verify_l_policy_and_health_interval, teardown),
 		cmocka_unit_test_teardown(config_choice_keys, teardown),
+		cmocka_unit_test_teardown(config_spf_section, teardown),
 		cmocka_unit_test_teardown(config_dump_round_trip, teardown),
 		cmocka_unit_test_teardown(config_diags_list, teardown),
 	};

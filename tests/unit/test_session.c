@@ -65,6 +65,10 @@ static int group_teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+/* More config text: SPF off, except in the SPF tests (no DNS here: their
+ * questions are answered by hand). */
+static const char *g_extra = "spf { enabled = false; }\n";
+
 static struct runtime *make_runtime(void)
 {
 	char text[1024];
@@ -72,8 +76,8 @@ static struct runtime *make_runtime(void)
 		 "authserv_id = \"" AUTHSERV "\";\n"
 		 "local_addrs = [\"127.0.0.0/8\"];\n"
 		 "dkim_signing { domain { example.com { selector = ed2024; path = \"%s/ed.key\"; "
-		 "} } }\n",
-		 g_dir);
+		 "} } }\n%s",
+		 g_dir, g_extra);
 	struct diags d;
 	diags_init(&d);
 	struct signetd_config *cfg = NULL;
@@ -527,9 +531,11 @@ static void DKIM_VER_signed_message_verifies_through_the_session(void **state)
 	assert_int_equal(n, 6); /* MAIL, 3 HEADER, EOH, BODY: the EOM's wait */
 	unsigned id;
 	const char *name;
-	assert_true(session_next_lookup(v.s, &id, &name));
+	enum signet_rrtype type;
+	assert_true(session_next_lookup(v.s, &id, &name, &type));
 	assert_string_equal(name, "ed2024._domainkey.example.com");
-	assert_false(session_next_lookup(v.s, &id, &name));
+	assert_int_equal(type, SIGNET_RR_TXT);
+	assert_false(session_next_lookup(v.s, &id, &name, &type));
 	char rec[512];
 	size_t rlen;
 	struct signet_error err = {0};
@@ -666,6 +672,250 @@ static void AR_DEL_01_ours_added_whenever_verification_runs(void **state)
 	assert_int_equal(run.verdict, SMFIR_CONTINUE);
 }
 
+/* ---- SPF (issue #13): checked at MAIL for mail not signed ---- */
+
+static int spf_on(void **state)
+{
+	(void)state;
+	g_extra = "";
+	return 0;
+}
+
+static int spf_off(void **state)
+{
+	(void)state;
+	g_extra = "spf { enabled = false; }\n";
+	return 0;
+}
+
+/* The next lookup, which must be name/type. */
+static unsigned want_lookup(struct conn *c, const char *name, enum signet_rrtype type)
+{
+	unsigned id;
+	const char *n;
+	enum signet_rrtype t;
+	assert_true(session_next_lookup(c->s, &id, &n, &t));
+	assert_string_equal(n, name);
+	assert_int_equal(t, type);
+	return id;
+}
+
+static enum session_status answer_txt(struct conn *c, unsigned id, const char *txt)
+{
+	struct signet_txt rec = {(const uint8_t *)txt, txt ? strlen(txt) : 0};
+	struct signet_rr rr = {(const uint8_t *)txt, txt ? strlen(txt) : 0, 0};
+	struct dns_answer a = {.status = txt ? SIGNET_DNS_OK : SIGNET_DNS_NXDOMAIN,
+			       .records = &rec,
+			       .nrecords = txt ? 1 : 0,
+			       .rrs = &rr,
+			       .nrrs = txt ? 1 : 0};
+	buf_reset(&c->out);
+	return session_answer(c->s, id, &a, &c->out);
+}
+
+/* An unsigned message from 192.0.2.7 after HELO helo, MAIL FROM from. */
+static void spf_message(struct conn *c, const char *helo, const char *from)
+{
+	pk_str(&c->in, SMFIC_HELO, helo);
+	pk_str(&c->in, SMFIC_MAIL, from);
+	pk2(&c->in, SMFIC_HEADER, "From", " a@example.org");
+	pk(&c->in, SMFIC_EOH, NULL, 0);
+	pk(&c->in, SMFIC_BODY, "hello\r\n", 7);
+	pk(&c->in, SMFIC_BODYEOB, NULL, 0);
+	assert_int_equal(conn_feed(c), SESSION_OK);
+	assert_true(session_waiting(c->s)); /* EOM waits for SPF */
+}
+
+/* The Authentication-Results value the EOM's replies in c->out insert. */
+static void want_ar(struct conn *c, const char *want)
+{
+	struct reply r[4];
+	size_t n = replies(&c->out, r, 4);
+	assert_int_equal(n, 2);
+	assert_int_equal(r[0].cmd, SMFIR_INSHEADER);
+	assert_string_equal(r[0].name, "Authentication-Results");
+	char v[1024];
+	snprintf(v, sizeof v, "%.*s", (int)r[0].vlen, (const char *)r[0].val);
+	assert_string_equal(v, want);
+	assert_int_equal(r[1].cmd, SMFIR_CONTINUE);
+	assert_false(session_waiting(c->s));
+}
+
+/* SPF-RES-02 through the session: MAIL FROM and HELO checked, their
+ * questions handed out with their types, both results in our one
+ * Authentication-Results (AR-POS-02), EOM held until both are in. */
+static void SPF_RES_02_session_mailfrom_and_helo(void **state)
+{
+	(void)state;
+	struct conn c;
+	conn_open(&c, "192.0.2.7");
+	spf_message(&c, "mail.example.org", "<a@example.org>");
+	unsigned mf = want_lookup(&c, "example.org", SIGNET_RR_TXT);
+	unsigned he = want_lookup(&c, "mail.example.org", SIGNET_RR_TXT);
+	unsigned id;
+	const char *n;
+	enum signet_rrtype t;
+	assert_false(session_next_lookup(c.s, &id, &n, &t));
+	assert_int_equal(answer_txt(&c, mf, "v=spf1 a:mx.example.org -all"), SESSION_OK);
+	assert_true(session_waiting(c.s));
+	/* the a: term's question comes after the record's answer */
+	unsigned a = want_lookup(&c, "mx.example.org", SIGNET_RR_A);
+	const uint8_t ip[4] = {192, 0, 2, 7};
+	struct signet_rr rr = {ip, 4, 0};
+	struct dns_answer ans = {.status = SIGNET_DNS_OK, .rrs = &rr, .nrrs = 1};
+	assert_int_equal(session_answer(c.s, a, &ans, &c.out), SESSION_OK);
+	assert_true(session_waiting(c.s)); /* the HELO check is not done */
+	assert_int_equal(c.out.len, 0);
+	assert_int_equal(answer_txt(&c, he, NULL), SESSION_OK);
+	/* MILTER-PFX-07: folds go to the MTA as LF TAB */
+	want_ar(&c, " " AUTHSERV "; dkim=none; spf=pass\n"
+		    "\tsmtp.mailfrom=a@example.org; spf=none\n"
+		    "\treason=\"mail.example.org publishes no SPF record (RFC 7208 4.5)\"\n"
+		    "\tsmtp.helo=mail.example.org");
+	/* a late answer to a lookup of that message is ignored */
+	assert_false(session_lookup_wanted(c.s, he));
+	assert_int_equal(answer_txt(&c, he, "v=spf1 -all"), SESSION_OK);
+	assert_int_equal(c.out.len, 0);
+	conn_close(&c);
+}
+
+/* RFC 7208 2.4: a null sender is checked as postmaster@<HELO name>; a
+ * failing check is written with its reason (SPF-RES-02). */
+static void SPF_RES_02_session_null_sender_is_postmaster_at_helo(void **state)
+{
+	(void)state;
+	struct conn c;
+	conn_open(&c, "192.0.2.7");
+	spf_message(&c, "mail.example.org", "<>");
+	unsigned mf = want_lookup(&c, "mail.example.org", SIGNET_RR_TXT);
+	unsigned he = want_lookup(&c, "mail.example.org", SIGNET_RR_TXT);
+	assert_int_equal(answer_txt(&c, he, "v=spf1 ip4:198.51.100.0/24 -all"), SESSION_OK);
+	assert_int_equal(answer_txt(&c, mf, "v=spf1 ip4:198.51.100.0/24 -all"), SESSION_OK);
+	struct reply r[4];
+	assert_int_equal(replies(&c.out, r, 4), 2);
+	assert_non_null(memmem(r[0].val, r[0].vlen, "spf=fail", 8));
+	assert_non_null(
+		memmem(r[0].val, r[0].vlen, "smtp.mailfrom=postmaster@mail.example.org", 41));
+	assert_non_null(memmem(r[0].val, r[0].vlen, "smtp.helo=mail.example.org", 26));
+	conn_close(&c);
+}
+
+/* Issue #13: authenticated and local mail is signed, not SPF-checked; no
+ * HELO name means no HELO check; spf.helo = false leaves HELO alone. */
+static void SPF_session_local_and_authenticated_not_checked(void **state)
+{
+	(void)state;
+	unsigned id;
+	const char *n;
+	enum signet_rrtype t;
+	struct conn c;
+	conn_open(&c, "127.0.0.1");
+	pk_str(&c.in, SMFIC_HELO, "mail.example.org");
+	pk_str(&c.in, SMFIC_MAIL, "<a@example.org>");
+	assert_int_equal(conn_feed(&c), SESSION_OK);
+	assert_false(session_next_lookup(c.s, &id, &n, &t));
+	conn_close(&c);
+	conn_open(&c, "192.0.2.7");
+	pk2(&c.in, SMFIC_MACRO, "M{auth_authen}", "alice");
+	pk_str(&c.in, SMFIC_MAIL, "<a@example.org>");
+	assert_int_equal(conn_feed(&c), SESSION_OK);
+	assert_false(session_next_lookup(c.s, &id, &n, &t));
+	conn_close(&c);
+	g_extra = "spf { helo = false; }\n";
+	conn_open(&c, "192.0.2.7");
+	pk_str(&c.in, SMFIC_HELO, "mail.example.org");
+	pk_str(&c.in, SMFIC_MAIL, "<a@example.org>");
+	assert_int_equal(conn_feed(&c), SESSION_OK);
+	(void)want_lookup(&c, "example.org", SIGNET_RR_TXT);
+	assert_false(session_next_lookup(c.s, &id, &n, &t));
+	conn_close(&c);
+	g_extra = "spf { enabled = false; }\n";
+	conn_open(&c, "192.0.2.7");
+	pk_str(&c.in, SMFIC_HELO, "mail.example.org");
+	pk_str(&c.in, SMFIC_MAIL, "<a@example.org>");
+	assert_int_equal(conn_feed(&c), SESSION_OK);
+	assert_false(session_next_lookup(c.s, &id, &n, &t));
+	conn_close(&c);
+}
+
+/* The HELO name is needed (RFC 7208 2.3): with spf on, SMFIP_NOHELO is not
+ * asked for even when offered; with spf off it is, as before. */
+static void SPF_session_helo_negotiated(void **state)
+{
+	(void)state;
+	for (int on = 0; on < 2; on++) {
+		g_extra = on ? "" : "spf { enabled = false; }\n";
+		struct conn c;
+		conn_open(&c, NULL);
+		/* offer: v6, every action, NOHELO | NR_HELO | HDR_LEADSPC */
+		uint8_t o[12] = {0, 0, 0, 6, 0, 0, 0x01, 0xff, 0, 0x10, 0x20, 0x02};
+		pk(&c.in, SMFIC_OPTNEG, o, sizeof o);
+		assert_int_equal(conn_feed(&c), SESSION_OK);
+		assert_true(c.out.len >= 5 + 12);
+		const uint8_t *p = c.out.data + 5 + 8;
+		uint32_t proto =
+			(uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+		assert_int_equal((proto & SMFIP_NOHELO) != 0, !on);
+		assert_int_equal((proto & SMFIP_NR_HELO) != 0, on);
+		conn_close(&c);
+	}
+}
+
+/* An SPF lookup of an aborted message is unwanted (server.c may cancel
+ * it) and its answer changes nothing; the next message starts afresh. */
+static void SPF_session_abort_drops_the_check(void **state)
+{
+	(void)state;
+	struct conn c;
+	conn_open(&c, "192.0.2.7");
+	pk_str(&c.in, SMFIC_HELO, "mail.example.org");
+	pk_str(&c.in, SMFIC_MAIL, "<a@example.org>");
+	assert_int_equal(conn_feed(&c), SESSION_OK);
+	unsigned mf = want_lookup(&c, "example.org", SIGNET_RR_TXT);
+	assert_true(session_lookup_wanted(c.s, mf));
+	pk(&c.in, SMFIC_ABORT, NULL, 0);
+	assert_int_equal(conn_feed(&c), SESSION_OK);
+	assert_false(session_lookup_wanted(c.s, mf));
+	assert_int_equal(answer_txt(&c, mf, "v=spf1 +all"), SESSION_OK);
+	assert_int_equal(c.out.len, 0);
+	conn_close(&c);
+}
+
+/* A MAIL FROM longer than the session keeps for its log (511 bytes) is
+ * checked whole: its domain, never the domain of a cut address; a HELO
+ * name over 255 bytes is not a domain name and is not kept (no HELO check,
+ * rather than one of a cut name). */
+static void SPF_session_long_sender_whole_long_helo_dropped(void **state)
+{
+	(void)state;
+	char from[1024], helo[300];
+	memset(helo, 'h', sizeof helo - 1);
+	helo[sizeof helo - 1] = '\0';
+	memcpy(helo + 250, ".example.org", 13); /* cut at 255: "hhh...h.exam" */
+	snprintf(from, sizeof from, "<%0600d@example.org>", 0);
+	struct conn c;
+	conn_open(&c, "192.0.2.7");
+	pk_str(&c.in, SMFIC_HELO, helo);
+	pk_str(&c.in, SMFIC_MAIL, from);
+	assert_int_equal(conn_feed(&c), SESSION_OK);
+	unsigned mf = want_lookup(&c, "example.org", SIGNET_RR_TXT);
+	unsigned id;
+	const char *n;
+	enum signet_rrtype t;
+	assert_false(session_next_lookup(c.s, &id, &n, &t)); /* no HELO check */
+	pk2(&c.in, SMFIC_HEADER, "From", " a@example.org");
+	pk(&c.in, SMFIC_EOH, NULL, 0);
+	pk(&c.in, SMFIC_BODYEOB, NULL, 0);
+	assert_int_equal(conn_feed(&c), SESSION_OK);
+	assert_int_equal(answer_txt(&c, mf, "v=spf1 ip4:192.0.2.7 -all"), SESSION_OK);
+	struct reply r[4];
+	assert_int_equal(replies(&c.out, r, 4), 2);
+	assert_non_null(memmem(r[0].val, r[0].vlen, "spf=pass", 8));
+	assert_non_null(memmem(r[0].val, r[0].vlen, "0000@example.org", 16));
+	assert_null(memmem(r[0].val, r[0].vlen, "smtp.helo", 9));
+	conn_close(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -677,6 +927,16 @@ int main(void)
 		cmocka_unit_test(DKIM_VER_signed_message_verifies_through_the_session),
 		cmocka_unit_test(AR_DEL_01_every_forged_ar_removed_up_to_the_bound),
 		cmocka_unit_test(AR_DEL_01_ours_added_whenever_verification_runs),
+		cmocka_unit_test_setup_teardown(SPF_RES_02_session_mailfrom_and_helo, spf_on,
+						spf_off),
+		cmocka_unit_test_setup_teardown(
+			SPF_RES_02_session_null_sender_is_postmaster_at_helo, spf_on, spf_off),
+		cmocka_unit_test_setup_teardown(SPF_session_local_and_authenticated_not_checked,
+						spf_on, spf_off),
+		cmocka_unit_test_setup_teardown(SPF_session_helo_negotiated, spf_on, spf_off),
+		cmocka_unit_test_setup_teardown(SPF_session_abort_drops_the_check, spf_on, spf_off),
+		cmocka_unit_test_setup_teardown(SPF_session_long_sender_whole_long_helo_dropped,
+						spf_on, spf_off),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
