@@ -170,18 +170,6 @@ static void deliver_status(struct dns_query *q, enum signet_dns_status st, const
 	deliver(q, &a);
 }
 
-static const char *type_name(enum signet_rrtype t)
-{
-	switch (t) {
-	case SIGNET_RR_A: return "A";
-	case SIGNET_RR_AAAA: return "AAAA";
-	case SIGNET_RR_MX: return "MX";
-	case SIGNET_RR_PTR: return "PTR";
-	case SIGNET_RR_TXT: return "TXT";
-	}
-	return "?";
-}
-
 bool dns_name_decode(const unsigned char *wire, size_t len, char *out, size_t cap)
 {
 	size_t pos = 0, n = 0;
@@ -288,7 +276,7 @@ static void deliver_result(struct dns_query *q, struct ub_result *res)
 		return;
 	}
 	if (!res->havedata) {
-		snprintf(why, sizeof why, "no %s record (NODATA)", type_name(q->type));
+		snprintf(why, sizeof why, "no %s record (NODATA)", signet_rrtype_name(q->type));
 		cache_negative(q, res, why);
 		deliver_status(q, SIGNET_DNS_NXDOMAIN, why);
 		return;

@@ -175,7 +175,7 @@ static struct pending *ask(struct signet_spf *s, enum signet_rrtype type, const 
 	return p;
 }
 
-static const char *rr_name(enum signet_rrtype t)
+const char *signet_rrtype_name(enum signet_rrtype t)
 {
 	switch (t) {
 	case SIGNET_RR_A: return "A";
@@ -628,7 +628,7 @@ static void term_lookup(struct signet_spf *s, struct frame *f, struct spf_term *
 					  : P_ADDR,
 		  0);
 	trace(s, "%.*s [lookup %u/%d]: %s %s", (int)t->text.len, t->text.p, s->lookups,
-	      SIGNET_SPF_MAX_DNS_TERMS, rr_name(type), name);
+	      SIGNET_SPF_MAX_DNS_TERMS, signet_rrtype_name(type), name);
 }
 
 /* ptr (5.5): a validated name equal to the target or under it matches. */

@@ -128,6 +128,9 @@ SIGNET_API const struct signet_spf_outcome *signet_spf_outcome(const struct sign
 /* "pass", "fail", "softfail", "neutral", "none", "temperror", "permerror". */
 SIGNET_API const char *signet_spf_result_name(enum signet_spf_result r);
 
+/* "A", "AAAA", "MX", "PTR", "TXT"; "?" for another value. */
+SIGNET_API const char *signet_rrtype_name(enum signet_rrtype t);
+
 SIGNET_API void signet_spf_free(struct signet_spf *s);
 
 #endif
