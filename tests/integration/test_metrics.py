@@ -56,6 +56,18 @@ def binaries():
     return signet, signetd
 
 
+def ed25519_key(tmp_path):
+    """signetd's path, and an ed25519 key for example.com (selector s) made
+    by signet keygen in tmp_path (made world-traversable for signetd's user)."""
+    signet, signetd = binaries()
+    tmp_path.chmod(0o755)
+    key = tmp_path / "k.key"
+    r = subprocess.run([str(signet), "keygen", "-d", "example.com", "-s", "s", "-t", "ed25519",
+                        "-k", str(key)], capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return signetd, key
+
+
 def curl(url, *args):
     """(HTTP status, headers text, body text) of one curl request."""
     r = subprocess.run(["curl", "-s", "-g", "-D", "-", "-o", "/dev/stderr", "-w",
@@ -295,12 +307,7 @@ def listening_inodes(pid):
 def test_metrics_off_by_default_no_listener(tmp_path):
     """Without a metrics section signetd listens on its milter socket only,
     and --dump-config says metrics.listen is empty."""
-    signet, signetd = binaries()
-    tmp_path.chmod(0o755)
-    key = tmp_path / "k.key"
-    r = subprocess.run([str(signet), "keygen", "-d", "example.com", "-s", "s", "-t", "ed25519",
-                        "-k", str(key)], capture_output=True, timeout=60)
-    assert r.returncode == 0, r.stderr
+    signetd, key = ed25519_key(tmp_path)
     sd = harness.Signetd(signetd, ["127.0.0.1@53"], [("example.com", "s", key)])
     try:
         sd.start()
@@ -320,12 +327,7 @@ def test_metrics_off_by_default_no_listener(tmp_path):
 def test_metrics_port_in_use_stops_start_with_message(tmp_path):
     """A metrics port another process holds: signetd exits 1 at start and
     says which address and why."""
-    signet, signetd = binaries()
-    tmp_path.chmod(0o755)
-    key = tmp_path / "k.key"
-    r = subprocess.run([str(signet), "keygen", "-d", "example.com", "-s", "s", "-t", "ed25519",
-                        "-k", str(key)], capture_output=True, timeout=60)
-    assert r.returncode == 0, r.stderr
+    signetd, key = ed25519_key(tmp_path)
     busy = socket.socket()
     busy.bind(("127.0.0.1", 0))
     busy.listen(1)
@@ -362,12 +364,7 @@ def test_metrics_ipv6_listen(tmp_path):
     if not ipv6_loopback():
         pytest.skip("no IPv6 loopback (::1) on this machine")
     require_tools()
-    signet, signetd = binaries()
-    tmp_path.chmod(0o755)
-    key = tmp_path / "k.key"
-    r = subprocess.run([str(signet), "keygen", "-d", "example.com", "-s", "s", "-t", "ed25519",
-                        "-k", str(key)], capture_output=True, timeout=60)
-    assert r.returncode == 0, r.stderr
+    signetd, key = ed25519_key(tmp_path)
     s = socket.socket(socket.AF_INET6)
     s.bind(("::1", 0))
     port = s.getsockname()[1]
@@ -457,12 +454,7 @@ class Tricklers:
 def metrics_signetd(tmp_path, metrics_extra=""):
     """A signetd of its own (no Postfix, no DNS needed) with metrics on a
     free loopback port; returns (Signetd, port), started."""
-    signet, signetd = binaries()
-    tmp_path.chmod(0o755)
-    key = tmp_path / "k.key"
-    r = subprocess.run([str(signet), "keygen", "-d", "example.com", "-s", "s", "-t", "ed25519",
-                        "-k", str(key)], capture_output=True, timeout=60)
-    assert r.returncode == 0, r.stderr
+    signetd, key = ed25519_key(tmp_path)
     port = harness.free_port()
     sd = harness.Signetd(signetd, ["127.0.0.1@53"], [("example.com", "s", key)],
                          extra=f'metrics {{ listen = "127.0.0.1:{port}"; {metrics_extra} }}\n')
@@ -549,12 +541,7 @@ def test_metrics_request_timeout_bounds_a_trickling_connection(tmp_path):
 def test_metrics_listener_limits_checked(tmp_path, extra, good):
     """metrics.max_connections (1..1024) and metrics.request_timeout (more
     than 0, at most 300 s) at and past their bounds: signetd -t says which."""
-    signet, signetd = binaries()
-    tmp_path.chmod(0o755)
-    key = tmp_path / "k.key"
-    r = subprocess.run([str(signet), "keygen", "-d", "example.com", "-s", "s", "-t", "ed25519",
-                        "-k", str(key)], capture_output=True, timeout=60)
-    assert r.returncode == 0, r.stderr
+    signetd, key = ed25519_key(tmp_path)
     sd = harness.Signetd(signetd, ["127.0.0.1@53"], [("example.com", "s", key)],
                          extra=f'metrics {{ listen = "127.0.0.1:9187"; {extra} }}\n')
     try:
