@@ -16,7 +16,8 @@
 
 static const char usage[] =
 	"usage: signet doctor [-c signetd.conf] [--postfix-config DIR] [--ip ADDR]...\n"
-	"                     [--server IP[@PORT]] [--no-dns]";
+	"                     [--server IP[@PORT]] [--no-dns]\n"
+	"                     [--send-test ADDR [--mailbox DIR|FILE] [--maillog FILE]]";
 static const char help_text[] =
 	"Checks the Postfix wiring (postconf), signetd's config, keys and socket, and\n"
 	"each signing domain's DKIM, SPF, DMARC and MX records. One line per finding:\n"
@@ -25,13 +26,18 @@ static const char help_text[] =
 	"      --postfix-config DIR  Postfix's config directory (postconf -c DIR)\n"
 	"      --ip ADDR         a public address of this host: SPF must authorize it\n"
 	"      --server IP[@PORT]  DNS server for the record checks\n"
-	"      --no-dns          skip the DNS checks\n";
+	"      --no-dns          skip the DNS checks\n"
+	"      --send-test ADDR  send a test message to ADDR through Postfix's sendmail\n"
+	"                        and follow it in Postfix's log\n"
+	"      --mailbox DIR|FILE  the Maildir or mbox ADDR delivers to: verify the copy\n"
+	"      --maillog FILE    Postfix's log (default: maillog_file, /var/log/mail.log)\n";
 
 struct doctor_opts {
 	const char *config;
 	const char *ips[DOCTOR_MAX_IPS];
 	size_t nips;
 	bool no_dns;
+	const char *send_to, *mailbox, *maillog;
 };
 
 static int parse_opts(int argc, char **argv, struct doctor_opts *o, struct doctor *d)
@@ -42,6 +48,9 @@ static int parse_opts(int argc, char **argv, struct doctor_opts *o, struct docto
 		{"ip", required_argument, NULL, 'i'},
 		{"server", required_argument, NULL, 'S'},
 		{"no-dns", no_argument, NULL, 'N'},
+		{"send-test", required_argument, NULL, 'T'},
+		{"mailbox", required_argument, NULL, 'M'},
+		{"maillog", required_argument, NULL, 'L'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -53,6 +62,9 @@ static int parse_opts(int argc, char **argv, struct doctor_opts *o, struct docto
 		case 'P': d->postfix_config = optarg; break;
 		case 'S': d->server = optarg; break;
 		case 'N': o->no_dns = true; break;
+		case 'T': o->send_to = optarg; break;
+		case 'M': o->mailbox = optarg; break;
+		case 'L': o->maillog = optarg; break;
 		case 'i':
 			if (o->nips == DOCTOR_MAX_IPS)
 				return cli_usage_error("doctor", usage, "at most %d --ip options",
@@ -65,6 +77,9 @@ static int parse_opts(int argc, char **argv, struct doctor_opts *o, struct docto
 	}
 	if (optind < argc)
 		return cli_usage_error("doctor", usage, "unexpected argument '%s'", argv[optind]);
+	if ((o->mailbox != NULL || o->maillog != NULL) && o->send_to == NULL)
+		return cli_usage_error("doctor", usage,
+				       "--mailbox and --maillog go with --send-test");
 	return -1;
 }
 
@@ -119,6 +134,8 @@ int cmd_doctor(int argc, char **argv)
 		doctor_signetd(&d, cfg);
 		if (!o.no_dns)
 			doctor_dns(&d, cfg);
+		if (o.send_to != NULL)
+			doctor_send_test(&d, cfg, o.send_to, o.mailbox, o.maillog);
 	}
 	keystore_free(ks);
 	config_free(cfg);

@@ -25,6 +25,9 @@ struct doctor {
 void doctor_say(struct doctor *d, enum doctor_level lv, const char *area, const char *fix,
 		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+struct run_result;
+/* Runs postconf [-c DIR] ARGS; false (with a FAIL finding) when it fails. */
+bool doctor_postconf(struct doctor *d, const char *const *args, size_t nargs, struct run_result *r);
 /* doctor_postfix.c: Postfix's milter wiring, read with postconf. */
 void doctor_postfix(struct doctor *d, const struct signetd_config *cfg);
 /* doctor_signetd.c: the daemon answers a milter negotiation on its socket;
@@ -32,5 +35,11 @@ void doctor_postfix(struct doctor *d, const struct signetd_config *cfg);
 void doctor_signetd(struct doctor *d, const struct signetd_config *cfg);
 /* doctor_dns.c: each signing domain's key records, SPF and DMARC. */
 void doctor_dns(struct doctor *d, const struct signetd_config *cfg);
+/* doctor_send.c: one message to addr through the local Postfix, followed
+ * in its log (maillog, or Postfix's maillog_file, or /var/log/mail.log);
+ * with mailbox (a Maildir or an mbox file), the delivered copy is
+ * verified. */
+void doctor_send_test(struct doctor *d, const struct signetd_config *cfg, const char *addr,
+		      const char *mailbox, const char *maillog);
 
 #endif

@@ -18,9 +18,12 @@
 /* The sub-command's output, one line, for the finding. */
 static void summary(const struct run_result *r, char *out, size_t cap)
 {
-	const char *src = r->out_len > 0 ? r->out : r->err;
+	/* an error (stderr) is its first line; findings (stdout) are joined */
+	bool findings = r->out_len > 0;
+	const char *src = findings ? r->out : r->err;
 	size_t n = 0;
-	for (const char *p = src; *p != '\0' && n + 1 < cap && n < DNS_SUMMARY_MAX; p++)
+	for (const char *p = src;
+	     *p != '\0' && (findings || *p != '\n') && n + 1 < cap && n < DNS_SUMMARY_MAX; p++)
 		out[n++] = *p == '\n' ? (p[1] != '\0' ? ';' : '\0') : *p;
 	out[n] = '\0';
 	while (n > 0 && (out[n - 1] == '\0' || out[n - 1] == ';' || out[n - 1] == ' '))

@@ -46,7 +46,8 @@ struct pf {
 	size_t nsvc;
 };
 
-static bool postconf(struct doctor *d, const char *const *args, size_t nargs, struct run_result *r)
+bool doctor_postconf(struct doctor *d, const char *const *args, size_t nargs,
+		     struct run_result *r)
 {
 	char *argv[16];
 	size_t n = 0;
@@ -98,7 +99,7 @@ static bool read_params(struct doctor *d, struct pf *pf)
 					   "milter_protocol",
 					   "queue_directory"};
 	struct run_result r;
-	if (!postconf(d, args, sizeof args / sizeof args[0], &r)) {
+	if (!doctor_postconf(d, args, sizeof args / sizeof args[0], &r)) {
 		run_result_free(&r);
 		return false;
 	}
@@ -170,12 +171,12 @@ static bool read_master(struct doctor *d, struct pf *pf)
 {
 	static const char *const m_args[] = {"-M"}, *const p_args[] = {"-x", "-P"};
 	struct run_result r;
-	bool ok = postconf(d, m_args, 1, &r);
+	bool ok = doctor_postconf(d, m_args, 1, &r);
 	char *p = r.out, *line;
 	while (ok && (line = next_line(&p)) != NULL)
 		parse_service(pf, line);
 	run_result_free(&r);
-	if (!ok || !postconf(d, p_args, 2, &r)) {
+	if (!ok || !doctor_postconf(d, p_args, 2, &r)) {
 		run_result_free(&r);
 		return false;
 	}

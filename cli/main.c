@@ -22,6 +22,7 @@ static const char usage[] =
 	"                     [--envelope ADDR] [--non-smtp]\n"
 	"       signet doctor [-c signetd.conf] [--postfix-config DIR] [--ip ADDR]...\n"
 	"                     [--server IP[@PORT]] [--no-dns]\n"
+	"                     [--send-test ADDR [--mailbox DIR|FILE] [--maillog FILE]]\n"
 	"       signet --version | --help | help COMMAND\n";
 
 struct command {

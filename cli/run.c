@@ -50,7 +50,7 @@ static bool drain(struct sink *s, bool *truncated)
 	return true;
 }
 
-static void child(char *const argv[], int out[2], int err[2])
+static void child(char *const argv[], const char *stdin_path, int out[2], int err[2])
 {
 	dup2(out[1], STDOUT_FILENO);
 	dup2(err[1], STDERR_FILENO);
@@ -58,9 +58,12 @@ static void child(char *const argv[], int out[2], int err[2])
 	close(err[0]);
 	close(out[1]);
 	close(err[1]);
-	int null = open("/dev/null", O_RDONLY);
-	if (null >= 0)
-		dup2(null, STDIN_FILENO);
+	int in = open(stdin_path != NULL ? stdin_path : "/dev/null", O_RDONLY);
+	if (in < 0) {
+		fprintf(stderr, "cannot open %s: %s", stdin_path, strerror(errno));
+		_exit(127);
+	}
+	dup2(in, STDIN_FILENO);
 	execvp(argv[0], argv);
 	fprintf(stderr, "cannot run %s: %s", argv[0], strerror(errno));
 	_exit(127);
@@ -95,6 +98,12 @@ static void collect(pid_t pid, struct sink *s, unsigned timeout_s, struct run_re
 
 bool run_capture(char *const argv[], unsigned timeout_s, struct run_result *r)
 {
+	return run_capture_from(argv, NULL, timeout_s, r);
+}
+
+bool run_capture_from(char *const argv[], const char *stdin_path, unsigned timeout_s,
+		      struct run_result *r)
+{
 	*r = (struct run_result){.status = -1};
 	r->out = calloc(1, RUN_MAX_OUTPUT + 1);
 	r->err = calloc(1, RUN_MAX_OUTPUT + 1);
@@ -107,7 +116,7 @@ bool run_capture(char *const argv[], unsigned timeout_s, struct run_result *r)
 	}
 	pid_t pid = fork();
 	if (pid == 0)
-		child(argv, out, err);
+		child(argv, stdin_path, out, err);
 	close(out[1]);
 	close(err[1]);
 	if (pid < 0) {

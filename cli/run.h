@@ -23,6 +23,10 @@ struct run_result {
 /* Runs argv[0] (searched in PATH) with argv; false only when it could not
  * be started (errno-style reason in r->err). Never waits past timeout_s. */
 bool run_capture(char *const argv[], unsigned timeout_s, struct run_result *r);
+/* The same with the program's standard input read from the file at
+ * stdin_path (NULL: /dev/null). */
+bool run_capture_from(char *const argv[], const char *stdin_path, unsigned timeout_s,
+		      struct run_result *r);
 void run_result_free(struct run_result *r);
 
 #endif

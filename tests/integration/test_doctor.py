@@ -72,9 +72,8 @@ def world(tmp_path_factory):
 def doctor(world, conf, postfix_dir, *extra, dns=False):
     args = [str(harness.signet_path()), "doctor", "-c", str(conf),
             "--postfix-config", str(postfix_dir), *extra]
-    if dns:
-        args += ["--server", world.unbound.forwarder()]
-    else:
+    args += ["--server", world.unbound.forwarder()]  # also for --send-test's verify
+    if not dns:
         args += ["--no-dns"]
     r = subprocess.run(args, capture_output=True, timeout=120)
     out = r.stdout.decode(errors="replace")
@@ -313,3 +312,48 @@ def test_doctor_dns_problems(world):
     assert f"ed._domainkey.{DOMAIN}:" in fail, out
     assert f"{DOMAIN}: SPF for this host (192.0.2.77): fail" in fail, out
     assert f"add ip4:/ip6:192.0.2.77 to {DOMAIN}'s SPF record" in out
+
+
+def test_doctor_send_test_delivered_and_verified(world):
+    """--send-test: through Postfix's sendmail (non_smtpd_milters: signetd
+    signs it as a local program's mail), followed in Postfix's maillog_file,
+    the copy virtual(8) delivered found in the Maildir and verified."""
+    rc, out = doctor(world, world.signetd.conf, world.postfix.etc, "--send-test",
+                     "user@dest.test", "--mailbox", str(world.postfix.mail / "inbox"))
+    ok = findings(out, "OK")
+    assert rc == 0, out
+    assert any(re.search(r"send +test message [0-9A-F]+: status=sent \(delivered to maildir\)",
+                         ln) for ln in ok), out
+    assert any("the delivered copy verifies:" in ln and "pass" in ln for ln in ok), out
+
+
+def test_doctor_send_test_not_signed_fails(world):
+    """Signed with a key whose record is not the published one: the
+    delivered copy does not verify, and doctor says so."""
+    other = world.tmp / "send-other.key"
+    if not other.exists():
+        r = subprocess.run([str(harness.signet_path()), "keygen", "-d", "example.com", "-s",
+                            "ed", "-t", "ed25519", "-k", str(other)], capture_output=True,
+                           timeout=60)
+        assert r.returncode == 0, r.stderr
+    # a second signetd signing with a key whose record is not published
+    sd = harness.Signetd(harness.signetd_path(), [world.unbound.forwarder()],
+                         [(DOMAIN, "ed", other)])
+    sd.start()
+    try:
+        # the running Postfix, its non-SMTP path pointed at the second signetd
+        subprocess.run([harness.POSTCONF, "-c", str(world.postfix.etc), "-e",
+                        f"non_smtpd_milters = {sd.milter()}"], check=True)
+        subprocess.run([harness.POSTFIX, "-c", str(world.postfix.etc), "reload"], check=True,
+                       capture_output=True)
+        rc, out = doctor(world, sd.conf, world.postfix.etc, "--send-test", "user@dest.test",
+                         "--mailbox", str(world.postfix.mail / "inbox"))
+        assert rc == 1, out
+        assert any("the delivered copy" in ln and "does not verify" in ln
+                   for ln in findings(out, "FAIL")), out
+    finally:
+        subprocess.run([harness.POSTCONF, "-c", str(world.postfix.etc), "-e",
+                        f"non_smtpd_milters = {world.signetd.milter()}"], check=True)
+        subprocess.run([harness.POSTFIX, "-c", str(world.postfix.etc), "reload"],
+                       capture_output=True)
+        sd.cleanup()
