@@ -23,6 +23,9 @@ static const char usage[] =
 	"       signet doctor [-c signetd.conf] [--postfix-config DIR] [--ip ADDR]...\n"
 	"                     [--server IP[@PORT]] [--no-dns]\n"
 	"                     [--send-test ADDR [--mailbox DIR|FILE] [--maillog FILE]]\n"
+	"       signet rotate -d DOMAIN [-t rsa|ed25519] [-b BITS] [--keys-dir DIR]\n"
+	"                     [-c signetd.conf] [--state FILE] [--selector SEL]\n"
+	"       signet rotate --status [-c signetd.conf] [--state FILE]\n"
 	"       signet --version | --help | help COMMAND\n";
 
 struct command {
@@ -33,7 +36,7 @@ struct command {
 static const struct command commands[] = {
 	{"keygen", cmd_keygen},     {"sign", cmd_sign},     {"verify", cmd_verify},
 	{"dnscheck", cmd_dnscheck}, {"policy", cmd_policy}, {"spf", cmd_spf},
-	{"doctor", cmd_doctor},
+	{"doctor", cmd_doctor},     {"rotate", cmd_rotate},
 };
 
 static const struct command *find(const char *name)
