@@ -288,12 +288,14 @@ static bool make_key(const struct rotate_opts *o, const char *type, const char *
 }
 
 /* Readable by the group of the keys directory (root:_signet 0750 from the
- * package): signetd re-reads its keys as that user on reload. */
+ * package): signetd re-reads its keys as that user on reload. A directory
+ * of root's group leaves the key 0600. */
 static bool share_with_group(const struct rotate_opts *o, const char *path)
 {
 	struct stat dir;
-	if (stat(o->keys_dir, &dir) == 0 &&
-	    (chown(path, (uid_t)-1, dir.st_gid) != 0 || chmod(path, 0640) != 0)) {
+	if (stat(o->keys_dir, &dir) != 0 || dir.st_gid == 0)
+		return true; /* root's group: the key stays 0600 */
+	if (chown(path, (uid_t)-1, dir.st_gid) != 0 || chmod(path, 0640) != 0) {
 		cli_err("%s: cannot give it the group of %s: %s", path, o->keys_dir,
 			strerror(errno));
 		return false;

@@ -640,6 +640,7 @@ static void config_from_doc(struct ctx *c, const struct ucl_doc *doc)
 	cfg_walk(c, doc->root, "the top level", top_keys, NKEYS(top_keys), c->cfg);
 	cfg_check_top_path(c);
 	cfg_resolve_domains(c);
+	cfg_apply_rotation(c);
 	cfg_raw_domains_free(c);
 	if (c->cfg->socket.family != CONFIG_SOCK_UNIX)
 		c->cfg->socket_mode = CONFIG_DEFAULT_SOCKET_MODE;

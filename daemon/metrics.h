@@ -98,6 +98,19 @@ SIGNET_MUST_USE enum signet_status metrics_key_health_set(struct metrics *m,
 							  const struct metrics_key_health *v,
 							  size_t n);
 
+/* One selector in key rotation (conf/rotation.h): signetd_key_rotation
+ * {domain,selector,state} 1 and signetd_key_rotation_checked_seconds (the
+ * unix time of its last DNS check; 0 never). Strings borrowed for the call. */
+struct metrics_rotation {
+	const char *domain;
+	const char *selector;
+	const char *state; /* rotation_state_name */
+	uint64_t checked;
+};
+/* Replaces the rotation entries shown (the last round's). */
+SIGNET_MUST_USE enum signet_status metrics_rotation_set(struct metrics *m,
+							const struct metrics_rotation *v, size_t n);
+
 /* Appends the exposition text (format 0.0.4) to out. */
 SIGNET_MUST_USE enum signet_status metrics_render(struct metrics *m, struct signet_buf *out);
 
