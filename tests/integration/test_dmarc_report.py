@@ -20,12 +20,16 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-from conftest import TESTDATA, TESTDATA_MISSING, signet_path
+if os.path.dirname(os.path.abspath(__file__)) not in sys.path:
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from conftest import signet_path  # noqa: E402
 
 NS = "urn:ietf:params:xml:ns:dmarc-2.0"
 FROM = "dmarc-reports@receiver.example"
@@ -415,3 +419,37 @@ def test_DMARC_RPT_17_usage_and_store_errors(signet, store, tmp_path):
     assert r.rc == 1 and str(bad) in r.err, r
     r = report(signet, db, "--dry-run", "--day", "2001-01-01", zone=z)
     assert r.rc == 0 and "no DMARC data for 2001-01-01" in r.text, r
+
+
+# ---- through a real Postfix ------------------------------------------------
+
+
+def test_DMARC_RPT_16_delivered_through_real_postfix(signet, store, tmp_path):
+    """The report goes through a real Postfix (harness.py: a private
+    instance, its own sendmail -C) and arrives intact: subject, attachment,
+    the XML inside."""
+    missing = harness.missing_tools(harness.POSTFIX, harness.SENDMAIL)
+    if missing:
+        pytest.skip(f"Postfix not installed: {missing} (scripts/deps.sh)")
+    if os.geteuid() != 0:
+        pytest.skip("a private Postfix instance needs root (harness.py)")
+    pf = harness.Postfix()
+    try:
+        pf.start()
+        wrapper = tmp_path / "sendmail"
+        wrapper.write_text(f"#!/bin/sh\nexec {harness.SENDMAIL} -C '{pf.etc}' \"$@\"\n")
+        wrapper.chmod(0o755)
+        db = store(obs(rua="mailto:dmarc@dest.test", count=7))
+        z = zonefile(tmp_path, "example.com._report._dmarc.dest.test TXT v=DMARC1; \n")
+        r = report(signet, db, "--send", "--sendmail", wrapper, zone=z)
+        assert r.rc == 0, r
+        rid = f"{DAY_S}.example.com@receiver.example"
+        raw = pf.wait_delivery(f"Report-ID: <{rid}>")
+        m = email.message_from_bytes(raw, policy=email.policy.default)
+        assert m["Subject"] == (f"Report Domain: example.com Submitter: receiver.example "
+                                f"Report-ID: <{rid}>")
+        att = list(m.iter_parts())[1]
+        root = ET.fromstring(gzip.decompress(att.get_content()))
+        assert root.find(f".//{{{NS}}}record/{{{NS}}}row/{{{NS}}}count").text == "7"
+    finally:
+        pf.cleanup()
