@@ -168,6 +168,33 @@ static void DMARC_RPT_08_full_queue_drops_and_counts(void **state)
 	metrics_free(m);
 }
 
+/* DMARC-RPT-08: a write that fails (the store stays locked past
+ * REPORT_STORE_BUSY_MS, as on a stuck disk) drops its batch and counts it;
+ * later observations are written once the store is free. */
+static void DMARC_RPT_08_failed_write_drops_batch(void **state)
+{
+	(void)state;
+	struct report_writer *w = start(0, NULL);
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	struct report_obs o = sample("192.0.2.1");
+	assert_true(report_writer_submit(w, &o));
+	assert_true(report_writer_submit(w, &o));
+	struct report_writer_stats st = {0};
+	for (int k = 0; k < (REPORT_STORE_BUSY_MS + 3000) / 10 && st.dropped == 0; k++) {
+		usleep(10000);
+		report_writer_stats(w, &st);
+	}
+	assert_int_equal(st.dropped, 2);
+	assert_int_equal(st.recorded, 0);
+	assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_true(report_writer_submit(w, &o));
+	report_writer_stop(w);
+	assert_int_equal(total_count(), 1);
+}
+
 /* DMARC-RPT-08: a bad observation (over a limit) is dropped alone and
  * counted; the rest of its batch is written. */
 static void DMARC_RPT_08_bad_observation_dropped_alone(void **state)
@@ -207,6 +234,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(DMARC_RPT_07_submit_and_flush, setup, teardown),
 		cmocka_unit_test_setup_teardown(DMARC_RPT_08_full_queue_drops_and_counts, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(DMARC_RPT_08_failed_write_drops_batch, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(DMARC_RPT_08_bad_observation_dropped_alone, setup,
 						teardown),
