@@ -15,7 +15,8 @@
 #include <signet/signet.h>
 
 /* Limits (doc/SECURITY.md, "DMARC reports"). */
-#define REPORT_STORE_MAX_DKIM 8        /* DKIM results kept per observation; more are dropped */
+/* DKIM results per observation: as many as the verifier reports (DKIM-VER-04). */
+#define REPORT_STORE_MAX_DKIM SIGNET_MAX_SIGNATURES
 #define REPORT_STORE_MAX_FIELD 255     /* bytes in a name, IP or word; longer: SIGNET_ERR_LIMIT */
 #define REPORT_STORE_RETENTION_DAYS 30 /* default reports.retention_days */
 #define REPORT_STORE_MAX_RETENTION_DAYS 3660

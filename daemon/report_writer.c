@@ -87,8 +87,9 @@ static struct report_obs *obs_copy(const struct report_obs *src)
 	struct report_obs *o = malloc(sizeof *o + total);
 	if (o == NULL)
 		return NULL;
+	/* ndkim stays as given: over REPORT_STORE_MAX_DKIM the store refuses
+	 * the observation (logged, counted), rather than a cut-down row. */
 	*o = *src;
-	o->ndkim = ndkim;
 	struct packer k = {(char *)(o + 1), total};
 #define PACK(s) s = pack(&k, s)
 	OBS_STRINGS(o, PACK);

@@ -210,8 +210,22 @@ static void DMARC_RPT_08_bad_observation_dropped_alone(void **state)
 	assert_true(report_writer_submit(w, &o));
 	o.header_from = "example.com";
 	assert_true(report_writer_submit(w, &o));
+	/* More DKIM results than REPORT_STORE_MAX_DKIM: refused, not cut down. */
+	for (size_t k = 0; k < REPORT_STORE_MAX_DKIM; k++)
+		o.dkim[k] = (struct report_dkim){"example.com", "s", "pass"};
+	o.ndkim = REPORT_STORE_MAX_DKIM + 1;
+	assert_true(report_writer_submit(w, &o));
+	o.ndkim = REPORT_STORE_MAX_DKIM;
+	assert_true(report_writer_submit(w, &o));
+	struct report_writer_stats st = {0};
+	for (int k = 0; k < 2000 && st.recorded + st.dropped < 5; k++) {
+		usleep(1000);
+		report_writer_stats(w, &st);
+	}
+	assert_int_equal(st.recorded, 3);
+	assert_int_equal(st.dropped, 2);
 	report_writer_stop(w);
-	assert_int_equal(total_count(), 2);
+	assert_int_equal(total_count(), 3);
 }
 
 /* DMARC-RPT-04: a store in a missing directory fails at start, in words. */
