@@ -453,3 +453,33 @@ def test_DMARC_RPT_16_delivered_through_real_postfix(signet, store, tmp_path):
         assert root.find(f".//{{{NS}}}record/{{{NS}}}row/{{{NS}}}count").text == "7"
     finally:
         pf.cleanup()
+
+
+def test_DMARC_RPT_18_rua_limits(signet, store, tmp_path):
+    """REPORT_MAIL_MAX_RUA (8) destinations per domain: the 9th is skipped
+    with a line; %-encoded addresses (RFC 6068) are decoded; an address
+    with a leading '-' (an option to sendmail) or a bad !size is not used."""
+    rua = ",".join(f"mailto:r{k}@example.com" for k in range(2, 9))  # 7
+    db = store(obs(domain="a.example",
+                   rua=f"mailto:dmarc%2Breports@a.example,{rua},mailto:r9@example.com"),
+               obs(domain="b.example", rua="mailto:-oQ@b.example,mailto:x@b.example!12q,"
+                                          "mailto:y@b.example!99999999999999999999999k"))
+    z = zonefile(tmp_path, "a.example._report._dmarc.example.com TXT v=DMARC1\n")
+    r = report(signet, db, "--dry-run", zone=z)
+    assert r.rc == 0, r
+    sent = re.findall(r"^send a.example -> (\S+):", r.text, re.M)
+    assert sent == ["dmarc+reports@a.example"] + [f"r{k}@example.com" for k in range(2, 9)], r.text
+    assert ("skip a.example -> mailto:r9@example.com: more than REPORT_MAIL_MAX_RUA "
+            "destinations") in r.text
+    for uri in ("mailto:-oQ@b.example", "mailto:x@b.example!12q",
+                "mailto:y@b.example!99999999999999999999999k"):
+        assert f"skip b.example -> {uri}: not a usable mailto: URI" in r.text, r.text
+    assert "skip b.example: its DMARC record has no usable rua= destination" in r.text
+
+
+def test_DMARC_RPT_12_cap_option_limits(signet, store, tmp_path):
+    db = store(obs())
+    z = zonefile(tmp_path, "")
+    assert report(signet, db, "--dry-run", "--max-per-destination", "100000", zone=z).rc == 0
+    r = report(signet, db, "--dry-run", "--max-per-destination", "100001", zone=z)
+    assert r.rc == 64 and "--max-per-destination must be 1..100000" in r.err, r
