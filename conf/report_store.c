@@ -145,8 +145,12 @@ static enum signet_status open_db(struct report_store *s, const struct report_st
 	if (sqlite3_open_v2(s->path, &s->db, flags | SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK)
 		return db_error(s, err, "cannot open");
 	sqlite3_busy_timeout(s->db, REPORT_STORE_BUSY_MS);
+	/* WAL: the reporter reads while signetd writes. synchronous = NORMAL
+	 * syncs at checkpoints only: a power cut may lose the last batches of
+	 * report data, never the file's consistency (SQLite's WAL docs). */
 	if (!o->read_only)
-		SIGNET_TRY(exec(s, "PRAGMA journal_mode = WAL", err, "cannot open"));
+		SIGNET_TRY(exec(s, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL", err,
+				"cannot open"));
 	SIGNET_TRY(schema(s, o->read_only, err));
 	if (o->read_only)
 		return SIGNET_OK;
