@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -17,8 +18,10 @@
 #include <unistd.h>
 
 #include <signet/dmarc.h>
+#include <signet/psl.h>
 
 #include "cli.h"
+#include "psl_load.h"
 #include "report_mail.h"
 #include "report_store.h"
 #include "report_xml.h"
@@ -33,7 +36,7 @@ static const char usage[] =
 	"                           --from ADDR [--org-name NAME] [--day YYYY-MM-DD]\n"
 	"                           [--zone ZONEFILE | --dns [--server IP[@PORT]]]\n"
 	"                           [--max-per-destination N] [--all-domains]\n"
-	"                           [--format rfc9990|rfc7489] [--sendmail PATH]\n";
+	"                           [--psl FILE] [--format rfc9990|rfc7489] [--sendmail PATH]\n";
 
 static const char help_text[] =
 	"Send the DMARC aggregate reports (RFC 9990) for one day of signetd's\n"
@@ -51,6 +54,9 @@ static const char help_text[] =
 	"  --max-per-destination N\n"
 	"                         reports one address gets per day (default 100)\n"
 	"  --all-domains          also report on domains with no aligned SPF or DKIM pass\n"
+	"  --psl FILE             public suffix list: which destinations belong to the\n"
+	"                         domain's organization (\"\": none, then only the domain\n"
+	"                         and its subdomains do)\n"
 	"  --format rfc7489       the RFC 7489 Appendix C form instead of RFC 9990's\n"
 	"  --sendmail PATH        the sendmail program (default " REPORT_MAIL_SENDMAIL ")\n\n"
 	"Exit status: 0 done (skipped destinations are not errors); 1 a report could\n"
@@ -59,7 +65,7 @@ static const char help_text[] =
 enum mode { MODE_NONE, MODE_SEND, MODE_OUT, MODE_DRY };
 
 struct rpt_opts {
-	const char *db, *out_dir, *day, *zone, *server, *org_name, *from, *sendmail;
+	const char *db, *out_dir, *day, *zone, *server, *org_name, *from, *sendmail, *psl;
 	enum mode mode;
 	bool dns, all_domains;
 	unsigned cap;
@@ -109,6 +115,7 @@ static int parse_opts(int argc, char **argv, struct rpt_opts *o)
 		{"all-domains", no_argument, NULL, 'a'},
 		{"format", required_argument, NULL, 'F'},
 		{"sendmail", required_argument, NULL, 'M'},
+		{"psl", required_argument, NULL, 'P'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -117,6 +124,7 @@ static int parse_opts(int argc, char **argv, struct rpt_opts *o)
 	memset(o, 0, sizeof *o);
 	o->db = REPORT_DEFAULT_DB;
 	o->sendmail = REPORT_MAIL_SENDMAIL;
+	o->psl = SIGNET_PSL_DEFAULT_FILE;
 	optind = 0;
 	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		rc = -1;
@@ -152,6 +160,7 @@ static int parse_opts(int argc, char **argv, struct rpt_opts *o)
 						       "--format is rfc9990 or rfc7489");
 			break;
 		case 'M': o->sendmail = optarg; break;
+		case 'P': o->psl = optarg; break;
 		case 'h': printf("%s\n%s", usage, help_text); return CLI_EXIT_OK;
 		default: return cli_bad_option("dmarc report", usage, c, argv);
 		}
@@ -190,6 +199,7 @@ struct run {
 	struct report_store *store;
 	struct zonefile *zone;
 	struct dns_resolver *r;
+	struct signet_psl *psl; /* NULL: none (only the domain and below are internal) */
 	int64_t day;
 	char ymd[16];
 	const char *submitter;
@@ -413,7 +423,7 @@ static void destination(struct run *run, const struct report *rp, const struct r
 {
 	char name[600];
 	/* DMARC-RPT-11 (RFC 7489 7.1): external destinations need authorization. */
-	if (!report_dest_internal(rp->domain, d->domain)) {
+	if (!report_dest_internal(run->psl, rp->domain, d->domain)) {
 		switch (authorized(run, rp->domain, d->domain, name, sizeof name)) {
 		case AUTH_FOUND: break;
 		case AUTH_NOT_FOUND:
@@ -576,6 +586,23 @@ static bool open_store(struct run *run, const struct rpt_opts *o)
 	return true;
 }
 
+/* Without a list, destinations above the domain (its organizational
+ * domain's addresses) need an authorization record too: stricter, never
+ * laxer. */
+static struct signet_psl *load_psl(const char *path)
+{
+	char why[PATH_MAX + 128];
+	bool unreadable;
+	if (path == NULL || path[0] == '\0')
+		return NULL;
+	struct signet_psl *psl = conf_psl_load(path, &unreadable, why, sizeof why);
+	if (psl == NULL)
+		cli_warn("public suffix list %s: %s; only the policy domain and its subdomains "
+			 "count as its own destinations",
+			 path, why);
+	return psl;
+}
+
 int cmd_dmarc_report(int argc, char **argv)
 {
 	struct rpt_opts o;
@@ -603,11 +630,13 @@ int cmd_dmarc_report(int argc, char **argv)
 		return CLI_EXIT_FAIL;
 	if (o.zone == NULL && (run.r = dns_open(o.server)) == NULL)
 		return CLI_EXIT_FAIL;
+	run.psl = load_psl(o.psl);
 	rc = CLI_EXIT_FAIL;
 	if (open_store(&run, &o))
 		rc = run_day(&run);
 	report_store_close(run.store);
 	zonefile_free(run.zone);
+	signet_psl_free(run.psl);
 	if (run.r)
 		dns_close(run.r);
 	free(run.planned);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <signet/psl.h>
 #include <zlib.h>
 
 #include "cli.h"
@@ -121,14 +122,35 @@ size_t report_rua_parse(const char *rua, struct report_dest *out, size_t cap, ch
 	return n;
 }
 
-bool report_dest_internal(const char *policy, const char *dest)
+/* dest is name or below it (label boundary). */
+static bool at_or_below(const char *dest, const char *name)
 {
-	size_t lp = strlen(policy), ld = strlen(dest);
-	if (lp == ld)
-		return strcasecmp(policy, dest) == 0;
-	const char *longer = lp > ld ? policy : dest, *shorter = lp > ld ? dest : policy;
-	size_t ll = lp > ld ? lp : ld, ls = lp > ld ? ld : lp;
-	return longer[ll - ls - 1] == '.' && strcasecmp(longer + ll - ls, shorter) == 0;
+	size_t ld = strlen(dest), ln = strlen(name);
+	if (ld == ln)
+		return strcasecmp(dest, name) == 0;
+	return ld > ln && dest[ld - ln - 1] == '.' && strcasecmp(dest + ld - ln, name) == 0;
+}
+
+/* RFC 7489 3.2 (DMARC-ORG-01): the longest suffix of d the list has (any
+ * rule) plus one label; d itself when d is a public suffix. The same rule
+ * as lib/dmarc.c's psl_org, which is not public: they should become one
+ * function of <signet/psl.h>. */
+static const char *org_domain(const struct signet_psl *psl, const char *d)
+{
+	const char *org = d;
+	for (const char *s = d; s != NULL; s = strchr(s, '.') ? strchr(s, '.') + 1 : NULL) {
+		if (signet_psl_is_suffix_any(psl, s, strlen(s)))
+			return org;
+		org = s;
+	}
+	return org;
+}
+
+bool report_dest_internal(const struct signet_psl *psl, const char *policy, const char *dest)
+{
+	if (psl == NULL)
+		return at_or_below(dest, policy);
+	return strcasecmp(org_domain(psl, policy), org_domain(psl, dest)) == 0;
 }
 
 bool report_gzip(const char *inner_name, const uint8_t *p, size_t len, uint8_t **out,

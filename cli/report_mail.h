@@ -28,10 +28,14 @@ struct report_dest {
 size_t report_rua_parse(const char *rua, struct report_dest *out, size_t cap, char *why,
 			size_t whycap);
 
-/* True when dest is the policy domain or one of its sub- or parent domains
- * (no external-destination check needed, RFC 7489 7.1 in its strict form:
- * same name or a label-boundary suffix either way). */
-bool report_dest_internal(const char *policy_domain, const char *dest_domain);
+struct signet_psl;
+/* True when no authorization record is needed for dest (RFC 7489 7.1,
+ * RFC 9990): with a public suffix list, the two have the same
+ * organizational domain (RFC 7489 3.2, PRIVATE rules included, so
+ * x.github.io and github.io differ); without one (psl NULL), dest is the
+ * policy domain or below it. Names compare case-insensitively. */
+bool report_dest_internal(const struct signet_psl *psl, const char *policy_domain,
+			  const char *dest_domain);
 
 /* gzip of len bytes, inner_name in the gzip header, mtime 0 (the same
  * report gzips to the same bytes). *out malloc'd. false after printing. */

@@ -483,3 +483,31 @@ def test_DMARC_RPT_12_cap_option_limits(signet, store, tmp_path):
     assert report(signet, db, "--dry-run", "--max-per-destination", "100000", zone=z).rc == 0
     r = report(signet, db, "--dry-run", "--max-per-destination", "100001", zone=z)
     assert r.rc == 64 and "--max-per-destination must be 1..100000" in r.err, r
+
+
+def test_DMARC_RPT_11_same_organizational_domain(signet, store, tmp_path, sendmail):
+    """RFC 7489 7.1 compares organizational domains (RFC 7489 3.2, with the
+    PRIVATE rules of the list): sub.example.com's reports may go to
+    example.com and to other.example.com without a record, but
+    x.github.io's may not go to github.io (a public suffix: another
+    organization). Without a list (--psl ""), only the domain and its
+    subdomains count as its own."""
+    psl = tmp_path / "psl.dat"
+    psl.write_text("// ===BEGIN ICANN DOMAINS===\ncom\nio\n// ===END ICANN DOMAINS===\n"
+                   "// ===BEGIN PRIVATE DOMAINS===\ngithub.io\n// ===END PRIVATE DOMAINS===\n")
+    db = store(obs(domain="sub.example.com",
+                   rua="mailto:a@example.com,mailto:b@other.example.com,mailto:c@x.sub.example.com"),
+               obs(domain="x.github.io", rua="mailto:d@github.io"))
+    z = zonefile(tmp_path, "")
+    r = report(signet, db, "--dry-run", "--psl", psl, zone=z)
+    assert r.rc == 0, r
+    assert sorted(re.findall(r"^send \S+ -> (\S+):", r.text, re.M)) == [
+        "a@example.com", "b@other.example.com", "c@x.sub.example.com"], r.text
+    assert "skip x.github.io -> d@github.io: github.io has not authorized reports" in r.text
+    r = report(signet, db, "--dry-run", "--psl", "", zone=z)
+    assert r.rc == 0, r
+    assert re.findall(r"^send \S+ -> (\S+):", r.text, re.M) == ["c@x.sub.example.com"], r.text
+    assert "skip sub.example.com -> a@example.com: example.com has not authorized" in r.text
+    r = report(signet, db, "--dry-run", "--psl", tmp_path / "none.dat", zone=z)
+    assert r.rc == 0 and "public suffix list" in r.err, r
+    assert re.findall(r"^send \S+ -> (\S+):", r.text, re.M) == ["c@x.sub.example.com"], r.text
