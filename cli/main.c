@@ -20,6 +20,9 @@ static const char usage[] =
 	"                  (--zone ZONEFILE | --dns [--server IP[@PORT]]) [--json] [--explain]\n"
 	"       signet policy [-c CONF] --from ADDR [--auth USER] [--client IP]\n"
 	"                     [--envelope ADDR] [--non-smtp]\n"
+	"       signet doctor [-c signetd.conf] [--postfix-config DIR] [--ip ADDR]...\n"
+	"                     [--server IP[@PORT]] [--no-dns]\n"
+	"                     [--send-test ADDR [--mailbox DIR|FILE] [--maillog FILE]]\n"
 	"       signet --version | --help | help COMMAND\n";
 
 struct command {
@@ -35,13 +38,10 @@ static int dmarc_report_tmp(int argc, char **argv)
 }
 
 static const struct command commands[] = {
-	{"dmarc", dmarc_report_tmp},
-	{"keygen", cmd_keygen},
-	{"sign", cmd_sign},
-	{"verify", cmd_verify},
-	{"dnscheck", cmd_dnscheck},
-	{"policy", cmd_policy},
-	{"spf", cmd_spf},
+	{"keygen", cmd_keygen},     {"sign", cmd_sign},     {"verify", cmd_verify},
+	{"dnscheck", cmd_dnscheck}, {"policy", cmd_policy}, {"spf", cmd_spf},
+	{"doctor", cmd_doctor},
+	{"dmarc", dmarc_report_tmp}, /* TEMPORARY (issue #15) */
 };
 
 static const struct command *find(const char *name)
