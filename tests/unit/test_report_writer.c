@@ -17,6 +17,7 @@
 #include <sqlite3.h>
 
 #include "buf.h"
+#include "log.h"
 #include "metrics.h"
 #include "report_writer.h"
 
@@ -77,6 +78,42 @@ static sqlite3_int64 total_count(void)
 	return v;
 }
 
+static char logpath[160];
+static int saved_stderr = -1;
+
+/* signetd's log goes to stderr, and stderr to a file of the test's until
+ * log_restore. */
+static void log_to_file(void)
+{
+	snprintf(logpath, sizeof logpath, "%s/log", dir);
+	fflush(stderr);
+	saved_stderr = dup(2);
+	assert_true(saved_stderr >= 0);
+	assert_non_null(freopen(logpath, "w", stderr));
+	log_open(true, "mail", false);
+}
+
+static void log_restore(void)
+{
+	fflush(stderr);
+	assert_true(dup2(saved_stderr, 2) >= 0);
+	close(saved_stderr);
+	saved_stderr = -1;
+}
+
+static int count_in_log(const char *needle)
+{
+	char line[512];
+	int n = 0;
+	FILE *f = fopen(logpath, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof line, f))
+		if (strstr(line, needle))
+			n++;
+	fclose(f);
+	return n;
+}
+
 static struct report_writer *start(size_t queue_max, struct metrics *m)
 {
 	struct report_writer_opts o = {.path = path, .queue_max = queue_max, .metrics = m};
@@ -131,6 +168,7 @@ static void DMARC_RPT_08_full_queue_drops_and_counts(void **state)
 	(void)state;
 	struct metrics *m = metrics_new();
 	assert_non_null(m);
+	log_to_file();
 	struct report_writer *w = start(4, m);
 	sqlite3 *db = NULL;
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
@@ -152,6 +190,12 @@ static void DMARC_RPT_08_full_queue_drops_and_counts(void **state)
 	report_writer_stats(w, &st);
 	assert_int_equal(st.dropped, 3);
 	assert_int_equal(st.queued, 4);
+	/* One log line for the three drops (REPORT_WRITER_LOG_INTERVAL). */
+	log_restore();
+	assert_int_equal(count_in_log("observation(s) dropped"), 1);
+	assert_int_equal(count_in_log("1 observation(s) dropped (queue full "
+				      "(REPORT_WRITER_QUEUE_MAX)); mail is not affected"),
+			 1);
 	assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	report_writer_stop(w);
