@@ -511,3 +511,12 @@ def test_DMARC_RPT_11_same_organizational_domain(signet, store, tmp_path, sendma
     r = report(signet, db, "--dry-run", "--psl", tmp_path / "none.dat", zone=z)
     assert r.rc == 0 and "public suffix list" in r.err, r
     assert re.findall(r"^send \S+ -> (\S+):", r.text, re.M) == ["c@x.sub.example.com"], r.text
+
+
+def test_DMARC_RPT_17_default_day_is_yesterday_utc(signet, store, tmp_path):
+    db = store(obs(), obs(domain="today.example", day=(DAY + datetime.timedelta(days=1)).isoformat()))
+    r = signet.run("dmarc", "report", "--db", db, "--from", FROM, "--dry-run",
+                   "--zone", zonefile(tmp_path, ""))
+    assert r.rc == 0, r
+    assert re.search(r"^send example.com -> dmarc@example.com:", r.text, re.M), r.text
+    assert "today.example" not in r.text
