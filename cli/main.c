@@ -38,10 +38,9 @@ static int dmarc_report_tmp(int argc, char **argv)
 }
 
 static const struct command commands[] = {
-	{"keygen", cmd_keygen},     {"sign", cmd_sign},     {"verify", cmd_verify},
-	{"dnscheck", cmd_dnscheck}, {"policy", cmd_policy}, {"spf", cmd_spf},
-	{"doctor", cmd_doctor},
-	{"dmarc", dmarc_report_tmp}, /* TEMPORARY (issue #15) */
+	{"keygen", cmd_keygen},     {"sign", cmd_sign},          {"verify", cmd_verify},
+	{"dnscheck", cmd_dnscheck}, {"policy", cmd_policy},      {"spf", cmd_spf},
+	{"doctor", cmd_doctor},     {"dmarc", dmarc_report_tmp}, /* TEMPORARY (issue #15) */
 };
 
 static const struct command *find(const char *name)
