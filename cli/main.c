@@ -33,10 +33,19 @@ struct command {
 	int (*run)(int argc, char **argv);
 };
 
+/* TEMPORARY (issue #15): `signet dmarc report` until cli/cmd_dmarc.c dispatches `signet dmarc`. */
+static int dmarc_report_tmp(int argc, char **argv)
+{
+	return argc >= 2 && strcmp(argv[1], "report") == 0 ? cmd_dmarc_report(argc - 1, argv + 1)
+							   : CLI_EXIT_USAGE;
+}
+
 static const struct command commands[] = {
-	{"keygen", cmd_keygen},     {"sign", cmd_sign},     {"verify", cmd_verify},
-	{"dnscheck", cmd_dnscheck}, {"policy", cmd_policy}, {"spf", cmd_spf},
-	{"doctor", cmd_doctor},     {"rotate", cmd_rotate},
+	{"keygen", cmd_keygen},      {"sign", cmd_sign},
+	{"verify", cmd_verify},      {"dnscheck", cmd_dnscheck},
+	{"policy", cmd_policy},      {"spf", cmd_spf},
+	{"doctor", cmd_doctor},      {"rotate", cmd_rotate},
+	{"dmarc", dmarc_report_tmp}, /* TEMPORARY (issue #15) */
 };
 
 static const struct command *find(const char *name)

@@ -48,6 +48,7 @@ struct metrics {
 	atomic_ullong dns[METRICS_NDNS];
 	atomic_ullong dns_secure, dns_fast;
 	atomic_ullong conn_events[METRICS_NCONN_EVENTS];
+	atomic_ullong dmarc_obs[METRICS_NOBS];
 	struct hist hist[METRICS_NHISTS];
 	pthread_mutex_t lock; /* guards keys: the health check writes, a scrape reads */
 	struct key_entry *keys;
@@ -128,6 +129,12 @@ void metrics_verify_result(struct metrics *m, enum signet_result r)
 {
 	if ((unsigned)r < METRICS_NRESULTS)
 		inc(&m->results[r]);
+}
+
+void metrics_dmarc_observations(struct metrics *m, enum metrics_obs_outcome o, uint64_t n)
+{
+	if ((unsigned)o < METRICS_NOBS)
+		atomic_fetch_add_explicit(&m->dmarc_obs[o], n, memory_order_relaxed);
 }
 
 void metrics_conn_event(struct metrics *m, enum metrics_conn_event e)
@@ -393,6 +400,12 @@ static void counters(struct out *o, struct metrics *m)
 	     "connections)");
 	counter_set(o, "signetd_connection_limits_total", "event", conn_events, m->conn_events,
 		    METRICS_NCONN_EVENTS);
+	static const char *const obs[METRICS_NOBS] = {"recorded", "dropped"};
+	head(o, "signetd_dmarc_observations_total", "counter",
+	     "DMARC report observations written to the report store or dropped (queue full, "
+	     "disk slow or full)");
+	counter_set(o, "signetd_dmarc_observations_total", "outcome", obs, m->dmarc_obs,
+		    METRICS_NOBS);
 }
 
 enum signet_status metrics_render(struct metrics *m, struct signet_buf *b)

@@ -47,6 +47,10 @@ enum metrics_hist {
 	METRICS_NHISTS
 };
 
+/* DMARC report observations (signetd_dmarc_observations_total{outcome}):
+ * written to the report store, or dropped (report_writer.h). */
+enum metrics_obs_outcome { METRICS_OBS_RECORDED, METRICS_OBS_DROPPED, METRICS_NOBS };
+
 /* Histogram buckets: 0.5 ms .. 10 s (metrics.c), then +Inf. */
 #define METRICS_NBUCKETS 14
 #define METRICS_FAST_ANSWER_US 1000 /* signetd_dns_fast_answers_total: answered under 1 ms */
@@ -89,6 +93,9 @@ void metrics_not_signed(struct metrics *m, enum policy_reason why);
 void metrics_observe(struct metrics *m, enum metrics_hist h, uint64_t usec);
 /* One key lookup's answer: lookups by status, secure, time, fast answers. */
 void metrics_dns(struct metrics *m, enum signet_dns_status st, bool secure, uint64_t usec);
+
+/* The DMARC report writer's thread and submitters: relaxed atomics only. */
+void metrics_dmarc_observations(struct metrics *m, enum metrics_obs_outcome o, uint64_t n);
 
 /* The network side: relaxed atomics only. */
 void metrics_conn_event(struct metrics *m, enum metrics_conn_event e);
