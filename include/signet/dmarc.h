@@ -63,9 +63,19 @@ struct signet_dmarc_text {
 };
 
 /* A tag ignored (unknown, invalid value, not in this mode): the tag as
- * written and a static reason ("value is not none, quarantine or reject"). */
+ * written and a static reason ("value is not none, quarantine or reject").
+ * A part between ';' that is not tag=value (RFC 9989 4.7: discarded) is a
+ * note too, its whole text (trimmed) as the tag. */
+enum signet_dmarc_note_kind {
+	SIGNET_DMARC_NOTE_BAD_VALUE = 0, /* a known tag, value invalid: its default is used */
+	SIGNET_DMARC_NOTE_UNKNOWN,       /* not a tag of this mode: ignored */
+	SIGNET_DMARC_NOTE_REMOVED,       /* RFC 9989 mode: pct, rf, ri (historic): ignored */
+	SIGNET_DMARC_NOTE_BROKEN,        /* not tag=value: discarded (RFC 9989 4.7) */
+};
 struct signet_dmarc_note {
 	struct signet_dmarc_text tag;
+	struct signet_dmarc_text value; /* as written; empty for BROKEN */
+	enum signet_dmarc_note_kind kind;
 	const char *why;
 };
 
