@@ -18,6 +18,7 @@ static const char usage[] =
 	"                       [--server IP[@PORT]]\n"
 	"       signet spf --ip ADDR (--mail-from ADDR | --helo NAME) [--helo NAME]\n"
 	"                  (--zone ZONEFILE | --dns [--server IP[@PORT]]) [--json] [--explain]\n"
+	"       signet dmarc check DOMAIN [--zone ZONEFILE | --dns [--server IP[@PORT]]] [--json]\n"
 	"       signet policy [-c CONF] --from ADDR [--auth USER] [--client IP]\n"
 	"                     [--envelope ADDR] [--non-smtp]\n"
 	"       signet --version | --help | help COMMAND\n";
@@ -30,6 +31,7 @@ struct command {
 static const struct command commands[] = {
 	{"keygen", cmd_keygen},     {"sign", cmd_sign},     {"verify", cmd_verify},
 	{"dnscheck", cmd_dnscheck}, {"policy", cmd_policy}, {"spf", cmd_spf},
+	{"dmarc", cmd_dmarc},
 };
 
 static const struct command *find(const char *name)

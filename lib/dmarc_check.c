@@ -387,12 +387,10 @@ enum signet_status signet_dmarc_answer_check(const struct signet_rr *txt, size_t
 		    "%zu records start with v=DMARC1: receivers discard them all, as if there "
 		    "were none",
 		    out->ndmarc);
-	if (out->ndmarc > 0)
+	if (out->ndmarc == 1)
 		judge(out, txt[out->which].p, txt[out->which].len, mode);
-	else
+	else /* none, or several: none of them applies, so none is judged */
 		sort(out);
-	if (out->ndmarc > 1) /* none of them applies */
-		out->domain = out->subdomains = out->nonexistent = SIGNET_DMARC_POLICY_UNSET;
 	return SIGNET_OK;
 }
 

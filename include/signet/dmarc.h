@@ -307,7 +307,7 @@ struct signet_dmarc_finding {
 struct signet_dmarc_check {
 	size_t ntxt;   /* TXT records given */
 	size_t ndmarc; /* of them, records starting with v=DMARC1 (0: no policy) */
-	size_t which;  /* the index of the record checked (ndmarc >= 1: the first) */
+	size_t which;  /* the first DMARC record's index; judged only when ndmarc == 1 */
 	/* The record checked, parsed: borrows the text. usable false: ignored. */
 	struct signet_dmarc_record record;
 	/* RFC 9989 4.10.1, 4.7: what a DMARC failure gets at the domain
@@ -328,8 +328,8 @@ SIGNET_API SIGNET_MUST_USE enum signet_status signet_dmarc_record_check(
 
 /* Judges the TXT records at one _dmarc name as receivers see them (RFC
  * 9989 4.10: only records starting with v=DMARC1 count; several are all
- * discarded): ndmarc, NOT_FIRST for look-alikes, SEVERAL, and the checks of
- * signet_dmarc_record_check for the first DMARC record. SIGNET_ERR_LIMIT
+ * discarded): ndmarc, NOT_FIRST for look-alikes, SEVERAL, and, when there is
+ * exactly one DMARC record, the checks of signet_dmarc_record_check. SIGNET_ERR_LIMIT
  * over SIGNET_DMARC_CHECK_MAX_TXT records, SIGNET_ERR_INVAL. */
 SIGNET_API SIGNET_MUST_USE enum signet_status signet_dmarc_answer_check(
 	const struct signet_rr *txt, size_t n, enum signet_dmarc_mode mode,
