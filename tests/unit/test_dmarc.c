@@ -855,6 +855,126 @@ static void DMARC9_FO_01_fo_values(void **state)
 	}
 }
 
+/* DMARC-RES-01 (RFC 7489 3, 4.2; RFC 9989 4.4): pass when at least one
+ * identifier passes aligned, DKIM or SPF; else fail. Each row is one mix. */
+static void DMARC_RES_01_pass_needs_one_aligned(void **state)
+{
+	(void)state;
+	static const struct zrr z[] = {{"_dmarc.example.com", Z_TXT, "v=DMARC1; p=reject"}};
+	static const struct {
+		const char *dkim[3], *spf;
+		enum signet_dmarc_result result;
+		const char *aligned;
+	} t[] = {
+		{{"example.com"}, NULL, SIGNET_DMARC_PASS, "dkim:example.com"},
+		{{NULL}, "example.com", SIGNET_DMARC_PASS, "spf:example.com"},
+		{{"example.com"},
+		 "example.com",
+		 SIGNET_DMARC_PASS,
+		 "dkim:example.com spf:example.com"},
+		{{"example.net", "s.example.com"}, NULL, SIGNET_DMARC_PASS, "dkim:s.example.com"},
+		{{"example.net"}, "example.com", SIGNET_DMARC_PASS, "spf:example.com"},
+		{{"example.com"}, "example.org", SIGNET_DMARC_PASS, "dkim:example.com"},
+		{{"example.net", "example.org"}, "example.org", SIGNET_DMARC_FAIL, ""},
+		{{NULL}, NULL, SIGNET_DMARC_FAIL, ""},
+	};
+	for (size_t k = 0; k < sizeof t / sizeof t[0]; k++) {
+		struct run r = eval(z, sizeof z / sizeof z[0],
+				    &(struct in){.from = {"u@example.com"},
+						 .dkim = {t[k].dkim[0], t[k].dkim[1], t[k].dkim[2]},
+						 .spf = t[k].spf});
+		if (r.result != t[k].result || strcmp(r.aligned, t[k].aligned) != 0)
+			fail_msg("case %zu: %s [%s]: %s", k, signet_dmarc_result_name(r.result),
+				 r.aligned, r.reason);
+		assert_int_equal(r.disposition, t[k].result == SIGNET_DMARC_FAIL
+							? SIGNET_DMARC_POLICY_REJECT
+							: SIGNET_DMARC_POLICY_NONE);
+	}
+}
+
+/* DMARC-REC-04 (RFC 7489 6.3 sp=, 6.6.3; RFC 9989 4.7, 4.10.1): sp= applies
+ * to an author domain whose record was found at its organizational domain;
+ * the organizational domain itself gets p=; no sp= gives p=. Both modes. */
+static void DMARC_REC_04_sp_for_subdomains(void **state)
+{
+	(void)state;
+	struct signet_psl *psl = small_psl();
+	static const struct zrr z[] = {
+		{"_dmarc.example.com", Z_TXT, "v=DMARC1; p=reject; sp=quarantine"},
+		{"_dmarc.nosp.com", Z_TXT, "v=DMARC1; p=quarantine"},
+		{"_dmarc.own.example.com", Z_TXT, "v=DMARC1; p=none; sp=reject"},
+	};
+	static const struct {
+		const char *from;
+		enum signet_dmarc_applied applied;
+		enum signet_dmarc_policy policy;
+		const char *policy_domain;
+	} t[] = {
+		{"u@example.com", SIGNET_DMARC_APPLIED_P, SIGNET_DMARC_POLICY_REJECT,
+		 "example.com"},
+		{"u@a.example.com", SIGNET_DMARC_APPLIED_SP, SIGNET_DMARC_POLICY_QUARANTINE,
+		 "example.com"},
+		{"u@b.a.example.com", SIGNET_DMARC_APPLIED_SP, SIGNET_DMARC_POLICY_QUARANTINE,
+		 "example.com"},
+		{"u@x.nosp.com", SIGNET_DMARC_APPLIED_P, SIGNET_DMARC_POLICY_QUARANTINE,
+		 "nosp.com"},
+		/* its own record: p=, its sp= is for its subdomains only */
+		{"u@own.example.com", SIGNET_DMARC_APPLIED_P, SIGNET_DMARC_POLICY_NONE,
+		 "own.example.com"},
+	};
+	for (int m = 0; m < 2; m++) {
+		for (size_t k = 0; k < sizeof t / sizeof t[0]; k++) {
+			struct run r = eval(z, sizeof z / sizeof z[0],
+					    &(struct in){.from = {t[k].from},
+							 .mode = m ? SIGNET_DMARC_RFC7489
+								   : SIGNET_DMARC_RFC9989,
+							 .psl = psl});
+			if (r.applied != t[k].applied || r.policy != t[k].policy ||
+			    strcmp(r.policy_domain, t[k].policy_domain) != 0)
+				fail_msg("%s (mode %d): applied %d policy %d at %s", t[k].from, m,
+					 r.applied, r.policy, r.policy_domain);
+		}
+	}
+	signet_psl_free(psl);
+}
+
+/* DMARC-ORG-02 (RFC 9989 4.10.2 replaces RFC 7489 3.2's PSL): one
+ * org-domain interface behind both modes; where the published records agree
+ * with the PSL, the tree walk and the PSL give the same organizational
+ * domain and the same alignment. */
+static void DMARC_ORG_02_tree_walk_and_psl_agree(void **state)
+{
+	(void)state;
+	struct signet_psl *psl = small_psl();
+	static const struct zrr z[] = {
+		{"_dmarc.example.com", Z_TXT, "v=DMARC1; p=reject"},
+		{"_dmarc.example.co.uk", Z_TXT, "v=DMARC1; p=reject"},
+	};
+	static const struct {
+		const char *from, *dkim, *org;
+		enum signet_dmarc_result result;
+	} t[] = {
+		{"u@a.b.example.com", "example.com", "example.com", SIGNET_DMARC_PASS},
+		{"u@example.com", "m.example.com", "example.com", SIGNET_DMARC_PASS},
+		{"u@a.example.co.uk", "b.example.co.uk", "example.co.uk", SIGNET_DMARC_PASS},
+		{"u@example.com", "example.co.uk", "example.com", SIGNET_DMARC_FAIL},
+	};
+	for (size_t k = 0; k < sizeof t / sizeof t[0]; k++) {
+		struct run r9 = eval(z, sizeof z / sizeof z[0],
+				     &(struct in){.from = {t[k].from}, .dkim = {t[k].dkim}});
+		struct run r7 = eval(z, sizeof z / sizeof z[0],
+				     &(struct in){.from = {t[k].from},
+						  .dkim = {t[k].dkim},
+						  .mode = SIGNET_DMARC_RFC7489,
+						  .psl = psl});
+		assert_int_equal(r9.result, t[k].result);
+		assert_int_equal(r7.result, t[k].result);
+		assert_string_equal(r9.org, t[k].org);
+		assert_string_equal(r7.org, t[k].org);
+	}
+	signet_psl_free(psl);
+}
+
 /* DMARC-REC-02 in an evaluation: an unusable record found is permerror. */
 static void DMARC_REC_02_unusable_record_permerror(void **state)
 {
@@ -1202,6 +1322,9 @@ int main(void)
 		cmocka_unit_test(DMARC_REC_01_02_03_DMARC9_REC_01_record_grammar),
 		cmocka_unit_test(DMARC9_REC_02_DMARC_REC_03_broken_part_discarded),
 		cmocka_unit_test(DMARC9_FO_01_fo_values),
+		cmocka_unit_test(DMARC_RES_01_pass_needs_one_aligned),
+		cmocka_unit_test(DMARC_REC_04_sp_for_subdomains),
+		cmocka_unit_test(DMARC_ORG_02_tree_walk_and_psl_agree),
 		cmocka_unit_test(DMARC_REC_02_unusable_record_permerror),
 		cmocka_unit_test(DMARC9_T_01_testing),
 		cmocka_unit_test(DMARC_RES_02_pct_sampling),
