@@ -131,22 +131,31 @@ static void dmarc_dns_free(struct dmarc_dns *d)
 	dns_close(d->r);
 }
 
-/* Runs libsignet's evaluator for mail From: postmaster@DOMAIN with no
- * authenticated identifier: its questions are exactly RFC 9989 policy
- * discovery. The existence question (np=) is answered "exists": the
- * domain being checked is taken to be real. */
-static bool discover(struct dmarc_dns *d, const char *domain, struct signet_dmarc **out)
+/* Runs libsignet's evaluator for mail From: postmaster@DOMAIN. With no
+ * authenticated identifier its questions are exactly RFC 9989 policy
+ * discovery. With `aligned` (a report host) given as a passing DKIM d= (or
+ * SPF domain when the record has adkim=s), the evaluator also walks for
+ * the organizational domains (RFC 9989 4.10.2). The existence question
+ * (np=) is answered "exists": the domain being checked is taken to be
+ * real. */
+static bool discover(struct dmarc_dns *d, const char *domain, const char *aligned, bool via_spf,
+		     struct signet_dmarc **out)
 {
 	char from[DMARC_NAME_MAX + 16];
 	snprintf(from, sizeof from, "<postmaster@%s>", domain);
 	const uint8_t *fv[1] = {(const uint8_t *)from};
 	size_t fl[1] = {strlen(from)};
+	struct signet_dmarc_dkim dk = {aligned, NULL};
 	struct signet_dmarc_request req = {.mode = SIGNET_DMARC_RFC9989,
 					   .from = fv,
 					   .from_len = fl,
 					   .nfrom = 1,
-					   .dkim = NULL,
-					   .ndkim = 0};
+					   .dkim = &dk,
+					   .ndkim = aligned != NULL && !via_spf};
+	if (aligned != NULL && via_spf) {
+		req.spf_result = SIGNET_SPF_PASS;
+		req.spf_domain = aligned;
+	}
 	struct signet_error err;
 	if (signet_dmarc_new(&req, out, &err) != SIGNET_OK) {
 		cli_err("dmarc check: %s", err.msg);
@@ -198,6 +207,7 @@ struct verdict {
 	struct signet_dmarc_check *own_c; /* its check when it has findings */
 	struct dest rua[DMARC_MAX_RUA];
 	size_t nrua, rua_more;
+	char org[SIGNET_DMARC_REPORT_NAME_MAX]; /* the policy domain's org. domain, once known */
 	unsigned errors, warnings, unauthorized, auth_tempfail;
 	bool temperror;
 };
@@ -235,6 +245,27 @@ static void count(struct verdict *v, const struct signet_dmarc_check *c)
 	}
 }
 
+/* The policy domain's organizational domain (RFC 9989 4.10.2), from a
+ * second evaluation in which host is an identifier that passed: the
+ * evaluator walks for both organizational domains. Left empty when the
+ * record aligns strictly both ways (no walk is made then). */
+static bool org_domain(struct dmarc_dns *d, struct verdict *v, const char *host)
+{
+	const struct signet_dmarc_record *r = &v->c->record;
+	if (r->adkim == SIGNET_DMARC_STRICT && r->aspf == SIGNET_DMARC_STRICT)
+		return true;
+	struct signet_dmarc *ev = NULL;
+	bool ok = discover(d, v->o->policy_domain, host, r->adkim == SIGNET_DMARC_STRICT, &ev);
+	if (ok) {
+		const struct signet_dmarc_outcome *o = signet_dmarc_outcome(ev);
+		v->auth_tempfail += o->result == SIGNET_DMARC_TEMPERROR;
+		if (o->org_domain != NULL)
+			snprintf(v->org, sizeof v->org, "%s", o->org_domain);
+	}
+	signet_dmarc_free(ev);
+	return ok;
+}
+
 /* Each rua URI: its host, and for an external one the authorization. */
 static bool destinations(struct dmarc_dns *d, struct verdict *v)
 {
@@ -260,11 +291,20 @@ static bool destinations(struct dmarc_dns *d, struct verdict *v)
 		struct dest *x = &v->rua[v->nrua++];
 		struct signet_error err;
 		snprintf(x->uri, sizeof x->uri, "%.*s", (int)(len > 500 ? 500 : len), u);
-		x->parsed = signet_dmarc_report_dest(pd, v->o->org_domain, (const uint8_t *)u, len,
-						     &x->d, &err) == SIGNET_OK;
+		x->parsed =
+			signet_dmarc_report_dest(pd, v->org[0] ? v->org : NULL, (const uint8_t *)u,
+						 len, &x->d, &err) == SIGNET_OK;
 		if (!x->parsed) {
 			snprintf(x->why, sizeof x->why, "%s", err.msg);
 			continue;
+		}
+		if (x->d.external && v->org[0] == '\0') { /* outside pd: is it outside the org? */
+			if (!org_domain(d, v, x->d.host))
+				return false;
+			if (v->org[0] != '\0' &&
+			    signet_dmarc_report_dest(pd, v->org, (const uint8_t *)u, len, &x->d,
+						     &err) != SIGNET_OK)
+				return false; /* not reached: it parsed the first time */
 		}
 		if (!x->d.external)
 			continue;
@@ -301,8 +341,7 @@ static void print_reports(const struct verdict *v)
 		else if (!x->d.external)
 			printf("  aggregate reports to %s (%s, inside %s: no authorization "
 			       "needed)\n",
-			       x->uri, x->d.host,
-			       v->o->org_domain ? v->o->org_domain : v->o->policy_domain);
+			       x->uri, x->d.host, v->org[0] ? v->org : v->o->policy_domain);
 		else if (x->auth == SIGNET_DMARC_AUTH_YES)
 			printf("  aggregate reports to %s (external: %s authorizes them, v=DMARC1 "
 			       "at "
@@ -555,7 +594,7 @@ static int run_check(const struct check_opts *o, struct dmarc_dns *d, struct ver
 {
 	struct signet_dmarc *ev = NULL;
 	int rc = DMARC_EXIT_ERROR;
-	if (!discover(d, o->domain, &ev))
+	if (!discover(d, o->domain, NULL, false, &ev))
 		goto out;
 	v->o = signet_dmarc_outcome(ev);
 	if (v->o->from != SIGNET_DMARC_FROM_OK) {

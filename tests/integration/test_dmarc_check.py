@@ -30,6 +30,9 @@ mail.dept.org.example A 192.0.2.1
 _dmarc.slow.example TIMEOUT
 _dmarc.slowauth.example TXT v=DMARC1; p=reject; rua=mailto:a@slow.net
 slowauth.example._report._dmarc.slow.net TIMEOUT
+_dmarc.sub.corp.example TXT v=DMARC1; p=reject; rua=mailto:d@corp.example,mailto:e@x.corp.example
+_dmarc.corp.example TXT v=DMARC1; p=reject; rua=mailto:d@corp.example
+_dmarc.strict.corp.example TXT v=DMARC1; p=reject; adkim=s; aspf=s; rua=mailto:d@corp.example
 """
 
 
@@ -89,6 +92,20 @@ def test_DMARC_RPT_01_external_rua_with_authorization(signet, zone):
     assert r.rc == 0, r
     assert out["rua"][0]["external"] is True and out["rua"][0]["authorized"] is True
     assert "vendor.net authorizes them" in check(signet, zone, "authext.example").text
+
+
+def test_DMARC_RPT_01_same_organization_needs_no_authorization(signet, zone):
+    # RFC 9990 3: only destinations outside the policy domain's organizational
+    # domain (RFC 9989 4.10.2, found by the tree walk) need the record.
+    r, out = check_json(signet, zone, "sub.corp.example")
+    assert r.rc == 0, r
+    assert [(x["host"], x["external"]) for x in out["rua"]] == [
+        ("corp.example", False), ("x.corp.example", False)]
+    assert "inside corp.example: no authorization needed" in check(
+        signet, zone, "sub.corp.example").text
+    # strict both ways: no walk is made, so the parent counts as external
+    r, out = check_json(signet, zone, "strict.corp.example")
+    assert r.rc == 1 and out["rua"][0]["external"] is True, r
 
 
 def test_DMARC_RPT_01_authorization_lookup_temperror(signet, zone):
