@@ -212,6 +212,25 @@ struct verdict {
 	bool temperror;
 };
 
+/* Record bytes on the terminal: printable ASCII as is, anything else (and
+ * '\\') as \DDD, the ZONEFILE escape, so hostile TXT data cannot move
+ * the cursor or change colours. */
+static void print_safe(const char *p, size_t len)
+{
+	for (size_t k = 0; k < len; k++) {
+		unsigned char c = (unsigned char)p[k];
+		if (c < 0x20 || c > 0x7e || c == '\\')
+			printf("\\%03u", c);
+		else
+			putchar(c);
+	}
+}
+
+static void print_safe_str(const char *s)
+{
+	print_safe(s, strlen(s));
+}
+
 static const char *meaning(enum signet_dmarc_policy p)
 {
 	switch (p) {
@@ -336,34 +355,36 @@ static void print_reports(const struct verdict *v)
 		printf("  aggregate reports: none requested (no valid rua=)\n");
 	for (size_t k = 0; k < v->nrua; k++) {
 		const struct dest *x = &v->rua[k];
+		bool bad = x->parsed && x->d.external && x->auth == SIGNET_DMARC_AUTH_NO;
+		printf("  %saggregate reports to ", bad ? "error: " : "");
+		print_safe_str(x->uri);
 		if (!x->parsed)
-			printf("  aggregate reports to %s: not usable: %s\n", x->uri, x->why);
+			printf(": not usable: %s\n", x->why);
 		else if (!x->d.external)
-			printf("  aggregate reports to %s (%s, inside %s: no authorization "
-			       "needed)\n",
-			       x->uri, x->d.host, v->org[0] ? v->org : v->o->policy_domain);
+			printf(" (%s, inside %s: no authorization needed)\n", x->d.host,
+			       v->org[0] ? v->org : v->o->policy_domain);
 		else if (x->auth == SIGNET_DMARC_AUTH_YES)
-			printf("  aggregate reports to %s (external: %s authorizes them, v=DMARC1 "
-			       "at "
-			       "%s)\n",
-			       x->uri, x->d.host, x->d.auth_name);
-		else if (x->auth == SIGNET_DMARC_AUTH_NO)
-			printf("  error: aggregate reports to %s are NOT sent: %s is external and "
-			       "publishes no v=DMARC1 TXT record at %s (RFC 9990 3)\n"
+			printf(" (external: %s authorizes them, v=DMARC1 at %s)\n", x->d.host,
+			       x->d.auth_name);
+		else if (bad)
+			printf(" are NOT sent: %s is external and publishes no v=DMARC1 TXT record "
+			       "at %s (RFC 9990 3)\n"
 			       "    fix: ask the operator of %s to publish \"v=DMARC1\" at %s\n",
-			       x->uri, x->d.host, x->d.auth_name, x->d.host, x->d.auth_name);
+			       x->d.host, x->d.auth_name, x->d.host, x->d.auth_name);
 		else
-			printf("  aggregate reports to %s: external; the authorization lookup of "
-			       "%s "
-			       "failed temporarily\n",
-			       x->uri, x->d.auth_name);
+			printf(": external; the authorization lookup of %s failed temporarily\n",
+			       x->d.auth_name);
 	}
 	if (v->rua_more > 0)
 		printf("  (%zu more rua= URIs not checked: the CLI checks %d)\n", v->rua_more,
 		       DMARC_MAX_RUA);
-	if (r->nruf > 0)
-		printf("  failure reports (ruf=): %.*s (fo=%.*s)\n", (int)r->ruf.len, r->ruf.p,
-		       r->fo.len ? (int)r->fo.len : 1, r->fo.len ? r->fo.p : "0");
+	if (r->nruf > 0) {
+		printf("  failure reports (ruf=): ");
+		print_safe(r->ruf.p, r->ruf.len);
+		printf(" (fo=");
+		print_safe(r->fo.len ? r->fo.p : "0", r->fo.len ? r->fo.len : 1);
+		printf(")\n");
+	}
 }
 
 static void print_meaning(const struct verdict *v, const char *domain)
@@ -409,9 +430,10 @@ static void print_text(const struct verdict *v, const char *domain, const struct
 	}
 	if (v->at == NULL)
 		return;
-	printf("record at %s%s:\n  %.*s\n", v->at->name,
-	       strcmp(v->o->policy_domain, domain) == 0 ? " (the domain's own)" : "",
-	       (int)v->at->rr[v->c->which].len, (const char *)v->at->rr[v->c->which].p);
+	printf("record at %s%s:\n  ", v->at->name,
+	       strcmp(v->o->policy_domain, domain) == 0 ? " (the domain's own)" : "");
+	print_safe((const char *)v->at->rr[v->c->which].p, v->at->rr[v->c->which].len);
+	putchar('\n');
 	if (v->c->n > 0) {
 		printf("findings:\n");
 		print_findings(v->c);
@@ -598,27 +620,30 @@ static int run_check(const struct check_opts *o, struct dmarc_dns *d, struct ver
 		goto out;
 	v->o = signet_dmarc_outcome(ev);
 	if (v->o->from != SIGNET_DMARC_FROM_OK) {
-		cli_err("dmarc check: '%s' is not a domain DMARC can check", o->domain);
+		cli_err("dmarc check: '%s' is not a domain DMARC can check (%s)", o->domain,
+			v->o->reason);
+		rc = CLI_EXIT_USAGE;
 		goto out;
 	}
+	const char *dom = v->o->author_domain; /* lower-case A-labels */
 	v->temperror = v->o->result == SIGNET_DMARC_TEMPERROR;
-	if (!v->temperror && !judge(d, o->domain, v))
+	if (!v->temperror && !judge(d, dom, v))
 		goto out;
 	const char *word = "";
 	rc = exit_code(v, &word);
 	if (o->json)
-		print_json(v, o->domain, d, word);
+		print_json(v, dom, d, word);
 	else if (v->temperror)
 		printf("DMARC for %s\n  cannot tell: %s\n  try again later; if it persists, check "
 		       "the DNS servers of %s\n",
-		       o->domain, v->o->reason, o->domain);
+		       dom, v->o->reason, dom);
 	else {
-		print_text(v, o->domain, d);
+		print_text(v, dom, d);
 		if (v->at == NULL)
 			printf("no DMARC record applies to %s: receivers apply no DMARC policy\n"
 			       "  publish one at _dmarc.%s, e.g. \"v=DMARC1; p=none; "
 			       "rua=mailto:dmarc-reports@%s\"\n",
-			       o->domain, o->domain, o->domain);
+			       dom, dom, dom);
 		printf("%s: %u error%s, %u warning%s\n", word, v->errors, v->errors == 1 ? "" : "s",
 		       v->warnings, v->warnings == 1 ? "" : "s");
 	}
@@ -635,7 +660,12 @@ static int cmd_dmarc_check(int argc, char **argv)
 	int rc = parse_opts(argc, argv, &o);
 	if (rc >= 0)
 		return rc;
-	if (!cli_valid_dns_name("domain", o.domain))
+	/* U-labels are for the evaluator to convert (RFC 9989 5.3.1); ASCII
+	 * names get the CLI's usual check and its message. */
+	bool ascii = true;
+	for (const char *p = o.domain; *p; p++)
+		ascii = ascii && (unsigned char)*p < 0x80;
+	if (ascii && !cli_valid_dns_name("domain", o.domain))
 		return CLI_EXIT_USAGE;
 	struct dmarc_dns *d = calloc(1, sizeof *d);
 	struct verdict *v = calloc(1, sizeof *v);

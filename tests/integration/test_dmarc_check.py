@@ -32,6 +32,8 @@ _dmarc.slowauth.example TXT v=DMARC1; p=reject; rua=mailto:a@slow.net
 slowauth.example._report._dmarc.slow.net TIMEOUT
 _dmarc.sub.corp.example TXT v=DMARC1; p=reject; rua=mailto:d@corp.example,mailto:e@x.corp.example
 _dmarc.corp.example TXT v=DMARC1; p=reject; rua=mailto:d@corp.example
+_dmarc.xn--bcher-kva.example TXT v=DMARC1; p=reject; rua=mailto:r@xn--bcher-kva.example
+_dmarc.hostile.example TXT v=DMARC1; p=reject; rua=mailto:\\027[31m@evil.example; ruf=mailto:a@b\\155\\155
 _dmarc.strict.corp.example TXT v=DMARC1; p=reject; adkim=s; aspf=s; rua=mailto:d@corp.example
 """
 
@@ -168,6 +170,24 @@ def test_DMARC_DISC_03_temperror_exit_3(signet, zone):
     assert r.rc == 3, r
     assert out["result"] == "temperror"
     assert "try again later" in check(signet, zone, "slow.example").text
+
+
+def test_DMARC9_IDN_01_u_label_domain(signet, zone):
+    # RFC 9989 5.3.1: a U-label domain is looked up as its A-label.
+    r, out = check_json(signet, zone, "B\u00fccher.example")
+    assert r.rc == 0, r
+    assert out["domain"] == "xn--bcher-kva.example"
+    assert out["found_at"] == "_dmarc.xn--bcher-kva.example"
+    r = check(signet, zone, "b\u00fc..example")
+    assert r.rc == 64 and "not a domain DMARC can check" in r.err, r
+
+
+def test_hostile_record_bytes_are_escaped(signet, zone):
+    r = check(signet, zone, "hostile.example")
+    assert b"\x1b" not in r.out and b"\x9b" not in r.out, r
+    assert "mailto:\\027[31m@evil.example" in r.text
+    assert "ruf=mailto:a@b\\155\\155" in r.text
+    assert "'rua=mailto:?[31m@evil.example' is not a tag=value pair" in r.text
 
 
 @pytest.mark.parametrize("args,msg", [
