@@ -190,15 +190,28 @@ static void policies(struct signet_dmarc_check *c, enum signet_dmarc_mode mode)
 				 : c->subdomains;
 }
 
+/* p=none was substituted either for an absent p= (RFC 9989 4.7) or for an
+ * invalid p=, sp= or np= (4.10.1); an invalid one has left a note. */
+static bool policy_tag_invalid(const struct signet_dmarc_record *r)
+{
+	for (size_t k = 0; k < r->nnotes; k++) {
+		struct signet_span t = {(const uint8_t *)r->notes[k].tag.p, r->notes[k].tag.len};
+		if (r->notes[k].kind == SIGNET_DMARC_NOTE_BAD_VALUE &&
+		    (span_eq_nocase(t, "p") || span_eq_nocase(t, "sp") || span_eq_nocase(t, "np")))
+			return true;
+	}
+	return false;
+}
+
 static void policy_findings(struct signet_dmarc_check *c, enum signet_dmarc_mode mode)
 {
 	const struct signet_dmarc_record *r = &c->record;
 	const char *pn = signet_dmarc_policy_name(r->p);
-	if (r->p_substituted && r->reason != NULL && strncmp(r->reason, "p= is absent", 12) == 0)
+	if (r->p_substituted && !policy_tag_invalid(r))
 		add(c, SIGNET_DMARC_CHECK_P_MISSING, SIGNET_DMARC_SEV_WARNING, SPEC_REC,
 		    "add p=none, p=quarantine or p=reject",
-		    "no p= tag: RFC 9989 receivers read p=none, RFC 7489 receivers ignore the "
-		    "whole record");
+		    "no p= tag: receivers read p=none (RFC 7489 receivers only because rua= "
+		    "is valid; without it they ignore the record)");
 	else if (r->p_substituted)
 		add(c, SIGNET_DMARC_CHECK_P_SUBSTITUTED, SIGNET_DMARC_SEV_ERROR, "RFC 9989 4.10.1",
 		    "fix the p=, sp= or np= value",
