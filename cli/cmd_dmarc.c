@@ -376,8 +376,8 @@ static void print_reports(const struct verdict *v)
 			       x->d.auth_name);
 	}
 	if (v->rua_more > 0)
-		printf("  (%zu more rua= URIs not checked: the CLI checks %d)\n", v->rua_more,
-		       DMARC_MAX_RUA);
+		printf("  (%zu more rua= %s not checked: the CLI checks %d)\n", v->rua_more,
+		       cli_plural(v->rua_more, "URI", "URIs"), DMARC_MAX_RUA);
 	if (r->nruf > 0) {
 		printf("  failure reports (ruf=): ");
 		print_safe(r->ruf.p, r->ruf.len);
@@ -493,7 +493,7 @@ static void json_rua(const struct verdict *v)
 		}
 		fputc('}', stdout);
 	}
-	fputc(']', stdout);
+	printf("],\"rua_unchecked\":%zu", v->rua_more);
 }
 
 static void print_json(const struct verdict *v, const char *domain, const struct dmarc_dns *d,

@@ -116,6 +116,23 @@ def test_DMARC_RPT_01_authorization_lookup_temperror(signet, zone):
     assert out["rua"][0]["authorized"] is None
 
 
+@pytest.mark.parametrize("n", [16, 17])
+def test_DMARC_MAX_RUA_at_and_past_the_limit(signet, tmp_path, n):
+    # DMARC_MAX_RUA (cli/cmd_dmarc.c): the authorization of at most 16 rua=
+    # URIs is asked; the rest are counted and said, never dropped silently.
+    uris = ",".join(f"mailto:r{k}@ext{k}.example.net" for k in range(n))
+    z = tmp_path / "zone"
+    z.write_text(f"_dmarc.many.example TXT v=DMARC1; p=reject; rua={uris}\n" +
+                 "".join(f"many.example._report._dmarc.ext{k}.example.net TXT v=DMARC1\n"
+                         for k in range(n)))
+    r, out = check_json(signet, str(z), "many.example")
+    assert r.rc == 0, r
+    assert len(out["rua"]) == 16 and all(x["authorized"] for x in out["rua"])
+    assert out["rua_unchecked"] == n - 16
+    text = check(signet, str(z), "many.example").text
+    assert ("(1 more rua= URI not checked: the CLI checks 16)" in text) == (n == 17), text
+
+
 def test_DMARC9_CHK_02_two_records_all_ignored(signet, zone):
     r, out = check_json(signet, zone, "two.example")
     assert r.rc == 1, r
