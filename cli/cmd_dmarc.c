@@ -208,6 +208,7 @@ struct verdict {
 	struct dest rua[DMARC_MAX_RUA];
 	size_t nrua, rua_more;
 	char org[SIGNET_DMARC_REPORT_NAME_MAX]; /* the policy domain's org. domain, once known */
+	size_t nasked;                          /* answers of policy discovery (d->a[0..]) */
 	unsigned errors, warnings, unauthorized, auth_tempfail;
 	bool temperror;
 };
@@ -421,7 +422,7 @@ static void print_meaning(const struct verdict *v, const char *domain)
 static void print_text(const struct verdict *v, const char *domain, const struct dmarc_dns *d)
 {
 	printf("DMARC for %s\n", domain);
-	for (size_t k = 0; k < d->na; k++)
+	for (size_t k = 0; k < v->nasked; k++)
 		if (strncmp(d->a[k].name, "_dmarc.", 7) == 0)
 			printf("  asked %s: %s\n", d->a[k].name, answer_word(&d->a[k]));
 	if (v->own_c != NULL) {
@@ -503,7 +504,7 @@ static void print_json(const struct verdict *v, const char *domain, const struct
 	json_string(stdout, domain);
 	printf(",\"result\":\"%s\",\"asked\":[", result);
 	bool first = true;
-	for (size_t k = 0; k < d->na; k++) {
+	for (size_t k = 0; k < v->nasked; k++) {
 		if (strncmp(d->a[k].name, "_dmarc.", 7) != 0)
 			continue;
 		printf("%s{\"name\":", first ? "" : ",");
@@ -619,6 +620,7 @@ static int run_check(const struct check_opts *o, struct dmarc_dns *d, struct ver
 	if (!discover(d, o->domain, NULL, false, &ev))
 		goto out;
 	v->o = signet_dmarc_outcome(ev);
+	v->nasked = d->na; /* the discovery walk; later questions are for reports */
 	if (v->o->from != SIGNET_DMARC_FROM_OK) {
 		cli_err("dmarc check: '%s' is not a domain DMARC can check (%s)", o->domain,
 			v->o->reason);

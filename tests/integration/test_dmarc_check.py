@@ -82,6 +82,8 @@ def test_DMARC9_CHK_01_p_none_without_rua(signet, zone):
 def test_DMARC_RPT_01_external_rua_without_authorization(signet, zone):
     r, out = check_json(signet, zone, "ext.example")
     assert r.rc == 1, r
+    # "asked" is policy discovery; the walk for vendor.net's org domain is not in it
+    assert [a["name"] for a in out["asked"]] == ["_dmarc.ext.example"]
     assert out["rua"] == [{"uri": "mailto:a@vendor.net", "host": "vendor.net", "external": True,
                            "authorized": False,
                            "auth_name": "ext.example._report._dmarc.vendor.net"}]
