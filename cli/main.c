@@ -34,8 +34,7 @@ struct command {
 static const struct command commands[] = {
 	{"keygen", cmd_keygen},     {"sign", cmd_sign},     {"verify", cmd_verify},
 	{"dnscheck", cmd_dnscheck}, {"policy", cmd_policy}, {"spf", cmd_spf},
-	{"dmarc", cmd_dmarc},
-	{"doctor", cmd_doctor},
+	{"dmarc", cmd_dmarc},       {"doctor", cmd_doctor},
 };
 
 static const struct command *find(const char *name)
