@@ -18,6 +18,9 @@ static const char usage[] =
 	"                       [--server IP[@PORT]]\n"
 	"       signet spf --ip ADDR (--mail-from ADDR | --helo NAME) [--helo NAME]\n"
 	"                  (--zone ZONEFILE | --dns [--server IP[@PORT]]) [--json] [--explain]\n"
+	"       signet dmarc check DOMAIN [--zone ZONEFILE | --dns [--server IP[@PORT]]] [--json]\n"
+	"       signet dmarc report (--send | --out DIR | --dry-run) --from ADDR [--db FILE]\n"
+	"                     [--day YYYY-MM-DD] ...\n"
 	"       signet policy [-c CONF] --from ADDR [--auth USER] [--client IP]\n"
 	"                     [--envelope ADDR] [--non-smtp]\n"
 	"       signet doctor [-c signetd.conf] [--postfix-config DIR] [--ip ADDR]...\n"
@@ -33,19 +36,10 @@ struct command {
 	int (*run)(int argc, char **argv);
 };
 
-/* TEMPORARY (issue #15): `signet dmarc report` until cli/cmd_dmarc.c dispatches `signet dmarc`. */
-static int dmarc_report_tmp(int argc, char **argv)
-{
-	return argc >= 2 && strcmp(argv[1], "report") == 0 ? cmd_dmarc_report(argc - 1, argv + 1)
-							   : CLI_EXIT_USAGE;
-}
-
 static const struct command commands[] = {
-	{"keygen", cmd_keygen},      {"sign", cmd_sign},
-	{"verify", cmd_verify},      {"dnscheck", cmd_dnscheck},
-	{"policy", cmd_policy},      {"spf", cmd_spf},
-	{"doctor", cmd_doctor},      {"rotate", cmd_rotate},
-	{"dmarc", dmarc_report_tmp}, /* TEMPORARY (issue #15) */
+	{"keygen", cmd_keygen},     {"sign", cmd_sign},     {"verify", cmd_verify},
+	{"dnscheck", cmd_dnscheck}, {"policy", cmd_policy}, {"spf", cmd_spf},
+	{"dmarc", cmd_dmarc},       {"doctor", cmd_doctor}, {"rotate", cmd_rotate},
 };
 
 static const struct command *find(const char *name)
