@@ -34,6 +34,13 @@ int cmd_verify(int argc, char **argv);
 int cmd_dnscheck(int argc, char **argv);
 int cmd_spf(int argc, char **argv);
 int cmd_policy(int argc, char **argv); /* cmd_policy.c: runs conf/ (signetd's own policy) */
+int cmd_arc(int argc, char **argv);    /* cmd_arc.c: arc seal */
+
+/* cmd_spf.c: an SPF outcome as `signet spf` prints it: one JSON object (no
+ * newline), or the result word (and with explain every term). Shared with
+ * `signet verify`. */
+void spf_print_json(const struct signet_spf_outcome *o);
+void spf_print_text(const struct signet_spf_outcome *o, bool explain);
 
 /* util.c: messages, option parsing helpers. */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
