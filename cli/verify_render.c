@@ -151,7 +151,7 @@ static void dmarc_alignment(const struct signet_dmarc_outcome *o)
 		enum signet_dmarc_align mode = r == NULL  ? SIGNET_DMARC_RELAXED
 					       : id->dkim ? r->adkim
 							  : r->aspf;
-		printf("    %s %s%s%s: %s (%s", id->dkim ? "dkim d=" : "spf", id->domain,
+		printf("    %s%s%s%s: %s (%s", id->dkim ? "dkim d=" : "spf ", id->domain,
 		       id->selector ? " s=" : "", id->selector ? id->selector : "",
 		       state_name(id->state), align_name(mode));
 		if (id->state == SIGNET_DMARC_ALIGNED)
