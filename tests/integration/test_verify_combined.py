@@ -30,6 +30,9 @@ _dmarc.slow.example TIMEOUT
 slow.example A 192.0.2.1
 _dmarc.bad.example TXT v=DMARC1; p=bogus
 _dmarc.pct.example TXT v=DMARC1; p=reject; pct=0
+mx.bounce.example TXT v=spf1 ip4:192.0.2.0/24 -all
+_dmarc.bounce.example TXT v=DMARC1; p=reject; aspf=r
+_dmarc.long.example TXT v=DMARC1; p=none; rua=mailto:""" + "r" * 600 + """@long.example
 """
 
 
@@ -269,6 +272,54 @@ def test_spf_fail_does_not_change_exit(signet, kit):
     c = checks(r)
     assert c["spf"]["result"] == "fail" and c["dmarc"]["result"] == "pass", c
     assert [a["method"] for a in c["dmarc"]["aligned"]] == ["dkim"], c
+
+
+def test_DMARC_SPF_null_sender_uses_postmaster_at_helo(signet, kit):
+    """MAIL FROM <>: SPF checks postmaster@HELO (RFC 7208 2.4) and DMARC
+    aligns that domain (RFC 9989 4.4); unsigned, so SPF alone decides."""
+    msg = message(frm="Mailer <mailer-daemon@bounce.example>")
+    r = verify(signet, kit, msg, *spf_args(mail_from="", helo="mx.bounce.example"), "--json")
+    assert r.rc == 2, r  # no DKIM-Signature
+    c = checks(r)
+    assert (c["spf"]["result"], c["spf"]["domain"]) == ("pass", "mx.bounce.example"), c
+    d = c["dmarc"]
+    assert d["result"] == "pass" and d["aligned"] == \
+        [{"method": "spf", "domain": "mx.bounce.example", "state": "aligned"}], d
+    # HELO alone: shown, but not a DMARC identifier
+    r = verify(signet, kit, msg, "--ip", GOOD_IP, "--helo", "mx.bounce.example", "--json")
+    c = checks(r)
+    assert c["spf"] is None and c["spf_helo"]["result"] == "pass", c
+    assert c["dmarc"]["result"] == "fail" and c["dmarc"]["identifiers"] == [], c
+
+
+@pytest.mark.parametrize("header,why", [
+    ("", "no From"),
+    ("From: a@example.com\nFrom: b@example.com\n", "more than one From field"),
+    # EVAL_MAX_FROM_FIELDS (4) kept; the fifth and sixth are counted
+    ("".join(f"From: u{k}@example.com\n" for k in range(6)), "more than one From field"),
+    ("From: not an address\n", None),
+])
+def test_DMARC_FROM_unusable_from_is_a_result(signet, kit, header, why):
+    msg = (header + "To: b@example.net\nSubject: x\n\nbody\n").encode()
+    r = verify(signet, kit, msg, "--dmarc", "--json")
+    assert r.rc == 2, r
+    d = checks(r)["dmarc"]
+    assert d["result"] == "none" and d["header_from"] is None and d["queried"] == [], d
+    if why:
+        assert why in d["reason"], d
+    t = verify(signet, kit, msg, "--dmarc", "--explain").text
+    assert "author domain (From): (none)" in t, t
+
+
+def test_DMARC_explain_cuts_a_long_record(signet, kit):
+    """EVAL_MAX_SHOWN_TXT (512 bytes) of an answer are shown, then [...]."""
+    msg = signed(signet, kit, message(frm="a@long.example"))
+    t = verify(signet, kit, msg, "--dmarc", "--explain").text
+    line = [x for x in t.splitlines() if x.startswith("    _dmarc.long.example TXT: ")][0]
+    shown = line.split('first: "', 1)[1]
+    assert shown.endswith('" [...]') and len(shown) == 511 + len('" [...]'), line
+    # the record itself is read whole: rua= as written
+    assert "@long.example: aggregate reports go there" in t, t
 
 
 # ---- ARC through the CLI ------------------------------------------------
