@@ -21,7 +21,8 @@ static const char usage[] =
 	"usage: signet arc seal -d DOMAIN -s SELECTOR -k KEYFILE\n"
 	"                       [--ip ADDR [--mail-from ADDR] [--helo NAME]]\n"
 	"                       [--zone ZONEFILE | --dns [--server IP[@PORT]]]\n"
-	"                       [--authserv-id ID] [--time UNIX] [--rfc7489] [--psl FILE] [FILE]\n";
+	"                       [--authserv-id ID] [--time UNIX] [--rfc7489] [--psl FILE]\n"
+	"                       [FILE]\n";
 
 static const char help_text[] =
 	"Check a message (FILE or standard input) as `signet verify --arc` does and\n"
