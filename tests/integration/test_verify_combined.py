@@ -30,6 +30,8 @@ _dmarc.slow.example TIMEOUT
 slow.example A 192.0.2.1
 _dmarc.bad.example TXT v=DMARC1; p=bogus
 _dmarc.pct.example TXT v=DMARC1; p=reject; pct=0
+_dmarc.np.example TXT v=DMARC1; p=none; np=reject
+real.np.example TXT not an A record: the name exists (NODATA for A)
 mx.bounce.example TXT v=spf1 ip4:192.0.2.0/24 -all
 _dmarc.bounce.example TXT v=DMARC1; p=reject; aspf=r
 _dmarc.long.example TXT v=DMARC1; p=none; rua=mailto:""" + "r" * 600 + """@long.example
@@ -274,6 +276,20 @@ def test_spf_fail_does_not_change_exit(signet, kit):
     assert [a["method"] for a in c["dmarc"]["aligned"]] == ["dkim"], c
 
 
+@pytest.mark.parametrize("author,exists,policy,applied", [
+    ("ghost.np.example", "no (NXDOMAIN)", "reject", "np"),
+    ("real.np.example", "yes", "none", "p"),
+])
+def test_DMARC_NP_existence_question(signet, kit, author, exists, policy, applied):
+    """np= applies to a non-existent author domain (RFC 9989 4.7, RFC 8020):
+    the existence question is answered from the zone (NODATA exists)."""
+    msg = signed(signet, kit, message(frm=f"a@{author}"))
+    d = checks(verify(signet, kit, msg, "--dmarc", "--json"))["dmarc"]
+    assert (d["result"], d["policy"], d["applied"]) == ("fail", policy, applied), d
+    t = verify(signet, kit, msg, "--dmarc", "--explain").text
+    assert f"does {author} exist (np=, RFC 8020)? {exists}" in t, t
+
+
 def test_DMARC_SPF_null_sender_uses_postmaster_at_helo(signet, kit):
     """MAIL FROM <>: SPF checks postmaster@HELO (RFC 7208 2.4) and DMARC
     aligns that domain (RFC 9989 4.4); unsigned, so SPF alone decides."""
@@ -398,6 +414,9 @@ def unbound(kit):
         "example.com": ["v=spf1 ip4:192.0.2.0/24 -all"],
         "_dmarc.example.com": ["v=DMARC1; p=reject"],
         "sel._domainkey.example.com": [key.split(" TXT ", 1)[1].strip()],
+    }, "net": {  # np.example.net is its own organizational domain (RFC 9989 4.10.2)
+        "_dmarc.np.example.net": ["v=DMARC1; p=none; np=reject"],
+        "real.np.example.net": ["exists, no A record"],
     }})
     ub.start()
     yield ub
@@ -414,3 +433,15 @@ def test_dns_server_against_real_unbound(signet, kit, unbound):
     d = c["dmarc"]
     assert (d["result"], d["policy_domain"]) == ("pass", "example.com"), d
     assert d["queried"][:2] == ["_dmarc.sub.example.com", "_dmarc.example.com"], d
+
+
+@pytest.mark.parametrize("author,policy", [("ghost.np.example.net", "reject"),
+                                           ("real.np.example.net", "none")])
+def test_dns_server_existence_question(signet, kit, unbound, author, policy):
+    """Through the resolver, NODATA (a name with only TXT) is an existing
+    name and NXDOMAIN is not: np= applies to the first only."""
+    msg = message(frm=f"a@{author}")
+    r = signet.run("verify", "--dns", "--server", unbound.forwarder(), "--dmarc", "--json",
+                   input=msg)
+    d = checks(r)["dmarc"]
+    assert (d["result"], d["policy"], d["policy_domain"]) == ("fail", policy, "np.example.net"), d
