@@ -220,6 +220,17 @@ static void dmarc_text(const struct evaluation *ev, bool explain)
 	printf(" (%s)\n", o->reason);
 }
 
+/* A passing chain's AMS i, from oldest_pass (ARC-VAL-02: AMS k..N verify,
+ * k - 1 does not, older ones are not checked). libsignet keeps no per-set
+ * results for a failed chain: its reason names the set that failed. */
+static const char *ams_words(const struct signet_arc_result *a, unsigned i)
+{
+	if (a->oldest_pass == 0 || i >= a->oldest_pass)
+		return "verified";
+	return i + 1 == a->oldest_pass ? "does not verify"
+				       : "not checked (a newer one does not verify)";
+}
+
 static void arc_explain(const struct evaluation *ev, const struct signet_arc_result *a)
 {
 	printf("ARC (RFC 8617): %zu %s\n", ev->nsets, cli_plural(ev->nsets, "set", "sets"));
@@ -227,9 +238,7 @@ static void arc_explain(const struct evaluation *ev, const struct signet_arc_res
 		const struct eval_arc_set *s = &ev->sets[k];
 		printf("  set i=%u: d=%s s=%s cv=%s", s->i, s->d, s->s, s->cv[0] ? s->cv : "?");
 		if (a->result == SIGNET_RESULT_PASS)
-			printf("; ARC-Seal verified; ARC-Message-Signature %s",
-			       a->oldest_pass == 0 || s->i >= a->oldest_pass ? "verified"
-									     : "does not verify");
+			printf("; ARC-Seal verified; ARC-Message-Signature %s", ams_words(a, s->i));
 		putchar('\n');
 	}
 	printf("  chain: %s\n", signet_result_name(a->result));

@@ -174,3 +174,26 @@ def test_ARC_INTEROP_03_mixed_chain(signet, akit, tmp_path):
     two = maildkim_seal(signet, akit, one, HOP2, T0 + 20, tmp_path)
     assert signet_arc(signet, akit, two)["result"] == "pass"
     assert dkimpy_verify(akit, two)[0] == "pass"
+
+
+def test_ARC_VAL_02_list_footer_oldest_pass(signet, akit):
+    """A list checks the chain (arc=pass in its Authentication-Results),
+    appends a footer, and seals with dkimpy: the chain passes with
+    oldest-pass 2, since AMS 1 no longer verifies (RFC 8617 5.2 step 5)."""
+    one = signet_seal(signet, akit, original(signet, akit), HOP1, T0 + 10)
+    ar = with_our_ar(signet, akit, one, HOP2)
+    assert b"arc=pass" in ar.split(b"\r\n\r\n")[0]
+    footer = ar.replace(b"Hello through two forwarders.\r\n",
+                        b"Hello through two forwarders.\r\n-- \r\nlist footer\r\n")
+    hdrs = dkim.arc_sign(footer, b"sel", HOP2.encode(), akit["keys"][HOP2].read_bytes(),
+                         HOP2.encode(), timestamp=T0 + 20)
+    two = b"".join(hdrs) + footer
+    a = signet_arc(signet, akit, two)
+    assert (a["result"], a["oldest_pass"], a["cv"]) == ("pass", 2, ["pass", "none"]), a
+    t = signet.run("verify", "--zone", str(akit["zone"]), "--arc", "--explain", input=two).text
+    assert f"set i=2: d={HOP2} s=sel cv=pass; ARC-Seal verified; ARC-Message-Signature " \
+           "verified" in t, t
+    assert f"set i=1: d={HOP1} s=sel cv=none; ARC-Seal verified; ARC-Message-Signature " \
+           "does not verify" in t, t
+    assert "oldest pass: i=2" in t, t
+    assert dkimpy_verify(akit, two)[0] == "pass"
