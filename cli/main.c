@@ -23,6 +23,8 @@ static const char usage[] =
 	"       signet arc seal -d DOMAIN -s SELECTOR -k KEYFILE [--ip ADDR ...] [FILE]\n"
 	"       signet policy [-c CONF] --from ADDR [--auth USER] [--client IP]\n"
 	"                     [--envelope ADDR] [--non-smtp]\n"
+	"       signet doctor [-c signetd.conf] [--postfix-config DIR] [--ip ADDR]...\n"
+	"                     [--server IP[@PORT]] [--no-dns]\n"
 	"       signet --version | --help | help COMMAND\n";
 
 struct command {
@@ -34,6 +36,7 @@ static const struct command commands[] = {
 	{"keygen", cmd_keygen},     {"sign", cmd_sign},     {"verify", cmd_verify},
 	{"dnscheck", cmd_dnscheck}, {"policy", cmd_policy}, {"spf", cmd_spf},
 	{"arc", cmd_arc},
+	{"doctor", cmd_doctor},
 };
 
 static const struct command *find(const char *name)
