@@ -398,6 +398,25 @@ def test_ARC_SEAL_temperror_chain_is_not_sealed(signet, kit, tmp_path):
     assert r.rc == 1 and r.out == b"" and "cannot seal" in r.err, r
 
 
+def test_ARC_SEAL_line_ends_follow_the_message(signet, kit, tmp_path):
+    """RFC 8617 5.1: the three fields go on top, in the message's own line
+    ends (CRLF stays CRLF, LF stays LF), and the message follows unchanged."""
+    lf = signed(signet, kit, message())
+    crlf = lf.replace(b"\n", b"\r\n")
+    for msg, end in ((lf, b"\n"), (crlf, b"\r\n")):
+        f = tmp_path / "m.eml"
+        f.write_bytes(msg)
+        r = signet.run("arc", "seal", "-d", "example.com", "-s", "sel", "-k",
+                       kit["keys"]["example.com"], "--zone", kit["zone"], "--authserv-id",
+                       "fwd.example.com", "--time", "1765130100", str(f))
+        assert r.rc == 0 and r.out.endswith(msg), r
+        top = r.out[:len(r.out) - len(msg)]
+        names = [x.split(b":")[0] for x in top.split(end) if x and x[:1] not in (b" ", b"\t")]
+        assert names == [b"ARC-Seal", b"ARC-Message-Signature", b"ARC-Authentication-Results"], top
+        assert top.count(b"\n") == top.count(end), top
+        assert arc_of(signet, kit, r.out)["result"] == "pass"
+
+
 def test_arc_seal_usage(signet, kit):
     r = signet.run("arc", "seal", "-d", "example.com")
     assert r.rc == 64 and "-d DOMAIN, -s SELECTOR and -k KEYFILE are required" in r.err, r
