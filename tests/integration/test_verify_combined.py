@@ -413,7 +413,9 @@ def test_ARC_SEAL_line_ends_follow_the_message(signet, kit, tmp_path):
         top = r.out[:len(r.out) - len(msg)]
         names = [x.split(b":")[0] for x in top.split(end) if x and x[:1] not in (b" ", b"\t")]
         assert names == [b"ARC-Seal", b"ARC-Message-Signature", b"ARC-Authentication-Results"], top
+        # every line end is the message's: no bare LF in CRLF, no CR in LF
         assert top.count(b"\n") == top.count(end), top
+        assert top.count(b"\r") == (top.count(b"\n") if end == b"\r\n" else 0), top
         assert arc_of(signet, kit, r.out)["result"] == "pass"
 
 
