@@ -236,7 +236,11 @@ static void arc_explain(const struct evaluation *ev, const struct signet_arc_res
 	printf("ARC (RFC 8617): %zu %s\n", ev->nsets, cli_plural(ev->nsets, "set", "sets"));
 	for (size_t k = 0; k < ev->nsets; k++) {
 		const struct eval_arc_set *s = &ev->sets[k];
-		printf("  set i=%u: d=%s s=%s cv=%s", s->i, s->d, s->s, s->cv[0] ? s->cv : "?");
+		if (s->i == 0)
+			fputs("  set i=?", stdout); /* no usable i= in this ARC-Seal */
+		else
+			printf("  set i=%u", s->i);
+		printf(": d=%s s=%s cv=%s", s->d, s->s, s->cv[0] ? s->cv : "?");
 		if (a->result == SIGNET_RESULT_PASS)
 			printf("; ARC-Seal verified; ARC-Message-Signature %s", ams_words(a, s->i));
 		putchar('\n');

@@ -419,6 +419,24 @@ def test_ARC_SEAL_line_ends_follow_the_message(signet, kit, tmp_path):
         assert arc_of(signet, kit, r.out)["result"] == "pass"
 
 
+def test_ARC_malformed_sets_are_a_result(signet, kit):
+    """Garbage ARC fields and more than SIGNET_ARC_MAX_INSTANCES sets: arc
+    fail with the library's reason, verify exits with DKIM's code, and
+    arc seal refuses a chain already at the limit."""
+    msg = signed(signet, kit, message())
+    junk = b"ARC-Seal: junk\nARC-Message-Signature: \n" + msg
+    r = verify(signet, kit, junk, "--arc", "--json")
+    assert r.rc == 0 and r.json()[-1]["arc"]["result"] == "fail", r
+    t = verify(signet, kit, junk, "--arc", "--explain").text
+    assert "  set i=?: d= s= cv=?" in t and "why: ARC-Seal:" in t, t
+    many = b"".join(b"ARC-Seal: i=%d; a=ed25519-sha256; cv=pass; d=example.com; s=sel; b=; t=1\n"
+                    % i for i in range(1, 52)) + msg
+    a = verify(signet, kit, many, "--arc", "--json").json()[-1]["arc"]
+    assert a["result"] == "fail" and "SIGNET_ARC_MAX_INSTANCES (50)" in a["reason"], a
+    r = seal(signet, kit, many, 1765130100, ok=False)
+    assert r.rc == 1 and r.out == b"" and "SIGNET_ARC_MAX_INSTANCES" in r.err, r
+
+
 def test_arc_seal_usage(signet, kit):
     r = signet.run("arc", "seal", "-d", "example.com")
     assert r.rc == 64 and "-d DOMAIN, -s SELECTOR and -k KEYFILE are required" in r.err, r
