@@ -39,6 +39,13 @@ int cmd_policy(int argc, char **argv); /* cmd_policy.c: runs conf/ (signetd's ow
 int cmd_rotate(int argc, char **argv); /* cmd_rotate.c: key rotation (conf/rotation.h) */
 /* cmd_dmarc_report.c: `signet dmarc report` (issue #15) */
 int cmd_dmarc_report(int argc, char **argv);
+int cmd_arc(int argc, char **argv); /* cmd_arc.c: arc seal */
+
+/* cmd_spf.c: an SPF outcome as `signet spf` prints it: one JSON object (no
+ * newline), or the result word (and with explain every term). Shared with
+ * `signet verify`. */
+void spf_print_json(const struct signet_spf_outcome *o);
+void spf_print_text(const struct signet_spf_outcome *o, bool explain);
 
 /* util.c: messages, option parsing helpers. */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

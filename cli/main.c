@@ -11,9 +11,11 @@ static const char usage[] =
 	"       signet sign -d DOMAIN -s SELECTOR -k KEYFILE [-a rsa-sha256|ed25519-sha256]\n"
 	"                   [-c HDR/BODY] [--headers h1:h2:...] [--oversign] [--time UNIX]\n"
 	"                   [--expire SECONDS] [-i AUID] [--idn-labels auto|a-labels] [FILE]\n"
-	"       signet verify [--keys KEYSFILE | --dns [--server IP[@PORT]]] [--time UNIX]\n"
-	"                     [--json] [--explain] [--l-policy unsigned|honour] [--ar ID]\n"
-	"                     [--psl FILE] [FILE]\n"
+	"       signet verify [--keys KEYSFILE | --zone ZONEFILE |\n"
+	"                      --dns [--server IP[@PORT]]]\n"
+	"                     [--ip ADDR [--mail-from ADDR] [--helo NAME]] [--dmarc]\n"
+	"                     [--rfc7489] [--arc] [--time UNIX] [--json] [--explain]\n"
+	"                     [--l-policy unsigned|honour] [--ar ID] [--psl FILE] [FILE]\n"
 	"       signet dnscheck -d DOMAIN -s SELECTOR [-k KEYFILE] [--record TEXT]...\n"
 	"                       [--server IP[@PORT]]\n"
 	"       signet spf --ip ADDR (--mail-from ADDR | --helo NAME) [--helo NAME]\n"
@@ -21,6 +23,7 @@ static const char usage[] =
 	"       signet dmarc check DOMAIN [--zone ZONEFILE | --dns [--server IP[@PORT]]] [--json]\n"
 	"       signet dmarc report (--send | --out DIR | --dry-run) --from ADDR [--db FILE]\n"
 	"                     [--day YYYY-MM-DD] ...\n"
+	"       signet arc seal -d DOMAIN -s SELECTOR -k KEYFILE [--ip ADDR ...] [FILE]\n"
 	"       signet policy [-c CONF] --from ADDR [--auth USER] [--client IP]\n"
 	"                     [--envelope ADDR] [--non-smtp]\n"
 	"       signet doctor [-c signetd.conf] [--postfix-config DIR] [--ip ADDR]...\n"
@@ -40,6 +43,7 @@ static const struct command commands[] = {
 	{"keygen", cmd_keygen},     {"sign", cmd_sign},     {"verify", cmd_verify},
 	{"dnscheck", cmd_dnscheck}, {"policy", cmd_policy}, {"spf", cmd_spf},
 	{"dmarc", cmd_dmarc},       {"doctor", cmd_doctor}, {"rotate", cmd_rotate},
+	{"arc", cmd_arc},
 };
 
 static const struct command *find(const char *name)
