@@ -65,9 +65,11 @@ static int group_teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
-/* More config text: SPF off, except in the SPF tests (no DNS here: their
- * questions are answered by hand). */
-static const char *g_extra = "spf { enabled = false; }\n";
+/* More config text: SPF and DMARC off, except in their own tests (no DNS
+ * here: their questions are answered by hand). */
+#define SPF_OFF "spf { enabled = false; }\n"
+#define DMARC_OFF "dmarc { enabled = false; }\n"
+static const char *g_extra = SPF_OFF DMARC_OFF;
 
 static struct runtime *make_runtime(void)
 {
@@ -677,14 +679,14 @@ static void AR_DEL_01_ours_added_whenever_verification_runs(void **state)
 static int spf_on(void **state)
 {
 	(void)state;
-	g_extra = "";
+	g_extra = DMARC_OFF;
 	return 0;
 }
 
 static int spf_off(void **state)
 {
 	(void)state;
-	g_extra = "spf { enabled = false; }\n";
+	g_extra = SPF_OFF DMARC_OFF;
 	return 0;
 }
 
@@ -821,7 +823,7 @@ static void SPF_session_local_and_authenticated_not_checked(void **state)
 	assert_int_equal(conn_feed(&c), SESSION_OK);
 	assert_false(session_next_lookup(c.s, &id, &n, &t));
 	conn_close(&c);
-	g_extra = "spf { helo = false; }\n";
+	g_extra = "spf { helo = false; }\n" DMARC_OFF;
 	conn_open(&c, "192.0.2.7");
 	pk_str(&c.in, SMFIC_HELO, "mail.example.org");
 	pk_str(&c.in, SMFIC_MAIL, "<a@example.org>");
@@ -829,7 +831,7 @@ static void SPF_session_local_and_authenticated_not_checked(void **state)
 	(void)want_lookup(&c, "example.org", SIGNET_RR_TXT);
 	assert_false(session_next_lookup(c.s, &id, &n, &t));
 	conn_close(&c);
-	g_extra = "spf { enabled = false; }\n";
+	g_extra = SPF_OFF DMARC_OFF;
 	conn_open(&c, "192.0.2.7");
 	pk_str(&c.in, SMFIC_HELO, "mail.example.org");
 	pk_str(&c.in, SMFIC_MAIL, "<a@example.org>");
@@ -844,7 +846,7 @@ static void SPF_session_helo_negotiated(void **state)
 {
 	(void)state;
 	for (int on = 0; on < 2; on++) {
-		g_extra = on ? "" : "spf { enabled = false; }\n";
+		g_extra = on ? DMARC_OFF : SPF_OFF DMARC_OFF;
 		struct conn c;
 		conn_open(&c, NULL);
 		/* offer: v6, every action, NOHELO | NR_HELO | HDR_LEADSPC */
