@@ -114,16 +114,10 @@ struct message {
 	struct signet_verifier *verifier;
 	struct lookup lookups[SESSION_MAX_LOOKUPS];
 	size_t nlookups;
-	struct spf_state *spf;       /* owned; NULL: no SPF check for this message */
-	struct session_dmarc *dmarc; /* owned; NULL: no DMARC check (session_dmarc.h) */
-	bool verifier_finished;      /* signet_verifier_finish done (before DMARC) */
-	bool dmarc_counted;          /* dmarc_result/dmarc_action hold something to count */
-	bool dmarc_acted;
-	enum signet_dmarc_result dmarc_result;
-	enum metrics_dmarc_action dmarc_action;
-	bool waiting_eom; /* EOM seen, lookups outstanding */
-	char note[700];   /* why not signed, or a failure */
-	uint64_t t0_us;   /* clock_us() at MAIL: the log line's "in N ms" */
+	struct spf_state *spf; /* owned; NULL: no SPF check for this message */
+	bool waiting_eom;      /* EOM seen, lookups outstanding */
+	char note[700];        /* why not signed, or a failure */
+	uint64_t t0_us;        /* clock_us() at MAIL: the log line's "in N ms" */
 	/* metrics (metrics.h) */
 	enum policy_reason why;     /* MODE_VERIFY: why not signed */
 	enum metrics_action action; /* set by finish_eom and below */
@@ -131,6 +125,12 @@ struct message {
 	size_t nalgs;
 	uint64_t work_us;     /* time spent on it (not the MTA's) */
 	uint64_t eom_wait_us; /* when EOM started waiting for key lookups */
+	/* DMARC (issue #14) */
+	struct session_dmarc *dmarc;     /* owned; NULL: no DMARC check (session_dmarc.h) */
+	bool verifier_finished;          /* signet_verifier_finish done (before DMARC) */
+	bool dmarc_counted, dmarc_acted; /* dmarc_result, dmarc_action to count */
+	enum signet_dmarc_result dmarc_result;
+	enum metrics_dmarc_action dmarc_action;
 };
 
 struct session {

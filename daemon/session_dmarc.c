@@ -179,7 +179,7 @@ void session_dmarc_from(struct session_dmarc *d, const uint8_t *value, size_t le
 bool session_dmarc_next_lookup(struct session_dmarc *d, size_t *k, const char **name,
 			       enum signet_rrtype *type)
 {
-	for (size_t j = 0; j < d->n; j++) {
+	for (size_t j = 0; j < d->n && !session_dmarc_done(d); j++) {
 		struct dm_lookup *l = &d->lookups[j];
 		if (l->handed_out || l->answered)
 			continue;
