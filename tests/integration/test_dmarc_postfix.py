@@ -148,7 +148,7 @@ def make_world(dns_and_key, extra):
     w = World()
     w.signetd = harness.Signetd(signetd_bin, [ub.forwarder()], [("example.com", "ed", key)],
                                 local_addrs=["127.0.0.1/32"], dns_timeout=f"{DNS_TIMEOUT_S}s",
-                                authserv_id=AUTHSERV, extra=extra)
+                                authserv_id=AUTHSERV, extra=extra, dmarc=True)
     w.signetd.start()
     w.postfix = harness.Postfix(milter=w.signetd.milter(), sasl=True)
     w.postfix.start()
@@ -354,7 +354,7 @@ def test_DMARC_config_signetd_t_and_dump_config(tmp_path):
               "dmarc.trusted_arc_sealers: 'not a domain' is not a domain name"),
              ("dmarc { reject = true; }\n", 78, "unknown key 'reject' in dmarc")]
     for extra, want_rc, want_text in cases:
-        sd = harness.Signetd(signetd_bin, ["127.0.0.1@53"], [], extra=extra)
+        sd = harness.Signetd(signetd_bin, ["127.0.0.1@53"], [], extra=extra, dmarc=True)
         try:
             rc, out = sd.check_config()
             assert rc == want_rc, (extra, rc, out)
