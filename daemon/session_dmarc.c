@@ -269,7 +269,18 @@ void session_dmarc_evaluate(struct session_dmarc *d, const struct session_dmarc_
 			 "dmarc.discovery = \"psl\" and no public suffix list is loaded");
 		return;
 	}
-	if (signet_dmarc_new(&req, &d->eval, &err) != SIGNET_OK) {
+	enum signet_status st = signet_dmarc_new(&req, &d->eval, &err);
+	if (st == SIGNET_ERR_SYNTAX && req.spf_domain != NULL) {
+		/* An SPF identifier the DMARC evaluator does not take as a
+		 * domain name (the SPF evaluator gives none for such a MAIL
+		 * FROM, so this is defence in depth) cannot align, and must
+		 * not take the message out of DMARC: go on without it. */
+		log_msg(LOG_LVL_DEBUG, "DMARC without the SPF identifier: %s", err.msg);
+		req.spf_domain = NULL;
+		req.spf_result = SIGNET_SPF_NONE;
+		st = signet_dmarc_new(&req, &d->eval, &err);
+	}
+	if (st != SIGNET_OK) {
 		d->eval = NULL;
 		snprintf(d->problem, sizeof d->problem, "%s", err.msg);
 		return;

@@ -160,6 +160,30 @@ static void DMARC_SESS_01_np_existence_asked_as_a_lookup(void **state)
 	session_dmarc_free(d);
 }
 
+/* DMARC-ALIGN-02: a MAIL FROM domain that is not a domain name (an
+ * address literal) cannot align; it does not keep the message out of
+ * DMARC either: the p=reject failure stands. */
+static void DMARC_ALIGN_02_mail_from_literal_does_not_evade(void **state)
+{
+	(void)state;
+	static const char *const bad[] = {"[192.0.2.1]", "exa mple.org", "example..org"};
+	for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+		struct session_dmarc *d = dmarc_with_from("a@example.org");
+		(void)resolve(d, zone, NULL, 0);
+		struct session_dmarc_inputs in = {.spf_result = SIGNET_SPF_PASS,
+						  .spf_domain = bad[k]};
+		session_dmarc_evaluate(d, &in);
+		(void)resolve(d, zone, NULL, 0);
+		assert_true(session_dmarc_done(d));
+		const struct signet_dmarc_outcome *o = session_dmarc_outcome(d);
+		if (o == NULL)
+			fail_msg("%s: no outcome: %s", bad[k], session_dmarc_problem(d));
+		assert_int_equal(o->result, SIGNET_DMARC_FAIL);
+		assert_int_equal(o->disposition, SIGNET_DMARC_POLICY_REJECT);
+		session_dmarc_free(d);
+	}
+}
+
 /* DMARC-DISC-03: a temporary DNS failure is temperror, kept like any answer. */
 static void DMARC_DISC_03_tempfail_is_temperror(void **state)
 {
@@ -373,6 +397,7 @@ int main(void)
 		cmocka_unit_test(DMARC_SESS_01_from_header_starts_lookup_eom_reuses_it),
 		cmocka_unit_test(DMARC_SESS_01_lookup_in_flight_at_eom_is_waited_for),
 		cmocka_unit_test(DMARC_SESS_01_np_existence_asked_as_a_lookup),
+		cmocka_unit_test(DMARC_ALIGN_02_mail_from_literal_does_not_evade),
 		cmocka_unit_test(DMARC_DISC_03_tempfail_is_temperror),
 		cmocka_unit_test(DMARC_FROM_01_missing_or_several_from_no_lookup),
 		cmocka_unit_test(DMARC_ENF_01_reject_only_when_enforced),
