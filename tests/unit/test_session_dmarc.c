@@ -12,10 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "config.h"
 #include "log.h"
+#include "psl_load.h"
 #include "session_dmarc.h"
 
 /* ---- a resolver the test answers from a table ---- */
@@ -76,6 +78,7 @@ static const struct zone_entry zone[] = {
 	{"_dmarc.example.org", SIGNET_RR_TXT, SIGNET_DNS_OK, "v=DMARC1; p=reject"},
 	{"_dmarc.example.net", SIGNET_RR_TXT, SIGNET_DNS_OK, "v=DMARC1; p=none; np=reject"},
 	{"_dmarc.slow.example", SIGNET_RR_TXT, SIGNET_DNS_TEMPFAIL, NULL},
+	{"_dmarc.example.co.uk", SIGNET_RR_TXT, SIGNET_DNS_OK, "v=DMARC1; p=none; sp=reject"},
 	{NULL, 0, 0, NULL},
 };
 
@@ -182,6 +185,44 @@ static void DMARC_ALIGN_02_mail_from_literal_does_not_evade(void **state)
 		assert_int_equal(o->disposition, SIGNET_DMARC_POLICY_REJECT);
 		session_dmarc_free(d);
 	}
+}
+
+/* DMARC-DISC-01, DMARC-ORG-01 (dmarc.discovery = "psl", RFC 7489): the
+ * author domain's record, then the organizational domain's from the
+ * public suffix list (co.uk is a suffix: example.co.uk), asked from the
+ * From header on; its sp= applies to the subdomain. */
+static void DMARC_DISC_01_psl_mode_org_domain_from_the_list(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/signet-psl-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	static const char list[] =
+		"// ===BEGIN ICANN DOMAINS===\nuk\nco.uk\norg\n// ===END ICANN DOMAINS===\n";
+	assert_int_equal(write(fd, list, sizeof list - 1), (ssize_t)(sizeof list - 1));
+	close(fd);
+	bool unreadable;
+	char why[256];
+	struct signet_psl *psl = conf_psl_load(path, &unreadable, why, sizeof why);
+	unlink(path);
+	if (psl == NULL)
+		fail_msg("list not loaded: %s", why);
+	struct session_dmarc *d = session_dmarc_new(SIGNET_DMARC_RFC7489, psl);
+	session_dmarc_from(d, (const uint8_t *)"a@mail.example.co.uk", 20);
+	char asked[512] = "";
+	(void)resolve(d, zone, asked, sizeof asked);
+	assert_string_equal(asked, "_dmarc.mail.example.co.uk/TXT _dmarc.example.co.uk/TXT");
+	struct session_dmarc_inputs in = {.spf_result = SIGNET_SPF_NONE};
+	session_dmarc_evaluate(d, &in);
+	assert_int_equal(resolve(d, zone, NULL, 0), 0);
+	const struct signet_dmarc_outcome *o = session_dmarc_outcome(d);
+	assert_non_null(o);
+	assert_int_equal(o->result, SIGNET_DMARC_FAIL);
+	assert_string_equal(o->policy_domain, "example.co.uk");
+	assert_int_equal(o->applied, SIGNET_DMARC_APPLIED_SP);
+	assert_int_equal(o->disposition, SIGNET_DMARC_POLICY_REJECT);
+	session_dmarc_free(d);
+	signet_psl_free(psl);
 }
 
 /* DMARC-DISC-03: a temporary DNS failure is temperror, kept like any answer. */
@@ -398,6 +439,7 @@ int main(void)
 		cmocka_unit_test(DMARC_SESS_01_lookup_in_flight_at_eom_is_waited_for),
 		cmocka_unit_test(DMARC_SESS_01_np_existence_asked_as_a_lookup),
 		cmocka_unit_test(DMARC_ALIGN_02_mail_from_literal_does_not_evade),
+		cmocka_unit_test(DMARC_DISC_01_psl_mode_org_domain_from_the_list),
 		cmocka_unit_test(DMARC_DISC_03_tempfail_is_temperror),
 		cmocka_unit_test(DMARC_FROM_01_missing_or_several_from_no_lookup),
 		cmocka_unit_test(DMARC_ENF_01_reject_only_when_enforced),
