@@ -942,42 +942,15 @@ static bool refuse_verified(struct session *s, enum metrics_action verdict, stru
 	return st == SIGNET_OK;
 }
 
-/* "; dmarc=fail (p=reject sp=reject dis=reject) header.from=example.com
- * (why): <decision>" for the log line; "" without DMARC. */
-static void dmarc_describe(const struct message *m, const struct session_dmarc_verdict *v,
-			   char *line, size_t cap)
-{
-	line[0] = '\0';
-	if (m->dmarc == NULL)
-		return;
-	const struct signet_dmarc_outcome *o = session_dmarc_outcome(m->dmarc);
-	const char *problem = session_dmarc_problem(m->dmarc);
-	char d[900];
-	if (o == NULL) {
-		snprintf(line, cap, "; dmarc not evaluated: %s", problem ? problem : "no outcome");
-		return;
-	}
-	session_dmarc_describe(o, d, sizeof d);
-	snprintf(line, cap, "; %s: %s", d, v->why);
-}
-
 /* The metrics of DMARC (count_message counts them). */
 static void dmarc_note(struct message *m, const struct signet_dmarc_outcome *o,
 		       enum session_dmarc_action a)
 {
-	static const int metric[] = {
-		[SESSION_DMARC_ACCEPT] = -1,
-		[SESSION_DMARC_QUARANTINE] = METRICS_DMARC_QUARANTINE,
-		[SESSION_DMARC_HOLD] = METRICS_DMARC_HOLD,
-		[SESSION_DMARC_REJECT] = METRICS_DMARC_REJECT,
-		[SESSION_DMARC_TEMPFAIL] = METRICS_DMARC_TEMPFAIL,
-	};
 	if (o == NULL)
 		return;
 	m->dmarc_counted = true;
 	m->dmarc_result = o->result;
-	m->dmarc_acted = metric[a] >= 0;
-	m->dmarc_action = (enum metrics_dmarc_action)(metric[a] >= 0 ? metric[a] : 0);
+	m->dmarc_acted = session_dmarc_metric(a, &m->dmarc_action);
 }
 
 /* Disposition quarantine with dmarc.quarantine = "hold": Postfix puts the
@@ -1007,16 +980,15 @@ static bool refuse_dmarc(struct session *s, const struct signet_dmarc_outcome *o
 	bool reject = v->action == SESSION_DMARC_REJECT;
 	describe_results(s, line, sizeof line);
 	spf_describe(m, spf_line, sizeof spf_line);
-	dmarc_describe(m, v, dm_line, sizeof dm_line);
+	session_dmarc_log_line(m->dmarc, v, dm_line, sizeof dm_line);
 	m->action = reject ? METRICS_REJECTED : METRICS_DEFERRED;
 	log_msg(LOG_LVL_INFO, "%s: %s; verified: %s%s%s; message %s in %u ms", queue_id(s), m->note,
 		line, spf_line, dm_line, reject ? "rejected (DMARC)" : "deferred (DMARC temperror)",
 		clock_ms_since(m->t0_us));
 	if (reject)
 		session_dmarc_reject_text(o, text, sizeof text);
-	else /* RFC 3463 X.4.3: a directory (DNS) server failure */
-		snprintf(text, sizeof text, "DMARC policy lookup for %s failed, try again later",
-			 o->author_domain ? o->author_domain : "the From domain");
+	else
+		session_dmarc_tempfail_text(o, text, sizeof text);
 	if (milter_put_replycode(out, reject ? "550" : "451", reject ? "5.7.1" : "4.4.3", text,
 				 &err) != SIGNET_OK) {
 		log_msg(LOG_LVL_ERR, "%s: cannot encode a reply: %s", queue_id(s), err.msg);
@@ -1087,7 +1059,7 @@ static bool finish_verify(struct session *s, struct signet_buf *out)
 	char line[1024], spf_line[1024], dm_line[1024]; /* issues #13, #14: spf=, dmarc= */
 	describe_results(s, line, sizeof line);
 	spf_describe(m, spf_line, sizeof spf_line);
-	dmarc_describe(m, &dv, dm_line, sizeof dm_line);
+	session_dmarc_log_line(m->dmarc, &dv, dm_line, sizeof dm_line);
 	log_msg(LOG_LVL_INFO, "%s: %s; verified: %s%s%s%s in %u ms", queue_id(s), m->note, line,
 		spf_line, dm_line, m->nours ? "; removed a forged Authentication-Results" : "",
 		clock_ms_since(m->t0_us));

@@ -390,6 +390,42 @@ void session_dmarc_describe(const struct signet_dmarc_outcome *o, char *out, siz
 		 o->override ? signet_dmarc_override_name(o->override) : "");
 }
 
+/* RFC 3463 X.4.3 (the caller's 4.4.3): a directory (DNS) server failure. */
+void session_dmarc_tempfail_text(const struct signet_dmarc_outcome *o, char *out, size_t cap)
+{
+	snprintf(out, cap, "DMARC policy lookup for %s failed, try again later",
+		 o->author_domain ? o->author_domain : "the From domain");
+}
+
+void session_dmarc_log_line(const struct session_dmarc *d, const struct session_dmarc_verdict *v,
+			    char *out, size_t cap)
+{
+	char line[900];
+	out[0] = '\0';
+	if (d == NULL)
+		return;
+	const struct signet_dmarc_outcome *o = session_dmarc_outcome(d);
+	if (o == NULL) {
+		snprintf(out, cap, "; dmarc not evaluated: %s",
+			 d->problem[0] ? d->problem : "no outcome");
+		return;
+	}
+	session_dmarc_describe(o, line, sizeof line);
+	snprintf(out, cap, "; %s: %s", line, v->why);
+}
+
+bool session_dmarc_metric(enum session_dmarc_action a, enum metrics_dmarc_action *out)
+{
+	switch (a) {
+	case SESSION_DMARC_QUARANTINE: *out = METRICS_DMARC_QUARANTINE; return true;
+	case SESSION_DMARC_HOLD: *out = METRICS_DMARC_HOLD; return true;
+	case SESSION_DMARC_REJECT: *out = METRICS_DMARC_REJECT; return true;
+	case SESSION_DMARC_TEMPFAIL: *out = METRICS_DMARC_TEMPFAIL; return true;
+	case SESSION_DMARC_ACCEPT: break;
+	}
+	return false;
+}
+
 /* Equal as domain names: case-insensitive, a final dot on either ignored. */
 static bool same_domain(const char *a, const char *b)
 {

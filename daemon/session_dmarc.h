@@ -22,6 +22,7 @@
 
 #include "config.h"
 #include "dns.h"
+#include "metrics.h"
 
 /* Lookups of one message: the probe's (a walk of at most
  * SIGNET_DMARC_WALK_MAX_LABELS names and an existence question) and the
@@ -100,6 +101,18 @@ void session_dmarc_reject_text(const struct signet_dmarc_outcome *o, char *out, 
 /* "dmarc=fail (p=reject sp=quarantine dis=reject) header.from=example.com"
  * and the reason, for the log line; "" when o is NULL. */
 void session_dmarc_describe(const struct signet_dmarc_outcome *o, char *out, size_t cap);
+
+/* The log line's part: "; <session_dmarc_describe>: <v->why>", or
+ * "; dmarc not evaluated: WHY"; "" when d is NULL (no DMARC check). */
+void session_dmarc_log_line(const struct session_dmarc *d, const struct session_dmarc_verdict *v,
+			    char *out, size_t cap);
+
+/* The 451 text for a temperror: "DMARC policy lookup for example.org
+ * failed, try again later". */
+void session_dmarc_tempfail_text(const struct signet_dmarc_outcome *o, char *out, size_t cap);
+
+/* The signetd_dmarc_actions_total label of action a; false for accept. */
+bool session_dmarc_metric(enum session_dmarc_action a, enum metrics_dmarc_action *out);
 
 /* The trusted_arc input of the DMARC request (RFC 9989 7.1 local policy,
  * RFC 8617 7.2): true when the ARC chain validated (pass) and the newest

@@ -267,6 +267,14 @@ static void DMARC_FROM_01_missing_or_several_from_no_lookup(void **state)
 	assert_true(session_dmarc_done(d));
 	assert_null(session_dmarc_outcome(d));
 	assert_non_null(strstr(session_dmarc_problem(d), "public suffix list"));
+	/* the log line says so; no DMARC check at all: nothing */
+	struct session_dmarc_verdict v = {SESSION_DMARC_ACCEPT, "not evaluated"};
+	char line[256];
+	session_dmarc_log_line(d, &v, line, sizeof line);
+	assert_string_equal(line, "; dmarc not evaluated: dmarc.discovery = \"psl\" and no public "
+				  "suffix list is loaded");
+	session_dmarc_log_line(NULL, &v, line, sizeof line);
+	assert_string_equal(line, "");
 	session_dmarc_free(d);
 }
 
