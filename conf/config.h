@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
+#include <signet/dmarc.h>
 #include <signet/psl.h>
 #include <signet/signer.h>
 #include <signet/signet.h>
@@ -119,6 +120,26 @@ struct config_signing {
 	size_t ndomains;
 };
 
+/* dmarc { } (DESIGN.md signetd config additions; conf/config_dmarc.c,
+ * signetd.conf(5) gives the reasons for each default). */
+enum config_dmarc_quarantine { CONFIG_QUARANTINE_HEADER = 1, CONFIG_QUARANTINE_HOLD };
+struct config_dmarc {
+	bool enabled;                            /* default true */
+	enum signet_dmarc_mode discovery;        /* default RFC 9989 tree walk; "psl": RFC 7489 */
+	bool enforce;                            /* default true: p=reject -> 550, hold if asked */
+	enum config_dmarc_quarantine quarantine; /* default header */
+	enum config_on_error on_temperror;       /* accept (default) or tempfail */
+	char **trusted_arc_sealers; /* owned: lower-case A-label domains (at most CONFIG_MAX_LIST) */
+	size_t n_trusted_arc_sealers;
+	/* reports { }: read and checked, not used yet (aggregate reports, a later issue) */
+	bool reports_enabled;   /* default false */
+	char *reports_db;       /* owned or NULL: an absolute path */
+	char *reports_org_name; /* owned or NULL */
+	char *reports_from;     /* owned or NULL: local@domain */
+};
+void config_dmarc_defaults(struct config_dmarc *d);
+void config_dmarc_free(struct config_dmarc *d);
+
 struct signetd_config {
 	char *file; /* owned: the main config file name */
 	struct config_socket socket;
@@ -161,7 +182,8 @@ struct signetd_config {
 	unsigned metrics_max_connections;  /* metrics.max_connections, default 64 */
 	double metrics_request_timeout;    /* metrics.request_timeout (seconds), default 10 */
 	struct config_signing signing;
-	char **files; /* owned: every file read (for the nodes' file names) */
+	struct config_dmarc dmarc; /* dmarc { } */
+	char **files;              /* owned: every file read (for the nodes' file names) */
 	size_t nfiles;
 };
 

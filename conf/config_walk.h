@@ -112,4 +112,7 @@ void cfg_resolve_domains(struct ctx *c);
 void cfg_apply_rotation(struct ctx *c);
 void cfg_check_top_path(struct ctx *c);
 
+/* config_dmarc.c: the dmarc section. */
+void cfg_s_dmarc(struct ctx *c, const struct ucl_node *n, void *base);
+
 #endif

@@ -27,6 +27,7 @@
 #include "policy.h"
 #include "runtime.h"
 #include "session.h"
+#include "session_dmarc.h"
 
 #define SESSION_MAX_HELD (2 * MILTER_DEFAULT_MAX_DATA) /* input held while waiting for DNS */
 #define SESSION_MAX_LOOKUPS SIGNET_MAX_SIGNATURES
@@ -124,6 +125,12 @@ struct message {
 	size_t nalgs;
 	uint64_t work_us;     /* time spent on it (not the MTA's) */
 	uint64_t eom_wait_us; /* when EOM started waiting for key lookups */
+	/* DMARC (issue #14) */
+	struct session_dmarc *dmarc;     /* owned; NULL: no DMARC check (session_dmarc.h) */
+	bool verifier_finished;          /* signet_verifier_finish done (before DMARC) */
+	bool dmarc_counted, dmarc_acted; /* dmarc_result, dmarc_action to count */
+	enum signet_dmarc_result dmarc_result;
+	enum metrics_dmarc_action dmarc_action;
 };
 
 struct session {
@@ -132,6 +139,7 @@ struct session {
 	struct milter_decoder dec;
 	struct milter_macros macros;
 	uint32_t protocol; /* negotiated SMFIP_* */
+	uint32_t actions;  /* negotiated SMFIF_* */
 	bool negotiated;
 	char client_addr[64]; /* from CONNECT; "" for unix/unknown */
 	char helo[256];       /* HELO/EHLO name (SPF, RFC 7208 2.3); "" none */
@@ -143,10 +151,13 @@ struct session {
 };
 
 /* Lookup ids carry the message generation, so an answer that arrives after
- * an ABORT (or a failed message) cannot land on the next message's query. */
-#define LOOKUP_ID(gen, k) ((((gen)&0xffffffu) << 8) | (unsigned)(k))
-#define LOOKUP_GEN(id) ((id) >> 8)
-#define LOOKUP_INDEX(id) ((id)&0xffu)
+ * an ABORT (or a failed message) cannot land on the next message's query.
+ * 10 bits of index: DKIM keys, the SPF checks', then DMARC's. */
+#define LOOKUP_GEN_MASK 0x3fffffu
+#define LOOKUP_ID(gen, k) ((((gen)&LOOKUP_GEN_MASK) << 10) | (unsigned)(k))
+#define LOOKUP_GEN(id) ((id) >> 10)
+#define LOOKUP_INDEX(id) ((id)&0x3ffu)
+#define DMARC_LOOKUP_BASE (SESSION_MAX_LOOKUPS + SPF_CHECKS * SESSION_MAX_SPF_LOOKUPS)
 
 static void copy_span(char *dst, size_t cap, struct signet_span s)
 {
@@ -158,11 +169,12 @@ static void copy_span(char *dst, size_t cap, struct signet_span s)
 static void message_reset(struct session *s)
 {
 	struct message *m = &s->msg;
-	s->generation = (s->generation + 1) & 0xffffffu;
+	s->generation = (s->generation + 1) & LOOKUP_GEN_MASK;
 	header_store_free(&m->hs);
 	signet_signer_free(m->signer);
 	signet_verifier_free(m->verifier);
 	spf_state_free(m->spf);
+	session_dmarc_free(m->dmarc);
 	free(m->ours);
 	memset(m, 0, sizeof *m);
 	header_store_init(&m->hs);
@@ -246,6 +258,9 @@ static bool on_optneg(struct session *s, const struct milter_command *c, struct 
 		ours.protocol &= ~SMFIP_NOHELO;
 		ours.protocol |= c->u.optneg.protocol & SMFIP_NR_HELO;
 	}
+	const struct config_dmarc *dm = &s->rt->cfg->dmarc;
+	if (dm->enabled && dm->enforce && dm->quarantine == CONFIG_QUARANTINE_HOLD)
+		ours.actions |= c->u.optneg.actions & SMFIF_QUARANTINE; /* the hold queue */
 	bool symlist = (ours.actions & SMFIF_SETSYMLIST) != 0;
 	if (milter_put_optneg(out, &ours, symlist ? lists : NULL,
 			      symlist ? sizeof lists / sizeof lists[0] : 0, &err) != SIGNET_OK) {
@@ -254,6 +269,7 @@ static bool on_optneg(struct session *s, const struct milter_command *c, struct 
 		return false;
 	}
 	s->protocol = ours.protocol;
+	s->actions = ours.actions;
 	s->negotiated = true;
 	return true;
 }
@@ -300,14 +316,18 @@ static bool client_ip(const struct session *s, struct signet_spf_request *req)
 }
 
 /* Authenticated and local mail (non-SMTP, local_addrs, sign_networks) is
- * ours to sign, not to check (DESIGN.md; issue #13). */
-static bool spf_wanted(const struct session *s)
+ * ours to sign, not to check (DESIGN.md; issues #13, #14). */
+static bool mail_from_outside(const struct session *s)
 {
 	const struct signetd_config *cfg = s->rt->cfg;
-	return cfg->spf_enabled && !s->non_smtp && s->msg.auth[0] == '\0' &&
-	       s->client_addr[0] != '\0' &&
+	return !s->non_smtp && s->msg.auth[0] == '\0' && s->client_addr[0] != '\0' &&
 	       !cidr_list_match_str(&cfg->local_addrs, s->client_addr) &&
 	       !cidr_list_match_str(&cfg->signing.sign_networks, s->client_addr);
+}
+
+static bool spf_wanted(const struct session *s)
+{
+	return s->rt->cfg->spf_enabled && mail_from_outside(s);
 }
 
 /* The MAIL FROM address without its <>, whole (a copy; NULL when out of
@@ -480,6 +500,71 @@ static void spf_describe(const struct message *m, char *line, size_t cap)
 	}
 }
 
+/* ---- DMARC (issue #14; session_dmarc.h): made at MAIL for mail that is
+ * checked, its lookups started at the first From header field, evaluated
+ * once DKIM and SPF are in at end of message ---- */
+
+static void dmarc_start(struct session *s)
+{
+	const struct signetd_config *cfg = s->rt->cfg;
+	if (!cfg->dmarc.enabled || !mail_from_outside(s))
+		return;
+	s->msg.dmarc = session_dmarc_new(cfg->dmarc.discovery, cfg->psl);
+	if (s->msg.dmarc == NULL)
+		log_msg(LOG_LVL_WARN, "%s: DMARC not checked: out of memory", s->peer);
+}
+
+/* Signed or passed through: no DMARC (lookups in flight become unwanted). */
+static void dmarc_stop(struct message *m)
+{
+	session_dmarc_free(m->dmarc);
+	m->dmarc = NULL;
+}
+
+/* The SPF input of DMARC: the MAIL FROM check (postmaster@HELO for <>). */
+static void dmarc_spf_input(const struct message *m, struct session_dmarc_inputs *in)
+{
+	struct signet_ar_spf e;
+	in->spf_result = SIGNET_SPF_NONE;
+	in->spf_domain = NULL;
+	if (!spf_ar_entry(m, SPF_MAILFROM, &e))
+		return;
+	const char *at = strrchr(e.value, '@');
+	in->spf_result = e.result;
+	in->spf_domain = at != NULL && at[1] != '\0' ? at + 1 : NULL;
+}
+
+/* DKIM and SPF are done: the DKIM results are final and DMARC starts. */
+static void dmarc_begin(struct session *s)
+{
+	struct message *m = &s->msg;
+	struct signet_error err = {0};
+	if (m->verifier != NULL && !m->verifier_finished) {
+		m->verifier_finished = true;
+		if (signet_verifier_finish(m->verifier, &err) != SIGNET_OK) {
+			snprintf(m->note, sizeof m->note, "verification failed: %s", err.msg);
+			signet_verifier_free(m->verifier);
+			m->verifier = NULL;
+		}
+	}
+	if (m->verifier == NULL) {
+		dmarc_stop(m); /* no Authentication-Results to put it in */
+		return;
+	}
+	struct signet_dmarc_dkim dk[SIGNET_DMARC_MAX_DKIM];
+	struct session_dmarc_inputs in = {.dkim = dk};
+	for (size_t k = 0; k < signet_verifier_count(m->verifier); k++) {
+		const struct signet_sig_result *r = signet_verifier_result(m->verifier, k);
+		if (r->result == SIGNET_RESULT_PASS && in.ndkim < SIGNET_DMARC_MAX_DKIM)
+			dk[in.ndkim++] =
+				(struct signet_dmarc_dkim){.domain = r->d, .selector = r->s};
+	}
+	dmarc_spf_input(m, &in);
+	/* in.trusted_arc: session_dmarc_arc_trusted() once the session
+	 * validates ARC (issue #15); false until then. */
+	session_dmarc_evaluate(m->dmarc, &in);
+}
+
 static void on_mail(struct session *s, const struct milter_command *c)
 {
 	message_reset(s);
@@ -487,6 +572,7 @@ static void on_mail(struct session *s, const struct milter_command *c)
 	const char *auth = milter_macros_get(&s->macros, "auth_authen");
 	snprintf(s->msg.auth, sizeof s->msg.auth, "%s", auth ? auth : "");
 	spf_start_checks(s, c->u.env.addr);
+	dmarc_start(s);
 }
 
 /* AR-DEL-01: remembers the index of an Authentication-Results claiming our
@@ -534,6 +620,8 @@ static void on_header(struct session *s, const struct milter_command *c)
 	}
 	if (st != SIGNET_OK)
 		m->headers_over_limit = true;
+	if (m->dmarc != NULL && span_eq_nocase(name, "From"))
+		session_dmarc_from(m->dmarc, value.p, value.len); /* starts its lookups */
 	if (span_eq_nocase(name, "Authentication-Results")) {
 		m->ar_count++;
 		if (signet_ar_is_ours(value.p, value.len, authserv_id(s)))
@@ -642,6 +730,7 @@ static void on_eoh(struct session *s)
 		snprintf(m->note, sizeof m->note, "not processed: %s",
 			 m->hs.over_limit_reason[0] ? m->hs.over_limit_reason : "header limit");
 		spf_stop(m);
+		dmarc_stop(m);
 		return;
 	}
 	const char *froms[8];
@@ -675,6 +764,7 @@ static void on_eoh(struct session *s)
 	if (d.sign) {
 		m->mode = MODE_SIGN;
 		spf_stop(m);
+		dmarc_stop(m);
 		start_signing(s, &d);
 	} else {
 		m->mode = MODE_VERIFY;
@@ -852,11 +942,67 @@ static bool refuse_verified(struct session *s, enum metrics_action verdict, stru
 	return st == SIGNET_OK;
 }
 
+/* The metrics of DMARC (count_message counts them). */
+static void dmarc_note(struct message *m, const struct signet_dmarc_outcome *o,
+		       enum session_dmarc_action a)
+{
+	if (o == NULL)
+		return;
+	m->dmarc_counted = true;
+	m->dmarc_result = o->result;
+	m->dmarc_acted = session_dmarc_metric(a, &m->dmarc_action);
+}
+
+/* Disposition quarantine with dmarc.quarantine = "hold": Postfix puts the
+ * message in its hold queue (SMFIR_QUARANTINE, negotiated in on_optneg). */
+static bool dmarc_hold(struct session *s, const struct signet_dmarc_outcome *o,
+		       struct signet_buf *out)
+{
+	char why[512];
+	struct signet_error err = {0};
+	snprintf(why, sizeof why, "DMARC policy of %s: quarantine",
+		 o->policy_domain ? o->policy_domain : "?");
+	if (milter_put_quarantine(out, why, &err) != SIGNET_OK) {
+		log_msg(LOG_LVL_ERR, "%s: cannot encode a quarantine: %s", queue_id(s), err.msg);
+		return false;
+	}
+	return true;
+}
+
+/* DMARC's 550 5.7.1 (disposition reject, dmarc.enforce) or 451 4.4.3
+ * (temperror, dmarc.on_temperror = tempfail), logged with the results. */
+static bool refuse_dmarc(struct session *s, const struct signet_dmarc_outcome *o,
+			 const struct session_dmarc_verdict *v, struct signet_buf *out)
+{
+	struct message *m = &s->msg;
+	struct signet_error err = {0};
+	char line[1024], spf_line[1024], dm_line[1024], text[512];
+	bool reject = v->action == SESSION_DMARC_REJECT;
+	describe_results(s, line, sizeof line);
+	spf_describe(m, spf_line, sizeof spf_line);
+	session_dmarc_log_line(m->dmarc, v, dm_line, sizeof dm_line);
+	m->action = reject ? METRICS_REJECTED : METRICS_DEFERRED;
+	log_msg(LOG_LVL_INFO, "%s: %s; verified: %s%s%s; message %s in %u ms", queue_id(s), m->note,
+		line, spf_line, dm_line, reject ? "rejected (DMARC)" : "deferred (DMARC temperror)",
+		clock_ms_since(m->t0_us));
+	if (reject)
+		session_dmarc_reject_text(o, text, sizeof text);
+	else
+		session_dmarc_tempfail_text(o, text, sizeof text);
+	if (milter_put_replycode(out, reject ? "550" : "451", reject ? "5.7.1" : "4.4.3", text,
+				 &err) != SIGNET_OK) {
+		log_msg(LOG_LVL_ERR, "%s: cannot encode a reply: %s", queue_id(s), err.msg);
+		return false;
+	}
+	return true;
+}
+
 static bool finish_verify(struct session *s, struct signet_buf *out)
 {
 	struct message *m = &s->msg;
 	struct signet_error err = {0};
-	if (m->verifier && signet_verifier_finish(m->verifier, &err) != SIGNET_OK) {
+	if (m->verifier && !m->verifier_finished &&
+	    signet_verifier_finish(m->verifier, &err) != SIGNET_OK) {
 		snprintf(m->note, sizeof m->note, "verification failed: %s", err.msg);
 		signet_verifier_free(m->verifier);
 		m->verifier = NULL;
@@ -883,11 +1029,22 @@ static bool finish_verify(struct session *s, struct signet_buf *out)
 	enum metrics_action verdict = verify_verdict(s->rt->cfg, res, n);
 	if (verdict != METRICS_VERIFIED)
 		return refuse_verified(s, verdict, out);
+	const struct signet_dmarc_outcome *dmo = m->dmarc ? session_dmarc_outcome(m->dmarc) : NULL;
+	struct session_dmarc_verdict dv =
+		session_dmarc_decide(&s->rt->cfg->dmarc, dmo, !mail_from_outside(s),
+				     (s->actions & SMFIF_QUARANTINE) != 0);
+	dmarc_note(m, dmo, dv.action);
+	if (dv.action == SESSION_DMARC_REJECT || dv.action == SESSION_DMARC_TEMPFAIL)
+		return refuse_dmarc(s, dmo, &dv, out);
 	char ar[8192];
 	size_t arlen;
 	struct signet_ar_spf spf[SPF_CHECKS];
-	struct signet_ar_results all = {
-		.dkim = res, .ndkim = n, .spf = spf, .nspf = spf_ar_entries(m, spf)};
+	struct signet_ar_dmarc ar_dmarc = {.outcome = dmo};
+	struct signet_ar_results all = {.dkim = res,
+					.ndkim = n,
+					.spf = spf,
+					.nspf = spf_ar_entries(m, spf),
+					.dmarc = dmo ? &ar_dmarc : NULL};
 	if (signet_ar_format_results(id, &all, ar, sizeof ar, &arlen, &err) != SIGNET_OK) {
 		log_msg(LOG_LVL_ERR, "%s: cannot format Authentication-Results: %s", queue_id(s),
 			err.msg);
@@ -896,12 +1053,15 @@ static bool finish_verify(struct session *s, struct signet_buf *out)
 	/* AR-POS-01: on top, above the MTA's own Received. */
 	if (!put_header(s, true, 0, "Authentication-Results", ar, out))
 		return false;
+	if (dv.action == SESSION_DMARC_HOLD && !dmarc_hold(s, dmo, out))
+		return false;
 	m->action = METRICS_VERIFIED;
-	char line[1024], spf_line[1024]; /* issue #13: the one log line gains spf= */
+	char line[1024], spf_line[1024], dm_line[1024]; /* issues #13, #14: spf=, dmarc= */
 	describe_results(s, line, sizeof line);
 	spf_describe(m, spf_line, sizeof spf_line);
-	log_msg(LOG_LVL_INFO, "%s: %s; verified: %s%s%s in %u ms", queue_id(s), m->note, line,
-		spf_line, m->nours ? "; removed a forged Authentication-Results" : "",
+	session_dmarc_log_line(m->dmarc, &dv, dm_line, sizeof dm_line);
+	log_msg(LOG_LVL_INFO, "%s: %s; verified: %s%s%s%s in %u ms", queue_id(s), m->note, line,
+		spf_line, dm_line, m->nours ? "; removed a forged Authentication-Results" : "",
 		clock_ms_since(m->t0_us));
 	return reply(s, SMFIC_BODYEOB, SMFIR_CONTINUE, out);
 }
@@ -911,6 +1071,10 @@ static void count_message(const struct message *m)
 {
 	struct metrics *mx = metrics_process();
 	metrics_message(mx, m->action);
+	if (m->dmarc_counted)
+		metrics_dmarc_result(mx, m->dmarc_result);
+	if (m->dmarc_acted)
+		metrics_dmarc_action(mx, m->dmarc_action);
 	if (m->mode == MODE_VERIFY)
 		metrics_not_signed(mx, m->why);
 	if (m->action == METRICS_SIGNED) {
@@ -984,6 +1148,17 @@ static bool lookups_done(const struct message *m)
 		if (!spf_done(m, k))
 			return false;
 	return true;
+}
+
+/* Ready to finish: DKIM and SPF done, then DMARC (started here) done. */
+static bool eom_ready(struct session *s)
+{
+	struct message *m = &s->msg;
+	if (!lookups_done(m))
+		return false;
+	if (m->dmarc != NULL && !session_dmarc_started(m->dmarc))
+		dmarc_begin(s);
+	return m->dmarc == NULL || session_dmarc_done(m->dmarc);
 }
 
 static void on_body_start(struct session *s)
@@ -1104,7 +1279,7 @@ static bool handle(struct session *s, const struct milter_packet *pkt, struct si
 	case SMFIC_BODYEOB:
 		on_body_start(s);
 		feed_body(s, c.u.body);
-		if (s->msg.mode == MODE_VERIFY && s->msg.verifier && !lookups_done(&s->msg)) {
+		if (s->msg.mode == MODE_VERIFY && s->msg.verifier && !eom_ready(s)) {
 			s->msg.waiting_eom = true; /* the answer finishes it */
 			s->msg.eom_wait_us = clock_us();
 			return true;
@@ -1168,9 +1343,10 @@ enum session_status session_feed(struct session *s, const uint8_t *p, size_t len
 	return process(s, p, len, out);
 }
 
-/* Lookup indices: DKIM keys 0..SESSION_MAX_LOOKUPS-1, then spf->lookups. */
-_Static_assert(SESSION_MAX_LOOKUPS + SPF_CHECKS * SESSION_MAX_SPF_LOOKUPS <= 0xff + 1,
-	       "lookup index in 8 bits (LOOKUP_INDEX)");
+/* Lookup indices: DKIM keys 0..SESSION_MAX_LOOKUPS-1, then spf->lookups,
+ * then DMARC's from DMARC_LOOKUP_BASE. */
+_Static_assert(DMARC_LOOKUP_BASE + SESSION_DMARC_MAX_LOOKUPS <= 0x3ff + 1,
+	       "lookup index in 10 bits (LOOKUP_INDEX)");
 
 bool session_next_lookup(struct session *s, unsigned *id, const char **name,
 			 enum signet_rrtype *type)
@@ -1195,6 +1371,11 @@ bool session_next_lookup(struct session *s, unsigned *id, const char **name,
 			return true;
 		}
 	}
+	size_t k;
+	if (s->msg.dmarc != NULL && session_dmarc_next_lookup(s->msg.dmarc, &k, name, type)) {
+		*id = LOOKUP_ID(s->generation, DMARC_LOOKUP_BASE + k);
+		return true;
+	}
 	return false;
 }
 
@@ -1213,6 +1394,9 @@ static struct spf_lookup *spf_lookup_of(const struct session *s, unsigned id)
 bool session_lookup_wanted(const struct session *s, unsigned id)
 {
 	size_t k = LOOKUP_INDEX(id);
+	if (k >= DMARC_LOOKUP_BASE)
+		return LOOKUP_GEN(id) == s->generation && s->msg.dmarc != NULL &&
+		       session_dmarc_lookup_wanted(s->msg.dmarc, k - DMARC_LOOKUP_BASE);
 	if (k >= SESSION_MAX_LOOKUPS)
 		return spf_lookup_of(s, id) != NULL;
 	return LOOKUP_GEN(id) == s->generation && k < s->msg.nlookups &&
@@ -1224,7 +1408,7 @@ bool session_lookup_wanted(const struct session *s, unsigned id)
 static enum session_status eom_if_ready(struct session *s, struct signet_buf *out)
 {
 	struct message *m = &s->msg;
-	if (!m->waiting_eom || !lookups_done(m))
+	if (!m->waiting_eom || !eom_ready(s))
 		return SESSION_OK;
 	m->waiting_eom = false;
 	m->work_us += clock_us() - m->eom_wait_us; /* the MTA waited for the lookups */
@@ -1264,6 +1448,12 @@ enum session_status session_answer(struct session *s, unsigned id, const struct 
 {
 	struct message *m = &s->msg;
 	size_t k = LOOKUP_INDEX(id);
+	if (k >= DMARC_LOOKUP_BASE) {
+		if (LOOKUP_GEN(id) != s->generation || m->dmarc == NULL)
+			return SESSION_OK; /* a stale answer */
+		session_dmarc_answer(m->dmarc, k - DMARC_LOOKUP_BASE, a);
+		return eom_if_ready(s, out);
+	}
 	if (k >= SESSION_MAX_LOOKUPS) {
 		struct spf_lookup *l = spf_lookup_of(s, id);
 		return l != NULL ? spf_answer(s, l, a, out) : SESSION_OK;

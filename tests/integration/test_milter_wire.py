@@ -188,10 +188,12 @@ def stop(proc, log):
 @pytest.fixture(scope="module")
 def unix_daemon(world):
     path = world["dir"] / "signetd.sock"
-    # No DNS here (the forwarder is a dead port): SPF, on by default, would
-    # add spf=temperror to every result and ask for HELO. These tests are
-    # about the wire with SPF off; SPF is tested in test_spf_postfix.py.
-    proc, log = start_signetd(world, f"unix:{path}", "unix", extra="spf { enabled = false; }\n")
+    # No DNS here (the forwarder is a dead port): SPF and DMARC, on by
+    # default, would add spf=temperror and dmarc=temperror to every result
+    # and ask for HELO. These tests are about the wire with both off; they
+    # are tested in test_spf_postfix.py and test_dmarc_postfix.py.
+    proc, log = start_signetd(world, f"unix:{path}", "unix",
+                              extra="spf { enabled = false; }\ndmarc { enabled = false; }\n")
     wait_connect(socket.AF_UNIX, str(path), proc, log).close()
     yield {"connect": lambda: Milter(wait_connect(socket.AF_UNIX, str(path), proc, log)),
            "proc": proc, "log": log, "path": path}
