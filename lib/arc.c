@@ -558,6 +558,18 @@ const struct signet_arc_result *signet_arc_result(const struct signet_arc *a)
 	return a->state >= A_DONE ? &a->r : NULL;
 }
 
+bool signet_arc_sealer(const struct signet_arc *a, unsigned i, const uint8_t **d, size_t *len)
+{
+	*d = NULL;
+	*len = 0;
+	if (a->state < A_DONE || a->r.result != SIGNET_RESULT_PASS || i < 1 || i > a->n)
+		return false;
+	/* A pass verified every AS (validate), so each one's d= was parsed. */
+	*d = a->sets[i - 1].as.sig.d.p;
+	*len = a->sets[i - 1].as.sig.d.len;
+	return true;
+}
+
 /* ------------------------------------------------------------------ */
 /* Sealing (RFC 8617 5.1).                                            */
 

@@ -422,6 +422,55 @@ static void ARC_VAL_02_oldest_pass(void **state)
 	free(m2b);
 }
 
+/* ARC-VAL-03: the d= of each ARC-Seal, i=1..N, of a chain that passed
+ * (who vouched for it: RFC 8617 7.2); nothing for a failed chain or an
+ * instance out of range. */
+static void ARC_VAL_03_sealer_domains(void **state)
+{
+	(void)state;
+	char *m1 = seal_msg(BASE_MSG, ed_key, ed_rec, NULL, 0);
+	struct signet_arc *a = run(m1, ed_rec);
+	struct signet_arc_seal_params p = params(ed_key, AUTHRES);
+	p.domain = "Lists.Example.NET";
+	struct signet_arc_seal s;
+	struct signet_error err = {0};
+	assert_int_equal(signet_arc_seal(a, &p, &s, &err), SIGNET_OK);
+	char *m2 = prepend(&s, m1);
+	signet_arc_free(a);
+	a = run(m2, ed_rec);
+	assert_int_equal(signet_arc_result(a)->result, SIGNET_RESULT_PASS);
+	const uint8_t *d;
+	size_t len;
+	assert_true(signet_arc_sealer(a, 1, &d, &len));
+	assert_int_equal(len, strlen("example.org"));
+	assert_memory_equal(d, "example.org", len);
+	assert_true(signet_arc_sealer(a, 2, &d, &len));
+	assert_int_equal(len, strlen("Lists.Example.NET"));
+	assert_memory_equal(d, "Lists.Example.NET", len);
+	assert_false(signet_arc_sealer(a, 0, &d, &len));
+	assert_false(signet_arc_sealer(a, 3, &d, &len));
+	assert_null(d);
+	signet_arc_free(a);
+	/* a broken chain vouches for nothing */
+	char *broken = replace(m2, "Hello Bob.", "Hello Eve.");
+	a = run(broken, ed_rec);
+	assert_int_equal(signet_arc_result(a)->result, SIGNET_RESULT_FAIL);
+	assert_false(signet_arc_sealer(a, 1, &d, &len));
+	assert_null(d);
+	assert_int_equal(len, 0);
+	signet_arc_free(a);
+	/* no chain, and before finish */
+	a = run(BASE_MSG, ed_rec);
+	assert_false(signet_arc_sealer(a, 1, &d, &len));
+	signet_arc_free(a);
+	assert_int_equal(signet_arc_new(&run_opts, &a, &err), SIGNET_OK);
+	assert_false(signet_arc_sealer(a, 1, &d, &len));
+	signet_arc_free(a);
+	free(broken);
+	free(m2);
+	free(m1);
+}
+
 /* ARC-SEAL-01: the caller's earlier pass covers a change to the message
  * (the newest AMS), never a broken seal; its fail always wins. */
 static void ARC_SEAL_01_upstream(void **state)
@@ -717,6 +766,7 @@ int main(void)
 		cmocka_unit_test(ARC_AMS_01_expired),
 		cmocka_unit_test(ARC_AS_02_aar_change_fails),
 		cmocka_unit_test(ARC_VAL_02_oldest_pass),
+		cmocka_unit_test(ARC_VAL_03_sealer_domains),
 		cmocka_unit_test(ARC_SEAL_01_upstream),
 		cmocka_unit_test(ARC_SEAL_01_failed_chain),
 		cmocka_unit_test(ARC_SET_02_structure),
