@@ -524,6 +524,7 @@ static const struct keydef top_keys[] = {
 	{"log", K_SECTION, 0, s_log, {NULL}},
 	{"verify", K_SECTION, 0, s_verify, {NULL}},
 	{"spf", K_SECTION, 0, s_spf, {NULL}},
+	{"arc", K_SECTION, 0, cfg_s_arc, {NULL}},
 	{"metrics", K_SECTION, 0, s_metrics, {NULL}},
 	{"dkim_signing", K_SECTION, 0, cfg_s_dkim_signing, {NULL}},
 };
@@ -551,6 +552,7 @@ static bool config_defaults(struct signetd_config *cfg, struct ctx *c)
 	cfg->verify_on_temperror = CONFIG_ACCEPT;
 	cfg->spf_enabled = true;
 	cfg->spf_helo = true;
+	cfg_arc_defaults(&cfg->arc);
 	cfg->log_target = CONFIG_LOG_SYSLOG;
 	cfg->workers = online_cpus();
 	cfg->conn_max = CONFIG_DEFAULT_CONN_MAX;
@@ -708,6 +710,7 @@ void config_free(struct signetd_config *cfg)
 	free(cfg->metrics_listen);
 	free(cfg->psl_file);
 	signet_psl_free(cfg->psl);
+	cfg_arc_free(&cfg->arc);
 	struct config_signing *sg = &cfg->signing;
 	free(sg->selector), free(sg->path), free(sg->sign_headers);
 	cidr_list_free(&sg->sign_networks);

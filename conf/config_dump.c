@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "config_walk.h"
 
 /* ---- dump --------------------------------------------------------------- */
 
@@ -170,6 +171,7 @@ void config_dump(const struct signetd_config *cfg, FILE *f)
 		fputs("# verify.public_suffix_list \"\": no public suffix check of d=\n", f);
 	fprintf(f, "spf { enabled = %s; helo = %s; }\n", cfg->spf_enabled ? "true" : "false",
 		cfg->spf_helo ? "true" : "false");
+	cfg_arc_dump(&cfg->arc, f);
 	fputs("metrics { listen = ", f);
 	put_str(f, cfg->metrics_listen ? cfg->metrics_listen : "");
 	fputs("; }\n", f);
