@@ -923,7 +923,7 @@ static enum signet_status seal_check(const struct signet_arc *a,
 enum signet_status signet_arc_seal(struct signet_arc *a, const struct signet_arc_seal_params *p,
 				   struct signet_arc_seal *out, struct signet_error *err)
 {
-	*out = (struct signet_arc_seal){NULL, NULL, NULL};
+	*out = (struct signet_arc_seal){NULL, NULL, NULL, 0, SIGNET_RESULT_NONE};
 	SIGNET_TRY(seal_check(a, p, err));
 	if (a->newest_cv_fail) {
 		a->state = A_SEALED;
@@ -955,5 +955,7 @@ enum signet_status signet_arc_seal(struct signet_arc *a, const struct signet_arc
 	out->aar = (const char *)a->out[ARC_AAR].data;
 	out->ams = (const char *)a->out[ARC_AMS].data;
 	out->as = (const char *)a->out[ARC_AS].data;
+	out->instance = a->n + 1;
+	out->cv = a->n == 0 ? SIGNET_RESULT_NONE : pass ? SIGNET_RESULT_PASS : SIGNET_RESULT_FAIL;
 	return SIGNET_OK;
 }

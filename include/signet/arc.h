@@ -119,6 +119,11 @@ struct signet_arc_seal_params {
  * it may be. */
 struct signet_arc_seal {
 	const char *aar, *ams, *as;
+	/* What the new set says, for the caller's log and counters without
+	 * reading the fields again: its i= and cv= (NONE, PASS or FAIL);
+	 * 0 and NONE when nothing was added. */
+	unsigned instance;
+	enum signet_result cv;
 };
 
 SIGNET_API SIGNET_MUST_USE enum signet_status signet_arc_seal(

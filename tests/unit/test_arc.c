@@ -139,6 +139,12 @@ static char *seal_up(const char *msg, const struct signet_key *key, const char *
 	if (signet_arc_seal(a, &p, &s, &err) != SIGNET_OK)
 		fail_msg("seal: %s", err.msg);
 	assert_non_null(s.aar);
+	/* instance and cv say what the AS says */
+	char want[32];
+	snprintf(want, sizeof want, "i=%u;", s.instance);
+	assert_non_null(strstr(s.aar, want));
+	snprintf(want, sizeof want, "cv=%s;", signet_result_name(s.cv));
+	assert_non_null(strstr(s.as, want));
 	if (as_out != NULL) {
 		snprintf(as_out, as_cap, "%s", s.as);
 		unfold(as_out);
