@@ -27,6 +27,7 @@
 #include "policy.h"
 #include "runtime.h"
 #include "session.h"
+#include "session_arc.h"
 
 #define SESSION_MAX_HELD (2 * MILTER_DEFAULT_MAX_DATA) /* input held while waiting for DNS */
 #define SESSION_MAX_LOOKUPS SIGNET_MAX_SIGNATURES
@@ -113,10 +114,11 @@ struct message {
 	struct signet_verifier *verifier;
 	struct lookup lookups[SESSION_MAX_LOOKUPS];
 	size_t nlookups;
-	struct spf_state *spf; /* owned; NULL: no SPF check for this message */
-	bool waiting_eom;      /* EOM seen, lookups outstanding */
-	char note[700];        /* why not signed, or a failure */
-	uint64_t t0_us;        /* clock_us() at MAIL: the log line's "in N ms" */
+	struct spf_state *spf;   /* owned; NULL: no SPF check for this message */
+	struct session_arc *arc; /* owned; NULL: no ARC for this message (session_arc.h) */
+	bool waiting_eom;        /* EOM seen, lookups outstanding */
+	char note[700];          /* why not signed, or a failure */
+	uint64_t t0_us;          /* clock_us() at MAIL: the log line's "in N ms" */
 	/* metrics (metrics.h) */
 	enum policy_reason why;     /* MODE_VERIFY: why not signed */
 	enum metrics_action action; /* set by finish_eom and below */
@@ -163,6 +165,7 @@ static void message_reset(struct session *s)
 	signet_signer_free(m->signer);
 	signet_verifier_free(m->verifier);
 	spf_state_free(m->spf);
+	session_arc_free(m->arc);
 	free(m->ours);
 	memset(m, 0, sizeof *m);
 	header_store_init(&m->hs);
@@ -480,6 +483,20 @@ static void spf_describe(const struct message *m, char *line, size_t cap)
 	}
 }
 
+/* ARC (session_arc.h): a trusted client is one whose Authentication-Results
+ * with our authserv-id we wrote at reception (a local list or forwarder). */
+static void arc_begin(struct session *s, struct signet_span sender)
+{
+	const struct signetd_config *cfg = s->rt->cfg;
+	bool trusted = s->non_smtp || s->client_addr[0] == '\0' ||
+		       cidr_list_match_str(&cfg->local_addrs, s->client_addr) ||
+		       cidr_list_match_str(&cfg->signing.sign_networks, s->client_addr);
+	s->msg.arc = session_arc_new(cfg, s->rt->keys, trusted, s->msg.auth[0] != '\0', sender.p,
+				     sender.len);
+	if (s->msg.arc == NULL && cfg->arc.enabled)
+		log_msg(LOG_LVL_WARN, "%s: ARC not checked: out of memory", s->peer);
+}
+
 static void on_mail(struct session *s, const struct milter_command *c)
 {
 	message_reset(s);
@@ -487,6 +504,7 @@ static void on_mail(struct session *s, const struct milter_command *c)
 	const char *auth = milter_macros_get(&s->macros, "auth_authen");
 	snprintf(s->msg.auth, sizeof s->msg.auth, "%s", auth ? auth : "");
 	spf_start_checks(s, c->u.env.addr);
+	arc_begin(s, c->u.env.addr);
 }
 
 /* AR-DEL-01: remembers the index of an Authentication-Results claiming our
@@ -632,6 +650,26 @@ static void start_verifying(struct session *s)
 	}
 }
 
+static void arc_stop(struct message *m)
+{
+	session_arc_free(m->arc);
+	m->arc = NULL;
+}
+
+/* The chain is verified beside DKIM, from the same fields. */
+static void arc_start(struct session *s)
+{
+	char why[300];
+	if (s->msg.arc == NULL)
+		return;
+	if (s->msg.verifier == NULL ||
+	    !session_arc_start(s->msg.arc, &s->msg.hs, authserv_id(s), why, sizeof why)) {
+		if (s->msg.verifier != NULL)
+			log_msg(LOG_LVL_WARN, "%s: %s", queue_id(s), why);
+		arc_stop(&s->msg);
+	}
+}
+
 /* End of headers: sign or verify (DESIGN.md "Who is signed"). */
 static void on_eoh(struct session *s)
 {
@@ -642,6 +680,7 @@ static void on_eoh(struct session *s)
 		snprintf(m->note, sizeof m->note, "not processed: %s",
 			 m->hs.over_limit_reason[0] ? m->hs.over_limit_reason : "header limit");
 		spf_stop(m);
+		arc_stop(m);
 		return;
 	}
 	const char *froms[8];
@@ -675,12 +714,14 @@ static void on_eoh(struct session *s)
 	if (d.sign) {
 		m->mode = MODE_SIGN;
 		spf_stop(m);
+		arc_stop(m); /* ARC-SEAL-02: signed mail is ours, never sealed as a forward */
 		start_signing(s, &d);
 	} else {
 		m->mode = MODE_VERIFY;
 		m->why = d.code;
 		snprintf(m->note, sizeof m->note, "not signed: %s", d.reason);
 		start_verifying(s);
+		arc_start(s);
 	}
 	m->work_us += clock_us() - t;
 }
@@ -697,6 +738,9 @@ static void feed_body(struct session *s, struct signet_span body)
 		signet_signer_free(m->signer);
 		m->signer = NULL;
 	}
+	char why[300];
+	if (m->arc && !session_arc_body(m->arc, body.p, body.len, why, sizeof why))
+		log_msg(LOG_LVL_WARN, "%s: %s", queue_id(s), why);
 	if (m->verifier && signet_verifier_body(m->verifier, body.p, body.len, &err) != SIGNET_OK) {
 		snprintf(m->note, sizeof m->note, "verification failed: %s", err.msg);
 		signet_verifier_free(m->verifier);
@@ -830,13 +874,15 @@ static bool refuse_verified(struct session *s, enum metrics_action verdict, stru
 {
 	struct message *m = &s->msg;
 	struct signet_error err = {0};
-	char line[1024], spf_line[1024]; /* issue #13: the one log line gains spf= */
+	char line[1024], spf_line[1024], arc_line[600]; /* the one log line: spf=, arc= */
 	describe_results(s, line, sizeof line);
 	spf_describe(m, spf_line, sizeof spf_line);
+	session_arc_finish(m->arc);
+	session_arc_describe(m->arc, arc_line, sizeof arc_line);
 	m->action = verdict;
 	bool defer = verdict == METRICS_DEFERRED;
-	log_msg(LOG_LVL_INFO, "%s: %s; verified: %s%s; %s in %u ms", queue_id(s), m->note, line,
-		spf_line,
+	log_msg(LOG_LVL_INFO, "%s: %s; verified: %s%s%s; %s in %u ms", queue_id(s), m->note, line,
+		spf_line, arc_line,
 		defer ? "message deferred (verify.on_temperror = tempfail)"
 		      : "message rejected (verify.on_fail = reject)",
 		clock_ms_since(m->t0_us));
@@ -850,6 +896,27 @@ static bool refuse_verified(struct session *s, enum metrics_action verdict, stru
 	if (st != SIGNET_OK)
 		log_msg(LOG_LVL_ERR, "%s: cannot encode a reply: %s", queue_id(s), err.msg);
 	return st == SIGNET_OK;
+}
+
+/* ARC-AR-01: smtp.remote-ip, the SMTP client (none for local submission). */
+static const char *remote_ip(const struct session *s)
+{
+	const char *a = s->client_addr;
+	if (s->non_smtp || a[0] == '\0')
+		return NULL;
+	return strncmp(a, "IPv6:", 5) == 0 ? a + 5 : a;
+}
+
+/* ARC-SEAL-02: the three fields above our Authentication-Results (each
+ * inserted at 0: ARC-Seal ends up first), when arc.seal asks for them. */
+static bool arc_seal(struct session *s, const char *ar, struct signet_buf *out)
+{
+	const char *as, *ams, *aar;
+	if (!session_arc_seal(s->msg.arc, ar, &as, &ams, &aar))
+		return true;
+	return put_header(s, true, 0, "ARC-Authentication-Results", aar, out) &&
+	       put_header(s, true, 0, "ARC-Message-Signature", ams, out) &&
+	       put_header(s, true, 0, "ARC-Seal", as, out);
 }
 
 static bool finish_verify(struct session *s, struct signet_buf *out)
@@ -886,22 +953,27 @@ static bool finish_verify(struct session *s, struct signet_buf *out)
 	char ar[8192];
 	size_t arlen;
 	struct signet_ar_spf spf[SPF_CHECKS];
-	struct signet_ar_results all = {
-		.dkim = res, .ndkim = n, .spf = spf, .nspf = spf_ar_entries(m, spf)};
+	session_arc_finish(m->arc);
+	struct signet_ar_results all = {.dkim = res,
+					.ndkim = n,
+					.spf = spf,
+					.nspf = spf_ar_entries(m, spf),
+					.arc = session_arc_ar_entry(m->arc, remote_ip(s))};
 	if (signet_ar_format_results(id, &all, ar, sizeof ar, &arlen, &err) != SIGNET_OK) {
 		log_msg(LOG_LVL_ERR, "%s: cannot format Authentication-Results: %s", queue_id(s),
 			err.msg);
 		return reply(s, SMFIC_BODYEOB, SMFIR_CONTINUE, out);
 	}
 	/* AR-POS-01: on top, above the MTA's own Received. */
-	if (!put_header(s, true, 0, "Authentication-Results", ar, out))
+	if (!put_header(s, true, 0, "Authentication-Results", ar, out) || !arc_seal(s, ar, out))
 		return false;
 	m->action = METRICS_VERIFIED;
-	char line[1024], spf_line[1024]; /* issue #13: the one log line gains spf= */
+	char line[1024], spf_line[1024], arc_line[600]; /* the one log line: spf=, arc= */
 	describe_results(s, line, sizeof line);
 	spf_describe(m, spf_line, sizeof spf_line);
-	log_msg(LOG_LVL_INFO, "%s: %s; verified: %s%s%s in %u ms", queue_id(s), m->note, line,
-		spf_line, m->nours ? "; removed a forged Authentication-Results" : "",
+	session_arc_describe(m->arc, arc_line, sizeof arc_line);
+	log_msg(LOG_LVL_INFO, "%s: %s; verified: %s%s%s%s in %u ms", queue_id(s), m->note, line,
+		spf_line, arc_line, m->nours ? "; removed a forged Authentication-Results" : "",
 		clock_ms_since(m->t0_us));
 	return reply(s, SMFIC_BODYEOB, SMFIR_CONTINUE, out);
 }
@@ -926,6 +998,12 @@ static void count_message(const struct message *m)
 			metrics_verify_result(mx, SIGNET_RESULT_NONE);
 		metrics_observe(mx, METRICS_VERIFY_SECONDS, m->work_us);
 	}
+	const struct signet_arc_result *arc = session_arc_result(m->arc);
+	enum signet_result cv;
+	if (arc != NULL)
+		metrics_arc_result(mx, arc->result);
+	if (session_arc_sealed(m->arc, &cv))
+		metrics_arc_seal(mx, cv);
 }
 
 /* AR-DEL-01: more forged Authentication-Results than we remove (or one we
@@ -983,7 +1061,7 @@ static bool lookups_done(const struct message *m)
 	for (size_t k = 0; k < SPF_CHECKS; k++)
 		if (!spf_done(m, k))
 			return false;
-	return true;
+	return session_arc_lookups_done(m->arc);
 }
 
 static void on_body_start(struct session *s)
@@ -1122,7 +1200,10 @@ static bool handle(struct session *s, const struct milter_packet *pkt, struct si
 		s->helo[0] = '\0';
 		s->non_smtp = false;
 		return true;
-	default: /* RCPT, DATA, UNKNOWN */ return reply(s, c.cmd, SMFIR_CONTINUE, out);
+	case SMFIC_RCPT:
+		session_arc_rcpt(s->msg.arc, c.u.env.addr.p, c.u.env.addr.len);
+		return reply(s, c.cmd, SMFIR_CONTINUE, out);
+	default: /* DATA, UNKNOWN */ return reply(s, c.cmd, SMFIR_CONTINUE, out);
 	}
 }
 
@@ -1168,8 +1249,10 @@ enum session_status session_feed(struct session *s, const uint8_t *p, size_t len
 	return process(s, p, len, out);
 }
 
-/* Lookup indices: DKIM keys 0..SESSION_MAX_LOOKUPS-1, then spf->lookups. */
-_Static_assert(SESSION_MAX_LOOKUPS + SPF_CHECKS * SESSION_MAX_SPF_LOOKUPS <= 0xff + 1,
+/* Lookup indices: DKIM keys 0..SESSION_MAX_LOOKUPS-1, then spf->lookups,
+ * then the ARC keys (session_arc.h) from ARC_LOOKUP_BASE. */
+#define ARC_LOOKUP_BASE (SESSION_MAX_LOOKUPS + SPF_CHECKS * SESSION_MAX_SPF_LOOKUPS)
+_Static_assert(ARC_LOOKUP_BASE + SESSION_ARC_MAX_LOOKUPS <= 0xff + 1,
 	       "lookup index in 8 bits (LOOKUP_INDEX)");
 
 bool session_next_lookup(struct session *s, unsigned *id, const char **name,
@@ -1195,6 +1278,12 @@ bool session_next_lookup(struct session *s, unsigned *id, const char **name,
 			return true;
 		}
 	}
+	unsigned k;
+	if (session_arc_next_lookup(s->msg.arc, &k, name)) {
+		*id = LOOKUP_ID(s->generation, ARC_LOOKUP_BASE + k);
+		*type = SIGNET_RR_TXT;
+		return true;
+	}
 	return false;
 }
 
@@ -1203,8 +1292,8 @@ static struct spf_lookup *spf_lookup_of(const struct session *s, unsigned id)
 {
 	size_t k = LOOKUP_INDEX(id);
 	struct spf_state *st = s->msg.spf;
-	if (LOOKUP_GEN(id) != s->generation || k < SESSION_MAX_LOOKUPS || st == NULL ||
-	    k - SESSION_MAX_LOOKUPS >= st->n)
+	if (LOOKUP_GEN(id) != s->generation || k < SESSION_MAX_LOOKUPS || k >= ARC_LOOKUP_BASE ||
+	    st == NULL || k - SESSION_MAX_LOOKUPS >= st->n)
 		return NULL;
 	struct spf_lookup *l = &st->lookups[k - SESSION_MAX_LOOKUPS];
 	return l->answered || spf_done(&s->msg, l->which) ? NULL : l;
@@ -1213,6 +1302,9 @@ static struct spf_lookup *spf_lookup_of(const struct session *s, unsigned id)
 bool session_lookup_wanted(const struct session *s, unsigned id)
 {
 	size_t k = LOOKUP_INDEX(id);
+	if (k >= ARC_LOOKUP_BASE)
+		return LOOKUP_GEN(id) == s->generation &&
+		       session_arc_lookup_wanted(s->msg.arc, (unsigned)(k - ARC_LOOKUP_BASE));
 	if (k >= SESSION_MAX_LOOKUPS)
 		return spf_lookup_of(s, id) != NULL;
 	return LOOKUP_GEN(id) == s->generation && k < s->msg.nlookups &&
@@ -1264,6 +1356,12 @@ enum session_status session_answer(struct session *s, unsigned id, const struct 
 {
 	struct message *m = &s->msg;
 	size_t k = LOOKUP_INDEX(id);
+	if (k >= ARC_LOOKUP_BASE) {
+		if (!session_lookup_wanted(s, id))
+			return SESSION_OK; /* stale, or the validator is gone */
+		session_arc_answer(m->arc, (unsigned)(k - ARC_LOOKUP_BASE), a);
+		return eom_if_ready(s, out);
+	}
 	if (k >= SESSION_MAX_LOOKUPS) {
 		struct spf_lookup *l = spf_lookup_of(s, id);
 		return l != NULL ? spf_answer(s, l, a, out) : SESSION_OK;
