@@ -667,8 +667,10 @@ static bool name_ok(const char *s)
 }
 
 /* One "tag=value" into a field value being built: "; " before all but the
- * first, a CRLF TAB fold instead of the space when the line would pass
- * MAX_LINE. *col is the current column. */
+ * first, a CRLF SP fold instead of the space when the line would pass
+ * MAX_LINE. SP, not TAB: dkimpy's arc_verify looks for " i=N;" in the raw
+ * field, and the AS and AMS are relaxed, so b= does not depend on it.
+ * *col is the current column. */
 static enum signet_status put_tag(struct signet_buf *out, size_t *col, const char *tag,
 				  const char *val)
 {
@@ -677,8 +679,8 @@ static enum signet_status put_tag(struct signet_buf *out, size_t *col, const cha
 		SIGNET_TRY(buf_append_byte(out, ';'));
 		(*col)++;
 		if (*col + 1 + w > MAX_LINE) {
-			SIGNET_TRY(buf_append_str(out, "\r\n\t"));
-			*col = 8;
+			SIGNET_TRY(buf_append_str(out, "\r\n "));
+			*col = 1;
 		} else {
 			SIGNET_TRY(buf_append_byte(out, ' '));
 			(*col)++;
@@ -691,13 +693,14 @@ static enum signet_status put_tag(struct signet_buf *out, size_t *col, const cha
 	SIGNET_TRY(buf_append_byte(out, '='));
 	*col += strlen(tag) + 1;
 	/* RFC 5322 2.1.1: a long h= is folded after a ':' (FWS is allowed
-	 * around its names, RFC 6376 3.5); other values have no ':'. */
+	 * around its names, RFC 6376 3.5) when the next name and its ':' or
+	 * ';' would pass MAX_LINE; other values have no ':'. */
 	for (const char *v = val; *v != '\0'; v++) {
 		SIGNET_TRY(buf_append_byte(out, (uint8_t)*v));
 		(*col)++;
-		if (*v == ':' && *col >= MAX_LINE - 8) {
-			SIGNET_TRY(buf_append_str(out, "\r\n\t"));
-			*col = 8;
+		if (*v == ':' && *col + strcspn(v + 1, ":") + 1 > MAX_LINE) {
+			SIGNET_TRY(buf_append_str(out, "\r\n "));
+			*col = 1;
 		}
 	}
 	return SIGNET_OK;

@@ -145,6 +145,11 @@ static char *seal_up(const char *msg, const struct signet_key *key, const char *
 	assert_non_null(strstr(s.aar, want));
 	snprintf(want, sizeof want, "cv=%s;", signet_result_name(s.cv));
 	assert_non_null(strstr(s.as, want));
+	/* dkimpy (arc_verify) finds the AMS and AS of instance N by " i=N;" in
+	 * the raw field: a fold before i= must be CRLF SP, not CRLF TAB. */
+	snprintf(want, sizeof want, " i=%u;", s.instance);
+	assert_non_null(strstr(s.ams, want));
+	assert_non_null(strstr(s.as, want));
 	if (as_out != NULL) {
 		snprintf(as_out, as_cap, "%s", s.as);
 		unfold(as_out);
@@ -687,6 +692,35 @@ static void ARC_SEAL_01_long_h_folded(void **state)
 	signet_arc_free(a);
 }
 
+/* ARC-SEAL-01, interop: whatever h= makes the AMS fold before i=, the
+ * fold is CRLF SP, so " i=N;" is in the raw field (dkimpy's arc_verify
+ * finds the set's AMS that way; with CRLF TAB it gave up). Every length of
+ * h= from 1 to 40 names, so some fold falls right before i=. */
+static void ARC_SEAL_01_i_after_fold_keeps_its_space(void **state)
+{
+	(void)state;
+	char list[1024] = "from";
+	bool folded_before_i = false;
+	for (int k = 0; k < 40; k++) {
+		struct signet_arc *a = run(BASE_MSG, ed_rec);
+		struct signet_arc_seal_params p = params(ed_key, AUTHRES);
+		p.headers = list;
+		struct signet_arc_seal s;
+		struct signet_error err = {0};
+		assert_int_equal(signet_arc_seal(a, &p, &s, &err), SIGNET_OK);
+		assert_non_null(strstr(s.ams, " i=1;"));
+		assert_non_null(strstr(s.as, " i=1;"));
+		assert_null(strstr(s.ams, "\ti=1;"));
+		folded_before_i |= strstr(s.ams, "\n i=1;") != NULL;
+		char *m = prepend(&s, BASE_MSG);
+		expect(m, SIGNET_RESULT_PASS, "");
+		free(m);
+		signet_arc_free(a);
+		strcat(list, k % 2 ? ":to" : ":subject");
+	}
+	assert_true(folded_before_i); /* the case this test is about was reached */
+}
+
 /* State machine: each step once, in order. */
 static void ARC_API_state(void **state)
 {
@@ -780,6 +814,7 @@ int main(void)
 		cmocka_unit_test(ARC_VAL_01_key_answers),
 		cmocka_unit_test(ARC_AAR_01_payload_checks),
 		cmocka_unit_test(ARC_SEAL_01_long_h_folded),
+		cmocka_unit_test(ARC_SEAL_01_i_after_fold_keeps_its_space),
 		cmocka_unit_test(ARC_API_state),
 		cmocka_unit_test(ARC_VAL_01_header_limit),
 	};
