@@ -249,6 +249,11 @@ static bool on_optneg(struct session *s, const struct milter_command *c, struct 
 		ours.protocol &= ~SMFIP_NOHELO;
 		ours.protocol |= c->u.optneg.protocol & SMFIP_NR_HELO;
 	}
+	if (s->rt->cfg->arc.enabled && s->rt->cfg->arc.seal != CONFIG_ARC_SEAL_NONE) {
+		/* ARC-SEAL-02: a seal depends on where the mail goes (RCPT). */
+		ours.protocol &= ~SMFIP_NORCPT;
+		ours.protocol |= c->u.optneg.protocol & SMFIP_NR_RCPT;
+	}
 	bool symlist = (ours.actions & SMFIF_SETSYMLIST) != 0;
 	if (milter_put_optneg(out, &ours, symlist ? lists : NULL,
 			      symlist ? sizeof lists / sizeof lists[0] : 0, &err) != SIGNET_OK) {

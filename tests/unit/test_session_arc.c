@@ -631,6 +631,50 @@ static void ARC_SEAL_02_signed_and_authenticated_mail_not_sealed(void **state)
 	assert_null(r.as);
 }
 
+/* The protocol flags of our OPTNEG reply to an offer of every step flag
+ * (as Postfix offers them). */
+static uint32_t negotiated_protocol(void)
+{
+	struct runtime *rt = make_runtime();
+	struct session *se = session_new(rt, "test");
+	runtime_unref(rt);
+	struct signet_buf in, out;
+	buf_init(&in, 4096);
+	buf_init(&out, 4096);
+	uint8_t o[12] = {0, 0, 0, 6, 0, 0, 0x01, 0xff, 0, 0x1f, 0xff, 0xff};
+	pk(&in, SMFIC_OPTNEG, o, sizeof o);
+	assert_int_equal(session_feed(se, in.data, in.len, &out), SESSION_OK);
+	assert_true(out.len >= 17);
+	assert_int_equal(out.data[4], SMFIC_OPTNEG);
+	uint32_t p = (uint32_t)out.data[13] << 24 | (uint32_t)out.data[14] << 16 |
+		     (uint32_t)out.data[15] << 8 | out.data[16];
+	session_free(se);
+	buf_free(&in);
+	buf_free(&out);
+	return p;
+}
+
+/* ARC-SEAL-02 needs the recipients: with arc.seal forwarded or all the
+ * session does not ask the MTA to skip RCPT (SMFIP_NORCPT), and takes no
+ * reply to it when offered (SMFIP_NR_RCPT); without sealing it skips
+ * them as before. */
+static void ARC_SEAL_02_rcpt_negotiated_only_for_sealing(void **state)
+{
+	(void)state;
+	set_arc("");
+	uint32_t p = negotiated_protocol();
+	assert_true(p & SMFIP_NORCPT);
+	const char *modes[] = {"arc { seal = forwarded; }", "arc { seal = all; }"};
+	for (size_t k = 0; k < 2; k++) {
+		set_arc(modes[k]);
+		p = negotiated_protocol();
+		assert_false(p & SMFIP_NORCPT);
+		assert_true(p & SMFIP_NR_RCPT);
+	}
+	set_arc("arc { enabled = false; seal = forwarded; }");
+	assert_true(negotiated_protocol() & SMFIP_NORCPT);
+}
+
 /* all: every verified message, a recipient of ours too. */
 static void ARC_SEAL_02_all_seals_every_verified_message(void **state)
 {
@@ -880,6 +924,7 @@ int main(void)
 		cmocka_unit_test(ARC_SEAL_02_forwarded_from_outside_to_outside),
 		cmocka_unit_test(ARC_SEAL_02_forwarded_needs_a_recipient_outside),
 		cmocka_unit_test(ARC_SEAL_02_signed_and_authenticated_mail_not_sealed),
+		cmocka_unit_test(ARC_SEAL_02_rcpt_negotiated_only_for_sealing),
 		cmocka_unit_test(ARC_SEAL_02_all_seals_every_verified_message),
 		cmocka_unit_test(ARC_SEAL_03_list_reinjection_uses_reception_results),
 		cmocka_unit_test(ARC_SEAL_01_never_pass_over_a_failed_chain),
