@@ -31,6 +31,7 @@ struct session_arc {
 	struct arc_lookup lk[SESSION_ARC_MAX_LOOKUPS];
 	size_t nlk;
 	char *our_ar;                /* owned: our newest AR at EOH, CRLF-folded, or NULL */
+	const char *our_ar_problem;  /* why a reception AR that is there was not kept */
 	enum signet_result upstream; /* its arc= (NONE when absent) */
 	struct signet_ar_arc entry;
 	char sealed[400]; /* for the log: "sealed i=.. d=.. s=.. cv=.." or why not */
@@ -169,17 +170,20 @@ static enum signet_result ar_arc_result(const char *v)
 }
 
 /* A header value as an AAR payload: leading WSP dropped, every line end
- * (the MTA's bare LF or CRLF) made CRLF, a line end not followed by WSP
- * (not a fold) refused. NULL when unusable or out of memory. */
-static char *aar_payload(const uint8_t *v, size_t len)
+ * (the MTA's bare LF or CRLF) made CRLF, at most SESSION_ARC_MAX_AR bytes
+ * then. NULL (why set) when a line end is not a fold (no WSP after it), it
+ * is too long, or out of memory. */
+static char *aar_payload(const uint8_t *v, size_t len, const char **why)
 {
 	while (len > 0 && (*v == ' ' || *v == '\t'))
 		v++, len--;
 	while (len > 0 && (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' '))
 		len--;
+	*why = "our Authentication-Results from reception is over SESSION_ARC_MAX_AR bytes";
 	if (len == 0 || len > SESSION_ARC_MAX_AR)
 		return NULL;
 	char *out = malloc(2 * len + 1), *w = out;
+	*why = "out of memory";
 	if (out == NULL)
 		return NULL;
 	for (size_t k = 0; k < len; k++) {
@@ -187,6 +191,7 @@ static char *aar_payload(const uint8_t *v, size_t len)
 			continue; /* the LF writes the CRLF */
 		if (v[k] == '\r' || v[k] == '\0' ||
 		    (v[k] == '\n' && (k + 1 == len || (v[k + 1] != ' ' && v[k + 1] != '\t')))) {
+			*why = "our Authentication-Results from reception has a bare CR, LF or NUL";
 			free(out);
 			return NULL;
 		}
@@ -195,6 +200,11 @@ static char *aar_payload(const uint8_t *v, size_t len)
 		*w++ = (char)v[k];
 	}
 	*w = '\0';
+	if ((size_t)(w - out) > SESSION_ARC_MAX_AR) {
+		*why = "our Authentication-Results from reception is over SESSION_ARC_MAX_AR bytes";
+		free(out);
+		return NULL;
+	}
 	return out;
 }
 
@@ -213,7 +223,7 @@ static void keep_our_ar(struct session_arc *sa, const struct header_store *hs, c
 		struct signet_span v = header_store_value(hs, k);
 		if (!signet_ar_is_ours(v.p, v.len, id))
 			continue;
-		sa->our_ar = aar_payload(v.p, v.len);
+		sa->our_ar = aar_payload(v.p, v.len, &sa->our_ar_problem);
 		if (sa->our_ar != NULL)
 			sa->upstream = ar_arc_result(sa->our_ar);
 		return;
@@ -348,6 +358,8 @@ static bool seal_wanted(const struct session_arc *sa, char *why, size_t whycap)
 	case CONFIG_ARC_SEAL_FORWARDED:
 		if (sa->authenticated)
 			snprintf(why, whycap, "not sealed: from an authenticated sender");
+		else if (sa->trusted && sa->our_ar == NULL && sa->our_ar_problem != NULL)
+			snprintf(why, whycap, "not sealed: %s", sa->our_ar_problem);
 		else if (sa->trusted && sa->our_ar == NULL)
 			snprintf(why, whycap,
 				 "not sealed: local mail without our Authentication-Results "

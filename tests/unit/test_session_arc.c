@@ -216,7 +216,7 @@ static void pk_str(struct signet_buf *in, uint8_t cmd, const char *s)
 /* name\0value\0 (MILTER-WIRE-07) */
 static void pk_header(struct signet_buf *in, const char *n, size_t nl, const char *v, size_t vl)
 {
-	uint8_t d[16384];
+	static uint8_t d[40000];
 	assert_true(nl + vl + 2 <= sizeof d);
 	memcpy(d, n, nl);
 	d[nl] = 0;
@@ -315,7 +315,7 @@ struct edit {
 	uint8_t cmd;
 	uint32_t index;
 	char name[64];
-	char value[8192];
+	char value[20000];
 };
 
 static size_t edits(const struct signet_buf *out, struct edit *e, size_t max, uint8_t *final)
@@ -393,6 +393,32 @@ static char *with_seal(const struct result *r, const char *msg)
 		 "Authentication-Results:%s\r\n%s",
 		 r->as, r->ams, r->aar, r->ar, msg);
 	return out;
+}
+
+/* What log_msg writes to stderr between log_start and log_end, in g_log. */
+static int g_saved_stderr = -1;
+
+static void log_start(void)
+{
+	char path[128];
+	fflush(stderr);
+	snprintf(path, sizeof path, "%s/log", g_dir);
+	g_saved_stderr = dup(2);
+	assert_non_null(freopen(path, "w", stderr));
+}
+
+static void log_end(void)
+{
+	char path[128];
+	fflush(stderr);
+	assert_int_not_equal(dup2(g_saved_stderr, 2), -1);
+	close(g_saved_stderr);
+	snprintf(path, sizeof path, "%s/log", g_dir);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	size_t got = fread(g_log, 1, sizeof g_log - 1, f);
+	g_log[got] = '\0';
+	fclose(f);
 }
 
 static void set_arc(const char *text)
@@ -722,18 +748,9 @@ static void ARC_SEAL_03_list_reinjection_uses_reception_results(void **state)
 	set_arc("arc { seal = forwarded; }");
 	char *chain = outside_seal(OUTSIDE_MSG, "s1", SIGNET_RESULT_NONE);
 	char *msg = reinjected(chain, RECEPTION_AR("pass"));
-	int saved = dup(2);
-	char path[128];
-	snprintf(path, sizeof path, "%s/log", g_dir);
-	assert_non_null(freopen(path, "w", stderr));
+	log_start();
 	run(&r, "127.0.0.1", true, "<list-bounces@example.com>", to_outside, NULL, msg);
-	fflush(stderr);
-	assert_int_not_equal(dup2(saved, 2), -1);
-	close(saved);
-	FILE *f = fopen(path, "r");
-	size_t got = fread(g_log, 1, sizeof g_log - 1, f);
-	g_log[got] = '\0';
-	fclose(f);
+	log_end();
 	assert_non_null(r.ar);
 	assert_non_null(strstr(r.ar, "arc=fail"));
 	assert_null(strstr(r.ar, "smtp.remote-ip"));   /* local submission: no SMTP client */
@@ -777,6 +794,46 @@ static void ARC_SEAL_01_never_pass_over_a_failed_chain(void **state)
 	assert_non_null(r.as);
 	assert_non_null(strstr(r.as, "cv=fail"));
 	free(msg), free(tampered), free(chain);
+}
+
+/* SESSION_ARC_MAX_AR: a reception AR of that many bytes (after its
+ * leading space) goes into the seal whole; one byte more is not copied,
+ * or cut: the message is not sealed and the log says why. */
+static void ARC_SEAL_03_reception_ar_limit(void **state)
+{
+	(void)state;
+	set_arc("arc { seal = forwarded; }");
+	char *chain = outside_seal(OUTSIDE_MSG, "s1", SIGNET_RESULT_NONE);
+	for (size_t len = SESSION_ARC_MAX_AR - 1; len <= SESSION_ARC_MAX_AR + 1; len++) {
+		static char ar[SESSION_ARC_MAX_AR + 8];
+		const char *head = AUTHSERV "; arc=pass (";
+		size_t n = strlen(head);
+		memcpy(ar, head, n);
+		memset(ar + n, 'x', len - n - 1);
+		ar[len - 1] = ')';
+		ar[len] = '\0';
+		char *msg = reinjected(chain, ar);
+		struct result *r = calloc(1, sizeof *r);
+		assert_non_null(r);
+		log_start();
+		run(r, "127.0.0.1", true, "<list-bounces@example.com>", to_outside, NULL, msg);
+		log_end();
+		if (len <= SESSION_ARC_MAX_AR) {
+			assert_non_null(r->aar);
+			assert_int_equal(strlen(r->aar), strlen(" i=2; ") + len);
+			assert_non_null(strstr(r->as, "cv=pass"));
+		} else {
+			assert_non_null(r->ar);
+			assert_null(r->as);
+			if (strstr(g_log,
+				   "not sealed: our Authentication-Results from reception is "
+				   "over SESSION_ARC_MAX_AR bytes") == NULL)
+				fail_msg("log: %.2000s", g_log);
+		}
+		free(r);
+		free(msg);
+	}
+	free(chain);
 }
 
 /* Only a trusted (local) client's AR of ours counts: from outside over
@@ -929,6 +986,7 @@ int main(void)
 		cmocka_unit_test(ARC_SEAL_03_list_reinjection_uses_reception_results),
 		cmocka_unit_test(ARC_SEAL_01_never_pass_over_a_failed_chain),
 		cmocka_unit_test(ARC_SEAL_03_reception_results_only_from_local_clients),
+		cmocka_unit_test(ARC_SEAL_03_reception_ar_limit),
 		cmocka_unit_test(ARC_VAL_03_session_sealers),
 		cmocka_unit_test(ARC_session_metrics),
 	};
