@@ -488,18 +488,31 @@ static void spf_describe(const struct message *m, char *line, size_t cap)
 	}
 }
 
-/* ARC (session_arc.h): a trusted client is one whose Authentication-Results
- * with our authserv-id we wrote at reception (a local list or forwarder). */
-static void arc_begin(struct session *s, struct signet_span sender)
+/* ARC (session_arc.h), made when first needed: at the first RCPT when
+ * arc.seal needs the recipients, else at EOH for mail that is verified
+ * (never per MAIL: an MTA may send many). A trusted client is one whose
+ * Authentication-Results with our authserv-id we wrote at reception (a
+ * local list or forwarder). */
+static void arc_ensure(struct session *s)
 {
 	const struct signetd_config *cfg = s->rt->cfg;
+	if (s->msg.arc != NULL || !cfg->arc.enabled)
+		return;
 	bool trusted = s->non_smtp || s->client_addr[0] == '\0' ||
 		       cidr_list_match_str(&cfg->local_addrs, s->client_addr) ||
 		       cidr_list_match_str(&cfg->signing.sign_networks, s->client_addr);
-	s->msg.arc = session_arc_new(cfg, s->rt->keys, trusted, s->msg.auth[0] != '\0', sender.p,
-				     sender.len);
-	if (s->msg.arc == NULL && cfg->arc.enabled)
+	s->msg.arc = session_arc_new(cfg, s->rt->keys, trusted, s->msg.auth[0] != '\0',
+				     (const uint8_t *)s->msg.sender, strlen(s->msg.sender));
+	if (s->msg.arc == NULL)
 		log_msg(LOG_LVL_WARN, "%s: ARC not checked: out of memory", s->peer);
+}
+
+static void on_rcpt(struct session *s, const struct milter_command *c)
+{
+	if (s->rt->cfg->arc.seal == CONFIG_ARC_SEAL_NONE)
+		return;
+	arc_ensure(s);
+	session_arc_rcpt(s->msg.arc, c->u.env.addr.p, c->u.env.addr.len);
 }
 
 static void on_mail(struct session *s, const struct milter_command *c)
@@ -509,7 +522,6 @@ static void on_mail(struct session *s, const struct milter_command *c)
 	const char *auth = milter_macros_get(&s->macros, "auth_authen");
 	snprintf(s->msg.auth, sizeof s->msg.auth, "%s", auth ? auth : "");
 	spf_start_checks(s, c->u.env.addr);
-	arc_begin(s, c->u.env.addr);
 }
 
 /* AR-DEL-01: remembers the index of an Authentication-Results claiming our
@@ -665,6 +677,8 @@ static void arc_stop(struct message *m)
 static void arc_start(struct session *s)
 {
 	char why[300];
+	if (s->msg.verifier != NULL)
+		arc_ensure(s);
 	if (s->msg.arc == NULL)
 		return;
 	if (s->msg.verifier == NULL ||
@@ -1205,9 +1219,7 @@ static bool handle(struct session *s, const struct milter_packet *pkt, struct si
 		s->helo[0] = '\0';
 		s->non_smtp = false;
 		return true;
-	case SMFIC_RCPT:
-		session_arc_rcpt(s->msg.arc, c.u.env.addr.p, c.u.env.addr.len);
-		return reply(s, c.cmd, SMFIR_CONTINUE, out);
+	case SMFIC_RCPT: on_rcpt(s, &c); return reply(s, c.cmd, SMFIR_CONTINUE, out);
 	default: /* DATA, UNKNOWN */ return reply(s, c.cmd, SMFIR_CONTINUE, out);
 	}
 }

@@ -28,7 +28,7 @@ struct keystore;
 
 struct session_arc;
 
-/* A new per-message state at MAIL (cfg and ks borrowed for its life), or
+/* A new per-message state (cfg and ks borrowed for its life), or
  * NULL when arc.enabled is false or out of memory (then no ARC: logged by
  * the caller). trusted: a client whose Authentication-Results with our
  * authserv-id we wrote ourselves (non-SMTP, local_addrs, sign_networks:
