@@ -173,7 +173,7 @@ struct signetd_config {
 	unsigned metrics_max_connections;  /* metrics.max_connections, default 64 */
 	double metrics_request_timeout;    /* metrics.request_timeout (seconds), default 10 */
 	struct config_signing signing;
-	struct config_arc arc; /* arc { } */
+	struct config_arc arc;
 	char **files; /* owned: every file read (for the nodes' file names) */
 	size_t nfiles;
 };
