@@ -551,6 +551,7 @@ static const struct keydef top_keys[] = {
 	{"verify", K_SECTION, 0, s_verify, {NULL}},
 	{"spf", K_SECTION, 0, s_spf, {NULL}},
 	{"dmarc", K_SECTION, 0, cfg_s_dmarc, {NULL}},
+	{"arc", K_SECTION, 0, cfg_s_arc, {NULL}},
 	{"metrics", K_SECTION, 0, s_metrics, {NULL}},
 	{"rotation", K_SECTION, 0, s_rotation, {NULL}},
 	{"dkim_signing", K_SECTION, 0, cfg_s_dkim_signing, {NULL}},
@@ -581,6 +582,7 @@ static bool config_defaults(struct signetd_config *cfg, struct ctx *c)
 	cfg->spf_helo = true;
 	cfg->rotation_retire_after = ROTATION_DEFAULT_RETIRE_AFTER;
 	config_dmarc_defaults(&cfg->dmarc);
+	cfg_arc_defaults(&cfg->arc);
 	cfg->log_target = CONFIG_LOG_SYSLOG;
 	cfg->workers = online_cpus();
 	cfg->conn_max = CONFIG_DEFAULT_CONN_MAX;
@@ -747,6 +749,7 @@ void config_free(struct signetd_config *cfg)
 	free(cfg->psl_file);
 	signet_psl_free(cfg->psl);
 	config_dmarc_free(&cfg->dmarc);
+	cfg_arc_free(&cfg->arc);
 	struct config_signing *sg = &cfg->signing;
 	free(sg->selector), free(sg->path), free(sg->sign_headers);
 	cidr_list_free(&sg->sign_networks);

@@ -139,6 +139,21 @@ struct config_dmarc {
 };
 void config_dmarc_defaults(struct config_dmarc *d);
 void config_dmarc_free(struct config_dmarc *d);
+/* arc { } (DESIGN.md; conf/config_arc.c, signetd.conf(5)): ARC (RFC 8617)
+ * of mail signetd does not sign, and sealing. */
+enum config_arc_seal { CONFIG_ARC_SEAL_NONE = 1, CONFIG_ARC_SEAL_FORWARDED, CONFIG_ARC_SEAL_ALL };
+#define CONFIG_ARC_SELECTOR_AUTO NULL /* arc.selector unset: the domain's first key */
+struct config_arc {
+	bool enabled;              /* arc.enabled (default true): verify, arc= into AR */
+	enum config_arc_seal seal; /* arc.seal (default none) */
+	char *selector;            /* owned or NULL: which dkim_signing selector seals */
+	char **local_domains;      /* owned: arc.local_domains; none = dkim_signing's domains */
+	size_t n_local_domains;
+};
+/* Is domain (ASCII, any case, trailing dot ignored) in arc.local_domains or
+ * below one of them? False when the list is empty. */
+bool config_arc_local_domain(const struct config_arc *a, const char *domain);
+const char *config_arc_seal_name(enum config_arc_seal s);
 
 struct signetd_config {
 	char *file; /* owned: the main config file name */
@@ -183,6 +198,7 @@ struct signetd_config {
 	double metrics_request_timeout;    /* metrics.request_timeout (seconds), default 10 */
 	struct config_signing signing;
 	struct config_dmarc dmarc; /* dmarc { } */
+	struct config_arc arc;     /* arc { } */
 	char **files;              /* owned: every file read (for the nodes' file names) */
 	size_t nfiles;
 };

@@ -6,6 +6,7 @@
 
 #include "rotation.h"
 #include "config.h"
+#include "config_walk.h"
 
 /* ---- dump --------------------------------------------------------------- */
 
@@ -196,6 +197,7 @@ void config_dump(const struct signetd_config *cfg, FILE *f)
 		fputs("# verify.public_suffix_list \"\": no public suffix check of d=\n", f);
 	fprintf(f, "spf { enabled = %s; helo = %s; }\n", cfg->spf_enabled ? "true" : "false",
 		cfg->spf_helo ? "true" : "false");
+	cfg_arc_dump(&cfg->arc, f);
 	dump_dmarc(&cfg->dmarc, f);
 	fputs("rotation { state = ", f);
 	put_str(f, cfg->rotation_state ? cfg->rotation_state : ROTATION_DEFAULT_STATE);

@@ -46,6 +46,7 @@ struct metrics {
 	atomic_ullong signatures[METRICS_NALGS];
 	atomic_ullong results[METRICS_NRESULTS];
 	atomic_ullong not_signed[POLICY_NREASONS];
+	atomic_ullong arc_results[METRICS_NRESULTS], arc_seals[METRICS_NRESULTS];
 	atomic_ullong dns[METRICS_NDNS];
 	atomic_ullong dns_secure, dns_fast;
 	atomic_ullong conn_events[METRICS_NCONN_EVENTS];
@@ -150,6 +151,18 @@ void metrics_dmarc_action(struct metrics *m, enum metrics_dmarc_action a)
 {
 	if ((unsigned)a < METRICS_DMARC_NACTIONS)
 		inc(&m->dmarc_actions[a]);
+}
+
+void metrics_arc_result(struct metrics *m, enum signet_result r)
+{
+	if ((unsigned)r < METRICS_NRESULTS)
+		inc(&m->arc_results[r]);
+}
+
+void metrics_arc_seal(struct metrics *m, enum signet_result cv)
+{
+	if ((unsigned)cv < METRICS_NRESULTS)
+		inc(&m->arc_seals[cv]);
 }
 
 void metrics_conn_event(struct metrics *m, enum metrics_conn_event e)
@@ -410,6 +423,23 @@ static void counters(struct out *o, struct metrics *m)
 	     "Verified signatures by result; none = a message without any signature");
 	counter_set(o, "signetd_verify_results_total", "result", results, m->results,
 		    METRICS_NRESULTS);
+	static const char *const arc_results[METRICS_NRESULTS] = {
+		[SIGNET_RESULT_NONE] = "none",
+		[SIGNET_RESULT_PASS] = "pass",
+		[SIGNET_RESULT_FAIL] = "fail",
+		[SIGNET_RESULT_TEMPERROR] = "temperror",
+	};
+	static const char *const cvs[METRICS_NRESULTS] = {
+		[SIGNET_RESULT_NONE] = "none",
+		[SIGNET_RESULT_PASS] = "pass",
+		[SIGNET_RESULT_FAIL] = "fail",
+	};
+	head(o, "signetd_arc_results_total", "counter",
+	     "ARC chains of verified messages by result (RFC 8617)");
+	counter_set(o, "signetd_arc_results_total", "result", arc_results, m->arc_results,
+		    METRICS_NRESULTS);
+	head(o, "signetd_arc_seals_total", "counter", "ARC sets added, by their cv=");
+	counter_set(o, "signetd_arc_seals_total", "cv", cvs, m->arc_seals, METRICS_NRESULTS);
 	head(o, "signetd_not_signed_total", "counter",
 	     "Messages verified instead of signed, by reason");
 	counter_set(o, "signetd_not_signed_total", "reason", reasons, m->not_signed,

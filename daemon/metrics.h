@@ -103,6 +103,10 @@ void metrics_dmarc_result(struct metrics *m, enum signet_dmarc_result r);
 void metrics_dmarc_action(struct metrics *m, enum metrics_dmarc_action a);
 /* POLICY_SIGNED is not counted; an out-of-range code counts as other. */
 void metrics_not_signed(struct metrics *m, enum policy_reason why);
+/* ARC (issue #16): a message's chain result (none, pass, fail, temperror)
+ * and a seal we added, by its cv= (none, pass, fail). */
+void metrics_arc_result(struct metrics *m, enum signet_result r);
+void metrics_arc_seal(struct metrics *m, enum signet_result cv);
 void metrics_observe(struct metrics *m, enum metrics_hist h, uint64_t usec);
 /* One key lookup's answer: lookups by status, secure, time, fast answers. */
 void metrics_dns(struct metrics *m, enum signet_dns_status st, bool secure, uint64_t usec);

@@ -28,6 +28,7 @@
 #include "runtime.h"
 #include "session.h"
 #include "session_dmarc.h"
+#include "session_arc.h"
 
 #define SESSION_MAX_HELD (2 * MILTER_DEFAULT_MAX_DATA) /* input held while waiting for DNS */
 #define SESSION_MAX_LOOKUPS SIGNET_MAX_SIGNATURES
@@ -114,10 +115,11 @@ struct message {
 	struct signet_verifier *verifier;
 	struct lookup lookups[SESSION_MAX_LOOKUPS];
 	size_t nlookups;
-	struct spf_state *spf; /* owned; NULL: no SPF check for this message */
-	bool waiting_eom;      /* EOM seen, lookups outstanding */
-	char note[700];        /* why not signed, or a failure */
-	uint64_t t0_us;        /* clock_us() at MAIL: the log line's "in N ms" */
+	struct spf_state *spf;   /* owned; NULL: no SPF check for this message */
+	struct session_arc *arc; /* owned; NULL: no ARC for this message (session_arc.h) */
+	bool waiting_eom;        /* EOM seen, lookups outstanding */
+	char note[700];          /* why not signed, or a failure */
+	uint64_t t0_us;          /* clock_us() at MAIL: the log line's "in N ms" */
 	/* metrics (metrics.h) */
 	enum policy_reason why;     /* MODE_VERIFY: why not signed */
 	enum metrics_action action; /* set by finish_eom and below */
@@ -131,6 +133,7 @@ struct message {
 	bool dmarc_counted, dmarc_acted; /* dmarc_result, dmarc_action to count */
 	enum signet_dmarc_result dmarc_result;
 	enum metrics_dmarc_action dmarc_action;
+	char dmarc_arc_why[600]; /* "arc-override: sealed by a.example, b.example"; "" none */
 };
 
 struct session {
@@ -157,7 +160,8 @@ struct session {
 #define LOOKUP_ID(gen, k) ((((gen)&LOOKUP_GEN_MASK) << 10) | (unsigned)(k))
 #define LOOKUP_GEN(id) ((id) >> 10)
 #define LOOKUP_INDEX(id) ((id)&0x3ffu)
-#define DMARC_LOOKUP_BASE (SESSION_MAX_LOOKUPS + SPF_CHECKS * SESSION_MAX_SPF_LOOKUPS)
+#define ARC_LOOKUP_BASE (SESSION_MAX_LOOKUPS + SPF_CHECKS * SESSION_MAX_SPF_LOOKUPS)
+#define DMARC_LOOKUP_BASE (ARC_LOOKUP_BASE + SESSION_ARC_MAX_LOOKUPS)
 
 static void copy_span(char *dst, size_t cap, struct signet_span s)
 {
@@ -175,6 +179,7 @@ static void message_reset(struct session *s)
 	signet_verifier_free(m->verifier);
 	spf_state_free(m->spf);
 	session_dmarc_free(m->dmarc);
+	session_arc_free(m->arc);
 	free(m->ours);
 	memset(m, 0, sizeof *m);
 	header_store_init(&m->hs);
@@ -261,6 +266,11 @@ static bool on_optneg(struct session *s, const struct milter_command *c, struct 
 	const struct config_dmarc *dm = &s->rt->cfg->dmarc;
 	if (dm->enabled && dm->enforce && dm->quarantine == CONFIG_QUARANTINE_HOLD)
 		ours.actions |= c->u.optneg.actions & SMFIF_QUARANTINE; /* the hold queue */
+	if (s->rt->cfg->arc.enabled && s->rt->cfg->arc.seal != CONFIG_ARC_SEAL_NONE) {
+		/* ARC-SEAL-02: a seal depends on where the mail goes (RCPT). */
+		ours.protocol &= ~SMFIP_NORCPT;
+		ours.protocol |= c->u.optneg.protocol & SMFIP_NR_RCPT;
+	}
 	bool symlist = (ours.actions & SMFIF_SETSYMLIST) != 0;
 	if (milter_put_optneg(out, &ours, symlist ? lists : NULL,
 			      symlist ? sizeof lists / sizeof lists[0] : 0, &err) != SIGNET_OK) {
@@ -534,6 +544,37 @@ static void dmarc_spf_input(const struct message *m, struct session_dmarc_inputs
 	in->spf_domain = at != NULL && at[1] != '\0' ? at + 1 : NULL;
 }
 
+/* RFC 9989 7.1 local policy / RFC 8617 7.2: the ARC chain (its lookups
+ * are done by now) passes and every sealer is trusted (dmarc.
+ * trusted_arc_sealers): a failure is not enforced; the AR reason and the
+ * log line name the sealers that vouched ("arc-override"). */
+static bool dmarc_arc_override(struct session *s)
+{
+	struct message *m = &s->msg;
+	session_arc_finish(m->arc);
+	const struct signet_arc_result *r = session_arc_result(m->arc);
+	char names[SIGNET_ARC_MAX_INSTANCES][254];
+	const char *sealers[SIGNET_ARC_MAX_INSTANCES];
+	size_t n = 0;
+	for (unsigned i = 1; r != NULL && i <= r->instances && n < SIGNET_ARC_MAX_INSTANCES; i++) {
+		bool known = session_arc_sealer(m->arc, i, names[n], sizeof names[n]);
+		sealers[n] = known ? names[n] : NULL;
+		n++;
+	}
+	const char *why = NULL;
+	bool trusted = session_dmarc_arc_trusted(&s->rt->cfg->dmarc, r, sealers, n, &why);
+	m->dmarc_arc_why[0] = '\0';
+	if (trusted) {
+		size_t len = (size_t)snprintf(m->dmarc_arc_why, sizeof m->dmarc_arc_why,
+					      "arc-override: sealed by");
+		for (size_t k = 0; k < n && len < sizeof m->dmarc_arc_why; k++)
+			len += (size_t)snprintf(m->dmarc_arc_why + len,
+						sizeof m->dmarc_arc_why - len, "%s %s",
+						k ? "," : "", sealers[k]);
+	}
+	return trusted;
+}
+
 /* DKIM and SPF are done: the DKIM results are final and DMARC starts. */
 static void dmarc_begin(struct session *s)
 {
@@ -560,9 +601,35 @@ static void dmarc_begin(struct session *s)
 				(struct signet_dmarc_dkim){.domain = r->d, .selector = r->s};
 	}
 	dmarc_spf_input(m, &in);
-	/* in.trusted_arc: session_dmarc_arc_trusted() once the session
-	 * validates ARC (issue #15); false until then. */
+	in.trusted_arc = dmarc_arc_override(s);
 	session_dmarc_evaluate(m->dmarc, &in);
+}
+
+/* ARC (session_arc.h), made when first needed: at the first RCPT when
+ * arc.seal needs the recipients, else at EOH for mail that is verified
+ * (never per MAIL: an MTA may send many). A trusted client is one whose
+ * Authentication-Results with our authserv-id we wrote at reception (a
+ * local list or forwarder). */
+static void arc_ensure(struct session *s)
+{
+	const struct signetd_config *cfg = s->rt->cfg;
+	if (s->msg.arc != NULL || !cfg->arc.enabled)
+		return;
+	bool trusted = s->non_smtp || s->client_addr[0] == '\0' ||
+		       cidr_list_match_str(&cfg->local_addrs, s->client_addr) ||
+		       cidr_list_match_str(&cfg->signing.sign_networks, s->client_addr);
+	s->msg.arc = session_arc_new(cfg, s->rt->keys, trusted, s->msg.auth[0] != '\0',
+				     (const uint8_t *)s->msg.sender, strlen(s->msg.sender));
+	if (s->msg.arc == NULL)
+		log_msg(LOG_LVL_WARN, "%s: ARC not checked: out of memory", s->peer);
+}
+
+static void on_rcpt(struct session *s, const struct milter_command *c)
+{
+	if (s->rt->cfg->arc.seal == CONFIG_ARC_SEAL_NONE)
+		return;
+	arc_ensure(s);
+	session_arc_rcpt(s->msg.arc, c->u.env.addr.p, c->u.env.addr.len);
 }
 
 static void on_mail(struct session *s, const struct milter_command *c)
@@ -720,6 +787,28 @@ static void start_verifying(struct session *s)
 	}
 }
 
+static void arc_stop(struct message *m)
+{
+	session_arc_free(m->arc);
+	m->arc = NULL;
+}
+
+/* The chain is verified beside DKIM, from the same fields. */
+static void arc_start(struct session *s)
+{
+	char why[300];
+	if (s->msg.verifier != NULL)
+		arc_ensure(s);
+	if (s->msg.arc == NULL)
+		return;
+	if (s->msg.verifier == NULL ||
+	    !session_arc_start(s->msg.arc, &s->msg.hs, authserv_id(s), why, sizeof why)) {
+		if (s->msg.verifier != NULL)
+			log_msg(LOG_LVL_WARN, "%s: %s", queue_id(s), why);
+		arc_stop(&s->msg);
+	}
+}
+
 /* End of headers: sign or verify (DESIGN.md "Who is signed"). */
 static void on_eoh(struct session *s)
 {
@@ -731,6 +820,7 @@ static void on_eoh(struct session *s)
 			 m->hs.over_limit_reason[0] ? m->hs.over_limit_reason : "header limit");
 		spf_stop(m);
 		dmarc_stop(m);
+		arc_stop(m);
 		return;
 	}
 	const char *froms[8];
@@ -765,12 +855,14 @@ static void on_eoh(struct session *s)
 		m->mode = MODE_SIGN;
 		spf_stop(m);
 		dmarc_stop(m);
+		arc_stop(m); /* ARC-SEAL-02: signed mail is ours, never sealed as a forward */
 		start_signing(s, &d);
 	} else {
 		m->mode = MODE_VERIFY;
 		m->why = d.code;
 		snprintf(m->note, sizeof m->note, "not signed: %s", d.reason);
 		start_verifying(s);
+		arc_start(s);
 	}
 	m->work_us += clock_us() - t;
 }
@@ -787,6 +879,9 @@ static void feed_body(struct session *s, struct signet_span body)
 		signet_signer_free(m->signer);
 		m->signer = NULL;
 	}
+	char why[300];
+	if (m->arc && !session_arc_body(m->arc, body.p, body.len, why, sizeof why))
+		log_msg(LOG_LVL_WARN, "%s: %s", queue_id(s), why);
 	if (m->verifier && signet_verifier_body(m->verifier, body.p, body.len, &err) != SIGNET_OK) {
 		snprintf(m->note, sizeof m->note, "verification failed: %s", err.msg);
 		signet_verifier_free(m->verifier);
@@ -920,13 +1015,15 @@ static bool refuse_verified(struct session *s, enum metrics_action verdict, stru
 {
 	struct message *m = &s->msg;
 	struct signet_error err = {0};
-	char line[1024], spf_line[1024]; /* issue #13: the one log line gains spf= */
+	char line[1024], spf_line[1024], arc_line[600]; /* the one log line: spf=, arc= */
 	describe_results(s, line, sizeof line);
 	spf_describe(m, spf_line, sizeof spf_line);
+	session_arc_finish(m->arc);
+	session_arc_describe(m->arc, arc_line, sizeof arc_line);
 	m->action = verdict;
 	bool defer = verdict == METRICS_DEFERRED;
-	log_msg(LOG_LVL_INFO, "%s: %s; verified: %s%s; %s in %u ms", queue_id(s), m->note, line,
-		spf_line,
+	log_msg(LOG_LVL_INFO, "%s: %s; verified: %s%s%s; %s in %u ms", queue_id(s), m->note, line,
+		spf_line, arc_line,
 		defer ? "message deferred (verify.on_temperror = tempfail)"
 		      : "message rejected (verify.on_fail = reject)",
 		clock_ms_since(m->t0_us));
@@ -997,6 +1094,27 @@ static bool refuse_dmarc(struct session *s, const struct signet_dmarc_outcome *o
 	return true;
 }
 
+/* ARC-AR-01: smtp.remote-ip, the SMTP client (none for local submission). */
+static const char *remote_ip(const struct session *s)
+{
+	const char *a = s->client_addr;
+	if (s->non_smtp || a[0] == '\0')
+		return NULL;
+	return strncmp(a, "IPv6:", 5) == 0 ? a + 5 : a;
+}
+
+/* ARC-SEAL-02: the three fields above our Authentication-Results (each
+ * inserted at 0: ARC-Seal ends up first), when arc.seal asks for them. */
+static bool arc_seal(struct session *s, const char *ar, struct signet_buf *out)
+{
+	const char *as, *ams, *aar;
+	if (!session_arc_seal(s->msg.arc, ar, &as, &ams, &aar))
+		return true;
+	return put_header(s, true, 0, "ARC-Authentication-Results", aar, out) &&
+	       put_header(s, true, 0, "ARC-Message-Signature", ams, out) &&
+	       put_header(s, true, 0, "ARC-Seal", as, out);
+}
+
 static bool finish_verify(struct session *s, struct signet_buf *out)
 {
 	struct message *m = &s->msg;
@@ -1039,11 +1157,13 @@ static bool finish_verify(struct session *s, struct signet_buf *out)
 	char ar[8192];
 	size_t arlen;
 	struct signet_ar_spf spf[SPF_CHECKS];
-	struct signet_ar_dmarc ar_dmarc = {.outcome = dmo};
+	session_arc_finish(m->arc);
+	struct signet_ar_dmarc ar_dmarc = {.outcome = dmo, .reason = m->dmarc_arc_why};
 	struct signet_ar_results all = {.dkim = res,
 					.ndkim = n,
 					.spf = spf,
 					.nspf = spf_ar_entries(m, spf),
+					.arc = session_arc_ar_entry(m->arc, remote_ip(s)),
 					.dmarc = dmo ? &ar_dmarc : NULL};
 	if (signet_ar_format_results(id, &all, ar, sizeof ar, &arlen, &err) != SIGNET_OK) {
 		log_msg(LOG_LVL_ERR, "%s: cannot format Authentication-Results: %s", queue_id(s),
@@ -1051,17 +1171,19 @@ static bool finish_verify(struct session *s, struct signet_buf *out)
 		return reply(s, SMFIC_BODYEOB, SMFIR_CONTINUE, out);
 	}
 	/* AR-POS-01: on top, above the MTA's own Received. */
-	if (!put_header(s, true, 0, "Authentication-Results", ar, out))
+	if (!put_header(s, true, 0, "Authentication-Results", ar, out) || !arc_seal(s, ar, out))
 		return false;
 	if (dv.action == SESSION_DMARC_HOLD && !dmarc_hold(s, dmo, out))
 		return false;
 	m->action = METRICS_VERIFIED;
-	char line[1024], spf_line[1024], dm_line[1024]; /* issues #13, #14: spf=, dmarc= */
+	char line[1024], spf_line[1024], arc_line[600], dm_line[1024]; /* spf=, arc=, dmarc= */
 	describe_results(s, line, sizeof line);
 	spf_describe(m, spf_line, sizeof spf_line);
+	session_arc_describe(m->arc, arc_line, sizeof arc_line);
 	session_dmarc_log_line(m->dmarc, &dv, dm_line, sizeof dm_line);
-	log_msg(LOG_LVL_INFO, "%s: %s; verified: %s%s%s%s in %u ms", queue_id(s), m->note, line,
-		spf_line, dm_line, m->nours ? "; removed a forged Authentication-Results" : "",
+	log_msg(LOG_LVL_INFO, "%s: %s; verified: %s%s%s%s%s in %u ms", queue_id(s), m->note, line,
+		spf_line, arc_line, dm_line,
+		m->nours ? "; removed a forged Authentication-Results" : "",
 		clock_ms_since(m->t0_us));
 	return reply(s, SMFIC_BODYEOB, SMFIR_CONTINUE, out);
 }
@@ -1090,6 +1212,12 @@ static void count_message(const struct message *m)
 			metrics_verify_result(mx, SIGNET_RESULT_NONE);
 		metrics_observe(mx, METRICS_VERIFY_SECONDS, m->work_us);
 	}
+	const struct signet_arc_result *arc = session_arc_result(m->arc);
+	enum signet_result cv;
+	if (arc != NULL)
+		metrics_arc_result(mx, arc->result);
+	if (session_arc_sealed(m->arc, &cv))
+		metrics_arc_seal(mx, cv);
 }
 
 /* AR-DEL-01: more forged Authentication-Results than we remove (or one we
@@ -1147,7 +1275,7 @@ static bool lookups_done(const struct message *m)
 	for (size_t k = 0; k < SPF_CHECKS; k++)
 		if (!spf_done(m, k))
 			return false;
-	return true;
+	return session_arc_lookups_done(m->arc);
 }
 
 /* Ready to finish: DKIM and SPF done, then DMARC (started here) done. */
@@ -1297,7 +1425,8 @@ static bool handle(struct session *s, const struct milter_packet *pkt, struct si
 		s->helo[0] = '\0';
 		s->non_smtp = false;
 		return true;
-	default: /* RCPT, DATA, UNKNOWN */ return reply(s, c.cmd, SMFIR_CONTINUE, out);
+	case SMFIC_RCPT: on_rcpt(s, &c); return reply(s, c.cmd, SMFIR_CONTINUE, out);
+	default: /* DATA, UNKNOWN */ return reply(s, c.cmd, SMFIR_CONTINUE, out);
 	}
 }
 
@@ -1344,7 +1473,8 @@ enum session_status session_feed(struct session *s, const uint8_t *p, size_t len
 }
 
 /* Lookup indices: DKIM keys 0..SESSION_MAX_LOOKUPS-1, then spf->lookups,
- * then DMARC's from DMARC_LOOKUP_BASE. */
+ * then the ARC keys (session_arc.h) from ARC_LOOKUP_BASE, then DMARC's from
+ * DMARC_LOOKUP_BASE. */
 _Static_assert(DMARC_LOOKUP_BASE + SESSION_DMARC_MAX_LOOKUPS <= 0x3ff + 1,
 	       "lookup index in 10 bits (LOOKUP_INDEX)");
 
@@ -1371,9 +1501,15 @@ bool session_next_lookup(struct session *s, unsigned *id, const char **name,
 			return true;
 		}
 	}
-	size_t k;
-	if (s->msg.dmarc != NULL && session_dmarc_next_lookup(s->msg.dmarc, &k, name, type)) {
-		*id = LOOKUP_ID(s->generation, DMARC_LOOKUP_BASE + k);
+	unsigned k;
+	if (session_arc_next_lookup(s->msg.arc, &k, name)) {
+		*id = LOOKUP_ID(s->generation, ARC_LOOKUP_BASE + k);
+		*type = SIGNET_RR_TXT;
+		return true;
+	}
+	size_t kd;
+	if (s->msg.dmarc != NULL && session_dmarc_next_lookup(s->msg.dmarc, &kd, name, type)) {
+		*id = LOOKUP_ID(s->generation, DMARC_LOOKUP_BASE + kd);
 		return true;
 	}
 	return false;
@@ -1384,8 +1520,8 @@ static struct spf_lookup *spf_lookup_of(const struct session *s, unsigned id)
 {
 	size_t k = LOOKUP_INDEX(id);
 	struct spf_state *st = s->msg.spf;
-	if (LOOKUP_GEN(id) != s->generation || k < SESSION_MAX_LOOKUPS || st == NULL ||
-	    k - SESSION_MAX_LOOKUPS >= st->n)
+	if (LOOKUP_GEN(id) != s->generation || k < SESSION_MAX_LOOKUPS || k >= ARC_LOOKUP_BASE ||
+	    st == NULL || k - SESSION_MAX_LOOKUPS >= st->n)
 		return NULL;
 	struct spf_lookup *l = &st->lookups[k - SESSION_MAX_LOOKUPS];
 	return l->answered || spf_done(&s->msg, l->which) ? NULL : l;
@@ -1397,6 +1533,9 @@ bool session_lookup_wanted(const struct session *s, unsigned id)
 	if (k >= DMARC_LOOKUP_BASE)
 		return LOOKUP_GEN(id) == s->generation && s->msg.dmarc != NULL &&
 		       session_dmarc_lookup_wanted(s->msg.dmarc, k - DMARC_LOOKUP_BASE);
+	if (k >= ARC_LOOKUP_BASE)
+		return LOOKUP_GEN(id) == s->generation &&
+		       session_arc_lookup_wanted(s->msg.arc, (unsigned)(k - ARC_LOOKUP_BASE));
 	if (k >= SESSION_MAX_LOOKUPS)
 		return spf_lookup_of(s, id) != NULL;
 	return LOOKUP_GEN(id) == s->generation && k < s->msg.nlookups &&
@@ -1452,6 +1591,12 @@ enum session_status session_answer(struct session *s, unsigned id, const struct 
 		if (LOOKUP_GEN(id) != s->generation || m->dmarc == NULL)
 			return SESSION_OK; /* a stale answer */
 		session_dmarc_answer(m->dmarc, k - DMARC_LOOKUP_BASE, a);
+		return eom_if_ready(s, out);
+	}
+	if (k >= ARC_LOOKUP_BASE) {
+		if (!session_lookup_wanted(s, id))
+			return SESSION_OK; /* stale, or the validator is gone */
+		session_arc_answer(m->arc, (unsigned)(k - ARC_LOOKUP_BASE), a);
 		return eom_if_ready(s, out);
 	}
 	if (k >= SESSION_MAX_LOOKUPS) {

@@ -444,14 +444,22 @@ bool session_dmarc_arc_trusted(const struct config_dmarc *cfg, const struct sign
 		w = "no trusted_arc_sealers";
 	else if (arc == NULL || arc->result != SIGNET_RESULT_PASS || arc->instances == 0)
 		w = "no passing ARC chain";
-	else if (sealers == NULL || nsealers != arc->instances || sealers[nsealers - 1] == NULL)
+	else if (sealers == NULL || nsealers != arc->instances)
 		w = "ARC sealer domains not known";
 	else {
-		w = "newest ARC sealer not in trusted_arc_sealers";
-		for (size_t k = 0; !ok && k < cfg->n_trusted_arc_sealers; k++)
-			ok = same_domain(sealers[nsealers - 1], cfg->trusted_arc_sealers[k]);
-		if (ok)
-			w = "newest ARC sealer in trusted_arc_sealers";
+		/* issue #16: every sealer of the chain must be trusted, not only
+		 * the newest: an untrusted hop could have changed what the
+		 * trusted ones vouch for. */
+		ok = true;
+		for (size_t i = 0; ok && i < nsealers; i++) {
+			bool listed = false;
+			for (size_t k = 0;
+			     !listed && sealers[i] != NULL && k < cfg->n_trusted_arc_sealers; k++)
+				listed = same_domain(sealers[i], cfg->trusted_arc_sealers[k]);
+			ok = listed;
+		}
+		w = ok ? "every ARC sealer in trusted_arc_sealers"
+		       : "an ARC sealer not in trusted_arc_sealers";
 	}
 	if (why != NULL)
 		*why = w;

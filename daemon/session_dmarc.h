@@ -115,10 +115,10 @@ void session_dmarc_tempfail_text(const struct signet_dmarc_outcome *o, char *out
 bool session_dmarc_metric(enum session_dmarc_action a, enum metrics_dmarc_action *out);
 
 /* The trusted_arc input of the DMARC request (RFC 9989 7.1 local policy,
- * RFC 8617 7.2): true when the ARC chain validated (pass) and the newest
- * ARC-Seal (instance N, the forwarder that handed the message to us) has a
- * d= listed in cfg->trusted_arc_sealers (exact, case-insensitive, a final
- * dot ignored). sealers[k] is the d= of the ARC-Seal of instance k + 1;
+ * RFC 8617 7.2): true when the ARC chain validated (pass) and the d= of
+ * every ARC-Seal (instances 1..N) is listed in cfg->trusted_arc_sealers
+ * (exact, case-insensitive, a final dot ignored; issue #16: "whose sealers
+ * are all in"). sealers[k] is the d= of the ARC-Seal of instance k + 1;
  * struct signet_arc_result does not carry them, so the caller passes them
  * (nsealers must equal arc->instances). why: static, for the log. */
 bool session_dmarc_arc_trusted(const struct config_dmarc *cfg, const struct signet_arc_result *arc,

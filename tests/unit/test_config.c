@@ -836,6 +836,62 @@ static void config_dmarc_section(void **state)
 				   "({ ... }), not a boolean");
 }
 
+/* arc { enabled; seal; selector; local_domains; } (DESIGN.md "signetd
+ * config additions", signetd.conf(5)): verification on and sealing off by
+ * default; each key on its own; bad values refused with the key's name. */
+static void config_arc_section(void **state)
+{
+	(void)state;
+	struct signetd_config *cfg = load_ok("");
+	assert_true(cfg->arc.enabled);
+	assert_int_equal(cfg->arc.seal, CONFIG_ARC_SEAL_NONE);
+	assert_null(cfg->arc.selector);
+	assert_int_equal(cfg->arc.n_local_domains, 0);
+	config_free(cfg);
+	cfg = load_ok("arc { enabled = false }");
+	assert_false(cfg->arc.enabled);
+	config_free(cfg);
+	cfg = load_ok("arc { seal = forwarded }");
+	assert_int_equal(cfg->arc.seal, CONFIG_ARC_SEAL_FORWARDED);
+	config_free(cfg);
+	cfg = load_ok(
+		"arc { seal = \"all\"; selector = Arc2026; local_domains = [\"Example.ORG.\", "
+		"\"lists.example.net\"] }");
+	assert_int_equal(cfg->arc.seal, CONFIG_ARC_SEAL_ALL);
+	assert_string_equal(cfg->arc.selector, "arc2026");
+	assert_int_equal(cfg->arc.n_local_domains, 2);
+	assert_string_equal(cfg->arc.local_domains[0], "example.org");
+	assert_true(config_arc_local_domain(&cfg->arc, "example.org"));
+	assert_true(config_arc_local_domain(&cfg->arc, "EXAMPLE.org."));
+	assert_true(config_arc_local_domain(&cfg->arc, "mx.example.org"));
+	assert_true(config_arc_local_domain(&cfg->arc, "lists.example.net"));
+	assert_false(config_arc_local_domain(&cfg->arc, "badexample.org"));
+	assert_false(config_arc_local_domain(&cfg->arc, "example.net"));
+	assert_false(config_arc_local_domain(&cfg->arc, "org"));
+	config_free(cfg);
+	cfg = load_ok("arc { local_domains = \"example.com\" }");
+	assert_int_equal(cfg->arc.n_local_domains, 1);
+	config_free(cfg);
+	assert_err("arc { seal = sometimes }",
+		   "/etc/signet/signetd.conf:1:7: arc.seal must be \"none\", \"forwarded\" or "
+		   "\"all\", not 'sometimes'");
+	assert_err("arc { enabled = 1 }",
+		   "/etc/signet/signetd.conf:1:7: arc.enabled must be a boolean (true or false), "
+		   "not an integer");
+	assert_err("arc { selector = \"a b\" }",
+		   "/etc/signet/signetd.conf:1:7: arc.selector: 'a b' is not a valid selector");
+	assert_err("arc { local_domains = [\"exa mple.org\"] }",
+		   "/etc/signet/signetd.conf:1:24: arc.local_domains: 'exa mple.org' is not a "
+		   "domain name");
+	assert_err("arc { local_domains = [\".\"] }",
+		   "/etc/signet/signetd.conf:1:24: arc.local_domains: '.' is not a domain name");
+	assert_err(
+		"arc { seal = all; sael = 1 }",
+		"/etc/signet/signetd.conf:1:19: unknown key 'sael' in arc (did you mean 'seal'?)");
+	assert_err("arc = true", "/etc/signet/signetd.conf:1:1: 'arc' must be a section ({ ... }), "
+				 "not a boolean");
+}
+
 /* The enum-choice key kind (conf/config_walk.c K_CHOICE): every listed word
  * stored as its value, an alias accepted but not listed, a hint shown in the
  * message, a refused rspamd word named, a non-string refused like any string key. */
@@ -891,6 +947,8 @@ static void config_dump_round_trip(void **state)
 		"on_temperror = tempfail; trusted_arc_sealers = [\"google.com\", \"a.example\"]; "
 		"reports { enabled = false; db = \"/var/lib/d.db\"; org_name = \"O \\\"x\\\"\"; "
 		"from = \"r@example.org\" } }",
+		"arc { enabled = false; seal = forwarded; selector = arc; local_domains = "
+		"[\"example.org\", \"example.net\"] }",
 	};
 	for (size_t k = 0; k < sizeof inputs / sizeof inputs[0]; k++) {
 		struct signetd_config *cfg = load_ok(inputs[k]);
@@ -963,6 +1021,7 @@ int main(void)
 		cmocka_unit_test_teardown(config_choice_keys, teardown),
 		cmocka_unit_test_teardown(config_spf_section, teardown),
 		cmocka_unit_test_teardown(config_dmarc_section, teardown),
+		cmocka_unit_test_teardown(config_arc_section, teardown),
 		cmocka_unit_test_teardown(config_dump_round_trip, teardown),
 		cmocka_unit_test_teardown(config_diags_list, teardown),
 	};

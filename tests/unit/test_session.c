@@ -774,7 +774,7 @@ static void SPF_RES_02_session_mailfrom_and_helo(void **state)
 	want_ar(&c, " " AUTHSERV "; dkim=none; spf=pass\n"
 		    "\tsmtp.mailfrom=a@example.org; spf=none\n"
 		    "\treason=\"mail.example.org publishes no SPF record (RFC 7208 4.5)\"\n"
-		    "\tsmtp.helo=mail.example.org");
+		    "\tsmtp.helo=mail.example.org; arc=none smtp.remote-ip=192.0.2.7");
 	/* a late answer to a lookup of that message is ignored */
 	assert_false(session_lookup_wanted(c.s, he));
 	assert_int_equal(answer_txt(&c, he, "v=spf1 -all"), SESSION_OK);

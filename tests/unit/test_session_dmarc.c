@@ -386,10 +386,10 @@ static void DMARC_ENF_04_temperror_accept_or_tempfail(void **state)
 }
 
 /* DMARC-ENF-05: the trusted_arc input. Trusted only when the chain
- * passes and the newest sealer (instance N) is listed; an older trusted
- * sealer is not enough, nor a failed or temperror chain, nor sealer
- * domains that do not match the chain. Case and a final dot do not
- * matter. */
+ * passes and every sealer (instances 1..N) is listed (issue #16: "whose
+ * sealers are all in"): one untrusted hop is enough to refuse, whether
+ * newest or oldest; nor a failed or temperror chain, nor sealer domains
+ * that do not match the chain. Case and a final dot do not matter. */
 static void DMARC_ENF_05_trusted_arc_sealer_hook(void **state)
 {
 	(void)state;
@@ -399,14 +399,19 @@ static void DMARC_ENF_05_trusted_arc_sealer_hook(void **state)
 	const char *sealers[] = {"lists.example.com", "Google.COM."};
 	assert_false(session_dmarc_arc_trusted(&c, &pass2, sealers, 2, &why));
 	assert_string_equal(why, "no trusted_arc_sealers");
-	char *list[] = {"google.com"};
+	char *list[] = {"google.com", "lists.example.com"};
 	c.trusted_arc_sealers = list;
-	c.n_trusted_arc_sealers = 1;
+	c.n_trusted_arc_sealers = 2;
 	assert_true(session_dmarc_arc_trusted(&c, &pass2, sealers, 2, &why));
-	assert_string_equal(why, "newest ARC sealer in trusted_arc_sealers");
+	assert_string_equal(why, "every ARC sealer in trusted_arc_sealers");
+	c.n_trusted_arc_sealers = 1; /* google.com only */
+	assert_false(session_dmarc_arc_trusted(&c, &pass2, sealers, 2, &why));
+	assert_string_equal(why, "an ARC sealer not in trusted_arc_sealers");
 	const char *older[] = {"google.com", "lists.example.com"};
 	assert_false(session_dmarc_arc_trusted(&c, &pass2, older, 2, &why));
-	assert_string_equal(why, "newest ARC sealer not in trusted_arc_sealers");
+	const char *unknown[] = {NULL, "google.com"};
+	assert_false(session_dmarc_arc_trusted(&c, &pass2, unknown, 2, &why));
+	c.n_trusted_arc_sealers = 2;
 	const char *suffix[] = {"lists.example.com", "notgoogle.com"};
 	assert_false(session_dmarc_arc_trusted(&c, &pass2, suffix, 2, &why));
 	assert_false(session_dmarc_arc_trusted(&c, &pass2, sealers, 1, &why));
