@@ -18,8 +18,10 @@
 # Environment: SIGNET_BIN (signet CLI, for keygen), SIGNETD_BIN.
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -110,6 +112,8 @@ def world(tmp_path_factory):
     for name, rec in w.records.items():
         zone = name.split("._domainkey.", 1)[1]
         zones.setdefault(zone, {})[name] = [rec]
+    # the author's DMARC policy (issue #16: a trusted sealer overrides it)
+    zones["outside.example"]["_dmarc.outside.example"] = ["v=DMARC1; p=reject"]
     w.unbound = harness.Unbound(zones)
     try:
         w.unbound.start()
@@ -293,3 +297,60 @@ def test_ARC_config_signetd_t_and_dump_config(tmp_path):
     assert r.returncode == 0, r.stderr
     assert 'arc {\n  enabled = true;\n  seal = "forwarded";\n' in out, out
     assert 'local_domains = ["example.org"];' in out, out
+
+
+def mx2_dmarc(w, trusted):
+    """mx2 with DMARC on and trusted_arc_sealers = trusted, reloaded (SIGHUP)."""
+    w.mx2.dmarc = True
+    sealers = ", ".join(f'"{d}"' for d in trusted)
+    w.mx2.extra = ('arc { enabled = true; seal = "none"; }\n' "spf { enabled = false; }\n"
+                   f"dmarc {{ trusted_arc_sealers = [{sealers}]; }}\n")
+    before = len(w.mx2.log_lines_with("reload done", timeout=0))
+    w.mx2.conf.write_text(w.mx2.config())
+    w.mx2.proc.send_signal(signal.SIGHUP)
+    assert len(w.mx2.log_lines_with("reload done", count=before + 1, timeout=10)) > before
+
+
+def test_DMARC_ARC_override_every_sealer_trusted(w):
+    """Issue #16: outside.example publishes p=reject; after the list's footer
+    DKIM fails and the list's bounce address is not aligned, so DMARC fails
+    at hop 2. With both sealers of the chain (outside.example i=1,
+    lists.example.net i=2) in dmarc.trusted_arc_sealers the failure is not
+    enforced: delivered, dis=none arc-override, and the reason and the log
+    name the sealers."""
+    mx2_dmarc(w, ["outside.example", LIST_DOMAIN])
+    try:
+        _, final, mid = through_the_list(w)
+        res = ar_of(final, MX2)
+        assert res["arc"]["result"] == "pass", res
+        assert res["dmarc"]["result"] == "fail", res
+        raw = b"".join(header_values(final, "authentication-results"))
+        assert b"dis=none arc-override" in raw, raw
+        assert b"arc-override: sealed by outside.example, lists.example.net" in raw, raw
+        lines = w.mx2.log_lines_with("arc-override")
+        assert lines, w.mx2.log_text()[-3000:]
+    finally:
+        mx2_dmarc(w, [])
+
+
+def test_DMARC_ARC_one_untrusted_sealer_is_enforced(w):
+    """Only the list is trusted, not the sender's relay that sealed i=1: the
+    p=reject failure is enforced at hop 2 (550 5.7.1 to hop 1)."""
+    mx2_dmarc(w, [LIST_DOMAIN])
+    try:
+        mid = unique_id("arcuntrusted")
+        w.hop1.submit(outside_message(w, mid), sender="alice@outside.example",
+                      rcpts=(LIST_ADDR,), source=OUTSIDE)
+        got = Delivered(w.hop1.wait_delivery(mid))
+        w.hop1.sendmail(strip_delivery(got.raw) + FOOTER, sender=BOUNCES,
+                        rcpts=("user@dest.test",))
+        lines = w.mx2.log_lines_with("rejected (DMARC)", timeout=30)
+        assert lines, w.diagnostics()
+        assert "arc-override" not in lines[-1], lines[-1]
+        deadline = time.monotonic() + 30
+        while "5.7.1 Rejected by the DMARC policy of outside.example" not in \
+                w.hop1.log_text():
+            assert time.monotonic() < deadline, w.diagnostics()
+            time.sleep(0.1)
+    finally:
+        mx2_dmarc(w, [])
