@@ -34,6 +34,7 @@ int cmd_verify(int argc, char **argv);
 int cmd_dnscheck(int argc, char **argv);
 int cmd_spf(int argc, char **argv);
 int cmd_policy(int argc, char **argv); /* cmd_policy.c: runs conf/ (signetd's own policy) */
+int cmd_import_opendkim(int argc, char **argv); /* cmd_import_opendkim.c */
 
 /* util.c: messages, option parsing helpers. */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -20,6 +20,7 @@ static const char usage[] =
 	"                  (--zone ZONEFILE | --dns [--server IP[@PORT]]) [--json] [--explain]\n"
 	"       signet policy [-c CONF] --from ADDR [--auth USER] [--client IP]\n"
 	"                     [--envelope ADDR] [--non-smtp]\n"
+	"       signet import-opendkim [-o FILE] [OPENDKIM_CONF]\n"
 	"       signet --version | --help | help COMMAND\n";
 
 struct command {
@@ -28,8 +29,13 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{"keygen", cmd_keygen},     {"sign", cmd_sign},     {"verify", cmd_verify},
-	{"dnscheck", cmd_dnscheck}, {"policy", cmd_policy}, {"spf", cmd_spf},
+	{"keygen", cmd_keygen},
+	{"sign", cmd_sign},
+	{"verify", cmd_verify},
+	{"dnscheck", cmd_dnscheck},
+	{"policy", cmd_policy},
+	{"spf", cmd_spf},
+	{"import-opendkim", cmd_import_opendkim},
 };
 
 static const struct command *find(const char *name)
