@@ -29,12 +29,8 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{"keygen", cmd_keygen},
-	{"sign", cmd_sign},
-	{"verify", cmd_verify},
-	{"dnscheck", cmd_dnscheck},
-	{"policy", cmd_policy},
-	{"spf", cmd_spf},
+	{"keygen", cmd_keygen},     {"sign", cmd_sign},     {"verify", cmd_verify},
+	{"dnscheck", cmd_dnscheck}, {"policy", cmd_policy}, {"spf", cmd_spf},
 	{"import-opendkim", cmd_import_opendkim},
 };
 
