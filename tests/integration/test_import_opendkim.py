@@ -328,6 +328,20 @@ DNSTimeout		10
     assert rc == 0, text
 
 
+def test_unreadable_data_set_kinds_are_comments(world):
+    """Database, LDAP ... data sets (opendkim(8) DATA SETS c-l) cannot be read."""
+    d, rc, out, err = imported(world, """OversignHeaders	db:/var/db/oversign.db
+InternalHosts		ldap://ldap.example.com/dc=example
+""")
+    assert rc == 1
+    assert "# not carried over: OversignHeaders db:/var/db/oversign.db: this kind of data set " \
+           "cannot be read" in out
+    assert "# not carried over: InternalHosts ldap://ldap.example.com/dc=example: this kind " \
+           "of data set cannot be read" in out
+    rc, text = signetd_check(world, d, out)
+    assert rc == 0, text
+
+
 def test_dns_timeout_over_signetd_limit_is_a_comment(world):
     d, rc, out, err = imported(world, "DNSTimeout 301\n")
     assert rc == 1
