@@ -111,12 +111,18 @@ int cmd_import_opendkim(int argc, char **argv)
 		cli_err("import-opendkim: %s", e.msg);
 		return IMPORT_EXIT_INPUT;
 	}
-	ok = self_check(&r) && write_out(out, &r);
+	bool too_big = r.len > FILEREAD_MAX_CONFIG;
+	if (too_big) /* signetd would refuse it whole: say so and hand it over to split */
+		cli_warn("import-opendkim: the configuration is %zu bytes, more than signetd reads "
+			 "from one file (UCL_MAX_INPUT, %u bytes); move domain { } entries into "
+			 ".include files",
+			 r.len, FILEREAD_MAX_CONFIG);
+	ok = (too_big || self_check(&r)) && write_out(out, &r);
 	free(r.text);
 	if (!ok)
 		return CLI_EXIT_FAIL;
 	if (r.not_carried > 0)
 		cli_warn("import-opendkim: %u %s not carried over (see the comments)",
 			 r.not_carried, cli_plural(r.not_carried, "setting", "settings"));
-	return r.not_carried > 0 ? IMPORT_EXIT_PARTIAL : CLI_EXIT_OK;
+	return r.not_carried > 0 || too_big ? IMPORT_EXIT_PARTIAL : CLI_EXIT_OK;
 }

@@ -274,12 +274,16 @@ static bool add_entry(struct odk_dataset *ds, const char *key, size_t klen, cons
 		       ODK_MAX_ENTRIES);
 		return false;
 	}
-	struct odk_entry *v = realloc(ds->v, (ds->n + 1) * sizeof *v);
-	if (v == NULL) {
-		seterr(e, "out of memory");
-		return false;
+	if (ds->n == ds->cap) {
+		size_t cap = ds->cap ? ds->cap * 2 : 16;
+		struct odk_entry *v = realloc(ds->v, cap * sizeof *v);
+		if (v == NULL) {
+			seterr(e, "out of memory");
+			return false;
+		}
+		ds->v = v, ds->cap = cap;
 	}
-	ds->v = v;
+	struct odk_entry *v = ds->v;
 	char *k = strndup(key, klen);
 	char *val = value ? strdup(value) : NULL;
 	if (k == NULL || (value != NULL && val == NULL)) {

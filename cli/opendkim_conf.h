@@ -57,7 +57,7 @@ struct odk_dataset {
 	enum odk_dataset_kind kind;
 	char *path;          /* owned: the file read (ODK_DS_FILE, ODK_DS_REFILE), else NULL */
 	struct odk_entry *v; /* owned, in order */
-	size_t n;
+	size_t n, cap;
 };
 
 struct odk_error {

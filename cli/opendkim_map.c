@@ -3,6 +3,7 @@
  * is written; every setting it does not consume is reported at the end as
  * not carried over. Key file checks are conf/keystore.c's. */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +45,9 @@ struct map {
 	char *user, *group; /* UserID, for the key checks */
 	bool unix_socket, sign_mode, esld, multiple;
 	struct mdom *doms;
-	size_t ndoms;
+	size_t ndoms, domcap;
+	size_t *idx; /* the domain index (find_dom), idxcap slots, a power of 2 */
+	size_t idxcap;
 	struct ktent *kt;
 	size_t nkt;
 	unsigned not_carried, key_problems;
@@ -75,10 +78,10 @@ static void put_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-static void vcomment(FILE *f, const char *tag, const char *setting, const char *value,
+static void vcomment(FILE *f, bool indent, const char *tag, const char *setting, const char *value,
 		     const char *fmt, va_list ap)
 {
-	fprintf(f, "# %s: ", tag);
+	fprintf(f, "%s# %s: ", indent ? "  " : "", tag);
 	put_text(f, setting);
 	if (value != NULL) {
 		fputc(' ', f);
@@ -100,20 +103,21 @@ static void not_carried(struct map *m, FILE *f, const char *setting, const char 
 	va_list ap;
 
 	va_start(ap, fmt);
-	vcomment(f, "not carried over", setting, value, fmt, ap);
+	vcomment(f, f == m->sig, "not carried over", setting, value, fmt, ap);
 	va_end(ap);
 	m->not_carried++;
 }
 
 /* "# note: SETTING VALUE: what signetd does instead" (not counted). */
-static void note(FILE *f, const char *setting, const char *value, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static void note(FILE *f, const char *setting, const char *value, const char *fmt, ...)
+static void note(const struct map *m, FILE *f, const char *setting, const char *value,
+		 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void note(const struct map *m, FILE *f, const char *setting, const char *value,
+		 const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vcomment(f, "note", setting, value, fmt, ap);
+	vcomment(f, f == m->sig, "note", setting, value, fmt, ap);
 	va_end(ap);
 }
 
@@ -218,7 +222,7 @@ static void map_umask(struct map *m)
 		return;
 	}
 	if (!m->unix_socket) {
-		note(m->top, s->name, s->value, "only the unix socket's mode depends on it");
+		note(m, m->top, s->name, s->value, "only the unix socket's mode depends on it");
 		return;
 	}
 	snprintf(line, sizeof line, "socket_mode = \"0%03lo\";\n", 0666UL & ~mask);
@@ -266,7 +270,7 @@ static bool map_internal(struct map *m)
 	char w[4096 + 16];
 
 	if (s == NULL) {
-		note(m->top, "InternalHosts", NULL,
+		note(m, m->top, "InternalHosts", NULL,
 		     "not set, so OpenDKIM signed mail from 127.0.0.1 only");
 		fputs("local_addrs = [\"127.0.0.1\"];\n", m->top);
 		return true;
@@ -312,7 +316,7 @@ static bool map_internal(struct map *m)
 	}
 	fputs("];\n", list);
 	if (n == 0)
-		note(list, s->name, s->value, "no address carried over: no client is local");
+		note(m, list, s->name, s->value, "no address carried over: no client is local");
 	odk_dataset_free(&ds);
 	return true;
 }
@@ -327,7 +331,7 @@ static bool map_external(struct map *m)
 		return true;
 	if (!odk_dataset_load(m->c, s, &ds, m->e))
 		return false;
-	note(m->top, s->name, s->value,
+	note(m, m->top, s->name, s->value,
 	     "%zu entries; they only silenced OpenDKIM's \"external host tried to send mail as\" "
 	     "log line, which signetd does not write: mail from those hosts is verified",
 	     ds.n);
@@ -396,7 +400,7 @@ static void on_one(struct map *m, enum on_cat cat, const char *label, const char
 		return;
 	default:
 		if (a == 'a')
-			note(m->top, label, value, "signetd accepts such mail too");
+			note(m, m->top, label, value, "signetd accepts such mail too");
 		else
 			not_carried(m, m->top, label, value,
 				    "signetd always accepts it; the result goes into "
@@ -522,11 +526,12 @@ static void map_mode(struct map *m)
 			    "signetd also verifies the mail it does not sign and writes "
 			    "Authentication-Results; that cannot be turned off");
 	else if (sign)
-		note(m->top, "Mode", s ? s->value : "sv (default)",
+		note(m, m->top, "Mode", s ? s->value : "sv (default)",
 		     "signetd signs mail of authenticated senders and local_addrs and verifies "
 		     "the rest");
 	else
-		note(m->top, s->name, s->value, "dkim_signing { enabled = false; }: verify only");
+		note(m, m->top, s->name, s->value,
+		     "dkim_signing { enabled = false; }: verify only");
 }
 
 static void map_canon(struct map *m)
@@ -536,7 +541,7 @@ static void map_canon(struct map *m)
 	if (s == NULL)
 		return;
 	if (strcasecmp(s->value, "relaxed/relaxed") == 0 || strcasecmp(s->value, "relaxed") == 0)
-		note(m->top, s->name, s->value, "signetd signs relaxed/relaxed");
+		note(m, m->top, s->name, s->value, "signetd signs relaxed/relaxed");
 	else
 		not_carried(m, m->top, s->name, s->value,
 			    "signetd always signs relaxed/relaxed (RFC 6376 3.4.2, 3.4.4); "
@@ -551,7 +556,7 @@ static void map_alg(struct map *m)
 	if (s != NULL) {
 		if (strcasecmp(s->value, "rsa-sha256") == 0 ||
 		    strcasecmp(s->value, "ed25519-sha256") == 0)
-			note(m->top, s->name, s->value,
+			note(m, m->top, s->name, s->value,
 			     "signetd takes the algorithm from each key file (RSA: rsa-sha256)");
 		else
 			not_carried(m, m->top, s->name, s->value,
@@ -560,7 +565,7 @@ static void map_alg(struct map *m)
 	}
 	if (b != NULL) {
 		if (strcmp(b->value, "1024") == 0)
-			note(m->top, b->name, b->value,
+			note(m, m->top, b->name, b->value,
 			     "signetd never passes a signature by an RSA key under 1024 bits "
 			     "(RFC 8301)");
 		else
@@ -588,9 +593,15 @@ static bool map_headers(struct map *m)
 
 	if (oh != NULL && !odk_dataset_load(m->c, oh, &od, m->e))
 		return false;
+	if (oh != NULL && od.kind == ODK_DS_UNSUPPORTED) {
+		not_carried(
+			m, m->top, oh->name, oh->value,
+			"this kind of data set cannot be read; list the names in opendkim.conf");
+		oh = NULL;
+	}
 	if (sh == NULL) {
 		if (oh != NULL)
-			note(m->top, oh->name, oh->value,
+			note(m, m->top, oh->name, oh->value,
 			     "signetd's default header list oversigns From, Subject, Date, To, "
 			     "Cc, Reply-To, Message-ID, MIME-Version and Content-Type; check "
 			     "that this covers the list");
@@ -648,17 +659,60 @@ static void map_safekeys(struct map *m)
 		not_carried(m, m->top, s->name, s->value,
 			    "signetd always refuses a private key others may read or write");
 	else
-		note(m->top, s->name, s->value, "signetd always does this");
+		note(m, m->top, s->name, s->value, "signetd always does this");
 }
 
 /* ---- keys ------------------------------------------------------------------ */
 
+/* The domain index: open addressing over m->doms by an FNV-1a hash of the
+ * lower-case name, so ODK_MAX_ENTRIES SigningTable entries stay linear. */
+#define DOM_NONE SIZE_MAX
+
+static size_t dom_slot(const struct map *m, const char *name)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (const char *p = name; *p; p++) {
+		h ^= (unsigned char)((*p >= 'A' && *p <= 'Z') ? *p + 32 : *p);
+		h *= 1099511628211ULL;
+	}
+	size_t i = (size_t)h & (m->idxcap - 1);
+	while (m->idx[i] != DOM_NONE && strcasecmp(m->doms[m->idx[i]].name, name) != 0)
+		i = (i + 1) & (m->idxcap - 1);
+	return i;
+}
+
 static struct mdom *find_dom(struct map *m, const char *name)
 {
-	for (size_t i = 0; i < m->ndoms; i++)
-		if (strcasecmp(m->doms[i].name, name) == 0)
-			return &m->doms[i];
-	return NULL;
+	if (m->idxcap == 0)
+		return NULL;
+	size_t i = dom_slot(m, name);
+	return m->idx[i] == DOM_NONE ? NULL : &m->doms[m->idx[i]];
+}
+
+/* Room for one more domain: the array and an index at most half full. */
+static bool dom_reserve(struct map *m)
+{
+	if (m->ndoms == m->domcap) {
+		size_t cap = m->domcap ? m->domcap * 2 : 16;
+		struct mdom *v = realloc(m->doms, cap * sizeof *v);
+		if (v == NULL)
+			return false;
+		m->doms = v, m->domcap = cap;
+	}
+	if ((m->ndoms + 1) * 2 <= m->idxcap)
+		return true;
+	size_t cap = m->idxcap ? m->idxcap * 2 : 64;
+	size_t *idx = malloc(cap * sizeof *idx);
+	if (idx == NULL)
+		return false;
+	for (size_t i = 0; i < cap; i++)
+		idx[i] = DOM_NONE;
+	free(m->idx);
+	m->idx = idx, m->idxcap = cap;
+	for (size_t k = 0; k < m->ndoms; k++)
+		m->idx[dom_slot(m, m->doms[k].name)] = k;
+	return true;
 }
 
 /* One key for domain; `why` names the source for comments. A second match
@@ -669,24 +723,22 @@ static bool add_key(struct map *m, const char *domain, const char *selector, con
 	struct mdom *d = find_dom(m, domain);
 
 	if (d == NULL) {
-		struct mdom *v = realloc(m->doms, (m->ndoms + 1) * sizeof *v);
-		if (v == NULL)
+		if (!dom_reserve(m))
 			return false;
-		m->doms = v;
-		d = &v[m->ndoms];
+		d = &m->doms[m->ndoms];
 		memset(d, 0, sizeof *d);
 		if ((d->name = strdup(domain)) == NULL)
 			return false;
 		for (char *p = d->name; *p; p++)
 			*p = (char)((*p >= 'A' && *p <= 'Z') ? *p + 32 : *p);
-		m->ndoms++;
+		m->idx[dom_slot(m, d->name)] = m->ndoms++;
 	}
 	for (size_t k = 0; k < d->nkeys; k++)
 		if (strcmp(d->keys[k].selector, selector) == 0 &&
 		    strcmp(d->keys[k].path, path) == 0)
 			return true;
 	if (d->nkeys > 0 && !m->multiple) {
-		note(m->sig, src, srcval,
+		note(m, m->sig, src, srcval,
 		     "not used: OpenDKIM signs %s with the first match only (MultipleSignatures "
 		     "is off)",
 		     domain);
@@ -743,6 +795,16 @@ static char *key_path(struct map *m, const char *key, const char *from_domain, c
 	return out;
 }
 
+/* KeyTable entries sorted by name, file order among equal names (the
+ * entries are one array, so their addresses give that order). */
+static int kt_cmp(const void *a, const void *b)
+{
+	const struct ktent *x = a, *y = b;
+	int c = strcmp(x->e->key, y->e->key);
+
+	return c ? c : (x->e > y->e) - (x->e < y->e);
+}
+
 static bool parse_keytable(struct map *m, const struct odk_dataset *ds)
 {
 	char w[4096 + 16];
@@ -773,15 +835,23 @@ static bool parse_keytable(struct map *m, const struct odk_dataset *ds)
 			return false;
 		}
 	}
+	qsort(m->kt, m->nkt, sizeof *m->kt, kt_cmp);
 	return true;
 }
 
+/* The first KeyTable entry named name (binary search), or NULL. */
 static const struct ktent *kt_find(const struct map *m, const char *name)
 {
-	for (size_t i = 0; i < m->nkt; i++)
-		if (strcmp(m->kt[i].e->key, name) == 0)
-			return &m->kt[i];
-	return NULL;
+	size_t lo = 0, hi = m->nkt;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(m->kt[mid].e->key, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < m->nkt && strcmp(m->kt[lo].e->key, name) == 0 ? &m->kt[lo] : NULL;
 }
 
 /* What a SigningTable key matches. refile: patterns where only * is
@@ -833,7 +903,8 @@ static void signing_all(struct map *m, const struct ktent *k, const char *src, c
 	char *path = key_path(m, k->key, "$domain", src, val);
 	if (path == NULL)
 		return;
-	note(m->sig, src, val, "every other From domain: the path template below (try_fallback)");
+	note(m, m->sig, src, val,
+	     "every other From domain: the path template below (try_fallback)");
 	char *q1 = kv("  selector", k->selector), *q2 = kv("  path", path);
 	if (q1 && q2)
 		fprintf(m->sig, "%s%s  try_fallback = true;\n", q1, q2);
@@ -857,7 +928,8 @@ static bool signing_entry(struct map *m, const struct odk_entry *e, bool refile)
 		return true;
 	}
 	if (signer[0] != '\0')
-		note(m->sig, src, e->key, "signetd writes no i= (here %s); d= is the same", signer);
+		note(m, m->sig, src, e->key, "signetd writes no i= (here %s); d= is the same",
+		     signer);
 	enum pat p = classify(e->key, refile, &dom);
 	const char *kd = strcmp(k->domain, "%") == 0 ? dom : k->domain;
 	switch (p) {
@@ -895,7 +967,7 @@ static bool signing_entry(struct map *m, const struct odk_entry *e, bool refile)
 		return true;
 	if (p == PAT_SUBDOMAINS) {
 		m->esld = true;
-		note(m->sig, src, e->key,
+		note(m, m->sig, src, e->key,
 		     "subdomains of %s are signed with its key (d=%s) through use_esld", dom, dom);
 	}
 	bool ok = add_key(m, dom, k->selector, path, src, e->key);
@@ -947,7 +1019,7 @@ static bool map_single(struct map *m)
 	struct odk_dataset ds;
 
 	if (d == NULL && s == NULL && k == NULL) {
-		note(m->sig, "KeyTable", NULL,
+		note(m, m->sig, "KeyTable", NULL,
 		     "no signing keys in the OpenDKIM configuration; add domain { } entries");
 		return true;
 	}
@@ -997,7 +1069,7 @@ static bool map_signing(struct map *m)
 		for (size_t i = 0; i < 3; i++) {
 			const struct odk_setting *x = odk_conf_get(m->c, ignored[i]);
 			if (x != NULL)
-				note(m->sig, x->name, x->value,
+				note(m, m->sig, x->name, x->value,
 				     "ignored, as OpenDKIM does when KeyTable is set");
 		}
 		if (st == NULL) {
@@ -1053,6 +1125,12 @@ static void check_keys(struct map *m)
 		if (err)
 			m->key_problems++, m->not_carried++;
 		cli_warn("%s", d.v[i].msg);
+	}
+	if (d.dropped > 0) { /* past DIAG_MAX_COUNT: counted, not stored */
+		fprintf(m->sig, "  # not carried over: key check: %zu more problems not listed\n",
+			d.dropped);
+		cli_warn("%zu more key file problems not listed", d.dropped);
+		m->key_problems += (unsigned)d.dropped, m->not_carried += (unsigned)d.dropped;
 	}
 	diags_free(&d);
 }
@@ -1145,7 +1223,7 @@ static void map_rest(struct map *m)
 			not_carried(m, m->top, s->name, s->value,
 				    "signetd has no equivalent setting");
 		else if (k->kind == KW_NOTE || (k->kind == KW_FEATURE && odk_bool(s->value) == 0))
-			note(m->top, s->name, s->value, "%s",
+			note(m, m->top, s->name, s->value, "%s",
 			     k->kind == KW_NOTE ? k->why : "off, and signetd has no such feature");
 		else if (k->kind != KW_MAPPED)
 			not_carried(m, m->top, s->name, s->value, "%s", k->why);
@@ -1248,6 +1326,7 @@ static void map_free(struct map *m)
 		free(m->doms[i].name);
 	}
 	free(m->doms);
+	free(m->idx);
 	for (size_t i = 0; i < m->nkt; i++)
 		free(m->kt[i].domain), free(m->kt[i].selector), free(m->kt[i].key);
 	free(m->kt);

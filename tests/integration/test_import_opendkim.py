@@ -19,6 +19,8 @@ from test_milter_wire import HEADERS, BODY, Milter, assemble, header_mods
 EXAMPLES = Path("/usr/share/doc/opendkim/examples")
 ODK_MAX_LINE = 4096           # cli/opendkim_conf.h
 ODK_MAX_INCLUDE_DEPTH = 5     # cli/opendkim_conf.h (opendkim.conf(5) Include)
+ODK_MAX_SETTINGS = 1000       # cli/opendkim_conf.h
+ODK_MAX_ENTRIES = 100000      # cli/opendkim_conf.h
 
 
 @pytest.fixture(scope="module")
@@ -430,6 +432,40 @@ def test_ODK_MAX_INCLUDE_DEPTH(world, depth, ok):
         assert rc == 0 and 'socket = "inet:8891@127.0.0.1";' in out, err
     else:
         assert rc == 2 and "Include nests more than ODK_MAX_INCLUDE_DEPTH (5)" in err
+
+
+@pytest.mark.parametrize("n,ok", [(ODK_MAX_SETTINGS, True), (ODK_MAX_SETTINGS + 1, False)])
+def test_ODK_MAX_SETTINGS(world, n, ok):
+    d, rc, out, err = imported(world, "Socket inet:8891@127.0.0.1\n" * n)
+    if ok:
+        assert rc == 1 and out.count("set again") == n - 1, err
+    else:
+        assert rc == 2 and f"{d}/opendkim.conf:{n}: more than ODK_MAX_SETTINGS (1000)" in err
+
+
+@pytest.mark.parametrize("n,ok", [(ODK_MAX_ENTRIES, True), (ODK_MAX_ENTRIES + 1, False)])
+def test_ODK_MAX_ENTRIES(world, n, ok):
+    hosts = "".join(f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}\n" for i in range(n))
+    d, rc, out, err = imported(world, "ExternalIgnoreList file:@DIR@/hosts\n", {"hosts": hosts})
+    if ok:
+        assert rc == 0 and f"{n} entries" in out, err
+    else:
+        assert rc == 2 and f"{d}/hosts:{n}: more than ODK_MAX_ENTRIES (100000)" in err
+
+
+def test_output_larger_than_signetd_reads_from_one_file(world):
+    """12000 domains make more than UCL_MAX_INPUT (1 MiB): the output is
+    still written (to be split), with a warning and exit 1."""
+    n = 12000
+    kt = "".join(f"k{i} d{i}.example:s:/etc/dkim/d{i}.example.key\n" for i in range(n))
+    st = "".join(f"*@d{i}.example k{i}\n" for i in range(n))
+    d, rc, out, err = imported(world, """KeyTable		file:@DIR@/KeyTable
+SigningTable		refile:@DIR@/SigningTable
+""", {"KeyTable": kt, "SigningTable": st})
+    assert rc == 1
+    assert len(out) > 1024 * 1024 and out.count("selector = ") == n
+    assert "more than signetd reads from one file (UCL_MAX_INPUT, 1048576 bytes)" in err
+    assert f"# not carried over: key check: {n - 1000} more problems not listed" in out
 
 
 def test_output_file_created_never_overwritten(world):
