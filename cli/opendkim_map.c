@@ -197,8 +197,12 @@ static void map_socket(struct map *m)
 	const struct odk_setting *s = odk_conf_get(m->c, "Socket");
 	char spec[ODK_MAX_LINE + 8];
 
-	if (s == NULL)
+	if (s == NULL) {
+		note(m, m->top, "Socket", NULL,
+		     "not set, so OpenDKIM took it from its command line (-p; Debian: SOCKET in "
+		     "/etc/default/opendkim); signetd's default is " CONFIG_DEFAULT_SOCKET);
 		return;
+	}
 	/* opendkim.conf(5) Socket: local:PATH is a unix socket; signetd's form is unix: */
 	if (strncmp(s->value, "local:", 6) == 0)
 		snprintf(spec, sizeof spec, "unix:%s", s->value + 6);
@@ -1027,6 +1031,11 @@ static bool map_single(struct map *m)
 		const struct odk_setting *x = d ? d : s ? s : k;
 		not_carried(m, m->sig, x->name, x->value,
 			    "signing needs Domain, Selector and KeyFile together");
+		return true;
+	}
+	if (k->value[0] != '/' && m->c->base_dir == NULL) {
+		not_carried(m, m->sig, k->name, k->value,
+			    "a relative key path without BaseDirectory: give the absolute path");
 		return true;
 	}
 	if (!load_set(m, d, &ds))

@@ -130,6 +130,25 @@ InternalHosts		127.0.0.1, ::1
     assert rc == 0, text
 
 
+def test_relative_key_paths_need_base_directory(world):
+    key = world["keys"][("example.com", "s1")]
+    d, rc, out, err = imported(world, "Domain example.com\nSelector s1\nKeyFile keys/s1.key\n")
+    assert rc == 1
+    assert "# not carried over: KeyFile keys/s1.key: a relative key path without " \
+           "BaseDirectory" in out
+    d, rc, out, err = imported(world, f"BaseDirectory {key.parent}\nDomain example.com\n"
+                               f"Selector s1\nKeyFile ./{key.name}\n")
+    assert rc == 0, out + err
+    assert key_lines(world, "example.com", "s1") in out
+
+
+def test_socket_not_set_is_a_note(world):
+    d, rc, out, err = imported(world, "Syslog yes\n")
+    assert rc == 0, out + err
+    assert "# note: Socket: not set, so OpenDKIM took it from its command line" in out
+    assert "socket =" not in out
+
+
 KEYTABLE = """# NAME DOMAIN:SELECTOR:KEYFILE
 com-s1    example.com:s1:{com_s1}
 com-e1    example.com:e1:{com_e1}
