@@ -113,10 +113,14 @@ static bool include(struct odk_conf *c, const char *from, const char *name, unsi
 		       line, ODK_MAX_INCLUDE_DEPTH);
 		return false;
 	}
-	if (name[0] == '/' || slash == NULL)
-		snprintf(path, sizeof path, "%s", name);
-	else
-		snprintf(path, sizeof path, "%.*s/%s", (int)(slash - from), from, name);
+	int n = name[0] == '/' || slash == NULL
+			? snprintf(path, sizeof path, "%s", name)
+			: snprintf(path, sizeof path, "%.*s/%s", (int)(slash - from), from, name);
+	if (n < 0 || (size_t)n >= sizeof path) {
+		seterr(e, "%s:%u: Include path is longer than %zu bytes", from, line,
+		       sizeof path - 1);
+		return false;
+	}
 	return load_file(path, c, depth + 1, e);
 }
 

@@ -284,6 +284,7 @@ static bool map_internal(struct map *m)
 	if (ds.kind == ODK_DS_UNSUPPORTED) {
 		not_carried(m, m->top, s->name, s->value,
 			    "this kind of data set cannot be read; list the networks in a file");
+		odk_dataset_free(&ds);
 		return true;
 	}
 	FILE *list = m->top;
@@ -294,13 +295,13 @@ static bool map_internal(struct map *m)
 		char buf[ODK_MAX_LINE + 1];
 		struct cidr cidr;
 		const char *at = ds.v[i].line ? where(&ds.v[i], w, sizeof w) : s->name;
-		size_t len = strlen(a);
 		/* opendkim.conf(5) PeerList: "the IP address portion ... may contain square brackets" */
 		if (a[0] == '[' && strchr(a, ']') != NULL) {
 			snprintf(buf, sizeof buf, "%.*s%s", (int)(strchr(a, ']') - a - 1), a + 1,
 				 strchr(a, ']') + 1);
 			a = buf;
 		}
+		size_t len = strlen(a);
 		if (a[0] == '!')
 			not_carried(m, list, at, ds.v[i].key,
 				    "local_addrs has no exclusions; list the networks without it");
