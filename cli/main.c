@@ -20,6 +20,9 @@ static const char usage[] =
 	"                  (--zone ZONEFILE | --dns [--server IP[@PORT]]) [--json] [--explain]\n"
 	"       signet policy [-c CONF] --from ADDR [--auth USER] [--client IP]\n"
 	"                     [--envelope ADDR] [--non-smtp]\n"
+	"       signet doctor [-c signetd.conf] [--postfix-config DIR] [--ip ADDR]...\n"
+	"                     [--server IP[@PORT]] [--no-dns]\n"
+	"                     [--send-test ADDR [--mailbox DIR|FILE] [--maillog FILE]]\n"
 	"       signet import-opendkim [-o FILE] [OPENDKIM_CONF]\n"
 	"       signet --version | --help | help COMMAND\n";
 
@@ -31,6 +34,7 @@ struct command {
 static const struct command commands[] = {
 	{"keygen", cmd_keygen},     {"sign", cmd_sign},     {"verify", cmd_verify},
 	{"dnscheck", cmd_dnscheck}, {"policy", cmd_policy}, {"spf", cmd_spf},
+	{"doctor", cmd_doctor},
 	{"import-opendkim", cmd_import_opendkim},
 };
 

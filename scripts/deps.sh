@@ -13,6 +13,7 @@ PACKAGES=(
 	postfix unbound ca-certificates curl
 	publicsuffix libpsl-dev libidn2-dev
 	sasl2-bin libsasl2-modules
+	debhelper lintian
 )
 
 missing=()
