@@ -36,7 +36,8 @@ int cmd_spf(int argc, char **argv);
 int cmd_dmarc(int argc, char **argv);  /* cmd_dmarc.c: `signet dmarc <sub>` */
 int cmd_doctor(int argc, char **argv); /* cmd_doctor.c: the whole setup, one report */
 int cmd_policy(int argc, char **argv); /* cmd_policy.c: runs conf/ (signetd's own policy) */
-int cmd_rotate(int argc, char **argv); /* cmd_rotate.c: key rotation (conf/rotation.h) */
+int cmd_import_opendkim(int argc, char **argv); /* cmd_import_opendkim.c */
+int cmd_rotate(int argc, char **argv);          /* cmd_rotate.c: key rotation (conf/rotation.h) */
 /* cmd_dmarc_report.c: `signet dmarc report` (issue #15) */
 int cmd_dmarc_report(int argc, char **argv);
 int cmd_arc(int argc, char **argv); /* cmd_arc.c: arc seal */

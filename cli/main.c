@@ -32,6 +32,7 @@ static const char usage[] =
 	"       signet rotate -d DOMAIN [-t rsa|ed25519] [-b BITS] [--keys-dir DIR]\n"
 	"                     [-c signetd.conf] [--state FILE] [--selector SEL]\n"
 	"       signet rotate --status [-c signetd.conf] [--state FILE]\n"
+	"       signet import-opendkim [-o FILE] [OPENDKIM_CONF]\n"
 	"       signet --version | --help | help COMMAND\n";
 
 struct command {
@@ -40,10 +41,17 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{"keygen", cmd_keygen},     {"sign", cmd_sign},     {"verify", cmd_verify},
-	{"dnscheck", cmd_dnscheck}, {"policy", cmd_policy}, {"spf", cmd_spf},
-	{"dmarc", cmd_dmarc},       {"doctor", cmd_doctor}, {"rotate", cmd_rotate},
+	{"keygen", cmd_keygen},
+	{"sign", cmd_sign},
+	{"verify", cmd_verify},
+	{"dnscheck", cmd_dnscheck},
+	{"policy", cmd_policy},
+	{"spf", cmd_spf},
+	{"dmarc", cmd_dmarc},
+	{"doctor", cmd_doctor},
+	{"rotate", cmd_rotate},
 	{"arc", cmd_arc},
+	{"import-opendkim", cmd_import_opendkim},
 };
 
 static const struct command *find(const char *name)
