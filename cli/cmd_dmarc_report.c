@@ -21,19 +21,21 @@
 #include <signet/psl.h>
 
 #include "cli.h"
+#include "config.h"
 #include "psl_load.h"
 #include "report_mail.h"
 #include "report_store.h"
 #include "report_xml.h"
 
-#define REPORT_DEFAULT_DB "/var/lib/signet/dmarc.db" /* dmarc.reports.db */
+#define REPORT_DEFAULT_DB REPORT_STORE_DEFAULT_PATH /* dmarc.reports.db */
 #define REPORT_DAILY_CAP 100 /* reports per destination address per day (--max-per-destination) */
 #define REPORT_MAX_DAILY_CAP 100000
 #define REPORT_MAX_ANSWER 32 /* TXT records looked at in one authorization answer */
 
 static const char usage[] =
-	"usage: signet dmarc report [--db FILE] (--send | --out DIR | --dry-run)\n"
-	"                           --from ADDR [--org-name NAME] [--day YYYY-MM-DD]\n"
+	"usage: signet dmarc report [-c signetd.conf] [--db FILE] (--send | --out DIR | "
+	"--dry-run)\n"
+	"                           [--from ADDR] [--org-name NAME] [--day YYYY-MM-DD]\n"
 	"                           [--zone ZONEFILE | --dns [--server IP[@PORT]]]\n"
 	"                           [--max-per-destination N] [--all-domains]\n"
 	"                           [--psl FILE] [--format rfc9990|rfc7489] [--sendmail PATH]\n";
@@ -41,6 +43,9 @@ static const char usage[] =
 static const char help_text[] =
 	"Send the DMARC aggregate reports (RFC 9990) for one day of signetd's\n"
 	"report store to the rua= addresses of each domain.\n\n"
+	"  -c, --config FILE      signetd.conf: dmarc.reports { enabled; db; from; org_name }\n"
+	"                         (reports off there: nothing is done, exit 0); options\n"
+	"                         given on the command line win\n"
 	"  --db FILE              the report store (default " REPORT_DEFAULT_DB ")\n"
 	"  --send                 mail the reports through sendmail(1)\n"
 	"  --out DIR              write each report (.xml.gz) and each message (.eml) to DIR\n"
@@ -66,6 +71,9 @@ enum mode { MODE_NONE, MODE_SEND, MODE_OUT, MODE_DRY };
 
 struct rpt_opts {
 	const char *db, *out_dir, *day, *zone, *server, *org_name, *from, *sendmail, *psl;
+	const char *config;         /* -c: signetd.conf */
+	struct signetd_config *cfg; /* owned: loaded from config */
+	bool db_given, reports_off;
 	enum mode mode;
 	bool dns, all_domains;
 	unsigned cap;
@@ -98,6 +106,34 @@ static int check_opts(struct rpt_opts *o)
 	return -1;
 }
 
+/* -c signetd.conf: dmarc.reports { enabled; db; from; org_name } (the
+ * systemd timer runs `signet dmarc report --send -c /etc/signet/signetd.conf`,
+ * so one file says whether and as whom reports go). A value given on the
+ * command line wins. */
+static bool apply_config(struct rpt_opts *o)
+{
+	struct diags d;
+	diags_init(&d);
+	bool ok = config_load(o->config, &o->cfg, &d) == SIGNET_OK;
+	diags_print(&d, stderr, "signet: ");
+	diags_free(&d);
+	if (!ok) {
+		cli_err("%s: configuration not usable (see above)", o->config);
+		return false;
+	}
+	const struct config_dmarc *dm = &o->cfg->dmarc;
+	o->reports_off = !dm->reports_enabled;
+	if (!o->db_given && dm->reports_db != NULL)
+		o->db = dm->reports_db;
+	if (o->from == NULL)
+		o->from = dm->reports_from;
+	if (o->org_name == NULL)
+		o->org_name = dm->reports_org_name;
+	if (!dm->reports_only_authenticated)
+		o->all_domains = true;
+	return true;
+}
+
 static int parse_opts(int argc, char **argv, struct rpt_opts *o)
 {
 	static const struct option longopts[] = {
@@ -111,7 +147,8 @@ static int parse_opts(int argc, char **argv, struct rpt_opts *o)
 		{"zone", required_argument, NULL, 'z'},
 		{"dns", no_argument, NULL, 'D'},
 		{"server", required_argument, NULL, 'S'},
-		{"max-per-destination", required_argument, NULL, 'c'},
+		{"max-per-destination", required_argument, NULL, 'x'},
+		{"config", required_argument, NULL, 'c'},
 		{"all-domains", no_argument, NULL, 'a'},
 		{"format", required_argument, NULL, 'F'},
 		{"sendmail", required_argument, NULL, 'M'},
@@ -126,10 +163,10 @@ static int parse_opts(int argc, char **argv, struct rpt_opts *o)
 	o->sendmail = REPORT_MAIL_SENDMAIL;
 	o->psl = SIGNET_PSL_DEFAULT_FILE;
 	optind = 0;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":hc:", longopts, NULL)) != -1) {
 		rc = -1;
 		switch (c) {
-		case 'b': o->db = optarg; break;
+		case 'b': o->db = optarg, o->db_given = true; break;
 		case 's': rc = set_mode(o, MODE_SEND); break;
 		case 'o':
 			o->out_dir = optarg;
@@ -142,7 +179,8 @@ static int parse_opts(int argc, char **argv, struct rpt_opts *o)
 		case 'z': o->zone = optarg; break;
 		case 'D': o->dns = true; break;
 		case 'S': o->server = optarg; break;
-		case 'c':
+		case 'c': o->config = optarg; break;
+		case 'x':
 			if (!cli_parse_u64(optarg, &v) || v == 0 || v > REPORT_MAX_DAILY_CAP)
 				return cli_usage_error("dmarc report", usage,
 						       "--max-per-destination must be 1..%d",
@@ -170,6 +208,10 @@ static int parse_opts(int argc, char **argv, struct rpt_opts *o)
 	if (optind < argc)
 		return cli_usage_error("dmarc report", usage, "unexpected argument '%s'",
 				       argv[optind]);
+	if (o->config != NULL && !apply_config(o))
+		return CLI_EXIT_FAIL;
+	if (o->reports_off)
+		return -1;
 	return check_opts(o);
 }
 
@@ -603,13 +645,33 @@ static struct signet_psl *load_psl(const char *path)
 	return psl;
 }
 
+static int report_run(struct rpt_opts *o_);
+
 int cmd_dmarc_report(int argc, char **argv)
 {
 	struct rpt_opts o;
 	int rc = parse_opts(argc, argv, &o);
-	if (rc >= 0)
+	if (rc >= 0) {
+		config_free(o.cfg);
 		return rc;
-	struct run run = {.o = &o};
+	}
+	if (o.reports_off) {
+		printf("DMARC reports are off (dmarc.reports.enabled is false in %s): nothing to "
+		       "do\n",
+		       o.config);
+		config_free(o.cfg);
+		return cli_flush_stdout() ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+	}
+	rc = report_run(&o);
+	config_free(o.cfg);
+	return rc;
+}
+
+static int report_run(struct rpt_opts *o_)
+{
+	struct rpt_opts o = *o_;
+	int rc;
+	struct run run = {.o = o_};
 	if (o.day != NULL && !parse_day(o.day, &run.day))
 		return cli_usage_error("dmarc report", usage, "--day '%s' is not a YYYY-MM-DD date",
 				       o.day);

@@ -131,11 +131,14 @@ struct config_dmarc {
 	enum config_on_error on_temperror;       /* accept (default) or tempfail */
 	char **trusted_arc_sealers; /* owned: lower-case A-label domains (at most CONFIG_MAX_LIST) */
 	size_t n_trusted_arc_sealers;
-	/* reports { }: read and checked, not used yet (aggregate reports, a later issue) */
-	bool reports_enabled;   /* default false */
-	char *reports_db;       /* owned or NULL: an absolute path */
-	char *reports_org_name; /* owned or NULL */
-	char *reports_from;     /* owned or NULL: local@domain */
+	/* reports { } (issue #15): signetd records observations, `signet dmarc
+	 * report -c` sends them (signetd.conf(5), DMARC REPORTS) */
+	bool reports_enabled;            /* default false */
+	char *reports_db;                /* owned or NULL: an absolute path */
+	char *reports_org_name;          /* owned or NULL */
+	char *reports_from;              /* owned or NULL: local@domain */
+	unsigned reports_retention;      /* retention_days; default REPORT_STORE_RETENTION_DAYS */
+	bool reports_only_authenticated; /* default true */
 };
 void config_dmarc_defaults(struct config_dmarc *d);
 void config_dmarc_free(struct config_dmarc *d);
@@ -176,14 +179,14 @@ struct signetd_config {
 	enum config_on_error verify_on_fail; /* verify.on_fail: accept (default) or reject */
 	enum config_on_error verify_on_temperror; /* verify.on_temperror: accept (default) or
 						     tempfail (DKIM-VER-16) */
-	bool spf_enabled;       /* spf.enabled (default true): SPF of MAIL FROM (RFC 7208) */
-	bool spf_helo;          /* spf.helo (default true): SPF of the HELO name too */
+	bool spf_enabled; /* spf.enabled (default true): SPF of MAIL FROM (RFC 7208) */
+	bool spf_helo;    /* spf.helo (default true): SPF of the HELO name too */
 	/* rotation { } (issue #17, rotation.h) */
-	char *rotation_state;         /* owned or NULL: ROTATION_DEFAULT_STATE */
-	double rotation_retire_after; /* seconds; default ROTATION_DEFAULT_RETIRE_AFTER */
-	char *psl_file;         /* owned or NULL (""): verify.public_suffix_list, default
+	char *rotation_state;              /* owned or NULL: ROTATION_DEFAULT_STATE */
+	double rotation_retire_after;      /* seconds; default ROTATION_DEFAULT_RETIRE_AFTER */
+	char *psl_file;                    /* owned or NULL (""): verify.public_suffix_list, default
 					   SIGNET_PSL_DEFAULT_FILE (DKIM-VER-17) */
-	struct signet_psl *psl; /* owned: that list as config_load read it; NULL when
+	struct signet_psl *psl;            /* owned: that list as config_load read it; NULL when
 					   off, missing or malformed (a warning says which) */
 	enum config_log_target log_target; /* default syslog */
 	char *log_facility;                /* owned: default "mail" */

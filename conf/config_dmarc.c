@@ -1,10 +1,11 @@
 /* config_dmarc.c: the dmarc { } section (DESIGN.md "signetd config
  * additions"): evaluation switches, enforcement, the trusted ARC sealers,
- * and reports { } (read and checked; aggregate reports are a later issue).
+ * and reports { } (signetd records, `signet dmarc report -c` sends).
  * Defaults and their reasons: signetd.conf(5). */
 #include <stdlib.h>
 #include <string.h>
 
+#include "report_store.h"
 #include "config.h"
 #include "config_walk.h"
 
@@ -20,6 +21,8 @@ void config_dmarc_defaults(struct config_dmarc *d)
 	d->enforce = true; /* the domain owner asked for it; signetd.conf(5) says why */
 	d->quarantine = CONFIG_QUARANTINE_HEADER;
 	d->on_temperror = CONFIG_ACCEPT;
+	d->reports_retention = REPORT_STORE_RETENTION_DAYS;
+	d->reports_only_authenticated = true; /* RFC 9990 8.x: do not mail spammers' rua */
 }
 
 static void sealers_free(struct config_dmarc *d)
@@ -145,8 +148,24 @@ static void k_reports_from(struct ctx *c, const struct ucl_node *n, void *base)
 	cfg_set_str(c, &d->reports_from, s);
 }
 
+/* reports.retention_days: 1..REPORT_STORE_MAX_RETENTION_DAYS. */
+static void k_reports_retention(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	struct config_dmarc *d = base;
+	if (n->type != UCL_INT || n->v.i < 1 || n->v.i > REPORT_STORE_MAX_RETENTION_DAYS) {
+		cfg_node_error(c, n,
+			       "dmarc.reports.retention_days must be a whole number of days, "
+			       "1 to %d",
+			       REPORT_STORE_MAX_RETENTION_DAYS);
+		return;
+	}
+	d->reports_retention = (unsigned)n->v.i;
+}
+
 static const struct keydef reports_keys[] = {
 	{"enabled", K_BOOL, DMC(reports_enabled), NULL, {NULL}},
+	{"only_authenticated", K_BOOL, DMC(reports_only_authenticated), NULL, {NULL}},
+	{"retention_days", K_FN, 0, k_reports_retention, {NULL}},
 	{"db", K_FN, 0, k_reports_db, {NULL}},
 	{"org_name", K_FN, 0, k_reports_org_name, {NULL}},
 	{"from", K_FN, 0, k_reports_from, {NULL}},
@@ -155,11 +174,8 @@ static const struct keydef reports_keys[] = {
 static void s_reports(struct ctx *c, const struct ucl_node *n, void *base)
 {
 	struct config_dmarc *d = base;
+	(void)d;
 	cfg_walk(c, n, "dmarc.reports", reports_keys, NKEYS(reports_keys), base);
-	if (d->reports_enabled)
-		cfg_node_warn(c, n,
-			      "dmarc.reports.enabled = true: aggregate reports (RFC 9990) are not "
-			      "sent by this version; the keys are checked and kept");
 }
 
 static const struct keydef dmarc_keys[] = {

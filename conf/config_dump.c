@@ -63,6 +63,8 @@ static void dump_dmarc(const struct config_dmarc *d, FILE *f)
 	}
 	fputs("];\n  reports {\n", f);
 	fprintf(f, "    enabled = %s;\n", d->reports_enabled ? "true" : "false");
+	fprintf(f, "    retention_days = %u;\n    only_authenticated = %s;\n", d->reports_retention,
+		d->reports_only_authenticated ? "true" : "false");
 	if (d->reports_db)
 		put_kv(f, "    ", "db", d->reports_db);
 	if (d->reports_org_name)

@@ -14,6 +14,8 @@
 
 #include <signet/signet.h>
 
+#define REPORT_STORE_DEFAULT_PATH "/var/lib/signet/dmarc.db" /* dmarc.reports.db */
+
 /* Limits (doc/SECURITY.md, "DMARC reports"). */
 /* DKIM results per observation: as many as the verifier reports (DKIM-VER-04). */
 #define REPORT_STORE_MAX_DKIM SIGNET_MAX_SIGNATURES

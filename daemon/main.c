@@ -19,6 +19,7 @@
 
 #include <signet/signet.h>
 
+#include "report_writer.h"
 #include "config.h"
 #include "diag.h"
 #include "health.h"
@@ -120,9 +121,39 @@ static struct runtime *load_runtime(const char *path, FILE *report, bool to_log)
 	return rt;
 }
 
+/* The DMARC report writer (issue #15): started once after privileges are
+ * dropped, so its store belongs to the user signetd runs as; every runtime
+ * borrows it. A reload does not start, stop or move it (signetd.conf(5)). */
+static struct report_writer *g_reports;
+
 static struct runtime *reload(void *arg)
 {
-	return load_runtime(arg, stderr, true);
+	struct runtime *rt = load_runtime(arg, stderr, true);
+	if (rt != NULL)
+		rt->reports = g_reports;
+	return rt;
+}
+
+/* A store that cannot be opened is logged and mail flows unrecorded: reports
+ * are never worth refusing mail for. */
+static void start_reports(struct runtime *rt)
+{
+	const struct config_dmarc *dm = &rt->cfg->dmarc;
+	if (!dm->enabled || !dm->reports_enabled)
+		return;
+	struct report_writer_opts o = {
+		.path = dm->reports_db != NULL ? dm->reports_db : REPORT_STORE_DEFAULT_PATH,
+		.retention_days = dm->reports_retention,
+		.metrics = metrics_process(),
+	};
+	struct signet_error err = {0};
+	if (report_writer_start(&o, &g_reports, &err) != SIGNET_OK) {
+		log_msg(LOG_LVL_ERR, "DMARC report data is not recorded: %s", err.msg);
+		g_reports = NULL;
+		return;
+	}
+	rt->reports = g_reports;
+	log_msg(LOG_LVL_INFO, "DMARC report data recorded in %s", o.path);
 }
 
 static int listen_inet(const struct config_socket *sk, char *err, size_t errlen)
@@ -365,6 +396,7 @@ static int serve(struct runtime *rt, const struct options *o)
 	}
 	if (mh != NULL)
 		log_msg(LOG_LVL_INFO, "metrics on http://%s/metrics", cfg->metrics_listen);
+	start_reports(rt);
 	struct server_params p = {
 		.listen_fd = fd,
 		.workers = cfg->workers,
@@ -398,6 +430,8 @@ static int serve(struct runtime *rt, const struct options *o)
 		rc = server_run(srv) == 0 ? 0 : 1;
 		server_free(srv);
 	}
+	report_writer_stop(g_reports); /* writes what is queued */
+	g_reports = NULL;
 	metrics_http_stop(mh);
 	metrics_free(metrics_process());
 	close(fd);

@@ -9,10 +9,14 @@
 
 struct signetd_config;
 struct keystore;
+struct report_writer;
 
 struct runtime {
 	struct signetd_config *cfg; /* owned */
 	struct keystore *keys;      /* owned */
+	/* Borrowed: the DMARC report writer of the process (started once, at
+	 * start, when dmarc.reports.enabled), or NULL: nothing is recorded. */
+	struct report_writer *reports;
 	atomic_int refs;
 };
 

@@ -28,6 +28,7 @@
 #include "runtime.h"
 #include "session.h"
 #include "session_dmarc.h"
+#include "session_report.h"
 #include "session_arc.h"
 
 #define SESSION_MAX_HELD (2 * MILTER_DEFAULT_MAX_DATA) /* input held while waiting for DNS */
@@ -1115,6 +1116,31 @@ static bool arc_seal(struct session *s, const char *ar, struct signet_buf *out)
 	       put_header(s, true, 0, "ARC-Seal", as, out);
 }
 
+/* Issue #15: the message's DMARC outcome for the aggregate reports (also a
+ * rejected one: its disposition is what the report tells the owner). The
+ * writer copies and queues it; nothing here waits. */
+static void dmarc_record(struct session *s, const struct signet_dmarc_outcome *dmo,
+			 const struct signet_sig_result *const *res, size_t n)
+{
+	struct message *m = &s->msg;
+	if (s->rt->reports == NULL || dmo == NULL)
+		return;
+	struct signet_ar_spf spf;
+	struct session_report_facts f = {
+		.dmarc = dmo,
+		.mode = s->rt->cfg->dmarc.discovery,
+		.source_ip = remote_ip(s),
+		.mail_from = m->sender,
+		.helo = s->helo,
+		.dkim = res,
+		.ndkim = n,
+		.spf = spf_ar_entry(m, SPF_MAILFROM, &spf) ? &spf : NULL,
+		.override_comment = m->dmarc_arc_why[0] ? m->dmarc_arc_why : NULL,
+		.now = (long long)time(NULL),
+	};
+	(void)session_report_submit(s->rt->reports, &f);
+}
+
 static bool finish_verify(struct session *s, struct signet_buf *out)
 {
 	struct message *m = &s->msg;
@@ -1152,6 +1178,7 @@ static bool finish_verify(struct session *s, struct signet_buf *out)
 		session_dmarc_decide(&s->rt->cfg->dmarc, dmo, !mail_from_outside(s),
 				     (s->actions & SMFIF_QUARANTINE) != 0);
 	dmarc_note(m, dmo, dv.action);
+	dmarc_record(s, dmo, res, n);
 	if (dv.action == SESSION_DMARC_REJECT || dv.action == SESSION_DMARC_TEMPFAIL)
 		return refuse_dmarc(s, dmo, &dv, out);
 	char ar[8192];

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "report_store.h"
 
 static struct diags g_d;
 
@@ -776,14 +777,25 @@ static void config_dmarc_section(void **state)
 	assert_string_equal(d->reports_from, "dmarc-noreply@example.org");
 	assert_int_equal(g_d.n, 0);
 	config_free(cfg);
-	/* one sealer as a string; reports.enabled = true warns (not sent yet) */
-	cfg = load_ok("dmarc { trusted_arc_sealers = google.com; reports { enabled = true } }");
+	/* one sealer as a string; reports on, with their retention and scope */
+	cfg = load_ok("dmarc { trusted_arc_sealers = google.com; reports { enabled = true; "
+		      "retention_days = 7; only_authenticated = false; } }");
 	assert_int_equal(cfg->dmarc.n_trusted_arc_sealers, 1);
 	assert_true(cfg->dmarc.reports_enabled);
-	assert_int_equal(g_d.nerrors, 0);
-	assert_int_equal(g_d.n, 1);
-	assert_non_null(strstr(g_d.v[0].msg, "not sent by this version"));
+	assert_int_equal(cfg->dmarc.reports_retention, 7);
+	assert_false(cfg->dmarc.reports_only_authenticated);
+	assert_int_equal(g_d.n, 0);
 	config_free(cfg);
+	cfg = load_ok("");
+	assert_int_equal(cfg->dmarc.reports_retention, REPORT_STORE_RETENTION_DAYS);
+	assert_true(cfg->dmarc.reports_only_authenticated);
+	config_free(cfg);
+	assert_err("dmarc { reports { retention_days = 0 } }",
+		   "/etc/signet/signetd.conf:1:19: dmarc.reports.retention_days must be a whole "
+		   "number of days, 1 to 3660");
+	assert_err("dmarc { reports { retention_days = 3661 } }",
+		   "/etc/signet/signetd.conf:1:19: dmarc.reports.retention_days must be a whole "
+		   "number of days, 1 to 3660");
 	assert_err("dmarc { discovery = \"org-domain\" }",
 		   "/etc/signet/signetd.conf:1:9: dmarc.discovery must be \"tree-walk\" (RFC 9989) "
 		   "or \"psl\" (RFC 7489, the public suffix list), not 'org-domain'");
