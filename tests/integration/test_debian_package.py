@@ -26,7 +26,9 @@ import harness  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("signet", "signetd")
 INSTALLED = ["/usr/bin/signet", "/usr/sbin/signetd", "/etc/signet/signetd.conf",
-             "/lib/systemd/system/signetd.service", "/usr/share/man/man1/signet.1.gz",
+             "/lib/systemd/system/signetd.service",
+             "/lib/systemd/system/signet-dmarc-report.service",
+             "/lib/systemd/system/signet-dmarc-report.timer", "/usr/share/man/man1/signet.1.gz",
              "/usr/share/man/man8/signetd.8.gz", "/usr/share/man/man5/signetd.conf.5.gz"]
 
 
@@ -98,8 +100,15 @@ def test_install_run_purge(debs):
         r = run("/usr/sbin/signetd", "-t", "-c", "/etc/signet/signetd.conf", check=False)
         assert r.returncode == 0, r.stdout + r.stderr
         assert "signetd will only verify" in r.stderr, r.stderr
-        r = run("systemd-analyze", "verify", "/lib/systemd/system/signetd.service", check=False)
-        assert "rror" not in r.stderr and "nvalid" not in r.stderr, r.stderr
+        for unit in ("signetd.service", "signet-dmarc-report.service",
+                     "signet-dmarc-report.timer"):
+            r = run("systemd-analyze", "verify", f"/lib/systemd/system/{unit}", check=False)
+            assert "rror" not in r.stderr and "nvalid" not in r.stderr, (unit, r.stderr)
+        # the timer's command as the timer runs it: reports are off in the
+        # shipped config, so it does nothing, as _signet
+        r = run("runuser", "-u", "_signet", "--", "/usr/bin/signet", "dmarc", "report",
+                "--send", "-c", "/etc/signet/signetd.conf", check=False)
+        assert r.returncode == 0 and "DMARC reports are off" in r.stdout, r.stdout + r.stderr
         # Start the installed daemon as systemd would (ExecStart), on a free
         # port so it cannot collide with anything else on the machine.
         port = harness.free_port()
