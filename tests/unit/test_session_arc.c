@@ -774,6 +774,32 @@ static void ARC_SEAL_03_list_reinjection_uses_reception_results(void **state)
 	free(next), free(body_now), free(msg), free(chain);
 }
 
+/* AR-TRUST-01 (RFC 8601 1.2, 7.1): only an Authentication-Results with our
+ * own authserv-id is read as our reception results. A local reinjection
+ * carrying another server's AR that claims dkim=pass and arc=pass is not
+ * sealed on its word (nothing of ours from reception to vouch with; the
+ * log says so), and the foreign field is left as it is. */
+static void AR_TRUST_01_foreign_authserv_id_not_trusted(void **state)
+{
+	(void)state;
+	struct result r;
+	set_arc("arc { seal = forwarded; }");
+	char *chain = outside_seal(OUTSIDE_MSG, "s1", SIGNET_RESULT_NONE);
+	char *msg = reinjected(chain, "mx.other.example; dkim=pass header.d=outside.example\r\n"
+				      "\tarc=pass smtp.remote-ip=" OUTSIDE_IP);
+	log_start();
+	run(&r, "127.0.0.1", true, "<list-bounces@example.com>", to_outside, NULL, msg);
+	log_end();
+	assert_null(r.as);
+	assert_null(r.aar);
+	assert_non_null(strstr(g_log, "not sealed: local mail without our Authentication-Results "
+				      "from reception"));
+	for (size_t k = 0; k < r.n; k++)
+		assert_false(r.e[k].cmd == SMFIR_CHGHEADER &&
+			     strcmp(r.e[k].name, "Authentication-Results") == 0);
+	free(msg), free(chain);
+}
+
 /* ARC-SEAL-01 through the daemon: the reception AR's arc=fail is kept
  * (cv=fail); and arc=pass there never makes cv=pass over a chain whose
  * seal is broken now (its AAR was changed). */
@@ -985,6 +1011,7 @@ int main(void)
 		cmocka_unit_test(ARC_SEAL_02_rcpt_negotiated_only_for_sealing),
 		cmocka_unit_test(ARC_SEAL_02_all_seals_every_verified_message),
 		cmocka_unit_test(ARC_SEAL_03_list_reinjection_uses_reception_results),
+		cmocka_unit_test(AR_TRUST_01_foreign_authserv_id_not_trusted),
 		cmocka_unit_test(ARC_SEAL_01_never_pass_over_a_failed_chain),
 		cmocka_unit_test(ARC_SEAL_03_reception_results_only_from_local_clients),
 		cmocka_unit_test(ARC_SEAL_03_reception_ar_limit),
