@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cmd_dmarc_digest.h"
 
 static const char usage[] =
 	"usage: signet keygen -d DOMAIN -s SELECTOR [-t rsa|ed25519] [-b BITS] -k KEYFILE\n"
@@ -22,6 +23,13 @@ static const char usage[] =
 	"                     [--envelope ADDR] [--non-smtp]\n"
 	"       signet --version | --help | help COMMAND\n";
 
+/* TEMPORARY (branch digest): until cli/cmd_dmarc.c brings the `signet dmarc` dispatcher. */
+static int dmarc_tmp(int argc, char **argv)
+{
+	return argc > 1 && strcmp(argv[1], "digest") == 0 ? cmd_dmarc_digest(argc - 1, argv + 1)
+							  : CLI_EXIT_USAGE;
+}
+
 struct command {
 	const char *name;
 	int (*run)(int argc, char **argv);
@@ -30,6 +38,7 @@ struct command {
 static const struct command commands[] = {
 	{"keygen", cmd_keygen},     {"sign", cmd_sign},     {"verify", cmd_verify},
 	{"dnscheck", cmd_dnscheck}, {"policy", cmd_policy}, {"spf", cmd_spf},
+	{"dmarc", dmarc_tmp},
 };
 
 static const struct command *find(const char *name)
