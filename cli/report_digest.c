@@ -763,6 +763,8 @@ static void html_chart(FILE *f, const struct view *v)
 	uint64_t max = 1;
 	const int w = 960, h = 220, top = 10, base = 230;
 	double bw = n ? (double)(w - 40) / (double)n : 0;
+
+	bw = bw > 48 ? 48 : bw; /* a few days: bars, not blocks */
 	char b[32];
 
 	for (size_t i = first; i < v->ndays; i++)
