@@ -553,7 +553,9 @@ bool digest_text(const struct digest *d, FILE *f)
 		text_source(f, &v.src[i]);
 	}
 	fputs("\nWhat to fix\n", f);
-	if (v.nfix == 0)
+	if (v.nsrc == 0)
+		fputs("  nothing to judge: no report was read\n", f);
+	else if (v.nfix == 0)
 		fputs("  nothing: every source passes DKIM aligned\n", f);
 	for (size_t i = 0; i < v.nfix; i++) {
 		fputs("  - ", f);
@@ -839,7 +841,9 @@ static void html_sources(FILE *f, const struct view *v)
 static void html_fixes(FILE *f, const struct digest *d, const struct view *v)
 {
 	fputs("<h2>What to fix</h2>\n<ul>\n", f);
-	if (v->nfix == 0)
+	if (v->nsrc == 0)
+		fputs("<li>Nothing to judge: no report was read.</li>\n", f);
+	else if (v->nfix == 0)
 		fputs("<li>Nothing: every source passes DKIM aligned.</li>\n", f);
 	for (size_t i = 0; i < v->nfix; i++) {
 		char *t = NULL;

@@ -70,7 +70,8 @@ static enum kind sniff(const uint8_t *p, size_t len)
 		i = 3;
 	while (i < len && strchr(" \t\r\n", p[i]) != NULL && p[i] != '\0')
 		i++;
-	if (len - i >= 5 && (memcmp(p + i, "<?xml", 5) == 0 || memcmp(p + i, "<feed", 5) == 0))
+	/* A message or an mbox never starts with '<'; XML always does. */
+	if (i < len && p[i] == '<')
 		return K_XML;
 	return K_OTHER;
 }

@@ -522,3 +522,22 @@ def test_DMARC_DIGEST_06_html_renders(signet, agg, tmp_path):
     dom = subprocess.run(base + ["--dump-dom", out.as_uri()], env=env, stdout=subprocess.PIPE,
                          stderr=subprocess.DEVNULL, timeout=120).stdout.decode()
     assert "What to fix" in dom and "209.85.220.41" in dom
+
+
+def test_DMARC_DIGEST_01_prefixed_namespace_no_declaration(signet, tmp_path):
+    """XML is recognised by its '<', not by "<?xml": a report with a namespace prefix, no XML
+    declaration and leading white space is read as RFC 9990."""
+    xml = report_xml().split(b"?>", 1)[1].replace(b"<", b"<d:").replace(b"<d:/", b"</d:")
+    xml = b"  \n" + xml.replace(b"<d:feedback>", b'<d:feedback xmlns:d="urn:ietf:params:xml:ns:dmarc-2.0">', 1)
+    (tmp_path / "p.xml").write_bytes(xml)
+    j, r = jdigest(signet, tmp_path / "p.xml")
+    assert j["reports_read"] == 1 and j["reports"][0]["format"] == "rfc9990", r
+    assert j["messages"] == 1 and j["sources"][0]["ip"] == "192.0.2.1"
+
+
+def test_DMARC_DIGEST_05_nothing_read(signet, tmp_path):
+    r = digest(signet, tmp_path)
+    assert r.rc == 0, r
+    assert r.text == ("0 reports from 0 organisations: 0 messages, DMARC pass 0, fail 0 (DKIM "
+                      "aligned pass 0, SPF aligned pass 0)\n\nWhat to fix\n"
+                      "  nothing to judge: no report was read\n")
