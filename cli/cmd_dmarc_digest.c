@@ -70,7 +70,7 @@ static bool write_html(const struct digest *d, const char *path)
 		io_open_error(path, "--html", errno);
 		return false;
 	}
-	ok = digest_html(d, f);
+	ok = digest_html(d, f) && !ferror(f);
 	if (fclose(f) != 0 || !ok) {
 		cli_err("dmarc digest: cannot write %s", path);
 		return false;
@@ -98,9 +98,9 @@ static int digest_run(char **paths, int n, bool json, const char *html)
 		fprintf(stderr, "signet: dmarc digest: %zu %s without a DMARC report\n", none,
 			cli_plural(none, "message", "messages"));
 	ok = !run.nomem && (json ? digest_json(run.d, stdout) : digest_text(run.d, stdout));
-	ok = ok && (html == NULL || write_html(run.d, html));
-	if (run.nomem)
+	if (!ok)
 		cli_err("dmarc digest: out of memory");
+	ok = ok && (html == NULL || write_html(run.d, html));
 	report_reader_free(rd);
 	digest_free(run.d);
 	if (!cli_flush_stdout() || !ok)

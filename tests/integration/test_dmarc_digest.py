@@ -454,6 +454,9 @@ def test_DMARC_DIGEST_usage(signet, tmp_path):
     assert r.rc == 0 and "usage: signet dmarc digest" in r.text
     r = digest(signet, "--html", tmp_path / "no" / "such" / "dir.html", tmp_path)
     assert r.rc == 1 and "dir.html" in r.err
+    if os.path.exists("/dev/full"):  # a write error is an error, not a truncated page
+        r = digest(signet, "--html", "/dev/full", tmp_path)
+        assert r.rc == 1 and "cannot write /dev/full" in r.err, r
 
 
 # --- DMARC-DIGEST-06: HTML rendered by Chromium ---
