@@ -33,6 +33,7 @@ int cmd_sign(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_dnscheck(int argc, char **argv);
 int cmd_spf(int argc, char **argv);
+int cmd_doctor(int argc, char **argv); /* cmd_doctor.c: the whole setup, one report */
 int cmd_policy(int argc, char **argv); /* cmd_policy.c: runs conf/ (signetd's own policy) */
 
 /* util.c: messages, option parsing helpers. */

@@ -21,6 +21,9 @@ static const char usage[] =
 	"                  (--zone ZONEFILE | --dns [--server IP[@PORT]]) [--json] [--explain]\n"
 	"       signet policy [-c CONF] --from ADDR [--auth USER] [--client IP]\n"
 	"                     [--envelope ADDR] [--non-smtp]\n"
+	"       signet doctor [-c signetd.conf] [--postfix-config DIR] [--ip ADDR]...\n"
+	"                     [--server IP[@PORT]] [--no-dns]\n"
+	"                     [--send-test ADDR [--mailbox DIR|FILE] [--maillog FILE]]\n"
 	"       signet --version | --help | help COMMAND\n";
 
 /* TEMPORARY (branch digest): until cli/cmd_dmarc.c brings the `signet dmarc` dispatcher. */
@@ -38,7 +41,7 @@ struct command {
 static const struct command commands[] = {
 	{"keygen", cmd_keygen},     {"sign", cmd_sign},     {"verify", cmd_verify},
 	{"dnscheck", cmd_dnscheck}, {"policy", cmd_policy}, {"spf", cmd_spf},
-	{"dmarc", dmarc_tmp},
+	{"dmarc", dmarc_tmp},       {"doctor", cmd_doctor},
 };
 
 static const struct command *find(const char *name)
