@@ -44,14 +44,16 @@ struct source {
 };
 
 /* The judgments: one finding per kind per (From domain, source IP). */
-enum fix_kind { FIX_NOT_ALIGNED, FIX_UNKNOWN, FIX_SPOOF, FIX_SPF_ONLY };
-static const char *const fix_names[] = {"not-aligned", "unknown-source", "spoofing", "spf-only"};
+enum fix_kind { FIX_NOT_ALIGNED, FIX_UNKNOWN, FIX_SPOOF, FIX_SPF_ONLY, FIX_FORWARDED, FIX_N };
+static const char *const fix_names[] = {"not-aligned", "unknown-source", "spoofing", "spf-only",
+					"forwarded"};
 
 struct fix {
 	enum fix_kind kind;
 	const char *domain, *ip, *p;
 	uint64_t messages;
-	struct names seen; /* what passed unaligned (FIX_NOT_ALIGNED) */
+	struct names seen; /* what passed unaligned (FIX_NOT_ALIGNED), the overrides
+			    * (FIX_FORWARDED) */
 };
 
 struct day {
@@ -275,6 +277,20 @@ static const char *policy_of(const struct digest *d, const char *domain)
 	return best ? best->p : NULL;
 }
 
+/* RFC 7489 Appendix C PolicyOverrideType: the receiver says the failure
+ * comes from forwarding, which the domain's owner cannot fix. */
+static bool forwarded(const struct report_record *rec, struct names *seen)
+{
+	static const char *const kinds[] = {"forwarded", "mailing_list", "trusted_forwarder"};
+
+	for (size_t i = 0; rec->override && i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strcasecmp(rec->override, kinds[i]) == 0) {
+			names_add(seen, rec->override, NULL);
+			return true;
+		}
+	return false;
+}
+
 static bool any_pass(const struct report_record *rec, struct names *seen)
 {
 	bool yes = false;
@@ -290,9 +306,9 @@ static bool any_pass(const struct report_record *rec, struct names *seen)
 /* One group (From domain, IP): counts each kind of finding. */
 static void judge_group(const struct digest *d, struct view *v, const struct ref *g, size_t n)
 {
-	struct fix f[4] = {{0}};
+	struct fix f[FIX_N] = {{0}};
 
-	for (int k = 0; k < 4; k++) {
+	for (int k = 0; k < FIX_N; k++) {
 		f[k].kind = (enum fix_kind)k;
 		f[k].domain = from_domain(&g[0]);
 		f[k].ip = g[0].rec->source_ip;
@@ -302,6 +318,8 @@ static void judge_group(const struct digest *d, struct view *v, const struct ref
 		const struct report_record *rec = g[i].rec;
 		if (rec->spf_aligned && !rec->dkim_aligned)
 			f[FIX_SPF_ONLY].messages += rec->count;
+		else if (!dmarc_pass(rec) && forwarded(rec, &f[FIX_FORWARDED].seen))
+			f[FIX_FORWARDED].messages += rec->count;
 		else if (!dmarc_pass(rec) && any_pass(rec, &f[FIX_NOT_ALIGNED].seen))
 			f[FIX_NOT_ALIGNED].messages += rec->count;
 		else if (!dmarc_pass(rec))
@@ -312,7 +330,7 @@ static void judge_group(const struct digest *d, struct view *v, const struct ref
 		f[FIX_SPOOF].messages = f[FIX_UNKNOWN].messages;
 		f[FIX_UNKNOWN].messages = 0;
 	}
-	for (int k = 0; k < 4; k++)
+	for (int k = 0; k < FIX_N; k++)
 		if (f[k].messages > 0)
 			v->fix[v->nfix++] = f[k];
 }
@@ -331,7 +349,7 @@ static bool judge(const struct digest *d, struct view *v, struct ref *refs, size
 	size_t i = 0;
 
 	qsort(refs, n, sizeof(*refs), cmp_domain_ip);
-	v->fix = calloc(4 * n + 1, sizeof(*v->fix));
+	v->fix = calloc(FIX_N * n + 1, sizeof(*v->fix));
 	if (v->fix == NULL)
 		return false;
 	while (i < n) {
@@ -480,6 +498,15 @@ static void fix_words(FILE *f, const struct fix *x)
 				"once your own sources pass, p=reject stops it (now p=%s)",
 				x->ip, x->domain, m, ms, p);
 		break;
+	case FIX_FORWARDED:
+		fprintf(f,
+			"%s sends as %s and fails DMARC (%llu %s), but the receiver judged it "
+			"forwarded (",
+			x->ip, x->domain, m, ms);
+		names_text(f, &x->seen, "");
+		fputs("): nothing to fix", f);
+		break;
+	case FIX_N: break;
 	case FIX_SPF_ONLY:
 		fprintf(f,
 			"%s passes SPF but does not sign aligned (%llu %s): sign its mail "

@@ -47,6 +47,8 @@ enum elem {
 	E_SELECTOR,
 	E_SCOPE,
 	E_RESULT,
+	E_REASON,
+	E_TYPE,
 };
 
 static const char *const elem_names[] = {
@@ -76,6 +78,8 @@ static const char *const elem_names[] = {
 	[E_SELECTOR] = "selector",
 	[E_SCOPE] = "scope",
 	[E_RESULT] = "result",
+	[E_REASON] = "reason",
+	[E_TYPE] = "type",
 };
 
 struct parse {
@@ -416,6 +420,8 @@ static void end_record(struct parse *ps)
 		aligned(ps, &rec->dkim_aligned);
 	else if (PATH(ps, E_RECORD, E_ROW, E_POLICY_EVALUATED, E_SPF))
 		aligned(ps, &rec->spf_aligned);
+	else if (PATH(ps, E_RECORD, E_ROW, E_POLICY_EVALUATED, E_REASON, E_TYPE))
+		set_text(ps, &rec->override);
 	else if (PATH(ps, E_RECORD, E_IDENTIFIERS, E_HEADER_FROM))
 		set_text(ps, &rec->header_from);
 	else if (PATH(ps, E_RECORD, E_IDENTIFIERS, E_ENVELOPE_FROM))
@@ -482,6 +488,7 @@ void report_free(struct report *r)
 		free(rec->auth);
 		free(rec->source_ip);
 		free(rec->disposition);
+		free(rec->override);
 		free(rec->header_from);
 		free(rec->envelope_from);
 	}

@@ -36,6 +36,7 @@ struct report_record {
 	char *source_ip;
 	uint64_t count;
 	char *disposition;
+	char *override;    /* policy_evaluated <reason><type> (the first), e.g. "mailing_list" */
 	bool dkim_aligned; /* policy_evaluated <dkim> is "pass" */
 	bool spf_aligned;  /* policy_evaluated <spf> is "pass" */
 	char *header_from;

@@ -153,8 +153,14 @@ def test_DMARC_DIGEST_05_all_samples_text_and_findings(signet, agg):
     # Google passes SPF aligned only: sign it.
     assert fixes[("209.85.220.41", "spf-only")]["messages"] == 2
     assert "sign its mail with DKIM (d=example.org)" in fixes[("209.85.220.41", "spf-only")]["advice"]
-    # topicbox passes DKIM/SPF for its own domains: not aligned.
-    assert fixes[("173.228.157.66", "not-aligned")]["messages"] == 4
+    # topicbox fails DMARC, and Fastmail's <reason><type> says trusted_forwarder: nothing to fix.
+    assert fixes[("173.228.157.66", "forwarded")]["messages"] == 4
+    assert fixes[("173.228.157.66", "forwarded")]["advice"] == (
+        "173.228.157.66 sends as stalw.art and fails DMARC (4 messages), but the receiver "
+        "judged it forwarded (trusted_forwarder): nothing to fix")
+    # A DKIM pass for another domain only, no override: not aligned.
+    assert fixes[("109.203.100.17", "not-aligned")]["messages"] == 1
+    assert "toptierhighticket.club dkim" in fixes[("109.203.100.17", "not-aligned")]["advice"]
     # Nothing passes, one message: yours (add to SPF or sign) or spoofing.
     assert "add it to SPF or sign its mail" in fixes[("199.230.200.36", "unknown-source")]["advice"]
     # DKIM aligned sources need nothing.
