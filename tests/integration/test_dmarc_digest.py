@@ -550,3 +550,47 @@ def test_DMARC_DIGEST_05_nothing_read(signet, tmp_path):
     assert r.text == ("0 reports from 0 organisations: 0 messages, DMARC pass 0, fail 0 (DKIM "
                       "aligned pass 0, SPF aligned pass 0)\n\nWhat to fix\n"
                       "  nothing to judge: no report was read\n")
+
+
+REPORT_MAX_FILE = 64 * 1024 * 1024
+REPORT_MAX_NESTING = 4
+REPORT_MAX_DIR_DEPTH = 8
+
+
+def test_DMARC_DIGEST_03_file_size(signet, tmp_path):
+    """REPORT_MAX_FILE: refused by its size before any byte is read (a sparse file)."""
+    big = tmp_path / "big.mbox"
+    with open(big, "wb") as f:
+        f.truncate(REPORT_MAX_FILE + 1)
+    (tmp_path / "ok.xml").write_bytes(report_xml())
+    j, r = jdigest(signet, tmp_path, rc=EXIT_SKIPPED)
+    assert j["reports_read"] == 1
+    assert j["skipped"] == [{"file": str(big), "why": f"it is {REPORT_MAX_FILE + 1} bytes, more "
+                             f"than REPORT_MAX_FILE ({REPORT_MAX_FILE} bytes)"}], r
+
+
+def test_DMARC_DIGEST_03_container_nesting(signet, tmp_path):
+    """REPORT_MAX_NESTING (4): XML in 4 gzips is read, in 5 it is not."""
+    for n in (REPORT_MAX_NESTING, REPORT_MAX_NESTING + 1):
+        data = report_xml(rid=f"nest{n}")
+        for _ in range(n):
+            data = gzip.compress(data)
+        (tmp_path / f"n{n}.gz").write_bytes(data)
+    j, r = jdigest(signet, tmp_path, rc=EXIT_SKIPPED)
+    assert [x["report_id"] for x in j["reports"]] == [f"nest{REPORT_MAX_NESTING}"]
+    assert j["skipped"] == [{"file": f"{tmp_path}/n{REPORT_MAX_NESTING + 1}.gz",
+                             "why": f"containers nested deeper than REPORT_MAX_NESTING ({REPORT_MAX_NESTING})"}]
+
+
+def test_DMARC_DIGEST_03_directory_depth(signet, tmp_path):
+    """REPORT_MAX_DIR_DEPTH (8): a report 8 directories below DIR is read, 9 below is not."""
+    at = tmp_path.joinpath(*[f"d{i}" for i in range(REPORT_MAX_DIR_DEPTH)])
+    at.mkdir(parents=True)
+    (at / "r.xml").write_bytes(report_xml(rid="at"))
+    over = at / "deeper"
+    over.mkdir()
+    (over / "r.xml").write_bytes(report_xml(rid="over"))
+    j, r = jdigest(signet, tmp_path, rc=EXIT_SKIPPED)
+    assert [x["report_id"] for x in j["reports"]] == ["at"]
+    assert j["skipped"] == [{"file": str(over), "why": "directories nested deeper than "
+                             f"REPORT_MAX_DIR_DEPTH ({REPORT_MAX_DIR_DEPTH}): not read"}]
