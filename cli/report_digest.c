@@ -822,10 +822,18 @@ static void html_chart(FILE *f, const struct view *v)
 			"</g>\n",
 			b, (unsigned long long)d->pass, (unsigned long long)d->fail, x, base - hp,
 			bw * 0.8, hp, x, base - hp - hf, bw * 0.8, hf);
-		if (i == first || i + 1 == v->ndays)
+		if (i == first)
 			fprintf(f, "<text x=\"%.1f\" y=\"%d\" font-size=\"11\">%s</text>\n", x,
-				base + 15 + (i + 1 == v->ndays && i != first ? 15 : 0), b);
+				base + 15, b);
+		else if (i + 1 == v->ndays) /* right-aligned: stays inside the chart */
+			fprintf(f,
+				"<text x=\"%.1f\" y=\"%d\" font-size=\"11\" "
+				"text-anchor=\"end\">%s</text>\n",
+				x + bw * 0.8, base + 30, b);
 	}
+	if (first > 0)
+		fprintf(f, "<p>The last %d days with data are shown (%zu in all).</p>\n",
+			DIGEST_CHART_MAX_DAYS, v->ndays);
 	fputs("</svg>\n<p><span class=\"pass\">&#9632; DMARC pass</span> "
 	      "<span class=\"fail\">&#9632; DMARC fail</span> (messages per report day, UTC)</p>\n",
 	      f);

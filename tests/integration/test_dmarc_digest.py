@@ -594,3 +594,24 @@ def test_DMARC_DIGEST_03_directory_depth(signet, tmp_path):
     assert [x["report_id"] for x in j["reports"]] == ["at"]
     assert j["skipped"] == [{"file": str(over), "why": "directories nested deeper than "
                              f"REPORT_MAX_DIR_DEPTH ({REPORT_MAX_DIR_DEPTH}): not read"}]
+
+
+DIGEST_CHART_MAX_DAYS = 366
+
+
+def test_DMARC_DIGEST_06_chart_days_limit(signet, tmp_path):
+    """DIGEST_CHART_MAX_DAYS: 366 days with data are all drawn; of 367 the oldest is left out
+    and the page says so."""
+    for i in range(DIGEST_CHART_MAX_DAYS + 1):
+        (tmp_path / f"r{i:03d}.xml").write_bytes(report_xml(rid=f"day{i}", begin=1700006400 + 86400 * i))
+    out = tmp_path / "p.html"
+    r = digest(signet, "--html", out, tmp_path / "r001.xml", tmp_path)
+    assert r.rc == 0, r
+    page = out.read_text()
+    assert page.count('class="pass" x=') == DIGEST_CHART_MAX_DAYS
+    assert f"The last {DIGEST_CHART_MAX_DAYS} days with data are shown ({DIGEST_CHART_MAX_DAYS + 1} in all)." in page
+    assert "2023-11-15:" not in page and "2023-11-16: 1 pass, 0 fail" in page
+    (tmp_path / "r000.xml").unlink()
+    r = digest(signet, "--html", out, tmp_path)
+    page = out.read_text()
+    assert page.count('class="pass" x=') == DIGEST_CHART_MAX_DAYS and "days with data are shown" not in page
