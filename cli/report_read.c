@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <zip.h>
 #include <zlib.h>
@@ -251,6 +252,24 @@ static void mime_collect(GMimeObject *o, int depth, struct parts *ps)
 	}
 }
 
+/* A part worth opening: a gzip or zip, or XML labelled as such (type
+ * text/xml, application/xml, or a name ending .xml), so that an HTML body
+ * is not taken for a broken report. */
+static bool report_like(GMimePart *part, enum kind k)
+{
+	GMimeContentType *ct = g_mime_object_get_content_type(GMIME_OBJECT(part));
+	const char *sub = ct ? g_mime_content_type_get_media_subtype(ct) : NULL;
+	const char *fname = g_mime_part_get_filename(part);
+	size_t n = fname ? strlen(fname) : 0;
+
+	if (k == K_GZIP || k == K_ZIP)
+		return true;
+	if (k != K_XML)
+		return false;
+	return (sub != NULL && strcasestr(sub, "xml") != NULL) ||
+	       (n >= 4 && strcasecmp(fname + n - 4, ".xml") == 0);
+}
+
 /* Hands one leaf part to dispatch() when it holds a gzip, a zip or XML;
  * returns true if it did. */
 static bool mime_part(struct report_reader *rd, const char *origin, size_t n, GMimePart *part,
@@ -267,7 +286,7 @@ static bool mime_part(struct report_reader *rd, const char *origin, size_t n, GM
 	mem = g_mime_stream_mem_new();
 	if (g_mime_data_wrapper_write_to_stream(w, mem) >= 0) {
 		ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
-		if (sniff(ba->data, ba->len) != K_OTHER && sniff(ba->data, ba->len) != K_MBOX) {
+		if (report_like(part, sniff(ba->data, ba->len))) {
 			char *o = fname ? origin_join(origin, "part %zu (%s)", n, fname)
 					: origin_join(origin, "part %zu", n);
 			found = true;

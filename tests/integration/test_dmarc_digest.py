@@ -218,7 +218,11 @@ def test_DMARC_DIGEST_01_gzip_zip_message_maildir_mbox(signet, agg, tmp_path):
         [("g.zip", (tmp_path / "google.zip").read_bytes(), ("application", "zip"))]))
     (md / "new" / "2.host").write_bytes(report_mail(
         [("o.xml", outlook, ("text", "xml"))]))
-    (md / "new" / "3.host").write_bytes(report_mail([], subject="hello"))
+    html = EmailMessage()  # ordinary mail: an HTML body is not a broken report
+    html["From"], html["Subject"] = "friend@example.net", "hello"
+    html.set_content("hello")
+    html.add_alternative("<html><body><p>hello</p></body></html>", subtype="html")
+    (md / "new" / "3.host").write_bytes(bytes(html))
     (md / "tmp" / "4.host").write_bytes(report_mail(
         [("r.xml", r9990, ("text", "xml"))]))
     j, r = jdigest(signet, md)
