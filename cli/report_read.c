@@ -80,8 +80,23 @@ static enum kind sniff(const uint8_t *p, size_t len)
 static void dispatch(struct report_reader *rd, const char *origin, const uint8_t *p, size_t len,
 		     int nesting);
 
-/* zlib: gzip (and zlib) data, concatenated members too, into at most
- * REPORT_MAX_XML bytes. */
+/* Room for more output, up to REPORT_MAX_XML + 1 bytes (one byte over the
+ * limit tells a bomb from a report of exactly the limit). */
+static bool more_room(uint8_t **out, size_t *cap)
+{
+	size_t c = *cap * 2 > REPORT_MAX_XML + 1 ? REPORT_MAX_XML + 1 : *cap * 2;
+	uint8_t *n = realloc(*out, c);
+
+	if (n == NULL)
+		return false;
+	*out = n;
+	*cap = c;
+	return true;
+}
+
+/* zlib: gzip (and zlib) data into at most REPORT_MAX_XML bytes. Members
+ * are concatenated (RFC 1952 2.2); bytes after a member that do not start
+ * another one are ignored, as gzip(1) does ("trailing garbage"). */
 static void gunzip(struct report_reader *rd, const char *origin, const uint8_t *p, size_t len,
 		   int nesting)
 {
@@ -89,30 +104,28 @@ static void gunzip(struct report_reader *rd, const char *origin, const uint8_t *
 	size_t cap = 64 * 1024, used = 0;
 	uint8_t *out = malloc(cap);
 	int rc = Z_OK;
+	bool over = false;
 
 	if (out == NULL || inflateInit2(&z, 15 + 32) != Z_OK) {
 		free(out);
-		skip(rd, origin, "cannot start zlib (out of memory)");
+		skip(rd, origin, "out of memory");
 		return;
 	}
 	z.next_in = (Bytef *)p;
 	z.avail_in = (uInt)len;
-	while (rc != Z_STREAM_END || z.avail_in > 0) {
-		if (rc == Z_STREAM_END && inflateReset(&z) != Z_OK)
-			break;
-		if (used == cap) {
-			uint8_t *n;
-			if (cap > REPORT_MAX_XML) {
-				rc = Z_MEM_ERROR + 100; /* over the limit */
+	for (;;) {
+		if (rc == Z_STREAM_END) {
+			if (z.avail_in < 2 || z.next_in[0] != 0x1f || z.next_in[1] != 0x8b)
 				break;
-			}
-			cap = cap * 2 > REPORT_MAX_XML + 1 ? REPORT_MAX_XML + 1 : cap * 2;
-			n = realloc(out, cap);
-			if (n == NULL) {
+			if (inflateReset(&z) != Z_OK) {
 				rc = Z_MEM_ERROR;
 				break;
 			}
-			out = n;
+		}
+		if (used == cap && (cap > REPORT_MAX_XML || !more_room(&out, &cap))) {
+			over = cap > REPORT_MAX_XML;
+			rc = Z_MEM_ERROR;
+			break;
 		}
 		z.next_out = out + used;
 		z.avail_out = (uInt)(cap - used);
@@ -125,9 +138,11 @@ static void gunzip(struct report_reader *rd, const char *origin, const uint8_t *
 			break;
 		}
 	}
-	if (used > REPORT_MAX_XML)
+	if (over || used > REPORT_MAX_XML)
 		skip(rd, origin, "gzip data decompresses to more than REPORT_MAX_XML (%u bytes)",
 		     REPORT_MAX_XML);
+	else if (rc == Z_MEM_ERROR)
+		skip(rd, origin, "out of memory");
 	else if (rc == Z_BUF_ERROR)
 		skip(rd, origin, "gzip data is truncated");
 	else if (rc != Z_STREAM_END)

@@ -619,3 +619,18 @@ def test_DMARC_DIGEST_06_chart_days_limit(signet, tmp_path):
     r = digest(signet, "--html", out, tmp_path)
     page = out.read_text()
     assert page.count('class="pass" x=') == DIGEST_CHART_MAX_DAYS and "days with data are shown" not in page
+
+
+def test_DMARC_DIGEST_01_gzip_members_and_trailing_bytes(signet, tmp_path):
+    """RFC 1952 2.2: a gzip file may be several members (their data is concatenated); bytes
+    after the last member that start no new one are ignored, as gzip(1) does."""
+    xml = report_xml(rid="members")
+    cut = len(xml) // 2
+    (tmp_path / "two.gz").write_bytes(gzip.compress(xml[:cut]) + gzip.compress(xml[cut:]))
+    (tmp_path / "pad.gz").write_bytes(gzip.compress(report_xml(rid="padded")) + b"\0" * 512)
+    bad = gzip.compress(report_xml(rid="bad"))
+    (tmp_path / "bad.gz").write_bytes(bad[:-8] + b"\xde\xad\xbe\xef" + bad[-4:])  # CRC-32
+    j, r = jdigest(signet, tmp_path, rc=EXIT_SKIPPED)
+    assert sorted(x["report_id"] for x in j["reports"]) == ["members", "padded"]
+    assert [(Path(s["file"]).name, s["why"]) for s in j["skipped"]] == \
+        [("bad.gz", "gzip data is corrupt: incorrect data check")], j["skipped"]
