@@ -110,7 +110,24 @@ static void fail(struct parse *ps, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(ps->why, ps->whylen, fmt, ap);
 	va_end(ap);
+	report_sanitize(ps->why);
 	XML_StopParser(ps->xp, XML_FALSE);
+}
+
+void report_sanitize(char *s)
+{
+	unsigned char *r = (unsigned char *)s, *w = r;
+
+	for (; r && *r; r++, w++) {
+		if (r[0] == 0xc2 && r[1] >= 0x80 && r[1] <= 0x9f) {
+			*w = '?';
+			r++;
+		} else {
+			*w = *r < 0x20 || *r == 0x7f ? '?' : *r;
+		}
+	}
+	if (w != NULL)
+		*w = '\0';
 }
 
 static void note(struct report *r, const char *what)
@@ -281,6 +298,7 @@ static char *take_text(struct parse *ps)
 	}
 	memcpy(s, ps->text + a, b - a);
 	s[b - a] = '\0';
+	report_sanitize(s);
 	return s;
 }
 

@@ -67,6 +67,13 @@ struct report {
 bool report_parse(const uint8_t *xml, size_t len, struct report **out, char *why, size_t whylen)
 	__attribute__((warn_unused_result));
 
+/* Replaces, in place, each byte a terminal could act on with '?': C0
+ * controls (tab and newline included), DEL, and C1 controls (U+0080..U+009F,
+ * UTF-8 C2 80..C2 9F, one '?' each, the string shortened). Every text value
+ * of a report and every origin built from an archive or attachment name
+ * goes through it before it can reach a terminal. */
+void report_sanitize(char *s);
+
 /* Frees a report; NULL is a no-op. */
 void report_free(struct report *r);
 

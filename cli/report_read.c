@@ -15,6 +15,7 @@
 #include <zlib.h>
 
 #include "fileread.h"
+#include "report_parse.h"
 #include "report_read.h"
 
 struct report_reader {
@@ -36,6 +37,7 @@ static char *origin_join(const char *parent, const char *fmt, ...)
 	if (vasprintf(&what, fmt, ap) < 0)
 		what = NULL;
 	va_end(ap);
+	report_sanitize(what); /* zip entry and attachment names come from the sender */
 	if (what != NULL && asprintf(&out, "%s: %s", parent, what) < 0)
 		out = NULL;
 	free(what);

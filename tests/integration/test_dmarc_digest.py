@@ -634,3 +634,25 @@ def test_DMARC_DIGEST_01_gzip_members_and_trailing_bytes(signet, tmp_path):
     assert sorted(x["report_id"] for x in j["reports"]) == ["members", "padded"]
     assert [(Path(s["file"]).name, s["why"]) for s in j["skipped"]] == \
         [("bad.gz", "gzip data is corrupt: incorrect data check")], j["skipped"]
+
+
+def test_DMARC_DIGEST_02_no_terminal_controls_reach_the_output(signet, tmp_path):
+    """Names from the sender (zip entry, attachment file name, XML text) are shown with control
+    characters as '?': ESC, BEL and the C1 CSI (U+009B) never reach the terminal."""
+    esc = "\x1b]0;owned\x07"
+    with zipfile.ZipFile(tmp_path / "a.zip", "w") as z:
+        z.writestr(f"r{esc}.xml", b"<feedback>not a report")
+    with zipfile.ZipFile(tmp_path / "b.zip", "w") as z:  # UTF-8 flag set: libzip refuses it
+        z.writestr(f"r\u00e9{esc}.xml", b"<feedback>not a report")
+    (tmp_path / "m.eml").write_bytes(report_mail([(f"x{esc}.xml", b"<feedback/>", ("text", "xml"))]))
+    (tmp_path / "c1.xml").write_bytes(report_xml(org="evil\u009b31m.example").replace(
+        b"<header_from>example.com", "<header_from>ex\u009bample.com".encode()))
+    r = digest(signet, tmp_path)
+    assert r.rc == EXIT_SKIPPED, r
+    for stream in (r.out, r.err.encode()):
+        assert b"\x1b" not in stream and b"\x07" not in stream and b"\xc2\x9b" not in stream, r
+    # libzip reads a zip name without the UTF-8 flag as CP437 (ESC shows as a graphic arrow).
+    assert f"{tmp_path}/a.zip: r" in r.err and "]0;owned" in r.err
+    assert f"{tmp_path}/b.zip: skipped: not a readable zip: Zip archive inconsistent" in r.err
+    assert "m.eml: part 2 (x?]0;owned?.xml): skipped: no <org_name>" in r.err
+    assert "evil?31m.example (1 report)" in r.text and "From ex?ample.com" in r.text

@@ -165,6 +165,21 @@ static void DMARC_DIGEST_03_auth_limit(void **state)
 	}
 }
 
+/* What reaches a terminal: C0 controls, DEL and UTF-8 C1 controls become '?'; other UTF-8
+ * (U+00A0 is C2 A0) stays. */
+static void DMARC_DIGEST_02_sanitize_controls(void **state)
+{
+	char s[] = "a\x1b[31mb\tc\x7f\xc2\x9b"
+		   "1m\xc2\xa0"
+		   "d\xc2";
+
+	(void)state;
+	report_sanitize(s);
+	assert_string_equal(s, "a?[31mb?c??1m\xc2\xa0"
+			       "d\xc2");
+	report_sanitize(NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -174,6 +189,7 @@ int main(void)
 		cmocka_unit_test(DMARC_DIGEST_02_foreign_namespace_ignored),
 		cmocka_unit_test(DMARC_DIGEST_03_count_limit),
 		cmocka_unit_test(DMARC_DIGEST_03_auth_limit),
+		cmocka_unit_test(DMARC_DIGEST_02_sanitize_controls),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
