@@ -46,8 +46,7 @@ struct pf {
 	size_t nsvc;
 };
 
-bool doctor_postconf(struct doctor *d, const char *const *args, size_t nargs,
-		     struct run_result *r)
+bool doctor_postconf(struct doctor *d, const char *const *args, size_t nargs, struct run_result *r)
 {
 	char *argv[16];
 	size_t n = 0;
@@ -224,7 +223,10 @@ static size_t milter_names(const char *list, char names[][PF_NAME_MAX], size_t m
 			for (p++; is_sep(*p); p++)
 				;
 		size_t len = strcspn(p, brace ? " \t,\n}" : " \t,\n");
-		text(names[n++], PF_NAME_MAX, "%.*s", (int)len, p);
+		size_t keep =
+			len < PF_NAME_MAX - 1 ? len : PF_NAME_MAX - 1; /* a longer name is cut */
+		memcpy(names[n], p, keep);
+		names[n++][keep] = '\0';
 		p += len;
 		if (brace) {
 			const char *close = strchr(p, '}');

@@ -107,6 +107,17 @@ void cfg_add_cidr(struct ctx *c, const struct ucl_node *n, const char *s, void *
 void cfg_s_dkim_signing(struct ctx *c, const struct ucl_node *n, void *base);
 void cfg_raw_domains_free(struct ctx *c);
 void cfg_resolve_domains(struct ctx *c);
+/* After cfg_resolve_domains: domains in key rotation sign with their active
+ * selector (rotation.h; the state file of rotation.state). */
+void cfg_apply_rotation(struct ctx *c);
 void cfg_check_top_path(struct ctx *c);
+
+/* config_dmarc.c: the dmarc section. */
+void cfg_s_dmarc(struct ctx *c, const struct ucl_node *n, void *base);
+/* config_arc.c: the arc section, its defaults, freeing and dump. */
+void cfg_s_arc(struct ctx *c, const struct ucl_node *n, void *base);
+void cfg_arc_defaults(struct config_arc *a);
+void cfg_arc_free(struct config_arc *a);
+void cfg_arc_dump(const struct config_arc *a, FILE *f);
 
 #endif

@@ -15,6 +15,7 @@
 
 #define METRICS_NRESULTS (SIGNET_RESULT_TEMPERROR + 1)
 #define METRICS_NDNS (SIGNET_DNS_TEMPFAIL + 1)
+#define METRICS_NDMARC (SIGNET_DMARC_PERMERROR + 1)
 
 /* Upper bounds in microseconds: 0.5 ms .. 10 s. */
 static const uint64_t bucket_us[METRICS_NBUCKETS] = {
@@ -32,18 +33,32 @@ struct key_entry {
 	unsigned states;
 };
 
+struct rot_entry {
+	char *domain, *selector; /* owned */
+	const char *state;       /* static */
+	uint64_t checked;
+};
+
+static void rot_free(struct rot_entry *v, size_t n);
+
 struct metrics {
 	atomic_ullong messages[METRICS_NACTIONS];
 	atomic_ullong signatures[METRICS_NALGS];
 	atomic_ullong results[METRICS_NRESULTS];
 	atomic_ullong not_signed[POLICY_NREASONS];
+	atomic_ullong arc_results[METRICS_NRESULTS], arc_seals[METRICS_NRESULTS];
 	atomic_ullong dns[METRICS_NDNS];
 	atomic_ullong dns_secure, dns_fast;
 	atomic_ullong conn_events[METRICS_NCONN_EVENTS];
+	atomic_ullong dmarc_obs[METRICS_NOBS];
+	atomic_ullong dmarc[METRICS_NDMARC];
+	atomic_ullong dmarc_actions[METRICS_DMARC_NACTIONS];
 	struct hist hist[METRICS_NHISTS];
 	pthread_mutex_t lock; /* guards keys: the health check writes, a scrape reads */
 	struct key_entry *keys;
 	size_t nkeys;
+	struct rot_entry *rot; /* guarded by lock too */
+	size_t nrot;
 	bool dynamic; /* from metrics_new */
 };
 
@@ -83,10 +98,14 @@ void metrics_free(struct metrics *m)
 		keys_free(m->keys, m->nkeys);
 		m->keys = NULL;
 		m->nkeys = 0;
+		rot_free(m->rot, m->nrot);
+		m->rot = NULL;
+		m->nrot = 0;
 		pthread_mutex_unlock(&m->lock);
 		return;
 	}
 	keys_free(m->keys, m->nkeys);
+	rot_free(m->rot, m->nrot);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
 }
@@ -114,6 +133,36 @@ void metrics_verify_result(struct metrics *m, enum signet_result r)
 {
 	if ((unsigned)r < METRICS_NRESULTS)
 		inc(&m->results[r]);
+}
+
+void metrics_dmarc_observations(struct metrics *m, enum metrics_obs_outcome o, uint64_t n)
+{
+	if ((unsigned)o < METRICS_NOBS)
+		atomic_fetch_add_explicit(&m->dmarc_obs[o], n, memory_order_relaxed);
+}
+
+void metrics_dmarc_result(struct metrics *m, enum signet_dmarc_result r)
+{
+	if ((unsigned)r < METRICS_NDMARC)
+		inc(&m->dmarc[r]);
+}
+
+void metrics_dmarc_action(struct metrics *m, enum metrics_dmarc_action a)
+{
+	if ((unsigned)a < METRICS_DMARC_NACTIONS)
+		inc(&m->dmarc_actions[a]);
+}
+
+void metrics_arc_result(struct metrics *m, enum signet_result r)
+{
+	if ((unsigned)r < METRICS_NRESULTS)
+		inc(&m->arc_results[r]);
+}
+
+void metrics_arc_seal(struct metrics *m, enum signet_result cv)
+{
+	if ((unsigned)cv < METRICS_NRESULTS)
+		inc(&m->arc_seals[cv]);
 }
 
 void metrics_conn_event(struct metrics *m, enum metrics_conn_event e)
@@ -175,6 +224,41 @@ enum signet_status metrics_key_health_set(struct metrics *m, const struct metric
 	m->nkeys = n;
 	pthread_mutex_unlock(&m->lock);
 	keys_free(old, nold);
+	return SIGNET_OK;
+}
+
+/* ---- key rotation --------------------------------------------------------- */
+
+static void rot_free(struct rot_entry *v, size_t n)
+{
+	for (size_t k = 0; v != NULL && k < n; k++)
+		free(v[k].domain), free(v[k].selector);
+	free(v);
+}
+
+enum signet_status metrics_rotation_set(struct metrics *m, const struct metrics_rotation *v,
+					size_t n)
+{
+	struct rot_entry *nv = n ? calloc(n, sizeof *nv) : NULL;
+	if (n > 0 && nv == NULL)
+		return SIGNET_ERR_NOMEM;
+	for (size_t k = 0; k < n; k++) {
+		nv[k].domain = strdup(v[k].domain);
+		nv[k].selector = strdup(v[k].selector);
+		nv[k].state = v[k].state;
+		nv[k].checked = v[k].checked;
+		if (nv[k].domain == NULL || nv[k].selector == NULL) {
+			rot_free(nv, n);
+			return SIGNET_ERR_NOMEM;
+		}
+	}
+	pthread_mutex_lock(&m->lock);
+	struct rot_entry *old = m->rot;
+	size_t nold = m->nrot;
+	m->rot = nv;
+	m->nrot = n;
+	pthread_mutex_unlock(&m->lock);
+	rot_free(old, nold);
 	return SIGNET_OK;
 }
 
@@ -267,6 +351,33 @@ static void key_health(struct out *o, struct metrics *m)
 	pthread_mutex_unlock(&m->lock);
 }
 
+static void rotation(struct out *o, struct metrics *m)
+{
+	head(o, "signetd_key_rotation", "gauge",
+	     "Selectors in key rotation and their state (pending, wrong, published, active, "
+	     "retiring, retired), from the last rotation check");
+	pthread_mutex_lock(&m->lock);
+	for (size_t k = 0; k < m->nrot; k++) {
+		put(o, "signetd_key_rotation{domain=\"");
+		put_label(o, m->rot[k].domain);
+		put(o, "\",selector=\"");
+		put_label(o, m->rot[k].selector);
+		put(o, "\",state=\"%s\"} 1\n", m->rot[k].state);
+	}
+	pthread_mutex_unlock(&m->lock);
+	head(o, "signetd_key_rotation_checked_seconds", "gauge",
+	     "Unix time of the last DNS check of a selector in key rotation (0: never)");
+	pthread_mutex_lock(&m->lock);
+	for (size_t k = 0; k < m->nrot; k++) {
+		put(o, "signetd_key_rotation_checked_seconds{domain=\"");
+		put_label(o, m->rot[k].domain);
+		put(o, "\",selector=\"");
+		put_label(o, m->rot[k].selector);
+		put(o, "\"} %llu\n", (unsigned long long)m->rot[k].checked);
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
 static void counters(struct out *o, struct metrics *m)
 {
 	static const char *const actions[METRICS_NACTIONS] = {"signed", "verified", "passed",
@@ -289,6 +400,17 @@ static void counters(struct out *o, struct metrics *m)
 		[METRICS_CONN_IDLE_TIMEOUT] = "idle_timeout",
 		[METRICS_CONN_PACKET_TIMEOUT] = "packet_timeout",
 	};
+	static const char *const dmarc[METRICS_NDMARC] = {
+		[SIGNET_DMARC_NONE] = "none",           [SIGNET_DMARC_PASS] = "pass",
+		[SIGNET_DMARC_FAIL] = "fail",           [SIGNET_DMARC_TEMPERROR] = "temperror",
+		[SIGNET_DMARC_PERMERROR] = "permerror",
+	};
+	static const char *const dmarc_actions[METRICS_DMARC_NACTIONS] = {
+		[METRICS_DMARC_REJECT] = "reject",
+		[METRICS_DMARC_QUARANTINE] = "quarantine",
+		[METRICS_DMARC_HOLD] = "hold",
+		[METRICS_DMARC_TEMPFAIL] = "tempfail",
+	};
 	const char *reasons[POLICY_NREASONS] = {NULL}; /* POLICY_SIGNED is not a reason */
 	for (unsigned k = POLICY_SIGNED + 1; k < POLICY_NREASONS; k++)
 		reasons[k] = policy_reason_label((enum policy_reason)k);
@@ -301,10 +423,34 @@ static void counters(struct out *o, struct metrics *m)
 	     "Verified signatures by result; none = a message without any signature");
 	counter_set(o, "signetd_verify_results_total", "result", results, m->results,
 		    METRICS_NRESULTS);
+	static const char *const arc_results[METRICS_NRESULTS] = {
+		[SIGNET_RESULT_NONE] = "none",
+		[SIGNET_RESULT_PASS] = "pass",
+		[SIGNET_RESULT_FAIL] = "fail",
+		[SIGNET_RESULT_TEMPERROR] = "temperror",
+	};
+	static const char *const cvs[METRICS_NRESULTS] = {
+		[SIGNET_RESULT_NONE] = "none",
+		[SIGNET_RESULT_PASS] = "pass",
+		[SIGNET_RESULT_FAIL] = "fail",
+	};
+	head(o, "signetd_arc_results_total", "counter",
+	     "ARC chains of verified messages by result (RFC 8617)");
+	counter_set(o, "signetd_arc_results_total", "result", arc_results, m->arc_results,
+		    METRICS_NRESULTS);
+	head(o, "signetd_arc_seals_total", "counter", "ARC sets added, by their cv=");
+	counter_set(o, "signetd_arc_seals_total", "cv", cvs, m->arc_seals, METRICS_NRESULTS);
 	head(o, "signetd_not_signed_total", "counter",
 	     "Messages verified instead of signed, by reason");
 	counter_set(o, "signetd_not_signed_total", "reason", reasons, m->not_signed,
 		    POLICY_NREASONS);
+	head(o, "signetd_dmarc_results_total", "counter", "DMARC evaluations by result");
+	counter_set(o, "signetd_dmarc_results_total", "result", dmarc, m->dmarc, METRICS_NDMARC);
+	head(o, "signetd_dmarc_actions_total", "counter",
+	     "DMARC dispositions applied: reject (550), quarantine (marked), hold (hold queue), "
+	     "tempfail (451 on temperror)");
+	counter_set(o, "signetd_dmarc_actions_total", "action", dmarc_actions, m->dmarc_actions,
+		    METRICS_DMARC_NACTIONS);
 	head(o, "signetd_dns_lookups_total", "counter", "Key record lookups by answer");
 	counter_set(o, "signetd_dns_lookups_total", "status", dns, m->dns, METRICS_NDNS);
 	head(o, "signetd_dns_secure_total", "counter", "Key record answers validated by DNSSEC");
@@ -317,6 +463,12 @@ static void counters(struct out *o, struct metrics *m)
 	     "connections)");
 	counter_set(o, "signetd_connection_limits_total", "event", conn_events, m->conn_events,
 		    METRICS_NCONN_EVENTS);
+	static const char *const obs[METRICS_NOBS] = {"recorded", "dropped"};
+	head(o, "signetd_dmarc_observations_total", "counter",
+	     "DMARC report observations written to the report store or dropped (queue full, "
+	     "disk slow or full)");
+	counter_set(o, "signetd_dmarc_observations_total", "outcome", obs, m->dmarc_obs,
+		    METRICS_NOBS);
 }
 
 enum signet_status metrics_render(struct metrics *m, struct signet_buf *b)
@@ -336,5 +488,6 @@ enum signet_status metrics_render(struct metrics *m, struct signet_buf *b)
 	histogram(&o, "signetd_dns_lookup_seconds", "Key record lookup time",
 		  &m->hist[METRICS_DNS_SECONDS]);
 	key_health(&o, m);
+	rotation(&o, m);
 	return o.st;
 }

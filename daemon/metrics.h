@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <signet/dmarc.h>
 #include <signet/signet.h>
 #include <signet/verifier.h>
 
@@ -38,6 +39,15 @@ enum metrics_conn_event {
 	METRICS_NCONN_EVENTS
 };
 
+/* What DMARC enforcement did (signetd_dmarc_actions_total{action}). */
+enum metrics_dmarc_action {
+	METRICS_DMARC_REJECT,     /* 550 5.7.1: disposition reject, dmarc.enforce */
+	METRICS_DMARC_QUARANTINE, /* disposition quarantine, marked in Authentication-Results only */
+	METRICS_DMARC_HOLD,     /* disposition quarantine, Postfix hold queue (dmarc.quarantine) */
+	METRICS_DMARC_TEMPFAIL, /* 451: temperror with dmarc.on_temperror = tempfail */
+	METRICS_DMARC_NACTIONS
+};
+
 enum metrics_alg { METRICS_RSA_SHA256, METRICS_ED25519_SHA256, METRICS_NALGS };
 
 enum metrics_hist {
@@ -46,6 +56,10 @@ enum metrics_hist {
 	METRICS_DNS_SECONDS,
 	METRICS_NHISTS
 };
+
+/* DMARC report observations (signetd_dmarc_observations_total{outcome}):
+ * written to the report store, or dropped (report_writer.h). */
+enum metrics_obs_outcome { METRICS_OBS_RECORDED, METRICS_OBS_DROPPED, METRICS_NOBS };
 
 /* Histogram buckets: 0.5 ms .. 10 s (metrics.c), then +Inf. */
 #define METRICS_NBUCKETS 14
@@ -84,11 +98,21 @@ void metrics_message(struct metrics *m, enum metrics_action a);
 void metrics_signature(struct metrics *m, enum metrics_alg alg);
 /* One signature's result; SIGNET_RESULT_NONE counts a message without any. */
 void metrics_verify_result(struct metrics *m, enum signet_result r);
+/* One DMARC evaluation's result, and what enforcement did (if anything). */
+void metrics_dmarc_result(struct metrics *m, enum signet_dmarc_result r);
+void metrics_dmarc_action(struct metrics *m, enum metrics_dmarc_action a);
 /* POLICY_SIGNED is not counted; an out-of-range code counts as other. */
 void metrics_not_signed(struct metrics *m, enum policy_reason why);
+/* ARC (issue #16): a message's chain result (none, pass, fail, temperror)
+ * and a seal we added, by its cv= (none, pass, fail). */
+void metrics_arc_result(struct metrics *m, enum signet_result r);
+void metrics_arc_seal(struct metrics *m, enum signet_result cv);
 void metrics_observe(struct metrics *m, enum metrics_hist h, uint64_t usec);
 /* One key lookup's answer: lookups by status, secure, time, fast answers. */
 void metrics_dns(struct metrics *m, enum signet_dns_status st, bool secure, uint64_t usec);
+
+/* The DMARC report writer's thread and submitters: relaxed atomics only. */
+void metrics_dmarc_observations(struct metrics *m, enum metrics_obs_outcome o, uint64_t n);
 
 /* The network side: relaxed atomics only. */
 void metrics_conn_event(struct metrics *m, enum metrics_conn_event e);
@@ -97,6 +121,19 @@ void metrics_conn_event(struct metrics *m, enum metrics_conn_event e);
 SIGNET_MUST_USE enum signet_status metrics_key_health_set(struct metrics *m,
 							  const struct metrics_key_health *v,
 							  size_t n);
+
+/* One selector in key rotation (conf/rotation.h): signetd_key_rotation
+ * {domain,selector,state} 1 and signetd_key_rotation_checked_seconds (the
+ * unix time of its last DNS check; 0 never). Strings borrowed for the call. */
+struct metrics_rotation {
+	const char *domain;
+	const char *selector;
+	const char *state; /* rotation_state_name */
+	uint64_t checked;
+};
+/* Replaces the rotation entries shown (the last round's). */
+SIGNET_MUST_USE enum signet_status metrics_rotation_set(struct metrics *m,
+							const struct metrics_rotation *v, size_t n);
 
 /* Appends the exposition text (format 0.0.4) to out. */
 SIGNET_MUST_USE enum signet_status metrics_render(struct metrics *m, struct signet_buf *out);

@@ -234,8 +234,9 @@ class Unbound:
     (local-zone type `deny`), so the asking resolver times out.
     """
 
-    def __init__(self, zones, forward_zones=None, deny_zones=()):
+    def __init__(self, zones, forward_zones=None, deny_zones=(), ttl=60):
         self.zones = zones
+        self.ttl = ttl  # of every local-data record
         self.forward_zones = forward_zones or {}
         self.deny_zones = list(deny_zones)
         self.dir = make_tempdir("signet-unbound-")
@@ -280,7 +281,7 @@ class Unbound:
                         rr = f"{v[0]} {v[1]}"
                     else:
                         rr = f"TXT {unbound_txt(v)}"
-                    lines.append(f"  local-data: '{name.rstrip('.')}. 60 IN {rr}'")
+                    lines.append(f"  local-data: '{name.rstrip('.')}. {self.ttl} IN {rr}'")
         for zone in self.deny_zones:
             lines.append(f'  local-zone: "{zone.rstrip(".")}." deny')
         for zone in self.forward_zones:
@@ -294,8 +295,15 @@ class Unbound:
                       f"  forward-addr: {addr}", "  forward-first: no"]
         return "\n".join(lines) + "\n"
 
-    def start(self, timeout=10):
-        self.port = free_port(socket.SOCK_DGRAM)
+    def restart(self, zones, timeout=10):
+        """Serves zones instead, on the same port (a record published or
+        withdrawn while the resolvers under test keep their forwarder)."""
+        self.stop()
+        self.zones = zones
+        return self.start(timeout, port=self.port)
+
+    def start(self, timeout=10, port=None):
+        self.port = port or free_port(socket.SOCK_DGRAM)
         conf = self.dir / "unbound.conf"
         conf.write_text(self.config())
         self.stderr = open(self.dir / "unbound.stderr", "wb")
@@ -727,11 +735,15 @@ class Signetd:
 
     selectors: [(domain, selector, keyfile)] signed with; extra: more UCL
     text appended at top level; on_error_sign: the on_error.sign value;
-    env: variables added to signetd's environment (e.g. LD_PRELOAD)."""
+    env: variables added to signetd's environment (e.g. LD_PRELOAD).
+    dmarc: False (default) writes dmarc { enabled = false; }: DMARC's
+    _dmarc lookups for example.com would leave the test zones for the
+    Internet (example.com publishes p=reject there), so only the DMARC
+    tests (test_dmarc_postfix.py), with their own zones, turn it on."""
 
     def __init__(self, binary, forwarders, selectors, local_addrs=("127.0.0.1/32",),
                  dns_timeout="2s", authserv_id="mx.signet.test", extra="",
-                 on_error_sign="tempfail", env=None):
+                 on_error_sign="tempfail", env=None, dmarc=False):
         self.binary = Path(binary)
         self.dir = make_tempdir("signetd-")
         self.forwarders = list(forwarders)
@@ -742,6 +754,7 @@ class Signetd:
         self.extra = extra
         self.on_error_sign = on_error_sign
         self.env = dict(env or {})
+        self.dmarc = dmarc
         self.port = None
         self.proc = None
         self.conf = self.dir / "signetd.conf"
@@ -775,7 +788,7 @@ class Signetd:
             "  sign_local = true;\n"
             '  use_domain = "header";\n'
             "  domain {\n" + dom_text + "  }\n"
-            "}\n" + self.extra)
+            "}\n" + ("" if self.dmarc else "dmarc { enabled = false; }\n") + self.extra)
 
     def start(self, timeout=15):
         self.port = free_port()
