@@ -656,3 +656,45 @@ def test_DMARC_DIGEST_02_no_terminal_controls_reach_the_output(signet, tmp_path)
     assert f"{tmp_path}/b.zip: skipped: not a readable zip: Zip archive inconsistent" in r.err
     assert "m.eml: part 2 (x?]0;owned?.xml): skipped: no <org_name>" in r.err
     assert "evil?31m.example (1 report)" in r.text and "From ex?ample.com" in r.text
+
+
+# --- Round trip (issue #15 Tests): `signet dmarc report --out` writes, digest reads back ---
+
+def test_DMARC_DIGEST_05_round_trip_with_dmarc_report(signet, tmp_path):
+    """Observations put in a report store (tests/report_fill, as signetd's writer would), the
+    reports `signet dmarc report --out` writes in both formats (.xml.gz and the .eml that
+    carries it: one report, counted once), and the digest's counts equal the observations."""
+    import test_dmarc_report as rpt
+    fill = rpt.fill_path()
+    if not fill.is_file():
+        pytest.fail(f"tests/report_fill not built at {fill} (bash scripts/build.sh)")
+    db = tmp_path / "dmarc.db"
+    lines = (rpt.obs(count=4),  # DKIM and SPF aligned
+             rpt.obs(ip="192.0.2.2", dkim="other.example:s2:pass", dkim_al=0, spf="fail",
+                     spf_al=0, dmarc="fail", disp="reject", count=3),
+             rpt.obs(ip="192.0.2.3", dkim="example.com:s1:fail", dkim_al=0, count=2))
+    r = subprocess.run([str(fill), str(db)], input="".join(lines).encode(), capture_output=True,
+                       timeout=30)
+    assert r.returncode == 0, r.stderr.decode()
+    zone = tmp_path / "zone"
+    zone.write_text("")
+    for fmt, name, ok in (("rfc9990", "rfc9990", "pass"), ("rfc7489", "rfc7489", "none")):
+        # RFC 9990 has disposition "pass" for mail that passed; RFC 7489 says "none".
+        want = {"192.0.2.1": (4, 4, 4, {ok: 4}), "192.0.2.2": (3, 0, 0, {"reject": 3}),
+                "192.0.2.3": (2, 0, 2, {ok: 2})}
+        out = tmp_path / fmt
+        out.mkdir()
+        r = signet.run("dmarc", "report", "--db", db, "--from", rpt.FROM, "--day", rpt.DAY_S,
+                       "--zone", zone, "--out", out, "--format", fmt)
+        assert r.rc == 0, r
+        assert len(list(out.glob("*.xml.gz"))) == 1 and len(list(out.glob("*.eml"))) == 1
+        j, d = jdigest(signet, out)
+        assert j["reports_read"] == 1 and len(j["duplicates"]) == 1, d
+        rep = j["reports"][0]
+        assert rep["format"] == name and rep["begin"] == rpt.BEGIN and rep["end"] == rpt.END
+        assert rep["notes"] == [] and rep["messages"] == 9 and rep["domain"] == "example.com"
+        got = {s["ip"]: (s["messages"], s["dkim_pass"], s["spf_pass"], s["dispositions"])
+               for s in j["sources"]}
+        assert got == want, j["sources"]
+        kinds = {(f["ip"], f["kind"]) for f in j["fix"]}
+        assert kinds == {("192.0.2.2", "not-aligned"), ("192.0.2.3", "spf-only")}, j["fix"]
