@@ -31,13 +31,14 @@ enum digest_added { DIGEST_ADDED, DIGEST_DUPLICATE, DIGEST_NOMEM };
  * a duplicate at once). DIGEST_DUPLICATE: the same org_name and report_id
  * were added before, from *first (borrowed, valid as long as d). */
 enum digest_added digest_add(struct digest *d, struct report *r, const char *origin,
-			     const char **first);
+			     const char **first) __attribute__((warn_unused_result));
 /* Records an input that was skipped, for the JSON and HTML output. */
-bool digest_skipped(struct digest *d, const char *origin, const char *why);
+bool digest_skipped(struct digest *d, const char *origin, const char *why)
+	__attribute__((warn_unused_result));
 
 /* Render. False when out of memory; the caller checks the stream. */
-bool digest_text(const struct digest *d, FILE *f);
-bool digest_json(const struct digest *d, FILE *f);
-bool digest_html(const struct digest *d, FILE *f);
+bool digest_text(const struct digest *d, FILE *f) __attribute__((warn_unused_result));
+bool digest_json(const struct digest *d, FILE *f) __attribute__((warn_unused_result));
+bool digest_html(const struct digest *d, FILE *f) __attribute__((warn_unused_result));
 
 #endif

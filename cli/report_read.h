@@ -45,7 +45,8 @@ void report_reader_free(struct report_reader *rd);
  * with "." and a Maildir's tmp/ are not read, symbolic links to
  * directories are not followed). Returns false once REPORT_MAX_FILES files
  * were read (the rest of the run is skipped, and skip() says so once). */
-bool report_read_path(struct report_reader *rd, const char *path);
+bool report_read_path(struct report_reader *rd, const char *path)
+	__attribute__((warn_unused_result));
 
 /* Reads bytes as if they were a file named origin (the fuzzer's entry). */
 void report_read_bytes(struct report_reader *rd, const char *origin, const uint8_t *p, size_t len);
