@@ -191,6 +191,13 @@ def test_DMARC_DIGEST_05_spoofing_and_policy(signet, tmp_path):
     assert "nothing to fix, your policy is working (p=reject)" in kinds["198.51.100.7"]["advice"]
     assert kinds["198.51.100.8"]["kind"] == "unknown-source"
     assert j["sources"][0]["dispositions"] == {"reject": 10}
+    # With p=none the same source is spoofing that the policy does not stop yet.
+    (tmp_path / "a.xml").write_bytes(report_xml(records=rec("198.51.100.7", 10)).replace(
+        b"<p>reject</p>", b"<p>none</p>"))
+    j, _ = jdigest(signet, tmp_path / "a.xml")
+    assert j["fix"][0]["advice"] == (
+        "198.51.100.7 looks like spoofing of example.com (10 messages fail SPF and DKIM): once "
+        "your own sources pass, p=reject stops it (now p=none)")
 
 
 # --- DMARC-DIGEST-01: containers ---
