@@ -13,6 +13,7 @@
 #include <signet/dmarc.h>
 
 #include "cli.h"
+#include "cmd_dmarc_digest.h"
 
 #define DMARC_EXIT_NONE 2
 #define DMARC_EXIT_TEMPERROR 3
@@ -24,7 +25,8 @@ static const char usage[] =
 	"usage: signet dmarc check DOMAIN [--zone ZONEFILE | --dns [--server IP[@PORT]]]\n"
 	"                          [--json]\n"
 	"       signet dmarc report (--send | --out DIR | --dry-run) --from ADDR ...\n"
-	"                          (signet dmarc report --help)\n";
+	"                          (signet dmarc report --help)\n"
+	"       signet dmarc digest [--json] [--html FILE] FILE|DIR...\n";
 
 static const char help_text[] =
 	"Find the DMARC record that applies to DOMAIN (RFC 9989 DNS tree walk), check\n"
@@ -703,6 +705,7 @@ static const struct {
 } subcommands[] = {
 	{"check", cmd_dmarc_check},
 	{"report", cmd_dmarc_report},
+	{"digest", cmd_dmarc_digest},
 };
 
 int cmd_dmarc(int argc, char **argv)

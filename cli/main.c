@@ -23,6 +23,7 @@ static const char usage[] =
 	"       signet dmarc check DOMAIN [--zone ZONEFILE | --dns [--server IP[@PORT]]] [--json]\n"
 	"       signet dmarc report (--send | --out DIR | --dry-run) --from ADDR [--db FILE]\n"
 	"                     [--day YYYY-MM-DD] ...\n"
+	"       signet dmarc digest [--json] [--html FILE] FILE|DIR...\n"
 	"       signet arc seal -d DOMAIN -s SELECTOR -k KEYFILE [--ip ADDR ...] [FILE]\n"
 	"       signet policy [-c CONF] --from ADDR [--auth USER] [--client IP]\n"
 	"                     [--envelope ADDR] [--non-smtp]\n"

@@ -17,7 +17,7 @@ import hashlib, os, re, sys
 
 here, testdata = sys.argv[1], sys.argv[2]
 targets = ["message", "tags", "sig", "keyrec", "canon", "verify", "milter", "ucl", "ar", "spf",
-           "idna", "arc", "dmarc"]
+           "idna", "arc", "dmarc", "digest"]
 counts = dict.fromkeys(targets, 0)
 
 def add(target, data):
@@ -127,6 +127,30 @@ if os.path.isdir(testdata):
                         k = kinds.get(n.strip().lower())
                         if k is not None:
                             add("arc", bytes([k, 7]) + v)
+    # dmarc digest (fuzz_digest.c): the aggregate report samples as files,
+    # and each also gzipped, zipped and attached to a message.
+    agg = os.path.join(testdata, "dmarc", "aggregate")
+    if os.path.isdir(agg):
+        import gzip, io, zipfile
+        from email.message import EmailMessage
+        for name in sorted(os.listdir(agg)):
+            with open(os.path.join(agg, name), "rb") as f:
+                data = f.read()
+            add("digest", data)
+            if name.endswith(".gz"):
+                continue
+            add("digest", gzip.compress(data, mtime=0))
+            z = io.BytesIO()
+            with zipfile.ZipFile(z, "w", zipfile.ZIP_DEFLATED) as zf:
+                zf.writestr(zipfile.ZipInfo(name, (2020, 1, 1, 0, 0, 0)), data)
+            add("digest", z.getvalue())
+            m = EmailMessage()
+            m["From"] = "r@example.net"
+            m["Subject"] = "Report"
+            m.set_content("report")
+            m.add_attachment(gzip.compress(data, mtime=0), maintype="application",
+                             subtype="gzip", filename=name + ".gz")
+            add("digest", b"From r@example.net Thu Jan  1 00:00:00 2026\n" + bytes(m))
 else:
     print("fuzz/seeds.sh: %s absent: hand-written seeds only" % testdata, file=sys.stderr)
 

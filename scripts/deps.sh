@@ -13,6 +13,7 @@ PACKAGES=(
 	postfix unbound ca-certificates curl
 	publicsuffix libpsl-dev libidn2-dev
 	sasl2-bin libsasl2-modules
+	libexpat1-dev zlib1g-dev libzip-dev libgmime-3.0-dev chromium
 	debhelper lintian
 	libsqlite3-dev zlib1g-dev libxml2-utils
 )

@@ -4,7 +4,8 @@
 # the pytest integration suites in both, compiles a release build (-O3) and
 # then runs the libFuzzer targets (fuzz/run,
 # clang, build-fuzz) for FUZZ_SECONDS each: default 40 when CI=true (two at a
-# time on two cores: about 4.5 min for the thirteen), 10 otherwise, 0 skips them.
+# time on two cores: about 5 min for the fourteen, fuzz/run lists them), 10 otherwise,
+# 0 skips them.
 # Prints one line per suite and, as the very last line,
 # "N passed, N failed, N skipped" over everything.
 # Exit status: 0 only if nothing failed (a build or a suite that could not
