@@ -419,7 +419,8 @@ and #14). signetd and rspamd verify the same 4 KiB message, signed with
 RSA-2048 or with Ed25519, sent by miltload as Postfix's smtpd would for a
 client outside `local_addrs` (192.0.2.1, not authenticated, HELO
 `{meta.get('HELO', 'mail.example.com')}`, MAIL FROM and From `user@example.com`),
-with {meta.get('RECV_C', '16')} connections (closed loop, saturating both cores):
+with {meta.get('RECV_C', '16')} connections over unix sockets (closed loop, saturating both
+cores; over TCP rspamd's replies wait on Nagle against delayed ACK):
 
 - **(a) DKIM only**: signetd with `spf {{ enabled = false; }}` (and
   `dmarc {{ enabled = false; }}` when it has DMARC); rspamd with its `dkim`
@@ -451,7 +452,7 @@ verification is in the tables above.
 Measured {meta['DATE']} ({meta.get('BUILDTYPE', 'unknown')} build, {meta['SIGNET']}; {meta['RSPAMD']});
 load average {meta.get('RECV_LOAD_START', '?')} at the start of these rows,
 {meta.get('RECV_LOAD_END', '?')} at the end; each cell `miltload -d {meta['DUR']}`:
-`miltload -s inet:PORT@127.0.0.1 -c {meta.get('RECV_C', '16')} -t {NCPU} -d {meta['DUR']} -C 192.0.2.1 --verify-mode -e dkim=pass
+`miltload -s unix:PATH -c {meta.get('RECV_C', '16')} -t {NCPU} -d {meta['DUR']} -C 192.0.2.1 --verify-mode -e dkim=pass
 -m signed-ALG-4096.eml --helo {meta.get('HELO', 'mail.example.com')} [-e spf=pass [-e dmarc=pass]]`.
 {nodmarc}
 {recv_table()}
