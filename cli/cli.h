@@ -33,7 +33,11 @@ int cmd_sign(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_dnscheck(int argc, char **argv);
 int cmd_spf(int argc, char **argv);
+int cmd_doctor(int argc, char **argv); /* cmd_doctor.c: the whole setup, one report */
 int cmd_policy(int argc, char **argv); /* cmd_policy.c: runs conf/ (signetd's own policy) */
+int cmd_rotate(int argc, char **argv); /* cmd_rotate.c: key rotation (conf/rotation.h) */
+/* cmd_dmarc_report.c: `signet dmarc report` (issue #15) */
+int cmd_dmarc_report(int argc, char **argv);
 
 /* util.c: messages, option parsing helpers. */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -20,6 +20,12 @@ static const char usage[] =
 	"                  (--zone ZONEFILE | --dns [--server IP[@PORT]]) [--json] [--explain]\n"
 	"       signet policy [-c CONF] --from ADDR [--auth USER] [--client IP]\n"
 	"                     [--envelope ADDR] [--non-smtp]\n"
+	"       signet doctor [-c signetd.conf] [--postfix-config DIR] [--ip ADDR]...\n"
+	"                     [--server IP[@PORT]] [--no-dns]\n"
+	"                     [--send-test ADDR [--mailbox DIR|FILE] [--maillog FILE]]\n"
+	"       signet rotate -d DOMAIN [-t rsa|ed25519] [-b BITS] [--keys-dir DIR]\n"
+	"                     [-c signetd.conf] [--state FILE] [--selector SEL]\n"
+	"       signet rotate --status [-c signetd.conf] [--state FILE]\n"
 	"       signet --version | --help | help COMMAND\n";
 
 struct command {
@@ -27,9 +33,19 @@ struct command {
 	int (*run)(int argc, char **argv);
 };
 
+/* TEMPORARY (issue #15): `signet dmarc report` until cli/cmd_dmarc.c dispatches `signet dmarc`. */
+static int dmarc_report_tmp(int argc, char **argv)
+{
+	return argc >= 2 && strcmp(argv[1], "report") == 0 ? cmd_dmarc_report(argc - 1, argv + 1)
+							   : CLI_EXIT_USAGE;
+}
+
 static const struct command commands[] = {
-	{"keygen", cmd_keygen},     {"sign", cmd_sign},     {"verify", cmd_verify},
-	{"dnscheck", cmd_dnscheck}, {"policy", cmd_policy}, {"spf", cmd_spf},
+	{"keygen", cmd_keygen},      {"sign", cmd_sign},
+	{"verify", cmd_verify},      {"dnscheck", cmd_dnscheck},
+	{"policy", cmd_policy},      {"spf", cmd_spf},
+	{"doctor", cmd_doctor},      {"rotate", cmd_rotate},
+	{"dmarc", dmarc_report_tmp}, /* TEMPORARY (issue #15) */
 };
 
 static const struct command *find(const char *name)

@@ -18,6 +18,7 @@
 
 #include <signet/ar.h>
 
+#include "rotation.h"
 #include "config.h"
 #include "config_walk.h"
 #include "fileread.h"
@@ -416,6 +417,31 @@ static void s_spf(struct ctx *c, const struct ucl_node *n, void *base)
 	cfg_walk(c, n, "spf", spf_keys, NKEYS(spf_keys), base);
 }
 
+/* rotation { state = PATH; retire_after = 7d; } (issue #17, rotation.h):
+ * where `signet rotate` records a new selector and signetd advances it. */
+static void k_rotation_state(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	(void)base;
+	k_path_str(c, n, "rotation.state", &c->cfg->rotation_state);
+}
+
+static void k_retire_after(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	(void)base;
+	(void)cfg_want_duration(c, n, "rotation.retire_after", CONFIG_MAX_RETIRE_AFTER,
+				&c->cfg->rotation_retire_after);
+}
+
+static const struct keydef rotation_keys[] = {
+	{"retire_after", K_FN, 0, k_retire_after, {NULL}},
+	{"state", K_FN, 0, k_rotation_state, {NULL}},
+};
+
+static void s_rotation(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	cfg_walk(c, n, "rotation", rotation_keys, NKEYS(rotation_keys), base);
+}
+
 /* metrics { listen = "127.0.0.1:9187"; } ("" = off, the default) */
 static void k_metrics_listen(struct ctx *c, const struct ucl_node *n, void *base)
 {
@@ -525,6 +551,7 @@ static const struct keydef top_keys[] = {
 	{"verify", K_SECTION, 0, s_verify, {NULL}},
 	{"spf", K_SECTION, 0, s_spf, {NULL}},
 	{"metrics", K_SECTION, 0, s_metrics, {NULL}},
+	{"rotation", K_SECTION, 0, s_rotation, {NULL}},
 	{"dkim_signing", K_SECTION, 0, cfg_s_dkim_signing, {NULL}},
 };
 
@@ -551,6 +578,7 @@ static bool config_defaults(struct signetd_config *cfg, struct ctx *c)
 	cfg->verify_on_temperror = CONFIG_ACCEPT;
 	cfg->spf_enabled = true;
 	cfg->spf_helo = true;
+	cfg->rotation_retire_after = ROTATION_DEFAULT_RETIRE_AFTER;
 	cfg->log_target = CONFIG_LOG_SYSLOG;
 	cfg->workers = online_cpus();
 	cfg->conn_max = CONFIG_DEFAULT_CONN_MAX;
@@ -612,6 +640,7 @@ static void config_from_doc(struct ctx *c, const struct ucl_doc *doc)
 	cfg_walk(c, doc->root, "the top level", top_keys, NKEYS(top_keys), c->cfg);
 	cfg_check_top_path(c);
 	cfg_resolve_domains(c);
+	cfg_apply_rotation(c);
 	cfg_raw_domains_free(c);
 	if (c->cfg->socket.family != CONFIG_SOCK_UNIX)
 		c->cfg->socket_mode = CONFIG_DEFAULT_SOCKET_MODE;
@@ -699,6 +728,7 @@ void config_free(struct signetd_config *cfg)
 	free(cfg->file);
 	socket_free(&cfg->socket);
 	free(cfg->user), free(cfg->group), free(cfg->pidfile), free(cfg->authserv_id);
+	free(cfg->rotation_state);
 	cidr_list_free(&cfg->local_addrs);
 	for (size_t k = 0; k < cfg->n_dns_forwarders; k++)
 		free(cfg->dns_forwarders[k]);

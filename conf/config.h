@@ -43,6 +43,7 @@
  * sent (Prometheus's default scrape_timeout is 10 s too). */
 #define CONFIG_DEFAULT_METRICS_TIMEOUT 10.0 /* seconds */
 #define CONFIG_MAX_METRICS_TIMEOUT 300.0
+#define CONFIG_MAX_RETIRE_AFTER (366 * 86400.0) /* rotation.retire_after */
 #define CONFIG_MAX_LIST 1024      /* entries of one list (local_addrs, forwarders, ...) */
 #define CONFIG_MAX_DOMAINS 100000 /* domain { } entries */
 
@@ -141,6 +142,9 @@ struct signetd_config {
 						     tempfail (DKIM-VER-16) */
 	bool spf_enabled;       /* spf.enabled (default true): SPF of MAIL FROM (RFC 7208) */
 	bool spf_helo;          /* spf.helo (default true): SPF of the HELO name too */
+	/* rotation { } (issue #17, rotation.h) */
+	char *rotation_state;         /* owned or NULL: ROTATION_DEFAULT_STATE */
+	double rotation_retire_after; /* seconds; default ROTATION_DEFAULT_RETIRE_AFTER */
 	char *psl_file;         /* owned or NULL (""): verify.public_suffix_list, default
 					   SIGNET_PSL_DEFAULT_FILE (DKIM-VER-17) */
 	struct signet_psl *psl; /* owned: that list as config_load read it; NULL when

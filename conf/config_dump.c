@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "rotation.h"
 #include "config.h"
 
 /* ---- dump --------------------------------------------------------------- */
@@ -170,6 +171,9 @@ void config_dump(const struct signetd_config *cfg, FILE *f)
 		fputs("# verify.public_suffix_list \"\": no public suffix check of d=\n", f);
 	fprintf(f, "spf { enabled = %s; helo = %s; }\n", cfg->spf_enabled ? "true" : "false",
 		cfg->spf_helo ? "true" : "false");
+	fputs("rotation { state = ", f);
+	put_str(f, cfg->rotation_state ? cfg->rotation_state : ROTATION_DEFAULT_STATE);
+	fprintf(f, "; retire_after = %gs; }\n", cfg->rotation_retire_after);
 	fputs("metrics { listen = ", f);
 	put_str(f, cfg->metrics_listen ? cfg->metrics_listen : "");
 	fputs("; }\n", f);

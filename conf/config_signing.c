@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "rotation.h"
 #include "config.h"
 #include "config_walk.h"
 
@@ -591,6 +592,80 @@ void cfg_resolve_domains(struct ctx *c)
 	for (size_t k = 0; k < c->ndoms; k++)
 		resolve_domain(c, &c->doms[k], &sg->domains[sg->ndomains++]);
 	qsort(sg->domains, sg->ndomains, sizeof *sg->domains, domain_cmp);
+}
+
+/* ---- key rotation (issue #17, rotation.h) ---------------------------------- */
+
+static const char *rotation_path(const struct signetd_config *cfg)
+{
+	return cfg->rotation_state != NULL ? cfg->rotation_state : ROTATION_DEFAULT_STATE;
+}
+
+/* The domain's keys become the one rotation says signs. */
+static bool set_rotated_key(struct ctx *c, struct config_domain *cd, const struct rotation_entry *e)
+{
+	struct config_key *k = calloc(1, sizeof *k);
+	if (k == NULL) {
+		diags_add(c->d, DIAG_ERROR, "out of memory");
+		return false;
+	}
+	k->selector = cfg_xstrdup(c, e->selector);
+	k->path = cfg_xstrdup(c, e->path);
+	k->alg = SIGNET_ALG_UNKNOWN;
+	k->file = rotation_path(c->cfg); /* owned by the config: rotation_state or static */
+	for (size_t j = 0; j < cd->nkeys; j++)
+		free(cd->keys[j].selector), free(cd->keys[j].path);
+	free(cd->keys);
+	cd->keys = k;
+	cd->nkeys = 1;
+	return true;
+}
+
+static struct config_domain *find_or_add_domain(struct ctx *c, const char *name)
+{
+	struct config_signing *sg = &c->cfg->signing;
+	for (size_t k = 0; k < sg->ndomains; k++)
+		if (strcasecmp(sg->domains[k].name, name) == 0)
+			return &sg->domains[k];
+	if (sg->ndomains == CONFIG_MAX_DOMAINS) {
+		diags_add(c->d, DIAG_ERROR, "rotation: more than CONFIG_MAX_DOMAINS domains");
+		return NULL;
+	}
+	struct config_domain *v = realloc(sg->domains, (sg->ndomains + 1) * sizeof *v);
+	if (v == NULL) {
+		diags_add(c->d, DIAG_ERROR, "out of memory");
+		return NULL;
+	}
+	sg->domains = v;
+	struct config_domain *cd = &v[sg->ndomains++];
+	memset(cd, 0, sizeof *cd);
+	cd->name = cfg_xstrdup(c, name);
+	cfg_lower(cd->name);
+	return cd;
+}
+
+/* A domain in rotation signs with its active selector, whatever
+ * dkim_signing lists for it (signet rotate adopted that key when the
+ * rotation began); a domain whose first selector is still waiting for DNS
+ * does not sign yet. A missing state file is no rotation. */
+void cfg_apply_rotation(struct ctx *c)
+{
+	struct rotation r;
+	if (!rotation_load(rotation_path(c->cfg), &r, c->d))
+		return;
+	bool changed = false;
+	for (size_t k = 0; k < r.n; k++) {
+		if (r.v[k].state != ROT_ACTIVE)
+			continue;
+		struct config_domain *cd = find_or_add_domain(c, r.v[k].domain);
+		if (cd == NULL || !set_rotated_key(c, cd, &r.v[k]))
+			break;
+		changed = true;
+	}
+	if (changed)
+		qsort(c->cfg->signing.domains, c->cfg->signing.ndomains,
+		      sizeof *c->cfg->signing.domains, domain_cmp);
+	rotation_free(&r);
 }
 
 void cfg_raw_domains_free(struct ctx *c)

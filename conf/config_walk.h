@@ -107,6 +107,9 @@ void cfg_add_cidr(struct ctx *c, const struct ucl_node *n, const char *s, void *
 void cfg_s_dkim_signing(struct ctx *c, const struct ucl_node *n, void *base);
 void cfg_raw_domains_free(struct ctx *c);
 void cfg_resolve_domains(struct ctx *c);
+/* After cfg_resolve_domains: domains in key rotation sign with their active
+ * selector (rotation.h; the state file of rotation.state). */
+void cfg_apply_rotation(struct ctx *c);
 void cfg_check_top_path(struct ctx *c);
 
 #endif

@@ -77,6 +77,7 @@ struct dns_resolver {
 	char **forwarders; /* owned copies: a context may be made after a reload */
 	size_t nforwarders;
 	char *trust_anchor_file;
+	bool fresh; /* dns_options.fresh */
 };
 
 /* The TTL libunbound gives the answer (seconds it may still be kept). */
@@ -351,6 +352,7 @@ static void deliver_txt(struct dns_query *q, struct ub_result *res)
 			       .rrs = rrs,
 			       .nrrs = n,
 			       .secure = res->secure != 0,
+			       .ttl = answer_ttl(res),
 			       .elapsed_ms = clock_ms_since(q->t0_us)};
 	deliver(q, &a);
 	for (size_t k = 0; k < n; k++)
@@ -416,6 +418,10 @@ static bool configure(struct dns_resolver *r, struct ub_ctx *ctx, char *err, siz
 	}
 	if (rc == 0)
 		rc = tune(ctx, &what);
+	if (rc == 0 && r->fresh)
+		rc = set_option(ctx, "cache-max-ttl:", 1, &what);
+	if (rc == 0 && r->fresh)
+		rc = set_option(ctx, "cache-max-negative-ttl:", 1, &what);
 	if (rc == 0) {
 		what = "threads";
 		rc = ub_ctx_async(ctx, 1);
@@ -680,6 +686,7 @@ void dns_cancel(struct dns_query *q)
 
 static bool copy_options(struct dns_resolver *r, const struct dns_options *o)
 {
+	r->fresh = o->fresh;
 	if (o->nforwarders > 0) {
 		r->forwarders = calloc(o->nforwarders, sizeof *r->forwarders);
 		if (r->forwarders == NULL)

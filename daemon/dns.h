@@ -35,6 +35,10 @@ struct dns_options {
 	 * answer's TTL rules when shorter; 0 = DNS_CACHE_MAX_TTL). */
 	unsigned cache_entries;
 	unsigned cache_max_ttl;
+	/* libunbound's own cache keeps nothing past a second: the key record
+	 * check and key rotation must see what DNS holds now, not an answer
+	 * (a negative one included) from an earlier round. */
+	bool fresh;
 };
 
 #define DNS_CACHE_ENTRIES 1024     /* per loop */
@@ -86,6 +90,7 @@ struct dns_answer {
 	 * for the callback. NULL otherwise: use records[]. */
 	struct signet_keyset *keys;
 	bool secure;     /* DNSSEC-validated */
+	uint32_t ttl;    /* SIGNET_DNS_OK from the network: the answer's TTL; 0 from the cache */
 	const char *why; /* for TEMPFAIL/NXDOMAIN: "timeout after 5000 ms", "SERVFAIL", ... */
 	unsigned elapsed_ms;
 };

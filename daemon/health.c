@@ -43,6 +43,7 @@ void health_dns_options(const struct signetd_config *cfg, struct dns_options *ou
 		.nforwarders = cfg->n_dns_forwarders,
 		.timeout_ms = (unsigned)(cfg->dns_timeout * 1000.0),
 		.trust_anchor_file = cfg->dns_trust_anchor_file,
+		.fresh = true,
 	};
 }
 

@@ -32,6 +32,14 @@ struct key_entry {
 	unsigned states;
 };
 
+struct rot_entry {
+	char *domain, *selector; /* owned */
+	const char *state;       /* static */
+	uint64_t checked;
+};
+
+static void rot_free(struct rot_entry *v, size_t n);
+
 struct metrics {
 	atomic_ullong messages[METRICS_NACTIONS];
 	atomic_ullong signatures[METRICS_NALGS];
@@ -40,10 +48,13 @@ struct metrics {
 	atomic_ullong dns[METRICS_NDNS];
 	atomic_ullong dns_secure, dns_fast;
 	atomic_ullong conn_events[METRICS_NCONN_EVENTS];
+	atomic_ullong dmarc_obs[METRICS_NOBS];
 	struct hist hist[METRICS_NHISTS];
 	pthread_mutex_t lock; /* guards keys: the health check writes, a scrape reads */
 	struct key_entry *keys;
 	size_t nkeys;
+	struct rot_entry *rot; /* guarded by lock too */
+	size_t nrot;
 	bool dynamic; /* from metrics_new */
 };
 
@@ -83,10 +94,14 @@ void metrics_free(struct metrics *m)
 		keys_free(m->keys, m->nkeys);
 		m->keys = NULL;
 		m->nkeys = 0;
+		rot_free(m->rot, m->nrot);
+		m->rot = NULL;
+		m->nrot = 0;
 		pthread_mutex_unlock(&m->lock);
 		return;
 	}
 	keys_free(m->keys, m->nkeys);
+	rot_free(m->rot, m->nrot);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
 }
@@ -114,6 +129,12 @@ void metrics_verify_result(struct metrics *m, enum signet_result r)
 {
 	if ((unsigned)r < METRICS_NRESULTS)
 		inc(&m->results[r]);
+}
+
+void metrics_dmarc_observations(struct metrics *m, enum metrics_obs_outcome o, uint64_t n)
+{
+	if ((unsigned)o < METRICS_NOBS)
+		atomic_fetch_add_explicit(&m->dmarc_obs[o], n, memory_order_relaxed);
 }
 
 void metrics_conn_event(struct metrics *m, enum metrics_conn_event e)
@@ -175,6 +196,41 @@ enum signet_status metrics_key_health_set(struct metrics *m, const struct metric
 	m->nkeys = n;
 	pthread_mutex_unlock(&m->lock);
 	keys_free(old, nold);
+	return SIGNET_OK;
+}
+
+/* ---- key rotation --------------------------------------------------------- */
+
+static void rot_free(struct rot_entry *v, size_t n)
+{
+	for (size_t k = 0; v != NULL && k < n; k++)
+		free(v[k].domain), free(v[k].selector);
+	free(v);
+}
+
+enum signet_status metrics_rotation_set(struct metrics *m, const struct metrics_rotation *v,
+					size_t n)
+{
+	struct rot_entry *nv = n ? calloc(n, sizeof *nv) : NULL;
+	if (n > 0 && nv == NULL)
+		return SIGNET_ERR_NOMEM;
+	for (size_t k = 0; k < n; k++) {
+		nv[k].domain = strdup(v[k].domain);
+		nv[k].selector = strdup(v[k].selector);
+		nv[k].state = v[k].state;
+		nv[k].checked = v[k].checked;
+		if (nv[k].domain == NULL || nv[k].selector == NULL) {
+			rot_free(nv, n);
+			return SIGNET_ERR_NOMEM;
+		}
+	}
+	pthread_mutex_lock(&m->lock);
+	struct rot_entry *old = m->rot;
+	size_t nold = m->nrot;
+	m->rot = nv;
+	m->nrot = n;
+	pthread_mutex_unlock(&m->lock);
+	rot_free(old, nold);
 	return SIGNET_OK;
 }
 
@@ -267,6 +323,33 @@ static void key_health(struct out *o, struct metrics *m)
 	pthread_mutex_unlock(&m->lock);
 }
 
+static void rotation(struct out *o, struct metrics *m)
+{
+	head(o, "signetd_key_rotation", "gauge",
+	     "Selectors in key rotation and their state (pending, wrong, published, active, "
+	     "retiring, retired), from the last rotation check");
+	pthread_mutex_lock(&m->lock);
+	for (size_t k = 0; k < m->nrot; k++) {
+		put(o, "signetd_key_rotation{domain=\"");
+		put_label(o, m->rot[k].domain);
+		put(o, "\",selector=\"");
+		put_label(o, m->rot[k].selector);
+		put(o, "\",state=\"%s\"} 1\n", m->rot[k].state);
+	}
+	pthread_mutex_unlock(&m->lock);
+	head(o, "signetd_key_rotation_checked_seconds", "gauge",
+	     "Unix time of the last DNS check of a selector in key rotation (0: never)");
+	pthread_mutex_lock(&m->lock);
+	for (size_t k = 0; k < m->nrot; k++) {
+		put(o, "signetd_key_rotation_checked_seconds{domain=\"");
+		put_label(o, m->rot[k].domain);
+		put(o, "\",selector=\"");
+		put_label(o, m->rot[k].selector);
+		put(o, "\"} %llu\n", (unsigned long long)m->rot[k].checked);
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
 static void counters(struct out *o, struct metrics *m)
 {
 	static const char *const actions[METRICS_NACTIONS] = {"signed", "verified", "passed",
@@ -317,6 +400,12 @@ static void counters(struct out *o, struct metrics *m)
 	     "connections)");
 	counter_set(o, "signetd_connection_limits_total", "event", conn_events, m->conn_events,
 		    METRICS_NCONN_EVENTS);
+	static const char *const obs[METRICS_NOBS] = {"recorded", "dropped"};
+	head(o, "signetd_dmarc_observations_total", "counter",
+	     "DMARC report observations written to the report store or dropped (queue full, "
+	     "disk slow or full)");
+	counter_set(o, "signetd_dmarc_observations_total", "outcome", obs, m->dmarc_obs,
+		    METRICS_NOBS);
 }
 
 enum signet_status metrics_render(struct metrics *m, struct signet_buf *b)
@@ -336,5 +425,6 @@ enum signet_status metrics_render(struct metrics *m, struct signet_buf *b)
 	histogram(&o, "signetd_dns_lookup_seconds", "Key record lookup time",
 		  &m->hist[METRICS_DNS_SECONDS]);
 	key_health(&o, m);
+	rotation(&o, m);
 	return o.st;
 }

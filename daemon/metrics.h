@@ -47,6 +47,10 @@ enum metrics_hist {
 	METRICS_NHISTS
 };
 
+/* DMARC report observations (signetd_dmarc_observations_total{outcome}):
+ * written to the report store, or dropped (report_writer.h). */
+enum metrics_obs_outcome { METRICS_OBS_RECORDED, METRICS_OBS_DROPPED, METRICS_NOBS };
+
 /* Histogram buckets: 0.5 ms .. 10 s (metrics.c), then +Inf. */
 #define METRICS_NBUCKETS 14
 #define METRICS_FAST_ANSWER_US 1000 /* signetd_dns_fast_answers_total: answered under 1 ms */
@@ -90,6 +94,9 @@ void metrics_observe(struct metrics *m, enum metrics_hist h, uint64_t usec);
 /* One key lookup's answer: lookups by status, secure, time, fast answers. */
 void metrics_dns(struct metrics *m, enum signet_dns_status st, bool secure, uint64_t usec);
 
+/* The DMARC report writer's thread and submitters: relaxed atomics only. */
+void metrics_dmarc_observations(struct metrics *m, enum metrics_obs_outcome o, uint64_t n);
+
 /* The network side: relaxed atomics only. */
 void metrics_conn_event(struct metrics *m, enum metrics_conn_event e);
 
@@ -97,6 +104,19 @@ void metrics_conn_event(struct metrics *m, enum metrics_conn_event e);
 SIGNET_MUST_USE enum signet_status metrics_key_health_set(struct metrics *m,
 							  const struct metrics_key_health *v,
 							  size_t n);
+
+/* One selector in key rotation (conf/rotation.h): signetd_key_rotation
+ * {domain,selector,state} 1 and signetd_key_rotation_checked_seconds (the
+ * unix time of its last DNS check; 0 never). Strings borrowed for the call. */
+struct metrics_rotation {
+	const char *domain;
+	const char *selector;
+	const char *state; /* rotation_state_name */
+	uint64_t checked;
+};
+/* Replaces the rotation entries shown (the last round's). */
+SIGNET_MUST_USE enum signet_status metrics_rotation_set(struct metrics *m,
+							const struct metrics_rotation *v, size_t n);
 
 /* Appends the exposition text (format 0.0.4) to out. */
 SIGNET_MUST_USE enum signet_status metrics_render(struct metrics *m, struct signet_buf *out);

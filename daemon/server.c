@@ -28,6 +28,7 @@
 #include "clock.h"
 #include "log.h"
 #include "health.h"
+#include "rotation_watch.h"
 #include "metrics.h"
 #include "runtime.h"
 #include "server.h"
@@ -114,7 +115,8 @@ struct server {
 	unsigned nworkers;
 	struct event_base *main_base;
 	struct health *health; /* key records vs keys, on main_base (dns.health_interval) */
-	atomic_uint nopen;     /* open connections, all workers (max_conns) */
+	struct rotation_watch *rotation; /* key rotation steps, on main_base */
+	atomic_uint nopen;               /* open connections, all workers (max_conns) */
 	unsigned fd_budget;    /* connections the descriptor limit allows; UINT_MAX: any */
 	atomic_uint peak;      /* highest nopen since the last trim check */
 	struct event *ev_trim; /* on main_base, every CONN_TRIM_SECONDS */
@@ -810,14 +812,13 @@ static void on_stop(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(srv->main_base, NULL);
 }
 
-static void on_hup(evutil_socket_t sig, short what, void *arg)
+/* Reads config and keys again; the old runtime stays in service if that
+ * fails. why: "SIGHUP", "key rotation". */
+static void reload(struct server *srv, const char *why)
 {
-	(void)sig;
-	(void)what;
-	struct server *srv = arg;
 	if (srv->p.reload == NULL)
 		return;
-	log_msg(LOG_LVL_INFO, "SIGHUP: reloading the configuration and keys");
+	log_msg(LOG_LVL_INFO, "%s: reloading the configuration and keys", why);
 	struct runtime *rt = srv->p.reload(srv->p.reload_arg);
 	if (rt == NULL) {
 		log_msg(LOG_LVL_ERR, "reload failed: the previous configuration stays in service");
@@ -829,6 +830,22 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 	pthread_mutex_unlock(&srv->lock);
 	runtime_unref(old);
 	log_msg(LOG_LVL_INFO, "reload done");
+}
+
+static void on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	struct server *srv = arg;
+	reload(srv, "SIGHUP");
+	/* issue #17: SIGHUP also checks pending key rotations now */
+	rotation_watch_kick(srv->rotation);
+}
+
+/* A rotation switched or retired a selector: the keys in service follow. */
+static void on_rotation(void *arg)
+{
+	reload(arg, "key rotation");
 }
 
 /* Every CONN_TRIM_SECONDS: after a flood of connections has gone, the
@@ -863,10 +880,16 @@ int server_run(struct server *srv)
 	char herr[256] = "";
 	/* The main loop only waits for signals, so the DNS check of the key
 	 * records runs there without delaying mail. */
-	srv->health =
-		health_new(srv->main_base, &srv->p.dns, health_runtime, srv, herr, sizeof herr);
+	/* What DNS holds now, never an answer cached from an earlier round. */
+	struct dns_options fresh = srv->p.dns;
+	fresh.fresh = true;
+	srv->health = health_new(srv->main_base, &fresh, health_runtime, srv, herr, sizeof herr);
 	if (srv->health == NULL)
 		log_msg(LOG_LVL_WARN, "DNS check of the key records not started: %s", herr);
+	srv->rotation = rotation_watch_new(srv->main_base, &fresh, health_runtime, on_rotation, srv,
+					   herr, sizeof herr);
+	if (srv->rotation == NULL)
+		log_msg(LOG_LVL_WARN, "key rotation checks not started: %s", herr);
 	struct event *ev_term = evsignal_new(srv->main_base, SIGTERM, on_stop, srv);
 	struct event *ev_int = evsignal_new(srv->main_base, SIGINT, on_stop, srv);
 	struct event *ev_hup = evsignal_new(srv->main_base, SIGHUP, on_hup, srv);
@@ -934,6 +957,7 @@ void server_free(struct server *srv)
 	}
 	free(srv->workers);
 	health_free(srv->health);
+	rotation_watch_free(srv->rotation);
 	if (srv->main_base)
 		event_base_free(srv->main_base);
 	if (srv->current)

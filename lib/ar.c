@@ -1,4 +1,4 @@
-/* ar.c: Authentication-Results (RFC 8601) for the dkim and spf methods: formats our
+/* ar.c: Authentication-Results (RFC 8601) for dkim, spf, arc and dmarc: formats our
  * field value (folded, values quoted where the grammar needs it) and tells
  * whether an existing field claims our authserv-id. It does not parse the
  * results of other fields: removal only needs the authserv-id. */
@@ -358,6 +358,77 @@ static enum signet_status spf_resinfo(struct ar_writer *w, const struct signet_a
 	return ptype_property(w, "smtp.", helo ? "helo" : "mailfrom", r->value, strlen(r->value));
 }
 
+/* ARC-AR-01 (RFC 8617 6, IANA Email Authentication Methods): arc=<result>
+ * [reason] header.oldest-pass= smtp.remote-ip=. */
+static enum signet_status arc_resinfo(struct ar_writer *w, const struct signet_ar_arc *a)
+{
+	const struct signet_arc_result *r = a->result;
+	SIGNET_TRY(word(w, "arc="));
+	SIGNET_TRY(buf_append_str(&w->word, signet_result_name(r->result)));
+	size_t rlen = strnlen(r->reason, sizeof r->reason);
+	if (r->result != SIGNET_RESULT_PASS && rlen > 0) {
+		SIGNET_TRY(word(w, "reason="));
+		SIGNET_TRY(quoted_string(&w->word, r->reason, rlen, true));
+	}
+	if (r->result == SIGNET_RESULT_PASS) {
+		char k[16];
+		int n = snprintf(k, sizeof k, "%u", r->oldest_pass);
+		SIGNET_TRY(ptype_property(w, "header.", "oldest-pass", k, (size_t)n));
+	}
+	const char *ip = a->remote_ip != NULL ? a->remote_ip : "";
+	return ptype_property(w, "smtp.", "remote-ip", ip, strlen(ip));
+}
+
+/* RFC 9989's "sp defaults to p" for the comment: what a subdomain gets. */
+static enum signet_dmarc_policy effective_sp(const struct signet_dmarc_record *rec)
+{
+	return rec->sp != SIGNET_DMARC_POLICY_UNSET ? rec->sp : rec->p;
+}
+
+/* DMARC-RES-03: "(p=reject sp=reject dis=none arc-override)", nothing
+ * when no record was found. */
+static enum signet_status dmarc_comment(struct ar_writer *w, const struct signet_dmarc_outcome *o)
+{
+	const struct signet_dmarc_record *rec = o->record;
+	if (rec == NULL || !rec->usable)
+		return SIGNET_OK;
+	char c[96];
+	size_t n = (size_t)snprintf(c, sizeof c, "(p=%s sp=%s", signet_dmarc_policy_name(rec->p),
+				    signet_dmarc_policy_name(effective_sp(rec)));
+	if (o->disposition != SIGNET_DMARC_POLICY_UNSET)
+		n += (size_t)snprintf(c + n, sizeof c - n, " dis=%s",
+				      signet_dmarc_policy_name(o->disposition));
+	if (o->override != SIGNET_DMARC_OVERRIDE_NONE)
+		n += (size_t)snprintf(c + n, sizeof c - n, " %s",
+				      signet_dmarc_override_name(o->override));
+	snprintf(c + n, sizeof c - n, ")");
+	return word(w, c);
+}
+
+/* DMARC-RES-03 (RFC 9989 registry: header.from, polrec.p, polrec.domain). */
+static enum signet_status dmarc_resinfo(struct ar_writer *w, const struct signet_ar_dmarc *d)
+{
+	const struct signet_dmarc_outcome *o = d->outcome;
+	SIGNET_TRY(word(w, "dmarc="));
+	SIGNET_TRY(buf_append_str(&w->word, signet_dmarc_result_name(o->result)));
+	SIGNET_TRY(dmarc_comment(w, o));
+	const char *reason = d->reason != NULL && d->reason[0] != '\0' ? d->reason : o->reason;
+	if (o->result != SIGNET_DMARC_PASS && reason != NULL && reason[0] != '\0') {
+		SIGNET_TRY(word(w, "reason="));
+		SIGNET_TRY(quoted_string(&w->word, reason, strlen(reason), true));
+	}
+	const char *from = o->author_domain != NULL ? o->author_domain : "";
+	SIGNET_TRY(property(w, "from", from, strlen(from)));
+	if (o->record == NULL || !o->record->usable)
+		return SIGNET_OK;
+	const char *p = signet_dmarc_policy_name(o->record->p);
+	SIGNET_TRY(ptype_property(w, "polrec.", "p", p, strlen(p)));
+	const char *pd = o->policy_domain;
+	if (pd == NULL || (o->author_domain != NULL && strcmp(pd, o->author_domain) == 0))
+		return SIGNET_OK;
+	return ptype_property(w, "polrec.", "domain", pd, strlen(pd));
+}
+
 static enum signet_status format(struct ar_writer *w, const char *id,
 				 const struct signet_ar_results *r)
 {
@@ -375,6 +446,15 @@ static enum signet_status format(struct ar_writer *w, const char *id,
 		SIGNET_TRY(buf_append_byte(&w->word, ';'));
 		SIGNET_TRY(spf_resinfo(w, &r->spf[j]));
 	}
+	/* ARC before DMARC: a trusted chain is one input of the DMARC outcome. */
+	if (r->arc != NULL) {
+		SIGNET_TRY(buf_append_byte(&w->word, ';'));
+		SIGNET_TRY(arc_resinfo(w, r->arc));
+	}
+	if (r->dmarc != NULL) {
+		SIGNET_TRY(buf_append_byte(&w->word, ';'));
+		SIGNET_TRY(dmarc_resinfo(w, r->dmarc));
+	}
 	return SIGNET_OK;
 }
 
@@ -390,6 +470,10 @@ static enum signet_status check_results(const struct signet_ar_results *r, struc
 		if (r->spf[j].value == NULL)
 			return error_set(err, SIGNET_ERR_INVAL, NULL,
 					 "signet_ar_format: NULL SPF identity");
+	if ((r->arc != NULL && r->arc->result == NULL) ||
+	    (r->dmarc != NULL && r->dmarc->outcome == NULL))
+		return error_set(err, SIGNET_ERR_INVAL, NULL,
+				 "signet_ar_format: NULL ARC result or DMARC outcome");
 	return SIGNET_OK;
 }
 

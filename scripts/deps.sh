@@ -12,6 +12,8 @@ PACKAGES=(
 	postfix unbound ca-certificates curl
 	publicsuffix libpsl-dev libidn2-dev
 	sasl2-bin libsasl2-modules
+	debhelper lintian
+	libsqlite3-dev zlib1g-dev libxml2-utils
 )
 
 missing=()

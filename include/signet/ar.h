@@ -1,8 +1,11 @@
-/* ar.h: Authentication-Results (RFC 8601) for the dkim method: format our
- * header, and recognize an existing header that claims our authserv-id. */
+/* ar.h: Authentication-Results (RFC 8601) for the dkim, spf, arc and dmarc
+ * methods: format our header, and recognize an existing header that claims
+ * our authserv-id. */
 #ifndef SIGNET_AR_H
 #define SIGNET_AR_H
 
+#include <signet/arc.h>
+#include <signet/dmarc.h>
 #include <signet/signet.h>
 #include <signet/spf.h>
 #include <signet/verifier.h>
@@ -35,17 +38,41 @@ struct signet_ar_spf {
 	const char *reason;
 };
 
+/* The ARC chain validation (ARC-AR-01, RFC 8617 6 and the IANA registry):
+ * "arc=<none|pass|fail|temperror> [reason="..."] header.oldest-pass=<k>
+ * smtp.remote-ip=<ip>"; oldest-pass only for a pass, remote-ip when given. */
+struct signet_ar_arc {
+	const struct signet_arc_result *result; /* borrowed for the call */
+	const char *remote_ip;                  /* the SMTP client; NULL or "": not written */
+};
+
+/* The DMARC evaluation (DMARC-RES-03, RFC 9989 registry entries):
+ * "dmarc=<result> (p=.. sp=.. dis=..[ <override>]) [reason="..."]
+ * header.from=<author domain> [polrec.p=..] [polrec.domain=..]". The
+ * comment is what Gmail writes (p and sp of the record, sp defaulting to
+ * p; the disposition in effect); the override name follows dis= when one
+ * moved it (e.g. "arc-override"). polrec.domain only when the record was
+ * found elsewhere than at the author domain. */
+struct signet_ar_dmarc {
+	const struct signet_dmarc_outcome *outcome; /* borrowed for the call */
+	const char *reason; /* NULL or "": the outcome's reason (never written for a pass) */
+};
+
 /* Everything one field holds (AR-POS-02: one field with all our methods):
- * the DKIM results (none: "dkim=none"), then the SPF checks in order. */
+ * the DKIM results (none: "dkim=none"), then the SPF checks in order, then
+ * ARC and DMARC when given (NULL: not evaluated, nothing written). */
 struct signet_ar_results {
 	const struct signet_sig_result *const *dkim;
 	size_t ndkim;
 	const struct signet_ar_spf *spf;
 	size_t nspf;
+	const struct signet_ar_arc *arc;
+	const struct signet_ar_dmarc *dmarc;
 };
 
 /* As signet_ar_format, for all of r; signet_ar_format(id, rs, n, ...) is
- * this with no SPF checks. A NULL spf value is SIGNET_ERR_INVAL. */
+ * this with DKIM only. A NULL spf value, or an arc or dmarc member whose
+ * result or outcome is NULL, is SIGNET_ERR_INVAL. */
 SIGNET_API SIGNET_MUST_USE enum signet_status signet_ar_format_results(
 	const char *authserv_id, const struct signet_ar_results *r, char *out, size_t cap,
 	size_t *len, struct signet_error *err);

@@ -234,8 +234,9 @@ class Unbound:
     (local-zone type `deny`), so the asking resolver times out.
     """
 
-    def __init__(self, zones, forward_zones=None, deny_zones=()):
+    def __init__(self, zones, forward_zones=None, deny_zones=(), ttl=60):
         self.zones = zones
+        self.ttl = ttl  # of every local-data record
         self.forward_zones = forward_zones or {}
         self.deny_zones = list(deny_zones)
         self.dir = make_tempdir("signet-unbound-")
@@ -280,7 +281,7 @@ class Unbound:
                         rr = f"{v[0]} {v[1]}"
                     else:
                         rr = f"TXT {unbound_txt(v)}"
-                    lines.append(f"  local-data: '{name.rstrip('.')}. 60 IN {rr}'")
+                    lines.append(f"  local-data: '{name.rstrip('.')}. {self.ttl} IN {rr}'")
         for zone in self.deny_zones:
             lines.append(f'  local-zone: "{zone.rstrip(".")}." deny')
         for zone in self.forward_zones:
@@ -294,8 +295,15 @@ class Unbound:
                       f"  forward-addr: {addr}", "  forward-first: no"]
         return "\n".join(lines) + "\n"
 
-    def start(self, timeout=10):
-        self.port = free_port(socket.SOCK_DGRAM)
+    def restart(self, zones, timeout=10):
+        """Serves zones instead, on the same port (a record published or
+        withdrawn while the resolvers under test keep their forwarder)."""
+        self.stop()
+        self.zones = zones
+        return self.start(timeout, port=self.port)
+
+    def start(self, timeout=10, port=None):
+        self.port = port or free_port(socket.SOCK_DGRAM)
         conf = self.dir / "unbound.conf"
         conf.write_text(self.config())
         self.stderr = open(self.dir / "unbound.stderr", "wb")

@@ -763,6 +763,103 @@ static void SPF_RES_02_hostile_mailfrom_quoted(void **state)
 			 SIGNET_ERR_INVAL);
 }
 
+/* ARC-AR-01 (RFC 8617 6, IANA registry): arc=pass with header.oldest-pass
+ * and smtp.remote-ip, after SPF (an IPv6 address holds ':', a tspecial, so
+ * it is a quoted-string: RFC 8601 2.2 value); a fail carries its reason and
+ * no oldest-pass; no remote IP, no smtp.remote-ip. */
+static void ARC_AR_01_arc_resinfo(void **state)
+{
+	(void)state;
+	char out[1024], flat[1024];
+	struct signet_arc_result ar = {
+		.result = SIGNET_RESULT_PASS, .instances = 2, .oldest_pass = 2};
+	struct signet_ar_arc arc = {.result = &ar, .remote_ip = "2001:db8::25"};
+	struct signet_ar_spf sp = {.result = SIGNET_SPF_FAIL,
+				   .identity = SIGNET_SPF_MAILFROM,
+				   .value = "list@lists.example.org"};
+	struct signet_ar_results r = {.spf = &sp, .nspf = 1, .arc = &arc};
+	size_t len = 0;
+	struct signet_error err = {0};
+	assert_int_equal(signet_ar_format_results(ID, &r, out, sizeof out, &len, &err), SIGNET_OK);
+	check_lines(out);
+	unfold(out, flat);
+	assert_string_equal(flat, " mx.example.com; dkim=none; spf=fail "
+				  "smtp.mailfrom=list@lists.example.org; arc=pass "
+				  "header.oldest-pass=2 smtp.remote-ip=\"2001:db8::25\"");
+	ar = (struct signet_arc_result){.result = SIGNET_RESULT_FAIL, .instances = 1};
+	snprintf(ar.reason, sizeof ar.reason, "ARC-Seal i=1 does not verify");
+	arc.remote_ip = NULL;
+	r = (struct signet_ar_results){.arc = &arc};
+	assert_int_equal(signet_ar_format_results(ID, &r, out, sizeof out, &len, &err), SIGNET_OK);
+	unfold(out, flat);
+	assert_string_equal(flat, " mx.example.com; dkim=none; arc=fail "
+				  "reason=\"ARC-Seal i=1 does not verify\"");
+	arc.result = NULL;
+	assert_int_equal(signet_ar_format_results(ID, &r, out, sizeof out, &len, &err),
+			 SIGNET_ERR_INVAL);
+}
+
+/* DMARC-RES-03 (RFC 9989 registry: header.from, polrec.p, polrec.domain):
+ * Gmail's comment "(p=.. sp=.. dis=..)", sp defaulting to p, the override
+ * named after dis=, the reason for a failure, polrec.domain only when the
+ * record sat above the author domain. */
+static void DMARC_RES_03_dmarc_resinfo(void **state)
+{
+	(void)state;
+	char out[1024], flat[1024];
+	struct signet_dmarc_record rec = {.usable = true, .p = SIGNET_DMARC_POLICY_REJECT};
+	struct signet_dmarc_outcome o = {.result = SIGNET_DMARC_PASS,
+					 .author_domain = "example.com",
+					 .policy_domain = "example.com",
+					 .record = &rec,
+					 .policy = SIGNET_DMARC_POLICY_REJECT,
+					 .disposition = SIGNET_DMARC_POLICY_NONE};
+	struct signet_ar_dmarc d = {.outcome = &o};
+	struct signet_ar_results r = {.dmarc = &d};
+	size_t len = 0;
+	struct signet_error err = {0};
+	assert_int_equal(signet_ar_format_results(ID, &r, out, sizeof out, &len, &err), SIGNET_OK);
+	check_lines(out);
+	unfold(out, flat);
+	assert_string_equal(flat, " mx.example.com; dkim=none; dmarc=pass (p=reject sp=reject "
+				  "dis=none) header.from=example.com polrec.p=reject");
+
+	rec.sp = SIGNET_DMARC_POLICY_QUARANTINE;
+	o = (struct signet_dmarc_outcome){.result = SIGNET_DMARC_FAIL,
+					  .author_domain = "news.example.com",
+					  .policy_domain = "example.com",
+					  .record = &rec,
+					  .policy = SIGNET_DMARC_POLICY_QUARANTINE,
+					  .disposition = SIGNET_DMARC_POLICY_NONE,
+					  .override = SIGNET_DMARC_OVERRIDE_ARC,
+					  .reason = "no aligned identifier"};
+	d.reason = "arc-override: sealed by lists.example.org";
+	assert_int_equal(signet_ar_format_results(ID, &r, out, sizeof out, &len, &err), SIGNET_OK);
+	check_lines(out);
+	unfold(out, flat);
+	assert_string_equal(flat,
+			    " mx.example.com; dkim=none; dmarc=fail (p=reject sp=quarantine "
+			    "dis=none arc-override) reason=\"arc-override: sealed by "
+			    "lists.example.org\" header.from=news.example.com polrec.p=reject "
+			    "polrec.domain=example.com");
+	d.reason = NULL;
+	assert_int_equal(signet_ar_format_results(ID, &r, out, sizeof out, &len, &err), SIGNET_OK);
+	unfold(out, flat);
+	assert_non_null(strstr(flat, "dis=none arc-override) reason=\"no aligned identifier\" "));
+
+	/* No record: no comment, no polrec; no author domain: no header.from. */
+	o = (struct signet_dmarc_outcome){.result = SIGNET_DMARC_NONE,
+					  .from = SIGNET_DMARC_FROM_SEVERAL_FIELDS,
+					  .reason = "several From fields"};
+	assert_int_equal(signet_ar_format_results(ID, &r, out, sizeof out, &len, &err), SIGNET_OK);
+	unfold(out, flat);
+	assert_string_equal(
+		flat, " mx.example.com; dkim=none; dmarc=none reason=\"several From fields\"");
+	d.outcome = NULL;
+	assert_int_equal(signet_ar_format_results(ID, &r, out, sizeof out, &len, &err),
+			 SIGNET_ERR_INVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -792,6 +889,8 @@ int main(void)
 		cmocka_unit_test(SPF_RES_02_mailfrom_after_dkim),
 		cmocka_unit_test(SPF_RES_02_helo_and_reason),
 		cmocka_unit_test(SPF_RES_02_hostile_mailfrom_quoted),
+		cmocka_unit_test(ARC_AR_01_arc_resinfo),
+		cmocka_unit_test(DMARC_RES_03_dmarc_resinfo),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
