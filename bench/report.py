@@ -9,8 +9,9 @@
 # Usage: report.py WORKDIR OUT.md OUT.png     the whole report
 #        report.py --recv-only WORKDIR OUT.md  (bench/run --only recv) only
 #            the receiving-side section: replaced between its markers in
-#            OUT.md (inserted before "## Memory" the first time); the rest
-#            of OUT.md is kept as it is.
+#            OUT.md (inserted before "## Memory" the first time), and the
+#            copy of bench/analysis.md at its end refreshed; the rest of
+#            OUT.md is kept as it is.
 import csv
 import os
 import subprocess
@@ -483,10 +484,22 @@ def splice_recv(doc):
     return doc.rstrip("\n") + "\n\n" + section
 
 
+def refresh_analysis(doc):
+    """doc with its copy of bench/analysis.md (from that file's first line
+    to the end) replaced by the file as it is now."""
+    analysis = HERE / "analysis.md"
+    if not analysis.exists():
+        return doc
+    text = analysis.read_text()
+    first = text.split("\n", 1)[0]
+    at = doc.find("\n" + first + "\n")
+    return doc[:at + 1] + text if at >= 0 else doc
+
+
 def recv_only_main():
     if not OUT.exists():
         sys.exit(f"report.py: {OUT} does not exist: run the whole bench/run once first")
-    doc = splice_recv(OUT.read_text())
+    doc = refresh_analysis(splice_recv(OUT.read_text()))
     OUT.write_text(doc)
     (W / "results.md").write_text(recv_section())
     print(f"{len(recv_runs)} receiving-side cells")
