@@ -33,11 +33,20 @@ int cmd_sign(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_dnscheck(int argc, char **argv);
 int cmd_spf(int argc, char **argv);
+int cmd_dmarc(int argc, char **argv);  /* cmd_dmarc.c: `signet dmarc <sub>` */
 int cmd_doctor(int argc, char **argv); /* cmd_doctor.c: the whole setup, one report */
 int cmd_policy(int argc, char **argv); /* cmd_policy.c: runs conf/ (signetd's own policy) */
-int cmd_rotate(int argc, char **argv); /* cmd_rotate.c: key rotation (conf/rotation.h) */
+int cmd_import_opendkim(int argc, char **argv); /* cmd_import_opendkim.c */
+int cmd_rotate(int argc, char **argv);          /* cmd_rotate.c: key rotation (conf/rotation.h) */
 /* cmd_dmarc_report.c: `signet dmarc report` (issue #15) */
 int cmd_dmarc_report(int argc, char **argv);
+int cmd_arc(int argc, char **argv); /* cmd_arc.c: arc seal */
+
+/* cmd_spf.c: an SPF outcome as `signet spf` prints it: one JSON object (no
+ * newline), or the result word (and with explain every term). Shared with
+ * `signet verify`. */
+void spf_print_json(const struct signet_spf_outcome *o);
+void spf_print_text(const struct signet_spf_outcome *o, bool explain);
 
 /* util.c: messages, option parsing helpers. */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -141,7 +141,7 @@ static bool answer(struct signet_spf *s, struct spf_dns *d, const struct signet_
 	return true;
 }
 
-static void print_json(const struct signet_spf_outcome *o)
+void spf_print_json(const struct signet_spf_outcome *o)
 {
 	printf("{\"result\":\"%s\",\"domain\":", signet_spf_result_name(o->result));
 	json_string(stdout, o->domain);
@@ -159,10 +159,10 @@ static void print_json(const struct signet_spf_outcome *o)
 			fputc(',', stdout);
 		json_string(stdout, o->trace[k]);
 	}
-	fputs("]}\n", stdout);
+	fputs("]}", stdout);
 }
 
-static void print_text(const struct signet_spf_outcome *o, bool explain)
+void spf_print_text(const struct signet_spf_outcome *o, bool explain)
 {
 	printf("%s\n", signet_spf_result_name(o->result));
 	if (!explain)
@@ -240,10 +240,12 @@ int cmd_spf(int argc, char **argv)
 				goto out;
 	}
 	const struct signet_spf_outcome *out = signet_spf_outcome(s);
-	if (o.json)
-		print_json(out);
-	else
-		print_text(out, o.explain);
+	if (o.json) {
+		spf_print_json(out);
+		putchar('\n');
+	} else {
+		spf_print_text(out, o.explain);
+	}
 	rc = cli_flush_stdout() ? exit_code(out->result) : SPF_EXIT_ERROR;
 out:
 	signet_spf_free(s);

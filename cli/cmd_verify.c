@@ -1,63 +1,77 @@
-/* cmd_verify.c: `signet verify`: streams a message through a libsignet
- * verifier, answers its key queries from a KEYSFILE or DNS, and prints one
- * result per DKIM-Signature (text, JSON lines, or step by step with
- * --explain). The exit code sums the results up. */
+/* cmd_verify.c: `signet verify`: parses the options, streams the message
+ * through the evaluation (evaluate.h: DKIM, and SPF, DMARC and ARC when
+ * asked) with a KEYSFILE, ZONEFILE or DNS answering, and prints one result
+ * per DKIM-Signature, then the other checks (verify_render.h: text, JSON
+ * lines, or step by step with --explain). The exit code sums up DKIM. */
 #include <errno.h>
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <signet/message.h>
 #include <signet/psl.h>
 #include <signet/verifier.h>
 
 #include <signet/ar.h>
 
 #include "cli.h"
+#include "evaluate.h"
+#include "verify_render.h"
 
 static const char usage[] =
-	"usage: signet verify [--keys KEYSFILE | --dns [--server IP[@PORT]]] [--time UNIX]\n"
-	"                     [--json] [--explain] [--l-policy unsigned|honour] [--ar ID]\n"
-	"                     [--psl FILE] [FILE]\n";
+	"usage: signet verify [--keys KEYSFILE | --zone ZONEFILE |\n"
+	"                      --dns [--server IP[@PORT]]]\n"
+	"                     [--ip ADDR [--mail-from ADDR] [--helo NAME]] [--dmarc]\n"
+	"                     [--rfc7489] [--arc] [--time UNIX] [--json] [--explain]\n"
+	"                     [--l-policy unsigned|honour] [--ar ID] [--psl FILE] [FILE]\n";
 
 static const char help_text[] =
-	"Verify every DKIM-Signature of a message (FILE or standard input).\n\n"
+	"Verify every DKIM-Signature of a message (FILE or standard input); with\n"
+	"--ip, --mail-from, --helo, --dmarc or --arc also SPF, DMARC and ARC.\n\n"
 	"  -K, --keys KEYSFILE      take key records from KEYSFILE instead of DNS\n"
-	"      --dns                look keys up in DNS (the default)\n"
+	"      --zone ZONEFILE      answer every DNS question (keys, SPF, _dmarc) from\n"
+	"                           ZONEFILE (see signet(1))\n"
+	"      --dns                ask DNS (the default)\n"
 	"      --server IP[@PORT]   ask this DNS server instead of /etc/resolv.conf's\n"
 	"                           (IPv6: ::1, ::1@5353, [::1] or [::1]:5353)\n"
+	"      --ip ADDR            the SMTP client's address: check SPF (RFC 7208)\n"
+	"                           and DMARC\n"
+	"      --mail-from ADDR     the MAIL FROM address (\"\" the null sender, checked as\n"
+	"                           postmaster@HELO); its SPF result goes to DMARC\n"
+	"      --helo NAME          the HELO/EHLO name; its SPF result is shown too\n"
+	"      --dmarc              evaluate DMARC (implied by --ip, --mail-from, --helo)\n"
+	"      --rfc7489            DMARC as RFC 7489: the public suffix list (--psl)\n"
+	"                           gives the organizational domain, pct= applies\n"
+	"                           (default: RFC 9989, DNS tree walk)\n"
+	"      --arc                validate the ARC chain (RFC 8617)\n"
 	"      --time UNIX          verification time for t= and x= (default: now)\n"
-	"      --json               one JSON object per signature per line\n"
+	"      --json               one JSON object per signature per line; with SPF,\n"
+	"                           DMARC or ARC, one more line with their results\n"
 	"      --explain            show each step, the header hash input and the body hash;\n"
 	"                           on a body hash mismatch, where the body changed; with\n"
 	"                           --json, the same as an \"explain\" object\n"
 	"      --l-policy POLICY    unsigned (default, as signetd): content after l= makes\n"
 	"                           the result policy; honour: verify the first l= octets\n"
 	"      --ar ID              also print the Authentication-Results field signetd\n"
-	"                           would add, with authserv-id ID (RFC 8601)\n"
+	"                           would add, with authserv-id ID (RFC 8601): dkim=,\n"
+	"                           and spf=, arc=, dmarc= when checked\n"
 	"      --psl FILE           public suffix list: a d= that is a public suffix (co.uk)\n"
 	"                           gets the note \"d= is a public suffix\" (default\n"
 	"                           " SIGNET_PSL_DEFAULT_FILE ";\n"
 	"                           \"\" turns the check off)\n\n"
-	"Exit status: 0 a signature passes, 1 none passes, 2 no signature,\n"
-	"3 none passes and one had a temporary DNS error, 4 error, 64 usage error.\n";
+	"Exit status (DKIM only, whatever SPF, DMARC and ARC say): 0 a signature\n"
+	"passes, 1 none passes, 2 no signature, 3 none passes and one had a\n"
+	"temporary DNS error, 4 error, 64 usage error.\n";
 
 #define VERIFY_EXIT_NOSIG 2
 #define VERIFY_EXIT_TEMPERROR 3
 #define VERIFY_EXIT_ERROR 4
-#define VERIFY_MAX_RECORDS 16 /* TXT records handed to the verifier per name */
 
 struct verify_opts {
-	const char *keys, *server, *file, *ar_id, *psl;
-	bool dns, json, explain;
-	struct signet_verify_options vo;
-};
-
-struct verify_run {
-	struct signet_verifier *v;
-	struct zonefile *kf;
-	struct dns_resolver *r;
+	const char *keys, *zone, *server, *file, *ar_id, *psl;
+	bool dns, json, explain, rfc7489;
+	struct eval_opts eo; /* eo.vo: the DKIM options */
 };
 
 static int parse_opt(int c, struct verify_opts *o, char **argv)
@@ -72,7 +86,7 @@ static int parse_opt(int c, struct verify_opts *o, char **argv)
 	case 'J': o->json = true; break;
 	case 'E': o->explain = true; break;
 	case 'T':
-		if (!cli_parse_time(optarg, &o->vo.now))
+		if (!cli_parse_time(optarg, &o->eo.vo.now))
 			return cli_usage_error("verify", usage,
 					       "--time %s: give unix seconds from 0 to %llu (RFC "
 					       "6376 3.5: t= and x= have at most 12 digits)",
@@ -80,10 +94,10 @@ static int parse_opt(int c, struct verify_opts *o, char **argv)
 		break;
 	case 'L':
 		if (strcmp(optarg, "honour") == 0 || strcmp(optarg, "honor") == 0)
-			o->vo.l_policy = SIGNET_L_HONOUR;
+			o->eo.vo.l_policy = SIGNET_L_HONOUR;
 		else if (strcmp(optarg, "unsigned") == 0 ||
 			 strcmp(optarg, "unsigned-content-is-policy") == 0)
-			o->vo.l_policy = SIGNET_L_POLICY_UNSIGNED;
+			o->eo.vo.l_policy = SIGNET_L_POLICY_UNSIGNED;
 		else
 			return cli_usage_error("verify", usage,
 					       "--l-policy %s: give honour or unsigned", optarg);
@@ -97,6 +111,13 @@ static int parse_opt(int c, struct verify_opts *o, char **argv)
 		o->ar_id = optarg;
 		break;
 	case 'P': o->psl = optarg; break;
+	case 'z': o->zone = optarg; break;
+	case 'i': o->eo.ip = optarg; break;
+	case 'm': o->eo.mail_from = optarg; break;
+	case 'H': o->eo.helo = optarg; break;
+	case 'M': o->eo.dmarc = true; break;
+	case '7': o->rfc7489 = o->eo.dmarc = true; break;
+	case 'R': o->eo.arc = true; break;
 	case 'h': printf("%s\n%s", usage, help_text); return CLI_EXIT_OK;
 	default: return cli_bad_option("verify", usage, c, argv);
 	}
@@ -115,16 +136,23 @@ static int parse_opts(int argc, char **argv, struct verify_opts *o)
 		{"l-policy", required_argument, NULL, 'L'},
 		{"ar", required_argument, NULL, 'A'},
 		{"psl", required_argument, NULL, 'P'},
+		{"zone", required_argument, NULL, 'z'},
+		{"ip", required_argument, NULL, 'i'},
+		{"mail-from", required_argument, NULL, 'm'},
+		{"helo", required_argument, NULL, 'H'},
+		{"dmarc", no_argument, NULL, 'M'},
+		{"rfc7489", no_argument, NULL, '7'},
+		{"arc", no_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	int c, rc;
 
 	memset(o, 0, sizeof(*o));
-	o->vo.now = (uint64_t)time(NULL);
+	o->eo.vo.now = (uint64_t)time(NULL);
 	/* The daemon's default (verify.l_policy): unsigned content after l= is
 	 * the l= attack (RFC 6376 8.2). */
-	o->vo.l_policy = SIGNET_L_POLICY_UNSIGNED;
+	o->eo.vo.l_policy = SIGNET_L_POLICY_UNSIGNED;
 	o->psl = SIGNET_PSL_DEFAULT_FILE; /* DKIM-VER-17, as signetd's default */
 	optind = 0;
 	while ((c = getopt_long(argc, argv, ":K:h", longopts, NULL)) != -1)
@@ -134,83 +162,30 @@ static int parse_opts(int argc, char **argv, struct verify_opts *o)
 		o->file = argv[optind++];
 	if (optind < argc)
 		return cli_usage_error("verify", usage, "unexpected argument '%s'", argv[optind]);
-	if (o->keys != NULL && o->dns)
-		return cli_usage_error("verify", usage, "give either --keys or --dns, not both");
-	o->vo.explain = o->explain;
+	if ((o->keys != NULL) + (o->zone != NULL) + o->dns > 1)
+		return cli_usage_error("verify", usage,
+				       "give one of --keys, --zone and --dns, not several");
+	if ((o->eo.mail_from != NULL || o->eo.helo != NULL) && o->eo.ip == NULL)
+		return cli_usage_error("verify", usage,
+				       "--mail-from and --helo go with --ip ADDR (SPF needs the "
+				       "client address)");
+	if (o->eo.ip != NULL && o->eo.mail_from == NULL && o->eo.helo == NULL)
+		return cli_usage_error("verify", usage, "--ip goes with --mail-from or --helo");
+	if (o->eo.mail_from != NULL && o->eo.mail_from[0] == '\0' && o->eo.helo == NULL)
+		return cli_usage_error("verify", usage,
+				       "a null sender (--mail-from \"\") is checked as "
+				       "postmaster@HELO: give --helo NAME");
+	o->eo.vo.explain = o->explain;
+	o->eo.spf_trace = o->explain || o->json;
+	o->eo.dmarc |= o->eo.ip != NULL;
+	o->eo.mode = o->rfc7489 ? SIGNET_DMARC_RFC7489 : SIGNET_DMARC_RFC9989;
 	return -1;
-}
-
-static enum signet_status answer_dns(struct verify_run *run, const struct signet_query *q,
-				     struct signet_error *err)
-{
-	struct signet_txt txt[VERIFY_MAX_RECORDS];
-	struct dns_answer a;
-	enum signet_status st;
-	size_t i, n;
-
-	if (!dns_txt(run->r, q->name, &a))
-		return SIGNET_ERR_NOMEM;
-	n = a.n < VERIFY_MAX_RECORDS ? a.n : VERIFY_MAX_RECORDS;
-	for (i = 0; i < n; i++) {
-		txt[i].p = a.rr[i].data;
-		txt[i].len = a.rr[i].len;
-	}
-	st = signet_verifier_answer(run->v, q->id, a.status, txt, n, err);
-	dns_answer_free(&a);
-	return st;
-}
-
-static enum signet_status answer_queries(struct verify_run *run, struct signet_error *err)
-{
-	struct signet_txt txt[VERIFY_MAX_RECORDS];
-	struct signet_query q;
-	enum signet_dns_status st;
-	size_t n;
-
-	while (signet_verifier_next_query(run->v, &q)) {
-		if (run->kf == NULL) {
-			if (answer_dns(run, &q, err) != SIGNET_OK)
-				return err->code ? err->code : SIGNET_ERR_NOMEM;
-			continue;
-		}
-		st = keysfile_lookup(run->kf, q.name, txt, VERIFY_MAX_RECORDS, &n);
-		if (n > VERIFY_MAX_RECORDS)
-			n = VERIFY_MAX_RECORDS;
-		if (signet_verifier_answer(run->v, q.id, st, txt, n, err) != SIGNET_OK)
-			return err->code;
-	}
-	return SIGNET_OK;
-}
-
-static enum signet_status on_header(void *ctx, const uint8_t *name, size_t nlen,
-				    const uint8_t *value, size_t vlen, struct signet_error *err)
-{
-	struct verify_run *run = ctx;
-
-	return signet_verifier_header(run->v, name, nlen, value, vlen, err);
-}
-
-/* Keys are fetched as soon as the header is complete (DESIGN: lookups
- * overlap the body in the daemon; here they simply come first). */
-static enum signet_status on_eoh(void *ctx, struct signet_error *err)
-{
-	struct verify_run *run = ctx;
-	enum signet_status st = signet_verifier_end_of_headers(run->v, err);
-
-	return st != SIGNET_OK ? st : answer_queries(run, err);
-}
-
-static enum signet_status on_body(void *ctx, const uint8_t *p, size_t len, struct signet_error *err)
-{
-	struct verify_run *run = ctx;
-
-	return signet_verifier_body(run->v, p, len, err);
 }
 
 /* Reads the message in chunks: memory does not grow with its size. A FILE
  * is a regular file of at most CLI_MAX_MESSAGE bytes (fileread_open); one
  * that grows past that while read is refused. Standard input has no cap. */
-static bool feed_file(struct signet_message *m, const char *file, struct signet_error *err)
+static bool feed_file(struct evaluation *ev, const char *file)
 {
 	uint8_t chunk[65536];
 	int fd = io_open(file, "message", FILEREAD_CAP(CLI_MAX_MESSAGE));
@@ -236,8 +211,7 @@ static bool feed_file(struct signet_message *m, const char *file, struct signet_
 			ok = false;
 		} else if (r == 0) {
 			break;
-		} else if (signet_message_feed(m, chunk, (size_t)r, err) != SIGNET_OK) {
-			cli_err("cannot verify: %s", err->msg);
+		} else if (!eval_feed(ev, chunk, (size_t)r)) {
 			ok = false;
 		}
 	}
@@ -246,299 +220,23 @@ static bool feed_file(struct signet_message *m, const char *file, struct signet_
 	return ok;
 }
 
-static bool run_verifier(struct verify_run *run, const struct verify_opts *o)
+static int report(const struct evaluation *ev, const struct verify_opts *o)
 {
-	static const struct signet_message_handler h = {on_header, on_eoh, on_body};
-	struct signet_error err = {0};
-	struct signet_message *m = NULL;
-	bool ok;
+	const struct signet_verifier *v = ev->v;
+	bool more = ev->o.dmarc || ev->o.arc || ev->o.ip != NULL;
 
-	if (signet_verifier_new(&o->vo, &run->v, &err) != SIGNET_OK ||
-	    signet_message_new(&h, run, &m, &err) != SIGNET_OK) {
-		cli_err("cannot verify: %s", err.msg);
-		return false;
-	}
-	ok = feed_file(m, o->file, &err);
-	if (ok && (signet_message_finish(m, &err) != SIGNET_OK ||
-		   signet_verifier_finish(run->v, &err) != SIGNET_OK)) {
-		cli_err("cannot verify: %s", err.msg);
-		ok = false;
-	}
-	signet_message_free(m);
-	return ok;
-}
-
-/* --explain: the header hash input with line ends and control bytes shown,
- * one output line per input line. */
-static void print_hash_input(const uint8_t *p, size_t len)
-{
-	size_t i;
-	bool bol = true;
-
-	printf("  header hash input (%zu bytes; CR LF shown as \\r\\n):\n", len);
-	for (i = 0; i < len; i++) {
-		if (bol)
-			fputs("    ", stdout);
-		bol = false;
-		if (p[i] == '\r' && i + 1 < len && p[i + 1] == '\n') {
-			fputs("\\r\\n\n", stdout);
-			i++;
-			bol = true;
-		} else if (p[i] == '\t') {
-			fputs("\\t", stdout);
-		} else if (p[i] == '\\') {
-			fputs("\\\\", stdout);
-		} else if (p[i] < 0x20 || p[i] == 0x7f) {
-			printf("\\x%02x", p[i]);
-		} else {
-			putchar(p[i]);
-		}
-	}
-	if (!bol)
-		fputs("\n    (no final CRLF: the DKIM-Signature field is hashed without it)\n",
-		      stdout);
-}
-
-/* One canonical line for humans: control bytes as \xNN. */
-static void print_line(const char *prefix, const struct signet_explain_line *l)
-{
-	size_t i;
-
-	fputs(prefix, stdout);
-	for (i = 0; i < l->len; i++) {
-		if (l->p[i] == '\t')
-			fputs("\\t", stdout);
-		else if (l->p[i] < 0x20 || l->p[i] == 0x7f)
-			printf("\\x%02x", l->p[i]);
-		else
-			putchar(l->p[i]);
-	}
-	puts(l->cut ? " [...]" : "");
-}
-
-static unsigned long long ull(uint64_t v)
-{
-	return (unsigned long long)v;
-}
-
-/* Where the body changed (struct signet_body_explain). */
-static void print_body_change(const struct signet_body_explain *b)
-{
-	size_t i;
-
-	if (b->prefix_found && b->prefix_lines == b->total_lines) {
-		printf("  body change: all %llu %s bh= but the body hash differs\n",
-		       ull(b->total_lines),
-		       cli_plural(b->total_lines, "line matches", "lines match"));
-	} else if (b->prefix_found) {
-		printf("  body change: the first %llu %s (%llu %s) match%s the signature; "
-		       "%llu %s added after signing\n",
-		       ull(b->prefix_lines), cli_plural(b->prefix_lines, "line", "lines"),
-		       ull(b->prefix_bytes), cli_plural(b->prefix_bytes, "byte", "bytes"),
-		       b->prefix_lines == 1 ? "es" : "", ull(b->total_lines - b->prefix_lines),
-		       cli_plural(b->total_lines - b->prefix_lines, "line was", "lines were"));
-		if (b->nadded > 0)
-			printf("  first added lines:\n");
-	} else {
-		printf("  body change: no prefix of the %llu canonical %s matches bh=: the body "
-		       "was changed, not only added to\n",
-		       ull(b->total_lines), cli_plural(b->total_lines, "line", "lines"));
-		if (b->nadded > 0)
-			printf("  first lines received:\n");
-	}
-	for (i = 0; i < b->nadded && i < SIGNET_EXPLAIN_LINES; i++)
-		print_line("    | ", &b->added[i]);
-	if (b->transform != NULL)
-		printf("  relay change: the body hash matches after this change: %s\n",
-		       b->transform);
-	else
-		printf("  relay change: none of the changes tried (trailing whitespace, tabs, bare "
-		       "CRs, dot-stuffing) restores bh=\n");
-}
-
-static void print_zdiff(const struct signet_sig_explain *r)
-{
-	size_t i;
-
-	size_t ndiff = r->nzdiff + r->zdiff_more;
-
-	printf("  z= copied %zu header %s; %zu %s from the received ones%s\n", r->nz_fields,
-	       cli_plural(r->nz_fields, "field", "fields"), ndiff,
-	       cli_plural(ndiff, "differs", "differ"), r->nzdiff ? ":" : "");
-	for (i = 0; i < r->nzdiff && i < SIGNET_EXPLAIN_ZDIFFS; i++) {
-		const struct signet_zdiff *z = &r->zdiff[i];
-
-		printf("    %s: signed:   %s\n", z->name, z->signed_value);
-		if (z->missing)
-			printf("    %s: received: (no such field)\n", z->name);
-		else
-			printf("    %s: received: %s\n", z->name, z->received);
-	}
-	if (r->zdiff_more > 0)
-		printf("    (%zu more)\n", r->zdiff_more);
-}
-
-static void print_explain(const struct signet_sig_result *r, const struct signet_sig_explain *x)
-{
-	bool bh_shown = false;
-	size_t i;
-
-	printf("  c=%s/%s", signet_canon_name(r->hdr_canon), signet_canon_name(r->body_canon));
-	if (r->key_bits)
-		printf(" key=%u bits", r->key_bits);
-	if (r->has_l)
-		printf(" l=%llu", (unsigned long long)r->l);
-	printf(" body=%llu canonical octets%s\n", (unsigned long long)r->body_length,
-	       r->testing ? " (key in test mode t=y)" : "");
-	for (i = 0; i < x->nsteps && i < SIGNET_MAX_STEPS; i++) {
-		printf("  %-11s %-6s %s\n", x->steps[i].name ? x->steps[i].name : "?",
-		       x->steps[i].ok ? "ok" : "FAILED", x->steps[i].detail);
-		if (x->steps[i].name != NULL && strcmp(x->steps[i].name, "body hash") == 0)
-			bh_shown = true;
-	}
-	if (r->bh_computed[0] != '\0' && !bh_shown)
-		printf("  body hash: bh= %s\n             computed %s: %s\n", r->bh, r->bh_computed,
-		       strcmp(r->bh, r->bh_computed) == 0 ? "match" : "MISMATCH");
-	if (x->body.searched)
-		print_body_change(&x->body);
-	if (x->hash_input != NULL)
-		print_hash_input(x->hash_input, x->hash_input_len);
-	if (x->has_z)
-		print_zdiff(x);
-}
-
-static void json_body_change(const struct signet_body_explain *b)
-{
-	size_t i;
-
-	printf(",\"body\":{\"prefix_found\":%s,\"prefix_lines\":%llu,\"prefix_bytes\":%llu,"
-	       "\"total_lines\":%llu,\"total_bytes\":%llu,\"added_lines\":%llu,\"lines\":[",
-	       b->prefix_found ? "true" : "false", ull(b->prefix_lines), ull(b->prefix_bytes),
-	       ull(b->total_lines), ull(b->total_bytes),
-	       ull(b->prefix_found ? b->total_lines - b->prefix_lines : 0));
-	for (i = 0; i < b->nadded && i < SIGNET_EXPLAIN_LINES; i++) {
-		fputs(i ? "," : "", stdout);
-		json_bytes(stdout, b->added[i].p, b->added[i].len);
-	}
-	fputs("],\"transform\":", stdout);
-	if (b->transform != NULL)
-		json_string(stdout, b->transform);
-	else
-		fputs("null", stdout);
-	putchar('}');
-}
-
-static void json_zdiff(const struct signet_sig_explain *r)
-{
-	size_t i;
-
-	printf(",\"z\":{\"fields\":%zu,\"more\":%zu,\"differ\":[", r->nz_fields, r->zdiff_more);
-	for (i = 0; i < r->nzdiff && i < SIGNET_EXPLAIN_ZDIFFS; i++) {
-		fputs(i ? ",{\"name\":" : "{\"name\":", stdout);
-		json_string(stdout, r->zdiff[i].name);
-		fputs(",\"signed\":", stdout);
-		json_string(stdout, r->zdiff[i].signed_value);
-		fputs(",\"received\":", stdout);
-		if (r->zdiff[i].missing)
-			fputs("null", stdout);
-		else
-			json_string(stdout, r->zdiff[i].received);
-		putchar('}');
-	}
-	fputs("]}", stdout);
-}
-
-/* --json --explain: the steps, the body change, the header hash input, z=. */
-static void json_explain(const struct signet_sig_result *r, const struct signet_sig_explain *x)
-{
-	size_t i;
-
-	fputs(",\"explain\":{\"steps\":[", stdout);
-	for (i = 0; i < x->nsteps && i < SIGNET_MAX_STEPS; i++) {
-		fputs(i ? ",{\"name\":" : "{\"name\":", stdout);
-		json_string(stdout, x->steps[i].name ? x->steps[i].name : "?");
-		printf(",\"ok\":%s,\"detail\":", x->steps[i].ok ? "true" : "false");
-		json_string(stdout, x->steps[i].detail);
-		putchar('}');
-	}
-	fputs("],\"bh\":", stdout);
-	json_string(stdout, r->bh);
-	fputs(",\"bh_computed\":", stdout);
-	json_string(stdout, r->bh_computed);
-	if (x->body.searched)
-		json_body_change(&x->body);
-	if (x->hash_input != NULL) {
-		fputs(",\"header_hash_input\":", stdout);
-		json_bytes(stdout, x->hash_input, x->hash_input_len);
-	}
-	if (x->has_z)
-		json_zdiff(x);
-	putchar('}');
-}
-
-/* x: the explain data (signet_verifier_explain), NULL without --explain. */
-static void print_result(size_t idx, const struct signet_sig_result *r,
-			 const struct signet_sig_explain *x, bool json)
-{
-	if (json) {
-		fputs("{\"d\":", stdout);
-		json_string(stdout, r->d);
-		fputs(",\"i\":", stdout);
-		json_string(stdout, r->i);
-		fputs(",\"s\":", stdout);
-		json_string(stdout, r->s);
-		fputs(",\"a\":", stdout);
-		json_string(stdout, r->a);
-		printf(",\"result\":\"%s\",\"reason\":", signet_result_name(r->result));
-		json_string(stdout, r->reason);
-		if (x != NULL)
-			json_explain(r, x);
-		fputs("}\n", stdout);
-		return;
-	}
-	printf("signature %zu: d=%s s=%s a=%s: %s", idx + 1, r->d, r->s, r->a,
-	       signet_result_name(r->result));
-	if (r->reason[0] != '\0')
-		printf(" (%s)", r->reason);
-	if (r->notes[0] != '\0')
-		printf(" [%s]", r->notes);
-	putchar('\n');
-}
-
-/* --ar: the field signetd would add (one line per fold, LF line ends). */
-static bool print_ar(const struct signet_verifier *v, const char *id)
-{
-	const struct signet_sig_result *res[SIGNET_MAX_SIGNATURES];
-	size_t n = signet_verifier_count(v), len;
-	char ar[8192];
-	struct signet_error err = {0};
-
-	for (size_t i = 0; i < n; i++)
-		res[i] = signet_verifier_result(v, i);
-	if (signet_ar_format(id, res, n, ar, sizeof(ar), &len, &err) != SIGNET_OK) {
-		cli_err("cannot format Authentication-Results: %s", err.msg);
-		return false;
-	}
-	fputs("Authentication-Results:", stdout);
-	for (const char *p = ar; *p != '\0'; p++)
-		if (*p != '\r')
-			putchar(*p);
-	putchar('\n');
-	return true;
-}
-
-static int report(const struct signet_verifier *v, const struct verify_opts *o)
-{
 	size_t n = signet_verifier_count(v), i, unchecked = signet_verifier_unchecked(v);
 	bool pass = false, temp = false;
 
+	if (o->explain && !o->json)
+		render_spf_explain(ev);
 	for (i = 0; i < n; i++) {
 		const struct signet_sig_result *r = signet_verifier_result(v, i);
 		const struct signet_sig_explain *x = signet_verifier_explain(v, i);
 
-		print_result(i, r, x, o->json);
+		render_dkim_result(i, r, x, o->json);
 		if (x != NULL && !o->json)
-			print_explain(r, x);
+			render_dkim_explain(r, x);
 		pass |= r->result == SIGNET_RESULT_PASS;
 		temp |= r->result == SIGNET_RESULT_TEMPERROR;
 	}
@@ -551,7 +249,11 @@ static int report(const struct signet_verifier *v, const struct verify_opts *o)
 			cli_plural(unchecked, "field", "fields"), SIGNET_MAX_SIGNATURES);
 	if (n == 0 && unchecked == 0 && !o->json)
 		printf("no DKIM-Signature\n");
-	if (o->ar_id != NULL && !print_ar(v, o->ar_id))
+	if (more && o->json)
+		render_checks_json(ev);
+	else if (more)
+		render_checks_text(ev, o->explain);
+	if (o->ar_id != NULL && !render_ar(ev, o->ar_id))
 		return VERIFY_EXIT_ERROR;
 	if (!cli_flush_stdout())
 		return VERIFY_EXIT_ERROR;
@@ -565,24 +267,33 @@ static int report(const struct signet_verifier *v, const struct verify_opts *o)
 int cmd_verify(int argc, char **argv)
 {
 	struct verify_opts o;
-	struct verify_run run = {0};
+	struct evaluation ev;
+	struct eval_dns dns = {NULL, NULL};
 	struct signet_psl *psl;
 	int rc = parse_opts(argc, argv, &o);
 
 	if (rc >= 0)
 		return rc;
-	if (o.keys != NULL)
-		run.kf = zonefile_load(o.keys, "keys file");
+	if (o.keys != NULL || o.zone != NULL)
+		dns.zone =
+			zonefile_load(o.keys ? o.keys : o.zone, o.keys ? "keys file" : "zone file");
 	else
-		run.r = dns_open(o.server);
-	if (run.kf == NULL && run.r == NULL)
+		dns.r = dns_open(o.server);
+	if (dns.zone == NULL && dns.r == NULL)
 		return VERIFY_EXIT_ERROR;
 	psl = psl_load(o.psl);
-	o.vo.psl = psl;
-	rc = run_verifier(&run, &o) ? report(run.v, &o) : VERIFY_EXIT_ERROR;
-	signet_verifier_free(run.v);
+	o.eo.vo.psl = psl;
+	o.eo.psl = psl;
+	o.eo.pct_draw = arc4random_uniform(100); /* RFC 7489 6.6.4 */
+	rc = VERIFY_EXIT_ERROR;
+	memset(&ev, 0, sizeof ev);
+	if (o.rfc7489 && psl == NULL)
+		cli_err("--rfc7489 needs the public suffix list (--psl FILE)");
+	else if (eval_start(&ev, &o.eo, &dns) && feed_file(&ev, o.file) && eval_finish(&ev))
+		rc = report(&ev, &o);
+	eval_free(&ev);
 	signet_psl_free(psl);
-	zonefile_free(run.kf);
-	dns_close(run.r);
+	zonefile_free(dns.zone);
+	dns_close(dns.r);
 	return rc;
 }

@@ -11,13 +11,19 @@ static const char usage[] =
 	"       signet sign -d DOMAIN -s SELECTOR -k KEYFILE [-a rsa-sha256|ed25519-sha256]\n"
 	"                   [-c HDR/BODY] [--headers h1:h2:...] [--oversign] [--time UNIX]\n"
 	"                   [--expire SECONDS] [-i AUID] [--idn-labels auto|a-labels] [FILE]\n"
-	"       signet verify [--keys KEYSFILE | --dns [--server IP[@PORT]]] [--time UNIX]\n"
-	"                     [--json] [--explain] [--l-policy unsigned|honour] [--ar ID]\n"
-	"                     [--psl FILE] [FILE]\n"
+	"       signet verify [--keys KEYSFILE | --zone ZONEFILE |\n"
+	"                      --dns [--server IP[@PORT]]]\n"
+	"                     [--ip ADDR [--mail-from ADDR] [--helo NAME]] [--dmarc]\n"
+	"                     [--rfc7489] [--arc] [--time UNIX] [--json] [--explain]\n"
+	"                     [--l-policy unsigned|honour] [--ar ID] [--psl FILE] [FILE]\n"
 	"       signet dnscheck -d DOMAIN -s SELECTOR [-k KEYFILE] [--record TEXT]...\n"
 	"                       [--server IP[@PORT]]\n"
 	"       signet spf --ip ADDR (--mail-from ADDR | --helo NAME) [--helo NAME]\n"
 	"                  (--zone ZONEFILE | --dns [--server IP[@PORT]]) [--json] [--explain]\n"
+	"       signet dmarc check DOMAIN [--zone ZONEFILE | --dns [--server IP[@PORT]]] [--json]\n"
+	"       signet dmarc report (--send | --out DIR | --dry-run) --from ADDR [--db FILE]\n"
+	"                     [--day YYYY-MM-DD] ...\n"
+	"       signet arc seal -d DOMAIN -s SELECTOR -k KEYFILE [--ip ADDR ...] [FILE]\n"
 	"       signet policy [-c CONF] --from ADDR [--auth USER] [--client IP]\n"
 	"                     [--envelope ADDR] [--non-smtp]\n"
 	"       signet doctor [-c signetd.conf] [--postfix-config DIR] [--ip ADDR]...\n"
@@ -26,6 +32,7 @@ static const char usage[] =
 	"       signet rotate -d DOMAIN [-t rsa|ed25519] [-b BITS] [--keys-dir DIR]\n"
 	"                     [-c signetd.conf] [--state FILE] [--selector SEL]\n"
 	"       signet rotate --status [-c signetd.conf] [--state FILE]\n"
+	"       signet import-opendkim [-o FILE] [OPENDKIM_CONF]\n"
 	"       signet --version | --help | help COMMAND\n";
 
 struct command {
@@ -33,19 +40,18 @@ struct command {
 	int (*run)(int argc, char **argv);
 };
 
-/* TEMPORARY (issue #15): `signet dmarc report` until cli/cmd_dmarc.c dispatches `signet dmarc`. */
-static int dmarc_report_tmp(int argc, char **argv)
-{
-	return argc >= 2 && strcmp(argv[1], "report") == 0 ? cmd_dmarc_report(argc - 1, argv + 1)
-							   : CLI_EXIT_USAGE;
-}
-
 static const struct command commands[] = {
-	{"keygen", cmd_keygen},      {"sign", cmd_sign},
-	{"verify", cmd_verify},      {"dnscheck", cmd_dnscheck},
-	{"policy", cmd_policy},      {"spf", cmd_spf},
-	{"doctor", cmd_doctor},      {"rotate", cmd_rotate},
-	{"dmarc", dmarc_report_tmp}, /* TEMPORARY (issue #15) */
+	{"keygen", cmd_keygen},
+	{"sign", cmd_sign},
+	{"verify", cmd_verify},
+	{"dnscheck", cmd_dnscheck},
+	{"policy", cmd_policy},
+	{"spf", cmd_spf},
+	{"dmarc", cmd_dmarc},
+	{"doctor", cmd_doctor},
+	{"rotate", cmd_rotate},
+	{"arc", cmd_arc},
+	{"import-opendkim", cmd_import_opendkim},
 };
 
 static const struct command *find(const char *name)

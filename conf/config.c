@@ -550,6 +550,8 @@ static const struct keydef top_keys[] = {
 	{"log", K_SECTION, 0, s_log, {NULL}},
 	{"verify", K_SECTION, 0, s_verify, {NULL}},
 	{"spf", K_SECTION, 0, s_spf, {NULL}},
+	{"dmarc", K_SECTION, 0, cfg_s_dmarc, {NULL}},
+	{"arc", K_SECTION, 0, cfg_s_arc, {NULL}},
 	{"metrics", K_SECTION, 0, s_metrics, {NULL}},
 	{"rotation", K_SECTION, 0, s_rotation, {NULL}},
 	{"dkim_signing", K_SECTION, 0, cfg_s_dkim_signing, {NULL}},
@@ -579,6 +581,8 @@ static bool config_defaults(struct signetd_config *cfg, struct ctx *c)
 	cfg->spf_enabled = true;
 	cfg->spf_helo = true;
 	cfg->rotation_retire_after = ROTATION_DEFAULT_RETIRE_AFTER;
+	config_dmarc_defaults(&cfg->dmarc);
+	cfg_arc_defaults(&cfg->arc);
 	cfg->log_target = CONFIG_LOG_SYSLOG;
 	cfg->workers = online_cpus();
 	cfg->conn_max = CONFIG_DEFAULT_CONN_MAX;
@@ -711,6 +715,12 @@ enum signet_status config_load(const char *path, struct signetd_config **out, st
 	free(text);
 	if (st == SIGNET_OK)
 		load_psl(*out, d);
+	/* dmarc.discovery = "psl" (RFC 7489) cannot work without the list. */
+	if (st == SIGNET_OK && (*out)->dmarc.enabled &&
+	    (*out)->dmarc.discovery == SIGNET_DMARC_RFC7489 && (*out)->psl == NULL)
+		diags_add(d, DIAG_WARNING,
+			  "dmarc.discovery = \"psl\" without a public suffix list "
+			  "(verify.public_suffix_list): DMARC is not evaluated");
 	return st;
 }
 
@@ -738,6 +748,8 @@ void config_free(struct signetd_config *cfg)
 	free(cfg->metrics_listen);
 	free(cfg->psl_file);
 	signet_psl_free(cfg->psl);
+	config_dmarc_free(&cfg->dmarc);
+	cfg_arc_free(&cfg->arc);
 	struct config_signing *sg = &cfg->signing;
 	free(sg->selector), free(sg->path), free(sg->sign_headers);
 	cidr_list_free(&sg->sign_networks);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
+#include <signet/dmarc.h>
 #include <signet/psl.h>
 #include <signet/signer.h>
 #include <signet/signet.h>
@@ -119,6 +120,41 @@ struct config_signing {
 	size_t ndomains;
 };
 
+/* dmarc { } (DESIGN.md signetd config additions; conf/config_dmarc.c,
+ * signetd.conf(5) gives the reasons for each default). */
+enum config_dmarc_quarantine { CONFIG_QUARANTINE_HEADER = 1, CONFIG_QUARANTINE_HOLD };
+struct config_dmarc {
+	bool enabled;                            /* default true */
+	enum signet_dmarc_mode discovery;        /* default RFC 9989 tree walk; "psl": RFC 7489 */
+	bool enforce;                            /* default true: p=reject -> 550, hold if asked */
+	enum config_dmarc_quarantine quarantine; /* default header */
+	enum config_on_error on_temperror;       /* accept (default) or tempfail */
+	char **trusted_arc_sealers; /* owned: lower-case A-label domains (at most CONFIG_MAX_LIST) */
+	size_t n_trusted_arc_sealers;
+	/* reports { }: read and checked, not used yet (aggregate reports, a later issue) */
+	bool reports_enabled;   /* default false */
+	char *reports_db;       /* owned or NULL: an absolute path */
+	char *reports_org_name; /* owned or NULL */
+	char *reports_from;     /* owned or NULL: local@domain */
+};
+void config_dmarc_defaults(struct config_dmarc *d);
+void config_dmarc_free(struct config_dmarc *d);
+/* arc { } (DESIGN.md; conf/config_arc.c, signetd.conf(5)): ARC (RFC 8617)
+ * of mail signetd does not sign, and sealing. */
+enum config_arc_seal { CONFIG_ARC_SEAL_NONE = 1, CONFIG_ARC_SEAL_FORWARDED, CONFIG_ARC_SEAL_ALL };
+#define CONFIG_ARC_SELECTOR_AUTO NULL /* arc.selector unset: the domain's first key */
+struct config_arc {
+	bool enabled;              /* arc.enabled (default true): verify, arc= into AR */
+	enum config_arc_seal seal; /* arc.seal (default none) */
+	char *selector;            /* owned or NULL: which dkim_signing selector seals */
+	char **local_domains;      /* owned: arc.local_domains; none = dkim_signing's domains */
+	size_t n_local_domains;
+};
+/* Is domain (ASCII, any case, trailing dot ignored) in arc.local_domains or
+ * below one of them? False when the list is empty. */
+bool config_arc_local_domain(const struct config_arc *a, const char *domain);
+const char *config_arc_seal_name(enum config_arc_seal s);
+
 struct signetd_config {
 	char *file; /* owned: the main config file name */
 	struct config_socket socket;
@@ -161,7 +197,9 @@ struct signetd_config {
 	unsigned metrics_max_connections;  /* metrics.max_connections, default 64 */
 	double metrics_request_timeout;    /* metrics.request_timeout (seconds), default 10 */
 	struct config_signing signing;
-	char **files; /* owned: every file read (for the nodes' file names) */
+	struct config_dmarc dmarc; /* dmarc { } */
+	struct config_arc arc;     /* arc { } */
+	char **files;              /* owned: every file read (for the nodes' file names) */
 	size_t nfiles;
 };
 

@@ -6,6 +6,7 @@
 
 #include "rotation.h"
 #include "config.h"
+#include "config_walk.h"
 
 /* ---- dump --------------------------------------------------------------- */
 
@@ -44,6 +45,31 @@ static void put_kv(FILE *f, const char *indent, const char *key, const char *val
 static void put_bool(FILE *f, const char *key, bool v)
 {
 	fprintf(f, "  %s = %s;\n", key, v ? "true" : "false");
+}
+
+/* dmarc { } (config_dmarc.c); reports { } keys only when set. */
+static void dump_dmarc(const struct config_dmarc *d, FILE *f)
+{
+	fputs("dmarc {\n", f);
+	put_bool(f, "enabled", d->enabled);
+	put_kv(f, "  ", "discovery", d->discovery == SIGNET_DMARC_RFC7489 ? "psl" : "tree-walk");
+	put_bool(f, "enforce", d->enforce);
+	put_kv(f, "  ", "quarantine", d->quarantine == CONFIG_QUARANTINE_HOLD ? "hold" : "header");
+	put_kv(f, "  ", "on_temperror", d->on_temperror == CONFIG_TEMPFAIL ? "tempfail" : "accept");
+	fputs("  trusted_arc_sealers = [", f);
+	for (size_t k = 0; k < d->n_trusted_arc_sealers; k++) {
+		fputs(k ? ", " : "", f);
+		put_str(f, d->trusted_arc_sealers[k]);
+	}
+	fputs("];\n  reports {\n", f);
+	fprintf(f, "    enabled = %s;\n", d->reports_enabled ? "true" : "false");
+	if (d->reports_db)
+		put_kv(f, "    ", "db", d->reports_db);
+	if (d->reports_org_name)
+		put_kv(f, "    ", "org_name", d->reports_org_name);
+	if (d->reports_from)
+		put_kv(f, "    ", "from", d->reports_from);
+	fputs("  }\n}\n", f);
 }
 
 static void put_cidrs(FILE *f, const char *indent, const char *key, const struct cidr_list *l)
@@ -171,6 +197,8 @@ void config_dump(const struct signetd_config *cfg, FILE *f)
 		fputs("# verify.public_suffix_list \"\": no public suffix check of d=\n", f);
 	fprintf(f, "spf { enabled = %s; helo = %s; }\n", cfg->spf_enabled ? "true" : "false",
 		cfg->spf_helo ? "true" : "false");
+	cfg_arc_dump(&cfg->arc, f);
+	dump_dmarc(&cfg->dmarc, f);
 	fputs("rotation { state = ", f);
 	put_str(f, cfg->rotation_state ? cfg->rotation_state : ROTATION_DEFAULT_STATE);
 	fprintf(f, "; retire_after = %gs; }\n", cfg->rotation_retire_after);

@@ -112,4 +112,12 @@ void cfg_resolve_domains(struct ctx *c);
 void cfg_apply_rotation(struct ctx *c);
 void cfg_check_top_path(struct ctx *c);
 
+/* config_dmarc.c: the dmarc section. */
+void cfg_s_dmarc(struct ctx *c, const struct ucl_node *n, void *base);
+/* config_arc.c: the arc section, its defaults, freeing and dump. */
+void cfg_s_arc(struct ctx *c, const struct ucl_node *n, void *base);
+void cfg_arc_defaults(struct config_arc *a);
+void cfg_arc_free(struct config_arc *a);
+void cfg_arc_dump(const struct config_arc *a, FILE *f);
+
 #endif

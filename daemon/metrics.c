@@ -15,6 +15,7 @@
 
 #define METRICS_NRESULTS (SIGNET_RESULT_TEMPERROR + 1)
 #define METRICS_NDNS (SIGNET_DNS_TEMPFAIL + 1)
+#define METRICS_NDMARC (SIGNET_DMARC_PERMERROR + 1)
 
 /* Upper bounds in microseconds: 0.5 ms .. 10 s. */
 static const uint64_t bucket_us[METRICS_NBUCKETS] = {
@@ -45,10 +46,13 @@ struct metrics {
 	atomic_ullong signatures[METRICS_NALGS];
 	atomic_ullong results[METRICS_NRESULTS];
 	atomic_ullong not_signed[POLICY_NREASONS];
+	atomic_ullong arc_results[METRICS_NRESULTS], arc_seals[METRICS_NRESULTS];
 	atomic_ullong dns[METRICS_NDNS];
 	atomic_ullong dns_secure, dns_fast;
 	atomic_ullong conn_events[METRICS_NCONN_EVENTS];
 	atomic_ullong dmarc_obs[METRICS_NOBS];
+	atomic_ullong dmarc[METRICS_NDMARC];
+	atomic_ullong dmarc_actions[METRICS_DMARC_NACTIONS];
 	struct hist hist[METRICS_NHISTS];
 	pthread_mutex_t lock; /* guards keys: the health check writes, a scrape reads */
 	struct key_entry *keys;
@@ -135,6 +139,30 @@ void metrics_dmarc_observations(struct metrics *m, enum metrics_obs_outcome o, u
 {
 	if ((unsigned)o < METRICS_NOBS)
 		atomic_fetch_add_explicit(&m->dmarc_obs[o], n, memory_order_relaxed);
+}
+
+void metrics_dmarc_result(struct metrics *m, enum signet_dmarc_result r)
+{
+	if ((unsigned)r < METRICS_NDMARC)
+		inc(&m->dmarc[r]);
+}
+
+void metrics_dmarc_action(struct metrics *m, enum metrics_dmarc_action a)
+{
+	if ((unsigned)a < METRICS_DMARC_NACTIONS)
+		inc(&m->dmarc_actions[a]);
+}
+
+void metrics_arc_result(struct metrics *m, enum signet_result r)
+{
+	if ((unsigned)r < METRICS_NRESULTS)
+		inc(&m->arc_results[r]);
+}
+
+void metrics_arc_seal(struct metrics *m, enum signet_result cv)
+{
+	if ((unsigned)cv < METRICS_NRESULTS)
+		inc(&m->arc_seals[cv]);
 }
 
 void metrics_conn_event(struct metrics *m, enum metrics_conn_event e)
@@ -372,6 +400,17 @@ static void counters(struct out *o, struct metrics *m)
 		[METRICS_CONN_IDLE_TIMEOUT] = "idle_timeout",
 		[METRICS_CONN_PACKET_TIMEOUT] = "packet_timeout",
 	};
+	static const char *const dmarc[METRICS_NDMARC] = {
+		[SIGNET_DMARC_NONE] = "none",           [SIGNET_DMARC_PASS] = "pass",
+		[SIGNET_DMARC_FAIL] = "fail",           [SIGNET_DMARC_TEMPERROR] = "temperror",
+		[SIGNET_DMARC_PERMERROR] = "permerror",
+	};
+	static const char *const dmarc_actions[METRICS_DMARC_NACTIONS] = {
+		[METRICS_DMARC_REJECT] = "reject",
+		[METRICS_DMARC_QUARANTINE] = "quarantine",
+		[METRICS_DMARC_HOLD] = "hold",
+		[METRICS_DMARC_TEMPFAIL] = "tempfail",
+	};
 	const char *reasons[POLICY_NREASONS] = {NULL}; /* POLICY_SIGNED is not a reason */
 	for (unsigned k = POLICY_SIGNED + 1; k < POLICY_NREASONS; k++)
 		reasons[k] = policy_reason_label((enum policy_reason)k);
@@ -384,10 +423,34 @@ static void counters(struct out *o, struct metrics *m)
 	     "Verified signatures by result; none = a message without any signature");
 	counter_set(o, "signetd_verify_results_total", "result", results, m->results,
 		    METRICS_NRESULTS);
+	static const char *const arc_results[METRICS_NRESULTS] = {
+		[SIGNET_RESULT_NONE] = "none",
+		[SIGNET_RESULT_PASS] = "pass",
+		[SIGNET_RESULT_FAIL] = "fail",
+		[SIGNET_RESULT_TEMPERROR] = "temperror",
+	};
+	static const char *const cvs[METRICS_NRESULTS] = {
+		[SIGNET_RESULT_NONE] = "none",
+		[SIGNET_RESULT_PASS] = "pass",
+		[SIGNET_RESULT_FAIL] = "fail",
+	};
+	head(o, "signetd_arc_results_total", "counter",
+	     "ARC chains of verified messages by result (RFC 8617)");
+	counter_set(o, "signetd_arc_results_total", "result", arc_results, m->arc_results,
+		    METRICS_NRESULTS);
+	head(o, "signetd_arc_seals_total", "counter", "ARC sets added, by their cv=");
+	counter_set(o, "signetd_arc_seals_total", "cv", cvs, m->arc_seals, METRICS_NRESULTS);
 	head(o, "signetd_not_signed_total", "counter",
 	     "Messages verified instead of signed, by reason");
 	counter_set(o, "signetd_not_signed_total", "reason", reasons, m->not_signed,
 		    POLICY_NREASONS);
+	head(o, "signetd_dmarc_results_total", "counter", "DMARC evaluations by result");
+	counter_set(o, "signetd_dmarc_results_total", "result", dmarc, m->dmarc, METRICS_NDMARC);
+	head(o, "signetd_dmarc_actions_total", "counter",
+	     "DMARC dispositions applied: reject (550), quarantine (marked), hold (hold queue), "
+	     "tempfail (451 on temperror)");
+	counter_set(o, "signetd_dmarc_actions_total", "action", dmarc_actions, m->dmarc_actions,
+		    METRICS_DMARC_NACTIONS);
 	head(o, "signetd_dns_lookups_total", "counter", "Key record lookups by answer");
 	counter_set(o, "signetd_dns_lookups_total", "status", dns, m->dns, METRICS_NDNS);
 	head(o, "signetd_dns_secure_total", "counter", "Key record answers validated by DNSSEC");

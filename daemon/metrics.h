@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <signet/dmarc.h>
 #include <signet/signet.h>
 #include <signet/verifier.h>
 
@@ -36,6 +37,15 @@ enum metrics_conn_event {
 	METRICS_CONN_IDLE_TIMEOUT,   /* closed: nothing for connections.idle_timeout */
 	METRICS_CONN_PACKET_TIMEOUT, /* closed: a packet incomplete for connections.packet_timeout */
 	METRICS_NCONN_EVENTS
+};
+
+/* What DMARC enforcement did (signetd_dmarc_actions_total{action}). */
+enum metrics_dmarc_action {
+	METRICS_DMARC_REJECT,     /* 550 5.7.1: disposition reject, dmarc.enforce */
+	METRICS_DMARC_QUARANTINE, /* disposition quarantine, marked in Authentication-Results only */
+	METRICS_DMARC_HOLD,     /* disposition quarantine, Postfix hold queue (dmarc.quarantine) */
+	METRICS_DMARC_TEMPFAIL, /* 451: temperror with dmarc.on_temperror = tempfail */
+	METRICS_DMARC_NACTIONS
 };
 
 enum metrics_alg { METRICS_RSA_SHA256, METRICS_ED25519_SHA256, METRICS_NALGS };
@@ -88,8 +98,15 @@ void metrics_message(struct metrics *m, enum metrics_action a);
 void metrics_signature(struct metrics *m, enum metrics_alg alg);
 /* One signature's result; SIGNET_RESULT_NONE counts a message without any. */
 void metrics_verify_result(struct metrics *m, enum signet_result r);
+/* One DMARC evaluation's result, and what enforcement did (if anything). */
+void metrics_dmarc_result(struct metrics *m, enum signet_dmarc_result r);
+void metrics_dmarc_action(struct metrics *m, enum metrics_dmarc_action a);
 /* POLICY_SIGNED is not counted; an out-of-range code counts as other. */
 void metrics_not_signed(struct metrics *m, enum policy_reason why);
+/* ARC (issue #16): a message's chain result (none, pass, fail, temperror)
+ * and a seal we added, by its cv= (none, pass, fail). */
+void metrics_arc_result(struct metrics *m, enum signet_result r);
+void metrics_arc_seal(struct metrics *m, enum signet_result cv);
 void metrics_observe(struct metrics *m, enum metrics_hist h, uint64_t usec);
 /* One key lookup's answer: lookups by status, secure, time, fast answers. */
 void metrics_dns(struct metrics *m, enum signet_dns_status st, bool secure, uint64_t usec);

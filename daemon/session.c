@@ -27,6 +27,8 @@
 #include "policy.h"
 #include "runtime.h"
 #include "session.h"
+#include "session_dmarc.h"
+#include "session_arc.h"
 
 #define SESSION_MAX_HELD (2 * MILTER_DEFAULT_MAX_DATA) /* input held while waiting for DNS */
 #define SESSION_MAX_LOOKUPS SIGNET_MAX_SIGNATURES
@@ -113,10 +115,11 @@ struct message {
 	struct signet_verifier *verifier;
 	struct lookup lookups[SESSION_MAX_LOOKUPS];
 	size_t nlookups;
-	struct spf_state *spf; /* owned; NULL: no SPF check for this message */
-	bool waiting_eom;      /* EOM seen, lookups outstanding */
-	char note[700];        /* why not signed, or a failure */
-	uint64_t t0_us;        /* clock_us() at MAIL: the log line's "in N ms" */
+	struct spf_state *spf;   /* owned; NULL: no SPF check for this message */
+	struct session_arc *arc; /* owned; NULL: no ARC for this message (session_arc.h) */
+	bool waiting_eom;        /* EOM seen, lookups outstanding */
+	char note[700];          /* why not signed, or a failure */
+	uint64_t t0_us;          /* clock_us() at MAIL: the log line's "in N ms" */
 	/* metrics (metrics.h) */
 	enum policy_reason why;     /* MODE_VERIFY: why not signed */
 	enum metrics_action action; /* set by finish_eom and below */
@@ -124,6 +127,13 @@ struct message {
 	size_t nalgs;
 	uint64_t work_us;     /* time spent on it (not the MTA's) */
 	uint64_t eom_wait_us; /* when EOM started waiting for key lookups */
+	/* DMARC (issue #14) */
+	struct session_dmarc *dmarc;     /* owned; NULL: no DMARC check (session_dmarc.h) */
+	bool verifier_finished;          /* signet_verifier_finish done (before DMARC) */
+	bool dmarc_counted, dmarc_acted; /* dmarc_result, dmarc_action to count */
+	enum signet_dmarc_result dmarc_result;
+	enum metrics_dmarc_action dmarc_action;
+	char dmarc_arc_why[600]; /* "arc-override: sealed by a.example, b.example"; "" none */
 };
 
 struct session {
@@ -132,6 +142,7 @@ struct session {
 	struct milter_decoder dec;
 	struct milter_macros macros;
 	uint32_t protocol; /* negotiated SMFIP_* */
+	uint32_t actions;  /* negotiated SMFIF_* */
 	bool negotiated;
 	char client_addr[64]; /* from CONNECT; "" for unix/unknown */
 	char helo[256];       /* HELO/EHLO name (SPF, RFC 7208 2.3); "" none */
@@ -143,10 +154,14 @@ struct session {
 };
 
 /* Lookup ids carry the message generation, so an answer that arrives after
- * an ABORT (or a failed message) cannot land on the next message's query. */
-#define LOOKUP_ID(gen, k) ((((gen)&0xffffffu) << 8) | (unsigned)(k))
-#define LOOKUP_GEN(id) ((id) >> 8)
-#define LOOKUP_INDEX(id) ((id)&0xffu)
+ * an ABORT (or a failed message) cannot land on the next message's query.
+ * 10 bits of index: DKIM keys, the SPF checks', then DMARC's. */
+#define LOOKUP_GEN_MASK 0x3fffffu
+#define LOOKUP_ID(gen, k) ((((gen)&LOOKUP_GEN_MASK) << 10) | (unsigned)(k))
+#define LOOKUP_GEN(id) ((id) >> 10)
+#define LOOKUP_INDEX(id) ((id)&0x3ffu)
+#define ARC_LOOKUP_BASE (SESSION_MAX_LOOKUPS + SPF_CHECKS * SESSION_MAX_SPF_LOOKUPS)
+#define DMARC_LOOKUP_BASE (ARC_LOOKUP_BASE + SESSION_ARC_MAX_LOOKUPS)
 
 static void copy_span(char *dst, size_t cap, struct signet_span s)
 {
@@ -158,11 +173,13 @@ static void copy_span(char *dst, size_t cap, struct signet_span s)
 static void message_reset(struct session *s)
 {
 	struct message *m = &s->msg;
-	s->generation = (s->generation + 1) & 0xffffffu;
+	s->generation = (s->generation + 1) & LOOKUP_GEN_MASK;
 	header_store_free(&m->hs);
 	signet_signer_free(m->signer);
 	signet_verifier_free(m->verifier);
 	spf_state_free(m->spf);
+	session_dmarc_free(m->dmarc);
+	session_arc_free(m->arc);
 	free(m->ours);
 	memset(m, 0, sizeof *m);
 	header_store_init(&m->hs);
@@ -246,6 +263,14 @@ static bool on_optneg(struct session *s, const struct milter_command *c, struct 
 		ours.protocol &= ~SMFIP_NOHELO;
 		ours.protocol |= c->u.optneg.protocol & SMFIP_NR_HELO;
 	}
+	const struct config_dmarc *dm = &s->rt->cfg->dmarc;
+	if (dm->enabled && dm->enforce && dm->quarantine == CONFIG_QUARANTINE_HOLD)
+		ours.actions |= c->u.optneg.actions & SMFIF_QUARANTINE; /* the hold queue */
+	if (s->rt->cfg->arc.enabled && s->rt->cfg->arc.seal != CONFIG_ARC_SEAL_NONE) {
+		/* ARC-SEAL-02: a seal depends on where the mail goes (RCPT). */
+		ours.protocol &= ~SMFIP_NORCPT;
+		ours.protocol |= c->u.optneg.protocol & SMFIP_NR_RCPT;
+	}
 	bool symlist = (ours.actions & SMFIF_SETSYMLIST) != 0;
 	if (milter_put_optneg(out, &ours, symlist ? lists : NULL,
 			      symlist ? sizeof lists / sizeof lists[0] : 0, &err) != SIGNET_OK) {
@@ -254,6 +279,7 @@ static bool on_optneg(struct session *s, const struct milter_command *c, struct 
 		return false;
 	}
 	s->protocol = ours.protocol;
+	s->actions = ours.actions;
 	s->negotiated = true;
 	return true;
 }
@@ -300,14 +326,18 @@ static bool client_ip(const struct session *s, struct signet_spf_request *req)
 }
 
 /* Authenticated and local mail (non-SMTP, local_addrs, sign_networks) is
- * ours to sign, not to check (DESIGN.md; issue #13). */
-static bool spf_wanted(const struct session *s)
+ * ours to sign, not to check (DESIGN.md; issues #13, #14). */
+static bool mail_from_outside(const struct session *s)
 {
 	const struct signetd_config *cfg = s->rt->cfg;
-	return cfg->spf_enabled && !s->non_smtp && s->msg.auth[0] == '\0' &&
-	       s->client_addr[0] != '\0' &&
+	return !s->non_smtp && s->msg.auth[0] == '\0' && s->client_addr[0] != '\0' &&
 	       !cidr_list_match_str(&cfg->local_addrs, s->client_addr) &&
 	       !cidr_list_match_str(&cfg->signing.sign_networks, s->client_addr);
+}
+
+static bool spf_wanted(const struct session *s)
+{
+	return s->rt->cfg->spf_enabled && mail_from_outside(s);
 }
 
 /* The MAIL FROM address without its <>, whole (a copy; NULL when out of
@@ -480,6 +510,128 @@ static void spf_describe(const struct message *m, char *line, size_t cap)
 	}
 }
 
+/* ---- DMARC (issue #14; session_dmarc.h): made at MAIL for mail that is
+ * checked, its lookups started at the first From header field, evaluated
+ * once DKIM and SPF are in at end of message ---- */
+
+static void dmarc_start(struct session *s)
+{
+	const struct signetd_config *cfg = s->rt->cfg;
+	if (!cfg->dmarc.enabled || !mail_from_outside(s))
+		return;
+	s->msg.dmarc = session_dmarc_new(cfg->dmarc.discovery, cfg->psl);
+	if (s->msg.dmarc == NULL)
+		log_msg(LOG_LVL_WARN, "%s: DMARC not checked: out of memory", s->peer);
+}
+
+/* Signed or passed through: no DMARC (lookups in flight become unwanted). */
+static void dmarc_stop(struct message *m)
+{
+	session_dmarc_free(m->dmarc);
+	m->dmarc = NULL;
+}
+
+/* The SPF input of DMARC: the MAIL FROM check (postmaster@HELO for <>). */
+static void dmarc_spf_input(const struct message *m, struct session_dmarc_inputs *in)
+{
+	struct signet_ar_spf e;
+	in->spf_result = SIGNET_SPF_NONE;
+	in->spf_domain = NULL;
+	if (!spf_ar_entry(m, SPF_MAILFROM, &e))
+		return;
+	const char *at = strrchr(e.value, '@');
+	in->spf_result = e.result;
+	in->spf_domain = at != NULL && at[1] != '\0' ? at + 1 : NULL;
+}
+
+/* RFC 9989 7.1 local policy / RFC 8617 7.2: the ARC chain (its lookups
+ * are done by now) passes and every sealer is trusted (dmarc.
+ * trusted_arc_sealers): a failure is not enforced; the AR reason and the
+ * log line name the sealers that vouched ("arc-override"). */
+static bool dmarc_arc_override(struct session *s)
+{
+	struct message *m = &s->msg;
+	session_arc_finish(m->arc);
+	const struct signet_arc_result *r = session_arc_result(m->arc);
+	char names[SIGNET_ARC_MAX_INSTANCES][254];
+	const char *sealers[SIGNET_ARC_MAX_INSTANCES];
+	size_t n = 0;
+	for (unsigned i = 1; r != NULL && i <= r->instances && n < SIGNET_ARC_MAX_INSTANCES; i++) {
+		bool known = session_arc_sealer(m->arc, i, names[n], sizeof names[n]);
+		sealers[n] = known ? names[n] : NULL;
+		n++;
+	}
+	const char *why = NULL;
+	bool trusted = session_dmarc_arc_trusted(&s->rt->cfg->dmarc, r, sealers, n, &why);
+	m->dmarc_arc_why[0] = '\0';
+	if (trusted) {
+		size_t len = (size_t)snprintf(m->dmarc_arc_why, sizeof m->dmarc_arc_why,
+					      "arc-override: sealed by");
+		for (size_t k = 0; k < n && len < sizeof m->dmarc_arc_why; k++)
+			len += (size_t)snprintf(m->dmarc_arc_why + len,
+						sizeof m->dmarc_arc_why - len, "%s %s",
+						k ? "," : "", sealers[k]);
+	}
+	return trusted;
+}
+
+/* DKIM and SPF are done: the DKIM results are final and DMARC starts. */
+static void dmarc_begin(struct session *s)
+{
+	struct message *m = &s->msg;
+	struct signet_error err = {0};
+	if (m->verifier != NULL && !m->verifier_finished) {
+		m->verifier_finished = true;
+		if (signet_verifier_finish(m->verifier, &err) != SIGNET_OK) {
+			snprintf(m->note, sizeof m->note, "verification failed: %s", err.msg);
+			signet_verifier_free(m->verifier);
+			m->verifier = NULL;
+		}
+	}
+	if (m->verifier == NULL) {
+		dmarc_stop(m); /* no Authentication-Results to put it in */
+		return;
+	}
+	struct signet_dmarc_dkim dk[SIGNET_DMARC_MAX_DKIM];
+	struct session_dmarc_inputs in = {.dkim = dk};
+	for (size_t k = 0; k < signet_verifier_count(m->verifier); k++) {
+		const struct signet_sig_result *r = signet_verifier_result(m->verifier, k);
+		if (r->result == SIGNET_RESULT_PASS && in.ndkim < SIGNET_DMARC_MAX_DKIM)
+			dk[in.ndkim++] =
+				(struct signet_dmarc_dkim){.domain = r->d, .selector = r->s};
+	}
+	dmarc_spf_input(m, &in);
+	in.trusted_arc = dmarc_arc_override(s);
+	session_dmarc_evaluate(m->dmarc, &in);
+}
+
+/* ARC (session_arc.h), made when first needed: at the first RCPT when
+ * arc.seal needs the recipients, else at EOH for mail that is verified
+ * (never per MAIL: an MTA may send many). A trusted client is one whose
+ * Authentication-Results with our authserv-id we wrote at reception (a
+ * local list or forwarder). */
+static void arc_ensure(struct session *s)
+{
+	const struct signetd_config *cfg = s->rt->cfg;
+	if (s->msg.arc != NULL || !cfg->arc.enabled)
+		return;
+	bool trusted = s->non_smtp || s->client_addr[0] == '\0' ||
+		       cidr_list_match_str(&cfg->local_addrs, s->client_addr) ||
+		       cidr_list_match_str(&cfg->signing.sign_networks, s->client_addr);
+	s->msg.arc = session_arc_new(cfg, s->rt->keys, trusted, s->msg.auth[0] != '\0',
+				     (const uint8_t *)s->msg.sender, strlen(s->msg.sender));
+	if (s->msg.arc == NULL)
+		log_msg(LOG_LVL_WARN, "%s: ARC not checked: out of memory", s->peer);
+}
+
+static void on_rcpt(struct session *s, const struct milter_command *c)
+{
+	if (s->rt->cfg->arc.seal == CONFIG_ARC_SEAL_NONE)
+		return;
+	arc_ensure(s);
+	session_arc_rcpt(s->msg.arc, c->u.env.addr.p, c->u.env.addr.len);
+}
+
 static void on_mail(struct session *s, const struct milter_command *c)
 {
 	message_reset(s);
@@ -487,6 +639,7 @@ static void on_mail(struct session *s, const struct milter_command *c)
 	const char *auth = milter_macros_get(&s->macros, "auth_authen");
 	snprintf(s->msg.auth, sizeof s->msg.auth, "%s", auth ? auth : "");
 	spf_start_checks(s, c->u.env.addr);
+	dmarc_start(s);
 }
 
 /* AR-DEL-01: remembers the index of an Authentication-Results claiming our
@@ -534,6 +687,8 @@ static void on_header(struct session *s, const struct milter_command *c)
 	}
 	if (st != SIGNET_OK)
 		m->headers_over_limit = true;
+	if (m->dmarc != NULL && span_eq_nocase(name, "From"))
+		session_dmarc_from(m->dmarc, value.p, value.len); /* starts its lookups */
 	if (span_eq_nocase(name, "Authentication-Results")) {
 		m->ar_count++;
 		if (signet_ar_is_ours(value.p, value.len, authserv_id(s)))
@@ -632,6 +787,28 @@ static void start_verifying(struct session *s)
 	}
 }
 
+static void arc_stop(struct message *m)
+{
+	session_arc_free(m->arc);
+	m->arc = NULL;
+}
+
+/* The chain is verified beside DKIM, from the same fields. */
+static void arc_start(struct session *s)
+{
+	char why[300];
+	if (s->msg.verifier != NULL)
+		arc_ensure(s);
+	if (s->msg.arc == NULL)
+		return;
+	if (s->msg.verifier == NULL ||
+	    !session_arc_start(s->msg.arc, &s->msg.hs, authserv_id(s), why, sizeof why)) {
+		if (s->msg.verifier != NULL)
+			log_msg(LOG_LVL_WARN, "%s: %s", queue_id(s), why);
+		arc_stop(&s->msg);
+	}
+}
+
 /* End of headers: sign or verify (DESIGN.md "Who is signed"). */
 static void on_eoh(struct session *s)
 {
@@ -642,6 +819,8 @@ static void on_eoh(struct session *s)
 		snprintf(m->note, sizeof m->note, "not processed: %s",
 			 m->hs.over_limit_reason[0] ? m->hs.over_limit_reason : "header limit");
 		spf_stop(m);
+		dmarc_stop(m);
+		arc_stop(m);
 		return;
 	}
 	const char *froms[8];
@@ -675,12 +854,15 @@ static void on_eoh(struct session *s)
 	if (d.sign) {
 		m->mode = MODE_SIGN;
 		spf_stop(m);
+		dmarc_stop(m);
+		arc_stop(m); /* ARC-SEAL-02: signed mail is ours, never sealed as a forward */
 		start_signing(s, &d);
 	} else {
 		m->mode = MODE_VERIFY;
 		m->why = d.code;
 		snprintf(m->note, sizeof m->note, "not signed: %s", d.reason);
 		start_verifying(s);
+		arc_start(s);
 	}
 	m->work_us += clock_us() - t;
 }
@@ -697,6 +879,9 @@ static void feed_body(struct session *s, struct signet_span body)
 		signet_signer_free(m->signer);
 		m->signer = NULL;
 	}
+	char why[300];
+	if (m->arc && !session_arc_body(m->arc, body.p, body.len, why, sizeof why))
+		log_msg(LOG_LVL_WARN, "%s: %s", queue_id(s), why);
 	if (m->verifier && signet_verifier_body(m->verifier, body.p, body.len, &err) != SIGNET_OK) {
 		snprintf(m->note, sizeof m->note, "verification failed: %s", err.msg);
 		signet_verifier_free(m->verifier);
@@ -830,13 +1015,15 @@ static bool refuse_verified(struct session *s, enum metrics_action verdict, stru
 {
 	struct message *m = &s->msg;
 	struct signet_error err = {0};
-	char line[1024], spf_line[1024]; /* issue #13: the one log line gains spf= */
+	char line[1024], spf_line[1024], arc_line[600]; /* the one log line: spf=, arc= */
 	describe_results(s, line, sizeof line);
 	spf_describe(m, spf_line, sizeof spf_line);
+	session_arc_finish(m->arc);
+	session_arc_describe(m->arc, arc_line, sizeof arc_line);
 	m->action = verdict;
 	bool defer = verdict == METRICS_DEFERRED;
-	log_msg(LOG_LVL_INFO, "%s: %s; verified: %s%s; %s in %u ms", queue_id(s), m->note, line,
-		spf_line,
+	log_msg(LOG_LVL_INFO, "%s: %s; verified: %s%s%s; %s in %u ms", queue_id(s), m->note, line,
+		spf_line, arc_line,
 		defer ? "message deferred (verify.on_temperror = tempfail)"
 		      : "message rejected (verify.on_fail = reject)",
 		clock_ms_since(m->t0_us));
@@ -852,11 +1039,88 @@ static bool refuse_verified(struct session *s, enum metrics_action verdict, stru
 	return st == SIGNET_OK;
 }
 
+/* The metrics of DMARC (count_message counts them). */
+static void dmarc_note(struct message *m, const struct signet_dmarc_outcome *o,
+		       enum session_dmarc_action a)
+{
+	if (o == NULL)
+		return;
+	m->dmarc_counted = true;
+	m->dmarc_result = o->result;
+	m->dmarc_acted = session_dmarc_metric(a, &m->dmarc_action);
+}
+
+/* Disposition quarantine with dmarc.quarantine = "hold": Postfix puts the
+ * message in its hold queue (SMFIR_QUARANTINE, negotiated in on_optneg). */
+static bool dmarc_hold(struct session *s, const struct signet_dmarc_outcome *o,
+		       struct signet_buf *out)
+{
+	char why[512];
+	struct signet_error err = {0};
+	snprintf(why, sizeof why, "DMARC policy of %s: quarantine",
+		 o->policy_domain ? o->policy_domain : "?");
+	if (milter_put_quarantine(out, why, &err) != SIGNET_OK) {
+		log_msg(LOG_LVL_ERR, "%s: cannot encode a quarantine: %s", queue_id(s), err.msg);
+		return false;
+	}
+	return true;
+}
+
+/* DMARC's 550 5.7.1 (disposition reject, dmarc.enforce) or 451 4.4.3
+ * (temperror, dmarc.on_temperror = tempfail), logged with the results. */
+static bool refuse_dmarc(struct session *s, const struct signet_dmarc_outcome *o,
+			 const struct session_dmarc_verdict *v, struct signet_buf *out)
+{
+	struct message *m = &s->msg;
+	struct signet_error err = {0};
+	char line[1024], spf_line[1024], dm_line[1024], text[512];
+	bool reject = v->action == SESSION_DMARC_REJECT;
+	describe_results(s, line, sizeof line);
+	spf_describe(m, spf_line, sizeof spf_line);
+	session_dmarc_log_line(m->dmarc, v, dm_line, sizeof dm_line);
+	m->action = reject ? METRICS_REJECTED : METRICS_DEFERRED;
+	log_msg(LOG_LVL_INFO, "%s: %s; verified: %s%s%s; message %s in %u ms", queue_id(s), m->note,
+		line, spf_line, dm_line, reject ? "rejected (DMARC)" : "deferred (DMARC temperror)",
+		clock_ms_since(m->t0_us));
+	if (reject)
+		session_dmarc_reject_text(o, text, sizeof text);
+	else
+		session_dmarc_tempfail_text(o, text, sizeof text);
+	if (milter_put_replycode(out, reject ? "550" : "451", reject ? "5.7.1" : "4.4.3", text,
+				 &err) != SIGNET_OK) {
+		log_msg(LOG_LVL_ERR, "%s: cannot encode a reply: %s", queue_id(s), err.msg);
+		return false;
+	}
+	return true;
+}
+
+/* ARC-AR-01: smtp.remote-ip, the SMTP client (none for local submission). */
+static const char *remote_ip(const struct session *s)
+{
+	const char *a = s->client_addr;
+	if (s->non_smtp || a[0] == '\0')
+		return NULL;
+	return strncmp(a, "IPv6:", 5) == 0 ? a + 5 : a;
+}
+
+/* ARC-SEAL-02: the three fields above our Authentication-Results (each
+ * inserted at 0: ARC-Seal ends up first), when arc.seal asks for them. */
+static bool arc_seal(struct session *s, const char *ar, struct signet_buf *out)
+{
+	const char *as, *ams, *aar;
+	if (!session_arc_seal(s->msg.arc, ar, &as, &ams, &aar))
+		return true;
+	return put_header(s, true, 0, "ARC-Authentication-Results", aar, out) &&
+	       put_header(s, true, 0, "ARC-Message-Signature", ams, out) &&
+	       put_header(s, true, 0, "ARC-Seal", as, out);
+}
+
 static bool finish_verify(struct session *s, struct signet_buf *out)
 {
 	struct message *m = &s->msg;
 	struct signet_error err = {0};
-	if (m->verifier && signet_verifier_finish(m->verifier, &err) != SIGNET_OK) {
+	if (m->verifier && !m->verifier_finished &&
+	    signet_verifier_finish(m->verifier, &err) != SIGNET_OK) {
 		snprintf(m->note, sizeof m->note, "verification failed: %s", err.msg);
 		signet_verifier_free(m->verifier);
 		m->verifier = NULL;
@@ -883,25 +1147,43 @@ static bool finish_verify(struct session *s, struct signet_buf *out)
 	enum metrics_action verdict = verify_verdict(s->rt->cfg, res, n);
 	if (verdict != METRICS_VERIFIED)
 		return refuse_verified(s, verdict, out);
+	const struct signet_dmarc_outcome *dmo = m->dmarc ? session_dmarc_outcome(m->dmarc) : NULL;
+	struct session_dmarc_verdict dv =
+		session_dmarc_decide(&s->rt->cfg->dmarc, dmo, !mail_from_outside(s),
+				     (s->actions & SMFIF_QUARANTINE) != 0);
+	dmarc_note(m, dmo, dv.action);
+	if (dv.action == SESSION_DMARC_REJECT || dv.action == SESSION_DMARC_TEMPFAIL)
+		return refuse_dmarc(s, dmo, &dv, out);
 	char ar[8192];
 	size_t arlen;
 	struct signet_ar_spf spf[SPF_CHECKS];
-	struct signet_ar_results all = {
-		.dkim = res, .ndkim = n, .spf = spf, .nspf = spf_ar_entries(m, spf)};
+	session_arc_finish(m->arc);
+	struct signet_ar_dmarc ar_dmarc = {.outcome = dmo, .reason = m->dmarc_arc_why};
+	struct signet_ar_results all = {.dkim = res,
+					.ndkim = n,
+					.spf = spf,
+					.nspf = spf_ar_entries(m, spf),
+					.arc = session_arc_ar_entry(m->arc, remote_ip(s)),
+					.dmarc = dmo ? &ar_dmarc : NULL};
 	if (signet_ar_format_results(id, &all, ar, sizeof ar, &arlen, &err) != SIGNET_OK) {
 		log_msg(LOG_LVL_ERR, "%s: cannot format Authentication-Results: %s", queue_id(s),
 			err.msg);
 		return reply(s, SMFIC_BODYEOB, SMFIR_CONTINUE, out);
 	}
 	/* AR-POS-01: on top, above the MTA's own Received. */
-	if (!put_header(s, true, 0, "Authentication-Results", ar, out))
+	if (!put_header(s, true, 0, "Authentication-Results", ar, out) || !arc_seal(s, ar, out))
+		return false;
+	if (dv.action == SESSION_DMARC_HOLD && !dmarc_hold(s, dmo, out))
 		return false;
 	m->action = METRICS_VERIFIED;
-	char line[1024], spf_line[1024]; /* issue #13: the one log line gains spf= */
+	char line[1024], spf_line[1024], arc_line[600], dm_line[1024]; /* spf=, arc=, dmarc= */
 	describe_results(s, line, sizeof line);
 	spf_describe(m, spf_line, sizeof spf_line);
-	log_msg(LOG_LVL_INFO, "%s: %s; verified: %s%s%s in %u ms", queue_id(s), m->note, line,
-		spf_line, m->nours ? "; removed a forged Authentication-Results" : "",
+	session_arc_describe(m->arc, arc_line, sizeof arc_line);
+	session_dmarc_log_line(m->dmarc, &dv, dm_line, sizeof dm_line);
+	log_msg(LOG_LVL_INFO, "%s: %s; verified: %s%s%s%s%s in %u ms", queue_id(s), m->note, line,
+		spf_line, arc_line, dm_line,
+		m->nours ? "; removed a forged Authentication-Results" : "",
 		clock_ms_since(m->t0_us));
 	return reply(s, SMFIC_BODYEOB, SMFIR_CONTINUE, out);
 }
@@ -911,6 +1193,10 @@ static void count_message(const struct message *m)
 {
 	struct metrics *mx = metrics_process();
 	metrics_message(mx, m->action);
+	if (m->dmarc_counted)
+		metrics_dmarc_result(mx, m->dmarc_result);
+	if (m->dmarc_acted)
+		metrics_dmarc_action(mx, m->dmarc_action);
 	if (m->mode == MODE_VERIFY)
 		metrics_not_signed(mx, m->why);
 	if (m->action == METRICS_SIGNED) {
@@ -926,6 +1212,12 @@ static void count_message(const struct message *m)
 			metrics_verify_result(mx, SIGNET_RESULT_NONE);
 		metrics_observe(mx, METRICS_VERIFY_SECONDS, m->work_us);
 	}
+	const struct signet_arc_result *arc = session_arc_result(m->arc);
+	enum signet_result cv;
+	if (arc != NULL)
+		metrics_arc_result(mx, arc->result);
+	if (session_arc_sealed(m->arc, &cv))
+		metrics_arc_seal(mx, cv);
 }
 
 /* AR-DEL-01: more forged Authentication-Results than we remove (or one we
@@ -983,7 +1275,18 @@ static bool lookups_done(const struct message *m)
 	for (size_t k = 0; k < SPF_CHECKS; k++)
 		if (!spf_done(m, k))
 			return false;
-	return true;
+	return session_arc_lookups_done(m->arc);
+}
+
+/* Ready to finish: DKIM and SPF done, then DMARC (started here) done. */
+static bool eom_ready(struct session *s)
+{
+	struct message *m = &s->msg;
+	if (!lookups_done(m))
+		return false;
+	if (m->dmarc != NULL && !session_dmarc_started(m->dmarc))
+		dmarc_begin(s);
+	return m->dmarc == NULL || session_dmarc_done(m->dmarc);
 }
 
 static void on_body_start(struct session *s)
@@ -1104,7 +1407,7 @@ static bool handle(struct session *s, const struct milter_packet *pkt, struct si
 	case SMFIC_BODYEOB:
 		on_body_start(s);
 		feed_body(s, c.u.body);
-		if (s->msg.mode == MODE_VERIFY && s->msg.verifier && !lookups_done(&s->msg)) {
+		if (s->msg.mode == MODE_VERIFY && s->msg.verifier && !eom_ready(s)) {
 			s->msg.waiting_eom = true; /* the answer finishes it */
 			s->msg.eom_wait_us = clock_us();
 			return true;
@@ -1122,7 +1425,8 @@ static bool handle(struct session *s, const struct milter_packet *pkt, struct si
 		s->helo[0] = '\0';
 		s->non_smtp = false;
 		return true;
-	default: /* RCPT, DATA, UNKNOWN */ return reply(s, c.cmd, SMFIR_CONTINUE, out);
+	case SMFIC_RCPT: on_rcpt(s, &c); return reply(s, c.cmd, SMFIR_CONTINUE, out);
+	default: /* DATA, UNKNOWN */ return reply(s, c.cmd, SMFIR_CONTINUE, out);
 	}
 }
 
@@ -1168,9 +1472,11 @@ enum session_status session_feed(struct session *s, const uint8_t *p, size_t len
 	return process(s, p, len, out);
 }
 
-/* Lookup indices: DKIM keys 0..SESSION_MAX_LOOKUPS-1, then spf->lookups. */
-_Static_assert(SESSION_MAX_LOOKUPS + SPF_CHECKS * SESSION_MAX_SPF_LOOKUPS <= 0xff + 1,
-	       "lookup index in 8 bits (LOOKUP_INDEX)");
+/* Lookup indices: DKIM keys 0..SESSION_MAX_LOOKUPS-1, then spf->lookups,
+ * then the ARC keys (session_arc.h) from ARC_LOOKUP_BASE, then DMARC's from
+ * DMARC_LOOKUP_BASE. */
+_Static_assert(DMARC_LOOKUP_BASE + SESSION_DMARC_MAX_LOOKUPS <= 0x3ff + 1,
+	       "lookup index in 10 bits (LOOKUP_INDEX)");
 
 bool session_next_lookup(struct session *s, unsigned *id, const char **name,
 			 enum signet_rrtype *type)
@@ -1195,6 +1501,17 @@ bool session_next_lookup(struct session *s, unsigned *id, const char **name,
 			return true;
 		}
 	}
+	unsigned k;
+	if (session_arc_next_lookup(s->msg.arc, &k, name)) {
+		*id = LOOKUP_ID(s->generation, ARC_LOOKUP_BASE + k);
+		*type = SIGNET_RR_TXT;
+		return true;
+	}
+	size_t kd;
+	if (s->msg.dmarc != NULL && session_dmarc_next_lookup(s->msg.dmarc, &kd, name, type)) {
+		*id = LOOKUP_ID(s->generation, DMARC_LOOKUP_BASE + kd);
+		return true;
+	}
 	return false;
 }
 
@@ -1203,8 +1520,8 @@ static struct spf_lookup *spf_lookup_of(const struct session *s, unsigned id)
 {
 	size_t k = LOOKUP_INDEX(id);
 	struct spf_state *st = s->msg.spf;
-	if (LOOKUP_GEN(id) != s->generation || k < SESSION_MAX_LOOKUPS || st == NULL ||
-	    k - SESSION_MAX_LOOKUPS >= st->n)
+	if (LOOKUP_GEN(id) != s->generation || k < SESSION_MAX_LOOKUPS || k >= ARC_LOOKUP_BASE ||
+	    st == NULL || k - SESSION_MAX_LOOKUPS >= st->n)
 		return NULL;
 	struct spf_lookup *l = &st->lookups[k - SESSION_MAX_LOOKUPS];
 	return l->answered || spf_done(&s->msg, l->which) ? NULL : l;
@@ -1213,6 +1530,12 @@ static struct spf_lookup *spf_lookup_of(const struct session *s, unsigned id)
 bool session_lookup_wanted(const struct session *s, unsigned id)
 {
 	size_t k = LOOKUP_INDEX(id);
+	if (k >= DMARC_LOOKUP_BASE)
+		return LOOKUP_GEN(id) == s->generation && s->msg.dmarc != NULL &&
+		       session_dmarc_lookup_wanted(s->msg.dmarc, k - DMARC_LOOKUP_BASE);
+	if (k >= ARC_LOOKUP_BASE)
+		return LOOKUP_GEN(id) == s->generation &&
+		       session_arc_lookup_wanted(s->msg.arc, (unsigned)(k - ARC_LOOKUP_BASE));
 	if (k >= SESSION_MAX_LOOKUPS)
 		return spf_lookup_of(s, id) != NULL;
 	return LOOKUP_GEN(id) == s->generation && k < s->msg.nlookups &&
@@ -1224,7 +1547,7 @@ bool session_lookup_wanted(const struct session *s, unsigned id)
 static enum session_status eom_if_ready(struct session *s, struct signet_buf *out)
 {
 	struct message *m = &s->msg;
-	if (!m->waiting_eom || !lookups_done(m))
+	if (!m->waiting_eom || !eom_ready(s))
 		return SESSION_OK;
 	m->waiting_eom = false;
 	m->work_us += clock_us() - m->eom_wait_us; /* the MTA waited for the lookups */
@@ -1264,6 +1587,18 @@ enum session_status session_answer(struct session *s, unsigned id, const struct 
 {
 	struct message *m = &s->msg;
 	size_t k = LOOKUP_INDEX(id);
+	if (k >= DMARC_LOOKUP_BASE) {
+		if (LOOKUP_GEN(id) != s->generation || m->dmarc == NULL)
+			return SESSION_OK; /* a stale answer */
+		session_dmarc_answer(m->dmarc, k - DMARC_LOOKUP_BASE, a);
+		return eom_if_ready(s, out);
+	}
+	if (k >= ARC_LOOKUP_BASE) {
+		if (!session_lookup_wanted(s, id))
+			return SESSION_OK; /* stale, or the validator is gone */
+		session_arc_answer(m->arc, (unsigned)(k - ARC_LOOKUP_BASE), a);
+		return eom_if_ready(s, out);
+	}
 	if (k >= SESSION_MAX_LOOKUPS) {
 		struct spf_lookup *l = spf_lookup_of(s, id);
 		return l != NULL ? spf_answer(s, l, a, out) : SESSION_OK;

@@ -1,14 +1,22 @@
-/* fuzz_dmarc.c: DMARC records (lib/dmarc_record.c) and whole evaluations
- * (lib/dmarc.c) on hostile input. Input: a flags byte, then the From field
- * value up to the first '\n', then the TXT record every _dmarc question is
- * answered with. Invariants: the parser's notes point into the record; an
- * evaluation ends within a fixed number of rounds, asks at most
- * SIGNET_DMARC_MAX_QUERIES questions of at most 260 octets, and its
- * outcome is consistent (a disposition only for pass/fail, idents bounded). */
+/* fuzz_dmarc.c: DMARC records (lib/dmarc_record.c), the record check
+ * (lib/dmarc_check.c), the From parser (lib/rfc5322.c) and whole
+ * evaluations (lib/dmarc.c) on hostile input. Input: a flags byte, then the
+ * From field value up to the first '\n', then the TXT record every _dmarc
+ * question is answered with. Invariants: the parser's notes point into the
+ * record; the check's findings are bounded, printable, named, and an
+ * unusable record is an error; From domains point into the field and fit
+ * a DNS name; report destinations are DNS names and their authorization
+ * names fit 253 octets; an evaluation ends within a fixed number of rounds,
+ * asks at most SIGNET_DMARC_MAX_QUERIES questions of at most 260 octets,
+ * and its outcome is consistent (a disposition only for pass/fail, idents
+ * bounded). */
+#include <stdlib.h>
+
 #include <libpsl.h>
 
 #include <signet/dmarc.h>
 #include <signet/psl.h>
+#include <signet/rfc5322.h>
 
 #include "fuzz.h"
 
@@ -29,6 +37,70 @@ static void record(const uint8_t *p, size_t n)
 			FUZZ_CHECK(t >= p && t + r.notes[k].tag.len <= p + n && r.notes[k].why);
 		}
 	}
+}
+
+static void findings(const struct signet_dmarc_check *c)
+{
+	FUZZ_CHECK(c->n <= SIGNET_DMARC_CHECK_MAX_FINDINGS && c->ndmarc <= c->ntxt);
+	for (size_t k = 0; k < c->n; k++) {
+		const struct signet_dmarc_finding *f = &c->f[k];
+		FUZZ_CHECK(strcmp(signet_dmarc_check_code_name(f->code), "unknown") != 0);
+		FUZZ_CHECK(f->severity <= SIGNET_DMARC_SEV_ERROR &&
+			   f->severity <= signet_dmarc_check_worst(c));
+		FUZZ_CHECK(f->severity == SIGNET_DMARC_SEV_INFO || f->fix != NULL);
+		FUZZ_CHECK(k == 0 || c->f[k - 1].severity >= f->severity);
+		for (const char *m = f->msg; *m; m++)
+			FUZZ_CHECK(*m >= 0x20 && *m <= 0x7e);
+	}
+	if (c->ndmarc == 1 && !c->record.usable)
+		FUZZ_CHECK(signet_dmarc_check_worst(c) == SIGNET_DMARC_SEV_ERROR);
+}
+
+/* signet_dmarc_record_check, signet_dmarc_answer_check (the record and the
+ * From bytes as a second TXT record) and each rua URI's destination. */
+static void check(const uint8_t *p, size_t n, const uint8_t *other, size_t olen)
+{
+	struct signet_dmarc_check *c = malloc(sizeof *c);
+	struct signet_error err;
+	FUZZ_CHECK(c != NULL);
+	for (int mode = 0; mode < 2; mode++) {
+		FUZZ_CHECK(signet_dmarc_record_check(p, n, (enum signet_dmarc_mode)mode, c, &err) ==
+			   SIGNET_OK);
+		findings(c);
+		const struct signet_rr rr[2] = {{p, n, 0}, {other, olen, 0}};
+		FUZZ_CHECK(signet_dmarc_answer_check(rr, 2, (enum signet_dmarc_mode)mode, c,
+						     &err) == SIGNET_OK);
+		findings(c);
+	}
+	struct signet_dmarc_dest d;
+	enum signet_status st = signet_dmarc_report_dest("example.com", NULL, p, n, &d, &err);
+	FUZZ_CHECK(st == SIGNET_OK || st == SIGNET_ERR_SYNTAX || st == SIGNET_ERR_LIMIT);
+	if (st == SIGNET_OK)
+		FUZZ_CHECK(d.host[0] != '\0' && strlen(d.auth_name) <= 253 &&
+			   d.external ==
+				   (strcmp(d.host, "example.com") != 0 &&
+				    (strlen(d.host) < 12 ||
+				     strcmp(d.host + strlen(d.host) - 12, ".example.com") != 0)));
+	const struct signet_rr one = {p, n, 0};
+	FUZZ_CHECK(signet_dmarc_report_auth(SIGNET_DNS_OK, &one, 1) ==
+		   (signet_dmarc_is_record(p, n) ? SIGNET_DMARC_AUTH_YES : SIGNET_DMARC_AUTH_NO));
+	free(c);
+}
+
+/* signet_rfc5322_from_domains (DMARC's author domain comes from it). */
+static void from_parser(const uint8_t *p, size_t n)
+{
+	struct signet_rfc5322_domain out[4];
+	struct signet_error err;
+	size_t count = 0;
+	enum signet_status st = signet_rfc5322_from_domains(p, n, out, 4, &count, &err);
+	FUZZ_CHECK(st == SIGNET_OK || st == SIGNET_ERR_SYNTAX || st == SIGNET_ERR_LIMIT ||
+		   st == SIGNET_ERR_NOMEM);
+	if (st != SIGNET_OK)
+		return;
+	for (size_t k = 0; k < count && k < 4; k++)
+		FUZZ_CHECK(out[k].p >= p && out[k].p + out[k].len <= p + n && out[k].len > 0 &&
+			   out[k].len <= 253);
 }
 
 static struct signet_psl *psl(void)
@@ -108,6 +180,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *rec = nl ? nl + 1 : p + flen;
 	size_t rlen = size - 1 - flen - (nl != NULL);
 	record(rec, rlen);
+	check(rec, rlen, p, flen);
+	from_parser(p, flen);
 	evaluate(data[0], p, flen, rec, rlen);
 	return 0;
 }

@@ -558,6 +558,18 @@ const struct signet_arc_result *signet_arc_result(const struct signet_arc *a)
 	return a->state >= A_DONE ? &a->r : NULL;
 }
 
+bool signet_arc_sealer(const struct signet_arc *a, unsigned i, const uint8_t **d, size_t *len)
+{
+	*d = NULL;
+	*len = 0;
+	if (a->state < A_DONE || a->r.result != SIGNET_RESULT_PASS || i < 1 || i > a->n)
+		return false;
+	/* A pass verified every AS (validate), so each one's d= was parsed. */
+	*d = a->sets[i - 1].as.sig.d.p;
+	*len = a->sets[i - 1].as.sig.d.len;
+	return true;
+}
+
 /* ------------------------------------------------------------------ */
 /* Sealing (RFC 8617 5.1).                                            */
 
@@ -655,8 +667,10 @@ static bool name_ok(const char *s)
 }
 
 /* One "tag=value" into a field value being built: "; " before all but the
- * first, a CRLF TAB fold instead of the space when the line would pass
- * MAX_LINE. *col is the current column. */
+ * first, a CRLF SP fold instead of the space when the line would pass
+ * MAX_LINE. SP, not TAB: dkimpy's arc_verify looks for " i=N;" in the raw
+ * field, and the AS and AMS are relaxed, so b= does not depend on it.
+ * *col is the current column. */
 static enum signet_status put_tag(struct signet_buf *out, size_t *col, const char *tag,
 				  const char *val)
 {
@@ -665,8 +679,8 @@ static enum signet_status put_tag(struct signet_buf *out, size_t *col, const cha
 		SIGNET_TRY(buf_append_byte(out, ';'));
 		(*col)++;
 		if (*col + 1 + w > MAX_LINE) {
-			SIGNET_TRY(buf_append_str(out, "\r\n\t"));
-			*col = 8;
+			SIGNET_TRY(buf_append_str(out, "\r\n "));
+			*col = 1;
 		} else {
 			SIGNET_TRY(buf_append_byte(out, ' '));
 			(*col)++;
@@ -679,13 +693,14 @@ static enum signet_status put_tag(struct signet_buf *out, size_t *col, const cha
 	SIGNET_TRY(buf_append_byte(out, '='));
 	*col += strlen(tag) + 1;
 	/* RFC 5322 2.1.1: a long h= is folded after a ':' (FWS is allowed
-	 * around its names, RFC 6376 3.5); other values have no ':'. */
+	 * around its names, RFC 6376 3.5) when the next name and its ':' or
+	 * ';' would pass MAX_LINE; other values have no ':'. */
 	for (const char *v = val; *v != '\0'; v++) {
 		SIGNET_TRY(buf_append_byte(out, (uint8_t)*v));
 		(*col)++;
-		if (*v == ':' && *col >= MAX_LINE - 8) {
-			SIGNET_TRY(buf_append_str(out, "\r\n\t"));
-			*col = 8;
+		if (*v == ':' && *col + strcspn(v + 1, ":") + 1 > MAX_LINE) {
+			SIGNET_TRY(buf_append_str(out, "\r\n "));
+			*col = 1;
 		}
 	}
 	return SIGNET_OK;
@@ -911,7 +926,7 @@ static enum signet_status seal_check(const struct signet_arc *a,
 enum signet_status signet_arc_seal(struct signet_arc *a, const struct signet_arc_seal_params *p,
 				   struct signet_arc_seal *out, struct signet_error *err)
 {
-	*out = (struct signet_arc_seal){NULL, NULL, NULL};
+	*out = (struct signet_arc_seal){NULL, NULL, NULL, 0, SIGNET_RESULT_NONE};
 	SIGNET_TRY(seal_check(a, p, err));
 	if (a->newest_cv_fail) {
 		a->state = A_SEALED;
@@ -943,5 +958,7 @@ enum signet_status signet_arc_seal(struct signet_arc *a, const struct signet_arc
 	out->aar = (const char *)a->out[ARC_AAR].data;
 	out->ams = (const char *)a->out[ARC_AMS].data;
 	out->as = (const char *)a->out[ARC_AS].data;
+	out->instance = a->n + 1;
+	out->cv = a->n == 0 ? SIGNET_RESULT_NONE : pass ? SIGNET_RESULT_PASS : SIGNET_RESULT_FAIL;
 	return SIGNET_OK;
 }

@@ -95,10 +95,18 @@ enum signet_dmarc_policy dmarc_policy_weaker(enum signet_dmarc_policy p)
 	return p;
 }
 
-static void note(struct signet_dmarc_record *r, struct signet_span tag, const char *why)
+static void note_kind(struct signet_dmarc_record *r, struct signet_span tag,
+		      struct signet_span value, enum signet_dmarc_note_kind kind, const char *why)
 {
-	if (r->nnotes < SIGNET_MAX_TAGS) /* one note per tag at most: never full */
-		r->notes[r->nnotes++] = (struct signet_dmarc_note){text_of(tag), why};
+	if (r->nnotes < SIGNET_MAX_TAGS) /* one note per part at most: never full */
+		r->notes[r->nnotes++] =
+			(struct signet_dmarc_note){text_of(tag), text_of(value), kind, why};
+}
+
+/* A known tag whose value is invalid. */
+static void note(struct signet_dmarc_record *r, const struct tag *t, const char *why)
+{
+	note_kind(r, t->name, t->value, SIGNET_DMARC_NOTE_BAD_VALUE, why);
 }
 
 /* p, sp, np: "none" / "quarantine" / "reject", case-insensitive (ABNF). */
@@ -114,8 +122,9 @@ static enum signet_dmarc_policy policy_value(struct signet_span v)
 }
 
 /* A comma-separated list of dmarc-uri (rua, ruf); counts the valid ones. */
-static size_t uri_list(struct signet_dmarc_record *r, struct signet_span tag, struct signet_span v)
+static size_t uri_list(struct signet_dmarc_record *r, const struct tag *t)
 {
+	struct signet_span v = t->value;
 	size_t start = 0, valid = 0;
 	const char *why = NULL;
 	bool bad = false;
@@ -130,20 +139,32 @@ static size_t uri_list(struct signet_dmarc_record *r, struct signet_span tag, st
 		start = k + 1;
 	}
 	if (bad)
-		note(r, tag,
+		note(r, t,
 		     valid ? "a URI in the list is not valid and is skipped"
 			   : "no valid URI in the list");
 	return valid;
 }
 
-/* fo: colon-separated "0" / "1" / "d" / "s" (RFC 9989 4.7, RFC 7489 6.3). */
-static bool fo_valid(struct signet_span v)
+/* fo, RFC 7489 6.4: ( "0" / "1" / "d" / "s" ) *(*WSP ":" *WSP ( "0" / "1" /
+ * "d" / "s" )). RFC 9989 4.8 narrows it: dmarc-fo = "0" / "1" / "d" / "s" /
+ * "d:s" / "s:d" ("0" and "1" stand alone; "0:d", "1:s", "d:d" are invalid).
+ * ABNF strings are case-insensitive; WSP around ':' is kept from RFC 7489. */
+static bool fo_valid(struct signet_span v, enum signet_dmarc_mode mode)
 {
-	size_t pos = 0;
+	size_t pos = 0, n = 0;
 	struct signet_span item;
-	while (tag_value_list_next(v, &pos, &item))
+	uint8_t first = 0;
+	while (tag_value_list_next(v, &pos, &item)) {
 		if (item.len != 1 || strchr("01dsDS", item.p[0]) == NULL)
 			return false;
+		uint8_t c = (uint8_t)(item.p[0] | 0x20);
+		if (mode == SIGNET_DMARC_RFC9989 &&
+		    (n > 1 || (n == 1 && (first == '0' || first == '1' || c == '0' || c == '1' ||
+					  c == first))))
+			return false;
+		first = n == 0 ? c : first;
+		n++;
+	}
 	return true;
 }
 
@@ -191,12 +212,13 @@ static void tag_policy(struct signet_dmarc_record *r, const struct tag *t,
 	*slot = policy_value(t->value);
 	if (*slot == SIGNET_DMARC_POLICY_UNSET) {
 		*bad = true;
-		note(r, t->name, "value is not none, quarantine or reject");
+		note(r, t, "value is not none, quarantine or reject");
 	}
 }
 
 /* Tags both modes know (RFC 9989 4.7 registry; RFC 7489 6.3). */
-static bool tag_common(struct signet_dmarc_record *r, const struct tag *t, struct policy_tags *pt)
+static bool tag_common(struct signet_dmarc_record *r, const struct tag *t, struct policy_tags *pt,
+		       enum signet_dmarc_mode mode)
 {
 	struct signet_span n = t->name, v = t->value;
 	if (span_eq_nocase(n, "p"))
@@ -206,18 +228,22 @@ static bool tag_common(struct signet_dmarc_record *r, const struct tag *t, struc
 	else if (span_eq_nocase(n, "adkim") || span_eq_nocase(n, "aspf")) {
 		enum signet_dmarc_align *a = span_eq_nocase(n, "adkim") ? &r->adkim : &r->aspf;
 		if (!align_value(v, a))
-			note(r, n, "value is not r or s; relaxed is used");
+			note(r, t, "value is not r or s; relaxed is used");
 	} else if (span_eq_nocase(n, "rua")) {
 		r->rua = text_of(v);
-		r->nrua = uri_list(r, n, v);
+		r->nrua = uri_list(r, t);
 	} else if (span_eq_nocase(n, "ruf")) {
 		r->ruf = text_of(v);
-		r->nruf = uri_list(r, n, v);
+		r->nruf = uri_list(r, t);
 	} else if (span_eq_nocase(n, "fo")) {
-		if (fo_valid(v))
+		if (fo_valid(v, mode))
 			r->fo = text_of(v);
 		else
-			note(r, n, "value is not a ':' list of 0, 1, d, s; 0 is used");
+			note(r, t,
+			     mode == SIGNET_DMARC_RFC9989
+				     ? "value is not 0, 1, d, s, d:s or s:d (RFC 9989 4.8); 0 is "
+				       "used"
+				     : "value is not a ':' list of 0, 1, d, s; 0 is used");
 	} else
 		return false;
 	return true;
@@ -236,14 +262,14 @@ static bool tag_9989(struct signet_dmarc_record *r, const struct tag *t, struct 
 		else if (yn(v, &y))
 			r->psd = y ? SIGNET_DMARC_PSD_Y : SIGNET_DMARC_PSD_N;
 		else
-			note(r, n, "value is not y, n or u; u is used");
+			note(r, t, "value is not y, n or u; u is used");
 	} else if (span_eq_nocase(n, "t")) {
 		if (yn(v, &y))
 			r->t = y;
 		else
-			note(r, n, "value is not y or n; n is used");
+			note(r, t, "value is not y or n; n is used");
 	} else if (span_eq_nocase(n, "pct") || span_eq_nocase(n, "rf") || span_eq_nocase(n, "ri"))
-		note(r, n, "removed by RFC 9989; ignored");
+		note_kind(r, n, v, SIGNET_DMARC_NOTE_REMOVED, "removed by RFC 9989; ignored");
 	else
 		return false;
 	return true;
@@ -258,12 +284,12 @@ static bool tag_7489(struct signet_dmarc_record *r, const struct tag *t)
 		if (number(v, 3, &num) && num <= 100)
 			r->pct = num;
 		else
-			note(r, n, "value is not an integer 0..100; 100 is used");
+			note(r, t, "value is not an integer 0..100; 100 is used");
 	} else if (span_eq_nocase(n, "ri")) {
 		if (number(v, 10, &num))
 			r->ri = num;
 		else
-			note(r, n, "value is not a 32-bit integer; 86400 is used");
+			note(r, t, "value is not a 32-bit integer; 86400 is used");
 	} else if (span_eq_nocase(n, "rf")) {
 		size_t pos = 0;
 		struct signet_span item;
@@ -273,19 +299,18 @@ static bool tag_7489(struct signet_dmarc_record *r, const struct tag *t)
 		if (ok)
 			r->rf = text_of(v);
 		else
-			note(r, n, "value names a format other than afrf; afrf is used");
+			note(r, t, "value names a format other than afrf; afrf is used");
 	} else
 		return false;
 	return true;
 }
 
 /* Tag names are case-insensitive in the DMARC ABNF ("p" is a quoted
- * string), so "P=" after "p=" is a second p=; the tag-list parser only
- * catches the same spelling. */
-static bool given_before(const struct tag_list *tl, size_t k)
+ * string), so "P=" after "p=" is a second p=. */
+static bool given_before(const struct tag *tags, size_t k)
 {
 	for (size_t j = 0; j < k; j++)
-		if (span_eq_nocase_span(tl->tags[j].name, tl->tags[k].name))
+		if (span_eq_nocase_span(tags[j].name, tags[k].name))
 			return true;
 	return false;
 }
@@ -332,6 +357,43 @@ static void policy_validity(struct signet_dmarc_record *r, const struct policy_t
 	r->reason = "a policy tag is missing or invalid; rua= is valid: acts as p=none";
 }
 
+/* DMARC-REC-03, DMARC9-REC-02 (RFC 9989 4.7: "Syntax errors in the
+ * remainder of the record MUST be discarded in favor of default values (if
+ * any) or ignored outright"; RFC 7489 6.3 says SHOULD): each ';'-separated
+ * part after v=DMARC1 is read on its own with the one tag-spec grammar
+ * (lib/tags.c). A part that is not a tag=value pair is dropped with a note
+ * (its text as the tag); empty parts (";;") are skipped. A value holds no
+ * ';' (VALCHAR excludes it), so the split never cuts one. A tag given twice
+ * still invalidates the record, as in the DKIM tag-list it inherits (RFC
+ * 6376 3.2). */
+static enum signet_status tag_pairs(const uint8_t *text, size_t len, struct signet_dmarc_record *r,
+				    struct tag *tags, size_t *ntags)
+{
+	size_t start = 0, n = 0, parts = 0;
+	for (size_t k = 0; k <= len; k++) {
+		if (k < len && text[k] != ';')
+			continue;
+		struct signet_span part =
+			span_trim_fws((struct signet_span){text + start, k - start});
+		start = k + 1;
+		if (part.len == 0)
+			continue;
+		struct tag_list one;
+		struct signet_error perr;
+		if (parts++ == SIGNET_MAX_TAGS) /* parts, not tags: one note each at most */
+			return SIGNET_ERR_LIMIT;
+		if (tag_list_parse(part.p, part.len, &one, &perr) != SIGNET_OK || one.count != 1) {
+			note_kind(r, part, (struct signet_span){part.p, 0},
+				  SIGNET_DMARC_NOTE_BROKEN,
+				  "not a tag=value pair; ignored (RFC 9989 4.7)");
+			continue;
+		}
+		tags[n++] = one.tags[0];
+	}
+	*ntags = n;
+	return SIGNET_OK;
+}
+
 enum signet_status signet_dmarc_record_parse(const uint8_t *text, size_t len,
 					     enum signet_dmarc_mode mode,
 					     struct signet_dmarc_record *r,
@@ -349,28 +411,25 @@ enum signet_status signet_dmarc_record_parse(const uint8_t *text, size_t len,
 		reject_record(r, "does not start with v=DMARC1 (RFC 9989 4.7)");
 		return SIGNET_OK;
 	}
-	struct tag_list tl;
-	struct signet_error perr;
-	enum signet_status st = tag_list_parse(text, len, &tl, &perr);
-	if (st != SIGNET_OK) {
-		reject_record(r, st == SIGNET_ERR_LIMIT
-					 ? "more than SIGNET_MAX_TAGS (64) tags"
-					 : "not a tag-list, or a tag given twice (RFC 6376 3.2)");
+	struct tag tags[SIGNET_MAX_TAGS];
+	size_t ntags = 0;
+	if (tag_pairs(text, len, r, tags, &ntags) != SIGNET_OK) {
+		reject_record(r, "more than SIGNET_MAX_TAGS (64) tags");
 		return SIGNET_OK;
 	}
 	struct policy_tags pt = {0};
 	r->usable = true;
-	for (size_t k = 1; k < tl.count; k++) {
-		const struct tag *t = &tl.tags[k];
-		if (given_before(&tl, k)) {
+	for (size_t k = 1; k < ntags; k++) {
+		const struct tag *t = &tags[k];
+		if (given_before(tags, k)) {
 			reject_record(r, "a tag given twice (in any case; RFC 6376 3.2)");
 			return SIGNET_OK;
 		}
-		if (tag_common(r, t, &pt))
+		if (tag_common(r, t, &pt, mode))
 			continue;
 		if (mode == SIGNET_DMARC_RFC9989 ? tag_9989(r, t, &pt) : tag_7489(r, t))
 			continue;
-		note(r, t->name, "unknown tag; ignored");
+		note_kind(r, t->name, t->value, SIGNET_DMARC_NOTE_UNKNOWN, "unknown tag; ignored");
 	}
 	policy_validity(r, &pt, mode);
 	return SIGNET_OK;

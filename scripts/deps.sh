@@ -9,6 +9,7 @@ PACKAGES=(
 	libssl-dev libcmocka-dev libevent-dev libunbound-dev libhiredis-dev libmicrohttpd-dev
 	python3 python3-pytest python3-dkim python3-nacl python3-authres python3-yaml python3-spf
 	libmail-dkim-perl libcryptx-perl libmail-authenticationresults-perl opendkim-tools
+	opendkim  # its example configs: tests/integration/test_import_opendkim.py
 	postfix unbound ca-certificates curl
 	publicsuffix libpsl-dev libidn2-dev
 	sasl2-bin libsasl2-modules

@@ -71,6 +71,14 @@ SIGNET_API SIGNET_MUST_USE enum signet_status signet_arc_finish(struct signet_ar
 /* After finish; borrowed until signet_arc_free. NULL before. */
 SIGNET_API const struct signet_arc_result *signet_arc_result(const struct signet_arc *a);
 
+/* ARC-VAL-03: the d= of the ARC-Seal of instance i (1..instances): who
+ * vouched for the chain, for a receiver's list of trusted sealers (DMARC,
+ * RFC 8617 7.2). Only for a chain that passed (every seal verified); *d is
+ * borrowed until signet_arc_free, not NUL-terminated, as written in the
+ * field. False (and *d NULL) otherwise. */
+SIGNET_API bool signet_arc_sealer(const struct signet_arc *a, unsigned i, const uint8_t **d,
+				  size_t *len);
+
 struct signet_arc_seal_params {
 	const char *domain;           /* d= (required) */
 	const char *selector;         /* s= (required) */
@@ -111,6 +119,11 @@ struct signet_arc_seal_params {
  * it may be. */
 struct signet_arc_seal {
 	const char *aar, *ams, *as;
+	/* What the new set says, for the caller's log and counters without
+	 * reading the fields again: its i= and cv= (NONE, PASS or FAIL);
+	 * 0 and NONE when nothing was added. */
+	unsigned instance;
+	enum signet_result cv;
 };
 
 SIGNET_API SIGNET_MUST_USE enum signet_status signet_arc_seal(

@@ -63,9 +63,19 @@ struct signet_dmarc_text {
 };
 
 /* A tag ignored (unknown, invalid value, not in this mode): the tag as
- * written and a static reason ("value is not none, quarantine or reject"). */
+ * written and a static reason ("value is not none, quarantine or reject").
+ * A part between ';' that is not tag=value (RFC 9989 4.7: discarded) is a
+ * note too, its whole text (trimmed) as the tag. */
+enum signet_dmarc_note_kind {
+	SIGNET_DMARC_NOTE_BAD_VALUE = 0, /* a known tag, value invalid: its default is used */
+	SIGNET_DMARC_NOTE_UNKNOWN,       /* not a tag of this mode: ignored */
+	SIGNET_DMARC_NOTE_REMOVED,       /* RFC 9989 mode: pct, rf, ri (historic): ignored */
+	SIGNET_DMARC_NOTE_BROKEN,        /* not tag=value: discarded (RFC 9989 4.7) */
+};
 struct signet_dmarc_note {
 	struct signet_dmarc_text tag;
+	struct signet_dmarc_text value; /* as written; empty for BROKEN */
+	enum signet_dmarc_note_kind kind;
 	const char *why;
 };
 
@@ -239,5 +249,132 @@ SIGNET_API const char *signet_dmarc_policy_name(enum signet_dmarc_policy p);
 SIGNET_API const char *signet_dmarc_override_name(enum signet_dmarc_override o);
 
 SIGNET_API void signet_dmarc_free(struct signet_dmarc *d);
+
+/* ---- checking a published record (signet dmarc check) ----------------------
+ * One judgment for every front end (lib/dmarc_check.c): what receivers make
+ * of the TXT records at a _dmarc name, as coded findings that callers only
+ * render. Bytes in, findings out; the external-report authorization record
+ * is a DNS question the caller asks (signet_dmarc_report_dest). */
+
+enum signet_dmarc_severity {
+	SIGNET_DMARC_SEV_INFO = 0, /* worth knowing, nothing to fix */
+	SIGNET_DMARC_SEV_WARNING,  /* receivers use the record, but it should change */
+	SIGNET_DMARC_SEV_ERROR,    /* receivers ignore the record, or a part of it */
+};
+
+/* Stable codes (their names, signet_dmarc_check_code_name, are in --json).
+ * "per part" codes may come once for each tag or part; the others once. */
+enum signet_dmarc_check_code {
+	SIGNET_DMARC_CHECK_SEVERAL = 1,    /* error: several v=DMARC1 records: all ignored */
+	SIGNET_DMARC_CHECK_NOT_FIRST,      /* error: a TXT record mentions DMARC1 without
+					   * starting with v=DMARC1 (per record) */
+	SIGNET_DMARC_CHECK_UNUSABLE,       /* error: receivers ignore the record (why) */
+	SIGNET_DMARC_CHECK_BROKEN_PART,    /* error: not tag=value, discarded (per part) */
+	SIGNET_DMARC_CHECK_BAD_VALUE,      /* error: invalid value, ignored (per tag) */
+	SIGNET_DMARC_CHECK_P_SUBSTITUTED,  /* error: invalid p/sp/np, valid rua: acts as p=none */
+	SIGNET_DMARC_CHECK_UNKNOWN_TAG,    /* warning: not a tag of this mode, ignored (per tag) */
+	SIGNET_DMARC_CHECK_REMOVED_TAG,    /* warning: pct, rf, ri in RFC 9989 mode (per tag) */
+	SIGNET_DMARC_CHECK_P_MISSING,      /* warning: no p=: RFC 9989 reads p=none */
+	SIGNET_DMARC_CHECK_P_NOT_SECOND,   /* warning: RFC 7489 6.3 wants p= right after v= */
+	SIGNET_DMARC_CHECK_P_NONE_NO_RUA,  /* warning: p=none and no rua: nobody sees anything */
+	SIGNET_DMARC_CHECK_P_NONE,         /* warning: p=none: failing mail is delivered as usual */
+	SIGNET_DMARC_CHECK_SP_WEAKER,      /* warning: sp= weaker than p= */
+	SIGNET_DMARC_CHECK_NP_WEAKER,      /* warning: np= weaker than sp= (or p=) */
+	SIGNET_DMARC_CHECK_PCT,            /* warning: RFC 7489 pct < 100 */
+	SIGNET_DMARC_CHECK_TESTING,        /* warning: RFC 9989 t=y */
+	SIGNET_DMARC_CHECK_RUA_NOT_MAILTO, /* warning: receivers need only support mailto: */
+	SIGNET_DMARC_CHECK_RUF_NOT_MAILTO, /* warning: the same for ruf */
+	SIGNET_DMARC_CHECK_FO_WITHOUT_RUF, /* warning: fo= is ignored without ruf= */
+	SIGNET_DMARC_CHECK_RUF_WITHOUT_FO, /* info: ruf= with the default fo=0 */
+	SIGNET_DMARC_CHECK_NO_RUA,         /* info: a policy that acts, but no aggregate reports */
+	SIGNET_DMARC_CHECK_STRICT_DKIM,    /* info: adkim=s */
+	SIGNET_DMARC_CHECK_STRICT_SPF,     /* info: aspf=s */
+	SIGNET_DMARC_CHECK_PSD,            /* info: psd=y, a public suffix domain's record */
+};
+/* Per-part codes come at most once per ';'-separated part (SIGNET_MAX_TAGS),
+ * the rest once, and every TXT record at most once: never truncated. */
+#define SIGNET_DMARC_CHECK_MAX_FINDINGS (2 * SIGNET_MAX_TAGS + 24)
+#define SIGNET_DMARC_CHECK_MAX_TXT SIGNET_MAX_TAGS /* TXT records looked at; more: LIMIT */
+
+struct signet_dmarc_finding {
+	enum signet_dmarc_check_code code;
+	enum signet_dmarc_severity severity;
+	const char *spec; /* "RFC 9989 4.7", NULL if none; static */
+	const char *fix;  /* a generic fix, NULL for info; static */
+	char msg[256];    /* one sentence in plain words, no trailing period */
+};
+
+struct signet_dmarc_check {
+	size_t ntxt;   /* TXT records given */
+	size_t ndmarc; /* of them, records starting with v=DMARC1 (0: no policy) */
+	size_t which;  /* the first DMARC record's index; judged only when ndmarc == 1 */
+	/* The record checked, parsed: borrows the text. usable false: ignored. */
+	struct signet_dmarc_record record;
+	/* RFC 9989 4.10.1, 4.7: what a DMARC failure gets at the domain
+	 * itself (p=), its existing subdomains (sp=, else p=) and its
+	 * non-existent subdomains (np=, else sp=, else p=; RFC 9989 mode)
+	 * when found by the walk; UNSET when receivers ignore the record. */
+	enum signet_dmarc_policy domain, subdomains, nonexistent;
+	size_t n; /* findings, most severe first, then in record order */
+	struct signet_dmarc_finding f[SIGNET_DMARC_CHECK_MAX_FINDINGS];
+};
+
+/* Judges one record (TXT strings joined) for mode into *out (overwritten;
+ * large: about 40 KiB, so callers allocate it). out borrows text. Bad
+ * records are findings; SIGNET_ERR_INVAL (NULL arguments) only. */
+SIGNET_API SIGNET_MUST_USE enum signet_status signet_dmarc_record_check(
+	const uint8_t *text, size_t len, enum signet_dmarc_mode mode,
+	struct signet_dmarc_check *out, struct signet_error *err);
+
+/* Judges the TXT records at one _dmarc name as receivers see them (RFC
+ * 9989 4.10: only records starting with v=DMARC1 count; several are all
+ * discarded): ndmarc, NOT_FIRST for look-alikes, SEVERAL, and, when there is
+ * exactly one DMARC record, the checks of signet_dmarc_record_check. SIGNET_ERR_LIMIT
+ * over SIGNET_DMARC_CHECK_MAX_TXT records, SIGNET_ERR_INVAL. */
+SIGNET_API SIGNET_MUST_USE enum signet_status signet_dmarc_answer_check(
+	const struct signet_rr *txt, size_t n, enum signet_dmarc_mode mode,
+	struct signet_dmarc_check *out, struct signet_error *err);
+
+/* The worst severity among the findings; INFO when there are none. */
+SIGNET_API enum signet_dmarc_severity signet_dmarc_check_worst(const struct signet_dmarc_check *c);
+/* "error", "warning", "info". */
+SIGNET_API const char *signet_dmarc_severity_name(enum signet_dmarc_severity s);
+/* "several-records", "p-none-no-rua", ...: stable, for --json. */
+SIGNET_API const char *signet_dmarc_check_code_name(enum signet_dmarc_check_code c);
+
+/* ---- external report destinations (RFC 9990 3, RFC 7489 7.1) ---------------
+ * A rua= destination outside the policy domain's organizational domain
+ * takes reports only if it publishes "v=DMARC1" at
+ * <policy-domain>._report._dmarc.<destination-host>. */
+
+#define SIGNET_DMARC_REPORT_NAME_MAX 254 /* a DNS name as written (253) and NUL */
+
+struct signet_dmarc_dest {
+	char host[SIGNET_DMARC_REPORT_NAME_MAX];      /* the URI's host, lower case */
+	bool external;                                /* not org_domain nor under it */
+	char auth_name[SIGNET_DMARC_REPORT_NAME_MAX]; /* external: the TXT name to ask */
+};
+
+/* For one URI of a rua= list (as written, "mailto:r@example.net!10m"):
+ * the destination host (mailto: the domain after '@'; other schemes: the
+ * authority's host) and, when it is outside org_domain (the policy
+ * domain's organizational domain; the policy domain itself when not
+ * known), the authorization name built on policy_domain. SIGNET_ERR_SYNTAX:
+ * no host that is a DNS name; SIGNET_ERR_LIMIT: the authorization name
+ * would pass 253 octets (no receiver can ask it); SIGNET_ERR_INVAL. */
+SIGNET_API SIGNET_MUST_USE enum signet_status signet_dmarc_report_dest(
+	const char *policy_domain, const char *org_domain, const uint8_t *uri, size_t len,
+	struct signet_dmarc_dest *out, struct signet_error *err);
+
+enum signet_dmarc_auth {
+	SIGNET_DMARC_AUTH_YES = 0,   /* a TXT record there starts with v=DMARC1 */
+	SIGNET_DMARC_AUTH_NO,        /* none does (or no such name): reports are not sent */
+	SIGNET_DMARC_AUTH_TEMPERROR, /* the lookup failed temporarily: not known */
+};
+
+/* The answer to the authorization question (status, and for OK the TXT
+ * records with their strings joined). */
+SIGNET_API enum signet_dmarc_auth signet_dmarc_report_auth(enum signet_dns_status st,
+							   const struct signet_rr *txt, size_t n);
 
 #endif

@@ -735,11 +735,15 @@ class Signetd:
 
     selectors: [(domain, selector, keyfile)] signed with; extra: more UCL
     text appended at top level; on_error_sign: the on_error.sign value;
-    env: variables added to signetd's environment (e.g. LD_PRELOAD)."""
+    env: variables added to signetd's environment (e.g. LD_PRELOAD).
+    dmarc: False (default) writes dmarc { enabled = false; }: DMARC's
+    _dmarc lookups for example.com would leave the test zones for the
+    Internet (example.com publishes p=reject there), so only the DMARC
+    tests (test_dmarc_postfix.py), with their own zones, turn it on."""
 
     def __init__(self, binary, forwarders, selectors, local_addrs=("127.0.0.1/32",),
                  dns_timeout="2s", authserv_id="mx.signet.test", extra="",
-                 on_error_sign="tempfail", env=None):
+                 on_error_sign="tempfail", env=None, dmarc=False):
         self.binary = Path(binary)
         self.dir = make_tempdir("signetd-")
         self.forwarders = list(forwarders)
@@ -750,6 +754,7 @@ class Signetd:
         self.extra = extra
         self.on_error_sign = on_error_sign
         self.env = dict(env or {})
+        self.dmarc = dmarc
         self.port = None
         self.proc = None
         self.conf = self.dir / "signetd.conf"
@@ -783,7 +788,7 @@ class Signetd:
             "  sign_local = true;\n"
             '  use_domain = "header";\n'
             "  domain {\n" + dom_text + "  }\n"
-            "}\n" + self.extra)
+            "}\n" + ("" if self.dmarc else "dmarc { enabled = false; }\n") + self.extra)
 
     def start(self, timeout=15):
         self.port = free_port()

@@ -97,12 +97,13 @@ def check_one_ar(d):
     assert sid == AUTHSERV
     # AR-POS-02 "Test: DKIM + later SPF appear in one header": the SPF
     # checks (issue #13: MAIL FROM and HELO, neither publishes a record
-    # here) follow the dkim results in the same field.
+    # here) follow the dkim results in the same field, then arc (issue #16).
     assert [(r["method"], r["result"], r["props"].get("header.s")) for r in res] == [
         ("dkim", "permerror", "nokey"), ("dkim", "pass", "ed"), ("dkim", "pass", "rsa"),
-        ("spf", "none", None), ("spf", "none", None)], res
+        ("spf", "none", None), ("spf", "none", None), ("arc", "none", None)], res
     assert [r["props"] for r in res[3:]] == [{"smtp.mailfrom": "sender@example.com"},
-                                             {"smtp.helo": "client.signet.test"}], res
+                                             {"smtp.helo": "client.signet.test"},
+                                             {"smtp.remote-ip": OUTSIDE}], res
     # the foreign field is kept, below Postfix's Received
     assert [v for v in d.all_values("Authentication-Results") if v not in ours] == [
         FOREIGN_AR.split(":", 1)[1].encode()]

@@ -188,10 +188,12 @@ def stop(proc, log):
 @pytest.fixture(scope="module")
 def unix_daemon(world):
     path = world["dir"] / "signetd.sock"
-    # No DNS here (the forwarder is a dead port): SPF, on by default, would
-    # add spf=temperror to every result and ask for HELO. These tests are
-    # about the wire with SPF off; SPF is tested in test_spf_postfix.py.
-    proc, log = start_signetd(world, f"unix:{path}", "unix", extra="spf { enabled = false; }\n")
+    # No DNS here (the forwarder is a dead port): SPF and DMARC, on by
+    # default, would add spf=temperror and dmarc=temperror to every result
+    # and ask for HELO. These tests are about the wire with both off; they
+    # are tested in test_spf_postfix.py and test_dmarc_postfix.py.
+    proc, log = start_signetd(world, f"unix:{path}", "unix",
+                              extra="spf { enabled = false; }\ndmarc { enabled = false; }\n")
     wait_connect(socket.AF_UNIX, str(path), proc, log).close()
     yield {"connect": lambda: Milter(wait_connect(socket.AF_UNIX, str(path), proc, log)),
            "proc": proc, "log": log, "path": path}
@@ -317,7 +319,8 @@ def test_verify_path_over_the_wire_dkim_none_and_forged_ar_removed(unix_daemon):
         (b"m", 3, "Authentication-Results", ""), (b"m", 1, "Authentication-Results", "")], hm
     ins = [x for x in hm if x[0] == b"i"]
     assert len(ins) == 1 and ins[0][1] == 0 and ins[0][2] == "Authentication-Results"
-    assert ins[0][3].strip() == f"{AUTHSERV}; dkim=none", ins
+    # issue #16: arc= follows in the same field (RFC 8617 10.1)
+    assert ins[0][3].strip() == f"{AUTHSERV}; dkim=none; arc=none\n\tsmtp.remote-ip=192.0.2.7", ins
     assert hm.index(ins[0]) == len(hm) - 1, "deletions come first"
     m.s.close()
 
@@ -599,7 +602,8 @@ def test_MILTER_ERR_03_body_without_headers(unix_daemon, client, why):
     m.negotiate()
     mods, verdict, _ = m.message([], BODY, client=client)
     assert verdict == b"c", verdict
-    assert header_mods(mods) == [(b"i", 0, "Authentication-Results", f" {AUTHSERV}; dkim=none")]
+    assert header_mods(mods) == [(b"i", 0, "Authentication-Results",
+                                  f" {AUTHSERV}; dkim=none; arc=none\n\tsmtp.remote-ip={client[1]}")]
     m.s.close()
     want = f"{why}; verified: dkim=none"
     deadline = time.monotonic() + 5
@@ -635,4 +639,4 @@ def test_AR_DKIM_04_long_i_whole_in_signetd_ar_and_log(unix_daemon):
                      if "verified: dkim=" in ln and d in ln), "")
         time.sleep(0.05)
     assert line, Path(unix_daemon["log"]).read_text()[-2000:]
-    assert re.search(r"\.\.\. in \d+ ms$", line), line
+    assert re.search(r"\.\.\.; arc=none in \d+ ms$", line), line  # the DKIM part ends in "..."

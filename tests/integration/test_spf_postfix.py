@@ -186,7 +186,7 @@ def test_SPF_RES_02_mailfrom_result_in_ar_and_log(w, domain, want):
     got = spf(d)
     assert got["smtp.mailfrom"][:2] == (want, sender), got
     assert got["smtp.helo"][:2] == ("none", HELO), got
-    assert [r["method"] for r in our_ar(d)] == ["dkim", "spf", "spf"], our_ar(d)
+    assert [r["method"] for r in our_ar(d)] == ["dkim", "spf", "spf", "arc"], our_ar(d)
     line = w.log_line(qid)
     assert f"spf={want} smtp.mailfrom={sender}" in line, line
     assert "dkim-signature" not in d.added_names()
@@ -235,7 +235,7 @@ def test_SPF_local_and_authenticated_mail_not_checked(w):
     for kw in ({"source": LOCAL},
                {"source": OUTSIDE, "auth": (harness.SASL_USER, harness.SASL_PASSWORD)}):
         qid, d, _ = w.send("alice@fail.example.org", **kw)
-        assert [r["method"] for r in our_ar(d)] == ["dkim"], (kw, our_ar(d))
+        assert [r["method"] for r in our_ar(d)] == ["dkim", "arc"], (kw, our_ar(d))
         line = w.log_line(qid)
         assert "spf=" not in line, line
         qid, d, _ = w.send("alice@example.com", **kw)

@@ -139,6 +139,17 @@ static char *seal_up(const char *msg, const struct signet_key *key, const char *
 	if (signet_arc_seal(a, &p, &s, &err) != SIGNET_OK)
 		fail_msg("seal: %s", err.msg);
 	assert_non_null(s.aar);
+	/* instance and cv say what the AS says */
+	char want[32];
+	snprintf(want, sizeof want, "i=%u;", s.instance);
+	assert_non_null(strstr(s.aar, want));
+	snprintf(want, sizeof want, "cv=%s;", signet_result_name(s.cv));
+	assert_non_null(strstr(s.as, want));
+	/* dkimpy (arc_verify) finds the AMS and AS of instance N by " i=N;" in
+	 * the raw field: a fold before i= must be CRLF SP, not CRLF TAB. */
+	snprintf(want, sizeof want, " i=%u;", s.instance);
+	assert_non_null(strstr(s.ams, want));
+	assert_non_null(strstr(s.as, want));
 	if (as_out != NULL) {
 		snprintf(as_out, as_cap, "%s", s.as);
 		unfold(as_out);
@@ -422,6 +433,55 @@ static void ARC_VAL_02_oldest_pass(void **state)
 	free(m2b);
 }
 
+/* ARC-VAL-03: the d= of each ARC-Seal, i=1..N, of a chain that passed
+ * (who vouched for it: RFC 8617 7.2); nothing for a failed chain or an
+ * instance out of range. */
+static void ARC_VAL_03_sealer_domains(void **state)
+{
+	(void)state;
+	char *m1 = seal_msg(BASE_MSG, ed_key, ed_rec, NULL, 0);
+	struct signet_arc *a = run(m1, ed_rec);
+	struct signet_arc_seal_params p = params(ed_key, AUTHRES);
+	p.domain = "Lists.Example.NET";
+	struct signet_arc_seal s;
+	struct signet_error err = {0};
+	assert_int_equal(signet_arc_seal(a, &p, &s, &err), SIGNET_OK);
+	char *m2 = prepend(&s, m1);
+	signet_arc_free(a);
+	a = run(m2, ed_rec);
+	assert_int_equal(signet_arc_result(a)->result, SIGNET_RESULT_PASS);
+	const uint8_t *d;
+	size_t len;
+	assert_true(signet_arc_sealer(a, 1, &d, &len));
+	assert_int_equal(len, strlen("example.org"));
+	assert_memory_equal(d, "example.org", len);
+	assert_true(signet_arc_sealer(a, 2, &d, &len));
+	assert_int_equal(len, strlen("Lists.Example.NET"));
+	assert_memory_equal(d, "Lists.Example.NET", len);
+	assert_false(signet_arc_sealer(a, 0, &d, &len));
+	assert_false(signet_arc_sealer(a, 3, &d, &len));
+	assert_null(d);
+	signet_arc_free(a);
+	/* a broken chain vouches for nothing */
+	char *broken = replace(m2, "Hello Bob.", "Hello Eve.");
+	a = run(broken, ed_rec);
+	assert_int_equal(signet_arc_result(a)->result, SIGNET_RESULT_FAIL);
+	assert_false(signet_arc_sealer(a, 1, &d, &len));
+	assert_null(d);
+	assert_int_equal(len, 0);
+	signet_arc_free(a);
+	/* no chain, and before finish */
+	a = run(BASE_MSG, ed_rec);
+	assert_false(signet_arc_sealer(a, 1, &d, &len));
+	signet_arc_free(a);
+	assert_int_equal(signet_arc_new(&run_opts, &a, &err), SIGNET_OK);
+	assert_false(signet_arc_sealer(a, 1, &d, &len));
+	signet_arc_free(a);
+	free(broken);
+	free(m2);
+	free(m1);
+}
+
 /* ARC-SEAL-01: the caller's earlier pass covers a change to the message
  * (the newest AMS), never a broken seal; its fail always wins. */
 static void ARC_SEAL_01_upstream(void **state)
@@ -632,6 +692,35 @@ static void ARC_SEAL_01_long_h_folded(void **state)
 	signet_arc_free(a);
 }
 
+/* ARC-SEAL-01, interop: whatever h= makes the AMS fold before i=, the
+ * fold is CRLF SP, so " i=N;" is in the raw field (dkimpy's arc_verify
+ * finds the set's AMS that way; with CRLF TAB it gave up). Every length of
+ * h= from 1 to 40 names, so some fold falls right before i=. */
+static void ARC_SEAL_01_i_after_fold_keeps_its_space(void **state)
+{
+	(void)state;
+	char list[1024] = "from";
+	bool folded_before_i = false;
+	for (int k = 0; k < 40; k++) {
+		struct signet_arc *a = run(BASE_MSG, ed_rec);
+		struct signet_arc_seal_params p = params(ed_key, AUTHRES);
+		p.headers = list;
+		struct signet_arc_seal s;
+		struct signet_error err = {0};
+		assert_int_equal(signet_arc_seal(a, &p, &s, &err), SIGNET_OK);
+		assert_non_null(strstr(s.ams, " i=1;"));
+		assert_non_null(strstr(s.as, " i=1;"));
+		assert_null(strstr(s.ams, "\ti=1;"));
+		folded_before_i |= strstr(s.ams, "\n i=1;") != NULL;
+		char *m = prepend(&s, BASE_MSG);
+		expect(m, SIGNET_RESULT_PASS, "");
+		free(m);
+		signet_arc_free(a);
+		strcat(list, k % 2 ? ":to" : ":subject");
+	}
+	assert_true(folded_before_i); /* the case this test is about was reached */
+}
+
 /* State machine: each step once, in order. */
 static void ARC_API_state(void **state)
 {
@@ -717,6 +806,7 @@ int main(void)
 		cmocka_unit_test(ARC_AMS_01_expired),
 		cmocka_unit_test(ARC_AS_02_aar_change_fails),
 		cmocka_unit_test(ARC_VAL_02_oldest_pass),
+		cmocka_unit_test(ARC_VAL_03_sealer_domains),
 		cmocka_unit_test(ARC_SEAL_01_upstream),
 		cmocka_unit_test(ARC_SEAL_01_failed_chain),
 		cmocka_unit_test(ARC_SET_02_structure),
@@ -724,6 +814,7 @@ int main(void)
 		cmocka_unit_test(ARC_VAL_01_key_answers),
 		cmocka_unit_test(ARC_AAR_01_payload_checks),
 		cmocka_unit_test(ARC_SEAL_01_long_h_folded),
+		cmocka_unit_test(ARC_SEAL_01_i_after_fold_keeps_its_space),
 		cmocka_unit_test(ARC_API_state),
 		cmocka_unit_test(ARC_VAL_01_header_limit),
 	};

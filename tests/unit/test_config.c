@@ -740,6 +740,158 @@ static void config_spf_section(void **state)
 		   "/etc/signet/signetd.conf:1:20: unknown key 'mfrom' in spf");
 }
 
+/* dmarc { } (DESIGN.md "signetd config additions", issue #14): the
+ * defaults signetd.conf(5) states, every key set, and each bad value
+ * refused with the key's name. */
+static void config_dmarc_section(void **state)
+{
+	(void)state;
+	struct signetd_config *cfg = load_ok("");
+	const struct config_dmarc *d = &cfg->dmarc;
+	assert_true(d->enabled);
+	assert_int_equal(d->discovery, SIGNET_DMARC_RFC9989);
+	assert_true(d->enforce);
+	assert_int_equal(d->quarantine, CONFIG_QUARANTINE_HEADER);
+	assert_int_equal(d->on_temperror, CONFIG_ACCEPT);
+	assert_int_equal(d->n_trusted_arc_sealers, 0);
+	assert_false(d->reports_enabled);
+	assert_null(d->reports_db);
+	config_free(cfg);
+	cfg = load_ok("dmarc { enabled = false; discovery = psl; enforce = false; quarantine = "
+		      "hold; on_temperror = tempfail; trusted_arc_sealers = [\"Google.COM.\", "
+		      "\"lists.example.org\"]; reports { enabled = false; db = "
+		      "\"/var/lib/signet/dmarc.db\"; org_name = \"Example Org\"; from = "
+		      "\"dmarc-noreply@example.org\"; } }");
+	d = &cfg->dmarc;
+	assert_false(d->enabled);
+	assert_int_equal(d->discovery, SIGNET_DMARC_RFC7489);
+	assert_false(d->enforce);
+	assert_int_equal(d->quarantine, CONFIG_QUARANTINE_HOLD);
+	assert_int_equal(d->on_temperror, CONFIG_TEMPFAIL);
+	assert_int_equal(d->n_trusted_arc_sealers, 2);
+	assert_string_equal(d->trusted_arc_sealers[0], "google.com");
+	assert_string_equal(d->trusted_arc_sealers[1], "lists.example.org");
+	assert_string_equal(d->reports_db, "/var/lib/signet/dmarc.db");
+	assert_string_equal(d->reports_org_name, "Example Org");
+	assert_string_equal(d->reports_from, "dmarc-noreply@example.org");
+	assert_int_equal(g_d.n, 0);
+	config_free(cfg);
+	/* one sealer as a string; reports.enabled = true warns (not sent yet) */
+	cfg = load_ok("dmarc { trusted_arc_sealers = google.com; reports { enabled = true } }");
+	assert_int_equal(cfg->dmarc.n_trusted_arc_sealers, 1);
+	assert_true(cfg->dmarc.reports_enabled);
+	assert_int_equal(g_d.nerrors, 0);
+	assert_int_equal(g_d.n, 1);
+	assert_non_null(strstr(g_d.v[0].msg, "not sent by this version"));
+	config_free(cfg);
+	assert_err("dmarc { discovery = \"org-domain\" }",
+		   "/etc/signet/signetd.conf:1:9: dmarc.discovery must be \"tree-walk\" (RFC 9989) "
+		   "or \"psl\" (RFC 7489, the public suffix list), not 'org-domain'");
+	assert_err("dmarc { quarantine = reject }",
+		   "/etc/signet/signetd.conf:1:9: dmarc.quarantine must be \"header\" or \"hold\" "
+		   "(Postfix's hold queue), not 'reject'");
+	assert_err("dmarc { on_temperror = reject }",
+		   "/etc/signet/signetd.conf:1:9: dmarc.on_temperror must be \"accept\" or "
+		   "\"tempfail\", not 'reject'");
+	assert_err("dmarc { enforce = \"yes\" }",
+		   "/etc/signet/signetd.conf:1:9: dmarc.enforce must be a boolean (true or false), "
+		   "not a string");
+	assert_err("dmarc { enabled = 1 }",
+		   "/etc/signet/signetd.conf:1:9: dmarc.enabled must be a boolean (true or false), "
+		   "not an integer");
+	assert_err(
+		"dmarc { trusted_arc_sealers = [\"google.com\", \"bad domain\"] }",
+		"/etc/signet/signetd.conf:1:46: dmarc.trusted_arc_sealers: 'bad domain' is not a "
+		"domain name with at least two labels (the d= of the forwarder's ARC-Seal, in "
+		"A-labels, e.g. \"google.com\")");
+	assert_err(
+		"dmarc { trusted_arc_sealers = com }",
+		"/etc/signet/signetd.conf:1:9: dmarc.trusted_arc_sealers: 'com' is not a domain "
+		"name with at least two labels (the d= of the forwarder's ARC-Seal, in A-labels, "
+		"e.g. \"google.com\")");
+	assert_err("dmarc { trusted_arc_sealers = \"\" }",
+		   "/etc/signet/signetd.conf:1:9: dmarc.trusted_arc_sealers: '' is not a domain "
+		   "name");
+	assert_err("dmarc { trusted_arc_sealers = [{ a = 1 }] }",
+		   "/etc/signet/signetd.conf:1:32: dmarc.trusted_arc_sealers must be a string, not "
+		   "an object");
+	assert_err("dmarc { reports { db = \"dmarc.db\" } }",
+		   "/etc/signet/signetd.conf:1:19: dmarc.reports.db must be an absolute file name, "
+		   "not 'dmarc.db'");
+	assert_err("dmarc { reports { from = \"noreply\" } }",
+		   "/etc/signet/signetd.conf:1:19: dmarc.reports.from must be an address "
+		   "local@domain (e.g. \"dmarc-noreply@example.com\"), not 'noreply'");
+	assert_err("dmarc { reports { from = \"a b@example.com\" } }",
+		   "/etc/signet/signetd.conf:1:19: dmarc.reports.from must be an address "
+		   "local@domain (e.g. \"dmarc-noreply@example.com\"), not 'a b@example.com'");
+	assert_err("dmarc { reports { org_name = \"\" } }",
+		   "/etc/signet/signetd.conf:1:19: dmarc.reports.org_name must be a non-empty line "
+		   "of text");
+	assert_err("dmarc { reports { rua = x } }",
+		   "/etc/signet/signetd.conf:1:19: unknown key 'rua' in dmarc.reports");
+	assert_err("dmarc { enforced = true }",
+		   "/etc/signet/signetd.conf:1:9: unknown key 'enforced' in dmarc (did you mean "
+		   "'enforce'?)");
+	assert_err("dmarc = true", "/etc/signet/signetd.conf:1:1: 'dmarc' must be a section "
+				   "({ ... }), not a boolean");
+}
+
+/* arc { enabled; seal; selector; local_domains; } (DESIGN.md "signetd
+ * config additions", signetd.conf(5)): verification on and sealing off by
+ * default; each key on its own; bad values refused with the key's name. */
+static void config_arc_section(void **state)
+{
+	(void)state;
+	struct signetd_config *cfg = load_ok("");
+	assert_true(cfg->arc.enabled);
+	assert_int_equal(cfg->arc.seal, CONFIG_ARC_SEAL_NONE);
+	assert_null(cfg->arc.selector);
+	assert_int_equal(cfg->arc.n_local_domains, 0);
+	config_free(cfg);
+	cfg = load_ok("arc { enabled = false }");
+	assert_false(cfg->arc.enabled);
+	config_free(cfg);
+	cfg = load_ok("arc { seal = forwarded }");
+	assert_int_equal(cfg->arc.seal, CONFIG_ARC_SEAL_FORWARDED);
+	config_free(cfg);
+	cfg = load_ok(
+		"arc { seal = \"all\"; selector = Arc2026; local_domains = [\"Example.ORG.\", "
+		"\"lists.example.net\"] }");
+	assert_int_equal(cfg->arc.seal, CONFIG_ARC_SEAL_ALL);
+	assert_string_equal(cfg->arc.selector, "arc2026");
+	assert_int_equal(cfg->arc.n_local_domains, 2);
+	assert_string_equal(cfg->arc.local_domains[0], "example.org");
+	assert_true(config_arc_local_domain(&cfg->arc, "example.org"));
+	assert_true(config_arc_local_domain(&cfg->arc, "EXAMPLE.org."));
+	assert_true(config_arc_local_domain(&cfg->arc, "mx.example.org"));
+	assert_true(config_arc_local_domain(&cfg->arc, "lists.example.net"));
+	assert_false(config_arc_local_domain(&cfg->arc, "badexample.org"));
+	assert_false(config_arc_local_domain(&cfg->arc, "example.net"));
+	assert_false(config_arc_local_domain(&cfg->arc, "org"));
+	config_free(cfg);
+	cfg = load_ok("arc { local_domains = \"example.com\" }");
+	assert_int_equal(cfg->arc.n_local_domains, 1);
+	config_free(cfg);
+	assert_err("arc { seal = sometimes }",
+		   "/etc/signet/signetd.conf:1:7: arc.seal must be \"none\", \"forwarded\" or "
+		   "\"all\", not 'sometimes'");
+	assert_err("arc { enabled = 1 }",
+		   "/etc/signet/signetd.conf:1:7: arc.enabled must be a boolean (true or false), "
+		   "not an integer");
+	assert_err("arc { selector = \"a b\" }",
+		   "/etc/signet/signetd.conf:1:7: arc.selector: 'a b' is not a valid selector");
+	assert_err("arc { local_domains = [\"exa mple.org\"] }",
+		   "/etc/signet/signetd.conf:1:24: arc.local_domains: 'exa mple.org' is not a "
+		   "domain name");
+	assert_err("arc { local_domains = [\".\"] }",
+		   "/etc/signet/signetd.conf:1:24: arc.local_domains: '.' is not a domain name");
+	assert_err(
+		"arc { seal = all; sael = 1 }",
+		"/etc/signet/signetd.conf:1:19: unknown key 'sael' in arc (did you mean 'seal'?)");
+	assert_err("arc = true", "/etc/signet/signetd.conf:1:1: 'arc' must be a section ({ ... }), "
+				 "not a boolean");
+}
+
 /* The enum-choice key kind (conf/config_walk.c K_CHOICE): every listed word
  * stored as its value, an alias accepted but not listed, a hint shown in the
  * message, a refused rspamd word named, a non-string refused like any string key. */
@@ -791,6 +943,12 @@ static void config_dump_round_trip(void **state)
 		"\"192.0.2.0/24\"; domain { a.example { algorithm = ed25519-sha256 } } }",
 		"verify { l_policy = honour }\ndns { health_interval = 0 }",
 		"dns { health_interval = 90s }",
+		"dmarc { enabled = false; discovery = psl; enforce = false; quarantine = hold; "
+		"on_temperror = tempfail; trusted_arc_sealers = [\"google.com\", \"a.example\"]; "
+		"reports { enabled = false; db = \"/var/lib/d.db\"; org_name = \"O \\\"x\\\"\"; "
+		"from = \"r@example.org\" } }",
+		"arc { enabled = false; seal = forwarded; selector = arc; local_domains = "
+		"[\"example.org\", \"example.net\"] }",
 	};
 	for (size_t k = 0; k < sizeof inputs / sizeof inputs[0]; k++) {
 		struct signetd_config *cfg = load_ok(inputs[k]);
@@ -862,6 +1020,8 @@ int main(void)
 		cmocka_unit_test_teardown(config_verify_l_policy_and_health_interval, teardown),
 		cmocka_unit_test_teardown(config_choice_keys, teardown),
 		cmocka_unit_test_teardown(config_spf_section, teardown),
+		cmocka_unit_test_teardown(config_dmarc_section, teardown),
+		cmocka_unit_test_teardown(config_arc_section, teardown),
 		cmocka_unit_test_teardown(config_dump_round_trip, teardown),
 		cmocka_unit_test_teardown(config_diags_list, teardown),
 	};

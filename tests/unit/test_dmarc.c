@@ -25,6 +25,11 @@
  * DMARC9-IDN-01  U-labels are converted to A-labels (5.3.1); names compare in lower case.
  * DMARC9-OVR-01  A trusted ARC sealer or local policy sets disposition none and says so
  *                (5.4 PolicyOverride).
+ * DMARC9-REC-02 "Syntax errors in the remainder of the record MUST be discarded in favor of
+ *                default values (if any) or ignored outright" (4.7): a part between ';' that
+ *                is not tag=value is dropped with a note, the rest of the record stands.
+ * DMARC9-FO-01   dmarc-fo = "0" / "1" / "d" / "s" / "d:s" / "s:d" (4.8); RFC 7489 6.4: any
+ *                ':' list of 0, 1, d, s. An invalid fo= is ignored (default 0).
  * DMARC9-LIM-01  Our bounds: SIGNET_DMARC_MAX_QUERIES, _MAX_RECORD, _MAX_FROM_DOMAINS, _MAX_DKIM.
  * DMARC9-ORDER-01 The outcome does not depend on the order the answers come in.
  * (Sections: RFC 9989 = draft-ietf-dmarc-dmarcbis-41.)
@@ -654,14 +659,15 @@ static void DMARC_REC_01_02_03_DMARC9_REC_01_record_grammar(void **state)
 		{"v=DMARC1; p=reject; p=none", M9, false, 0, "a tag given twice"},
 		{"v=DMARC1; p=reject; V=DMARC1", M9, false, 0, "given twice"},
 		{"v=DMARC1; p=reject; P=none", M9, false, 0, "given twice"},
-		{"v=DMARC1; p", M9, false, 0, "not a tag-list"},
+		{"v=DMARC1; p", M9, true, SIGNET_DMARC_POLICY_NONE, "not a tag=value pair"},
 		{"v=DMARC1; p=reject; x=1", M9, true, SIGNET_DMARC_POLICY_REJECT,
 		 "unknown tag; ignored"},
 		{"v=DMARC1; p=reject; adkim=x", M9, true, SIGNET_DMARC_POLICY_REJECT, "not r or s"},
 		{"v=DMARC1; p=reject; psd=x", M9, true, SIGNET_DMARC_POLICY_REJECT,
 		 "not y, n or u"},
 		{"v=DMARC1; p=reject; t=x", M9, true, SIGNET_DMARC_POLICY_REJECT, "not y or n"},
-		{"v=DMARC1; p=reject; fo=0:x", M9, true, SIGNET_DMARC_POLICY_REJECT, "':' list"},
+		{"v=DMARC1; p=reject; fo=0:x", M9, true, SIGNET_DMARC_POLICY_REJECT, "d:s or s:d"},
+		{"v=DMARC1; p=reject; fo=0:x", M7, true, SIGNET_DMARC_POLICY_REJECT, "':' list"},
 		{"v=DMARC1; p=reject; rua=nope", M9, true, SIGNET_DMARC_POLICY_REJECT,
 		 "no valid URI in the list"},
 		{"v=DMARC1; p=reject; rua=mailto:a@x,bad", M9, true, SIGNET_DMARC_POLICY_REJECT,
@@ -699,7 +705,7 @@ static void DMARC_REC_01_02_03_DMARC9_REC_01_record_grammar(void **state)
 	struct signet_error err;
 	const char *full =
 		"v=DMARC1; p=reject; sp=none; np=quarantine; adkim=s; aspf=s; psd=n; t=y; "
-		"fo=1:d; rua=mailto:a@x.example,mailto:b@y.example!10m; ruf=mailto:f@x";
+		"fo=d:s; rua=mailto:a@x.example,mailto:b@y.example!10m; ruf=mailto:f@x";
 	assert_int_equal(signet_dmarc_record_parse((const uint8_t *)full, strlen(full),
 						   SIGNET_DMARC_RFC9989, &r, &err),
 			 SIGNET_OK);
@@ -731,6 +737,242 @@ static void DMARC_REC_01_02_03_DMARC9_REC_01_record_grammar(void **state)
 						   SIGNET_DMARC_RFC9989, &r, &err),
 			 SIGNET_OK);
 	assert_false(r.usable);
+}
+
+/* DMARC9-REC-02, DMARC-REC-03 (RFC 9989 4.7: "Unknown tags MUST be ignored.
+ * Syntax errors in the remainder of the record MUST be discarded in favor
+ * of default values (if any) or ignored outright"; RFC 7489 6.3 the same
+ * as a SHOULD): a broken part is dropped, the record stands. */
+static void DMARC9_REC_02_DMARC_REC_03_broken_part_discarded(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *text;
+		enum signet_dmarc_mode mode;
+		enum signet_dmarc_policy p, sp;
+		size_t nrua;
+		const char *broken; /* the part noted as not tag=value; NULL: none */
+	} t[] = {
+		{"v=DMARC1; p=reject; foo; rua=mailto:a@example.com", SIGNET_DMARC_RFC9989,
+		 SIGNET_DMARC_POLICY_REJECT, 0, 1, "foo"},
+		{"v=DMARC1; p=reject; =x", SIGNET_DMARC_RFC9989, SIGNET_DMARC_POLICY_REJECT, 0, 0,
+		 "=x"},
+		{"v=DMARC1; p=reject; 1x=y ; sp=none", SIGNET_DMARC_RFC9989,
+		 SIGNET_DMARC_POLICY_REJECT, SIGNET_DMARC_POLICY_NONE, 0, "1x=y"},
+		{"v=DMARC1; foo bar; p=quarantine", SIGNET_DMARC_RFC9989,
+		 SIGNET_DMARC_POLICY_QUARANTINE, 0, 0, "foo bar"},
+		{"v=DMARC1; p=reject;; sp=none;", SIGNET_DMARC_RFC9989, SIGNET_DMARC_POLICY_REJECT,
+		 SIGNET_DMARC_POLICY_NONE, 0, NULL},
+		{"v=DMARC1; p=reject; foo", SIGNET_DMARC_RFC7489, SIGNET_DMARC_POLICY_REJECT, 0, 0,
+		 "foo"},
+	};
+	for (size_t k = 0; k < sizeof t / sizeof t[0]; k++) {
+		struct signet_dmarc_record r;
+		struct signet_error err;
+		assert_int_equal(signet_dmarc_record_parse((const uint8_t *)t[k].text,
+							   strlen(t[k].text), t[k].mode, &r, &err),
+				 SIGNET_OK);
+		if (!r.usable)
+			fail_msg("'%s': not usable: %s", t[k].text, r.reason);
+		assert_int_equal(r.p, t[k].p);
+		assert_int_equal(r.sp, t[k].sp);
+		assert_int_equal(r.nrua, t[k].nrua);
+		if (t[k].broken == NULL) {
+			for (size_t j = 0; j < r.nnotes; j++)
+				assert_int_not_equal(r.notes[j].kind, SIGNET_DMARC_NOTE_BROKEN);
+			continue;
+		}
+		assert_int_equal(r.nnotes, 1);
+		assert_int_equal(r.notes[0].kind, SIGNET_DMARC_NOTE_BROKEN);
+		assert_int_equal(r.notes[0].tag.len, strlen(t[k].broken));
+		assert_memory_equal(r.notes[0].tag.p, t[k].broken, strlen(t[k].broken));
+	}
+	/* the control byte: its part is discarded with a note naming it */
+	const char *ctl = "v=DMARC1; p=reject; rua=mailto:a@b\x01"
+			  "c";
+	struct signet_dmarc_record r;
+	struct signet_error err;
+	assert_int_equal(signet_dmarc_record_parse((const uint8_t *)ctl, strlen(ctl),
+						   SIGNET_DMARC_RFC9989, &r, &err),
+			 SIGNET_OK);
+	assert_int_equal(r.nnotes, 1);
+	assert_int_equal(r.notes[0].kind, SIGNET_DMARC_NOTE_BROKEN);
+	assert_int_equal(r.rua.len, 0);
+	/* SIGNET_MAX_TAGS counts parts: v= and 63 broken parts stand, 64 do not */
+	char text[1024] = "v=DMARC1";
+	for (int k = 0; k < SIGNET_MAX_TAGS - 1; k++)
+		strcat(text, ";x");
+	assert_int_equal(signet_dmarc_record_parse((const uint8_t *)text, strlen(text),
+						   SIGNET_DMARC_RFC9989, &r, &err),
+			 SIGNET_OK);
+	assert_true(r.usable);
+	assert_int_equal(r.nnotes, SIGNET_MAX_TAGS - 1);
+	strcat(text, ";x");
+	assert_int_equal(signet_dmarc_record_parse((const uint8_t *)text, strlen(text),
+						   SIGNET_DMARC_RFC9989, &r, &err),
+			 SIGNET_OK);
+	assert_false(r.usable);
+	assert_contains(r.reason, "SIGNET_MAX_TAGS");
+}
+
+/* DMARC9-FO-01 (RFC 9989 4.8 dmarc-fo; RFC 7489 6.4 dmarc-fo). */
+static void DMARC9_FO_01_fo_values(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *fo;
+		bool ok9989, ok7489;
+	} t[] = {
+		{"0", true, true},      {"1", true, true},    {"d", true, true},
+		{"s", true, true},      {"d:s", true, true},  {"s:d", true, true},
+		{"D : S", true, true},  {"0:1", false, true}, {"1:d", false, true},
+		{"0:d:s", false, true}, {"d:d", false, true}, {"d:s:0", false, true},
+		{"", false, false},     {"x", false, false},  {"0:", false, false},
+		{":1", false, false},   {"01", false, false},
+	};
+	for (size_t k = 0; k < sizeof t / sizeof t[0]; k++) {
+		for (int m = 0; m < 2; m++) {
+			enum signet_dmarc_mode mode =
+				m ? SIGNET_DMARC_RFC7489 : SIGNET_DMARC_RFC9989;
+			bool ok = m ? t[k].ok7489 : t[k].ok9989;
+			char text[128];
+			snprintf(text, sizeof text, "v=DMARC1; p=none; rua=mailto:a@x; fo=%s",
+				 t[k].fo);
+			struct signet_dmarc_record r;
+			struct signet_error err;
+			assert_int_equal(signet_dmarc_record_parse((const uint8_t *)text,
+								   strlen(text), mode, &r, &err),
+					 SIGNET_OK);
+			assert_true(r.usable);
+			if ((r.fo.len > 0) != ok)
+				fail_msg("fo=%s in %s: %s", t[k].fo, m ? "RFC 7489" : "RFC 9989",
+					 ok ? "rejected" : "accepted");
+			if (!ok) {
+				assert_int_equal(r.nnotes, 1);
+				assert_int_equal(r.notes[0].kind, SIGNET_DMARC_NOTE_BAD_VALUE);
+			}
+		}
+	}
+}
+
+/* DMARC-RES-01 (RFC 7489 3, 4.2; RFC 9989 4.4): pass when at least one
+ * identifier passes aligned, DKIM or SPF; else fail. Each row is one mix. */
+static void DMARC_RES_01_pass_needs_one_aligned(void **state)
+{
+	(void)state;
+	static const struct zrr z[] = {{"_dmarc.example.com", Z_TXT, "v=DMARC1; p=reject"}};
+	static const struct {
+		const char *dkim[3], *spf;
+		enum signet_dmarc_result result;
+		const char *aligned;
+	} t[] = {
+		{{"example.com"}, NULL, SIGNET_DMARC_PASS, "dkim:example.com"},
+		{{NULL}, "example.com", SIGNET_DMARC_PASS, "spf:example.com"},
+		{{"example.com"},
+		 "example.com",
+		 SIGNET_DMARC_PASS,
+		 "dkim:example.com spf:example.com"},
+		{{"example.net", "s.example.com"}, NULL, SIGNET_DMARC_PASS, "dkim:s.example.com"},
+		{{"example.net"}, "example.com", SIGNET_DMARC_PASS, "spf:example.com"},
+		{{"example.com"}, "example.org", SIGNET_DMARC_PASS, "dkim:example.com"},
+		{{"example.net", "example.org"}, "example.org", SIGNET_DMARC_FAIL, ""},
+		{{NULL}, NULL, SIGNET_DMARC_FAIL, ""},
+	};
+	for (size_t k = 0; k < sizeof t / sizeof t[0]; k++) {
+		struct run r = eval(z, sizeof z / sizeof z[0],
+				    &(struct in){.from = {"u@example.com"},
+						 .dkim = {t[k].dkim[0], t[k].dkim[1], t[k].dkim[2]},
+						 .spf = t[k].spf});
+		if (r.result != t[k].result || strcmp(r.aligned, t[k].aligned) != 0)
+			fail_msg("case %zu: %s [%s]: %s", k, signet_dmarc_result_name(r.result),
+				 r.aligned, r.reason);
+		assert_int_equal(r.disposition, t[k].result == SIGNET_DMARC_FAIL
+							? SIGNET_DMARC_POLICY_REJECT
+							: SIGNET_DMARC_POLICY_NONE);
+	}
+}
+
+/* DMARC-REC-04 (RFC 7489 6.3 sp=, 6.6.3; RFC 9989 4.7, 4.10.1): sp= applies
+ * to an author domain whose record was found at its organizational domain;
+ * the organizational domain itself gets p=; no sp= gives p=. Both modes. */
+static void DMARC_REC_04_sp_for_subdomains(void **state)
+{
+	(void)state;
+	struct signet_psl *psl = small_psl();
+	static const struct zrr z[] = {
+		{"_dmarc.example.com", Z_TXT, "v=DMARC1; p=reject; sp=quarantine"},
+		{"_dmarc.nosp.com", Z_TXT, "v=DMARC1; p=quarantine"},
+		{"_dmarc.own.example.com", Z_TXT, "v=DMARC1; p=none; sp=reject"},
+	};
+	static const struct {
+		const char *from;
+		enum signet_dmarc_applied applied;
+		enum signet_dmarc_policy policy;
+		const char *policy_domain;
+	} t[] = {
+		{"u@example.com", SIGNET_DMARC_APPLIED_P, SIGNET_DMARC_POLICY_REJECT,
+		 "example.com"},
+		{"u@a.example.com", SIGNET_DMARC_APPLIED_SP, SIGNET_DMARC_POLICY_QUARANTINE,
+		 "example.com"},
+		{"u@b.a.example.com", SIGNET_DMARC_APPLIED_SP, SIGNET_DMARC_POLICY_QUARANTINE,
+		 "example.com"},
+		{"u@x.nosp.com", SIGNET_DMARC_APPLIED_P, SIGNET_DMARC_POLICY_QUARANTINE,
+		 "nosp.com"},
+		/* its own record: p=, its sp= is for its subdomains only */
+		{"u@own.example.com", SIGNET_DMARC_APPLIED_P, SIGNET_DMARC_POLICY_NONE,
+		 "own.example.com"},
+	};
+	for (int m = 0; m < 2; m++) {
+		for (size_t k = 0; k < sizeof t / sizeof t[0]; k++) {
+			struct run r = eval(z, sizeof z / sizeof z[0],
+					    &(struct in){.from = {t[k].from},
+							 .mode = m ? SIGNET_DMARC_RFC7489
+								   : SIGNET_DMARC_RFC9989,
+							 .psl = psl});
+			if (r.applied != t[k].applied || r.policy != t[k].policy ||
+			    strcmp(r.policy_domain, t[k].policy_domain) != 0)
+				fail_msg("%s (mode %d): applied %d policy %d at %s", t[k].from, m,
+					 r.applied, r.policy, r.policy_domain);
+		}
+	}
+	signet_psl_free(psl);
+}
+
+/* DMARC-ORG-02 (RFC 9989 4.10.2 replaces RFC 7489 3.2's PSL): one
+ * org-domain interface behind both modes; where the published records agree
+ * with the PSL, the tree walk and the PSL give the same organizational
+ * domain and the same alignment. */
+static void DMARC_ORG_02_tree_walk_and_psl_agree(void **state)
+{
+	(void)state;
+	struct signet_psl *psl = small_psl();
+	static const struct zrr z[] = {
+		{"_dmarc.example.com", Z_TXT, "v=DMARC1; p=reject"},
+		{"_dmarc.example.co.uk", Z_TXT, "v=DMARC1; p=reject"},
+	};
+	static const struct {
+		const char *from, *dkim, *org;
+		enum signet_dmarc_result result;
+	} t[] = {
+		{"u@a.b.example.com", "example.com", "example.com", SIGNET_DMARC_PASS},
+		{"u@example.com", "m.example.com", "example.com", SIGNET_DMARC_PASS},
+		{"u@a.example.co.uk", "b.example.co.uk", "example.co.uk", SIGNET_DMARC_PASS},
+		{"u@example.com", "example.co.uk", "example.com", SIGNET_DMARC_FAIL},
+	};
+	for (size_t k = 0; k < sizeof t / sizeof t[0]; k++) {
+		struct run r9 = eval(z, sizeof z / sizeof z[0],
+				     &(struct in){.from = {t[k].from}, .dkim = {t[k].dkim}});
+		struct run r7 = eval(z, sizeof z / sizeof z[0],
+				     &(struct in){.from = {t[k].from},
+						  .dkim = {t[k].dkim},
+						  .mode = SIGNET_DMARC_RFC7489,
+						  .psl = psl});
+		assert_int_equal(r9.result, t[k].result);
+		assert_int_equal(r7.result, t[k].result);
+		assert_string_equal(r9.org, t[k].org);
+		assert_string_equal(r7.org, t[k].org);
+	}
+	signet_psl_free(psl);
 }
 
 /* DMARC-REC-02 in an evaluation: an unusable record found is permerror. */
@@ -1078,6 +1320,11 @@ int main(void)
 		cmocka_unit_test(DMARC9_IDN_01_a_labels),
 		cmocka_unit_test(DMARC_DISC_03_temperror_each_lookup),
 		cmocka_unit_test(DMARC_REC_01_02_03_DMARC9_REC_01_record_grammar),
+		cmocka_unit_test(DMARC9_REC_02_DMARC_REC_03_broken_part_discarded),
+		cmocka_unit_test(DMARC9_FO_01_fo_values),
+		cmocka_unit_test(DMARC_RES_01_pass_needs_one_aligned),
+		cmocka_unit_test(DMARC_REC_04_sp_for_subdomains),
+		cmocka_unit_test(DMARC_ORG_02_tree_walk_and_psl_agree),
 		cmocka_unit_test(DMARC_REC_02_unusable_record_permerror),
 		cmocka_unit_test(DMARC9_T_01_testing),
 		cmocka_unit_test(DMARC_RES_02_pct_sampling),

@@ -21,6 +21,7 @@
 #include "diag.h"
 #include "keystore.h"
 #include "log.h"
+#include "metrics.h"
 #include "milter.h"
 #include "runtime.h"
 #include "session.h"
@@ -65,9 +66,11 @@ static int group_teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
-/* More config text: SPF off, except in the SPF tests (no DNS here: their
- * questions are answered by hand). */
-static const char *g_extra = "spf { enabled = false; }\n";
+/* More config text: SPF and DMARC off, except in their own tests (no DNS
+ * here: their questions are answered by hand). */
+#define SPF_OFF "spf { enabled = false; }\n"
+#define DMARC_OFF "dmarc { enabled = false; }\n"
+static const char *g_extra = SPF_OFF DMARC_OFF;
 
 static struct runtime *make_runtime(void)
 {
@@ -677,14 +680,14 @@ static void AR_DEL_01_ours_added_whenever_verification_runs(void **state)
 static int spf_on(void **state)
 {
 	(void)state;
-	g_extra = "";
+	g_extra = DMARC_OFF;
 	return 0;
 }
 
 static int spf_off(void **state)
 {
 	(void)state;
-	g_extra = "spf { enabled = false; }\n";
+	g_extra = SPF_OFF DMARC_OFF;
 	return 0;
 }
 
@@ -771,7 +774,7 @@ static void SPF_RES_02_session_mailfrom_and_helo(void **state)
 	want_ar(&c, " " AUTHSERV "; dkim=none; spf=pass\n"
 		    "\tsmtp.mailfrom=a@example.org; spf=none\n"
 		    "\treason=\"mail.example.org publishes no SPF record (RFC 7208 4.5)\"\n"
-		    "\tsmtp.helo=mail.example.org");
+		    "\tsmtp.helo=mail.example.org; arc=none smtp.remote-ip=192.0.2.7");
 	/* a late answer to a lookup of that message is ignored */
 	assert_false(session_lookup_wanted(c.s, he));
 	assert_int_equal(answer_txt(&c, he, "v=spf1 -all"), SESSION_OK);
@@ -821,7 +824,7 @@ static void SPF_session_local_and_authenticated_not_checked(void **state)
 	assert_int_equal(conn_feed(&c), SESSION_OK);
 	assert_false(session_next_lookup(c.s, &id, &n, &t));
 	conn_close(&c);
-	g_extra = "spf { helo = false; }\n";
+	g_extra = "spf { helo = false; }\n" DMARC_OFF;
 	conn_open(&c, "192.0.2.7");
 	pk_str(&c.in, SMFIC_HELO, "mail.example.org");
 	pk_str(&c.in, SMFIC_MAIL, "<a@example.org>");
@@ -829,7 +832,7 @@ static void SPF_session_local_and_authenticated_not_checked(void **state)
 	(void)want_lookup(&c, "example.org", SIGNET_RR_TXT);
 	assert_false(session_next_lookup(c.s, &id, &n, &t));
 	conn_close(&c);
-	g_extra = "spf { enabled = false; }\n";
+	g_extra = SPF_OFF DMARC_OFF;
 	conn_open(&c, "192.0.2.7");
 	pk_str(&c.in, SMFIC_HELO, "mail.example.org");
 	pk_str(&c.in, SMFIC_MAIL, "<a@example.org>");
@@ -844,7 +847,7 @@ static void SPF_session_helo_negotiated(void **state)
 {
 	(void)state;
 	for (int on = 0; on < 2; on++) {
-		g_extra = on ? "" : "spf { enabled = false; }\n";
+		g_extra = on ? DMARC_OFF : SPF_OFF DMARC_OFF;
 		struct conn c;
 		conn_open(&c, NULL);
 		/* offer: v6, every action, NOHELO | NR_HELO | HDR_LEADSPC */
@@ -916,6 +919,293 @@ static void SPF_session_long_sender_whole_long_helo_dropped(void **state)
 	conn_close(&c);
 }
 
+/* ---- DMARC (issue #14): lookups from the From header, evaluated after
+ * DKIM and SPF, enforced at end of message ---- */
+
+static int dmarc_on(void **state)
+{
+	(void)state;
+	g_extra = SPF_OFF; /* DMARC on by default; no SPF questions in the way */
+	return 0;
+}
+
+/* An answer with status st (OK: txt, or no data when NULL). */
+static enum session_status answer_status(struct conn *c, unsigned id, enum signet_dns_status st,
+					 const char *txt)
+{
+	struct signet_rr rr = {(const uint8_t *)txt, txt ? strlen(txt) : 0, 0};
+	struct dns_answer a = {.status = st, .rrs = &rr, .nrrs = txt ? 1 : 0};
+	buf_reset(&c->out);
+	return session_answer(c->s, id, &a, &c->out);
+}
+
+/* MAIL and the From field of a message from outside. */
+static void dmarc_head(struct conn *c, const char *from)
+{
+	pk_str(&c->in, SMFIC_MAIL, "<x@spoof.example>");
+	pk2(&c->in, SMFIC_HEADER, "From", from);
+	assert_int_equal(conn_feed(c), SESSION_OK);
+}
+
+/* The rest of the message up to EOM. */
+static void dmarc_tail(struct conn *c)
+{
+	pk2(&c->in, SMFIC_HEADER, "Subject", " hi");
+	pk(&c->in, SMFIC_EOH, NULL, 0);
+	pk(&c->in, SMFIC_BODY, "hello\r\n", 7);
+	pk(&c->in, SMFIC_BODYEOB, NULL, 0);
+	assert_int_equal(conn_feed(c), SESSION_OK);
+}
+
+/* A message from 192.0.2.7 with From a@example.org whose policy record
+ * is rec (st the answer's status), answered before the EOM arrives or
+ * after it waits; the EOM's replies into r (MAIL's, HEADERs', EOH's and
+ * BODY's CONTINUEs skipped). The log line into g_log. */
+static size_t dmarc_run(const char *rec, enum signet_dns_status st, bool before_eom,
+			struct reply *r, size_t max)
+{
+	struct conn c;
+	conn_open(&c, "192.0.2.7");
+	log_capture(true);
+	dmarc_head(&c, " Alice <a@example.org>");
+	/* DMARC-SESS-01: asked at the From field, before the end of headers */
+	assert_int_equal(stats(&c).state, SESSION_HEADERS);
+	unsigned id = want_lookup(&c, "_dmarc.example.org", SIGNET_RR_TXT);
+	unsigned k;
+	const char *n;
+	enum signet_rrtype t;
+	assert_false(session_next_lookup(c.s, &k, &n, &t));
+	if (before_eom)
+		assert_int_equal(answer_status(&c, id, st, rec), SESSION_OK);
+	dmarc_tail(&c);
+	struct reply all[16];
+	size_t got = replies(&c.out, all, 16), skip = 4; /* HEADER, EOH, BODY */
+	if (!before_eom) {
+		assert_true(session_waiting(c.s));
+		assert_int_equal(got, 3); /* the EOM waits for the policy */
+		assert_int_equal(answer_status(&c, id, st, rec), SESSION_OK);
+		got = replies(&c.out, all, 16), skip = 0;
+	} else {
+		skip = 3;
+	}
+	log_capture(false);
+	assert_false(session_waiting(c.s));
+	assert_true(got >= skip && got - skip <= max);
+	for (size_t j = skip; j < got; j++)
+		r[j - skip] = all[j];
+	/* the values point into c.out: copy what the tests read, unfolded
+	 * (MILTER-PFX-07: folds reach the MTA as LF TAB) */
+	static char vals[4][1024];
+	for (size_t j = 0; j < got - skip && j < 4; j++) {
+		size_t o = 0;
+		for (size_t i = 0; r[j].val && i < r[j].vlen && o + 1 < sizeof vals[j]; i++) {
+			if (r[j].val[i] == '\n' && i + 1 < r[j].vlen && r[j].val[i + 1] == '\t')
+				vals[j][o++] = ' ', i++;
+			else
+				vals[j][o++] = (char)r[j].val[i];
+		}
+		vals[j][o] = '\0';
+		r[j].val = (const uint8_t *)vals[j];
+	}
+	conn_close(&c);
+	return got - skip;
+}
+
+/* The value of one metric line ("name{labels}") in the process's metrics. */
+static unsigned long long metric(const char *line)
+{
+	struct signet_buf b;
+	buf_init(&b, 1 << 20);
+	assert_int_equal(metrics_render(metrics_process(), &b), SIGNET_OK);
+	assert_int_equal(buf_append(&b, "", 1), SIGNET_OK);
+	const char *p = strstr((const char *)b.data, line);
+	assert_non_null(p);
+	unsigned long long v = strtoull(p + strlen(line), NULL, 10);
+	buf_free(&b);
+	return v;
+}
+
+/* DMARC-SESS-01, DMARC-ENF-01: the policy lookup starts at the From
+ * field; a failure with p=reject is refused at end of message with 550
+ * 5.7.1 naming the domain and the policy, whether the answer came before
+ * the EOM or the EOM waited for it. Logged and counted. */
+static void DMARC_ENF_01_session_rejects_p_reject_failure(void **state)
+{
+	(void)state;
+	for (int before = 0; before < 2; before++) {
+		struct reply r[4];
+		unsigned long long n0 = metric("signetd_dmarc_actions_total{action=\"reject\"} ");
+		unsigned long long f0 = metric("signetd_dmarc_results_total{result=\"fail\"} ");
+		size_t n = dmarc_run("v=DMARC1; p=reject", SIGNET_DNS_OK, before, r, 4);
+		assert_int_equal(n, 1);
+		assert_int_equal(r[0].cmd, SMFIR_REPLYCODE);
+		assert_string_equal(
+			r[0].text,
+			"550 5.7.1 Rejected by the DMARC policy of example.org (p=reject)");
+		if (strstr(g_log,
+			   "dmarc=fail (p=reject sp=reject dis=reject) header.from=example.org") ==
+			    NULL ||
+		    strstr(g_log, "disposition reject (dmarc.enforce); message rejected (DMARC)") ==
+			    NULL)
+			fail_msg("log: %s", g_log);
+		assert_int_equal(metric("signetd_dmarc_actions_total{action=\"reject\"} "), n0 + 1);
+		assert_int_equal(metric("signetd_dmarc_results_total{result=\"fail\"} "), f0 + 1);
+	}
+	/* dmarc.enforce = false: accepted, the failure in Authentication-Results */
+	g_extra = SPF_OFF "dmarc { enforce = false; }\n";
+	struct reply r[4];
+	assert_int_equal(dmarc_run("v=DMARC1; p=reject", SIGNET_DNS_OK, true, r, 4), 2);
+	assert_int_equal(r[0].cmd, SMFIR_INSHEADER);
+	assert_non_null(
+		strstr((const char *)r[0].val, "dmarc=fail (p=reject sp=reject dis=reject)"));
+	assert_int_equal(r[1].cmd, SMFIR_CONTINUE);
+	if (strstr(g_log, "not enforced (dmarc.enforce = false)") == NULL)
+		fail_msg("log: %s", g_log);
+}
+
+/* DMARC-RES-03, DMARC-ENF-02: p=quarantine with quarantine = "header"
+ * (the default) and p=none are delivered with the failure in
+ * Authentication-Results; with "hold" the quarantine action (negotiated
+ * at OPTNEG) follows it. */
+static void DMARC_ENF_02_session_quarantine_header_hold_and_none(void **state)
+{
+	(void)state;
+	struct reply r[4];
+	unsigned long long q0 = metric("signetd_dmarc_actions_total{action=\"quarantine\"} ");
+	assert_int_equal(dmarc_run("v=DMARC1; p=quarantine", SIGNET_DNS_OK, true, r, 4), 2);
+	assert_int_equal(r[0].cmd, SMFIR_INSHEADER);
+	assert_non_null(strstr((const char *)r[0].val,
+			       "; dmarc=fail (p=quarantine sp=quarantine dis=quarantine)"));
+	assert_non_null(strstr((const char *)r[0].val, "header.from=example.org"));
+	assert_int_equal(r[1].cmd, SMFIR_CONTINUE);
+	assert_int_equal(metric("signetd_dmarc_actions_total{action=\"quarantine\"} "), q0 + 1);
+
+	assert_int_equal(dmarc_run("v=DMARC1; p=none", SIGNET_DNS_OK, false, r, 4), 2);
+	assert_non_null(strstr((const char *)r[0].val, "dmarc=fail (p=none sp=none dis=none)"));
+	assert_int_equal(r[1].cmd, SMFIR_CONTINUE);
+
+	g_extra = SPF_OFF "dmarc { quarantine = \"hold\"; }\n";
+	unsigned long long h0 = metric("signetd_dmarc_actions_total{action=\"hold\"} ");
+	assert_int_equal(dmarc_run("v=DMARC1; p=quarantine", SIGNET_DNS_OK, true, r, 4), 3);
+	assert_int_equal(r[0].cmd, SMFIR_INSHEADER);
+	assert_int_equal(r[1].cmd, SMFIR_QUARANTINE);
+	assert_int_equal(r[2].cmd, SMFIR_CONTINUE);
+	assert_int_equal(metric("signetd_dmarc_actions_total{action=\"hold\"} "), h0 + 1);
+	if (strstr(g_log, "held (dmarc.quarantine = hold)") == NULL)
+		fail_msg("log: %s", g_log);
+}
+
+/* DMARC-ENF-04: a temporary failure of the policy lookup is accepted with
+ * dmarc=temperror by default, deferred with 451 4.4.3 when configured. */
+static void DMARC_ENF_04_session_temperror_accept_or_451(void **state)
+{
+	(void)state;
+	struct reply r[4];
+	assert_int_equal(dmarc_run(NULL, SIGNET_DNS_TEMPFAIL, false, r, 4), 2);
+	assert_int_equal(r[0].cmd, SMFIR_INSHEADER);
+	assert_non_null(strstr((const char *)r[0].val, "dmarc=temperror"));
+	assert_int_equal(r[1].cmd, SMFIR_CONTINUE);
+	g_extra = SPF_OFF "dmarc { on_temperror = \"tempfail\"; }\n";
+	assert_int_equal(dmarc_run(NULL, SIGNET_DNS_TEMPFAIL, true, r, 4), 1);
+	assert_int_equal(r[0].cmd, SMFIR_REPLYCODE);
+	assert_string_equal(r[0].text, "451 4.4.3 DMARC policy lookup for example.org failed, "
+				       "try again later");
+}
+
+/* DMARC-ENF-03: local clients' and authenticated mail gets no DMARC
+ * lookup and no DMARC verdict, also when it is not signed. */
+static void DMARC_ENF_03_session_never_on_local_or_authenticated(void **state)
+{
+	(void)state;
+	unsigned id;
+	const char *n;
+	enum signet_rrtype t;
+	struct conn c;
+	conn_open(&c, "127.0.0.1");
+	dmarc_head(&c, " a@example.org");
+	assert_false(session_next_lookup(c.s, &id, &n, &t));
+	dmarc_tail(&c);
+	struct reply r[8];
+	size_t got = replies(&c.out, r, 8);
+	assert_int_equal(r[got - 1].cmd, SMFIR_CONTINUE);
+	conn_close(&c);
+	conn_open(&c, "192.0.2.7");
+	pk2(&c.in, SMFIC_MACRO, "M{auth_authen}", "alice");
+	dmarc_head(&c, " a@example.org"); /* not ours to sign: verified */
+	assert_false(session_next_lookup(c.s, &id, &n, &t));
+	dmarc_tail(&c);
+	got = replies(&c.out, r, 8);
+	assert_int_equal(got, 5);
+	assert_int_equal(r[3].cmd, SMFIR_INSHEADER);
+	assert_null(memmem(r[3].val, r[3].vlen, "dmarc=", 6));
+	assert_int_equal(r[4].cmd, SMFIR_CONTINUE);
+	conn_close(&c);
+}
+
+/* DMARC-ALIGN-01, DMARC-RES-01: a message signed by the author domain
+ * (signed here by a local session) passes DMARC at an outside session,
+ * even with p=reject; both lookups answered by the test. */
+static void DMARC_RES_01_session_aligned_dkim_passes(void **state)
+{
+	(void)state;
+	g_extra = SPF_OFF DMARC_OFF;
+	struct conn a;
+	conn_open(&a, "127.0.0.1");
+	const char *h[] = {"From", " a@example.com", "Subject", " hi"};
+	message(&a, h, 2, "hello\r\n");
+	assert_int_equal(conn_feed(&a), SESSION_OK);
+	struct reply r[8];
+	size_t e = eom_start(r, replies(&a.out, r, 8), 5);
+	char sig[2048];
+	snprintf(sig, sizeof sig, "%.*s", (int)r[e].vlen, (const char *)r[e].val);
+	conn_close(&a);
+
+	g_extra = SPF_OFF;
+	struct conn v;
+	conn_open(&v, "192.0.2.7");
+	const char *hv[] = {"DKIM-Signature", sig, "From", " a@example.com", "Subject", " hi"};
+	message(&v, hv, 3, "hello\r\n");
+	assert_int_equal(conn_feed(&v), SESSION_OK);
+	assert_true(session_waiting(v.s));
+	char rec[512];
+	size_t rlen;
+	struct signet_error err = {0};
+	assert_int_equal(signet_key_dns_record(g_key, rec, sizeof rec, &rlen, &err), SIGNET_OK);
+	unsigned id;
+	const char *name;
+	enum signet_rrtype type;
+	unsigned ids[4];
+	bool is_key[4];
+	size_t nids = 0;
+	while (nids < 4 && session_next_lookup(v.s, &id, &name, &type)) {
+		is_key[nids] = strcmp(name, "ed2024._domainkey.example.com") == 0;
+		if (!is_key[nids])
+			assert_string_equal(name, "_dmarc.example.com");
+		ids[nids++] = id;
+	}
+	assert_int_equal(nids, 2);
+	for (size_t k = 0; k < nids; k++) {
+		struct signet_txt txt = {(const uint8_t *)rec, rlen};
+		const char *pol = "v=DMARC1; p=reject; adkim=s";
+		struct signet_rr rr = {(const uint8_t *)(is_key[k] ? rec : pol),
+				       is_key[k] ? rlen : strlen(pol), 0};
+		struct dns_answer ans = {.status = SIGNET_DNS_OK,
+					 .records = &txt,
+					 .nrecords = 1,
+					 .rrs = &rr,
+					 .nrrs = 1};
+		buf_reset(&v.out);
+		assert_int_equal(session_answer(v.s, ids[k], &ans, &v.out), SESSION_OK);
+	}
+	assert_int_equal(replies(&v.out, r, 8), 2);
+	assert_int_equal(r[0].cmd, SMFIR_INSHEADER);
+	assert_non_null(memmem(r[0].val, r[0].vlen, "dkim=pass", 9));
+	assert_non_null(memmem(r[0].val, r[0].vlen, "dmarc=pass", 10));
+	assert_non_null(memmem(r[0].val, r[0].vlen, "header.from=example.com", 23));
+	assert_int_equal(r[1].cmd, SMFIR_CONTINUE);
+	conn_close(&v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -937,6 +1227,16 @@ int main(void)
 		cmocka_unit_test_setup_teardown(SPF_session_abort_drops_the_check, spf_on, spf_off),
 		cmocka_unit_test_setup_teardown(SPF_session_long_sender_whole_long_helo_dropped,
 						spf_on, spf_off),
+		cmocka_unit_test_setup_teardown(DMARC_ENF_01_session_rejects_p_reject_failure,
+						dmarc_on, spf_off),
+		cmocka_unit_test_setup_teardown(
+			DMARC_ENF_02_session_quarantine_header_hold_and_none, dmarc_on, spf_off),
+		cmocka_unit_test_setup_teardown(DMARC_ENF_04_session_temperror_accept_or_451,
+						dmarc_on, spf_off),
+		cmocka_unit_test_setup_teardown(
+			DMARC_ENF_03_session_never_on_local_or_authenticated, dmarc_on, spf_off),
+		cmocka_unit_test_setup_teardown(DMARC_RES_01_session_aligned_dkim_passes, dmarc_on,
+						spf_off),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
