@@ -411,6 +411,8 @@ def recv_section():
         nodmarc = (f"\n**Row (c) is not measured for signetd**: the signetd under test does not accept "
                    f"`dmarc {{ enabled = false; }}` (`signetd -t`: {meta.get('DMARC_PROBE', '')}); "
                    f"rspamd's row (c) is shown alone.\n")
+    arc_note = ("signetd's `arc { enabled = false; }`" if meta.get("HAS_ARC") == "1"
+                else "this signetd has no ARC")
     return f"""{RECV_BEGIN}
 ## Receiving-side checks: DKIM, SPF, DMARC
 
@@ -431,6 +433,9 @@ cores; over TCP rspamd's replies wait on Nagle against delayed ACK):
   (MAIL FROM; HELO only for a null sender).
 - **(c) DKIM + SPF + DMARC**: both plus signetd's `dmarc {{ enabled = true; }}`
   and rspamd's `dmarc` plugin.
+
+ARC is off in every row ({arc_note}; rspamd's `arc` plugin off): no row
+measures it.
 
 The local unbound serves the DKIM keys, `v=spf1 ip4:192.0.2.0/24 -all` for
 `example.com` and the HELO name, and `_dmarc.example.com` with
