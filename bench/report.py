@@ -422,8 +422,8 @@ and #14). signetd and rspamd verify the same 4 KiB message, signed with
 RSA-2048 or with Ed25519, sent by miltload as Postfix's smtpd would for a
 client outside `local_addrs` (192.0.2.1, not authenticated, HELO
 `{meta.get('HELO', 'mail.example.com')}`, MAIL FROM and From `user@example.com`),
-with {meta.get('RECV_C', '16')} connections over unix sockets (closed loop, saturating both
-cores; over TCP rspamd's replies wait on Nagle against delayed ACK):
+with {meta.get('RECV_C', '16')} connections over unix sockets (closed loop; over TCP
+rspamd's replies wait on Nagle against delayed ACK):
 
 - **(a) DKIM only**: signetd with `spf {{ enabled = false; }}` (and
   `dmarc {{ enabled = false; }}` when it has DMARC); rspamd with its `dkim`
