@@ -83,7 +83,8 @@
 #define MAX_REPLY (1u << 20) /* longest reply packet we accept */
 #define MAX_INSERTS 32       /* header edits kept per message */
 #define MAX_HEADERS 1000
-#define MAX_RCPTS 64 /* -r given more often is a usage error */
+#define MAX_RCPTS 64  /* -r given more often is a usage error */
+#define MAX_EXPECTS 8 /* -e given more often is a usage error */
 
 /* MILTER-PFX-02: Postfix's default macro list per stage (SMFIM_* order). */
 static const char *const default_macros[STAGES] = {
@@ -114,9 +115,11 @@ struct keyent {
 /* -P: whose conversation to imitate (see the comment at the top). */
 enum profile { PROFILE_POSTFIX, PROFILE_NON_SMTP, PROFILE_SENDMAIL };
 struct opts {
-	const char *socket, *client, *client_name, *helo, *sender, *auth, *expect, *write_path;
+	const char *socket, *client, *client_name, *helo, *sender, *auth, *write_path;
 	const char *rcpt[MAX_RCPTS];
 	size_t nrcpt;
+	const char *expect[MAX_EXPECTS]; /* -e: each must be in the AR */
+	size_t nexpect;
 	enum profile profile;
 	unsigned conns, threads, per_conn, reuse, check_every;
 	uint64_t n;
@@ -1147,11 +1150,23 @@ static void write_delivered(struct conn *c, const struct edit *ed, size_t ned)
 	free(h);
 }
 
+/* The first -e string that the Authentication-Results value lacks, or NULL
+ * when it has them all (each -e is a separate requirement, e.g. dkim=pass
+ * and spf=pass for the receiving-side benchmark rows). */
+static const char *missing_expect(const struct opts *o, const char *value)
+{
+	for (size_t k = 0; k < o->nexpect; k++)
+		if (!strstr(value, o->expect[k]))
+			return o->expect[k];
+	return NULL;
+}
+
 /* Checks the actions of one message; counts it ok or failed. */
 static void check_result(struct conn *c, struct edit *ed, size_t ned, uint64_t msgno)
 {
 	struct run *r = c->w->r;
 	const struct opts *o = r->o;
+	const char *missing;
 	const char *want = o->verify_mode ? "Authentication-Results" : "DKIM-Signature";
 	const struct edit *found = NULL;
 	for (size_t k = 0; k < ned; k++)
@@ -1162,10 +1177,10 @@ static void check_result(struct conn *c, struct edit *ed, size_t ned, uint64_t m
 		fail(c, "message %" PRIu64 ": no %s added (%zu edits)", msgno, want, ned);
 	else if (!o->verify_mode && (!strstr(found->value, "b=") || !strstr(found->value, "bh=")))
 		ok = false, fail(c, "message %" PRIu64 ": DKIM-Signature without b=/bh=", msgno);
-	else if (o->verify_mode && o->expect && !strstr(found->value, o->expect))
+	else if (o->verify_mode && (missing = missing_expect(o, found->value)) != NULL)
 		ok = false,
 		fail(c, "message %" PRIu64 ": Authentication-Results without \"%s\": %s", msgno,
-		     o->expect, found->value);
+		     missing, found->value);
 	if (ok && o->nkeys && !o->verify_mode && msgno % o->check_every == 0) {
 		struct hdr *h = xalloc(sizeof *h * (MAX_HEADERS + MAX_INSERTS));
 		char *owned[MAX_INSERTS] = {0};
@@ -1672,7 +1687,7 @@ static void usage(void)
 		"FILE]\n"
 		"                [-P postfix|non-smtp|sendmail] [-a [USER]] [-C CLIENT_ADDR]\n"
 		"                [--client-name NAME] [--helo NAME] [-f SENDER] [-r RCPT]...\n"
-		"                [--verify-mode] [-e EXPECT] [-k KEYSFILE] [--check-every N]\n"
+		"                [--verify-mode] [-e EXPECT]... [-k KEYSFILE] [--check-every N]\n"
 		"                [-p PER_CONN] [--reuse SESSIONS] [-T SECONDS]\n"
 		"                [--connect-timeout S] [--command-timeout S] [--content-timeout "
 		"S]\n"
@@ -1694,7 +1709,8 @@ static void usage(void)
 		"      and the _ macro (default: did not resolve, CONNECT says [ADDR]);\n"
 		"      --helo: the HELO name (default client.miltload.test)\n"
 		"  -r: a recipient (repeat for more; default rcpt@dest.test)\n"
-		"  --verify-mode: expect Authentication-Results (containing EXPECT if -e)\n"
+		"  --verify-mode: expect Authentication-Results (containing EXPECT if -e; repeat\n"
+		"      -e for more strings, each must be there; at most 8)\n"
 		"  -k: verify the DKIM signatures of every Nth reconstructed message with these "
 		"keys\n"
 		"  -d: stop starting messages after SECONDS; -n then caps the count\n"
@@ -1780,7 +1796,11 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 				usage();
 			o->rcpt[o->nrcpt++] = short_arg(optarg);
 			break;
-		case 'e': o->expect = optarg; break;
+		case 'e':
+			if (o->nexpect == MAX_EXPECTS)
+				usage();
+			o->expect[o->nexpect++] = optarg;
+			break;
 		case 'k': load_keys(optarg, o); break;
 		case 'p': o->per_conn = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'P': profile = optarg; break;

@@ -5,13 +5,24 @@
 # machine's limit (openssl speed, same run) and to each peer. It measures
 # nothing itself. bench/analysis.md (hand-written: profiles, findings) is
 # appended verbatim when present.
+#
+# Usage: report.py WORKDIR OUT.md OUT.png     the whole report
+#        report.py --recv-only WORKDIR OUT.md  (bench/run --only recv) only
+#            the receiving-side section: replaced between its markers in
+#            OUT.md (inserted before "## Memory" the first time), and the
+#            copy of bench/analysis.md at its end refreshed; the rest of
+#            OUT.md is kept as it is.
 import csv
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-W, OUT, PNG = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+RECV_ONLY = sys.argv[1:2] == ["--recv-only"]
+if RECV_ONLY:
+    W, OUT, PNG = Path(sys.argv[2]), Path(sys.argv[3]), None
+else:
+    W, OUT, PNG = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
 HERE = Path(__file__).resolve().parent
 PEERS = ("opendkim", "rspamd")
 SIZE_NAME = {4096: "4 KiB", 102400: "100 KiB", 10485760: "10 MiB"}
@@ -23,18 +34,30 @@ for line in (W / "meta.env").read_text().splitlines():
 NCPU = int(meta["NCPU"])
 
 limits = {}
-for line in (W / "limits.tsv").read_text().split("\n"):
+for line in ((W / "limits.tsv").read_text() if (W / "limits.tsv").exists() else "").split("\n"):
     if line.strip():
         m, k, v = line.split("\t")
         limits[(int(m), k)] = float(v)
 
-all_runs = list(csv.DictReader(open(W / "results.tsv"), delimiter="\t"))
-for r in all_runs:
-    for k in ("size", "conns", "msgs", "run", "threads"):
-        r[k] = int(float(r.get(k) or 1 if k in ("run", "threads") else r[k] or 0))
-    for k in ("msgs_per_s", "p50_ms", "p90_ms", "p99_ms", "max_ms", "cpu_s", "client_cpu_s",
-              "cpu_user_s", "cpu_sys_s", "rate"):
-        r[k] = float(r.get(k) or 0)
+
+
+def read_runs(name):
+    """The rows of a results file of bench/run (results.tsv, recv.tsv)."""
+    if not (W / name).exists():
+        return []
+    rs = list(csv.DictReader(open(W / name), delimiter="\t"))
+    for r in rs:
+        for k in ("size", "conns", "msgs", "run", "threads"):
+            r[k] = int(float(r.get(k) or 1 if k in ("run", "threads") else r[k] or 0))
+        for k in ("msgs_per_s", "p50_ms", "p90_ms", "p99_ms", "max_ms", "cpu_s", "client_cpu_s",
+                  "cpu_user_s", "cpu_sys_s", "rate", "dns_cpu_s"):
+            r[k] = float(r.get(k) or 0)
+    return rs
+
+
+all_runs = read_runs("results.tsv")
+# The receiving-side rows (issues #13, #14): their own file and section.
+recv_runs = read_runs("recv.tsv")
 # The tables show each cell's first run; bench/run repeats the cells the
 # targets are judged on (REPEAT), and the targets use all their runs.
 rows = [r for r in all_runs if r["run"] == 1 and r["rate"] == 0]
@@ -266,6 +289,227 @@ def memory_table():
     return "\n".join(out)
 
 
+RECV_BEGIN = "<!-- receiving-side rows: begin; bench/run --only recv rewrites this section -->"
+RECV_END = "<!-- receiving-side rows: end -->"
+RECV_CHECKS = (("dkim", "(a) DKIM only"), ("spf", "(b) DKIM + SPF"), ("dmarc", "(c) DKIM + SPF + DMARC"))
+RECV_PEER = "rspamd"
+
+
+def recv_ms(x):
+    """CPU s per 1000 messages: three decimals below 1 (signetd's figures
+    are tenths of a millisecond; the ratios between rows need the third)."""
+    return num(x, 3 if x < 1 else 2)
+
+
+def recv_of(daemon, checks, alg):
+    return [r for r in recv_runs if r["daemon"] == daemon and r["checks"] == checks and r["alg"] == alg]
+
+
+def recv_median(runs, f):
+    vals = [f(r) for r in runs]
+    vals = [v for v in vals if v == v]
+    return median(vals) if vals else float("nan")
+
+
+def recv_cpu(runs):
+    """Median daemon CPU seconds per message over the runs of a cell."""
+    return recv_median(runs, cpu_per_msg)
+
+
+def recv_cells(daemon, checks, alg):
+    """messages/s, p50 / p99, CPU s per 1000 (every run), CPU × (a) and the
+    resolver's CPU s per 1000 of one daemon's receiving-side cell; dashes
+    when it was not measured."""
+    runs = recv_of(daemon, checks, alg)
+    if not runs:
+        return ["not measured"] + ["–"] * 4
+    cpu, base = recv_cpu(runs), recv_cpu(recv_of(daemon, "dkim", alg))
+    each = ", ".join(recv_ms(cpu_per_msg(r) * 1000) for r in runs)
+    errors = sum(int(r["errors"]) for r in runs)
+    rate = num(recv_median(runs, lambda r: r["msgs_per_s"]))
+    if errors:
+        rate += f" **{errors} errors**"
+    return [rate,
+            f"{recv_median(runs, lambda r: r['p50_ms']):.2f} / {recv_median(runs, lambda r: r['p99_ms']):.2f}",
+            recv_ms(cpu * 1000) + (f" ({each})" if len(runs) > 1 else ""),
+            f"{cpu / base:.2f}×" if base == base and base > 0 else "–",
+            num(max(0.0, recv_median(runs, lambda r: r["dns_cpu_s"] / r["msgs"] if r["msgs"] else float("nan")))
+                * 1000, 3)]
+
+
+def recv_vs(checks, alg):
+    """signetd against rspamd on one row: messages/s ratio (rspamd CPU per
+    message ÷ signetd's)."""
+    s, p = recv_of("signetd", checks, alg), recv_of(RECV_PEER, checks, alg)
+    if not s or not p:
+        return "–"
+    t = recv_median(s, lambda r: r["msgs_per_s"]) / recv_median(p, lambda r: r["msgs_per_s"])
+    return f"{t:.1f}× ({recv_cpu(p) / recv_cpu(s):.1f}×)"
+
+
+def recv_table():
+    out = ["| checks | alg | signetd messages/s | p50 / p99 ms | CPU s per 1000 | CPU × (a) | unbound CPU s per 1000 | "
+           "rspamd messages/s | p50 / p99 ms | CPU s per 1000 | CPU × (a) | unbound CPU s per 1000 | signetd vs rspamd |",
+           "|" + "---|" * 13]
+    for alg in ("rsa", "ed25519"):
+        for checks, label in RECV_CHECKS:
+            if not recv_of("signetd", checks, alg) and not recv_of(RECV_PEER, checks, alg):
+                continue
+            out.append("| " + " | ".join([label, alg] + recv_cells("signetd", checks, alg) +
+                                         recv_cells(RECV_PEER, checks, alg) + [recv_vs(checks, alg)]) + " |")
+    return "\n".join(out)
+
+
+def recv_targets():
+    lines = ["| goal | measured | met |", "|---|---|---|"]
+    for alg in ("rsa", "ed25519"):
+        base = recv_cpu(recv_of("signetd", "dkim", alg))
+        for checks, label, goal in (("spf", "(b) DKIM + SPF", None),
+                                    ("dmarc", "(c) DKIM + SPF + DMARC", 2.0)):
+            runs = recv_of("signetd", checks, alg)
+            what = (f"signetd {label}: CPU per message within 2× of DKIM only ({alg}; issue #14)" if goal
+                    else f"signetd {label}: CPU per message against DKIM only ({alg}; issue #13, no goal)")
+            if not runs or not base == base:
+                why = (f"not measured: this signetd has no `dmarc` config ({meta.get('DMARC_PROBE', '')})"
+                       if checks == "dmarc" and meta.get("HAS_DMARC") == "0" else "not measured")
+                lines.append(f"| {what} | {why} | – |")
+                continue
+            ratio = recv_cpu(runs) / base
+            met = ("yes" if ratio <= goal else "no") if goal else "–"
+            lines.append(f"| {what} | {ratio:.2f}× ({recv_ms(recv_cpu(runs) * 1000)} against "
+                         f"{recv_ms(base * 1000)} CPU s per 1000) | {met} |")
+    for alg in ("rsa", "ed25519"):
+        for checks, label in reversed(RECV_CHECKS):
+            s, p = recv_of("signetd", checks, alg), recv_of(RECV_PEER, checks, alg)
+            if not s or not p:
+                continue
+            cpu = recv_cpu(p) / recv_cpu(s)
+            rate = recv_median(s, lambda r: r["msgs_per_s"]) / recv_median(p, lambda r: r["msgs_per_s"])
+            lines.append(f"| ≥ 5× rspamd at the same work: {label}, {alg} (issue #14) | CPU per message "
+                         f"{cpu:.1f}×; messages/s {rate:.1f}× | CPU: {'yes' if cpu >= 5 else 'no'}; "
+                         f"messages/s: {'yes' if rate >= 5 else 'no'} |")
+            break  # the row with the most checks both daemons ran
+    return "\n".join(lines)
+
+
+def recv_samples():
+    p = W / "recv-instances.tsv"
+    if not p.exists():
+        return ""
+    out = ["| daemon | checks | alg | sample | its Authentication-Results |", "|---|---|---|---|---|"]
+    for i in csv.DictReader(open(p), delimiter="\t"):
+        ar = (i["authentication_results"] or "").replace("|", "\\|")
+        out.append(f"| {i['daemon']} | {i['checks']} | {i['alg']} | {i['sample']} | `{ar}` |")
+    return "\n".join(out)
+
+
+def recv_section():
+    if not recv_runs:
+        return f"{RECV_BEGIN}\n## Receiving-side checks: DKIM, SPF, DMARC\n\nNot measured in this run.\n{RECV_END}\n"
+    nodmarc = ""
+    if meta.get("HAS_DMARC") == "0":
+        nodmarc = (f"\n**Row (c) is not measured for signetd**: the signetd under test does not accept "
+                   f"`dmarc {{ enabled = false; }}` (`signetd -t`: {meta.get('DMARC_PROBE', '')}); "
+                   f"rspamd's row (c) is shown alone.\n")
+    arc_note = ("signetd's `arc { enabled = false; }`" if meta.get("HAS_ARC") == "1"
+                else "this signetd has no ARC")
+    return f"""{RECV_BEGIN}
+## Receiving-side checks: DKIM, SPF, DMARC
+
+What a receiving MX pays per message for the checks Gmail and Microsoft
+judge incoming mail by, and how that grows as checks are added (issues #13
+and #14). signetd and rspamd verify the same 4 KiB message, signed with
+RSA-2048 or with Ed25519, sent by miltload as Postfix's smtpd would for a
+client outside `local_addrs` (192.0.2.1, not authenticated, HELO
+`{meta.get('HELO', 'mail.example.com')}`, MAIL FROM and From `user@example.com`),
+with {meta.get('RECV_C', '16')} connections over unix sockets (closed loop; over TCP
+rspamd's replies wait on Nagle against delayed ACK):
+
+- **(a) DKIM only**: signetd with `spf {{ enabled = false; }}` (and
+  `dmarc {{ enabled = false; }}` when it has DMARC); rspamd with its `dkim`
+  filter and no Lua plugin but `milter_headers` (which writes the AR).
+- **(b) DKIM + SPF**: signetd's `spf {{ enabled = true; helo = true; }}`
+  (MAIL FROM and HELO identities: two SPF checks); rspamd's `spf` plugin
+  (MAIL FROM; HELO only for a null sender).
+- **(c) DKIM + SPF + DMARC**: both plus signetd's `dmarc {{ enabled = true; }}`
+  and rspamd's `dmarc` plugin.
+
+ARC is off in every row ({arc_note}; rspamd's `arc` plugin off): no row
+measures it.
+
+The local unbound serves the DKIM keys, `v=spf1 ip4:192.0.2.0/24 -all` for
+`example.com` and the HELO name, and `_dmarc.example.com` with
+`v=DMARC1; p=reject; rua=...`, so every check passes and each reply must
+carry `dkim=pass`, `spf=pass` and `dmarc=pass` as the row has them
+(miltload `-e`; a sample AR per instance also must not name a check the row
+leaves out, below). Each daemon resolves through its own cache after the
+warm-up, so the rows measure the checks' CPU (parsing the records,
+evaluating, alignment, writing the AR), not DNS latency. All instances run
+at the same time (idle but for the one measured) and the cells go round
+them {meta.get('REPEAT', '1')} time(s), so a change in the shared machine's load
+falls on every row alike; the table shows medians (CPU: every run in
+parentheses). *CPU × (a)* = the row's CPU per message ÷ the same
+daemon's DKIM-only CPU per message; *signetd vs rspamd* = messages/s ratio
+(rspamd CPU per message ÷ signetd's). *unbound CPU* = what the shared
+local resolver spent per message during the cell (not in the daemon's
+CPU; a daemon without its own cache moves work there). OpenDKIM does DKIM only: its DKIM
+verification is in the tables above.
+
+Measured {meta['DATE']} ({meta.get('BUILDTYPE', 'unknown')} build, {meta['SIGNET']}; {meta['RSPAMD']});
+load average {meta.get('RECV_LOAD_START', '?')} at the start of these rows,
+{meta.get('RECV_LOAD_END', '?')} at the end; each cell `miltload -d {meta['DUR']}`:
+`miltload -s unix:PATH -c {meta.get('RECV_C', '16')} -t {NCPU} -d {meta['DUR']} -C 192.0.2.1 --verify-mode -e dkim=pass
+-m signed-ALG-4096.eml --helo {meta.get('HELO', 'mail.example.com')} [-e spf=pass [-e dmarc=pass]]`.
+{nodmarc}
+{recv_table()}
+
+{recv_targets()}
+
+Sample messages (the first of each instance's warm-up, as delivered):
+
+{recv_samples()}
+{RECV_END}
+"""
+
+
+def splice_recv(doc):
+    """doc with its receiving-side section replaced by this run's (inserted
+    before "## Memory" when it has none yet)."""
+    section = recv_section()
+    if RECV_BEGIN in doc and RECV_END in doc:
+        a = doc.index(RECV_BEGIN)
+        b = doc.index(RECV_END) + len(RECV_END)
+        if doc[b:b + 1] == "\n":
+            b += 1
+        return doc[:a] + section + doc[b:]
+    for anchor in ("\n## Memory\n", "\n## Where signetd is behind"):
+        if anchor in doc:
+            a = doc.index(anchor) + 1
+            return doc[:a] + section + "\n" + doc[a:]
+    return doc.rstrip("\n") + "\n\n" + section
+
+
+def refresh_analysis(doc):
+    """doc with its copy of bench/analysis.md (from that file's first line
+    to the end) replaced by the file as it is now."""
+    analysis = HERE / "analysis.md"
+    if not analysis.exists():
+        return doc
+    text = analysis.read_text()
+    first = text.split("\n", 1)[0]
+    at = doc.find("\n" + first + "\n")
+    return doc[:at + 1] + text if at >= 0 else doc
+
+
+def recv_only_main():
+    if not OUT.exists():
+        sys.exit(f"report.py: {OUT} does not exist: run the whole bench/run once first")
+    doc = refresh_analysis(splice_recv(OUT.read_text()))
+    OUT.write_text(doc)
+    (W / "results.md").write_text(recv_section())
+    print(f"{len(recv_runs)} receiving-side cells")
+
+
 def plot():
     data = W / "plot.dat"
     series = []
@@ -342,7 +586,10 @@ fairer comparison.
   signed message is rebuilt (received fields + inserted fields + body) and
   verified with libsignet against the published keys; a sample message from
   every daemon instance is checked with `signet verify --keys`. Keys for
-  verification come from a local unbound (high port).
+  verification come from a local unbound (high port). The verify rows of
+  these tables are DKIM only (signetd with `spf` and, when it has it,
+  `dmarc` switched off, as OpenDKIM does DKIM only); SPF and DMARC are in
+  the receiving-side section.
 - Same key (RSA-2048 generated by `signet keygen`), domain, relaxed/relaxed
   and header list (signet's default signed and oversigned fields) for all
   three. OpenDKIM: `Mode sv`, `InternalHosts 127.0.0.1`, keys for verifying from
@@ -406,6 +653,7 @@ quarters of what the same daemon reached closed-loop at c=16 just before.
 
 {table('rspamd', False)}
 
+{recv_section()}
 ## Memory
 
 {memory_table()}
@@ -429,4 +677,7 @@ Listening on the packages' standard ports after the run (8891, 11332-11335,
     print(f"{len(sig_rows)} signetd rows, {len(rows) - len(sig_rows)} peer rows")
 
 
-main()
+if RECV_ONLY:
+    recv_only_main()
+else:
+    main()

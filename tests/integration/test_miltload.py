@@ -152,6 +152,45 @@ def test_miltload_counts_errors(setup):
     assert rc != 0 and f["errors"] == "4" and f["ok"] == "0", out
 
 
+MAX_EXPECTS = 8  # bench/miltload.c MAX_EXPECTS
+
+
+def test_miltload_verify_every_expect(setup):
+    """-e given several times: each string must be in the Authentication-Results
+    (bench/run's receiving-side rows require dkim=pass, spf=pass and
+    dmarc=pass at once). All eight (MAX_EXPECTS) present: every message ok."""
+    expects = ["dkim=pass", "header.d=example.com", "header.s=rsa", "mx.signet.test",
+               "dkim=", "pass", "header.d=", "header.s="]
+    assert len(expects) == MAX_EXPECTS
+    args = [a for e in expects for a in ("-e", e)]
+    rc, f, out = miltload("-s", setup["specs"]["unix"], "-n", 4, "-c", 1, "-m", setup["signed"],
+                          "--verify-mode", "-C", "192.0.2.7", "-T", 20, *args)
+    assert rc == 0, out
+    assert f["errors"] == "0" and f["ok"] == "4", out
+
+
+def test_miltload_verify_one_missing_expect_fails(setup):
+    """One -e string missing from the Authentication-Results fails every
+    message and names that string, whatever its place among the others (a
+    later -e does not replace an earlier one)."""
+    for expects in (["spf=nosuch", "dkim=pass"], ["dkim=pass", "spf=nosuch"]):
+        args = [a for e in expects for a in ("-e", e)]
+        rc, f, out = miltload("-s", setup["specs"]["unix"], "-n", 3, "-c", 1, "-m",
+                              setup["signed"], "--verify-mode", "-C", "192.0.2.7", "-T", 20, *args)
+        assert rc != 0 and f["errors"] == "3" and f["ok"] == "0", (expects, out)
+        assert 'without "spf=nosuch"' in out, (expects, out)
+
+
+def test_miltload_too_many_expects():
+    """More than MAX_EXPECTS -e strings is a usage error (exit 64)."""
+    if harness.missing_tools(miltload_path()):
+        pytest.skip(f"not built: {miltload_path()}")
+    args = [a for k in range(MAX_EXPECTS + 1) for a in ("-e", f"x{k}")]
+    r = subprocess.run([str(miltload_path()), "-s", "unix:/nonexistent", "-n", "1",
+                        "--verify-mode", *args], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 64 and "-e EXPECT" in r.stderr, (r.returncode, r.stderr)
+
+
 def assert_no_sanitizer_report(out):
     for mark in harness.SANITIZER_MARKS:
         assert mark not in out, out
