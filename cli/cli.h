@@ -139,6 +139,9 @@ bool dns_txt(struct dns_resolver *r, const char *name, struct dns_answer *a);
 /* The same for type (ns_t_txt, ns_t_a, ns_t_aaaa, ns_t_mx, ns_t_ptr). NODATA
  * is reported as NXDOMAIN with n = 0. */
 bool dns_query(struct dns_resolver *r, const char *name, int type, struct dns_answer *a);
+/* ns_t_a, ns_t_aaaa, ns_t_mx, ns_t_ptr for an SPF/DMARC question's type;
+ * ns_t_txt for any other. */
+int dns_query_type(enum signet_rrtype t);
 void dns_answer_free(struct dns_answer *a);
 void dns_close(struct dns_resolver *r);
 

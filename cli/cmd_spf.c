@@ -5,7 +5,6 @@
  * --json prints one object. Exit 0 pass; 1 fail, softfail, neutral or
  * permerror; 2 none; 3 temperror; 4 the check could not run. */
 #include <arpa/inet.h>
-#include <arpa/nameser.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,17 +101,6 @@ struct spf_dns {
 	struct dns_resolver *r;
 };
 
-static int query_type(enum signet_rrtype t)
-{
-	switch (t) {
-	case SIGNET_RR_A: return ns_t_a;
-	case SIGNET_RR_AAAA: return ns_t_aaaa;
-	case SIGNET_RR_MX: return ns_t_mx;
-	case SIGNET_RR_PTR: return ns_t_ptr;
-	default: return ns_t_txt;
-	}
-}
-
 /* Answers one question. False only on a local error (already printed). */
 static bool answer(struct signet_spf *s, struct spf_dns *d, const struct signet_spf_query *q)
 {
@@ -127,7 +115,7 @@ static bool answer(struct signet_spf *s, struct spf_dns *d, const struct signet_
 				       &err);
 	} else {
 		struct dns_answer a;
-		if (!dns_query(d->r, q->name, query_type(q->type), &a))
+		if (!dns_query(d->r, q->name, dns_query_type(q->type), &a))
 			return false;
 		for (n = 0; n < a.n && n < SPF_MAX_ANSWER; n++)
 			rr[n] = (struct signet_rr){a.rr[n].data, a.rr[n].len, a.rr[n].pref};

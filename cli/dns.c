@@ -311,3 +311,15 @@ void dns_answer_free(struct dns_answer *a)
 	a->rr = NULL;
 	a->n = 0;
 }
+
+/* The resolver query type of an evaluator question (TXT for any other). */
+int dns_query_type(enum signet_rrtype t)
+{
+	switch (t) {
+	case SIGNET_RR_A: return ns_t_a;
+	case SIGNET_RR_AAAA: return ns_t_aaaa;
+	case SIGNET_RR_MX: return ns_t_mx;
+	case SIGNET_RR_PTR: return ns_t_ptr;
+	default: return ns_t_txt;
+	}
+}

@@ -5,7 +5,6 @@
  * after the body (DMARC needs the DKIM and SPF results). Questions are
  * answered one at a time from the ZONEFILE or the resolver. */
 #include <arpa/inet.h>
-#include <arpa/nameser.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -19,17 +18,6 @@
 #define EVAL_MAX_KEY_RECORDS 16 /* TXT records handed on per key name (as verify's) */
 
 /* ---- DNS ------------------------------------------------------------ */
-
-static int query_type(enum signet_rrtype t)
-{
-	switch (t) {
-	case SIGNET_RR_A: return ns_t_a;
-	case SIGNET_RR_AAAA: return ns_t_aaaa;
-	case SIGNET_RR_MX: return ns_t_mx;
-	case SIGNET_RR_PTR: return ns_t_ptr;
-	default: return ns_t_txt;
-	}
-}
 
 /* A DKIM or ARC key: TXT at name (NODATA is "no key", RFC 6376 6.1.2).
  * *a is filled in DNS mode (the caller frees it); txt points into it or
@@ -67,7 +55,7 @@ static bool rr_lookup(const struct eval_dns *d, const char *name, enum signet_rr
 			*n = EVAL_MAX_ANSWER;
 		return true;
 	}
-	if (!dns_query(d->r, name, query_type(type), a))
+	if (!dns_query(d->r, name, dns_query_type(type), a))
 		return false;
 	for (*n = 0; *n < a->n && *n < EVAL_MAX_ANSWER; (*n)++)
 		rr[*n] = (struct signet_rr){a->rr[*n].data, a->rr[*n].len, a->rr[*n].pref};

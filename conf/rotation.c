@@ -269,6 +269,21 @@ static bool check_new(const struct rotation *r, const char *domain, const char *
 	return true;
 }
 
+/* A new entry in state s (after check_new). */
+static bool add_entry(struct rotation *r, const char *domain, const char *selector,
+		      const char *path, enum rotation_state st, uint64_t now, struct diags *d)
+{
+	struct rotation_entry *e = append(r, d);
+	if (e == NULL)
+		return false;
+	copy(e->domain, sizeof e->domain, domain);
+	copy(e->selector, sizeof e->selector, selector);
+	copy(e->path, sizeof e->path, path);
+	e->state = st;
+	e->since = now;
+	return true;
+}
+
 bool rotation_add_pending(struct rotation *r, const char *domain, const char *selector,
 			  const char *path, uint64_t now, struct diags *d)
 {
@@ -283,15 +298,7 @@ bool rotation_add_pending(struct rotation *r, const char *domain, const char *se
 				  domain, r->v[k].selector, rotation_state_name(r->v[k].state));
 			return false;
 		}
-	struct rotation_entry *e = append(r, d);
-	if (e == NULL)
-		return false;
-	copy(e->domain, sizeof e->domain, domain);
-	copy(e->selector, sizeof e->selector, selector);
-	copy(e->path, sizeof e->path, path);
-	e->state = ROT_PENDING;
-	e->since = now;
-	return true;
+	return add_entry(r, domain, selector, path, ROT_PENDING, now, d);
 }
 
 bool rotation_adopt_active(struct rotation *r, const char *domain, const char *selector,
@@ -299,17 +306,8 @@ bool rotation_adopt_active(struct rotation *r, const char *domain, const char *s
 {
 	if (find(r, domain, NULL) != NULL)
 		return true;
-	if (!check_new(r, domain, selector, path, d))
-		return false;
-	struct rotation_entry *e = append(r, d);
-	if (e == NULL)
-		return false;
-	copy(e->domain, sizeof e->domain, domain);
-	copy(e->selector, sizeof e->selector, selector);
-	copy(e->path, sizeof e->path, path);
-	e->state = ROT_ACTIVE;
-	e->since = now;
-	return true;
+	return check_new(r, domain, selector, path, d) &&
+	       add_entry(r, domain, selector, path, ROT_ACTIVE, now, d);
 }
 
 bool rotation_waits_for_dns(const struct rotation_entry *e)
