@@ -161,6 +161,10 @@ def test_DMARC_RPT_01_redis_fleet_one_report_for_two_signetd(tmp_path):
         r, _ = report(tmp_path, redis.url(), "out2")
         assert r.returncode == 1, r.stdout + r.stderr
         assert "cannot connect to Redis at " + redis.url() in r.stderr, r.stderr
+        # not a numeric redis://ADDRESS:PORT: said so, exit 1
+        r, _ = report(tmp_path, "redis://redis.example:6379", "out3")
+        assert r.returncode == 1, r.stdout + r.stderr
+        assert "is not redis://ADDRESS:PORT" in r.stderr, r.stderr
     finally:
         redis.stop()
         for x in reversed(parts + [unbound]):
