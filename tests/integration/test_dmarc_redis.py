@@ -156,6 +156,20 @@ def test_DMARC_RPT_01_redis_fleet_one_report_for_two_signetd(tmp_path):
         assert rows == [(OUTSIDE, 5)], rows  # 2 through one signetd + 3 through the other
         assert root.findtext("policy_published/p") == "reject"
         assert root.findtext("policy_published/domain") == "pass.example.org"
+        # -c signetd.conf: Redis from redis.servers, sender from dmarc.reports
+        out = tmp_path / "out-c"
+        out.mkdir()
+        r = subprocess.run([str(harness.signet_path()), "dmarc", "report", "-c", str(sd2.conf),
+                            "--out", str(out), "--zone", str(tmp_path / "zone.txt"),
+                            "--format", "rfc7489", "--psl", "",
+                            "--day", time.strftime("%Y-%m-%d", time.gmtime())],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stdout + r.stderr
+        files = sorted(out.glob("*.xml.gz"))
+        assert len(files) == 1, (files, r.stdout)
+        root, rows = counts(files[0])
+        assert rows == [(OUTSIDE, 5)], rows
+        assert root.findtext("report_metadata/org_name") == "Signet Fleet"
         # a Redis that does not answer: a clear error, exit 1
         redis.stop()
         r, _ = report(tmp_path, redis.url(), "out2")
