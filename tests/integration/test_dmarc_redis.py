@@ -170,6 +170,22 @@ def test_DMARC_RPT_01_redis_fleet_one_report_for_two_signetd(tmp_path):
         root, rows = counts(files[0])
         assert rows == [(OUTSIDE, 5)], rows
         assert root.findtext("report_metadata/org_name") == "Signet Fleet"
+        # --send: the sent state is kept in --db (created); a second run sends nothing
+        outbox = tmp_path / "outbox"
+        outbox.mkdir()
+        fake = tmp_path / "sendmail"
+        fake.write_text(f"#!/bin/sh\ncat > \"$(mktemp -p '{outbox}' m.XXXXXX)\"\n")
+        fake.chmod(0o755)
+        state = tmp_path / "state.db"
+        for _ in range(2):
+            r = subprocess.run([str(harness.signet_path()), "dmarc", "report", "--redis",
+                                redis.url(), "--db", str(state), "--from", FROM, "--send",
+                                "--sendmail", str(fake), "--zone", str(tmp_path / "zone.txt"),
+                                "--psl", "", "--day", time.strftime("%Y-%m-%d", time.gmtime())],
+                               capture_output=True, text=True, timeout=60)
+            assert r.returncode == 0, r.stdout + r.stderr
+            assert len(list(outbox.iterdir())) == 1, (list(outbox.iterdir()), r.stdout)
+        assert state.exists()
         # a Redis that does not answer: a clear error, exit 1
         redis.stop()
         r, _ = report(tmp_path, redis.url(), "out2")
