@@ -24,6 +24,7 @@
 #include "config.h"
 #include "psl_load.h"
 #include "report_mail.h"
+#include "report_redis.h"
 #include "report_store.h"
 #include "report_xml.h"
 
@@ -33,8 +34,8 @@
 #define REPORT_MAX_ANSWER 32 /* TXT records looked at in one authorization answer */
 
 static const char usage[] =
-	"usage: signet dmarc report [-c signetd.conf] [--db FILE] (--send | --out DIR | "
-	"--dry-run)\n"
+	"usage: signet dmarc report [-c signetd.conf] [--db FILE | --redis URL]\n"
+	"                           (--send | --out DIR | --dry-run)\n"
 	"                           [--from ADDR] [--org-name NAME] [--day YYYY-MM-DD]\n"
 	"                           [--zone ZONEFILE | --dns [--server IP[@PORT]]]\n"
 	"                           [--max-per-destination N] [--all-domains]\n"
@@ -47,6 +48,9 @@ static const char help_text[] =
 	"                         (reports off there: nothing is done, exit 0); options\n"
 	"                         given on the command line win\n"
 	"  --db FILE              the report store (default " REPORT_DEFAULT_DB ")\n"
+	"  --redis URL            read the observations from Redis (redis://ADDRESS:PORT;\n"
+	"                         default with -c: the first of redis.servers); the sent\n"
+	"                         state of --send is kept in --db FILE\n"
 	"  --send                 mail the reports through sendmail(1)\n"
 	"  --out DIR              write each report (.xml.gz) and each message (.eml) to DIR\n"
 	"  --dry-run              print what would be sent to whom, and why not to others\n"
@@ -70,6 +74,8 @@ static const char help_text[] =
 enum mode { MODE_NONE, MODE_SEND, MODE_OUT, MODE_DRY };
 
 struct rpt_opts {
+	const char *redis;    /* --redis URL, or redis.servers[0] of -c; NULL: SQLite */
+	double redis_timeout; /* redis.timeout of -c, or its default */
 	const char *db, *out_dir, *day, *zone, *server, *org_name, *from, *sendmail, *psl;
 	const char *config;         /* -c: signetd.conf */
 	struct signetd_config *cfg; /* owned: loaded from config */
@@ -125,6 +131,9 @@ static bool apply_config(struct rpt_opts *o)
 	o->reports_off = !dm->reports_enabled;
 	if (!o->db_given && dm->reports_db != NULL)
 		o->db = dm->reports_db;
+	if (o->redis == NULL && o->cfg->redis.n_servers > 0)
+		o->redis = o->cfg->redis.servers[0];
+	o->redis_timeout = o->cfg->redis.timeout;
 	if (o->from == NULL)
 		o->from = dm->reports_from;
 	if (o->org_name == NULL)
@@ -138,6 +147,7 @@ static int parse_opts(int argc, char **argv, struct rpt_opts *o)
 {
 	static const struct option longopts[] = {
 		{"db", required_argument, NULL, 'b'},
+		{"redis", required_argument, NULL, 'R'},
 		{"send", no_argument, NULL, 's'},
 		{"out", required_argument, NULL, 'o'},
 		{"dry-run", no_argument, NULL, 'n'},
@@ -160,6 +170,7 @@ static int parse_opts(int argc, char **argv, struct rpt_opts *o)
 	uint64_t v;
 	memset(o, 0, sizeof *o);
 	o->db = REPORT_DEFAULT_DB;
+	o->redis_timeout = CONFIG_DEFAULT_REDIS_TIMEOUT;
 	o->sendmail = REPORT_MAIL_SENDMAIL;
 	o->psl = SIGNET_PSL_DEFAULT_FILE;
 	optind = 0;
@@ -167,6 +178,7 @@ static int parse_opts(int argc, char **argv, struct rpt_opts *o)
 		rc = -1;
 		switch (c) {
 		case 'b': o->db = optarg, o->db_given = true; break;
+		case 'R': o->redis = optarg; break;
 		case 's': rc = set_mode(o, MODE_SEND); break;
 		case 'o':
 			o->out_dir = optarg;
@@ -238,7 +250,9 @@ struct planned {
 
 struct run {
 	const struct rpt_opts *o;
-	struct report_store *store;
+	struct report_store *store; /* the rows */
+	struct report_store *state; /* the sent states: store, or --db with --redis --send */
+	char tmpdir[64];            /* --redis: the day's rows, copied ("": none) */
 	struct zonefile *zone;
 	struct dns_resolver *r;
 	struct signet_psl *psl; /* NULL: none (only the domain and below are internal) */
@@ -376,8 +390,8 @@ static bool due(struct run *run, const struct report *rp, const struct report_de
 	unsigned sent = 0, *planned = planned_for(run, d->addr);
 
 	if (planned == NULL ||
-	    report_store_state(run->store, rp->id, d->addr, &st, &err) != SIGNET_OK ||
-	    report_store_sent_count(run->store, run->day, d->addr, &sent, &err) != SIGNET_OK) {
+	    report_store_state(run->state, rp->id, d->addr, &st, &err) != SIGNET_OK ||
+	    report_store_sent_count(run->state, run->day, d->addr, &sent, &err) != SIGNET_OK) {
 		cli_err("%s", planned ? err.msg : "out of memory");
 		run->failures++;
 		return false;
@@ -446,7 +460,7 @@ static void deliver(struct run *run, const struct report *rp, const struct repor
 		bool ok = report_mail_send(run->o->sendmail, run->o->from, d->addr, msg, len);
 		/* DMARC-RPT-14: the state goes in the store either way: a failed
 		 * one is retried on the next run, a sent one never again. */
-		if (report_store_set_state(run->store, rp->id, run->day, d->addr,
+		if (report_store_set_state(run->state, rp->id, run->day, d->addr,
 					   ok ? REPORT_STATE_SENT : REPORT_STATE_FAILED,
 					   &err) != SIGNET_OK) {
 			cli_err("%s", err.msg);
@@ -597,7 +611,8 @@ static int run_day(struct run *run)
 		run->failures++;
 	}
 	if (l.n == 0 && !l.nomem)
-		printf("no DMARC data for %s in %s\n", run->ymd, run->o->db);
+		printf("no DMARC data for %s in %s\n", run->ymd,
+		       run->o->redis ? run->o->redis : run->o->db);
 	for (size_t k = 0; k < l.n; k++) {
 		one_domain(run, l.v[k]);
 		free(l.v[k]);
@@ -606,8 +621,63 @@ static int run_day(struct run *run)
 	return run->failures ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }
 
+/* --redis: the day's rows copied into a store in a private temporary
+ * directory; with --send the sent states go in --db (created if missing:
+ * with Redis, signetd does not write it). */
+static bool open_redis(struct run *run, const struct rpt_opts *o)
+{
+	char path[96], why[512];
+	uint64_t rows = 0;
+	struct signet_error err = {0};
+	struct report_store_opts so = {.today = report_store_day((int64_t)time(NULL)),
+				       .retention_days = REPORT_STORE_MAX_RETENTION_DAYS};
+	snprintf(run->tmpdir, sizeof run->tmpdir, "/tmp/signet-report-XXXXXX");
+	if (mkdtemp(run->tmpdir) == NULL) {
+		cli_err("cannot create a temporary directory: %s", strerror(errno));
+		run->tmpdir[0] = '\0';
+		return false;
+	}
+	snprintf(path, sizeof path, "%s/redis.db", run->tmpdir);
+	if (report_store_open(path, &so, &run->store, &err) != SIGNET_OK) {
+		cli_err("%s", err.msg);
+		return false;
+	}
+	if (!report_redis_load(o->redis, o->redis_timeout, run->day, run->store, &rows, why,
+			       sizeof why)) {
+		cli_err("%s", why);
+		return false;
+	}
+	run->state = run->store;
+	if (o->mode != MODE_SEND)
+		return true;
+	if (report_store_open(o->db, &so, &run->state, &err) != SIGNET_OK) {
+		run->state = NULL;
+		cli_err("%s", err.msg);
+		return false;
+	}
+	return true;
+}
+
+static void close_stores(struct run *run)
+{
+	char path[96];
+	if (run->state != run->store)
+		report_store_close(run->state);
+	report_store_close(run->store);
+	if (run->tmpdir[0] == '\0')
+		return;
+	static const char *const files[] = {"redis.db", "redis.db-wal", "redis.db-shm"};
+	for (size_t k = 0; k < sizeof files / sizeof *files; k++) {
+		snprintf(path, sizeof path, "%s/%s", run->tmpdir, files[k]);
+		(void)unlink(path);
+	}
+	(void)rmdir(run->tmpdir);
+}
+
 static bool open_store(struct run *run, const struct rpt_opts *o)
 {
+	if (o->redis != NULL)
+		return open_redis(run, o);
 	struct stat st;
 	struct signet_error err = {0};
 	/* Pruning is signetd's (reports.retention_days): keep everything here. */
@@ -625,6 +695,7 @@ static bool open_store(struct run *run, const struct rpt_opts *o)
 		cli_err("%s", err.msg);
 		return false;
 	}
+	run->state = run->store;
 	return true;
 }
 
@@ -696,7 +767,7 @@ static int report_run(struct rpt_opts *o_)
 	rc = CLI_EXIT_FAIL;
 	if (open_store(&run, &o))
 		rc = run_day(&run);
-	report_store_close(run.store);
+	close_stores(&run);
 	zonefile_free(run.zone);
 	signet_psl_free(run.psl);
 	if (run.r)

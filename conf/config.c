@@ -554,6 +554,7 @@ static const struct keydef top_keys[] = {
 	{"arc", K_SECTION, 0, cfg_s_arc, {NULL}},
 	{"metrics", K_SECTION, 0, s_metrics, {NULL}},
 	{"rotation", K_SECTION, 0, s_rotation, {NULL}},
+	{"redis", K_SECTION, 0, cfg_s_redis, {NULL}},
 	{"dkim_signing", K_SECTION, 0, cfg_s_dkim_signing, {NULL}},
 };
 
@@ -582,6 +583,7 @@ static bool config_defaults(struct signetd_config *cfg, struct ctx *c)
 	cfg->spf_helo = true;
 	cfg->rotation_retire_after = ROTATION_DEFAULT_RETIRE_AFTER;
 	config_dmarc_defaults(&cfg->dmarc);
+	cfg->redis.timeout = CONFIG_DEFAULT_REDIS_TIMEOUT;
 	cfg_arc_defaults(&cfg->arc);
 	cfg->log_target = CONFIG_LOG_SYSLOG;
 	cfg->workers = online_cpus();
@@ -749,6 +751,7 @@ void config_free(struct signetd_config *cfg)
 	free(cfg->psl_file);
 	signet_psl_free(cfg->psl);
 	config_dmarc_free(&cfg->dmarc);
+	config_redis_free(&cfg->redis);
 	cfg_arc_free(&cfg->arc);
 	struct config_signing *sg = &cfg->signing;
 	free(sg->selector), free(sg->path), free(sg->sign_headers);

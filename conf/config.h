@@ -158,6 +158,21 @@ struct config_arc {
 bool config_arc_local_domain(const struct config_arc *a, const char *domain);
 const char *config_arc_seal_name(enum config_arc_seal s);
 
+/* redis { } (issue #15 "Fleets"; conf/config_redis.c, signetd.conf(5) REDIS):
+ * where a fleet of signetd writes its DMARC observations. */
+#define CONFIG_MAX_REDIS_SERVERS 8
+#define CONFIG_DEFAULT_REDIS_TIMEOUT 1.0 /* seconds: connect and each reply */
+#define CONFIG_MAX_REDIS_TIMEOUT 60.0
+struct config_redis {
+	char **servers; /* owned: "ADDRESS:PORT" / "[IPV6]:PORT"; none = no Redis */
+	size_t n_servers;
+	double timeout; /* seconds; default CONFIG_DEFAULT_REDIS_TIMEOUT */
+};
+void config_redis_free(struct config_redis *r);
+/* Splits a redis.servers entry into host (no brackets) and port; false
+ * when it is not a numeric ADDRESS:PORT or [IPV6]:PORT or host over cap. */
+bool config_redis_server(const char *spec, char *host, size_t cap, unsigned *port);
+
 struct signetd_config {
 	char *file; /* owned: the main config file name */
 	struct config_socket socket;
@@ -202,6 +217,7 @@ struct signetd_config {
 	struct config_signing signing;
 	struct config_dmarc dmarc; /* dmarc { } */
 	struct config_arc arc;     /* arc { } */
+	struct config_redis redis; /* redis { } */
 	char **files;              /* owned: every file read (for the nodes' file names) */
 	size_t nfiles;
 };

@@ -211,5 +211,11 @@ void config_dump(const struct signetd_config *cfg, FILE *f)
 		fputs("# metrics.listen \"\": no metrics listener\n", f);
 	fprintf(f, "metrics { max_connections = %u; request_timeout = %gs; }\n",
 		cfg->metrics_max_connections, cfg->metrics_request_timeout);
+	fputs("redis { servers = [", f);
+	for (size_t k = 0; k < cfg->redis.n_servers; k++) {
+		fputs(k ? ", " : "", f);
+		put_str(f, cfg->redis.servers[k]);
+	}
+	fprintf(f, "]; timeout = %gs; }\n", cfg->redis.timeout);
 	dump_signing(&cfg->signing, f);
 }

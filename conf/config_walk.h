@@ -114,6 +114,8 @@ void cfg_check_top_path(struct ctx *c);
 
 /* config_dmarc.c: the dmarc section. */
 void cfg_s_dmarc(struct ctx *c, const struct ucl_node *n, void *base);
+/* config_redis.c: the redis section. */
+void cfg_s_redis(struct ctx *c, const struct ucl_node *n, void *base);
 /* config_arc.c: the arc section, its defaults, freeing and dump. */
 void cfg_s_arc(struct ctx *c, const struct ucl_node *n, void *base);
 void cfg_arc_defaults(struct config_arc *a);

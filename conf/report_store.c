@@ -49,8 +49,8 @@ static const char schema_sql[] =
 	" PRIMARY KEY(report_id, rcpt)) WITHOUT ROWID;";
 
 static const char add_row_sql[] =
-	"INSERT INTO rows VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,1)"
-	" ON CONFLICT DO UPDATE SET count = count + 1";
+	"INSERT INTO rows VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)"
+	" ON CONFLICT DO UPDATE SET count = count + ?17";
 
 static const char add_policy_sql[] =
 	"INSERT OR REPLACE INTO policy VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)";
@@ -368,6 +368,12 @@ static enum signet_status add_policy(struct report_store *s, const struct report
 enum signet_status report_store_add(struct report_store *s, const struct report_obs *o,
 				    struct signet_error *err)
 {
+	return report_store_add_count(s, o, 1, err);
+}
+
+enum signet_status report_store_add_count(struct report_store *s, const struct report_obs *o,
+					  uint64_t n, struct signet_error *err)
+{
 	char dkim[DKIM_TEXT_MAX];
 	sqlite3_stmt *st = s->add_row;
 
@@ -391,6 +397,13 @@ enum signet_status report_store_add(struct report_store *s, const struct report_
 	bind_text(st, 14, o->disposition);
 	bind_text(st, 15, opt(o->override_type));
 	bind_text(st, 16, opt(o->override_comment));
+	if (n == 0 || n > INT64_MAX) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		return error_set(err, SIGNET_ERR_LIMIT, NULL, "message count %llu out of range",
+				 (unsigned long long)n);
+	}
+	sqlite3_bind_int64(st, 17, (sqlite3_int64)n);
 	SIGNET_TRY(step_done(s, st, err));
 	return add_policy(s, o, err);
 }

@@ -109,6 +109,12 @@ SIGNET_MUST_USE enum signet_status report_store_add(struct report_store *s,
 						    const struct report_obs *obs,
 						    struct signet_error *err);
 
+/* The same for n messages at once (n 1..INT64_MAX): `signet dmarc report
+ * --redis` loads the counts it reads from Redis (issue #15 "Fleets"). */
+SIGNET_MUST_USE enum signet_status report_store_add_count(struct report_store *s,
+							  const struct report_obs *obs, uint64_t n,
+							  struct signet_error *err);
+
 /* Deletes rows and sent states of days before today - retention_days. */
 SIGNET_MUST_USE enum signet_status report_store_prune(struct report_store *s, int64_t today,
 						      struct signet_error *err);

@@ -145,6 +145,9 @@ static void start_reports(struct runtime *rt)
 		.path = dm->reports_db != NULL ? dm->reports_db : REPORT_STORE_DEFAULT_PATH,
 		.retention_days = dm->reports_retention,
 		.metrics = metrics_process(),
+		.redis_servers = (const char *const *)rt->cfg->redis.servers,
+		.n_redis_servers = rt->cfg->redis.n_servers,
+		.redis_timeout = rt->cfg->redis.timeout,
 	};
 	struct signet_error err = {0};
 	if (report_writer_start(&o, &g_reports, &err) != SIGNET_OK) {
@@ -153,7 +156,12 @@ static void start_reports(struct runtime *rt)
 		return;
 	}
 	rt->reports = g_reports;
-	log_msg(LOG_LVL_INFO, "DMARC report data recorded in %s", o.path);
+	if (o.n_redis_servers > 0)
+		log_msg(LOG_LVL_INFO, "DMARC report data recorded in Redis (%s%s)",
+			o.redis_servers[0],
+			o.n_redis_servers > 1 ? " or the next that answers" : "");
+	else
+		log_msg(LOG_LVL_INFO, "DMARC report data recorded in %s", o.path);
 }
 
 static int listen_inet(const struct config_socket *sk, char *err, size_t errlen)

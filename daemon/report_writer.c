@@ -2,18 +2,37 @@
  * DMARC report store (report_writer.h). Submitters take the lock only to
  * put a pointer in the ring; the thread takes up to REPORT_WRITER_BATCH_MAX
  * at a time and writes them in one transaction outside the lock. */
+#include <hiredis/hiredis.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <time.h>
 
+#include "config.h"
 #include "error.h"
 #include "log.h"
 #include "metrics.h"
+#include "report_redis_codec.h"
 #include "report_writer.h"
 
+/* The Redis backend (issue #15 "Fleets"): only the writer thread uses it. */
+struct redis_backend {
+	char **servers; /* owned copies */
+	size_t n;
+	struct timeval timeout;
+	redisContext *ctx;  /* NULL: not connected */
+	const char *server; /* the one ctx talks to */
+	time_t next_try;    /* no connect before this */
+	unsigned backoff;   /* seconds; doubles up to REPORT_WRITER_REDIS_BACKOFF_MAX */
+	long long ttl;      /* EXPIRE of every key: the retention window */
+	char *row, *policy; /* REPORT_REDIS_MAX_ROW, REPORT_REDIS_MAX_POLICY bytes */
+	bool was_down;      /* log "reachable again" once */
+};
+
 struct report_writer {
-	struct report_store *store;
+	struct report_store *store; /* NULL with Redis */
+	struct redis_backend *redis;
 	struct metrics *metrics;
 	pthread_t thread;
 	pthread_mutex_t lock;
@@ -116,7 +135,7 @@ static void dropped_locked(struct report_writer *w, uint64_t n, const char *why)
 	if (w->last_log != 0 && now - w->last_log < REPORT_WRITER_LOG_INTERVAL)
 		return;
 	log_msg(LOG_LVL_WARN,
-		"DMARC report store: %llu observation(s) dropped (%s); mail is not affected",
+		"DMARC report data: %llu observation(s) dropped (%s); mail is not affected",
 		(unsigned long long)w->unlogged, why);
 	w->unlogged = 0;
 	w->last_log = now;
@@ -152,6 +171,170 @@ void report_writer_stats(struct report_writer *w, struct report_writer_stats *ou
 	pthread_mutex_unlock(&w->lock);
 }
 
+/* ---- the Redis backend (writer thread only) ------------------------------ */
+
+static void redis_down(struct redis_backend *r, const char *why, struct signet_error *err)
+{
+	if (r->ctx) {
+		redisFree(r->ctx);
+		r->ctx = NULL;
+	}
+	r->backoff = r->backoff == 0 ? 1 : r->backoff * 2;
+	if (r->backoff > REPORT_WRITER_REDIS_BACKOFF_MAX)
+		r->backoff = REPORT_WRITER_REDIS_BACKOFF_MAX;
+	r->next_try = time(NULL) + (time_t)r->backoff;
+	r->was_down = true;
+	error_set(err, SIGNET_ERR_STATE, NULL, "Redis %s (next try in %us)", why, r->backoff);
+}
+
+/* The first server of redis.servers that accepts a connection. */
+static bool redis_connect(struct redis_backend *r, struct signet_error *err)
+{
+	char host[64], last[160] = "unreachable";
+	unsigned port;
+
+	if (r->ctx)
+		return true;
+	if (time(NULL) < r->next_try) {
+		error_set(err, SIGNET_ERR_STATE, NULL, "Redis unreachable (next try in %lds)",
+			  (long)(r->next_try - time(NULL)));
+		return false;
+	}
+	for (size_t k = 0; k < r->n; k++) {
+		if (!config_redis_server(r->servers[k], host, sizeof host, &port))
+			continue;
+		redisContext *c = redisConnectWithTimeout(host, (int)port, r->timeout);
+		if (c != NULL && c->err == 0 && redisSetTimeout(c, r->timeout) == REDIS_OK) {
+			r->ctx = c;
+			r->server = r->servers[k];
+			r->backoff = 0;
+			if (r->was_down)
+				log_msg(LOG_LVL_INFO, "DMARC report data: Redis %s reachable again",
+					r->server);
+			r->was_down = false;
+			return true;
+		}
+		snprintf(last, sizeof last, "%s: %s", r->servers[k],
+			 c ? c->errstr : "out of memory");
+		if (c)
+			redisFree(c);
+	}
+	redis_down(r, last, err);
+	return false;
+}
+
+/* Queues the commands of one observation: its row + 1, the day's policy
+ * and domain list, the expiry of the three keys. 0: queued; -1: a bad
+ * observation (err says why); -2: Redis failed. */
+static int redis_append(struct redis_backend *r, const struct report_obs *o,
+			struct signet_error *err)
+{
+	char krows[REPORT_REDIS_MAX_KEY], kpol[REPORT_REDIS_MAX_KEY], kdom[REPORT_REDIS_MAX_KEY];
+
+	if (report_redis_encode_row(o, r->row, REPORT_REDIS_MAX_ROW, err) != SIGNET_OK ||
+	    report_redis_encode_policy(&o->policy, r->policy, REPORT_REDIS_MAX_POLICY, err) !=
+		    SIGNET_OK)
+		return -1;
+	if (report_redis_key_rows(o->day, o->policy_domain, krows, sizeof krows) != SIGNET_OK ||
+	    report_redis_key_policy(o->day, kpol, sizeof kpol) != SIGNET_OK ||
+	    report_redis_key_domains(o->day, kdom, sizeof kdom) != SIGNET_OK) {
+		error_set(err, SIGNET_ERR_LIMIT, NULL, "Redis key too long");
+		return -1;
+	}
+	bool ok = redisAppendCommand(r->ctx, "HINCRBY %s %s 1", krows, r->row) == REDIS_OK &&
+		  redisAppendCommand(r->ctx, "HSET %s %s %s", kpol, o->policy_domain, r->policy) ==
+			  REDIS_OK &&
+		  redisAppendCommand(r->ctx, "SADD %s %s", kdom, o->policy_domain) == REDIS_OK &&
+		  redisAppendCommand(r->ctx, "EXPIRE %s %lld", krows, r->ttl) == REDIS_OK &&
+		  redisAppendCommand(r->ctx, "EXPIRE %s %lld", kpol, r->ttl) == REDIS_OK &&
+		  redisAppendCommand(r->ctx, "EXPIRE %s %lld", kdom, r->ttl) == REDIS_OK;
+	return ok ? 0 : -2;
+}
+
+#define REDIS_CMDS_PER_OBS 6
+
+/* One pipeline for the batch; returns how many observations Redis counted.
+ * A connection error or timeout drops the rest of the batch (and the
+ * connection: the next batch reconnects after the backoff). */
+static size_t redis_write_batch(struct redis_backend *r, struct report_obs **batch, size_t n,
+				struct signet_error *err)
+{
+	bool queued[REPORT_WRITER_BATCH_MAX];
+	size_t ok = 0;
+
+	if (!redis_connect(r, err))
+		return 0;
+	for (size_t k = 0; k < n; k++) {
+		struct signet_error e = {0};
+		int rc = redis_append(r, batch[k], &e);
+		queued[k] = rc == 0;
+		if (rc == -1)
+			log_msg(LOG_LVL_WARN, "DMARC report data: observation dropped: %s", e.msg);
+		if (rc == -2) {
+			redis_down(r, "write failed", err);
+			return 0;
+		}
+	}
+	for (size_t k = 0; k < n; k++) {
+		if (!queued[k])
+			continue;
+		bool counted = false;
+		for (int c = 0; c < REDIS_CMDS_PER_OBS; c++) {
+			redisReply *reply = NULL;
+			if (redisGetReply(r->ctx, (void **)&reply) != REDIS_OK) {
+				char why[160];
+				snprintf(why, sizeof why, "%s: %s", r->server, r->ctx->errstr);
+				redis_down(r, why, err);
+				return ok;
+			}
+			if (c == 0)
+				counted = reply->type == REDIS_REPLY_INTEGER;
+			if (reply->type == REDIS_REPLY_ERROR)
+				error_set(err, SIGNET_ERR_STATE, NULL, "Redis %s: %s", r->server,
+					  reply->str);
+			freeReplyObject(reply);
+		}
+		ok += counted;
+	}
+	return ok;
+}
+
+static void redis_free(struct redis_backend *r)
+{
+	if (r == NULL)
+		return;
+	if (r->ctx)
+		redisFree(r->ctx);
+	for (size_t k = 0; k < r->n; k++)
+		free(r->servers[k]);
+	free(r->servers), free(r->row), free(r->policy), free(r);
+}
+
+static struct redis_backend *redis_new(const struct report_writer_opts *o)
+{
+	struct redis_backend *r = calloc(1, sizeof *r);
+	if (r == NULL)
+		return NULL;
+	r->servers = calloc(o->n_redis_servers, sizeof *r->servers);
+	r->row = malloc(REPORT_REDIS_MAX_ROW);
+	r->policy = malloc(REPORT_REDIS_MAX_POLICY);
+	if (!r->servers || !r->row || !r->policy) {
+		redis_free(r);
+		return NULL;
+	}
+	for (; r->n < o->n_redis_servers; r->n++)
+		if ((r->servers[r->n] = strdup(o->redis_servers[r->n])) == NULL) {
+			redis_free(r);
+			return NULL;
+		}
+	double t = o->redis_timeout > 0 ? o->redis_timeout : CONFIG_DEFAULT_REDIS_TIMEOUT;
+	r->timeout.tv_sec = (time_t)t;
+	r->timeout.tv_usec = (suseconds_t)((t - (double)(time_t)t) * 1e6);
+	unsigned days = o->retention_days ? o->retention_days : REPORT_STORE_RETENTION_DAYS;
+	r->ttl = (long long)(days + 1) * 86400; /* the day itself, then the window */
+	return r;
+}
+
 /* ---- the thread --------------------------------------------------------- */
 
 /* Writes batch[0..n) in one transaction; returns how many were written
@@ -180,7 +363,7 @@ static void prune_daily(struct report_writer *w)
 	struct signet_error err = {0};
 	int64_t today = report_store_day((int64_t)time(NULL));
 
-	if (today == w->pruned_day)
+	if (today == w->pruned_day || w->store == NULL)
 		return;
 	w->pruned_day = today;
 	if (report_store_prune(w->store, today, &err) != SIGNET_OK)
@@ -210,7 +393,8 @@ static void *writer_main(void *arg)
 
 		struct signet_error err = {0};
 		prune_daily(w);
-		size_t ok = write_batch(w, batch, n, &err);
+		size_t ok = w->redis ? redis_write_batch(w->redis, batch, n, &err)
+				     : write_batch(w, batch, n, &err);
 		for (size_t k = 0; k < n; k++)
 			free(batch[k]);
 		pthread_mutex_lock(&w->lock);
@@ -237,9 +421,14 @@ enum signet_status report_writer_start(const struct report_writer_opts *o,
 	w->metrics = o->metrics;
 	w->pruned_day = so.today;
 	w->ring = calloc(w->queue_max, sizeof *w->ring);
-	enum signet_status rc = w->ring ? report_store_open(o->path, &so, &w->store, err)
-					: error_set(err, SIGNET_ERR_NOMEM, NULL, "out of memory");
+	if (w->ring && o->n_redis_servers > 0)
+		w->redis = redis_new(o);
+	enum signet_status rc = w->ring == NULL || (o->n_redis_servers > 0 && w->redis == NULL)
+					? error_set(err, SIGNET_ERR_NOMEM, NULL, "out of memory")
+				: w->redis ? SIGNET_OK
+					   : report_store_open(o->path, &so, &w->store, err);
 	if (rc != SIGNET_OK) {
+		redis_free(w->redis);
 		free(w->ring);
 		free(w);
 		return rc;
@@ -248,6 +437,7 @@ enum signet_status report_writer_start(const struct report_writer_opts *o,
 	pthread_cond_init(&w->wake, NULL);
 	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
 		report_store_close(w->store);
+		redis_free(w->redis);
 		pthread_mutex_destroy(&w->lock);
 		pthread_cond_destroy(&w->wake);
 		free(w->ring);
@@ -269,6 +459,7 @@ void report_writer_stop(struct report_writer *w)
 	pthread_mutex_unlock(&w->lock);
 	pthread_join(w->thread, NULL);
 	report_store_close(w->store);
+	redis_free(w->redis);
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->wake);
 	free(w->ring);

@@ -22,9 +22,20 @@ struct metrics;
 #define REPORT_WRITER_QUEUE_MAX 4096  /* observations waiting to be written; more are dropped */
 #define REPORT_WRITER_BATCH_MAX 256   /* observations per transaction */
 #define REPORT_WRITER_LOG_INTERVAL 60 /* seconds between two "dropped" log lines */
+/* Redis (redis { servers }): after a failed connect or write the writer
+ * waits 1 s, then twice as long each time up to this, before it tries
+ * again; batches in between are dropped (and counted). */
+#define REPORT_WRITER_REDIS_BACKOFF_MAX 30 /* seconds */
 
 struct report_writer_opts {
-	const char *path;        /* the store file (dmarc.reports.db) */
+	const char *path; /* the store file (dmarc.reports.db); unused with Redis */
+	/* redis { servers } (issue #15 "Fleets"): when n_redis_servers > 0 the
+	 * thread writes to the first of them that answers (report_redis_codec.h)
+	 * instead of the SQLite store, with the synchronous hiredis API and
+	 * redis_timeout (seconds) on the connect and each reply. */
+	const char *const *redis_servers; /* "ADDRESS:PORT" / "[IPV6]:PORT"; copied */
+	size_t n_redis_servers;
+	double redis_timeout;
 	unsigned retention_days; /* 0: REPORT_STORE_RETENTION_DAYS */
 	size_t queue_max;        /* 0: REPORT_WRITER_QUEUE_MAX */
 	struct metrics *metrics; /* borrowed; NULL: not counted */
@@ -32,7 +43,9 @@ struct report_writer_opts {
 
 struct report_writer;
 
-/* Opens the store (its errors: the file, and why) and starts the thread. */
+/* Opens the store (its errors: the file, and why) and starts the thread.
+ * With Redis, nothing is connected here: the thread connects (and
+ * reconnects) itself, so a Redis that is down never stops signetd. */
 SIGNET_MUST_USE enum signet_status report_writer_start(const struct report_writer_opts *o,
 						       struct report_writer **out,
 						       struct signet_error *err);

@@ -16,6 +16,7 @@ PACKAGES=(
 	libexpat1-dev zlib1g-dev libzip-dev libgmime-3.0-dev chromium
 	debhelper lintian
 	libsqlite3-dev zlib1g-dev libxml2-utils
+	redis-server  # tests/integration/test_dmarc_redis.py (issue #15 Fleets)
 )
 
 missing=()

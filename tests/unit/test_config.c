@@ -961,6 +961,7 @@ static void config_dump_round_trip(void **state)
 		"from = \"r@example.org\" } }",
 		"arc { enabled = false; seal = forwarded; selector = arc; local_domains = "
 		"[\"example.org\", \"example.net\"] }",
+		"redis { servers = [\"127.0.0.1:6379\", \"[::1]:6380\"]; timeout = 0.5s }",
 	};
 	for (size_t k = 0; k < sizeof inputs / sizeof inputs[0]; k++) {
 		struct signetd_config *cfg = load_ok(inputs[k]);
@@ -986,6 +987,42 @@ static void config_dump_round_trip(void **state)
 	assert_non_null(strstr(d, "verify { l_policy = \"unsigned-content-is-policy\"; }\n"));
 	free(d);
 	config_free(cfg);
+}
+
+/* redis { } (issue #15 "Fleets", DMARC-RPT-01): servers and timeout. */
+static void config_redis_section(void **state)
+{
+	(void)state;
+	struct signetd_config *cfg = load_ok("");
+	assert_int_equal(cfg->redis.n_servers, 0);
+	assert_true(cfg->redis.timeout == CONFIG_DEFAULT_REDIS_TIMEOUT);
+	config_free(cfg);
+	cfg = load_ok("redis { servers = [\"127.0.0.1:6379\", \"[::1]:6380\"]; timeout = 2s; }");
+	assert_int_equal(cfg->redis.n_servers, 2);
+	assert_string_equal(cfg->redis.servers[1], "[::1]:6380");
+	assert_true(cfg->redis.timeout == 2.0);
+	config_free(cfg);
+	char host[64];
+	unsigned port = 0;
+	assert_true(config_redis_server("[::1]:6380", host, sizeof host, &port));
+	assert_string_equal(host, "::1");
+	assert_int_equal(port, 6380);
+	assert_true(config_redis_server("127.0.0.1:1", host, sizeof host, &port));
+	assert_string_equal(host, "127.0.0.1");
+	assert_false(config_redis_server("127.0.0.1", host, sizeof host, &port));
+	assert_false(config_redis_server("127.0.0.1:6379", host, 4, &port));
+	assert_err("redis { servers = \"redis.example:6379\" }",
+		   "/etc/signet/signetd.conf:1:9: redis.servers: 'redis.example:6379' is not a "
+		   "numeric ADDRESS:PORT or [IPV6]:PORT (e.g. \"127.0.0.1:6379\")");
+	const char *e =
+		load_err("redis { servers = [\"127.0.0.1:1\", \"127.0.0.1:2\", \"127.0.0.1:3\", "
+			 "\"127.0.0.1:4\", \"127.0.0.1:5\", \"127.0.0.1:6\", \"127.0.0.1:7\", "
+			 "\"127.0.0.1:8\", \"127.0.0.1:9\"] }");
+	assert_non_null(strstr(e, "redis.servers: more than 8 servers"));
+	e = load_err("redis { timeout = 61s }");
+	assert_non_null(strstr(e, "redis.timeout"));
+	e = load_err("redis { password = x }");
+	assert_non_null(strstr(e, "unknown key 'password' in redis"));
 }
 
 /* diag.c: the list keeps every message and counts levels. */
@@ -1035,6 +1072,7 @@ int main(void)
 		cmocka_unit_test_teardown(config_dmarc_section, teardown),
 		cmocka_unit_test_teardown(config_arc_section, teardown),
 		cmocka_unit_test_teardown(config_dump_round_trip, teardown),
+		cmocka_unit_test_teardown(config_redis_section, teardown),
 		cmocka_unit_test_teardown(config_diags_list, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -162,6 +162,28 @@ static int collect_domain(void *arg, const char *d)
 }
 
 /* DMARC-RPT-02: the reporter asks which domains have data for a day. */
+/* report_store_add_count (signet dmarc report --redis, issue #15 "Fleets"):
+ * n messages in one UPSERT, added to what is there; 0 and over INT64_MAX refused. */
+static void DMARC_RPT_01_add_count(void **state)
+{
+	(void)state;
+	struct report_store *s = open_store(20000, 0);
+	struct report_obs o = sample(20000);
+	struct signet_error err = {0};
+	add(s, &o);
+	assert_int_equal(report_store_add_count(s, &o, 40, &err), SIGNET_OK); /* the UPSERT */
+	assert_int_equal(report_store_add_count(s, &o, 1, &err), SIGNET_OK);
+	assert_int_equal(report_store_add_count(s, &o, 0, &err), SIGNET_ERR_LIMIT);
+	assert_int_equal(report_store_add_count(s, &o, (uint64_t)INT64_MAX + 1, &err),
+			 SIGNET_ERR_LIMIT);
+	struct collected c = {0};
+	assert_int_equal(report_store_rows(s, 20000, "example.com", collect_row, &c, &err),
+			 SIGNET_OK);
+	assert_int_equal(c.nrows, 1);
+	assert_int_equal(c.counts[0], 42);
+	report_store_close(s);
+}
+
 static void DMARC_RPT_02_domains_of_a_day(void **state)
 {
 	(void)state;
@@ -359,6 +381,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(DMARC_RPT_02_aggregated_on_write, setup, teardown),
 		cmocka_unit_test_setup_teardown(DMARC_RPT_02_domains_of_a_day, setup, teardown),
+		cmocka_unit_test_setup_teardown(DMARC_RPT_01_add_count, setup, teardown),
 		cmocka_unit_test_setup_teardown(DMARC_RPT_03_retention, setup, teardown),
 		cmocka_unit_test_setup_teardown(DMARC_RPT_03_retention_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(DMARC_RPT_04_file_wal_mode_schema, setup, teardown),

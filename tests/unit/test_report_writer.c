@@ -10,6 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -287,6 +291,54 @@ static void DMARC_RPT_04_writer_missing_directory(void **state)
 	report_writer_stop(NULL);
 }
 
+/* A loopback TCP port that refuses connections: bound, never listening. */
+static int refusing_port(int *fd)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof sa;
+	*fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(*fd >= 0);
+	assert_int_equal(bind(*fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	assert_int_equal(getsockname(*fd, (struct sockaddr *)&sa, &len), 0);
+	return ntohs(sa.sin_port);
+}
+
+/* DMARC-RPT-01 (issue #15 "Fleets"): with redis { servers } and Redis
+ * down, start does not wait for Redis, the SQLite store is not touched,
+ * submissions return at once, every observation is dropped and counted,
+ * and the log says so once. */
+static void DMARC_RPT_01_redis_down_drops_and_counts(void **state)
+{
+	(void)state;
+	int fd;
+	char server[32], p[160];
+	snprintf(server, sizeof server, "127.0.0.1:%d", refusing_port(&fd));
+	snprintf(p, sizeof p, "%s/none/dmarc.db", dir); /* would fail if opened */
+	const char *servers[] = {server};
+	struct report_writer_opts o = {
+		.path = p, .redis_servers = servers, .n_redis_servers = 1, .redis_timeout = 0.5};
+	struct report_writer *w = NULL;
+	struct signet_error err = {0};
+	log_to_file();
+	assert_int_equal(report_writer_start(&o, &w, &err), SIGNET_OK);
+	struct report_obs obs = sample("192.0.2.1");
+	for (int k = 0; k < 3; k++)
+		assert_true(report_writer_submit(w, &obs));
+	struct report_writer_stats st = {0};
+	for (int k = 0; k < 500 && st.dropped < 3; k++) {
+		usleep(10000);
+		report_writer_stats(w, &st);
+	}
+	report_writer_stop(w);
+	log_restore();
+	close(fd);
+	assert_int_equal(st.dropped, 3);
+	assert_int_equal(st.recorded, 0);
+	assert_int_equal(count_in_log("observation(s) dropped (Redis "), 1);
+	struct stat sb;
+	assert_int_not_equal(stat(p, &sb), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -296,6 +348,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(DMARC_RPT_08_failed_write_drops_batch, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(DMARC_RPT_08_bad_observation_dropped_alone, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(DMARC_RPT_01_redis_down_drops_and_counts, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(DMARC_RPT_04_writer_missing_directory, setup,
 						teardown),
