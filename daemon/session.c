@@ -135,6 +135,7 @@ struct message {
 	enum signet_dmarc_result dmarc_result;
 	enum metrics_dmarc_action dmarc_action;
 	char dmarc_arc_why[600]; /* "arc-override: sealed by a.example, b.example"; "" none */
+	char rcpt_domain[256];   /* the first RCPT's domain (reports' envelope_to); "" none */
 };
 
 struct session {
@@ -267,8 +268,10 @@ static bool on_optneg(struct session *s, const struct milter_command *c, struct 
 	const struct config_dmarc *dm = &s->rt->cfg->dmarc;
 	if (dm->enabled && dm->enforce && dm->quarantine == CONFIG_QUARANTINE_HOLD)
 		ours.actions |= c->u.optneg.actions & SMFIF_QUARANTINE; /* the hold queue */
-	if (s->rt->cfg->arc.enabled && s->rt->cfg->arc.seal != CONFIG_ARC_SEAL_NONE) {
-		/* ARC-SEAL-02: a seal depends on where the mail goes (RCPT). */
+	/* ARC-SEAL-02: a seal depends on where the mail goes (RCPT); issue #15:
+	 * a report observation names the envelope_to domain. */
+	if ((s->rt->cfg->arc.enabled && s->rt->cfg->arc.seal != CONFIG_ARC_SEAL_NONE) ||
+	    (dm->enabled && dm->reports_enabled)) {
 		ours.protocol &= ~SMFIP_NORCPT;
 		ours.protocol |= c->u.optneg.protocol & SMFIP_NR_RCPT;
 	}
@@ -627,6 +630,18 @@ static void arc_ensure(struct session *s)
 
 static void on_rcpt(struct session *s, const struct milter_command *c)
 {
+	struct message *m = &s->msg;
+	if (m->rcpt_domain[0] == '\0') { /* RFC 9990 envelope_to: the first recipient's */
+		struct signet_span a = c->u.env.addr;
+		const uint8_t *at = a.len ? memrchr(a.p, '@', a.len) : NULL;
+		if (at != NULL) {
+			size_t n = a.len - (size_t)(at + 1 - a.p);
+			while (n > 0 && (at[n] == '>' || at[n] == ' '))
+				n--;
+			struct signet_span d = {.p = at + 1, .len = n};
+			copy_span(m->rcpt_domain, sizeof m->rcpt_domain, d);
+		}
+	}
 	if (s->rt->cfg->arc.seal == CONFIG_ARC_SEAL_NONE)
 		return;
 	arc_ensure(s);
@@ -1131,6 +1146,7 @@ static void dmarc_record(struct session *s, const struct signet_dmarc_outcome *d
 		.mode = s->rt->cfg->dmarc.discovery,
 		.source_ip = remote_ip(s),
 		.mail_from = m->sender,
+		.rcpt_domain = m->rcpt_domain[0] ? m->rcpt_domain : NULL,
 		.helo = s->helo,
 		.dkim = res,
 		.ndkim = n,

@@ -93,6 +93,7 @@ bool session_report_submit(struct report_writer *w, const struct session_report_
 		.source_ip = f->source_ip,
 		.header_from = o->author_domain,
 		.envelope_from = domain_of(f->mail_from, f->helo),
+		.envelope_to = f->rcpt_domain,
 		.dmarc_result = signet_dmarc_result_name(o->result),
 		.disposition = o->disposition == SIGNET_DMARC_POLICY_UNSET
 				       ? "none"

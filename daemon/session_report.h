@@ -17,9 +17,10 @@ struct report_writer;
 struct session_report_facts {
 	const struct signet_dmarc_outcome *dmarc; /* the evaluation; NULL: nothing to record */
 	enum signet_dmarc_mode mode;
-	const char *source_ip;                       /* the SMTP client; NULL: not recorded */
-	const char *mail_from;                       /* MAIL FROM address ("" for <>) */
-	const char *helo;                            /* the HELO name */
+	const char *source_ip;   /* the SMTP client; NULL: not recorded */
+	const char *mail_from;   /* MAIL FROM address ("" for <>) */
+	const char *rcpt_domain; /* the first RCPT TO\'s domain; NULL: not known */
+	const char *helo;        /* the HELO name */
 	const struct signet_sig_result *const *dkim; /* every signature's result */
 	size_t ndkim;
 	const struct signet_ar_spf *spf; /* the MAIL FROM check; NULL: none */

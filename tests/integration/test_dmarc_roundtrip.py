@@ -5,10 +5,13 @@
 # `signet dmarc report -c signetd.conf --out DIR` (what the daily timer runs,
 # the store, sender and organisation taken from the config) writes the
 # reports; the RFC 7489 form validates with xmllint against the Appendix C
-# schema, and the counts are those of the mail sent. A domain with no
-# aligned pass that day gets no report (only_authenticated, the default).
+# schema, the counts are those of the mail sent from two sources (one SPF
+# authorizes, one it does not), and `signet dmarc digest` reads the report
+# back with the same counts. A domain with no aligned pass that day gets no
+# report (only_authenticated, the default).
 # Environment: SIGNET_BIN, SIGNETD_BIN.
 import gzip
+import json
 import os
 import re
 import shutil
@@ -27,7 +30,8 @@ if os.path.dirname(os.path.abspath(__file__)) not in sys.path:
 import harness  # noqa: E402
 from harness import crlf, make_message, unique_id  # noqa: E402
 
-OUTSIDE = "127.0.0.3"
+OUTSIDE = "127.0.0.3"   # pass.example.org's SPF authorizes it
+OTHER = "127.0.0.4"     # and not this one
 FROM = "dmarc-reports@mx.signet.test"
 ZONE = {
     "pass.example.org": ["v=spf1 ip4:127.0.0.3 -all"],
@@ -45,17 +49,18 @@ def require_tools():
         pytest.skip("a private Postfix instance needs root (postfix -c DIR start)")
 
 
-def send(postfix, from_addr, n):
+def send(postfix, from_addr, n, source=OUTSIDE, expect=250):
     for _ in range(n):
         mid = unique_id("rt")
-        with smtplib.SMTP("127.0.0.1", postfix.smtp_port, source_address=(OUTSIDE, 0),
+        with smtplib.SMTP("127.0.0.1", postfix.smtp_port, source_address=(source, 0),
                           timeout=60) as s:
             s.ehlo("client.signet.test")
             assert s.mail(from_addr)[0] == 250
             assert s.rcpt("user@dest.test")[0] in (250, 251)
             code, resp = s.data(crlf(make_message(mid, from_addr=from_addr)))
-            assert code == 250, (code, resp)
-        postfix.wait_delivery(mid)
+            assert code == expect, (code, resp)
+        if expect == 250:
+            postfix.wait_delivery(mid)
 
 
 def test_DMARC_RPT_roundtrip_signetd_to_report(tmp_path, testdata):
@@ -77,6 +82,7 @@ def test_DMARC_RPT_roundtrip_signetd_to_report(tmp_path, testdata):
         postfix = harness.Postfix(milter=sd.milter())
         postfix.start()
         send(postfix, "a@pass.example.org", 3)
+        send(postfix, "c@pass.example.org", 2, source=OTHER, expect=550)  # DMARC fail, p=reject
         send(postfix, "b@fail.example.org", 2)
         # SIGTERM: the writer writes what is queued before signetd exits
         assert sd.stop() == 0, sd.log_text()[-3000:]
@@ -106,16 +112,30 @@ def test_DMARC_RPT_roundtrip_signetd_to_report(tmp_path, testdata):
         assert root.findtext("report_metadata/email") == FROM
         assert root.findtext("policy_published/domain") == "pass.example.org"
         assert root.findtext("policy_published/p") == "reject"
-        recs = root.findall("record")
-        assert len(recs) == 1, xml.decode()
-        rec = recs[0]
-        assert rec.findtext("row/source_ip") == OUTSIDE
+        recs = {r.findtext("row/source_ip"): r for r in root.findall("record")}
+        assert sorted(recs) == [OUTSIDE, OTHER], xml.decode()
+        rec = recs[OUTSIDE]
         assert rec.findtext("row/count") == "3"
         assert rec.findtext("row/policy_evaluated/disposition") == "none"
         assert rec.findtext("row/policy_evaluated/spf") == "pass"
         assert rec.findtext("identifiers/header_from") == "pass.example.org"
+        assert rec.findtext("identifiers/envelope_to") == "dest.test"
         assert rec.findtext("auth_results/spf/domain") == "pass.example.org"
         assert rec.findtext("auth_results/spf/result") == "pass"
+        bad = recs[OTHER]
+        assert bad.findtext("row/count") == "2"  # rejected with 550: recorded too
+        assert bad.findtext("row/policy_evaluated/disposition") == "reject"
+        assert bad.findtext("row/policy_evaluated/spf") == "fail"
+        assert bad.findtext("auth_results/spf/result") == "fail"
+        # the digest reads the report back with the same counts
+        d = subprocess.run([str(harness.signet_path()), "dmarc", "digest", "--json",
+                            str(files[0])], capture_output=True, text=True, timeout=60)
+        assert d.returncode == 0, d.stdout + d.stderr
+        dj = json.loads(d.stdout)
+        assert (dj["messages"], dj["dmarc_pass"], dj["spf_pass"]) == (5, 3, 3), dj
+        src = {x["ip"]: x for x in dj["sources"]}
+        assert src[OUTSIDE]["messages"] == 3 and src[OUTSIDE]["dispositions"] == {"none": 3}
+        assert src[OTHER]["messages"] == 2 and src[OTHER]["dispositions"] == {"reject": 2}
     finally:
         for x in (postfix, sd, unbound):
             if x:
