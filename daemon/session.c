@@ -1089,14 +1089,16 @@ static bool refuse_dmarc(struct session *s, const struct signet_dmarc_outcome *o
 {
 	struct message *m = &s->msg;
 	struct signet_error err = {0};
-	char line[1024], spf_line[1024], dm_line[1024], text[512];
+	char line[1024], spf_line[1024], arc_line[600], dm_line[1024], text[512];
 	bool reject = v->action == SESSION_DMARC_REJECT;
 	describe_results(s, line, sizeof line);
 	spf_describe(m, spf_line, sizeof spf_line);
+	session_arc_describe(m->arc, arc_line, sizeof arc_line);
 	session_dmarc_log_line(m->dmarc, v, dm_line, sizeof dm_line);
 	m->action = reject ? METRICS_REJECTED : METRICS_DEFERRED;
-	log_msg(LOG_LVL_INFO, "%s: %s; verified: %s%s%s; message %s in %u ms", queue_id(s), m->note,
-		line, spf_line, dm_line, reject ? "rejected (DMARC)" : "deferred (DMARC temperror)",
+	log_msg(LOG_LVL_INFO, "%s: %s; verified: %s%s%s%s; message %s in %u ms", queue_id(s),
+		m->note, line, spf_line, arc_line, dm_line,
+		reject ? "rejected (DMARC)" : "deferred (DMARC temperror)",
 		clock_ms_since(m->t0_us));
 	if (reject)
 		session_dmarc_reject_text(o, text, sizeof text);

@@ -13,6 +13,7 @@
 import argparse
 import os
 import signal
+import smtplib
 import subprocess
 import sys
 import time
@@ -102,8 +103,16 @@ def run(args):
 
         heading(f"6. Publish the records in a real DNS server (unbound on 127.0.0.1)")
         say("Up to here a keys file stood in for DNS. Now a private unbound serves the two")
-        say("TXT records, as your DNS host would (the RSA one split into 255-octet strings).")
-        unbound = harness.Unbound({DOMAIN: {n: [v] for n, v in records.items()}})
+        say("TXT records, as your DNS host would (the RSA one split into 255-octet strings),")
+        say(f"with {DOMAIN}'s SPF record (its mail comes from 127.0.0.3 in this demo) and")
+        say("its DMARC policy, which receivers apply to mail that fails both:")
+        zone = {n: [v] for n, v in records.items()}
+        zone[DOMAIN] = ["v=spf1 ip4:127.0.0.3 -all"]
+        zone[f"_dmarc.{DOMAIN}"] = [f"v=DMARC1; p=reject; rua=mailto:dmarc@{DOMAIN}"]
+        for n, v in sorted(zone.items()):
+            if not n.endswith("._domainkey." + DOMAIN):
+                say(f"    {n}. IN TXT \"{v[0]}\"")
+        unbound = harness.Unbound({DOMAIN: zone})
         unbound.start()
         dns = f"127.0.0.1@{unbound.port}"
         say(f"unbound is listening on {dns}. Check each record against its private key:")
@@ -114,7 +123,8 @@ def run(args):
         heading("7. Start signetd, the milter, with both keys")
         signetd = harness.Signetd(args.signetd, [unbound.forwarder()],
                                   [(DOMAIN, sel, keys[sel]) for sel, _ in SELECTORS],
-                                  local_addrs=["127.0.0.1/32"], authserv_id=AUTHSERV)
+                                  local_addrs=["127.0.0.1/32"], authserv_id=AUTHSERV,
+                                  dmarc=True)
         signetd.start()
         say(f"signetd -f -c {signetd.conf} is running (pid {signetd.proc.pid}); mail from")
         say("127.0.0.1 and mail handed over without SMTP is signed, everything else is")
@@ -190,12 +200,27 @@ def run(args):
         for a in ar:
             say("    " + " ".join(a.split()))
         _, results = harness.parse_ar(ar[0].split(":", 1)[1]) if ar else (None, [])
-        if [x["result"] for x in results] != ["pass"]:
+        # one field with every check of signetd (AR-POS-02): dkim, spf, arc, dmarc
+        if [x["result"] for x in results if x["method"] == "dkim"] != ["pass"]:
             raise SystemExit("demo: expected dkim=pass in Authentication-Results")
         say(f"Only an Authentication-Results claiming {AUTHSERV} is trusted downstream; signetd")
         say("removes any such field that arrives from outside (it would be forged).")
 
-        heading("13. signetd's log: one line per message")
+        heading(f"13. A forgery: From {DOMAIN}, unsigned, from an address its SPF does not list")
+        forged = "127.0.0.4"
+        f_id = harness.unique_id("demo-forged")
+        say(f"sent from {forged}: no DKIM signature, SPF fails, so DMARC fails and {DOMAIN}'s")
+        say("policy (p=reject) is applied at the end of the message:")
+        try:
+            postfix.submit(message(f_id, "Urgent: wire transfer", "Please pay today.\n"),
+                           sender=f"ceo@{DOMAIN}", rcpts=("suzie@dest.test",), source=forged)
+            raise SystemExit("demo: the forged message was accepted")
+        except smtplib.SMTPDataError as e:
+            say(f"SMTP from {forged}: {e.smtp_code} {e.smtp_error.decode(errors='replace')}")
+            if e.smtp_code != 550:
+                raise SystemExit(f"demo: expected 550 for the forgery, got {e.smtp_code}")
+
+        heading("14. signetd's log: one line per message")
         lines = signetd.log_lines_with(qid, timeout=3)
         say(indent(signetd.log_text()))
         if not lines:
