@@ -599,6 +599,9 @@ static bool config_defaults(struct signetd_config *cfg, struct ctx *c)
 	sg->allow_envfrom_empty = sg->use_esld = sg->try_fallback = true;
 	sg->use_domain = USE_DOMAIN_HEADER;
 	sg->selector = cfg_xstrdup(c, CONFIG_DEFAULT_SELECTOR);
+	sg->key_prefix = cfg_xstrdup(c, CONFIG_DEFAULT_KEY_PREFIX);
+	sg->redis_refresh = CONFIG_DEFAULT_REDIS_REFRESH;
+	sg->redis.timeout = CONFIG_DEFAULT_REDIS_TIMEOUT;
 	if (!socket_parse(CONFIG_DEFAULT_SOCKET, &cfg->socket) ||
 	    (cfg->socket.spec = cfg_xstrdup(c, CONFIG_DEFAULT_SOCKET)) == NULL)
 		return false;
@@ -607,7 +610,8 @@ static bool config_defaults(struct signetd_config *cfg, struct ctx *c)
 		return false;
 	for (size_t k = 0; k < 2; k++)
 		(void)cidr_parse(local[k], &cfg->local_addrs.v[cfg->local_addrs.n++]);
-	return cfg->log_facility != NULL && sg->selector != NULL && cfg->psl_file != NULL;
+	return cfg->log_facility != NULL && sg->selector != NULL && sg->key_prefix != NULL &&
+	       cfg->psl_file != NULL;
 }
 
 _Static_assert(FILEREAD_MAX_CONFIG == UCL_MAX_INPUT, "SECURITY.md gives one cap for both");
@@ -647,6 +651,7 @@ static void config_from_doc(struct ctx *c, const struct ucl_doc *doc)
 	cfg_check_top_path(c);
 	cfg_resolve_domains(c);
 	cfg_apply_rotation(c);
+	cfg_check_redis_signing(c);
 	cfg_raw_domains_free(c);
 	if (c->cfg->socket.family != CONFIG_SOCK_UNIX)
 		c->cfg->socket_mode = CONFIG_DEFAULT_SOCKET_MODE;
@@ -755,6 +760,8 @@ void config_free(struct signetd_config *cfg)
 	cfg_arc_free(&cfg->arc);
 	struct config_signing *sg = &cfg->signing;
 	free(sg->selector), free(sg->path), free(sg->sign_headers);
+	free(sg->key_prefix), free(sg->selector_prefix);
+	config_redis_free(&sg->redis);
 	cidr_list_free(&sg->sign_networks);
 	for (size_t k = 0; k < sg->ndomains; k++) {
 		for (size_t j = 0; j < sg->domains[k].nkeys; j++) {

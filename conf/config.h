@@ -23,7 +23,10 @@
 #define CONFIG_DEFAULT_FILE "/etc/signet/signetd.conf"
 #define CONFIG_DEFAULT_SOCKET "inet:8891@127.0.0.1"
 #define CONFIG_DEFAULT_SOCKET_MODE 0660
-#define CONFIG_DEFAULT_SELECTOR "dkim" /* rspamd's default selector */
+#define CONFIG_DEFAULT_SELECTOR "dkim"        /* rspamd's default selector */
+#define CONFIG_DEFAULT_KEY_PREFIX "dkim_keys" /* rspamd's default hash of keys in Redis */
+#define CONFIG_DEFAULT_REDIS_REFRESH 60.0     /* dkim_signing.redis_refresh (seconds) */
+#define CONFIG_MAX_REDIS_REFRESH 86400.0
 #define CONFIG_DEFAULT_DNS_TIMEOUT 5.0 /* seconds */
 #define CONFIG_MAX_DNS_TIMEOUT 300.0   /* longer than Postfix's milter_content_timeout is useless */
 #define CONFIG_DEFAULT_HEALTH_INTERVAL                                                             \
@@ -95,6 +98,25 @@ struct config_domain {
 	size_t nkeys;
 };
 
+/* redis { } (issue #15 "Fleets"; conf/config_redis.c, signetd.conf(5) REDIS):
+ * where a fleet of signetd writes its DMARC observations. */
+#define CONFIG_MAX_REDIS_SERVERS 8
+#define CONFIG_DEFAULT_REDIS_TIMEOUT 1.0 /* seconds: connect and each reply */
+#define CONFIG_MAX_REDIS_TIMEOUT 60.0
+struct config_redis {
+	char **servers; /* owned: "ADDRESS:PORT" / "[IPV6]:PORT"; none = no Redis */
+	size_t n_servers;
+	double timeout; /* seconds; default CONFIG_DEFAULT_REDIS_TIMEOUT */
+};
+void config_redis_free(struct config_redis *r);
+/* Splits a redis.servers entry into host (no brackets) and port; false
+ * when it is not a numeric ADDRESS:PORT or [IPV6]:PORT or host over cap. */
+bool config_redis_server(const char *spec, char *host, size_t cap, unsigned *port);
+struct signetd_config;
+/* The Redis servers the signing keys come from: dkim_signing's own when it
+ * lists servers (rspamd's module-level setting wins), else redis { }. */
+const struct config_redis *config_signing_redis(const struct signetd_config *cfg);
+
 /* The dkim_signing section (rspamd key names and defaults). */
 struct config_signing {
 	bool enabled;                      /* signet: false turns signing off (default true) */
@@ -118,6 +140,17 @@ struct config_signing {
 	struct cidr_list sign_networks; /* rspamd sign_networks, inline CIDR list only */
 	struct config_domain *domains;  /* owned, sorted by name */
 	size_t ndomains;
+	/* Keys in Redis (rspamd's use_redis; issue #17 "Keys in Redis";
+	 * daemon/keyfetch.h): the private key of SELECTOR for DOMAIN is
+	 * HGET key_prefix "SELECTOR.DOMAIN"; with selector_prefix the selector
+	 * is HGET selector_prefix "DOMAIN" first. Paths are then ignored. */
+	bool use_redis;            /* default false */
+	char *key_prefix;          /* owned: default CONFIG_DEFAULT_KEY_PREFIX */
+	char *selector_prefix;     /* owned or NULL: selectors from this config */
+	double redis_refresh;      /* signet: seconds a fetched key is used before it is
+				       fetched again in the background; default 60 */
+	struct config_redis redis; /* dkim_signing.servers/timeout (rspamd's module-level
+				       Redis); no servers = the redis { } section's */
 };
 
 /* dmarc { } (DESIGN.md signetd config additions; conf/config_dmarc.c,
@@ -157,21 +190,6 @@ struct config_arc {
  * below one of them? False when the list is empty. */
 bool config_arc_local_domain(const struct config_arc *a, const char *domain);
 const char *config_arc_seal_name(enum config_arc_seal s);
-
-/* redis { } (issue #15 "Fleets"; conf/config_redis.c, signetd.conf(5) REDIS):
- * where a fleet of signetd writes its DMARC observations. */
-#define CONFIG_MAX_REDIS_SERVERS 8
-#define CONFIG_DEFAULT_REDIS_TIMEOUT 1.0 /* seconds: connect and each reply */
-#define CONFIG_MAX_REDIS_TIMEOUT 60.0
-struct config_redis {
-	char **servers; /* owned: "ADDRESS:PORT" / "[IPV6]:PORT"; none = no Redis */
-	size_t n_servers;
-	double timeout; /* seconds; default CONFIG_DEFAULT_REDIS_TIMEOUT */
-};
-void config_redis_free(struct config_redis *r);
-/* Splits a redis.servers entry into host (no brackets) and port; false
- * when it is not a numeric ADDRESS:PORT or [IPV6]:PORT or host over cap. */
-bool config_redis_server(const char *spec, char *host, size_t cap, unsigned *port);
 
 struct signetd_config {
 	char *file; /* owned: the main config file name */

@@ -100,8 +100,10 @@ static void dump_domains(const struct config_signing *sg, FILE *f)
 		for (size_t j = 0; j < cd->nkeys; j++) {
 			fputs("        { selector = ", f);
 			put_str(f, cd->keys[j].selector);
-			fputs("; path = ", f);
-			put_str(f, cd->keys[j].path);
+			if (cd->keys[j].path != NULL) { /* none with use_redis */
+				fputs("; path = ", f);
+				put_str(f, cd->keys[j].path);
+			}
 			if (cd->keys[j].alg != SIGNET_ALG_UNKNOWN)
 				fprintf(f, "; algorithm = \"%s\"",
 					signet_alg_name(cd->keys[j].alg));
@@ -144,6 +146,19 @@ static void dump_signing(const struct config_signing *sg, FILE *f)
 	else
 		fputs("  # sign_headers: not set (the library's default list, oversigned)\n", f);
 	put_kv(f, "  ", "idn_labels", sg->idn_labels == SIGNET_IDN_ALABELS ? "a-labels" : "auto");
+	put_bool(f, "use_redis", sg->use_redis);
+	put_kv(f, "  ", "key_prefix", sg->key_prefix);
+	if (sg->selector_prefix)
+		put_kv(f, "  ", "selector_prefix", sg->selector_prefix);
+	fprintf(f, "  redis_refresh = %gs;\n", sg->redis_refresh);
+	if (sg->redis.n_servers > 0) {
+		fputs("  servers = [", f);
+		for (size_t k = 0; k < sg->redis.n_servers; k++) {
+			fputs(k ? ", " : "", f);
+			put_str(f, sg->redis.servers[k]);
+		}
+		fprintf(f, "];\n  timeout = %gs;\n", sg->redis.timeout);
+	}
 	dump_domains(sg, f);
 	fputs("}\n", f);
 }

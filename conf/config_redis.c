@@ -5,6 +5,8 @@
  * several signetd share one store; the first server that answers is used.
  * No AUTH, no TLS: bind Redis to loopback or a private network
  * (signetd.conf(5) REDIS). */
+#include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +32,13 @@ bool config_redis_server(const char *spec, char *host, size_t cap, unsigned *por
 	return hostport_port(colon + 1, strlen(colon + 1), port);
 }
 
+#define REDIS_DEFAULT_PORT 6379
+
+const struct config_redis *config_signing_redis(const struct signetd_config *cfg)
+{
+	return cfg->signing.redis.n_servers > 0 ? &cfg->signing.redis : &cfg->redis;
+}
+
 void config_redis_free(struct config_redis *r)
 {
 	for (size_t k = 0; k < r->n_servers; k++)
@@ -39,20 +48,32 @@ void config_redis_free(struct config_redis *r)
 	r->n_servers = 0;
 }
 
+struct servers_arg {
+	struct config_redis *r;
+	const char *where; /* "redis.servers" or "dkim_signing.servers" */
+};
+
 static void add_server(struct ctx *c, const struct ucl_node *n, const char *s, void *arg)
 {
-	struct config_redis *r = arg;
-	char host[64];
+	const struct servers_arg *a = arg;
+	struct config_redis *r = a->r;
+	char host[64], withport[80];
 	unsigned port;
+	uint8_t addr[16];
+	/* rspamd's servers = "127.0.0.1" means Redis's default port */
+	if (inet_pton(AF_INET, s, addr) == 1)
+		snprintf(withport, sizeof withport, "%s:%d", s, REDIS_DEFAULT_PORT), s = withport;
+	else if (strlen(s) < 64 && inet_pton(AF_INET6, s, addr) == 1)
+		snprintf(withport, sizeof withport, "[%s]:%d", s, REDIS_DEFAULT_PORT), s = withport;
 	if (!config_redis_server(s, host, sizeof host, &port)) {
 		cfg_node_error(c, n,
-			       "redis.servers: '%s' is not a numeric ADDRESS:PORT or [IPV6]:PORT "
+			       "%s: '%s' is not a numeric ADDRESS, ADDRESS:PORT or [IPV6]:PORT "
 			       "(e.g. \"127.0.0.1:6379\")",
-			       s);
+			       a->where, s);
 		return;
 	}
 	if (r->n_servers == CONFIG_MAX_REDIS_SERVERS) {
-		cfg_node_error(c, n, "redis.servers: more than %d servers",
+		cfg_node_error(c, n, "%s: more than %d servers", a->where,
 			       CONFIG_MAX_REDIS_SERVERS);
 		return;
 	}
@@ -66,11 +87,17 @@ static void add_server(struct ctx *c, const struct ucl_node *n, const char *s, v
 		r->n_servers++;
 }
 
+void cfg_redis_servers(struct ctx *c, const struct ucl_node *n, const char *where,
+		       struct config_redis *r)
+{
+	struct servers_arg a = {r, where};
+	config_redis_free(r);
+	cfg_each_str(c, n, where, &a, add_server);
+}
+
 static void k_servers(struct ctx *c, const struct ucl_node *n, void *base)
 {
-	struct config_redis *r = base;
-	config_redis_free(r);
-	cfg_each_str(c, n, "redis.servers", r, add_server);
+	cfg_redis_servers(c, n, "redis.servers", base);
 }
 
 static void k_timeout(struct ctx *c, const struct ucl_node *n, void *base)

@@ -313,7 +313,65 @@ static void k_top_path(struct ctx *c, const struct ucl_node *n, void *base)
 	c->top_path = n;
 }
 
-#define REDIS_NOTE "keys come from files; Redis key storage is not implemented yet"
+#define REDIS_NOTE "no AUTH or database selection: bind Redis to loopback or a private network"
+
+static void k_sg_servers(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	struct config_signing *sg = base;
+	cfg_redis_servers(c, n, "dkim_signing.servers", &sg->redis);
+}
+
+static void k_sg_timeout(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	struct config_signing *sg = base;
+	(void)cfg_want_duration(c, n, "dkim_signing.timeout", CONFIG_MAX_REDIS_TIMEOUT,
+				&sg->redis.timeout);
+}
+
+static void k_redis_refresh(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	struct config_signing *sg = base;
+	double v;
+	if (!cfg_want_duration(c, n, "dkim_signing.redis_refresh", CONFIG_MAX_REDIS_REFRESH, &v))
+		return;
+	if (v < 1.0) {
+		cfg_node_error(c, n, "dkim_signing.redis_refresh must be at least 1 s");
+		return;
+	}
+	sg->redis_refresh = v;
+}
+
+/* key_prefix / selector_prefix: Redis hash names (any bytes but NUL are
+ * valid key names; a control character is surely a typo). */
+static void k_hash_name(struct ctx *c, const struct ucl_node *n, const char *where, char **slot)
+{
+	char buf[32];
+	const char *s;
+	if (!cfg_want_str(c, n, where, buf, sizeof buf, &s))
+		return;
+	size_t len = strlen(s);
+	bool ok = len > 0 && len <= 256;
+	for (size_t k = 0; ok && k < len; k++)
+		ok = (unsigned char)s[k] > 0x20 && s[k] != 0x7f;
+	if (!ok) {
+		cfg_node_error(
+			c, n, "%s must be a Redis key name: 1..256 printable characters, no spaces",
+			where);
+		return;
+	}
+	cfg_set_str(c, slot, s);
+}
+
+static void k_key_prefix(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	k_hash_name(c, n, "dkim_signing.key_prefix", &((struct config_signing *)base)->key_prefix);
+}
+
+static void k_selector_prefix(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	k_hash_name(c, n, "dkim_signing.selector_prefix",
+		    &((struct config_signing *)base)->selector_prefix);
+}
 #define HTTP_NOTE "it belongs to rspamd's HTTP protocol, which a milter does not have"
 #define VAULT_NOTE "Vault is not supported; keep keys in files"
 #define MAPS_NOTE "maps are not supported; list the keys under domain { }"
@@ -383,16 +441,17 @@ static const struct keydef signing_keys[] = {
 	 0,
 	 NULL,
 	 {"check the published key with: signet dnscheck -d DOMAIN -s SELECTOR -k KEYFILE"}},
-	{"use_redis", K_UNSUPPORTED, 0, NULL, {REDIS_NOTE}},
-	{"key_prefix", K_UNSUPPORTED, 0, NULL, {REDIS_NOTE}},
-	{"selector_prefix", K_UNSUPPORTED, 0, NULL, {REDIS_NOTE}},
-	{"servers", K_UNSUPPORTED, 0, NULL, {REDIS_NOTE}},
-	{"read_servers", K_UNSUPPORTED, 0, NULL, {REDIS_NOTE}},
-	{"write_servers", K_UNSUPPORTED, 0, NULL, {REDIS_NOTE}},
+	{"use_redis", K_BOOL, SGN(use_redis), NULL, {NULL}},
+	{"key_prefix", K_FN, 0, k_key_prefix, {NULL}},
+	{"selector_prefix", K_FN, 0, k_selector_prefix, {NULL}},
+	{"redis_refresh", K_FN, 0, k_redis_refresh, {NULL}},
+	{"servers", K_FN, 0, k_sg_servers, {NULL}},
+	{"timeout", K_FN, 0, k_sg_timeout, {NULL}},
+	{"read_servers", K_UNSUPPORTED, 0, NULL, {"list the servers in servers"}},
+	{"write_servers", K_UNSUPPORTED, 0, NULL, {"list the servers in servers"}},
 	{"password", K_UNSUPPORTED, 0, NULL, {REDIS_NOTE}},
 	{"db", K_UNSUPPORTED, 0, NULL, {REDIS_NOTE}},
 	{"dbname", K_UNSUPPORTED, 0, NULL, {REDIS_NOTE}},
-	{"timeout", K_UNSUPPORTED, 0, NULL, {REDIS_NOTE}},
 	{"use_http_headers", K_UNSUPPORTED, 0, NULL, {HTTP_NOTE}},
 	{"allow_headers_fallback", K_UNSUPPORTED, 0, NULL, {HTTP_NOTE}},
 	{"http_sign_header", K_UNSUPPORTED, 0, NULL, {HTTP_NOTE}},
@@ -508,6 +567,22 @@ static void resolve_key(struct ctx *c, const struct raw_domain *rd, const struct
 			       rd->name, sel);
 		return;
 	}
+	if (sg->use_redis) {
+		/* rspamd: with use_redis the key is HGET key_prefix
+		 * "selector.domain"; a path is not used. */
+		if (rk->path != NULL)
+			cfg_node_warn(
+				c, rk->at,
+				"domain %s, selector %s: path is ignored with use_redis (the key "
+				"is read from Redis)",
+				rd->name, sel);
+		out->selector = cfg_xstrdup(c, sel);
+		out->alg = rk->alg;
+		out->file = rk->at->file;
+		out->line = rk->at->line;
+		out->col = rk->at->col;
+		return;
+	}
 	if (tmpl == NULL) {
 		cfg_node_error(c, rk->at,
 			       "domain %s, selector %s: no path (set path here, or a "
@@ -557,7 +632,7 @@ static void resolve_domain(struct ctx *c, const struct raw_domain *rd, struct co
 	for (size_t k = 0; k < rd->n; k++) {
 		struct config_key *ck = &cd->keys[cd->nkeys];
 		resolve_key(c, rd, &rd->keys[k], ck);
-		if (ck->selector == NULL || ck->path == NULL) {
+		if (ck->selector == NULL || (ck->path == NULL && !c->cfg->signing.use_redis)) {
 			free(ck->selector), free(ck->path);
 			memset(ck, 0, sizeof *ck);
 			continue;
@@ -651,6 +726,8 @@ static struct config_domain *find_or_add_domain(struct ctx *c, const char *name)
 void cfg_apply_rotation(struct ctx *c)
 {
 	struct rotation r;
+	if (c->cfg->signing.use_redis)
+		return; /* fleet mode: the signing selector is in Redis (selector_prefix) */
 	if (!rotation_load(rotation_path(c->cfg), &r, c->d))
 		return;
 	bool changed = false;
@@ -679,6 +756,29 @@ void cfg_raw_domains_free(struct ctx *c)
 	free(c->doms);
 	c->doms = NULL;
 	c->ndoms = 0;
+}
+
+/* use_redis needs a server to ask; a selector_prefix names the selector
+ * itself, so a configured one would be silently ignored. */
+void cfg_check_redis_signing(struct ctx *c)
+{
+	const struct config_signing *sg = &c->cfg->signing;
+	const struct ucl_node *at = c->signing;
+	if (!sg->use_redis)
+		return;
+	if (config_signing_redis(c->cfg)->n_servers == 0) {
+		if (at != NULL)
+			cfg_node_error(c, at,
+				       "dkim_signing.use_redis needs Redis servers: set redis { "
+				       "servers = [\"127.0.0.1:6379\"]; } or dkim_signing.servers");
+		else
+			diags_add(c->d, DIAG_ERROR, "dkim_signing.use_redis needs Redis servers");
+	}
+	if (sg->path != NULL && at != NULL)
+		cfg_node_warn(c, at,
+			      "dkim_signing.path is ignored with use_redis (keys are read from "
+			      "Redis hash %s)",
+			      sg->key_prefix);
 }
 
 /* The top-level path template, checked once: it is used for fallback. */

@@ -110,12 +110,16 @@ void cfg_resolve_domains(struct ctx *c);
 /* After cfg_resolve_domains: domains in key rotation sign with their active
  * selector (rotation.h; the state file of rotation.state). */
 void cfg_apply_rotation(struct ctx *c);
+void cfg_check_redis_signing(struct ctx *c);
 void cfg_check_top_path(struct ctx *c);
 
 /* config_dmarc.c: the dmarc section. */
 void cfg_s_dmarc(struct ctx *c, const struct ucl_node *n, void *base);
 /* config_redis.c: the redis section. */
 void cfg_s_redis(struct ctx *c, const struct ucl_node *n, void *base);
+/* A servers list (redis.servers, dkim_signing.servers) into r, replacing it. */
+void cfg_redis_servers(struct ctx *c, const struct ucl_node *n, const char *where,
+		       struct config_redis *r);
 /* config_arc.c: the arc section, its defaults, freeing and dump. */
 void cfg_s_arc(struct ctx *c, const struct ucl_node *n, void *base);
 void cfg_arc_defaults(struct config_arc *a);

@@ -685,6 +685,12 @@ enum signet_status keystore_load(const struct signetd_config *cfg, struct keysto
 	atomic_init(&ks->refs, 1);
 	struct keys_identity id;
 	keys_identity(cfg, &id, d);
+	if (cfg->signing.use_redis) {
+		/* rspamd's use_redis: keys are fetched per domain from Redis at
+		 * signing time (daemon/keyfetch.h); no files to load. */
+		*out = ks;
+		return SIGNET_OK;
+	}
 	load_domains(cfg, &id, ks, d);
 	load_fallback(cfg, &id, ks, d);
 	if (cfg->signing.enabled && ks->n == 0 && ks->nfb == 0 && d->nerrors == errors)

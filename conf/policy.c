@@ -307,10 +307,49 @@ static void take_keys(struct policy_decision *out, const char *d, const struct k
 	out->sign = true;
 }
 
+static int domain_name_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct config_domain *)elem)->name);
+}
+
+/* rspamd's use_redis (lua_dkim_tools prepare_dkim_signing): the selectors
+ * of the domain's domain { } entry (or a parent's with use_esld), else,
+ * with try_fallback, the top-level selector; selector_prefix replaces them
+ * with the one Redis names. The keys themselves are HGET at signing. */
+static bool redis_selectors(const struct facts *x, const char *dom, struct policy_decision *out)
+{
+	const struct config_signing *sg = x->sg;
+	const struct config_domain *cd = NULL;
+	for (const char *p = dom; cd == NULL && p != NULL;
+	     p = sg->use_esld && strchr(p, '.') ? strchr(p, '.') + 1 : NULL)
+		cd = bsearch(p, sg->domains, sg->ndomains, sizeof *sg->domains, domain_name_cmp);
+	if (cd == NULL && !sg->try_fallback)
+		return false;
+	if (cd != NULL)
+		snprintf(out->domain, sizeof out->domain, "%s", cd->name);
+	else if (sg->use_esld)
+		esld(x->ks, dom, out->domain, sizeof out->domain);
+	else
+		snprintf(out->domain, sizeof out->domain, "%s", dom);
+	out->nsigs = 0;
+	if (sg->selector_prefix != NULL)
+		out->sigs[out->nsigs++] = (struct policy_sig){"", NULL, NULL};
+	else if (cd != NULL)
+		for (size_t j = 0; j < cd->nkeys && out->nsigs < SIGNET_MAX_SIGNERS; j++)
+			out->sigs[out->nsigs++] =
+				(struct policy_sig){cd->keys[j].selector, NULL, NULL};
+	else
+		out->sigs[out->nsigs++] = (struct policy_sig){sg->selector, NULL, NULL};
+	out->from_redis = out->sign = true;
+	return true;
+}
+
 /* The key: the domain's own, then (use_esld) a parent's, then the fallback. */
 static bool find_keys(const struct facts *x, const char *dom, struct policy_decision *out)
 {
 	size_t n;
+	if (x->sg->use_redis)
+		return redis_selectors(x, dom, out);
 	const struct keystore_key *k = keystore_find(x->ks, dom, &n);
 	const char *p = dom;
 	while (k == NULL && x->sg->use_esld && (p = strchr(p, '.')) != NULL)
@@ -352,9 +391,11 @@ static void sign_reason(const struct facts *x, enum config_use_domain mode,
 			  : x->via == VIA_NETWORKS ? "client in sign_networks: "
 			  : x->non_smtp            ? "local submission: "
 						   : "client in local_addrs: ";
-	snprintf(out->reason, sizeof out->reason, "%s%s; d=%s (from %s), selector%s %s", via,
+	if (out->from_redis && x->sg->selector_prefix != NULL)
+		snprintf(sels, sizeof sels, "from Redis hash %s", x->sg->selector_prefix);
+	snprintf(out->reason, sizeof out->reason, "%s%s; d=%s (from %s), selector%s %s%s", via,
 		 x->via == VIA_AUTH ? x->auth : x->client, out->domain, source_name(mode),
-		 out->nsigs > 1 ? "s" : "", sels);
+		 out->nsigs > 1 ? "s" : "", sels, out->from_redis ? " (key from Redis)" : "");
 }
 
 enum signet_status policy_decide(const struct signetd_config *cfg, const struct keystore *ks,

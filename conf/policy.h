@@ -57,6 +57,10 @@ struct policy_decision {
 	char domain[256];                           /* d= when signing */
 	struct policy_sig sigs[SIGNET_MAX_SIGNERS]; /* every configured selector of the domain */
 	size_t nsigs;
+	/* dkim_signing.use_redis: sigs[] has the selectors (key NULL; with
+	 * selector_prefix one entry whose selector is "" as Redis names it);
+	 * the keys are fetched by the daemon (keyfetch.h) */
+	bool from_redis;
 	char reason[600]; /* why (not) signing, one line */
 };
 

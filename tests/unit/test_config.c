@@ -393,8 +393,8 @@ static void config_unsupported_rspamd_keys_warned(void **state)
 {
 	(void)state;
 	struct signetd_config *cfg = load_ok("dkim_signing {\n"
-					     "  use_redis = true;\n"
-					     "  key_prefix = \"DKIM_KEYS\";\n"
+					     "  password = \"secret\";\n"
+					     "  use_vault = true;\n"
 					     "  sign_inbound = true;\n"
 					     "  check_pubkey = true;\n"
 					     "  use_http_headers = false;\n"
@@ -405,9 +405,9 @@ static void config_unsupported_rspamd_keys_warned(void **state)
 	assert_int_equal(g_d.nwarnings, 7);
 	assert_string_equal(
 		g_d.v[0].msg,
-		"/etc/signet/signetd.conf:2:3: 'dkim_signing.use_redis' (an rspamd key) "
-		"is not supported by signet and is ignored: keys come from files; Redis "
-		"key storage is not implemented yet");
+		"/etc/signet/signetd.conf:2:3: 'dkim_signing.password' (an rspamd key) "
+		"is not supported by signet and is ignored: no AUTH or database selection: "
+		"bind Redis to loopback or a private network");
 	assert_string_equal(g_d.v[2].msg,
 			    "/etc/signet/signetd.conf:4:3: 'dkim_signing.sign_inbound' (an rspamd "
 			    "key) is not supported by signet and is ignored: signet signs only "
@@ -618,6 +618,57 @@ static void remove_dir(void)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* FLEET-KEYS-01: rspamd's use_redis, key_prefix, selector_prefix and the
+ * module-level servers are read; domain { } entries need no path then. */
+static void config_use_redis_keys(void **state)
+{
+	(void)state;
+	struct signetd_config *cfg = load_ok("redis { servers = [\"127.0.0.1:6390\"]; }\n"
+					     "dkim_signing {\n"
+					     "  use_redis = true;\n"
+					     "  key_prefix = \"DKIM_KEYS\";\n"
+					     "  selector_prefix = \"DKIM_SELECTORS\";\n"
+					     "  domain { example.com { selector = \"s1\"; } }\n"
+					     "}\n");
+	assert_int_equal(g_d.nerrors, 0);
+	assert_int_equal(g_d.nwarnings, 0);
+	assert_true(cfg->signing.use_redis);
+	assert_string_equal(cfg->signing.key_prefix, "DKIM_KEYS");
+	assert_string_equal(cfg->signing.selector_prefix, "DKIM_SELECTORS");
+	assert_true(cfg->signing.redis_refresh == CONFIG_DEFAULT_REDIS_REFRESH);
+	assert_int_equal(cfg->signing.ndomains, 1);
+	assert_string_equal(cfg->signing.domains[0].keys[0].selector, "s1");
+	assert_null(cfg->signing.domains[0].keys[0].path);
+	assert_ptr_equal(config_signing_redis(cfg), &cfg->redis);
+	config_free(cfg);
+	/* defaults: rspamd's hash name, no selector hash; dkim_signing's own
+	 * servers (a bare address means port 6379) win over redis { } */
+	cfg = load_ok("redis { servers = [\"127.0.0.1:6390\"]; }\n"
+		      "dkim_signing { use_redis = true; servers = \"127.0.0.2\"; timeout = 3s;\n"
+		      "  redis_refresh = 300s; path = \"/k/$domain.key\"; }\n");
+	assert_string_equal(cfg->signing.key_prefix, "dkim_keys");
+	assert_null(cfg->signing.selector_prefix);
+	assert_true(cfg->signing.redis_refresh == 300.0);
+	assert_ptr_equal(config_signing_redis(cfg), &cfg->signing.redis);
+	assert_string_equal(cfg->signing.redis.servers[0], "127.0.0.2:6379");
+	assert_true(cfg->signing.redis.timeout == 3.0);
+	assert_non_null(diags_find(&g_d, "dkim_signing.path is ignored with use_redis"));
+	config_free(cfg);
+	/* no server to ask is an error, as are bad values */
+	assert_non_null(strstr(load_err("dkim_signing { use_redis = true; }\n"),
+			       "dkim_signing.use_redis needs Redis servers"));
+	assert_non_null(
+		strstr(load_err("redis { servers = [\"127.0.0.1:6379\"]; }\n"
+				"dkim_signing { use_redis = true; key_prefix = \"a b\"; }\n"),
+		       "dkim_signing.key_prefix must be a Redis key name"));
+	assert_non_null(
+		strstr(load_err("redis { servers = [\"127.0.0.1:6379\"]; }\n"
+				"dkim_signing { use_redis = true; redis_refresh = 0.5s; }\n"),
+		       "dkim_signing.redis_refresh must be at least 1 s"));
+	assert_non_null(strstr(load_err("dkim_signing { servers = \"redis.example\"; }\n"),
+			       "dkim_signing.servers: 'redis.example' is not a numeric ADDRESS"));
+}
+
 /* An rspamd user includes their local.d/dkim_signing.conf as it is. */
 static void config_include_rspamd_file(void **state)
 {
@@ -634,7 +685,7 @@ static void config_include_rspamd_file(void **state)
 		   "    ]\n"
 		   "  }\n"
 		   "}\n"
-		   "use_redis = false;\n");
+		   "use_vault = false;\n");
 	write_file("signetd.conf", "socket = \"unix:/run/signetd.sock\"\n"
 				   "dkim_signing {\n"
 				   "  .include \"local.d/dkim_signing.conf\"\n"
@@ -651,7 +702,7 @@ static void config_include_rspamd_file(void **state)
 	assert_string_equal(cfg->signing.domains[0].keys[0].selector, "2019");
 	assert_int_equal(g_d.nwarnings, 1);
 	char want[512];
-	snprintf(want, sizeof want, "%s/local.d/dkim_signing.conf:9:1: 'dkim_signing.use_redis'",
+	snprintf(want, sizeof want, "%s/local.d/dkim_signing.conf:9:1: 'dkim_signing.use_vault'",
 		 g_dir);
 	assert_non_null(strstr(g_d.v[0].msg, want));
 	config_free(cfg);
@@ -1013,7 +1064,7 @@ static void config_redis_section(void **state)
 	assert_false(config_redis_server("127.0.0.1:6379", host, 4, &port));
 	assert_err("redis { servers = \"redis.example:6379\" }",
 		   "/etc/signet/signetd.conf:1:9: redis.servers: 'redis.example:6379' is not a "
-		   "numeric ADDRESS:PORT or [IPV6]:PORT (e.g. \"127.0.0.1:6379\")");
+		   "numeric ADDRESS, ADDRESS:PORT or [IPV6]:PORT (e.g. \"127.0.0.1:6379\")");
 	const char *e =
 		load_err("redis { servers = [\"127.0.0.1:1\", \"127.0.0.1:2\", \"127.0.0.1:3\", "
 			 "\"127.0.0.1:4\", \"127.0.0.1:5\", \"127.0.0.1:6\", \"127.0.0.1:7\", "
@@ -1054,6 +1105,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(config_design_example, teardown),
 		cmocka_unit_test_teardown(config_defaults, teardown),
+		cmocka_unit_test_teardown(config_use_redis_keys, teardown),
 		cmocka_unit_test_teardown(config_socket_forms, teardown),
 		cmocka_unit_test_teardown(AR_SYN_03_authserv_id_refused, teardown),
 		cmocka_unit_test_teardown(config_local_addrs_matcher, teardown),
