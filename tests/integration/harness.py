@@ -703,6 +703,53 @@ class Postfix:
         return None
 
 
+class Redis:
+    """A private redis-server on a free loopback port, no persistence
+    (issue #15 report data, issue #17 keys in Redis). cli() runs redis-cli
+    against it."""
+
+    def __init__(self, tmp, port=None):
+        self.port = port or free_port()
+        self.dir = tmp
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            ["redis-server", "--save", "", "--appendonly", "no", "--port", str(self.port),
+             "--bind", "127.0.0.1", "--dir", str(self.dir)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)
+        _register(self)
+        wait_tcp("127.0.0.1", self.port, 10, proc=self.proc, what="redis-server")
+        return self
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+        self.proc = None
+
+    def cleanup(self):
+        self.stop()
+
+    def url(self):
+        return f"redis://127.0.0.1:{self.port}"
+
+    def server(self):
+        return f"127.0.0.1:{self.port}"
+
+    def cli(self, *args, input=None):
+        r = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(self.port), *args],
+                           input=input, capture_output=True, timeout=10)
+        assert r.returncode == 0, r.stderr
+        return r.stdout.decode(errors="replace").strip()
+
+    def hset(self, key, field, value):
+        """HSET with the value from stdin (-x): a PEM key keeps its newlines."""
+        return self.cli("-x", "HSET", key, field,
+                        input=value.encode() if isinstance(value, str) else value)
+
+
 def _alive(pid):
     try:
         os.kill(pid, 0)
