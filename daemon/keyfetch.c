@@ -99,24 +99,6 @@ struct keyfetch {
 	char down_why[200];
 };
 
-/* ---- keys ---------------------------------------------------------------- */
-
-struct signkeys *signkeys_ref(struct signkeys *k)
-{
-	if (k != NULL)
-		k->refs++;
-	return k;
-}
-
-void signkeys_unref(struct signkeys *k)
-{
-	if (k == NULL || --k->refs > 0)
-		return;
-	for (size_t j = 0; j < k->n; j++)
-		signet_key_free(k->key[j]);
-	free(k);
-}
-
 /* ---- the cache ----------------------------------------------------------- */
 
 static uint32_t fnv1a(const char *s)
@@ -346,13 +328,11 @@ static bool selector_ok(const char *s, size_t len)
 static struct signkeys *build_keys(struct kf_fetch *f)
 {
 	struct keyfetch *kf = f->kf;
-	struct signkeys *k = calloc(1, sizeof *k);
+	struct signkeys *k = signkeys_new(f->domain);
 	if (k == NULL) {
 		fetch_failed(f, "out of memory");
 		return NULL;
 	}
-	k->refs = 1;
-	snprintf(k->domain, sizeof k->domain, "%s", f->domain);
 	if (f->none) {
 		snprintf(k->why, sizeof k->why, "no selector for %.200s in Redis hash %.60s",
 			 f->domain, kf->selector_prefix);

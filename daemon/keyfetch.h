@@ -20,30 +20,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <signet/signer.h>
+#include "signkeys.h"
 
 struct event_base;
 struct signetd_config;
-struct signet_key;
 
 #define KEYFETCH_MAX_ENTRIES 10000         /* cached domains per worker; the least used goes */
 #define KEYFETCH_MAX_KEY_BYTES (64 * 1024) /* one key's value (a 4096-bit RSA PEM is ~3.3 KB) */
 #define KEYFETCH_MAX_BACKOFF_MS 30000      /* the longest wait before connecting again */
-
-/* What Redis gave for one domain: the keys found (n may be 0: Redis has
- * none, why says what was asked). Reference counted: a message signing
- * with them holds one; single-threaded (one worker). */
-struct signkeys {
-	int refs;
-	char domain[256];
-	size_t n;
-	char selector[SIGNET_MAX_SIGNERS][64];
-	struct signet_key *key[SIGNET_MAX_SIGNERS]; /* owned */
-	char why[300]; /* n == 0: "no key in Redis: HGET dkim_keys s1.example.com is nil" */
-};
-
-struct signkeys *signkeys_ref(struct signkeys *k);
-void signkeys_unref(struct signkeys *k); /* NULL is a no-op */
 
 struct keyfetch;
 struct keyfetch_req;

@@ -21,7 +21,6 @@
 #include "clock.h"
 #include "config.h"
 #include "header_store.h"
-#include "keyfetch.h"
 #include "log.h"
 #include "metrics.h"
 #include "milter.h"
@@ -31,6 +30,7 @@
 #include "session_dmarc.h"
 #include "session_report.h"
 #include "session_arc.h"
+#include "signkeys.h"
 
 #define SESSION_MAX_HELD (2 * MILTER_DEFAULT_MAX_DATA) /* input held while waiting for DNS */
 #define SESSION_MAX_LOOKUPS SIGNET_MAX_SIGNATURES
