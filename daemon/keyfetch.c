@@ -141,7 +141,8 @@ static void mark_used(struct keyfetch *kf, struct kf_entry *e)
 {
 	if (kf->newest == e)
 		return;
-	unlink_use(kf, e);
+	if (e->newer != NULL) /* linked (not the newest); a new entry is not */
+		unlink_use(kf, e);
 	e->older = kf->newest;
 	if (kf->newest)
 		kf->newest->newer = e;
