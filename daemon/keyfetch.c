@@ -202,6 +202,16 @@ static struct kf_entry *add_entry(struct keyfetch *kf, const char *id, uint32_t 
 
 /* ---- the connection ------------------------------------------------------ */
 
+/* Entries with keys to sign with (not those whose first fetch is in flight):
+ * what goes on signing during an outage. */
+static size_t cached_keys(const struct keyfetch *kf)
+{
+	size_t n = 0;
+	for (const struct kf_entry *e = kf->newest; e != NULL; e = e->older)
+		n += e->val != NULL;
+	return n;
+}
+
 static void mark_down(struct keyfetch *kf, const char *why)
 {
 	uint64_t now = clock_ms();
@@ -209,25 +219,33 @@ static void mark_down(struct keyfetch *kf, const char *why)
 	if (kf->backoff_ms > KEYFETCH_MAX_BACKOFF_MS)
 		kf->backoff_ms = KEYFETCH_MAX_BACKOFF_MS;
 	kf->retry_at_ms = now + kf->backoff_ms;
-	if (!kf->down)
+	if (!kf->down) {
+		size_t n = cached_keys(kf);
 		log_msg(LOG_LVL_ERR,
 			"Redis %s: %s: signing goes on with the %zu cached domain key%s; a "
 			"domain not cached follows on_error.sign",
-			kf->servers[kf->server], why, kf->nentries, kf->nentries == 1 ? "" : "s");
+			kf->servers[kf->server], why, n, n == 1 ? "" : "s");
+	}
 	snprintf(kf->down_why, sizeof kf->down_why, "Redis %s: %s", kf->servers[kf->server], why);
 	kf->down = true;
 	if (kf->nservers > 1)
 		kf->server = (kf->server + 1) % kf->nservers; /* the next one, next time */
 }
 
+/* A connection is not yet Redis: a server that accepts and never answers
+ * stays down (its backoff grows, the outage is logged once); the first
+ * reply ends the outage. */
 static void on_connect(const redisAsyncContext *ac, int status)
 {
 	struct keyfetch *kf = ac->data;
 	if (status != REDIS_OK) {
 		kf->ac = NULL; /* hiredis frees it and fails its callbacks */
 		mark_down(kf, ac->errstr);
-		return;
 	}
+}
+
+static void mark_answered(struct keyfetch *kf)
+{
 	if (kf->down)
 		log_msg(LOG_LVL_INFO, "Redis %s: connected again; keys are fetched again",
 			kf->servers[kf->server]);
@@ -438,6 +456,7 @@ static bool take_string(struct kf_fetch *f, const redisAsyncContext *ac, const r
 				     f->kf->down ? f->kf->down_why : "Redis connection closed");
 		return false;
 	}
+	mark_answered(f->kf);
 	if (r->type == REDIS_REPLY_NIL)
 		return true;
 	if (r->type == REDIS_REPLY_ERROR) {
