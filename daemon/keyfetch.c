@@ -344,6 +344,22 @@ static bool selector_ok(const char *s, size_t len)
 	return true;
 }
 
+/* FLEET-KEYS-05: "no key in Redis: HGET KEYS s1.example.com, s2.example.com
+ * are nil": every field asked (cut at the cap; the domain is once per
+ * selector, as asked). */
+static void nil_keys_why(const struct kf_fetch *f, char *why, size_t cap)
+{
+	int w = snprintf(why, cap, "no key in Redis: HGET %.60s", f->kf->key_prefix);
+	size_t len = w > 0 && (size_t)w < cap ? (size_t)w : cap - 1;
+	for (size_t j = 0; j < f->nsel && len < cap - 1; j++) {
+		w = snprintf(why + len, cap - len, "%s %s.%s", j ? "," : "", f->selector[j],
+			     f->domain);
+		len = w > 0 && (size_t)w < cap - len ? len + (size_t)w : cap - 1;
+	}
+	if (len < cap - 1)
+		snprintf(why + len, cap - len, " %s nil", f->nsel > 1 ? "are" : "is");
+}
+
 static struct signkeys *build_keys(struct kf_fetch *f)
 {
 	struct keyfetch *kf = f->kf;
@@ -373,8 +389,7 @@ static struct signkeys *build_keys(struct kf_fetch *f)
 		k->key[k->n++] = key;
 	}
 	if (k->n == 0)
-		snprintf(k->why, sizeof k->why, "no key in Redis: HGET %.60s %.63s.%.140s is nil",
-			 kf->key_prefix, f->nsel ? f->selector[0] : "?", f->domain);
+		nil_keys_why(f, k->why, sizeof k->why);
 	return k;
 }
 
