@@ -666,14 +666,19 @@ static void take_settings(struct keyfetch *kf, const struct signetd_config *cfg)
 {
 	const struct config_signing *sg = &cfg->signing;
 	const struct config_redis *r = config_signing_redis(cfg);
+	bool same_servers = kf->cfg != NULL && kf->nservers == r->n_servers;
+	for (size_t k = 0; same_servers && k < r->n_servers; k++)
+		same_servers = strcmp(kf->servers[k], r->servers[k]) == 0;
 	bool same =
-		kf->cfg != NULL && kf->nservers == r->n_servers &&
-		strcmp(kf->key_prefix, sg->key_prefix) == 0 &&
+		same_servers && strcmp(kf->key_prefix, sg->key_prefix) == 0 &&
 		strcmp(kf->selector_prefix, sg->selector_prefix ? sg->selector_prefix : "") == 0;
-	for (size_t k = 0; same && k < r->n_servers; k++)
-		same = strcmp(kf->servers[k], r->servers[k]) == 0;
-	if (!same) {
-		forget_all(kf);
+	if (!same)
+		forget_all(kf); /* fetches in flight still answer their waiters */
+	else
+		for (struct kf_entry *e = kf->newest; e != NULL; e = e->older)
+			e->fetched_ms = 0; /* used until the refresh answers */
+	if (!same_servers) {
+		/* other servers: the old connection's fetches fail with it */
 		if (kf->ac != NULL) {
 			redisAsyncContext *ac = kf->ac;
 			kf->ac = NULL;
@@ -682,9 +687,6 @@ static void take_settings(struct keyfetch *kf, const struct signetd_config *cfg)
 		}
 		kf->down = false;
 		kf->server = 0;
-	} else {
-		for (struct kf_entry *e = kf->newest; e != NULL; e = e->older)
-			e->fetched_ms = 0; /* used until the refresh answers */
 	}
 	kf->cfg = cfg;
 	kf->nservers = r->n_servers;
