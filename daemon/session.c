@@ -1363,8 +1363,21 @@ static bool eom_ready(struct session *s)
 static void on_body_start(struct session *s)
 {
 	/* An MTA that sent no EOH (or NOEOH): decide at the first body packet. */
-	if (s->msg.mode == MODE_NONE)
-		on_eoh(s);
+	struct message *m = &s->msg;
+	if (m->mode != MODE_NONE)
+		return;
+	on_eoh(s);
+	if (m->waiting_keys) {
+		/* FLEET-KEYS-02: keys from Redis are waited for at EOH, with the
+		 * EOH reply; here the packet in hand (a body chunk the signer
+		 * would miss) cannot wait, and no EOH reply is due: on_error.sign */
+		m->waiting_keys = false;
+		sign_mode(m);
+		snprintf(m->note, sizeof m->note,
+			 "signing failed: the keys of %s come from Redis at the end of the "
+			 "header, and the MTA sent the body without it (no EOH)",
+			 m->redis_sign->domain);
+	}
 }
 
 /* MILTER-CONV-01/02, MILTER-ERR-03: which step may come in which state.

@@ -1,0 +1,532 @@
+/* test_session_redis.c: a milter session (daemon/session.c) whose signing
+ * keys come from Redis (dkim_signing.use_redis): the EOH reply waits for
+ * session_key_answer, what the MTA sends meanwhile is held and goes on
+ * after it; keys sign, "no key" verifies, an error follows on_error.sign;
+ * answers for a message that is over are ignored. The keys are given by
+ * the test (signkeys.h), as server.c gives what keyfetch.c fetched
+ * (tests/unit/test_keyfetch.c tests the fetcher). FLEET-KEYS-02 signing
+ * with Redis keys, -04 Redis unreachable, -05 no key. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <signet/key.h>
+
+#include "config.h"
+#include "diag.h"
+#include "keystore.h"
+#include "log.h"
+#include "milter.h"
+#include "runtime.h"
+#include "session.h"
+#include "signkeys.h"
+
+#define AUTHSERV "mx.example.com"
+#define OUT_CAP (1024 * 1024) /* server.c's CONN_MAX_OUT */
+
+static struct signet_key *g_key; /* signs for s1 (ed25519) */
+static char g_dir[64];
+static const char *g_on_error = "tempfail";
+
+static int group_setup(void **state)
+{
+	(void)state;
+	struct signet_error err = {0};
+	strcpy(g_dir, "/tmp/signet-sredis-XXXXXX");
+	if (mkdtemp(g_dir) == NULL ||
+	    signet_key_generate(SIGNET_KEY_ED25519, 0, &g_key, &err) != SIGNET_OK)
+		return -1;
+	log_open(true, "mail", false);
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	char cmd[128];
+	signet_key_free(g_key);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* FLEET-KEYS-01: use_redis with servers loads; no key file anywhere. */
+static struct runtime *make_runtime(void)
+{
+	char text[1024];
+	snprintf(text, sizeof text,
+		 "authserv_id = \"" AUTHSERV "\";\n"
+		 "local_addrs = [\"127.0.0.0/8\"];\n"
+		 "on_error { sign = \"%s\"; }\n"
+		 "redis { servers = [\"127.0.0.1:6399\"]; }\n"
+		 "dkim_signing { use_redis = true; key_prefix = \"KEYS\";\n"
+		 "  domain { example.com { selector = \"s1\"; } } }\n"
+		 "spf { enabled = false; }\ndmarc { enabled = false; }\n",
+		 g_on_error);
+	struct diags d;
+	diags_init(&d);
+	struct signetd_config *cfg = NULL;
+	struct keystore *ks = NULL;
+	if (config_parse("t.conf", (const uint8_t *)text, strlen(text), &cfg, &d) != SIGNET_OK ||
+	    keystore_load(cfg, &ks, &d) != SIGNET_OK) {
+		diags_print(&d, stderr, "  ");
+		fail_msg("config or keys did not load");
+	}
+	diags_free(&d);
+	struct runtime *rt = runtime_new(cfg, ks);
+	assert_non_null(rt);
+	return rt;
+}
+
+/* ---- packets in (as tests/unit/test_session.c builds them) ---- */
+
+static void pk(struct signet_buf *in, uint8_t cmd, const void *data, size_t len)
+{
+	uint32_t n = (uint32_t)len + 1;
+	uint8_t h[5] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n, cmd};
+	assert_int_equal(buf_append(in, h, 5), SIGNET_OK);
+	if (len)
+		assert_int_equal(buf_append(in, data, len), SIGNET_OK);
+}
+
+static void pk2(struct signet_buf *in, uint8_t cmd, const char *a, const char *b)
+{
+	uint8_t d[1024];
+	size_t la = strlen(a), lb = strlen(b);
+	assert_true(la + lb + 2 <= sizeof d);
+	memcpy(d, a, la + 1);
+	memcpy(d + la + 1, b, lb + 1);
+	pk(in, cmd, d, la + lb + 2);
+}
+
+static void pk_str(struct signet_buf *in, uint8_t cmd, const char *s)
+{
+	pk(in, cmd, s, strlen(s) + 1);
+}
+
+/* MTA offer: v6, every action, HDR_LEADSPC only: every step gets a reply
+ * (so a withheld EOH reply shows). */
+static void pk_optneg(struct signet_buf *in)
+{
+	uint8_t o[12] = {0, 0, 0, 6, 0, 0, 0x01, 0xff, 0, 0x10, 0, 0};
+	pk(in, SMFIC_OPTNEG, o, sizeof o);
+}
+
+static void pk_connect(struct signet_buf *in, const char *addr)
+{
+	uint8_t d[128];
+	size_t n = 0;
+	memcpy(d, "client\0", 7), n = 7;
+	d[n++] = SMFIA_INET;
+	d[n++] = 0x61, d[n++] = 0xa8;
+	memcpy(d + n, addr, strlen(addr) + 1), n += strlen(addr) + 1;
+	pk(in, SMFIC_CONNECT, d, n);
+}
+
+/* ---- replies out ---- */
+
+struct reply {
+	uint8_t cmd;
+	char name[64];      /* SMFIR_INSHEADER */
+	const uint8_t *val; /* into the out buffer */
+	size_t vlen;
+	char text[128]; /* SMFIR_REPLYCODE */
+};
+
+static size_t replies(const struct signet_buf *out, struct reply *r, size_t max)
+{
+	size_t n = 0;
+	for (size_t off = 0; off < out->len; n++) {
+		assert_true(out->len - off >= 5);
+		const uint8_t *p = out->data + off;
+		size_t len =
+			((size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3]) - 1;
+		assert_true(out->len - off - 5 >= len);
+		assert_true(n < max);
+		memset(&r[n], 0, sizeof r[n]);
+		r[n].cmd = p[4];
+		const uint8_t *d = p + 5;
+		if (p[4] == SMFIR_INSHEADER && len >= 6) {
+			snprintf(r[n].name, sizeof r[n].name, "%s", (const char *)d + 4);
+			size_t nl = strlen(r[n].name) + 1;
+			r[n].val = d + 4 + nl;
+			r[n].vlen = len - 4 - nl - 1;
+		} else if (p[4] == SMFIR_REPLYCODE) {
+			snprintf(r[n].text, sizeof r[n].text, "%.*s", (int)len - 1,
+				 (const char *)d);
+		}
+		off += 5 + len;
+	}
+	return n;
+}
+
+struct conn {
+	struct session *s;
+	struct signet_buf in, out;
+};
+
+static void conn_open(struct conn *c, const char *addr)
+{
+	struct runtime *rt = make_runtime();
+	c->s = session_new(rt, "test");
+	assert_non_null(c->s);
+	runtime_unref(rt);
+	buf_init(&c->in, 16 * 1024 * 1024);
+	buf_init(&c->out, OUT_CAP);
+	pk2(&c->in, SMFIC_MACRO, "Cj", AUTHSERV);
+	pk_optneg(&c->in);
+	pk_connect(&c->in, addr);
+	assert_int_equal(session_feed(c->s, c->in.data, c->in.len, &c->out), SESSION_OK);
+	buf_reset(&c->in);
+	buf_reset(&c->out);
+}
+
+static void conn_close(struct conn *c)
+{
+	session_free(c->s);
+	buf_free(&c->in);
+	buf_free(&c->out);
+}
+
+static enum session_status conn_feed(struct conn *c)
+{
+	buf_reset(&c->out);
+	enum session_status st = session_feed(c->s, c->in.data, c->in.len, &c->out);
+	buf_reset(&c->in);
+	return st;
+}
+
+/* MAIL, From and Subject, EOH: replies MAIL, 2 HEADER (3 CONTINUE); the
+ * EOH's is withheld while the keys are fetched. */
+static void header_part(struct conn *c, const char *from)
+{
+	pk_str(&c->in, SMFIC_MAIL, "<a@example.com>");
+	pk2(&c->in, SMFIC_HEADER, "From", from);
+	pk2(&c->in, SMFIC_HEADER, "Subject", " hi");
+	pk(&c->in, SMFIC_EOH, NULL, 0);
+}
+
+static void body_part(struct conn *c)
+{
+	pk(&c->in, SMFIC_BODY, "hello\r\n", 7);
+	pk(&c->in, SMFIC_BODYEOB, NULL, 0);
+}
+
+/* The keys Redis would give for example.com: selector s1, or none. */
+static struct signkeys *keys_for(const char *selector)
+{
+	struct signkeys *k = signkeys_new("example.com");
+	assert_non_null(k);
+	if (selector == NULL) {
+		snprintf(k->why, sizeof k->why, "no key in Redis: HGET KEYS s1.example.com is nil");
+		return k;
+	}
+	/* a copy of g_key: the session's reference frees it with the value */
+	char pem[4096];
+	size_t len;
+	struct signet_error err = {0};
+	assert_int_equal(signet_key_write_pem(g_key, pem, sizeof pem, &len, &err), SIGNET_OK);
+	assert_int_equal(signet_key_parse((const uint8_t *)pem, len, &k->key[0], &err), SIGNET_OK);
+	snprintf(k->selector[0], sizeof k->selector[0], "%s", selector);
+	k->n = 1;
+	return k;
+}
+
+/* Reaches the wait for keys: the request handed out once, for example.com
+ * with the configured selector. Returns its id. */
+static unsigned wait_for_keys(struct conn *c)
+{
+	header_part(c, " a@example.com");
+	assert_int_equal(conn_feed(c), SESSION_OK);
+	struct reply r[8];
+	assert_int_equal(replies(&c->out, r, 8), 3); /* MAIL, HEADER, HEADER: no EOH */
+	for (size_t k = 0; k < 3; k++)
+		assert_int_equal(r[k].cmd, SMFIR_CONTINUE);
+	assert_true(session_waiting(c->s));
+	unsigned id;
+	const struct signetd_config *cfg;
+	const char *domain;
+	const char *const *sels;
+	size_t n;
+	assert_true(session_next_key_request(c->s, &id, &cfg, &domain, &sels, &n));
+	assert_non_null(cfg);
+	assert_true(cfg->signing.use_redis);
+	assert_string_equal(domain, "example.com");
+	assert_int_equal(n, 1);
+	assert_string_equal(sels[0], "s1");
+	assert_false(session_next_key_request(c->s, &id, &cfg, &domain, &sels, &n)); /* once */
+	return id;
+}
+
+/* ---- log capture (log.c writes to stderr) ---- */
+
+static char g_log[8192];
+static int g_saved = -1;
+
+static void log_start(void)
+{
+	char path[128];
+	snprintf(path, sizeof path, "%s/log", g_dir);
+	fflush(stderr);
+	g_saved = dup(2);
+	assert_non_null(freopen(path, "w", stderr));
+}
+
+static void log_end(void)
+{
+	char path[128];
+	snprintf(path, sizeof path, "%s/log", g_dir);
+	fflush(stderr);
+	assert_int_not_equal(dup2(g_saved, 2), -1);
+	close(g_saved);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	size_t n = fread(g_log, 1, sizeof g_log - 1, f);
+	g_log[n] = '\0';
+	fclose(f);
+}
+
+static void assert_signed_s1(const struct reply *r)
+{
+	assert_int_equal(r->cmd, SMFIR_INSHEADER);
+	assert_string_equal(r->name, "DKIM-Signature");
+	assert_non_null(memmem(r->val, r->vlen, "d=example.com;", 14));
+	assert_non_null(memmem(r->val, r->vlen, "s=s1;", 5));
+}
+
+/* ---- tests ---- */
+
+/* FLEET-KEYS-02: no EOH reply until the keys come; BODY and EOM sent
+ * meanwhile are held, then processed: EOH, BODY CONTINUE, then the EOM's
+ * DKIM-Signature with d= and s= of the answer. */
+static void FLEET_KEYS_02_eoh_waits_input_held_then_signed(void **state)
+{
+	(void)state;
+	struct conn c;
+	conn_open(&c, "127.0.0.1");
+	unsigned id = wait_for_keys(&c);
+	body_part(&c);
+	assert_int_equal(conn_feed(&c), SESSION_OK);
+	assert_int_equal(c.out.len, 0); /* held */
+	assert_true(session_waiting(c.s));
+	struct signkeys *keys = keys_for("s1");
+	buf_reset(&c.out);
+	log_start();
+	enum session_status st = session_key_answer(c.s, id, keys, NULL, &c.out);
+	log_end();
+	signkeys_unref(keys);
+	assert_int_equal(st, SESSION_OK);
+	struct reply r[8];
+	assert_int_equal(replies(&c.out, r, 8), 4);
+	assert_int_equal(r[0].cmd, SMFIR_CONTINUE); /* EOH */
+	assert_int_equal(r[1].cmd, SMFIR_CONTINUE); /* BODY */
+	assert_signed_s1(&r[2]);
+	assert_int_equal(r[3].cmd, SMFIR_CONTINUE);
+	assert_false(session_waiting(c.s));
+	if (strstr(g_log, "signed (d=example.com s=s1 a=ed25519-sha256)") == NULL)
+		fail_msg("log: %s", g_log);
+	conn_close(&c);
+}
+
+/* FLEET-KEYS-02: the usual order (the MTA waits for the EOH reply); the
+ * caller drops its reference at once: the session keeps its own until
+ * the signature is made (the ASan build checks it). */
+static void FLEET_KEYS_02_keys_kept_by_the_session(void **state)
+{
+	(void)state;
+	struct conn c;
+	conn_open(&c, "127.0.0.1");
+	unsigned id = wait_for_keys(&c);
+	struct signkeys *keys = keys_for("s1");
+	buf_reset(&c.out);
+	assert_int_equal(session_key_answer(c.s, id, keys, NULL, &c.out), SESSION_OK);
+	signkeys_unref(keys);
+	struct reply r[8];
+	assert_int_equal(replies(&c.out, r, 8), 1);
+	assert_int_equal(r[0].cmd, SMFIR_CONTINUE);
+	body_part(&c);
+	assert_int_equal(conn_feed(&c), SESSION_OK);
+	assert_int_equal(replies(&c.out, r, 8), 3);
+	assert_signed_s1(&r[1]);
+	conn_close(&c);
+}
+
+/* FLEET-KEYS-05: Redis has no key for the domain (n == 0): not ours to
+ * sign, so verified as a message without a key file would be. */
+static void FLEET_KEYS_05_no_key_verifies_instead(void **state)
+{
+	(void)state;
+	struct conn c;
+	conn_open(&c, "127.0.0.1");
+	unsigned id = wait_for_keys(&c);
+	struct signkeys *none = keys_for(NULL);
+	buf_reset(&c.out);
+	assert_int_equal(session_key_answer(c.s, id, none, NULL, &c.out), SESSION_OK);
+	signkeys_unref(none);
+	body_part(&c);
+	log_start();
+	assert_int_equal(conn_feed(&c), SESSION_OK);
+	log_end();
+	struct reply r[8];
+	size_t n = replies(&c.out, r, 8);
+	assert_true(n >= 2);
+	for (size_t k = 0; k < n; k++)
+		assert_string_not_equal(r[k].name, "DKIM-Signature");
+	assert_int_equal(r[n - 1].cmd, SMFIR_CONTINUE);
+	if (strstr(g_log, "not signed: no key in Redis: HGET KEYS s1.example.com is nil") == NULL)
+		fail_msg("log: %s", g_log);
+	conn_close(&c);
+}
+
+/* FLEET-KEYS-04: the keys could not be fetched: on_error.sign = tempfail
+ * gives 451 4.7.0 at the EOM, with the error logged. */
+static void FLEET_KEYS_04_error_tempfails(void **state)
+{
+	(void)state;
+	g_on_error = "tempfail";
+	struct conn c;
+	conn_open(&c, "127.0.0.1");
+	unsigned id = wait_for_keys(&c);
+	body_part(&c); /* held */
+	assert_int_equal(conn_feed(&c), SESSION_OK);
+	buf_reset(&c.out);
+	log_start();
+	assert_int_equal(
+		session_key_answer(c.s, id, NULL, "Redis 127.0.0.1:6399: no reply", &c.out),
+		SESSION_OK);
+	log_end();
+	struct reply r[8];
+	assert_int_equal(replies(&c.out, r, 8), 3);
+	assert_int_equal(r[2].cmd, SMFIR_REPLYCODE);
+	if (strncmp(r[2].text, "451 4.7.0 ", 10) != 0)
+		fail_msg("reply: %s", r[2].text);
+	if (strstr(g_log, "keys of example.com: Redis 127.0.0.1:6399: no reply") == NULL ||
+	    strstr(g_log, "on_error.sign = tempfail") == NULL)
+		fail_msg("log: %s", g_log);
+	conn_close(&c);
+}
+
+/* FLEET-KEYS-04: with on_error.sign = accept the message goes unsigned. */
+static void FLEET_KEYS_04_error_accepts_unsigned(void **state)
+{
+	(void)state;
+	g_on_error = "accept";
+	struct conn c;
+	conn_open(&c, "127.0.0.1");
+	g_on_error = "tempfail";
+	unsigned id = wait_for_keys(&c);
+	buf_reset(&c.out);
+	assert_int_equal(session_key_answer(c.s, id, NULL, "down", &c.out), SESSION_OK);
+	body_part(&c);
+	assert_int_equal(conn_feed(&c), SESSION_OK);
+	struct reply r[8];
+	size_t n = replies(&c.out, r, 8);
+	assert_int_equal(n, 2);
+	assert_int_equal(r[0].cmd, SMFIR_CONTINUE);
+	assert_int_equal(r[1].cmd, SMFIR_CONTINUE);
+	conn_close(&c);
+}
+
+/* FLEET-KEYS-02: an answer with another id (a message that is over) is
+ * ignored; an ABORT sent while waiting is held, ends the message once the
+ * answer comes, and the next message asks (and signs) on its own. */
+static void FLEET_KEYS_02_stale_answer_ignored_abort_then_next(void **state)
+{
+	(void)state;
+	struct conn c;
+	conn_open(&c, "127.0.0.1");
+	unsigned id1 = wait_for_keys(&c);
+	struct signkeys *keys = keys_for("s1");
+	buf_reset(&c.out);
+	assert_int_equal(session_key_answer(c.s, id1 + 1, keys, NULL, &c.out), SESSION_OK);
+	assert_int_equal(c.out.len, 0);
+	assert_true(session_waiting(c.s));
+	pk(&c.in, SMFIC_ABORT, NULL, 0);
+	assert_int_equal(conn_feed(&c), SESSION_OK);
+	assert_int_equal(c.out.len, 0);
+	assert_int_equal(session_key_answer(c.s, id1, NULL, "late", &c.out), SESSION_OK);
+	struct reply r[8];
+	assert_int_equal(replies(&c.out, r, 8), 1); /* the EOH's; ABORT has none */
+	assert_false(session_waiting(c.s));
+
+	unsigned id2 = wait_for_keys(&c);
+	assert_int_not_equal(id2, id1);
+	buf_reset(&c.out);
+	assert_int_equal(session_key_answer(c.s, id1, keys, NULL, &c.out), SESSION_OK);
+	assert_int_equal(c.out.len, 0); /* the aborted message's id */
+	assert_true(session_waiting(c.s));
+	assert_int_equal(session_key_answer(c.s, id2, keys, NULL, &c.out), SESSION_OK);
+	signkeys_unref(keys);
+	body_part(&c);
+	assert_int_equal(conn_feed(&c), SESSION_OK);
+	assert_int_equal(replies(&c.out, r, 8), 3);
+	assert_signed_s1(&r[1]);
+	conn_close(&c);
+}
+
+/* The session goes away while it waits (the MTA closed the connection):
+ * the held input and the decision are freed (the ASan build checks it). */
+static void FLEET_KEYS_02_free_while_waiting(void **state)
+{
+	(void)state;
+	struct conn c;
+	conn_open(&c, "127.0.0.1");
+	(void)wait_for_keys(&c);
+	body_part(&c);
+	assert_int_equal(conn_feed(&c), SESSION_OK);
+	session_abort(c.s);
+	assert_false(session_waiting(c.s));
+	conn_close(&c);
+	conn_open(&c, "127.0.0.1");
+	(void)wait_for_keys(&c);
+	conn_close(&c);
+}
+
+/* A BODY with no EOH before it (an MTA that skips the step): the decision
+ * is made there, but the keys cannot be waited for without losing that
+ * body chunk and replying to an EOH never sent: the message follows
+ * on_error.sign at its end (451), and nothing else is written. */
+static void FLEET_KEYS_02_body_without_eoh(void **state)
+{
+	(void)state;
+	g_on_error = "tempfail";
+	struct conn c;
+	conn_open(&c, "127.0.0.1");
+	pk_str(&c.in, SMFIC_MAIL, "<a@example.com>");
+	pk2(&c.in, SMFIC_HEADER, "From", " a@example.com");
+	body_part(&c);
+	assert_int_equal(conn_feed(&c), SESSION_OK);
+	unsigned id;
+	const struct signetd_config *cfg;
+	const char *domain;
+	const char *const *sels;
+	size_t n;
+	assert_false(session_next_key_request(c.s, &id, &cfg, &domain, &sels, &n));
+	assert_false(session_waiting(c.s));
+	struct reply r[8];
+	assert_int_equal(replies(&c.out, r, 8), 4); /* MAIL, HEADER, BODY, EOM */
+	assert_int_equal(r[3].cmd, SMFIR_REPLYCODE);
+	if (strncmp(r[3].text, "451 4.7.0 ", 10) != 0)
+		fail_msg("reply: %s", r[3].text);
+	conn_close(&c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(FLEET_KEYS_02_eoh_waits_input_held_then_signed),
+		cmocka_unit_test(FLEET_KEYS_02_keys_kept_by_the_session),
+		cmocka_unit_test(FLEET_KEYS_05_no_key_verifies_instead),
+		cmocka_unit_test(FLEET_KEYS_04_error_tempfails),
+		cmocka_unit_test(FLEET_KEYS_04_error_accepts_unsigned),
+		cmocka_unit_test(FLEET_KEYS_02_stale_answer_ignored_abort_then_next),
+		cmocka_unit_test(FLEET_KEYS_02_free_while_waiting),
+		cmocka_unit_test(FLEET_KEYS_02_body_without_eoh),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
