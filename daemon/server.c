@@ -316,6 +316,16 @@ static bool conn_arm_read(struct conn *c)
 	const struct server_params *p = &c->w->srv->p;
 	struct timeval tv;
 	const struct timeval *tvp = NULL;
+	if (c->kreq != NULL) {
+		/* FLEET-KEYS-07: while the signing keys are fetched the MTA may
+		 * stream the whole body (NR_EOH, NR_BODY); the session holds what
+		 * one read brought (SESSION_MAX_HELD), TCP holds the rest. The
+		 * fetch is bounded by the Redis timeout; on_keys reads again. */
+		if (c->armed != ARMED_OFF)
+			event_del(c->ev_read);
+		c->armed = ARMED_OFF;
+		return true;
+	}
 	size_t partial = session_partial(c->s);
 	bool waiting = partial == 0 && session_waiting(c->s);
 	if (partial == 0 && c->armed == (waiting ? ARMED_WAIT : ARMED_IDLE))

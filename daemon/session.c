@@ -32,7 +32,11 @@
 #include "session_arc.h"
 #include "signkeys.h"
 
-#define SESSION_MAX_HELD (2 * MILTER_DEFAULT_MAX_DATA) /* input held while waiting for DNS */
+/* Input held while waiting: for DNS at EOM (the MTA sends nothing then), or
+ * for Redis keys at EOH, when the MTA (NR_EOH, NR_BODY) streams the body:
+ * server.c reads no more while the keys are fetched, so one read of its
+ * (WORKER_READ_SIZE, 256 KB) must fit, with room for the packet it cut. */
+#define SESSION_MAX_HELD (512 * 1024)
 #define SESSION_MAX_LOOKUPS SIGNET_MAX_SIGNATURES
 /* SPF (RFC 7208 4.6.4): the lookups one check may ask at most: its record,
  * 10 DNS-querying terms, each an mx or ptr with up to 10 names to resolve

@@ -13,6 +13,7 @@
 import os
 import re
 import shutil
+import signal
 import smtplib
 import subprocess
 import sys
@@ -97,7 +98,7 @@ def world(tmp_path_factory):
     w.tmp.chmod(0o755)
     w.keys, records = {}, {}
     for domain, selector in ((DOMAIN, "fleet1"), (DOMAIN, "fleet2"),
-                             ("late.example", "s1")):
+                             ("late.example", "s1"), ("big.example", "s1")):
         w.keys[(domain, selector)], records[(domain, selector)] = keygen(w, domain, selector)
     w.records = records
     w.redis = harness.Redis(w.tmp)
@@ -280,3 +281,36 @@ def test_value_that_is_not_a_key_is_named(world):
     assert e.value.smtp_code == 451
     assert sd.log_lines_with("Redis hash dkim_keys field s1.bad.example is not a usable "
                              "private key", 5), sd.log_text()[-2000:]
+
+
+# FLEET-KEYS-07: Postfix streams the body while the keys are fetched
+# (NR_EOH, NR_BODY): a 2 MB message for a domain no worker has cached,
+# with Redis paused (SIGSTOP, under the 0.5 s timeout) so the fetch waits
+# while the body arrives: signetd stops reading (TCP holds the body)
+# instead of closing the connection when its held input is full, and the
+# whole body is signed (the signature verifies).
+def test_big_body_streamed_while_keys_are_fetched(world):
+    world.redis.cli("HSET", "DKIM_SELECTORS", "big.example", "s1")
+    world.redis.hset("dkim_keys", "s1.big.example", world.keys[("big.example", "s1")])
+    sd, pf = world.hosts[0]
+    line = b"0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxy\n"
+    body = line * (2 * 1024 * 1024 // len(line))
+    mid = unique_id("rkbig")
+    os.kill(world.redis.proc.pid, signal.SIGSTOP)
+    try:
+        t = threading.Thread(target=pf.submit, args=(
+            make_message(mid, from_addr="user@big.example", body=body),),
+            kwargs={"sender": "user@big.example"})
+        t.start()
+        time.sleep(0.4)
+    finally:
+        os.kill(world.redis.proc.pid, signal.SIGCONT)
+    t.join(60)
+    data = pf.wait_delivery(mid)
+    f = dkim_field(data)
+    assert f is not None, sd.log_text()[-2000:]
+    assert tag(f, "d") == "big.example" and tag(f, "s") == "s1", f
+    rc, out = verify(world, data)
+    assert rc == 0 and "pass" in out, out
+    assert not sd.log_lines_with("MTA sent too much while we waited", timeout=0)
+    assert not sd.sanitizer_reports()

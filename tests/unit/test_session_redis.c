@@ -516,6 +516,103 @@ static void FLEET_KEYS_02_body_without_eoh(void **state)
 	conn_close(&c);
 }
 
+/* What Postfix offers: every protocol flag, so the replies we skip (NR_HDR,
+ * NR_EOH, NR_BODY) are negotiated and the MTA streams the body without
+ * waiting for our EOH reply. */
+static void conn_open_streaming(struct conn *c)
+{
+	struct runtime *rt = make_runtime();
+	c->s = session_new(rt, "test");
+	assert_non_null(c->s);
+	runtime_unref(rt);
+	buf_init(&c->in, 16 * 1024 * 1024);
+	buf_init(&c->out, OUT_CAP);
+	uint8_t o[12] = {0, 0, 0, 6, 0, 0, 0x01, 0xff, 0, 0x1f, 0xff, 0xff};
+	pk(&c->in, SMFIC_OPTNEG, o, sizeof o);
+	pk_connect(&c->in, "127.0.0.1");
+	assert_int_equal(session_feed(c->s, c->in.data, c->in.len, &c->out), SESSION_OK);
+	buf_reset(&c->in);
+	buf_reset(&c->out);
+}
+
+/* BODY packets of MILTER_MAX_DATA_SIZE (Postfix's chunk) up to total bytes. */
+static void body_stream(struct conn *c, size_t total)
+{
+	static char chunk[MILTER_MAX_DATA_SIZE];
+	for (size_t k = 0; k < sizeof chunk; k++)
+		chunk[k] = k % 78 == 77 ? '\n' : (char)('a' + k % 26);
+	for (size_t sent = 0; sent < total;) {
+		size_t n = total - sent < sizeof chunk ? total - sent : sizeof chunk;
+		pk(&c->in, SMFIC_BODY, chunk, n);
+		sent += n;
+	}
+}
+
+/* server.c's WORKER_READ_SIZE: the most one session_feed brings */
+#define READ_SIZE (256 * 1024)
+/* session.c's SESSION_MAX_HELD, stated again so a change shows here */
+#define MAX_HELD (512 * 1024)
+
+/* FLEET-KEYS-07: with NR_EOH/NR_BODY the MTA streams the body while the
+ * keys are fetched; server.c reads no more once the session waits for
+ * keys, so the session holds at most one read (WORKER_READ_SIZE) after
+ * the EOH: that much is held and signed once the keys come. */
+static void FLEET_KEYS_07_one_read_of_body_held_while_waiting(void **state)
+{
+	(void)state;
+	struct conn c;
+	conn_open_streaming(&c);
+	header_part(&c, " a@example.com");
+	size_t head = c.in.len;
+	body_stream(&c, READ_SIZE - head - 5 * (READ_SIZE / MILTER_MAX_DATA_SIZE + 1));
+	assert_true(c.in.len <= READ_SIZE);
+	assert_int_equal(conn_feed(&c), SESSION_OK);
+	assert_int_equal(c.out.len, 0); /* NR_ steps: nothing to say yet */
+	unsigned id;
+	const struct signetd_config *cfg;
+	const char *domain;
+	const char *const *sels;
+	size_t n;
+	assert_true(session_next_key_request(c.s, &id, &cfg, &domain, &sels, &n));
+	pk(&c.in, SMFIC_BODYEOB, NULL, 0);
+	assert_int_equal(conn_feed(&c), SESSION_OK);
+	struct signkeys *keys = keys_for("s1");
+	assert_int_equal(session_key_answer(c.s, id, keys, NULL, &c.out), SESSION_OK);
+	signkeys_unref(keys);
+	struct reply r[8];
+	assert_int_equal(replies(&c.out, r, 8), 2);
+	assert_signed_s1(&r[0]);
+	assert_int_equal(r[1].cmd, SMFIR_CONTINUE);
+	conn_close(&c);
+}
+
+/* SESSION_MAX_HELD: input held while waiting, up to the bound; one byte
+ * more closes the connection, logged. */
+static void FLEET_KEYS_07_held_input_bound(void **state)
+{
+	(void)state;
+	for (size_t over = 0; over <= 1; over++) {
+		struct conn c;
+		conn_open_streaming(&c);
+		header_part(&c, " a@example.com");
+		assert_int_equal(conn_feed(&c), SESSION_OK);
+		assert_true(session_waiting(c.s));
+		body_stream(&c, MAX_HELD); /* BODY packets: a little more than MAX_HELD */
+		size_t extra = c.in.len - MAX_HELD;
+		assert_int_equal(session_feed(c.s, c.in.data, c.in.len - extra, &c.out),
+				 SESSION_OK);
+		log_start();
+		enum session_status st =
+			session_feed(c.s, c.in.data + c.in.len - extra, over, &c.out);
+		log_end();
+		assert_int_equal(st, over ? SESSION_CLOSE : SESSION_OK);
+		if (over && strstr(g_log, "MTA sent too much while we waited") == NULL)
+			fail_msg("log: %s", g_log);
+		buf_reset(&c.in);
+		conn_close(&c);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -527,6 +624,8 @@ int main(void)
 		cmocka_unit_test(FLEET_KEYS_02_stale_answer_ignored_abort_then_next),
 		cmocka_unit_test(FLEET_KEYS_02_free_while_waiting),
 		cmocka_unit_test(FLEET_KEYS_02_body_without_eoh),
+		cmocka_unit_test(FLEET_KEYS_07_one_read_of_body_held_while_waiting),
+		cmocka_unit_test(FLEET_KEYS_07_held_input_bound),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
