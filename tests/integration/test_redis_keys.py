@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 
 import pytest
 
@@ -56,6 +57,7 @@ class RedisSignetd(harness.Signetd):
         super().__init__(harness.signetd_path(), forwarders, [])
         self.redis_server = redis_server
         self.selector_prefix = selector_prefix
+        self.metrics_port = harness.free_port()
 
     def config(self):
         text = super().config()
@@ -64,7 +66,15 @@ class RedisSignetd(harness.Signetd):
             "dkim_signing {\n",
             "dkim_signing {\n  use_redis = true;\n" + sp + f"  redis_refresh = {REFRESH}s;\n", 1)
         return text + (f'workers = {WORKERS};\n'
+                       f'metrics {{ listen = "127.0.0.1:{self.metrics_port}"; }}\n'
                        f'redis {{ servers = ["{self.redis_server}"]; timeout = 0.5s; }}\n')
+
+    def key_answers(self):
+        """{answer: count} of signetd_redis_key_answers_total."""
+        body = urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics",
+                                      timeout=10).read().decode()
+        return {m.group(1): float(m.group(2)) for m in re.finditer(
+            r'^signetd_redis_key_answers_total\{answer="(\w+)"\} (\S+)$', body, re.M)}
 
 
 class World:
@@ -263,7 +273,7 @@ def test_redis_down_keeps_cached_keys_and_recovers(world):
 # FLEET-KEYS-05: Redis has no selector for the domain: not ours to sign,
 # the message is delivered unsigned and the log says why.
 def test_domain_without_selector_in_redis_is_not_signed(world):
-    sd, pf = world.hosts[1]
+    sd, pf = world.hosts[0]
     data = send(pf, "nokey.example")
     assert dkim_field(data) is None, data[:600]
     assert sd.log_lines_with("no selector for nokey.example in Redis hash DKIM_SELECTORS", 5)
@@ -280,3 +290,15 @@ def test_value_that_is_not_a_key_is_named(world):
     assert e.value.smtp_code == 451
     assert sd.log_lines_with("Redis hash dkim_keys field s1.bad.example is not a usable "
                              "private key", 5), sd.log_text()[-2000:]
+
+
+# FLEET-KEYS-07: what the keys' answers were, in /metrics (after the tests
+# above: answers from the cache, fetched, none and errors all happened).
+def test_key_answers_in_metrics(world):
+    sd, pf = world.hosts[0]
+    before = sd.key_answers()
+    assert set(before) == {"cached", "fetched", "none", "error"}, before
+    assert before["fetched"] >= 1 and before["cached"] >= 1 and before["error"] >= 1, before
+    send(pf)  # example.com is cached on every worker by now
+    after = sd.key_answers()
+    assert after["cached"] + after["fetched"] == before["cached"] + before["fetched"] + 1
