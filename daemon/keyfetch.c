@@ -388,8 +388,11 @@ static void fetch_done(struct kf_fetch *f)
 
 static void fetch_free(struct kf_fetch *f)
 {
-	for (size_t j = 0; j < SIGNET_MAX_SIGNERS; j++)
+	for (size_t j = 0; j < SIGNET_MAX_SIGNERS; j++) {
+		if (f->pem[j] != NULL) /* private key text (SECURITY.md) */
+			explicit_bzero(f->pem[j], f->pem_len[j]);
 		free(f->pem[j]);
+	}
 	while (f->waiters != NULL) {
 		struct keyfetch_req *r = f->waiters;
 		f->waiters = r->next;
