@@ -508,8 +508,14 @@ int main(int argc, char **argv)
 	}
 	if (o.check) {
 		size_t nkeys = keystore_count(rt->keys);
-		printf("signetd: %s: configuration OK, %zu %s loaded\n", o.config, nkeys,
-		       plural(nkeys, "key", "keys"));
+		if (rt->cfg->signing.use_redis)
+			printf("signetd: %s: configuration OK, keys from Redis %s, hash %s "
+			       "(fetched when signing)\n",
+			       o.config, config_signing_redis(rt->cfg)->servers[0],
+			       rt->cfg->signing.key_prefix);
+		else
+			printf("signetd: %s: configuration OK, %zu %s loaded\n", o.config, nkeys,
+			       plural(nkeys, "key", "keys"));
 		rc = o.check_dns ? check_dns(rt) : 0;
 		runtime_unref(rt);
 		return rc;

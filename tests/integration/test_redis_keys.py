@@ -172,6 +172,13 @@ def signed_selector(w, data):
 # DKIM_SELECTORS example.com -> fleet1; HGET dkim_keys fleet1.example.com),
 # and the signatures verify against the record in DNS.
 def test_fleet_signs_with_the_key_in_redis(world):
+    sd = world.hosts[0][0]
+    assert sd.log_lines_with(f"with keys from Redis {world.redis.server()} (hash dkim_keys, "
+                             "selectors in DKIM_SELECTORS)", 1), sd.log_text()[:1000]
+    r = subprocess.run([str(harness.signetd_path()), "-t", "-c", str(sd.conf)],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0 and f"keys from Redis {world.redis.server()}, hash dkim_keys" \
+        in r.stdout, r
     for sd, pf in world.hosts:
         data = send(pf)
         assert signed_selector(world, data) == "fleet1"
