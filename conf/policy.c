@@ -320,7 +320,7 @@ static bool redis_selectors(const struct facts *x, const char *dom, struct polic
 {
 	const struct config_signing *sg = x->sg;
 	const struct config_domain *cd = NULL;
-	for (const char *p = dom; cd == NULL && p != NULL;
+	for (const char *p = dom; cd == NULL && p != NULL && sg->ndomains > 0;
 	     p = sg->use_esld && strchr(p, '.') ? strchr(p, '.') + 1 : NULL)
 		cd = bsearch(p, sg->domains, sg->ndomains, sizeof *sg->domains, domain_name_cmp);
 	if (cd == NULL && !sg->try_fallback)

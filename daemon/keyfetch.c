@@ -137,11 +137,13 @@ static void unlink_use(struct keyfetch *kf, struct kf_entry *e)
 	e->newer = e->older = NULL;
 }
 
+/* Puts e first in the use order (e may be new: not linked yet). */
 static void mark_used(struct keyfetch *kf, struct kf_entry *e)
 {
 	if (kf->newest == e)
 		return;
-	unlink_use(kf, e);
+	if (e->newer != NULL || e->older != NULL || kf->oldest == e)
+		unlink_use(kf, e);
 	e->older = kf->newest;
 	if (kf->newest)
 		kf->newest->newer = e;
