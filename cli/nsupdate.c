@@ -421,33 +421,44 @@ static bool tsig_load(const char *path, struct tsig_key *k)
 
 /* ---- the server and the options ------------------------------------------- */
 
+/* A numeric address alone ("192.0.2.1", "::1", "[::1]"): port 53. */
+static bool bare_address(const char *server, struct sockaddr_storage *ss)
+{
+	char host[64];
+	size_t n = strlen(server);
+	if (n >= 2 && server[0] == '[' && server[n - 1] == ']')
+		server++, n -= 2;
+	if (n == 0 || n >= sizeof host)
+		return false;
+	memcpy(host, server, n);
+	host[n] = '\0';
+	memset(ss, 0, sizeof *ss);
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(NSUPDATE_DEFAULT_PORT);
+		return true;
+	}
+	if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(NSUPDATE_DEFAULT_PORT);
+		return true;
+	}
+	return false;
+}
+
 /* "ADDRESS:PORT", "[IPV6]:PORT" (conf/hostport.c), or a bare address. */
 static bool parse_server(struct nsupdate *ns, const char *server)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
 	uint16_t port = NSUPDATE_DEFAULT_PORT;
-	char bare[64];
-	if (!hostport_sockaddr(server, &ss, &len)) {
-		memset(&ss, 0, sizeof ss);
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-		bool brackets = server[0] == '[' && server[strlen(server) - 1] == ']';
-		snprintf(bare, sizeof bare, "%.*s", (int)strlen(server) - (brackets ? 2 : 0),
-			 server + brackets);
-		if (strlen(server) < sizeof bare && inet_pton(AF_INET, bare, &s4->sin_addr) == 1) {
-			s4->sin_family = AF_INET;
-			s4->sin_port = htons(NSUPDATE_DEFAULT_PORT);
-		} else if (strlen(server) < sizeof bare &&
-			   inet_pton(AF_INET6, bare, &s6->sin6_addr) == 1) {
-			s6->sin6_family = AF_INET6;
-			s6->sin6_port = htons(NSUPDATE_DEFAULT_PORT);
-		} else {
-			cli_err("--nsupdate %s: give a numeric ADDRESS[:PORT] or [IPV6]:PORT "
-				"(e.g. 192.0.2.1, 127.0.0.1:5353, [::1]:53)",
-				server);
-			return false;
-		}
+	if (!hostport_sockaddr(server, &ss, &len) && !bare_address(server, &ss)) {
+		cli_err("--nsupdate %s: give a numeric ADDRESS[:PORT] or [IPV6]:PORT "
+			"(e.g. 192.0.2.1, 127.0.0.1:5353, [::1]:53)",
+			server);
+		return false;
 	}
 	ns->addr = ldns_sockaddr_storage2rdf(&ss, &port);
 	ns->port = port;

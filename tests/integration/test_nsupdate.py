@@ -243,8 +243,8 @@ def test_nsupdate_publishes_the_new_record(signet, world):
 
 def test_nsupdate_rsa_record_in_255_byte_strings_and_ttl_at_limit(signet, world):
     """RFC 6376 3.6.2.2: a record over 255 bytes goes as several
-    character-strings; --ttl at NSUPDATE_MAX_TTL is accepted; the update
-    replaces the RRset (a second record published first is gone)."""
+    character-strings; --ttl at NSUPDATE_MAX_TTL is accepted (one over is
+    refused: test_nsupdate_options)."""
     w = world
     state, sel = fresh(w, "rsa")
     r = rotate(signet, w, state, sel, "--nsupdate", w.server, "--tsig", w.tsig,
@@ -577,6 +577,9 @@ def test_nsupdate_tsig_file_not_regular(signet, world):
      f"1 to {NSUPDATE_MAX_TTL}"),
     (["--nsupdate", "ns.example.test", "--tsig", "TSIG"], 1, "give a numeric ADDRESS[:PORT]"),
     (["--nsupdate", "127.0.0.1:99999", "--tsig", "TSIG"], 1, "give a numeric ADDRESS[:PORT]"),
+    (["--nsupdate", "", "--tsig", "TSIG"], 1, "give a numeric ADDRESS[:PORT]"),
+    (["--nsupdate", "[]", "--tsig", "TSIG"], 1, "give a numeric ADDRESS[:PORT]"),
+    (["--nsupdate", "[127.0.0.1]:53", "--tsig", "TSIG"], 1, "give a numeric ADDRESS[:PORT]"),
 ])
 def test_nsupdate_options(signet, world, args, rc, why):
     w = world
@@ -599,7 +602,8 @@ def test_nsupdate_status_publishes_revoked_records(signet, world):
     """RFC 6376 3.6.1 ("An empty value means that this public key has been
     revoked"): --status --nsupdate replaces the record of every retired
     selector (retired in the state, or retiring past retire_after) with
-    v=DKIM1; p=, and leaves the others; a second run does the same."""
+    v=DKIM1; p=, and leaves the others; a second run does the same. The
+    update replaces the RRset (RFC 2136 2.5.2): the old record is gone."""
     w = world
     now = 2_000_000_000
     state = w.tmp / "status.state"
