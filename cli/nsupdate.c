@@ -5,7 +5,6 @@
  * (conf/rotation.c does) and writes no DNS wire format by hand. */
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -22,7 +21,6 @@
 #define TSIG_NAME_MAX 253 /* a domain name in text, no final dot */
 #define TSIG_ALG_MAX 32
 #define TSIG_SECRET_TEXT_MAX ((NSUPDATE_MAX_SECRET + 2) / 3 * 4)
-#define TSIG_TOKEN_MAX 512 /* one word or string of a key file */
 #define NSUPDATE_FUDGE 300 /* seconds of clock skew (RFC 8945 10) */
 #define TXT_STRING_MAX 255 /* bytes of one character-string (RFC 1035 3.3.14) */
 #define ZONE_WALK_MAX 127  /* labels of a name: the SOA walk stops there */
@@ -41,7 +39,6 @@ struct nsupdate {
 	char *zone; /* NULL: found by an SOA query (owned) */
 	uint32_t ttl;
 	struct tsig_key key;
-	const char *tsig_path;
 };
 
 /* ---- the TSIG key file ------------------------------------------------------ */
@@ -67,9 +64,10 @@ static bool set_field(const char *path, unsigned line, const char *what, char *d
 {
 	if (*at != 0)
 		return tsig_error(path, line, "%s given twice (first on line %u)", what, *at);
-	if (len == 0 || len >= cap)
-		return tsig_error(path, line, "%s is %s", what,
-				  len == 0 ? "empty" : "longer than a TSIG key allows");
+	if (len == 0)
+		return tsig_error(path, line, "%s is empty", what);
+	if (len >= cap) /* the secret: NSUPDATE_MAX_SECRET bytes in base64 */
+		return tsig_error(path, line, "%s is longer than %zu characters", what, cap - 1);
 	memcpy(dst, s, len);
 	dst[len] = '\0';
 	*at = line;
@@ -107,7 +105,7 @@ static bool bind_skip_comment(struct bind_lexer *lx)
 
 static bool bind_word_char(char c)
 {
-	return isalnum((unsigned char)c) || strchr("._-+/=:", c) != NULL;
+	return isalnum((unsigned char)c) || (c != '\0' && strchr("._-+/=:", c) != NULL);
 }
 
 static enum bind_tok bind_next(struct bind_lexer *lx)
@@ -369,11 +367,16 @@ static bool tsig_check(const char *path, struct tsig_key *k)
 		return false;
 	ok = ldns_str2rdf_b64(&secret, k->secret) == LDNS_STATUS_OK && secret != NULL &&
 	     ldns_rdf_size(secret) > 0;
+	size_t bytes = secret != NULL ? ldns_rdf_size(secret) : 0;
 	if (secret != NULL)
 		explicit_bzero(ldns_rdf_data(secret), ldns_rdf_size(secret));
 	ldns_rdf_deep_free(secret);
 	if (!ok)
 		return tsig_error(path, k->secret_line, "the secret is not base64");
+	if (bytes > NSUPDATE_MAX_SECRET)
+		return tsig_error(path, k->secret_line,
+				  "the secret is %zu bytes, more than NSUPDATE_MAX_SECRET (%d)",
+				  bytes, NSUPDATE_MAX_SECRET);
 	return true;
 }
 
@@ -501,7 +504,6 @@ struct nsupdate *nsupdate_new(const char *server, const char *tsig_path, const c
 		cli_err("out of memory");
 		return NULL;
 	}
-	ns->tsig_path = tsig_path;
 	if (!parse_server(ns, server) || !parse_ttl(ns, ttl) || !parse_zone(ns, zone) ||
 	    !tsig_load(tsig_path, &ns->key)) {
 		nsupdate_free(ns);

@@ -483,6 +483,10 @@ MALFORMED = [
      '};\n', 4, "secret given twice (first on line 3)"),
     ("bind-unknown-clause", 'key "k" {\n\talgorithm hmac-sha256;\n\tsecrets "AAAA";\n};\n',
      3, "unknown clause 'secrets'"),
+    ("bind-long-secret", 'key "k" {\n\talgorithm hmac-sha256;\n\tsecret "' + "A" * 173 + '";\n};\n',
+     3, "secret is longer than 172 characters"),
+    ("bind-empty-name", 'key "" {\n\talgorithm hmac-sha256;\n\tsecret "AAAA";\n};\n', 1,
+     "the key name is empty"),
     ("empty", "", 1, "expected 'key \"NAME\" {'"),
     ("garbage", "\n\nhello world\n", 3, "expected 'key \"NAME\" {'"),
     ("knot-unknown-option", "key:\n  - id: k\n    algorithm: hmac-sha256\n    secrett: AAAA\n",
@@ -540,6 +544,26 @@ def test_nsupdate_tsig_file_size_limit(signet, world):
         assert r.rc == rc, r
         if rc == 1:
             assert "more than NSUPDATE_MAX_TSIG_FILE" in r.err, r
+        else:
+            assert "TSIG key file" not in r.err, r
+
+
+def test_nsupdate_tsig_secret_size_limit(signet, world):
+    """NSUPDATE_MAX_SECRET (128 bytes, an hmac-sha512 key is 64): at the
+    limit the file is read (the update then fails on a closed port: exit 4),
+    one byte more is refused with the limit's name."""
+    w = world
+    port = harness.free_port()
+    for n, rc in ((128, EXIT_UNPUBLISHED), (129, 1)):
+        f = w.tmp / f"secret{n}.key"
+        f.write_text(bind_key("signet-key", "hmac-sha256", secret(n)))
+        f.chmod(0o600)
+        state, sel = fresh(w, "sec")
+        r = rotate(signet, w, state, sel, "--nsupdate", f"127.0.0.1:{port}", "--tsig", f)
+        assert r.rc == rc, r
+        if rc == 1:
+            assert f"{f}:5: the secret is 129 bytes, more than NSUPDATE_MAX_SECRET (128)" \
+                in r.err, r
         else:
             assert "TSIG key file" not in r.err, r
 
