@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -301,21 +302,18 @@ static bool tsig_parse_knot(const char *path, const char *data, size_t len, stru
 	return true;
 }
 
-/* Whether this ldns signs with alg ("hmac-sha256"): ldns 1.8.3 misspells
- * hmac-sha384 in its TSIG code (NLnetLabs/ldns#306), so it is asked, with
- * a throwaway key, rather than assumed. */
+/* ldns up to 1.8.3 (at least) misspells hmac-sha384 in its TSIG code
+ * ("hmac-shac384.", NLnetLabs/ldns#306, still open), so it cannot sign
+ * with it, and asking it to leaks inside ldns: refused up front with why.
+ * A later ldns is tried; if it still fails, signing names ldns's error. */
 static bool ldns_signs(const char *alg)
 {
-	char name[TSIG_ALG_MAX + 1];
-	snprintf(name, sizeof name, "%s.", alg);
-	ldns_rdf *q = ldns_dname_new_frm_str("probe.invalid.");
-	ldns_pkt *p =
-		q != NULL ? ldns_pkt_query_new(q, LDNS_RR_TYPE_SOA, LDNS_RR_CLASS_IN, 0) : NULL;
-	bool ok = p != NULL && ldns_pkt_tsig_sign(p, "probe.invalid.",
-						  "AAAAAAAAAAAAAAAAAAAAAA==", NSUPDATE_FUDGE, name,
-						  NULL) == LDNS_STATUS_OK;
-	ldns_pkt_free(p); /* it took q */
-	return ok;
+	unsigned a = 0, b = 0, c = 0;
+	if (strcmp(alg, "hmac-sha384") != 0)
+		return true;
+	if (sscanf(ldns_version(), "%u.%u.%u", &a, &b, &c) < 2)
+		return false;
+	return a > 1 || (a == 1 && (b > 8 || (b == 8 && c > 3)));
 }
 
 /* RFC 8945 6: hmac-sha256 is RECOMMENDED; hmac-md5 MUST NOT be used and
