@@ -354,6 +354,20 @@ static void print_plan(const struct rotate_opts *o, const struct rotation *r, co
 	       o->domain, sel, path);
 }
 
+/* --nsupdate: the new record. A failure leaves the rotation pending: the
+ * record printed above can still be published by hand. */
+static int publish_new(const struct rotate_opts *o, const char *sel, const char *value)
+{
+	if (o->ns == NULL)
+		return CLI_EXIT_OK;
+	(void)fflush(stdout); /* the plan first, then any error of the update */
+	if (!nsupdate_dkim_record(o->ns, o->domain, sel, value))
+		return ROTATE_EXIT_UNPUBLISHED;
+	printf("published by dynamic update to %s; signetd sees it at its next check\n",
+	       nsupdate_server(o->ns));
+	return CLI_EXIT_OK;
+}
+
 static int rotate(const struct rotate_opts *o, const struct signetd_config *cfg)
 {
 	const char *spath = state_path(o, cfg), *type = o->type;
@@ -392,12 +406,9 @@ static int rotate(const struct rotate_opts *o, const struct signetd_config *cfg)
 		goto out;
 	}
 	print_plan(o, &r, sel, path, zone, value);
-	rc = cli_flush_stdout() ? CLI_EXIT_OK : CLI_EXIT_FAIL;
-	if (o->ns != NULL && !nsupdate_dkim_record(o->ns, o->domain, sel, value))
-		rc = ROTATE_EXIT_UNPUBLISHED; /* still pending: the record can be published by hand */
-	else if (o->ns != NULL)
-		printf("published by dynamic update to %s; signetd sees it at its next check\n",
-		       nsupdate_server(o->ns));
+	rc = publish_new(o, sel, value);
+	if (!cli_flush_stdout())
+		rc = CLI_EXIT_FAIL;
 out:
 	rotation_free(&r);
 	return rc;
@@ -445,6 +456,20 @@ static void status_line(const struct rotation_entry *e, uint64_t retire_after, u
 	}
 }
 
+/* --status --nsupdate, for a retired selector. RFC 6376 3.6.1: "An empty
+ * value means that this public key has been revoked." Nothing is recorded:
+ * replacing the RRset again on the next run changes nothing. */
+static bool publish_revoked(const struct rotate_opts *o, const struct rotation_entry *e)
+{
+	if (o->ns == NULL || e->state != ROT_RETIRED)
+		return true;
+	(void)fflush(stdout);
+	if (!nsupdate_dkim_record(o->ns, e->domain, e->selector, "v=DKIM1; p="))
+		return false;
+	printf("  published the revoked record by dynamic update to %s\n", nsupdate_server(o->ns));
+	return true;
+}
+
 static int status(const struct rotate_opts *o, const struct signetd_config *cfg)
 {
 	const char *spath = state_path(o, cfg);
@@ -461,15 +486,8 @@ static int status(const struct rotate_opts *o, const struct signetd_config *cfg)
 	int rc = CLI_EXIT_OK;
 	for (size_t k = 0; k < r.n; k++) {
 		status_line(&r.v[k], retire_after, o->now);
-		/* RFC 6376 3.6.1: "An empty value means that this public key has
-		 * been revoked." Replacing the RRset again is harmless. */
-		if (o->ns != NULL && r.v[k].state == ROT_RETIRED &&
-		    (!cli_flush_stdout() ||
-		     !nsupdate_dkim_record(o->ns, r.v[k].domain, r.v[k].selector, "v=DKIM1; p=")))
+		if (!publish_revoked(o, &r.v[k]))
 			rc = ROTATE_EXIT_UNPUBLISHED;
-		else if (o->ns != NULL && r.v[k].state == ROT_RETIRED)
-			printf("  published the revoked record by dynamic update to %s\n",
-			       nsupdate_server(o->ns));
 	}
 	rotation_free(&r);
 	return cli_flush_stdout() ? rc : CLI_EXIT_FAIL;
