@@ -351,12 +351,23 @@ def test_nsupdate_zone_not_served_by_server(signet, world):
     assert states(state)[("other.test", sel)] == "pending"
 
 
-class FakeDns(threading.Thread):
-    """Answers every DNS message over TCP with rcode, unsigned (no TSIG)."""
+def bogus_tsig(key_name, qid):
+    """A TSIG RR (RFC 8945 4.2) for key_name with hmac-sha256 and a random
+    MAC: well formed, but no MAC the real key gives."""
+    mac = os.urandom(32)
+    rdata = (harness.encode_name("hmac-sha256") + struct.pack(">HI", 0, int(time.time())) +
+             struct.pack(">HH", 300, len(mac)) + mac + struct.pack(">HHH", qid, 0, 0))
+    return harness.encode_name(key_name) + struct.pack(">HHIH", 250, 255, 0, len(rdata)) + rdata
 
-    def __init__(self, rcode):
+
+class FakeDns(threading.Thread):
+    """Answers every DNS message over TCP with rcode, unsigned (no TSIG) or
+    with a TSIG for key_name whose MAC is wrong."""
+
+    def __init__(self, rcode, key_name=None):
         super().__init__(daemon=True)
         self.rcode = rcode
+        self.key_name = key_name
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(8)
@@ -378,8 +389,13 @@ class FakeDns(threading.Thread):
                         msg += c.recv(n - len(msg))
                     self.seen += 1
                     opcode = (msg[2] >> 3) & 0xF
-                    reply = msg[:2] + struct.pack(">HHHHH", 0x8000 | (opcode << 11) | self.rcode,
-                                                  0, 0, 0, 0)
+                    flags = 0x8000 | (opcode << 11) | self.rcode
+                    if self.key_name:
+                        qid = struct.unpack(">H", msg[:2])[0]
+                        reply = msg[:2] + struct.pack(">HHHHH", flags, 0, 0, 0, 1) + \
+                            bogus_tsig(self.key_name, qid)
+                    else:
+                        reply = msg[:2] + struct.pack(">HHHHH", flags, 0, 0, 0, 0)
                     c.sendall(struct.pack(">H", len(reply)) + reply)
                 except (OSError, struct.error):
                     pass
@@ -408,11 +424,13 @@ def test_nsupdate_rcode_named_with_fix(signet, world, rcode, name, fix):
     assert_pending_unpublished(w, r, state, sel)
 
 
-def test_nsupdate_unsigned_noerror_is_not_trusted(signet, world):
-    """RFC 8945 5.3: a NOERROR answer whose TSIG does not verify (here: none)
-    may not come from the server: reported, exit 4."""
+@pytest.mark.parametrize("key_name", [None, "signet-key"], ids=["no-tsig", "wrong-mac"])
+def test_nsupdate_unverified_noerror_is_not_trusted(signet, world, key_name):
+    """RFC 8945 5.3: a NOERROR answer whose TSIG does not verify (none, or a
+    MAC the key does not give: ldns_pkt_tsig_verify) may not come from the
+    server: reported, exit 4."""
     w = world
-    fake = FakeDns(0)
+    fake = FakeDns(0, key_name)
     fake.start()
     try:
         state, sel = fresh(w, "unsigned")
