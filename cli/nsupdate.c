@@ -820,10 +820,10 @@ static bool update_result(const struct nsupdate *ns, ldns_status st, const ldns_
 	}
 	/* ldns_send verified the answer's TSIG with ldns_pkt_tsig_verify */
 	if (st != LDNS_STATUS_OK || ldns_pkt_tsig(reply) == NULL) {
-		cli_err("updating %s at %s: the answer says NOERROR but its TSIG does not verify "
-			"with key %s (%s), so it may not come from the server: check the record "
-			"with signet dnscheck --server",
-			owner, ns->server, ns->key.name,
+		cli_err("updating %s in zone %s at %s: the answer says NOERROR but its TSIG does "
+			"not verify with key %s (%s), so it may not come from the server: check "
+			"the record with signet dnscheck --server",
+			owner, zone, ns->server, ns->key.name,
 			st != LDNS_STATUS_OK ? ldns_get_errorstr_by_id(st)
 					     : "no TSIG in the answer");
 		return false;

@@ -364,10 +364,12 @@ class FakeDns(threading.Thread):
     """Answers every DNS message over TCP with rcode, unsigned (no TSIG) or
     with a TSIG for key_name whose MAC is wrong."""
 
-    def __init__(self, rcode, key_name=None):
+    def __init__(self, rcode, key_name=None, soa_zone=None, aa=True):
         super().__init__(daemon=True)
         self.rcode = rcode
         self.key_name = key_name
+        self.soa_zone, self.aa = soa_zone, aa  # SOA queries (opcode 0): see soa_reply
+        self.questions = []
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(8)
@@ -387,8 +389,12 @@ class FakeDns(threading.Thread):
                     msg = b""
                     while len(msg) < n:
                         msg += c.recv(n - len(msg))
-                    self.seen += 1
                     opcode = (msg[2] >> 3) & 0xF
+                    if opcode == 0:
+                        reply = self.soa_reply(msg)
+                        c.sendall(struct.pack(">H", len(reply)) + reply)
+                        continue
+                    self.seen += 1
                     flags = 0x8000 | (opcode << 11) | self.rcode
                     if self.key_name:
                         qid = struct.unpack(">H", msg[:2])[0]
@@ -399,6 +405,27 @@ class FakeDns(threading.Thread):
                     c.sendall(struct.pack(">H", len(reply)) + reply)
                 except (OSError, struct.error):
                     pass
+
+    def soa_reply(self, msg):
+        """NOERROR: the SOA of soa_zone in the answer when asked for it, else
+        nothing (a minimal-responses server); AA unless aa is False (a
+        referral-like answer)."""
+        end = harness.skip_name(msg, 12)
+        labels, off = [], 12
+        while msg[off]:
+            labels.append(msg[off + 1:off + 1 + msg[off]].decode())
+            off += 1 + msg[off]
+        qname = ".".join(labels)
+        self.questions.append(qname)
+        question = msg[12:end + 4]
+        an = b""
+        if self.soa_zone and qname.lower() == self.soa_zone:
+            rdata = (harness.encode_name("ns." + self.soa_zone) +
+                     harness.encode_name("hostmaster." + self.soa_zone) +
+                     struct.pack(">IIIII", 1, 3600, 600, 86400, 60))
+            an = b"\xc0\x0c" + struct.pack(">HHIH", 6, 1, 60, len(rdata)) + rdata
+        flags = 0x8000 | (0x0400 if self.aa else 0)
+        return msg[:2] + struct.pack(">HHHHH", flags, 1, 1 if an else 0, 0, 0) + question + an
 
     def close(self):
         self.sock.close()
@@ -440,6 +467,39 @@ def test_nsupdate_unverified_noerror_is_not_trusted(signet, world, key_name):
         fake.close()
     assert "the answer says NOERROR but its TSIG does not verify with key signet-key" in r.err, r
     assert_pending_unpublished(w, r, state, sel)
+
+
+@pytest.mark.parametrize("soa_zone,aa", [(ZONE, True), (None, True), (ZONE, False)],
+                         ids=["walk-up", "no-soa", "not-authoritative"])
+def test_nsupdate_zone_found_by_walking_up(signet, world, soa_zone, aa):
+    """A server that names no SOA in the authority section: the SOA query
+    walks up a label at a time until the zone's apex answers (the update
+    then goes to that zone); no SOA up to the root, or answers without AA,
+    are named with --zone as the fix. (The update's answer is unsigned:
+    exit 4 in every case.)"""
+    w = world
+    fake = FakeDns(0, soa_zone=soa_zone, aa=aa)
+    fake.start()
+    try:
+        state, sel = fresh(w, "walk")
+        r = rotate(signet, w, state, sel, "--nsupdate", f"127.0.0.1:{fake.port}",
+                   "--tsig", w.tsig)
+    finally:
+        fake.close()
+    assert r.rc == EXIT_UNPUBLISHED, r
+    owner = f"{sel}._domainkey.{ZONE}"
+    if soa_zone and aa:
+        assert fake.questions == [owner, f"_domainkey.{ZONE}", ZONE], fake.questions
+        assert f"updating {owner}. in zone {ZONE}. at" in r.err and "does not verify" in r.err, r
+        assert fake.seen == 1
+    elif aa:
+        assert fake.questions == [owner, f"_domainkey.{ZONE}", ZONE, "test"], fake.questions
+        assert "names no SOA for it or any name above; give --zone ZONE" in r.err, r
+        assert fake.seen == 0
+    else:
+        assert fake.questions == [owner], fake.questions
+        assert "is not authoritative for it" in r.err, r
+        assert fake.seen == 0
 
 
 def test_nsupdate_server_not_listening(signet, world):
