@@ -434,12 +434,14 @@ static bool take_string(struct kf_fetch *f, const redisAsyncContext *ac, const r
 			const char *what, char **out, size_t *len)
 {
 	*out = NULL;
-	if (r == NULL) { /* the connection failed or was dropped */
-		if (ac->err)
+	if (r == NULL) {         /* the connection failed or was dropped */
+		if (f->kf->down) /* just marked: down_why names the server and why */
+			fetch_failed(f, "%s", f->kf->down_why);
+		else if (ac->err)
 			fetch_failed(f, "Redis %s: %s", f->kf->servers[f->kf->server], ac->errstr);
 		else
-			fetch_failed(f, "%s",
-				     f->kf->down ? f->kf->down_why : "Redis connection closed");
+			fetch_failed(f, "Redis %s: connection closed",
+				     f->kf->servers[f->kf->server]);
 		return false;
 	}
 	if (r->type == REDIS_REPLY_NIL)
