@@ -137,11 +137,12 @@ static void unlink_use(struct keyfetch *kf, struct kf_entry *e)
 	e->newer = e->older = NULL;
 }
 
+/* Puts e first in the use order (e may be new: not linked yet). */
 static void mark_used(struct keyfetch *kf, struct kf_entry *e)
 {
 	if (kf->newest == e)
 		return;
-	if (e->newer != NULL) /* linked (not the newest); a new entry is not */
+	if (e->newer != NULL || e->older != NULL || kf->oldest == e)
 		unlink_use(kf, e);
 	e->older = kf->newest;
 	if (kf->newest)
@@ -422,8 +423,11 @@ static void fetch_done(struct kf_fetch *f)
 
 static void fetch_free(struct kf_fetch *f)
 {
-	for (size_t j = 0; j < SIGNET_MAX_SIGNERS; j++)
+	for (size_t j = 0; j < SIGNET_MAX_SIGNERS; j++) {
+		if (f->pem[j] != NULL) /* private key text (SECURITY.md) */
+			explicit_bzero(f->pem[j], f->pem_len[j]);
 		free(f->pem[j]);
+	}
 	while (f->waiters != NULL) {
 		struct keyfetch_req *r = f->waiters;
 		f->waiters = r->next;
@@ -463,12 +467,14 @@ static bool take_string(struct kf_fetch *f, const redisAsyncContext *ac, const r
 			const char *what, char **out, size_t *len)
 {
 	*out = NULL;
-	if (r == NULL) { /* the connection failed or was dropped */
-		if (ac->err)
+	if (r == NULL) {         /* the connection failed or was dropped */
+		if (f->kf->down) /* just marked: down_why names the server and why */
+			fetch_failed(f, "%s", f->kf->down_why);
+		else if (ac->err)
 			fetch_failed(f, "Redis %s: %s", f->kf->servers[f->kf->server], ac->errstr);
 		else
-			fetch_failed(f, "%s",
-				     f->kf->down ? f->kf->down_why : "Redis connection closed");
+			fetch_failed(f, "Redis %s: connection closed",
+				     f->kf->servers[f->kf->server]);
 		return false;
 	}
 	mark_answered(f->kf);

@@ -441,6 +441,9 @@ static enum session_status start_keys(struct conn *c, enum session_status st)
 			c->kreq_id = id;
 			break;
 		}
+		metrics_key_answer(metrics_process(), keys == NULL   ? METRICS_KEYS_ERROR
+						      : keys->n == 0 ? METRICS_KEYS_NONE
+								     : METRICS_KEYS_CACHED);
 		st = session_key_answer(c->s, id, keys, keys ? NULL : err, &c->out);
 		signkeys_unref(keys);
 	}
@@ -497,6 +500,9 @@ static void on_keys(void *arg, struct signkeys *keys, const char *error)
 {
 	struct conn *c = arg;
 	c->kreq = NULL;
+	metrics_key_answer(metrics_process(), keys == NULL   ? METRICS_KEYS_ERROR
+					      : keys->n == 0 ? METRICS_KEYS_NONE
+							     : METRICS_KEYS_FETCHED);
 	enum session_status st = session_key_answer(c->s, c->kreq_id, keys, error, &c->out);
 	conn_step_done(c, st);
 }
