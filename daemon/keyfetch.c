@@ -93,6 +93,7 @@ struct keyfetch {
 	/* the connection */
 	redisAsyncContext *ac;
 	size_t server;        /* index of the server ac talks to (or tries next) */
+	size_t ac_server;     /* index of the server ac talks to (mark_down moves server) */
 	bool down;            /* the last connection failed: logged once */
 	uint64_t retry_at_ms; /* while down: no new connection before this */
 	unsigned backoff_ms;
@@ -312,6 +313,7 @@ static redisAsyncContext *connection(struct keyfetch *kf, char *err, size_t cap)
 	redisAsyncSetConnectCallback(ac, on_connect);
 	redisAsyncSetDisconnectCallback(ac, on_disconnect);
 	kf->ac = ac;
+	kf->ac_server = kf->server;
 	return ac;
 }
 
@@ -467,14 +469,16 @@ static bool take_string(struct kf_fetch *f, const redisAsyncContext *ac, const r
 			const char *what, char **out, size_t *len)
 {
 	*out = NULL;
-	if (r == NULL) {         /* the connection failed or was dropped */
-		if (f->kf->down) /* just marked: down_why names the server and why */
+	if (r == NULL) { /* the connection failed or was dropped */
+		/* this connection's own error first: down may be an earlier
+		 * outage's (it lasts until Redis answers, mark_answered) */
+		const char *server = f->kf->servers[f->kf->ac_server];
+		if (ac->err)
+			fetch_failed(f, "Redis %s: %s", server, ac->errstr);
+		else if (f->kf->down) /* dropped (no reply in time): down_why says so */
 			fetch_failed(f, "%s", f->kf->down_why);
-		else if (ac->err)
-			fetch_failed(f, "Redis %s: %s", f->kf->servers[f->kf->server], ac->errstr);
 		else
-			fetch_failed(f, "Redis %s: connection closed",
-				     f->kf->servers[f->kf->server]);
+			fetch_failed(f, "Redis %s: connection closed", server);
 		return false;
 	}
 	mark_answered(f->kf);

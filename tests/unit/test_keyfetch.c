@@ -749,6 +749,34 @@ static void FLEET_KEYS_07_silent_server_timeout_and_backoff(void **state)
 	fx_close(&x);
 }
 
+/* FLEET-KEYS-04: an outage (no reply in time), then after the backoff a
+ * connection that the server closes: the error is this connection's
+ * ("closed"), not the earlier outage's reason, though the outage lasts
+ * (and is logged once) until Redis answers. */
+static void FLEET_KEYS_04_error_names_this_connections_failure(void **state)
+{
+	(void)state;
+	struct fx x;
+	fx_open(&x, BY_PREFIX, "0.2s");
+	fake_rule(&x.fk, "HGET SELS *", F_SILENT, NULL, 0);
+	struct got g;
+	log_start();
+	fetch(&x, "example.com", NULL, 0, &g);
+	assert_err_has(&g, "no reply within 200 ms");
+	got_free(&g);
+	fake_rule(&x.fk, "HGET SELS *", F_CLOSE, NULL, 0);
+	usleep(1100 * 1000);
+	fetch(&x, "example.com", NULL, 0, &g);
+	log_end();
+	assert_int_equal(x.fk.accepts, 2);
+	assert_err_has(&g, "Redis 127.0.0.1:");
+	if (strstr(g.err, "closed") == NULL || strstr(g.err, "no reply") != NULL)
+		fail_msg("error: %s", g.err);
+	assert_int_equal(count_of(g_log, "signing goes on with the"), 1);
+	got_free(&g);
+	fx_close(&x);
+}
+
 /* FLEET-KEYS-04: nothing listens: a never-fetched domain fails quickly; a
  * cached one still answers at once during the outage, also once its
  * refresh is due; the outage is logged once; when Redis is back, it is
@@ -1083,6 +1111,7 @@ int main(void)
 		cmocka_unit_test(FLEET_KEYS_07_silent_server_timeout_and_backoff),
 		cmocka_unit_test(FLEET_KEYS_04_outage_keeps_cached_keys),
 		cmocka_unit_test(FLEET_KEYS_04_nothing_listening),
+		cmocka_unit_test(FLEET_KEYS_04_error_names_this_connections_failure),
 		cmocka_unit_test(FLEET_KEYS_02_waiters_share_one_fetch_and_cancel),
 		cmocka_unit_test(FLEET_KEYS_02_callback_may_ask_again),
 		cmocka_unit_test(FLEET_KEYS_01_reload_keeps_or_forgets_the_cache),
