@@ -21,41 +21,26 @@
 #include "config.h"
 #include "diag.h"
 #include "keystore.h"
-#include "log.h"
 #include "milter.h"
-#include "runtime.h"
-#include "session.h"
+#include "session_fixture.h"
 #include "signkeys.h"
 
-#define AUTHSERV "mx.example.com"
-#define OUT_CAP (1024 * 1024) /* server.c's CONN_MAX_OUT */
-
-static struct signet_key *g_key; /* signs for s1 (ed25519) */
-static char g_dir[64];
 static const char *g_on_error = "tempfail";
 
 static int group_setup(void **state)
 {
 	(void)state;
-	struct signet_error err = {0};
-	strcpy(g_dir, "/tmp/signet-sredis-XXXXXX");
-	if (mkdtemp(g_dir) == NULL ||
-	    signet_key_generate(SIGNET_KEY_ED25519, 0, &g_key, &err) != SIGNET_OK)
-		return -1;
-	log_open(true, "mail", false);
-	return 0;
+	return fixture_setup("/tmp/signet-sredis-XXXXXX");
 }
 
 static int group_teardown(void **state)
 {
 	(void)state;
-	char cmd[128];
-	signet_key_free(g_key);
-	snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return fixture_teardown();
 }
 
-/* FLEET-KEYS-01: use_redis with servers loads; no key file anywhere. */
+/* FLEET-KEYS-01: use_redis with servers loads; no key file anywhere (the
+ * fixture's runtime signs example.com from a file: not this one). */
 static struct runtime *make_runtime(void)
 {
 	char text[1024];
@@ -81,51 +66,6 @@ static struct runtime *make_runtime(void)
 	struct runtime *rt = runtime_new(cfg, ks);
 	assert_non_null(rt);
 	return rt;
-}
-
-/* ---- packets in (as tests/unit/test_session.c builds them) ---- */
-
-static void pk(struct signet_buf *in, uint8_t cmd, const void *data, size_t len)
-{
-	uint32_t n = (uint32_t)len + 1;
-	uint8_t h[5] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n, cmd};
-	assert_int_equal(buf_append(in, h, 5), SIGNET_OK);
-	if (len)
-		assert_int_equal(buf_append(in, data, len), SIGNET_OK);
-}
-
-static void pk2(struct signet_buf *in, uint8_t cmd, const char *a, const char *b)
-{
-	uint8_t d[1024];
-	size_t la = strlen(a), lb = strlen(b);
-	assert_true(la + lb + 2 <= sizeof d);
-	memcpy(d, a, la + 1);
-	memcpy(d + la + 1, b, lb + 1);
-	pk(in, cmd, d, la + lb + 2);
-}
-
-static void pk_str(struct signet_buf *in, uint8_t cmd, const char *s)
-{
-	pk(in, cmd, s, strlen(s) + 1);
-}
-
-/* MTA offer: v6, every action, HDR_LEADSPC only: every step gets a reply
- * (so a withheld EOH reply shows). */
-static void pk_optneg(struct signet_buf *in)
-{
-	uint8_t o[12] = {0, 0, 0, 6, 0, 0, 0x01, 0xff, 0, 0x10, 0, 0};
-	pk(in, SMFIC_OPTNEG, o, sizeof o);
-}
-
-static void pk_connect(struct signet_buf *in, const char *addr)
-{
-	uint8_t d[128];
-	size_t n = 0;
-	memcpy(d, "client\0", 7), n = 7;
-	d[n++] = SMFIA_INET;
-	d[n++] = 0x61, d[n++] = 0xa8;
-	memcpy(d + n, addr, strlen(addr) + 1), n += strlen(addr) + 1;
-	pk(in, SMFIC_CONNECT, d, n);
 }
 
 /* ---- replies out ---- */
@@ -165,32 +105,9 @@ static size_t replies(const struct signet_buf *out, struct reply *r, size_t max)
 	return n;
 }
 
-struct conn {
-	struct session *s;
-	struct signet_buf in, out;
-};
-
 static void conn_open(struct conn *c, const char *addr)
 {
-	struct runtime *rt = make_runtime();
-	c->s = session_new(rt, "test");
-	assert_non_null(c->s);
-	runtime_unref(rt);
-	buf_init(&c->in, 16 * 1024 * 1024);
-	buf_init(&c->out, OUT_CAP);
-	pk2(&c->in, SMFIC_MACRO, "Cj", AUTHSERV);
-	pk_optneg(&c->in);
-	pk_connect(&c->in, addr);
-	assert_int_equal(session_feed(c->s, c->in.data, c->in.len, &c->out), SESSION_OK);
-	buf_reset(&c->in);
-	buf_reset(&c->out);
-}
-
-static void conn_close(struct conn *c)
-{
-	session_free(c->s);
-	buf_free(&c->in);
-	buf_free(&c->out);
+	conn_start(c, make_runtime(), addr, FIXTURE_SMTP_PORT);
 }
 
 static enum session_status conn_feed(struct conn *c)
@@ -263,32 +180,16 @@ static unsigned wait_for_keys(struct conn *c)
 	return id;
 }
 
-/* ---- log capture (log.c writes to stderr) ---- */
-
 static char g_log[8192];
-static int g_saved = -1;
 
 static void log_start(void)
 {
-	char path[128];
-	snprintf(path, sizeof path, "%s/log", g_dir);
-	fflush(stderr);
-	g_saved = dup(2);
-	assert_non_null(freopen(path, "w", stderr));
+	fixture_log_start();
 }
 
 static void log_end(void)
 {
-	char path[128];
-	snprintf(path, sizeof path, "%s/log", g_dir);
-	fflush(stderr);
-	assert_int_not_equal(dup2(g_saved, 2), -1);
-	close(g_saved);
-	FILE *f = fopen(path, "r");
-	assert_non_null(f);
-	size_t n = fread(g_log, 1, sizeof g_log - 1, f);
-	g_log[n] = '\0';
-	fclose(f);
+	fixture_log_end(g_log, sizeof g_log);
 }
 
 static void assert_signed_s1(const struct reply *r)
@@ -521,15 +422,10 @@ static void FLEET_KEYS_02_body_without_eoh(void **state)
  * waiting for our EOH reply. */
 static void conn_open_streaming(struct conn *c)
 {
-	struct runtime *rt = make_runtime();
-	c->s = session_new(rt, "test");
-	assert_non_null(c->s);
-	runtime_unref(rt);
-	buf_init(&c->in, 16 * 1024 * 1024);
-	buf_init(&c->out, OUT_CAP);
+	conn_start(c, make_runtime(), NULL, 0);
 	uint8_t o[12] = {0, 0, 0, 6, 0, 0, 0x01, 0xff, 0, 0x1f, 0xff, 0xff};
 	pk(&c->in, SMFIC_OPTNEG, o, sizeof o);
-	pk_connect(&c->in, "127.0.0.1");
+	pk_connect_port(&c->in, "127.0.0.1", FIXTURE_SMTP_PORT);
 	assert_int_equal(session_feed(c->s, c->in.data, c->in.len, &c->out), SESSION_OK);
 	buf_reset(&c->in);
 	buf_reset(&c->out);
