@@ -85,7 +85,7 @@ struct keyfetch {
 	struct kf_entry *newest, *oldest;
 	size_t nentries;
 	/* the settings of the last keyfetch_get (copies: runtimes come and go) */
-	const struct signetd_config *cfg; /* compared, never dereferenced */
+	const struct signetd_config *cfg; /* the last one seen: compared, never dereferenced */
 	char servers[CONFIG_MAX_REDIS_SERVERS][80];
 	size_t nservers;
 	char key_prefix[257], selector_prefix[257];
@@ -670,8 +670,9 @@ void keyfetch_free(struct keyfetch *kf)
 	free(kf);
 }
 
-/* A reload: settings copied; entries kept for a refresh unless what names
- * them changed. */
+/* The settings of cfg, compared with those in use (by value: cfg's address
+ * says only that a reload happened, or may have): other servers or hash
+ * names forget the entries; a reload with the same ones refreshes them. */
 static void take_settings(struct keyfetch *kf, const struct signetd_config *cfg)
 {
 	const struct config_signing *sg = &cfg->signing;
@@ -682,6 +683,10 @@ static void take_settings(struct keyfetch *kf, const struct signetd_config *cfg)
 	bool same =
 		same_servers && strcmp(kf->key_prefix, sg->key_prefix) == 0 &&
 		strcmp(kf->selector_prefix, sg->selector_prefix ? sg->selector_prefix : "") == 0;
+	kf->timeout_ms = (unsigned)(r->timeout * 1000);
+	kf->refresh_ms = (unsigned)(sg->redis_refresh * 1000);
+	if (same && cfg == kf->cfg)
+		return; /* no reload (or one at the same address, same names) */
 	if (!same)
 		forget_all(kf); /* fetches in flight still answer their waiters */
 	else
@@ -705,8 +710,6 @@ static void take_settings(struct keyfetch *kf, const struct signetd_config *cfg)
 	snprintf(kf->key_prefix, sizeof kf->key_prefix, "%s", sg->key_prefix);
 	snprintf(kf->selector_prefix, sizeof kf->selector_prefix, "%s",
 		 sg->selector_prefix ? sg->selector_prefix : "");
-	kf->timeout_ms = (unsigned)(r->timeout * 1000);
-	kf->refresh_ms = (unsigned)(sg->redis_refresh * 1000);
 }
 
 enum keyfetch_status keyfetch_get(struct keyfetch *kf, const struct signetd_config *cfg,
@@ -717,8 +720,9 @@ enum keyfetch_status keyfetch_get(struct keyfetch *kf, const struct signetd_conf
 	*req = NULL;
 	*keys = NULL;
 	err[0] = '\0';
-	if (cfg != kf->cfg)
-		take_settings(kf, cfg);
+	/* every call, not only when cfg moves: a reloaded config may be
+	 * allocated where a freed one was (the same pointer, other settings) */
+	take_settings(kf, cfg);
 	if (kf->selector_prefix[0] != '\0')
 		n = 0; /* the selector is Redis's */
 	char id[KEYFETCH_ID_MAX];

@@ -985,6 +985,39 @@ static void FLEET_KEYS_01_reload_does_not_fail_fetches_in_flight(void **state)
 	fx_close(&x);
 }
 
+/* FLEET-KEYS-01: a reloaded config may be allocated where the freed one
+ * was: the same pointer with another key_prefix is still a new config
+ * (the settings are compared, not the address). */
+static void FLEET_KEYS_01_reload_at_the_same_address(void **state)
+{
+	(void)state;
+	struct fx x;
+	fx_open(&x, BY_PREFIX, "1s");
+	fake_rule(&x.fk, "HGET SELS example.com", F_BULK, "s1", 0);
+	fake_rule(&x.fk, "HGET KEYS s1.example.com", F_BULK, g_pem[0], 0);
+	fake_rule(&x.fk, "HGET OTHER s1.example.com", F_BULK, g_pem[1], 0);
+	struct got g;
+	fetch(&x, "example.com", NULL, 0, &g);
+	got_free(&g);
+	/* the new config in the old one's place */
+	free(x.cfg->signing.key_prefix);
+	x.cfg->signing.key_prefix = strdup("OTHER");
+	assert_non_null(x.cfg->signing.key_prefix);
+	memset(&g, 0, sizeof g);
+	assert_int_equal(get(&x, "example.com", NULL, 0, &g, NULL), KEYFETCH_WAIT);
+	run_until(&x, (struct got *const[]){&g}, 1, WAIT_MS);
+	assert_non_null(g.keys);
+	assert_string_equal(x.fk.last, "HGET OTHER s1.example.com");
+	got_free(&g);
+	/* and the same settings again: answered from the cache, nothing sent */
+	unsigned before = x.fk.commands;
+	assert_int_equal(get(&x, "example.com", NULL, 0, &g, NULL), KEYFETCH_NOW);
+	got_free(&g);
+	run_for(&x, 50);
+	assert_int_equal(x.fk.commands, before);
+	fx_close(&x);
+}
+
 /* ---- FLEET-KEYS-07: bounds and teardown --------------------------------------- */
 
 /* KEYFETCH_MAX_ENTRIES: the cache stops there; the least recently used
@@ -1116,6 +1149,7 @@ int main(void)
 		cmocka_unit_test(FLEET_KEYS_02_callback_may_ask_again),
 		cmocka_unit_test(FLEET_KEYS_01_reload_keeps_or_forgets_the_cache),
 		cmocka_unit_test(FLEET_KEYS_01_reload_does_not_fail_fetches_in_flight),
+		cmocka_unit_test(FLEET_KEYS_01_reload_at_the_same_address),
 		cmocka_unit_test(FLEET_KEYS_07_cache_bounded_lru),
 		cmocka_unit_test(FLEET_KEYS_07_request_bounds),
 		cmocka_unit_test(FLEET_KEYS_07_free_with_fetches_in_flight),
