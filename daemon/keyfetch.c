@@ -94,6 +94,7 @@ struct keyfetch {
 	redisAsyncContext *ac;
 	size_t server;        /* index of the server ac talks to (or tries next) */
 	size_t ac_server;     /* index of the server ac talks to (mark_down moves server) */
+	size_t round_fails;   /* servers failed in turn since a round began (or an answer) */
 	bool down;            /* the last connection failed: logged once */
 	uint64_t retry_at_ms; /* while down: no new connection before this */
 	unsigned backoff_ms;
@@ -217,10 +218,16 @@ static size_t cached_keys(const struct keyfetch *kf)
 static void mark_down(struct keyfetch *kf, const char *why)
 {
 	uint64_t now = clock_ms();
-	kf->backoff_ms = kf->down ? kf->backoff_ms * 2 : KEYFETCH_MIN_BACKOFF_MS;
-	if (kf->backoff_ms > KEYFETCH_MAX_BACKOFF_MS)
-		kf->backoff_ms = KEYFETCH_MAX_BACKOFF_MS;
-	kf->retry_at_ms = now + kf->backoff_ms;
+	if (++kf->round_fails >= kf->nservers) {
+		/* every server failed in turn: wait before the next round */
+		kf->round_fails = 0;
+		kf->backoff_ms = kf->backoff_ms ? kf->backoff_ms * 2 : KEYFETCH_MIN_BACKOFF_MS;
+		if (kf->backoff_ms > KEYFETCH_MAX_BACKOFF_MS)
+			kf->backoff_ms = KEYFETCH_MAX_BACKOFF_MS;
+		kf->retry_at_ms = now + kf->backoff_ms;
+	} else {
+		kf->retry_at_ms = now; /* the next server, without waiting */
+	}
 	if (!kf->down) {
 		size_t n = cached_keys(kf);
 		log_msg(LOG_LVL_ERR,
@@ -250,8 +257,10 @@ static void mark_answered(struct keyfetch *kf)
 {
 	if (kf->down)
 		log_msg(LOG_LVL_INFO, "Redis %s: connected again; keys are fetched again",
-			kf->servers[kf->server]);
+			kf->servers[kf->ac_server]);
 	kf->down = false;
+	kf->round_fails = 0;
+	kf->backoff_ms = 0;
 }
 
 static void on_disconnect(const redisAsyncContext *ac, int status)
@@ -275,24 +284,16 @@ static void drop_connection(struct keyfetch *kf, const char *why)
 	redisAsyncFree(ac);
 }
 
-static redisAsyncContext *connection(struct keyfetch *kf, char *err, size_t cap)
+/* A connection to kf->server; NULL (err says why, marked down) when it
+ * fails at once. */
+static redisAsyncContext *connect_server(struct keyfetch *kf, char *err, size_t cap)
 {
-	if (kf->ac != NULL)
-		return kf->ac;
-	if (kf->nservers == 0) {
-		snprintf(err, cap, "no Redis servers configured");
-		return NULL;
-	}
-	if (kf->down && clock_ms() < kf->retry_at_ms) {
-		snprintf(err, cap, "%s (next try in %u ms)", kf->down_why,
-			 (unsigned)(kf->retry_at_ms - clock_ms()));
-		return NULL;
-	}
 	char host[64];
 	unsigned port;
 	if (!config_redis_server(kf->servers[kf->server], host, sizeof host, &port)) {
 		snprintf(err, cap, "Redis server '%s' is not ADDRESS:PORT",
 			 kf->servers[kf->server]);
+		mark_down(kf, "not ADDRESS:PORT");
 		return NULL;
 	}
 	redisAsyncContext *ac = redisAsyncConnect(host, (int)port);
@@ -308,12 +309,35 @@ static redisAsyncContext *connection(struct keyfetch *kf, char *err, size_t cap)
 	if (redisLibeventAttach(ac, kf->base) != REDIS_OK) {
 		redisAsyncFree(ac);
 		snprintf(err, cap, "Redis: cannot attach to the event loop");
+		mark_down(kf, "cannot attach to the event loop");
 		return NULL;
 	}
 	redisAsyncSetConnectCallback(ac, on_connect);
 	redisAsyncSetDisconnectCallback(ac, on_disconnect);
 	kf->ac = ac;
 	kf->ac_server = kf->server;
+	return ac;
+}
+
+static redisAsyncContext *connection(struct keyfetch *kf, char *err, size_t cap)
+{
+	if (kf->ac != NULL)
+		return kf->ac;
+	if (kf->nservers == 0) {
+		snprintf(err, cap, "no Redis servers configured");
+		return NULL;
+	}
+	if (kf->down && clock_ms() < kf->retry_at_ms) {
+		snprintf(err, cap, "%s (next try in %u ms)", kf->down_why,
+			 (unsigned)(kf->retry_at_ms - clock_ms()));
+		return NULL;
+	}
+	/* a server that refuses at once: the next one of the round, now (each
+	 * failure is marked down, and a round ends with round_fails at 0) */
+	redisAsyncContext *ac;
+	do
+		ac = connect_server(kf, err, cap);
+	while (ac == NULL && kf->round_fails > 0);
 	return ac;
 }
 
@@ -702,6 +726,8 @@ static void take_settings(struct keyfetch *kf, const struct signetd_config *cfg)
 		}
 		kf->down = false;
 		kf->server = 0;
+		kf->round_fails = 0;
+		kf->backoff_ms = 0;
 	}
 	kf->cfg = cfg;
 	kf->nservers = r->n_servers;

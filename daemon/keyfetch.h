@@ -10,9 +10,11 @@
  * in the background replaces it. When Redis cannot be reached the cached
  * keys go on signing (logged once per outage, and once when it is back);
  * only a domain never fetched gets an error, which the session turns into
- * on_error.sign. Every fetch is bounded by the Redis timeout; while Redis
- * is down, a new connection is tried after a backoff (1 s doubling to
- * KEYFETCH_MAX_BACKOFF_MS), and fetches in between fail at once. */
+ * on_error.sign. Every fetch is bounded by the Redis timeout; a server
+ * that fails is followed at once by the next one configured, and once
+ * every server has failed in turn a new round waits for a backoff (1 s
+ * doubling to KEYFETCH_MAX_BACKOFF_MS; fetches in between fail at once).
+ * An outage ends when Redis answers, not when a connection opens. */
 #ifndef SIGNETD_KEYFETCH_H
 #define SIGNETD_KEYFETCH_H
 

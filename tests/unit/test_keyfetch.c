@@ -268,13 +268,14 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
 /* A config as signetd.conf(5) has it: redis { servers; timeout },
  * dkim_signing { use_redis; key_prefix; selector_prefix; redis_refresh }. */
-static struct signetd_config *config_for(unsigned port, const char *signing, const char *timeout)
+static struct signetd_config *config_servers(const char *servers, const char *signing,
+					     const char *timeout)
 {
 	char text[1024];
 	snprintf(text, sizeof text,
-		 "redis { servers = [\"127.0.0.1:%u\"]; timeout = %s; }\n"
+		 "redis { servers = [%s]; timeout = %s; }\n"
 		 "dkim_signing { use_redis = true; redis_refresh = 1s; %s }\n",
-		 port, timeout, signing);
+		 servers, timeout, signing);
 	struct diags d;
 	diags_init(&d);
 	struct signetd_config *cfg = NULL;
@@ -284,6 +285,13 @@ static struct signetd_config *config_for(unsigned port, const char *signing, con
 	}
 	diags_free(&d);
 	return cfg;
+}
+
+static struct signetd_config *config_for(unsigned port, const char *signing, const char *timeout)
+{
+	char servers[64];
+	snprintf(servers, sizeof servers, "\"127.0.0.1:%u\"", port);
+	return config_servers(servers, signing, timeout);
 }
 
 #define BY_PREFIX "key_prefix = \"KEYS\"; selector_prefix = \"SELS\";"
@@ -848,6 +856,66 @@ static void FLEET_KEYS_04_nothing_listening(void **state)
 	fx_close(&x);
 }
 
+/* FLEET-KEYS-04: with two servers, one that refuses does not hold the
+ * next fetch up: the next server is asked at once (the backoff is for a
+ * round of servers that all failed). The fetch whose connection failed
+ * fails with it (hiredis reports a refused connect after it was made). */
+static void FLEET_KEYS_04_next_server_at_once(void **state)
+{
+	(void)state;
+	struct fx x;
+	fx_open(&x, BY_PREFIX, "1s");
+	fake_rule(&x.fk, "HGET SELS example.com", F_BULK, "s1", 0);
+	fake_rule(&x.fk, "HGET KEYS s1.example.com", F_BULK, g_pem[0], 0);
+	char servers[80];
+	snprintf(servers, sizeof servers, "\"127.0.0.1:%u\", \"127.0.0.1:%u\"", closed_port(),
+		 x.fk.port);
+	config_free(x.cfg);
+	x.cfg = config_servers(servers, BY_PREFIX, "1s");
+	struct got g;
+	log_start();
+	uint64_t t0 = clock_ms();
+	fetch(&x, "example.com", NULL, 0, &g);
+	if (g.keys == NULL) {
+		assert_err_has(&g, "refused");
+		got_free(&g);
+		fetch(&x, "example.com", NULL, 0, &g);
+	}
+	log_end();
+	if (g.keys == NULL)
+		fail_msg("no keys: %s\n%s", g.err, g_log);
+	assert_true(clock_ms() - t0 < 500);
+	assert_int_equal(x.fk.accepts, 1);
+	got_free(&g);
+	fx_close(&x);
+
+	/* both refuse: each is tried once (the second at once), then the
+	 * backoff holds the round that follows */
+	fx_open(&x, BY_PREFIX, "1s");
+	unsigned a = closed_port(), b = closed_port();
+	char name_a[32], name_b[32];
+	snprintf(servers, sizeof servers, "\"127.0.0.1:%u\", \"127.0.0.1:%u\"", a, b);
+	snprintf(name_a, sizeof name_a, "Redis 127.0.0.1:%u: ", a);
+	snprintf(name_b, sizeof name_b, "Redis 127.0.0.1:%u: ", b);
+	config_free(x.cfg);
+	x.cfg = config_servers(servers, BY_PREFIX, "1s");
+	log_start();
+	fetch(&x, "example.com", NULL, 0, &g);
+	assert_err_has(&g, name_a);
+	assert_err_has(&g, "refused");
+	got_free(&g);
+	fetch(&x, "example.com", NULL, 0, &g);
+	assert_err_has(&g, name_b);
+	assert_err_has(&g, "refused");
+	got_free(&g);
+	fetch(&x, "example.com", NULL, 0, &g);
+	log_end();
+	assert_err_has(&g, "next try in");
+	assert_int_equal(count_of(g_log, "signing goes on with the"), 1);
+	got_free(&g);
+	fx_close(&x);
+}
+
 /* ---- waiters ------------------------------------------------------------------ */
 
 /* FLEET-KEYS-02: several messages for one domain while its first fetch is
@@ -1145,6 +1213,7 @@ int main(void)
 		cmocka_unit_test(FLEET_KEYS_04_outage_keeps_cached_keys),
 		cmocka_unit_test(FLEET_KEYS_04_nothing_listening),
 		cmocka_unit_test(FLEET_KEYS_04_error_names_this_connections_failure),
+		cmocka_unit_test(FLEET_KEYS_04_next_server_at_once),
 		cmocka_unit_test(FLEET_KEYS_02_waiters_share_one_fetch_and_cancel),
 		cmocka_unit_test(FLEET_KEYS_02_callback_may_ask_again),
 		cmocka_unit_test(FLEET_KEYS_01_reload_keeps_or_forgets_the_cache),
