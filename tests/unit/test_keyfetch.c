@@ -543,6 +543,51 @@ static void FLEET_KEYS_02_03_selector_prefix_cache_and_refresh(void **state)
 	fx_close(&x);
 }
 
+/* FLEET-KEYS-03: a refresh that fails (an error reply, a value that is no
+ * key) keeps the keys the entry had, logged; a refresh that finds no
+ * selector any more (nil) replaces them: the domain is no longer signed. */
+static void FLEET_KEYS_03_failed_refresh_keeps_the_cached_keys(void **state)
+{
+	(void)state;
+	struct fx x;
+	fx_open(&x, BY_PREFIX, "1s");
+	fake_rule(&x.fk, "HGET SELS example.com", F_BULK, "s1", 0);
+	fake_rule(&x.fk, "HGET KEYS s1.example.com", F_BULK, g_pem[0], 0);
+	struct got g;
+	fetch(&x, "example.com", NULL, 0, &g);
+	got_free(&g);
+	fake_rule(&x.fk, "HGET KEYS s1.example.com", F_BULK, "not a key", 0);
+	usleep(1100 * 1000);
+	log_start();
+	assert_int_equal(get(&x, "example.com", NULL, 0, &g, NULL), KEYFETCH_NOW);
+	got_free(&g);
+	run_for(&x, 200);
+	log_end();
+	assert_int_equal(x.fk.commands, 4);
+	if (strstr(g_log, "keys of example.com: Redis hash KEYS field s1.example.com is not a "
+			  "usable private key") == NULL ||
+	    strstr(g_log, "the cached keys go on signing") == NULL)
+		fail_msg("log: %s", g_log);
+	assert_int_equal(get(&x, "example.com", NULL, 0, &g, NULL), KEYFETCH_NOW);
+	assert_int_equal(g.keys->n, 1);
+	assert_string_equal(g.keys->selector[0], "s1");
+	got_free(&g);
+	run_for(&x, 50);
+	assert_int_equal(x.fk.commands, 4); /* tried again after redis_refresh only */
+	/* the selector removed: the next refresh says so, and that stands */
+	fake_rule(&x.fk, "HGET SELS example.com", F_NIL, NULL, 0);
+	usleep(1100 * 1000);
+	assert_int_equal(get(&x, "example.com", NULL, 0, &g, NULL), KEYFETCH_NOW);
+	assert_int_equal(g.keys->n, 1); /* the stale value, this once */
+	got_free(&g);
+	run_for(&x, 200);
+	assert_int_equal(get(&x, "example.com", NULL, 0, &g, NULL), KEYFETCH_NOW);
+	assert_int_equal(g.keys->n, 0);
+	assert_string_equal(g.keys->why, "no selector for example.com in Redis hash SELS");
+	got_free(&g);
+	fx_close(&x);
+}
+
 /* FLEET-KEYS-02, -05: without selector_prefix, one HGET per configured
  * selector; a nil one is left out, all nil is "no key" (n == 0, why). */
 static void FLEET_KEYS_02_05_configured_selectors(void **state)
@@ -1203,6 +1248,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(FLEET_KEYS_02_03_selector_prefix_cache_and_refresh),
+		cmocka_unit_test(FLEET_KEYS_03_failed_refresh_keeps_the_cached_keys),
 		cmocka_unit_test(FLEET_KEYS_02_05_configured_selectors),
 		cmocka_unit_test(FLEET_KEYS_05_nil_selector_names_the_hash),
 		cmocka_unit_test(FLEET_KEYS_06_invalid_selector_values),
