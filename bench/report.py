@@ -501,7 +501,8 @@ def fleet_of(daemon, keys, alg):
 
 
 def per_msg(x, msgs):
-    return x / msgs if msgs else float("nan")
+    """x per message; a difference of /proc times that came out -0.0 is 0."""
+    return max(0.0, x) / msgs if msgs else float("nan")
 
 
 def fleet_paired(daemon, alg):
@@ -596,19 +597,39 @@ def fleet_summary():
             continue
         s_redis = recv_median(sr, lambda x: per_msg(x["redis_cpu_s"], x["msgs"])) * 1000
         r_redis = recv_median(rr, lambda x: per_msg(x["redis_cpu_s"], x["msgs"])) * 1000
+        s_cell = recv_median(sr, lambda x: max(0.0, x["redis_cpu_s"]))
+        r_cell = recv_median(rr, lambda x: max(0.0, x["redis_cpu_s"]))
         vs = recv_median(rr, cpu_per_msg) / recv_median(sr, cpu_per_msg)
+        extra = (recv_median(rr, cpu_per_msg) - recv_median(fleet_of("rspamd", "file", alg), cpu_per_msg)) * 1000
         lines.append(
             f"- **{alg}**: signetd with keys in Redis used {median(s):.2f}× the CPU per message of "
-            f"key files (b/a), and redis-server {num(s_redis, 4)} ms per message "
-            f"({num(fleet_hgets_per_msg('signetd', 'redis', alg), 2)} HGETs per message); rspamd "
-            f"{median(r):.2f}× (c/d), redis-server {num(r_redis, 4)} ms per message "
-            f"({num(fleet_hgets_per_msg('rspamd', 'redis', alg), 2)} HGETs per message). With keys in "
-            f"Redis, rspamd used {vs:.1f}× signetd's CPU per message.")
+            f"key files (b/a); redis-server answered {num(fleet_hgets_per_msg('signetd', 'redis', alg), 2)} "
+            f"HGETs per message and spent {num(s_cell, 2)} s of CPU in a {meta['DUR']}-second cell "
+            f"({num(s_redis, 4)} ms per message). rspamd with keys in Redis used {median(r):.2f}× "
+            f"its CPU per message with key files (c/d; {extra:+.3f} ms per message, medians), with "
+            f"{num(fleet_hgets_per_msg('rspamd', 'redis', alg), 2)} HGETs per message, for which "
+            f"redis-server spent {num(r_cell, 2)} s in a cell ({num(r_redis, 4)} ms per message). "
+            f"With keys in Redis, rspamd used {vs:.1f}× signetd's CPU per message.")
     idle = [float(i["redis_cpu_s"]) / float(i["seconds"]) for i in fleet_idle if float(i["seconds"]) > 0]
     if idle:
         lines.append(f"- redis-server with no client ({meta['DUR']} s before each algorithm's cells): "
                      f"{', '.join(f'{x * 1000:.1f}' for x in idle)} ms of CPU per second (its timers; "
-                     f"/proc counts in ticks of {1000 // int(os.sysconf('SC_CLK_TCK'))} ms).")
+                     f"/proc counts in ticks of {1000 // int(os.sysconf('SC_CLK_TCK'))} ms, so a "
+                     f"cell's figure is a whole number of ticks).")
+    return "\n".join(lines)
+
+
+def fleet_cold_summary():
+    lines = []
+    for alg in ("rsa", "ed25519"):
+        first = {k: [float(c["cold_ms"]) for c in fleet_cold if c["keys"] == k and c["alg"] == alg]
+                 for k in ("file", "redis")}
+        if first["file"] and first["redis"]:
+            lines.append(f"- {alg}: {median(first['redis']):.2f} ms with keys in Redis against "
+                         f"{median(first['file']):.2f} ms with key files (medians), a difference of "
+                         f"{median(first['redis']) - median(first['file']):.2f} ms: the fetch from Redis "
+                         f"(a new connection, then the selector's HGET, then the key's, one after the "
+                         f"other) and parsing the key.")
     return "\n".join(lines)
 
 
@@ -662,7 +683,7 @@ signed, counted apart from the daemon's; *HGETs per message* from its
 
 Measured {meta['DATE']} ({meta.get('BUILDTYPE', 'unknown')} build, {meta['SIGNET']}; {meta['RSPAMD']}).
 **A shared 2-core VM**: the daemons, miltload and redis-server share the
-same 2 cores with other tenants' work; load average {meta.get('FLEET_LOAD_START', '?')}
+same 2 cores with whatever else runs on the machine; load average {meta.get('FLEET_LOAD_START', '?')}
 at the start of these rows, {meta.get('FLEET_LOAD_END', '?')} at the end. The CPU-per-message
 columns and the ratios between rows of one run are the figures to read;
 messages/s follows the machine's load.
@@ -680,6 +701,8 @@ started {meta.get('COLD', '?')} time(s) each; `miltload -c 1 -n 1` timed its fir
 the EOM reply), then `-c 1 -n 200` the warm ones:
 
 {fleet_cold_table()}
+
+{fleet_cold_summary()}
 {FLEET_END}
 """
 
