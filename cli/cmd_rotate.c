@@ -227,29 +227,33 @@ static bool selector_taken(const struct rotation *r, const struct config_domain 
 	return false;
 }
 
+struct taken_arg {
+	const struct rotation *r;
+	const struct config_domain *cd;
+	const char *domain;
+};
+
+static bool taken(const char *sel, void *arg)
+{
+	const struct taken_arg *a = arg;
+	return selector_taken(a->r, a->cd, a->domain, sel);
+}
+
 /* "ed20261207", then "ed20261207b", ... for a second rotation that day. */
 static bool new_selector(const struct rotate_opts *o, const struct rotation *r,
 			 const struct config_domain *cd, const char *type, char *out, size_t cap)
 {
+	struct taken_arg a = {r, cd, o->domain};
 	if (o->selector != NULL) {
 		snprintf(out, cap, "%s", o->selector);
-		if (!selector_taken(r, cd, o->domain, out))
+		if (!taken(out, &a))
 			return true;
 		cli_err("%s already has a selector %s", o->domain, out);
 		return false;
 	}
-	char date[16];
-	time_t t = (time_t)o->now;
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(date, sizeof date, "%Y%m%d", &tm);
-	const char *prefix = strcmp(type, "ed25519") == 0 ? "ed" : "rsa";
-	snprintf(out, cap, "%s%s", prefix, date);
-	for (char suffix = 'b'; selector_taken(r, cd, o->domain, out) && suffix <= 'z'; suffix++)
-		snprintf(out, cap, "%s%s%c", prefix, date, suffix);
-	if (!selector_taken(r, cd, o->domain, out))
+	if (rotation_dated_selector(type, o->now, taken, &a, out, cap))
 		return true;
-	cli_err("%s: 25 selectors for today already; give --selector", o->domain);
+	cli_err("%s: 26 selectors for today already; give --selector", o->domain);
 	return false;
 }
 

@@ -341,9 +341,9 @@ static void k_redis_refresh(struct ctx *c, const struct ucl_node *n, void *base)
 	sg->redis_refresh = v;
 }
 
-/* key_prefix / selector_prefix: Redis hash names (any bytes but NUL are
- * valid key names; a control character is surely a typo). */
-static void k_hash_name(struct ctx *c, const struct ucl_node *n, const char *where, char **slot)
+/* key_prefix / selector_prefix (and rotation.redis_key): Redis key names
+ * (any bytes but NUL are valid; a control character is surely a typo). */
+void cfg_redis_key_name(struct ctx *c, const struct ucl_node *n, const char *where, char **slot)
 {
 	char buf[32];
 	const char *s;
@@ -364,13 +364,14 @@ static void k_hash_name(struct ctx *c, const struct ucl_node *n, const char *whe
 
 static void k_key_prefix(struct ctx *c, const struct ucl_node *n, void *base)
 {
-	k_hash_name(c, n, "dkim_signing.key_prefix", &((struct config_signing *)base)->key_prefix);
+	cfg_redis_key_name(c, n, "dkim_signing.key_prefix",
+			   &((struct config_signing *)base)->key_prefix);
 }
 
 static void k_selector_prefix(struct ctx *c, const struct ucl_node *n, void *base)
 {
-	k_hash_name(c, n, "dkim_signing.selector_prefix",
-		    &((struct config_signing *)base)->selector_prefix);
+	cfg_redis_key_name(c, n, "dkim_signing.selector_prefix",
+			   &((struct config_signing *)base)->selector_prefix);
 }
 #define HTTP_NOTE "it belongs to rspamd's HTTP protocol, which a milter does not have"
 #define VAULT_NOTE "Vault is not supported; keep keys in files"
