@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "redis_client.h"
 #include "rotation.h"
 #include "config.h"
 #include "config_walk.h"
@@ -349,11 +350,7 @@ void cfg_redis_key_name(struct ctx *c, const struct ucl_node *n, const char *whe
 	const char *s;
 	if (!cfg_want_str(c, n, where, buf, sizeof buf, &s))
 		return;
-	size_t len = strlen(s);
-	bool ok = len > 0 && len <= 256;
-	for (size_t k = 0; ok && k < len; k++)
-		ok = (unsigned char)s[k] > 0x20 && s[k] != 0x7f;
-	if (!ok) {
+	if (!redis_client_key_name_ok(s)) {
 		cfg_node_error(
 			c, n, "%s must be a Redis key name: 1..256 printable characters, no spaces",
 			where);

@@ -36,6 +36,15 @@ bool redis_client_parse_url(const char *url, char *server, size_t cap)
 	return true;
 }
 
+bool redis_client_key_name_ok(const char *s)
+{
+	size_t len = strlen(s);
+	bool ok = len > 0 && len <= REDIS_CLIENT_KEY_NAME_MAX;
+	for (size_t k = 0; ok && k < len; k++)
+		ok = (unsigned char)s[k] > 0x20 && s[k] != 0x7f;
+	return ok;
+}
+
 static struct timeval timeval_of(double seconds)
 {
 	if (seconds <= 0)

@@ -13,6 +13,7 @@
 #define REDIS_CLIENT_NAME_MAX 72   /* "[IPV6]:PORT" of the server in use */
 #define REDIS_CLIENT_ERROR_MAX 512 /* the last error, as it is reported */
 #define REDIS_CLIENT_DEFAULT_PORT 6379
+#define REDIS_CLIENT_KEY_NAME_MAX 256 /* a hash or key name signet is told to use */
 
 enum redis_result {
 	REDIS_R_OK = 0,
@@ -29,6 +30,11 @@ struct redis_client; /* opaque: the connection and its last error */
  * "ADDRESS:PORT" / "[IPV6]:PORT", numeric. Writes the server in the form
  * redis.servers takes ("ADDRESS:PORT" / "[IPV6]:PORT") to server. */
 bool redis_client_parse_url(const char *url, char *server, size_t cap);
+
+/* A key or hash name signet accepts from a config or command line: 1 to
+ * REDIS_CLIENT_KEY_NAME_MAX printable characters, no spaces (Redis takes
+ * any bytes; a space or a control character is surely a typo). */
+bool redis_client_key_name_ok(const char *s);
 
 /* Connects to the first of servers ("ADDRESS:PORT" / "[IPV6]:PORT") that
  * accepts within timeout seconds; commands then time out after timeout too.
