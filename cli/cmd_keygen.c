@@ -52,7 +52,7 @@ struct keygen_opts {
 	/* --redis (issue #17): where and under which names the key is stored */
 	const char *redis, *config, *key_prefix, *selector_prefix;
 	bool force;
-	double timeout; /* seconds: connect and each reply */
+	double timeout;                                    /* seconds: connect and each reply */
 	char config_prefix[REDIS_CLIENT_KEY_NAME_MAX + 1]; /* -c's key_prefix */
 };
 
@@ -293,8 +293,8 @@ static struct redis_client *redis_open(const struct keygen_opts *o, const char *
 		cli_err("%s", why);
 		return NULL;
 	}
-	enum redis_result r = o->force ? REDIS_R_MISSING
-				       : redis_client_hexists(c, o->key_prefix, field);
+	enum redis_result r =
+		o->force ? REDIS_R_MISSING : redis_client_hexists(c, o->key_prefix, field);
 	if (r == REDIS_R_MISSING)
 		return c;
 	if (r == REDIS_R_OK)

@@ -16,6 +16,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "rotate_fleet.h"
 #include "rotation.h"
 #include "run.h"
 
@@ -25,7 +26,10 @@
 static const char usage[] =
 	"usage: signet rotate -d DOMAIN [-t rsa|ed25519] [-b BITS] [--keys-dir DIR]\n"
 	"                     [-c signetd.conf] [--state FILE] [--selector SEL] [--time UNIX]\n"
-	"       signet rotate --status [-c signetd.conf] [--state FILE] [--time UNIX]";
+	"       signet rotate --status [-c signetd.conf] [--state FILE] [--time UNIX]\n"
+	"       fleet mode (state and keys in Redis): either of the above with --redis URL\n"
+	"                     [--key-prefix HASH] [--selector-prefix HASH], or with -c FILE\n"
+	"                     whose dkim_signing.use_redis is true";
 static const char help_text[] =
 	"Makes a new key for DOMAIN with a new dated selector, prints the record to\n"
 	"publish and records the pending rotation. signetd keeps signing with the\n"
@@ -41,12 +45,17 @@ static const char help_text[] =
 	"                        else " ROTATION_DEFAULT_STATE ")\n"
 	"      --selector SEL    the new selector (default: ed|rsa + YYYYMMDD)\n"
 	"      --status          list every rotated domain's selectors and what to do\n"
-	"      --time UNIX       the time to use instead of now (tests)\n";
+	"      --time UNIX       the time to use instead of now (tests)\n"
+	"      --redis URL       fleet mode: the state in Redis (rotation.redis_key), the key\n"
+	"                        in the key_prefix hash (default: the config's servers when\n"
+	"                        dkim_signing.use_redis is true)\n"
+	"      --key-prefix HASH, --selector-prefix HASH  the hashes (default: the config's)\n";
 
 struct rotate_opts {
 	const char *domain, *type, *bits, *keys_dir, *config, *state, *selector;
 	bool status, config_given;
 	uint64_t now;
+	struct rotate_fleet_names fleet; /* --redis, --key-prefix, --selector-prefix */
 };
 
 static int parse_opts(int argc, char **argv, struct rotate_opts *o)
@@ -61,6 +70,9 @@ static int parse_opts(int argc, char **argv, struct rotate_opts *o)
 		{"selector", required_argument, NULL, 's'},
 		{"status", no_argument, NULL, 'A'},
 		{"time", required_argument, NULL, 'T'},
+		{"redis", required_argument, NULL, 'R'},
+		{"key-prefix", required_argument, NULL, 'P'},
+		{"selector-prefix", required_argument, NULL, 'Q'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -81,6 +93,9 @@ static int parse_opts(int argc, char **argv, struct rotate_opts *o)
 				return cli_usage_error("rotate", usage,
 						       "--time wants unix seconds");
 			break;
+		case 'R': o->fleet.url = optarg; break;
+		case 'P': o->fleet.key_prefix = optarg; break;
+		case 'Q': o->fleet.selector_prefix = optarg; break;
 		case 'h': printf("%s\n%s", usage, help_text); return CLI_EXIT_OK;
 		default: return cli_bad_option("rotate", usage, c, argv);
 		}
@@ -375,8 +390,19 @@ out:
 
 /* ---- signet rotate --status ----------------------------------------------- */
 
-static void status_line(const struct rotation_entry *e, uint64_t retire_after, uint64_t now)
+/* The record of e's key: from its file, or (fleet mode) from Redis. */
+static bool entry_record(const struct rotation_entry *e, struct rotate_fleet *fleet, char *out,
+			 size_t cap)
 {
+	if (rotation_key_hash(e) != NULL)
+		return fleet != NULL && rotate_fleet_record(fleet, e, out, cap);
+	return record_value(e->path, out, cap);
+}
+
+static void status_line(const struct rotation_entry *e, uint64_t retire_after, uint64_t now,
+			struct rotate_fleet *fleet)
+{
+	const char *hash = rotation_key_hash(e); /* fleet mode: the key is in Redis */
 	char since[32], at[32];
 	utc(e->since, since, sizeof since);
 	printf("%s %s: %s since %s\n", e->domain, e->selector, rotation_state_name(e->state),
@@ -384,7 +410,7 @@ static void status_line(const struct rotation_entry *e, uint64_t retire_after, u
 	char value[ROTATE_RECORD_MAX];
 	switch (e->state) {
 	case ROT_PENDING:
-		if (record_value(e->path, value, sizeof value))
+		if (entry_record(e, fleet, value, sizeof value))
 			printf("  publish %s._domainkey.%s. IN TXT \"%s\"\n", e->selector,
 			       e->domain, value);
 		else
@@ -392,16 +418,17 @@ static void status_line(const struct rotation_entry *e, uint64_t retire_after, u
 			       e->path);
 		break;
 	case ROT_WRONG:
-		printf("  the published record is wrong: %s\n  check: signet dnscheck -d %s -s %s "
-		       "-k "
+		printf("  the published record is wrong: %s\n  check: signet dnscheck -d %s -s %s%s"
 		       "%s\n",
-		       e->note, e->domain, e->selector, e->path);
+		       e->note, e->domain, e->selector, hash ? "" : " -k ", hash ? "" : e->path);
 		break;
 	case ROT_PUBLISHED:
 		utc(e->wait_until, at, sizeof at);
 		printf("  the record matches; signetd switches to it at %s (after its TTL)\n", at);
 		break;
-	case ROT_ACTIVE: printf("  signs (key %s)\n", e->path); break;
+	case ROT_ACTIVE:
+		printf("  signs (key %s%s)\n", hash ? "in Redis hash " : "", hash ? hash : e->path);
+		break;
 	case ROT_RETIRING:
 		utc(e->since + retire_after, at, sizeof at);
 		printf("  keep its record published until %s (mail in flight still verifies)%s\n",
@@ -409,17 +436,20 @@ static void status_line(const struct rotation_entry *e, uint64_t retire_after, u
 		break;
 	case ROT_RETIRED:
 		printf("  replace its record with a revoked one: %s._domainkey.%s. IN TXT "
-		       "\"v=DKIM1; p=\"; then delete %s\n",
-		       e->selector, e->domain, e->path);
+		       "\"v=DKIM1; p=\"; %s %s\n",
+		       e->selector, e->domain,
+		       hash ? "signetd deleted its key from Redis hash" : "then delete",
+		       hash ? hash : e->path);
 		break;
 	}
 }
 
-static int status(const struct rotate_opts *o, const struct signetd_config *cfg)
+static int status(const struct rotate_opts *o, const struct signetd_config *cfg,
+		  struct rotate_fleet *fleet)
 {
-	const char *spath = state_path(o, cfg);
+	const char *spath = fleet ? rotate_fleet_where(fleet) : state_path(o, cfg);
 	struct rotation r;
-	if (!load_state(spath, &r))
+	if (fleet ? !rotate_fleet_load(fleet, &r) : !load_state(spath, &r))
 		return CLI_EXIT_FAIL;
 	uint64_t retire_after =
 		cfg != NULL ? (uint64_t)cfg->rotation_retire_after : ROTATION_DEFAULT_RETIRE_AFTER;
@@ -429,9 +459,33 @@ static int status(const struct rotate_opts *o, const struct signetd_config *cfg)
 	 * will record them at its next check */
 	rotation_tick(&r, o->now, retire_after, NULL, NULL);
 	for (size_t k = 0; k < r.n; k++)
-		status_line(&r.v[k], retire_after, o->now);
+		status_line(&r.v[k], retire_after, o->now, fleet);
 	rotation_free(&r);
 	return cli_flush_stdout() ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+}
+
+/* Single host (the state file) or fleet mode (rotate_fleet.h). */
+static int run_mode(const struct rotate_opts *o, const struct signetd_config *cfg)
+{
+	bool names = o->fleet.key_prefix != NULL || o->fleet.selector_prefix != NULL;
+	if (!rotate_fleet_wanted(cfg, o->fleet.url) && names)
+		return cli_usage_error("rotate", usage,
+				       "--key-prefix and --selector-prefix are for fleet mode "
+				       "(--redis URL, or dkim_signing.use_redis in the config)");
+	if (!rotate_fleet_wanted(cfg, o->fleet.url))
+		return o->status ? status(o, cfg, NULL) : rotate(o, cfg);
+	if (o->state != NULL)
+		return cli_usage_error("rotate", usage,
+				       "--state is the single-host state file; in fleet mode the "
+				       "state is in Redis (rotation.redis_key)");
+	struct rotate_fleet *fleet = rotate_fleet_open(cfg, &o->fleet, !o->status);
+	if (fleet == NULL)
+		return CLI_EXIT_FAIL;
+	struct rotate_fleet_req q = {
+		o->domain, o->type, o->bits, o->selector, cfg != NULL ? o->config : NULL, o->now};
+	int rc = o->status ? status(o, cfg, fleet) : rotate_fleet_rotate(fleet, &q);
+	rotate_fleet_free(fleet);
+	return rc;
 }
 
 int cmd_rotate(int argc, char **argv)
@@ -445,7 +499,7 @@ int cmd_rotate(int argc, char **argv)
 	struct signetd_config *cfg = NULL;
 	if (!load_config(&o, &cfg))
 		return CLI_EXIT_FAIL;
-	rc = o.status ? status(&o, cfg) : rotate(&o, cfg);
+	rc = run_mode(&o, cfg);
 	config_free(cfg);
 	return rc;
 }
