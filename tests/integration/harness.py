@@ -733,8 +733,9 @@ class Signetd:
     (DESIGN.md "signetd command line and config"), milter socket on a free
     127.0.0.1 port, log to stderr captured in <dir>/signetd.log.
 
-    selectors: [(domain, selector, keyfile)] signed with; extra: more UCL
-    text appended at top level; on_error_sign: the on_error.sign value;
+    selectors: [(domain, selector, keyfile)] signed with (keyfile None:
+    no path, for dkim_signing.use_redis); signing_extra: more UCL text inside
+    dkim_signing { }; extra: more UCL text appended at top level; on_error_sign: the on_error.sign value;
     env: variables added to signetd's environment (e.g. LD_PRELOAD).
     dmarc: False (default) writes dmarc { enabled = false; }: DMARC's
     _dmarc lookups for example.com would leave the test zones for the
@@ -743,7 +744,7 @@ class Signetd:
 
     def __init__(self, binary, forwarders, selectors, local_addrs=("127.0.0.1/32",),
                  dns_timeout="2s", authserv_id="mx.signet.test", extra="",
-                 on_error_sign="tempfail", env=None, dmarc=False):
+                 on_error_sign="tempfail", env=None, dmarc=False, signing_extra=""):
         self.binary = Path(binary)
         self.dir = make_tempdir("signetd-")
         self.forwarders = list(forwarders)
@@ -755,6 +756,7 @@ class Signetd:
         self.on_error_sign = on_error_sign
         self.env = dict(env or {})
         self.dmarc = dmarc
+        self.signing_extra = signing_extra
         self.port = None
         self.proc = None
         self.conf = self.dir / "signetd.conf"
@@ -767,8 +769,8 @@ class Signetd:
         q = ucl_str
         domains = {}
         for domain, selector, key in self.selectors:
-            domains.setdefault(domain, []).append(
-                f"{{ selector = {q(selector)}; path = {q(str(key))}; }}")
+            path = "" if key is None else f" path = {q(str(key))};"
+            domains.setdefault(domain, []).append(f"{{ selector = {q(selector)};{path} }}")
         dom_text = "".join(
             f"    {d} {{\n      selectors = [\n        " + ",\n        ".join(sels) +
             "\n      ];\n    }\n" for d, sels in domains.items())
@@ -786,7 +788,7 @@ class Signetd:
             "dkim_signing {\n"
             "  sign_authenticated = true;\n"
             "  sign_local = true;\n"
-            '  use_domain = "header";\n'
+            '  use_domain = "header";\n' + self.signing_extra +
             "  domain {\n" + dom_text + "  }\n"
             "}\n" + ("" if self.dmarc else "dmarc { enabled = false; }\n") + self.extra)
 
@@ -855,6 +857,107 @@ class Signetd:
     def cleanup(self):
         self.stop()
         remove_tempdir(self.dir)
+
+
+# ------------------------------------------------------------ Redis ----
+
+class Redis:
+    """A private redis-server on a free loopback port. No automatic
+    snapshots; save() writes dump.rdb to dir, which a restart() loads, so a
+    test can stop Redis and bring it back with the same data."""
+
+    def __init__(self, tmp):
+        self.port = free_port()
+        self.dir = tmp
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            ["redis-server", "--save", "", "--appendonly", "no", "--port", str(self.port),
+             "--bind", "127.0.0.1", "--dir", str(self.dir)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)
+        _register(self)
+        wait_tcp("127.0.0.1", self.port, 10, proc=self.proc, what="redis-server")
+        return self
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+        self.proc = None
+
+    def cleanup(self):
+        self.stop()
+
+    def restart(self):
+        self.stop()
+        return self.start()
+
+    def cli(self, *args):
+        """redis-cli's answer (stdout, stripped); raises on failure."""
+        r = subprocess.run(["redis-cli", "-p", str(self.port), *map(str, args)],
+                           capture_output=True, text=True, timeout=10, check=True)
+        return r.stdout.strip()
+
+    def save(self):
+        assert self.cli("SAVE") == "OK"
+
+    def server(self):
+        return f"127.0.0.1:{self.port}"
+
+    def url(self):
+        return f"redis://127.0.0.1:{self.port}"
+
+
+class Fleet:
+    """Several signetd sharing keys and the key rotation state in one Redis
+    (dkim_signing.use_redis, issue #17), with a real unbound serving the
+    key records: start_fleet() builds it; cleanup() stops everything."""
+
+    def __init__(self):
+        self.redis = self.unbound = None
+        self.signetds = []
+
+    def cleanup(self):
+        for part in (*self.signetds, self.unbound, self.redis):
+            if part:
+                part.cleanup()
+
+
+def start_fleet(tmp, n, zones, domains, ttl=60, key_prefix="dkim_keys",
+                selector_prefix="DKIM_SELECTORS", extra="", metrics=False):
+    """redis-server + unbound (zones, TTL ttl) + n signetd with use_redis,
+    key_prefix and selector_prefix, each signing `domains` (the selector
+    comes from Redis), log on stderr, optional metrics listener (sd.metrics_port).
+    extra: more top-level UCL (e.g. rotation { }). On failure everything
+    started is stopped again."""
+    missing = missing_tools(UNBOUND)
+    if missing or shutil.which("redis-server") is None:
+        raise RuntimeError(f"fleet needs unbound and redis-server: {missing}")
+    fl = Fleet()
+    try:
+        fl.redis = Redis(tmp).start()
+        fl.unbound = Unbound(zones, ttl=ttl).start()
+        sel = f'  selector_prefix = {ucl_str(selector_prefix)};\n' if selector_prefix else ""
+        signing = (f"  use_redis = true;\n  key_prefix = {ucl_str(key_prefix)};\n{sel}"
+                   f"  servers = [{ucl_str(fl.redis.server())}];\n  timeout = 1s;\n")
+        for _ in range(n):
+            more = extra
+            port = None
+            if metrics:
+                port = free_port()
+                more += f'metrics {{ listen = "127.0.0.1:{port}"; }}\n'
+            sd = Signetd(signetd_path(), [fl.unbound.forwarder()],
+                         [(d, "dkim", None) for d in domains], extra=more,
+                         signing_extra=signing)
+            sd.metrics_port = port
+            fl.signetds.append(sd)
+            sd.start()
+        return fl
+    except BaseException:
+        fl.cleanup()
+        raise
 
 
 def ucl_str(s):

@@ -43,30 +43,7 @@ def require_tools():
         pytest.skip("redis-server not installed (Debian redis-server; scripts/deps.sh)")
 
 
-class Redis:
-    """A private redis-server on a free loopback port, no persistence."""
-
-    def __init__(self, tmp):
-        self.port = harness.free_port()
-        self.dir = tmp
-        self.proc = None
-
-    def start(self):
-        self.proc = subprocess.Popen(
-            ["redis-server", "--save", "", "--appendonly", "no", "--port", str(self.port),
-             "--bind", "127.0.0.1", "--dir", str(self.dir)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True)
-        harness.wait_tcp("127.0.0.1", self.port, 10, proc=self.proc, what="redis-server")
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
-        self.proc = None
-
-    def url(self):
-        return f"redis://127.0.0.1:{self.port}"
+Redis = harness.Redis  # a private redis-server (shared with test_rotation_fleet.py)
 
 
 def observations(sd_metrics_port):
