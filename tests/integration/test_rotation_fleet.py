@@ -328,3 +328,42 @@ def test_ROT_FLEET_10_redis_down_logged_once_state_unchanged(fleet):
         assert sd.log_lines_with(f"key rotation: Redis 127.0.0.1:{port} answers again",
                                  timeout=10), sd.log_text()[-3000:]
         assert sd.alive() and not sd.sanitizer_reports()
+
+
+
+def race_path():
+    return harness.signet_path().resolve().parent.parent / "tests" / "rotation_race"
+
+
+def test_ROT_FLEET_11_another_host_writes_between_read_and_exec(tmp_path):
+    """conf/rotation_redis.c's transaction, with a real conflict: another
+    host (tests/rotation_race's second connection) writes the state after
+    our WATCH and read. Once: EXEC fails, the retry keeps the other host's
+    entry and adds ours (and the selector HSET of the same EXEC). Every
+    time: after ROTATION_REDIS_MAX_TRIES the update gives up, nothing of
+    ours is written."""
+    require_tools()
+    race = race_path()
+    if not race.is_file():
+        pytest.fail(f"tests/rotation_race not built at {race} (bash scripts/build.sh)")
+    redis = harness.Redis(tmp_path).start()
+    try:
+        r = subprocess.run([str(race), redis.server(), "race1", "once"], capture_output=True,
+                           text=True, timeout=30)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert r.stdout.startswith("tries 2\n"), r.stdout
+        stored = redis.cli("GET", "race1")
+        assert "other0.example s1 pending" in stored and "ours.example s2 pending" in stored, \
+            stored
+        assert redis.cli("HGET", "DKIM_SELECTORS_TEST", "ours.example") == "s2"
+
+        r = subprocess.run([str(race), redis.server(), "race2", "always"],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 1, r.stdout + r.stderr
+        assert r.stdout.startswith("tries 5\n"), r.stdout  # ROTATION_REDIS_MAX_TRIES
+        assert ("changed under this change ROTATION_REDIS_MAX_TRIES (5) times in a row; "
+                "try again") in r.stdout, r.stdout
+        stored = redis.cli("GET", "race2")
+        assert "ours.example" not in stored and "other4.example" in stored, stored
+    finally:
+        redis.cleanup()
