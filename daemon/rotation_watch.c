@@ -84,7 +84,7 @@ static struct signet_key *parse_key(const uint8_t *p, size_t len, const char *na
 	struct signet_key *key = NULL;
 	struct signet_error err = {0};
 	if (signet_key_parse(p, len, &key, &err) != SIGNET_OK) {
-		snprintf(why, cap, "%s: %s", name, err.msg);
+		snprintf(why, cap, "%.100s: %.150s", name, err.msg);
 		key = NULL;
 	}
 	return key;
