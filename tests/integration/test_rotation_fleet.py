@@ -367,3 +367,35 @@ def test_ROT_FLEET_11_another_host_writes_between_read_and_exec(tmp_path):
         assert "ours.example" not in stored and "other4.example" in stored, stored
     finally:
         redis.cleanup()
+
+
+def test_ROT_FLEET_12_bad_state_in_redis_is_refused_with_where(tmp_path):
+    """What is in Redis is input: a malformed state names the server, key
+    and line; more than ROTATION_MAX_FILE is refused without reading it all
+    (the limit itself is read); a key of the wrong type is named."""
+    require_tools()
+    redis = harness.Redis(tmp_path).start()
+    try:
+        def status():
+            return signet("rotate", "--status", "--redis", redis.url(), check=False)
+        redis.cli("SET", STATE, "example.com s1 sleeping 1 0 0 redis:dkim_keys")
+        r = status()
+        assert r.returncode == 1
+        assert f"Redis {redis.server()} key {STATE}:1: unknown state" in r.stderr, r.stderr
+        limit = 1024 * 1024  # ROTATION_MAX_FILE
+        big = tmp_path / "big"
+        big.write_text("#" * limit)
+        subprocess.run(["redis-cli", "-p", str(redis.port), "-x", "SET", STATE],
+                       stdin=big.open("rb"), check=True, capture_output=True, timeout=30)
+        r = status()
+        assert r.returncode == 0 and "no key rotation recorded" in r.stdout, r.stdout + r.stderr
+        redis.cli("APPEND", STATE, "#")
+        r = status()
+        assert r.returncode == 1
+        assert "longer than ROTATION_MAX_FILE" in r.stderr, r.stderr
+        redis.cli("DEL", STATE)
+        redis.cli("HSET", STATE, "a", "b")
+        r = status()
+        assert r.returncode == 1 and "WRONGTYPE" in r.stderr, r.stderr
+    finally:
+        redis.cleanup()

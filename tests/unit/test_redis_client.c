@@ -82,11 +82,34 @@ static void ROT_FLEET_05_connect_errors(void **state)
 	close(s);
 }
 
+/* ROT-FLEET-05: hash and key names (key_prefix, selector_prefix,
+ * rotation.redis_key, --key-prefix): 1..REDIS_CLIENT_KEY_NAME_MAX printable
+ * characters, no spaces; the limit itself is taken, one more is not. */
+static void ROT_FLEET_05_key_names(void **state)
+{
+	(void)state;
+	char name[REDIS_CLIENT_KEY_NAME_MAX + 2];
+	memset(name, 'k', sizeof name - 1);
+	name[sizeof name - 1] = '\0';
+	assert_false(redis_client_key_name_ok(name)); /* limit + 1 */
+	name[REDIS_CLIENT_KEY_NAME_MAX] = '\0';
+	assert_true(redis_client_key_name_ok(name)); /* at the limit */
+	name[REDIS_CLIENT_KEY_NAME_MAX - 1] = '\0';
+	assert_true(redis_client_key_name_ok(name));
+	assert_true(redis_client_key_name_ok("DKIM_SELECTORS"));
+	assert_true(redis_client_key_name_ok("fleet:rotation"));
+	assert_false(redis_client_key_name_ok(""));
+	assert_false(redis_client_key_name_ok("a b"));
+	assert_false(redis_client_key_name_ok("a\tb"));
+	assert_false(redis_client_key_name_ok("a\x7f"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(ROT_FLEET_05_url_forms),
 		cmocka_unit_test(ROT_FLEET_05_connect_errors),
+		cmocka_unit_test(ROT_FLEET_05_key_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
