@@ -7,7 +7,6 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <signet/ar.h>
@@ -49,7 +48,7 @@ static const char help_text[] =
 #define ARC_MAX_AUTHSERV_ID 256 /* a host name (RFC 1035: 255 octets) */
 
 struct arc_opts {
-	const char *domain, *selector, *keyfile, *zone, *server, *file, *authserv_id, *psl;
+	const char *domain, *selector, *keyfile, *zone, *server, *file, *authserv_id;
 	bool dns, rfc7489;
 	struct eval_opts eo;
 	char host[ARC_MAX_AUTHSERV_ID];
@@ -71,7 +70,7 @@ static int parse_opt(int c, struct arc_opts *o, char **argv)
 	case 'm': o->eo.mail_from = optarg; break;
 	case 'H': o->eo.helo = optarg; break;
 	case '7': o->rfc7489 = true; break;
-	case 'P': o->psl = optarg; break;
+	case 'P': o->eo.psl_file = optarg; break;
 	case 'A':
 		if (!signet_ar_authserv_id_valid(optarg))
 			return cli_usage_error("arc seal", usage,
@@ -139,9 +138,7 @@ static int parse_opts(int argc, char **argv, struct arc_opts *o)
 	int c, rc;
 
 	memset(o, 0, sizeof(*o));
-	o->eo.vo.now = (uint64_t)time(NULL);
-	o->eo.vo.l_policy = SIGNET_L_POLICY_UNSIGNED;
-	o->psl = SIGNET_PSL_DEFAULT_FILE;
+	eval_options_init(&o->eo);
 	optind = 0;
 	while ((c = getopt_long(argc, argv, ":d:s:k:h", longopts, NULL)) != -1)
 		if ((rc = parse_opt(c, o, argv)) >= 0)
@@ -228,13 +225,9 @@ static int arc_seal(int argc, char **argv)
 		dns.r = dns_open(o.server);
 	if (dns.zone == NULL && dns.r == NULL)
 		goto out;
-	psl = psl_load(o.psl);
-	o.eo.vo.psl = o.eo.psl = psl;
-	o.eo.pct_draw = arc4random_uniform(100); /* RFC 7489 6.6.4 */
-	if (o.rfc7489 && psl == NULL)
-		cli_err("--rfc7489 needs the public suffix list (--psl FILE)");
-	else if (io_read_file(o.file, "message", FILEREAD_CAP(CLI_MAX_MESSAGE), &msg, &len) &&
-		 eval_start(&ev, &o.eo, &dns))
+	if (eval_options_load_psl(&o.eo, &psl) &&
+	    io_read_file(o.file, "message", FILEREAD_CAP(CLI_MAX_MESSAGE), &msg, &len) &&
+	    eval_start(&ev, &o.eo, &dns))
 		rc = seal(&ev, &o, key, msg, len);
 out:
 	eval_free(&ev);

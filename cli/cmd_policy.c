@@ -110,9 +110,19 @@ static int decide(const struct policy_opts *o, const struct signetd_config *cfg,
 		printf("would not sign: %s\n", d.reason);
 		return cli_flush_stdout() ? CLI_EXIT_FAIL : POLICY_EXIT_CONFIG;
 	}
-	for (i = 0; i < d.nsigs; i++)
-		printf("would sign with d=%s s=%s (key %s)\n", d.domain, d.sigs[i].selector,
-		       d.sigs[i].path);
+	for (i = 0; i < d.nsigs; i++) {
+		const struct config_signing *sg = &cfg->signing;
+		if (d.from_redis && d.sigs[i].selector[0] == '\0') /* selector_prefix */
+			printf("would sign with d=%s, the selector of HGET %s %s, the key of HGET "
+			       "%s SELECTOR.%s (Redis)\n",
+			       d.domain, sg->selector_prefix, d.domain, sg->key_prefix, d.domain);
+		else if (d.from_redis)
+			printf("would sign with d=%s s=%s (key HGET %s %s.%s, Redis)\n", d.domain,
+			       d.sigs[i].selector, sg->key_prefix, d.sigs[i].selector, d.domain);
+		else
+			printf("would sign with d=%s s=%s (key %s)\n", d.domain, d.sigs[i].selector,
+			       d.sigs[i].path);
+	}
 	printf("because: %s\n", d.reason);
 	return cli_flush_stdout() ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 }

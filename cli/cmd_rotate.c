@@ -16,17 +16,21 @@
 
 #include "cli.h"
 #include "config.h"
+#include "nsupdate.h"
 #include "rotate_fleet.h"
 #include "rotation.h"
 #include "run.h"
 
 #define ROTATE_DEFAULT_KEYS_DIR "/etc/signet/keys"
-#define ROTATE_RECORD_MAX 2048 /* the TXT value of a 4096-bit RSA key fits */
+#define ROTATE_RECORD_MAX 2048    /* the TXT value of a 4096-bit RSA key fits */
+#define ROTATE_EXIT_UNPUBLISHED 4 /* rotation recorded, the DNS update failed */
 
 static const char usage[] =
 	"usage: signet rotate -d DOMAIN [-t rsa|ed25519] [-b BITS] [--keys-dir DIR]\n"
 	"                     [-c signetd.conf] [--state FILE] [--selector SEL] [--time UNIX]\n"
+	"                     [--nsupdate SERVER --tsig FILE [--zone ZONE] [--ttl SECONDS]]\n"
 	"       signet rotate --status [-c signetd.conf] [--state FILE] [--time UNIX]\n"
+	"                     [--nsupdate SERVER --tsig FILE [--zone ZONE]]\n"
 	"       fleet mode (state and keys in Redis): either of the above with --redis URL\n"
 	"                     [--key-prefix HASH] [--selector-prefix HASH], or with -c FILE\n"
 	"                     whose dkim_signing.use_redis is true";
@@ -49,13 +53,23 @@ static const char help_text[] =
 	"      --redis URL       fleet mode: the state in Redis (rotation.redis_key), the key\n"
 	"                        in the key_prefix hash (default: the config's servers when\n"
 	"                        dkim_signing.use_redis is true)\n"
-	"      --key-prefix HASH, --selector-prefix HASH  the hashes (default: the config's)\n";
+	"      --key-prefix HASH, --selector-prefix HASH  the hashes (default: the config's)\n"
+	"      --nsupdate SERVER publish by RFC 2136 dynamic update to SERVER (ADDRESS[:PORT],\n"
+	"                        [IPV6]:PORT): the new record, or with --status the revoked\n"
+	"                        record (v=DKIM1; p=) of every retired selector\n"
+	"      --tsig FILE       the TSIG key (BIND key statement or Knot keymgr -t output)\n"
+	"      --zone ZONE       the zone to update (default: found by an SOA query)\n"
+	"      --ttl SECONDS     of the published record (default 3600)\n"
+	"Exit status: 0 done, 1 failed (nothing recorded), 4 the rotation is recorded but\n"
+	"the DNS update failed (publish the record by hand), 64 usage error.\n";
 
 struct rotate_opts {
 	const char *domain, *type, *bits, *keys_dir, *config, *state, *selector;
 	bool status, config_given;
 	uint64_t now;
 	struct rotate_fleet_names fleet; /* --redis, --key-prefix, --selector-prefix */
+	const char *ns_server, *ns_tsig, *ns_zone, *ns_ttl; /* --nsupdate */
+	struct nsupdate *ns;
 };
 
 static int parse_opts(int argc, char **argv, struct rotate_opts *o)
@@ -73,6 +87,10 @@ static int parse_opts(int argc, char **argv, struct rotate_opts *o)
 		{"redis", required_argument, NULL, 'R'},
 		{"key-prefix", required_argument, NULL, 'P'},
 		{"selector-prefix", required_argument, NULL, 'Q'},
+		{"nsupdate", required_argument, NULL, 'N'},
+		{"tsig", required_argument, NULL, 'G'},
+		{"zone", required_argument, NULL, 'Z'},
+		{"ttl", required_argument, NULL, 'L'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -96,6 +114,10 @@ static int parse_opts(int argc, char **argv, struct rotate_opts *o)
 		case 'R': o->fleet.url = optarg; break;
 		case 'P': o->fleet.key_prefix = optarg; break;
 		case 'Q': o->fleet.selector_prefix = optarg; break;
+		case 'N': o->ns_server = optarg; break;
+		case 'G': o->ns_tsig = optarg; break;
+		case 'Z': o->ns_zone = optarg; break;
+		case 'L': o->ns_ttl = optarg; break;
 		case 'h': printf("%s\n%s", usage, help_text); return CLI_EXIT_OK;
 		default: return cli_bad_option("rotate", usage, c, argv);
 		}
@@ -112,6 +134,13 @@ static int parse_opts(int argc, char **argv, struct rotate_opts *o)
 		return CLI_EXIT_USAGE;
 	if (o->selector != NULL && !cli_valid_dns_name("selector", o->selector))
 		return CLI_EXIT_USAGE;
+	if ((o->ns_server == NULL) != (o->ns_tsig == NULL))
+		return cli_usage_error("rotate", usage, "--nsupdate and --tsig go together");
+	if (o->ns_server == NULL && (o->ns_zone != NULL || o->ns_ttl != NULL))
+		return cli_usage_error("rotate", usage, "--zone and --ttl need --nsupdate");
+	if (o->status && o->ns_ttl != NULL)
+		return cli_usage_error("rotate", usage,
+				       "--status publishes revoked records; no --ttl");
 	return -1;
 }
 
@@ -344,6 +373,20 @@ static void print_plan(const struct rotate_opts *o, const struct rotation *r, co
 	       o->domain, sel, path);
 }
 
+/* --nsupdate: the new record. A failure leaves the rotation pending: the
+ * record printed above can still be published by hand. */
+static int publish_new(const struct rotate_opts *o, const char *sel, const char *value)
+{
+	if (o->ns == NULL)
+		return CLI_EXIT_OK;
+	(void)fflush(stdout); /* the plan first, then any error of the update */
+	if (!nsupdate_dkim_record(o->ns, o->domain, sel, value))
+		return ROTATE_EXIT_UNPUBLISHED;
+	printf("published by dynamic update to %s; signetd sees it at its next check\n",
+	       nsupdate_server(o->ns));
+	return CLI_EXIT_OK;
+}
+
 static int rotate(const struct rotate_opts *o, const struct signetd_config *cfg)
 {
 	const char *spath = state_path(o, cfg), *type = o->type;
@@ -382,7 +425,9 @@ static int rotate(const struct rotate_opts *o, const struct signetd_config *cfg)
 		goto out;
 	}
 	print_plan(o, &r, sel, path, zone, value);
-	rc = cli_flush_stdout() ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+	rc = publish_new(o, sel, value);
+	if (!cli_flush_stdout())
+		rc = CLI_EXIT_FAIL;
 out:
 	rotation_free(&r);
 	return rc;
@@ -444,6 +489,20 @@ static void status_line(const struct rotation_entry *e, uint64_t retire_after, u
 	}
 }
 
+/* --status --nsupdate, for a retired selector. RFC 6376 3.6.1: "An empty
+ * value means that this public key has been revoked." Nothing is recorded:
+ * replacing the RRset again on the next run changes nothing. */
+static bool publish_revoked(const struct rotate_opts *o, const struct rotation_entry *e)
+{
+	if (o->ns == NULL || e->state != ROT_RETIRED)
+		return true;
+	(void)fflush(stdout);
+	if (!nsupdate_dkim_record(o->ns, e->domain, e->selector, "v=DKIM1; p="))
+		return false;
+	printf("  published the revoked record by dynamic update to %s\n", nsupdate_server(o->ns));
+	return true;
+}
+
 static int status(const struct rotate_opts *o, const struct signetd_config *cfg,
 		  struct rotate_fleet *fleet)
 {
@@ -458,10 +517,14 @@ static int status(const struct rotate_opts *o, const struct signetd_config *cfg,
 	/* retiring entries past retire_after are shown as retired, as signetd
 	 * will record them at its next check */
 	rotation_tick(&r, o->now, retire_after, NULL, NULL);
-	for (size_t k = 0; k < r.n; k++)
+	int rc = CLI_EXIT_OK;
+	for (size_t k = 0; k < r.n; k++) {
 		status_line(&r.v[k], retire_after, o->now, fleet);
+		if (!publish_revoked(o, &r.v[k]))
+			rc = ROTATE_EXIT_UNPUBLISHED;
+	}
 	rotation_free(&r);
-	return cli_flush_stdout() ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+	return cli_flush_stdout() ? rc : CLI_EXIT_FAIL;
 }
 
 /* Single host (the state file) or fleet mode (rotate_fleet.h). */
@@ -483,7 +546,12 @@ static int run_mode(const struct rotate_opts *o, const struct signetd_config *cf
 		return CLI_EXIT_FAIL;
 	struct rotate_fleet_req q = {
 		o->domain, o->type, o->bits, o->selector, cfg != NULL ? o->config : NULL, o->now};
-	int rc = o->status ? status(o, cfg, fleet) : rotate_fleet_rotate(fleet, &q);
+	struct rotate_fleet_made made;
+	int rc = o->status ? status(o, cfg, fleet) : rotate_fleet_rotate(fleet, &q, &made);
+	if (!o->status && rc == CLI_EXIT_OK)
+		rc = publish_new(o, made.selector, made.value);
+	if (!o->status && !cli_flush_stdout())
+		rc = CLI_EXIT_FAIL;
 	rotate_fleet_free(fleet);
 	return rc;
 }
@@ -496,10 +564,14 @@ int cmd_rotate(int argc, char **argv)
 		return rc;
 	if (o.now == 0)
 		o.now = (uint64_t)time(NULL);
-	struct signetd_config *cfg = NULL;
-	if (!load_config(&o, &cfg))
+	if (o.ns_server != NULL &&
+	    (o.ns = nsupdate_new(o.ns_server, o.ns_tsig, o.ns_zone, o.ns_ttl)) == NULL)
 		return CLI_EXIT_FAIL;
-	rc = run_mode(&o, cfg);
+	struct signetd_config *cfg = NULL;
+	rc = CLI_EXIT_FAIL;
+	if (load_config(&o, &cfg))
+		rc = run_mode(&o, cfg);
 	config_free(cfg);
+	nsupdate_free(o.ns);
 	return rc;
 }

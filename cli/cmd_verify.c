@@ -7,7 +7,6 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <signet/psl.h>
@@ -69,7 +68,7 @@ static const char help_text[] =
 #define VERIFY_EXIT_ERROR 4
 
 struct verify_opts {
-	const char *keys, *zone, *server, *file, *ar_id, *psl;
+	const char *keys, *zone, *server, *file, *ar_id;
 	bool dns, json, explain, rfc7489;
 	struct eval_opts eo; /* eo.vo: the DKIM options */
 };
@@ -110,7 +109,7 @@ static int parse_opt(int c, struct verify_opts *o, char **argv)
 					       optarg);
 		o->ar_id = optarg;
 		break;
-	case 'P': o->psl = optarg; break;
+	case 'P': o->eo.psl_file = optarg; break;
 	case 'z': o->zone = optarg; break;
 	case 'i': o->eo.ip = optarg; break;
 	case 'm': o->eo.mail_from = optarg; break;
@@ -149,11 +148,7 @@ static int parse_opts(int argc, char **argv, struct verify_opts *o)
 	int c, rc;
 
 	memset(o, 0, sizeof(*o));
-	o->eo.vo.now = (uint64_t)time(NULL);
-	/* The daemon's default (verify.l_policy): unsigned content after l= is
-	 * the l= attack (RFC 6376 8.2). */
-	o->eo.vo.l_policy = SIGNET_L_POLICY_UNSIGNED;
-	o->psl = SIGNET_PSL_DEFAULT_FILE; /* DKIM-VER-17, as signetd's default */
+	eval_options_init(&o->eo);
 	optind = 0;
 	while ((c = getopt_long(argc, argv, ":K:h", longopts, NULL)) != -1)
 		if ((rc = parse_opt(c, o, argv)) >= 0)
@@ -269,7 +264,7 @@ int cmd_verify(int argc, char **argv)
 	struct verify_opts o;
 	struct evaluation ev;
 	struct eval_dns dns = {NULL, NULL};
-	struct signet_psl *psl;
+	struct signet_psl *psl = NULL;
 	int rc = parse_opts(argc, argv, &o);
 
 	if (rc >= 0)
@@ -281,15 +276,10 @@ int cmd_verify(int argc, char **argv)
 		dns.r = dns_open(o.server);
 	if (dns.zone == NULL && dns.r == NULL)
 		return VERIFY_EXIT_ERROR;
-	psl = psl_load(o.psl);
-	o.eo.vo.psl = psl;
-	o.eo.psl = psl;
-	o.eo.pct_draw = arc4random_uniform(100); /* RFC 7489 6.6.4 */
 	rc = VERIFY_EXIT_ERROR;
 	memset(&ev, 0, sizeof ev);
-	if (o.rfc7489 && psl == NULL)
-		cli_err("--rfc7489 needs the public suffix list (--psl FILE)");
-	else if (eval_start(&ev, &o.eo, &dns) && feed_file(&ev, o.file) && eval_finish(&ev))
+	if (eval_options_load_psl(&o.eo, &psl) && eval_start(&ev, &o.eo, &dns) &&
+	    feed_file(&ev, o.file) && eval_finish(&ev))
 		rc = report(&ev, &o);
 	eval_free(&ev);
 	signet_psl_free(psl);

@@ -8,9 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <signet/ar.h>
 #include <signet/message.h>
+#include <signet/psl.h>
 
 #include "error.h" /* SIGNET_TRY, error_set (base/) */
 #include "evaluate.h"
@@ -190,6 +192,33 @@ static enum signet_status on_body(void *ctx, const uint8_t *p, size_t len, struc
 		SIGNET_TRY(signet_arc_body(ev->arc, p, len, err));
 	return SIGNET_OK;
 }
+
+/* ---- options -------------------------------------------------------- */
+
+void eval_options_init(struct eval_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->vo.now = (uint64_t)time(NULL);
+	/* The daemon's default (verify.l_policy): unsigned content after l= is
+	 * the l= attack (RFC 6376 8.2). */
+	o->vo.l_policy = SIGNET_L_POLICY_UNSIGNED;
+	o->mode = SIGNET_DMARC_RFC9989;
+	o->psl_file = SIGNET_PSL_DEFAULT_FILE; /* DKIM-VER-17, as signetd's default */
+}
+
+bool eval_options_load_psl(struct eval_opts *o, struct signet_psl **psl)
+{
+	*psl = psl_load(o->psl_file);
+	o->vo.psl = o->psl = *psl;
+	o->pct_draw = arc4random_uniform(100); /* RFC 7489 6.6.4 */
+	if (o->mode == SIGNET_DMARC_RFC7489 && *psl == NULL) {
+		cli_err("--rfc7489 needs the public suffix list (--psl FILE)");
+		return false;
+	}
+	return true;
+}
+
+/* ---- the message ---------------------------------------------------- */
 
 bool eval_start(struct evaluation *ev, const struct eval_opts *o, const struct eval_dns *dns)
 {

@@ -42,7 +42,20 @@ struct eval_opts {
 	const struct signet_psl *psl; /* RFC 7489 mode: the organizational domain */
 	unsigned pct_draw;            /* RFC 7489 pct=: a draw in 0..99 */
 	bool arc;                     /* validate the ARC chain */
+	const char *psl_file;         /* --psl: the list to load ("": none), borrowed */
 };
+
+/* The defaults of `signet verify` and `signet arc seal`, as signetd's:
+ * every check off, vo.now the current time, content after l= makes the
+ * result policy (verify.l_policy = unsigned: the l= attack, RFC 6376
+ * 8.2), DMARC as RFC 9989, Debian's public suffix list (DKIM-VER-17). */
+void eval_options_init(struct eval_opts *o);
+/* After the options are parsed: loads psl_file into *psl (the caller's:
+ * signet_psl_free; NULL, with a warning, when it cannot be read: the
+ * check of d= is off), points vo.psl and psl at it, and draws pct_draw
+ * (RFC 7489 6.6.4). False after printing why when RFC 7489 mode has no
+ * list to compute organizational domains with. */
+bool eval_options_load_psl(struct eval_opts *o, struct signet_psl **psl);
 
 /* One DMARC question and what came back (for --explain). */
 struct eval_dmarc_query {

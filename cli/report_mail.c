@@ -131,26 +131,13 @@ static bool at_or_below(const char *dest, const char *name)
 	return ld > ln && dest[ld - ln - 1] == '.' && strcasecmp(dest + ld - ln, name) == 0;
 }
 
-/* RFC 7489 3.2 (DMARC-ORG-01): the longest suffix of d the list has (any
- * rule) plus one label; d itself when d is a public suffix. The same rule
- * as lib/dmarc.c's psl_org, which is not public: they should become one
- * function of <signet/psl.h>. */
-static const char *org_domain(const struct signet_psl *psl, const char *d)
-{
-	const char *org = d;
-	for (const char *s = d; s != NULL; s = strchr(s, '.') ? strchr(s, '.') + 1 : NULL) {
-		if (signet_psl_is_suffix_any(psl, s, strlen(s)))
-			return org;
-		org = s;
-	}
-	return org;
-}
-
 bool report_dest_internal(const struct signet_psl *psl, const char *policy, const char *dest)
 {
 	if (psl == NULL)
 		return at_or_below(dest, policy);
-	return strcasecmp(org_domain(psl, policy), org_domain(psl, dest)) == 0;
+	/* DMARC-ORG-01: one organizational domain (RFC 7489 3.2) */
+	return strcasecmp(signet_psl_org_domain(psl, policy, strlen(policy)),
+			  signet_psl_org_domain(psl, dest, strlen(dest))) == 0;
 }
 
 bool report_gzip(const char *inner_name, const uint8_t *p, size_t len, uint8_t **out,

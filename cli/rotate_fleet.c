@@ -18,8 +18,6 @@
 #include "rotation_redis.h"
 #include "run.h"
 
-#define FLEET_RECORD_MAX 2048 /* the TXT value of a 4096-bit RSA key fits */
-
 struct rotate_fleet {
 	struct redis_client *c;
 	char key_prefix[REDIS_CLIENT_KEY_NAME_MAX + 1];
@@ -375,9 +373,10 @@ static const char *key_type(struct rotate_fleet *f, const struct rotate_fleet_re
 	return t;
 }
 
-int rotate_fleet_rotate(struct rotate_fleet *f, const struct rotate_fleet_req *q)
+int rotate_fleet_rotate(struct rotate_fleet *f, const struct rotate_fleet_req *q,
+			struct rotate_fleet_made *made)
 {
-	char cur[64], sel[64], zone[FLEET_RECORD_MAX + 128], value[FLEET_RECORD_MAX];
+	char cur[64], sel[64], zone[ROTATE_FLEET_RECORD_MAX + 128], value[ROTATE_FLEET_RECORD_MAX];
 	char field[ROTATION_REDIS_FIELD_MAX];
 	struct rotation r;
 	if (!current_selector(f, q->domain, cur, sizeof cur) || !rotate_fleet_load(f, &r))
@@ -396,5 +395,7 @@ int rotate_fleet_rotate(struct rotate_fleet *f, const struct rotate_fleet_req *q
 		return CLI_EXIT_FAIL;
 	}
 	print_plan(f, q, cur, sel, zone, value);
-	return cli_flush_stdout() ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+	snprintf(made->selector, sizeof made->selector, "%s", sel);
+	snprintf(made->value, sizeof made->value, "%s", value);
+	return CLI_EXIT_OK;
 }

@@ -46,7 +46,14 @@ struct rotate_fleet_req {
 	const char *config;                          /* passed on to signet keygen, or NULL */
 	uint64_t now;
 };
-/* signet rotate -d DOMAIN: returns the exit code. */
-int rotate_fleet_rotate(struct rotate_fleet *f, const struct rotate_fleet_req *q);
+#define ROTATE_FLEET_RECORD_MAX 2048 /* the TXT value of a 4096-bit RSA key fits */
+/* What a rotation made: the new selector and its record's TXT value. */
+struct rotate_fleet_made {
+	char selector[64];
+	char value[ROTATE_FLEET_RECORD_MAX];
+};
+/* signet rotate -d DOMAIN: returns the exit code; on CLI_EXIT_OK, made. */
+int rotate_fleet_rotate(struct rotate_fleet *f, const struct rotate_fleet_req *q,
+			struct rotate_fleet_made *made);
 
 #endif

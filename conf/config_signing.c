@@ -772,6 +772,12 @@ void cfg_check_redis_signing(struct ctx *c)
 		else
 			diags_add(c->d, DIAG_ERROR, "dkim_signing.use_redis needs Redis servers");
 	}
+	if (c->cfg->arc.seal != CONFIG_ARC_SEAL_NONE)
+		diags_add(c->d, DIAG_WARNING,
+			  "%s: arc.seal = \"%s\" seals with key files, and dkim_signing.use_redis "
+			  "loads none: no message will be sealed (set arc.seal = \"none\", or keep "
+			  "the sealing keys in files without use_redis)",
+			  c->cfg->file, config_arc_seal_name(c->cfg->arc.seal));
 	if (sg->path != NULL && at != NULL)
 		cfg_node_warn(c, at,
 			      "dkim_signing.path is ignored with use_redis (keys are read from "

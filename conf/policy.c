@@ -204,10 +204,13 @@ static bool from_domain(struct facts *x, const struct policy_facts *f, struct po
 	return true;
 }
 
-/* The eSLD without a public suffix list: the nearest configured domain
- * that d is within (domain { } or fallback keys), else the last two labels. */
-static void esld(const struct keystore *ks, const char *d, char *out, size_t cap)
+/* rspamd's eSLD (use_esld): the nearest configured domain that d is
+ * within (domain { } or fallback keys), else the organizational domain by
+ * the public suffix list (verify.public_suffix_list, as rspamd's
+ * get_tld), else, with no list loaded, the last two labels. */
+static void esld(const struct facts *x, const char *d, char *out, size_t cap)
 {
+	const struct keystore *ks = x->ks;
 	size_t n;
 	for (const char *p = d; p != NULL; p = strchr(p, '.') ? strchr(p, '.') + 1 : NULL) {
 		const struct keystore_key *fb = keystore_find_fallback(ks, p);
@@ -216,6 +219,11 @@ static void esld(const struct keystore *ks, const char *d, char *out, size_t cap
 			snprintf(out, cap, "%s", p);
 			return;
 		}
+	}
+	const char *org = x->cfg->psl ? signet_psl_org_domain(x->cfg->psl, d, strlen(d)) : NULL;
+	if (org != NULL) {
+		snprintf(out, cap, "%s", org);
+		return;
 	}
 	const char *last = strrchr(d, '.');
 	const char *two = d;
@@ -231,8 +239,8 @@ static bool same_domain(const struct facts *x, const char *a, const char *b)
 	char ea[256], eb[256];
 	if (!x->sg->use_esld)
 		return strcmp(a, b) == 0;
-	esld(x->ks, a, ea, sizeof ea);
-	esld(x->ks, b, eb, sizeof eb);
+	esld(x, a, ea, sizeof ea);
+	esld(x, b, eb, sizeof eb);
 	return strcmp(ea, eb) == 0;
 }
 
@@ -320,7 +328,7 @@ static bool redis_selectors(const struct facts *x, const char *dom, struct polic
 {
 	const struct config_signing *sg = x->sg;
 	const struct config_domain *cd = NULL;
-	for (const char *p = dom; cd == NULL && p != NULL;
+	for (const char *p = dom; cd == NULL && p != NULL && sg->ndomains > 0;
 	     p = sg->use_esld && strchr(p, '.') ? strchr(p, '.') + 1 : NULL)
 		cd = bsearch(p, sg->domains, sg->ndomains, sizeof *sg->domains, domain_name_cmp);
 	if (cd == NULL && !sg->try_fallback)
@@ -328,7 +336,7 @@ static bool redis_selectors(const struct facts *x, const char *dom, struct polic
 	if (cd != NULL)
 		snprintf(out->domain, sizeof out->domain, "%s", cd->name);
 	else if (sg->use_esld)
-		esld(x->ks, dom, out->domain, sizeof out->domain);
+		esld(x, dom, out->domain, sizeof out->domain);
 	else
 		snprintf(out->domain, sizeof out->domain, "%s", dom);
 	out->nsigs = 0;
@@ -373,7 +381,7 @@ static bool find_keys(const struct facts *x, const char *dom, struct policy_deci
 	if (strcmp(k->domain, "*") != 0)
 		snprintf(d, sizeof d, "%s", k->domain);
 	else if (x->sg->use_esld)
-		esld(x->ks, dom, d, sizeof d);
+		esld(x, dom, d, sizeof d);
 	else
 		snprintf(d, sizeof d, "%s", dom);
 	take_keys(out, d, k, 1);

@@ -425,16 +425,27 @@ static int serve(struct runtime *rt, const struct options *o)
 	char *pidfile = cfg->pidfile ? strdup(cfg->pidfile) : NULL;
 	unsigned workers = cfg->workers ? cfg->workers : 1;
 	size_t nkeys = keystore_count(rt->keys);
+	char redis_keys[400] = ""; /* "Redis 127.0.0.1:6379 (hash dkim_keys)" */
+	if (cfg->signing.use_redis)
+		snprintf(redis_keys, sizeof redis_keys, "Redis %s (hash %s%s%s)",
+			 config_signing_redis(cfg)->servers[0], cfg->signing.key_prefix,
+			 cfg->signing.selector_prefix ? ", selectors in " : "",
+			 cfg->signing.selector_prefix ? cfg->signing.selector_prefix : "");
 	struct server *srv = server_new(&p, rt, err, sizeof err);
 	int rc = 1;
 	if (srv == NULL) {
 		log_msg(LOG_LVL_ERR, "%s", err);
 		runtime_unref(rt);
 	} else {
-		log_msg(LOG_LVL_INFO, "signetd %s listening on %s with %zu %s, %u %s",
-			signet_version(), socket_spec ? socket_spec : "?", nkeys,
-			plural(nkeys, "key", "keys"), workers,
-			plural(workers, "worker", "workers"));
+		if (redis_keys[0] != '\0')
+			log_msg(LOG_LVL_INFO, "signetd %s listening on %s with keys from %s, %u %s",
+				signet_version(), socket_spec ? socket_spec : "?", redis_keys,
+				workers, plural(workers, "worker", "workers"));
+		else
+			log_msg(LOG_LVL_INFO, "signetd %s listening on %s with %zu %s, %u %s",
+				signet_version(), socket_spec ? socket_spec : "?", nkeys,
+				plural(nkeys, "key", "keys"), workers,
+				plural(workers, "worker", "workers"));
 		rc = server_run(srv) == 0 ? 0 : 1;
 		server_free(srv);
 	}
@@ -497,8 +508,14 @@ int main(int argc, char **argv)
 	}
 	if (o.check) {
 		size_t nkeys = keystore_count(rt->keys);
-		printf("signetd: %s: configuration OK, %zu %s loaded\n", o.config, nkeys,
-		       plural(nkeys, "key", "keys"));
+		if (rt->cfg->signing.use_redis)
+			printf("signetd: %s: configuration OK, keys from Redis %s, hash %s "
+			       "(fetched when signing)\n",
+			       o.config, config_signing_redis(rt->cfg)->servers[0],
+			       rt->cfg->signing.key_prefix);
+		else
+			printf("signetd: %s: configuration OK, %zu %s loaded\n", o.config, nkeys,
+			       plural(nkeys, "key", "keys"));
 		rc = o.check_dns ? check_dns(rt) : 0;
 		runtime_unref(rt);
 		return rc;

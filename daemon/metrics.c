@@ -51,6 +51,7 @@ struct metrics {
 	atomic_ullong dns_secure, dns_fast;
 	atomic_ullong conn_events[METRICS_NCONN_EVENTS];
 	atomic_ullong dmarc_obs[METRICS_NOBS];
+	atomic_ullong key_answers[METRICS_NKEY_ANSWERS];
 	atomic_ullong dmarc[METRICS_NDMARC];
 	atomic_ullong dmarc_actions[METRICS_DMARC_NACTIONS];
 	struct hist hist[METRICS_NHISTS];
@@ -133,6 +134,12 @@ void metrics_verify_result(struct metrics *m, enum signet_result r)
 {
 	if ((unsigned)r < METRICS_NRESULTS)
 		inc(&m->results[r]);
+}
+
+void metrics_key_answer(struct metrics *m, enum metrics_key_answer a)
+{
+	if ((unsigned)a < METRICS_NKEY_ANSWERS)
+		atomic_fetch_add_explicit(&m->key_answers[a], 1, memory_order_relaxed);
 }
 
 void metrics_dmarc_observations(struct metrics *m, enum metrics_obs_outcome o, uint64_t n)
@@ -469,6 +476,12 @@ static void counters(struct out *o, struct metrics *m)
 	     "disk slow or full)");
 	counter_set(o, "signetd_dmarc_observations_total", "outcome", obs, m->dmarc_obs,
 		    METRICS_NOBS);
+	static const char *const answers[METRICS_NKEY_ANSWERS] = {"cached", "fetched", "none",
+								  "error"};
+	head(o, "signetd_redis_key_answers_total", "counter",
+	     "Signing keys from Redis (dkim_signing.use_redis) by answer, per message");
+	counter_set(o, "signetd_redis_key_answers_total", "answer", answers, m->key_answers,
+		    METRICS_NKEY_ANSWERS);
 }
 
 enum signet_status metrics_render(struct metrics *m, struct signet_buf *b)

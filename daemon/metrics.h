@@ -61,6 +61,16 @@ enum metrics_hist {
  * written to the report store, or dropped (report_writer.h). */
 enum metrics_obs_outcome { METRICS_OBS_RECORDED, METRICS_OBS_DROPPED, METRICS_NOBS };
 
+/* Signing keys from Redis (dkim_signing.use_redis, keyfetch.h), per
+ * message that asked: signetd_redis_key_answers_total{answer}. */
+enum metrics_key_answer {
+	METRICS_KEYS_CACHED,  /* from the worker's cache, no wait */
+	METRICS_KEYS_FETCHED, /* after a round trip to Redis */
+	METRICS_KEYS_NONE,    /* Redis has no selector or key for the domain: not signed */
+	METRICS_KEYS_ERROR,   /* Redis unreachable or a bad value: on_error.sign */
+	METRICS_NKEY_ANSWERS
+};
+
 /* Histogram buckets: 0.5 ms .. 10 s (metrics.c), then +Inf. */
 #define METRICS_NBUCKETS 14
 #define METRICS_FAST_ANSWER_US 1000 /* signetd_dns_fast_answers_total: answered under 1 ms */
@@ -113,6 +123,8 @@ void metrics_dns(struct metrics *m, enum signet_dns_status st, bool secure, uint
 
 /* The DMARC report writer's thread and submitters: relaxed atomics only. */
 void metrics_dmarc_observations(struct metrics *m, enum metrics_obs_outcome o, uint64_t n);
+
+void metrics_key_answer(struct metrics *m, enum metrics_key_answer a);
 
 /* The network side: relaxed atomics only. */
 void metrics_conn_event(struct metrics *m, enum metrics_conn_event e);

@@ -28,6 +28,7 @@
 #include "clock.h"
 #include "log.h"
 #include "health.h"
+#include "keyfetch.h"
 #include "rotation_watch.h"
 #include "metrics.h"
 #include "runtime.h"
@@ -88,8 +89,9 @@ struct worker {
 	struct event_base *base;
 	struct evconnlistener *listener;
 	struct dns_resolver *dns;
-	struct conn *conns; /* open connections, freed at shutdown */
-	uint8_t *rbuf;      /* WORKER_READ_SIZE; sessions consume all of it per feed */
+	struct keyfetch *keys; /* dkim_signing.use_redis: keys from Redis, cached */
+	struct conn *conns;    /* open connections, freed at shutdown */
+	uint8_t *rbuf;         /* WORKER_READ_SIZE; sessions consume all of it per feed */
 	bool started;
 	/* Open connections, counted when a worker decides who takes one
 	 * (before the hand-off), so a burst of accepts sees each decision. */
@@ -147,9 +149,11 @@ struct conn {
 	struct event *ev_progress; /* armed while the session waits at EOM */
 	struct session *s;
 	struct lookup lookups[CONN_MAX_LOOKUPS]; /* q == NULL: free */
-	struct signet_buf out;                   /* replies of the current step */
-	struct signet_buf pending;               /* replies the socket did not take yet */
-	size_t pending_off;                      /* bytes of pending already sent */
+	struct keyfetch_req *kreq;               /* signing keys asked of Redis, or NULL */
+	unsigned kreq_id;
+	struct signet_buf out;     /* replies of the current step */
+	struct signet_buf pending; /* replies the socket did not take yet */
+	size_t pending_off;        /* bytes of pending already sent */
 	uint64_t partial_since_us; /* clock_us() when the unfinished packet began; 0: none */
 	enum { ARMED_OFF, ARMED_IDLE, ARMED_PACKET, ARMED_WAIT } armed; /* ev_read's timeout */
 };
@@ -230,6 +234,7 @@ static void conn_free(struct conn *c)
 		c->next->prev = c->prev;
 	for (size_t k = 0; k < CONN_MAX_LOOKUPS; k++)
 		dns_cancel(c->lookups[k].q);
+	keyfetch_cancel(c->kreq);
 	session_free(c->s);
 	if (c->ev_read)
 		event_free(c->ev_read);
@@ -400,10 +405,46 @@ static bool start_lookups(struct conn *c)
 	return true;
 }
 
+static void on_keys(void *arg, struct signkeys *keys, const char *error);
+
+/* dkim_signing.use_redis: the message's signing keys, from the worker's
+ * cache at once or from Redis later (on_keys). An answer at once lets the
+ * session go on, which may ask again for the next message. */
+static enum session_status start_keys(struct conn *c, enum session_status st)
+{
+	unsigned id;
+	const struct signetd_config *cfg;
+	const char *domain;
+	const char *const *sels;
+	size_t n;
+	while (st == SESSION_OK && c->kreq == NULL &&
+	       session_next_key_request(c->s, &id, &cfg, &domain, &sels, &n)) {
+		struct signkeys *keys = NULL;
+		char err[300];
+		if (c->w->keys == NULL) {
+			st = session_key_answer(c->s, id, NULL, "no key fetcher on this worker",
+						&c->out);
+			continue;
+		}
+		if (keyfetch_get(c->w->keys, cfg, domain, sels, n, on_keys, c, &c->kreq, &keys, err,
+				 sizeof err) == KEYFETCH_WAIT) {
+			c->kreq_id = id;
+			break;
+		}
+		metrics_key_answer(metrics_process(), keys == NULL   ? METRICS_KEYS_ERROR
+						      : keys->n == 0 ? METRICS_KEYS_NONE
+								     : METRICS_KEYS_CACHED);
+		st = session_key_answer(c->s, id, keys, keys ? NULL : err, &c->out);
+		signkeys_unref(keys);
+	}
+	return st;
+}
+
 /* After each step: write, start lookups, or close. Returns false when the
  * connection was freed. */
 static bool conn_step_done(struct conn *c, enum session_status st)
 {
+	st = start_keys(c, st);
 	if (st == SESSION_CLOSE || !start_lookups(c)) {
 		if (st != SESSION_CLOSE)
 			session_abort(c->s);
@@ -443,6 +484,17 @@ static void on_progress(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	conn_step_done(c, SESSION_OK);
+}
+
+static void on_keys(void *arg, struct signkeys *keys, const char *error)
+{
+	struct conn *c = arg;
+	c->kreq = NULL;
+	metrics_key_answer(metrics_process(), keys == NULL   ? METRICS_KEYS_ERROR
+					      : keys->n == 0 ? METRICS_KEYS_NONE
+							     : METRICS_KEYS_FETCHED);
+	enum session_status st = session_key_answer(c->s, c->kreq_id, keys, error, &c->out);
+	conn_step_done(c, st);
 }
 
 static void on_answer(void *arg, const struct dns_answer *a)
@@ -731,6 +783,10 @@ static bool worker_init(struct server *srv, struct worker *w, char *err, size_t 
 	w->dns = dns_resolver_new(w->base, &srv->p.dns, err, errlen);
 	if (w->dns == NULL)
 		return false;
+	if ((w->keys = keyfetch_new(w->base)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return false;
+	}
 	w->listener =
 		evconnlistener_new(w->base, on_accept, w, LEV_OPT_REUSEABLE, -1, srv->p.listen_fd);
 	if (w->listener == NULL) {
@@ -951,6 +1007,7 @@ void server_free(struct server *srv)
 		if (w->listener)
 			evconnlistener_free(w->listener);
 		dns_resolver_free(w->dns);
+		keyfetch_free(w->keys);
 		free(w->rbuf);
 		if (w->base)
 			event_base_free(w->base);

@@ -30,6 +30,7 @@
 #include "session_dmarc.h"
 #include "session_report.h"
 #include "session_arc.h"
+#include "signkeys.h"
 
 #define SESSION_MAX_HELD (2 * MILTER_DEFAULT_MAX_DATA) /* input held while waiting for DNS */
 #define SESSION_MAX_LOOKUPS SIGNET_MAX_SIGNATURES
@@ -119,8 +120,14 @@ struct message {
 	struct spf_state *spf;   /* owned; NULL: no SPF check for this message */
 	struct session_arc *arc; /* owned; NULL: no ARC for this message (session_arc.h) */
 	bool waiting_eom;        /* EOM seen, lookups outstanding */
-	char note[700];          /* why not signed, or a failure */
-	uint64_t t0_us;          /* clock_us() at MAIL: the log line's "in N ms" */
+	/* dkim_signing.use_redis (keyfetch.h): the EOH reply waits for the keys */
+	bool waiting_keys;                         /* EOH seen, keys asked of Redis */
+	bool keys_asked;                           /* handed out by session_next_key_request */
+	struct policy_decision *redis_sign;        /* owned: the decision the keys complete */
+	struct signkeys *keys;                     /* a reference while the signer uses them */
+	const char *selectors[SIGNET_MAX_SIGNERS]; /* session_next_key_request's view */
+	char note[700];                            /* why not signed, or a failure */
+	uint64_t t0_us; /* clock_us() at MAIL: the log line's "in N ms" */
 	/* metrics (metrics.h) */
 	enum policy_reason why;     /* MODE_VERIFY: why not signed */
 	enum metrics_action action; /* set by finish_eom and below */
@@ -183,6 +190,8 @@ static void message_reset(struct session *s)
 	session_dmarc_free(m->dmarc);
 	session_arc_free(m->arc);
 	free(m->ours);
+	free(m->redis_sign);
+	signkeys_unref(m->keys); /* after the signer that used them */
 	memset(m, 0, sizeof *m);
 	header_store_init(&m->hs);
 	m->t0_us = clock_us();
@@ -809,6 +818,15 @@ static void arc_stop(struct message *m)
 	m->arc = NULL;
 }
 
+/* Mail we sign is ours: no SPF, DMARC or ARC verdict on it. */
+static void sign_mode(struct message *m)
+{
+	m->mode = MODE_SIGN;
+	spf_stop(m);
+	dmarc_stop(m);
+	arc_stop(m); /* ARC-SEAL-02: signed mail is ours, never sealed as a forward */
+}
+
 /* The chain is verified beside DKIM, from the same fields. */
 static void arc_start(struct session *s)
 {
@@ -867,11 +885,19 @@ static void on_eoh(struct session *s)
 		d.code = POLICY_OTHER;
 		snprintf(d.reason, sizeof d.reason, "no signing decision possible");
 	}
-	if (d.sign) {
-		m->mode = MODE_SIGN;
-		spf_stop(m);
-		dmarc_stop(m);
-		arc_stop(m); /* ARC-SEAL-02: signed mail is ours, never sealed as a forward */
+	if (d.sign && d.from_redis) {
+		/* FLEET-KEYS-02: the keys come from Redis; the EOH reply (and with
+		 * it the body) waits for them (session_key_answer) */
+		if ((m->redis_sign = malloc(sizeof d)) != NULL) {
+			*m->redis_sign = d;
+			m->waiting_keys = true;
+		} else {
+			m->mode = MODE_SIGN;
+			snprintf(m->note, sizeof m->note, "signing failed: out of memory");
+			sign_mode(m);
+		}
+	} else if (d.sign) {
+		sign_mode(m);
 		start_signing(s, &d);
 	} else {
 		m->mode = MODE_VERIFY;
@@ -1440,7 +1466,11 @@ static bool handle(struct session *s, const struct milter_packet *pkt, struct si
 	case SMFIC_HELO: on_helo(s, &c); return reply(s, c.cmd, SMFIR_CONTINUE, out);
 	case SMFIC_MAIL: on_mail(s, &c); return reply(s, c.cmd, SMFIR_CONTINUE, out);
 	case SMFIC_HEADER: on_header(s, &c); return reply(s, c.cmd, SMFIR_CONTINUE, out);
-	case SMFIC_EOH: on_eoh(s); return reply(s, c.cmd, SMFIR_CONTINUE, out);
+	case SMFIC_EOH:
+		on_eoh(s);
+		if (s->msg.waiting_keys)
+			return true; /* session_key_answer replies */
+		return reply(s, c.cmd, SMFIR_CONTINUE, out);
 	case SMFIC_BODY:
 		/* A fragment of the packet (milter.h): the reply, if one is due
 		 * (MILTER-CONV-04), goes once per packet, after its last byte. */
@@ -1492,7 +1522,7 @@ static enum session_status process(struct session *s, const uint8_t *p, size_t l
 		len -= used;
 		if (got && !handle(s, &pkt, out))
 			return SESSION_CLOSE;
-		if (s->msg.waiting_eom && len > 0) {
+		if ((s->msg.waiting_eom || s->msg.waiting_keys) && len > 0) {
 			if (buf_append(&s->held, p, len) != SIGNET_OK) {
 				log_msg(LOG_LVL_ERR, "%s: MTA sent too much while we waited",
 					s->peer);
@@ -1507,7 +1537,7 @@ static enum session_status process(struct session *s, const uint8_t *p, size_t l
 enum session_status session_feed(struct session *s, const uint8_t *p, size_t len,
 				 struct signet_buf *out)
 {
-	if (s->msg.waiting_eom) {
+	if (s->msg.waiting_eom || s->msg.waiting_keys) {
 		if (buf_append(&s->held, p, len) != SIGNET_OK) {
 			log_msg(LOG_LVL_ERR, "%s: MTA sent too much while we waited", s->peer);
 			return SESSION_CLOSE;
@@ -1587,6 +1617,8 @@ bool session_lookup_wanted(const struct session *s, unsigned id)
 	       !s->msg.lookups[k].answered;
 }
 
+static enum session_status go_on(struct session *s, struct signet_buf *out);
+
 /* A waiting EOM whose lookups are all done is finished, and what the MTA
  * sent meanwhile goes on. */
 static enum session_status eom_if_ready(struct session *s, struct signet_buf *out)
@@ -1598,7 +1630,12 @@ static enum session_status eom_if_ready(struct session *s, struct signet_buf *ou
 	m->work_us += clock_us() - m->eom_wait_us; /* the MTA waited for the lookups */
 	if (!finish_eom(s, out))
 		return SESSION_CLOSE;
-	/* Go on with what arrived meanwhile. */
+	return go_on(s, out);
+}
+
+/* Goes on with what the MTA sent while we waited. */
+static enum session_status go_on(struct session *s, struct signet_buf *out)
+{
 	struct signet_buf rest = s->held;
 	buf_init(&s->held, SESSION_MAX_HELD);
 	enum session_status st = SESSION_OK;
@@ -1683,7 +1720,62 @@ void session_abort(struct session *s)
 
 bool session_waiting(const struct session *s)
 {
-	return s->msg.waiting_eom;
+	return s->msg.waiting_eom || s->msg.waiting_keys;
+}
+
+bool session_next_key_request(struct session *s, unsigned *id, const struct signetd_config **cfg,
+			      const char **domain, const char *const **selectors, size_t *n)
+{
+	struct message *m = &s->msg;
+	if (!m->waiting_keys || m->keys_asked)
+		return false;
+	m->keys_asked = true;
+	*id = s->generation;
+	*cfg = s->rt->cfg;
+	*domain = m->redis_sign->domain;
+	size_t k = 0;
+	for (; k < m->redis_sign->nsigs && m->redis_sign->sigs[k].selector[0] != '\0'; k++)
+		m->selectors[k] = m->redis_sign->sigs[k].selector;
+	*selectors = m->selectors;
+	*n = k;
+	return true;
+}
+
+/* FLEET-KEYS-02..04: the keys sign; none in Redis means this domain is
+ * not ours to sign (verified instead, as without a key file); an error
+ * follows on_error.sign at the end of the message. */
+enum session_status session_key_answer(struct session *s, unsigned id, struct signkeys *keys,
+				       const char *error, struct signet_buf *out)
+{
+	struct message *m = &s->msg;
+	if (id != s->generation || !m->waiting_keys)
+		return SESSION_OK; /* for a message that is over */
+	m->waiting_keys = false;
+	uint64_t t = clock_us();
+	struct policy_decision *d = m->redis_sign;
+	if (keys != NULL && keys->n > 0) {
+		d->nsigs = 0;
+		for (size_t k = 0; k < keys->n; k++)
+			d->sigs[d->nsigs++] =
+				(struct policy_sig){keys->selector[k], keys->key[k], "redis"};
+		m->keys = signkeys_ref(keys);
+		sign_mode(m);
+		start_signing(s, d);
+	} else if (keys != NULL) {
+		m->mode = MODE_VERIFY;
+		m->why = POLICY_NO_KEY;
+		snprintf(m->note, sizeof m->note, "not signed: %s", keys->why);
+		start_verifying(s);
+		arc_start(s);
+	} else {
+		sign_mode(m);
+		snprintf(m->note, sizeof m->note, "signing failed: keys of %s: %s", d->domain,
+			 error ? error : "unknown error");
+	}
+	m->work_us += clock_us() - t;
+	if (!reply(s, SMFIC_EOH, SMFIR_CONTINUE, out))
+		return SESSION_CLOSE;
+	return go_on(s, out);
 }
 
 size_t session_partial(const struct session *s)

@@ -44,7 +44,23 @@ bool session_lookup_wanted(const struct session *s, unsigned id);
 enum session_status session_answer(struct session *s, unsigned id, const struct dns_answer *a,
 				   struct signet_buf *out);
 
-/* True while the MTA waits for our EOM reply and we wait for key lookups. */
+struct signetd_config;
+struct signkeys;
+
+/* dkim_signing.use_redis: the signing keys the message waits for at the end
+ * of its header (once per message; false: none wanted). cfg, domain and
+ * selectors are borrowed until the answer; n == 0: the selector is Redis's
+ * (selector_prefix). The caller asks keyfetch_get and answers with
+ * session_key_answer (at once, or later). */
+bool session_next_key_request(struct session *s, unsigned *id, const struct signetd_config **cfg,
+			      const char **domain, const char *const **selectors, size_t *n);
+/* The keys (borrowed: the session takes its own reference) or error; the
+ * EOH reply goes into out and what the MTA sent meanwhile goes on. */
+enum session_status session_key_answer(struct session *s, unsigned id, struct signkeys *keys,
+				       const char *error, struct signet_buf *out);
+
+/* True while the MTA waits for our EOM reply and we wait for key lookups,
+ * or for our EOH reply while the signing keys are fetched. */
 bool session_waiting(const struct session *s);
 
 /* Bytes of a packet the MTA has started and not finished (0 at a packet

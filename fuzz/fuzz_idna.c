@@ -61,6 +61,12 @@ static void check_psl(const uint8_t *p, size_t size)
 	bool icann = signet_psl_is_suffix(psl, (const char *)p, size);
 	bool any = signet_psl_is_suffix_any(psl, (const char *)p, size);
 	FUZZ_CHECK(!icann || any); /* every rule of the built-in list has a section */
+	/* DMARC-ORG-01: a pointer into the input at the start of a label; the
+	 * whole input when it is a public suffix itself. */
+	const char *d = (const char *)p, *org = signet_psl_org_domain(psl, d, size);
+	FUZZ_CHECK(org != NULL && org >= d && org <= d + size);
+	FUZZ_CHECK(org == d || org[-1] == '.');
+	FUZZ_CHECK(!any || org == d);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

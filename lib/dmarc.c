@@ -186,23 +186,6 @@ static size_t walk_names(const char *d, const char *out[SIGNET_DMARC_WALK_MAX_LA
 	return n;
 }
 
-/* RFC 7489 3.2 (DMARC-ORG-01): the public suffix of d plus one label; d
- * itself when d is a public suffix. The public suffix is the longest
- * suffix signet_psl_is_suffix_any accepts (PRIVATE rules count: uk.com, as
- * the list's own test cases have it). libpsl treats the parent of a
- * wildcard as a suffix, so www.city.kobe.jp ("*.kobe.jp", "!city.kobe.jp")
- * gets kobe.jp and the organizational domain city.kobe.jp. */
-static const char *psl_org(const struct signet_psl *psl, const char *d)
-{
-	size_t x = labels(d), ps = 0;
-	for (size_t k = 1; k <= x; k++) {
-		const char *s = suffix(d, k);
-		if (signet_psl_is_suffix_any(psl, s, strlen(s)))
-			ps = k;
-	}
-	return ps >= x ? d : suffix(d, ps + 1);
-}
-
 /* ---- organizational domains (RFC 9989 4.10.2) --------------------------------- */
 
 /* The one DMARC record at e, if any (RFC 9989 4.10 steps 2, 6: other TXT
@@ -267,7 +250,7 @@ static enum step org_walk(struct signet_dmarc *d, const char *dom, struct walk *
 static enum step org_domain(struct signet_dmarc *d, const char *dom, const char **org)
 {
 	if (d->req.mode == SIGNET_DMARC_RFC7489) {
-		*org = psl_org(d->req.psl, dom);
+		*org = signet_psl_org_domain(d->req.psl, dom, strlen(dom)); /* DMARC-ORG-01 */
 		return S_OK;
 	}
 	struct walk w;
@@ -318,7 +301,8 @@ static enum step discover_9989(struct signet_dmarc *d, struct author *a, enum fo
  * _dmarc.<PSL organizational domain>; several records end discovery. */
 static enum step discover_7489(struct signet_dmarc *d, struct author *a, enum found *f)
 {
-	const char *names[2] = {a->domain, psl_org(d->req.psl, a->domain)};
+	const char *names[2] = {a->domain,
+				signet_psl_org_domain(d->req.psl, a->domain, strlen(a->domain))};
 	size_t n = strcmp(names[0], names[1]) == 0 ? 1 : 2;
 	*f = F_NONE;
 	for (size_t k = 0; k < n; k++) {

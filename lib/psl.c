@@ -1,7 +1,8 @@
-/* psl.c: the Public Suffix List (psl.h) for DKIM-VER-17 on top of libpsl.
- * The front end loads the list; this file puts a domain into the form
- * libpsl expects (lower-case A-labels, no final dot; libpsl itself does
- * neither) and asks which section's rules match. No file I/O. */
+/* psl.c: the Public Suffix List (psl.h) for DKIM-VER-17 and the
+ * organizational domain (DMARC-ORG-01) on top of libpsl. The front end
+ * loads the list; this file puts a domain into the form libpsl expects
+ * (lower-case A-labels, no final dot; libpsl itself does neither) and asks
+ * which section's rules match. No file I/O. */
 #include <libpsl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,6 +119,25 @@ bool signet_psl_is_suffix(const struct signet_psl *psl, const char *domain, size
 bool signet_psl_is_suffix_any(const struct signet_psl *psl, const char *domain, size_t len)
 {
 	return is_suffix(psl, domain, len, true);
+}
+
+/* DMARC-ORG-01 (RFC 7489 3.2): from the whole name down, the first suffix
+ * that is a public suffix is the longest; the name one label above it is
+ * the answer. */
+const char *signet_psl_org_domain(const struct signet_psl *psl, const char *domain, size_t len)
+{
+	if (psl == NULL || domain == NULL)
+		return NULL;
+	const char *end = domain + len, *org = domain, *s = domain;
+	for (;;) {
+		if (is_suffix(psl, s, (size_t)(end - s), true))
+			return org;
+		org = s;
+		const char *dot = memchr(s, '.', (size_t)(end - s));
+		if (dot == NULL)
+			return org; /* no label matched: the last one */
+		s = dot + 1;
+	}
 }
 
 size_t signet_psl_rules(const struct signet_psl *psl)

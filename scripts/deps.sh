@@ -17,6 +17,7 @@ PACKAGES=(
 	debhelper lintian
 	libsqlite3-dev zlib1g-dev libxml2-utils
 	redis-server  # tests/integration/test_dmarc_redis.py (issue #15 Fleets)
+	libldns-dev knot knot-dnsutils  # signet rotate --nsupdate; tests/integration/test_nsupdate.py
 )
 
 missing=()

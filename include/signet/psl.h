@@ -1,7 +1,8 @@
 /* psl.h: the Public Suffix List (publicsuffix.org format, Debian's package
  * publicsuffix) for DKIM-VER-17: is a signing domain exactly a public
- * suffix ("com", "co.uk")? The list is libpsl's: the front end loads it
- * (psl_load_fp or psl_load_file on a .dat or .dafsa file, psl_latest,
+ * suffix ("com", "co.uk")? And for DMARC-ORG-01: what is a name's
+ * organizational domain (RFC 7489 3.2)? The list is libpsl's: the front
+ * end loads it (psl_load_fp or psl_load_file on a .dat or .dafsa file, psl_latest,
  * psl_builtin) and wraps the context here; libsignet only asks it. One
  * wrapped list is read-only and may be shared by any number of verifiers
  * and threads (libpsl's lookups do not write to the context). */
@@ -48,6 +49,30 @@ SIGNET_API bool signet_psl_is_suffix(const struct signet_psl *psl, const char *d
  * organizational domain (RFC 7489 3.2) is computed from. */
 SIGNET_API bool signet_psl_is_suffix_any(const struct signet_psl *psl, const char *domain,
 					 size_t len);
+
+/* DMARC-ORG-01 (RFC 7489 3.2): the organizational domain of domain (len
+ * bytes, no NUL needed): its longest suffix that is a public suffix by
+ * signet_psl_is_suffix_any (PRIVATE rules count, as the list's own test
+ * cases have them: example.uk.com), plus one label. Wildcards and
+ * exceptions are the list's: with "*.kawasaki.jp" and "!city.kawasaki.jp",
+ * www.city.kawasaki.jp gives city.kawasaki.jp and a.b.x.kawasaki.jp gives
+ * b.x.kawasaki.jp.
+ * Allocates nothing: the answer is a pointer into domain, and the
+ * organizational domain is the bytes from it to domain + len (so a
+ * NUL-terminated domain gives a NUL-terminated answer), borrowed for as
+ * long as domain is. Matching ignores case and one final dot; the answer
+ * keeps both as domain has them ("Mail.Example.CO.UK." gives
+ * "Example.CO.UK."), so compare answers without regard to case.
+ * - domain itself when it is a public suffix ("co.uk"), and so for a
+ *   single label ("com", an unlisted "example": the implicit "*" rule);
+ * - NULL when psl or domain is NULL (no list: no answer; RFC 9989's DNS
+ *   tree walk needs none, see dmarc.h);
+ * - domain is not checked for being a name: a label that is no name
+ *   matches no rule, so the answer may contain it (".com" gives ".com"),
+ *   and when no suffix matches at all (the last label is no name,
+ *   "example.c_m") the answer is the last label. */
+SIGNET_API const char *signet_psl_org_domain(const struct signet_psl *psl, const char *domain,
+					     size_t len);
 
 /* The number of rules libpsl counted (exceptions not included); 0 when it
  * does not know (a list in DAFSA form, psl_builtin). */

@@ -1,10 +1,12 @@
 # harness.py: test infrastructure for the signetd integration tests: a real
 # unbound serving key records on 127.0.0.1 (high port), a real Postfix
 # instance in a temp dir (own config, queue and mailbox dirs, high ports,
-# optional Cyrus SASL), and signetd started with a generated config. Plain
-# classes and functions (no pytest fixtures); test_postfix.py builds its
-# fixtures from them. It does not touch the system Postfix, unbound or
-# /etc: everything lives under one temp dir and is stopped by pid.
+# optional Cyrus SASL), and signetd started with a generated config; at the
+# end, a "world" of them (Mta: signetd + its Postfix). Plain classes and
+# functions (no pytest fixtures); test_postfix.py and the SPF, DMARC and
+# ARC Postfix tests build their fixtures from them. It does not touch the
+# system Postfix, unbound or /etc: everything lives under one temp dir and
+# is stopped by pid.
 import atexit
 import grp
 import os
@@ -703,6 +705,58 @@ class Postfix:
         return None
 
 
+class Redis:
+    """A private redis-server on a free loopback port, no persistence
+    (issue #15 report data, issue #17 keys in Redis). cli() runs redis-cli
+    against it."""
+
+    def __init__(self, tmp, port=None):
+        self.port = port or free_port()
+        self.dir = tmp
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            ["redis-server", "--save", "", "--appendonly", "no", "--port", str(self.port),
+             "--bind", "127.0.0.1", "--dir", str(self.dir)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)
+        _register(self)
+        wait_tcp("127.0.0.1", self.port, 10, proc=self.proc, what="redis-server")
+        return self
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+        self.proc = None
+
+    def cleanup(self):
+        self.stop()
+
+    def url(self):
+        return f"redis://127.0.0.1:{self.port}"
+
+    def server(self):
+        return f"127.0.0.1:{self.port}"
+
+    def cli(self, *args, input=None):
+        r = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(self.port), *args],
+                           input=input, capture_output=True, timeout=10)
+        assert r.returncode == 0, r.stderr
+        return r.stdout.decode(errors="replace").strip()
+
+    def hset(self, key, field, value):
+        """HSET with the value from stdin (-x): a PEM key keeps its newlines."""
+        return self.cli("-x", "HSET", key, field,
+                        input=value.encode() if isinstance(value, str) else value)
+
+    def save(self):
+        """SAVE: dump.rdb in dir, which the next start() loads (a stop and
+        start then keeps the data, as a restarted production Redis would)."""
+        assert self.cli("SAVE") == "OK"
+
+
 def _alive(pid):
     try:
         os.kill(pid, 0)
@@ -734,8 +788,9 @@ class Signetd:
     127.0.0.1 port, log to stderr captured in <dir>/signetd.log.
 
     selectors: [(domain, selector, keyfile)] signed with (keyfile None:
-    no path, for dkim_signing.use_redis); signing_extra: more UCL text inside
-    dkim_signing { }; extra: more UCL text appended at top level; on_error_sign: the on_error.sign value;
+    no path, for dkim_signing.use_redis); signing_extra: more UCL text
+    inside dkim_signing { }; extra: more UCL text appended at top level;
+    on_error_sign: the on_error.sign value;
     env: variables added to signetd's environment (e.g. LD_PRELOAD).
     dmarc: False (default) writes dmarc { enabled = false; }: DMARC's
     _dmarc lookups for example.com would leave the test zones for the
@@ -859,56 +914,7 @@ class Signetd:
         remove_tempdir(self.dir)
 
 
-# ------------------------------------------------------------ Redis ----
-
-class Redis:
-    """A private redis-server on a free loopback port. No automatic
-    snapshots; save() writes dump.rdb to dir, which a restart() loads, so a
-    test can stop Redis and bring it back with the same data."""
-
-    def __init__(self, tmp):
-        self.port = free_port()
-        self.dir = tmp
-        self.proc = None
-
-    def start(self):
-        self.proc = subprocess.Popen(
-            ["redis-server", "--save", "", "--appendonly", "no", "--port", str(self.port),
-             "--bind", "127.0.0.1", "--dir", str(self.dir)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True)
-        _register(self)
-        wait_tcp("127.0.0.1", self.port, 10, proc=self.proc, what="redis-server")
-        return self
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
-        self.proc = None
-
-    def cleanup(self):
-        self.stop()
-
-    def restart(self):
-        self.stop()
-        return self.start()
-
-    def cli(self, *args):
-        """redis-cli's answer (stdout, stripped); raises on failure."""
-        r = subprocess.run(["redis-cli", "-p", str(self.port), *map(str, args)],
-                           capture_output=True, text=True, timeout=10, check=True)
-        return r.stdout.strip()
-
-    def save(self):
-        assert self.cli("SAVE") == "OK"
-
-    def server(self):
-        return f"127.0.0.1:{self.port}"
-
-    def url(self):
-        return f"redis://127.0.0.1:{self.port}"
-
+# ------------------------------------------------------------ fleets ----
 
 class Fleet:
     """Several signetd sharing keys and the key rotation state in one Redis
@@ -1100,3 +1106,118 @@ def make_message(msgid, from_addr="user@example.com", subject="signet integratio
 
 def unique_id(tag):
     return f"{tag}.{os.getpid()}.{time.monotonic_ns()}.{random.randrange(1 << 30)}@example.com"
+
+
+# ------------------------------------------- a world: DNS + MTAs ----
+# What test_spf_postfix.py, test_dmarc_postfix.py and test_arc_postfix.py
+# build their module fixtures from: an Unbound serving the test zones and
+# one or more Mta (signetd + the Postfix it filters), started in order on
+# a contextlib.ExitStack (started()) so that everything is stopped, the
+# last first, however the setup or the tests end.
+
+OUTSIDE = "127.0.0.3"  # an outside client: Signetd's local_addrs is 127.0.0.1/32
+
+
+def world_unavailable(sasl=False):
+    """Why a world cannot run here, as a reason for pytest.skip; None when
+    it can: Postfix and unbound installed (and saslpasswd2 with sasl), root
+    (a private Postfix instance), signetd and the signet CLI (keygen) built."""
+    tools = [POSTFIX, POSTCONF, POSTQUEUE, SENDMAIL, UNBOUND] + ([SASLPASSWD2] if sasl else [])
+    missing = missing_tools(*tools)
+    if missing:
+        return (f"Postfix/unbound tools missing: {', '.join(missing)} "
+                "(install them with scripts/deps.sh)")
+    if os.geteuid() != 0:
+        return "a private Postfix instance needs root (postfix -c DIR start)"
+    if not executable(signetd_path()):
+        return f"signetd not built at {signetd_path()} (build it, or set SIGNETD_BIN)"
+    if not executable(signet_path()):
+        return f"signet CLI not built at {signet_path()} (needed for keygen; set SIGNET_BIN)"
+    return None
+
+
+def keygen(key, domain, selector, algo="ed25519"):
+    """`signet keygen` writes a private key to the path key; returns its
+    DKIM key record (the TXT value)."""
+    r = subprocess.run([str(signet_path()), "keygen", "-d", domain, "-s", selector, "-t", algo,
+                        "-k", str(key), "--format", "txt"], capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.decode().strip()
+
+
+def started(stack, server):
+    """server.start() with server.cleanup() pushed on stack (an ExitStack)
+    first, so that one that fails half-way is cleaned up too. Returns it."""
+    stack.callback(server.cleanup)
+    server.start()
+    return server
+
+
+class Mta:
+    """One MTA of a world: signetd, Signetd(signetd_path(), forwarders,
+    selectors, **signetd_kw), and a Postfix (sasl, extra_main) with it as
+    its milter. start() starts both; cleanup() stops what started, Postfix
+    first."""
+
+    def __init__(self, forwarders, selectors=(), sasl=False, extra_main=None, **signetd_kw):
+        self.signetd = Signetd(signetd_path(), forwarders, selectors, **signetd_kw)
+        self.sasl = sasl
+        self.extra_main = extra_main
+        self.postfix = None
+
+    def start(self):
+        self.signetd.start()
+        self.postfix = Postfix(milter=self.signetd.milter(), sasl=self.sasl,
+                               extra_main=self.extra_main)
+        self.postfix.start()
+        return self
+
+    def cleanup(self):
+        if self.postfix:
+            self.postfix.cleanup()
+        self.signetd.cleanup()
+
+    def diagnostics(self, log_lines=40):
+        return (f"{self.postfix.diagnostics()}\n--- signetd log (last lines):\n"
+                + "\n".join(self.signetd.log_text().splitlines()[-log_lines:]))
+
+    def transact(self, msg, sender, helo="client.signet.test", source=OUTSIDE, auth=None,
+                 rcpt="user@dest.test"):
+        """One SMTP transaction on a new connection from source: EHLO helo,
+        AUTH auth (user, password) if given, MAIL and RCPT (both must be
+        accepted), DATA msg (sent with CRLF). Returns the code and text of
+        the reply to the end of DATA and the seconds it all took; an SMTP
+        or socket error fails the test with diagnostics()."""
+        t = time.monotonic()
+        try:
+            with smtplib.SMTP("127.0.0.1", self.postfix.smtp_port, source_address=(source, 0),
+                              timeout=60) as s:
+                s.ehlo(helo)
+                if auth:
+                    s.login(*auth)
+                code, resp = s.mail(sender)
+                assert code == 250, (code, resp)
+                code, resp = s.rcpt(rcpt)
+                assert code in (250, 251), (code, resp)
+                code, resp = s.data(crlf(msg))
+        except (smtplib.SMTPException, OSError) as e:
+            raise AssertionError(f"SMTP failed: {e!r}\n{self.diagnostics()}")
+        return code, resp.decode(errors="replace"), time.monotonic() - t
+
+    def log_line(self, needle):
+        """The one signetd log line with needle (a queue id, a domain)."""
+        lines = self.signetd.log_lines_with(needle)
+        assert len(lines) == 1, f"want one log line with {needle}: {lines}"
+        return lines[0]
+
+    # What a test's fixture asserts before and after it.
+    def check_before(self):
+        assert self.signetd.alive(), f"signetd died:\n{self.signetd.log_text()[-4000:]}"
+
+    def check_after(self, diagnostics=None):
+        """diagnostics: a callable giving the text shown when signetd died
+        (default: this MTA's diagnostics())."""
+        if not self.signetd.alive():
+            raise AssertionError("signetd died during the test:\n"
+                                 f"{(diagnostics or self.diagnostics)()}")
+        assert not self.signetd.sanitizer_reports(), self.signetd.log_text()[-6000:]

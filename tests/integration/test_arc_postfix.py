@@ -16,6 +16,7 @@
 # dkimpy's arc_verify accepts what hop 2 received (our seal, i=2), and a
 # chain forged in lists.example.net's name is arc=fail at hop 2.
 # Environment: SIGNET_BIN (signet CLI, for keygen), SIGNETD_BIN.
+import contextlib
 import os
 import re
 import signal
@@ -43,14 +44,10 @@ BOUNCES = f"list-bounces@{LIST_DOMAIN}"
 FOOTER = b"-- \nTo unsubscribe, write to list-request@lists.example.net\n"
 
 
-def require_root_and_tools():
-    missing = harness.missing_tools(harness.POSTFIX, harness.POSTCONF, harness.POSTQUEUE,
-                                    harness.SENDMAIL, harness.UNBOUND)
-    if missing:
-        pytest.skip(f"Postfix/unbound tools missing: {', '.join(missing)} "
-                    "(install them with scripts/deps.sh)")
-    if os.geteuid() != 0:
-        pytest.skip("a private Postfix instance needs root (postfix -c DIR start)")
+def require_world():
+    why = harness.world_unavailable()
+    if why:
+        pytest.skip(why)
     if dkim is None:
         pytest.skip("python3-dkim missing (dkimpy signs the outside message and checks "
                     "our seal; install it with scripts/deps.sh)")
@@ -67,9 +64,18 @@ def rsa_key(path):
 
 
 class World:
+    """Two MTAs on one unbound: mta1 (hop1 = its Postfix, mx1 = its signetd)
+    and mta2 (hop2, mx2)."""
+
     def __init__(self):
-        self.unbound = self.mx1 = self.mx2 = self.hop1 = self.hop2 = None
+        self.mta1 = self.mta2 = None
         self.records = {}
+
+    # what the tests use: the two Postfix instances and their signetd
+    hop1 = property(lambda self: self.mta1.postfix)
+    mx1 = property(lambda self: self.mta1.signetd)
+    hop2 = property(lambda self: self.mta2.postfix)
+    mx2 = property(lambda self: self.mta2.signetd)
 
     def dnsfunc(self, name, timeout=5):
         """dkimpy's TXT lookup, from the zone unbound serves."""
@@ -78,32 +84,20 @@ class World:
         return rec.encode() if rec else None
 
     def diagnostics(self):
-        return "\n".join([
-            "--- hop 1", self.hop1.diagnostics(),
-            "--- mx1 log:", "\n".join(self.mx1.log_text().splitlines()[-30:]),
-            "--- hop 2", self.hop2.diagnostics(),
-            "--- mx2 log:", "\n".join(self.mx2.log_text().splitlines()[-30:])])
+        return "\n".join(["--- hop 1", self.mta1.diagnostics(30),
+                          "--- hop 2", self.mta2.diagnostics(30)])
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    require_root_and_tools()
-    signetd_bin = harness.signetd_path()
-    if not harness.executable(signetd_bin):
-        pytest.skip(f"signetd not built at {signetd_bin} (build it, or set SIGNETD_BIN)")
-    signet = harness.signet_path()
-    if not harness.executable(signet):
-        pytest.skip(f"signet CLI not built at {signet} (needed for keygen; set SIGNET_BIN)")
+    require_world()
     tmp = tmp_path_factory.mktemp("signetd-arc")
     tmp.chmod(0o755)
     w = World()
     # the list's key (dkim_signing of mx1, which seals with it)
     list_key = tmp / "lists.example.net.arc.key"
-    r = subprocess.run([str(signet), "keygen", "-d", LIST_DOMAIN, "-s", "arc", "-t", "rsa",
-                        "-k", str(list_key), "--format", "txt"], capture_output=True,
-                       timeout=60)
-    assert r.returncode == 0, r.stderr
-    w.records[f"arc._domainkey.{LIST_DOMAIN}"] = r.stdout.decode().strip()
+    w.records[f"arc._domainkey.{LIST_DOMAIN}"] = harness.keygen(list_key, LIST_DOMAIN, "arc",
+                                                                "rsa")
     # the outside sender's key (DKIM and its relay's ARC set), and a key
     # nobody published (the forger's)
     w.out_key, w.records["out._domainkey.outside.example"] = rsa_key(tmp / "out.key")
@@ -114,45 +108,32 @@ def world(tmp_path_factory):
         zones.setdefault(zone, {})[name] = [rec]
     # the author's DMARC policy (issue #16: a trusted sealer overrides it)
     zones["outside.example"]["_dmarc.outside.example"] = ["v=DMARC1; p=reject"]
-    w.unbound = harness.Unbound(zones)
-    try:
-        w.unbound.start()
-        fwd = [w.unbound.forwarder()]
-        w.mx2 = harness.Signetd(signetd_bin, fwd, [], authserv_id=MX2,
-                                extra='arc { enabled = true; seal = "none"; }\n'
-                                      "spf { enabled = false; }\n")
-        w.mx2.start()
-        w.hop2 = harness.Postfix(milter=w.mx2.milter(), extra_main={
-            "myhostname": "mx2.signet.test"})
-        w.hop2.start()
-        w.mx1 = harness.Signetd(signetd_bin, fwd, [(LIST_DOMAIN, "arc", list_key)],
-                                authserv_id=MX1,
-                                extra='arc { enabled = true; seal = "forwarded"; }\n'
-                                      "spf { enabled = false; }\n")
-        w.mx1.start()
-        w.hop1 = harness.Postfix(milter=w.mx1.milter(), extra_main={
-            "virtual_mailbox_domains": LIST_DOMAIN,
-            # the next hop for dest.test is hop 2, reached from 127.0.0.3
-            # so that mx2 sees an outside client
-            "transport_maps": f"inline:{{dest.test=smtp:[127.0.0.1]:{w.hop2.smtp_port}}}",
-            "smtp_bind_address": OUTSIDE,
-        })
-        w.hop1.start()
+    with contextlib.ExitStack() as stack:
+        fwd = [harness.started(stack, harness.Unbound(zones)).forwarder()]
+        w.mta2 = harness.started(stack, harness.Mta(
+            fwd, [], authserv_id=MX2,
+            extra='arc { enabled = true; seal = "none"; }\n' "spf { enabled = false; }\n",
+            extra_main={"myhostname": "mx2.signet.test"}))
+        w.mta1 = harness.started(stack, harness.Mta(
+            fwd, [(LIST_DOMAIN, "arc", list_key)], authserv_id=MX1,
+            extra='arc { enabled = true; seal = "forwarded"; }\n' "spf { enabled = false; }\n",
+            extra_main={
+                "virtual_mailbox_domains": LIST_DOMAIN,
+                # the next hop for dest.test is hop 2, reached from 127.0.0.3
+                # so that mx2 sees an outside client
+                "transport_maps": f"inline:{{dest.test=smtp:[127.0.0.1]:{w.hop2.smtp_port}}}",
+                "smtp_bind_address": OUTSIDE,
+            }))
         yield w
-    finally:
-        for x in (w.hop1, w.hop2, w.mx1, w.mx2, w.unbound):
-            if x:
-                x.cleanup()
 
 
 @pytest.fixture
 def w(world):
-    for d in (world.mx1, world.mx2):
-        assert d.alive(), f"signetd died:\n{d.log_text()[-4000:]}"
+    for m in (world.mta1, world.mta2):
+        m.check_before()
     yield world
-    for d in (world.mx1, world.mx2):
-        assert d.alive(), f"signetd died during the test:\n{world.diagnostics()}"
-        assert not d.sanitizer_reports(), d.log_text()[-6000:]
+    for m in (world.mta1, world.mta2):
+        m.check_after(world.diagnostics)
 
 
 def outside_message(w, mid):

@@ -9,10 +9,10 @@
 # dis=) header.from=, DMARC-RES-03), Postfix's hold queue, and the one log
 # line per message.
 # Environment: SIGNET_BIN (signet CLI, for keygen), SIGNETD_BIN.
+import contextlib
 import json
 import os
 import re
-import smtplib
 import subprocess
 import sys
 import time
@@ -22,7 +22,7 @@ import pytest
 if os.path.dirname(os.path.abspath(__file__)) not in sys.path:
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import Delivered, crlf, make_message, parse_ar, unique_id  # noqa: E402
+from harness import Delivered, make_message, parse_ar, unique_id  # noqa: E402
 
 AUTHSERV = "mx.signet.test"
 LOCAL = "127.0.0.1"
@@ -48,43 +48,7 @@ ORG = {
 }
 
 
-def require_root_and_tools():
-    missing = harness.missing_tools(harness.POSTFIX, harness.POSTCONF, harness.POSTQUEUE,
-                                    harness.SENDMAIL, harness.UNBOUND, harness.SASLPASSWD2)
-    if missing:
-        pytest.skip(f"Postfix/unbound tools missing: {', '.join(missing)} "
-                    "(install them with scripts/deps.sh)")
-    if os.geteuid() != 0:
-        pytest.skip("a private Postfix instance needs root (postfix -c DIR start)")
-
-
-class World:
-    def __init__(self):
-        self.signetd = self.postfix = None
-
-    def diagnostics(self):
-        return (f"{self.postfix.diagnostics()}\n--- signetd log (last lines):\n"
-                + "\n".join(self.signetd.log_text().splitlines()[-40:]))
-
-    def transact(self, msg, sender, source=OUTSIDE, auth=None):
-        """One SMTP transaction; returns (code, text) of the reply to the
-        end of DATA and the seconds the transaction took."""
-        t = time.monotonic()
-        try:
-            with smtplib.SMTP("127.0.0.1", self.postfix.smtp_port, source_address=(source, 0),
-                              timeout=60) as s:
-                s.ehlo("client.signet.test")
-                if auth:
-                    s.login(*auth)
-                code, resp = s.mail(sender)
-                assert code == 250, (code, resp)
-                code, resp = s.rcpt("user@dest.test")
-                assert code in (250, 251), (code, resp)
-                code, resp = s.data(crlf(msg))
-        except (smtplib.SMTPException, OSError) as e:
-            raise AssertionError(f"SMTP failed: {e!r}\n{self.diagnostics()}")
-        return code, resp.decode(errors="replace"), time.monotonic() - t
-
+class World(harness.Mta):
     def send(self, from_addr, sender, **kw):
         """A message From: from_addr, accepted (250); (queue id, Delivered)."""
         mid = unique_id("dmarc")
@@ -92,11 +56,6 @@ class World:
         assert code == 250, (code, text, self.diagnostics())
         qid = re.search(r"queued as ([0-9A-Za-z]+)", text).group(1)
         return qid, Delivered(self.postfix.wait_delivery(mid))
-
-    def log_line(self, needle):
-        lines = self.signetd.log_lines_with(needle)
-        assert len(lines) == 1, f"want one log line with {needle}: {lines}"
-        return lines[0]
 
     def hold_queue(self):
         """Queue ids in Postfix's hold queue (postqueue -j)."""
@@ -113,20 +72,13 @@ class World:
 
 @pytest.fixture(scope="module")
 def dns_and_key(tmp_path_factory):
-    require_root_and_tools()
-    signetd_bin = harness.signetd_path()
-    if not harness.executable(signetd_bin):
-        pytest.skip(f"signetd not built at {signetd_bin} (build it, or set SIGNETD_BIN)")
-    signet = harness.signet_path()
-    if not harness.executable(signet):
-        pytest.skip(f"signet CLI not built at {signet} (needed for keygen; set SIGNET_BIN)")
+    why = harness.world_unavailable(sasl=True)
+    if why:
+        pytest.skip(why)
     tmp = tmp_path_factory.mktemp("signetd-dmarc")
     tmp.chmod(0o755)
     key = tmp / "example.com.ed.key"
-    r = subprocess.run([str(signet), "keygen", "-d", "example.com", "-s", "ed", "-t", "ed25519",
-                        "-k", str(key), "--format", "txt"], capture_output=True, timeout=60)
-    assert r.returncode == 0, r.stderr
-    record = r.stdout.decode().strip()
+    record = harness.keygen(key, "example.com", "ed")
     zones = {
         "example.org": ORG,
         "example.com": {"ed._domainkey.example.com": [record],
@@ -134,69 +86,46 @@ def dns_and_key(tmp_path_factory):
         # the rest of org, net and com: NXDOMAIN here, never the Internet
         "org": {}, "net": {}, "com": {},
     }
-    # slow.example.net: queries dropped, the resolver times out
-    ub = harness.Unbound(zones, deny_zones=["slow.example.net"])
-    try:
-        ub.start()
-        yield signetd_bin, ub, key
-    finally:
-        ub.cleanup()
+    with contextlib.ExitStack() as stack:
+        # slow.example.net: queries dropped, the resolver times out
+        ub = harness.started(stack, harness.Unbound(zones, deny_zones=["slow.example.net"]))
+        yield ub, key
 
 
-def make_world(dns_and_key, extra):
-    signetd_bin, ub, key = dns_and_key
-    w = World()
-    w.signetd = harness.Signetd(signetd_bin, [ub.forwarder()], [("example.com", "ed", key)],
-                                local_addrs=["127.0.0.1/32"], dns_timeout=f"{DNS_TIMEOUT_S}s",
-                                authserv_id=AUTHSERV, extra=extra, dmarc=True)
-    w.signetd.start()
-    w.postfix = harness.Postfix(milter=w.signetd.milter(), sasl=True)
-    w.postfix.start()
-    return w
-
-
-def cleanup_world(w):
-    if w.postfix:
-        w.postfix.cleanup()
-    if w.signetd:
-        w.signetd.cleanup()
+def started_world(dns_and_key, extra):
+    """A module's world on the shared unbound: signetd with dmarc on and
+    extra, and its Postfix, stopped when the generator is closed."""
+    ub, key = dns_and_key
+    with contextlib.ExitStack() as stack:
+        yield harness.started(stack, World([ub.forwarder()], [("example.com", "ed", key)],
+                                           sasl=True, local_addrs=["127.0.0.1/32"],
+                                           dns_timeout=f"{DNS_TIMEOUT_S}s",
+                                           authserv_id=AUTHSERV, extra=extra, dmarc=True))
 
 
 @pytest.fixture(scope="module")
 def world(dns_and_key):
-    w = make_world(dns_and_key, "")
-    try:
-        yield w
-    finally:
-        cleanup_world(w)
+    yield from started_world(dns_and_key, "")
 
 
 @pytest.fixture(scope="module")
 def world_hold(dns_and_key):
-    w = make_world(dns_and_key, 'dmarc { quarantine = "hold"; on_temperror = "tempfail"; }\n')
-    try:
-        yield w
-    finally:
-        cleanup_world(w)
-
-
-def checked(w):
-    assert w.signetd.alive(), f"signetd died:\n{w.signetd.log_text()[-4000:]}"
-    return w
+    yield from started_world(dns_and_key,
+                             'dmarc { quarantine = "hold"; on_temperror = "tempfail"; }\n')
 
 
 @pytest.fixture
 def w(world):
-    yield checked(world)
-    checked(world)
-    assert not world.signetd.sanitizer_reports(), world.signetd.log_text()[-6000:]
+    world.check_before()
+    yield world
+    world.check_after()
 
 
 @pytest.fixture
 def wh(world_hold):
-    yield checked(world_hold)
-    checked(world_hold)
-    assert not world_hold.signetd.sanitizer_reports(), world_hold.signetd.log_text()[-6000:]
+    world_hold.check_before()
+    yield world_hold
+    world_hold.check_after()
 
 
 def our_ar(d):

@@ -43,7 +43,7 @@ def require_tools():
         pytest.skip("redis-server not installed (Debian redis-server; scripts/deps.sh)")
 
 
-Redis = harness.Redis  # a private redis-server (shared with test_rotation_fleet.py)
+Redis = harness.Redis
 
 
 def observations(sd_metrics_port):

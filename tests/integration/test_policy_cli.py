@@ -114,3 +114,31 @@ def test_policy_bad_config_and_usage(signet, conf, tmp_path):
     assert "give --from" in r.err, r
     r = signet.run("policy", "--from", "a@example.com", "--nope")
     assert r.rc == EX_USAGE, r
+
+
+# FLEET-KEYS-01: with use_redis the decision names the Redis lookups
+# (rspamd's: HGET selector_prefix DOMAIN, HGET key_prefix SELECTOR.DOMAIN)
+# instead of key files; use_esld picks the configured parent domain.
+def test_policy_keys_from_redis(signet, tmp_path):
+    p = tmp_path / "redis.conf"
+    p.write_text('socket = "inet:18891@127.0.0.1";\n'
+                 'redis { servers = ["127.0.0.1:6379"]; }\n'
+                 'dkim_signing {\n  use_redis = true;\n'
+                 '  domain { example.org { selectors = [ { selector = "a"; }, '
+                 '{ selector = "b"; } ]; } }\n}\n')
+    r = signet.run("policy", "-c", p, "--from", "ann@mail.example.org", "--client", "127.0.0.1")
+    assert r.rc == 0, r
+    assert r.text.splitlines()[:2] == [
+        "would sign with d=example.org s=a (key HGET dkim_keys a.example.org, Redis)",
+        "would sign with d=example.org s=b (key HGET dkim_keys b.example.org, Redis)",
+    ], r
+    p.write_text(p.read_text().replace("use_redis = true;",
+                                       'use_redis = true; selector_prefix = "DKIM_SELECTORS";'))
+    r = signet.run("policy", "-c", p, "--from", "bob@example.net", "--client", "127.0.0.1")
+    assert r.rc == 0, r
+    assert r.text.splitlines() == [
+        "would sign with d=example.net, the selector of HGET DKIM_SELECTORS example.net, "
+        "the key of HGET dkim_keys SELECTOR.example.net (Redis)",
+        "because: client in local_addrs: 127.0.0.1; d=example.net (from the From header), "
+        "selector from Redis hash DKIM_SELECTORS (key from Redis)",
+    ], r

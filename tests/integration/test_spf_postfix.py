@@ -6,19 +6,18 @@
 # signetd added (spf=<result> smtp.mailfrom= / smtp.helo=, RFC 7208 9.2,
 # SPF-RES-02) and the one log line per message.
 # Environment: SIGNET_BIN (signet CLI, for keygen), SIGNETD_BIN.
+import contextlib
 import os
 import re
-import smtplib
 import subprocess
 import sys
-import time
 
 import pytest
 
 if os.path.dirname(os.path.abspath(__file__)) not in sys.path:
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import Delivered, crlf, make_message, parse_ar, unique_id  # noqa: E402
+from harness import Delivered, make_message, parse_ar, unique_id  # noqa: E402
 
 AUTHSERV = "mx.signet.test"
 LOCAL = "127.0.0.1"
@@ -58,94 +57,41 @@ for _i in range(11):
     ZONE[f"h{_i}.example.org"] = [("A", f"192.0.2.{_i + 10}")]
 
 
-def require_root_and_tools():
-    missing = harness.missing_tools(harness.POSTFIX, harness.POSTCONF, harness.POSTQUEUE,
-                                    harness.SENDMAIL, harness.UNBOUND, harness.SASLPASSWD2)
-    if missing:
-        pytest.skip(f"Postfix/unbound tools missing: {', '.join(missing)} "
-                    "(install them with scripts/deps.sh)")
-    if os.geteuid() != 0:
-        pytest.skip("a private Postfix instance needs root (postfix -c DIR start)")
-
-
-class World:
-    def __init__(self):
-        self.unbound = self.signetd = self.postfix = None
-
-    def diagnostics(self):
-        return (f"{self.postfix.diagnostics()}\n--- signetd log (last lines):\n"
-                + "\n".join(self.signetd.log_text().splitlines()[-40:]))
-
+class World(harness.Mta):
     def send(self, sender, helo=HELO, source=OUTSIDE, auth=None, from_addr="user@example.com"):
         """One message over SMTP; returns (queue id, Delivered, seconds the
         SMTP transaction took)."""
         mid = unique_id("spf")
-        msg = make_message(mid, from_addr=from_addr)
-        t = time.monotonic()
-        try:
-            with smtplib.SMTP("127.0.0.1", self.postfix.smtp_port, source_address=(source, 0),
-                              timeout=60) as s:
-                s.ehlo(helo)
-                if auth:
-                    s.login(*auth)
-                code, resp = s.mail(sender)
-                assert code == 250, (code, resp)
-                code, resp = s.rcpt("user@dest.test")
-                assert code in (250, 251), (code, resp)
-                code, resp = s.data(crlf(msg))
-                assert code == 250, (code, resp)
-        except (smtplib.SMTPException, OSError) as e:
-            raise AssertionError(f"SMTP failed: {e!r}\n{self.diagnostics()}")
-        took = time.monotonic() - t
-        qid = re.search(rb"queued as ([0-9A-Za-z]+)", resp).group(1).decode()
+        code, text, took = self.transact(make_message(mid, from_addr=from_addr), sender,
+                                         helo=helo, source=source, auth=auth)
+        assert code == 250, (code, text)
+        qid = re.search(r"queued as ([0-9A-Za-z]+)", text).group(1)
         return qid, Delivered(self.postfix.wait_delivery(mid)), took
-
-    def log_line(self, qid):
-        lines = self.signetd.log_lines_with(qid)
-        assert len(lines) == 1, f"want one log line with {qid}: {lines}"
-        return lines[0]
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    require_root_and_tools()
-    signetd_bin = harness.signetd_path()
-    if not harness.executable(signetd_bin):
-        pytest.skip(f"signetd not built at {signetd_bin} (build it, or set SIGNETD_BIN)")
-    signet = harness.signet_path()
-    if not harness.executable(signet):
-        pytest.skip(f"signet CLI not built at {signet} (needed for keygen; set SIGNET_BIN)")
+    why = harness.world_unavailable(sasl=True)
+    if why:
+        pytest.skip(why)
     tmp = tmp_path_factory.mktemp("signetd-spf")
     tmp.chmod(0o755)
     key = tmp / "example.com.ed.key"
-    r = subprocess.run([str(signet), "keygen", "-d", "example.com", "-s", "ed", "-t", "ed25519",
-                        "-k", str(key), "--format", "txt"], capture_output=True, timeout=60)
-    assert r.returncode == 0, r.stderr
-    w = World()
-    w.unbound = harness.Unbound({"example.org": ZONE}, deny_zones=["slow.example.net"])
-    try:
-        w.unbound.start()
-        w.signetd = harness.Signetd(signetd_bin, [w.unbound.forwarder()],
-                                    [("example.com", "ed", key)], local_addrs=["127.0.0.1/32"],
-                                    dns_timeout=f"{DNS_TIMEOUT_S}s", authserv_id=AUTHSERV)
-        w.signetd.start()
-        w.postfix = harness.Postfix(milter=w.signetd.milter(), sasl=True)
-        w.postfix.start()
-        yield w
-    finally:
-        if w.postfix:
-            w.postfix.cleanup()
-        if w.signetd:
-            w.signetd.cleanup()
-        w.unbound.cleanup()
+    harness.keygen(key, "example.com", "ed")
+    with contextlib.ExitStack() as stack:
+        ub = harness.started(stack, harness.Unbound({"example.org": ZONE},
+                                                    deny_zones=["slow.example.net"]))
+        yield harness.started(stack, World([ub.forwarder()], [("example.com", "ed", key)],
+                                           sasl=True, local_addrs=["127.0.0.1/32"],
+                                           dns_timeout=f"{DNS_TIMEOUT_S}s",
+                                           authserv_id=AUTHSERV))
 
 
 @pytest.fixture
 def w(world):
-    assert world.signetd.alive(), f"signetd died:\n{world.signetd.log_text()[-4000:]}"
+    world.check_before()
     yield world
-    assert world.signetd.alive(), f"signetd died during the test:\n{world.diagnostics()}"
-    assert not world.signetd.sanitizer_reports(), world.signetd.log_text()[-6000:]
+    world.check_after()
 
 
 def our_ar(d):

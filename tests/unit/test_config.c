@@ -654,6 +654,13 @@ static void config_use_redis_keys(void **state)
 	assert_true(cfg->signing.redis.timeout == 3.0);
 	assert_non_null(diags_find(&g_d, "dkim_signing.path is ignored with use_redis"));
 	config_free(cfg);
+	/* ARC sealing needs key files: said at load */
+	cfg = load_ok("redis { servers = [\"127.0.0.1:6390\"]; }\n"
+		      "arc { seal = \"forwarded\"; }\n"
+		      "dkim_signing { use_redis = true; }\n");
+	assert_non_null(diags_find(&g_d, "arc.seal = \"forwarded\" seals with key files, and "
+					 "dkim_signing.use_redis loads none"));
+	config_free(cfg);
 	/* no server to ask is an error, as are bad values */
 	assert_non_null(strstr(load_err("dkim_signing { use_redis = true; }\n"),
 			       "dkim_signing.use_redis needs Redis servers"));

@@ -14,6 +14,9 @@
 #include <netinet/in.h>
 #include <sys/stat.h>
 #include <cmocka.h>
+#include <libpsl.h>
+
+#include <signet/psl.h>
 
 #include "policy.h"
 
@@ -637,6 +640,104 @@ static void policy_from_address_errors(void **state)
 	free(big);
 }
 
+static struct signet_psl *small_psl(void)
+{
+	static const char list[] = "// ===BEGIN ICANN DOMAINS===\ncom\nuk\nco.uk\nexample\n"
+				   "// ===END ICANN DOMAINS===\n";
+	FILE *f = tmpfile();
+	assert_non_null(f);
+	assert_int_equal(fwrite(list, 1, sizeof list - 1, f), sizeof list - 1);
+	rewind(f);
+	psl_ctx_t *ctx = psl_load_fp(f);
+	fclose(f);
+	assert_non_null(ctx);
+	struct signet_psl *psl = NULL;
+	struct signet_error err;
+	if (signet_psl_new(ctx, true, &psl, &err) != SIGNET_OK)
+		fail_msg("psl: %s", err.msg);
+	return psl;
+}
+
+/* The decision borrows the config's strings: it lives until the next call. */
+static struct signetd_config *g_redis_cfg;
+
+static struct policy_decision redis_decide(const char *opts, bool with_psl, const char *from,
+					   const char *env)
+{
+	config_free(g_redis_cfg);
+	g_redis_cfg = NULL;
+	char text[1024];
+	snprintf(text, sizeof text,
+		 "local_addrs = [\"127.0.0.0/8\"];\n"
+		 "redis { servers = [\"127.0.0.1:6379\"]; }\n"
+		 "dkim_signing {\n  use_redis = true;\n  %s\n"
+		 "  domain { parent.example { selectors = [ { selector = a; }, { selector = b; } "
+		 "]; } }\n"
+		 "}\n",
+		 opts);
+	struct diags d;
+	diags_init(&d);
+	struct signetd_config *cfg = NULL;
+	if (config_parse("/etc/signet/signetd.conf", (const uint8_t *)text, strlen(text), &cfg,
+			 &d) != SIGNET_OK) {
+		diags_print(&d, stderr, "  ");
+		fail_msg("config did not load");
+	}
+	diags_free(&d);
+	if (with_psl)
+		cfg->psl = small_psl(); /* config_free frees it */
+	const char *froms[1] = {from};
+	struct policy_facts f = {
+		.client_addr = "127.0.0.1", .env_from = env, .from = froms, .n_from = 1};
+	struct policy_decision dec;
+	assert_int_equal(policy_decide(cfg, NULL, &f, &dec), SIGNET_OK);
+	g_redis_cfg = cfg;
+	return dec;
+}
+
+/* FLEET-KEYS-01: with use_redis the decision names the selectors (the
+ * domain's domain { } entry, else the top-level selector, else Redis's
+ * with selector_prefix) and no key; use_esld takes the organizational
+ * domain from the public suffix list when one is loaded (rspamd's
+ * get_tld), so mail.example.co.uk signs as example.co.uk, not co.uk. */
+static void policy_use_redis_selectors_and_esld(void **state)
+{
+	(void)state;
+	struct policy_decision d =
+		redis_decide("", true, "a@mail.example.co.uk", "a@mail.example.co.uk");
+	assert_true(d.sign && d.from_redis);
+	assert_string_equal(d.domain, "example.co.uk");
+	assert_int_equal(d.nsigs, 1);
+	assert_string_equal(d.sigs[0].selector, "dkim");
+	assert_null(d.sigs[0].key);
+	/* without a list: the last two labels, as before */
+	d = redis_decide("", false, "a@mail.example.co.uk", "a@mail.example.co.uk");
+	assert_string_equal(d.domain, "co.uk");
+	/* the mismatch check compares eSLDs by the list too */
+	d = redis_decide("", true, "a@a.example.co.uk", "b@other.co.uk");
+	assert_false(d.sign);
+	assert_int_equal(d.code, POLICY_MISMATCH);
+	d = redis_decide("", false, "a@a.example.co.uk", "b@other.co.uk");
+	assert_true(d.sign); /* the guess that the list corrects */
+	/* a configured parent domain and its selectors */
+	d = redis_decide("", true, "a@x.parent.example", NULL);
+	assert_true(d.sign);
+	assert_string_equal(d.domain, "parent.example");
+	assert_int_equal(d.nsigs, 2);
+	assert_string_equal(d.sigs[1].selector, "b");
+	/* selector_prefix: one signature, its selector from Redis */
+	d = redis_decide("selector_prefix = \"SEL\";", true, "a@x.parent.example", NULL);
+	assert_int_equal(d.nsigs, 1);
+	assert_string_equal(d.sigs[0].selector, "");
+	assert_non_null(strstr(d.reason, "selector from Redis hash SEL (key from Redis)"));
+	/* no domain entry and no fallback: not signed */
+	d = redis_decide("try_fallback = false;", true, "a@example.com", NULL);
+	assert_false(d.sign);
+	assert_int_equal(d.code, POLICY_NO_KEY);
+	config_free(g_redis_cfg);
+	g_redis_cfg = NULL;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -646,6 +747,7 @@ int main(void)
 		cmocka_unit_test(policy_mismatch_rules),
 		cmocka_unit_test(policy_use_domain),
 		cmocka_unit_test(policy_key_lookup),
+		cmocka_unit_test(policy_use_redis_selectors_and_esld),
 		cmocka_unit_test(policy_client_sockaddr),
 		cmocka_unit_test(policy_from_address_forms),
 		cmocka_unit_test(policy_from_address_errors),

@@ -2,7 +2,8 @@
  * for DKIM-VER-17: the matcher on small lists (rules, wildcards,
  * exceptions, ICANN and private sections, case, a final dot, U-labels and
  * A-labels, what is no name), lists that are no list, Debian's list in
- * both forms and libpsl's built-in one, the 78 official test cases
+ * both forms and libpsl's built-in one, the organizational domain
+ * (DMARC-ORG-01) and through it the 78 official test cases
  * (../shared/testdata/psl), the verifier's note and the
  * Authentication-Results comment, and signetd's verify.public_suffix_list
  * (conf/config.c: a missing or unusable file is a warning and the check
@@ -318,28 +319,121 @@ static void psl_debian_list(void **state)
 	signet_psl_free(psl);
 }
 
-/* The registrable domain of d as the format defines it, from
- * signet_psl_is_suffix_any alone (all rules, as the test cases use the
- * whole list): the longest proper suffix of d that is a public suffix,
- * plus one label. NULL when d is a suffix, or starts with a dot (no name). */
+/* ---- the organizational domain (DMARC-ORG-01) ----------------------------- */
+
+static const char *org(const struct signet_psl *psl, const char *d)
+{
+	return signet_psl_org_domain(psl, d, strlen(d));
+}
+
+static void DMARC_ORG_01_longest_suffix_plus_one(void **state)
+{
+	/* DMARC-ORG-01: "Organizational Domain: longest matching public suffix
+	 * from the Public Suffix List + one more label (3.2)." Multi-label
+	 * suffixes (co.uk under uk) and PRIVATE rules count. The answer points
+	 * into the name given. */
+	(void)state;
+	struct signet_psl *psl = parse_ok(small_list);
+	static const char d1[] = "mail.example.com";
+	assert_ptr_equal(org(psl, d1), d1 + 5);
+	assert_string_equal(org(psl, "a.b.example.co.uk"), "example.co.uk");
+	assert_string_equal(org(psl, "example.co.uk"), "example.co.uk");
+	assert_string_equal(org(psl, "www.example.uk"), "example.uk");
+	assert_string_equal(org(psl, "x.y.github.io"), "y.github.io");
+	assert_string_equal(org(psl, "a.b.x.compute.example"), "b.x.compute.example");
+	assert_string_equal(org(psl, "www.b\xc3\xbc"
+				     "cher.\xe5\x85\xac\xe5\x8f\xb8.cn"),
+			    "b\xc3\xbc"
+			    "cher.\xe5\x85\xac\xe5\x8f\xb8.cn"); /* bücher.公司.cn */
+	assert_string_equal(org(psl, "www.xn--bcher-kva.xn--55qx5d.cn"),
+			    "xn--bcher-kva.xn--55qx5d.cn");
+	signet_psl_free(psl);
+}
+
+static void DMARC_ORG_01_wildcard_and_exception(void **state)
+{
+	/* DMARC-ORG-01 with the list's wildcards and exceptions: under
+	 * "*.kawasaki.jp" every x.kawasaki.jp is a suffix, so the answer has
+	 * one label more; "!city.kawasaki.jp" makes city.kawasaki.jp
+	 * registrable, so it is the answer for every name below it. */
+	(void)state;
+	struct signet_psl *psl = parse_ok(small_list);
+	assert_string_equal(org(psl, "a.b.x.kawasaki.jp"), "b.x.kawasaki.jp");
+	assert_string_equal(org(psl, "b.x.kawasaki.jp"), "b.x.kawasaki.jp");
+	assert_string_equal(org(psl, "www.city.kawasaki.jp"), "city.kawasaki.jp");
+	assert_string_equal(org(psl, "a.b.city.kawasaki.jp"), "city.kawasaki.jp");
+	assert_string_equal(org(psl, "city.kawasaki.jp"), "city.kawasaki.jp");
+	assert_string_equal(org(psl, "a.foo.ck"), "a.foo.ck");
+	assert_string_equal(org(psl, "a.b.www.ck"), "www.ck");
+	signet_psl_free(psl);
+}
+
+static void DMARC_ORG_01_suffix_is_its_own(void **state)
+{
+	/* DMARC-ORG-01: a name that is itself a public suffix (a rule, a
+	 * wildcard's match, a single label by the implicit "*" rule) is its
+	 * own answer: the pointer given, whole. */
+	(void)state;
+	struct signet_psl *psl = parse_ok(small_list);
+	static const char *const own[] = {"co.uk",           "com",       "example",
+					  "foo.kawasaki.jp", "github.io", "x.compute.example"};
+	for (size_t k = 0; k < sizeof own / sizeof own[0]; k++)
+		assert_ptr_equal(org(psl, own[k]), own[k]);
+	signet_psl_free(psl);
+}
+
+static void DMARC_ORG_01_case_dot_and_length(void **state)
+{
+	/* DMARC-ORG-01: "lowercase and A-label compare": any case matches and
+	 * one final dot is ignored; the answer keeps the caller's bytes. Only
+	 * len bytes are read. */
+	(void)state;
+	struct signet_psl *psl = parse_ok(small_list);
+	static const char d1[] = "Mail.Example.CO.UK.";
+	assert_ptr_equal(org(psl, d1), d1 + 5);
+	assert_string_equal(org(psl, "WWW.City.Kawasaki.JP"), "City.Kawasaki.JP");
+	assert_string_equal(org(psl, "example.com."), "example.com.");
+	static const char d2[] = "mail.example.co.ukXYZ";
+	assert_ptr_equal(signet_psl_org_domain(psl, d2, 18), d2 + 5);      /* example.co.uk */
+	assert_ptr_equal(signet_psl_org_domain(psl, d2, 15), d2 + 5);      /* example.co */
+	assert_ptr_equal(signet_psl_org_domain(psl, d2, 12), d2);          /* mail.example */
+	assert_ptr_equal(signet_psl_org_domain(psl, d2 + 13, 5), d2 + 13); /* co.uk */
+	signet_psl_free(psl);
+}
+
+static void DMARC_ORG_01_no_list_and_no_name(void **state)
+{
+	/* No list, no answer; what is no name is not refused, but no label of
+	 * it that is no name matches a rule (psl.h). */
+	(void)state;
+	struct signet_psl *psl = parse_ok(small_list);
+	assert_null(signet_psl_org_domain(NULL, "example.com", 11));
+	assert_null(signet_psl_org_domain(psl, NULL, 0));
+	assert_string_equal(org(psl, ".com"), ".com");
+	assert_string_equal(org(psl, "a..example.com"), "example.com");
+	assert_string_equal(org(psl, "www.example.c_m"), "c_m");
+	static const char empty[] = "";
+	assert_ptr_equal(org(psl, empty), empty);
+	assert_string_equal(signet_psl_org_domain(psl, "a.example\0com", 13), "example\0com");
+	signet_psl_free(psl);
+}
+
+/* The registrable domain of d as the format's test cases define it: NULL
+ * when d is a public suffix (any rule, as the test cases use the whole
+ * list) or starts with a dot (no name); else its organizational domain. */
 static const char *registrable(const struct signet_psl *psl, const char *d)
 {
 	if (d[0] == '.' || signet_psl_is_suffix_any(psl, d, strlen(d)))
 		return NULL;
-	const char *below = d;
-	for (const char *p = strchr(d, '.'); p != NULL; p = strchr(p + 1, '.')) {
-		if (signet_psl_is_suffix_any(psl, p + 1, strlen(p + 1)))
-			return below;
-		below = p + 1;
-	}
-	return NULL; /* no name: no label of it is a suffix */
+	return org(psl, d);
 }
 
 static void PSL_official_test_cases(void **state)
 {
 	/* publicsuffix/list tests/tests.txt: "input expected", "null" for none,
-	 * on Debian's list. Inputs in upper case give lower-case answers;
-	 * Unicode inputs give Unicode answers. */
+	 * on Debian's list, through signet_psl_org_domain (DMARC-ORG-01).
+	 * Inputs in upper case give lower-case answers; Unicode inputs give
+	 * Unicode answers. */
 	(void)state;
 	char path[512];
 	snprintf(path, sizeof path, "%s/psl/tests.txt", SIGNET_TESTDATA);
@@ -636,6 +730,11 @@ int main(void)
 		cmocka_unit_test(psl_not_a_list),
 		cmocka_unit_test(psl_builtin_list),
 		cmocka_unit_test(psl_debian_list),
+		cmocka_unit_test(DMARC_ORG_01_longest_suffix_plus_one),
+		cmocka_unit_test(DMARC_ORG_01_wildcard_and_exception),
+		cmocka_unit_test(DMARC_ORG_01_suffix_is_its_own),
+		cmocka_unit_test(DMARC_ORG_01_case_dot_and_length),
+		cmocka_unit_test(DMARC_ORG_01_no_list_and_no_name),
 		cmocka_unit_test(PSL_official_test_cases),
 		cmocka_unit_test(DKIM_VER_17_public_suffix_d_noted),
 		cmocka_unit_test(DKIM_VER_17_signetd_list_config),

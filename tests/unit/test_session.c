@@ -12,58 +12,33 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/stat.h>
 #include <cmocka.h>
 
 #include <signet/key.h>
 
-#include "config.h"
-#include "diag.h"
-#include "keystore.h"
 #include "log.h"
 #include "metrics.h"
 #include "milter.h"
 #include "runtime.h"
 #include "session.h"
+#include "session_fixture.h"
 
-#define AUTHSERV "mx.example.com"
-#define OUT_CAP (1024 * 1024) /* server.c's CONN_MAX_OUT */
 /* session.c's SESSION_MAX_OURS_AR, stated again so a change shows here */
 #define MAX_OURS_AR 2048
 
-static char g_dir[64];
-static struct signet_key *g_key; /* the signing key, for the verifier's key record */
-
-/* ---- setup: a key file and a config, as signetd loads them ---- */
+/* ---- setup: a key file and a config, as signetd loads them
+ * (session_fixture.c) ---- */
 
 static int group_setup(void **state)
 {
 	(void)state;
-	struct signet_error err = {0};
-	char pem[4096], path[128];
-	size_t len;
-	strcpy(g_dir, "/tmp/signet-session-XXXXXX");
-	if (mkdtemp(g_dir) == NULL ||
-	    signet_key_generate(SIGNET_KEY_ED25519, 0, &g_key, &err) != SIGNET_OK ||
-	    signet_key_write_pem(g_key, pem, sizeof pem, &len, &err) != SIGNET_OK)
-		return -1;
-	snprintf(path, sizeof path, "%s/ed.key", g_dir);
-	FILE *f = fopen(path, "w");
-	if (f == NULL)
-		return -1;
-	fputs(pem, f);
-	fclose(f);
-	log_open(true, "mail", false);
-	return chmod(path, 0600);
+	return fixture_setup("/tmp/signet-session-XXXXXX");
 }
 
 static int group_teardown(void **state)
 {
 	(void)state;
-	char cmd[128];
-	signet_key_free(g_key);
-	snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return fixture_teardown();
 }
 
 /* More config text: SPF and DMARC off, except in their own tests (no DNS
@@ -74,73 +49,14 @@ static const char *g_extra = SPF_OFF DMARC_OFF;
 
 static struct runtime *make_runtime(void)
 {
-	char text[1024];
-	snprintf(text, sizeof text,
-		 "authserv_id = \"" AUTHSERV "\";\n"
-		 "local_addrs = [\"127.0.0.0/8\"];\n"
-		 "dkim_signing { domain { example.com { selector = ed2024; path = \"%s/ed.key\"; "
-		 "} } }\n%s",
-		 g_dir, g_extra);
-	struct diags d;
-	diags_init(&d);
-	struct signetd_config *cfg = NULL;
-	struct keystore *ks = NULL;
-	if (config_parse("t.conf", (const uint8_t *)text, strlen(text), &cfg, &d) != SIGNET_OK ||
-	    keystore_load(cfg, &ks, &d) != SIGNET_OK) {
-		diags_print(&d, stderr, "  ");
-		fail_msg("config or keys did not load");
-	}
-	diags_free(&d);
-	struct runtime *rt = runtime_new(cfg, ks);
-	assert_non_null(rt);
-	return rt;
+	return fixture_runtime(g_extra);
 }
 
-/* ---- packets in ---- */
-
-/* Appends one packet (length, cmd, data) to in. */
-static void pk(struct signet_buf *in, uint8_t cmd, const void *data, size_t len)
-{
-	uint32_t n = (uint32_t)len + 1;
-	uint8_t h[5] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n, cmd};
-	assert_int_equal(buf_append(in, h, 5), SIGNET_OK);
-	if (len)
-		assert_int_equal(buf_append(in, data, len), SIGNET_OK);
-}
-
-/* Two NUL-terminated strings (HEADER data, a macro pair). */
-static void pk2(struct signet_buf *in, uint8_t cmd, const char *a, const char *b)
-{
-	uint8_t d[1024];
-	size_t la = strlen(a), lb = strlen(b);
-	assert_true(la + lb + 2 <= sizeof d);
-	memcpy(d, a, la + 1);
-	memcpy(d + la + 1, b, lb + 1);
-	pk(in, cmd, d, la + lb + 2);
-}
-
-static void pk_optneg(struct signet_buf *in)
-{
-	/* MTA offer: v6, every action, HDR_LEADSPC only: every step gets a
-	 * reply and header values arrive verbatim. */
-	uint8_t o[12] = {0, 0, 0, 6, 0, 0, 0x01, 0xff, 0, 0x10, 0, 0};
-	pk(in, SMFIC_OPTNEG, o, sizeof o);
-}
+/* ---- packets in (pk, pk2, pk_str, pk_optneg: session_fixture.h) ---- */
 
 static void pk_connect(struct signet_buf *in, const char *addr)
 {
-	uint8_t d[128];
-	size_t n = 0;
-	memcpy(d, "client\0", 7), n = 7;
-	d[n++] = SMFIA_INET;
-	d[n++] = 0x61, d[n++] = 0xa8; /* port 25000: a real SMTP client */
-	memcpy(d + n, addr, strlen(addr) + 1), n += strlen(addr) + 1;
-	pk(in, SMFIC_CONNECT, d, n);
-}
-
-static void pk_str(struct signet_buf *in, uint8_t cmd, const char *s)
-{
-	pk(in, cmd, s, strlen(s) + 1);
+	pk_connect_port(in, addr, FIXTURE_SMTP_PORT);
 }
 
 /* ---- replies out ---- */
@@ -185,36 +101,11 @@ static size_t replies(const struct signet_buf *out, struct reply *r, size_t max)
 	return n;
 }
 
-/* A session after OPTNEG and CONNECT from addr (127.0.0.1: local, signs). */
-struct conn {
-	struct runtime *rt;
-	struct session *s;
-	struct signet_buf in, out;
-};
-
+/* A session after OPTNEG and CONNECT from addr (127.0.0.1: local, signs);
+ * NULL: before OPTNEG. */
 static void conn_open(struct conn *c, const char *addr)
 {
-	c->rt = make_runtime();
-	c->s = session_new(c->rt, "test");
-	assert_non_null(c->s);
-	runtime_unref(c->rt); /* the session holds its own reference */
-	buf_init(&c->in, 64 * 1024 * 1024);
-	buf_init(&c->out, OUT_CAP);
-	if (addr == NULL)
-		return; /* the caller starts before OPTNEG */
-	pk2(&c->in, SMFIC_MACRO, "Cj", AUTHSERV);
-	pk_optneg(&c->in);
-	pk_connect(&c->in, addr);
-	assert_int_equal(session_feed(c->s, c->in.data, c->in.len, &c->out), SESSION_OK);
-	buf_reset(&c->in);
-	buf_reset(&c->out);
-}
-
-static void conn_close(struct conn *c)
-{
-	session_free(c->s);
-	buf_free(&c->in);
-	buf_free(&c->out);
+	conn_start(c, make_runtime(), addr, FIXTURE_SMTP_PORT);
 }
 
 /* Feeds what was built in c->in; the replies are in c->out (reset first). */
@@ -459,24 +350,10 @@ static char g_log[8192];
 
 static void log_capture(bool start)
 {
-	static int saved = -1;
-	static char path[128];
-	fflush(stderr);
-	if (start) {
-		snprintf(path, sizeof path, "%s/log", g_dir);
-		saved = dup(2);
-		FILE *f = freopen(path, "w", stderr);
-		assert_non_null(f);
-		return;
-	}
-	fflush(stderr);
-	assert_int_not_equal(dup2(saved, 2), -1);
-	close(saved);
-	FILE *f = fopen(path, "r");
-	assert_non_null(f);
-	size_t n = fread(g_log, 1, sizeof g_log - 1, f);
-	g_log[n] = '\0';
-	fclose(f);
+	if (start)
+		fixture_log_start();
+	else
+		fixture_log_end(g_log, sizeof g_log);
 }
 
 /* MILTER-EOM-01, DKIM-SIGN-06: a local client's message gets one

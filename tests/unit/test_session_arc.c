@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/stat.h>
 #include <cmocka.h>
 
 #include <signet/arc.h>
@@ -21,24 +20,20 @@
 #include <signet/message.h>
 
 #include "buf.h"
-#include "config.h"
-#include "diag.h"
 #include "header_store.h"
-#include "keystore.h"
 #include "log.h"
 #include "metrics.h"
 #include "milter.h"
 #include "runtime.h"
 #include "session.h"
 #include "session_arc.h"
+#include "session_fixture.h"
 
-#define AUTHSERV "mx.example.com"
 #define OUTSIDE_IP "192.0.2.7"
 /* session_arc.h's bound, stated again so a change shows here */
 #define MAX_ARC_LOOKUPS 16
 
-static char g_dir[64];
-static struct signet_key *g_key; /* ours: example.com, selector ed2024 (dkim_signing) */
+/* g_key (session_fixture.h): ours, example.com, selector ed2024 (dkim_signing) */
 static struct signet_key *g_out; /* an outside sealer's: sealer.example */
 static char g_key_rec[256], g_out_rec[256];
 static const char *g_arc = ""; /* the arc { } text of the next runtime */
@@ -48,60 +43,29 @@ static int group_setup(void **state)
 {
 	(void)state;
 	struct signet_error err = {0};
-	char pem[4096], path[128];
 	size_t len;
-	strcpy(g_dir, "/tmp/signet-sarc-XXXXXX");
-	if (mkdtemp(g_dir) == NULL ||
-	    signet_key_generate(SIGNET_KEY_ED25519, 0, &g_key, &err) != SIGNET_OK ||
+	if (fixture_setup("/tmp/signet-sarc-XXXXXX") != 0 ||
 	    signet_key_generate(SIGNET_KEY_ED25519, 0, &g_out, &err) != SIGNET_OK ||
-	    signet_key_write_pem(g_key, pem, sizeof pem, &len, &err) != SIGNET_OK ||
 	    signet_key_dns_record(g_key, g_key_rec, sizeof g_key_rec, &len, &err) != SIGNET_OK ||
 	    signet_key_dns_record(g_out, g_out_rec, sizeof g_out_rec, &len, &err) != SIGNET_OK)
 		return -1;
-	snprintf(path, sizeof path, "%s/ed.key", g_dir);
-	FILE *f = fopen(path, "w");
-	if (f == NULL)
-		return -1;
-	fputs(pem, f);
-	fclose(f);
-	log_open(true, "mail", false);
-	return chmod(path, 0600);
+	return 0;
 }
 
 static int group_teardown(void **state)
 {
 	(void)state;
-	char cmd[128];
-	signet_key_free(g_key);
 	signet_key_free(g_out);
-	snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return fixture_teardown();
 }
 
 static struct runtime *make_runtime(void)
 {
-	char text[2048];
-	snprintf(text, sizeof text,
-		 "authserv_id = \"" AUTHSERV "\";\n"
-		 "local_addrs = [\"127.0.0.0/8\"];\n"
-		 "spf { enabled = false; }\n"
-		 "dmarc { enabled = false; }\n"
-		 "dkim_signing { domain { example.com { selector = ed2024; path = \"%s/ed.key\"; "
-		 "} } }\n%s",
-		 g_dir, g_arc);
-	struct diags d;
-	diags_init(&d);
-	struct signetd_config *cfg = NULL;
-	struct keystore *ks = NULL;
-	if (config_parse("t.conf", (const uint8_t *)text, strlen(text), &cfg, &d) != SIGNET_OK ||
-	    keystore_load(cfg, &ks, &d) != SIGNET_OK) {
-		diags_print(&d, stderr, "  ");
-		fail_msg("config or keys did not load");
-	}
-	diags_free(&d);
-	struct runtime *rt = runtime_new(cfg, ks);
-	assert_non_null(rt);
-	return rt;
+	char extra[2048];
+	int n = snprintf(extra, sizeof extra,
+			 "spf { enabled = false; }\ndmarc { enabled = false; }\n%s", g_arc);
+	assert_true(n > 0 && (size_t)n < sizeof extra);
+	return fixture_runtime(extra);
 }
 
 /* ---- chains made with libsignet ---- */
@@ -198,21 +162,7 @@ static char *replace(const char *msg, const char *from, const char *to)
 	"\r\n"                                                                                     \
 	"Hello list.\r\n"
 
-/* ---- the milter side ---- */
-
-static void pk(struct signet_buf *in, uint8_t cmd, const void *data, size_t len)
-{
-	uint32_t n = (uint32_t)len + 1;
-	uint8_t h[5] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n, cmd};
-	assert_int_equal(buf_append(in, h, 5), SIGNET_OK);
-	if (len)
-		assert_int_equal(buf_append(in, data, len), SIGNET_OK);
-}
-
-static void pk_str(struct signet_buf *in, uint8_t cmd, const char *s)
-{
-	pk(in, cmd, s, strlen(s) + 1);
-}
+/* ---- the milter side (pk, pk_str, struct conn: session_fixture.h) ---- */
 
 /* name\0value\0 (MILTER-WIRE-07) */
 static void pk_header(struct signet_buf *in, const char *n, size_t nl, const char *v, size_t vl)
@@ -226,42 +176,11 @@ static void pk_header(struct signet_buf *in, const char *n, size_t nl, const cha
 	pk(in, SMFIC_HEADER, d, nl + vl + 2);
 }
 
-struct conn {
-	struct session *s;
-	struct signet_buf in, out;
-};
-
 /* OPTNEG (v6, HDR_LEADSPC: values verbatim) and CONNECT from addr; port 0
  * for non_smtp (Postfix's sendmail(1) emulation, MILTER-PFX-01). */
 static void conn_open(struct conn *c, const char *addr, bool non_smtp)
 {
-	struct runtime *rt = make_runtime();
-	c->s = session_new(rt, "test");
-	assert_non_null(c->s);
-	runtime_unref(rt);
-	buf_init(&c->in, 16 * 1024 * 1024);
-	buf_init(&c->out, 1024 * 1024);
-	uint8_t mj[] = "Cj\0" AUTHSERV;
-	pk(&c->in, SMFIC_MACRO, mj, sizeof mj);
-	uint8_t o[12] = {0, 0, 0, 6, 0, 0, 0x01, 0xff, 0, 0x10, 0, 0};
-	pk(&c->in, SMFIC_OPTNEG, o, sizeof o);
-	uint8_t d[128];
-	size_t n = 7;
-	memcpy(d, "client\0", 7);
-	d[n++] = SMFIA_INET;
-	d[n++] = non_smtp ? 0 : 0x61, d[n++] = non_smtp ? 0 : 0xa8;
-	memcpy(d + n, addr, strlen(addr) + 1), n += strlen(addr) + 1;
-	pk(&c->in, SMFIC_CONNECT, d, n);
-	assert_int_equal(session_feed(c->s, c->in.data, c->in.len, &c->out), SESSION_OK);
-	buf_reset(&c->in);
-	buf_reset(&c->out);
-}
-
-static void conn_close(struct conn *c)
-{
-	session_free(c->s);
-	buf_free(&c->in);
-	buf_free(&c->out);
+	conn_start(c, make_runtime(), addr, non_smtp ? 0 : FIXTURE_SMTP_PORT);
 }
 
 /* Sends msg (CRLF text) from MAIL FROM sender to the recipients (NULL
@@ -397,29 +316,14 @@ static char *with_seal(const struct result *r, const char *msg)
 }
 
 /* What log_msg writes to stderr between log_start and log_end, in g_log. */
-static int g_saved_stderr = -1;
-
 static void log_start(void)
 {
-	char path[128];
-	fflush(stderr);
-	snprintf(path, sizeof path, "%s/log", g_dir);
-	g_saved_stderr = dup(2);
-	assert_non_null(freopen(path, "w", stderr));
+	fixture_log_start();
 }
 
 static void log_end(void)
 {
-	char path[128];
-	fflush(stderr);
-	assert_int_not_equal(dup2(g_saved_stderr, 2), -1);
-	close(g_saved_stderr);
-	snprintf(path, sizeof path, "%s/log", g_dir);
-	FILE *f = fopen(path, "r");
-	assert_non_null(f);
-	size_t got = fread(g_log, 1, sizeof g_log - 1, f);
-	g_log[got] = '\0';
-	fclose(f);
+	fixture_log_end(g_log, sizeof g_log);
 }
 
 static void set_arc(const char *text)
