@@ -372,7 +372,6 @@ struct fleet_step {
 	enum rotation_event *ev; /* per item */
 	struct rotation_entry *retired;
 	size_t nretired;
-	bool failed; /* a hash write could not be queued */
 	struct diags *d;
 };
 
