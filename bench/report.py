@@ -12,6 +12,10 @@
 #            OUT.md (inserted before "## Memory" the first time), and the
 #            copy of bench/analysis.md at its end refreshed; the rest of
 #            OUT.md is kept as it is.
+#        report.py --fleet-only WORKDIR OUT.md  (bench/run --only fleet) the
+#            same for the fleet section (signing with keys from Redis):
+#            inserted before "## Memory" the first time, after the
+#            receiving-side section when there is one.
 import csv
 import os
 import subprocess
@@ -19,7 +23,8 @@ import sys
 from pathlib import Path
 
 RECV_ONLY = sys.argv[1:2] == ["--recv-only"]
-if RECV_ONLY:
+FLEET_ONLY = sys.argv[1:2] == ["--fleet-only"]
+if RECV_ONLY or FLEET_ONLY:
     W, OUT, PNG = Path(sys.argv[2]), Path(sys.argv[3]), None
 else:
     W, OUT, PNG = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
@@ -50,7 +55,7 @@ def read_runs(name):
         for k in ("size", "conns", "msgs", "run", "threads"):
             r[k] = int(float(r.get(k) or 1 if k in ("run", "threads") else r[k] or 0))
         for k in ("msgs_per_s", "p50_ms", "p90_ms", "p99_ms", "max_ms", "cpu_s", "client_cpu_s",
-                  "cpu_user_s", "cpu_sys_s", "rate", "dns_cpu_s"):
+                  "cpu_user_s", "cpu_sys_s", "rate", "dns_cpu_s", "redis_cpu_s"):
             r[k] = float(r.get(k) or 0)
     return rs
 
@@ -58,11 +63,18 @@ def read_runs(name):
 all_runs = read_runs("results.tsv")
 # The receiving-side rows (issues #13, #14): their own file and section.
 recv_runs = read_runs("recv.tsv")
+# The fleet rows (issue #17): signing with keys from files and from Redis.
+fleet_runs = read_runs("fleet.tsv")
 # The tables show each cell's first run; bench/run repeats the cells the
 # targets are judged on (REPEAT), and the targets use all their runs.
 rows = [r for r in all_runs if r["run"] == 1 and r["rate"] == 0]
 open_loop = [r for r in all_runs if r["rate"] > 0]
 instances = list(csv.DictReader(open(W / "instances.tsv"), delimiter="\t"))
+
+
+def read_tsv(name):
+    """The rows of a small tab-separated file of bench/run, [] when absent."""
+    return list(csv.DictReader(open(W / name), delimiter="\t")) if (W / name).exists() else []
 
 
 def op_key(r):
@@ -472,6 +484,255 @@ Sample messages (the first of each instance's warm-up, as delivered):
 """
 
 
+FLEET_BEGIN = "<!-- fleet rows: begin; bench/run --only fleet rewrites this section -->"
+FLEET_END = "<!-- fleet rows: end -->"
+FLEET_ROWS = (("signetd", "file", "(a) signetd, key files"), ("signetd", "redis", "(b) signetd, keys in Redis"),
+              ("rspamd", "redis", "(c) rspamd, keys in Redis"), ("rspamd", "file", "(d) rspamd, key files"))
+FLEET_BASE = {("signetd", "redis"): "(a)", ("rspamd", "redis"): "(d)"}
+fleet_samples = read_tsv("fleet-instances.tsv")
+fleet_hgets = read_tsv("fleet-hgets.tsv")
+fleet_idle = read_tsv("fleet-idle.tsv")
+fleet_cold = read_tsv("fleet-cold.tsv")
+
+
+def fleet_of(daemon, keys, alg):
+    return sorted((r for r in fleet_runs if r["daemon"] == daemon and r["keys"] == keys and r["alg"] == alg),
+                  key=lambda r: r["run"])
+
+
+def per_msg(x, msgs):
+    """x per message; a difference of /proc times that came out -0.0 is 0."""
+    return max(0.0, x) / msgs if msgs else float("nan")
+
+
+def fleet_paired(daemon, alg):
+    """CPU per message with keys in Redis ÷ with key files, run by run (the
+    two cells of one run are next to each other in time): the ratios."""
+    files = {r["run"]: cpu_per_msg(r) for r in fleet_of(daemon, "file", alg)}
+    return [cpu_per_msg(r) / files[r["run"]] for r in fleet_of(daemon, "redis", alg)
+            if r["run"] in files and files[r["run"]] > 0]
+
+
+def fleet_hgets_per_msg(daemon, keys, alg):
+    """Median HGETs redis-server answered per message during the cells."""
+    msgs = {r["run"]: r["msgs"] for r in fleet_of(daemon, keys, alg)}
+    vals = [int(h["hgets"]) / msgs[int(h["run"])] for h in fleet_hgets
+            if h["daemon"] == daemon and h["keys"] == keys and h["alg"] == alg and msgs.get(int(h["run"]))]
+    return median(vals) if vals else float("nan")
+
+
+def fleet_sample(daemon, keys, alg):
+    for i in fleet_samples:
+        if i["daemon"] == daemon and i["keys"] == keys and i["alg"] == alg:
+            return f"{i['sample']} (`{(i['signature'] or '').strip()}`)"
+    return "–"
+
+
+def fleet_row(daemon, keys, label, alg):
+    runs = fleet_of(daemon, keys, alg)
+    if not runs:
+        return f"| {label} | {alg} | not measured |" + " – |" * 8
+    cpu = recv_median(runs, cpu_per_msg)
+    each = ", ".join(num(cpu_per_msg(r) * 1000, 3) for r in runs)
+    errors = sum(int(r["errors"]) for r in runs)
+    rate = num(recv_median(runs, lambda r: r["msgs_per_s"]))
+    if errors:
+        rate += f" **{errors} errors**"
+    ratio = "–"
+    if (daemon, keys) in FLEET_BASE:
+        rs = fleet_paired(daemon, alg)
+        if rs:
+            ratio = f"{median(rs):.2f}× {FLEET_BASE[(daemon, keys)]}" + \
+                (f" ({', '.join(f'{x:.2f}' for x in rs)})" if len(rs) > 1 else "")
+    eff = recv_median(runs, lambda r: cost_1core(r) / cpu_per_msg(r)
+                      if limits.get((1, "sha256_Bps")) and cpu_per_msg(r) > 0 else float("nan"))
+    redis = recv_median(runs, lambda r: per_msg(r["redis_cpu_s"], r["msgs"]))
+    return ("| " + " | ".join([
+        label, alg, rate,
+        f"{recv_median(runs, lambda r: r['p50_ms']):.2f} / {recv_median(runs, lambda r: r['p99_ms']):.2f}",
+        num(cpu * 1000, 3) + (f" ({each})" if len(runs) > 1 else ""), ratio, pct(eff),
+        num(redis * 1000, 4), num(fleet_hgets_per_msg(daemon, keys, alg), 2),
+        fleet_sample(daemon, keys, alg)]) + " |")
+
+
+def fleet_table():
+    out = ["| row | alg | messages/s | p50 / p99 ms | CPU ms per message (runs) | CPU × key files (runs) | "
+           "CPU efficiency | redis-server CPU ms per message | HGETs per message | sample: `signet verify` "
+           "against its selector's key alone |", "|" + "---|" * 10]
+    for alg in ("rsa", "ed25519"):
+        for daemon, keys, label in FLEET_ROWS:
+            out.append(fleet_row(daemon, keys, label, alg))
+    return "\n".join(out)
+
+
+def fleet_cold_table():
+    if not fleet_cold:
+        return "Not measured in this run."
+    out = ["| keys | alg | first message after a restart, ms (runs) | warm: p50 / p99 ms of the next 200 | "
+           "first − warm p50 |", "|---|---|---|---|---|"]
+    for alg in ("rsa", "ed25519"):
+        for keys in ("file", "redis"):
+            rs = [c for c in fleet_cold if c["keys"] == keys and c["alg"] == alg]
+            if not rs:
+                continue
+            cold = [float(c["cold_ms"]) for c in rs]
+            p50 = median([float(c["warm_p50_ms"] or "nan") for c in rs])
+            p99 = median([float(c["warm_p99_ms"] or "nan") for c in rs])
+            out.append(f"| {'key files' if keys == 'file' else 'Redis'} | {alg} | {median(cold):.2f}"
+                       f"{' (' + ', '.join(f'{x:.2f}' for x in cold) + ')' if len(cold) > 1 else ''} | "
+                       f"{p50:.2f} / {p99:.2f} | {median(cold) - p50:.2f} ms |")
+    return "\n".join(out)
+
+
+def fleet_summary():
+    """What the table says, in sentences built from its own figures."""
+    if not fleet_runs:
+        return ""
+    lines = []
+    for alg in ("rsa", "ed25519"):
+        s, r = fleet_paired("signetd", alg), fleet_paired("rspamd", alg)
+        sr = fleet_of("signetd", "redis", alg)
+        rr = fleet_of("rspamd", "redis", alg)
+        if not sr or not rr:
+            continue
+        s_redis = recv_median(sr, lambda x: per_msg(x["redis_cpu_s"], x["msgs"])) * 1000
+        r_redis = recv_median(rr, lambda x: per_msg(x["redis_cpu_s"], x["msgs"])) * 1000
+        s_cell = recv_median(sr, lambda x: max(0.0, x["redis_cpu_s"]))
+        r_cell = recv_median(rr, lambda x: max(0.0, x["redis_cpu_s"]))
+        vs = recv_median(rr, cpu_per_msg) / recv_median(sr, cpu_per_msg)
+        extra = (recv_median(rr, cpu_per_msg) - recv_median(fleet_of("rspamd", "file", alg), cpu_per_msg)) * 1000
+        lines.append(
+            f"- **{alg}**: signetd with keys in Redis used {median(s):.2f}× the CPU per message of "
+            f"key files (b/a); redis-server answered {num(fleet_hgets_per_msg('signetd', 'redis', alg), 2)} "
+            f"HGETs per message and spent {num(s_cell, 2)} s of CPU in a {meta['DUR']}-second cell "
+            f"({num(s_redis, 4)} ms per message). rspamd with keys in Redis used {median(r):.2f}× "
+            f"its CPU per message with key files (c/d; {extra:+.3f} ms per message, medians), with "
+            f"{num(fleet_hgets_per_msg('rspamd', 'redis', alg), 2)} HGETs per message, for which "
+            f"redis-server spent {num(r_cell, 2)} s in a cell ({num(r_redis, 4)} ms per message). "
+            f"With keys in Redis, rspamd used {vs:.1f}× signetd's CPU per message.")
+    idle = [float(i["redis_cpu_s"]) / float(i["seconds"]) for i in fleet_idle if float(i["seconds"]) > 0]
+    if idle:
+        lines.append(f"- redis-server with no client ({meta['DUR']} s before each algorithm's cells): "
+                     f"{', '.join(f'{x * 1000:.1f}' for x in idle)} ms of CPU per second (its timers; "
+                     f"/proc counts in ticks of {1000 // int(os.sysconf('SC_CLK_TCK'))} ms, so a "
+                     f"cell's figure is a whole number of ticks).")
+    return "\n".join(lines)
+
+
+def fleet_cold_summary():
+    lines = []
+    for alg in ("rsa", "ed25519"):
+        first = {k: [float(c["cold_ms"]) for c in fleet_cold if c["keys"] == k and c["alg"] == alg]
+                 for k in ("file", "redis")}
+        if first["file"] and first["redis"]:
+            lines.append(f"- {alg}: {median(first['redis']):.2f} ms with keys in Redis against "
+                         f"{median(first['file']):.2f} ms with key files (medians), a difference of "
+                         f"{median(first['redis']) - median(first['file']):.2f} ms: the fetch from Redis "
+                         f"(a new connection, then the selector's HGET, then the key's, one after the "
+                         f"other) and parsing the key.")
+    return "\n".join(lines)
+
+
+def fleet_section():
+    if not fleet_runs:
+        return f"{FLEET_BEGIN}\n## Signing with keys in Redis (fleet)\n\nNot measured in this run.\n{FLEET_END}\n"
+    rsa, ed = limits.get((1, "rsa_sign")), limits.get((1, "ed_sign"))
+    sha = limits.get((1, "sha256_Bps"))
+    lim = (f"RSA-2048 {num(rsa)} signatures/s, Ed25519 {num(ed)}/s, SHA-256 {num(sha / 1e6)} MB/s on one core"
+           if rsa and ed and sha else "not measured")
+    return f"""{FLEET_BEGIN}
+## Signing with keys in Redis (fleet)
+
+What it costs to sign with the keys a fleet keeps in Redis (issue #17,
+doc/signetd.conf.5 "Keys in Redis") instead of key files on each host.
+signetd and rspamd sign the same 4 KiB message with RSA-2048 and with
+Ed25519, {meta.get('FLEET_C', '16')} connections over unix sockets, closed loop
+(`miltload -s unix:PATH -c {meta.get('FLEET_C', '16')} -t {NCPU} -d {meta['DUR']} -a -C 127.0.0.1 -m plain-4096.eml
+-k keys-SELECTOR.txt --check-every {meta['CHECK_EVERY']}`):
+
+- **(a)** signetd, `domain {{ example.com {{ selector; path; }} }}` (key files, as in the tables above);
+- **(b)** signetd, `redis {{ servers = ["127.0.0.1:PORT"]; }}` and
+  `dkim_signing {{ use_redis = true; selector_prefix = "DKIM_SELECTORS"; }}`
+  (`redis_refresh` left at 60 s: each worker fetches once, then answers from its cache);
+- **(c)** rspamd's `dkim_signing` with `use_redis = true; key_prefix = "dkim_keys";
+  selector_prefix = "DKIM_SELECTORS";` and the same Redis;
+- **(d)** rspamd's `dkim_signing` with a `domain` entry and a key file.
+
+One redis-server of the bench's own ({meta.get('REDIS', '?')}; loopback, a free
+port, `--save "" --appendonly no`) holds the keys the way rspamd stores them:
+`redis-cli -x HSET dkim_keys redis-rsa.example.com < key.pem` (for Ed25519
+the base64 of the 32-byte seed, which rspamd 3.4 needs and signetd reads
+too) and `HSET DKIM_SELECTORS example.com redis-rsa` (`redis-ed` for the
+Ed25519 rows). The Redis rows sign with that key pair of their own, the file
+rows with the `rsa` / `ed` key files; every {meta['CHECK_EVERY']}th signature of a cell, and a
+sample per instance with `signet verify`, is checked against the public key
+of the row's own selector alone (a signature made with the other pair's key
+or selector fails), and the sample's `s=` and `a=` are compared.
+
+The four instances of an algorithm run at the same time (idle but for the one
+measured) and the cells go round them {meta.get('REPEAT', '1')} time(s); the table gives medians
+(CPU per message: every run in parentheses). *CPU × key files* = CPU per
+message with keys in Redis ÷ the same daemon's with key files, taken run by
+run (the two cells of a run are next to each other in time), median and
+each run. *CPU efficiency* = what `openssl speed` needs on one core for the
+signature plus SHA-256 over the body ({lim}) ÷ the daemon's CPU
+per message (user + system over all its processes, from /proc).
+*redis-server CPU* = its own /proc time during the cell ÷ the messages
+signed, counted apart from the daemon's; *HGETs per message* from its
+`INFO commandstats`.
+
+Measured {meta['DATE']} ({meta.get('BUILDTYPE', 'unknown')} build, {meta['SIGNET']}; {meta['RSPAMD']}).
+**A shared 2-core VM**: the daemons, miltload and redis-server share the
+same 2 cores with whatever else runs on the machine; load average {meta.get('FLEET_LOAD_START', '?')}
+at the start of these rows, {meta.get('FLEET_LOAD_END', '?')} at the end. The CPU-per-message
+columns and the ratios between rows of one run are the figures to read;
+messages/s follows the machine's load.
+
+{fleet_table()}
+
+{fleet_summary()}
+
+### The first message after a restart
+
+signetd fetches a domain's keys when a worker first signs for it (the reply
+to the end of the header waits for it); every worker starts with an empty
+cache. signetd (keys from files, then from Redis; RSA-2048 and Ed25519) was
+started {meta.get('COLD', '?')} time(s) each; `miltload -c 1 -n 1` timed its first message (MAIL to
+the EOM reply), then `-c 1 -n 200` the warm ones:
+
+{fleet_cold_table()}
+
+{fleet_cold_summary()}
+{FLEET_END}
+"""
+
+
+def splice(doc, begin, end, section, anchors):
+    """doc with the section between begin and end replaced (inserted before
+    the first of anchors found when it has none yet)."""
+    if begin in doc and end in doc:
+        a = doc.index(begin)
+        b = doc.index(end) + len(end)
+        if doc[b:b + 1] == "\n":
+            b += 1
+        return doc[:a] + section + doc[b:]
+    for anchor in anchors:
+        if anchor in doc:
+            a = doc.index(anchor) + 1
+            return doc[:a] + section + "\n" + doc[a:]
+    return doc.rstrip("\n") + "\n\n" + section
+
+
+def fleet_only_main():
+    if not OUT.exists():
+        sys.exit(f"report.py: {OUT} does not exist: run the whole bench/run once first")
+    doc = refresh_analysis(splice(OUT.read_text(), FLEET_BEGIN, FLEET_END, fleet_section(),
+                                  ("\n## Memory\n", "\n## Where signetd is behind")))
+    OUT.write_text(doc)
+    (W / "results.md").write_text(fleet_section())
+    print(f"{len(fleet_runs)} fleet cells")
+
+
 def splice_recv(doc):
     """doc with its receiving-side section replaced by this run's (inserted
     before "## Memory" when it has none yet)."""
@@ -654,6 +915,7 @@ quarters of what the same daemon reached closed-loop at c=16 just before.
 {table('rspamd', False)}
 
 {recv_section()}
+{fleet_section()}
 ## Memory
 
 {memory_table()}
@@ -679,5 +941,7 @@ Listening on the packages' standard ports after the run (8891, 11332-11335,
 
 if RECV_ONLY:
     recv_only_main()
+elif FLEET_ONLY:
+    fleet_only_main()
 else:
     main()

@@ -17,6 +17,7 @@
 #include "cli.h"
 #include "config.h"
 #include "nsupdate.h"
+#include "rotate_fleet.h"
 #include "rotation.h"
 #include "run.h"
 
@@ -29,7 +30,10 @@ static const char usage[] =
 	"                     [-c signetd.conf] [--state FILE] [--selector SEL] [--time UNIX]\n"
 	"                     [--nsupdate SERVER --tsig FILE [--zone ZONE] [--ttl SECONDS]]\n"
 	"       signet rotate --status [-c signetd.conf] [--state FILE] [--time UNIX]\n"
-	"                     [--nsupdate SERVER --tsig FILE [--zone ZONE]]";
+	"                     [--nsupdate SERVER --tsig FILE [--zone ZONE]]\n"
+	"       fleet mode (state and keys in Redis): either of the above with --redis URL\n"
+	"                     [--key-prefix HASH] [--selector-prefix HASH], or with -c FILE\n"
+	"                     whose dkim_signing.use_redis is true";
 static const char help_text[] =
 	"Makes a new key for DOMAIN with a new dated selector, prints the record to\n"
 	"publish and records the pending rotation. signetd keeps signing with the\n"
@@ -46,6 +50,10 @@ static const char help_text[] =
 	"      --selector SEL    the new selector (default: ed|rsa + YYYYMMDD)\n"
 	"      --status          list every rotated domain's selectors and what to do\n"
 	"      --time UNIX       the time to use instead of now (tests)\n"
+	"      --redis URL       fleet mode: the state in Redis (rotation.redis_key), the key\n"
+	"                        in the key_prefix hash (default: the config's servers when\n"
+	"                        dkim_signing.use_redis is true)\n"
+	"      --key-prefix HASH, --selector-prefix HASH  the hashes (default: the config's)\n"
 	"      --nsupdate SERVER publish by RFC 2136 dynamic update to SERVER (ADDRESS[:PORT],\n"
 	"                        [IPV6]:PORT): the new record, or with --status the revoked\n"
 	"                        record (v=DKIM1; p=) of every retired selector\n"
@@ -59,6 +67,7 @@ struct rotate_opts {
 	const char *domain, *type, *bits, *keys_dir, *config, *state, *selector;
 	bool status, config_given;
 	uint64_t now;
+	struct rotate_fleet_names fleet; /* --redis, --key-prefix, --selector-prefix */
 	const char *ns_server, *ns_tsig, *ns_zone, *ns_ttl; /* --nsupdate */
 	struct nsupdate *ns;
 };
@@ -75,6 +84,9 @@ static int parse_opts(int argc, char **argv, struct rotate_opts *o)
 		{"selector", required_argument, NULL, 's'},
 		{"status", no_argument, NULL, 'A'},
 		{"time", required_argument, NULL, 'T'},
+		{"redis", required_argument, NULL, 'R'},
+		{"key-prefix", required_argument, NULL, 'P'},
+		{"selector-prefix", required_argument, NULL, 'Q'},
 		{"nsupdate", required_argument, NULL, 'N'},
 		{"tsig", required_argument, NULL, 'G'},
 		{"zone", required_argument, NULL, 'Z'},
@@ -99,6 +111,9 @@ static int parse_opts(int argc, char **argv, struct rotate_opts *o)
 				return cli_usage_error("rotate", usage,
 						       "--time wants unix seconds");
 			break;
+		case 'R': o->fleet.url = optarg; break;
+		case 'P': o->fleet.key_prefix = optarg; break;
+		case 'Q': o->fleet.selector_prefix = optarg; break;
 		case 'N': o->ns_server = optarg; break;
 		case 'G': o->ns_tsig = optarg; break;
 		case 'Z': o->ns_zone = optarg; break;
@@ -256,29 +271,33 @@ static bool selector_taken(const struct rotation *r, const struct config_domain 
 	return false;
 }
 
+struct taken_arg {
+	const struct rotation *r;
+	const struct config_domain *cd;
+	const char *domain;
+};
+
+static bool taken(const char *sel, void *arg)
+{
+	const struct taken_arg *a = arg;
+	return selector_taken(a->r, a->cd, a->domain, sel);
+}
+
 /* "ed20261207", then "ed20261207b", ... for a second rotation that day. */
 static bool new_selector(const struct rotate_opts *o, const struct rotation *r,
 			 const struct config_domain *cd, const char *type, char *out, size_t cap)
 {
+	struct taken_arg a = {r, cd, o->domain};
 	if (o->selector != NULL) {
 		snprintf(out, cap, "%s", o->selector);
-		if (!selector_taken(r, cd, o->domain, out))
+		if (!taken(out, &a))
 			return true;
 		cli_err("%s already has a selector %s", o->domain, out);
 		return false;
 	}
-	char date[16];
-	time_t t = (time_t)o->now;
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(date, sizeof date, "%Y%m%d", &tm);
-	const char *prefix = strcmp(type, "ed25519") == 0 ? "ed" : "rsa";
-	snprintf(out, cap, "%s%s", prefix, date);
-	for (char suffix = 'b'; selector_taken(r, cd, o->domain, out) && suffix <= 'z'; suffix++)
-		snprintf(out, cap, "%s%s%c", prefix, date, suffix);
-	if (!selector_taken(r, cd, o->domain, out))
+	if (rotation_dated_selector(type, o->now, taken, &a, out, cap))
 		return true;
-	cli_err("%s: 25 selectors for today already; give --selector", o->domain);
+	cli_err("%s: 26 selectors for today already; give --selector", o->domain);
 	return false;
 }
 
@@ -416,8 +435,19 @@ out:
 
 /* ---- signet rotate --status ----------------------------------------------- */
 
-static void status_line(const struct rotation_entry *e, uint64_t retire_after, uint64_t now)
+/* The record of e's key: from its file, or (fleet mode) from Redis. */
+static bool entry_record(const struct rotation_entry *e, struct rotate_fleet *fleet, char *out,
+			 size_t cap)
 {
+	if (rotation_key_hash(e) != NULL)
+		return fleet != NULL && rotate_fleet_record(fleet, e, out, cap);
+	return record_value(e->path, out, cap);
+}
+
+static void status_line(const struct rotation_entry *e, uint64_t retire_after, uint64_t now,
+			struct rotate_fleet *fleet)
+{
+	const char *hash = rotation_key_hash(e); /* fleet mode: the key is in Redis */
 	char since[32], at[32];
 	utc(e->since, since, sizeof since);
 	printf("%s %s: %s since %s\n", e->domain, e->selector, rotation_state_name(e->state),
@@ -425,7 +455,7 @@ static void status_line(const struct rotation_entry *e, uint64_t retire_after, u
 	char value[ROTATE_RECORD_MAX];
 	switch (e->state) {
 	case ROT_PENDING:
-		if (record_value(e->path, value, sizeof value))
+		if (entry_record(e, fleet, value, sizeof value))
 			printf("  publish %s._domainkey.%s. IN TXT \"%s\"\n", e->selector,
 			       e->domain, value);
 		else
@@ -433,16 +463,17 @@ static void status_line(const struct rotation_entry *e, uint64_t retire_after, u
 			       e->path);
 		break;
 	case ROT_WRONG:
-		printf("  the published record is wrong: %s\n  check: signet dnscheck -d %s -s %s "
-		       "-k "
+		printf("  the published record is wrong: %s\n  check: signet dnscheck -d %s -s %s%s"
 		       "%s\n",
-		       e->note, e->domain, e->selector, e->path);
+		       e->note, e->domain, e->selector, hash ? "" : " -k ", hash ? "" : e->path);
 		break;
 	case ROT_PUBLISHED:
 		utc(e->wait_until, at, sizeof at);
 		printf("  the record matches; signetd switches to it at %s (after its TTL)\n", at);
 		break;
-	case ROT_ACTIVE: printf("  signs (key %s)\n", e->path); break;
+	case ROT_ACTIVE:
+		printf("  signs (key %s%s)\n", hash ? "in Redis hash " : "", hash ? hash : e->path);
+		break;
 	case ROT_RETIRING:
 		utc(e->since + retire_after, at, sizeof at);
 		printf("  keep its record published until %s (mail in flight still verifies)%s\n",
@@ -450,8 +481,10 @@ static void status_line(const struct rotation_entry *e, uint64_t retire_after, u
 		break;
 	case ROT_RETIRED:
 		printf("  replace its record with a revoked one: %s._domainkey.%s. IN TXT "
-		       "\"v=DKIM1; p=\"; then delete %s\n",
-		       e->selector, e->domain, e->path);
+		       "\"v=DKIM1; p=\"; %s %s\n",
+		       e->selector, e->domain,
+		       hash ? "signetd deleted its key from Redis hash" : "then delete",
+		       hash ? hash : e->path);
 		break;
 	}
 }
@@ -470,11 +503,12 @@ static bool publish_revoked(const struct rotate_opts *o, const struct rotation_e
 	return true;
 }
 
-static int status(const struct rotate_opts *o, const struct signetd_config *cfg)
+static int status(const struct rotate_opts *o, const struct signetd_config *cfg,
+		  struct rotate_fleet *fleet)
 {
-	const char *spath = state_path(o, cfg);
+	const char *spath = fleet ? rotate_fleet_where(fleet) : state_path(o, cfg);
 	struct rotation r;
-	if (!load_state(spath, &r))
+	if (fleet ? !rotate_fleet_load(fleet, &r) : !load_state(spath, &r))
 		return CLI_EXIT_FAIL;
 	uint64_t retire_after =
 		cfg != NULL ? (uint64_t)cfg->rotation_retire_after : ROTATION_DEFAULT_RETIRE_AFTER;
@@ -485,12 +519,41 @@ static int status(const struct rotate_opts *o, const struct signetd_config *cfg)
 	rotation_tick(&r, o->now, retire_after, NULL, NULL);
 	int rc = CLI_EXIT_OK;
 	for (size_t k = 0; k < r.n; k++) {
-		status_line(&r.v[k], retire_after, o->now);
+		status_line(&r.v[k], retire_after, o->now, fleet);
 		if (!publish_revoked(o, &r.v[k]))
 			rc = ROTATE_EXIT_UNPUBLISHED;
 	}
 	rotation_free(&r);
 	return cli_flush_stdout() ? rc : CLI_EXIT_FAIL;
+}
+
+/* Single host (the state file) or fleet mode (rotate_fleet.h). */
+static int run_mode(const struct rotate_opts *o, const struct signetd_config *cfg)
+{
+	bool names = o->fleet.key_prefix != NULL || o->fleet.selector_prefix != NULL;
+	if (!rotate_fleet_wanted(cfg, o->fleet.url) && names)
+		return cli_usage_error("rotate", usage,
+				       "--key-prefix and --selector-prefix are for fleet mode "
+				       "(--redis URL, or dkim_signing.use_redis in the config)");
+	if (!rotate_fleet_wanted(cfg, o->fleet.url))
+		return o->status ? status(o, cfg, NULL) : rotate(o, cfg);
+	if (o->state != NULL)
+		return cli_usage_error("rotate", usage,
+				       "--state is the single-host state file; in fleet mode the "
+				       "state is in Redis (rotation.redis_key)");
+	struct rotate_fleet *fleet = rotate_fleet_open(cfg, &o->fleet, !o->status);
+	if (fleet == NULL)
+		return CLI_EXIT_FAIL;
+	struct rotate_fleet_req q = {
+		o->domain, o->type, o->bits, o->selector, cfg != NULL ? o->config : NULL, o->now};
+	struct rotate_fleet_made made;
+	int rc = o->status ? status(o, cfg, fleet) : rotate_fleet_rotate(fleet, &q, &made);
+	if (!o->status && rc == CLI_EXIT_OK)
+		rc = publish_new(o, made.selector, made.value);
+	if (!o->status && !cli_flush_stdout())
+		rc = CLI_EXIT_FAIL;
+	rotate_fleet_free(fleet);
+	return rc;
 }
 
 int cmd_rotate(int argc, char **argv)
@@ -507,7 +570,7 @@ int cmd_rotate(int argc, char **argv)
 	struct signetd_config *cfg = NULL;
 	rc = CLI_EXIT_FAIL;
 	if (load_config(&o, &cfg))
-		rc = o.status ? status(&o, cfg) : rotate(&o, cfg);
+		rc = run_mode(&o, cfg);
 	config_free(cfg);
 	nsupdate_free(o.ns);
 	return rc;

@@ -8,6 +8,7 @@
 #include <sys/time.h>
 
 #include "config.h"
+#include "redis_client.h"
 #include "report_redis.h"
 #include "report_redis_codec.h"
 
@@ -100,10 +101,12 @@ static bool load_domain(struct loader *l, const char *domain)
 	return ok;
 }
 
+/* The one --redis URL parser (conf/redis_client.h), then host and port. */
 static bool parse_url(const char *url, char *host, size_t cap, unsigned *port)
 {
-	const char *hp = strncmp(url, "redis://", 8) == 0 ? url + 8 : url;
-	return config_redis_server(hp, host, cap, port);
+	char server[REDIS_CLIENT_NAME_MAX];
+	return redis_client_parse_url(url, server, sizeof server) &&
+	       config_redis_server(server, host, cap, port);
 }
 
 bool report_redis_load(const char *url, double timeout, int64_t day, struct report_store *dst,

@@ -417,7 +417,8 @@ static void s_spf(struct ctx *c, const struct ucl_node *n, void *base)
 	cfg_walk(c, n, "spf", spf_keys, NKEYS(spf_keys), base);
 }
 
-/* rotation { state = PATH; retire_after = 7d; } (issue #17, rotation.h):
+/* rotation { state = PATH; retire_after = 7d; redis_key = "signet_rotation"; }
+ * (issue #17, rotation.h):
  * where `signet rotate` records a new selector and signetd advances it. */
 static void k_rotation_state(struct ctx *c, const struct ucl_node *n, void *base)
 {
@@ -432,7 +433,16 @@ static void k_retire_after(struct ctx *c, const struct ucl_node *n, void *base)
 				&c->cfg->rotation_retire_after);
 }
 
+/* rotation.redis_key: where fleet mode (dkim_signing.use_redis) keeps the
+ * state (conf/rotation_redis.h). */
+static void k_rotation_redis_key(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	(void)base;
+	cfg_redis_key_name(c, n, "rotation.redis_key", &c->cfg->rotation_redis_key);
+}
+
 static const struct keydef rotation_keys[] = {
+	{"redis_key", K_FN, 0, k_rotation_redis_key, {NULL}},
 	{"retire_after", K_FN, 0, k_retire_after, {NULL}},
 	{"state", K_FN, 0, k_rotation_state, {NULL}},
 };
@@ -746,6 +756,7 @@ void config_free(struct signetd_config *cfg)
 	socket_free(&cfg->socket);
 	free(cfg->user), free(cfg->group), free(cfg->pidfile), free(cfg->authserv_id);
 	free(cfg->rotation_state);
+	free(cfg->rotation_redis_key);
 	cidr_list_free(&cfg->local_addrs);
 	for (size_t k = 0; k < cfg->n_dns_forwarders; k++)
 		free(cfg->dns_forwarders[k]);

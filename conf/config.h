@@ -217,6 +217,8 @@ struct signetd_config {
 	/* rotation { } (issue #17, rotation.h) */
 	char *rotation_state;              /* owned or NULL: ROTATION_DEFAULT_STATE */
 	double rotation_retire_after;      /* seconds; default ROTATION_DEFAULT_RETIRE_AFTER */
+	char *rotation_redis_key;          /* owned or NULL: ROTATION_DEFAULT_REDIS_KEY; the
+					   state in Redis with dkim_signing.use_redis */
 	char *psl_file;                    /* owned or NULL (""): verify.public_suffix_list, default
 					   SIGNET_PSL_DEFAULT_FILE (DKIM-VER-17) */
 	struct signet_psl *psl;            /* owned: that list as config_load read it; NULL when

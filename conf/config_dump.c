@@ -218,7 +218,9 @@ void config_dump(const struct signetd_config *cfg, FILE *f)
 	dump_dmarc(&cfg->dmarc, f);
 	fputs("rotation { state = ", f);
 	put_str(f, cfg->rotation_state ? cfg->rotation_state : ROTATION_DEFAULT_STATE);
-	fprintf(f, "; retire_after = %gs; }\n", cfg->rotation_retire_after);
+	fprintf(f, "; retire_after = %gs; redis_key = ", cfg->rotation_retire_after);
+	put_str(f, cfg->rotation_redis_key ? cfg->rotation_redis_key : ROTATION_DEFAULT_REDIS_KEY);
+	fputs("; }\n", f);
 	fputs("metrics { listen = ", f);
 	put_str(f, cfg->metrics_listen ? cfg->metrics_listen : "");
 	fputs("; }\n", f);

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "redis_client.h"
 #include "rotation.h"
 #include "config.h"
 #include "config_walk.h"
@@ -341,19 +342,15 @@ static void k_redis_refresh(struct ctx *c, const struct ucl_node *n, void *base)
 	sg->redis_refresh = v;
 }
 
-/* key_prefix / selector_prefix: Redis hash names (any bytes but NUL are
- * valid key names; a control character is surely a typo). */
-static void k_hash_name(struct ctx *c, const struct ucl_node *n, const char *where, char **slot)
+/* key_prefix / selector_prefix (and rotation.redis_key): Redis key names
+ * (any bytes but NUL are valid; a control character is surely a typo). */
+void cfg_redis_key_name(struct ctx *c, const struct ucl_node *n, const char *where, char **slot)
 {
 	char buf[32];
 	const char *s;
 	if (!cfg_want_str(c, n, where, buf, sizeof buf, &s))
 		return;
-	size_t len = strlen(s);
-	bool ok = len > 0 && len <= 256;
-	for (size_t k = 0; ok && k < len; k++)
-		ok = (unsigned char)s[k] > 0x20 && s[k] != 0x7f;
-	if (!ok) {
+	if (!redis_client_key_name_ok(s)) {
 		cfg_node_error(
 			c, n, "%s must be a Redis key name: 1..256 printable characters, no spaces",
 			where);
@@ -364,13 +361,14 @@ static void k_hash_name(struct ctx *c, const struct ucl_node *n, const char *whe
 
 static void k_key_prefix(struct ctx *c, const struct ucl_node *n, void *base)
 {
-	k_hash_name(c, n, "dkim_signing.key_prefix", &((struct config_signing *)base)->key_prefix);
+	cfg_redis_key_name(c, n, "dkim_signing.key_prefix",
+			   &((struct config_signing *)base)->key_prefix);
 }
 
 static void k_selector_prefix(struct ctx *c, const struct ucl_node *n, void *base)
 {
-	k_hash_name(c, n, "dkim_signing.selector_prefix",
-		    &((struct config_signing *)base)->selector_prefix);
+	cfg_redis_key_name(c, n, "dkim_signing.selector_prefix",
+			   &((struct config_signing *)base)->selector_prefix);
 }
 #define HTTP_NOTE "it belongs to rspamd's HTTP protocol, which a milter does not have"
 #define VAULT_NOTE "Vault is not supported; keep keys in files"

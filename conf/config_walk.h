@@ -117,6 +117,8 @@ void cfg_check_top_path(struct ctx *c);
 void cfg_s_dmarc(struct ctx *c, const struct ucl_node *n, void *base);
 /* config_redis.c: the redis section. */
 void cfg_s_redis(struct ctx *c, const struct ucl_node *n, void *base);
+/* A Redis key name (1..256 printable characters, no spaces) into *slot. */
+void cfg_redis_key_name(struct ctx *c, const struct ucl_node *n, const char *where, char **slot);
 /* A servers list (redis.servers, dkim_signing.servers) into r, replacing it. */
 void cfg_redis_servers(struct ctx *c, const struct ucl_node *n, const char *where,
 		       struct config_redis *r);

@@ -3,7 +3,8 @@
  * --status renders it): one selector per line,
  *   domain selector state since wait_until checked path [note]
  * with '#' comments. Paths and notes hold no whitespace or control
- * characters (checked when written, refused when read). */
+ * characters (checked when written, refused when read). The same text is
+ * what fleet mode keeps in Redis (rotation_parse, rotation_format). */
 #include "rotation.h"
 
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dnsname.h"
@@ -52,6 +54,20 @@ static bool word_ok(const char *s, bool allow_space)
 		if ((unsigned char)*s < 0x20 || *s == 0x7f || (!allow_space && *s == ' '))
 			return false;
 	return true;
+}
+
+/* An absolute key file, or "redis:HASH" (fleet mode). */
+static bool path_ok(const char *p)
+{
+	size_t n = strlen(ROTATION_REDIS_PATH);
+	bool redis = strncmp(p, ROTATION_REDIS_PATH, n) == 0 && p[n] != '\0';
+	return (p[0] == '/' || redis) && word_ok(p, false);
+}
+
+const char *rotation_key_hash(const struct rotation_entry *e)
+{
+	size_t n = strlen(ROTATION_REDIS_PATH);
+	return strncmp(e->path, ROTATION_REDIS_PATH, n) == 0 ? e->path + n : NULL;
 }
 
 static struct rotation_entry *append(struct rotation *r, struct diags *d)
@@ -132,8 +148,8 @@ static bool parse_line(char *line, struct rotation_entry *e, const char **why)
 	if (!parse_u64(f[3], &e->since) || !parse_u64(f[4], &e->wait_until) ||
 	    !parse_u64(f[5], &e->checked))
 		return *why = "a time is not a decimal number of seconds", false;
-	if (f[6][0] != '/' || !copy(e->path, sizeof e->path, f[6]))
-		return *why = "the key path is not an absolute path", false;
+	if (!path_ok(f[6]) || !copy(e->path, sizeof e->path, f[6]))
+		return *why = "the key path is not an absolute path (or redis:HASH)", false;
 	if (note != NULL && !copy(e->note, sizeof e->note, note))
 		return *why = "the note is longer than ROTATION_NOTE_MAX", false;
 	return true;
@@ -182,6 +198,36 @@ static bool parse_text(const char *path, char *text, struct rotation *r, struct 
 	return ok;
 }
 
+bool rotation_parse(const char *text, size_t len, const char *name, struct rotation *r,
+		    struct diags *d)
+{
+	rotation_init(r);
+	if (len > ROTATION_MAX_FILE) {
+		diags_add(d, DIAG_ERROR,
+			  "rotation state: %s is longer than ROTATION_MAX_FILE (%u bytes)", name,
+			  ROTATION_MAX_FILE);
+		return false;
+	}
+	if (len > 0 && memchr(text, '\0', len) != NULL) {
+		diags_add(d, DIAG_ERROR, "rotation state: %s holds a NUL byte; it is not text",
+			  name);
+		return false;
+	}
+	char *buf = malloc(len + 1);
+	if (buf == NULL) {
+		diags_add(d, DIAG_ERROR, "out of memory");
+		return false;
+	}
+	if (len > 0)
+		memcpy(buf, text, len);
+	buf[len] = '\0';
+	bool ok = parse_text(name, buf, r, d);
+	free(buf);
+	if (!ok)
+		rotation_free(r);
+	return ok;
+}
+
 bool rotation_load(const char *path, struct rotation *r, struct diags *d)
 {
 	struct fileread_file f;
@@ -194,10 +240,8 @@ bool rotation_load(const char *path, struct rotation *r, struct diags *d)
 		diags_add(d, DIAG_ERROR, "rotation state: %s", e.msg);
 		return false;
 	}
-	bool ok = parse_text(path, (char *)f.data, r, d);
+	bool ok = rotation_parse((const char *)f.data, f.len, path, r, d);
 	fileread_free(&f);
-	if (!ok)
-		rotation_free(r);
 	return ok;
 }
 
@@ -212,6 +256,30 @@ static bool write_entries(FILE *f, const struct rotation *r)
 			e->checked, e->path, e->note[0] ? " " : "", e->note);
 	}
 	return fflush(f) == 0 && !ferror(f);
+}
+
+char *rotation_format(const struct rotation *r, size_t *len, struct diags *d)
+{
+	char *text = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&text, &n);
+	if (f == NULL) {
+		diags_add(d, DIAG_ERROR, "out of memory");
+		return NULL;
+	}
+	bool ok = write_entries(f, r);
+	ok = fclose(f) == 0 && ok;
+	if (!ok)
+		diags_add(d, DIAG_ERROR, "out of memory");
+	else if (n > ROTATION_MAX_FILE)
+		diags_add(d, DIAG_ERROR, "rotation state: longer than ROTATION_MAX_FILE (%u bytes)",
+			  ROTATION_MAX_FILE);
+	if (!ok || n > ROTATION_MAX_FILE) {
+		free(text);
+		return NULL;
+	}
+	*len = n;
+	return text;
 }
 
 bool rotation_save(const char *path, const struct rotation *r, struct diags *d)
@@ -254,10 +322,10 @@ static bool check_new(const struct rotation *r, const char *domain, const char *
 			  domain, selector);
 		return false;
 	}
-	if (path[0] != '/' || strlen(path) >= ROTATION_PATH_MAX || !word_ok(path, false)) {
+	if (!path_ok(path) || strlen(path) >= ROTATION_PATH_MAX) {
 		diags_add(d, DIAG_ERROR,
-			  "rotation: key path %s must be absolute, with no spaces or control "
-			  "characters",
+			  "rotation: key path %s must be absolute (or redis:HASH), with no spaces "
+			  "or control characters",
 			  path);
 		return false;
 	}
@@ -308,6 +376,22 @@ bool rotation_adopt_active(struct rotation *r, const char *domain, const char *s
 		return true;
 	return check_new(r, domain, selector, path, d) &&
 	       add_entry(r, domain, selector, path, ROT_ACTIVE, now, d);
+}
+
+bool rotation_dated_selector(const char *type, uint64_t now,
+			     bool (*taken)(const char *sel, void *arg), void *arg, char *out,
+			     size_t cap)
+{
+	char date[16];
+	time_t t = (time_t)now;
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(date, sizeof date, "%Y%m%d", &tm);
+	const char *prefix = strcmp(type, "ed25519") == 0 ? "ed" : "rsa";
+	snprintf(out, cap, "%s%s", prefix, date);
+	for (char suffix = 'b'; taken(out, arg) && suffix <= 'z'; suffix++)
+		snprintf(out, cap, "%s%s%c", prefix, date, suffix);
+	return !taken(out, arg);
 }
 
 bool rotation_waits_for_dns(const struct rotation_entry *e)

@@ -26,12 +26,16 @@
 #include "diag.h"
 
 #define ROTATION_DEFAULT_STATE "/var/lib/signet/rotation.state"
-#define ROTATION_DEFAULT_RETIRE_AFTER (7u * 86400) /* seconds the old record stays valid */
-#define ROTATION_MAX_ENTRIES 4096                  /* selectors in one state file */
-#define ROTATION_MAX_FILE (1024u * 1024)           /* bytes of the state file */
-#define ROTATION_MAX_WAIT (2u * 86400)             /* a TTL above this is waited for this long */
-#define ROTATION_NOTE_MAX 256                      /* the problem of a wrong record, as logged */
+#define ROTATION_DEFAULT_REDIS_KEY "signet_rotation" /* rotation.redis_key (fleet mode) */
+#define ROTATION_DEFAULT_RETIRE_AFTER (7u * 86400)   /* seconds the old record stays valid */
+#define ROTATION_MAX_ENTRIES 4096                    /* selectors in one state file */
+#define ROTATION_MAX_FILE (1024u * 1024)             /* bytes of the state file */
+#define ROTATION_MAX_WAIT (2u * 86400)               /* a TTL above this is waited for this long */
+#define ROTATION_NOTE_MAX 256                        /* the problem of a wrong record, as logged */
 #define ROTATION_PATH_MAX 4096
+/* The path field of a key kept in Redis (fleet mode, rotation_redis.h):
+ * "redis:HASH", the key being HGET HASH "SELECTOR.DOMAIN". */
+#define ROTATION_REDIS_PATH "redis:"
 
 enum rotation_state {
 	ROT_PENDING = 0, /* key made, no matching record seen yet */
@@ -49,7 +53,7 @@ struct rotation_entry {
 	uint64_t since;               /* unix time the entry entered its state */
 	uint64_t wait_until;          /* ROT_PUBLISHED: the earliest switch */
 	uint64_t checked;             /* last DNS observation (0: never) */
-	char path[ROTATION_PATH_MAX]; /* the private key file */
+	char path[ROTATION_PATH_MAX]; /* the private key file, or "redis:HASH" */
 	char note[ROTATION_NOTE_MAX]; /* ROT_WRONG: what is wrong with the record */
 };
 
@@ -89,6 +93,15 @@ const char *rotation_state_name(enum rotation_state s);
 /* Reads the state file. A missing file is an empty state (true); a file
  * that cannot be read or parsed adds errors naming file:line to d (false). */
 bool rotation_load(const char *path, struct rotation *r, struct diags *d);
+/* The same from text (a state kept in Redis): name is used in errors
+ * ("NAME:LINE: ..."). More than ROTATION_MAX_FILE bytes, a NUL byte or a
+ * malformed line is an error (false, r empty); empty text is no rotation. */
+bool rotation_parse(const char *text, size_t len, const char *name, struct rotation *r,
+		    struct diags *d);
+/* The text rotation_parse reads back (the state file's format): malloc'd,
+ * NUL-terminated, caller frees; NULL with an error in d when it would pass
+ * ROTATION_MAX_FILE or memory runs out. */
+char *rotation_format(const struct rotation *r, size_t *len, struct diags *d);
 /* Writes the state file atomically (a temporary file in the same
  * directory, fsync, rename), mode 0640. False with an error in d. */
 bool rotation_save(const char *path, const struct rotation *r, struct diags *d);
@@ -111,6 +124,16 @@ enum rotation_event rotation_observe(struct rotation *r, size_t idx, const struc
  * Calls on_retired(entry, arg) for each (may be NULL); returns how many. */
 size_t rotation_tick(struct rotation *r, uint64_t now, uint64_t retire_after,
 		     void (*on_retired)(const struct rotation_entry *e, void *arg), void *arg);
+
+/* The Redis hash holding e's key ("redis:HASH" path), or NULL (a file). */
+const char *rotation_key_hash(const struct rotation_entry *e);
+
+/* A new dated selector for a key of type ("rsa" or "ed25519") made at now:
+ * "ed20261207", then "ed20261207b" .. "ed20261207z" while taken(sel, arg)
+ * says a name is in use. False when all 26 are taken. */
+bool rotation_dated_selector(const char *type, uint64_t now,
+			     bool (*taken)(const char *sel, void *arg), void *arg, char *out,
+			     size_t cap);
 
 /* The entry that signs for domain (ROT_ACTIVE), or NULL. */
 const struct rotation_entry *rotation_active(const struct rotation *r, const char *domain);

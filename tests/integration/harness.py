@@ -751,6 +751,11 @@ class Redis:
         return self.cli("-x", "HSET", key, field,
                         input=value.encode() if isinstance(value, str) else value)
 
+    def save(self):
+        """SAVE: dump.rdb in dir, which the next start() loads (a stop and
+        start then keeps the data, as a restarted production Redis would)."""
+        assert self.cli("SAVE") == "OK"
+
 
 def _alive(pid):
     try:
@@ -782,8 +787,10 @@ class Signetd:
     (DESIGN.md "signetd command line and config"), milter socket on a free
     127.0.0.1 port, log to stderr captured in <dir>/signetd.log.
 
-    selectors: [(domain, selector, keyfile)] signed with; extra: more UCL
-    text appended at top level; on_error_sign: the on_error.sign value;
+    selectors: [(domain, selector, keyfile)] signed with (keyfile None:
+    no path, for dkim_signing.use_redis); signing_extra: more UCL text
+    inside dkim_signing { }; extra: more UCL text appended at top level;
+    on_error_sign: the on_error.sign value;
     env: variables added to signetd's environment (e.g. LD_PRELOAD).
     dmarc: False (default) writes dmarc { enabled = false; }: DMARC's
     _dmarc lookups for example.com would leave the test zones for the
@@ -792,7 +799,7 @@ class Signetd:
 
     def __init__(self, binary, forwarders, selectors, local_addrs=("127.0.0.1/32",),
                  dns_timeout="2s", authserv_id="mx.signet.test", extra="",
-                 on_error_sign="tempfail", env=None, dmarc=False):
+                 on_error_sign="tempfail", env=None, dmarc=False, signing_extra=""):
         self.binary = Path(binary)
         self.dir = make_tempdir("signetd-")
         self.forwarders = list(forwarders)
@@ -804,6 +811,7 @@ class Signetd:
         self.on_error_sign = on_error_sign
         self.env = dict(env or {})
         self.dmarc = dmarc
+        self.signing_extra = signing_extra
         self.port = None
         self.proc = None
         self.conf = self.dir / "signetd.conf"
@@ -816,8 +824,8 @@ class Signetd:
         q = ucl_str
         domains = {}
         for domain, selector, key in self.selectors:
-            domains.setdefault(domain, []).append(
-                f"{{ selector = {q(selector)}; path = {q(str(key))}; }}")
+            path = "" if key is None else f" path = {q(str(key))};"
+            domains.setdefault(domain, []).append(f"{{ selector = {q(selector)};{path} }}")
         dom_text = "".join(
             f"    {d} {{\n      selectors = [\n        " + ",\n        ".join(sels) +
             "\n      ];\n    }\n" for d, sels in domains.items())
@@ -835,7 +843,7 @@ class Signetd:
             "dkim_signing {\n"
             "  sign_authenticated = true;\n"
             "  sign_local = true;\n"
-            '  use_domain = "header";\n'
+            '  use_domain = "header";\n' + self.signing_extra +
             "  domain {\n" + dom_text + "  }\n"
             "}\n" + ("" if self.dmarc else "dmarc { enabled = false; }\n") + self.extra)
 
@@ -904,6 +912,58 @@ class Signetd:
     def cleanup(self):
         self.stop()
         remove_tempdir(self.dir)
+
+
+# ------------------------------------------------------------ fleets ----
+
+class Fleet:
+    """Several signetd sharing keys and the key rotation state in one Redis
+    (dkim_signing.use_redis, issue #17), with a real unbound serving the
+    key records: start_fleet() builds it; cleanup() stops everything."""
+
+    def __init__(self):
+        self.redis = self.unbound = None
+        self.signetds = []
+
+    def cleanup(self):
+        for part in (*self.signetds, self.unbound, self.redis):
+            if part:
+                part.cleanup()
+
+
+def start_fleet(tmp, n, zones, domains, ttl=60, key_prefix="dkim_keys",
+                selector_prefix="DKIM_SELECTORS", extra="", metrics=False):
+    """redis-server + unbound (zones, TTL ttl) + n signetd with use_redis,
+    key_prefix and selector_prefix, each signing `domains` (the selector
+    comes from Redis), log on stderr, optional metrics listener (sd.metrics_port).
+    extra: more top-level UCL (e.g. rotation { }). On failure everything
+    started is stopped again."""
+    missing = missing_tools(UNBOUND)
+    if missing or shutil.which("redis-server") is None:
+        raise RuntimeError(f"fleet needs unbound and redis-server: {missing}")
+    fl = Fleet()
+    try:
+        fl.redis = Redis(tmp).start()
+        fl.unbound = Unbound(zones, ttl=ttl).start()
+        sel = f'  selector_prefix = {ucl_str(selector_prefix)};\n' if selector_prefix else ""
+        signing = (f"  use_redis = true;\n  key_prefix = {ucl_str(key_prefix)};\n{sel}"
+                   f"  servers = [{ucl_str(fl.redis.server())}];\n  timeout = 1s;\n")
+        for _ in range(n):
+            more = extra
+            port = None
+            if metrics:
+                port = free_port()
+                more += f'metrics {{ listen = "127.0.0.1:{port}"; }}\n'
+            sd = Signetd(signetd_path(), [fl.unbound.forwarder()],
+                         [(d, "dkim", None) for d in domains], extra=more,
+                         signing_extra=signing)
+            sd.metrics_port = port
+            fl.signetds.append(sd)
+            sd.start()
+        return fl
+    except BaseException:
+        fl.cleanup()
+        raise
 
 
 def ucl_str(s):

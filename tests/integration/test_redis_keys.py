@@ -31,6 +31,7 @@ from harness import make_message, unique_id  # noqa: E402
 DOMAIN = "example.com"
 WORKERS = 2
 REFRESH = 1  # dkim_signing.redis_refresh, seconds
+TTL = 2      # of the zone's records: a rotation waits this long before it switches
 
 
 def require_tools():
@@ -112,7 +113,7 @@ def world(tmp_path_factory):
         w.keys[(domain, selector)], records[(domain, selector)] = keygen(w, domain, selector)
     w.records = records
     w.redis = harness.Redis(w.tmp)
-    w.unbound = harness.Unbound(zone_for(records), ttl=60)
+    w.unbound = harness.Unbound(zone_for(records), ttl=TTL)
     w.hosts = []
     try:
         w.redis.start()
@@ -200,14 +201,14 @@ def test_selector_switch_in_redis_reaches_every_host(world):
         assert until_switched(world, pf) <= WORKERS, sd.log_text()[-2000:]
 
 
-def until_switched(w, pf, run=2 * WORKERS + 1, timeout=30):
-    """Sends until `run` messages in a row are signed with fleet2; returns
+def until_switched(w, pf, run=2 * WORKERS + 1, timeout=30, selector="fleet2"):
+    """Sends until `run` messages in a row are signed with selector; returns
     how many were signed with another (published) selector before."""
     deadline = time.monotonic() + timeout
     stale = streak = 0
     while streak < run:
-        assert time.monotonic() < deadline, f"no {run} fleet2 signatures in a row"
-        if signed_selector(w, send(pf)) == "fleet2":
+        assert time.monotonic() < deadline, f"no {run} {selector} signatures in a row"
+        if signed_selector(w, send(pf)) == selector:
             streak += 1
         else:
             stale, streak = stale + 1, 0
@@ -343,6 +344,55 @@ def test_key_answers_in_metrics(world):
     send(pf)  # example.com is cached on every worker by now
     after = sd.key_answers()
     assert after["cached"] + after["fetched"] == before["cached"] + before["fetched"] + 1
+
+
+def rotation_state(w):
+    """{selector: state} of the fleet's rotation state in Redis."""
+    rows = {}
+    for ln in w.redis.cli("GET", "signet_rotation").splitlines():
+        if ln and not ln.startswith("#"):
+            f = ln.split(" ")
+            rows[f[1]] = f[2]
+    return rows
+
+
+# FLEET-KEYS-08 (ROT-FLEET end to end, with mail): `signet rotate` in fleet
+# mode while both hosts sign through Postfix; every message signed before,
+# during and after the rotation carries a selector whose record was in DNS
+# when it was signed; once one host has seen the record for its TTL and
+# switched DKIM_SELECTORS, both hosts sign with the new selector.
+def test_fleet_rotation_switches_the_signatures(world):
+    w = world
+    sd0 = w.hosts[0][0]
+    r = signet("rotate", "-d", DOMAIN, "-t", "ed25519", "-c", sd0.conf)
+    new = re.search(r"new selector (ed\d{8}[b-z]?) ", r.stdout).group(1)
+    value = re.search(r"value: (v=DKIM1;.*)", r.stdout).group(1)
+    assert rotation_state(w).get(new) == "pending", rotation_state(w)
+
+    def hup_and_send():
+        for sd, pf in w.hosts:
+            sd.proc.send_signal(signal.SIGHUP)
+        time.sleep(0.5)
+        return [signed_selector(w, send(pf)) for sd, pf in w.hosts]
+
+    # not published yet: checked, and nothing signs with it
+    for _ in range(3):
+        assert new not in hup_and_send()
+    assert rotation_state(w)[new] == "pending"
+    assert w.redis.cli("HGET", "DKIM_SELECTORS", DOMAIN) == "fleet2"
+    # published: the record is seen, its TTL waited for, then the switch
+    w.records[(DOMAIN, new)] = value
+    w.unbound.restart(zone_for(w.records))
+    deadline = time.monotonic() + 30
+    while rotation_state(w)[new] != "active":
+        assert time.monotonic() < deadline, (rotation_state(w), sd0.log_text()[-2000:])
+        hup_and_send()  # signed_selector: only published selectors
+        time.sleep(0.5)
+    assert w.redis.cli("HGET", "DKIM_SELECTORS", DOMAIN) == new
+    time.sleep(REFRESH + 0.3)
+    for sd, pf in w.hosts:
+        assert until_switched(w, pf, selector=new) <= WORKERS
+    assert rotation_state(w)["fleet2"] == "retiring"
 
 
 # Last: signetd stops cleanly with keys cached and Redis connections open

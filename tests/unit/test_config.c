@@ -676,6 +676,35 @@ static void config_use_redis_keys(void **state)
 			       "dkim_signing.servers: 'redis.example' is not a numeric ADDRESS"));
 }
 
+static char *dump_to_string(const struct signetd_config *cfg);
+
+/* ROT-FLEET-01: rotation.redis_key names the Redis key of the fleet's
+ * rotation state; default "signet_rotation"; dumped and read back; a name
+ * Redis would not take is refused. */
+static void ROT_FLEET_01_rotation_redis_key(void **state)
+{
+	(void)state;
+	struct signetd_config *cfg = load_ok("");
+	assert_null(cfg->rotation_redis_key);
+	char *d = dump_to_string(cfg);
+	assert_non_null(strstr(d, "redis_key = \"signet_rotation\"; }"));
+	free(d);
+	config_free(cfg);
+	cfg = load_ok("rotation { redis_key = \"fleet:rotation\"; }\n");
+	assert_string_equal(cfg->rotation_redis_key, "fleet:rotation");
+	d = dump_to_string(cfg);
+	assert_non_null(strstr(d, "redis_key = \"fleet:rotation\"; }"));
+	struct signetd_config *back = load_ok(d);
+	assert_string_equal(back->rotation_redis_key, "fleet:rotation");
+	free(d);
+	config_free(back);
+	config_free(cfg);
+	assert_non_null(strstr(load_err("rotation { redis_key = \"a b\"; }\n"),
+			       "rotation.redis_key must be a Redis key name"));
+	assert_non_null(strstr(load_err("rotation { redis_key = \"\"; }\n"),
+			       "rotation.redis_key must be a Redis key name"));
+}
+
 /* An rspamd user includes their local.d/dkim_signing.conf as it is. */
 static void config_include_rspamd_file(void **state)
 {
@@ -1113,6 +1142,7 @@ int main(void)
 		cmocka_unit_test_teardown(config_design_example, teardown),
 		cmocka_unit_test_teardown(config_defaults, teardown),
 		cmocka_unit_test_teardown(config_use_redis_keys, teardown),
+		cmocka_unit_test_teardown(ROT_FLEET_01_rotation_redis_key, teardown),
 		cmocka_unit_test_teardown(config_socket_forms, teardown),
 		cmocka_unit_test_teardown(AR_SYN_03_authserv_id_refused, teardown),
 		cmocka_unit_test_teardown(config_local_addrs_matcher, teardown),

@@ -1,6 +1,7 @@
 /* test_rotation.c: key rotation that waits for DNS (conf/rotation.c, issue
  * #17): the state machine with the clock injected, and the state file.
- * IDs: ROT-STEP-01..06 (transitions), ROT-FILE-01..03 (the file). */
+ * IDs: ROT-STEP-01..06 (transitions), ROT-FILE-01..03 (the file),
+ * ROT-FLEET-02..04 (the same text kept in Redis, keys in Redis, selectors). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -14,7 +15,7 @@
 
 #include "rotation.h"
 
-#define T0 1796600000u /* 2026-12-07 */
+#define T0 1796600000u /* 2026-12-06 23:33:20 UTC */
 #define TTL 300u
 
 static const struct rotation_obs MATCH = {.kind = ROT_OBS_MATCH, .ttl = TTL};
@@ -251,6 +252,155 @@ static void ROT_FILE_03_bounded(void **state)
 	free(big);
 }
 
+static void assert_same(const struct rotation *a, const struct rotation *b)
+{
+	assert_int_equal(a->n, b->n);
+	for (size_t k = 0; k < a->n; k++) {
+		assert_string_equal(a->v[k].domain, b->v[k].domain);
+		assert_string_equal(a->v[k].selector, b->v[k].selector);
+		assert_int_equal(a->v[k].state, b->v[k].state);
+		assert_int_equal(a->v[k].since, b->v[k].since);
+		assert_int_equal(a->v[k].wait_until, b->v[k].wait_until);
+		assert_int_equal(a->v[k].checked, b->v[k].checked);
+		assert_string_equal(a->v[k].path, b->v[k].path);
+		assert_string_equal(a->v[k].note, b->v[k].note);
+	}
+}
+
+/* ROT-FLEET-02: rotation_format gives the state file's text (what
+ * rotation_save writes), and rotation_parse reads it back to the same
+ * state, keys in Redis ("redis:HASH") included. */
+static void ROT_FLEET_02_text_roundtrip(void **state)
+{
+	(void)state;
+	struct rotation r, back;
+	struct diags d;
+	diags_init(&d);
+	rotation_init(&r);
+	assert_true(rotation_adopt_active(&r, "example.com", "s1", "redis:dkim_keys", T0 - 9, &d));
+	assert_true(rotation_add_pending(&r, "example.com", "s2", "redis:dkim_keys", T0, &d));
+	assert_true(rotation_add_pending(&r, "example.org", "e1", "/k/e1.key", T0, &d));
+	struct rotation_obs wrong = {.kind = ROT_OBS_WRONG, .problem = "p= is not this key"};
+	assert_int_equal(rotation_observe(&r, 1, &wrong, T0 + 7), ROT_EV_WRONG);
+	assert_int_equal(rotation_observe(&r, 2, &MATCH, T0 + 8), ROT_EV_SEEN);
+	size_t len = 0;
+	char *text = rotation_format(&r, &len, &d);
+	assert_non_null(text);
+	assert_int_equal(strlen(text), len);
+	assert_non_null(strstr(text, "example.com s2 wrong 1796600007 0 1796600007 redis:dkim_keys "
+				     "p= is not this key\n"));
+	assert_true(rotation_parse(text, len, "redis", &back, &d));
+	assert_int_equal(d.nerrors, 0);
+	assert_same(&r, &back);
+	assert_string_equal(rotation_key_hash(&back.v[0]), "dkim_keys");
+	assert_null(rotation_key_hash(&back.v[2]));
+	/* the file holds the same bytes */
+	char path[] = "/tmp/signet-rot-fmt-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_true(rotation_save(path, &r, &d));
+	char file[4096];
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	size_t got = fread(file, 1, sizeof file, f);
+	fclose(f);
+	unlink(path);
+	assert_int_equal(got, len);
+	assert_memory_equal(file, text, len);
+	free(text);
+	rotation_free(&back);
+	/* an empty text (a key never written) is no rotation */
+	assert_true(rotation_parse("", 0, "redis", &back, &d));
+	assert_int_equal(back.n, 0);
+	rotation_free(&back);
+	rotation_free(&r);
+	diags_free(&d);
+}
+
+static void parse_err(const char *text, size_t len, const char *want)
+{
+	struct rotation r;
+	struct diags d;
+	diags_init(&d);
+	assert_false(rotation_parse(text, len, "Redis 127.0.0.1:6379 key k", &r, &d));
+	if (diags_find(&d, want) == NULL)
+		fail_msg("want an error with \"%s\"; got \"%s\"", want,
+			 d.n ? d.v[0].msg : "(none)");
+	assert_int_equal(r.n, 0);
+	assert_null(r.v);
+	diags_free(&d);
+}
+
+/* ROT-FLEET-03: malformed text from Redis is refused with where and why:
+ * a NUL byte, more than ROTATION_MAX_FILE, a key path that is neither
+ * absolute nor redis:HASH, a truncated line; the limit itself is read. */
+static void ROT_FLEET_03_text_malformed(void **state)
+{
+	(void)state;
+	static const char nul[] = "example.com s1 active 1 0 0 /k\0x\n";
+	parse_err(nul, sizeof nul - 1, "holds a NUL byte");
+	static const char *no_hash = "example.com s1 active 1 0 0 redis:\n";
+	parse_err(no_hash, strlen(no_hash),
+		  "Redis 127.0.0.1:6379 key k:1: the key path is not an absolute path");
+	static const char *cut = "# ok\nexample.com s1 active 1";
+	parse_err(cut, strlen(cut), ":2: fewer than 7 fields");
+	size_t n = ROTATION_MAX_FILE + 1;
+	char *big = malloc(n);
+	assert_non_null(big);
+	memset(big, '#', n);
+	parse_err(big, n, "longer than ROTATION_MAX_FILE");
+	struct rotation r;
+	struct diags d;
+	diags_init(&d);
+	assert_true(rotation_parse(big, n - 1, "k", &r, &d)); /* at the limit: comments */
+	assert_int_equal(r.n, 0);
+	rotation_free(&r);
+	free(big);
+	/* a state that would not fit is not written */
+	rotation_init(&r);
+	char p[ROTATION_PATH_MAX];
+	memset(p, 'k', sizeof p - 1);
+	p[0] = '/';
+	p[sizeof p - 1] = '\0';
+	for (unsigned k = 0; k < ROTATION_MAX_FILE / (ROTATION_PATH_MAX - 1) + 1; k++) {
+		char dom[32];
+		snprintf(dom, sizeof dom, "d%u.example", k);
+		assert_true(rotation_add_pending(&r, dom, "s1", p, T0, &d));
+	}
+	size_t len = 0;
+	assert_null(rotation_format(&r, &len, &d));
+	assert_non_null(diags_find(&d, "longer than ROTATION_MAX_FILE"));
+	rotation_free(&r);
+	diags_free(&d);
+}
+
+static bool taken_upto(const char *sel, void *arg)
+{
+	const char *last = arg; /* names up to and including last are taken */
+	return last != NULL && strcmp(sel, last) <= 0 && strlen(sel) >= strlen("ed20261206");
+}
+
+/* ROT-FLEET-04: the dated selector (one rule for both modes): type and
+ * date, then a letter per further rotation that day, until z. */
+static void ROT_FLEET_04_dated_selector(void **state)
+{
+	(void)state;
+	char out[64];
+	assert_true(rotation_dated_selector("ed25519", T0, taken_upto, NULL, out, sizeof out));
+	assert_string_equal(out, "ed20261206");
+	assert_true(rotation_dated_selector("rsa", T0, taken_upto, NULL, out, sizeof out));
+	assert_string_equal(out, "rsa20261206");
+	assert_true(
+		rotation_dated_selector("ed25519", T0, taken_upto, "ed20261206", out, sizeof out));
+	assert_string_equal(out, "ed20261206b");
+	assert_true(
+		rotation_dated_selector("ed25519", T0, taken_upto, "ed20261206y", out, sizeof out));
+	assert_string_equal(out, "ed20261206z");
+	assert_false(
+		rotation_dated_selector("ed25519", T0, taken_upto, "ed20261206z", out, sizeof out));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -263,6 +413,9 @@ int main(void)
 		cmocka_unit_test(ROT_FILE_01_roundtrip),
 		cmocka_unit_test(ROT_FILE_02_malformed),
 		cmocka_unit_test(ROT_FILE_03_bounded),
+		cmocka_unit_test(ROT_FLEET_02_text_roundtrip),
+		cmocka_unit_test(ROT_FLEET_03_text_malformed),
+		cmocka_unit_test(ROT_FLEET_04_dated_selector),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,336 @@
+/* redis_client.c: the synchronous Redis client of redis_client.h. Every
+ * command goes through command(), which checks the reply's type and turns
+ * an I/O failure or an error reply into one message naming the server.
+ * Binary-safe (redisCommandArgv); no command is built by formatting. */
+#include "redis_client.h"
+
+#include <hiredis/hiredis.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "config.h"
+
+struct redis_client {
+	redisContext *ctx;
+	char server[REDIS_CLIENT_NAME_MAX];
+	char error[REDIS_CLIENT_ERROR_MAX];
+	bool broken;
+};
+
+bool redis_client_parse_url(const char *url, char *server, size_t cap)
+{
+	char host[64];
+	unsigned port;
+	if (url == NULL)
+		return false;
+	const char *hp = strncmp(url, "redis://", 8) == 0 ? url + 8 : url;
+	if (!config_redis_server(hp, host, sizeof host, &port))
+		return false;
+	size_t n = strlen(hp);
+	if (n >= cap)
+		return false;
+	memcpy(server, hp, n + 1);
+	return true;
+}
+
+bool redis_client_key_name_ok(const char *s)
+{
+	size_t len = strlen(s);
+	bool ok = len > 0 && len <= REDIS_CLIENT_KEY_NAME_MAX;
+	for (size_t k = 0; ok && k < len; k++)
+		ok = (unsigned char)s[k] > 0x20 && s[k] != 0x7f;
+	return ok;
+}
+
+static struct timeval timeval_of(double seconds)
+{
+	if (seconds <= 0)
+		seconds = CONFIG_DEFAULT_REDIS_TIMEOUT;
+	struct timeval tv = {.tv_sec = (time_t)seconds};
+	tv.tv_usec = (suseconds_t)((seconds - (double)tv.tv_sec) * 1e6);
+	return tv;
+}
+
+/* One server: a context, or NULL with the reason appended to why. */
+static redisContext *connect_one(const char *server, struct timeval tv, char *why, size_t cap)
+{
+	char host[64];
+	unsigned port;
+	size_t used = strlen(why);
+	const char *sep = used > 0 ? "; " : "";
+	if (!config_redis_server(server, host, sizeof host, &port)) {
+		snprintf(why + used, cap - used, "%sRedis %s: not a numeric ADDRESS:PORT", sep,
+			 server);
+		return NULL;
+	}
+	redisContext *ctx = redisConnectWithTimeout(host, (int)port, tv);
+	if (ctx != NULL && ctx->err == 0 && redisSetTimeout(ctx, tv) == REDIS_OK)
+		return ctx;
+	snprintf(why + used, cap - used, "%sRedis %s: %s", sep, server,
+		 ctx != NULL && ctx->errstr[0] ? ctx->errstr : "out of memory");
+	if (ctx != NULL)
+		redisFree(ctx);
+	return NULL;
+}
+
+struct redis_client *redis_client_connect(const char *const *servers, size_t n, double timeout,
+					  char *why, size_t cap)
+{
+	struct timeval tv = timeval_of(timeout);
+	if (cap == 0)
+		return NULL;
+	why[0] = '\0';
+	if (n == 0) {
+		snprintf(why, cap, "no Redis server configured");
+		return NULL;
+	}
+	for (size_t k = 0; k < n; k++) {
+		redisContext *ctx = connect_one(servers[k], tv, why, cap);
+		if (ctx == NULL)
+			continue;
+		struct redis_client *c = calloc(1, sizeof *c);
+		if (c == NULL) {
+			redisFree(ctx);
+			snprintf(why, cap, "out of memory");
+			return NULL;
+		}
+		c->ctx = ctx;
+		snprintf(c->server, sizeof c->server, "%s", servers[k]);
+		why[0] = '\0';
+		return c;
+	}
+	return NULL;
+}
+
+void redis_client_free(struct redis_client *c)
+{
+	if (c == NULL)
+		return;
+	redisFree(c->ctx);
+	free(c);
+}
+
+const char *redis_client_server(const struct redis_client *c)
+{
+	return c->server;
+}
+
+const char *redis_client_error(const struct redis_client *c)
+{
+	return c->error;
+}
+
+bool redis_client_broken(const struct redis_client *c)
+{
+	return c->broken;
+}
+
+static void set_error(struct redis_client *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void set_error(struct redis_client *c, const char *fmt, ...)
+{
+	int n = snprintf(c->error, sizeof c->error, "Redis %s: ", c->server);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(c->error + n, sizeof c->error - (size_t)n, fmt, ap);
+	va_end(ap);
+}
+
+/* Sends argv and checks the reply's type: want, or NIL when nil_ok. The
+ * reply (caller frees) or NULL with the error set. */
+static redisReply *command(struct redis_client *c, int want, bool nil_ok, int argc,
+			   const char **argv, const size_t *lens)
+{
+	if (c->broken) {
+		set_error(c, "the connection failed earlier; reconnect");
+		return NULL;
+	}
+	redisReply *r = redisCommandArgv(c->ctx, argc, argv, lens);
+	if (r == NULL) {
+		c->broken = true; /* hiredis: the context cannot be used again */
+		set_error(c, "%s", c->ctx->errstr[0] ? c->ctx->errstr : "no reply");
+		return NULL;
+	}
+	if (r->type == want || (nil_ok && r->type == REDIS_REPLY_NIL))
+		return r;
+	const char *key = argc > 1 ? argv[1] : "";
+	if (r->type == REDIS_REPLY_ERROR)
+		set_error(c, "%s %.256s: %.200s", argv[0], key, r->str);
+	else
+		set_error(c, "%s %.256s: unexpected reply (type %d)", argv[0], key, r->type);
+	freeReplyObject(r);
+	return NULL;
+}
+
+static enum redis_result take_string(struct redis_client *c, redisReply *r, size_t max,
+				     const char *max_name, const char *what, char **val,
+				     size_t *len)
+{
+	if (r->type == REDIS_REPLY_NIL || r->len == 0) {
+		freeReplyObject(r);
+		return REDIS_R_MISSING;
+	}
+	if (r->len > max) {
+		set_error(c, "%.300s is longer than %s (%zu bytes)", what, max_name, max);
+		freeReplyObject(r);
+		return REDIS_R_ERROR;
+	}
+	*val = malloc(r->len + 1);
+	if (*val == NULL) {
+		set_error(c, "out of memory");
+		freeReplyObject(r);
+		return REDIS_R_ERROR;
+	}
+	memcpy(*val, r->str, r->len);
+	(*val)[r->len] = '\0';
+	*len = r->len;
+	freeReplyObject(r);
+	return REDIS_R_OK;
+}
+
+enum redis_result redis_client_get(struct redis_client *c, const char *key, size_t max,
+				   const char *max_name, char **val, size_t *len)
+{
+	char end[24];
+	snprintf(end, sizeof end, "%zu", max); /* one byte past max: tells "too long" */
+	const char *argv[] = {"GETRANGE", key, "0", end};
+	redisReply *r = command(c, REDIS_REPLY_STRING, false, 4, argv, NULL);
+	if (r == NULL)
+		return REDIS_R_ERROR;
+	return take_string(c, r, max, max_name, key, val, len);
+}
+
+static enum redis_result integer(struct redis_client *c, int argc, const char **argv,
+				 const size_t *lens, long long *out)
+{
+	redisReply *r = command(c, REDIS_REPLY_INTEGER, false, argc, argv, lens);
+	if (r == NULL)
+		return REDIS_R_ERROR;
+	*out = r->integer;
+	freeReplyObject(r);
+	return REDIS_R_OK;
+}
+
+enum redis_result redis_client_hget(struct redis_client *c, const char *hash, const char *field,
+				    size_t max, const char *max_name, char **val, size_t *len)
+{
+	char what[300];
+	long long n;
+	const char *slen[] = {"HSTRLEN", hash, field};
+	snprintf(what, sizeof what, "%.140s field %.140s", hash, field);
+	if (integer(c, 3, slen, NULL, &n) != REDIS_R_OK)
+		return REDIS_R_ERROR;
+	if (n > (long long)max) {
+		set_error(c, "%s is longer than %s (%zu bytes)", what, max_name, max);
+		return REDIS_R_ERROR;
+	}
+	const char *argv[] = {"HGET", hash, field};
+	redisReply *r = command(c, REDIS_REPLY_STRING, true, 3, argv, NULL);
+	if (r == NULL)
+		return REDIS_R_ERROR;
+	return take_string(c, r, max, max_name, what, val, len);
+}
+
+enum redis_result redis_client_hset(struct redis_client *c, const char *hash, const char *field,
+				    const char *val, size_t len, bool only_new)
+{
+	const char *argv[] = {only_new ? "HSETNX" : "HSET", hash, field, val};
+	size_t lens[] = {strlen(argv[0]), strlen(hash), strlen(field), len};
+	long long n;
+	if (integer(c, 4, argv, lens, &n) != REDIS_R_OK)
+		return REDIS_R_ERROR;
+	return only_new && n == 0 ? REDIS_R_EXISTS : REDIS_R_OK;
+}
+
+enum redis_result redis_client_hexists(struct redis_client *c, const char *hash, const char *field)
+{
+	const char *argv[] = {"HEXISTS", hash, field};
+	long long n;
+	if (integer(c, 3, argv, NULL, &n) != REDIS_R_OK)
+		return REDIS_R_ERROR;
+	return n ? REDIS_R_OK : REDIS_R_MISSING;
+}
+
+enum redis_result redis_client_hdel(struct redis_client *c, const char *hash, const char *field)
+{
+	const char *argv[] = {"HDEL", hash, field};
+	long long n;
+	if (integer(c, 3, argv, NULL, &n) != REDIS_R_OK)
+		return REDIS_R_ERROR;
+	return n ? REDIS_R_OK : REDIS_R_MISSING;
+}
+
+static enum redis_result status(struct redis_client *c, int argc, const char **argv,
+				const size_t *lens)
+{
+	redisReply *r = command(c, REDIS_REPLY_STATUS, false, argc, argv, lens);
+	if (r == NULL)
+		return REDIS_R_ERROR;
+	freeReplyObject(r);
+	return REDIS_R_OK;
+}
+
+enum redis_result redis_client_watch(struct redis_client *c, const char *key)
+{
+	const char *argv[] = {"WATCH", key};
+	return status(c, 2, argv, NULL);
+}
+
+enum redis_result redis_client_unwatch(struct redis_client *c)
+{
+	const char *argv[] = {"UNWATCH"};
+	return status(c, 1, argv, NULL);
+}
+
+/* One write inside MULTI: the server answers QUEUED (a status). */
+static enum redis_result queue(struct redis_client *c, const struct redis_write *w)
+{
+	switch (w->op) {
+	case REDIS_W_SET: {
+		const char *argv[] = {"SET", w->key, w->val};
+		size_t lens[] = {3, strlen(w->key), w->len};
+		return status(c, 3, argv, lens);
+	}
+	case REDIS_W_HSET: {
+		const char *argv[] = {"HSET", w->key, w->field, w->val};
+		size_t lens[] = {4, strlen(w->key), strlen(w->field), w->len};
+		return status(c, 4, argv, lens);
+	}
+	case REDIS_W_HDEL: {
+		const char *argv[] = {"HDEL", w->key, w->field};
+		return status(c, 3, argv, NULL);
+	}
+	}
+	set_error(c, "unknown write");
+	return REDIS_R_ERROR;
+}
+
+enum redis_result redis_client_exec(struct redis_client *c, const struct redis_write *w, size_t n)
+{
+	const char *multi[] = {"MULTI"}, *exec[] = {"EXEC"}, *discard[] = {"DISCARD"};
+	if (status(c, 1, multi, NULL) != REDIS_R_OK)
+		return REDIS_R_ERROR;
+	for (size_t k = 0; k < n; k++)
+		if (queue(c, &w[k]) != REDIS_R_OK) {
+			char why[REDIS_CLIENT_ERROR_MAX];
+			memcpy(why, c->error, sizeof why);
+			if (!c->broken)
+				(void)status(c, 1, discard, NULL);
+			memcpy(c->error, why, sizeof why);
+			return REDIS_R_ERROR;
+		}
+	redisReply *r = command(c, REDIS_REPLY_ARRAY, true, 1, exec, NULL);
+	if (r == NULL)
+		return REDIS_R_ERROR;
+	enum redis_result res = r->type == REDIS_REPLY_NIL ? REDIS_R_CONFLICT : REDIS_R_OK;
+	for (size_t k = 0; res == REDIS_R_OK && k < r->elements; k++)
+		if (r->element[k]->type == REDIS_REPLY_ERROR) {
+			set_error(c, "EXEC: %.200s", r->element[k]->str);
+			res = REDIS_R_ERROR;
+		}
+	freeReplyObject(r);
+	return res;
+}
