@@ -7,13 +7,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "doctor.h"
+#include "config.h"
+#include "redis_client.h"
 #include "run.h"
 
 #define DNS_AREA "dns"
-#define DNS_SUMMARY_MAX 400 /* characters of a sub-command's output quoted in a finding */
+#define DNS_SUMMARY_MAX 400           /* characters of a sub-command's output quoted in a finding */
+#define DOCTOR_MAX_REDIS_DOMAINS 1000 /* domains of the selector hash checked */
 
 /* The sub-command's output, one line, for the finding. */
 static void summary(const struct run_result *r, char *out, size_t cap)
@@ -67,6 +71,128 @@ static void check_key(struct doctor *d, const char *domain, const struct config_
 		 domain, k->selector, k->path);
 	doctor_say(d, rc == 3 ? DOCTOR_WARN : DOCTOR_FAIL, DNS_AREA, rc == 3 ? NULL : fix,
 		   "%s._domainkey.%s: %s", k->selector, domain, text);
+}
+
+/* dkim_signing.use_redis: the key signetd would fetch (HGET key_prefix
+ * SELECTOR.DOMAIN, the selector from selector_prefix when set), checked
+ * against DNS by `signet dnscheck` through a private temporary copy. */
+static void check_redis_key(struct doctor *d, struct redis_client *rc,
+			    const struct config_signing *sg, const char *domain, const char *sel)
+{
+	char *val = NULL, field[320], selbuf[64];
+	size_t len = 0;
+	if (sel == NULL) { /* selector_prefix */
+		enum redis_result rr = redis_client_hget(rc, sg->selector_prefix, domain, 63,
+							 "a selector's length", &val, &len);
+		if (rr != REDIS_R_OK) {
+			doctor_say(
+				d, DOCTOR_FAIL, DNS_AREA,
+				rr == REDIS_R_MISSING ? "set it once the record is published: "
+							"redis-cli HSET <selector_prefix> DOMAIN "
+							"SELECTOR"
+						      : NULL,
+				"%s: %s", domain,
+				rr == REDIS_R_MISSING ? "no selector in Redis (HGET of the "
+							"selector_prefix hash is nil): not signed"
+						      : redis_client_error(rc));
+			return;
+		}
+		snprintf(selbuf, sizeof selbuf, "%s", val);
+		free(val);
+		sel = selbuf;
+	}
+	snprintf(field, sizeof field, "%s.%s", sel, domain);
+	enum redis_result rr =
+		redis_client_hget(rc, sg->key_prefix, field, CONFIG_MAX_REDIS_KEY_BYTES,
+				  "KEYFETCH_MAX_KEY_BYTES", &val, &len);
+	if (rr != REDIS_R_OK) {
+		doctor_say(d, DOCTOR_FAIL, DNS_AREA,
+			   rr == REDIS_R_MISSING ? "store one: signet keygen -d DOMAIN -s SELECTOR "
+						   "--redis URL"
+						 : NULL,
+			   "%s: %s", field,
+			   rr == REDIS_R_MISSING
+				   ? "no key in Redis (HGET of the key_prefix hash is nil)"
+				   : redis_client_error(rc));
+		return;
+	}
+	char tmpl[] = "/tmp/signet-doctor-key.XXXXXX"; /* mkstemp: mode 0600 */
+	int fd = mkstemp(tmpl);
+	bool ok = fd >= 0 && write(fd, val, len) == (ssize_t)len;
+	explicit_bzero(val, len);
+	free(val);
+	if (fd >= 0)
+		close(fd);
+	if (!ok) {
+		doctor_say(d, DOCTOR_FAIL, DNS_AREA, NULL, "%s: cannot write a temporary copy",
+			   field);
+		if (fd >= 0)
+			unlink(tmpl);
+		return;
+	}
+	char text[DNS_SUMMARY_MAX + 1], fix[512];
+	const char *args[] = {"dnscheck", "-d", domain, "-s", sel, "-k", tmpl};
+	int st = run_self(d, args, 7, text, sizeof text);
+	unlink(tmpl);
+	if (st == 0) {
+		doctor_say(d, DOCTOR_OK, DNS_AREA, NULL,
+			   "%s._domainkey.%s matches the key in Redis (%s %s)", sel, domain,
+			   sg->key_prefix, field);
+		return;
+	}
+	snprintf(fix, sizeof fix,
+		 "publish the record of the key in Redis (%s %s): signet keygen printed it",
+		 sg->key_prefix, field);
+	doctor_say(d, st == 3 ? DOCTOR_WARN : DOCTOR_FAIL, DNS_AREA, st == 3 ? NULL : fix,
+		   "%s._domainkey.%s: %s", sel, domain, text);
+}
+
+/* The domains whose keys are in Redis: domain { } entries, and with
+ * selector_prefix every domain the selector hash names (at most
+ * DOCTOR_MAX_REDIS_DOMAINS). */
+static void check_redis_keys(struct doctor *d, const struct signetd_config *cfg)
+{
+	const struct config_signing *sg = &cfg->signing;
+	const struct config_redis *r = config_signing_redis(cfg);
+	char why[REDIS_CLIENT_ERROR_MAX];
+	struct redis_client *rc = redis_client_connect((const char *const *)r->servers,
+						       r->n_servers, r->timeout, why, sizeof why);
+	if (rc == NULL) {
+		doctor_say(d, DOCTOR_FAIL, DNS_AREA,
+			   "start Redis, or fix redis { servers } (dkim_signing.servers)",
+			   "keys in Redis: %s; signetd signs only with keys it fetched before",
+			   why);
+		return;
+	}
+	for (size_t i = 0; i < sg->ndomains; i++)
+		for (size_t k = 0; k < sg->domains[i].nkeys; k++)
+			check_redis_key(d, rc, sg, sg->domains[i].name,
+					sg->selector_prefix ? NULL
+							    : sg->domains[i].keys[k].selector);
+	char **names = NULL;
+	size_t n = 0;
+	if (sg->selector_prefix != NULL) {
+		enum redis_result rr = redis_client_hkeys(rc, sg->selector_prefix,
+							  DOCTOR_MAX_REDIS_DOMAINS, &names, &n);
+		if (rr == REDIS_R_ERROR)
+			doctor_say(d, DOCTOR_WARN, DNS_AREA, NULL, "%s", redis_client_error(rc));
+	}
+	for (size_t k = 0; k < n; k++) {
+		bool configured = false;
+		for (size_t i = 0; i < sg->ndomains && !configured; i++)
+			configured = strcmp(sg->domains[i].name, names[k]) == 0;
+		if (!configured)
+			check_redis_key(d, rc, sg, names[k], NULL);
+		free(names[k]);
+	}
+	free(names);
+	if (sg->ndomains == 0 && n == 0)
+		doctor_say(d, DOCTOR_WARN, DNS_AREA,
+			   "store keys with signet keygen --redis, or list the domains under "
+			   "dkim_signing { domain { } }",
+			   "keys in Redis: no domain to check (no domain { } entries%s)",
+			   sg->selector_prefix ? " and an empty selector hash" : "");
+	redis_client_free(rc);
 }
 
 static void check_spf_record(struct doctor *d, struct dns_resolver *res, const char *domain)
@@ -160,9 +286,11 @@ static void check_mx(struct doctor *d, struct dns_resolver *res, const char *dom
 void doctor_dns(struct doctor *d, const struct signetd_config *cfg)
 {
 	struct dns_resolver *res = dns_open(d->server);
+	if (cfg->signing.use_redis)
+		check_redis_keys(d, cfg);
 	for (size_t i = 0; i < cfg->signing.ndomains; i++) {
 		const struct config_domain *dom = &cfg->signing.domains[i];
-		for (size_t k = 0; k < dom->nkeys; k++)
+		for (size_t k = 0; k < dom->nkeys && !cfg->signing.use_redis; k++)
 			check_key(d, dom->name, &dom->keys[k]);
 		check_spf_record(d, res, dom->name);
 		for (size_t k = 0; k < d->nips; k++)
@@ -170,7 +298,7 @@ void doctor_dns(struct doctor *d, const struct signetd_config *cfg)
 		check_dmarc(d, dom->name);
 		check_mx(d, res, dom->name);
 	}
-	if (cfg->signing.ndomains == 0)
+	if (cfg->signing.ndomains == 0 && !cfg->signing.use_redis)
 		doctor_say(d, DOCTOR_WARN, DNS_AREA, "add dkim_signing { domain { ... } }",
 			   "no signing domain configured: nothing to check in DNS");
 	if (res != NULL)

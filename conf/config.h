@@ -27,6 +27,7 @@
 #define CONFIG_DEFAULT_KEY_PREFIX "dkim_keys" /* rspamd's default hash of keys in Redis */
 #define CONFIG_DEFAULT_REDIS_REFRESH 60.0     /* dkim_signing.redis_refresh (seconds) */
 #define CONFIG_MAX_REDIS_REFRESH 86400.0
+#define CONFIG_MAX_REDIS_KEY_BYTES (64 * 1024) /* one key value in Redis (KEYFETCH_MAX_KEY_BYTES) */
 #define CONFIG_DEFAULT_DNS_TIMEOUT 5.0 /* seconds */
 #define CONFIG_MAX_DNS_TIMEOUT 300.0   /* longer than Postfix's milter_content_timeout is useless */
 #define CONFIG_DEFAULT_HEALTH_INTERVAL                                                             \

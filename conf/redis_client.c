@@ -254,6 +254,41 @@ enum redis_result redis_client_hexists(struct redis_client *c, const char *hash,
 	return n ? REDIS_R_OK : REDIS_R_MISSING;
 }
 
+enum redis_result redis_client_hkeys(struct redis_client *c, const char *hash, size_t max,
+				     char ***fields, size_t *n)
+{
+	*fields = NULL;
+	*n = 0;
+	const char *hlen[] = {"HLEN", hash};
+	long long count;
+	if (integer(c, 2, hlen, NULL, &count) != REDIS_R_OK)
+		return REDIS_R_ERROR;
+	if (count == 0)
+		return REDIS_R_MISSING;
+	if ((unsigned long long)count > max) {
+		set_error(c, "HLEN %.256s: %lld fields, more than the %zu read", hash, count, max);
+		return REDIS_R_ERROR;
+	}
+	const char *argv[] = {"HKEYS", hash};
+	redisReply *r = command(c, REDIS_REPLY_ARRAY, false, 2, argv, NULL);
+	if (r == NULL)
+		return REDIS_R_ERROR;
+	/* it may have grown between HLEN and HKEYS: still bounded by max */
+	char **v = calloc(r->elements ? r->elements : 1, sizeof *v);
+	for (size_t k = 0; v != NULL && k < r->elements && *n < max; k++) {
+		const redisReply *e = r->element[k];
+		if (e->type == REDIS_REPLY_STRING && (v[*n] = strndup(e->str, e->len)) != NULL)
+			(*n)++;
+	}
+	freeReplyObject(r);
+	if (v == NULL) {
+		set_error(c, "out of memory");
+		return REDIS_R_ERROR;
+	}
+	*fields = v;
+	return *n ? REDIS_R_OK : REDIS_R_MISSING;
+}
+
 enum redis_result redis_client_hdel(struct redis_client *c, const char *hash, const char *field)
 {
 	const char *argv[] = {"HDEL", hash, field};

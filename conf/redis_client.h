@@ -65,6 +65,10 @@ enum redis_result redis_client_hset(struct redis_client *c, const char *hash, co
 /* HEXISTS: REDIS_R_OK (exists), REDIS_R_MISSING or REDIS_R_ERROR. */
 enum redis_result redis_client_hexists(struct redis_client *c, const char *hash, const char *field);
 enum redis_result redis_client_hdel(struct redis_client *c, const char *hash, const char *field);
+/* HKEYS hash when it has at most max fields (HLEN first: an error above):
+ * *fields (each and the array malloc'd, caller frees) and *n. */
+enum redis_result redis_client_hkeys(struct redis_client *c, const char *hash, size_t max,
+				     char ***fields, size_t *n);
 
 /* Optimistic transactions: WATCH key, read, then redis_client_exec. */
 enum redis_result redis_client_watch(struct redis_client *c, const char *key);

@@ -22,13 +22,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "signkeys.h"
 
 struct event_base;
 struct signetd_config;
 
 #define KEYFETCH_MAX_ENTRIES 10000         /* cached domains per worker; the least used goes */
-#define KEYFETCH_MAX_KEY_BYTES (64 * 1024) /* one key's value (a 4096-bit RSA PEM is ~3.3 KB) */
+#define KEYFETCH_MAX_KEY_BYTES CONFIG_MAX_REDIS_KEY_BYTES /* one key's value (config.h) */
 #define KEYFETCH_MAX_BACKOFF_MS 30000      /* the longest wait before connecting again */
 
 struct keyfetch;

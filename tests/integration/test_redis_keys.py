@@ -189,6 +189,36 @@ def test_fleet_signs_with_the_key_in_redis(world):
         assert not sd.sanitizer_reports()
 
 
+def doctor(w, conf):
+    sd, pf = w.hosts[0]
+    r = subprocess.run([str(harness.signet_path()), "doctor", "-c", str(conf),
+                        "--postfix-config", str(pf.etc), "--server", w.unbound.forwarder()],
+                       capture_output=True, text=True, timeout=120)
+    return r.stdout + r.stderr
+
+
+# FLEET-KEYS-09: signet doctor with use_redis reads each domain's key from
+# Redis as signetd does (the selector hash names the domains) and checks
+# it against DNS; a domain with a selector but no key, and Redis down, are
+# named with the fix.
+def test_doctor_checks_the_keys_in_redis(world):
+    w = world
+    w.redis.cli("HSET", "DKIM_SELECTORS", "nokey2.example", "s9")
+    try:
+        out = doctor(w, w.hosts[0][0].conf)
+    finally:
+        w.redis.cli("HDEL", "DKIM_SELECTORS", "nokey2.example")
+    assert re.search(r"OK +dns +fleet1\._domainkey\.example\.com matches the key in Redis "
+                     r"\(dkim_keys fleet1\.example\.com\)", out), out
+    assert re.search(r"FAIL +dns +s9\.nokey2\.example: no key in Redis", out), out
+    assert "signet keygen -d DOMAIN -s SELECTOR --redis URL" in out, out
+    dead = w.tmp / "dead-redis.conf"
+    dead.write_text(w.hosts[0][0].conf.read_text().replace(
+        w.redis.server(), f"127.0.0.1:{harness.free_port()}"))
+    out = doctor(w, dead)
+    assert re.search(r"FAIL +dns +keys in Redis: .*Connection refused", out), out
+
+
 # FLEET-KEYS-03: a selector switched in Redis reaches every host: once
 # redis_refresh has passed, each worker signs at most one more message with
 # the previous (still published) selector while its background fetch runs,
