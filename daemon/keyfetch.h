@@ -28,9 +28,9 @@
 struct event_base;
 struct signetd_config;
 
-#define KEYFETCH_MAX_ENTRIES 10000         /* cached domains per worker; the least used goes */
+#define KEYFETCH_MAX_ENTRIES 10000 /* cached domains per worker; the least used goes */
 #define KEYFETCH_MAX_KEY_BYTES CONFIG_MAX_REDIS_KEY_BYTES /* one key's value (config.h) */
-#define KEYFETCH_MAX_BACKOFF_MS 30000      /* the longest wait before connecting again */
+#define KEYFETCH_MAX_BACKOFF_MS 30000 /* the longest wait before connecting again */
 
 struct keyfetch;
 struct keyfetch_req;
