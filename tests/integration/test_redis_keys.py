@@ -35,11 +35,9 @@ TTL = 2      # of the zone's records: a rotation waits this long before it switc
 
 
 def require_tools():
-    missing = harness.missing_tools(harness.POSTFIX, harness.POSTCONF, harness.UNBOUND)
-    if missing:
-        pytest.skip(f"Postfix/unbound tools missing: {', '.join(missing)}")
-    if os.geteuid() != 0:
-        pytest.skip("a private Postfix instance needs root (postfix -c DIR start)")
+    why = harness.world_unavailable()
+    if why:
+        pytest.skip(why)
     if shutil.which("redis-server") is None or shutil.which("redis-cli") is None:
         pytest.skip("redis-server/redis-cli not installed (Debian redis-server; scripts/deps.sh)")
 
@@ -86,9 +84,8 @@ class World:
 def keygen(w, domain, selector):
     """A new Ed25519 key: (PEM text, TXT record value)."""
     key = w.tmp / f"{domain}.{selector}.key"
-    r = signet("keygen", "-d", domain, "-s", selector, "-t", "ed25519", "-k", key,
-               "--format", "txt")
-    return key.read_text(), r.stdout.strip()
+    value = harness.keygen(key, domain, selector)
+    return key.read_text(), value
 
 
 def zone_for(records):
@@ -101,9 +98,6 @@ def zone_for(records):
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     require_tools()
-    for b in (harness.signetd_path(), harness.signet_path()):
-        if not harness.executable(b):
-            pytest.skip(f"{b} not built")
     w = World()
     w.tmp = tmp_path_factory.mktemp("redis-keys")
     w.tmp.chmod(0o755)

@@ -1,8 +1,8 @@
 /* session_fixture.h: what the tests of daemon/session.c (test_session.c,
- * test_session_arc.c) share: a temp dir holding example.com's ed25519
+ * test_session_arc.c, test_session_redis.c) share: a temp dir holding example.com's ed25519
  * signing key as signetd loads it, a runtime made from config text, milter
  * packets built as an MTA sends them, a connection opened up to CONNECT,
- * and stderr captured while the session logs. Test-only; its state is the
+ * its replies taken apart, and stderr captured while the session logs. Test-only; its state is the
  * globals below (one test executable, one thread). */
 #ifndef SIGNET_SESSION_FIXTURE_H
 #define SIGNET_SESSION_FIXTURE_H
@@ -62,6 +62,23 @@ struct conn {
  * and their replies dropped; NULL addr: nothing is sent yet. */
 void conn_start(struct conn *c, struct runtime *rt, const char *addr, uint16_t port);
 void conn_close(struct conn *c);
+/* Feeds what was built in c->in; the replies are in c->out (reset first). */
+enum session_status conn_feed(struct conn *c);
+
+/* ---- replies out ---- */
+
+struct reply {
+	uint8_t cmd;
+	uint32_t index;     /* SMFIR_INSHEADER, SMFIR_CHGHEADER */
+	char name[64];      /* SMFIR_INSHEADER, SMFIR_CHGHEADER */
+	const uint8_t *val; /* the same: into the out buffer */
+	size_t vlen;
+	char text[128]; /* SMFIR_REPLYCODE */
+};
+
+/* Splits out into at most max replies (a reply that does not parse fails
+ * the test); returns how many there are. */
+size_t replies(const struct signet_buf *out, struct reply *r, size_t max);
 
 /* ---- the log ---- */
 

@@ -68,54 +68,9 @@ static struct runtime *make_runtime(void)
 	return rt;
 }
 
-/* ---- replies out ---- */
-
-struct reply {
-	uint8_t cmd;
-	char name[64];      /* SMFIR_INSHEADER */
-	const uint8_t *val; /* into the out buffer */
-	size_t vlen;
-	char text[128]; /* SMFIR_REPLYCODE */
-};
-
-static size_t replies(const struct signet_buf *out, struct reply *r, size_t max)
-{
-	size_t n = 0;
-	for (size_t off = 0; off < out->len; n++) {
-		assert_true(out->len - off >= 5);
-		const uint8_t *p = out->data + off;
-		size_t len =
-			((size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3]) - 1;
-		assert_true(out->len - off - 5 >= len);
-		assert_true(n < max);
-		memset(&r[n], 0, sizeof r[n]);
-		r[n].cmd = p[4];
-		const uint8_t *d = p + 5;
-		if (p[4] == SMFIR_INSHEADER && len >= 6) {
-			snprintf(r[n].name, sizeof r[n].name, "%s", (const char *)d + 4);
-			size_t nl = strlen(r[n].name) + 1;
-			r[n].val = d + 4 + nl;
-			r[n].vlen = len - 4 - nl - 1;
-		} else if (p[4] == SMFIR_REPLYCODE) {
-			snprintf(r[n].text, sizeof r[n].text, "%.*s", (int)len - 1,
-				 (const char *)d);
-		}
-		off += 5 + len;
-	}
-	return n;
-}
-
 static void conn_open(struct conn *c, const char *addr)
 {
 	conn_start(c, make_runtime(), addr, FIXTURE_SMTP_PORT);
-}
-
-static enum session_status conn_feed(struct conn *c)
-{
-	buf_reset(&c->out);
-	enum session_status st = session_feed(c->s, c->in.data, c->in.len, &c->out);
-	buf_reset(&c->in);
-	return st;
 }
 
 /* MAIL, From and Subject, EOH: replies MAIL, 2 HEADER (3 CONTINUE); the
