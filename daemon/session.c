@@ -896,7 +896,6 @@ static void on_eoh(struct session *s)
 			*m->redis_sign = d;
 			m->waiting_keys = true;
 		} else {
-			m->mode = MODE_SIGN;
 			snprintf(m->note, sizeof m->note, "signing failed: out of memory");
 			sign_mode(m);
 		}
