@@ -686,6 +686,17 @@ class Postfix:
         except OSError:
             return ""
 
+    def wait_log(self, pattern, timeout=10):
+        """The maillog once pattern (a regex) is found in it (postlogd
+        writes a line after the SMTP reply that caused it: read at once,
+        it may not be there yet); on timeout the log as it is."""
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.log_text()
+            if re.search(pattern, text) or time.monotonic() >= deadline:
+                return text
+            time.sleep(0.05)
+
     def log_tail(self, n=60):
         return "\n".join(self.log_text().splitlines()[-n:])
 

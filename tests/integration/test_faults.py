@@ -358,8 +358,9 @@ def test_MILTER_ERR_01_signing_failure_through_postfix_tempfail(daemons, mtas):
         assert (e.smtp_code, e.smtp_error) == want, repr(e)
         qid = mta.pf.queue_id_for(mid)
         assert qid, mta.diagnostics()
-        assert re.search(rf"{qid}: milter-reject: END-OF-MESSAGE from \S+: 4\.7\.0 DKIM signing "
-                         r"failed, try again later;", mta.pf.log_text()), mta.diagnostics()
+        pattern = (rf"{qid}: milter-reject: END-OF-MESSAGE from \S+: 4\.7\.0 DKIM signing "
+                   r"failed, try again later;")
+        assert re.search(pattern, mta.pf.wait_log(pattern)), mta.diagnostics()
         log_lines(sd, f"{qid}: signing failed: RSA signing failed {FAULT_REASON}; {DEFERRED}", 1)
     mta.assert_nothing_queued_or_delivered(*mids)
     # The same path still delivers what it does not sign.
@@ -463,7 +464,7 @@ def test_MILTER_PFX_03_stalled_milter_tempfail(daemons, mtas, keys):
             mta.assert_nothing_queued_or_delivered(mid1, mid2)
     finally:
         s.close()
-    log = mta.pf.log_text()
+    log = mta.pf.wait_log("can't read SMFIC_BODYEOB reply packet header")
     assert "can't read SMFIC_OPTNEG reply packet header" in log, mta.diagnostics()
     assert "can't read SMFIC_BODYEOB reply packet header" in log, mta.diagnostics()
     assert mta.sd.alive(), mta.diagnostics()
@@ -495,7 +496,7 @@ def test_MILTER_PFX_03_stalled_milter_accept(daemons, mtas, keys):
                 assert d.rest == msg, d.raw
     finally:
         s.close()
-    log = mta.pf.log_text()
+    log = mta.pf.wait_log("can't read SMFIC_BODYEOB reply packet header")
     assert "can't read SMFIC_OPTNEG reply packet header" in log, mta.diagnostics()
     assert "can't read SMFIC_BODYEOB reply packet header" in log, mta.diagnostics()
     assert mta.sd.alive(), mta.diagnostics()
