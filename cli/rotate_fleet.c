@@ -60,8 +60,10 @@ static bool names(struct rotate_fleet *f, const struct signetd_config *cfg,
 
 static struct redis_client *connect_to(const struct signetd_config *cfg, const char *url)
 {
-	char server[REDIS_CLIENT_NAME_MAX], why[REDIS_CLIENT_ERROR_MAX];
-	const char *one[] = {server};
+	char why[REDIS_CLIENT_ERROR_MAX];
+	struct redis_url u;
+	struct redis_auth auth = {NULL, NULL, 0};
+	const char *one[] = {u.server};
 	const char *const *list = one;
 	size_t n = 1;
 	double timeout = CONFIG_DEFAULT_REDIS_TIMEOUT;
@@ -70,22 +72,24 @@ static struct redis_client *connect_to(const struct signetd_config *cfg, const c
 		timeout = r->timeout;
 		list = (const char *const *)r->servers;
 		n = r->n_servers;
+		auth = redis_client_auth_of(r);
 	}
 	if (url != NULL) {
-		if (!redis_client_parse_url(url, server, sizeof server)) {
-			cli_err("--redis '%s' is not redis://ADDRESS:PORT or redis://[IPV6]:PORT "
-				"(numeric, e.g. redis://127.0.0.1:6379)",
-				url);
+		if (!redis_client_parse_url(url, &u)) {
+			cli_err("--redis is not " REDIS_CLIENT_URL_FORMS);
 			return NULL;
 		}
 		list = one, n = 1;
+		auth = redis_client_url_auth(&u); /* the URL's server, the URL's password */
 	}
 	if (n == 0) {
 		cli_err("fleet rotation: no Redis server: give --redis URL, or set redis { servers "
 			"} in signetd.conf");
 		return NULL;
 	}
-	struct redis_client *c = redis_client_connect(list, n, timeout, why, sizeof why);
+	struct redis_client *c = redis_client_connect(list, n, timeout, &auth, why, sizeof why);
+	if (url != NULL)
+		explicit_bzero(&u, sizeof u);
 	if (c == NULL)
 		cli_err("%s", why);
 	return c;
