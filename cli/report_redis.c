@@ -107,8 +107,8 @@ static bool parse_url(const char *url, struct redis_url *u, char *host, size_t c
 	return redis_client_parse_url(url, u) && config_redis_server(u->server, host, cap, port);
 }
 
-bool report_redis_load(const char *url, double timeout, int64_t day, struct report_store *dst,
-		       uint64_t *rows, char *why, size_t cap)
+bool report_redis_load(const char *url, const struct redis_auth *config_auth, double timeout,
+		       int64_t day, struct report_store *dst, uint64_t *rows, char *why, size_t cap)
 {
 	char host[64], key[REPORT_REDIS_MAX_KEY];
 	unsigned port;
@@ -120,7 +120,7 @@ bool report_redis_load(const char *url, double timeout, int64_t day, struct repo
 	struct timeval tv = {.tv_sec = (time_t)timeout,
 			     .tv_usec = (suseconds_t)((timeout - (double)(time_t)timeout) * 1e6)};
 	l.c = redisConnectWithTimeout(host, (int)port, tv);
-	struct redis_auth auth = redis_client_url_auth(&u);
+	struct redis_auth auth = config_auth ? *config_auth : redis_client_url_auth(&u);
 	bool up = l.c != NULL && l.c->err == 0 && redisSetTimeout(l.c, tv) == REDIS_OK;
 	if (!up || !redis_client_handshake(l.c, &auth, hs, sizeof hs)) {
 		fail(&l, "cannot connect to Redis at redis://%s: %s", u.server,

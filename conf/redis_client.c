@@ -117,7 +117,11 @@ bad:
 struct redis_auth redis_client_url_auth(const struct redis_url *u)
 {
 	struct redis_auth a = {NULL, NULL, u->db};
-	a.password = u->has_password ? u->password : getenv(REDIS_CLIENT_PASSWORD_ENV);
+	/* "redis://USER:@HOST:PORT": the user's password from the environment */
+	bool own = u->has_password && u->password[0] != '\0';
+	a.password = own ? u->password : getenv(REDIS_CLIENT_PASSWORD_ENV);
+	if (a.password != NULL && a.password[0] == '\0')
+		a.password = NULL; /* REDISCLI_AUTH= : none */
 	if (a.password != NULL && u->username[0] != '\0')
 		a.username = u->username;
 	return a;

@@ -60,9 +60,9 @@ bool redis_client_parse_url(const char *url, struct redis_url *u);
 #define REDIS_CLIENT_URL_FORMS                                                                     \
 	"redis://ADDRESS:PORT or redis://[IPV6]:PORT (numeric; with AUTH and a database "          \
 	"redis://[[USER]:PASSWORD@]ADDRESS:PORT[/DB], e.g. redis://:secret@127.0.0.1:6379/3)"
-/* The credentials of u: its password, else the environment's
- * REDIS_CLIENT_PASSWORD_ENV (as redis-cli), else none. Borrowed from u
- * and the environment. */
+/* The credentials of u: its password, else (none or an empty one, as in
+ * "redis://USER:@HOST:PORT") the environment's REDIS_CLIENT_PASSWORD_ENV
+ * (as redis-cli), else none. Borrowed from u and the environment. */
 struct redis_auth redis_client_url_auth(const struct redis_url *u);
 
 /* AUTH and SELECT on a connected hiredis context (the callers that keep

@@ -126,6 +126,14 @@ static void REDIS_AUTH_02_password_from_environment(void **state)
 	a = redis_client_url_auth(&u);
 	assert_string_equal(a.password, "inurl");
 	assert_string_equal(a.username, "me");
+	assert_true(redis_client_parse_url("redis://me:@127.0.0.1:6379", &u));
+	a = redis_client_url_auth(&u); /* an empty password: the environment's */
+	assert_string_equal(a.password, "fromenv");
+	assert_string_equal(a.username, "me");
+	assert_int_equal(setenv(REDIS_CLIENT_PASSWORD_ENV, "", 1), 0);
+	a = redis_client_url_auth(&u); /* empty: none, no AUTH "" */
+	assert_null(a.password);
+	assert_null(a.username);
 	assert_int_equal(unsetenv(REDIS_CLIENT_PASSWORD_ENV), 0);
 	assert_true(redis_client_parse_url("redis://127.0.0.1:6379", &u));
 	a = redis_client_url_auth(&u);
