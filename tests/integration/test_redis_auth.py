@@ -191,10 +191,16 @@ def signs_and_verifies(redis, sd):
 
 @pytest.fixture
 def signetds():
+    """The signetd a test starts; stopped afterwards, and their logs (up to
+    the exit: LeakSanitizer reports then) must hold no sanitizer report."""
     started = []
     yield started
+    reports = []
     for sd in started:
+        sd.stop()
+        reports += [(m, sd.log_text()[-3000:]) for m in sd.sanitizer_reports()]
         sd.cleanup()
+    assert not reports, reports
 
 
 def test_REDIS_AUTH_04_signetd_signs_with_the_key_in_database_3(redis, signetds):
