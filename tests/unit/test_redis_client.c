@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <pthread.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -178,6 +179,128 @@ static void ROT_FLEET_05_connect_errors(void **state)
 	close(s);
 }
 
+/* ---- a scripted server: one connection, one reply per command ---------- */
+
+#define FAKE_MAX_REPLIES 4
+
+struct fake_server {
+	int lfd;
+	char server[32];
+	const char *replies[FAKE_MAX_REPLIES]; /* RESP text, NULL ends */
+	char got[1024];                        /* the commands received, RESP */
+	pthread_t thread;
+};
+
+/* One whole RESP command ("*N" then N bulk strings: 1 + 2N lines) at
+ * buf + off, or 0 while incomplete. */
+static size_t resp_len(const char *buf, size_t len)
+{
+	if (len == 0 || buf[0] != '*')
+		return 0;
+	long want = 1 + 2 * strtol(buf + 1, NULL, 10);
+	for (size_t k = 0; k + 1 < len; k++)
+		if (buf[k] == '\r' && buf[k + 1] == '\n' && --want == 0)
+			return k + 2;
+	return 0;
+}
+
+static void *fake_serve(void *arg)
+{
+	struct fake_server *f = arg;
+	int c = accept(f->lfd, NULL, NULL);
+	size_t used = 0, done = 0;
+	for (size_t r = 0; c >= 0 && r < FAKE_MAX_REPLIES && f->replies[r] != NULL; r++) {
+		size_t n;
+		while ((n = resp_len(f->got + done, used - done)) == 0) {
+			ssize_t k = recv(c, f->got + used, sizeof f->got - 1 - used, 0);
+			if (k <= 0)
+				goto out;
+			used += (size_t)k;
+			f->got[used] = '\0';
+		}
+		done += n;
+		if (send(c, f->replies[r], strlen(f->replies[r]), MSG_NOSIGNAL) < 0)
+			break;
+	}
+out:
+	if (c >= 0)
+		close(c);
+	return NULL;
+}
+
+static void fake_start(struct fake_server *f, const char *const *replies)
+{
+	memset(f, 0, sizeof *f);
+	for (size_t k = 0; k < FAKE_MAX_REPLIES && replies[k] != NULL; k++)
+		f->replies[k] = replies[k];
+	f->lfd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(f->lfd >= 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t alen = sizeof a;
+	assert_int_equal(bind(f->lfd, (struct sockaddr *)&a, sizeof a), 0);
+	assert_int_equal(listen(f->lfd, 1), 0);
+	assert_int_equal(getsockname(f->lfd, (struct sockaddr *)&a, &alen), 0);
+	snprintf(f->server, sizeof f->server, "127.0.0.1:%u", (unsigned)ntohs(a.sin_port));
+	assert_int_equal(pthread_create(&f->thread, NULL, fake_serve, f), 0);
+}
+
+static void fake_end(struct fake_server *f)
+{
+	assert_int_equal(pthread_join(f->thread, NULL), 0);
+	close(f->lfd);
+}
+
+#define WRONGPASS "-WRONGPASS invalid username-password pair or user is disabled.\r\n"
+#define AUTH_U_PW "*3\r\n$4\r\nAUTH\r\n$1\r\nu\r\n$2\r\npw\r\n"
+#define SELECT_3 "*2\r\n$6\r\nSELECT\r\n$1\r\n3\r\n"
+
+/* REDIS-AUTH-03: redis_client_connect sends AUTH USER PASSWORD, then
+ * SELECT DB, before anything else; a refused AUTH is that server's failure,
+ * named with Redis's words (never the password), and the next server is
+ * tried; a refused SELECT likewise. No password: neither is sent. */
+static void REDIS_AUTH_03_handshake_and_next_server(void **state)
+{
+	(void)state;
+	struct fake_server a, b;
+	char why[REDIS_CLIENT_ERROR_MAX], want[256];
+	struct redis_auth auth = {"u", "pw", 3};
+	fake_start(&a, (const char *[]){WRONGPASS, NULL});
+	fake_start(&b, (const char *[]){"+OK\r\n", "+OK\r\n", ":1\r\n", NULL});
+	const char *list[] = {a.server, b.server};
+	struct redis_client *c = redis_client_connect(list, 2, 2.0, &auth, why, sizeof why);
+	assert_non_null(c);
+	assert_string_equal(redis_client_server(c), b.server);
+	assert_int_equal(redis_client_hexists(c, "KEYS", "s1.example.com"), REDIS_R_OK);
+	redis_client_free(c);
+	fake_end(&a), fake_end(&b);
+	assert_string_equal(a.got, AUTH_U_PW);
+	assert_string_equal(b.got, AUTH_U_PW SELECT_3
+			    "*3\r\n$7\r\nHEXISTS\r\n$4\r\nKEYS\r\n$14\r\ns1.example.com\r\n");
+
+	fake_start(&a, (const char *[]){WRONGPASS, NULL});
+	assert_null(redis_client_connect(list, 1, 2.0, &auth, why, sizeof why));
+	fake_end(&a);
+	snprintf(want, sizeof want,
+		 "Redis %s: AUTH: WRONGPASS invalid username-password pair or user is disabled.",
+		 a.server);
+	assert_string_equal(why, want);
+
+	fake_start(&a, (const char *[]){"+OK\r\n", "-ERR DB index is out of range\r\n", NULL});
+	assert_null(redis_client_connect(list, 1, 2.0, &auth, why, sizeof why));
+	fake_end(&a);
+	snprintf(want, sizeof want, "Redis %s: SELECT 3: ERR DB index is out of range", a.server);
+	assert_string_equal(why, want);
+
+	struct redis_auth none = {NULL, NULL, 0};
+	fake_start(&a, (const char *[]){":0\r\n", NULL});
+	c = redis_client_connect(list, 1, 2.0, &none, why, sizeof why);
+	assert_non_null(c);
+	assert_int_equal(redis_client_hexists(c, "KEYS", "x"), REDIS_R_MISSING);
+	redis_client_free(c);
+	fake_end(&a);
+	assert_string_equal(a.got, "*3\r\n$7\r\nHEXISTS\r\n$4\r\nKEYS\r\n$1\r\nx\r\n");
+}
+
 /* ROT-FLEET-05: hash and key names (key_prefix, selector_prefix,
  * rotation.redis_key, --key-prefix): 1..REDIS_CLIENT_KEY_NAME_MAX printable
  * characters, no spaces; the limit itself is taken, one more is not. */
@@ -206,6 +329,7 @@ int main(void)
 		cmocka_unit_test(ROT_FLEET_05_url_forms),
 		cmocka_unit_test(REDIS_AUTH_02_url_credentials),
 		cmocka_unit_test(REDIS_AUTH_02_password_from_environment),
+		cmocka_unit_test(REDIS_AUTH_03_handshake_and_next_server),
 		cmocka_unit_test(ROT_FLEET_05_connect_errors),
 		cmocka_unit_test(ROT_FLEET_05_key_names),
 	};
