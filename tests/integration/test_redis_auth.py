@@ -4,7 +4,8 @@
 # spoken to over the milter protocol (the client of test_milter_wire.py; no
 # Postfix is needed to sign a local message); the signature is checked with
 # `signet verify --keys`. IDs: REDIS-AUTH-03 (the CLI's synchronous client:
-# keygen, rotate --status, dmarc report), REDIS-AUTH-04 (signetd's key
+# keygen, rotate --status, dmarc report; signetd's DMARC report writer),
+# REDIS-AUTH-04 (signetd's key
 # fetcher: AUTH and SELECT first, a refusal is a logged outage and a
 # tempfail), REDIS-AUTH-05 (the password is never shown: --dump-config, the
 # log, error messages). Environment: SIGNET_BIN, SIGNETD_BIN.
@@ -191,14 +192,16 @@ def signs_and_verifies(redis, sd):
 
 @pytest.fixture
 def signetds():
-    """The signetd a test starts; stopped afterwards, and their logs (up to
-    the exit: LeakSanitizer reports then) must hold no sanitizer report."""
+    """The signetd (and unbound) a test starts, cleaned up afterwards in
+    reverse order; no signetd log, up to its exit (LeakSanitizer reports
+    then), may hold a sanitizer report."""
     started = []
     yield started
     reports = []
-    for sd in started:
-        sd.stop()
-        reports += [(m, sd.log_text()[-3000:]) for m in sd.sanitizer_reports()]
+    for sd in reversed(started):
+        if isinstance(sd, harness.Signetd):
+            sd.stop()
+            reports += [(m, sd.log_text()[-3000:]) for m in sd.sanitizer_reports()]
         sd.cleanup()
     assert not reports, reports
 
@@ -268,3 +271,55 @@ def test_REDIS_AUTH_05_world_readable_config_warned(redis, signetds):
     r = subprocess.run([str(harness.signetd_path()), "-t", "-c", str(sd.conf)],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 0 and "every local user can read" not in r.stdout + r.stderr
+
+
+def test_REDIS_AUTH_03_dmarc_writer_records_in_database_3(redis, signetds, tmp_path):
+    """signetd's DMARC report writer (its own thread, synchronous hiredis)
+    sends AUTH and SELECT too: an observation lands in database 3, none in
+    database 0, and signet dmarc report -c reads it back with the config's
+    credentials."""
+    if harness.missing_tools(harness.UNBOUND):
+        pytest.skip("unbound missing (Debian unbound; scripts/deps.sh)")
+    zone = {"pass.example.org": {
+        "pass.example.org": ["v=spf1 ip4:127.0.0.3 -all"],
+        "_dmarc.pass.example.org": ["v=DMARC1; p=reject; rua=mailto:agg@pass.example.org"]}}
+    unbound = harness.Unbound(zone)
+    signetds.append(unbound)
+    unbound.start()
+    extra = (f'redis {{ servers = ["{redis.server()}"]; password = "{PASSWORD}"; '
+             f'db = {DB}; }}\n'
+             'dmarc { reports { enabled = true; from = "r@mx.signet.test"; '
+             'org_name = "Signet"; } }\n')
+    sd = harness.Signetd(harness.signetd_path(), [unbound.forwarder()], [], dmarc=True,
+                         extra=extra)
+    signetds.append(sd)
+    sd.start()
+    sd.conf.chmod(0o600)
+    headers = [("From", "a@pass.example.org"), ("To", "b@example.net"),
+               ("Subject", "dmarc"), ("Date", "Tue, 24 Nov 2026 10:00:00 +0000")]
+    s = socket.create_connection(("127.0.0.1", sd.port), timeout=10)
+    try:
+        m = Milter(s)
+        m.negotiate()
+        m.message(headers, BODY, sender="<a@pass.example.org>",
+                  client=("mx.outside.example", "127.0.0.3"))
+    finally:
+        s.close()
+    deadline = time.monotonic() + 10
+    keys = ""
+    while time.monotonic() < deadline and not keys:
+        keys = redis.cli("-n", str(DB), "KEYS", "signet:dmarc:*")
+        time.sleep(0.1)
+    assert "signet:dmarc:" in keys, sd.log_text()[-2000:]
+    assert redis.cli("-n", "0", "KEYS", "signet:dmarc:*") == ""
+    assert PASSWORD not in sd.log_text()
+    out = tmp_path / "reports"
+    out.mkdir()
+    (tmp_path / "zone.txt").write_text("")
+    r = subprocess.run([str(harness.signet_path()), "dmarc", "report", "-c", str(sd.conf),
+                        "--out", str(out), "--zone", str(tmp_path / "zone.txt"),
+                        "--format", "rfc7489", "--psl", "",
+                        "--day", time.strftime("%Y-%m-%d", time.gmtime())],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert list(out.glob("*.xml.gz")), r.stdout + r.stderr
