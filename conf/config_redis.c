@@ -14,12 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "config.h"
 #include "config_walk.h"
 #include "hostport.h"
 #include "redis_client.h"
-#include <sys/stat.h>
 
 bool config_redis_server(const char *spec, char *host, size_t cap, unsigned *port)
 {
