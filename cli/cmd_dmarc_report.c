@@ -23,6 +23,7 @@
 #include "cli.h"
 #include "config.h"
 #include "psl_load.h"
+#include "redis_client.h"
 #include "report_mail.h"
 #include "report_redis.h"
 #include "report_store.h"
@@ -76,6 +77,8 @@ enum mode { MODE_NONE, MODE_SEND, MODE_OUT, MODE_DRY };
 struct rpt_opts {
 	const char *redis;    /* --redis URL, or redis.servers[0] of -c; NULL: SQLite */
 	double redis_timeout; /* redis.timeout of -c, or its default */
+	const struct redis_auth *redis_auth; /* redis.password etc. of -c with its servers */
+	struct redis_auth config_auth;
 	const char *db, *out_dir, *day, *zone, *server, *org_name, *from, *sendmail, *psl;
 	const char *config;         /* -c: signetd.conf */
 	struct signetd_config *cfg; /* owned: loaded from config */
@@ -131,8 +134,11 @@ static bool apply_config(struct rpt_opts *o)
 	o->reports_off = !dm->reports_enabled;
 	if (!o->db_given && dm->reports_db != NULL)
 		o->db = dm->reports_db;
-	if (o->redis == NULL && o->cfg->redis.n_servers > 0)
+	if (o->redis == NULL && o->cfg->redis.n_servers > 0) {
 		o->redis = o->cfg->redis.servers[0];
+		o->config_auth = redis_client_auth_of(&o->cfg->redis);
+		o->redis_auth = &o->config_auth;
+	}
 	o->redis_timeout = o->cfg->redis.timeout;
 	if (o->from == NULL)
 		o->from = dm->reports_from;
@@ -610,9 +616,13 @@ static int run_day(struct run *run)
 		cli_err("%s", l.nomem ? "out of memory" : err.msg);
 		run->failures++;
 	}
-	if (l.n == 0 && !l.nomem)
-		printf("no DMARC data for %s in %s\n", run->ymd,
-		       run->o->redis ? run->o->redis : run->o->db);
+	struct redis_url u; /* the server, never the URL: it may hold a password */
+	if (l.n == 0 && !l.nomem && run->o->redis && redis_client_parse_url(run->o->redis, &u))
+		printf("no DMARC data for %s in redis://%s/%d\n", run->ymd, u.server,
+		       run->o->redis_auth ? run->o->redis_auth->db : u.db);
+	else if (l.n == 0 && !l.nomem)
+		printf("no DMARC data for %s in %s\n", run->ymd, run->o->db);
+	explicit_bzero(&u, sizeof u);
 	for (size_t k = 0; k < l.n; k++) {
 		one_domain(run, l.v[k]);
 		free(l.v[k]);
@@ -642,8 +652,8 @@ static bool open_redis(struct run *run, const struct rpt_opts *o)
 		cli_err("%s", err.msg);
 		return false;
 	}
-	if (!report_redis_load(o->redis, o->redis_timeout, run->day, run->store, &rows, why,
-			       sizeof why)) {
+	if (!report_redis_load(o->redis, o->redis_auth, o->redis_timeout, run->day, run->store,
+			       &rows, why, sizeof why)) {
 		cli_err("%s", why);
 		return false;
 	}

@@ -59,16 +59,13 @@ struct keygen_opts {
 /* --redis and the options that only make sense with it. */
 static int check_redis_opts(const struct keygen_opts *o)
 {
-	char server[REDIS_CLIENT_NAME_MAX];
+	struct redis_url u;
 	if (o->redis == NULL && (o->config || o->key_prefix || o->selector_prefix || o->force))
 		return cli_usage_error("keygen", usage,
 				       "-c, --key-prefix, --selector-prefix and --force go with "
 				       "--redis URL");
-	if (o->redis != NULL && !redis_client_parse_url(o->redis, server, sizeof server))
-		return cli_usage_error("keygen", usage,
-				       "--redis '%s' is not redis://ADDRESS:PORT or "
-				       "redis://[IPV6]:PORT (numeric, e.g. redis://127.0.0.1:6379)",
-				       o->redis);
+	if (o->redis != NULL && !redis_client_parse_url(o->redis, &u))
+		return cli_usage_error("keygen", usage, "--redis is not " REDIS_CLIENT_URL_FORMS);
 	const char *names[] = {o->key_prefix, o->selector_prefix};
 	for (size_t k = 0; k < 2; k++)
 		if (names[k] != NULL && !redis_client_key_name_ok(names[k]))
@@ -284,11 +281,14 @@ static bool redis_defaults(struct keygen_opts *o)
 /* Connects; unless --force, refuses a field that already holds a key. */
 static struct redis_client *redis_open(const struct keygen_opts *o, const char *field)
 {
-	char server[REDIS_CLIENT_NAME_MAX], why[REDIS_CLIENT_ERROR_MAX];
-	const char *list[] = {server};
-	if (!redis_client_parse_url(o->redis, server, sizeof server))
+	char why[REDIS_CLIENT_ERROR_MAX];
+	struct redis_url u;
+	if (!redis_client_parse_url(o->redis, &u))
 		return NULL; /* checked by parse_opts */
-	struct redis_client *c = redis_client_connect(list, 1, o->timeout, why, sizeof why);
+	const char *list[] = {u.server};
+	struct redis_auth auth = redis_client_url_auth(&u);
+	struct redis_client *c = redis_client_connect(list, 1, o->timeout, &auth, why, sizeof why);
+	explicit_bzero(&u, sizeof u);
 	if (c == NULL) {
 		cli_err("%s", why);
 		return NULL;
@@ -300,7 +300,7 @@ static struct redis_client *redis_open(const struct keygen_opts *o, const char *
 	if (r == REDIS_R_OK)
 		cli_err("Redis %s: hash %s already holds a key for %s; signet never overwrites a "
 			"key: choose another selector, or give --force to replace it",
-			server, o->key_prefix, field);
+			redis_client_server(c), o->key_prefix, field);
 	else
 		cli_err("%s", redis_client_error(c));
 	redis_client_free(c);

@@ -155,13 +155,14 @@ static void check_redis_keys(struct doctor *d, const struct signetd_config *cfg)
 	const struct config_signing *sg = &cfg->signing;
 	const struct config_redis *r = config_signing_redis(cfg);
 	char why[REDIS_CLIENT_ERROR_MAX];
-	struct redis_client *rc = redis_client_connect((const char *const *)r->servers,
-						       r->n_servers, r->timeout, why, sizeof why);
+	struct redis_auth auth = redis_client_auth_of(r);
+	struct redis_client *rc = redis_client_connect(
+		(const char *const *)r->servers, r->n_servers, r->timeout, &auth, why, sizeof why);
 	if (rc == NULL) {
-		doctor_say(d, DOCTOR_FAIL, DNS_AREA,
-			   "start Redis, or fix redis { servers } (dkim_signing.servers)",
-			   "keys in Redis: %s; signetd signs only with keys it fetched before",
-			   why);
+		doctor_say(
+			d, DOCTOR_FAIL, DNS_AREA,
+			"start Redis, or fix redis { servers; password; db } (or dkim_signing's)",
+			"keys in Redis: %s; signetd signs only with keys it fetched before", why);
 		return;
 	}
 	for (size_t i = 0; i < sg->ndomains; i++)

@@ -102,34 +102,37 @@ static bool load_domain(struct loader *l, const char *domain)
 }
 
 /* The one --redis URL parser (conf/redis_client.h), then host and port. */
-static bool parse_url(const char *url, char *host, size_t cap, unsigned *port)
+static bool parse_url(const char *url, struct redis_url *u, char *host, size_t cap, unsigned *port)
 {
-	char server[REDIS_CLIENT_NAME_MAX];
-	return redis_client_parse_url(url, server, sizeof server) &&
-	       config_redis_server(server, host, cap, port);
+	return redis_client_parse_url(url, u) && config_redis_server(u->server, host, cap, port);
 }
 
-bool report_redis_load(const char *url, double timeout, int64_t day, struct report_store *dst,
-		       uint64_t *rows, char *why, size_t cap)
+bool report_redis_load(const char *url, const struct redis_auth *config_auth, double timeout,
+		       int64_t day, struct report_store *dst, uint64_t *rows, char *why, size_t cap)
 {
 	char host[64], key[REPORT_REDIS_MAX_KEY];
 	unsigned port;
 	struct loader l = {.dst = dst, .day = day, .why = why, .cap = cap};
-	if (!parse_url(url, host, sizeof host, &port))
-		return fail(&l,
-			    "--redis '%s' is not redis://ADDRESS:PORT or redis://[IPV6]:PORT "
-			    "(numeric, e.g. redis://127.0.0.1:6379)%s",
-			    url, "");
+	struct redis_url u;
+	char hs[REDIS_CLIENT_ERROR_MAX];
+	if (!parse_url(url, &u, host, sizeof host, &port))
+		return fail(&l, "--redis is not %s%s", REDIS_CLIENT_URL_FORMS, "");
 	struct timeval tv = {.tv_sec = (time_t)timeout,
 			     .tv_usec = (suseconds_t)((timeout - (double)(time_t)timeout) * 1e6)};
 	l.c = redisConnectWithTimeout(host, (int)port, tv);
-	if (l.c == NULL || l.c->err || redisSetTimeout(l.c, tv) != REDIS_OK) {
-		fail(&l, "cannot connect to Redis at %s: %s", url,
-		     l.c ? l.c->errstr : "out of memory");
+	struct redis_auth auth = config_auth ? *config_auth : redis_client_url_auth(&u);
+	bool up = l.c != NULL && l.c->err == 0 && redisSetTimeout(l.c, tv) == REDIS_OK;
+	if (!up || !redis_client_handshake(l.c, &auth, hs, sizeof hs)) {
+		fail(&l, "cannot connect to Redis at redis://%s: %s", u.server,
+		     up    ? hs
+		     : l.c ? l.c->errstr
+			   : "out of memory");
+		explicit_bzero(&u, sizeof u);
 		if (l.c)
 			redisFree(l.c);
 		return false;
 	}
+	explicit_bzero(&u, sizeof u);
 	bool ok = report_redis_key_domains(day, key, sizeof key) == SIGNET_OK;
 	redisReply *r = ok ? command(&l, REDIS_REPLY_ARRAY, "SMEMBERS %s", key, NULL) : NULL;
 	ok = r != NULL;

@@ -15,10 +15,14 @@
 #define REPORT_REDIS_MAX_ROWS 1000000
 #define REPORT_REDIS_MAX_DOMAINS 100000 /* policy domains of one day */
 
-/* url: "redis://ADDRESS:PORT", "redis://[IPV6]:PORT" or "ADDRESS:PORT"
- * (numeric). Adds every row of day to dst with its count. false: why
- * says what failed (connect, a reply, a field not in the format). */
-bool report_redis_load(const char *url, double timeout, int64_t day, struct report_store *dst,
-		       uint64_t *rows, char *why, size_t cap);
+struct redis_auth;
+/* url: a --redis URL (redis_client_parse_url: "redis://[[USER]:PASSWORD@]
+ * ADDRESS:PORT[/DB]", ...) or a redis.servers entry. auth: the config's
+ * credentials (redis { password; username; db }), or NULL: the URL's
+ * (and REDISCLI_AUTH). Adds every row of day to dst with its count. false:
+ * why says what failed (connect, AUTH, a reply, a field not in the
+ * format); it never holds the password. */
+bool report_redis_load(const char *url, const struct redis_auth *auth, double timeout, int64_t day,
+		       struct report_store *dst, uint64_t *rows, char *why, size_t cap);
 
 #endif

@@ -25,6 +25,9 @@ struct rotate_fleet {
 	char state_key[REDIS_CLIENT_KEY_NAME_MAX + 1];
 	char path[REDIS_CLIENT_KEY_NAME_MAX + 8]; /* "redis:KEY_PREFIX" */
 	char where[REDIS_CLIENT_NAME_MAX + REDIS_CLIENT_KEY_NAME_MAX + 16];
+	/* the credentials c was opened with: keygen (make_key) gets them too */
+	char username[REDIS_CLIENT_CRED_MAX], password[REDIS_CLIENT_CRED_MAX];
+	int db;
 };
 
 bool rotate_fleet_wanted(const struct signetd_config *cfg, const char *url)
@@ -58,10 +61,13 @@ static bool names(struct rotate_fleet *f, const struct signetd_config *cfg,
 	return true;
 }
 
-static struct redis_client *connect_to(const struct signetd_config *cfg, const char *url)
+static struct redis_client *connect_to(struct rotate_fleet *f, const struct signetd_config *cfg,
+				       const char *url)
 {
-	char server[REDIS_CLIENT_NAME_MAX], why[REDIS_CLIENT_ERROR_MAX];
-	const char *one[] = {server};
+	char why[REDIS_CLIENT_ERROR_MAX];
+	struct redis_url u;
+	struct redis_auth auth = {NULL, NULL, 0};
+	const char *one[] = {u.server};
 	const char *const *list = one;
 	size_t n = 1;
 	double timeout = CONFIG_DEFAULT_REDIS_TIMEOUT;
@@ -70,22 +76,27 @@ static struct redis_client *connect_to(const struct signetd_config *cfg, const c
 		timeout = r->timeout;
 		list = (const char *const *)r->servers;
 		n = r->n_servers;
+		auth = redis_client_auth_of(r);
 	}
 	if (url != NULL) {
-		if (!redis_client_parse_url(url, server, sizeof server)) {
-			cli_err("--redis '%s' is not redis://ADDRESS:PORT or redis://[IPV6]:PORT "
-				"(numeric, e.g. redis://127.0.0.1:6379)",
-				url);
+		if (!redis_client_parse_url(url, &u)) {
+			cli_err("--redis is not " REDIS_CLIENT_URL_FORMS);
 			return NULL;
 		}
 		list = one, n = 1;
+		auth = redis_client_url_auth(&u); /* the URL's server, the URL's password */
 	}
 	if (n == 0) {
 		cli_err("fleet rotation: no Redis server: give --redis URL, or set redis { servers "
 			"} in signetd.conf");
 		return NULL;
 	}
-	struct redis_client *c = redis_client_connect(list, n, timeout, why, sizeof why);
+	struct redis_client *c = redis_client_connect(list, n, timeout, &auth, why, sizeof why);
+	snprintf(f->username, sizeof f->username, "%s", auth.username ? auth.username : "");
+	snprintf(f->password, sizeof f->password, "%s", auth.password ? auth.password : "");
+	f->db = auth.db;
+	if (url != NULL)
+		explicit_bzero(&u, sizeof u);
 	if (c == NULL)
 		cli_err("%s", why);
 	return c;
@@ -112,7 +123,7 @@ struct rotate_fleet *rotate_fleet_open(const struct signetd_config *cfg,
 		free(f);
 		return NULL;
 	}
-	f->c = connect_to(cfg, n->url);
+	f->c = connect_to(f, cfg, n->url);
 	if (f->c == NULL) {
 		free(f);
 		return NULL;
@@ -127,6 +138,7 @@ void rotate_fleet_free(struct rotate_fleet *f)
 	if (f == NULL)
 		return;
 	redis_client_free(f->c);
+	explicit_bzero(f->password, sizeof f->password);
 	free(f);
 }
 
@@ -271,14 +283,44 @@ static bool dry_run(struct rotation *r, const struct change *ch)
 	return ok;
 }
 
+/* s percent-encoded (RFC 3986 2.1: all but unreserved characters). */
+static void percent_encode(const char *s, char *out, size_t cap)
+{
+	size_t o = 0;
+	for (; *s && o + 4 < cap; s++) {
+		unsigned char c = (unsigned char)*s;
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '.' || c == '_' || c == '~')
+			out[o++] = (char)c;
+		else
+			o += (size_t)snprintf(out + o, cap - o, "%%%02X", c);
+	}
+	out[o] = '\0';
+}
+
+/* The URL keygen is given: the server, user and db in use; the password
+ * goes in REDIS_CLIENT_PASSWORD_ENV ("USER:@": from there), never on a
+ * command line (ps shows it). */
+static void keygen_url(const struct rotate_fleet *f, char *url, size_t cap)
+{
+	char user[3 * REDIS_CLIENT_CRED_MAX];
+	percent_encode(f->username, user, sizeof user);
+	snprintf(url, cap, "redis://%s%s%s/%d", user, f->password[0] ? ":@" : "",
+		 redis_client_server(f->c), f->db);
+}
+
 /* signet keygen --redis: refuses an existing field, prints the zone line. */
 static bool make_key(struct rotate_fleet *f, const struct rotate_fleet_req *q, const char *type,
 		     const char *sel, char *zone, size_t cap)
 {
-	char self[PATH_MAX], url[REDIS_CLIENT_NAME_MAX + 8];
+	char self[PATH_MAX], url[3 * REDIS_CLIENT_CRED_MAX + REDIS_CLIENT_NAME_MAX + 32];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
 	self[n > 0 ? n : 0] = '\0';
-	snprintf(url, sizeof url, "redis://%s", redis_client_server(f->c));
+	keygen_url(f, url, sizeof url);
+	if (f->password[0] != '\0' && setenv(REDIS_CLIENT_PASSWORD_ENV, f->password, 1) != 0) {
+		fprintf(stderr, "signet: cannot pass the Redis password to keygen\n");
+		return false;
+	}
 	char *argv[24] = {n > 0 ? self : (char *)"signet",
 			  (char *)"keygen",
 			  (char *)"-d",

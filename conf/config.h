@@ -28,8 +28,8 @@
 #define CONFIG_DEFAULT_REDIS_REFRESH 60.0     /* dkim_signing.redis_refresh (seconds) */
 #define CONFIG_MAX_REDIS_REFRESH 86400.0
 #define CONFIG_MAX_REDIS_KEY_BYTES (64 * 1024) /* one key value in Redis (KEYFETCH_MAX_KEY_BYTES) */
-#define CONFIG_DEFAULT_DNS_TIMEOUT 5.0 /* seconds */
-#define CONFIG_MAX_DNS_TIMEOUT 300.0   /* longer than Postfix's milter_content_timeout is useless */
+#define CONFIG_DEFAULT_DNS_TIMEOUT 5.0         /* seconds */
+#define CONFIG_MAX_DNS_TIMEOUT 300.0 /* longer than Postfix's milter_content_timeout is useless */
 #define CONFIG_DEFAULT_HEALTH_INTERVAL                                                             \
 	3600.0 /* seconds between key record checks (dns.health_interval) */
 #define CONFIG_MAX_HEALTH_INTERVAL (7 * 86400.0)
@@ -108,14 +108,18 @@ struct config_redis {
 	char **servers; /* owned: "ADDRESS:PORT" / "[IPV6]:PORT"; none = no Redis */
 	size_t n_servers;
 	double timeout; /* seconds; default CONFIG_DEFAULT_REDIS_TIMEOUT */
+	char *username; /* owned or NULL: Redis 6 ACL user (AUTH USERNAME PASSWORD) */
+	char *password; /* owned or NULL: AUTH after connecting; a secret, never printed */
+	int db;         /* SELECT db after connecting when > 0 (rspamd db, dbname) */
 };
 void config_redis_free(struct config_redis *r);
 /* Splits a redis.servers entry into host (no brackets) and port; false
  * when it is not a numeric ADDRESS:PORT or [IPV6]:PORT or host over cap. */
 bool config_redis_server(const char *spec, char *host, size_t cap, unsigned *port);
 struct signetd_config;
-/* The Redis servers the signing keys come from: dkim_signing's own when it
- * lists servers (rspamd's module-level setting wins), else redis { }. */
+/* The Redis servers the signing keys come from, with their password,
+ * username and db: dkim_signing's own when it lists servers (rspamd's
+ * module-level setting wins), else redis { }. */
 const struct config_redis *config_signing_redis(const struct signetd_config *cfg);
 
 /* The dkim_signing section (rspamd key names and defaults). */

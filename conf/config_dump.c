@@ -114,6 +114,21 @@ static void dump_domains(const struct config_signing *sg, FILE *f)
 	fputs("  }\n", f);
 }
 
+/* username and db as set; the password never: "(hidden)" says one is set
+ * (signetd --dump-config is shown and pasted around). */
+static void dump_redis_auth(const struct config_redis *r, const char *pre, const char *post,
+			    FILE *f)
+{
+	if (r->password != NULL)
+		fprintf(f, "%spassword = \"(hidden)\"%s", pre, post);
+	if (r->username != NULL) {
+		fprintf(f, "%susername = ", pre);
+		put_str(f, r->username);
+		fputs(post, f);
+	}
+	fprintf(f, "%sdb = %d%s", pre, r->db, post);
+}
+
 static void dump_signing(const struct config_signing *sg, FILE *f)
 {
 	fputs("dkim_signing {\n", f);
@@ -158,6 +173,7 @@ static void dump_signing(const struct config_signing *sg, FILE *f)
 			put_str(f, sg->redis.servers[k]);
 		}
 		fprintf(f, "];\n  timeout = %gs;\n", sg->redis.timeout);
+		dump_redis_auth(&sg->redis, "  ", ";\n", f);
 	}
 	dump_domains(sg, f);
 	fputs("}\n", f);
@@ -233,6 +249,8 @@ void config_dump(const struct signetd_config *cfg, FILE *f)
 		fputs(k ? ", " : "", f);
 		put_str(f, cfg->redis.servers[k]);
 	}
-	fprintf(f, "]; timeout = %gs; }\n", cfg->redis.timeout);
+	fprintf(f, "]; timeout = %gs;", cfg->redis.timeout);
+	dump_redis_auth(&cfg->redis, " ", ";", f);
+	fputs(" }\n", f);
 	dump_signing(&cfg->signing, f);
 }

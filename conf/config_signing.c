@@ -314,8 +314,6 @@ static void k_top_path(struct ctx *c, const struct ucl_node *n, void *base)
 	c->top_path = n;
 }
 
-#define REDIS_NOTE "no AUTH or database selection: bind Redis to loopback or a private network"
-
 static void k_sg_servers(struct ctx *c, const struct ucl_node *n, void *base)
 {
 	struct config_signing *sg = base;
@@ -327,6 +325,25 @@ static void k_sg_timeout(struct ctx *c, const struct ucl_node *n, void *base)
 	struct config_signing *sg = base;
 	(void)cfg_want_duration(c, n, "dkim_signing.timeout", CONFIG_MAX_REDIS_TIMEOUT,
 				&sg->redis.timeout);
+}
+
+static void k_sg_password(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	struct config_signing *sg = base;
+	cfg_redis_password(c, n, "dkim_signing.password", &sg->redis);
+}
+
+static void k_sg_username(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	struct config_signing *sg = base;
+	cfg_redis_username(c, n, "dkim_signing.username", &sg->redis);
+}
+
+static void k_sg_db(struct ctx *c, const struct ucl_node *n, void *base)
+{
+	struct config_signing *sg = base;
+	bool old = n->key != NULL && strcmp(n->key, "dbname") == 0;
+	cfg_redis_db(c, n, old ? "dkim_signing.dbname" : "dkim_signing.db", &sg->redis);
 }
 
 static void k_redis_refresh(struct ctx *c, const struct ucl_node *n, void *base)
@@ -447,9 +464,10 @@ static const struct keydef signing_keys[] = {
 	{"timeout", K_FN, 0, k_sg_timeout, {NULL}},
 	{"read_servers", K_UNSUPPORTED, 0, NULL, {"list the servers in servers"}},
 	{"write_servers", K_UNSUPPORTED, 0, NULL, {"list the servers in servers"}},
-	{"password", K_UNSUPPORTED, 0, NULL, {REDIS_NOTE}},
-	{"db", K_UNSUPPORTED, 0, NULL, {REDIS_NOTE}},
-	{"dbname", K_UNSUPPORTED, 0, NULL, {REDIS_NOTE}},
+	{"password", K_FN, 0, k_sg_password, {NULL}},
+	{"username", K_FN, 0, k_sg_username, {NULL}},
+	{"db", K_FN, 0, k_sg_db, {NULL}},
+	{"dbname", K_FN, 0, k_sg_db, {NULL}},
 	{"use_http_headers", K_UNSUPPORTED, 0, NULL, {HTTP_NOTE}},
 	{"allow_headers_fallback", K_UNSUPPORTED, 0, NULL, {HTTP_NOTE}},
 	{"http_sign_header", K_UNSUPPORTED, 0, NULL, {HTTP_NOTE}},
@@ -762,6 +780,14 @@ void cfg_check_redis_signing(struct ctx *c)
 {
 	const struct config_signing *sg = &c->cfg->signing;
 	const struct ucl_node *at = c->signing;
+	const struct config_redis *own = &sg->redis;
+	cfg_check_redis_auth(c, own, "dkim_signing");
+	if (own->n_servers == 0 && (own->password != NULL || own->db != 0))
+		diags_add(c->d, DIAG_WARNING,
+			  "%s: dkim_signing.password / db are used only with dkim_signing.servers "
+			  "(as rspamd: without them, redis { }'s servers, password and db are "
+			  "used): set them in redis { }",
+			  c->cfg->file);
 	if (!sg->use_redis)
 		return;
 	if (config_signing_redis(c->cfg)->n_servers == 0) {

@@ -122,6 +122,16 @@ void cfg_redis_key_name(struct ctx *c, const struct ucl_node *n, const char *whe
 /* A servers list (redis.servers, dkim_signing.servers) into r, replacing it. */
 void cfg_redis_servers(struct ctx *c, const struct ucl_node *n, const char *where,
 		       struct config_redis *r);
+/* password / username / db of a redis { } or dkim_signing section into r;
+ * a password in a file others can read is warned about. */
+void cfg_redis_password(struct ctx *c, const struct ucl_node *n, const char *where,
+			struct config_redis *r);
+void cfg_redis_username(struct ctx *c, const struct ucl_node *n, const char *where,
+			struct config_redis *r);
+void cfg_redis_db(struct ctx *c, const struct ucl_node *n, const char *where,
+		  struct config_redis *r);
+/* An error when section sets username without password. */
+void cfg_check_redis_auth(struct ctx *c, const struct config_redis *r, const char *section);
 /* config_arc.c: the arc section, its defaults, freeing and dump. */
 void cfg_s_arc(struct ctx *c, const struct ucl_node *n, void *base);
 void cfg_arc_defaults(struct config_arc *a);

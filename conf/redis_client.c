@@ -5,6 +5,7 @@
 #include "redis_client.h"
 
 #include <hiredis/hiredis.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,20 +21,162 @@ struct redis_client {
 	bool broken;
 };
 
-bool redis_client_parse_url(const char *url, char *server, size_t cap)
+static int hexval(char c)
 {
-	char host[64];
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* s[0..len) percent-decoded (RFC 3986 2.1) into out; false on a bad
+ * escape, a NUL byte or more than cap - 1 bytes. */
+static bool percent_decode(const char *s, size_t len, char *out, size_t cap)
+{
+	size_t o = 0;
+	for (size_t k = 0; k < len; k++) {
+		int c = (unsigned char)s[k];
+		if (c == '%') {
+			if (k + 2 >= len || hexval(s[k + 1]) < 0 || hexval(s[k + 2]) < 0)
+				return false;
+			c = hexval(s[k + 1]) * 16 + hexval(s[k + 2]);
+			k += 2;
+		}
+		if (c == 0 || o + 1 >= cap)
+			return false;
+		out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	return true;
+}
+
+/* "/DB": decimal 0..INT_MAX (Redis refuses what it does not have). */
+static bool parse_db(const char *s, int *db)
+{
+	long long v = 0;
+	if (*s == '\0')
+		return false;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return false;
+		v = v * 10 + (*s - '0');
+		if (v > INT_MAX)
+			return false;
+	}
+	*db = (int)v;
+	return true;
+}
+
+/* USERINFO of "[USER]:PASSWORD" or "PASSWORD" (redis-cli -u). */
+static bool parse_userinfo(const char *s, size_t len, struct redis_url *u)
+{
+	const char *colon = memchr(s, ':', len);
+	const char *pw = s;
+	size_t pwlen = len;
+	if (colon != NULL) {
+		if (!percent_decode(s, (size_t)(colon - s), u->username, sizeof u->username))
+			return false;
+		pw = colon + 1;
+		pwlen = len - (size_t)(pw - s);
+	}
+	u->has_password = true;
+	return percent_decode(pw, pwlen, u->password, sizeof u->password);
+}
+
+bool redis_client_parse_url(const char *url, struct redis_url *u)
+{
+	char host[64], hp[REDIS_CLIENT_NAME_MAX];
 	unsigned port;
+	memset(u, 0, sizeof *u);
 	if (url == NULL)
 		return false;
-	const char *hp = strncmp(url, "redis://", 8) == 0 ? url + 8 : url;
+	bool scheme = strncmp(url, "redis://", 8) == 0;
+	const char *rest = scheme ? url + 8 : url;
+	const char *at = scheme ? strrchr(rest, '@') : NULL;
+	if (at != NULL && !parse_userinfo(rest, (size_t)(at - rest), u))
+		goto bad;
+	const char *h = at != NULL ? at + 1 : rest;
+	const char *slash = scheme ? strchr(h, '/') : NULL;
+	size_t n = slash != NULL ? (size_t)(slash - h) : strlen(h);
+	if (n >= sizeof hp || (slash != NULL && !parse_db(slash + 1, &u->db)))
+		goto bad;
+	memcpy(hp, h, n);
+	hp[n] = '\0';
 	if (!config_redis_server(hp, host, sizeof host, &port))
-		return false;
-	size_t n = strlen(hp);
-	if (n >= cap)
-		return false;
-	memcpy(server, hp, n + 1);
+		goto bad;
+	memcpy(u->server, hp, n + 1);
 	return true;
+bad:
+	explicit_bzero(u, sizeof *u);
+	return false;
+}
+
+struct redis_auth redis_client_url_auth(const struct redis_url *u)
+{
+	struct redis_auth a = {NULL, NULL, u->db};
+	/* "redis://USER:@HOST:PORT": the user's password from the environment */
+	bool own = u->has_password && u->password[0] != '\0';
+	a.password = own ? u->password : getenv(REDIS_CLIENT_PASSWORD_ENV);
+	if (a.password != NULL && a.password[0] == '\0')
+		a.password = NULL; /* REDISCLI_AUTH= : none */
+	if (a.password != NULL && u->username[0] != '\0')
+		a.username = u->username;
+	return a;
+}
+
+struct redis_auth redis_client_auth_of(const struct config_redis *r)
+{
+	struct redis_auth a = {r->password != NULL ? r->username : NULL, r->password, r->db};
+	return a;
+}
+
+int redis_client_auth_argv(const struct redis_auth *a, const char *argv[3])
+{
+	if (a == NULL || a->password == NULL)
+		return 0;
+	int n = 0;
+	argv[n++] = "AUTH";
+	if (a->username != NULL && a->username[0] != '\0')
+		argv[n++] = a->username;
+	argv[n++] = a->password;
+	return n;
+}
+
+/* One handshake command: an error reply or I/O failure into why. */
+static bool handshake_cmd(redisContext *ctx, int argc, const char **argv, const char *what,
+			  char *why, size_t cap)
+{
+	redisReply *r = redisCommandArgv(ctx, argc, argv, NULL);
+	if (r == NULL) {
+		snprintf(why, cap, "%s: %s", what, ctx->errstr[0] ? ctx->errstr : "no reply");
+		return false;
+	}
+	bool ok = r->type == REDIS_REPLY_STATUS;
+	if (r->type == REDIS_REPLY_ERROR)
+		snprintf(why, cap, "%s: %.200s", what, r->str);
+	else if (!ok)
+		snprintf(why, cap, "%s: unexpected reply (type %d)", what, r->type);
+	freeReplyObject(r);
+	return ok;
+}
+
+bool redis_client_handshake(struct redisContext *ctx, const struct redis_auth *a, char *why,
+			    size_t cap)
+{
+	const char *argv[3];
+	int argc = redis_client_auth_argv(a, argv);
+	if (argc > 0 && !handshake_cmd(ctx, argc, argv, "AUTH", why, cap))
+		return false; /* "AUTH", never its arguments */
+	if (a == NULL || a->db <= 0)
+		return true;
+	char db[16], what[24];
+	snprintf(db, sizeof db, "%d", a->db);
+	snprintf(what, sizeof what, "SELECT %d", a->db);
+	const char *sel[] = {"SELECT", db};
+	return handshake_cmd(ctx, 2, sel, what, why, cap);
 }
 
 bool redis_client_key_name_ok(const char *s)
@@ -55,8 +198,10 @@ static struct timeval timeval_of(double seconds)
 }
 
 /* One server: a context, or NULL with the reason appended to why. */
-static redisContext *connect_one(const char *server, struct timeval tv, char *why, size_t cap)
+static redisContext *connect_one(const char *server, struct timeval tv,
+				 const struct redis_auth *auth, char *why, size_t cap)
 {
+	char hs[REDIS_CLIENT_ERROR_MAX];
 	char host[64];
 	unsigned port;
 	size_t used = strlen(why);
@@ -67,17 +212,20 @@ static redisContext *connect_one(const char *server, struct timeval tv, char *wh
 		return NULL;
 	}
 	redisContext *ctx = redisConnectWithTimeout(host, (int)port, tv);
-	if (ctx != NULL && ctx->err == 0 && redisSetTimeout(ctx, tv) == REDIS_OK)
+	bool up = ctx != NULL && ctx->err == 0 && redisSetTimeout(ctx, tv) == REDIS_OK;
+	if (up && redis_client_handshake(ctx, auth, hs, sizeof hs))
 		return ctx;
 	snprintf(why + used, cap - used, "%sRedis %s: %s", sep, server,
-		 ctx != NULL && ctx->errstr[0] ? ctx->errstr : "out of memory");
+		 up                              ? hs
+		 : ctx != NULL && ctx->errstr[0] ? ctx->errstr
+						 : "out of memory");
 	if (ctx != NULL)
 		redisFree(ctx);
 	return NULL;
 }
 
 struct redis_client *redis_client_connect(const char *const *servers, size_t n, double timeout,
-					  char *why, size_t cap)
+					  const struct redis_auth *auth, char *why, size_t cap)
 {
 	struct timeval tv = timeval_of(timeout);
 	if (cap == 0)
@@ -88,7 +236,7 @@ struct redis_client *redis_client_connect(const char *const *servers, size_t n, 
 		return NULL;
 	}
 	for (size_t k = 0; k < n; k++) {
-		redisContext *ctx = connect_one(servers[k], tv, why, cap);
+		redisContext *ctx = connect_one(servers[k], tv, auth, why, cap);
 		if (ctx == NULL)
 			continue;
 		struct redis_client *c = calloc(1, sizeof *c);

@@ -2,8 +2,11 @@
  * and for signetd's main thread, never for a worker loop (issue #17): the
  * first reachable server of a list, one timeout for the connect and for
  * each reply, values read only up to the caller's cap, and errors that name
- * the server ("Redis 127.0.0.1:6379: Connection refused"). hiredis 0.14:
- * no TLS, no AUTH; bind Redis to loopback or a private network. */
+ * the server ("Redis 127.0.0.1:6379: Connection refused"). AUTH ([USER]
+ * PASSWORD, Redis 6 ACL users too) and SELECT DB are sent first on every
+ * connection (rspamd's password, username, db). hiredis 0.14: no TLS, so
+ * the password crosses the network in clear; keep Redis on loopback or a
+ * private network. */
 #ifndef SIGNET_CONF_REDIS_CLIENT_H
 #define SIGNET_CONF_REDIS_CLIENT_H
 
@@ -14,6 +17,8 @@
 #define REDIS_CLIENT_ERROR_MAX 512 /* the last error, as it is reported */
 #define REDIS_CLIENT_DEFAULT_PORT 6379
 #define REDIS_CLIENT_KEY_NAME_MAX 256 /* a hash or key name signet is told to use */
+#define REDIS_CLIENT_CRED_MAX 512     /* a username or password, decoded, with its NUL */
+#define REDIS_CLIENT_PASSWORD_ENV "REDISCLI_AUTH" /* as redis-cli: keeps it out of ps */
 
 enum redis_result {
 	REDIS_R_OK = 0,
@@ -25,11 +30,50 @@ enum redis_result {
 };
 
 struct redis_client; /* opaque: the connection and its last error */
+struct redisContext; /* hiredis */
+struct config_redis;
 
-/* A --redis argument: "redis://ADDRESS:PORT", "redis://[IPV6]:PORT" or
- * "ADDRESS:PORT" / "[IPV6]:PORT", numeric. Writes the server in the form
- * redis.servers takes ("ADDRESS:PORT" / "[IPV6]:PORT") to server. */
-bool redis_client_parse_url(const char *url, char *server, size_t cap);
+/* What is sent after connecting: AUTH [username] password when password
+ * is set, then SELECT db when db > 0. Borrowed strings; NULL = none. */
+struct redis_auth {
+	const char *username;
+	const char *password;
+	int db;
+};
+/* The credentials of a redis { } / dkim_signing section (borrowed). */
+struct redis_auth redis_client_auth_of(const struct config_redis *r);
+
+/* A --redis argument: "redis://[[USER]:PASSWORD@]ADDRESS:PORT[/DB]" (the
+ * form redis-cli -u takes; USER and PASSWORD percent-decoded; "PASSWORD@"
+ * without a colon is a password), "redis://[IPV6]:PORT..." or
+ * "ADDRESS:PORT" / "[IPV6]:PORT", numeric. */
+struct redis_url {
+	char server[REDIS_CLIENT_NAME_MAX]; /* as redis.servers takes it */
+	char username[REDIS_CLIENT_CRED_MAX];
+	char password[REDIS_CLIENT_CRED_MAX];
+	bool has_password;
+	int db; /* 0 when the URL names none */
+};
+bool redis_client_parse_url(const char *url, struct redis_url *u);
+/* What a refused --redis is told (it never repeats the URL: it may hold
+ * a password). */
+#define REDIS_CLIENT_URL_FORMS                                                                     \
+	"redis://ADDRESS:PORT or redis://[IPV6]:PORT (numeric; with AUTH and a database "          \
+	"redis://[[USER]:PASSWORD@]ADDRESS:PORT[/DB], e.g. redis://:secret@127.0.0.1:6379/3)"
+/* The credentials of u: its password, else (none or an empty one, as in
+ * "redis://USER:@HOST:PORT") the environment's REDIS_CLIENT_PASSWORD_ENV
+ * (as redis-cli), else none. Borrowed from u and the environment. */
+struct redis_auth redis_client_url_auth(const struct redis_url *u);
+
+/* AUTH and SELECT on a connected hiredis context (the callers that keep
+ * their own context: signetd's DMARC writer, signet dmarc report). False
+ * with why = "AUTH: WRONGPASS ..." / "SELECT 3: ERR DB index is out of
+ * range" (Redis's own words; never the password). a may be NULL. */
+bool redis_client_handshake(struct redisContext *ctx, const struct redis_auth *a, char *why,
+			    size_t cap);
+/* The AUTH command of a (argv[0] "AUTH"): its argc (2 or 3), or 0 when
+ * a sets no password. For the async client (daemon/keyfetch.c). */
+int redis_client_auth_argv(const struct redis_auth *a, const char *argv[3]);
 
 /* A key or hash name signet accepts from a config or command line: 1 to
  * REDIS_CLIENT_KEY_NAME_MAX printable characters, no spaces (Redis takes
@@ -37,10 +81,11 @@ bool redis_client_parse_url(const char *url, char *server, size_t cap);
 bool redis_client_key_name_ok(const char *s);
 
 /* Connects to the first of servers ("ADDRESS:PORT" / "[IPV6]:PORT") that
- * accepts within timeout seconds; commands then time out after timeout too.
- * NULL when none does: why says what each one answered. */
+ * accepts within timeout seconds and takes auth (redis_client_handshake;
+ * NULL: none); commands then time out after timeout too. NULL when none
+ * does: why says what each one answered. */
 struct redis_client *redis_client_connect(const char *const *servers, size_t n, double timeout,
-					  char *why, size_t cap);
+					  const struct redis_auth *auth, char *why, size_t cap);
 void redis_client_free(struct redis_client *c);
 
 /* "ADDRESS:PORT" of the server in use; borrowed until redis_client_free. */

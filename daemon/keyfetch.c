@@ -6,7 +6,12 @@
  * it. Callbacks to waiters are never made from inside a hiredis callback
  * or from keyfetch_get: finished fetches are queued and a zero-delay event
  * answers them, so a waiter may start a new request, or free its
- * connection, at any time. */
+ * connection, at any time.
+ *
+ * With a password (and/or a db), AUTH and SELECT are the first commands
+ * of every connection (hiredis pipelines the HGETs behind them); an error
+ * reply to either is that server's failure, as a refused connection is:
+ * logged once, and the HGETs queued behind it fail with Redis's words. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -24,6 +29,7 @@
 #include "config.h"
 #include "keyfetch.h"
 #include "log.h"
+#include "redis_client.h"
 
 #define KEYFETCH_BUCKETS 4096 /* hash chains; entries may exceed it */
 #define KEYFETCH_MIN_BACKOFF_MS 1000
@@ -90,6 +96,9 @@ struct keyfetch {
 	size_t nservers;
 	char key_prefix[257], selector_prefix[257];
 	unsigned timeout_ms, refresh_ms;
+	char username[REDIS_CLIENT_CRED_MAX], password[REDIS_CLIENT_CRED_MAX]; /* "": none */
+	int db;
+	char select_what[24]; /* "SELECT 3": how a refused SELECT is named */
 	/* the connection */
 	redisAsyncContext *ac;
 	size_t server;        /* index of the server ac talks to (or tries next) */
@@ -284,6 +293,43 @@ static void drop_connection(struct keyfetch *kf, const char *why)
 	redisAsyncFree(ac);
 }
 
+/* The reply to AUTH or SELECT (what names the command, never its
+ * arguments): an error is the connection's failure, and every command
+ * queued behind it fails with that reason. */
+static void on_handshake_reply(redisAsyncContext *ac, void *reply, void *what)
+{
+	struct keyfetch *kf = ac->data;
+	const redisReply *r = reply;
+	if (r == NULL || kf->ac != ac || r->type == REDIS_REPLY_STATUS)
+		return; /* NULL: the connection failed, its fetches say so */
+	char why[200];
+	if (r->type == REDIS_REPLY_ERROR)
+		snprintf(why, sizeof why, "%s: %.*s", (const char *)what,
+			 (int)(r->len > 150 ? 150 : r->len), r->str);
+	else
+		snprintf(why, sizeof why, "%s: unexpected reply (type %d)", (const char *)what,
+			 r->type);
+	drop_connection(kf, why);
+}
+
+/* AUTH [username] password, SELECT db: before anything else is sent. */
+static bool send_handshake(struct keyfetch *kf, redisAsyncContext *ac)
+{
+	static char auth_what[] = "AUTH";
+	struct redis_auth a = {kf->username[0] ? kf->username : NULL,
+			       kf->password[0] ? kf->password : NULL, kf->db};
+	const char *argv[3];
+	int argc = redis_client_auth_argv(&a, argv);
+	if (argc > 0 &&
+	    redisAsyncCommandArgv(ac, on_handshake_reply, auth_what, argc, argv, NULL) != REDIS_OK)
+		return false;
+	if (kf->db <= 0)
+		return true;
+	snprintf(kf->select_what, sizeof kf->select_what, "SELECT %d", kf->db);
+	return redisAsyncCommand(ac, on_handshake_reply, kf->select_what, "SELECT %d", kf->db) ==
+	       REDIS_OK;
+}
+
 /* A connection to kf->server; NULL (err says why, marked down) when it
  * fails at once. */
 static redisAsyncContext *connect_server(struct keyfetch *kf, char *err, size_t cap)
@@ -316,6 +362,11 @@ static redisAsyncContext *connect_server(struct keyfetch *kf, char *err, size_t 
 	redisAsyncSetDisconnectCallback(ac, on_disconnect);
 	kf->ac = ac;
 	kf->ac_server = kf->server;
+	if (!send_handshake(kf, ac)) {
+		snprintf(err, cap, "Redis %s: cannot send AUTH / SELECT", kf->servers[kf->server]);
+		drop_connection(kf, "cannot send AUTH / SELECT");
+		return NULL;
+	}
 	return ac;
 }
 
@@ -691,6 +742,7 @@ void keyfetch_free(struct keyfetch *kf)
 		fetch_free(f);
 	}
 	event_free(kf->ev_done);
+	explicit_bzero(kf->password, sizeof kf->password);
 	free(kf);
 }
 
@@ -701,7 +753,10 @@ static void take_settings(struct keyfetch *kf, const struct signetd_config *cfg)
 {
 	const struct config_signing *sg = &cfg->signing;
 	const struct config_redis *r = config_signing_redis(cfg);
-	bool same_servers = kf->cfg != NULL && kf->nservers == r->n_servers;
+	/* other credentials are other servers: a new connection */
+	bool same_servers = kf->cfg != NULL && kf->nservers == r->n_servers && kf->db == r->db &&
+			    strcmp(kf->password, r->password ? r->password : "") == 0 &&
+			    strcmp(kf->username, r->username ? r->username : "") == 0;
 	for (size_t k = 0; same_servers && k < r->n_servers; k++)
 		same_servers = strcmp(kf->servers[k], r->servers[k]) == 0;
 	bool same =
@@ -733,6 +788,9 @@ static void take_settings(struct keyfetch *kf, const struct signetd_config *cfg)
 	kf->nservers = r->n_servers;
 	for (size_t k = 0; k < r->n_servers; k++)
 		snprintf(kf->servers[k], sizeof kf->servers[k], "%s", r->servers[k]);
+	snprintf(kf->password, sizeof kf->password, "%s", r->password ? r->password : "");
+	snprintf(kf->username, sizeof kf->username, "%s", r->username ? r->username : "");
+	kf->db = r->db;
 	snprintf(kf->key_prefix, sizeof kf->key_prefix, "%s", sg->key_prefix);
 	snprintf(kf->selector_prefix, sizeof kf->selector_prefix, "%s",
 		 sg->selector_prefix ? sg->selector_prefix : "");

@@ -148,6 +148,9 @@ static void start_reports(struct runtime *rt)
 		.redis_servers = (const char *const *)rt->cfg->redis.servers,
 		.n_redis_servers = rt->cfg->redis.n_servers,
 		.redis_timeout = rt->cfg->redis.timeout,
+		.redis_username = rt->cfg->redis.username,
+		.redis_password = rt->cfg->redis.password,
+		.redis_db = rt->cfg->redis.db,
 	};
 	struct signet_error err = {0};
 	if (report_writer_start(&o, &g_reports, &err) != SIGNET_OK) {

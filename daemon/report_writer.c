@@ -13,6 +13,7 @@
 #include "error.h"
 #include "log.h"
 #include "metrics.h"
+#include "redis_client.h"
 #include "report_redis_codec.h"
 #include "report_writer.h"
 
@@ -21,13 +22,15 @@ struct redis_backend {
 	char **servers; /* owned copies */
 	size_t n;
 	struct timeval timeout;
-	redisContext *ctx;  /* NULL: not connected */
-	const char *server; /* the one ctx talks to */
-	time_t next_try;    /* no connect before this */
-	unsigned backoff;   /* seconds; doubles up to REPORT_WRITER_REDIS_BACKOFF_MAX */
-	long long ttl;      /* EXPIRE of every key: the retention window */
-	char *row, *policy; /* REPORT_REDIS_MAX_ROW, REPORT_REDIS_MAX_POLICY bytes */
-	bool was_down;      /* log "reachable again" once */
+	char *username, *password; /* owned or NULL: AUTH after connecting */
+	int db;                    /* SELECT after connecting when > 0 */
+	redisContext *ctx;         /* NULL: not connected */
+	const char *server;        /* the one ctx talks to */
+	time_t next_try;           /* no connect before this */
+	unsigned backoff;          /* seconds; doubles up to REPORT_WRITER_REDIS_BACKOFF_MAX */
+	long long ttl;             /* EXPIRE of every key: the retention window */
+	char *row, *policy;        /* REPORT_REDIS_MAX_ROW, REPORT_REDIS_MAX_POLICY bytes */
+	bool was_down;             /* log "reachable again" once */
 };
 
 struct report_writer {
@@ -190,7 +193,9 @@ static void redis_down(struct redis_backend *r, const char *why, struct signet_e
 /* The first server of redis.servers that accepts a connection. */
 static bool redis_connect(struct redis_backend *r, struct signet_error *err)
 {
-	char host[64], last[160] = "unreachable";
+	char host[64], last[REDIS_CLIENT_ERROR_MAX + 96] = "unreachable",
+						     hs[REDIS_CLIENT_ERROR_MAX];
+	struct redis_auth auth = {r->username, r->password, r->db};
 	unsigned port;
 
 	if (r->ctx)
@@ -204,7 +209,8 @@ static bool redis_connect(struct redis_backend *r, struct signet_error *err)
 		if (!config_redis_server(r->servers[k], host, sizeof host, &port))
 			continue;
 		redisContext *c = redisConnectWithTimeout(host, (int)port, r->timeout);
-		if (c != NULL && c->err == 0 && redisSetTimeout(c, r->timeout) == REDIS_OK) {
+		bool up = c != NULL && c->err == 0 && redisSetTimeout(c, r->timeout) == REDIS_OK;
+		if (up && redis_client_handshake(c, &auth, hs, sizeof hs)) {
 			r->ctx = c;
 			r->server = r->servers[k];
 			r->backoff = 0;
@@ -215,7 +221,9 @@ static bool redis_connect(struct redis_backend *r, struct signet_error *err)
 			return true;
 		}
 		snprintf(last, sizeof last, "%s: %s", r->servers[k],
-			 c ? c->errstr : "out of memory");
+			 up  ? hs
+			 : c ? c->errstr
+			     : "out of memory");
 		if (c)
 			redisFree(c);
 	}
@@ -307,6 +315,9 @@ static void redis_free(struct redis_backend *r)
 		redisFree(r->ctx);
 	for (size_t k = 0; k < r->n; k++)
 		free(r->servers[k]);
+	if (r->password != NULL)
+		explicit_bzero(r->password, strlen(r->password));
+	free(r->password), free(r->username);
 	free(r->servers), free(r->row), free(r->policy), free(r);
 }
 
@@ -327,6 +338,12 @@ static struct redis_backend *redis_new(const struct report_writer_opts *o)
 			redis_free(r);
 			return NULL;
 		}
+	if ((o->redis_password != NULL && (r->password = strdup(o->redis_password)) == NULL) ||
+	    (o->redis_username != NULL && (r->username = strdup(o->redis_username)) == NULL)) {
+		redis_free(r);
+		return NULL;
+	}
+	r->db = o->redis_db;
 	double t = o->redis_timeout > 0 ? o->redis_timeout : CONFIG_DEFAULT_REDIS_TIMEOUT;
 	r->timeout.tv_sec = (time_t)t;
 	r->timeout.tv_usec = (suseconds_t)((t - (double)(time_t)t) * 1e6);

@@ -36,6 +36,10 @@ struct report_writer_opts {
 	const char *const *redis_servers; /* "ADDRESS:PORT" / "[IPV6]:PORT"; copied */
 	size_t n_redis_servers;
 	double redis_timeout;
+	/* redis.username / password / db: AUTH and SELECT on each connect
+	 * (copied; NULL password: no AUTH) */
+	const char *redis_username, *redis_password;
+	int redis_db;
 	unsigned retention_days; /* 0: REPORT_STORE_RETENTION_DAYS */
 	size_t queue_max;        /* 0: REPORT_WRITER_QUEUE_MAX */
 	struct metrics *metrics; /* borrowed; NULL: not counted */

@@ -346,8 +346,9 @@ static bool fleet_load(struct rotation_watch *w, struct rotation *st)
 	const struct signetd_config *cfg = w->rt->cfg;
 	const struct config_redis *r = config_signing_redis(cfg);
 	char why[REDIS_CLIENT_ERROR_MAX];
+	struct redis_auth auth = redis_client_auth_of(r);
 	w->redis = redis_client_connect((const char *const *)r->servers, r->n_servers, r->timeout,
-					why, sizeof why);
+					&auth, why, sizeof why);
 	if (w->redis == NULL) {
 		redis_trouble(w, why);
 		return false;

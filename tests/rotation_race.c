@@ -69,9 +69,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *servers[] = {argv[1]};
-	struct redis_client *c = redis_client_connect(servers, 1, 2.0, why, sizeof why);
+	struct redis_client *c = redis_client_connect(servers, 1, 2.0, NULL, why, sizeof why);
 	struct race rc = {.key = argv[2], .always = strcmp(argv[3], "always") == 0};
-	rc.other = c ? redis_client_connect(servers, 1, 2.0, why, sizeof why) : NULL;
+	rc.other = c ? redis_client_connect(servers, 1, 2.0, NULL, why, sizeof why) : NULL;
 	if (rc.other == NULL) {
 		fprintf(stderr, "%s\n", why);
 		redis_client_free(c);

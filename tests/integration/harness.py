@@ -719,17 +719,24 @@ class Postfix:
 class Redis:
     """A private redis-server on a free loopback port, no persistence
     (issue #15 report data, issue #17 keys in Redis). cli() runs redis-cli
-    against it."""
+    against it. password: requirepass (the default user's password; cli()
+    gives it); users: [(name, password)] Redis 6 ACL users with every
+    right (`--user NAME on >PASSWORD ~* &* +@all`)."""
 
-    def __init__(self, tmp, port=None):
+    def __init__(self, tmp, port=None, password=None, users=()):
         self.port = port or free_port()
         self.dir = tmp
         self.proc = None
+        self.password = password
+        self.users = list(users)
 
     def start(self):
+        auth = ["--requirepass", self.password] if self.password is not None else []
+        for name, pw in self.users:
+            auth += ["--user", name, "on", f">{pw}", "~*", "&*", "+@all"]
         self.proc = subprocess.Popen(
             ["redis-server", "--save", "", "--appendonly", "no", "--port", str(self.port),
-             "--bind", "127.0.0.1", "--dir", str(self.dir)],
+             "--bind", "127.0.0.1", "--dir", str(self.dir), *auth],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True)
         _register(self)
@@ -752,7 +759,9 @@ class Redis:
         return f"127.0.0.1:{self.port}"
 
     def cli(self, *args, input=None):
-        r = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(self.port), *args],
+        auth = (["-a", self.password, "--no-auth-warning"] if self.password is not None
+                else [])
+        r = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(self.port), *auth, *args],
                            input=input, capture_output=True, timeout=10)
         assert r.returncode == 0, r.stderr
         return r.stdout.decode(errors="replace").strip()

@@ -393,7 +393,7 @@ static void config_unsupported_rspamd_keys_warned(void **state)
 {
 	(void)state;
 	struct signetd_config *cfg = load_ok("dkim_signing {\n"
-					     "  password = \"secret\";\n"
+					     "  read_servers = \"127.0.0.1\";\n"
 					     "  use_vault = true;\n"
 					     "  sign_inbound = true;\n"
 					     "  check_pubkey = true;\n"
@@ -405,9 +405,8 @@ static void config_unsupported_rspamd_keys_warned(void **state)
 	assert_int_equal(g_d.nwarnings, 7);
 	assert_string_equal(
 		g_d.v[0].msg,
-		"/etc/signet/signetd.conf:2:3: 'dkim_signing.password' (an rspamd key) "
-		"is not supported by signet and is ignored: no AUTH or database selection: "
-		"bind Redis to loopback or a private network");
+		"/etc/signet/signetd.conf:2:3: 'dkim_signing.read_servers' (an rspamd key) "
+		"is not supported by signet and is ignored: list the servers in servers");
 	assert_string_equal(g_d.v[2].msg,
 			    "/etc/signet/signetd.conf:4:3: 'dkim_signing.sign_inbound' (an rspamd "
 			    "key) is not supported by signet and is ignored: signet signs only "
@@ -1049,6 +1048,8 @@ static void config_dump_round_trip(void **state)
 		"arc { enabled = false; seal = forwarded; selector = arc; local_domains = "
 		"[\"example.org\", \"example.net\"] }",
 		"redis { servers = [\"127.0.0.1:6379\", \"[::1]:6380\"]; timeout = 0.5s }",
+		"redis { servers = \"127.0.0.1:6379\"; password = p; username = u; db = 9 }\n"
+		"dkim_signing { servers = \"127.0.0.1:6380\"; password = q; dbname = 2 }",
 	};
 	for (size_t k = 0; k < sizeof inputs / sizeof inputs[0]; k++) {
 		struct signetd_config *cfg = load_ok(inputs[k]);
@@ -1108,8 +1109,154 @@ static void config_redis_section(void **state)
 	assert_non_null(strstr(e, "redis.servers: more than 8 servers"));
 	e = load_err("redis { timeout = 61s }");
 	assert_non_null(strstr(e, "redis.timeout"));
-	e = load_err("redis { password = x }");
-	assert_non_null(strstr(e, "unknown key 'password' in redis"));
+}
+
+/* No diagnostic of cfg's load holds s. */
+static void assert_no_diag_has(const char *s)
+{
+	for (size_t k = 0; k < g_d.n; k++)
+		if (strstr(g_d.v[k].msg, s) != NULL)
+			fail_msg("a message shows '%s': %s", s, g_d.v[k].msg);
+}
+
+/* REDIS-AUTH-01: rspamd's password, username (Redis 6 ACL), db and its
+ * older name dbname, in redis { } and in dkim_signing; dkim_signing's go
+ * with dkim_signing's servers (as rspamd), else redis { }'s are used. */
+static void REDIS_AUTH_01_config_keys(void **state)
+{
+	(void)state;
+	struct signetd_config *cfg = load_ok("redis { servers = \"127.0.0.1:6379\"; password = "
+					     "\"s3cret\"; username = \"signet\"; db = 3; }\n"
+					     "dkim_signing { use_redis = true; }\n");
+	assert_int_equal(g_d.n, 0);
+	const struct config_redis *r = config_signing_redis(cfg);
+	assert_ptr_equal(r, &cfg->redis);
+	assert_string_equal(r->password, "s3cret");
+	assert_string_equal(r->username, "signet");
+	assert_int_equal(r->db, 3);
+	config_free(cfg);
+	cfg = load_ok("redis { servers = \"127.0.0.1:6379\"; password = 12345; dbname = \"5\"; }");
+	assert_int_equal(g_d.n, 0);
+	assert_string_equal(cfg->redis.password, "12345");
+	assert_null(cfg->redis.username);
+	assert_int_equal(cfg->redis.db, 5);
+	config_free(cfg);
+	cfg = load_ok("redis { db = 2147483647; }");
+	assert_int_equal(cfg->redis.db, 2147483647); /* Redis says if it has it */
+	config_free(cfg);
+	/* dkim_signing's own servers take its own password and db */
+	cfg = load_ok("redis { servers = \"127.0.0.1:6379\"; password = \"q\"; db = 1; }\n"
+		      "dkim_signing { use_redis = true; servers = \"127.0.0.1:6380\"; password = "
+		      "\"p\"; username = \"u\"; dbname = 2; }\n");
+	assert_int_equal(g_d.n, 0);
+	r = config_signing_redis(cfg);
+	assert_ptr_equal(r, &cfg->signing.redis);
+	assert_string_equal(r->password, "p");
+	assert_string_equal(r->username, "u");
+	assert_int_equal(r->db, 2);
+	assert_string_equal(cfg->redis.password, "q"); /* DMARC reports: redis { }'s */
+	config_free(cfg);
+	/* without its servers, dkim_signing's password would be ignored: said so */
+	cfg = load_ok("redis { servers = \"127.0.0.1:6379\"; }\n"
+		      "dkim_signing { use_redis = true; password = \"p\"; db = 4; }\n");
+	assert_int_equal(g_d.nwarnings, 1);
+	assert_non_null(diags_find(&g_d, "/etc/signet/signetd.conf: dkim_signing.password / db "
+					 "are used only with dkim_signing.servers"));
+	assert_null(config_signing_redis(cfg)->password);
+	assert_no_diag_has("\"p\"");
+	config_free(cfg);
+	assert_err("redis { db = -1 }", "/etc/signet/signetd.conf:1:9: redis.db must be a database "
+					"number, 0 to 2147483647 (not '-1')");
+	assert_err("redis { dbname = \"x3\" }",
+		   "/etc/signet/signetd.conf:1:9: redis.dbname must be "
+		   "a database number, 0 to 2147483647 (not 'x3')");
+	assert_err("dkim_signing { db = 2147483648 }",
+		   "/etc/signet/signetd.conf:1:16: dkim_signing.db must be a database number, 0 to "
+		   "2147483647 (not '2147483648')");
+	assert_err(
+		"redis { password = \"\" }",
+		"/etc/signet/signetd.conf:1:9: redis.password must be 1..511 bytes, without NUL");
+	assert_err("redis { servers = \"127.0.0.1:6379\"; username = \"u\" }",
+		   "/etc/signet/signetd.conf: redis.username is set without redis.password (Redis "
+		   "AUTH needs both)");
+	const char *e = load_err("redis { password = [\"s3cret\"] }");
+	assert_non_null(strstr(e, "redis.password must be a string"));
+	assert_no_diag_has("s3cret");
+}
+
+/* REDIS-AUTH-06: a password in a file every local user can read is warned
+ * about, naming that file (the main one or an .include) and the fix. */
+static void REDIS_AUTH_06_password_file_mode(void **state)
+{
+	(void)state;
+	char path[128], inc[128], want[1024];
+	make_dir();
+	snprintf(path, sizeof path, "%s/signetd.conf", g_dir);
+	snprintf(inc, sizeof inc, "%s/redis.conf", g_dir);
+	write_file("signetd.conf",
+		   "redis { servers = \"127.0.0.1:6379\"; password = \"s3cret\"; }\n");
+	struct signetd_config *cfg = NULL;
+	assert_int_equal(chmod(path, 0644), 0);
+	diags_free(&g_d);
+	diags_init(&g_d);
+	assert_int_equal(config_load(path, &cfg, &g_d), SIGNET_OK);
+	snprintf(want, sizeof want,
+		 "%s:1:37: redis.password is set in %s, which every local user can read: chmod "
+		 "640 %s (owner root, group of the signetd user)",
+		 path, path, path);
+	assert_int_equal(g_d.nwarnings, 1);
+	assert_string_equal(g_d.v[0].msg, want);
+	assert_no_diag_has("s3cret");
+	config_free(cfg);
+	assert_int_equal(chmod(path, 0640), 0);
+	diags_free(&g_d);
+	diags_init(&g_d);
+	assert_int_equal(config_load(path, &cfg, &g_d), SIGNET_OK);
+	assert_int_equal(g_d.n, 0);
+	config_free(cfg);
+	/* in an .include: that file is named */
+	write_file("signetd.conf", "redis { .include \"redis.conf\" }\n");
+	write_file("redis.conf", "servers = \"127.0.0.1:6379\";\npassword = \"s3cret\";\n");
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(chmod(inc, 0604), 0);
+	diags_free(&g_d);
+	diags_init(&g_d);
+	assert_int_equal(config_load(path, &cfg, &g_d), SIGNET_OK);
+	assert_int_equal(g_d.nwarnings, 1);
+	snprintf(want, sizeof want, "%s:2:1: redis.password is set in %s, which every", inc, inc);
+	assert_non_null(strstr(g_d.v[0].msg, want));
+	config_free(cfg);
+	assert_int_equal(chmod(inc, 0600), 0);
+	diags_free(&g_d);
+	diags_init(&g_d);
+	assert_int_equal(config_load(path, &cfg, &g_d), SIGNET_OK);
+	assert_int_equal(g_d.n, 0); /* the main file holds no password */
+	config_free(cfg);
+	remove_dir();
+}
+
+/* REDIS-AUTH-05: the password is a secret: --dump-config shows that one is
+ * set, never its value; username and db are shown. */
+static void REDIS_AUTH_05_dump_hides_the_password(void **state)
+{
+	(void)state;
+	struct signetd_config *cfg =
+		load_ok("redis { servers = \"127.0.0.1:6379\"; password = \"s3cret-r\"; db = 7; }\n"
+			"dkim_signing { servers = \"127.0.0.1:6380\"; password = \"s3cret-d\"; "
+			"username = \"acl-user\"; }\n");
+	char *d = dump_to_string(cfg);
+	assert_null(strstr(d, "s3cret"));
+	assert_non_null(strstr(d, "redis { servers = [\"127.0.0.1:6379\"]; timeout = 1s; password "
+				  "= \"(hidden)\"; db = 7; }\n"));
+	assert_non_null(strstr(d, "  timeout = 1s;\n  password = \"(hidden)\";\n  username = "
+				  "\"acl-user\";\n  db = 0;\n"));
+	free(d);
+	config_free(cfg);
+	cfg = load_ok("redis { servers = \"127.0.0.1:6379\"; }");
+	d = dump_to_string(cfg);
+	assert_null(strstr(d, "password"));
+	free(d);
+	config_free(cfg);
 }
 
 /* diag.c: the list keeps every message and counts levels. */
@@ -1162,6 +1309,9 @@ int main(void)
 		cmocka_unit_test_teardown(config_arc_section, teardown),
 		cmocka_unit_test_teardown(config_dump_round_trip, teardown),
 		cmocka_unit_test_teardown(config_redis_section, teardown),
+		cmocka_unit_test_teardown(REDIS_AUTH_01_config_keys, teardown),
+		cmocka_unit_test_teardown(REDIS_AUTH_05_dump_hides_the_password, teardown),
+		cmocka_unit_test_teardown(REDIS_AUTH_06_password_file_mode, teardown),
 		cmocka_unit_test_teardown(config_diags_list, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,7 +7,8 @@
  * that talks to Redis; tests/integration/test_redis_keys.py runs the real
  * redis-server behind Postfix. Requirement IDs: FLEET-KEYS-01 config,
  * -02 signing with Redis keys, -03 refresh and switch, -04 outage, -05 no
- * key, -06 bad value, -07 limits and timeouts. */
+ * key, -06 bad value, -07 limits and timeouts; REDIS-AUTH-04 AUTH and
+ * SELECT first on each connection. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -43,7 +44,7 @@ static char g_dir[64];
 
 /* ---- the fake Redis -------------------------------------------------------- */
 
-enum fake_kind { F_BULK, F_NIL, F_ERR, F_INT, F_SILENT, F_CLOSE };
+enum fake_kind { F_BULK, F_NIL, F_ERR, F_INT, F_SILENT, F_CLOSE, F_STATUS_OK };
 
 struct fake_rule {
 	char cmd[320]; /* "HGET hash field"; a field "*" matches any field */
@@ -60,6 +61,7 @@ struct fake {
 	unsigned port;
 	unsigned accepts, commands;
 	char last[320]; /* the last command */
+	char log[2048]; /* every command, each followed by '|' (cut at the size) */
 	struct fake_rule rules[FAKE_MAX_RULES];
 	size_t nrules;
 };
@@ -165,6 +167,7 @@ static bool fake_reply(struct fake *fk, struct bufferevent *bev, const char *cmd
 	case F_NIL: evbuffer_add_printf(out, "$-1\r\n"); return true;
 	case F_ERR: evbuffer_add_printf(out, "-%s\r\n", r->val); return true;
 	case F_INT: evbuffer_add_printf(out, ":42\r\n"); return true;
+	case F_STATUS_OK: evbuffer_add_printf(out, "+OK\r\n"); return true;
 	case F_SILENT: *stalled = true; return true;
 	case F_CLOSE: fake_drop(fk, bev); return false;
 	}
@@ -179,6 +182,8 @@ static void fake_read(struct bufferevent *bev, void *arg)
 	while ((got = resp_command(bufferevent_get_input(bev), cmd, sizeof cmd)) == 1) {
 		fk->commands++;
 		snprintf(fk->last, sizeof fk->last, "%s", cmd);
+		size_t used = strlen(fk->log);
+		snprintf(fk->log + used, sizeof fk->log - used, "%s|", cmd);
 		if (!fake_reply(fk, bev, cmd))
 			return; /* closed */
 	}
@@ -268,14 +273,14 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
 /* A config as signetd.conf(5) has it: redis { servers; timeout },
  * dkim_signing { use_redis; key_prefix; selector_prefix; redis_refresh }. */
-static struct signetd_config *config_servers(const char *servers, const char *signing,
-					     const char *timeout)
+static struct signetd_config *config_redis_text(const char *servers, const char *redis,
+						const char *signing, const char *timeout)
 {
 	char text[1024];
 	snprintf(text, sizeof text,
-		 "redis { servers = [%s]; timeout = %s; }\n"
+		 "redis { servers = [%s]; timeout = %s; %s }\n"
 		 "dkim_signing { use_redis = true; redis_refresh = 1s; %s }\n",
-		 servers, timeout, signing);
+		 servers, timeout, redis, signing);
 	struct diags d;
 	diags_init(&d);
 	struct signetd_config *cfg = NULL;
@@ -285,6 +290,12 @@ static struct signetd_config *config_servers(const char *servers, const char *si
 	}
 	diags_free(&d);
 	return cfg;
+}
+
+static struct signetd_config *config_servers(const char *servers, const char *signing,
+					     const char *timeout)
+{
+	return config_redis_text(servers, "", signing, timeout);
 }
 
 static struct signetd_config *config_for(unsigned port, const char *signing, const char *timeout)
@@ -751,6 +762,119 @@ static void FLEET_KEYS_04_connection_closed_by_server(void **state)
 	assert_err_has(&g, "Redis 127.0.0.1:");
 	assert_false(keyfetch_redis_up(x.kf));
 	assert_int_equal(count_of(g_log, "signing goes on with the 0 cached domain keys"), 1);
+	got_free(&g);
+	fx_close(&x);
+}
+
+/* ---- REDIS-AUTH-04: AUTH and SELECT ---------------------------------------- */
+
+/* x's config with redis { password, username, db } (redis is that text). */
+static void fx_auth(struct fx *x, const char *redis)
+{
+	char servers[64];
+	snprintf(servers, sizeof servers, "\"127.0.0.1:%u\"", x->fk.port);
+	config_free(x->cfg);
+	x->cfg = config_redis_text(servers, redis, BY_CONFIG, "1s");
+}
+
+/* REDIS-AUTH-04: rspamd's password, username and db: AUTH USER PASSWORD
+ * and SELECT DB are the first commands of the connection, in that order,
+ * then the HGETs; the key read from database 3 signs. Without a username
+ * AUTH has the password alone. */
+static void REDIS_AUTH_04_auth_and_select_come_first(void **state)
+{
+	(void)state;
+	struct fx x;
+	fx_open(&x, BY_CONFIG, "1s");
+	fx_auth(&x, "password = \"pw\"; username = \"signet\"; db = 3;");
+	fake_rule(&x.fk, "AUTH signet pw", F_STATUS_OK, NULL, 0);
+	fake_rule(&x.fk, "SELECT 3", F_STATUS_OK, NULL, 0);
+	fake_rule(&x.fk, "HGET KEYS s1.example.com", F_BULK, g_pem[0], 0);
+	const char *sel[] = {"s1"};
+	struct got g;
+	fetch(&x, "example.com", sel, 1, &g);
+	assert_non_null(g.keys);
+	assert_int_equal(g.keys->n, 1);
+	assert_string_equal(x.fk.log, "AUTH signet pw|SELECT 3|HGET KEYS s1.example.com|");
+	assert_true(keyfetch_redis_up(x.kf));
+	got_free(&g);
+	/* the password alone, database 0: no SELECT */
+	fx_auth(&x, "password = \"pw2\";");
+	x.fk.log[0] = '\0';
+	fake_rule(&x.fk, "AUTH pw2", F_STATUS_OK, NULL, 0);
+	fetch(&x, "example.com", sel, 1, &g); /* other credentials: a new connection */
+	assert_non_null(g.keys);
+	assert_string_equal(x.fk.log, "AUTH pw2|HGET KEYS s1.example.com|");
+	assert_int_equal(x.fk.accepts, 2);
+	got_free(&g);
+	fx_close(&x);
+}
+
+/* REDIS-AUTH-04: an error reply to AUTH is the connection's failure: every
+ * fetch queued behind it fails with Redis's words (never with a key the
+ * server sent after it), the outage is logged once, without the password,
+ * and the next fetch waits for the backoff (no new connection). */
+static void REDIS_AUTH_04_auth_refused_fails_the_fetches(void **state)
+{
+	(void)state;
+	struct fx x;
+	fx_open(&x, BY_CONFIG, "1s");
+	fx_auth(&x, "password = \"wrong-secret\";");
+	fake_rule(&x.fk, "AUTH wrong-secret", F_ERR,
+		  "WRONGPASS invalid username-password pair or user is disabled.", 0);
+	fake_rule(&x.fk, "HGET KEYS *", F_BULK, g_pem[0], 0); /* what a broken server might send */
+	const char *s1[] = {"s1"}, *s2[] = {"s2"};
+	struct got a, b, c;
+	memset(&a, 0, sizeof a);
+	memset(&b, 0, sizeof b);
+	log_start();
+	assert_int_equal(get(&x, "a.example", s1, 1, &a, NULL), KEYFETCH_WAIT);
+	assert_int_equal(get(&x, "b.example", s2, 1, &b, NULL), KEYFETCH_WAIT);
+	run_until(&x, (struct got *const[]){&a, &b}, 2, WAIT_MS);
+	fetch(&x, "c.example", s1, 1, &c);
+	log_end();
+	char want[200];
+	snprintf(want, sizeof want,
+		 "Redis 127.0.0.1:%u: AUTH: WRONGPASS invalid username-password pair or user is "
+		 "disabled.",
+		 x.fk.port);
+	assert_int_equal(a.calls, 1);
+	assert_int_equal(b.calls, 1);
+	assert_null(a.keys);
+	assert_null(b.keys);
+	assert_string_equal(a.err, want);
+	assert_string_equal(b.err, want);
+	assert_err_has(&c, want);
+	assert_err_has(&c, "next try in");
+	assert_int_equal(x.fk.accepts, 1);
+	assert_false(keyfetch_redis_up(x.kf));
+	assert_int_equal(count_of(g_log, "AUTH: WRONGPASS"), 1);
+	assert_int_equal(count_of(g_log, "wrong-secret"), 0);
+	assert_int_equal(keyfetch_cached(x.kf), 0);
+	got_free(&a), got_free(&b), got_free(&c);
+	fx_close(&x);
+}
+
+/* REDIS-AUTH-04: SELECT refused (a db the server does not have) likewise:
+ * "SELECT 20: ERR DB index is out of range", never a key from database 0. */
+static void REDIS_AUTH_04_select_refused(void **state)
+{
+	(void)state;
+	struct fx x;
+	fx_open(&x, BY_CONFIG, "1s");
+	fx_auth(&x, "db = 20;");
+	fake_rule(&x.fk, "SELECT 20", F_ERR, "ERR DB index is out of range", 0);
+	fake_rule(&x.fk, "HGET KEYS *", F_BULK, g_pem[0], 0);
+	const char *s1[] = {"s1"};
+	struct got g;
+	fetch(&x, "example.com", s1, 1, &g);
+	char want[160];
+	snprintf(want, sizeof want, "Redis 127.0.0.1:%u: SELECT 20: ERR DB index is out of range",
+		 x.fk.port);
+	assert_null(g.keys);
+	assert_string_equal(g.err, want);
+	assert_string_equal(x.fk.log, "SELECT 20|HGET KEYS s1.example.com|");
+	assert_false(keyfetch_redis_up(x.kf));
 	got_free(&g);
 	fx_close(&x);
 }
@@ -1257,6 +1381,9 @@ int main(void)
 		cmocka_unit_test(FLEET_KEYS_06_error_integer_and_not_a_key),
 		cmocka_unit_test(FLEET_KEYS_07_key_value_bound),
 		cmocka_unit_test(FLEET_KEYS_04_connection_closed_by_server),
+		cmocka_unit_test(REDIS_AUTH_04_auth_and_select_come_first),
+		cmocka_unit_test(REDIS_AUTH_04_auth_refused_fails_the_fetches),
+		cmocka_unit_test(REDIS_AUTH_04_select_refused),
 		cmocka_unit_test(FLEET_KEYS_07_silent_server_timeout_and_backoff),
 		cmocka_unit_test(FLEET_KEYS_04_outage_keeps_cached_keys),
 		cmocka_unit_test(FLEET_KEYS_04_nothing_listening),
