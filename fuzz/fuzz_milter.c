@@ -9,8 +9,11 @@
  * config and a signing key): at most one signer or verifier per message,
  * the bytes it holds bounded, and when a message is let through every
  * Authentication-Results claiming our authserv-id has its delete.
- * Input: [max_data selector, low bit: fragments, bit 1: a local client]
- * [rng seed] then the byte stream. */
+ * With bit 2 of the selector the config reads its signing keys from Redis
+ * (dkim_signing.use_redis, issue #17): the session's key requests are
+ * answered with keys, with none, or with an error, as the seed says.
+ * Input: [max_data selector, low bit: fragments, bit 1: a local client,
+ * bit 2: keys from Redis] [rng seed] then the byte stream. */
 #include <unistd.h>
 
 #include <signet/ar.h>
@@ -23,6 +26,7 @@
 #include "milter.h"
 #include "runtime.h"
 #include "session.h"
+#include "signkeys.h"
 
 static void inside(struct signet_span s, const uint8_t *p, size_t n)
 {
@@ -276,6 +280,40 @@ static struct runtime *fuzz_runtime(void)
 	return runtime_ref(rt);
 }
 
+/* The same with dkim_signing.use_redis: no key files; keys come through
+ * session_key_answer (answer_keys below). */
+static struct signkeys *g_redis_keys;
+
+static struct runtime *fuzz_redis_runtime(void)
+{
+	static struct runtime *rt;
+	if (rt != NULL)
+		return runtime_ref(rt);
+	struct signet_error err = {0};
+	g_redis_keys = signkeys_new("example.com");
+	FUZZ_CHECK(g_redis_keys != NULL);
+	FUZZ_CHECK(signet_key_generate(SIGNET_KEY_ED25519, 0, &g_redis_keys->key[0], &err) ==
+		   SIGNET_OK);
+	snprintf(g_redis_keys->selector[0], sizeof g_redis_keys->selector[0], "s");
+	g_redis_keys->n = 1;
+	static const char text[] =
+		"authserv_id = \"" FUZZ_AUTHSERV "\";\nlocal_addrs = [\"127.0.0.0/8\"];\n"
+		"on_error { sign = accept; verify = accept; }\n"
+		"redis { servers = [\"127.0.0.1:1\"]; }\n"
+		"dkim_signing { use_redis = true; domain { example.com { selector = s; } } }\n";
+	struct diags d;
+	diags_init(&d);
+	struct signetd_config *cfg = NULL;
+	struct keystore *ks = NULL;
+	FUZZ_CHECK(config_parse("fuzz.conf", (const uint8_t *)text, strlen(text), &cfg, &d) ==
+		   SIGNET_OK);
+	FUZZ_CHECK(keystore_load(cfg, &ks, &d) == SIGNET_OK);
+	diags_free(&d);
+	rt = runtime_new(cfg, ks);
+	FUZZ_CHECK(rt != NULL);
+	return runtime_ref(rt);
+}
+
 /* The message as the session sees it: indices of the Authentication-Results
  * claiming our id (1-based among the fields of that name, AR-DEL-05). */
 struct fuzz_msg {
@@ -336,6 +374,35 @@ static void check_eom_replies(const struct fuzz_msg *m, const struct signet_buf 
 		FUZZ_CHECK(want == 0);
 }
 
+/* Answers the session's requests for signing keys from Redis: keys, none
+ * (not signed) or an error (on_error.sign), as the seed says. */
+static enum session_status answer_keys(struct session *s, struct fuzz_rng *rng,
+				       struct signet_buf *out)
+{
+	unsigned id;
+	const struct signetd_config *cfg;
+	const char *domain;
+	const char *const *sels;
+	size_t n;
+	enum session_status st = SESSION_OK;
+	while (st == SESSION_OK && session_next_key_request(s, &id, &cfg, &domain, &sels, &n)) {
+		FUZZ_CHECK(domain != NULL && cfg != NULL && n <= SIGNET_MAX_SIGNERS);
+		switch (fuzz_rng_next(rng) % 3) {
+		case 0: st = session_key_answer(s, id, g_redis_keys, NULL, out); break;
+		case 1: {
+			struct signkeys *none = signkeys_new(domain);
+			FUZZ_CHECK(none != NULL);
+			snprintf(none->why, sizeof none->why, "fuzz: no key");
+			st = session_key_answer(s, id, none, NULL, out);
+			signkeys_unref(none);
+			break;
+		}
+		default: st = session_key_answer(s, id, NULL, "fuzz: Redis down", out); break;
+		}
+	}
+	return st;
+}
+
 /* Answers every key lookup the session wants (no DNS: NXDOMAIN), which may
  * finish a waiting EOM into out. */
 static enum session_status answer_lookups(struct session *s, struct signet_buf *out)
@@ -377,6 +444,8 @@ static enum session_status feed_packet(struct session *s, const struct milter_pa
 	}
 	free(b.p);
 	if (st == SESSION_OK)
+		st = answer_keys(s, rng, out);
+	if (st == SESSION_OK)
 		st = answer_lookups(s, out);
 	return st;
 }
@@ -400,9 +469,10 @@ static void session_step(struct fuzz_msg *m, const struct milter_packet *pkt,
 	}
 }
 
-static void run_session(const uint8_t *stream, size_t n, bool local, struct fuzz_rng *rng)
+static void run_session(const uint8_t *stream, size_t n, bool local, bool redis,
+			struct fuzz_rng *rng)
 {
-	struct runtime *rt = fuzz_runtime();
+	struct runtime *rt = redis ? fuzz_redis_runtime() : fuzz_runtime();
 	struct session *s = session_new(rt, "fuzz");
 	FUZZ_CHECK(s != NULL);
 	runtime_unref(rt);
@@ -468,6 +538,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(sa == sb);
 	FUZZ_CHECK(a.len == b.len && (a.len == 0 || memcmp(a.p, b.p, a.len) == 0));
 	free(a.p), free(b.p);
-	run_session(data + 2, size - 2, (data[0] & 2) != 0, &rng);
+	run_session(data + 2, size - 2, (data[0] & 2) != 0, (data[0] & 4) != 0, &rng);
 	return 0;
 }
