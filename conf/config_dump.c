@@ -116,6 +116,17 @@ static void dump_domains(const struct config_signing *sg, FILE *f)
 
 /* username and db as set; the password never: "(hidden)" says one is set
  * (signetd --dump-config is shown and pasted around). */
+/* servers = ["a:1", "b:2"]; (redis { } and dkim_signing's own) */
+static void put_servers(const struct config_redis *r, FILE *f)
+{
+	fputs("servers = [", f);
+	for (size_t k = 0; k < r->n_servers; k++) {
+		fputs(k ? ", " : "", f);
+		put_str(f, r->servers[k]);
+	}
+	fputs("];", f);
+}
+
 static void dump_redis_auth(const struct config_redis *r, const char *pre, const char *post,
 			    FILE *f)
 {
@@ -167,12 +178,9 @@ static void dump_signing(const struct config_signing *sg, FILE *f)
 		put_kv(f, "  ", "selector_prefix", sg->selector_prefix);
 	fprintf(f, "  redis_refresh = %gs;\n", sg->redis_refresh);
 	if (sg->redis.n_servers > 0) {
-		fputs("  servers = [", f);
-		for (size_t k = 0; k < sg->redis.n_servers; k++) {
-			fputs(k ? ", " : "", f);
-			put_str(f, sg->redis.servers[k]);
-		}
-		fprintf(f, "];\n  timeout = %gs;\n", sg->redis.timeout);
+		fputs("  ", f);
+		put_servers(&sg->redis, f);
+		fprintf(f, "\n  timeout = %gs;\n", sg->redis.timeout);
 		dump_redis_auth(&sg->redis, "  ", ";\n", f);
 	}
 	dump_domains(sg, f);
@@ -244,12 +252,9 @@ void config_dump(const struct signetd_config *cfg, FILE *f)
 		fputs("# metrics.listen \"\": no metrics listener\n", f);
 	fprintf(f, "metrics { max_connections = %u; request_timeout = %gs; }\n",
 		cfg->metrics_max_connections, cfg->metrics_request_timeout);
-	fputs("redis { servers = [", f);
-	for (size_t k = 0; k < cfg->redis.n_servers; k++) {
-		fputs(k ? ", " : "", f);
-		put_str(f, cfg->redis.servers[k]);
-	}
-	fprintf(f, "]; timeout = %gs;", cfg->redis.timeout);
+	fputs("redis { ", f);
+	put_servers(&cfg->redis, f);
+	fprintf(f, " timeout = %gs;", cfg->redis.timeout);
 	dump_redis_auth(&cfg->redis, " ", ";", f);
 	fputs(" }\n", f);
 	dump_signing(&cfg->signing, f);
