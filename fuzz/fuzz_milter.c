@@ -241,6 +241,23 @@ static enum signet_status decode(const uint8_t *s, size_t n, size_t max, struct 
  * (issue #12: ~15 KB each) passes it within a few hundred packets. */
 #define FUZZ_SESSION_MAX_BYTES (4u * 1024 * 1024)
 
+/* A runtime from config text and the keys it names (the fuzz setup: any
+ * failure ends the run). */
+static struct runtime *runtime_of(const char *text)
+{
+	struct diags d;
+	diags_init(&d);
+	struct signetd_config *cfg = NULL;
+	struct keystore *ks = NULL;
+	FUZZ_CHECK(config_parse("fuzz.conf", (const uint8_t *)text, strlen(text), &cfg, &d) ==
+		   SIGNET_OK);
+	FUZZ_CHECK(keystore_load(cfg, &ks, &d) == SIGNET_OK);
+	diags_free(&d);
+	struct runtime *rt = runtime_new(cfg, ks);
+	FUZZ_CHECK(rt != NULL);
+	return rt;
+}
+
 /* One runtime for every input: a config with our authserv-id, local
  * clients signing with an ed25519 key (a file written once), on_error
  * accept (so a failed message is let through and must still lose its
@@ -266,17 +283,8 @@ static struct runtime *fuzz_runtime(void)
 		 "on_error { sign = accept; verify = accept; }\n"
 		 "dkim_signing { domain { example.com { selector = s; path = \"%s\"; } } }\n",
 		 path);
-	struct diags d;
-	diags_init(&d);
-	struct signetd_config *cfg = NULL;
-	struct keystore *ks = NULL;
-	FUZZ_CHECK(config_parse("fuzz.conf", (const uint8_t *)text, strlen(text), &cfg, &d) ==
-		   SIGNET_OK);
-	FUZZ_CHECK(keystore_load(cfg, &ks, &d) == SIGNET_OK);
-	diags_free(&d);
+	rt = runtime_of(text);
 	unlink(path);
-	rt = runtime_new(cfg, ks);
-	FUZZ_CHECK(rt != NULL);
 	return runtime_ref(rt);
 }
 
@@ -301,16 +309,7 @@ static struct runtime *fuzz_redis_runtime(void)
 		"on_error { sign = accept; verify = accept; }\n"
 		"redis { servers = [\"127.0.0.1:1\"]; }\n"
 		"dkim_signing { use_redis = true; domain { example.com { selector = s; } } }\n";
-	struct diags d;
-	diags_init(&d);
-	struct signetd_config *cfg = NULL;
-	struct keystore *ks = NULL;
-	FUZZ_CHECK(config_parse("fuzz.conf", (const uint8_t *)text, strlen(text), &cfg, &d) ==
-		   SIGNET_OK);
-	FUZZ_CHECK(keystore_load(cfg, &ks, &d) == SIGNET_OK);
-	diags_free(&d);
-	rt = runtime_new(cfg, ks);
-	FUZZ_CHECK(rt != NULL);
+	rt = runtime_of(text);
 	return runtime_ref(rt);
 }
 

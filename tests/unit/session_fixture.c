@@ -60,6 +60,11 @@ struct runtime *fixture_runtime(const char *extra)
 			 "\"%s/ed.key\"; } } }\n%s",
 			 g_dir, extra);
 	assert_true(n > 0 && (size_t)n < sizeof text);
+	return fixture_runtime_text(text);
+}
+
+struct runtime *fixture_runtime_text(const char *text)
+{
 	struct diags d;
 	diags_init(&d);
 	struct signetd_config *cfg = NULL;

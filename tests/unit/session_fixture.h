@@ -36,6 +36,8 @@ int fixture_teardown(void);
  * dkim_signing of example.com with g_key, then extra (more UCL text).
  * Fails the test, with the diagnostics, when it does not load. */
 struct runtime *fixture_runtime(const char *extra);
+/* A runtime from the whole config text (and the keys it names). */
+struct runtime *fixture_runtime_text(const char *text);
 
 /* ---- packets in (appended to in; a failed append fails the test) ---- */
 

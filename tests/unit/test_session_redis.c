@@ -53,19 +53,7 @@ static struct runtime *make_runtime(void)
 		 "  domain { example.com { selector = \"s1\"; } } }\n"
 		 "spf { enabled = false; }\ndmarc { enabled = false; }\n",
 		 g_on_error);
-	struct diags d;
-	diags_init(&d);
-	struct signetd_config *cfg = NULL;
-	struct keystore *ks = NULL;
-	if (config_parse("t.conf", (const uint8_t *)text, strlen(text), &cfg, &d) != SIGNET_OK ||
-	    keystore_load(cfg, &ks, &d) != SIGNET_OK) {
-		diags_print(&d, stderr, "  ");
-		fail_msg("config or keys did not load");
-	}
-	diags_free(&d);
-	struct runtime *rt = runtime_new(cfg, ks);
-	assert_non_null(rt);
-	return rt;
+	return fixture_runtime_text(text);
 }
 
 static void conn_open(struct conn *c, const char *addr)
